@@ -1,0 +1,9 @@
+"""layergraph: MATLAB Deep Learning Toolbox and Wolfram neural network APIs in
+Python, on numba kernels. ``from layergraph import *`` gives the MATLAB names."""
+from .core.errors import LayerGraphError, NetworkAnalysisError
+from .core.initializers import rng
+from .matlab import *  # noqa: F401,F403
+from .matlab import __all__ as _matlab
+
+__version__ = "0.1.0"
+__all__ = list(_matlab) + ["NetworkAnalysisError"]

@@ -1,0 +1,211 @@
+"""Whole-graph shape inference: the only place 'auto' sizes are resolved.
+
+Sizes flow from the input layers in topological order. Every problem is
+collected as an Issue that names the layer and the port, instead of stopping at
+the first one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from .errors import LayerGraphError
+from .graph import LayerGraph, assign_names
+from .layer import Layer, SizeError
+from .layer_array import LayerArray
+from .size import Size
+
+
+@dataclass
+class Issue:
+    Severity: str      # 'Error' or 'Warning'
+    LayerName: str
+    Port: str
+    Message: str
+
+    def __str__(self):
+        where = f"Layer '{self.LayerName}'" if self.LayerName else "Network"
+        return f"{where}: {self.Message}"
+
+
+@dataclass
+class LayerInfo:
+    Index: int
+    Name: str
+    Type: str
+    ActivationSizes: dict[str, Size]          # output port -> size (one observation)
+    LearnableSizes: dict[str, tuple[int, ...]]
+    StateSizes: dict[str, tuple[int, ...]]
+    InputSizes: dict[str, Size] = field(default_factory=dict)
+
+    @property
+    def NumLearnables(self) -> int:
+        return int(sum(np.prod(s) for s in self.LearnableSizes.values()))
+
+    @property
+    def ActivationFormats(self) -> dict[str, str]:
+        return {p: s.format + "B" for p, s in self.ActivationSizes.items()}
+
+    def activations_text(self) -> str:
+        return ", ".join(f"{s}" for s in self.ActivationSizes.values()) or "-"
+
+    def learnables_text(self) -> str:
+        return ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in self.LearnableSizes.items()) or "-"
+
+    def states_text(self) -> str:
+        return ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in self.StateSizes.items()) or "-"
+
+
+@dataclass
+class Analysis:
+    """What analyzeNetwork reports; ``layers`` holds the sized layers by name."""
+
+    graph: LayerGraph
+    LayerInfo: list[LayerInfo]
+    Issues: list[Issue]
+    layers: dict[str, Layer]
+    order: list[str]
+
+    @property
+    def TotalLearnables(self) -> float:
+        if any(i.Severity == "Error" for i in self.Issues):
+            return float("nan")
+        return int(sum(row.NumLearnables for row in self.LayerInfo))
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.Issues if i.Severity == "Error"]
+
+    def info(self, name: str) -> LayerInfo:
+        for row in self.LayerInfo:
+            if row.Name == name:
+                return row
+        raise KeyError(name)
+
+    def __str__(self):
+        from ..display.analysis import analysis_text
+        return analysis_text(self)
+
+    __repr__ = __str__
+
+    def __rich__(self):
+        from ..display.rich_display import report_renderable
+        return report_renderable(self)
+
+
+def to_graph(obj, issues: list[Issue] | None = None) -> LayerGraph:
+    """A LayerGraph from a graph, a LayerArray or a list. Duplicate user names in an
+    array are reported in ``issues`` (when given) and made unique, as MATLAB's
+    analysis does; without ``issues`` they are an error."""
+    if isinstance(obj, LayerGraph):
+        return obj
+    if hasattr(obj, "layer_graph"):
+        return obj.layer_graph
+    layers = LayerArray(obj)
+    if issues is not None:
+        seen = {}
+        renamed = []
+        for i, layer in enumerate(layers):
+            if layer.Name and layer.Name in seen:
+                issues.append(Issue("Error", layer.Name, "",
+                                    f"Duplicate layer name. Layers {seen[layer.Name]} and {i + 1} are both "
+                                    f"named '{layer.Name}'; layer names must be unique."))
+                layer = layer._resolved_copy(Name="")
+            elif layer.Name:
+                seen[layer.Name] = i + 1
+            renamed.append(layer)
+        layers = LayerArray(assign_names(renamed))
+    return LayerGraph(layers)
+
+
+def analyze(obj) -> Analysis:
+    """Infer every size in a layer array or graph and collect every problem."""
+    issues: list[Issue] = []
+    graph = to_graph(obj, issues)
+    g = graph.graph
+    names = list(g.nodes)
+    index = {n: i for i, n in enumerate(names)}
+    layers = {n: g.nodes[n]["layer"] for n in names}
+    rows = {n: LayerInfo(index[n] + 1, n, layers[n].Type, {}, {}, {}) for n in names}
+
+    if not names:
+        issues.append(Issue("Error", "", "", "Missing input layer. The network must have at least one input layer."))
+        return Analysis(graph, [], issues, {}, [])
+    if not any(layer.is_input for layer in layers.values()):
+        issues.append(Issue("Error", "", "", "Missing input layer. The network must have at least one input layer."))
+
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        members = [e[0] for e in cycle]
+        issues.append(Issue("Error", members[0], "",
+                            "Cycle detected. The network must be acyclic; the cycle runs through layers "
+                            + " -> ".join(f"'{m}'" for m in members + [members[0]]) + "."))
+        return Analysis(graph, [rows[n] for n in names], issues, layers, [])
+
+    order = list(nx.lexicographical_topological_sort(g, key=lambda n: index[n]))
+    for n, port in graph.unconnected_inputs():
+        issues.append(Issue("Error", n, port, "Unconnected input. Each layer input must be connected to the "
+                                              "output of another layer."))
+    has_output_layers = any(layer.is_output for layer in layers.values())
+    if has_output_layers:
+        for n, port in graph.unconnected_outputs():
+            issues.append(Issue("Error", n, port, "Unconnected output. Each layer output must be connected to "
+                                                  "the input of another layer."))
+    feeds = {}  # (dst, in) -> (src, out)
+    for src, out, dst, inp in graph.connections():
+        feeds[(dst, inp)] = (src, out)
+
+    sizes: dict[tuple[str, str], Size] = {}
+    for n in order:
+        layer = layers[n]
+        inputs = {}
+        for port in layer.InputNames:
+            source = feeds.get((n, port))
+            if source is None or source not in sizes:
+                inputs = None
+                break
+            inputs[port] = sizes[source]
+        if inputs is None:
+            continue
+        rows[n].InputSizes = inputs
+        try:
+            sized, outs = layer.infer(list(inputs.values()))
+        except SizeError as err:
+            issues.append(Issue("Error", n, err.port, err.message))
+            continue
+        layers[n] = sized
+        for port, size in zip(sized.OutputNames, outs):
+            sizes[(n, port)] = size
+        rows[n].ActivationSizes = dict(zip(sized.OutputNames, outs))
+        first = next(iter(inputs.values()), None)
+        rows[n].LearnableSizes = sized.learnable_sizes(first)
+        rows[n].StateSizes = sized.state_sizes(first)
+        if layer.family == "crossentropyex" and has_output_layers:
+            prev = feeds.get((n, "in"))
+            if prev and layers[prev[0]].family != "softmax":
+                issues.append(Issue("Error", n, "in", "Missing softmax layer. A classification layer must be "
+                                                      "preceded by a softmax layer."))
+        if layer.family == "mse" and has_output_layers:
+            prev = feeds.get((n, "in"))
+            if prev and layers[prev[0]].family == "softmax":
+                issues.append(Issue("Error", n, "in", "Softmax layer before regression layer. A regression "
+                                                      "layer must not follow a softmax layer."))
+    return Analysis(graph, [rows[n] for n in names], issues, layers, order)
+
+
+def require_valid(analysis: Analysis):
+    """Raise one error listing every problem, MATLAB's 'Invalid network.'"""
+    from .errors import NetworkAnalysisError
+    errors = analysis.errors
+    if errors:
+        lines = "\n".join(f"    {issue}" for issue in errors)
+        raise NetworkAnalysisError(f"Invalid network.\n  Caused by:\n{lines}", errors,
+                                   "nnet_cnn:internal:cnn:analyzer:NetworkAnalyzer:NetworkHasErrors")
+
+
+__all__ = ["Analysis", "Issue", "LayerInfo", "analyze", "require_valid", "to_graph", "LayerGraphError"]

@@ -1,0 +1,396 @@
+"""Layer specification base: a pydantic model that validates on construction and
+on assignment, plus the metadata the graph, inference, display and kernels need.
+
+Property names are MATLAB's (``Name``, ``NumChannels``, ``Epsilon``): MATLAB's
+property set is the fuller of the two dialects, so it is the core's vocabulary;
+the Wolfram dialect maps its options onto these through ``conventions.py``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, NamedTuple
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
+
+from .errors import LayerGraphError
+from .size import Size
+
+AUTO = "auto"
+
+
+class LearnableSpec(NamedTuple):
+    """A learnable parameter and the properties that govern it."""
+
+    name: str          # 'Weights'
+    initializer: str   # 'WeightsInitializer'
+    learn_rate: str    # 'WeightLearnRateFactor'
+    l2: str            # 'WeightL2Factor'
+
+
+class SizeError(Exception):
+    """Raised by ``Layer.infer`` when an input size does not fit; the caller
+    turns it into an issue that names the layer and the port."""
+
+    def __init__(self, port: str, message: str):
+        super().__init__(message)
+        self.port = port
+        self.message = message
+
+
+# ----------------------------------------------------------------------------
+# Value validators. Each raises ValueError with the allowed values in MATLAB's
+# words; Layer turns the pydantic error into a LayerGraphError that also names
+# the property, the class and the value given.
+
+def _describe(value) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, np.ndarray):
+        return f"array of size {'x'.join(map(str, value.shape)) or '1x1'}"
+    if callable(value):
+        return f"function {getattr(value, '__name__', value)!r}"
+    return repr(value)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _as_scalar(value, what: str, field: str):
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if not _is_number(value):
+        raise ValueError(f"Expected {field} to be {what}.")
+    return value
+
+
+def Scalar(lo=None, hi=None, *, lo_open=False, hi_open=False, integer=False, allow_inf=False, what=None):
+    """A numeric scalar in a range (MATLAB validateattributes wording)."""
+    parts = []
+    if integer:
+        parts.append("an integer scalar")
+    else:
+        parts.append("a numeric scalar")
+    if lo is not None:
+        parts.append(f"with value {'>' if lo_open else '>='} {lo:g}")
+    if hi is not None:
+        parts.append(("and value " if lo is not None else "with value ") + f"{'<' if hi_open else '<='} {hi:g}")
+    text = what or " ".join(parts)
+
+    def check(value, info: ValidationInfo):
+        field = info.field_name
+        v = _as_scalar(value, text, field)
+        if np.isnan(v) or (np.isinf(v) and not allow_inf):
+            raise ValueError(f"Expected {field} to be {text}.")
+        if integer and float(v) != int(v) and not np.isinf(v):
+            raise ValueError(f"Expected {field} to be {text}.")
+        if lo is not None and (v < lo or (lo_open and v == lo)):
+            raise ValueError(f"Expected {field} to be {text}.")
+        if hi is not None and (v > hi or (hi_open and v == hi)):
+            raise ValueError(f"Expected {field} to be {text}.")
+        if integer and not np.isinf(v):
+            return int(v)
+        return float(v)
+
+    return BeforeValidator(check)
+
+
+def AutoOr(inner: BeforeValidator, what: str):
+    """'auto' or whatever ``inner`` accepts."""
+
+    def check(value, info: ValidationInfo):
+        if isinstance(value, str):
+            if value.lower() == AUTO:
+                return AUTO
+            raise ValueError(f"Expected {info.field_name} to be 'auto' or {what}.")
+        try:
+            return inner.func(value, info)
+        except ValueError:
+            raise ValueError(f"Expected {info.field_name} to be 'auto' or {what}.") from None
+
+    return BeforeValidator(check)
+
+
+def Vector(n: int, *, lo=1, integer=True, expand_scalar=True, what=None):
+    """A row vector of ``n`` numbers; a scalar expands to ``[v v ...]`` as MATLAB does."""
+    kind = "positive integers" if (integer and lo == 1) else ("nonnegative integers" if integer else "numbers")
+    text = what or f"a scalar or a vector of {n} {kind}"
+
+    def check(value, info: ValidationInfo):
+        field = info.field_name
+        arr = value
+        if isinstance(value, str) or callable(value) and not isinstance(value, np.ndarray):
+            raise ValueError(f"Expected {field} to be {text}.")
+        try:
+            arr = np.asarray(value, dtype=float).ravel()
+        except (TypeError, ValueError):
+            raise ValueError(f"Expected {field} to be {text}.") from None
+        if arr.size == 1 and expand_scalar:
+            arr = np.repeat(arr, n)
+        if arr.size != n or not np.all(np.isfinite(arr)) or np.any(arr < lo):
+            raise ValueError(f"Expected {field} to be {text}.")
+        if integer:
+            if np.any(arr != np.round(arr)):
+                raise ValueError(f"Expected {field} to be {text}.")
+            return tuple(int(v) for v in arr)
+        return tuple(float(v) for v in arr)
+
+    return BeforeValidator(check)
+
+
+def Choice(*options: str, allow_callable: bool = False, allow_number: bool = False):
+    """One of a fixed set of strings (case-insensitive, as MATLAB's validatestring),
+    optionally a function handle (a Python callable) or a number."""
+    listed = ", ".join(f"'{o}'" for o in options)
+    extras = []
+    if allow_number:
+        extras.append("a numeric scalar")
+    if allow_callable:
+        extras.append("a function handle")
+    text = listed + ("" if not extras else ", or " + " or ".join(extras))
+
+    def check(value, info: ValidationInfo):
+        field = info.field_name
+        if isinstance(value, str):
+            matches = [o for o in options if o.lower() == value.lower()]
+            if not matches:
+                matches = [o for o in options if o.lower().startswith(value.lower())] if value else []
+            if len(matches) == 1:
+                return matches[0]
+            raise ValueError(f"Expected {field} to match one of these values: {text}.")
+        if allow_callable and callable(value) and not isinstance(value, np.ndarray):
+            return value
+        if allow_number:
+            try:
+                v = _as_scalar(value, text, field)
+            except ValueError:
+                pass
+            else:
+                if np.isfinite(v):
+                    return float(v)
+        raise ValueError(f"Expected {field} to match one of these values: {text}.")
+
+    return BeforeValidator(check)
+
+
+def _check_name(value, info: ValidationInfo):
+    if isinstance(value, np.str_):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("Expected Name to be a character vector or string scalar.")
+    return value
+
+
+NameStr = BeforeValidator(_check_name)
+
+
+def _check_bool(value, info: ValidationInfo):
+    if isinstance(value, (bool, np.bool_)) or (_is_number(value) and value in (0, 1)):
+        return bool(value)
+    raise ValueError(f"Expected {info.field_name} to be a logical scalar (true or false, 1 or 0).")
+
+
+Logical = BeforeValidator(_check_bool)
+
+
+def _check_array(value, info: ValidationInfo):
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)) and len(value) == 0:
+        return None
+    if isinstance(value, str) or (callable(value) and not isinstance(value, np.ndarray)):
+        raise ValueError(f"Expected {info.field_name} to be a numeric array.")
+    try:
+        arr = np.array(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"Expected {info.field_name} to be a numeric array.") from None
+    if arr.size == 0:
+        return None
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"Expected {info.field_name} to be a numeric array.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"Expected {info.field_name} to be a numeric array with finite values.")
+    return arr.astype(arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64)
+
+
+Array = BeforeValidator(_check_array)
+
+
+def matlab_size_equal(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool:
+    """Compare sizes as MATLAB does: trailing singleton dimensions do not count."""
+    def strip(s):
+        s = list(s) + [1, 1]
+        while len(s) > 2 and s[-1] == 1:
+            s.pop()
+        return tuple(s)
+    return strip(shape) == strip(expected)
+
+
+# ----------------------------------------------------------------------------
+
+class Layer(BaseModel):
+    """Base of every layer specification.
+
+    Subclasses declare fields (MATLAB property names and defaults) and the class
+    metadata below, and override ``infer`` / ``learnable_sizes`` where they have
+    sizes to resolve or learnables to own.
+    """
+
+    model_config = ConfigDict(
+        validate_assignment=True,
+        extra="forbid",
+        arbitrary_types_allowed=True,
+        revalidate_instances="never",
+        protected_namespaces=(),
+    )
+
+    Name: Annotated[Any, NameStr] = ""
+
+    # -- class metadata -------------------------------------------------------
+    class_name: ClassVar[str] = "Layer"          # MATLAB class shown in displays
+    Type: ClassVar[str] = ""                      # the Type column of a layer array
+    DefaultName: ClassVar[str] = "layer"          # used by auto-naming
+    family: ClassVar[str] = ""                    # kernel family
+    is_input: ClassVar[bool] = False
+    is_output: ClassVar[bool] = False
+    learnables: ClassVar[tuple[LearnableSpec, ...]] = ()
+    states: ClassVar[tuple[str, ...]] = ()
+    general: ClassVar[tuple[str, ...]] = ("Name",)
+    hyperparameters: ClassVar[tuple[str, ...]] = ()
+
+    # -- construction and assignment with clear errors -------------------------
+    def __init__(self, **data):
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _translate(exc, type(self).class_name, data) from None
+
+    def __setattr__(self, name, value):
+        if name not in type(self).model_fields:
+            raise LayerGraphError(
+                f"Unrecognized property '{name}' for class '{type(self).class_name}'. "
+                f"Properties: {', '.join(type(self).model_fields)}.",
+                "MATLAB:noPublicFieldForClass",
+            )
+        self._check_assignment(name, value)
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            raise _translate(exc, type(self).class_name, {name: value}) from None
+
+    def _check_assignment(self, name, value):
+        """Rules that hold for assignment only (e.g. PaddingSize in 'same' mode)."""
+
+    # -- ports ------------------------------------------------------------------
+    @property
+    def InputNames(self) -> list[str]:
+        return [] if self.is_input else ["in"]
+
+    @property
+    def OutputNames(self) -> list[str]:
+        return [] if self.is_output else ["out"]
+
+    @property
+    def NumInputs(self) -> int:
+        return len(self.InputNames)
+
+    @property
+    def NumOutputs(self) -> int:
+        return len(self.OutputNames)
+
+    def property_groups(self) -> list[tuple[str, tuple[str, ...]]]:
+        """MATLAB's display groups: (title, property names); the first is untitled."""
+        groups = [("", self.general), ("Hyperparameters", self.hyperparameters),
+                  ("Learnable Parameters", tuple(spec.name for spec in self.learnables))]
+        return [(title, names) for title, names in groups if names]
+
+    # -- sizes ---------------------------------------------------------------------
+    def infer(self, inputs: list[Size]) -> tuple["Layer", list[Size]]:
+        """Given the sizes arriving at each input port, return a copy of this layer
+        with every 'auto' size resolved, and the size at each output port."""
+        return self, list(inputs)
+
+    @property
+    def is_sized(self) -> bool:
+        """True when no size of this layer is still 'auto'."""
+        return all(getattr(self, f) != AUTO for f in type(self).model_fields)
+
+    def learnable_sizes(self, size: Size | None = None) -> dict[str, tuple[int, ...]]:
+        """Sizes of the learnables in MATLAB's layout (needs a sized layer); ``size``
+        is the input size where the layout depends on it (images or features)."""
+        return {}
+
+    def state_sizes(self, size: Size | None = None) -> dict[str, tuple[int, ...]]:
+        return {}
+
+    def fans(self, name: str) -> tuple[int, int]:
+        """(numIn, numOut) used by the 'glorot' and 'he' initializers."""
+        sz = self.learnable_sizes()[name]
+        n = int(np.prod(sz))
+        return n, n
+
+    # -- display -------------------------------------------------------------------
+    def description(self) -> str:
+        return self.Type
+
+    def _resolved_copy(self, **updates) -> "Layer":
+        """A copy with inferred values set, skipping assignment checks meant for users."""
+        return self.model_copy(update=updates)
+
+    def __str__(self) -> str:
+        from ..display.matlab_display import layer_display
+        return layer_display(self)
+
+    def __repr__(self) -> str:
+        return self.__str__()
+
+    def __rich__(self):
+        from ..display.rich_display import layer_renderable
+        return layer_renderable(self)
+
+    def show_all_properties(self) -> str:
+        """What MATLAB's 'Show all properties' link lists: every property in one group."""
+        from ..display.matlab_display import all_properties_display
+        return all_properties_display(self)
+
+    def properties(self) -> list[str]:
+        return list(type(self).model_fields) + ["NumInputs", "InputNames", "NumOutputs", "OutputNames"]
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        for f in type(self).model_fields:
+            a, b = getattr(self, f), getattr(other, f)
+            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                if a is None or b is None or a.shape != b.shape or not np.array_equal(a, b):
+                    return False
+            elif a != b:
+                return False
+        return True
+
+    __hash__ = None
+
+
+def _translate(exc: ValidationError, class_name: str, data: dict) -> LayerGraphError:
+    """Turn a pydantic error into a message in MATLAB's terms."""
+    lines = []
+    for err in exc.errors():
+        loc = err.get("loc") or ()
+        original = (err.get("ctx") or {}).get("error")
+        msg = str(original) if original is not None else err.get("msg", "")
+        if loc:
+            prop = str(loc[0])
+            given = data.get(prop, err.get("input"))
+            if err.get("type") == "extra_forbidden":
+                lines.append(f"'{prop}' is not a recognized parameter of {class_name}.")
+            else:
+                lines.append(f"Invalid value for '{prop}' of {class_name}: {_describe(given)}. {msg}")
+        else:
+            lines.append(msg)
+    return LayerGraphError("\n".join(lines), "MATLAB:InputParser:ArgumentFailedValidation")
+
+
+Initializer = Callable[..., Any] | str

@@ -1,0 +1,1 @@
+"""Printouts: plain-text renderers (what a bare REPL shows) and rich renderables."""

@@ -1,0 +1,49 @@
+"""Rich renderables for the same views as the plain-text displays."""
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from .matlab_display import layer_array_rows
+from .matlab_format import format_value
+
+
+def layer_renderable(layer):
+    table = Table(title=f"{layer.class_name} with properties", show_header=False, box=None, pad_edge=False)
+    table.add_column(justify="right", style="bold")
+    table.add_column()
+    for title, names in layer.property_groups():
+        if title:
+            table.add_row(Text(title, style="italic cyan"), "")
+        for n in names:
+            table.add_row(n, format_value(getattr(layer, n)))
+    return table
+
+
+def layer_array_renderable(layers):
+    table = Table(title=f"{len(layers)}x1 Layer array with layers")
+    for col, justify in (("#", "right"), ("Name", "left"), ("Type", "left"), ("Description", "left")):
+        table.add_column(col, justify=justify)
+    for i, name, typ, desc in layer_array_rows(layers):
+        table.add_row(str(i), name, typ, desc)
+    return table
+
+
+def report_renderable(report):
+    """analyzeNetwork's table: layer, type, activations, learnables, then the issues."""
+    table = Table(title="Network analysis")
+    for col in ("#", "Name", "Type", "Activations", "Learnables", "States"):
+        table.add_column(col)
+    for row in report.LayerInfo:
+        table.add_row(str(row.Index), row.Name, row.Type, row.activations_text(), row.learnables_text(),
+                      row.states_text())
+    parts = [table, Text(f"Total learnables: {report.TotalLearnables}")]
+    if report.Issues:
+        issues = Table(title="Issues", style="red")
+        for col in ("Severity", "Layer", "Port", "Message"):
+            issues.add_column(col)
+        for issue in report.Issues:
+            issues.add_row(issue.Severity, issue.LayerName, issue.Port, issue.Message)
+        parts.append(issues)
+    return Group(*parts)

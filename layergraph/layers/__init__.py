@@ -1,0 +1,25 @@
+"""Layer specifications, one module per family: properties, defaults, output-size
+rules and learnable sizes. No numba here."""
+from .input import FeatureInputLayer, ImageInputLayer
+from .conv import Convolution2DLayer, GroupedConvolution2DLayer, TransposedConvolution2DLayer
+from .norm import BatchNormalizationLayer, LayerNormalizationLayer
+from .activation import (
+    ClippedReLULayer, ELULayer, GELULayer, LeakyReLULayer, ReLULayer, SigmoidLayer,
+    SoftmaxLayer, SwishLayer, TanhLayer,
+)
+from .pool import (
+    AveragePooling2DLayer, GlobalAveragePooling2DLayer, GlobalMaxPooling2DLayer, MaxPooling2DLayer,
+)
+from .dense import DropoutLayer, FlattenLayer, FullyConnectedLayer
+from .combine import AdditionLayer, ConcatenationLayer, DepthConcatenationLayer
+from .output import ClassificationOutputLayer, RegressionOutputLayer
+
+__all__ = [
+    "ImageInputLayer", "FeatureInputLayer", "Convolution2DLayer", "GroupedConvolution2DLayer",
+    "TransposedConvolution2DLayer", "BatchNormalizationLayer", "LayerNormalizationLayer",
+    "ReLULayer", "LeakyReLULayer", "ClippedReLULayer", "ELULayer", "TanhLayer", "SigmoidLayer",
+    "SwishLayer", "GELULayer", "SoftmaxLayer", "MaxPooling2DLayer", "AveragePooling2DLayer",
+    "GlobalAveragePooling2DLayer", "GlobalMaxPooling2DLayer", "FullyConnectedLayer", "DropoutLayer",
+    "FlattenLayer", "AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer",
+    "ClassificationOutputLayer", "RegressionOutputLayer",
+]

@@ -1,0 +1,99 @@
+"""Pieces shared by the layer families: factor and initializer fields, padding
+rules and the learnable-size check."""
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from ..core.errors import LayerGraphError
+from ..core.layer import AUTO, Choice, Scalar, SizeError, Vector, matlab_size_equal
+from ..core.size import Size
+
+Factor = Annotated[Any, Scalar(0)]                    # learn-rate and L2 factors: nonnegative
+PosInt = Annotated[Any, Scalar(1, integer=True)]
+Pad4 = Annotated[Any, Vector(4, lo=0, what="a vector of 4 nonnegative integers [t b l r]")]
+PaddingMode = Annotated[Any, Choice("manual", "same")]
+
+
+def padding_args(value, field="Padding"):
+    """MATLAB's Padding argument -> (PaddingMode, PaddingSize [t b l r]).
+
+    ``p`` pads every side, ``[a b]`` pads top/bottom by a and left/right by b,
+    ``[t b l r]`` is explicit, ``'same'`` keeps ceil(in/stride)."""
+    import numpy as np
+    if isinstance(value, str):
+        if value.lower() == "same":
+            return "same", (0, 0, 0, 0)
+        raise LayerGraphError(
+            f"Invalid value for '{field}': '{value}'. Expected {field} to be 'same', a nonnegative "
+            "integer, a vector [a b] or a vector [t b l r] of nonnegative integers.",
+            "MATLAB:InputParser:ArgumentFailedValidation")
+    try:
+        arr = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        arr = np.array([-1.0])
+    if arr.size not in (1, 2, 4) or np.any(arr < 0) or np.any(arr != np.round(arr)):
+        raise LayerGraphError(
+            f"Invalid value for '{field}': {value!r}. Expected {field} to be 'same', a nonnegative "
+            "integer, a vector [a b] or a vector [t b l r] of nonnegative integers.",
+            "MATLAB:InputParser:ArgumentFailedValidation")
+    v = [int(x) for x in arr]
+    if len(v) == 1:
+        v = v * 4
+    elif len(v) == 2:
+        v = [v[0], v[0], v[1], v[1]]
+    return "manual", tuple(v)
+
+
+def same_padding(in_hw, filt_hw, stride, dilation=(1, 1)):
+    """'same' padding: output ceil(in/stride); the odd extra pixel goes bottom/right."""
+    pads = []
+    for n, k, s, d in zip(in_hw, filt_hw, stride, dilation):
+        out = math.ceil(n / s)
+        total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    (t, b), (l, r) = pads
+    return (t, b, l, r)
+
+
+def window_output(in_hw, filt_hw, stride, pads, dilation=(1, 1)):
+    t, b, l, r = pads
+    out = []
+    for n, k, s, d, p in zip(in_hw, filt_hw, stride, dilation, (t + b, l + r)):
+        out.append((n + p - ((k - 1) * d + 1)) // s + 1)
+    return tuple(out)
+
+
+def require_image(size: Size, what: str) -> Size:
+    if not size.is_image or len(size.spatial) != 2:
+        raise SizeError("in", f"{what} expects 2-D image input (H x W x C); the input has size {size}.")
+    return size
+
+
+def require_fit(in_hw, filt_hw, pads, dilation, what):
+    t, b, l, r = pads
+    eff = [(k - 1) * d + 1 for k, d in zip(filt_hw, dilation)]
+    padded = (in_hw[0] + t + b, in_hw[1] + l + r)
+    if padded[0] < eff[0] or padded[1] < eff[1]:
+        raise SizeError(
+            "in",
+            f"The input size {in_hw[0]}x{in_hw[1]} (padded {padded[0]}x{padded[1]}) is smaller than "
+            f"the {what} size {eff[0]}x{eff[1]}.")
+
+
+def check_channels(declared, actual: int, prop: str = "NumChannels"):
+    if declared != AUTO and declared != actual:
+        raise SizeError("in", f"The layer expects {declared} channels ({prop}) but the input has {actual} channels.")
+
+
+def check_given_arrays(layer, sizes: dict[str, tuple[int, ...]]):
+    """Learnables given by the user must match the sizes the layer implies."""
+    for name, expected in sizes.items():
+        value = getattr(layer, name)
+        if value is None or any(e == AUTO for e in expected):
+            continue
+        if not matlab_size_equal(value.shape, expected):
+            got = "x".join(map(str, value.shape)) if value.ndim > 1 else f"{value.shape[0]}x1"
+            raise ValueError(
+                f"Invalid value for '{name}' of {layer.class_name}: array of size {got}. "
+                f"Expected {name} to be of size {'x'.join(map(str, expected))}.")

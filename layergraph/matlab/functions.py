@@ -1,0 +1,60 @@
+"""MATLAB's network functions: layerGraph and its editing functions, analyzeNetwork,
+dlnetwork. Each takes a layer array, a plain list of layers or a layer graph."""
+from __future__ import annotations
+
+from ..core.graph import LayerGraph
+from ..core.infer import analyze
+from ..core.layer_array import LayerArray
+from ..core.network import DLNetwork
+
+
+def layerGraph(layers=None) -> LayerGraph:
+    """layerGraph(layers): the layers connected in series; unnamed layers get
+    MATLAB's default names (conv, or conv_1, conv_2 when repeated)."""
+    if layers is not None and hasattr(layers, "layer_graph"):
+        return layers.layer_graph
+    return LayerGraph(layers)
+
+
+def addLayers(lgraph, layers) -> LayerGraph:
+    return layerGraph(lgraph).addLayers(layers)
+
+
+def removeLayers(lgraph, layerNames) -> LayerGraph:
+    return layerGraph(lgraph).removeLayers(layerNames)
+
+
+def replaceLayer(lgraph, layerName, larray, ReconnectBy="name") -> LayerGraph:
+    return layerGraph(lgraph).replaceLayer(layerName, larray, ReconnectBy=ReconnectBy)
+
+
+def connectLayers(lgraph, s, d) -> LayerGraph:
+    return layerGraph(lgraph).connectLayers(s, d)
+
+
+def disconnectLayers(lgraph, s, d) -> LayerGraph:
+    return layerGraph(lgraph).disconnectLayers(s, d)
+
+
+def plot(lgraph, ax=None):
+    return layerGraph(lgraph).plot(ax)
+
+
+def analyzeNetwork(net, Plots="analyzer"):
+    """Infer every size and report problems. Prints the report as a rich table
+    (MATLAB opens its Network Analyzer app); ``Plots='none'`` only returns it."""
+    report = analyze(net.layer_graph if hasattr(net, "layer_graph") else net)
+    if str(Plots).lower() != "none":
+        from rich.console import Console
+        Console().print(report)
+    return report
+
+
+def dlnetwork(layers, Initialize=True) -> DLNetwork:
+    """dlnetwork(layers_or_lgraph): sizes inferred and learnables initialized.
+    Output layers (classificationLayer, regressionLayer) are not allowed."""
+    return DLNetwork.build(layers, Initialize=Initialize)
+
+
+__all__ = ["layerGraph", "addLayers", "removeLayers", "replaceLayer", "connectLayers", "disconnectLayers",
+           "plot", "analyzeNetwork", "dlnetwork", "LayerArray"]
