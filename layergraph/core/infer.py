@@ -51,11 +51,11 @@ class LayerInfo:
     def activations_text(self) -> str:
         return ", ".join(f"{s}" for s in self.ActivationSizes.values()) or "-"
 
-    def learnables_text(self) -> str:
-        return ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in self.LearnableSizes.items()) or "-"
+    def learnables_text(self, sep: str = ", ") -> str:
+        return sep.join(f"{k} {'x'.join(map(str, v))}" for k, v in self.LearnableSizes.items()) or "-"
 
-    def states_text(self) -> str:
-        return ", ".join(f"{k} {'x'.join(map(str, v))}" for k, v in self.StateSizes.items()) or "-"
+    def states_text(self, sep: str = ", ") -> str:
+        return sep.join(f"{k} {'x'.join(map(str, v))}" for k, v in self.StateSizes.items()) or "-"
 
 
 @dataclass

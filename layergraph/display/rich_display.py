@@ -31,13 +31,16 @@ def layer_array_renderable(layers):
 
 
 def report_renderable(report):
-    """analyzeNetwork's table: layer, type, activations, learnables, then the issues."""
+    """analyzeNetwork's table: layer and type, activations, learnables, states, then the issues."""
     table = Table(title="Network analysis")
-    for col in ("#", "Name", "Type", "Activations", "Learnables", "States"):
-        table.add_column(col)
+    # as MATLAB's analyzer: the layer's Type under its Name
+    for col in ("#", "Name / Type", "Activations", "Learnables", "States"):
+        table.add_column(col, no_wrap=col != "States", min_width=len(col) if col != "States" else None)
     for row in report.LayerInfo:
-        table.add_row(str(row.Index), row.Name, row.Type, row.activations_text(), row.learnables_text(),
-                      row.states_text())
+        name = Text(row.Name)
+        name.append("\n" + row.Type, style="dim")
+        table.add_row(str(row.Index), name, row.activations_text(), row.learnables_text("\n"),
+                      row.states_text("\n"))
     parts = [table, Text(f"Total learnables: {report.TotalLearnables}")]
     if report.Issues:
         issues = Table(title="Issues", style="red")
