@@ -1,0 +1,120 @@
+"""Conventions that differ between MATLAB, Wolfram, ONNX and PyTorch, in one place.
+
+The internal layout, the only one kernels see:
+  * images N x C x H x W (C-contiguous); feature data N x C
+  * convolution weights F x C x FH x FW (grouped: G*F/G x C/G x FH x FW)
+  * transposed convolution weights C x F x FH x FW (input channels first)
+  * fully connected weights Out x In, where In indexes the row-major (C, H, W)
+    flatten of an N x C x H x W activation
+
+MATLAB (column-major, channels last): images H x W x C x N, conv weights
+FH x FW x C x F, bias 1 x 1 x F, FC weights Out x In with In the column-major
+(H fastest) flatten of H x W x C.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+# -- batch normalization running statistics --------------------------------------
+# MATLAB:  s = d * batch + (1 - d) * s     (MeanDecay / VarianceDecay d, default 0.1)
+# Wolfram: s = m * s + (1 - m) * batch     (Momentum m, default 0.9), so d = 1 - m
+# Both use the biased batch variance (divide by the count).
+MATLAB_BN_EPSILON = 1e-5
+WOLFRAM_BN_EPSILON = 1e-3
+
+
+def momentum_to_decay(momentum: float) -> float:
+    return 1.0 - momentum
+
+
+def decay_to_momentum(decay: float) -> float:
+    return 1.0 - decay
+
+
+def update_running(running: np.ndarray, batch: np.ndarray, decay: float) -> np.ndarray:
+    """MATLAB's moving statistic: ``decay * batch + (1 - decay) * running``."""
+    return decay * batch + (1.0 - decay) * running
+
+
+# -- data ------------------------------------------------------------------------------
+def matlab_images_to_internal(x: np.ndarray) -> np.ndarray:
+    """H x W x C x N (or H x W x C for one image) -> N x C x H x W."""
+    if x.ndim == 3:
+        x = x[..., None]
+    return np.ascontiguousarray(x.transpose(3, 2, 0, 1))
+
+
+def internal_images_to_matlab(x: np.ndarray) -> np.ndarray:
+    """N x C x H x W -> H x W x C x N."""
+    return np.ascontiguousarray(x.transpose(2, 3, 1, 0))
+
+
+def matlab_flatten_order(c: int, h: int, w: int) -> np.ndarray:
+    """perm such that ``x_internal.reshape(N, -1)[:, k]`` is MATLAB's flat element
+    ``perm[k]``: MATLAB flattens H x W x C column-major (H fastest)."""
+    cc, hh, ww = np.meshgrid(np.arange(c), np.arange(h), np.arange(w), indexing="ij")
+    return (hh + h * ww + h * w * cc).ravel()
+
+
+# -- weights ---------------------------------------------------------------------------
+def conv_weights_to_internal(w: np.ndarray) -> np.ndarray:
+    """FH x FW x C x F -> F x C x FH x FW (trailing singleton F restored)."""
+    if w.ndim == 3:
+        w = w[..., None]
+    if w.ndim == 2:
+        w = w[..., None, None]
+    return np.ascontiguousarray(w.transpose(3, 2, 0, 1))
+
+
+def conv_weights_to_matlab(w: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(w.transpose(2, 3, 1, 0))
+
+
+def grouped_weights_to_internal(w: np.ndarray, groups: int) -> np.ndarray:
+    """FH x FW x C/G x F/G x G -> (G*F/G) x C/G x FH x FW, groups outermost."""
+    w = w.reshape(w.shape[:2] + (-1,) + w.shape[3:4] + (groups,)) if w.ndim < 5 else w
+    fh, fw, cg, fg, g = w.shape
+    return np.ascontiguousarray(w.transpose(4, 3, 2, 0, 1).reshape(g * fg, cg, fh, fw))
+
+
+def grouped_weights_to_matlab(w: np.ndarray, groups: int) -> np.ndarray:
+    f, cg, fh, fw = w.shape
+    return np.ascontiguousarray(w.reshape(groups, f // groups, cg, fh, fw).transpose(3, 4, 2, 1, 0))
+
+
+def transposed_weights_to_internal(w: np.ndarray) -> np.ndarray:
+    """FH x FW x F x C -> C x F x FH x FW."""
+    while w.ndim < 4:
+        w = w[..., None]
+    return np.ascontiguousarray(w.transpose(3, 2, 0, 1))
+
+
+def transposed_weights_to_matlab(w: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(w.transpose(2, 3, 1, 0))
+
+
+def fc_weights_to_internal(w: np.ndarray, input_dims: tuple[int, ...]) -> np.ndarray:
+    """MATLAB Out x In (In column-major over H x W x C) -> Out x In with In
+    row-major over (C, H, W), so the layer needs no transpose of its input."""
+    if len(input_dims) != 3:
+        return np.ascontiguousarray(w)
+    h, wd, c = input_dims
+    return np.ascontiguousarray(w[:, matlab_flatten_order(c, h, wd)])
+
+
+def fc_weights_to_matlab(w: np.ndarray, input_dims: tuple[int, ...]) -> np.ndarray:
+    if len(input_dims) != 3:
+        return np.ascontiguousarray(w)
+    h, wd, c = input_dims
+    out = np.empty_like(w)
+    out[:, matlab_flatten_order(c, h, wd)] = w
+    return out
+
+
+def channel_vector(v: np.ndarray) -> np.ndarray:
+    """1 x 1 x C or C x 1 -> (C,)."""
+    return np.ascontiguousarray(np.asarray(v).reshape(-1))
+
+
+def channel_to_matlab(v: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return np.asarray(v).reshape(shape)
