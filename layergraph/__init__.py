@@ -1,7 +1,7 @@
 """layergraph: MATLAB Deep Learning Toolbox and Wolfram neural network APIs in
 Python, on numba kernels. ``from layergraph import *`` gives the MATLAB names."""
-from .core.errors import LayerGraphError, NetworkAnalysisError
-from .core.initializers import rng
+from .core.errors import LayerGraphError, NetworkAnalysisError  # noqa: F401
+from .core.initializers import rng  # noqa: F401
 from .matlab import *  # noqa: F401,F403
 from .matlab import __all__ as _matlab
 

@@ -15,6 +15,17 @@ Pad4 = Annotated[Any, Vector(4, lo=0, what="a vector of 4 nonnegative integers [
 PaddingMode = Annotated[Any, Choice("manual", "same")]
 
 
+class ManualPaddingOnly:
+    """Mixin: PaddingSize may only be assigned while PaddingMode is 'manual'."""
+
+    def _check_assignment(self, name, value):
+        if name == "PaddingSize" and self.PaddingMode == "same":
+            raise LayerGraphError(
+                f"Invalid value for 'PaddingSize' of {self.class_name}: PaddingSize can only be set "
+                "when PaddingMode is 'manual'; PaddingMode is 'same'.",
+                "nnet_cnn:layer:Layer:PaddingSizeCanOnlyBeSetInManualMode")
+
+
 def padding_args(value, field="Padding"):
     """MATLAB's Padding argument -> (PaddingMode, PaddingSize [t b l r]).
 

@@ -9,12 +9,11 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, ValidationInfo, model_validator
 
-from ..core.errors import LayerGraphError
 from ..core.layer import AUTO, Array, AutoOr, Choice, Layer, LearnableSpec, Scalar, SizeError, Vector
 from ..core.size import Size
 from ..display.matlab_format import format_size, int2str
 from ._common import (
-    Factor, Pad4, PaddingMode, PosInt, check_channels, check_given_arrays, require_fit, require_image,
+    Factor, ManualPaddingOnly, Pad4, PaddingMode, PosInt, check_channels, check_given_arrays, require_fit, require_image,
     same_padding, window_output,
 )
 
@@ -39,20 +38,11 @@ class _LearnableFactors(Layer):
     learnables: ClassVar = (WEIGHTS, BIAS)
 
 
-class _PaddedLayer(Layer):
-    def _check_assignment(self, name, value):
-        if name == "PaddingSize" and self.PaddingMode == "same":
-            raise LayerGraphError(
-                f"Invalid value for 'PaddingSize' of {self.class_name}: PaddingSize can only be set "
-                "when PaddingMode is 'manual'; PaddingMode is 'same'.",
-                "nnet_cnn:layer:Layer:PaddingSizeCanOnlyBeSetInManualMode")
-
-
 def _padding_text(mode, pads) -> str:
     return "padding 'same'" if mode == "same" else f"padding {int2str(pads)}"
 
 
-class Convolution2DLayer(_LearnableFactors, _PaddedLayer):
+class Convolution2DLayer(ManualPaddingOnly, _LearnableFactors):
     """convolution2dLayer: 2-D convolution (MATLAB computes cross-correlation)."""
 
     class_name: ClassVar[str] = "Convolution2DLayer"
@@ -115,7 +105,7 @@ def _num_groups(value, info: ValidationInfo):
     return Scalar(1, integer=True, what="a positive integer or 'channel-wise'").func(value, info)
 
 
-class GroupedConvolution2DLayer(_LearnableFactors, _PaddedLayer):
+class GroupedConvolution2DLayer(ManualPaddingOnly, _LearnableFactors):
     """groupedConvolution2dLayer: NumGroups groups of NumFiltersPerGroup filters each;
     NumGroups 'channel-wise' is depth-wise convolution."""
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import BeforeValidator, ValidationInfo
 
-from ..core.layer import Choice, Layer
+from ..core.layer import Layer, SizeError
 
 
 def _classes(value, info: ValidationInfo):
@@ -65,7 +65,6 @@ class ClassificationOutputLayer(Layer):
     def infer(self, inputs):
         x = inputs[0]
         if isinstance(self.Classes, list) and len(self.Classes) != x.channels:
-            from ..core.layer import SizeError
             raise SizeError("in", f"The output size ({x.channels}) of the previous layer does not match the "
                                   f"number of classes ({len(self.Classes)}).")
         return self._resolved_copy(OutputSize=x.channels), []
@@ -94,4 +93,4 @@ class RegressionOutputLayer(Layer):
         return self, []
 
 
-__all__ = ["ClassificationOutputLayer", "RegressionOutputLayer", "Choice"]
+__all__ = ["ClassificationOutputLayer", "RegressionOutputLayer"]

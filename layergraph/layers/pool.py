@@ -5,29 +5,21 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import model_validator
 
-from ..core.errors import LayerGraphError
-from ..core.layer import Choice, Layer, Logical, SizeError, Vector
+from ..core.layer import Choice, Layer, Logical, Vector
 from ..core.size import Size
 from ..display.matlab_format import format_size, int2str
-from ._common import Pad4, PaddingMode, require_fit, require_image, same_padding, window_output
+from ._common import ManualPaddingOnly, Pad4, PaddingMode, require_fit, require_image, same_padding, window_output
 
 Vec2 = Annotated[Any, Vector(2)]
 
 
-class _Pooling(Layer):
+class _Pooling(ManualPaddingOnly, Layer):
     hyperparameters: ClassVar = ("PoolSize", "Stride", "PaddingMode", "PaddingSize")
     PoolSize: Vec2
     Stride: Vec2 = (1, 1)
     PaddingMode: PaddingMode = "manual"
     PaddingSize: Pad4 = (0, 0, 0, 0)
     _what: ClassVar[str] = ""
-
-    def _check_assignment(self, name, value):
-        if name == "PaddingSize" and self.PaddingMode == "same":
-            raise LayerGraphError(
-                f"Invalid value for 'PaddingSize' of {self.class_name}: PaddingSize can only be set "
-                "when PaddingMode is 'manual'; PaddingMode is 'same'.",
-                "nnet_cnn:layer:Layer:PaddingSizeCanOnlyBeSetInManualMode")
 
     @model_validator(mode="after")
     def _check_padding(self):
@@ -116,4 +108,4 @@ class GlobalMaxPooling2DLayer(_GlobalPooling):
 
 
 __all__ = ["MaxPooling2DLayer", "AveragePooling2DLayer", "GlobalAveragePooling2DLayer",
-           "GlobalMaxPooling2DLayer", "SizeError"]
+           "GlobalMaxPooling2DLayer"]
