@@ -161,7 +161,10 @@ class LayerGraph:
         return new
 
     def removeLayers(self, names) -> "LayerGraph":
-        names = [names] if isinstance(names, str) else list(names)
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            raise LayerGraphError(f"Expected a layer name or a list of layer names, but got {names!r}.",
+                                  "nnet_cnn:LayerGraph:InvalidLayerName")
         for n in names:
             self._require(n)
         new = self._copy()

@@ -213,6 +213,7 @@ def _check_array(value, info: ValidationInfo):
         raise ValueError(f"Expected {info.field_name} to be a numeric array.")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"Expected {info.field_name} to be a numeric array with finite values.")
+    arr = np.atleast_1d(arr)  # a MATLAB scalar is 1x1, never 0-D
     return arr.astype(arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64)
 
 
@@ -276,9 +277,13 @@ class Layer(BaseModel):
                 "MATLAB:noPublicFieldForClass",
             )
         self._check_assignment(name, value)
+        # pydantic assigns before the model-level checks run: restore on failure
+        saved = dict(self.__dict__), set(self.__pydantic_fields_set__)
         try:
             super().__setattr__(name, value)
         except ValidationError as exc:
+            object.__setattr__(self, "__dict__", saved[0])
+            object.__setattr__(self, "__pydantic_fields_set__", saved[1])
             raise _translate(exc, type(self).class_name, {name: value}) from None
 
     def _check_assignment(self, name, value):

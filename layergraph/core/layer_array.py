@@ -30,6 +30,10 @@ class LayerArray(list):
     def __init__(self, layers=()):
         if isinstance(layers, Layer) or (callable(layers) and hasattr(layers, "layer_class")):
             layers = [layers]
+        elif isinstance(layers, str) or not hasattr(layers, "__iter__"):
+            raise LayerGraphError(
+                f"Expected a layer or a list of layers, but got {type(layers).__name__} {layers!r}.",
+                "nnet_cnn:layer:Layer:InvalidLayer")
         super().__init__(_as_layer(item, i) for i, item in enumerate(layers))
 
     def __getitem__(self, key):

@@ -43,7 +43,7 @@ def padding_args(value, field="Padding"):
         arr = np.asarray(value, dtype=float).ravel()
     except (TypeError, ValueError):
         arr = np.array([-1.0])
-    if arr.size not in (1, 2, 4) or np.any(arr < 0) or np.any(arr != np.round(arr)):
+    if arr.size not in (1, 2, 4) or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.round(arr)):
         raise LayerGraphError(
             f"Invalid value for '{field}': {value!r}. Expected {field} to be 'same', a nonnegative "
             "integer, a vector [a b] or a vector [t b l r] of nonnegative integers.",
@@ -101,10 +101,14 @@ def check_given_arrays(layer, sizes: dict[str, tuple[int, ...]]):
     """Learnables given by the user must match the sizes the layer implies."""
     for name, expected in sizes.items():
         value = getattr(layer, name)
-        if value is None or any(e == AUTO for e in expected):
+        if value is None:
             continue
-        if not matlab_size_equal(value.shape, expected):
+        # 'auto' dimensions match anything; trailing singleton dimensions do not count
+        shape = tuple(value.shape) + (1,) * max(0, len(expected) - value.ndim)
+        known = tuple(s if e == AUTO else e for s, e in zip(shape, expected)) + tuple(expected[len(shape):])
+        if not matlab_size_equal(shape, known):
             got = "x".join(map(str, value.shape)) if value.ndim > 1 else f"{value.shape[0]}x1"
+            want = "x".join("C" if e == AUTO else str(e) for e in expected)
             raise ValueError(
                 f"Invalid value for '{name}' of {layer.class_name}: array of size {got}. "
-                f"Expected {name} to be of size {'x'.join(map(str, expected))}.")
+                f"Expected {name} to be of size {want}.")

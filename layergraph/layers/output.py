@@ -36,6 +36,14 @@ def _class_weights(value, info: ValidationInfo):
     return arr
 
 
+def _response_names(value, info: ValidationInfo):
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, (list, tuple, np.ndarray)) and all(isinstance(v, (str, np.str_)) for v in value):
+        return [str(v) for v in value]
+    raise ValueError("Expected ResponseNames to be a string or a list of strings.")
+
+
 class ClassificationOutputLayer(Layer):
     class_name: ClassVar[str] = "ClassificationOutputLayer"
     Type: ClassVar[str] = "Classification Output"
@@ -79,8 +87,7 @@ class RegressionOutputLayer(Layer):
     general: ClassVar = ("Name", "ResponseNames")
     hyperparameters: ClassVar = ("LossFunction",)
 
-    ResponseNames: Annotated[Any, BeforeValidator(lambda v, i: [str(x) for x in v] if not isinstance(v, str)
-                                                  else [v])] = []
+    ResponseNames: Annotated[Any, BeforeValidator(_response_names)] = []
 
     @property
     def LossFunction(self) -> str:

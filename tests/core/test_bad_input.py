@@ -1,0 +1,79 @@
+"""Every user mistake is a LayerGraphError, never a bare pydantic, numpy or
+networkx exception, and a failed assignment leaves the layer as it was."""
+import numpy as np
+import pytest
+
+from layergraph import (
+    LayerArray, LayerGraphError, addLayers, additionLayer, analyzeNetwork, connectLayers, disconnectLayers,
+    dlnetwork, imageInputLayer, layerGraph, reluLayer, removeLayers, replaceLayer,
+)
+from layergraph.matlab.constructors import CONSTRUCTORS
+
+ODD_VALUES = [None, "a", "same", -1, 0, 0.5, 3, [1, 2], [1, 2, 3, 4, 5], np.nan, np.inf, [[1, 2], [3]],
+              {"a": 1}, lambda sz: 1, True, np.ones((2, 2)), object(), "", [], 1e-7]
+
+MINIMAL_ARGS = {
+    "imageInputLayer": ([8, 8, 3],), "featureInputLayer": (3,), "convolution2dLayer": (3, 3),
+    "groupedConvolution2dLayer": (3, 3, 3), "transposedConv2dLayer": (3, 3), "clippedReluLayer": (3,),
+    "maxPooling2dLayer": (3,), "averagePooling2dLayer": (3,), "fullyConnectedLayer": (3,),
+    "additionLayer": (2,), "depthConcatenationLayer": (2,), "concatenationLayer": (3, 2),
+}
+
+
+def _only_layergraph_errors(call):
+    try:
+        call()
+    except LayerGraphError:
+        pass
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTORS))
+def test_constructor_arguments(name):
+    f = CONSTRUCTORS[name]
+    base = MINIMAL_ARGS.get(name, ())
+    for v in ODD_VALUES:
+        for args in [(v,), (v, v), (v, v, v), base + (v,)]:
+            _only_layergraph_errors(lambda: f(*args))
+        for p in f.parameter_names:
+            _only_layergraph_errors(lambda: f(*base, p, v))
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTORS))
+def test_assignment_validates_and_loses_nothing(name):
+    layer = CONSTRUCTORS[name](*MINIMAL_ARGS.get(name, ()))
+    for prop in list(type(layer).model_fields) + ["Bogus"]:
+        for v in ODD_VALUES:
+            before = layer.model_copy(deep=True)
+            try:
+                setattr(layer, prop, v)
+            except LayerGraphError:
+                assert layer == before, f"{name}.{prop} changed by a failed assignment of {v!r}"
+            else:
+                layer = before  # keep the sweep independent of accepted values
+
+
+def test_graph_functions():
+    lg = layerGraph([imageInputLayer([8, 8, 3], "Name", "in"), reluLayer("Name", "r"), additionLayer(2, "Name", "add")])
+    calls = [
+        layerGraph, dlnetwork, lambda v: analyzeNetwork(v, Plots="none"),
+        lambda v: connectLayers(lg, v, "add/in2"), lambda v: connectLayers(lg, "in", v),
+        lambda v: disconnectLayers(lg, v, "r"), lambda v: removeLayers(lg, v),
+        lambda v: replaceLayer(lg, v, reluLayer("Name", "q")), lambda v: replaceLayer(lg, "r", v),
+        lambda v: addLayers(lg, v), lambda v: addLayers(v, reluLayer("Name", "z")), LayerArray,
+        lambda v: replaceLayer(lg, "r", reluLayer("Name", "q"), ReconnectBy=v),
+    ]
+    before = lg.Connections
+    for call in calls:
+        for v in [None, 3, "x", "", [], ["in", 3], np.ones(3), "in/out/x", "r/", "/in", {"a": 1}, reluLayer]:
+            _only_layergraph_errors(lambda: call(v))
+    assert lg.Connections == before and len(lg.Layers) == 3
+
+
+def test_error_message_names_property_value_and_allowed():
+    with pytest.raises(LayerGraphError) as err:
+        reluLayer().Name = 3
+    assert "Name" in str(err.value)
+    with pytest.raises(LayerGraphError) as err:
+        imageInputLayer([8, 8, 3], "Normalization", "center")
+    text = str(err.value)
+    assert "'Normalization'" in text and "'center'" in text and "'zerocenter'" in text
