@@ -1,5 +1,119 @@
 """Kernel table: (family, operation, device) -> pure function over arrays.
 
-Internal layout (the only one kernels see): images N x C x H x W, C-contiguous;
-feature data N x C. dtype float32 by default, float64 on request.
+    from layergraph.kernels import get_kernel
+    y, mean, var = get_kernel("batchnorm", "forward_train", "cpu")(x, scale, offset, 1e-5)
+
+Operations are "forward_train", "forward_infer" and "backward" for every family (where
+training and prediction coincide the same function is registered twice). Devices load
+lazily on first use: "cpu" from ``layergraph.kernels.cpu``, "cuda" from
+``layergraph.kernels.cuda``; each exposes ``KERNELS = {(family, op): fn}``. Importing this
+module imports neither numba nor a device package.
+
+Internal layout (the only one kernels see): images N x C x H x W, C-contiguous; feature
+data N x C. dtype float32 by default, float64 on request (results keep the input's dtype;
+other input dtypes become float32). Hyperparameters are plain ints / floats / bools /
+strings, tuples passed as separate ints. Kernels never modify their inputs.
+
+Signatures (the CUDA set uses the same ones):
+
+conv        conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0) -> y
+            conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0)
+                -> (dx, dw, db)
+            w F x C/G x FH x FW; b (F,) or None; padding_value a number or
+            'symmetric-include-edge' | 'symmetric-exclude-edge' | 'replicate'
+transposed_conv
+            transposed_conv_forward(x, w, b, sh, sw, dh, dw, ct, cb, cl, cr, groups=1) -> y
+            transposed_conv_backward(dy, x, w, sh, sw, dh, dw, ct, cb, cl, cr, groups=1)
+                -> (dx, dw, db)
+            w C x F/G x FH x FW; cropping [ct cb cl cr] (negative = extra zero rows/cols)
+batchnorm   bn_forward_train(x, scale, offset, epsilon) -> (y, mean, var)   var biased
+            bn_forward_infer(x, scale, offset, mean, var, epsilon) -> y
+            bn_backward(dy, x, scale, mean, var, epsilon) -> (dx, dscale, doffset)
+layernorm   ln_forward_train(x, scale, offset, epsilon, channel_only=False) -> (y, mean, var)
+            ln_forward_infer(x, scale, offset, epsilon, channel_only=False) -> y
+            ln_backward(dy, x, scale, mean, var, epsilon, channel_only=False)
+                -> (dx, dscale, doffset)
+maxpool     maxpool_forward_train(x, ph, pw, sh, sw, pt, pb, pl, pr) -> (y, argmax)
+            maxpool_forward_infer(x, ph, pw, sh, sw, pt, pb, pl, pr) -> y
+            maxpool_backward(dy, argmax, H, W) -> dx
+            argmax: int64 flat index into the input's H x W plane; padding never wins
+avgpool     avgpool_forward(x, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad) -> y
+            avgpool_backward(dy, H, W, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad) -> dx
+globalavgpool  globalavgpool_forward(x) -> y (N x C x 1 x 1); globalavgpool_backward(dy, H, W) -> dx
+globalmaxpool  globalmaxpool_forward_train(x) -> (y, argmax); globalmaxpool_forward_infer(x) -> y
+            globalmaxpool_backward(dy, argmax, H, W) -> dx
+fc          fc_forward(x, w, b) -> y; fc_backward(dy, x, w) -> (dx, dw, db)
+            x N x In (or N x C x H x W, read row-major); w Out x In; b (Out,) or None
+relu, tanh, sigmoid, swish
+            <name>_forward(x) -> y; <name>_backward(dy, x, y) -> dx
+leakyrelu   leakyrelu_forward(x, scale); leakyrelu_backward(dy, x, y, scale)
+clippedrelu clippedrelu_forward(x, ceiling); clippedrelu_backward(dy, x, y, ceiling)
+elu         elu_forward(x, alpha); elu_backward(dy, x, y, alpha)
+gelu        gelu_forward(x, tanh_approx=False); gelu_backward(dy, x, y, tanh_approx=False)
+softmax     softmax_forward(x) -> y (over axis 1); softmax_backward(dy, x, y) -> dx
+dropout     dropout_forward_train(x, p, seed) -> (y, mask)   seed: int or numpy Generator
+            dropout_forward_infer(x, p) -> y (a copy of x); dropout_backward(dy, mask, p) -> dx
+addition    addition_forward(inputs) -> y; addition_backward(dy, k) -> tuple of k arrays
+concatenation  concat_forward(inputs, axis) -> y; concat_backward(dy, sizes, axis) -> tuple
+depthconcatenation  depthconcat_forward(inputs) -> y; depthconcat_backward(dy, sizes) -> tuple
+flatten     flatten_forward(x, column_major=True) -> y (N x C*H*W)
+            flatten_backward(dy, C, H, W, column_major=True) -> dx
+            column_major: MATLAB order h + H*(w + W*c); False: row-major (c, h, w), Wolfram
+crossentropyex  crossentropyex_forward(y, t, class_weights=None) -> loss (float)
+            crossentropyex_backward(y, t, class_weights=None) -> dY
+mse         mse_forward(y, t) -> loss = sum((Y-T)^2)/2/N; mse_backward(y, t) -> (Y-T)/N
 """
+from __future__ import annotations
+
+import importlib
+
+__all__ = ["get_kernel", "available", "KernelNotFoundError", "DEVICES", "OPERATIONS"]
+
+DEVICES = ("cpu", "cuda")
+OPERATIONS = ("forward_train", "forward_infer", "backward")
+
+_loaded: dict[str, dict] = {}
+
+
+class KernelNotFoundError(KeyError):
+    """No kernel for (family, operation, device). The message lists what exists."""
+
+    def __str__(self):  # KeyError would repr() the message and show the quotes
+        return str(self.args[0]) if self.args else ""
+
+
+def _table(device: str) -> dict:
+    if device not in _loaded:
+        if device not in DEVICES:
+            raise KernelNotFoundError(f"Unknown device {device!r}; devices are {', '.join(DEVICES)}.")
+        try:
+            module = importlib.import_module(f"{__name__}.{device}")
+        except ImportError as err:
+            raise KernelNotFoundError(f"The {device!r} kernels could not be loaded: {err}") from err
+        kernels = getattr(module, "KERNELS", None)
+        if not isinstance(kernels, dict):
+            raise KernelNotFoundError(f"{module.__name__} defines no KERNELS table.")
+        _loaded[device] = kernels
+    return _loaded[device]
+
+
+def available(device: str = "cpu") -> list[tuple[str, str]]:
+    """Sorted (family, operation) pairs registered for device."""
+    return sorted(_table(device))
+
+
+def get_kernel(family: str, operation: str, device: str = "cpu"):
+    """The kernel function for (family, operation, device)."""
+    table = _table(device)
+    fn = table.get((family, operation))
+    if fn is not None:
+        return fn
+    families = sorted({f for f, _ in table})
+    if family in families:
+        ops = sorted(op for f, op in table if f == family)
+        msg = (f"No {operation!r} kernel for family {family!r} on {device!r}; "
+               f"operations for {family!r}: {', '.join(ops)}.")
+    else:
+        msg = (f"No kernel family {family!r} on {device!r}; families on {device!r}: "
+               f"{', '.join(families)}.")
+    raise KernelNotFoundError(msg)

@@ -1,0 +1,272 @@
+"""2-D convolution and transposed convolution (MATLAB convolution2dLayer,
+groupedConvolution2dLayer, transposedConv2dLayer), as im2col / col2im numba kernels plus
+numpy BLAS matrix products.
+
+Convolution: x N x C x H x W; w F x C/G x FH x FW (groups outermost in F); b (F,) or None.
+Padding [pt pb pl pr]; padding_value is a number (MATLAB PaddingValue scalar) or one of
+'symmetric-include-edge', 'symmetric-exclude-edge', 'replicate'.
+Output size floor((H + pt + pb - ((FH - 1) * dh + 1)) / sh) + 1.
+  conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0) -> y
+  conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0)
+      -> (dx, dw, db)
+
+Transposed convolution: x N x C x H x W; w C x F/G x FH x FW (input channels first, as
+conventions.py stores it); b (F,) or None. Cropping [ct cb cl cr] is removed from the full
+output of size (H - 1) * sh + (FH - 1) * dh + 1 (a negative value adds zero rows/columns
+instead, which is how ONNX output_padding maps onto it).
+  transposed_conv_forward(x, w, b, sh, sw, dh, dw, ct, cb, cl, cr, groups=1) -> y
+  transposed_conv_backward(dy, x, w, sh, sw, dh, dw, ct, cb, cl, cr, groups=1) -> (dx, dw, db)
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._util import as_float, like
+
+PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate")
+
+
+# -- numba kernels -------------------------------------------------------------------------
+@njit(cache=True, parallel=True)
+def _im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow, cols):
+    """cols[n, (c*kh + a)*kw + b, i*ow + j] = xp[n, c, i*sh + a*dh, j*sw + b*dw]."""
+    n, c = xp.shape[0], xp.shape[1]
+    for q in prange(n * c):
+        i0 = q // c
+        ch = q - i0 * c
+        for a in range(kh):
+            for b in range(kw):
+                r = (ch * kh + a) * kw + b
+                for i in range(oh):
+                    src = xp[i0, ch, i * sh + a * dh]
+                    base = i * ow
+                    off = b * dw
+                    for j in range(ow):
+                        cols[i0, r, base + j] = src[j * sw + off]
+
+
+@njit(cache=True, parallel=True)
+def _col2im(cols, kh, kw, sh, sw, dh, dw, oh, ow, xp):
+    """Adjoint of _im2col: xp (zeroed by the caller) += scattered cols."""
+    n, c = xp.shape[0], xp.shape[1]
+    for q in prange(n * c):
+        i0 = q // c
+        ch = q - i0 * c
+        for a in range(kh):
+            for b in range(kw):
+                r = (ch * kh + a) * kw + b
+                for i in range(oh):
+                    dst = xp[i0, ch, i * sh + a * dh]
+                    base = i * ow
+                    off = b * dw
+                    for j in range(ow):
+                        dst[j * sw + off] += cols[i0, r, base + j]
+
+
+# -- padding ----------------------------------------------------------------------------------
+def _pad_index(n, before, after, mode):
+    """Source index along one axis for each padded position; -1 where a constant goes."""
+    i = np.arange(-before, n + after)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "symmetric-include-edge":  # ... x1 x0 | x0 x1 ... x_{n-1} | x_{n-1} ...
+        m = np.mod(i, 2 * n)
+        return np.where(m >= n, 2 * n - 1 - m, m)
+    if mode == "symmetric-exclude-edge":  # ... x2 x1 | x0 x1 ... x_{n-1} | x_{n-2} ...
+        if n == 1:
+            return np.zeros_like(i)
+        m = np.mod(i, 2 * n - 2)
+        return np.where(m >= n, 2 * n - 2 - m, m)
+    return np.where((i >= 0) & (i < n), i, -1)
+
+
+def _check_padding_value(pv):
+    if isinstance(pv, str):
+        if pv not in PADDING_MODES:
+            raise ValueError(f"padding_value must be a number or one of {PADDING_MODES}, got {pv!r}.")
+        return pv
+    return float(pv)
+
+
+def _pad(x, pt, pb, pl, pr, pv):
+    if pt == pb == pl == pr == 0:
+        return x
+    if not isinstance(pv, str):
+        return np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=pv)
+    h, w = x.shape[2], x.shape[3]
+    return np.ascontiguousarray(x[:, :, _pad_index(h, pt, pb, pv)][:, :, :, _pad_index(w, pl, pr, pv)])
+
+
+def _onehot(n, before, after, mode):
+    idx = _pad_index(n, before, after, mode)
+    m = np.zeros((idx.size, n))
+    ok = idx >= 0
+    m[np.nonzero(ok)[0], idx[ok]] = 1.0
+    return m
+
+
+def _unpad(dxp, h, w, pt, pb, pl, pr, pv):
+    """Adjoint of _pad (the constant contributes no gradient)."""
+    if pt == pb == pl == pr == 0:
+        return dxp
+    if not isinstance(pv, str):
+        return np.ascontiguousarray(dxp[:, :, pt:pt + h, pl:pl + w])
+    rows = _onehot(h, pt, pb, pv).astype(dxp.dtype)
+    cols = _onehot(w, pl, pr, pv).astype(dxp.dtype)
+    return np.ascontiguousarray(rows.T @ dxp @ cols)
+
+
+def _crop(full, ct, cb, cl, cr):
+    """full[:, :, ct:H-cb, cl:W-cr]; a negative crop adds zeros on that side."""
+    if min(ct, cb, cl, cr) < 0:
+        full = np.pad(full, ((0, 0), (0, 0), (max(-ct, 0), max(-cb, 0)), (max(-cl, 0), max(-cr, 0))))
+        ct, cb, cl, cr = max(ct, 0), max(cb, 0), max(cl, 0), max(cr, 0)
+    h, w = full.shape[2], full.shape[3]
+    return np.ascontiguousarray(full[:, :, ct:h - cb, cl:w - cr])
+
+
+def _uncrop(dy, ct, cb, cl, cr):
+    """Adjoint of _crop."""
+    dy = np.pad(dy, ((0, 0), (0, 0), (max(ct, 0), max(cb, 0)), (max(cl, 0), max(cr, 0))))
+    h, w = dy.shape[2], dy.shape[3]
+    t, b, l, r = max(-ct, 0), max(-cb, 0), max(-cl, 0), max(-cr, 0)
+    return np.ascontiguousarray(dy[:, :, t:h - b, l:w - r])
+
+
+# -- shared argument handling -------------------------------------------------------------
+def _ints(name, **kw):
+    out = {k: int(v) for k, v in kw.items()}
+    for k in ("sh", "sw", "dh", "dw", "groups"):
+        if k in out and out[k] < 1:
+            raise ValueError(f"{name}: {k} must be >= 1, got {out[k]}.")
+    return out
+
+
+def _conv_geometry(x, w, p, name):
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"{name}: expected x N x C x H x W and w F x C/G x FH x FW, got {x.shape} and {w.shape}.")
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    g = p["groups"]
+    if c != cg * g or f % g:
+        raise ValueError(f"{name}: {c} input channels and weights {w.shape} do not fit {g} group(s).")
+    for k in ("pt", "pb", "pl", "pr"):
+        if p[k] < 0:
+            raise ValueError(f"{name}: padding must be >= 0, got {k}={p[k]}.")
+    hp, wp = h + p["pt"] + p["pb"], wd + p["pl"] + p["pr"]
+    ekh, ekw = (kh - 1) * p["dh"] + 1, (kw - 1) * p["dw"] + 1
+    oh, ow = (hp - ekh) // p["sh"] + 1, (wp - ekw) // p["sw"] + 1
+    if hp < ekh or wp < ekw:
+        raise ValueError(f"{name}: the dilated filter {ekh}x{ekw} exceeds the padded input {hp}x{wp}.")
+    return n, c, h, wd, f, cg, kh, kw, oh, ow
+
+
+def _cols(xp, kh, kw, p, oh, ow):
+    n, c = xp.shape[:2]
+    cols = np.empty((n, c * kh * kw, oh * ow), xp.dtype)
+    _im2col(xp, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"], oh, ow, cols)
+    return cols
+
+
+# -- convolution -------------------------------------------------------------------------------
+def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0):
+    x = as_float(x)
+    w = like(w, x, "w")
+    p = _ints("conv_forward", sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl, pr=pr, groups=groups)
+    pv = _check_padding_value(padding_value)
+    n, c, h, wd, f, cg, kh, kw, oh, ow = _conv_geometry(x, w, p, "conv_forward")
+    cols = _cols(_pad(x, p["pt"], p["pb"], p["pl"], p["pr"], pv), kh, kw, p, oh, ow)
+    g = p["groups"]
+    y = np.empty((n, f, oh * ow), x.dtype)
+    fg, kg = f // g, cg * kh * kw
+    w2 = w.reshape(f, kg)
+    for gi in range(g):
+        np.matmul(w2[gi * fg:(gi + 1) * fg], cols[:, gi * kg:(gi + 1) * kg], out=y[:, gi * fg:(gi + 1) * fg])
+    if b is not None:
+        y += like(b, x, "b", (f,))[None, :, None]
+    return y.reshape(n, f, oh, ow)
+
+
+def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0):
+    x = as_float(x)
+    w = like(w, x, "w")
+    p = _ints("conv_backward", sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl, pr=pr, groups=groups)
+    pv = _check_padding_value(padding_value)
+    n, c, h, wd, f, cg, kh, kw, oh, ow = _conv_geometry(x, w, p, "conv_backward")
+    dy = like(dy, x, "dy", (n, f, oh, ow))
+    xp = _pad(x, p["pt"], p["pb"], p["pl"], p["pr"], pv)
+    cols = _cols(xp, kh, kw, p, oh, ow)
+    g = p["groups"]
+    fg, kg = f // g, cg * kh * kw
+    w2 = w.reshape(f, kg)
+    dy3 = dy.reshape(n, f, oh * ow)
+    dw2 = np.empty((f, kg), x.dtype)
+    dcols = np.empty_like(cols)
+    for gi in range(g):
+        fs, ks = slice(gi * fg, (gi + 1) * fg), slice(gi * kg, (gi + 1) * kg)
+        dw2[fs] = np.matmul(dy3[:, fs], cols[:, ks].transpose(0, 2, 1)).sum(axis=0)
+        np.matmul(w2[fs].T, dy3[:, fs], out=dcols[:, ks])
+    dxp = np.zeros(xp.shape, x.dtype)
+    _col2im(dcols, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"], oh, ow, dxp)
+    dx = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], pv)
+    db = dy.sum(axis=(0, 2, 3))
+    return dx, dw2.reshape(w.shape), db
+
+
+# -- transposed convolution ---------------------------------------------------------------------
+def _tconv_geometry(x, w, p, name):
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(f"{name}: expected x N x C x H x W and w C x F/G x FH x FW, got {x.shape} and {w.shape}.")
+    n, c, h, wd = x.shape
+    cw, fg, kh, kw = w.shape
+    g = p["groups"]
+    if c != cw or c % g:
+        raise ValueError(f"{name}: {c} input channels and weights {w.shape} do not fit {g} group(s).")
+    hf, wf = (h - 1) * p["sh"] + (kh - 1) * p["dh"] + 1, (wd - 1) * p["sw"] + (kw - 1) * p["dw"] + 1
+    oh, ow = hf - p["ct"] - p["cb"], wf - p["cl"] - p["cr"]
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{name}: cropping leaves no output ({oh}x{ow}).")
+    return n, c, h, wd, fg * g, fg, kh, kw, hf, wf, oh, ow
+
+
+def transposed_conv_forward(x, w, b, sh, sw, dh, dw, ct, cb, cl, cr, groups=1):
+    x = as_float(x)
+    w = like(w, x, "w")
+    p = _ints("transposed_conv_forward", sh=sh, sw=sw, dh=dh, dw=dw, ct=ct, cb=cb, cl=cl, cr=cr, groups=groups)
+    n, c, h, wd, f, fg, kh, kw, hf, wf, oh, ow = _tconv_geometry(x, w, p, "transposed_conv_forward")
+    g = p["groups"]
+    cg, kg = c // g, fg * kh * kw
+    w2 = w.reshape(c, kg)
+    x3 = x.reshape(n, c, h * wd)
+    cols = np.empty((n, f * kh * kw, h * wd), x.dtype)
+    for gi in range(g):
+        cs = slice(gi * cg, (gi + 1) * cg)
+        np.matmul(w2[cs].T, x3[:, cs], out=cols[:, gi * kg:(gi + 1) * kg])
+    full = np.zeros((n, f, hf, wf), x.dtype)
+    _col2im(cols, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"], h, wd, full)
+    y = _crop(full, p["ct"], p["cb"], p["cl"], p["cr"])
+    if b is not None:
+        y += like(b, x, "b", (f,))[None, :, None, None]
+    return y
+
+
+def transposed_conv_backward(dy, x, w, sh, sw, dh, dw, ct, cb, cl, cr, groups=1):
+    x = as_float(x)
+    w = like(w, x, "w")
+    p = _ints("transposed_conv_backward", sh=sh, sw=sw, dh=dh, dw=dw, ct=ct, cb=cb, cl=cl, cr=cr, groups=groups)
+    n, c, h, wd, f, fg, kh, kw, hf, wf, oh, ow = _tconv_geometry(x, w, p, "transposed_conv_backward")
+    dy = like(dy, x, "dy", (n, f, oh, ow))
+    g = p["groups"]
+    cg, kg = c // g, fg * kh * kw
+    w2 = w.reshape(c, kg)
+    x3 = x.reshape(n, c, h * wd)
+    cols = _cols(_uncrop(dy, p["ct"], p["cb"], p["cl"], p["cr"]), kh, kw, p, h, wd)
+    dx = np.empty((n, c, h * wd), x.dtype)
+    dw2 = np.empty((c, kg), x.dtype)
+    for gi in range(g):
+        cs, ks = slice(gi * cg, (gi + 1) * cg), slice(gi * kg, (gi + 1) * kg)
+        np.matmul(w2[cs], cols[:, ks], out=dx[:, cs])
+        dw2[cs] = np.matmul(x3[:, cs], cols[:, ks].transpose(0, 2, 1)).sum(axis=0)
+    db = dy.sum(axis=(0, 2, 3))
+    return dx.reshape(x.shape), dw2.reshape(w.shape), db

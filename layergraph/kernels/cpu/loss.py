@@ -1,0 +1,77 @@
+"""Output-layer losses (MATLAB classificationLayer 'crossentropyex', regressionLayer
+'mean-squared-error'). Classes / responses are on axis 1; N = shape[0] observations;
+any trailing dims (e.g. N x K x 1 x 1) are summed over like the class axis.
+
+  crossentropyex_forward(y, t, class_weights=None) -> loss (Python float)
+      loss = -sum(w_k * T .* log(Y)) / N, Y bounded away from zero by eps(dtype) as
+      MATLAB does, w_k = 1 unless class_weights (K,) is given
+  crossentropyex_backward(y, t, class_weights=None) -> dY = -w_k * T ./ Y / N
+  mse_forward(y, t) -> loss = sum((Y - T).^2) / 2 / N (MATLAB's half mean squared error)
+  mse_backward(y, t) -> dY = (Y - T) / N
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._util import as_float, like
+
+
+@njit(cache=True, parallel=True)
+def _ce(y, t, w, lo, dy):
+    """Per observation loss; writes dY into dy. y, t, dy: N x K x S; w: (K,)."""
+    n, k, s = y.shape
+    out = np.zeros(n)
+    for i in prange(n):
+        acc = 0.0
+        for c in range(k):
+            wc = w[c]
+            for j in range(s):
+                v = y[i, c, j]
+                if v < lo:
+                    v = lo
+                tv = t[i, c, j]
+                acc -= wc * tv * np.log(v)
+                dy[i, c, j] = -wc * tv / v / n
+        out[i] = acc
+    return out
+
+
+def _prep(y, t, class_weights, name):
+    y = as_float(y)
+    if y.ndim < 2:
+        raise ValueError(f"{name}: expected N x K predictions, got shape {y.shape}.")
+    t = like(t, y, "t", y.shape)
+    k = y.shape[1]
+    w = np.ones(k, y.dtype) if class_weights is None else like(class_weights, y, "class_weights", (k,))
+    n = y.shape[0]
+    return y.reshape(n, k, -1), t.reshape(n, k, -1), w
+
+
+def _ce_run(y, t, class_weights, name):
+    y3, t3, w = _prep(y, t, class_weights, name)
+    dy = np.empty_like(y3)
+    per = _ce(y3, t3, w, float(np.finfo(y3.dtype).eps), dy)
+    return float(per.sum() / y3.shape[0]), dy
+
+
+def crossentropyex_forward(y, t, class_weights=None):
+    return _ce_run(y, t, class_weights, "crossentropyex_forward")[0]
+
+
+def crossentropyex_backward(y, t, class_weights=None):
+    y = as_float(y)
+    return _ce_run(y, t, class_weights, "crossentropyex_backward")[1].reshape(y.shape)
+
+
+def mse_forward(y, t):
+    y = as_float(y)
+    t = like(t, y, "t", y.shape)
+    d = (y - t).astype(np.float64)
+    return float(np.sum(d * d) / 2.0 / y.shape[0])
+
+
+def mse_backward(y, t):
+    y = as_float(y)
+    t = like(t, y, "t", y.shape)
+    return (y - t) / y.dtype.type(y.shape[0])

@@ -1,0 +1,281 @@
+"""Batch normalization and layer normalization (MATLAB batchNormalizationLayer,
+layerNormalizationLayer; Wolfram BatchNormalizationLayer).
+
+Batch normalization, x N x C x H x W or N x C; scale, offset, mean, var are (C,):
+  bn_forward_train(x, scale, offset, epsilon) -> (y, mean, var)
+      per-channel batch mean and BIASED variance over N, H, W (MATLAB normalizes with
+      the biased one); the running-average update (MeanDecay / Momentum) is the caller's.
+  bn_forward_infer(x, scale, offset, mean, var, epsilon) -> y
+      y = scale * (x - mean) / sqrt(var + epsilon) + offset
+  bn_backward(dy, x, scale, mean, var, epsilon) -> (dx, dscale, doffset)
+      mean and var are the batch statistics that bn_forward_train returned.
+
+Layer normalization, x N x C x ... (any trailing dims S). Statistics per observation over
+C and S (MATLAB OperationDimension 'auto' / 'spatial-channel' / 'batch-excluded'), or
+with channel_only=True per observation and position over C only ('channel-only').
+scale and offset are (C,) (MATLAB) or the full per-observation shape C x ... (ONNX
+LayerNormalization with axis=1); mean and var are (N,) or, channel-only, (N, *S).
+  ln_forward_train(x, scale, offset, epsilon, channel_only=False) -> (y, mean, var)
+  ln_forward_infer(x, scale, offset, epsilon, channel_only=False) -> y
+  ln_backward(dy, x, scale, mean, var, epsilon, channel_only=False) -> (dx, dscale, doffset)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._util import as_float, like
+
+_FM = {"reassoc", "contract"}  # lets sums vectorize; changes results only by rounding
+
+
+def _ncs(a, name):
+    if a.ndim < 2:
+        raise ValueError(f"{name}: expected N x C (x H x W) data, got shape {a.shape}.")
+    return a.reshape(int(a.shape[0]), int(a.shape[1]), -1)
+
+
+# -- batch normalization -------------------------------------------------------------
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _bn_train(x, scale, offset, eps, y, mean, var):
+    n, c, s = x.shape
+    cnt = n * s
+    for k in prange(c):
+        acc = 0.0
+        for i in range(n):
+            for j in range(s):
+                acc += x[i, k, j]
+        m = acc / cnt
+        acc2 = 0.0
+        for i in range(n):
+            for j in range(s):
+                d = x[i, k, j] - m
+                acc2 += d * d
+        v = acc2 / cnt
+        mean[k] = m
+        var[k] = v
+        a = scale[k] / math.sqrt(v + eps)
+        b = offset[k] - m * a
+        for i in range(n):
+            for j in range(s):
+                y[i, k, j] = x[i, k, j] * a + b
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _bn_infer(x, scale, offset, mean, var, eps, y):
+    n, c, s = x.shape
+    for p in prange(n * c):
+        i = p // c
+        k = p - i * c
+        a = scale[k] / math.sqrt(var[k] + eps)
+        b = offset[k] - mean[k] * a
+        for j in range(s):
+            y[i, k, j] = x[i, k, j] * a + b
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _bn_back(dy, x, scale, mean, var, eps, dx, dscale, doffset):
+    n, c, s = x.shape
+    cnt = n * s
+    for k in prange(c):
+        m = mean[k]
+        sdy = 0.0
+        sdyx = 0.0
+        for i in range(n):
+            for j in range(s):
+                g = dy[i, k, j]
+                sdy += g
+                sdyx += g * (x[i, k, j] - m)
+        inv = 1.0 / math.sqrt(var[k] + eps)
+        dscale[k] = sdyx * inv
+        doffset[k] = sdy
+        a = scale[k] * inv
+        k2 = -a * inv * inv * sdyx / cnt
+        k3 = -a * sdy / cnt - k2 * m
+        for i in range(n):
+            for j in range(s):
+                dx[i, k, j] = a * dy[i, k, j] + k2 * x[i, k, j] + k3
+
+
+def _bn_args(x, name, *vecs):
+    x = as_float(x)
+    x3 = _ncs(x, name)
+    c = x3.shape[1]
+    return x, x3, [like(v, x, nm, (c,)) for nm, v in vecs]
+
+
+def bn_forward_train(x, scale, offset, epsilon):
+    """Normalize with the batch statistics. Returns (y, mean, var); var is biased."""
+    x, x3, (scale, offset) = _bn_args(x, "bn_forward_train", ("scale", scale), ("offset", offset))
+    if x3.shape[0] * x3.shape[2] == 0:
+        raise ValueError(f"bn_forward_train: batch statistics need at least one element per channel, "
+                         f"got shape {x.shape}.")
+    y = np.empty_like(x)
+    mean = np.empty(x3.shape[1], x.dtype)
+    var = np.empty(x3.shape[1], x.dtype)
+    _bn_train(x3, scale, offset, float(epsilon), y.reshape(x3.shape), mean, var)
+    return y, mean, var
+
+
+def bn_forward_infer(x, scale, offset, mean, var, epsilon):
+    """Normalize with given statistics (MATLAB TrainedMean / TrainedVariance)."""
+    x, x3, (scale, offset, mean, var) = _bn_args(x, "bn_forward_infer", ("scale", scale), ("offset", offset),
+                                                 ("mean", mean), ("var", var))
+    y = np.empty_like(x)
+    if x.size:
+        _bn_infer(x3, scale, offset, mean, var, float(epsilon), y.reshape(x3.shape))
+    return y
+
+
+def bn_backward(dy, x, scale, mean, var, epsilon):
+    """Gradients of bn_forward_train: (dx, dscale, doffset)."""
+    x, x3, (scale, mean, var) = _bn_args(x, "bn_backward", ("scale", scale), ("mean", mean), ("var", var))
+    dy = like(dy, x, "dy", x.shape)
+    dx = np.empty_like(x)
+    c = x3.shape[1]
+    dscale = np.empty(c, x.dtype)
+    doffset = np.empty(c, x.dtype)
+    _bn_back(dy.reshape(x3.shape), x3, scale, mean, var, float(epsilon), dx.reshape(x3.shape), dscale, doffset)
+    return dx, dscale, doffset
+
+
+# -- layer normalization ---------------------------------------------------------------
+@njit(cache=True, parallel=True)
+def _ln_stats(x, chan_only, mean, var):
+    n, c, s = x.shape
+    g = mean.shape[1]
+    for p in prange(n * g):
+        i = p // g
+        j0 = p - i * g
+        js = j0 if chan_only else 0
+        je = j0 + 1 if chan_only else s
+        cnt = c * (je - js)
+        acc = 0.0
+        for k in range(c):
+            for j in range(js, je):
+                acc += x[i, k, j]
+        m = acc / cnt
+        acc2 = 0.0
+        for k in range(c):
+            for j in range(js, je):
+                d = x[i, k, j] - m
+                acc2 += d * d
+        mean[i, j0] = m
+        var[i, j0] = acc2 / cnt
+
+
+@njit(cache=True, parallel=True)
+def _ln_apply(x, scale, offset, chan_only, mean, invstd, y):
+    n, c, s = x.shape
+    for p in prange(n * c):
+        i = p // c
+        k = p - i * c
+        for j in range(s):
+            jj = j if chan_only else 0
+            y[i, k, j] = (x[i, k, j] - mean[i, jj]) * invstd[i, jj] * scale[k, j] + offset[k, j]
+
+
+@njit(cache=True, parallel=True)
+def _ln_back_x(dy, x, scale, chan_only, mean, invstd, dx):
+    n, c, s = x.shape
+    g = mean.shape[1]
+    for p in prange(n * g):
+        i = p // g
+        j0 = p - i * g
+        js = j0 if chan_only else 0
+        je = j0 + 1 if chan_only else s
+        cnt = c * (je - js)
+        m = mean[i, j0]
+        inv = invstd[i, j0]
+        sg = 0.0
+        sgx = 0.0
+        for k in range(c):
+            for j in range(js, je):
+                gg = dy[i, k, j] * scale[k, j]
+                sg += gg
+                sgx += gg * (x[i, k, j] - m) * inv
+        for k in range(c):
+            for j in range(js, je):
+                xh = (x[i, k, j] - m) * inv
+                dx[i, k, j] = inv * (dy[i, k, j] * scale[k, j] - sg / cnt - xh * sgx / cnt)
+
+
+@njit(cache=True, parallel=True)
+def _ln_back_p(dy, x, chan_only, mean, invstd, dscale, doffset):
+    n, c, s = x.shape
+    for k in prange(c):
+        for j in range(s):
+            jj = j if chan_only else 0
+            a = 0.0
+            b = 0.0
+            for i in range(n):
+                g = dy[i, k, j]
+                a += g * (x[i, k, j] - mean[i, jj]) * invstd[i, jj]
+                b += g
+            dscale[k, j] = a
+            doffset[k, j] = b
+
+
+def _ln_param(v, x3, name):
+    """(C,) or full C x ... parameter -> C x S array; returns (array, given shape)."""
+    c, s = x3.shape[1], x3.shape[2]
+    a = like(v, x3, name)
+    if a.size == c * s and a.ndim > 1:
+        return a.reshape(c, s), a.shape
+    if a.size == c:
+        return np.ascontiguousarray(np.broadcast_to(a.reshape(c, 1), (c, s))), (c,)
+    raise ValueError(f"layer normalization: {name} must have C = {c} elements or the "
+                     f"per-observation size {c * s}, got shape {a.shape}.")
+
+
+def _ln_prep(x, scale, offset, channel_only, name):
+    x = as_float(x)
+    x3 = _ncs(x, name)
+    s3, shape = _ln_param(scale, x3, "scale")
+    o3 = _ln_param(offset, x3, "offset")[0] if offset is not None else None
+    g = x3.shape[2] if channel_only else 1
+    return x, x3, s3, o3, shape, g
+
+
+def _stat_shape(x, channel_only):
+    return (x.shape[0],) + tuple(x.shape[2:]) if channel_only else (x.shape[0],)
+
+
+def ln_forward_train(x, scale, offset, epsilon, channel_only=False):
+    x, x3, s3, o3, _, g = _ln_prep(x, scale, offset, channel_only, "ln_forward_train")
+    mean = np.empty((x3.shape[0], g), x.dtype)
+    var = np.empty((x3.shape[0], g), x.dtype)
+    y = np.empty_like(x)
+    if x.size:
+        _ln_stats(x3, bool(channel_only), mean, var)
+        _ln_apply(x3, s3, o3, bool(channel_only), mean, _invstd(var, epsilon), y.reshape(x3.shape))
+    shape = _stat_shape(x, channel_only)
+    return y, mean.reshape(shape), var.reshape(shape)
+
+
+def _invstd(var, epsilon):
+    return (1.0 / np.sqrt(var.astype(np.float64) + float(epsilon))).astype(var.dtype)
+
+
+def ln_forward_infer(x, scale, offset, epsilon, channel_only=False):
+    return ln_forward_train(x, scale, offset, epsilon, channel_only)[0]
+
+
+def ln_backward(dy, x, scale, mean, var, epsilon, channel_only=False):
+    x, x3, s3, _, shape, g = _ln_prep(x, scale, None, channel_only, "ln_backward")
+    dy = like(dy, x, "dy", x.shape)
+    n = x3.shape[0]
+    mean2 = like(mean, x, "mean", (n, g))
+    invstd = _invstd(like(var, x, "var", (n, g)), epsilon)
+    dx = np.empty_like(x)
+    dscale = np.empty(x3.shape[1:], x.dtype)
+    doffset = np.empty(x3.shape[1:], x.dtype)
+    dy3 = dy.reshape(x3.shape)
+    if x.size:
+        _ln_back_x(dy3, x3, s3, bool(channel_only), mean2, invstd, dx.reshape(x3.shape))
+        _ln_back_p(dy3, x3, bool(channel_only), mean2, invstd, dscale, doffset)
+    if shape == (x3.shape[1],):
+        return dx, dscale.sum(axis=1), doffset.sum(axis=1)
+    return dx, dscale.reshape(shape), doffset.reshape(shape)

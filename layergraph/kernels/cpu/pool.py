@@ -1,0 +1,203 @@
+"""Pooling (MATLAB maxPooling2dLayer, averagePooling2dLayer, globalAveragePooling2dLayer,
+globalMaxPooling2dLayer). x is N x C x H x W; pool ph x pw, stride sh x sw, padding
+pt, pb, pl, pr. Output size floor((H + pt + pb - ph) / sh) + 1 (likewise for W).
+
+  maxpool_forward_train(x, ph, pw, sh, sw, pt, pb, pl, pr) -> (y, argmax)
+      argmax: int64 flat index h * W + w into the input's H x W plane. Padding never
+      wins; a window lying wholly in the padding gives -inf and argmax -1.
+  maxpool_forward_infer(x, ph, pw, sh, sw, pt, pb, pl, pr) -> y
+  maxpool_backward(dy, argmax, H, W) -> dx
+  avgpool_forward(x, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad) -> y
+  avgpool_backward(dy, H, W, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad) -> dx
+      count_include_pad=True: padding counts as zeros in the mean (MATLAB PaddingValue 0);
+      False: the mean is over the window's elements inside the input ('mean').
+  globalavgpool_forward(x) -> y (N x C x 1 x 1);  globalavgpool_backward(dy, H, W) -> dx
+  globalmaxpool_forward_train(x) -> (y, argmax);  globalmaxpool_forward_infer(x) -> y
+  globalmaxpool_backward(dy, argmax, H, W) -> dx
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._util import as_float, like
+
+
+def _out(h, w, ph, pw, sh, sw, pt, pb, pl, pr, name):
+    if min(ph, pw, sh, sw) < 1 or min(pt, pb, pl, pr) < 0:
+        raise ValueError(f"{name}: pool size and stride must be >= 1 and padding >= 0.")
+    oh = (h + pt + pb - ph) // sh + 1
+    ow = (w + pl + pr - pw) // sw + 1
+    if oh < 1 or ow < 1:
+        raise ValueError(f"{name}: pool size {ph}x{pw} exceeds the padded input {h + pt + pb}x{w + pl + pr}.")
+    return oh, ow
+
+
+def _prep(x, name, hp):
+    x = as_float(x)
+    if x.ndim != 4:
+        raise ValueError(f"{name}: expected N x C x H x W data, got shape {x.shape}.")
+    hp = tuple(int(v) for v in hp)
+    n, c, h, w = x.shape
+    oh, ow = _out(h, w, *hp, name)
+    return x, x.reshape(n * c, h, w), (n, c, h, w, oh, ow), hp
+
+
+@njit(cache=True, parallel=True)
+def _max_f(x, ph, pw, sh, sw, pt, pl, oh, ow, y, arg):
+    p, h, w = x.shape
+    for q in prange(p):
+        for i in range(oh):
+            h0 = i * sh - pt
+            ha = max(h0, 0)
+            hb = min(h0 + ph, h)
+            for j in range(ow):
+                w0 = j * sw - pl
+                wa = max(w0, 0)
+                wb = min(w0 + pw, w)
+                best = -np.inf
+                bi = -1
+                for a in range(ha, hb):
+                    for b in range(wa, wb):
+                        v = x[q, a, b]
+                        if v > best or bi < 0:
+                            best = v
+                            bi = a * w + b
+                y[q, i, j] = best
+                arg[q, i, j] = bi
+
+
+@njit(cache=True, parallel=True)
+def _max_b(dy, arg, dx):
+    p, oh, ow = dy.shape
+    w = dx.shape[2]
+    for q in prange(p):
+        for i in range(oh):
+            for j in range(ow):
+                k = arg[q, i, j]
+                if k >= 0:
+                    a = k // w
+                    dx[q, a, k - a * w] += dy[q, i, j]
+
+
+@njit(cache=True, parallel=True)
+def _avg_f(x, ph, pw, sh, sw, pt, pl, incl, oh, ow, y):
+    p, h, w = x.shape
+    for q in prange(p):
+        for i in range(oh):
+            h0 = i * sh - pt
+            ha = max(h0, 0)
+            hb = min(h0 + ph, h)
+            for j in range(ow):
+                w0 = j * sw - pl
+                wa = max(w0, 0)
+                wb = min(w0 + pw, w)
+                acc = 0.0
+                for a in range(ha, hb):
+                    for b in range(wa, wb):
+                        acc += x[q, a, b]
+                cnt = ph * pw if incl else (hb - ha) * (wb - wa)
+                y[q, i, j] = acc / cnt if cnt > 0 else 0.0
+
+
+@njit(cache=True, parallel=True)
+def _avg_b(dy, ph, pw, sh, sw, pt, pl, incl, dx):
+    p, oh, ow = dy.shape
+    h, w = dx.shape[1], dx.shape[2]
+    for q in prange(p):
+        for i in range(oh):
+            h0 = i * sh - pt
+            ha = max(h0, 0)
+            hb = min(h0 + ph, h)
+            for j in range(ow):
+                w0 = j * sw - pl
+                wa = max(w0, 0)
+                wb = min(w0 + pw, w)
+                cnt = ph * pw if incl else (hb - ha) * (wb - wa)
+                if cnt == 0:
+                    continue
+                g = dy[q, i, j] / cnt
+                for a in range(ha, hb):
+                    for b in range(wa, wb):
+                        dx[q, a, b] += g
+
+
+def maxpool_forward_train(x, ph, pw, sh, sw, pt, pb, pl, pr):
+    x, x3, (n, c, h, w, oh, ow), (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(
+        x, "maxpool_forward_train", (ph, pw, sh, sw, pt, pb, pl, pr))
+    y = np.empty((n, c, oh, ow), x.dtype)
+    arg = np.empty((n, c, oh, ow), np.int64)
+    _max_f(x3, ph, pw, sh, sw, pt, pl, oh, ow, y.reshape(n * c, oh, ow), arg.reshape(n * c, oh, ow))
+    return y, arg
+
+
+def maxpool_forward_infer(x, ph, pw, sh, sw, pt, pb, pl, pr):
+    return maxpool_forward_train(x, ph, pw, sh, sw, pt, pb, pl, pr)[0]
+
+
+def maxpool_backward(dy, argmax, H, W):
+    dy = as_float(dy)
+    if dy.ndim != 4:
+        raise ValueError(f"maxpool_backward: expected N x C x OH x OW gradient, got shape {dy.shape}.")
+    arg = np.ascontiguousarray(argmax, dtype=np.int64)
+    if arg.shape != dy.shape:
+        raise ValueError(f"maxpool_backward: argmax shape {arg.shape} differs from dy shape {dy.shape}.")
+    n, c, oh, ow = dy.shape
+    h, w = int(H), int(W)
+    dx = np.zeros((n, c, h, w), dy.dtype)
+    if dy.size:
+        _max_b(dy.reshape(n * c, oh, ow), arg.reshape(n * c, oh, ow), dx.reshape(n * c, h, w))
+    return dx
+
+
+def avgpool_forward(x, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad):
+    x, x3, (n, c, h, w, oh, ow), (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(
+        x, "avgpool_forward", (ph, pw, sh, sw, pt, pb, pl, pr))
+    y = np.empty((n, c, oh, ow), x.dtype)
+    _avg_f(x3, ph, pw, sh, sw, pt, pl, bool(count_include_pad), oh, ow, y.reshape(n * c, oh, ow))
+    return y
+
+
+def avgpool_backward(dy, H, W, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad):
+    dy = as_float(dy)
+    h, w = int(H), int(W)
+    ph, pw, sh, sw, pt, pb, pl, pr = (int(v) for v in (ph, pw, sh, sw, pt, pb, pl, pr))
+    oh, ow = _out(h, w, ph, pw, sh, sw, pt, pb, pl, pr, "avgpool_backward")
+    if dy.ndim != 4 or dy.shape[2:] != (oh, ow):
+        raise ValueError(f"avgpool_backward: expected N x C x {oh} x {ow} gradient, got shape {dy.shape}.")
+    n, c = dy.shape[:2]
+    dx = np.zeros((n, c, h, w), dy.dtype)
+    if dy.size:
+        _avg_b(dy.reshape(n * c, oh, ow), ph, pw, sh, sw, pt, pl, bool(count_include_pad),
+               dx.reshape(n * c, h, w))
+    return dx
+
+
+def globalavgpool_forward(x):
+    x = as_float(x)
+    if x.ndim != 4:
+        raise ValueError(f"globalavgpool_forward: expected N x C x H x W data, got shape {x.shape}.")
+    return x.mean(axis=(2, 3), keepdims=True, dtype=np.float64).astype(x.dtype)
+
+
+def globalavgpool_backward(dy, H, W):
+    dy = as_float(dy)
+    h, w = int(H), int(W)
+    n, c = dy.shape[:2]
+    return np.ascontiguousarray(np.broadcast_to(dy.reshape(n, c, 1, 1) / (h * w), (n, c, h, w)))
+
+
+def globalmaxpool_forward_train(x):
+    x = as_float(x)
+    if x.ndim != 4:
+        raise ValueError(f"globalmaxpool_forward_train: expected N x C x H x W data, got shape {x.shape}.")
+    n, c, h, w = x.shape
+    return maxpool_forward_train(x, h, w, 1, 1, 0, 0, 0, 0)
+
+
+def globalmaxpool_forward_infer(x):
+    return globalmaxpool_forward_train(x)[0]
+
+
+def globalmaxpool_backward(dy, argmax, H, W):
+    return maxpool_backward(dy, argmax, H, W)
