@@ -86,7 +86,8 @@ class LayerGraph:
 
     @property
     def Layers(self) -> LayerArray:
-        return LayerArray([self._g.nodes[n]["layer"] for n in self._g.nodes])
+        """Copies: changing them does not change the graph (use replaceLayer)."""
+        return LayerArray([self._g.nodes[n]["layer"].model_copy() for n in self._g.nodes])
 
     def layer(self, name: str) -> Layer:
         self._require(name)

@@ -318,11 +318,6 @@ class Layer(BaseModel):
         with every 'auto' size resolved, and the size at each output port."""
         return self, list(inputs)
 
-    @property
-    def is_sized(self) -> bool:
-        """True when no size of this layer is still 'auto'."""
-        return all(getattr(self, f) != AUTO for f in type(self).model_fields)
-
     def learnable_sizes(self, size: Size | None = None) -> dict[str, tuple[int, ...]]:
         """Sizes of the learnables in MATLAB's layout (needs a sized layer); ``size``
         is the input size where the layout depends on it (images or features)."""

@@ -147,10 +147,6 @@ class GroupedConvolution2DLayer(ManualPaddingOnly, _LearnableFactors):
         fh, fw = self.FilterSize
         return fh * fw * self.NumChannelsPerGroup, fh * fw * self.NumFiltersPerGroup
 
-    @property
-    def is_sized(self):
-        return self.NumChannelsPerGroup != AUTO and self.NumGroups != "channel-wise"
-
     def description(self):
         groups = "channel-wise" if self.NumGroups == "channel-wise" else f"{self.NumGroups}"
         filt = format_size(self.FilterSize) + ("" if self.NumChannelsPerGroup == AUTO

@@ -2,10 +2,11 @@
 dlnetwork. Each takes a layer array, a plain list of layers or a layer graph."""
 from __future__ import annotations
 
+from ..core.errors import LayerGraphError
 from ..core.graph import LayerGraph
 from ..core.infer import analyze
 from ..core.layer_array import LayerArray
-from ..core.network import DLNetwork
+from ..core.network import DAGNetwork, DLNetwork
 
 
 def layerGraph(layers=None) -> LayerGraph:
@@ -56,5 +57,35 @@ def dlnetwork(layers, Initialize=True) -> DLNetwork:
     return DLNetwork.build(layers, Initialize=Initialize)
 
 
-__all__ = ["layerGraph", "addLayers", "removeLayers", "replaceLayer", "connectLayers", "disconnectLayers",
+def assembleNetwork(layers):
+    """assembleNetwork(layers_or_lgraph): a network from layers whose learnables,
+    state and classes are all set, without training."""
+    return DAGNetwork.assemble(layers)
+
+
+def predict(net, X, MiniBatchSize=128, **options):
+    """Scores (classification) or responses (regression) for X in MATLAB's layout:
+    images H x W x C x N, features N x C."""
+    return net.predict(X, MiniBatchSize=MiniBatchSize, **options)
+
+
+def classify(net, X, MiniBatchSize=128, **options):
+    """(labels, scores) of a classification network."""
+    if not hasattr(net, "classify"):
+        raise LayerGraphError("classify needs a network with a classification output layer (assembleNetwork or "
+                        "trainNetwork); a dlnetwork has none: use predict.")
+    return net.classify(X, MiniBatchSize=MiniBatchSize, **options)
+
+
+def activations(net, X, layer, OutputAs="channels", MiniBatchSize=128, **options):
+    """Activations of ``layer`` ('name' or 'name/port') for X."""
+    return net.activations(X, layer, OutputAs=OutputAs, MiniBatchSize=MiniBatchSize, **options)
+
+
+def forward(net, X, Outputs=None):
+    """dlnetwork forward in training mode: ``Y, state = forward(net, X)``."""
+    return net.forward(X, Outputs=Outputs)
+
+
+__all__ = ["assembleNetwork", "predict", "classify", "activations", "forward","layerGraph", "addLayers", "removeLayers", "replaceLayer", "connectLayers", "disconnectLayers",
            "plot", "analyzeNetwork", "dlnetwork", "LayerArray"]

@@ -171,3 +171,9 @@ def test_plot_draws_every_layer(tmp_path):
     assert {"in", "c1", "r1", "add", "r2"} <= labels
     ax.figure.savefig(tmp_path / "g.png")
     assert (tmp_path / "g.png").stat().st_size > 0
+
+
+def test_layers_property_returns_copies():
+    lg = layerGraph([imageInputLayer([4, 4, 1], "Name", "in"), reluLayer("Name", "r")])
+    lg.Layers[1].Name = "renamed"
+    assert [layer.Name for layer in lg.Layers] == ["in", "r"]

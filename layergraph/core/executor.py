@@ -1,0 +1,132 @@
+"""The executor: a plan in topological order over the layer graph, run forward
+(training or prediction) and backward, on one device's kernels.
+
+Parameters live here in the internal layout, converted once from the layers'
+MATLAB-layout values. Gradients of a layer output that feeds several layers are
+summed. In prediction, an activation is dropped as soon as its last consumer
+has run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import LayerGraphError
+from .initializers import rng as global_rng
+from .ops import Op, make_op
+
+
+@dataclass
+class Step:
+    name: str
+    op: Op
+    inputs: list[tuple[str, str]]   # (source layer, output port) per input port
+    outputs: list[str]              # output port names
+
+
+class Executor:
+    def __init__(self, graph, analysis, device: str = "cpu", dtype=np.float32):
+        from ..kernels import get_kernel
+
+        self.device = device
+        self.dtype = np.dtype(dtype)
+        self._kernel = lambda family, op: get_kernel(family, op, device)
+        feeds = {(dst, inp): (src, out) for src, out, dst, inp in graph.connections()}
+        self.steps: list[Step] = []
+        self.params: dict[str, dict[str, np.ndarray]] = {}
+        for name in analysis.order:
+            layer = graph.layer(name)
+            info = analysis.info(name)
+            op = make_op(layer, list(info.InputSizes.values()), list(info.ActivationSizes.values()), self.dtype)
+            self.params[name] = op.prepare()
+            self.steps.append(Step(name, op, [feeds[(name, p)] for p in layer.InputNames], list(layer.OutputNames)))
+        self.input_names = [s.name for s in self.steps if s.op.layer.is_input]
+        self.batch_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._ctx: dict[str, object] | None = None
+        self._last_use = {}
+        for i, step in enumerate(self.steps):
+            for ref in step.inputs:
+                self._last_use[ref] = i
+
+    def k(self, family, op):
+        return self._kernel(family, op)
+
+    def step(self, name) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise LayerGraphError(f"Layer '{name}' does not exist in the network.")
+
+    # -- forward -----------------------------------------------------------------------------
+    def forward(self, inputs: dict[str, np.ndarray], training: bool = False, keep: set | None = None,
+                rng=None) -> dict[tuple[str, str], np.ndarray]:
+        """Run every layer. ``inputs`` maps input layer names to internal-layout
+        batches. Returns the activations of the network outputs (unconnected output
+        ports) and of the (layer, port) pairs in ``keep``. With ``training`` the
+        contexts for ``backward`` are kept and BN batch statistics recorded."""
+        keep = set(keep or ())
+        acts: dict[tuple[str, str], np.ndarray] = {}
+        ctxs = {} if training else None
+        self.batch_stats = {}
+        gen = rng if rng is not None else global_rng()
+        for i, step in enumerate(self.steps):
+            op = step.op
+            if op.layer.is_input:
+                try:
+                    xs = [np.ascontiguousarray(inputs[step.name], dtype=self.dtype)]
+                except KeyError:
+                    raise LayerGraphError(f"No data for input layer '{step.name}'.") from None
+            else:
+                xs = [acts[ref] for ref in step.inputs]
+            if hasattr(op, "rng"):
+                op.rng = gen
+            ys, ctx = op.forward(self.k, xs, self.params[step.name], training)
+            if training:
+                ctxs[step.name] = ctx
+                if op.layer.family == "batchnorm":
+                    self.batch_stats[step.name] = (ctx[1], ctx[2])
+            for port, y in zip(step.outputs, ys):
+                acts[(step.name, port)] = y
+            if not training:  # drop what no later layer reads
+                for ref in step.inputs:
+                    if self._last_use.get(ref) == i and ref not in keep and ref in acts \
+                            and not self._is_output(ref):
+                        del acts[ref]
+        self._ctx = ctxs
+        return acts
+
+    def _is_output(self, ref):
+        return ref not in self._last_use
+
+    def output_refs(self) -> list[tuple[str, str]]:
+        return [(s.name, p) for s in self.steps for p in s.outputs if (s.name, p) not in self._last_use]
+
+    # -- backward ------------------------------------------------------------------------
+    def backward(self, seeds: dict[tuple[str, str], np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+        """Gradients of the learnables, given the loss gradients at some activations
+        (after a ``forward(training=True)``). Returns {layer: {parameter: gradient}}."""
+        if self._ctx is None:
+            raise LayerGraphError("backward needs a forward pass with training=True first.")
+        grads_act = dict(seeds)
+        grads: dict[str, dict[str, np.ndarray]] = {}
+        for step in reversed(self.steps):
+            dys = [grads_act.pop((step.name, p), None) for p in step.outputs]
+            if all(d is None for d in dys) or step.op.layer.is_input:
+                continue
+            dys = [d if d is not None else np.zeros_like(next(x for x in dys if x is not None)) for d in dys]
+            dxs, g = step.op.backward(self.k, dys, self._ctx[step.name], self.params[step.name])
+            if g:
+                grads[step.name] = g
+            for ref, dx in zip(step.inputs, dxs):
+                if ref in grads_act:
+                    grads_act[ref] = grads_act[ref] + dx
+                else:
+                    grads_act[ref] = dx
+        self.input_grads = {ref: d for ref, d in grads_act.items()}
+        return grads
+
+    # -- parameters ------------------------------------------------------------------------
+    def matlab_value(self, layer_name: str, param: str) -> np.ndarray:
+        step = self.step(layer_name)
+        return step.op.to_matlab(param, self.params[layer_name][param])

@@ -1,0 +1,390 @@
+"""Adapters from a sized layer spec to the kernel table.
+
+One Op per layer family. ``prepare`` turns the layer's MATLAB-layout learnables
+and state into internal-layout arrays once; ``forward`` and ``backward`` call the
+kernels through ``k(family, operation)``, which the executor binds to a device,
+so no layer code branches on the device.
+
+forward(k, xs, P, training) -> (ys, ctx)
+backward(k, dys, ctx, P)    -> (dxs, grads)   grads: {learnable name: internal array}
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import conventions as cv
+from .errors import LayerGraphError
+
+
+class Op:
+    learnable_names: tuple[str, ...] = ()
+
+    def __init__(self, layer, in_sizes, out_sizes, dtype):
+        self.layer = layer
+        self.in_sizes = in_sizes
+        self.out_sizes = out_sizes
+        self.dtype = dtype
+
+    def prepare(self) -> dict:
+        return {}
+
+    def forward(self, k, xs, P, training):
+        raise NotImplementedError
+
+    def backward(self, k, dys, ctx, P):
+        raise NotImplementedError
+
+    def to_matlab(self, name, value):
+        """An internal-layout learnable or state back in MATLAB's layout."""
+        return cv.channel_to_matlab(value, getattr(self.layer, name).shape)
+
+    def _arr(self, v):
+        return np.ascontiguousarray(np.asarray(v, dtype=self.dtype))
+
+
+def _missing(layer, name):
+    raise LayerGraphError(f"Layer '{layer.Name}': {name} is empty. Initialize the network (dlnetwork) or "
+                          f"set {name} before using it.", "nnet_cnn:layer:Layer:NotFinalized")
+
+
+def _get(layer, name):
+    value = getattr(layer, name)
+    if value is None:
+        _missing(layer, name)
+    return value
+
+
+class InputOp(Op):
+    """Input normalization: 'zerocenter', 'zscore', 'rescale-symmetric', 'rescale-zero-one',
+    'none' or a function of the MATLAB-layout batch."""
+
+    def _stat(self, name):
+        value = getattr(self.layer, name)
+        if value is None:
+            raise LayerGraphError(
+                f"Layer '{self.layer.Name}': Normalization '{self.layer.Normalization}' needs {name}, which is "
+                f"empty. Set {name} (or train the network, which computes it) or use Normalization 'none'.",
+                "nnet_cnn:layer:ImageInputLayer:EmptyNormalizationStatistics")
+        size = self.out_sizes[0]
+        v = np.asarray(value, dtype=self.dtype)
+        if size.is_image:
+            h, w = size.spatial
+            c = size.channels
+            if v.size == 1:
+                return v.reshape(1, 1, 1)
+            if v.size == c:
+                return v.reshape(c, 1, 1)
+            return np.ascontiguousarray(v.reshape(h, w, c, order="F").transpose(2, 0, 1))
+        return v.reshape(-1)
+
+    def prepare(self):
+        mode = self.layer.Normalization
+        if callable(mode):
+            return {}
+        needs = {"zerocenter": ("Mean",), "zscore": ("Mean", "StandardDeviation"),
+                 "rescale-symmetric": ("Min", "Max"), "rescale-zero-one": ("Min", "Max")}.get(mode, ())
+        return {name: self._stat(name) for name in needs}
+
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        mode = self.layer.Normalization
+        if callable(mode):
+            matlab = cv.internal_images_to_matlab(x) if x.ndim == 4 else x
+            y = np.asarray(mode(matlab), dtype=self.dtype)
+            return [cv.matlab_images_to_internal(y) if x.ndim == 4 else self._arr(y)], None
+        if mode == "zerocenter":
+            y = x - P["Mean"]
+        elif mode == "zscore":
+            y = (x - P["Mean"]) / P["StandardDeviation"]
+        elif mode == "rescale-zero-one":
+            y = (x - P["Min"]) / (P["Max"] - P["Min"])
+        elif mode == "rescale-symmetric":
+            y = 2 * (x - P["Min"]) / (P["Max"] - P["Min"]) - 1
+        else:
+            y = x
+        return [self._arr(y)], None
+
+    def backward(self, k, dys, ctx, P):
+        return [], {}
+
+
+class ConvOp(Op):
+    learnable_names = ("Weights", "Bias")
+
+    def _groups(self):
+        return getattr(self.layer, "NumGroups", 1)
+
+    def prepare(self):
+        w = _get(self.layer, "Weights")
+        g = self._groups()
+        wi = cv.grouped_weights_to_internal(w, g) if g != 1 or w.ndim == 5 else cv.conv_weights_to_internal(w)
+        return {"Weights": self._arr(wi), "Bias": self._arr(cv.channel_vector(_get(self.layer, "Bias")))}
+
+    def _hp(self):
+        L = self.layer
+        pv = L.PaddingValue if isinstance(L.PaddingValue, str) else float(L.PaddingValue)
+        return (*L.Stride, *L.DilationFactor, *L.PaddingSize), dict(groups=self._groups(), padding_value=pv)
+
+    def forward(self, k, xs, P, training):
+        args, kw = self._hp()
+        return [k("conv", "forward_infer")(xs[0], P["Weights"], P["Bias"], *args, **kw)], xs[0]
+
+    def backward(self, k, dys, ctx, P):
+        args, kw = self._hp()
+        dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, **kw)
+        return [dx], {"Weights": dw, "Bias": db}
+
+    def to_matlab(self, name, value):
+        if name == "Weights":
+            g = self._groups()
+            w = cv.grouped_weights_to_matlab(value, g) if self.layer.Weights.ndim == 5 or g != 1 \
+                else cv.conv_weights_to_matlab(value)
+            return w.reshape(self.layer.Weights.shape)
+        return super().to_matlab(name, value)
+
+
+class TransposedConvOp(Op):
+    learnable_names = ("Weights", "Bias")
+
+    def prepare(self):
+        wi = cv.transposed_weights_to_internal(_get(self.layer, "Weights"))
+        return {"Weights": self._arr(wi), "Bias": self._arr(cv.channel_vector(_get(self.layer, "Bias")))}
+
+    def _hp(self):
+        return (*self.layer.Stride, 1, 1, *self.layer.CroppingSize)
+
+    def forward(self, k, xs, P, training):
+        return [k("transposed_conv", "forward_infer")(xs[0], P["Weights"], P["Bias"], *self._hp())], xs[0]
+
+    def backward(self, k, dys, ctx, P):
+        dx, dw, db = k("transposed_conv", "backward")(dys[0], ctx, P["Weights"], *self._hp())
+        return [dx], {"Weights": dw, "Bias": db}
+
+    def to_matlab(self, name, value):
+        if name == "Weights":
+            return cv.transposed_weights_to_matlab(value).reshape(self.layer.Weights.shape)
+        return super().to_matlab(name, value)
+
+
+class BatchNormOp(Op):
+    """Training normalizes with the batch statistics (biased variance) and reports them
+    in ``ctx`` so that the trainer updates TrainedMean / TrainedVariance by its dialect's
+    rule; prediction uses TrainedMean and TrainedVariance."""
+
+    learnable_names = ("Offset", "Scale")
+    state_names = ("TrainedMean", "TrainedVariance")
+
+    def prepare(self):
+        names = self.learnable_names + self.state_names
+        return {n: self._arr(cv.channel_vector(_get(self.layer, n))) for n in names}
+
+    def forward(self, k, xs, P, training):
+        eps = self.layer.Epsilon
+        if training:
+            y, mean, var = k("batchnorm", "forward_train")(xs[0], P["Scale"], P["Offset"], eps)
+            return [y], (xs[0], mean, var)
+        return [k("batchnorm", "forward_infer")(xs[0], P["Scale"], P["Offset"], P["TrainedMean"],
+                                                P["TrainedVariance"], eps)], None
+
+    def backward(self, k, dys, ctx, P):
+        x, mean, var = ctx
+        dx, dscale, doffset = k("batchnorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon)
+        return [dx], {"Scale": dscale, "Offset": doffset}
+
+
+class LayerNormOp(Op):
+    learnable_names = ("Offset", "Scale")
+
+    def prepare(self):
+        return {n: self._arr(cv.channel_vector(_get(self.layer, n))) for n in self.learnable_names}
+
+    def _channel_only(self):
+        return self.layer.OperationDimension == "channel-only"
+
+    def forward(self, k, xs, P, training):
+        y, mean, var = k("layernorm", "forward_train")(xs[0], P["Scale"], P["Offset"], self.layer.Epsilon,
+                                                        self._channel_only())
+        return [y], (xs[0], mean, var)
+
+    def backward(self, k, dys, ctx, P):
+        x, mean, var = ctx
+        dx, dscale, doffset = k("layernorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon,
+                                                         self._channel_only())
+        return [dx], {"Scale": dscale, "Offset": doffset}
+
+
+class ActivationOp(Op):
+    """Elementwise activations and softmax: forward(x, *hp), backward(dy, x, y, *hp)."""
+
+    def _hp(self):
+        L = self.layer
+        return {"leakyrelu": (L.__dict__.get("Scale"),), "clippedrelu": (L.__dict__.get("Ceiling"),),
+                "elu": (L.__dict__.get("Alpha"),),
+                "gelu": (L.__dict__.get("Approximation") == "tanh",)}.get(L.family, ())
+
+    def forward(self, k, xs, P, training):
+        y = k(self.layer.family, "forward_infer")(xs[0], *self._hp())
+        return [y], (xs[0], y)
+
+    def backward(self, k, dys, ctx, P):
+        x, y = ctx
+        return [k(self.layer.family, "backward")(dys[0], x, y, *self._hp())], {}
+
+
+class PoolOp(Op):
+    def _hp(self):
+        L = self.layer
+        return (*L.PoolSize, *L.Stride, *L.PaddingSize)
+
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        if self.layer.family == "maxpool":
+            if training:
+                y, arg = k("maxpool", "forward_train")(x, *self._hp())
+                return [y] * self.layer.NumOutputs, (x.shape, arg)
+            return [k("maxpool", "forward_infer")(x, *self._hp())] * self.layer.NumOutputs, None
+        incl = self.layer.PaddingValue != "mean"
+        return [k("avgpool", "forward_infer")(x, *self._hp(), incl)], x.shape
+
+    def backward(self, k, dys, ctx, P):
+        if self.layer.family == "maxpool":
+            shape, arg = ctx
+            return [k("maxpool", "backward")(dys[0], arg, shape[2], shape[3])], {}
+        shape = ctx
+        incl = self.layer.PaddingValue != "mean"
+        return [k("avgpool", "backward")(dys[0], shape[2], shape[3], *self._hp(), incl)], {}
+
+
+class GlobalPoolOp(Op):
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        fam = self.layer.family
+        if fam == "globalmaxpool":
+            y, arg = k(fam, "forward_train")(x)
+            return [y], (x.shape, arg)
+        return [k(fam, "forward_infer")(x)], (x.shape, None)
+
+    def backward(self, k, dys, ctx, P):
+        shape, arg = ctx
+        fam = self.layer.family
+        if fam == "globalmaxpool":
+            return [k(fam, "backward")(dys[0], arg, shape[2], shape[3])], {}
+        return [k(fam, "backward")(dys[0], shape[2], shape[3])], {}
+
+
+class FullyConnectedOp(Op):
+    """Weights are permuted once so that the kernel reads the row-major (C, H, W) flatten
+    of the internal activation and still gives MATLAB's numbers."""
+
+    learnable_names = ("Weights", "Bias")
+
+    def prepare(self):
+        dims = self.in_sizes[0].dims
+        w = cv.fc_weights_to_internal(_get(self.layer, "Weights"), dims)
+        return {"Weights": self._arr(w), "Bias": self._arr(cv.channel_vector(_get(self.layer, "Bias")))}
+
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        x2 = x.reshape(x.shape[0], -1)
+        y = k("fc", "forward_infer")(x2, P["Weights"], P["Bias"])
+        if x.ndim == 4:
+            y = y.reshape(y.shape[0], y.shape[1], 1, 1)
+        return [y], x
+
+    def backward(self, k, dys, ctx, P):
+        x = ctx
+        dy = dys[0].reshape(dys[0].shape[0], -1)
+        dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"])
+        return [dx.reshape(x.shape)], {"Weights": dw, "Bias": db}
+
+    def to_matlab(self, name, value):
+        if name == "Weights":
+            return cv.fc_weights_to_matlab(value, self.in_sizes[0].dims)
+        return super().to_matlab(name, value)
+
+
+class DropoutOp(Op):
+    rng = None  # set by the executor: a numpy Generator
+
+    def forward(self, k, xs, P, training):
+        p = self.layer.Probability
+        if not training or p == 0:
+            return [xs[0]], None
+        y, mask = k("dropout", "forward_train")(xs[0], p, self.rng)
+        return [y], mask
+
+    def backward(self, k, dys, ctx, P):
+        if ctx is None:
+            return [dys[0]], {}
+        return [k("dropout", "backward")(dys[0], ctx, self.layer.Probability)], {}
+
+
+class AdditionOp(Op):
+    def forward(self, k, xs, P, training):
+        return [k("addition", "forward_infer")(xs)], None
+
+    def backward(self, k, dys, ctx, P):
+        return list(k("addition", "backward")(dys[0], self.layer.NumInputs)), {}
+
+
+class ConcatOp(Op):
+    """concatenationLayer(dim) and depthConcatenationLayer; MATLAB's dims H=1, W=2, C=3
+    (C=1 for feature data) map to the internal axes 2, 3, 1."""
+
+    def _axis(self):
+        dim = getattr(self.layer, "Dim", None)
+        if dim is None or not self.in_sizes[0].is_image:
+            return 1
+        return {1: 2, 2: 3, 3: 1}[dim]
+
+    def forward(self, k, xs, P, training):
+        axis = self._axis()
+        return [k("concatenation", "forward_infer")(xs, axis)], [x.shape[axis] for x in xs]
+
+    def backward(self, k, dys, ctx, P):
+        return list(k("concatenation", "backward")(dys[0], ctx, self._axis())), {}
+
+
+class FlattenOp(Op):
+    """MATLAB's column-major flatten (H fastest) of H x W x C."""
+
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        if x.ndim == 2:
+            return [x], None
+        return [k("flatten", "forward_infer")(x, True)], x.shape
+
+    def backward(self, k, dys, ctx, P):
+        if ctx is None:
+            return [dys[0]], {}
+        _, c, h, w = ctx
+        return [k("flatten", "backward")(dys[0], c, h, w, True)], {}
+
+
+class OutputOp(Op):
+    """Output layers pass their input through; the loss lives in the trainer."""
+
+    def forward(self, k, xs, P, training):
+        return [xs[0]], None
+
+    def backward(self, k, dys, ctx, P):
+        return [dys[0]], {}
+
+
+OPS = {
+    "input": InputOp, "conv": ConvOp, "transposed_conv": TransposedConvOp, "batchnorm": BatchNormOp,
+    "layernorm": LayerNormOp, "relu": ActivationOp, "leakyrelu": ActivationOp, "clippedrelu": ActivationOp,
+    "elu": ActivationOp, "tanh": ActivationOp, "sigmoid": ActivationOp, "swish": ActivationOp,
+    "gelu": ActivationOp, "softmax": ActivationOp, "maxpool": PoolOp, "avgpool": PoolOp,
+    "globalavgpool": GlobalPoolOp, "globalmaxpool": GlobalPoolOp, "fc": FullyConnectedOp,
+    "dropout": DropoutOp, "addition": AdditionOp, "concatenation": ConcatOp, "flatten": FlattenOp,
+    "crossentropyex": OutputOp, "mse": OutputOp,
+}
+
+
+def make_op(layer, in_sizes, out_sizes, dtype) -> Op:
+    try:
+        cls = OPS[layer.family]
+    except KeyError:
+        raise LayerGraphError(f"Layer '{layer.Name}' ({layer.Type}) has no kernels yet.") from None
+    return cls(layer, in_sizes, out_sizes, dtype)
