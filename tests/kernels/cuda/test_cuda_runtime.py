@@ -1,0 +1,93 @@
+"""The CUDA kernel set's table, its import without a GPU, and the simulator's side effects."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import layergraph.kernels.cuda as K
+
+pytestmark = pytest.mark.cuda
+
+FAMILIES = ["batchnorm", "relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish",
+            "gelu", "maxpool", "avgpool"]
+OPERATIONS = ["forward_train", "forward_infer", "backward"]
+
+
+def test_kernel_table_is_complete():
+    assert set(K.KERNELS) == {(f, o) for f in FAMILIES for o in OPERATIONS}
+    assert all(callable(fn) for fn in K.KERNELS.values())
+    assert K.KERNELS[("relu", "forward_train")] is K.KERNELS[("relu", "forward_infer")]
+    assert K.KERNELS[("avgpool", "forward_train")] is K.KERNELS[("avgpool", "forward_infer")]
+    assert K.KERNELS[("maxpool", "forward_train")] is K.maxpool_forward_train
+    assert K.KERNELS[("batchnorm", "forward_infer")] is K.bn_forward_infer
+
+
+def test_cuda_tests_really_run():
+    # tests/conftest.py turns the simulator on where no GPU is attached, so this suite
+    # always has a device to run on instead of being skipped.
+    from numba import cuda
+    assert cuda.is_available()
+
+
+def test_njit_unaffected_by_simulator():
+    from numba import njit, prange
+
+    @njit(cache=True, parallel=True)
+    def total(a):
+        s = 0.0
+        for i in prange(a.size):
+            s += a[i]
+        return s
+
+    assert total(np.arange(10.0)) == 45.0
+    assert "CPUDispatcher" in type(total).__name__
+
+
+_NO_DEVICE_SCRIPT = """
+import sys
+import numpy as np
+import layergraph.kernels.cuda as K
+assert len(K.KERNELS) == 33
+lazy = [m for m in ("_bn_kernels", "_act_kernels", "_pool_kernels") if "layergraph.kernels.cuda." + m in sys.modules]
+assert not lazy, lazy
+from numba import cuda
+if cuda.is_available():
+    K.relu_forward(np.ones(3, np.float32))
+    print("ran on a GPU")
+else:
+    try:
+        K.relu_forward(np.ones(3, np.float32))
+    except K.CudaUnavailableError as e:
+        assert "NUMBA_ENABLE_CUDASIM=1" in str(e), e
+        print("clear error")
+"""
+
+
+def test_import_without_gpu_or_simulator():
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    out = subprocess.run([sys.executable, "-c", _NO_DEVICE_SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() in ("ran on a GPU", "clear error")
+
+
+def test_kernel_closures_are_cacheable():
+    # cache=True hashes each kernel's closure into its cache key: the cells must pickle, and
+    # the float32 and float64 builds of a kernel with dtype constants must not share a key
+    # (a kernel without a closure is told apart by its argument types, as any function is).
+    from numba.core.serialize import dumps
+
+    from layergraph.kernels.cuda import _act_kernels, _bn_kernels, _pool_kernels
+
+    def closure_bytes(kernel):
+        fn = getattr(kernel, "py_func", None) or kernel.fn
+        return dumps(tuple(c.cell_contents for c in fn.__closure__ or ()))
+
+    for module in (_bn_kernels, _act_kernels, _pool_kernels):
+        k32, k64 = module.kernels("float32"), module.kernels("float64")
+        assert k32.keys() == k64.keys()
+        for name in k32:
+            b32, b64 = closure_bytes(k32[name]), closure_bytes(k64[name])
+            assert b32 != b64 or b32 == dumps(()), name
