@@ -111,8 +111,10 @@ class Executor:
         grads_act = dict(seeds)
         grads: dict[str, dict[str, np.ndarray]] = {}
         for step in reversed(self.steps):
+            if step.op.layer.is_input:
+                continue
             dys = [grads_act.pop((step.name, p), None) for p in step.outputs]
-            if all(d is None for d in dys) or step.op.layer.is_input:
+            if all(d is None for d in dys):
                 continue
             dys = [d if d is not None else np.zeros_like(next(x for x in dys if x is not None)) for d in dys]
             dxs, g = step.op.backward(self.k, dys, self._ctx[step.name], self.params[step.name])
@@ -123,7 +125,7 @@ class Executor:
                     grads_act[ref] = grads_act[ref] + dx
                 else:
                     grads_act[ref] = dx
-        self.input_grads = {ref: d for ref, d in grads_act.items()}
+        self.input_grads = grads_act  # what is left: gradients at the input layers' outputs
         return grads
 
     # -- parameters ------------------------------------------------------------------------
