@@ -21,9 +21,29 @@ from numba import cuda
 from . import _runtime
 
 
+# Device helpers live in the file of the kernels that call them: numba's cache=True checks
+# only the kernel's own source file for changes. imin / imax stand in for builtin min / max,
+# which numba 0.68's built-in CUDA target fails to compile for a real device on two integers
+# (it picks up the min(iterable) overload; seen with cuda.compile_ptx); the simulator hides this.
+
+
 @cuda.jit(device=True)
-def _block_sum(sh, v):
-    # Every thread of the block must call this (it synchronizes).
+def imin(a, b):
+    return a if a < b else b
+
+
+@cuda.jit(device=True)
+def imax(a, b):
+    return a if a > b else b
+
+
+@cuda.jit(device=True)
+def block_sum(sh, v):
+    """Sum of v over the block (a power-of-two size) by a shared-memory tree.
+
+    Pairwise summation keeps float32 error near log2(blockDim) ulps. Every thread of the
+    block must call this: it synchronizes.
+    """
     tid = cuda.threadIdx.x
     sh[tid] = v
     cuda.syncthreads()
@@ -54,12 +74,12 @@ def kernels(dtype_name):
         nt = cuda.blockDim.x
         m = N * S
         start = b * chunk
-        stop = min(start + chunk, m)
+        stop = imin(start + chunk, m)
         acc = zero
         for i in range(start + tid, stop, nt):
             n = i // S
             acc += x[(n * C + c) * S + (i - n * S)]
-        total = _block_sum(sh, acc)
+        total = block_sum(sh, acc)
         cnt = stop - start
         mean_b = total / npt(cnt) if cnt > 0 else zero
         acc = zero
@@ -67,7 +87,7 @@ def kernels(dtype_name):
             n = i // S
             d = x[(n * C + c) * S + (i - n * S)] - mean_b
             acc += d * d
-        m2 = _block_sum(sh, acc)
+        m2 = block_sum(sh, acc)
         if tid == 0:
             pmean[c, b] = mean_b
             pm2[c, b] = m2
@@ -78,11 +98,11 @@ def kernels(dtype_name):
         sh = cuda.shared.array(smem, nbt)
         c = cuda.blockIdx.x
         b = cuda.threadIdx.x
-        nb = npt(max(0, min(chunk, m - b * chunk)))
+        nb = npt(imax(0, imin(chunk, m - b * chunk)))
         mb = pmean[c, b]
-        mu = _block_sum(sh, nb * mb) / npt(m)
+        mu = block_sum(sh, nb * mb) / npt(m)
         d = mb - mu
-        v = _block_sum(sh, pm2[c, b] + nb * d * d) / npt(m)
+        v = block_sum(sh, pm2[c, b] + nb * d * d) / npt(m)
         if b == 0:
             mean[c] = mu
             var[c] = v
@@ -105,7 +125,7 @@ def kernels(dtype_name):
         nt = cuda.blockDim.x
         m = N * S
         start = b * chunk
-        stop = min(start + chunk, m)
+        stop = imin(start + chunk, m)
         mu = mean[c]
         a1 = zero
         a2 = zero
@@ -115,8 +135,8 @@ def kernels(dtype_name):
             g = dy[j]
             a1 += g
             a2 += g * (x[j] - mu)
-        s1 = _block_sum(sh, a1)
-        s2 = _block_sum(sh, a2)
+        s1 = block_sum(sh, a1)
+        s2 = block_sum(sh, a2)
         if tid == 0:
             psum_dy[c, b] = s1
             psum_dyxc[c, b] = s2
@@ -126,8 +146,8 @@ def kernels(dtype_name):
         sh = cuda.shared.array(smem, nbt)
         c = cuda.blockIdx.x
         b = cuda.threadIdx.x
-        s1 = _block_sum(sh, psum_dy[c, b])
-        s2 = _block_sum(sh, psum_dyxc[c, b])
+        s1 = block_sum(sh, psum_dy[c, b])
+        s2 = block_sum(sh, psum_dyxc[c, b])
         if b == 0:
             doffset[c] = s1
             dscale[c] = s2 / math.sqrt(var[c] + eps)

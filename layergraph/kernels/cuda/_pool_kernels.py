@@ -13,6 +13,22 @@ import numpy as np
 from numba import cuda
 
 
+# Device helpers live in the file of the kernels that call them: numba's cache=True checks
+# only the kernel's own source file for changes. imin / imax stand in for builtin min / max,
+# which numba 0.68's built-in CUDA target fails to compile for a real device on two integers
+# (it picks up the min(iterable) overload; seen with cuda.compile_ptx); the simulator hides this.
+
+
+@cuda.jit(device=True)
+def imin(a, b):
+    return a if a < b else b
+
+
+@cuda.jit(device=True)
+def imax(a, b):
+    return a if a > b else b
+
+
 @functools.lru_cache(maxsize=None)
 def kernels(dtype_name):
     npt = np.dtype(dtype_name).type
@@ -33,8 +49,8 @@ def kernels(dtype_name):
             w0 = ow * sw - pl
             best = ninf
             besti = -1
-            for h in range(max(h0, 0), min(h0 + ph, H)):
-                for w in range(max(w0, 0), min(w0 + pw, W)):
+            for h in range(imax(h0, 0), imin(h0 + ph, H)):
+                for w in range(imax(w0, 0), imin(w0 + pw, W)):
                     v = x[base + h * W + w]
                     if besti < 0 or v > best:
                         best = v
@@ -64,13 +80,13 @@ def kernels(dtype_name):
             base = (t // OH) * (H * W)
             h0 = oh * sh - pt
             w0 = ow * sw - pl
-            hlo, hhi = max(h0, 0), min(h0 + ph, H)
-            wlo, whi = max(w0, 0), min(w0 + pw, W)
+            hlo, hhi = imax(h0, 0), imin(h0 + ph, H)
+            wlo, whi = imax(w0, 0), imin(w0 + pw, W)
             acc = zero
             for h in range(hlo, hhi):
                 for w in range(wlo, whi):
                     acc += x[base + h * W + w]
-            count = ph * pw if include_pad else max(hhi - hlo, 0) * max(whi - wlo, 0)
+            count = ph * pw if include_pad else imax(hhi - hlo, 0) * imax(whi - wlo, 0)
             y[i] = acc / npt(count) if count > 0 else zero
 
     @cuda.jit(cache=True)
@@ -81,20 +97,20 @@ def kernels(dtype_name):
             t = j // W
             h = t % H
             base = (t // H) * (OH * OW)
-            oh_lo = max(0, -((ph - 1 - h - pt) // sh))   # ceil((h + pt - ph + 1) / sh)
-            oh_hi = min(OH - 1, (h + pt) // sh)
-            ow_lo = max(0, -((pw - 1 - w - pl) // sw))
-            ow_hi = min(OW - 1, (w + pl) // sw)
+            oh_lo = imax(0, -((ph - 1 - h - pt) // sh))   # ceil((h + pt - ph + 1) / sh)
+            oh_hi = imin(OH - 1, (h + pt) // sh)
+            ow_lo = imax(0, -((pw - 1 - w - pl) // sw))
+            ow_hi = imin(OW - 1, (w + pl) // sw)
             acc = zero
             for oh in range(oh_lo, oh_hi + 1):
                 h0 = oh * sh - pt
-                rows = min(h0 + ph, H) - max(h0, 0)
+                rows = imin(h0 + ph, H) - imax(h0, 0)
                 for ow in range(ow_lo, ow_hi + 1):
                     if include_pad:
                         count = ph * pw
                     else:
                         w0 = ow * sw - pl
-                        count = rows * (min(w0 + pw, W) - max(w0, 0))
+                        count = rows * (imin(w0 + pw, W) - imax(w0, 0))
                     acc += dy[base + oh * OW + ow] / npt(count)
             dx[j] = acc
 

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,7 +69,7 @@ else:
 def test_import_without_gpu_or_simulator():
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     out = subprocess.run([sys.executable, "-c", _NO_DEVICE_SCRIPT], env=env, capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, cwd=Path(__file__).parents[3])
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() in ("ran on a GPU", "clear error")
 
@@ -91,3 +92,16 @@ def test_kernel_closures_are_cacheable():
         for name in k32:
             b32, b64 = closure_bytes(k32[name]), closure_bytes(k64[name])
             assert b32 != b64 or b32 == dumps(()), name
+
+
+def test_kernels_compile_for_a_real_gpu():
+    # The simulator runs kernels as plain Python, so code that the CUDA target rejects (or
+    # float32 kernels that silently compute in float64) would pass every other test here.
+    # ptx_check.py compiles each kernel to PTX for sm_90 with NVVM; no GPU is needed.
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    script = Path(__file__).with_name("ptx_check.py")
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                         timeout=300, cwd=Path(__file__).parents[3])
+    if out.returncode == 3:
+        pytest.skip(f"no CUDA toolkit (NVVM) to compile with: {out.stdout.strip()}")
+    assert out.returncode == 0, out.stdout + out.stderr
