@@ -11,14 +11,29 @@ tests/conftest.py).
 """
 from ._runtime import CudaUnavailableError, is_device_array
 from .activations import (
-    clippedrelu_backward, clippedrelu_forward, elu_backward, elu_forward, gelu_backward,
-    gelu_forward, leakyrelu_backward, leakyrelu_forward, relu_backward, relu_forward,
-    sigmoid_backward, sigmoid_forward, swish_backward, swish_forward, tanh_backward,
+    clippedrelu_backward,
+    clippedrelu_forward,
+    elu_backward,
+    elu_forward,
+    gelu_backward,
+    gelu_forward,
+    leakyrelu_backward,
+    leakyrelu_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    swish_backward,
+    swish_forward,
+    tanh_backward,
     tanh_forward,
 )
 from .batchnorm import bn_backward, bn_forward_infer, bn_forward_train
 from .pooling import (
-    avgpool_backward, avgpool_forward, maxpool_backward, maxpool_forward_infer,
+    avgpool_backward,
+    avgpool_forward,
+    maxpool_backward,
+    maxpool_forward_infer,
     maxpool_forward_train,
 )
 

@@ -20,7 +20,6 @@ from numba import cuda
 
 from . import _runtime
 
-
 # Device helpers live in the file of the kernels that call them: numba's cache=True checks
 # only the kernel's own source file for changes. imin / imax stand in for builtin min / max,
 # which numba 0.68's built-in CUDA target fails to compile for a real device on two integers

@@ -8,18 +8,17 @@ Exit status 0: all compiled; 1: failures; 3: no NVVM (CUDA toolkit) to compile w
 import sys
 import types
 
-import numpy as np
-from numba import cuda, typeof
-
 import numba.cuda.api
 import numba.cuda.dispatcher
+import numpy as np
+from numba import cuda, typeof
 
 # Device functions are compiled for the current device's compute capability; with no GPU
 # there is none, so name one (an H100).
 _device = types.SimpleNamespace(compute_capability=(9, 0))
 numba.cuda.api.get_current_device = numba.cuda.dispatcher.get_current_device = lambda: _device
 
-from layergraph.kernels.cuda import _act_kernels, _bn_kernels, _pool_kernels  # noqa: E402
+from layergraph.kernels.cuda import _act_kernels, _bn_kernels, _pool_kernels
 
 
 def cases(dt):

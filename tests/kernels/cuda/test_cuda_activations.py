@@ -17,10 +17,12 @@ def _sig(x):
     return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
 
 
-def _gelu_tanh_parts(x):
-    k0 = math.sqrt(2 / math.pi)
-    t = np.tanh(k0 * (x + 0.044715 * x ** 3))
-    return t, k0
+_K0 = math.sqrt(2 / math.pi)
+
+
+def _gelu_tanh_grad(x):
+    t = np.tanh(_K0 * (x + 0.044715 * x ** 3))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _K0 * (1 + 3 * 0.044715 * x * x)
 
 
 # name -> (hyperparameters, forward reference, derivative reference dy/dx)
@@ -35,9 +37,7 @@ CASES = {
     "swish": ((), lambda x: x * _sig(x), lambda x: _sig(x) * (1 + x * (1 - _sig(x)))),
     "gelu": ((False,), lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))),
              lambda x: 0.5 * (1 + _erf(x / math.sqrt(2))) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)),
-    "gelu-tanh": ((True,), lambda x: 0.5 * x * (1 + _gelu_tanh_parts(x)[0]),
-                  lambda x: (lambda t, k0: 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k0 * (1 + 3 * 0.044715 * x * x))(
-                      *_gelu_tanh_parts(x))),
+    "gelu-tanh": ((True,), lambda x: 0.5 * x * (1 + np.tanh(_K0 * (x + 0.044715 * x ** 3))), _gelu_tanh_grad),
 }
 
 
@@ -83,6 +83,34 @@ def test_backward_finite_difference(case, rng, directional_check):
         return float(np.sum(dy * forward(x, *hp)))
 
     directional_check(loss, [x], [backward(dy, x, forward(x, *hp), *hp)], h=1e-7)
+
+
+F = torch.nn.functional
+TORCH = {
+    "relu": F.relu,
+    "leakyrelu": lambda t: F.leaky_relu(t, 0.2),
+    "clippedrelu": lambda t: F.hardtanh(t, 0.0, 1.5),
+    "elu": lambda t: F.elu(t, 0.7),
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "swish": F.silu,
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", TORCH)
+def test_matches_torch(case, dtype, rng):
+    hp = CASES[case][0]
+    forward, backward = _fns(case)
+    x = _x(rng, dtype, special=False)
+    dy = rng.standard_normal(x.shape).astype(dtype)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = TORCH[case](tx)
+    ty.backward(torch.tensor(dy))
+    y = forward(x, *hp)
+    t = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(y, ty.detach().numpy(), **t)
+    np.testing.assert_allclose(backward(dy, x, y, *hp), tx.grad.numpy(), **t)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

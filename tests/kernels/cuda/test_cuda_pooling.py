@@ -143,7 +143,7 @@ def test_backward_finite_difference(g, rng, directional_check):
     directional_check(lambda x: float(np.sum(dy * K.maxpool_forward_infer(x, *g))), [x],
                       [K.maxpool_backward(dy, am, 4, 5)])
     for include_pad in (True, False):
-        directional_check(lambda x: float(np.sum(dy * K.avgpool_forward(x, *g, include_pad))), [x],
+        directional_check(lambda x, p=include_pad: float(np.sum(dy * K.avgpool_forward(x, *g, p))), [x],
                           [K.avgpool_backward(dy, 4, 5, *g, include_pad)])
 
 
