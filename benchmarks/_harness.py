@@ -1,0 +1,95 @@
+"""Run each side of a benchmark in its own process (torch's and numba's OpenMP runtimes slow
+each other down when they share one), with the same thread count, and print medians.
+
+A benchmark module defines SIDES = {name: function(case, repeat, warmup) -> [seconds]} and
+CASES; ``main(__file__, ...)`` drives it: the parent spawns one child per side, each child
+times every case and prints JSON, the parent prints a table of medians and ratios."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+THREAD_VARS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def timed(fn, repeat, warmup):
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _child(sides, cases, side, repeat, warmup):
+    res = {}
+    for case in cases:
+        res[json.dumps(case)] = statistics.median(sides[side](case, repeat, warmup))
+    print("RESULT " + json.dumps(res))
+
+
+def _versions():
+    out = {"python": platform.python_version(), "machine": platform.processor() or platform.machine()}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    out["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    out["cores"] = os.cpu_count()
+    return out
+
+
+def main(script, sides, cases, baseline, describe, repeat=30, warmup=5):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--side")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=repeat)
+    ap.add_argument("--warmup", type=int, default=warmup)
+    a = ap.parse_args()
+    if a.side:
+        _child(sides, cases, a.side, a.repeat, a.warmup)
+        return
+    env = dict(os.environ)
+    for v in THREAD_VARS:
+        env[v] = str(a.threads)
+    results = {}
+    for side in sides:
+        p = subprocess.run([sys.executable, script, "--side", side, "--threads", str(a.threads),
+                            "--repeat", str(a.repeat), "--warmup", str(a.warmup)],
+                           env=env, capture_output=True, text=True, check=True)
+        line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+        results[side] = json.loads(line[len("RESULT "):])
+    import numba
+    import numpy
+    vers = _versions()
+    print(f"# {vers.get('cpu', vers['machine'])}, {vers['cores']} cores; {a.threads} threads per side; "
+          f"python {vers['python']}, numpy {numpy.__version__}, numba {numba.__version__}; "
+          f"median of {a.repeat} runs after {a.warmup} warm-up runs, each side in its own process")
+    others = [s for s in sides if s != baseline]
+    head = f"| {'case':<{max(len(describe(c)) for c in cases)}} | " + " | ".join(f"{s} (ms)" for s in sides)
+    head += " | " + " | ".join(f"{s} / {baseline}" for s in others) + " |"
+    print(head)
+    print("|" + "|".join("---" for _ in range(len(head.split("|")) - 2)) + "|")
+    ratios = {s: [] for s in others}
+    for case in cases:
+        k = json.dumps(case)
+        row = f"| {describe(case)} | " + " | ".join(f"{results[s][k] * 1e3:.2f}" for s in sides)
+        cells = []
+        for s in others:
+            r = results[s][k] / results[baseline][k]
+            ratios[s].append(r)
+            cells.append(f"{r:.2f}x")
+        print(row + " | " + " | ".join(cells) + " |")
+    for s in others:
+        print(f"median ratio {s} / {baseline}: {statistics.median(ratios[s]):.2f}x")
