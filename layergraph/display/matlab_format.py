@@ -25,7 +25,9 @@ def format_scalar(x) -> str:
         return "Inf" if x > 0 else "-Inf"
     if x == int(x) and abs(x) < 1e9:
         return str(int(x))
-    if 1e-3 <= abs(x) < 1e3:
+    # 0.0050 is fixed-point but 0.001 prints as 1.0000e-03 (TrainingOptionsADAM's
+    # InitialLearnRate in MathWorks' own display), so the lower bound is exclusive
+    if 1e-3 < abs(x) < 1e3:
         return f"{x:.4f}"
     mantissa, exponent = f"{x:.4e}".split("e")
     return f"{mantissa}e{int(exponent):+03d}"
@@ -35,9 +37,32 @@ def format_size(dims) -> str:
     return SIZE_SEPARATOR.join(str(int(d)) for d in dims)
 
 
+def _round_half_away(v: float) -> float:
+    """MATLAB's ``round``: halves go away from zero (Python's ``round`` goes to even)."""
+    return math.copysign(math.floor(abs(v) + 0.5), v) + 0.0  # + 0.0 drops a negative zero
+
+
 def int2str(values) -> str:
-    """MATLAB's ``int2str`` of a row vector inside brackets: ``[1  1]``."""
-    return "[" + "  ".join(str(int(round(float(v)))) for v in values) + "]"
+    """MATLAB's ``int2str`` of a row vector inside brackets: ``[1  1]``, ``[0   0  10  10]``.
+
+    As in MathWorks' int2str.m: every element is right-aligned in a field of
+    ``floor(log10(max|x|)) + 3`` characters (3 when all are zero; Inf and NaN count
+    as 314), then the leading blanks are trimmed. Elements of equal width are thus
+    two spaces apart."""
+    xs = [_round_half_away(float(v)) if math.isfinite(float(v)) else float(v) for v in values]
+    widths = [314.0 if not math.isfinite(v) else abs(v) for v in xs]
+    biggest = max(widths, default=0.0)
+    width = 3 if biggest == 0 else math.floor(math.log10(biggest)) + 3
+    text = "".join(_int_text(v).rjust(width) for v in xs)
+    return "[" + text.strip() + "]"
+
+
+def _int_text(v: float) -> str:
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Inf" if v > 0 else "-Inf"
+    return str(int(v))
 
 
 def format_value(value) -> str:
