@@ -10,7 +10,9 @@ from .matlab_format import format_value
 
 
 def layer_renderable(layer):
-    table = Table(title=f"{layer.class_name} with properties", show_header=False, box=None, pad_edge=False)
+    heading = f"{layer.class_name} with properties"
+    # at least as wide as its title: a layer with only a Name would wrap the title otherwise
+    table = Table(title=heading, show_header=False, box=None, pad_edge=False, min_width=len(heading))
     table.add_column(justify="right", style="bold")
     table.add_column()
     for title, names in layer.property_groups():
