@@ -36,6 +36,12 @@ def parse(function: str, args: tuple, kwargs: dict, positional: tuple[str, ...],
         a = args[i]
         if isinstance(a, str) and _is_param(a, names):
             break
+        # An optional positional followed by name-value pairs leaves an odd count; with an
+        # even count a string here starts the pairs (leakyReluLayer('BatchSize', 1) is an
+        # unknown name, not a Scale of 'BatchSize'), as inputParser does when an optional
+        # argument's validator rejects the string. Required positionals still take strings.
+        if isinstance(a, str) and i >= required and (len(args) - i) % 2 == 0:
+            break
         values[positional[i]] = a
         i += 1
     if i < required:
