@@ -12,14 +12,25 @@ def _settable(cls, exclude=(), extra=()):
     return [n for n in cls.model_fields if n not in exclude and not n.islower()] + list(extra)
 
 
-def _make(function, cls, positional=(), required=0, exclude=(), extra=(), translate=None, doc=""):
+def _make(function, cls, positional=(), required=0, exclude=(), extra=(), translate=None, doc="", renamed=None):
+    """``renamed`` maps an internal field that ``translate`` fills to the MATLAB
+    argument it came from, so that an error names the argument the user typed."""
     names = _settable(cls, exclude, extra)
 
     def constructor(*args, **kwargs):
         props = parse(function, args, kwargs, positional, required, names)
         if translate:
             props = translate(props)
-        return cls(**props)
+        try:
+            return cls(**props)
+        except LayerGraphError as exc:
+            if not renamed:
+                raise
+            text = str(exc)
+            for internal, public in renamed.items():
+                text = text.replace(f"'{internal}'", f"'{public}'").replace(f"Expected {internal} ",
+                                                                              f"Expected {public} ")
+            raise LayerGraphError(text, exc.identifier) from None
 
     constructor.__name__ = constructor.__qualname__ = function
     constructor.__doc__ = doc or f"MATLAB's {function}: returns a {cls.class_name}."
@@ -38,6 +49,9 @@ def _cropping(props):
     if "Cropping" in props:
         props["CroppingMode"], props["CroppingSize"] = padding_args(props.pop("Cropping"), "Cropping")
     return props
+
+
+_NUM_INPUTS = {"num_inputs": "NumInputs"}
 
 
 def _num_inputs(props):
@@ -94,12 +108,13 @@ dropoutLayer = _make("dropoutLayer", L.DropoutLayer, ("Probability",), 0,
                      doc="dropoutLayer(probability=0.5): inverted dropout.")
 flattenLayer = _make("flattenLayer", L.FlattenLayer)
 additionLayer = _make("additionLayer", L.AdditionLayer, ("NumInputs",), 1, extra=("NumInputs",),
-                      translate=_num_inputs, doc="additionLayer(numInputs): element-wise addition.")
+                      translate=_num_inputs, renamed=_NUM_INPUTS,
+                      doc="additionLayer(numInputs): element-wise addition.")
 concatenationLayer = _make("concatenationLayer", L.ConcatenationLayer, ("Dim", "NumInputs"), 2,
-                           extra=("NumInputs",), translate=_num_inputs,
+                           extra=("NumInputs",), translate=_num_inputs, renamed=_NUM_INPUTS,
                            doc="concatenationLayer(dim, numInputs): concatenation along dimension dim.")
 depthConcatenationLayer = _make("depthConcatenationLayer", L.DepthConcatenationLayer, ("NumInputs",), 1,
-                                extra=("NumInputs",), translate=_num_inputs,
+                                extra=("NumInputs",), translate=_num_inputs, renamed=_NUM_INPUTS,
                                 doc="depthConcatenationLayer(numInputs): concatenation along channels.")
 classificationLayer = _make("classificationLayer", L.ClassificationOutputLayer, exclude=("OutputSize",),
                             doc="classificationLayer(...): cross-entropy output for classification.")
