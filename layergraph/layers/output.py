@@ -7,7 +7,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import BeforeValidator, ValidationInfo
 
-from ..core.layer import Layer, SizeError
+from ..core.layer import AUTO, AutoOr, Layer, Scalar, SizeError
 
 
 def _classes(value, info: ValidationInfo):
@@ -55,7 +55,8 @@ class ClassificationOutputLayer(Layer):
 
     Classes: Annotated[Any, BeforeValidator(_classes)] = "auto"
     ClassWeights: Annotated[Any, BeforeValidator(_class_weights)] = "none"
-    OutputSize: Any = "auto"
+    # set by inference (the number of classes); 'auto' until then
+    OutputSize: Annotated[Any, AutoOr(Scalar(1, integer=True), "a positive integer")] = AUTO
 
     @property
     def LossFunction(self) -> str:
