@@ -19,6 +19,8 @@ instead, which is how ONNX output_padding maps onto it).
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 from numba import njit, prange
 
@@ -28,40 +30,52 @@ PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate"
 
 
 # -- numba kernels -------------------------------------------------------------------------
+# The column matrix is 2-D, K x (N*P) with K = C*FH*FW and P = OH*OW, so that each layer
+# needs one large BLAS product per group instead of N small ones.
 @njit(cache=True, parallel=True)
 def _im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow, cols):
-    """cols[n, (c*kh + a)*kw + b, i*ow + j] = xp[n, c, i*sh + a*dh, j*sw + b*dw]."""
+    """cols[(c*kh + a)*kw + b, n*P + i*ow + j] = xp[n, c, i*sh + a*dh, j*sw + b*dw]."""
     n, c = xp.shape[0], xp.shape[1]
+    p = oh * ow
     for q in prange(n * c):
         i0 = q // c
         ch = q - i0 * c
         for a in range(kh):
             for b in range(kw):
-                r = (ch * kh + a) * kw + b
+                dst = cols[(ch * kh + a) * kw + b, i0 * p:(i0 + 1) * p]
+                off = b * dw
                 for i in range(oh):
                     src = xp[i0, ch, i * sh + a * dh]
                     base = i * ow
-                    off = b * dw
-                    for j in range(ow):
-                        cols[i0, r, base + j] = src[j * sw + off]
+                    if sw == 1:  # contiguous copy, vectorizes
+                        for j in range(ow):
+                            dst[base + j] = src[j + off]
+                    else:
+                        for j in range(ow):
+                            dst[base + j] = src[j * sw + off]
 
 
 @njit(cache=True, parallel=True)
 def _col2im(cols, kh, kw, sh, sw, dh, dw, oh, ow, xp):
     """Adjoint of _im2col: xp (zeroed by the caller) += scattered cols."""
     n, c = xp.shape[0], xp.shape[1]
+    p = oh * ow
     for q in prange(n * c):
         i0 = q // c
         ch = q - i0 * c
         for a in range(kh):
             for b in range(kw):
-                r = (ch * kh + a) * kw + b
+                src = cols[(ch * kh + a) * kw + b, i0 * p:(i0 + 1) * p]
+                off = b * dw
                 for i in range(oh):
                     dst = xp[i0, ch, i * sh + a * dh]
                     base = i * ow
-                    off = b * dw
-                    for j in range(ow):
-                        dst[j * sw + off] += cols[i0, r, base + j]
+                    if sw == 1:
+                        for j in range(ow):
+                            dst[j + off] += src[base + j]
+                    else:
+                        for j in range(ow):
+                            dst[j * sw + off] += src[base + j]
 
 
 # -- padding ----------------------------------------------------------------------------------
@@ -162,11 +176,47 @@ def _conv_geometry(x, w, p, name):
     return n, c, h, wd, f, cg, kh, kw, oh, ow
 
 
+# The column matrix is large (FH*FW times the input) and lives only inside one call. A fresh
+# allocation each call costs page faults comparable to the im2col itself, so each thread
+# keeps one grow-only scratch buffer per dtype. Results never alias it.
+_scratch = threading.local()
+
+
+def _workspace(shape, dtype, slot="cols"):
+    size = int(np.prod(shape))
+    key = slot + np.dtype(dtype).char
+    buf = getattr(_scratch, key, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype)
+        setattr(_scratch, key, buf)
+    return buf[:size].reshape(shape)
+
+
 def _cols(xp, kh, kw, p, oh, ow):
     n, c = xp.shape[:2]
-    cols = np.empty((n, c * kh * kw, oh * ow), xp.dtype)
+    cols = _workspace((c * kh * kw, n * oh * ow), xp.dtype)
     _im2col(xp, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"], oh, ow, cols)
     return cols
+
+
+def _to_channel_major(a, slot):
+    """N x C x ... -> C x (N*...) in a scratch buffer."""
+    n, c = a.shape[:2]
+    out = _workspace((c, n, a[0, 0].size), a.dtype, slot)
+    out[...] = a.reshape(n, c, -1).transpose(1, 0, 2)
+    return out.reshape(c, -1)
+
+
+def _from_channel_major(a2, n, b=None):
+    """C x (N*P) -> N x C x P (new array), adding a per-channel bias on the way."""
+    c = a2.shape[0]
+    src = a2.reshape(c, n, -1).transpose(1, 0, 2)
+    out = np.empty((n, c, src.shape[2]), a2.dtype)
+    if b is None:
+        out[...] = src
+    else:
+        np.add(src, b[None, :, None], out=out)
+    return out
 
 
 # -- convolution -------------------------------------------------------------------------------
@@ -178,14 +228,13 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
     n, c, h, wd, f, cg, kh, kw, oh, ow = _conv_geometry(x, w, p, "conv_forward")
     cols = _cols(_pad(x, p["pt"], p["pb"], p["pl"], p["pr"], pv), kh, kw, p, oh, ow)
     g = p["groups"]
-    y = np.empty((n, f, oh * ow), x.dtype)
     fg, kg = f // g, cg * kh * kw
     w2 = w.reshape(f, kg)
+    y2 = _workspace((f, n * oh * ow), x.dtype, "aux")
     for gi in range(g):
-        np.matmul(w2[gi * fg:(gi + 1) * fg], cols[:, gi * kg:(gi + 1) * kg], out=y[:, gi * fg:(gi + 1) * fg])
-    if b is not None:
-        y += like(b, x, "b", (f,))[None, :, None]
-    return y.reshape(n, f, oh, ow)
+        np.matmul(w2[gi * fg:(gi + 1) * fg], cols[gi * kg:(gi + 1) * kg], out=y2[gi * fg:(gi + 1) * fg])
+    bias = None if b is None else like(b, x, "b", (f,))
+    return _from_channel_major(y2, n, bias).reshape(n, f, oh, ow)
 
 
 def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0):
@@ -200,17 +249,17 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
     g = p["groups"]
     fg, kg = f // g, cg * kh * kw
     w2 = w.reshape(f, kg)
-    dy3 = dy.reshape(n, f, oh * ow)
+    dy2 = _to_channel_major(dy, "aux")
     dw2 = np.empty((f, kg), x.dtype)
-    dcols = np.empty_like(cols)
     for gi in range(g):
         fs, ks = slice(gi * fg, (gi + 1) * fg), slice(gi * kg, (gi + 1) * kg)
-        dw2[fs] = np.matmul(dy3[:, fs], cols[:, ks].transpose(0, 2, 1)).sum(axis=0)
-        np.matmul(w2[fs].T, dy3[:, fs], out=dcols[:, ks])
+        np.matmul(dy2[fs], cols[ks].T, out=dw2[fs])
+        # this group's columns are spent: their gradient overwrites them
+        np.matmul(w2[fs].T, dy2[fs], out=cols[ks])
     dxp = np.zeros(xp.shape, x.dtype)
-    _col2im(dcols, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"], oh, ow, dxp)
+    _col2im(cols, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"], oh, ow, dxp)
     dx = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], pv)
-    db = dy.sum(axis=(0, 2, 3))
+    db = dy2.sum(axis=1, dtype=np.float64).astype(x.dtype)
     return dx, dw2.reshape(w.shape), db
 
 
@@ -238,11 +287,11 @@ def transposed_conv_forward(x, w, b, sh, sw, dh, dw, ct, cb, cl, cr, groups=1):
     g = p["groups"]
     cg, kg = c // g, fg * kh * kw
     w2 = w.reshape(c, kg)
-    x3 = x.reshape(n, c, h * wd)
-    cols = np.empty((n, f * kh * kw, h * wd), x.dtype)
+    x2 = _to_channel_major(x, "aux")
+    cols = _workspace((f * kh * kw, n * h * wd), x.dtype)
     for gi in range(g):
         cs = slice(gi * cg, (gi + 1) * cg)
-        np.matmul(w2[cs].T, x3[:, cs], out=cols[:, gi * kg:(gi + 1) * kg])
+        np.matmul(w2[cs].T, x2[cs], out=cols[gi * kg:(gi + 1) * kg])
     full = np.zeros((n, f, hf, wf), x.dtype)
     _col2im(cols, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"], h, wd, full)
     y = _crop(full, p["ct"], p["cb"], p["cl"], p["cr"])
@@ -260,13 +309,13 @@ def transposed_conv_backward(dy, x, w, sh, sw, dh, dw, ct, cb, cl, cr, groups=1)
     g = p["groups"]
     cg, kg = c // g, fg * kh * kw
     w2 = w.reshape(c, kg)
-    x3 = x.reshape(n, c, h * wd)
+    x2 = _to_channel_major(x, "aux")
     cols = _cols(_uncrop(dy, p["ct"], p["cb"], p["cl"], p["cr"]), kh, kw, p, h, wd)
-    dx = np.empty((n, c, h * wd), x.dtype)
+    dx2 = np.empty((c, n * h * wd), x.dtype)
     dw2 = np.empty((c, kg), x.dtype)
     for gi in range(g):
         cs, ks = slice(gi * cg, (gi + 1) * cg), slice(gi * kg, (gi + 1) * kg)
-        np.matmul(w2[cs], cols[:, ks], out=dx[:, cs])
-        dw2[cs] = np.matmul(x3[:, cs], cols[:, ks].transpose(0, 2, 1)).sum(axis=0)
-    db = dy.sum(axis=(0, 2, 3))
-    return dx.reshape(x.shape), dw2.reshape(w.shape), db
+        np.matmul(w2[cs], cols[ks], out=dx2[cs])
+        np.matmul(x2[cs], cols[ks].T, out=dw2[cs])
+    db = dy.sum(axis=(0, 2, 3), dtype=np.float64).astype(x.dtype)
+    return _from_channel_major(dx2, n).reshape(x.shape), dw2.reshape(w.shape), db
