@@ -32,7 +32,7 @@ def timed(fn, repeat, warmup):
 def _child(sides, cases, side, repeat, warmup):
     res = {}
     for case in cases:
-        res[json.dumps(case)] = statistics.median(sides[side](case, repeat, warmup))
+        res[json.dumps(case)] = sides[side](case, repeat, warmup)
     print("RESULT " + json.dumps(res))
 
 
@@ -56,6 +56,8 @@ def main(script, sides, cases, baseline, describe, repeat=30, warmup=5):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=repeat)
     ap.add_argument("--warmup", type=int, default=warmup)
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="processes per side, run alternately (ABAB) so slow spells hit both sides")
     a = ap.parse_args()
     if a.side:
         _child(sides, cases, a.side, a.repeat, a.warmup)
@@ -63,19 +65,25 @@ def main(script, sides, cases, baseline, describe, repeat=30, warmup=5):
     env = dict(os.environ)
     for v in THREAD_VARS:
         env[v] = str(a.threads)
-    results = {}
-    for side in sides:
-        p = subprocess.run([sys.executable, script, "--side", side, "--threads", str(a.threads),
-                            "--repeat", str(a.repeat), "--warmup", str(a.warmup)],
-                           env=env, capture_output=True, text=True, check=True)
-        line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-        results[side] = json.loads(line[len("RESULT "):])
+    samples = {side: {} for side in sides}
+    load0 = os.getloadavg()[0]
+    for _ in range(a.rounds):
+        for side in sides:
+            p = subprocess.run([sys.executable, script, "--side", side, "--threads", str(a.threads),
+                                "--repeat", str(a.repeat), "--warmup", str(a.warmup)],
+                               env=env, capture_output=True, text=True, check=True)
+            line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")][-1]
+            for k, v in json.loads(line[len("RESULT "):]).items():
+                samples[side].setdefault(k, []).extend(v)
+    results = {side: {k: statistics.median(v) for k, v in d.items()} for side, d in samples.items()}
+    load1 = os.getloadavg()[0]
     import numba
     import numpy
     vers = _versions()
     print(f"# {vers.get('cpu', vers['machine'])}, {vers['cores']} cores; {a.threads} threads per side; "
           f"python {vers['python']}, numpy {numpy.__version__}, numba {numba.__version__}; "
-          f"median of {a.repeat} runs after {a.warmup} warm-up runs, each side in its own process")
+          f"median of {a.rounds} x {a.repeat} runs ({a.rounds} processes per side, alternating, "
+          f"{a.warmup} warm-up runs each); 1-min load average {load0:.2f} before, {load1:.2f} after")
     others = [s for s in sides if s != baseline]
     head = f"| {'case':<{max(len(describe(c)) for c in cases)}} | " + " | ".join(f"{s} (ms)" for s in sides)
     head += " | " + " | ".join(f"{s} / {baseline}" for s in others) + " |"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ._util import as_float, like
 
@@ -32,12 +32,11 @@ PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate"
 # -- numba kernels -------------------------------------------------------------------------
 # The column matrix is 2-D, K x (N*P) with K = C*FH*FW and P = OH*OW, so that each layer
 # needs one large BLAS product per group instead of N small ones.
-@njit(cache=True, parallel=True)
 def _im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow, cols):
     """cols[(c*kh + a)*kw + b, n*P + i*ow + j] = xp[n, c, i*sh + a*dh, j*sw + b*dw]."""
     n, c = xp.shape[0], xp.shape[1]
     p = oh * ow
-    for q in prange(n * c):
+    for q in range(n * c):
         i0 = q // c
         ch = q - i0 * c
         for a in range(kh):
@@ -55,12 +54,11 @@ def _im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow, cols):
                             dst[base + j] = src[j * sw + off]
 
 
-@njit(cache=True, parallel=True)
 def _col2im(cols, kh, kw, sh, sw, dh, dw, oh, ow, xp):
     """Adjoint of _im2col: xp (zeroed by the caller) += scattered cols."""
     n, c = xp.shape[0], xp.shape[1]
     p = oh * ow
-    for q in prange(n * c):
+    for q in range(n * c):
         i0 = q // c
         ch = q - i0 * c
         for a in range(kh):
@@ -76,6 +74,14 @@ def _col2im(cols, kh, kw, sh, sw, dh, dw, oh, ow, xp):
                     else:
                         for j in range(ow):
                             dst[j * sw + off] += src[base + j]
+
+
+# Serial on purpose: these run between OpenBLAS calls, and on a small machine numba's
+# OpenMP threads and OpenBLAS's spinning threads slow each other down. Measured on the
+# 2-core benchmark machine: serial im2col/col2im made conv forward+backward 1.5-1.7x faster
+# than the prange versions (docs/performance.md).
+_im2col = njit(cache=True)(_im2col)
+_col2im = njit(cache=True)(_col2im)
 
 
 # -- padding ----------------------------------------------------------------------------------
