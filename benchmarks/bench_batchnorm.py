@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import main, timed  # noqa: E402
+from _harness import main, timed
 
 CASES = [[128, 16, 32, 32], [128, 64, 16, 16], [32, 256, 8, 8]]
 EPS = 1e-5

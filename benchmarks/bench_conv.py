@@ -13,7 +13,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _harness import main, timed  # noqa: E402
+from _harness import main, timed
 
 SHAPES = [[128, 3, 32, 32, 16, 3, 1], [128, 16, 16, 16, 32, 3, 1]]
 CASES = [s + [m] for s in SHAPES for m in ("forward", "forward+backward")]

@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["get_kernel", "available", "KernelNotFoundError", "DEVICES", "OPERATIONS"]
+__all__ = ["DEVICES", "OPERATIONS", "KernelNotFoundError", "available", "get_kernel"]
 
 DEVICES = ("cpu", "cuda")
 OPERATIONS = ("forward_train", "forward_infer", "backward")

@@ -8,7 +8,18 @@ each kernel compiles (or loads from numba's on-disk cache) on its first call.
 """
 from __future__ import annotations
 
-from . import activation, combine, conv, dense, dropout, flatten, loss, norm, pool, softmax
+from . import (
+    activation,
+    combine,
+    conv,
+    dense,
+    dropout,
+    flatten,
+    loss,
+    norm,
+    pool,
+    softmax,
+)
 
 
 def _same(fwd, bwd):

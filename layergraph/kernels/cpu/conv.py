@@ -78,7 +78,7 @@ def _col2im(cols, kh, kw, sh, sw, dh, dw, oh, ow, xp):
 
 # Serial on purpose: these run between OpenBLAS calls, and on a small machine numba's
 # OpenMP threads and OpenBLAS's spinning threads slow each other down. Measured on the
-# 2-core benchmark machine: serial im2col/col2im made conv forward+backward 1.5-1.7x faster
+# 2-core benchmark machine: serial im2col/col2im made conv forward+backward about 1.5x faster
 # than the prange versions (docs/performance.md).
 _im2col = njit(cache=True)(_im2col)
 _col2im = njit(cache=True)(_col2im)

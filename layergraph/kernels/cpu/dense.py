@@ -7,8 +7,6 @@ conventions.fc_weights_to_internal prepares the weights for); w Out x In; b (Out
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ._util import as_float, like
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import as_float, flat, like
+from ._util import as_float, flat
 
 
 @njit(cache=True, parallel=True)

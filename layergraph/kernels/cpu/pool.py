@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import as_float, like
+from ._util import as_float
 
 
 def _out(h, w, ph, pw, sh, sw, pt, pb, pl, pr, name):

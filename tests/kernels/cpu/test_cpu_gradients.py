@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _cpu_testutil import fd_check, rng
-from layergraph.kernels.cpu import activation, combine, conv, dense, dropout, flatten, loss, norm, pool, softmax
+
+from layergraph.kernels.cpu import (
+    activation,
+    combine,
+    conv,
+    dense,
+    dropout,
+    flatten,
+    loss,
+    norm,
+    pool,
+    softmax,
+)
 
 
 def _away_from(x, points, gap=1e-3):

@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 import pytest
-
 from _cpu_testutil import disk_case, node_case
+
 from layergraph.kernels.cpu import activation, combine, conv, dense, norm, pool, softmax
 
 RTOL, ATOL = 1e-3, 1e-7  # the tolerance every ONNX node case carries; ours are far tighter below

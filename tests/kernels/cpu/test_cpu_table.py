@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from layergraph.kernels import KernelNotFoundError, OPERATIONS, available, get_kernel
+from layergraph.kernels import OPERATIONS, KernelNotFoundError, available, get_kernel
 from layergraph.kernels.cpu import KERNELS
 
 FAMILIES = ["conv", "transposed_conv", "batchnorm", "layernorm", "maxpool", "avgpool", "globalavgpool",

@@ -6,9 +6,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from _cpu_testutil import rng
-from layergraph.kernels.cpu import activation, combine, conv, dense, dropout, flatten, loss, norm, pool, softmax
+
+from layergraph.kernels.cpu import (
+    activation,
+    combine,
+    conv,
+    dense,
+    dropout,
+    flatten,
+    loss,
+    norm,
+    pool,
+    softmax,
+)
 
 TOL = dict(rtol=1e-10, atol=1e-11)
 
