@@ -3,8 +3,10 @@
 any trailing dims (e.g. N x K x 1 x 1) are summed over like the class axis.
 
   crossentropyex_forward(y, t, class_weights=None) -> loss (Python float)
-      loss = -sum(w_k * T .* log(Y)) / N, Y bounded away from zero by eps(dtype) as
-      MATLAB does, w_k = 1 unless class_weights (K,) is given
+      loss = -sum(w_k * T .* log(Y)) / N, w_k = 1 unless class_weights (K,) is given.
+      Y is first raised to at least eps(dtype), so a zero probability gives a large finite
+      loss. This follows MATLAB's internal boundAwayFromZero as remembered, not checked
+      against MATLAB output.
   crossentropyex_backward(y, t, class_weights=None) -> dY = -w_k * T ./ Y / N
   mse_forward(y, t) -> loss = sum((Y - T).^2) / 2 / N (MATLAB's half mean squared error)
   mse_backward(y, t) -> dY = (Y - T) / N
