@@ -1,5 +1,12 @@
 """layergraph: MATLAB Deep Learning Toolbox and Wolfram neural network APIs in
 Python, on numba kernels. ``from layergraph import *`` gives the MATLAB names."""
+import os as _os
+
+# numba's OpenMP threads otherwise spin after each parallel region and slow down the
+# convolution threads and OpenBLAS that run next (measured: docs/performance.md). Only
+# a default: a value the user set wins. It must be set before numba loads OpenMP.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .core.errors import LayerGraphError, NetworkAnalysisError  # noqa: F401
 from .core.initializers import rng  # noqa: F401
 from .matlab import *  # noqa: F401,F403

@@ -45,9 +45,40 @@ class Executor:
         self.batch_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._ctx: dict[str, object] | None = None
         self._last_use = {}
+        consumers: dict[tuple[str, str], list[Step]] = {}
         for i, step in enumerate(self.steps):
             for ref in step.inputs:
                 self._last_use[ref] = i
+                consumers.setdefault(ref, []).append(step)
+        self._chains = self._fusable_chains(consumers) if device == "cpu" else {}
+
+    @staticmethod
+    def _fusable_chains(consumers):
+        """conv -> [batchnorm] -> [relu] -> [maxpool] runs, each link the only reader of the
+        one before, that prediction computes in one convolution pass.
+        {conv name: (bn step, relu step, maxpool step, refs of the chain)}."""
+        chains = {}
+
+        def only(ref, family):
+            readers = consumers.get(ref, [])
+            ok = len(readers) == 1 and readers[0].op.layer.family == family
+            return readers[0] if ok and readers[0].op.layer.NumOutputs == 1 else None
+
+        for steps in consumers.values():
+            for step in steps:
+                if step.op.layer.family != "conv" or step.name in chains:
+                    continue
+                links, ref = [], (step.name, "out")
+                refs = [ref]
+                for family in ("batchnorm", "relu", "maxpool"):
+                    nxt = only(ref, family)
+                    links.append(nxt)
+                    if nxt is not None:
+                        ref = (nxt.name, "out")
+                        refs.append(ref)
+                if len(refs) > 1:
+                    chains[step.name] = (*links, refs)
+        return chains
 
     def k(self, family, op):
         return self._kernel(family, op)
@@ -70,8 +101,21 @@ class Executor:
         ctxs = {} if training else None
         self.batch_stats = {}
         gen = rng if rng is not None else global_rng()
+        fused_away = set()
         for i, step in enumerate(self.steps):
             op = step.op
+            if step.name in fused_away:
+                continue
+            chain = None if training else self._chains.get(step.name)
+            if chain is not None and not any(ref in keep for ref in chain[-1][:-1]):
+                bn, relu, pool, refs = chain
+                y = op.forward_fused(self.k, acts[step.inputs[0]], self.params[step.name],
+                                     (bn.op, self.params[bn.name]) if bn is not None else None, relu is not None,
+                                     pool.op._hp() if pool is not None else None)
+                acts[refs[-1]] = y
+                fused_away.update(s.name for s in (bn, relu, pool) if s is not None)
+                self._drop(acts, step, i, keep)
+                continue
             if op.layer.is_input:
                 try:
                     xs = [np.ascontiguousarray(inputs[step.name], dtype=self.dtype)]
@@ -88,16 +132,16 @@ class Executor:
                     self.batch_stats[step.name] = (ctx[1], ctx[2])
             for port, y in zip(step.outputs, ys):
                 acts[(step.name, port)] = y
-            if not training:  # drop what no later layer reads
-                for ref in step.inputs:
-                    if self._last_use.get(ref) == i and ref not in keep and ref in acts \
-                            and not self._is_output(ref):
-                        del acts[ref]
+            if not training:
+                self._drop(acts, step, i, keep)
         self._ctx = ctxs
         return acts
 
-    def _is_output(self, ref):
-        return ref not in self._last_use
+    def _drop(self, acts, step, i, keep):
+        """In prediction, free the activations that no later layer reads."""
+        for ref in step.inputs:
+            if self._last_use.get(ref) == i and ref not in keep and ref in acts:
+                del acts[ref]
 
     def output_refs(self) -> list[tuple[str, str]]:
         return [(s.name, p) for s in self.steps for p in s.outputs if (s.name, p) not in self._last_use]

@@ -16,7 +16,7 @@ strings, tuples passed as separate ints. Kernels never modify their inputs.
 
 Signatures (the CUDA set uses the same ones):
 
-conv        conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0) -> y
+conv        conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False) -> y
             conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0)
                 -> (dx, dw, db)
             w F x C/G x FH x FW; b (F,) or None; padding_value a number or

@@ -6,7 +6,7 @@ Convolution: x N x C x H x W; w F x C/G x FH x FW (groups outermost in F); b (F,
 Padding [pt pb pl pr]; padding_value is a number (MATLAB PaddingValue scalar) or one of
 'symmetric-include-edge', 'symmetric-exclude-edge', 'replicate'.
 Output size floor((H + pt + pb - ((FH - 1) * dh + 1)) / sh) + 1.
-  conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0) -> y
+  conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False) -> y
   conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0)
       -> (dx, dw, db)
 
@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from ._util import as_float, like
+from .pool import max_plane
 
 PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate")
 
@@ -82,6 +83,52 @@ def _col2im(cols, kh, kw, sh, sw, dh, dw, oh, ow, xp):
 # than the prange versions (docs/performance.md).
 _im2col = njit(cache=True)(_im2col)
 _col2im = njit(cache=True)(_col2im)
+
+
+@njit(cache=True, nogil=True)
+def _im2col_batch(x, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, cols):
+    """cols[n, (c*kh + a)*kw + b, i*ow + j] = x[n, c, i*sh + a*dh - pt, j*sw + b*dw - pl],
+    or the constant pv outside x: padding is applied on the fly, no padded copy."""
+    n, c, h, w = x.shape
+    for i0 in range(n):
+        for ch in range(c):
+            for a in range(kh):
+                for b in range(kw):
+                    row = (ch * kh + a) * kw + b
+                    for i in range(oh):
+                        hi = i * sh + a * dh - pt
+                        base = i * ow
+                        if hi < 0 or hi >= h:
+                            for j in range(ow):
+                                cols[i0, row, base + j] = pv
+                            continue
+                        for j in range(ow):
+                            wi = j * sw + b * dw - pl
+                            cols[i0, row, base + j] = x[i0, ch, hi, wi] if 0 <= wi < w else pv
+
+
+@njit(cache=True, nogil=True)
+def _maxpool_chunk(y, ph, pw, sh, sw, pt, pl, out):
+    """Max pooling of the planes of y (planes x OH x OW) into out, plane by plane."""
+    for q in range(y.shape[0]):
+        max_plane(y[q], ph, pw, sh, sw, pt, pl, out[q])
+
+
+@njit(cache=True, nogil=True)
+def _bias_act(y, b, relu):
+    """y (n x F x P) += b per filter, then max(y, 0) when relu (a fused epilogue).
+    Row views keep the inner loop free of index arithmetic, so it vectorizes."""
+    n, f, p = y.shape
+    for i in range(n):
+        for k in range(f):
+            row = y[i, k]
+            bk = b[k]
+            if relu:
+                for j in range(p):
+                    row[j] = max(row[j] + bk, 0.0)
+            else:
+                for j in range(p):
+                    row[j] = row[j] + bk
 
 
 # -- padding ----------------------------------------------------------------------------------
@@ -198,6 +245,62 @@ def _workspace(shape, dtype, slot="cols"):
     return buf[:size].reshape(shape)
 
 
+# Prediction splits the batch over threads, each doing im2col and a single-threaded BLAS
+# product for a few observations at a time (_SUB; the columns stay in cache). One pool of
+# threads does all the work: OpenBLAS's own threads are held at 1 meanwhile, because on a
+# small machine its spinning threads and ours slow each other down.
+_SUB = 4
+_pool = None
+
+
+def _threads() -> int:
+    import numba
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def _batch_parallel(work, n):
+    global _pool
+    t = min(_threads(), n)
+    if t <= 1:
+        work(0, n)
+        return
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _pool = ThreadPoolExecutor(_threads(), thread_name_prefix="layergraph-conv")
+    bounds = np.linspace(0, n, t + 1).astype(int)
+    with _blas_threads(1):
+        futures = [_pool.submit(work, int(a), int(z)) for a, z in zip(bounds[:-1], bounds[1:])]
+        for fut in futures:
+            fut.result()
+
+
+class _blas_threads:
+    """Temporarily set the BLAS thread count (threadpoolctl's handle, found once)."""
+
+    _lib = False
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        if _blas_threads._lib is False:
+            try:
+                from threadpoolctl import ThreadpoolController
+                libs = ThreadpoolController().select(user_api="blas").lib_controllers
+                _blas_threads._lib = libs[0] if libs else None
+            except Exception:  # no threadpoolctl or an unknown BLAS: leave it alone
+                _blas_threads._lib = None
+        lib = _blas_threads._lib
+        self.old = lib.num_threads if lib is not None else None
+        if lib is not None:
+            lib.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            _blas_threads._lib.set_num_threads(self.old)
+
+
 def _cols(xp, kh, kw, p, oh, ow):
     n, c = xp.shape[:2]
     cols = _workspace((c * kh * kw, n * oh * ow), xp.dtype)
@@ -226,21 +329,49 @@ def _from_channel_major(a2, n, b=None):
 
 
 # -- convolution -------------------------------------------------------------------------------
-def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0):
+def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False, pool=None):
+    """``relu=True`` applies max(y, 0) in the same pass, and ``pool=(ph, pw, sh, sw, pt,
+    pb, pl, pr)`` max-pools the result while it is still in cache: the executor fuses a
+    following ReLU and max pooling this way at prediction time."""
     x = as_float(x)
     w = like(w, x, "w")
     p = _ints("conv_forward", sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl, pr=pr, groups=groups)
     pv = _check_padding_value(padding_value)
     n, c, h, wd, f, cg, kh, kw, oh, ow = _conv_geometry(x, w, p, "conv_forward")
-    cols = _cols(_pad(x, p["pt"], p["pb"], p["pl"], p["pr"], pv), kh, kw, p, oh, ow)
+    if isinstance(pv, str):  # mirrored or replicated borders: pad first, then no padding
+        x = _pad(x, p["pt"], p["pb"], p["pl"], p["pr"], pv)
+        p = dict(p, pt=0, pb=0, pl=0, pr=0)
+        pv = 0.0
     g = p["groups"]
     fg, kg = f // g, cg * kh * kw
     w2 = w.reshape(f, kg)
-    y2 = _workspace((f, n * oh * ow), x.dtype, "aux")
-    for gi in range(g):
-        np.matmul(w2[gi * fg:(gi + 1) * fg], cols[gi * kg:(gi + 1) * kg], out=y2[gi * fg:(gi + 1) * fg])
-    bias = None if b is None else like(b, x, "b", (f,))
-    return _from_channel_major(y2, n, bias).reshape(n, f, oh, ow)
+    bias = np.zeros(f, x.dtype) if b is None else like(b, x, "b", (f,))
+    if pool is not None:
+        qh, qw, qsh, qsw, qt, qb, ql, qr = (int(v) for v in pool)
+        poh, pow_ = (oh + qt + qb - qh) // qsh + 1, (ow + ql + qr - qw) // qsw + 1
+        if min(qh, qw, qsh, qsw) < 1 or min(qt, qb, ql, qr) < 0 or poh < 1 or pow_ < 1:
+            raise ValueError(f"conv_forward: pool {tuple(pool)} does not fit the {oh}x{ow} output.")
+        out = np.empty((n, f, poh, pow_), x.dtype)
+        y = None
+    else:
+        y = out = np.empty((n, f, oh * ow), x.dtype)
+
+    def work(lo, hi):
+        cols = _workspace((_SUB, c * kh * kw, oh * ow), x.dtype)
+        ybuf = None if pool is None else _workspace((_SUB, f, oh * ow), x.dtype, "pre-pool")
+        for s0 in range(lo, hi, _SUB):
+            s1 = min(s0 + _SUB, hi)
+            cc = cols[:s1 - s0]
+            yc = y[s0:s1] if pool is None else ybuf[:s1 - s0]
+            _im2col_batch(x[s0:s1], kh, kw, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, cc)
+            for gi in range(g):
+                np.matmul(w2[gi * fg:(gi + 1) * fg], cc[:, gi * kg:(gi + 1) * kg], out=yc[:, gi * fg:(gi + 1) * fg])
+            _bias_act(yc, bias, bool(relu))
+            if pool is not None:
+                _maxpool_chunk(yc.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out[s0:s1].reshape(-1, poh, pow_))
+
+    _batch_parallel(work, n)
+    return out if pool is not None else out.reshape(n, f, oh, ow)
 
 
 def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0):
