@@ -217,3 +217,26 @@ def addLayers_conv(lg):
     lg = addLayers(lg, convolution2dLayer(1, 3, "Name", "c1"))
     lg = connectLayers(lg, "in", "c1")
     return connectLayers(lg, "c1", "cat/in2")
+
+
+def test_prediction_fusion_gives_the_unfused_numbers():
+    """conv -> BN -> ReLU -> maxpool runs as one fused pass in prediction; asking for an
+    inner activation turns the fusion off, and both give the same numbers."""
+    rng(3)
+    lg = layerGraph([imageInputLayer([9, 9, 3], "Normalization", "none", "Name", "in"),
+                     convolution2dLayer(3, 5, "Padding", 1, "Name", "c"), batchNormalizationLayer("Name", "bn"),
+                     reluLayer("Name", "r"), maxPooling2dLayer(3, "Stride", 2, "Padding", 1, "Name", "mp"),
+                     fullyConnectedLayer(4, "Name", "fc")])
+    g = np.random.default_rng(4)
+    bn = lg.layer("bn").model_copy()
+    bn.TrainedMean, bn.TrainedVariance = g.standard_normal(5), g.uniform(0.5, 2, 5)
+    bn.Scale, bn.Offset = g.uniform(0.5, 1.5, 5), g.standard_normal(5)
+    from layergraph import replaceLayer
+    net = dlnetwork(replaceLayer(lg, "bn", bn))
+    ex = net.executor("cpu", np.float64)
+    assert set(ex._chains) == {"c"}
+    x = cv.matlab_images_to_internal(g.standard_normal((9, 9, 3, 6)))
+    fused = ex.forward({"in": x})[("fc", "out")]
+    unfused = ex.forward({"in": x}, keep={("c", "out")})
+    assert ("c", "out") in unfused
+    assert np.allclose(fused, unfused[("fc", "out")], rtol=1e-12, atol=1e-12)
