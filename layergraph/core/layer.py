@@ -125,9 +125,12 @@ def Vector(n: int, *, lo=1, integer=True, expand_scalar=True, what=None):
         if isinstance(value, str) or callable(value) and not isinstance(value, np.ndarray):
             raise ValueError(f"Expected {field} to be {text}.")
         try:
-            arr = np.asarray(value, dtype=float).ravel()
+            arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
             raise ValueError(f"Expected {field} to be {text}.") from None
+        if arr.ndim > 2 or (arr.ndim == 2 and min(arr.shape) != 1):  # a matrix is not a vector
+            raise ValueError(f"Expected {field} to be {text}.")
+        arr = arr.ravel()
         if arr.size == 1 and expand_scalar:
             arr = np.repeat(arr, n)
         if arr.size != n or not np.all(np.isfinite(arr)) or np.any(arr < lo):
@@ -270,10 +273,14 @@ class Layer(BaseModel):
             raise _translate(exc, type(self).class_name, data) from None
 
     def __setattr__(self, name, value):
-        if name not in type(self).model_fields:
+        if name not in type(self).model_fields or name.islower():
+            if isinstance(getattr(type(self), name, None), property):
+                raise LayerGraphError(
+                    f"Unable to set the '{name}' property of class '{type(self).class_name}' because it is "
+                    "read-only.", "MATLAB:class:SetProhibited")
             raise LayerGraphError(
                 f"Unrecognized property '{name}' for class '{type(self).class_name}'. "
-                f"Properties: {', '.join(type(self).model_fields)}.",
+                f"Properties: {', '.join(self.properties())}.",
                 "MATLAB:noPublicFieldForClass",
             )
         self._check_assignment(name, value)
@@ -357,7 +364,10 @@ class Layer(BaseModel):
         return all_properties_display(self)
 
     def properties(self) -> list[str]:
-        return list(type(self).model_fields) + ["NumInputs", "InputNames", "NumOutputs", "OutputNames"]
+        """The public properties (MATLAB's names; internal fields are lower case)."""
+        names = [n for n in type(self).model_fields if not n.islower()]
+        extra = [n for n in ("NumInputs", "InputNames", "NumOutputs", "OutputNames") if n not in names]
+        return names + extra
 
     def __eq__(self, other):
         if type(self) is not type(other):

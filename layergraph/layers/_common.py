@@ -40,7 +40,10 @@ def padding_args(value, field="Padding"):
             "integer, a vector [a b] or a vector [t b l r] of nonnegative integers.",
             "MATLAB:InputParser:ArgumentFailedValidation")
     try:
-        arr = np.asarray(value, dtype=float).ravel()
+        arr = np.asarray(value, dtype=float)
+        if arr.ndim > 2 or (arr.ndim == 2 and min(arr.shape) != 1):  # a matrix is not a vector
+            arr = np.array([-1.0])
+        arr = arr.ravel()
     except (TypeError, ValueError):
         arr = np.array([-1.0])
     if arr.size not in (1, 2, 4) or not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr != np.round(arr)):

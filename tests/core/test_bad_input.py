@@ -77,3 +77,26 @@ def test_error_message_names_property_value_and_allowed():
         imageInputLayer([8, 8, 3], "Normalization", "center")
     text = str(err.value)
     assert "'Normalization'" in text and "'center'" in text and "'zerocenter'" in text
+
+
+def test_read_only_and_internal_properties():
+    from layergraph import classificationLayer
+    add = additionLayer(2)
+    with pytest.raises(LayerGraphError, match="Unable to set the 'NumInputs' property of class 'AdditionLayer' "
+                                              "because it is read-only"):
+        add.NumInputs = 3
+    with pytest.raises(LayerGraphError, match="read-only"):
+        classificationLayer().LossFunction = "mse"
+    with pytest.raises(LayerGraphError) as err:
+        add.num_inputs = 3
+    assert "num_inputs" not in str(err.value).split("Properties:")[1]
+    assert add.NumInputs == 2
+
+
+def test_a_matrix_is_not_a_vector():
+    from layergraph import convolution2dLayer
+    with pytest.raises(LayerGraphError, match="'Padding'"):
+        convolution2dLayer(3, 4, "Padding", [[1, 1], [1, 1]])
+    with pytest.raises(LayerGraphError, match="'Stride'"):
+        convolution2dLayer(3, 4, "Stride", np.ones((2, 2)))
+    assert convolution2dLayer(3, 4, "Stride", [[1], [2]]).Stride == (1, 2)
