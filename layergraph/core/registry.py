@@ -16,35 +16,36 @@ class Entry:
     matlab: str | None     # MATLAB constructor name
     wolfram: str | None    # Wolfram layer (filled in by the Wolfram dialect's issue)
     onnx: str | None       # ONNX operator
+    example: tuple = ()    # required MATLAB arguments of a typical call (docs, tests, golden printouts)
 
 
 REGISTRY: tuple[Entry, ...] = (
-    Entry(L.ImageInputLayer, "imageInputLayer", None, None),
-    Entry(L.FeatureInputLayer, "featureInputLayer", None, None),
-    Entry(L.Convolution2DLayer, "convolution2dLayer", "ConvolutionLayer", "Conv"),
-    Entry(L.GroupedConvolution2DLayer, "groupedConvolution2dLayer", "ConvolutionLayer", "Conv"),
-    Entry(L.TransposedConvolution2DLayer, "transposedConv2dLayer", "DeconvolutionLayer", "ConvTranspose"),
+    Entry(L.ImageInputLayer, "imageInputLayer", None, None, ([28, 28, 3],)),
+    Entry(L.FeatureInputLayer, "featureInputLayer", None, None, (10,)),
+    Entry(L.Convolution2DLayer, "convolution2dLayer", "ConvolutionLayer", "Conv", (5, 20)),
+    Entry(L.GroupedConvolution2DLayer, "groupedConvolution2dLayer", "ConvolutionLayer", "Conv", (3, 8, 2)),
+    Entry(L.TransposedConvolution2DLayer, "transposedConv2dLayer", "DeconvolutionLayer", "ConvTranspose", (3, 16)),
     Entry(L.BatchNormalizationLayer, "batchNormalizationLayer", "BatchNormalizationLayer", "BatchNormalization"),
     Entry(L.LayerNormalizationLayer, "layerNormalizationLayer", "NormalizationLayer", "LayerNormalization"),
     Entry(L.ReLULayer, "reluLayer", "ElementwiseLayer", "Relu"),
     Entry(L.LeakyReLULayer, "leakyReluLayer", "ElementwiseLayer", "LeakyRelu"),
-    Entry(L.ClippedReLULayer, "clippedReluLayer", "ElementwiseLayer", "Clip"),
+    Entry(L.ClippedReLULayer, "clippedReluLayer", "ElementwiseLayer", "Clip", (10,)),
     Entry(L.ELULayer, "eluLayer", "ElementwiseLayer", "Elu"),
     Entry(L.TanhLayer, "tanhLayer", "ElementwiseLayer", "Tanh"),
     Entry(L.SigmoidLayer, "sigmoidLayer", "ElementwiseLayer", "Sigmoid"),
     Entry(L.SwishLayer, "swishLayer", "ElementwiseLayer", None),
     Entry(L.GELULayer, "geluLayer", "ElementwiseLayer", "Gelu"),
     Entry(L.SoftmaxLayer, "softmaxLayer", "SoftmaxLayer", "Softmax"),
-    Entry(L.MaxPooling2DLayer, "maxPooling2dLayer", "PoolingLayer", "MaxPool"),
-    Entry(L.AveragePooling2DLayer, "averagePooling2dLayer", "PoolingLayer", "AveragePool"),
+    Entry(L.MaxPooling2DLayer, "maxPooling2dLayer", "PoolingLayer", "MaxPool", (2,)),
+    Entry(L.AveragePooling2DLayer, "averagePooling2dLayer", "PoolingLayer", "AveragePool", (2,)),
     Entry(L.GlobalAveragePooling2DLayer, "globalAveragePooling2dLayer", None, "GlobalAveragePool"),
     Entry(L.GlobalMaxPooling2DLayer, "globalMaxPooling2dLayer", None, "GlobalMaxPool"),
-    Entry(L.FullyConnectedLayer, "fullyConnectedLayer", "LinearLayer", "Gemm"),
+    Entry(L.FullyConnectedLayer, "fullyConnectedLayer", "LinearLayer", "Gemm", (10,)),
     Entry(L.DropoutLayer, "dropoutLayer", "DropoutLayer", "Dropout"),
     Entry(L.FlattenLayer, "flattenLayer", "FlattenLayer", "Flatten"),
-    Entry(L.AdditionLayer, "additionLayer", "TotalLayer", "Add"),
-    Entry(L.ConcatenationLayer, "concatenationLayer", "CatenateLayer", "Concat"),
-    Entry(L.DepthConcatenationLayer, "depthConcatenationLayer", "CatenateLayer", "Concat"),
+    Entry(L.AdditionLayer, "additionLayer", "TotalLayer", "Add", (2,)),
+    Entry(L.ConcatenationLayer, "concatenationLayer", "CatenateLayer", "Concat", (3, 2)),
+    Entry(L.DepthConcatenationLayer, "depthConcatenationLayer", "CatenateLayer", "Concat", (2,)),
     Entry(L.ClassificationOutputLayer, "classificationLayer", None, None),
     Entry(L.RegressionOutputLayer, "regressionLayer", None, None),
 )

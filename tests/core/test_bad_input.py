@@ -3,6 +3,8 @@ networkx exception, and a failed assignment leaves the layer as it was."""
 import numpy as np
 import pytest
 
+from layergraph.core.registry import REGISTRY
+
 from layergraph import (
     LayerArray, LayerGraphError, addLayers, additionLayer, analyzeNetwork, connectLayers, disconnectLayers,
     dlnetwork, imageInputLayer, layerGraph, reluLayer, removeLayers, replaceLayer,
@@ -12,12 +14,7 @@ from layergraph.matlab.constructors import CONSTRUCTORS
 ODD_VALUES = [None, "a", "same", -1, 0, 0.5, 3, [1, 2], [1, 2, 3, 4, 5], np.nan, np.inf, [[1, 2], [3]],
               {"a": 1}, lambda sz: 1, True, np.ones((2, 2)), object(), "", [], 1e-7]
 
-MINIMAL_ARGS = {
-    "imageInputLayer": ([8, 8, 3],), "featureInputLayer": (3,), "convolution2dLayer": (3, 3),
-    "groupedConvolution2dLayer": (3, 3, 3), "transposedConv2dLayer": (3, 3), "clippedReluLayer": (3,),
-    "maxPooling2dLayer": (3,), "averagePooling2dLayer": (3,), "fullyConnectedLayer": (3,),
-    "additionLayer": (2,), "depthConcatenationLayer": (2,), "concatenationLayer": (3, 2),
-}
+MINIMAL_ARGS = {e.matlab: e.example for e in REGISTRY if e.example}
 
 
 def _only_layergraph_errors(call):

@@ -62,20 +62,7 @@ REQUIRED = {
     "depthConcatenationLayer": ("NumInputs",),
 }
 # Values for the required arguments (the reference's own examples where it has one).
-ARGS = {
-    "imageInputLayer": ([28, 28, 3],),
-    "featureInputLayer": (10,),
-    "convolution2dLayer": (5, 20),
-    "groupedConvolution2dLayer": (3, 8, 2),
-    "transposedConv2dLayer": (3, 16),
-    "clippedReluLayer": (10,),
-    "maxPooling2dLayer": (2,),
-    "averagePooling2dLayer": (2,),
-    "fullyConnectedLayer": (10,),
-    "additionLayer": (2,),
-    "concatenationLayer": (3, 2),
-    "depthConcatenationLayer": (2,),
-}
+ARGS = {e.matlab: e.example for e in REGISTRY if e.example}
 
 _CONV_LEARNING = {
     "Weights": None, "Bias": None, "WeightsInitializer": "glorot", "BiasInitializer": "zeros",

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from layergraph.core.registry import REGISTRY
 from rich.console import Console
 
 from layergraph.core.layer_array import LayerArray
@@ -50,20 +52,7 @@ UPDATE = os.environ.get("UPDATE_GOLDEN", "") not in ("", "0")
 
 # The arguments of each constructor's golden display (the reference's examples where
 # it has one: convolution2dLayer(5, 20) is matlab_api.md 1b's display).
-GOLDEN_ARGS = {
-    "imageInputLayer": ([28, 28, 3],),
-    "featureInputLayer": (10,),
-    "convolution2dLayer": (5, 20),
-    "groupedConvolution2dLayer": (3, 8, 2),
-    "transposedConv2dLayer": (3, 16),
-    "clippedReluLayer": (10,),
-    "maxPooling2dLayer": (2,),
-    "averagePooling2dLayer": (2,),
-    "fullyConnectedLayer": (10,),
-    "additionLayer": (2,),
-    "concatenationLayer": (3, 2),
-    "depthConcatenationLayer": (2,),
-}
+GOLDEN_ARGS = {e.matlab: e.example for e in REGISTRY if e.example}
 
 
 def check_golden(name: str, text: str):
