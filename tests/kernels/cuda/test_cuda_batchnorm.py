@@ -172,3 +172,25 @@ def test_bad_input():
         K.bn_forward_train(np.zeros((2, 3, 4), np.float32), np.ones(3), np.zeros(3), EPS)
     with pytest.raises(TypeError, match="float32 or float64"):
         K.bn_forward_train(x.astype(np.int32), np.ones(3), np.zeros(3), EPS)
+
+
+def test_repeated_calls_stay_exact(tol):
+    # Stress loop for races between the simulator's GPU threads (one Python thread each, with
+    # the short switch interval from conftest): a race in a shared-memory reduction shows up
+    # as one channel's statistics, or one block's partial sums, coming out wrong on some calls.
+    # Shapes give one and several partial blocks per channel and an empty last chunk.
+    for seed, shape in enumerate([(2, 3, 4, 5), (3, 2, 3, 3), (9, 2), (5, 4)] * 4):
+        dtype = np.float64 if seed % 2 == 0 else np.float32
+        x, scale, offset, dy = _data(np.random.default_rng(seed), shape, dtype)
+        x64 = [a.astype(np.float64) for a in (x, scale, offset, dy)]
+        y_ref, mean_ref, var_ref = reference_forward(x64[0], x64[1], x64[2], EPS)
+        y, mean, var = K.bn_forward_train(x, scale, offset, EPS)
+        _close(mean, mean_ref, dtype, tol)
+        _close(var, var_ref, dtype, tol)
+        _close(y, y_ref, dtype, tol)
+        dx, dscale, doffset = K.bn_backward(dy, x, scale, mean, var, EPS)
+        dx_ref, dscale_ref, doffset_ref = reference_backward(x64[3], x64[0], x64[1], mean_ref,
+                                                             var_ref, EPS)
+        _close(dx, dx_ref, dtype, tol)
+        _close(dscale, dscale_ref, dtype, tol, scale=10)
+        _close(doffset, doffset_ref, dtype, tol, scale=10)

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -105,3 +106,44 @@ def test_kernels_compile_for_a_real_gpu():
     if out.returncode == 3:
         pytest.skip(f"no CUDA toolkit (NVVM) to compile with: {out.stdout.strip()}")
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") != "1", reason="simulator only")
+def test_simulator_gives_a_block_one_shared_array(monkeypatch):
+    # numba's simulator hands out cuda.shared.array with an unlocked get-then-set, so two
+    # threads of a launch's first block could get different arrays; the BN reductions then
+    # summed a private copy and got a whole channel wrong (about 1 run of the BN test file in
+    # 12). _runtime makes the lookup atomic. Here a lookup that sleeps (and so yields the GIL)
+    # between its get and its set widens that window from about a microsecond to a
+    # millisecond: without the fix nearly every thread of the first block gets its own array.
+    from numba.cuda.simulator import kernelapi
+
+    from layergraph.kernels.cuda import _runtime
+
+    _runtime.cuda_module()
+    assert getattr(kernelapi.FakeCUDAShared.array, "_layergraph_atomic", False)
+
+    class SlowLookups(dict):
+        def get(self, key, default=None):
+            value = dict.get(self, key, default)
+            time.sleep(1e-3)
+            return value
+
+    init = kernelapi.FakeCUDAShared.__init__
+
+    def slow_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        self._allocations = SlowLookups(self._allocations)
+
+    monkeypatch.setattr(kernelapi.FakeCUDAShared, "__init__", slow_init)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 4, 5)) * 2 + 3
+    dy = rng.standard_normal(x.shape)
+    scale, offset = np.ones(3), np.zeros(3)
+    _, mean, var = K.bn_forward_train(x, scale, offset, 1e-5)
+    np.testing.assert_allclose(mean, x.mean((0, 2, 3)), rtol=1e-12)
+    np.testing.assert_allclose(var, x.var((0, 2, 3)), rtol=1e-12)
+    _, dscale, doffset = K.bn_backward(dy, x, scale, mean, var, 1e-5)
+    np.testing.assert_allclose(doffset, dy.sum((0, 2, 3)), rtol=1e-12)
+    xhat = (x - mean.reshape(1, 3, 1, 1)) / np.sqrt(var.reshape(1, 3, 1, 1) + 1e-5)
+    np.testing.assert_allclose(dscale, (dy * xhat).sum((0, 2, 3)), rtol=1e-10)
