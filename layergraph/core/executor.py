@@ -50,10 +50,10 @@ class Executor:
             for ref in step.inputs:
                 self._last_use[ref] = i
                 consumers.setdefault(ref, []).append(step)
-        self._chains = self._fusable_chains(consumers) if device == "cpu" else {}
+        self._chains = self._fusable_chains(self.steps, consumers) if device == "cpu" else {}
 
     @staticmethod
-    def _fusable_chains(consumers):
+    def _fusable_chains(steps, consumers):
         """conv -> [batchnorm] -> [relu] -> [maxpool] runs, each link the only reader of the
         one before, that prediction computes in one convolution pass.
         {conv name: (bn step, relu step, maxpool step, refs of the chain)}."""
@@ -64,20 +64,19 @@ class Executor:
             ok = len(readers) == 1 and readers[0].op.layer.family == family
             return readers[0] if ok and readers[0].op.layer.NumOutputs == 1 else None
 
-        for steps in consumers.values():
-            for step in steps:
-                if step.op.layer.family != "conv" or step.name in chains:
-                    continue
-                links, ref = [], (step.name, "out")
-                refs = [ref]
-                for family in ("batchnorm", "relu", "maxpool"):
-                    nxt = only(ref, family)
-                    links.append(nxt)
-                    if nxt is not None:
-                        ref = (nxt.name, "out")
-                        refs.append(ref)
-                if len(refs) > 1:
-                    chains[step.name] = (*links, refs)
+        for step in steps:
+            if step.op.layer.family != "conv":
+                continue
+            links, ref = [], (step.name, "out")
+            refs = [ref]
+            for family in ("batchnorm", "relu", "maxpool"):
+                nxt = only(ref, family)
+                links.append(nxt)
+                if nxt is not None:
+                    ref = (nxt.name, "out")
+                    refs.append(ref)
+            if len(refs) > 1:
+                chains[step.name] = (*links, refs)
         return chains
 
     def k(self, family, op):

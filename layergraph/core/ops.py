@@ -230,11 +230,13 @@ class LayerNormOp(Op):
 class ActivationOp(Op):
     """Elementwise activations and softmax: forward(x, *hp), backward(dy, x, y, *hp)."""
 
+    _HYPER = {"leakyrelu": "Scale", "clippedrelu": "Ceiling", "elu": "Alpha"}
+
     def _hp(self):
         L = self.layer
-        return {"leakyrelu": (L.__dict__.get("Scale"),), "clippedrelu": (L.__dict__.get("Ceiling"),),
-                "elu": (L.__dict__.get("Alpha"),),
-                "gelu": (L.__dict__.get("Approximation") == "tanh",)}.get(L.family, ())
+        if L.family == "gelu":
+            return (L.Approximation == "tanh",)
+        return (getattr(L, self._HYPER[L.family]),) if L.family in self._HYPER else ()
 
     def forward(self, k, xs, P, training):
         y = k(self.layer.family, "forward_infer")(xs[0], *self._hp())
