@@ -14,6 +14,7 @@ import networkx as nx
 from .errors import LayerGraphError
 from .layer import Layer
 from .layer_array import LayerArray, as_layer_array
+from ..display.matlab_format import format_value
 from .table import Table
 
 
@@ -278,12 +279,11 @@ class LayerGraph:
 
     # -- display ---------------------------------------------------------------
     def __str__(self):
-        names = lambda xs: "{" + "  ".join(f"'{x}'" for x in xs) + "}" if xs else "{}"  # noqa: E731
         n, c = len(self._g), sum(len(d["ports"]) for _, _, d in self._g.edges(data=True))
         return ("  LayerGraph with properties:\n\n"
                 f"         Layers: [{n}x1 nnet.cnn.layer.Layer]\n"
                 f"    Connections: [{c}x2 table]\n"
-                f"     InputNames: {names(self.InputNames)}\n"
-                f"    OutputNames: {names(self.OutputNames)}\n")
+                f"     InputNames: {format_value(self.InputNames)}\n"
+                f"    OutputNames: {format_value(self.OutputNames)}\n")
 
     __repr__ = __str__

@@ -14,6 +14,7 @@ from .infer import analyze, require_valid
 from .initializers import initialize as init_values
 from .layer import Layer
 from .layer_array import LayerArray
+from ..display.matlab_format import format_value
 from .table import Table
 
 
@@ -230,14 +231,13 @@ class DLNetwork(_Network):
         return self._with_factor(layer_name, parameter, "l2", factor)
 
     def __str__(self):
-        names = lambda xs: "{" + "  ".join(f"'{x}'" for x in xs) + "}" if xs else "{}"  # noqa: E731
         return ("  dlnetwork with properties:\n\n"
                 f"         Layers: [{len(self.Layers)}x1 nnet.cnn.layer.Layer]\n"
                 f"    Connections: [{len(self.Connections)}x2 table]\n"
                 f"     Learnables: [{len(self.Learnables)}x3 table]\n"
                 f"          State: [{len(self.State)}x3 table]\n"
-                f"     InputNames: {names(self.InputNames)}\n"
-                f"    OutputNames: {names(self.OutputNames)}\n"
+                f"     InputNames: {format_value(self.InputNames)}\n"
+                f"    OutputNames: {format_value(self.OutputNames)}\n"
                 f"    Initialized: {int(self.Initialized)}\n")
 
     __repr__ = __str__
@@ -309,12 +309,11 @@ class DAGNetwork(_Network):
         return classes[np.argmax(scores.reshape(scores.shape[0], -1), axis=1)], scores
 
     def __str__(self):
-        names = lambda xs: "{" + "  ".join(f"'{x}'" for x in xs) + "}" if xs else "{}"  # noqa: E731
         lines = [f"  {type(self).class_name} with properties:", "",
                  f"         Layers: [{len(self.Layers)}x1 nnet.cnn.layer.Layer]"]
         if type(self) is DAGNetwork:
             lines.append(f"    Connections: [{len(self.Connections)}x2 table]")
-        lines += [f"     InputNames: {names(self.InputNames)}", f"    OutputNames: {names(self.OutputNames)}"]
+        lines += [f"     InputNames: {format_value(self.InputNames)}", f"    OutputNames: {format_value(self.OutputNames)}"]
         return "\n".join(lines) + "\n"
 
     __repr__ = __str__
