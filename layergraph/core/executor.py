@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kernels import get_kernel  # imports no numba: devices load on first use
 from .errors import LayerGraphError
 from .initializers import rng as global_rng
 from .ops import Op, make_op
@@ -27,11 +28,8 @@ class Step:
 
 class Executor:
     def __init__(self, graph, analysis, device: str = "cpu", dtype=np.float32):
-        from ..kernels import get_kernel
-
         self.device = device
         self.dtype = np.dtype(dtype)
-        self._kernel = lambda family, op: get_kernel(family, op, device)
         feeds = {(dst, inp): (src, out) for src, out, dst, inp in graph.connections()}
         self.steps: list[Step] = []
         self.params: dict[str, dict[str, np.ndarray]] = {}
@@ -80,7 +78,8 @@ class Executor:
         return chains
 
     def k(self, family, op):
-        return self._kernel(family, op)
+        """The kernel for this executor's device (ops call it; they never name a device)."""
+        return get_kernel(family, op, self.device)
 
     def step(self, name) -> Step:
         for s in self.steps:

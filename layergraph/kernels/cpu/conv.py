@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from ._util import as_float, like
-from .pool import max_plane
+from .pool import max_planes
 
 PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate")
 
@@ -105,13 +105,6 @@ def _im2col_batch(x, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, cols):
                         for j in range(ow):
                             wi = j * sw + b * dw - pl
                             cols[i0, row, base + j] = x[i0, ch, hi, wi] if 0 <= wi < w else pv
-
-
-@njit(cache=True, nogil=True)
-def _maxpool_chunk(y, ph, pw, sh, sw, pt, pl, out):
-    """Max pooling of the planes of y (planes x OH x OW) into out, plane by plane."""
-    for q in range(y.shape[0]):
-        max_plane(y[q], ph, pw, sh, sw, pt, pl, out[q])
 
 
 @njit(cache=True, nogil=True)
@@ -368,7 +361,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                 np.matmul(w2[gi * fg:(gi + 1) * fg], cc[:, gi * kg:(gi + 1) * kg], out=yc[:, gi * fg:(gi + 1) * fg])
             _bias_act(yc, bias, bool(relu))
             if pool is not None:
-                _maxpool_chunk(yc.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out[s0:s1].reshape(-1, poh, pow_))
+                max_planes(yc.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out[s0:s1].reshape(-1, poh, pow_))
 
     _batch_parallel(work, n)
     return out if pool is not None else out.reshape(n, f, oh, ow)

@@ -112,6 +112,13 @@ def _max_f_infer(x, ph, pw, sh, sw, pt, pl, y):
         max_plane(x[q], ph, pw, sh, sw, pt, pl, y[q])
 
 
+@njit(cache=True, nogil=True)
+def max_planes(x, ph, pw, sh, sw, pt, pl, y):
+    """_max_f_infer on one thread, for callers that run their own threads (the fused conv)."""
+    for q in range(x.shape[0]):
+        max_plane(x[q], ph, pw, sh, sw, pt, pl, y[q])
+
+
 @njit(cache=True, parallel=True)
 def _max_b(dy, arg, dx):
     p, oh, ow = dy.shape
