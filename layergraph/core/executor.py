@@ -89,11 +89,13 @@ class Executor:
 
     # -- forward -----------------------------------------------------------------------------
     def forward(self, inputs: dict[str, np.ndarray], training: bool = False, keep: set | None = None,
-                rng=None) -> dict[tuple[str, str], np.ndarray]:
+                rng=None, dropout: bool | None = None) -> dict[tuple[str, str], np.ndarray]:
         """Run every layer. ``inputs`` maps input layer names to internal-layout
         batches. Returns the activations of the network outputs (unconnected output
         ports) and of the (layer, port) pairs in ``keep``. With ``training`` the
-        contexts for ``backward`` are kept and BN batch statistics recorded."""
+        contexts for ``backward`` are kept and BN batch statistics recorded;
+        ``dropout=False`` turns dropout off in a training pass (the trainer's pass for
+        population statistics)."""
         keep = set(keep or ())
         acts: dict[tuple[str, str], np.ndarray] = {}
         ctxs = {} if training else None
@@ -123,7 +125,8 @@ class Executor:
                 xs = [acts[ref] for ref in step.inputs]
             if hasattr(op, "rng"):
                 op.rng = gen
-            ys, ctx = op.forward(self.k, xs, self.params[step.name], training)
+            mode = training if dropout is None or op.layer.family != "dropout" else training and dropout
+            ys, ctx = op.forward(self.k, xs, self.params[step.name], mode)
             if training:
                 ctxs[step.name] = ctx
                 if op.layer.family == "batchnorm":

@@ -1,0 +1,370 @@
+"""trainNetwork(X, Y, layers, options): MATLAB's legacy training function on the
+shared trainer (layergraph/train).
+
+X is in MATLAB's layout (H x W x C x N images, N x numFeatures features), Y holds
+labels (a sequence of strings or integers, or a ``categorical``) for a
+classification layer, or numeric responses (N x R, or H x W x C x N) for a
+regression layer. Everything about the data is checked before the first
+iteration. Returns ``(net, info)``: a SeriesNetwork (layer array given) or
+DAGNetwork (layer graph given), and MATLAB's info struct.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+
+import numpy as np
+
+from ..core import conventions as cv
+from ..core.errors import LayerGraphError
+from ..core.graph import LayerGraph
+from ..core.infer import analyze, require_valid
+from ..core.network import DAGNetwork, DLNetwork, SeriesNetwork
+from ..core.predict import to_internal
+from ..display.training import ProgressView, VerboseTable
+from ..train import CrossEntropy, HalfMeanSquared, TrainConfig, train
+from ..train import solvers
+from ..train.checkpoint import read_checkpoint, write_checkpoint
+from .categorical import Categorical
+from .training_options import TrainingOptions
+
+
+class Struct(dict):
+    """A MATLAB struct: fields by attribute (info.TrainingLoss) or by key."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"Reference to non-existent field '{name}'.") from None
+
+    def __repr__(self):
+        width = max(map(len, self), default=0) + 4
+        lines = []
+        for k, v in self.items():
+            if isinstance(v, np.ndarray) and v.size > 1:
+                shown = f"[1x{v.size} double]"
+            elif v is None or (isinstance(v, np.ndarray) and v.size == 0):
+                shown = "[]"
+            elif isinstance(v, float):
+                from ..display.matlab_format import format_scalar
+                shown = format_scalar(v)
+            else:
+                shown = repr(v) if not isinstance(v, str) else f"'{v}'"
+            lines.append(f"{k.rjust(width)}: {shown}")
+        return "\n".join(lines) + "\n"
+
+
+# -- data ----------------------------------------------------------------------------
+def _graph_of(layers):
+    if isinstance(layers, (DAGNetwork, DLNetwork)):
+        return layers.layer_graph, not isinstance(layers, SeriesNetwork) and isinstance(layers, DAGNetwork)
+    if isinstance(layers, LayerGraph):
+        return layers, True
+    return layers, False
+
+
+def _labels(Y, n, classes, layer_name):
+    try:
+        cat = Y if isinstance(Y, Categorical) and classes is None else Categorical(Y, classes)
+    except LayerGraphError as err:
+        if classes is not None:
+            raise LayerGraphError(f"Invalid training data. The responses contain classes that are not in the "
+                                  f"Classes of layer '{layer_name}': {err}") from None
+        raise LayerGraphError(f"Invalid training data. Responses must be a vector of categorical labels (strings "
+                              f"or integers), one per observation: {err}") from None
+    if len(cat) != n:
+        raise LayerGraphError(f"Invalid training data. The number of observations in X ({n}) and Y ({len(cat)}) "
+                              "must be the same.", "nnet_cnn:internal:cnn:util:TrainNetworkDataValidator")
+    return cat
+
+
+def _responses(Y, n, size, layer_name, dtype):
+    try:
+        y = np.asarray(Y, dtype=dtype)
+    except (TypeError, ValueError):
+        raise LayerGraphError("Invalid training data. Responses for a regression layer must be numeric.") from None
+    if size.is_image and size.spatial != (1, 1):
+        if y.ndim == 3:
+            y = y[..., None]
+        expected = (*size.spatial, size.channels)
+        if y.ndim != 4 or y.shape[:3] != expected:
+            raise LayerGraphError(f"Invalid training data. Responses must be of size "
+                                  f"{'x'.join(map(str, expected))}xN, but they have size "
+                                  f"{'x'.join(map(str, y.shape))}.")
+        if y.shape[3] != n:
+            raise LayerGraphError(f"Invalid training data. The number of observations in X ({n}) and Y "
+                                  f"({y.shape[3]}) must be the same.")
+        t = cv.matlab_images_to_internal(y)
+    else:
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.ndim != 2:
+            raise LayerGraphError("Invalid training data. Responses must be an N x R matrix of numbers.")
+        if y.shape[0] != n:
+            raise LayerGraphError(f"Invalid training data. The number of observations in X ({n}) and Y "
+                                  f"({y.shape[0]}) must be the same.")
+        if y.shape[1] != size.channels:
+            raise LayerGraphError(f"Invalid training data. The output size ({size.channels}) of the last layer "
+                                  f"does not match the number of responses ({y.shape[1]}).")
+        t = y if not size.is_image else y.reshape(n, size.channels, 1, 1)
+    if not np.all(np.isfinite(t)):
+        raise LayerGraphError("Invalid training data. The responses contain NaN or Inf values.")
+    return np.ascontiguousarray(t)
+
+
+def _prepare(X, Y, analysis, input_name, out_name, out_ref, dtype, classes=None):
+    """X, Y (MATLAB layout) -> internal inputs, targets and the categorical labels."""
+    size_in = analysis.info(input_name).ActivationSizes["out"]
+    x = to_internal(X, size_in, input_name, dtype)
+    n = x.shape[0]
+    out_layer = analysis.layers[out_name]
+    act = analysis.info(out_ref[0]).ActivationSizes[out_ref[1]]
+    if out_layer.family == "crossentropyex":
+        if isinstance(Y, np.ndarray) and Y.dtype.kind == "f" and Y.ndim == 2 and Y.shape[1] > 1:
+            raise LayerGraphError("Invalid training data. For a classification layer, Y must be a vector of class "
+                                  "labels (categorical, strings or integers), not a numeric matrix.")
+        cat = _labels(Y, n, classes, out_name)
+        k = len(cat.categories)
+        if act.channels != k:
+            raise LayerGraphError(f"Invalid training data. The output size ({act.channels}) of the last layer does "
+                                  f"not match the number of classes ({k}).",
+                                  "nnet_cnn:trainNetwork:InvalidResponse")
+        t = cat.onehot(dtype)
+        if act.is_image:
+            t = t.reshape(n, k, *act.spatial)
+        return x, t, cat
+    return x, _responses(Y, n, act, out_name, dtype), None
+
+
+def _normalization_stats(layer, x):
+    """The input layer's statistics from the training data (internal layout x)."""
+    mode = layer.Normalization
+    if callable(mode) or mode == "none":
+        return {}
+    dim = layer.NormalizationDimension
+    image = x.ndim == 4
+    if dim in ("auto", "channel"):
+        axes = (0, 2, 3) if image else (0,)
+    elif dim == "element":
+        axes = (0,)
+    else:
+        axes = tuple(range(x.ndim))
+    xd = x.astype(np.float64)
+
+    def shape(v):  # internal reduction result -> MATLAB layout
+        v = np.asarray(v)
+        if dim == "all":
+            return v.reshape(1, 1)
+        if not image:
+            return v.reshape(-1, 1)
+        if dim in ("auto", "channel"):
+            return v.reshape(1, 1, -1)
+        return v.transpose(1, 2, 0)  # C x H x W -> H x W x C
+
+    stats = {}
+    if mode in ("zerocenter", "zscore"):
+        stats["Mean"] = shape(xd.mean(axis=axes))
+    if mode == "zscore":
+        sd = xd.std(axis=axes)
+        if np.any(sd == 0):
+            raise LayerGraphError(f"Layer '{layer.Name}': the training data is constant along "
+                                  f"{int(np.sum(sd == 0))} of the normalization's {sd.size} "
+                                  f"{'elements' if dim == 'element' else 'channels'}, so 'zscore' would divide "
+                                  "by a zero StandardDeviation. Use NormalizationDimension 'channel' or 'all', or "
+                                  "'zerocenter'.")
+        stats["StandardDeviation"] = shape(sd)
+    if mode in ("rescale-symmetric", "rescale-zero-one"):
+        lo, hi = xd.min(axis=axes), xd.max(axis=axes)
+        if np.any(hi == lo):
+            raise LayerGraphError(f"Layer '{layer.Name}': the training data is constant along some "
+                                  f"{'elements' if dim == 'element' else 'channels'}, so '{mode}' would divide "
+                                  "by Max - Min = 0.")
+        stats["Min"], stats["Max"] = shape(lo), shape(hi)
+    return stats
+
+
+def _needs_stats(layer) -> bool:
+    need = {"zerocenter": ("Mean",), "zscore": ("Mean", "StandardDeviation"),
+            "rescale-symmetric": ("Min", "Max"), "rescale-zero-one": ("Min", "Max")}
+    mode = layer.Normalization
+    return not callable(mode) and any(getattr(layer, s) is None for s in need.get(mode, ()))
+
+
+def _device(options):
+    env = options.ExecutionEnvironment
+    if env in ("auto", "cpu"):
+        return "cpu"
+    if env == "gpu":
+        raise LayerGraphError("ExecutionEnvironment 'gpu': layergraph's CUDA kernels cover batch normalization, "
+                              "the activations and pooling, not convolution or fully connected layers, so it "
+                              "cannot train on a GPU yet. Use 'cpu' or 'auto'.",
+                              "nnet_cnn:trainNetwork:GPUNotSupported")
+    raise LayerGraphError(f"ExecutionEnvironment '{env}' (parallel training) is not supported by layergraph. Use "
+                          "'cpu' or 'auto'.", "nnet_cnn:trainNetwork:ParallelNotSupported")
+
+
+def _solver(options):
+    name = options.solver_name
+    if name == "sgdm":
+        return solvers.SGDM(options.Momentum)
+    if name == "adam":
+        return solvers.Adam(options.GradientDecayFactor, options.SquaredGradientDecayFactor, options.Epsilon)
+    return solvers.RMSProp(options.SquaredGradientDecayFactor, options.Epsilon)
+
+
+def piecewise(factor, period):
+    """MATLAB's 'piecewise' schedule: after every ``period`` epochs the rate is
+    multiplied by ``factor`` (so epoch e runs at base * factor^floor((e-1)/period))."""
+    return lambda base, iteration, epoch: base * factor ** ((epoch - 1) // period)
+
+
+def _output_fcn_adapter(fns, metric):
+    fns = fns if isinstance(fns, list) else [fns]
+    m_train = "TrainingAccuracy" if metric == "Accuracy" else "TrainingRMSE"
+    m_val = "ValidationAccuracy" if metric == "Accuracy" else "ValidationRMSE"
+
+    def call(info):
+        def val(key):
+            v = info.get(key)
+            return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+        s = Struct(Epoch=info["Epoch"], Iteration=info["Iteration"], TimeSinceStart=info["TimeSinceStart"],
+                   TrainingLoss=val("TrainingLoss"), ValidationLoss=val("ValidationLoss"),
+                   BaseLearnRate=val("BaseLearnRate"), TrainingAccuracy=None, TrainingRMSE=None,
+                   ValidationAccuracy=None, ValidationRMSE=None, State=info["State"])
+        s[m_train] = val("TrainingMetric")
+        s[m_val] = val("ValidationMetric")
+        return any(bool(f(s)) for f in fns)
+    return call
+
+
+# -- trainNetwork ----------------------------------------------------------------------------
+def trainNetwork(X, Y, layers, options):
+    """[net, info] = trainNetwork(X, Y, layers, options)."""
+    if not isinstance(options, TrainingOptions):
+        raise LayerGraphError("Expected options to be a training options object created by trainingOptions, "
+                              f"not {type(options).__name__}.", "nnet_cnn:trainNetwork:InvalidTrainingOptions")
+    resume = None
+    if isinstance(layers, (str, os.PathLike)):
+        layers, resume = read_checkpoint(layers)
+    device = _device(options)
+    obj, dag = _graph_of(layers)
+    analysis = analyze(obj)
+    require_valid(analysis)
+    graph = analysis.graph
+    inputs = graph.InputNames
+    outputs = graph.OutputNames
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise LayerGraphError(f"trainNetwork(X, Y, ...) trains networks with one input layer and one output layer; "
+                              f"this network has {len(inputs)} inputs and {len(outputs)} outputs.")
+    in_name, out_name = inputs[0], outputs[0]
+    out_layer = analysis.layers[out_name]
+    if not out_layer.is_output or out_layer.family not in ("crossentropyex", "mse"):
+        raise LayerGraphError(f"Layer '{out_name}' is not a classification or regression output layer.")
+    in_layer = analysis.layers[in_name]
+    if getattr(in_layer, "DataAugmentation", "none") != "none":
+        raise LayerGraphError(f"Layer '{in_name}': DataAugmentation '{in_layer.DataAugmentation}' is not supported "
+                              "by layergraph's trainNetwork. Use 'none' and augment the data beforehand.")
+    src, port, _, _ = next(c for c in graph.connections() if c[2] == out_name)
+    out_ref = (src, port)
+    dtype = np.float32
+    classes = out_layer.Classes if out_layer.family == "crossentropyex" and isinstance(out_layer.Classes, list) \
+        else None
+    x, t, cat = _prepare(X, Y, analysis, in_name, out_name, out_ref, dtype, classes)
+    classes = cat.categories if cat is not None else None
+    validation = None
+    if options.ValidationData is not None:
+        Xv, Yv = options.ValidationData
+        xv, tv, _ = _prepare(Xv, Yv, analysis, in_name, out_name, out_ref, dtype, classes)
+        validation = ({in_name: xv}, {out_ref: tv})
+
+    # input normalization from the training data
+    announce = []
+    if resume is None and (options.ResetInputNormalization or _needs_stats(in_layer)):
+        stats = _normalization_stats(in_layer, x)
+        if stats:
+            announce.append("Initializing input data normalization.")
+            in_layer = in_layer._resolved_copy(**stats)
+    body = graph._copy()
+    body._g.nodes[in_name]["layer"] = in_layer
+    body = body.removeLayers(out_name)
+    net = DLNetwork.build(body, Initialize=True)
+
+    metric = "Accuracy" if cat is not None else "RMSE"
+    loss = CrossEntropy(None if isinstance(out_layer.ClassWeights, str) else out_layer.ClassWeights) \
+        if cat is not None else HalfMeanSquared()
+    callbacks = []
+    if options.Verbose:
+        print("Training on single CPU.")
+        for line in announce:
+            print(line)
+        callbacks.append(VerboseTable(metric, validation is not None, options.VerboseFrequency))
+    view = None
+    if options.Plots == "training-progress":
+        view = ProgressView(metric)
+        callbacks.append(view)
+    if options.OutputFcn is not None:
+        callbacks.append(_output_fcn_adapter(options.OutputFcn, metric))
+
+    def finish(trained: DLNetwork):
+        """The trained layers with the output layer (Classes set) as a Series/DAG network."""
+        g = graph._copy()
+        for name in trained.layer_graph._g.nodes:
+            g._g.nodes[name]["layer"] = trained.layer_graph.layer(name)
+        final_out = out_layer._resolved_copy(Classes=list(classes)) if classes is not None else out_layer
+        g._g.nodes[out_name]["layer"] = final_out
+        assembled = DAGNetwork.assemble(g)
+        return assembled if dag else SeriesNetwork(assembled.layer_graph, assembled.analysis)
+
+    checkpoint = None
+    if options.CheckpointPath:
+        folder = options.CheckpointPath
+        if not os.path.isdir(folder):
+            raise LayerGraphError(f"Invalid value for 'CheckpointPath': the folder '{folder}' does not exist.",
+                                  "nnet_cnn:TrainingOptions:InvalidCheckpointPath")
+
+        def checkpoint(state, partial):
+            stamp = _dt.datetime.now().strftime("%Y_%m_%d__%H_%M_%S")
+            path = os.path.join(folder, f"net_checkpoint__{state.iteration}__{stamp}.lgnet")
+            write_checkpoint(path, finish(partial.net), state)
+
+    config = TrainConfig(
+        solver=_solver(options), learn_rate=float(options.InitialLearnRate),
+        schedule=piecewise(options.LearnRateDropFactor, options.LearnRateDropPeriod)
+        if options.LearnRateSchedule == "piecewise" else None,
+        l2=float(options.L2Regularization), gradient_threshold_method=options.GradientThresholdMethod,
+        gradient_threshold=float(options.GradientThreshold), max_epochs=int(options.MaxEpochs),
+        minibatch_size=int(options.MiniBatchSize), shuffle=options.Shuffle, validation=validation,
+        validation_frequency=int(options.ValidationFrequency), validation_patience=options.ValidationPatience,
+        output_network=options.OutputNetwork, bn_statistics=options.BatchNormalizationStatistics,
+        callbacks=callbacks, checkpoint=checkpoint, checkpoint_frequency=int(options.CheckpointFrequency),
+        checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype)
+    if resume is not None:
+        net = _resume_network(net, resume)
+    result = train(net, {in_name: x}, {out_ref: t}, {out_ref: loss}, config, resume=resume)
+    trained = finish(result.net)
+
+    hist = result.history
+    col = lambda key: np.array([r[key] if r[key] is not None else np.nan for r in hist], dtype=float)  # noqa: E731
+    info = Struct(TrainingLoss=col("TrainingLoss"))
+    info[f"Training{metric}"] = col("TrainingMetric")
+    info["ValidationLoss"] = col("ValidationLoss")
+    info[f"Validation{metric}"] = col("ValidationMetric")
+    info["BaseLearnRate"] = col("BaseLearnRate")
+    fv = result.final_validation
+    info["FinalValidationLoss"] = fv["Loss"] if fv else None
+    info[f"FinalValidation{metric}"] = fv["Metric"] if fv else None
+    info["OutputNetworkIteration"] = result.output_iteration
+    info["StopReason"] = result.stop_reason
+    if view is not None:
+        info["ProgressFigure"] = getattr(view, "figure_path", None)
+    return trained, info
+
+
+def _resume_network(net, state):
+    """The checkpoint's weights are in ``state.params``; the trainer takes them from there."""
+    missing = [name for name in state.params if name not in net.layer_graph._g.nodes]
+    if missing:
+        raise LayerGraphError(f"The checkpoint does not match the network: layers {missing} are not in it.")
+    return net

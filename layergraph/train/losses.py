@@ -1,0 +1,67 @@
+"""Losses the trainer attaches to network outputs. Each works on internal-layout
+arrays with the observations on axis 0 and returns the mean loss of the batch and
+its gradient with respect to the network output.
+
+  CrossEntropy(class_weights=None): MATLAB classificationLayer 'crossentropyex' and
+      Wolfram CrossEntropyLossLayer["Probabilities"]: -sum_k w_k t_k log y_k / N.
+  HalfMeanSquared(): MATLAB regressionLayer 'mean-squared-error': sum (y - t)^2 / 2 / N.
+  MeanSquared(): Wolfram MeanSquaredLossLayer: the mean over the elements of one
+      example of (y - t)^2, averaged over the batch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import get_kernel
+
+
+class Loss:
+    name = ""
+    metric_name: str | None = None  # 'Accuracy' (percent) or 'RMSE'
+
+    def __call__(self, y, t) -> tuple[float, np.ndarray]:
+        raise NotImplementedError
+
+    def metric(self, y, t, loss: float) -> float | None:
+        return None
+
+
+class CrossEntropy(Loss):
+    name = "crossentropyex"
+    metric_name = "Accuracy"
+
+    def __init__(self, class_weights=None):
+        self.class_weights = None if class_weights is None else np.asarray(class_weights, dtype=float)
+
+    def __call__(self, y, t):
+        w = None if self.class_weights is None else self.class_weights.astype(y.dtype)
+        loss = get_kernel("crossentropyex", "forward_train", "cpu")(y, t, w)
+        return loss, get_kernel("crossentropyex", "backward", "cpu")(y, t, w)
+
+    def metric(self, y, t, loss):
+        """Percentage of observations whose largest score is the true class."""
+        n = y.shape[0]
+        hit = np.argmax(y.reshape(n, y.shape[1], -1), axis=1) == np.argmax(t.reshape(n, t.shape[1], -1), axis=1)
+        return 100.0 * float(np.mean(hit))
+
+
+class HalfMeanSquared(Loss):
+    name = "mean-squared-error"
+    metric_name = "RMSE"
+
+    def __call__(self, y, t):
+        return get_kernel("mse", "forward_train", "cpu")(y, t), get_kernel("mse", "backward", "cpu")(y, t)
+
+    def metric(self, y, t, loss):
+        """sqrt(sum (y - t)^2 / N), i.e. sqrt(2 * loss): the RMSE of one response per
+        observation (with several responses, their squared errors are summed)."""
+        return float(np.sqrt(2.0 * loss))
+
+
+class MeanSquared(Loss):
+    name = "MeanSquared"
+
+    def __call__(self, y, t):
+        d = (y - t).astype(np.float64)
+        m = y.size
+        return float(np.sum(d * d) / m), (2.0 * (y - t) / y.dtype.type(m)).astype(y.dtype)

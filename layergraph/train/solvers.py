@@ -1,0 +1,95 @@
+"""Solver steps, in MATLAB's update equations (Wolfram's ADAM and SGD are the same
+equations with other defaults; see docs/porting_from_mathematica.md).
+
+Each solver updates one parameter array in place, given its gradient (L2 and
+thresholding already applied) and its effective learning rate (global rate times
+the parameter's learn-rate factor). ``state`` is the solver's per-parameter dict of
+arrays, so that checkpoints can save and restore it.
+
+  SGDM:    v <- mu v - lr g;  w <- w + v                                   (v0 = 0)
+  Adam:    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
+           w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)    (epsilon not bias-corrected)
+  RMSProp: v <- rho v + (1 - rho) g^2;  w <- w - lr g / (sqrt(v) + eps)
+The iteration counter t is shared by all parameters (the trainer passes it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SGDM:
+    momentum: float = 0.9
+    name = "sgdm"
+
+    def step(self, w, g, lr, state, t):
+        v = state.get("Velocity")
+        if v is None:
+            v = state["Velocity"] = np.zeros_like(w)
+        v *= self.momentum
+        v -= lr * g
+        w += v
+
+
+@dataclass(frozen=True)
+class Adam:
+    gradient_decay: float = 0.9
+    squared_gradient_decay: float = 0.999
+    epsilon: float = 1e-8
+    name = "adam"
+
+    def step(self, w, g, lr, state, t):
+        m = state.get("AverageGrad")
+        if m is None:
+            m = state["AverageGrad"] = np.zeros_like(w)
+            state["AverageSqGrad"] = np.zeros_like(w)
+        v = state["AverageSqGrad"]
+        b1, b2 = self.gradient_decay, self.squared_gradient_decay
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        rate = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        w -= (rate * m / (np.sqrt(v) + self.epsilon)).astype(w.dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class RMSProp:
+    squared_gradient_decay: float = 0.9
+    epsilon: float = 1e-8
+    name = "rmsprop"
+
+    def step(self, w, g, lr, state, t):
+        v = state.get("AverageSqGrad")
+        if v is None:
+            v = state["AverageSqGrad"] = np.zeros_like(w)
+        rho = self.squared_gradient_decay
+        v *= rho
+        v += (1 - rho) * (g * g)
+        w -= (lr * g / (np.sqrt(v) + self.epsilon)).astype(w.dtype, copy=False)
+
+
+def threshold(grads: list[np.ndarray], method: str, limit: float) -> None:
+    """MATLAB's gradient thresholding, in place: 'l2norm' rescales each array whose
+    L2 norm exceeds the limit to that norm; 'global-l2norm' rescales all of them by
+    limit / global norm when the global norm exceeds it; 'absolute-value' clips each
+    element to [-limit, limit]. An infinite limit turns thresholding off."""
+    if not np.isfinite(limit):
+        return
+    if method == "absolute-value":
+        for g in grads:
+            np.clip(g, -limit, limit, out=g)
+    elif method == "l2norm":
+        for g in grads:
+            norm = float(np.sqrt(np.sum(g.astype(np.float64) ** 2)))
+            if norm > limit:
+                g *= limit / norm
+    elif method == "global-l2norm":
+        norm = float(np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in grads)))
+        if norm > limit:
+            for g in grads:
+                g *= limit / norm
+    else:
+        raise ValueError(f"unknown gradient threshold method {method!r}")

@@ -1,0 +1,365 @@
+"""The training loop both dialects share.
+
+``train(net, inputs, targets, losses, config)`` trains an initialized core
+``DLNetwork`` (no output layers; the losses are attached to output ports) on data
+in the internal layout (observations first). Per iteration, in MATLAB's order:
+
+  1. forward in training mode (batch statistics in batch normalization, dropout on);
+  2. the losses and their gradients; backward;
+  3. for every learnable whose learn-rate factor is not 0: g += l2 * L2Factor * w;
+  4. gradient thresholding (per array, global, or elementwise);
+  5. the solver step with the rate  base rate * learn-rate factor  (factor 0: skipped);
+  6. the moving batch-normalization statistics, s <- d * batch + (1 - d) * s with the
+     layer's MeanDecay / VarianceDecay (layers in ``frozen_state`` keep theirs).
+
+Each epoch visits floor(N / MiniBatchSize) mini-batches (the incomplete last one is
+dropped). Training stops at MaxEpochs, when a callback returns True, when the
+validation loss has not improved ``validation_patience`` times in a row, on
+KeyboardInterrupt, or when the loss or a gradient is not finite; in every case the
+network trained so far comes back (for a non-finite loss, the weights before that
+iteration, which are finite).
+
+Nothing here knows a dialect's option names: the MATLAB dialect (trainingOptions,
+trainNetwork) and the Wolfram dialect (NetTrain) translate theirs into TrainConfig.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..core import conventions as cv
+from ..core.errors import LayerGraphError
+from ..core.executor import Executor
+from ..core.initializers import rng as global_rng
+from .solvers import SGDM, threshold
+
+Ref = tuple[str, str]
+
+
+@dataclass
+class TrainConfig:
+    solver: Any = field(default_factory=SGDM)
+    learn_rate: float = 0.01
+    # learning rate for an iteration: schedule(base_rate, iteration, epoch) (1-based; the
+    # epoch is the one the iteration belongs to). None: the base rate throughout.
+    schedule: Callable[[float, int, int], float] | None = None
+    l2: float = 1e-4
+    gradient_threshold_method: str = "l2norm"
+    gradient_threshold: float = math.inf
+    max_epochs: int = 30
+    minibatch_size: int = 128
+    shuffle: str = "once"                   # 'once', 'never', 'every-epoch'
+    validation: tuple[dict, dict] | None = None   # (inputs, targets) like the training data
+    validation_frequency: int = 50
+    validation_patience: float = math.inf
+    output_network: str = "last-iteration"  # or 'best-validation-loss'
+    bn_statistics: str = "population"       # or 'moving'
+    frozen_state: frozenset = frozenset()   # BN layers whose moving statistics stay as they are
+    callbacks: list = field(default_factory=list)  # f(info) -> True to stop
+    checkpoint: Callable[["TrainState", "TrainResult"], None] | None = None
+    checkpoint_frequency: int = 1
+    checkpoint_unit: str = "epoch"          # or 'iteration'
+    seed: int | None = None                 # None: draw from layergraph.rng()
+    device: str = "cpu"
+    dtype: Any = np.float32
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly: weights and batch-normalization
+    statistics (internal layout), solver state, counters, the epoch's order and the
+    random generator."""
+    params: dict                 # {layer: {name: array}}
+    solver_state: dict           # {(layer, name): {slot: array}}
+    iteration: int = 0           # iterations completed
+    epoch: int = 1               # the epoch being run
+    position: int = 0            # mini-batches of this epoch completed
+    order: np.ndarray | None = None
+    rng_state: dict | None = None
+    history: list = field(default_factory=list)
+    best_loss: float = math.inf
+    best_params: dict | None = None
+    best_iteration: int = 0
+    bad_validations: int = 0
+    elapsed: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    net: Any                     # the trained DLNetwork
+    history: list                # one dict per iteration (MATLAB's info fields)
+    stop_reason: str
+    final_validation: dict | None = None
+    output_iteration: int = 0
+    state: TrainState | None = None
+
+
+def _batch(arrays: dict, idx) -> dict:
+    return {k: v[idx] for k, v in arrays.items()}
+
+
+def _count(inputs: dict) -> int:
+    counts = {v.shape[0] for v in inputs.values()}
+    if len(counts) != 1:
+        raise LayerGraphError("All network inputs and targets must have the same number of observations.")
+    return counts.pop()
+
+
+class _Run:
+    def __init__(self, net, inputs, targets, losses, cfg: TrainConfig, resume: TrainState | None):
+        self.net, self.inputs, self.targets, self.losses, self.cfg = net, inputs, targets, losses, cfg
+        self.n = _count({**inputs, **{str(k): v for k, v in targets.items()}})
+        self.bs = min(cfg.minibatch_size, self.n)
+        self.per_epoch = self.n // self.bs
+        self.ex = Executor(net._graph, net._analysis, cfg.device, cfg.dtype)
+        ex = self.ex
+        # copies: training must not write into the arrays of the caller's network
+        ex.params = {name: {k: np.array(v, copy=True) for k, v in p.items()} for name, p in ex.params.items()}
+        self.learnables = []  # (layer, name, learn-rate factor, L2 factor)
+        for step in ex.steps:
+            layer = step.op.layer
+            for spec in layer.learnables:
+                self.learnables.append((step.name, spec.name, float(getattr(layer, spec.learn_rate)),
+                                        float(getattr(layer, spec.l2))))
+        self.bn = [(s.name, s.op.layer) for s in ex.steps if s.op.layer.family == "batchnorm"]
+        self.single_metric = next(iter(losses.values())) if len(losses) == 1 else None
+        if resume is not None:
+            self.state = resume
+            ex.params = {name: {k: np.array(v, copy=True) for k, v in p.items()} for name, p in resume.params.items()}
+            self.state.params = ex.params
+            self.gen = np.random.default_rng()
+            self.gen.bit_generator.state = resume.rng_state
+        else:
+            seed = cfg.seed if cfg.seed is not None else int(global_rng().integers(2 ** 63))
+            self.gen = np.random.default_rng(seed)
+            self.state = TrainState(params=ex.params, solver_state={})
+
+    # -- pieces ------------------------------------------------------------------------
+    def _order(self, epoch):
+        shuffle = self.cfg.shuffle
+        if shuffle == "never":
+            return np.arange(self.n)
+        if shuffle == "once" and epoch > 1 and self.state.order is not None:
+            return self.state.order
+        return self.gen.permutation(self.n)
+
+    def _rate(self, iteration, epoch):
+        cfg = self.cfg
+        return cfg.learn_rate if cfg.schedule is None else float(cfg.schedule(cfg.learn_rate, iteration, epoch))
+
+    def _losses(self, acts, targets):
+        total, seeds, metric = 0.0, {}, None
+        for ref, loss in self.losses.items():
+            value, dy = loss(acts[ref], targets[ref])
+            total += value
+            seeds[ref] = dy
+            if loss is self.single_metric:
+                metric = loss.metric(acts[ref], targets[ref], value)
+        return total, seeds, metric
+
+    def evaluate(self, data) -> tuple[float, float | None]:
+        """Loss and metric of the current network in prediction mode, over all observations."""
+        inputs, targets = data
+        n = _count(inputs)
+        refs = set(self.losses)
+        outs = {ref: [] for ref in refs}
+        for start in range(0, n, self.bs):
+            acts = self.ex.forward(_batch(inputs, slice(start, start + self.bs)), training=False, keep=refs)
+            for ref in refs:
+                outs[ref].append(acts[ref])
+        ys = {ref: np.concatenate(v) for ref, v in outs.items()}
+        total, _, metric = self._losses(ys, targets)
+        return total, metric
+
+    def _update(self, grads, rate, t):
+        cfg, P, st = self.cfg, self.ex.params, self.state.solver_state
+        live = []
+        for layer, name, lrf, l2f in self.learnables:
+            if lrf == 0:
+                continue
+            g = grads.get(layer, {}).get(name)
+            if g is None:
+                continue
+            w = P[layer][name]
+            if cfg.l2 and l2f:
+                g += (cfg.l2 * l2f) * w
+            live.append((layer, name, lrf, w, g))
+        threshold([g for *_, g in live], cfg.gradient_threshold_method, cfg.gradient_threshold)
+        for layer, name, lrf, w, g in live:
+            cfg.solver.step(w, g, rate * lrf, st.setdefault((layer, name), {}), t)
+
+    def _update_moving(self):
+        for name, layer in self.bn:
+            if name in self.cfg.frozen_state:
+                continue
+            mean, var = self.ex.batch_stats[name]
+            P = self.ex.params[name]
+            P["TrainedMean"][...] = cv.update_running(P["TrainedMean"], mean, layer.MeanDecay)
+            P["TrainedVariance"][...] = cv.update_running(P["TrainedVariance"], var, layer.VarianceDecay)
+
+    def population_statistics(self):
+        """One pass over the training data (batch statistics per mini-batch, dropout off),
+        merged with exact pooled formulas: TrainedMean and TrainedVariance become the mean
+        and the (biased) variance over every observation."""
+        todo = [(name, layer) for name, layer in self.bn if name not in self.cfg.frozen_state]
+        if not todo:
+            return
+        acc = {name: (0, 0.0, 0.0) for name, _ in todo}  # count, mean, E[x^2]
+        for start in range(0, self.n, self.bs):
+            batch = _batch(self.inputs, slice(start, start + self.bs))
+            self.ex.forward(batch, training=True, dropout=False)
+            m = next(iter(batch.values())).shape[0]
+            for name, _ in todo:
+                mean, var = (a.astype(np.float64) for a in self.ex.batch_stats[name])
+                count, mu, sq = acc[name]
+                r = m / (count + m)
+                acc[name] = (count + m, (1 - r) * mu + r * mean, (1 - r) * sq + r * (var + mean * mean))
+        self.ex._ctx = None
+        for name, _ in todo:
+            _, mu, sq = acc[name]
+            P = self.ex.params[name]
+            P["TrainedMean"][...] = mu
+            P["TrainedVariance"][...] = np.maximum(sq - mu * mu, 0.0)
+
+    def network(self, params=None):
+        """A DLNetwork with the given (default: current) internal parameters in MATLAB layout."""
+        from ..core.network import DLNetwork
+        params = params or self.ex.params
+        g = self.net._graph._copy()
+        for step in self.ex.steps:
+            values = params.get(step.name)
+            if values:
+                layer = g._g.nodes[step.name]["layer"]
+                g._g.nodes[step.name]["layer"] = layer._resolved_copy(
+                    **{k: step.op.to_matlab(k, v.copy()) for k, v in values.items()})
+        return DLNetwork(g, self.net._analysis, True)
+
+    def _info(self, stage, **fields):
+        info = {"State": stage, "Epoch": self.state.epoch, "Iteration": self.state.iteration,
+                "TimeSinceStart": self.state.elapsed + time.perf_counter() - self.t0}
+        info.update(fields)
+        return info
+
+    def _notify(self, info) -> bool:
+        stop = False
+        for f in self.cfg.callbacks:
+            stop = bool(f(info)) or stop
+        return stop
+
+    def _finite_grads(self, grads) -> bool:
+        return all(np.all(np.isfinite(g)) for per in grads.values() for g in per.values())
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        cfg, st = self.cfg, self.state
+        self.t0 = time.perf_counter()
+        total_iters = cfg.max_epochs * self.per_epoch
+        reason = "Max epochs completed"
+        finite_stop = False
+        interrupted = False
+        last = None
+        self._notify(self._info("start"))
+        try:
+            while st.epoch <= cfg.max_epochs:
+                if st.position == 0:
+                    st.order = self._order(st.epoch)
+                while st.position < self.per_epoch:
+                    idx = st.order[st.position * self.bs:(st.position + 1) * self.bs]
+                    iteration = st.iteration + 1
+                    rate = self._rate(iteration, st.epoch)
+                    acts = self.ex.forward(_batch(self.inputs, idx), training=True, keep=set(self.losses),
+                                           rng=self.gen)
+                    loss, seeds, metric = self._losses(acts, _batch(self.targets, idx))
+                    grads = self.ex.backward(seeds) if math.isfinite(loss) else {}
+                    if not math.isfinite(loss) or not self._finite_grads(grads):
+                        what = "training loss is NaN" if math.isnan(loss) else (
+                            "training loss is Inf" if not math.isfinite(loss) else "a gradient is not finite")
+                        reason = (f"Training stopped at iteration {iteration} because {what}. The network "
+                                  f"returned is the one after iteration {st.iteration}, whose weights are finite.")
+                        finite_stop = True
+                        break
+                    self._update(grads, rate, iteration)
+                    self._update_moving()
+                    st.iteration = iteration
+                    st.position += 1
+                    record = {"Iteration": iteration, "Epoch": st.epoch, "TrainingLoss": loss,
+                              "TrainingMetric": metric, "ValidationLoss": math.nan,
+                              "ValidationMetric": math.nan, "BaseLearnRate": rate}
+                    final = iteration == total_iters
+                    stop_val = False
+                    if cfg.validation is not None and (iteration == 1 or iteration % cfg.validation_frequency == 0
+                                                       or final):
+                        vloss, vmetric = self.evaluate(cfg.validation)
+                        record["ValidationLoss"], record["ValidationMetric"] = vloss, vmetric
+                        if vloss < st.best_loss:
+                            st.best_loss, st.bad_validations, st.best_iteration = vloss, 0, iteration
+                            if cfg.output_network == "best-validation-loss":
+                                st.best_params = {n: {k: v.copy() for k, v in p.items()}
+                                                  for n, p in self.ex.params.items()}
+                        else:
+                            st.bad_validations += 1
+                            stop_val = st.bad_validations >= cfg.validation_patience
+                    record["TimeSinceStart"] = st.elapsed + time.perf_counter() - self.t0
+                    st.history.append(record)
+                    last = record
+                    if cfg.checkpoint is not None and cfg.checkpoint_unit == "iteration" \
+                            and iteration % cfg.checkpoint_frequency == 0:
+                        self._checkpoint()
+                    if self._notify(self._info("iteration", **record, Final=final)):
+                        reason = "Stopped by OutputFcn"
+                        break
+                    if stop_val:
+                        reason = "Met validation criterion"
+                        break
+                else:
+                    st.position = 0
+                    st.epoch += 1
+                    if cfg.checkpoint is not None and cfg.checkpoint_unit == "epoch" \
+                            and (st.epoch - 1) % cfg.checkpoint_frequency == 0:
+                        self._checkpoint()
+                    continue
+                break
+        except KeyboardInterrupt:
+            reason = "Training stopped manually (KeyboardInterrupt)"
+            interrupted = True
+        self.ex._ctx = None
+        st.elapsed += time.perf_counter() - self.t0
+        self.t0 = time.perf_counter()
+        output_iteration = st.iteration
+        if cfg.output_network == "best-validation-loss" and st.best_params is not None:
+            for name, p in st.best_params.items():
+                for k, v in p.items():
+                    self.ex.params[name][k][...] = v
+            output_iteration = st.best_iteration
+        if cfg.bn_statistics == "population" and not interrupted and st.iteration > 0:
+            self.population_statistics()
+        final_val = None
+        if cfg.validation is not None and st.iteration > 0:
+            vloss, vmetric = self.evaluate(cfg.validation)
+            final_val = {"Loss": vloss, "Metric": vmetric}
+        result = TrainResult(self.network(), st.history, reason, final_val, output_iteration, st)
+        self._notify(self._info("done", StopReason=reason, Final=True, Last=last, FinalValidation=final_val,
+                                NonFinite=finite_stop))
+        return result
+
+    def _checkpoint(self):
+        st = self.state
+        st.rng_state = self.gen.bit_generator.state
+        elapsed = st.elapsed + time.perf_counter() - self.t0
+        saved = TrainState(**{**st.__dict__, "elapsed": elapsed})
+        self.cfg.checkpoint(saved, TrainResult(self.network(), list(st.history), "checkpoint", None,
+                                               st.iteration, saved))
+
+
+def train(net, inputs: dict, targets: dict, losses: dict, config: TrainConfig | None = None,
+          resume: TrainState | None = None) -> TrainResult:
+    """Train ``net`` (an initialized DLNetwork) and return a TrainResult; see the module
+    docstring. ``resume`` continues a run from a checkpoint's TrainState."""
+    cfg = config or TrainConfig()
+    if cfg.max_epochs < 1 or cfg.minibatch_size < 1:
+        raise LayerGraphError("MaxEpochs and MiniBatchSize must be positive integers.")
+    return _Run(net, inputs, targets, losses, cfg, resume).run()
