@@ -398,6 +398,11 @@ OPS = {
 }
 
 
+from .ops_array import ARRAY_OPS  # noqa: E402 -- the Wolfram dialect's array layers
+
+OPS.update(ARRAY_OPS)
+
+
 def make_op(layer, in_sizes, out_sizes, dtype) -> Op:
     try:
         cls = OPS[layer.family]

@@ -14,6 +14,7 @@ from . import (
     conv,
     dense,
     dropout,
+    elementwise,
     flatten,
     loss,
     norm,
@@ -50,6 +51,8 @@ _TABLE = {
     "flatten": _same(flatten.flatten_forward, flatten.flatten_backward),
     "crossentropyex": _same(loss.crossentropyex_forward, loss.crossentropyex_backward),
     "mse": _same(loss.mse_forward, loss.mse_backward),
+    "elementwise": _same(elementwise.elementwise_forward, elementwise.elementwise_backward),
+    "threading": _same(elementwise.threading_forward, elementwise.threading_backward),
 }
 for _name in activation.NAMES:
     _TABLE[_name] = _same(getattr(activation, f"{_name}_forward"), getattr(activation, f"{_name}_backward"))

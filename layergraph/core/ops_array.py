@@ -1,0 +1,53 @@
+"""Ops for the array layers of ``layers/array.py`` (elementwise functions, threading,
+row-major reshape). Registered in ``ops.OPS``."""
+from __future__ import annotations
+
+import numpy as np
+
+from .ops import Op
+
+
+def internal_shape(size) -> tuple[int, ...]:
+    """One example's internal shape: (C,) for features, (C, H, W) for images, and
+    (C, L, 1) for Wolfram's matrices (spatial (L, 1))."""
+    return (size.channels, *size.spatial)
+
+
+class ElementwiseOp(Op):
+    def forward(self, k, xs, P, training):
+        y = k("elementwise", "forward_infer")(xs[0], self.layer.Function)
+        return [y], (xs[0], y)
+
+    def backward(self, k, dys, ctx, P):
+        x, y = ctx
+        return [k("elementwise", "backward")(dys[0], x, y, self.layer.Function)], {}
+
+
+class ThreadingOp(Op):
+    def forward(self, k, xs, P, training):
+        return [k("threading", "forward_infer")(xs, self.layer.Function)], xs
+
+    def backward(self, k, dys, ctx, P):
+        return list(k("threading", "backward")(dys[0], ctx, self.layer.Function)), {}
+
+
+class ReshapeOp(Op):
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        return [x.reshape((x.shape[0],) + internal_shape(self.out_sizes[0]))], x.shape
+
+    def backward(self, k, dys, ctx, P):
+        return [dys[0].reshape(ctx)], {}
+
+
+class TransposeOp(Op):
+    def forward(self, k, xs, P, training):
+        perm = (0,) + tuple(p + 1 for p in self.layer.Perm)
+        return [np.ascontiguousarray(xs[0].transpose(perm))], None
+
+    def backward(self, k, dys, ctx, P):
+        inverse = np.argsort((0,) + tuple(p + 1 for p in self.layer.Perm))
+        return [np.ascontiguousarray(dys[0].transpose(tuple(inverse)))], {}
+
+
+ARRAY_OPS = {"elementwise": ElementwiseOp, "threading": ThreadingOp, "reshape": ReshapeOp, "transpose": TransposeOp}

@@ -1,0 +1,898 @@
+"""Wolfram layers: Wolfram's names, options, defaults and array layouts, each mapped onto
+core layer specs (whose property names are MATLAB's) by ``build``.
+
+A layer is a value: options and arrays are fixed at construction; NetInitialize,
+NetReplacePart and NetTrain return new layers. Arrays are kept in Wolfram's layout
+(``Weights`` of a LinearLayer {nOut, nIn}, read row-major over the input's
+(channels, height, width); of a ConvolutionLayer {out, in/groups, kh, kw}); ``None`` in
+``arrays`` means ``Automatic`` (not yet initialized).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import layers as L
+from ..core import conventions as cv
+from ..core.errors import LayerGraphError
+from ..core.layer import Layer as CoreLayer
+from ..core.size import Size
+from . import symbols as S
+from .types import dims_to_size, port_spec, size_to_dims, wl_list
+
+
+def _err(head: str, message: str, tag: str = "General::valfail") -> LayerGraphError:
+    return LayerGraphError(f"Validation failed for {head}: {message}", tag)
+
+
+def _opt_err(head: str, option: str, value, allowed: str) -> LayerGraphError:
+    return LayerGraphError(f"Invalid argument for {head}: the value of {option} -> {_wl(value)} should be "
+                           f"{allowed}.", "General::cstfail")
+
+
+def _wl(value) -> str:
+    """A value as Wolfram writes it (for messages)."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(_wl(v) for v in value) + "}"
+    if isinstance(value, np.ndarray):
+        return f"<array {'x'.join(map(str, value.shape))}>"
+    if callable(value) and not isinstance(value, S.Symbol):
+        return getattr(value, "__name__", "function")
+    return str(value)
+
+
+def _pos_int(head, option, value):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    raise _opt_err(head, option, value, "a positive integer")
+
+
+def _int_tuple(head, option, value, rank=2, lo=1):
+    """n or {n1, n2}: a positive (lo=1) or nonnegative (lo=0) integer per dimension."""
+    vals = [value] * rank if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+    try:
+        vals = list(vals)
+    except TypeError:
+        raise _opt_err(head, option, value, f"an integer or a list of {rank} integers") from None
+    if len(vals) != rank or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo
+                                    for v in vals):
+        word = "positive" if lo == 1 else "nonnegative"
+        raise _opt_err(head, option, value, f"a {word} integer or a list of {rank} {word} integers")
+    return tuple(int(v) for v in vals)
+
+
+def _padding(head, value):
+    """PaddingSize: n, {n1, n2}, {{lo1, hi1}, {lo2, hi2}} or "Same" -> ('same' | [t b l r])."""
+    if isinstance(value, str):
+        if value.lower() == "same":
+            return "same"
+        raise _opt_err(head, "PaddingSize", value, 'a nonnegative integer, a list of them, or "Same"')
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, (list, tuple)) for v in value):
+        if len(value) != 2 or not all(len(v) == 2 for v in value):
+            raise _opt_err(head, "PaddingSize", value, "a list {{lo1, hi1}, {lo2, hi2}}")
+        (t, b), (l, r) = value
+        vals = _int_tuple(head, "PaddingSize", [t, b, l, r], rank=4, lo=0)
+        return vals
+    h, w = _int_tuple(head, "PaddingSize", value, rank=2, lo=0)
+    return (h, h, w, w)
+
+
+def _array(head, name, value):
+    if value is None or value is S.Automatic:
+        return None
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise _err(head, f"the array \"{name}\" should be a numeric array.") from None
+    if arr.ndim == 0 or not np.all(np.isfinite(arr)):
+        raise _err(head, f"the array \"{name}\" should be a numeric array of finite values.")
+    return arr.astype(np.float32)
+
+
+def _lrm(head, value):
+    """LearningRateMultipliers of a layer: Automatic, a number r (None or 0 freezes) or
+    {"array" -> r} as a dict."""
+    if value is None:
+        return 0.0
+    if value is S.Automatic:
+        return None
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out[k] = _lrm(head, v)
+        return out
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    raise _opt_err(head, "LearningRateMultipliers", value, "Automatic, None, a nonnegative number or "
+                                                           "a dict {array name: multiplier}")
+
+
+@dataclass
+class Built:
+    """What a Wolfram layer becomes in the core: specs in series, the one that owns the
+    arrays, the output rank, and how to read the arrays back."""
+
+    specs: list[CoreLayer]
+    main: int = 0
+    out_rank: int | None = None
+    read_arrays: Callable[[CoreLayer], dict[str, np.ndarray]] | None = None
+    frozen_state: bool = False   # BN moving statistics stay (multiplier 0 or Momentum 1)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class NetLayer:
+    """Base of the Wolfram layers."""
+
+    head = "Layer"
+    array_names: tuple[str, ...] = ()
+    multiport = False     # one "Input" port that takes a list of arrays (CatenateLayer, TotalLayer, ...)
+
+    def __init__(self, *, Input=None, Output=None, LearningRateMultipliers=S.Automatic, **arrays):
+        self.params: dict[str, Any] = {}
+        self.input_spec = port_spec(Input, f"{self.head} option \"Input\"")
+        self.output_spec = port_spec(Output, f"{self.head} option \"Output\"")
+        self.lrm = _lrm(self.head, LearningRateMultipliers)
+        self.arrays: dict[str, np.ndarray | None] = {}
+        self.disabled: set[str] = set()      # arrays set to None ("Biases" -> None)
+        for name in self.array_names:
+            if name in arrays:
+                value = arrays.pop(name)
+                if value is None and name in self._optional_arrays():
+                    self.disabled.add(name)
+                    continue
+                self.arrays[name] = _array(self.head, name, value)
+            else:
+                self.arrays[name] = None
+        if arrays:
+            bad = next(iter(arrays))
+            raise LayerGraphError(f"{bad} is not a known parameter or option for {self.head}. Options and arrays: "
+                                  f"{', '.join(self._all_options())}.", "General::optx")
+
+    # -- facts ---------------------------------------------------------------------------------
+    def _optional_arrays(self) -> tuple[str, ...]:
+        return ()
+
+    def _all_options(self) -> list[str]:
+        return ["Input", "Output", "LearningRateMultipliers", *self.array_names]
+
+    @property
+    def active_arrays(self) -> list[str]:
+        return [n for n in self.array_names if n not in self.disabled]
+
+    @property
+    def initialized(self) -> bool:
+        return all(self.arrays.get(n) is not None for n in self.active_arrays)
+
+    def input_ports(self) -> list[str]:
+        return ["Input"]
+
+    def output_ports(self) -> list[str]:
+        return ["Output"]
+
+    def array_dims(self, in_dims: list) -> dict[str, tuple]:
+        """The arrays' Wolfram dimensions for known input dims."""
+        return {}
+
+    def copy(self, **changes) -> "NetLayer":
+        new = object.__new__(type(self))
+        new.__dict__.update({k: (dict(v) if isinstance(v, dict) else (set(v) if isinstance(v, set) else v))
+                             for k, v in self.__dict__.items()})
+        for k, v in changes.items():
+            setattr(new, k, v)
+        return new
+
+    def with_arrays(self, arrays: dict[str, np.ndarray | None]) -> "NetLayer":
+        new = self.copy()
+        for k, v in arrays.items():
+            new.arrays[k] = None if v is None else np.asarray(v, dtype=np.float32)
+        return new
+
+    # -- core ----------------------------------------------------------------------------------
+    def build(self, name: str, in_dims: list) -> Built:
+        raise NotImplementedError
+
+    def _check_arrays(self, in_dims):
+        for arr_name, dims in self.array_dims(in_dims).items():
+            value = self.arrays.get(arr_name)
+            if value is not None and tuple(value.shape) != tuple(dims):
+                raise _err(self.head, f"the array \"{arr_name}\" has dimensions {wl_list(value.shape)}, but "
+                                      f"dimensions {wl_list(dims)} were expected.")
+
+    def factor(self, array: str) -> float:
+        """The learning-rate multiplier of one array (1 unless set)."""
+        if self.lrm is None:
+            return 1.0
+        if isinstance(self.lrm, dict):
+            v = self.lrm.get(array, 1.0)
+            return 1.0 if v is None else v
+        return self.lrm
+
+    # -- evaluation of a lone layer ----------------------------------------------------------------
+    def __call__(self, x, **options):
+        from .net import NetChain
+        return NetChain([self])(x, **options)
+
+    # -- display ---------------------------------------------------------------------------------
+    def __repr__(self):
+        from .display import layer_text
+        return layer_text(self)
+
+    def __rich__(self):
+        from .display import layer_renderable
+        return layer_renderable(self)
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(repr(self))
+
+    def __eq__(self, other):
+        if type(self) is not type(other):
+            return NotImplemented
+        if self.params != other.params or self.disabled != other.disabled:
+            return False
+        for n in self.array_names:
+            a, b = self.arrays.get(n), other.arrays.get(n)
+            if (a is None) != (b is None) or (a is not None and not np.array_equal(a, b)):
+                return False
+        return True
+
+    __hash__ = None
+
+
+def _single(head, in_dims):
+    if len(in_dims) != 1:
+        raise LayerGraphError(f"Layer {head} should have exactly one input port.", "General::notuport")
+    return in_dims[0]
+
+
+def _rank(head, dims, ranks, port="Input"):
+    if len(dims) not in ranks:
+        want = " or ".join({1: "a vector", 2: "a matrix", 3: "a rank-3 array"}[r] for r in ranks)
+        raise LayerGraphError(f"Validation failed for {head}: the port \"{port}\" should be {want}, but "
+                              f"received {len(dims)}-dimensional input {wl_list(dims)}.", "General::valfail")
+
+
+def _matlab_dims(dims):
+    """MATLAB's H x W x C for Wolfram dims (the FC weight permutation needs them)."""
+    s = dims_to_size(dims)
+    return s.dims
+
+
+def _interleave_in(dims) -> CoreLayer:
+    """channels-last {h, w, c} (read by the core as c'=h, spatial (w, c)) -> channels first."""
+    return L.ArrayTransposeLayer(Perm=(2, 0, 1) if len(dims) == 3 else (1, 0, 2))
+
+
+def _interleave_out(rank) -> CoreLayer:
+    return L.ArrayTransposeLayer(Perm=(1, 2, 0) if rank == 3 else (1, 0, 2))
+
+
+# =============================================================================================
+class LinearLayer(NetLayer):
+    """``LinearLayer[n]``: Weights {n, nIn} times the row-major flatten of the input, plus
+    Biases {n}; ``LinearLayer()`` takes n from the "Output" port."""
+
+    head = "LinearLayer"
+    array_names = ("Weights", "Biases")
+
+    def __init__(self, n=S.Automatic, **options):
+        super().__init__(**options)
+        if n is S.Automatic:
+            n = self.output_spec[0] if self.output_spec and len(self.output_spec) == 1 else None
+            if n is None and self.arrays.get("Weights") is not None:
+                n = self.arrays["Weights"].shape[0]
+        elif isinstance(n, (list, tuple)):
+            if len(n) != 1:
+                raise LayerGraphError("LinearLayer: only vector outputs (LinearLayer[n]) are supported; "
+                                      f"LinearLayer[{_wl(n)}] is not.", "General::unsupported")
+            n = n[0]
+        if n is not None:
+            n = _pos_int(self.head, "the output size", n)
+        self.params = {"OutputDimensions": n}
+        w = self.arrays.get("Weights")
+        if w is not None and (w.ndim != 2 or (n is not None and w.shape[0] != n)):
+            raise _err(self.head, f"the array \"Weights\" has dimensions {wl_list(w.shape)}, but dimensions "
+                                  f"{{{n}, nIn}} were expected.")
+        if w is not None and self.input_spec is None:
+            self.input_spec = (w.shape[1],)
+
+    def _optional_arrays(self):
+        return ("Biases",)
+
+    def array_dims(self, in_dims):
+        n_in = int(np.prod(in_dims[0]))
+        return {"Weights": (self.params["OutputDimensions"], n_in), "Biases": (self.params["OutputDimensions"],)}
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        n = self.params["OutputDimensions"]
+        if n is None:
+            raise LayerGraphError(f"Cannot build net: the output size of {self.head} ({name}) is not specified. "
+                                  "Give LinearLayer(n) or Output=n.", "General::nfspec")
+        self._check_arrays(in_dims)
+        mdims = _matlab_dims(dims)
+        kw = {"OutputSize": n, "WeightLearnRateFactor": self.factor("Weights"),
+              "BiasLearnRateFactor": self.factor("Biases")}
+        if self.arrays["Weights"] is not None:
+            kw["Weights"] = cv.fc_weights_to_matlab(self.arrays["Weights"], mdims)
+        if "Biases" in self.disabled:
+            kw.update(Bias=np.zeros((n, 1), np.float32), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
+        elif self.arrays["Biases"] is not None:
+            kw["Bias"] = self.arrays["Biases"].reshape(n, 1)
+        spec = L.FullyConnectedLayer(Name=name, **kw)
+
+        def read(core):
+            out = {"Weights": cv.fc_weights_to_internal(core.Weights, mdims)}
+            if "Biases" not in self.disabled:
+                out["Biases"] = core.Bias.reshape(-1)
+            return out
+        return Built([spec], 0, 1, read)
+
+
+# =============================================================================================
+class _Windowed(NetLayer):
+    def _common(self, kernel, Stride, PaddingSize, Interleaving):
+        head = self.head
+        k = _int_tuple(head, "the kernel size", kernel)
+        self.params.update({"KernelSize": k, "Stride": _int_tuple(head, "\"Stride\"", Stride),
+                            "PaddingSize": _padding(head, PaddingSize)})
+        if not isinstance(Interleaving, bool):
+            raise _opt_err(head, "Interleaving", Interleaving, "True or False")
+        self.params["Interleaving"] = Interleaving
+
+    def _channels_first(self, dims):
+        if self.params["Interleaving"]:
+            return (dims[2], dims[0], dims[1])
+        return dims
+
+    def _pad_kw(self):
+        pad = self.params["PaddingSize"]
+        return {"PaddingMode": "same"} if pad == "same" else {"PaddingSize": pad}
+
+    def _wrap(self, specs, main, dims, read):
+        if self.params["Interleaving"]:
+            specs = [_interleave_in(dims)] + specs + [_interleave_out(3)]
+            main += 1
+        return Built(specs, main, 3, read)
+
+
+class ConvolutionLayer(_Windowed):
+    """``ConvolutionLayer[n, k]``: n output channels, kernel k or {kh, kw}; "Stride" 1,
+    PaddingSize 0 (or "Same"), "Dilation" 1, "ChannelGroups" 1, Interleaving False.
+    Weights {n, in/groups, kh, kw}, Biases {n} (None: no biases)."""
+
+    head = "ConvolutionLayer"
+    array_names = ("Weights", "Biases")
+
+    def __init__(self, n=S.Automatic, kernel=None, *, Stride=1, PaddingSize=0, Dilation=1, ChannelGroups=1,
+                 Interleaving=False, Dimensionality=S.Automatic, **options):
+        super().__init__(**options)
+        if kernel is None:
+            raise LayerGraphError("ConvolutionLayer needs the kernel size: ConvolutionLayer(n, k) or "
+                                  "ConvolutionLayer(n, (kh, kw)).", "ConvolutionLayer::argrx")
+        if Dimensionality not in (S.Automatic, 2):
+            raise LayerGraphError("ConvolutionLayer: only 2-D convolution (\"Dimensionality\" -> 2) is supported.",
+                                  "General::unsupported")
+        w = self.arrays.get("Weights")
+        if n is S.Automatic and w is not None:
+            n = w.shape[0]
+        self.params["OutputChannels"] = _pos_int(self.head, "the number of output channels", n)
+        self._common(kernel, Stride, PaddingSize, Interleaving)
+        self.params["Dilation"] = _int_tuple(self.head, "\"Dilation\"", Dilation)
+        self.params["ChannelGroups"] = _pos_int(self.head, "\"ChannelGroups\"", ChannelGroups)
+        if self.params["OutputChannels"] % self.params["ChannelGroups"]:
+            raise _err(self.head, f"the number of output channels ({self.params['OutputChannels']}) must be "
+                                  f"divisible by \"ChannelGroups\" ({self.params['ChannelGroups']}).")
+        if w is not None and (w.ndim != 4 or w.shape[0] != self.params["OutputChannels"]
+                              or tuple(w.shape[2:]) != self.params["KernelSize"]):
+            raise _err(self.head, f"the array \"Weights\" has dimensions {wl_list(w.shape)}, but dimensions "
+                                  f"{{{self.params['OutputChannels']}, nIn, {', '.join(map(str, self.params['KernelSize']))}}}"
+                                  " were expected.")
+
+    def _optional_arrays(self):
+        return ("Biases",)
+
+    def array_dims(self, in_dims):
+        c = self._channels_first(in_dims[0])[0]
+        n, g = self.params["OutputChannels"], self.params["ChannelGroups"]
+        return {"Weights": (n, c // g, *self.params["KernelSize"]), "Biases": (n,)}
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        _rank(self.head, dims, (3,))
+        c = self._channels_first(dims)[0]
+        n, g = self.params["OutputChannels"], self.params["ChannelGroups"]
+        if c % g:
+            raise _err(self.head, f"the number of input channels ({c}) must be divisible by \"ChannelGroups\" "
+                                  f"({g}).")
+        self._check_arrays(in_dims)
+        kw = dict(Name=name, FilterSize=self.params["KernelSize"], Stride=self.params["Stride"],
+                  DilationFactor=self.params["Dilation"], WeightLearnRateFactor=self.factor("Weights"),
+                  BiasLearnRateFactor=self.factor("Biases"), **self._pad_kw())
+        w = self.arrays["Weights"]
+        if g == 1:
+            if w is not None:
+                kw["Weights"] = cv.conv_weights_to_matlab(w)
+            bias_shape = (1, 1, n)
+        else:
+            if w is not None:
+                kw["Weights"] = cv.grouped_weights_to_matlab(w, g)
+            bias_shape = (1, 1, n // g, g)
+        if "Biases" in self.disabled:
+            kw.update(Bias=np.zeros(bias_shape, np.float32), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
+        elif self.arrays["Biases"] is not None:
+            kw["Bias"] = self.arrays["Biases"].reshape(bias_shape, order="F")
+        if g == 1:
+            spec = L.Convolution2DLayer(NumFilters=n, **kw)
+        else:
+            spec = L.GroupedConvolution2DLayer(NumFiltersPerGroup=n // g, NumGroups=g, **kw)
+
+        def read(core):
+            if g == 1:
+                wi = cv.conv_weights_to_internal(core.Weights)
+            else:
+                wi = cv.grouped_weights_to_internal(core.Weights, g)
+            out = {"Weights": wi}
+            if "Biases" not in self.disabled:
+                out["Biases"] = core.Bias.reshape(-1, order="F")
+            return out
+        return self._wrap([spec], 0, dims, read)
+
+
+class DeconvolutionLayer(_Windowed):
+    """``DeconvolutionLayer[n, k]``: transposed convolution; output
+    s*(in-1) + k - (padLo + padHi). Weights {in, n, kh, kw} (MXNet's layout,
+    UNCONFIRMED for Wolfram), Biases {n}."""
+
+    head = "DeconvolutionLayer"
+    array_names = ("Weights", "Biases")
+
+    def __init__(self, n=S.Automatic, kernel=None, *, Stride=1, PaddingSize=0, Interleaving=False, **options):
+        super().__init__(**options)
+        if kernel is None:
+            raise LayerGraphError("DeconvolutionLayer needs the kernel size: DeconvolutionLayer(n, k).",
+                                  "DeconvolutionLayer::argrx")
+        self.params["OutputChannels"] = _pos_int(self.head, "the number of output channels", n)
+        self._common(kernel, Stride, PaddingSize, Interleaving)
+        if self.params["PaddingSize"] == "same":
+            raise _opt_err(self.head, "PaddingSize", PaddingSize, "a nonnegative integer or a list of them")
+
+    def _optional_arrays(self):
+        return ("Biases",)
+
+    def array_dims(self, in_dims):
+        c = self._channels_first(in_dims[0])[0]
+        return {"Weights": (c, self.params["OutputChannels"], *self.params["KernelSize"]),
+                "Biases": (self.params["OutputChannels"],)}
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        _rank(self.head, dims, (3,))
+        self._check_arrays(in_dims)
+        n = self.params["OutputChannels"]
+        kw = dict(Name=name, FilterSize=self.params["KernelSize"], NumFilters=n, Stride=self.params["Stride"],
+                  CroppingSize=self.params["PaddingSize"], WeightLearnRateFactor=self.factor("Weights"),
+                  BiasLearnRateFactor=self.factor("Biases"))
+        if self.arrays["Weights"] is not None:
+            kw["Weights"] = cv.transposed_weights_to_matlab(self.arrays["Weights"])
+        if "Biases" in self.disabled:
+            kw.update(Bias=np.zeros((1, 1, n), np.float32), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
+        elif self.arrays["Biases"] is not None:
+            kw["Bias"] = self.arrays["Biases"].reshape(1, 1, n)
+
+        def read(core):
+            out = {"Weights": cv.transposed_weights_to_internal(core.Weights)}
+            if "Biases" not in self.disabled:
+                out["Biases"] = core.Bias.reshape(-1)
+            return out
+        return self._wrap([L.TransposedConvolution2DLayer(**kw)], 0, dims, read)
+
+
+class PoolingLayer(_Windowed):
+    """``PoolingLayer[k]`` == ``PoolingLayer[k, 1]``: the stride defaults to 1, not to the
+    kernel size. "Function" Max (default) or Mean (padding counts as zeros)."""
+
+    head = "PoolingLayer"
+
+    def __init__(self, kernel=None, stride=None, *, Function=S.Max, Stride=None, PaddingSize=0,
+                 Interleaving=False, **options):
+        super().__init__(**options)
+        if kernel is None:
+            raise LayerGraphError("PoolingLayer needs the kernel size: PoolingLayer(k) or PoolingLayer((kh, kw)).",
+                                  "PoolingLayer::argrx")
+        if stride is not None and Stride is not None:
+            raise LayerGraphError("PoolingLayer: give the stride once, as the second argument or as Stride.",
+                                  "PoolingLayer::argrx")
+        stride = stride if stride is not None else (Stride if Stride is not None else 1)
+        if Function is S.Total:
+            raise LayerGraphError("PoolingLayer: \"Function\" -> Total is not supported; use Max or Mean.",
+                                  "General::unsupported")
+        if Function not in (S.Max, S.Mean):
+            raise _opt_err(self.head, "\"Function\"", Function, "Max or Mean")
+        self.params["Function"] = Function
+        self._common(kernel, stride, PaddingSize, Interleaving)
+        pad = self.params["PaddingSize"]
+        if pad != "same":
+            t, b, l, r = pad
+            kh, kw = self.params["KernelSize"]
+            if max(t, b) >= kh or max(l, r) >= kw:
+                raise _err(self.head, f"padding size {{{t}, {b}}}\u00d7{{{l}, {r}}} must be smaller than "
+                                      f"KernelSize {kh}\u00d7{kw}.")
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        _rank(self.head, dims, (3,))
+        cls = L.MaxPooling2DLayer if self.params["Function"] is S.Max else L.AveragePooling2DLayer
+        spec = cls(Name=name, PoolSize=self.params["KernelSize"], Stride=self.params["Stride"], **self._pad_kw())
+        return self._wrap([spec], 0, dims, None)
+
+
+# =============================================================================================
+class BatchNormalizationLayer(NetLayer):
+    """``BatchNormalizationLayer[]``: "Epsilon" 0.001, "Momentum" 0.9, Interleaving False.
+    Test mode: Scaling (x - MovingMean) / Sqrt[MovingVariance + Epsilon] + Biases per
+    channel; training uses the batch statistics and updates
+    moving = Momentum moving + (1 - Momentum) batch (core MeanDecay = 1 - Momentum)."""
+
+    head = "BatchNormalizationLayer"
+    array_names = ("Biases", "MovingMean", "MovingVariance", "Scaling")
+    _core = {"Biases": "Offset", "Scaling": "Scale", "MovingMean": "TrainedMean", "MovingVariance": "TrainedVariance"}
+
+    def __init__(self, *, Epsilon=0.001, Momentum=0.9, Interleaving=False, **options):
+        super().__init__(**options)
+        if not isinstance(Epsilon, (int, float, np.floating)) or isinstance(Epsilon, bool) or not Epsilon > 0:
+            raise _opt_err(self.head, "\"Epsilon\"", Epsilon, "a positive number")
+        if not isinstance(Momentum, (int, float, np.floating)) or isinstance(Momentum, bool) \
+                or not 0 <= Momentum <= 1:
+            raise _opt_err(self.head, "\"Momentum\"", Momentum, "a number between 0 and 1")
+        if not isinstance(Interleaving, bool):
+            raise _opt_err(self.head, "Interleaving", Interleaving, "True or False")
+        self.params = {"Epsilon": float(Epsilon), "Momentum": float(Momentum), "Interleaving": Interleaving}
+        sizes = {a.shape for a in self.arrays.values() if a is not None}
+        if any(len(s) != 1 for s in sizes) or len(sizes) > 1:
+            raise _err(self.head, "the arrays \"Biases\", \"Scaling\", \"MovingMean\" and \"MovingVariance\" "
+                                  "should be vectors of one length (the number of channels).")
+        mv = self.arrays.get("MovingVariance")
+        if mv is not None and (mv < 0).any():
+            raise _err(self.head, "the array \"MovingVariance\" should not have negative values (its square root "
+                                  "is taken during evaluation).")
+        if sizes and self.input_spec is None:
+            self.input_spec = None  # the channel count alone does not give the input's rank
+
+    def channels(self, dims):
+        return dims[-1] if self.params["Interleaving"] else dims[0]
+
+    def array_dims(self, in_dims):
+        c = self.channels(in_dims[0])
+        return {n: (c,) for n in self.array_names}
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        self._check_arrays(in_dims)
+        c = self.channels(dims)
+        size = dims_to_size(dims if not self.params["Interleaving"] else (dims[-1], *dims[:-1]))
+        shape = (c, 1) if not size.is_image else (1, 1, c)
+        kw = {"Name": name, "MeanDecay": cv.momentum_to_decay(self.params["Momentum"]),
+              "VarianceDecay": cv.momentum_to_decay(self.params["Momentum"]),
+              "ScaleLearnRateFactor": self.factor("Scaling"), "OffsetLearnRateFactor": self.factor("Biases")}
+        for wl_name, core_name in self._core.items():
+            if self.arrays[wl_name] is not None:
+                kw[core_name] = self.arrays[wl_name].reshape(shape)
+        spec = L.BatchNormalizationLayer(**kw)
+        # Wolfram allows any positive Epsilon; MATLAB's constructor refuses < 1e-5, the kernels do not
+        spec = spec._resolved_copy(Epsilon=self.params["Epsilon"])
+
+        def read(core):
+            return {wl_name: getattr(core, core_name).reshape(-1) for wl_name, core_name in self._core.items()}
+
+        frozen = self.params["Momentum"] == 1 or self.factor("Scaling") == 0 and self.factor("Biases") == 0 \
+            or (self.lrm == 0.0)
+        specs, main = [spec], 0
+        if self.params["Interleaving"] and len(dims) > 1:
+            specs = [_interleave_in(dims), spec, _interleave_out(len(dims))]
+            main = 1
+        return Built(specs, main, len(dims), read, frozen_state=frozen)
+
+
+# =============================================================================================
+_CORE_ACTIVATIONS = {
+    "Ramp": (L.ReLULayer, {}), "ReLU": (L.ReLULayer, {}), "RectifiedLinearUnit": (L.ReLULayer, {}),
+    "Tanh": (L.TanhLayer, {}), "LogisticSigmoid": (L.SigmoidLayer, {}), "Sigmoid": (L.SigmoidLayer, {}),
+    "ELU": (L.ELULayer, {}), "Swish": (L.SwishLayer, {}), "GELU": (L.GELULayer, {}),
+}
+_NAMED = ("SELU", "HardSwish", "Mish", "SoftSign", "SoftPlus", "HardTanh", "HardSigmoid")
+
+
+class ElementwiseLayer(NetLayer):
+    """``ElementwiseLayer[f]``: f one of Ramp, Tanh, LogisticSigmoid, Exp, Log, Sqrt, Sin, Cos,
+    Abs, ArcTan, Erf, the names "ReLU", "ELU", "SELU", "GELU", "Swish", "HardSwish", "Mish",
+    "SoftSign", "SoftPlus", "HardTanh", "HardSigmoid", "Sigmoid", or a Python function of an
+    array (its derivative is taken by central differences)."""
+
+    head = "ElementwiseLayer"
+
+    def __init__(self, f=None, **options):
+        super().__init__(**options)
+        if isinstance(f, S.Symbol):
+            if f not in S.UNARY_SYMBOLS:
+                raise _opt_err(self.head, "the function", f, "an elementwise function such as Ramp, Tanh or "
+                                                             "LogisticSigmoid")
+            fname = f.name
+        elif isinstance(f, str):
+            if f not in _CORE_ACTIVATIONS and f not in _NAMED:
+                raise LayerGraphError(f"ElementwiseLayer: {_wl(f)} is not a known function name. Names: "
+                                      f"{', '.join(sorted(set(_CORE_ACTIVATIONS) | set(_NAMED)))}.",
+                                      "ElementwiseLayer::invfunc")
+            fname = f
+        elif callable(f):
+            fname = f
+        else:
+            raise LayerGraphError("ElementwiseLayer needs a function: ElementwiseLayer(Ramp), "
+                                  "ElementwiseLayer(\"SELU\") or ElementwiseLayer(lambda x: ...).",
+                                  "ElementwiseLayer::invfunc")
+        self.params = {"Function": f}
+        self._fn = fname
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        fn = self._fn
+        if isinstance(fn, str) and fn in _CORE_ACTIVATIONS:
+            cls, kw = _CORE_ACTIVATIONS[fn]
+            spec = cls(Name=name, **kw)
+        elif isinstance(fn, str):
+            spec = L.ElementwiseFunctionLayer(Name=name, Function=fn)
+        else:
+            spec = L.ElementwiseFunctionLayer(Name=name, Function=fn)
+        return Built([spec], 0, len(dims), None)
+
+
+def _level(head, level, rank):
+    if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or level == 0 or abs(level) > rank:
+        raise _err(head, f"the level {_wl(level)} is out of range for an input of rank {rank}.")
+    return level - 1 if level > 0 else rank + level
+
+
+class SoftmaxLayer(NetLayer):
+    """``SoftmaxLayer[]`` == ``SoftmaxLayer[-1]``: normalizes over the last dimension."""
+
+    head = "SoftmaxLayer"
+
+    def __init__(self, level=-1, **options):
+        super().__init__(**options)
+        if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or level == 0:
+            raise _opt_err(self.head, "the level", level, "a nonzero integer")
+        self.params = {"Level": int(level)}
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        axis = _level(self.head, self.params["Level"], len(dims))
+        spec = L.SoftmaxLayer(Name=name)
+        if axis == 0:
+            return Built([spec], 0, len(dims), None)
+        # bring the level to the channel position, normalize, move it back
+        r = 3 if len(dims) >= 2 else 1  # the internal example shape: (C,) or (C, H, W)
+        perm = [axis] + [i for i in range(r) if i != axis]
+        inverse = list(np.argsort(perm))
+        return Built([L.ArrayTransposeLayer(Perm=tuple(perm)), spec, L.ArrayTransposeLayer(Perm=tuple(inverse))],
+                     1, len(dims), None)
+
+
+class DropoutLayer(NetLayer):
+    """``DropoutLayer[]`` (p = 0.5), ``DropoutLayer[p]``: in training ("Train" mode) zeroes
+    elements with probability p and scales the rest by 1/(1-p)."""
+
+    head = "DropoutLayer"
+
+    def __init__(self, p=0.5, *, Method="Dropout", **options):
+        super().__init__(**options)
+        if not isinstance(p, (int, float, np.floating)) or isinstance(p, bool) or not 0 <= p < 1:
+            raise _opt_err(self.head, "the dropout probability", p, "a number p with 0 <= p < 1")
+        if Method != "Dropout":
+            raise LayerGraphError(f"DropoutLayer: Method -> {_wl(Method)} is not supported; only \"Dropout\".",
+                                  "General::unsupported")
+        self.params = {"DropoutProbability": float(p), "Method": Method}
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        return Built([L.DropoutLayer(Name=name, Probability=self.params["DropoutProbability"])], 0, len(dims), None)
+
+
+class FlattenLayer(NetLayer):
+    """``FlattenLayer[]`` flattens everything (row-major); ``FlattenLayer[n]`` the first n+1
+    dimensions; ``FlattenLayer[-n]`` the last n+1."""
+
+    head = "FlattenLayer"
+
+    def __init__(self, level=S.Infinity, **options):
+        super().__init__(**options)
+        if level is not S.Infinity and (not isinstance(level, (int, np.integer)) or isinstance(level, bool)
+                                        or level == 0):
+            raise _opt_err(self.head, "the level", level, "Infinity or a nonzero integer")
+        self.params = {"Level": level}
+
+    def out_dims(self, dims):
+        level = self.params["Level"]
+        r = len(dims)
+        if level is S.Infinity or (level > 0 and level >= r - 1) or (level < 0 and -level >= r - 1):
+            return (int(np.prod(dims)),)
+        if level > 0:
+            return (int(np.prod(dims[:level + 1])), *dims[level + 1:])
+        k = -level + 1
+        return (*dims[:r - k], int(np.prod(dims[r - k:])))
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        out = self.out_dims(dims)
+        return Built([L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(out))], 0, len(out), None)
+
+
+class ReshapeLayer(NetLayer):
+    """``ReshapeLayer[{d1, ...}]``: each di a positive integer, Inherited (the input's
+    dimension), Automatic (inferred; at most one) or All (the rest; at most one)."""
+
+    head = "ReshapeLayer"
+
+    def __init__(self, dims=None, **options):
+        super().__init__(**options)
+        if isinstance(dims, (int, np.integer)) and not isinstance(dims, bool):
+            dims = (dims,)
+        if not isinstance(dims, (list, tuple)) or not dims:
+            raise LayerGraphError("ReshapeLayer needs the dimensions: ReshapeLayer((d1, d2, ...)).",
+                                  "ReshapeLayer::argrx")
+        ok = all(d in (S.Inherited, S.Automatic, S.All) or (isinstance(d, (int, np.integer))
+                                                              and not isinstance(d, bool) and d >= 1) for d in dims)
+        if not ok or sum(d is S.Automatic for d in dims) > 1 or sum(d is S.All for d in dims) > 1:
+            raise _opt_err(self.head, "the dimensions", dims, "positive integers, Inherited, at most one Automatic "
+                                                              "and at most one All")
+        self.params = {"Dimensions": tuple(dims)}
+
+    def out_dims(self, dims):
+        spec = self.params["Dimensions"]
+        total = int(np.prod(dims))
+        out = []
+        for i, d in enumerate(spec):
+            if d is S.Inherited:
+                if i >= len(dims):
+                    raise _err(self.head, f"Inherited at position {i + 1} has no input dimension to copy.")
+                out.append(dims[i])
+            elif d is S.All:
+                out.append(list(dims[i:]))
+            else:
+                out.append(d)
+        flat = []
+        for d in out:
+            flat.extend(d if isinstance(d, list) else [d])
+        known = int(np.prod([d for d in flat if isinstance(d, int)]))
+        if S.Automatic in flat:
+            if known == 0 or total % known:
+                raise _err(self.head, f"cannot reshape {wl_list(dims)} to {_wl(spec)}.")
+            flat = [total // known if d is S.Automatic else d for d in flat]
+        if int(np.prod(flat)) != total:
+            raise _err(self.head, f"cannot reshape {wl_list(dims)} ({total} elements) to {wl_list(flat)} "
+                                  f"({int(np.prod(flat))} elements).")
+        return tuple(int(d) for d in flat)
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        out = self.out_dims(dims)
+        return Built([L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(out))], 0, len(out), None)
+
+
+# =============================================================================================
+class _MultiPort(NetLayer):
+    multiport = True
+
+    def __init__(self, **options):
+        inputs = options.pop("InputPorts", None)
+        super().__init__(**options)
+        if inputs is not None and not (isinstance(inputs, (int, np.integer)) and inputs >= 1):
+            raise _opt_err(self.head, "\"InputPorts\"", inputs, "a positive integer")
+        self.num_inputs = None if inputs is None else int(inputs)
+
+    def _check_same_rank(self, in_dims):
+        if len(in_dims) < 1:
+            raise LayerGraphError(f"The input port of {self.head} has an indeterminate number of input ports. "
+                                  "Connect its inputs, e.g. ((1, 2), 3) for {1, 2} -> 3.", "General::indmultiport")
+
+
+class CatenateLayer(_MultiPort):
+    """``CatenateLayer[]`` == ``CatenateLayer[1]``: joins its inputs along the first
+    (channel) dimension; ``CatenateLayer[n]`` along level n."""
+
+    head = "CatenateLayer"
+
+    def __init__(self, level=1, **options):
+        super().__init__(**options)
+        if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or level == 0:
+            raise _opt_err(self.head, "the level", level, "a nonzero integer")
+        self.params = {"Level": int(level)}
+
+    def build(self, name, in_dims):
+        self._check_same_rank(in_dims)
+        ranks = {len(d) for d in in_dims}
+        if len(ranks) != 1:
+            raise _err(self.head, "the inputs should have the same rank; received "
+                                  + ", ".join(wl_list(d) for d in in_dims) + ".")
+        rank = ranks.pop()
+        axis = _level(self.head, self.params["Level"], rank)
+        for d in in_dims[1:]:
+            if any(a != b for i, (a, b) in enumerate(zip(d, in_dims[0])) if i != axis):
+                raise _err(self.head, "the inputs should agree in every dimension but level "
+                                      f"{self.params['Level']}; received " + ", ".join(wl_list(x) for x in in_dims)
+                                      + ".")
+        k = len(in_dims)
+        if axis == 0:
+            spec = L.DepthConcatenationLayer(Name=name, num_inputs=k) if k >= 2 else L.ArrayReshapeLayer(
+                Name=name, OutputSize=dims_to_size(in_dims[0]))
+        else:
+            # internal (C, H, W): Wolfram level 2 is H (MATLAB Dim 1), level 3 W (Dim 2)
+            spec = L.ConcatenationLayer(Name=name, Dim=axis, num_inputs=k) if k >= 2 else L.ArrayReshapeLayer(
+                Name=name, OutputSize=dims_to_size(in_dims[0]))
+        return Built([spec], 0, rank, None)
+
+
+class TotalLayer(_MultiPort):
+    """``TotalLayer[]``: the sum of its inputs (all of the same dimensions)."""
+
+    head = "TotalLayer"
+
+    def build(self, name, in_dims):
+        self._check_same_rank(in_dims)
+        for d in in_dims[1:]:
+            if d != in_dims[0]:
+                raise _err(self.head, "the inputs should have the same dimensions; received "
+                                      + ", ".join(wl_list(x) for x in in_dims) + ".")
+        k = len(in_dims)
+        spec = L.AdditionLayer(Name=name, num_inputs=k) if k >= 2 else L.ArrayReshapeLayer(
+            Name=name, OutputSize=dims_to_size(in_dims[0]))
+        return Built([spec], 0, len(in_dims[0]), None)
+
+
+class ThreadingLayer(_MultiPort):
+    """``ThreadingLayer[f]``: f(x1, x2, ...) element by element; f Plus, Subtract, Times,
+    Divide, Power, Max, Min or a Python function of as many arrays. Inputs must have the
+    same dimensions (no broadcasting)."""
+
+    head = "ThreadingLayer"
+
+    def __init__(self, f=None, bspec=None, **options):
+        super().__init__(**options)
+        if bspec is not None:
+            raise LayerGraphError("ThreadingLayer: broadcasting specifications are not supported; the inputs must "
+                                  "have equal dimensions.", "General::unsupported")
+        if isinstance(f, S.Symbol) and f in S.BINARY_SYMBOLS:
+            self._fn = f.name
+        elif callable(f) and not isinstance(f, S.Symbol):
+            self._fn = f
+        else:
+            raise _opt_err(self.head, "the function", f, "Plus, Subtract, Times, Divide, Power, Max, Min or a "
+                                                         "function")
+        self.params = {"Function": f}
+
+    def build(self, name, in_dims):
+        self._check_same_rank(in_dims)
+        for d in in_dims[1:]:
+            if d != in_dims[0]:
+                raise _err(self.head, "the inputs should have the same dimensions; received "
+                                      + ", ".join(wl_list(x) for x in in_dims) + ".")
+        k = len(in_dims)
+        if k == 1:
+            spec = L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(in_dims[0]))
+        else:
+            spec = L.ThreadingFunctionLayer(Name=name, Function=self._fn, num_inputs=k)
+        return Built([spec], 0, len(in_dims[0]), None)
+
+
+LAYER_CLASSES = (LinearLayer, ConvolutionLayer, DeconvolutionLayer, PoolingLayer, BatchNormalizationLayer,
+                 ElementwiseLayer, SoftmaxLayer, DropoutLayer, FlattenLayer, ReshapeLayer, CatenateLayer,
+                 TotalLayer, ThreadingLayer)
+
+__all__ = [c.__name__ for c in LAYER_CLASSES] + ["NetLayer"]

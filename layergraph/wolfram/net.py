@@ -1,0 +1,796 @@
+"""NetChain, NetGraph and NetPort: Wolfram containers over a core LayerGraph.
+
+A container holds its nodes (Wolfram layers or nested containers) and edges, and is a
+value: every operation returns a new one. ``compile`` expands nested containers into
+leaf layers, sizes them in topological order with the core layers' own size rules,
+and builds a core LayerGraph (one input layer per graph input port); evaluation,
+initialization and training run through the core network built from it.
+
+Python spellings of Wolfram's edges (NetGraph's second argument, a list):
+
+  1 -> 2                      (1, 2)          or {1: 2}
+  "a" -> "b" -> "c"           ["a", "b", "c"]  (a list of three or more names is a chain)
+  {1, 2} -> 3                 ((1, 2), 3)
+  1 -> {2, 3}                 (1, (2, 3))
+  NetPort["Input"] -> 1       (NetPort("Input"), 1)
+  1 -> NetPort["Out"]         (1, NetPort("Out"))
+  NetPort[2, "Input"]         NetPort(2, "Input")  (a port of layer 2)
+
+A dict may hold several single edges: ``{1: 2, 2: 3}``.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from .. import layers as L
+from ..core.errors import LayerGraphError
+from ..core.graph import LayerGraph
+from ..core.layer import SizeError
+from . import symbols as S
+from .layers import Built, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, _wl
+from .types import dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, type_text, wl_list
+
+
+class NetPort:
+    """``NetPort("x")``: a port of the graph; ``NetPort(2, "Input")`` / ``NetPort("a", "Output")``:
+    a named port of a layer."""
+
+    def __init__(self, *spec):
+        if len(spec) == 1 and isinstance(spec[0], str):
+            self.node, self.port = None, spec[0]
+        elif len(spec) == 2 and isinstance(spec[1], str) and isinstance(spec[0], (int, str)) \
+                and not isinstance(spec[0], bool):
+            self.node, self.port = spec
+        else:
+            raise LayerGraphError(f"NetPort{_wl(list(spec))} is not a valid port specification. Use NetPort(\"name\") "
+                                  "or NetPort(layer, \"port\").", "General::invport")
+
+    def __repr__(self):
+        if self.node is None:
+            return f'NetPort["{self.port}"]'
+        node = f'"{self.node}"' if isinstance(self.node, str) else str(self.node)
+        return f'NetPort[{{{node}, "{self.port}"}}]'
+
+    def __eq__(self, other):
+        return isinstance(other, NetPort) and (self.node, self.port) == (other.node, other.port)
+
+    def __hash__(self):
+        return hash((self.node, self.port))
+
+
+# -- layer-list entries ---------------------------------------------------------------------
+def _as_node(item, graph: bool):
+    if isinstance(item, (NetLayer, _Container)):
+        return item
+    if isinstance(item, S.Symbol):
+        if item in S.UNARY_SYMBOLS:
+            return ElementwiseLayer(item)
+        if graph and item in S.BINARY_SYMBOLS:
+            return ThreadingLayer(item)
+    if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+        return LinearLayer(int(item))
+    if isinstance(item, list):
+        return NetChain(item)
+    raise LayerGraphError(f"{_wl(item) if not hasattr(item, '__module__') else repr(item)} is not a layer, a net, a "
+                          "function such as Ramp, an integer (LinearLayer[n]) or a list (NetChain).",
+                          "General::invnetarg")
+
+
+def _named_nodes(layers, head: str, graph: bool) -> OrderedDict:
+    if isinstance(layers, dict):
+        items = []
+        for k, v in layers.items():
+            if not isinstance(k, str) or not k:
+                raise LayerGraphError(f"{head}: layer names must be nonempty strings; got {k!r}.", "General::invkey")
+            items.append((k, _as_node(v, graph)))
+    elif isinstance(layers, (list, tuple)):
+        items = [(str(i + 1), _as_node(v, graph)) for i, v in enumerate(layers)]
+    elif isinstance(layers, (NetLayer, _Container)):
+        items = [("1", layers)]
+    else:
+        raise LayerGraphError(f"{head}: the first argument should be a list or a dict of layers.",
+                              "General::invnetarg")
+    if not items:
+        raise LayerGraphError(f"{head} objects must contain at least one layer.", "General::netempty")
+    return OrderedDict(items)
+
+
+# -- the compiled view ------------------------------------------------------------------------
+@dataclass
+class LeafInfo:
+    path: tuple[str, ...]
+    layer: NetLayer
+    in_dims: list | None = None      # dims per input (multiport: per incoming edge)
+    out_dims: tuple | None = None
+    built: Built | None = None
+    core_names: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return "/".join(self.path)
+
+    @property
+    def out_ref(self):
+        return (self.core_names[-1], "out")
+
+
+@dataclass
+class Compiled:
+    leaves: dict[tuple, LeafInfo]
+    order: list[tuple]
+    in_ports: dict[str, list]          # graph input -> [(leaf path, port, index)]
+    out_ports: dict[str, tuple]        # graph output -> (leaf path, port)
+    in_dims: dict[str, tuple | None]
+    out_dims: dict[str, tuple | None]
+    graph: LayerGraph | None = None    # the core graph when every size is known
+    error: LayerGraphError | None = None
+
+    @property
+    def sized(self) -> bool:
+        return self.graph is not None
+
+
+def _core_input(name: str, dims):
+    size = dims_to_size(dims)
+    if size.is_image:
+        h, w = size.spatial
+        return L.ImageInputLayer(Name=name, InputSize=(h, w, size.channels), Normalization="none")
+    return L.FeatureInputLayer(Name=name, InputSize=size.channels, Normalization="none")
+
+
+def _where(info: LeafInfo, head_only=False) -> str:
+    return f"{info.layer.head} (layer \"{info.name}\")"
+
+
+class _Container:
+    head = "Net"
+
+    def __init__(self):
+        self._nodes: OrderedDict = OrderedDict()
+        self._edges: list = []            # (src, dst); src ("$port", name) | (node, port); dst ... + index
+        self._port_specs: dict[str, tuple] = {}
+        self._lrm = None
+        self._cache: dict = {}
+
+    # -- structure --------------------------------------------------------------------------------
+    def _copy(self):
+        new = object.__new__(type(self))
+        new._nodes = OrderedDict(self._nodes)
+        new._edges = list(self._edges)
+        new._port_specs = dict(self._port_specs)
+        new._lrm = self._lrm
+        new._cache = {}
+        return new
+
+    def _node_inputs(self, name):
+        node = self._nodes[name]
+        return node.input_ports() if isinstance(node, NetLayer) else list(node._input_names())
+
+    def _node_outputs(self, name):
+        node = self._nodes[name]
+        return node.output_ports() if isinstance(node, NetLayer) else list(node._output_names())
+
+    def _input_names(self) -> list[str]:
+        return list(self._interface()[0])
+
+    def _output_names(self) -> list[str]:
+        return list(self._interface()[1])
+
+    def input_ports(self):
+        return self._input_names()
+
+    def output_ports(self):
+        return self._output_names()
+
+    def _interface(self):
+        """(graph inputs {name: [(node, port, index)]}, graph outputs {name: (node, port)})."""
+        if "interface" in self._cache:
+            return self._cache["interface"]
+        ins: OrderedDict = OrderedDict()
+        outs: OrderedDict = OrderedDict()
+        fed = set()
+        used = set()
+        for src, dst in self._edges:
+            if src[0] == "$port":
+                ins.setdefault(src[1], []).append(dst)
+            else:
+                used.add(src)
+            if dst[0] == "$port":
+                outs[dst[1]] = src
+            else:
+                fed.add((dst[0], dst[1]))
+        dangling_in = [(n, p) for n in self._nodes for p in self._node_inputs(n) if (n, p) not in fed]
+        for n, p in dangling_in:
+            node = self._nodes[n]
+            if isinstance(node, NetLayer) and node.multiport:
+                raise LayerGraphError(f"The input port \"{p}\" of {node.head} (layer \"{n}\") has an indeterminate "
+                                      "number of input ports. Connect its inputs, e.g. ((1, 2), 3) for "
+                                      "{1, 2} -> 3.", "General::indmultiport")
+        counts = {}
+        for n, p in dangling_in:
+            counts[p] = counts.get(p, 0) + 1
+        seen = {}
+        for n, p in dangling_in:
+            name = p
+            if counts[p] > 1 and p not in ins:
+                seen[p] = seen.get(p, 0) + 1
+                name = f"{p}{seen[p]}"
+            ins.setdefault(name, []).append((n, p, None))
+        dangling_out = [(n, p) for n in self._nodes for p in self._node_outputs(n) if (n, p) not in used]
+        counts = {}
+        for n, p in dangling_out:
+            counts[p] = counts.get(p, 0) + 1
+        seen = {}
+        for n, p in dangling_out:
+            if (n, p) in outs.values():
+                continue
+            name = p
+            if counts[p] > 1 or p in outs:
+                seen[p] = seen.get(p, 0) + 1
+                name = f"{p}{seen[p]}"
+            outs[name] = (n, p)
+        self._cache["interface"] = (ins, outs)
+        return ins, outs
+
+    # -- expansion of nested containers into leaves -------------------------------------------------
+    def _expand(self, prefix=(), lrm=None):
+        """(leaves {path: layer}, edges [(src leaf ref, dst leaf ref)], inputs {port: [dst refs]},
+        outputs {port: src ref}); leaf refs are (path, port) and (path, port, index)."""
+        rules = self._lrm if self._lrm is not None else lrm
+        leaves, edges, sub_in, sub_out = OrderedDict(), [], {}, {}
+        for name, node in self._nodes.items():
+            path = prefix + (name,)
+            factor = _match_lrm(rules, name, list(self._nodes).index(name) + 1)
+            if isinstance(node, NetLayer):
+                leaf = node if factor is _NOMATCH else node.copy(lrm=factor)
+                leaves[path] = leaf
+            else:
+                sl, se, si, so = node._expand(path, None if factor is _NOMATCH else factor)
+                leaves.update(sl)
+                edges.extend(se)
+                sub_in[name] = si
+                sub_out[name] = so
+
+        def sources(src):
+            if src[0] == "$port":
+                return ("$port", src[1])
+            node, port = src
+            if node in sub_out:
+                return sub_out[node][port]
+            return (prefix + (node,), port)
+
+        def dests(dst):
+            if dst[0] == "$port":
+                return [("$port", dst[1])]
+            node, port, index = dst
+            if node in sub_in:
+                return sub_in[node][port]
+            return [(prefix + (node,), port, index)]
+
+        ins, outs = self._interface()
+        inputs = {p: [d for dst in targets for d in dests(dst)] for p, targets in ins.items()}
+        outputs = {p: sources(src) for p, src in outs.items()}
+        for src, dst in self._edges:
+            if src[0] == "$port" or dst[0] == "$port":
+                continue
+            for d in dests(dst):
+                edges.append((sources(src), d))
+        return leaves, edges, inputs, outputs
+
+    # -- sizing and the core graph -------------------------------------------------------------------
+    def compile(self, in_dims: dict | None = None) -> Compiled:
+        """Size every leaf that can be sized; build the core graph if all can."""
+        key = tuple(sorted((in_dims or {}).items()))
+        if key in self._cache:
+            return self._cache[key]
+        leaves, edges, inputs, outputs = self._expand()
+        g = nx.DiGraph()
+        g.add_nodes_from(leaves)
+        for src, dst in edges:
+            g.add_edge(src[0], dst[0])
+        try:
+            cycle = nx.find_cycle(g)
+        except nx.NetworkXNoCycle:
+            cycle = None
+        if cycle:
+            raise LayerGraphError("The connectivity of layers within a NetGraph must be acyclic (cycle through "
+                                  + " -> ".join('"' + "/".join(e[0]) + '"' for e in cycle) + ").", "NetGraph::acyclic")
+        index = {p: i for i, p in enumerate(leaves)}
+        order = list(nx.lexicographical_topological_sort(g, key=lambda p: index[p]))
+        infos = {p: LeafInfo(p, leaves[p]) for p in leaves}
+        # dims of graph inputs: given, a port spec, or the input spec of the layer they feed
+        port_dims = {}
+        for port, targets in inputs.items():
+            dims = (in_dims or {}).get(port) or self._port_specs.get(port)
+            if dims is None:
+                for path, _, _ in targets:
+                    if leaves[path].input_spec is not None:
+                        dims = leaves[path].input_spec
+                        break
+            port_dims[port] = dims if known(dims) else None
+        incoming: dict[tuple, list] = {p: [] for p in leaves}
+        for port, targets in inputs.items():
+            for path, p, idx in targets:
+                incoming[path].append((idx, ("$port", port), p))
+        for src, dst in edges:
+            incoming[dst[0]].append((dst[2], src, dst[1]))
+        out_size = {}   # (path, port) -> core Size
+        sizes = {("$port", p): (dims_to_size(d) if d else None) for p, d in port_dims.items()}
+        dims_of = {("$port", p): d for p, d in port_dims.items()}
+        for path in order:
+            info = infos[path]
+            layer = info.layer
+            feeds = sorted(incoming[path], key=lambda t: (t[0] is not None, t[0] or 0))
+            if not feeds:
+                continue
+            in_list = [dims_of.get(src if src[0] == "$port" else (src[0], src[1])) for _, src, _ in feeds]
+            if any(d is None for d in in_list):
+                continue
+            if layer.input_spec is not None and not layer.multiport:
+                want = layer.input_spec
+                got = in_list[0]
+                if len(want) != len(got) or any(w is not None and w != g_ for w, g_ in zip(want, got)):
+                    raise LayerGraphError(
+                        f"Incompatible dimensions for the input to {_where(info)}: {phrase(got)} is not "
+                        f"compatible with {phrase(want)} (its \"Input\" -> {wl_list(want)}).", "General::ninctyp")
+            info.in_dims = in_list
+            built = layer.build(info.name, in_list)
+            size_list = [dims_to_size(d) for d in in_list]
+            names = []
+            specs = []
+            current = size_list
+            for i, spec in enumerate(built.specs):
+                cname = info.name if i == built.main else f"{info.name}${i}"
+                spec = spec._resolved_copy(Name=cname)
+                try:
+                    _, outs = spec.infer(current)
+                except SizeError as err:
+                    raise LayerGraphError(
+                        f"Validation failed for {_where(info)}, port \"Input\" ({phrase(in_list[0])}): "
+                        f"{err.message}", "General::valfail") from None
+                current = outs
+                names.append(cname)
+                specs.append(spec)
+            built.specs = specs
+            info.built = built
+            info.core_names = names
+            info.out_dims = size_to_dims(current[0], built.out_rank)
+            if layer.output_spec is not None:
+                want = layer.output_spec
+                got = info.out_dims
+                if len(want) != len(got) or any(w is not None and w != g_ for w, g_ in zip(want, got)):
+                    raise LayerGraphError(
+                        f"Incompatible dimensions for the output of {_where(info)}: {phrase(got)} is not "
+                        f"compatible with {phrase(want)} (its \"Output\" -> {wl_list(want)}).", "General::ninctyp")
+            for port in layer.output_ports():
+                dims_of[(path, port)] = info.out_dims
+        out_dims = {p: dims_of.get(src) for p, src in outputs.items()}
+        for p, want in self._port_specs.items():
+            if p in out_dims and out_dims[p] is not None and known(want) and out_dims[p] != want:
+                raise LayerGraphError(f"Incompatible dimensions for the output port \"{p}\": {phrase(out_dims[p])} "
+                                      f"is not compatible with {phrase(want)}.", "General::ninctyp")
+        compiled = Compiled(infos, order, inputs, outputs, port_dims, out_dims)
+        if all(infos[p].built is not None for p in order) and all(d is not None for d in port_dims.values()):
+            compiled.graph = self._core_graph(compiled, incoming)
+        self._cache[key] = compiled
+        return compiled
+
+    def _core_graph(self, c: Compiled, incoming) -> LayerGraph:
+        lg = LayerGraph()
+        gx = lg._g
+        for port, dims in c.in_dims.items():
+            gx.add_node(f"$in:{port}", layer=_core_input(f"$in:{port}", dims))
+        for path in c.order:
+            info = c.leaves[path]
+            for spec in info.built.specs:
+                gx.add_node(spec.Name, layer=spec)
+            for a, b in zip(info.core_names, info.core_names[1:]):
+                lg._connect(a, "out", b, "in")
+            first = info.built.specs[0]
+            feeds = sorted(incoming[path], key=lambda t: (t[0] is not None, t[0] or 0))
+            for k, (_, src, _) in enumerate(feeds):
+                src_name = f"$in:{src[1]}" if src[0] == "$port" else c.leaves[src[0]].core_names[-1]
+                inp = first.InputNames[k] if len(first.InputNames) > 1 else first.InputNames[0]
+                lg._connect(src_name, "out", info.core_names[0], inp)
+        return lg
+
+    def _core_network(self, in_dims=None, action="evaluate"):
+        """(compiled, core DLNetwork with the arrays set; uninitialized arrays are an error)."""
+        c = self.compile(in_dims)
+        self._require_sized(c, action)
+        missing = [(info, n) for info in (c.leaves[p] for p in c.order) for n in info.layer.active_arrays
+                   if info.layer.arrays.get(n) is None]
+        if missing:
+            info, n = missing[0]
+            raise LayerGraphError(f"Cannot {action} net: unspecified value for the array \"{n}\" of "
+                                  f"{_where(info)}. Use NetInitialize first.", "General::nninit")
+        key = ("network", tuple(sorted((in_dims or {}).items())))
+        if key not in self._cache:
+            from ..core.network import DLNetwork
+            self._cache[key] = DLNetwork.build(c.graph, Initialize=False)
+        return c, self._cache[key]
+
+    def _require_sized(self, c: Compiled, action: str):
+        if c.sized:
+            return
+        for port, dims in c.in_dims.items():
+            if dims is None:
+                raise LayerGraphError(f"Cannot {action} net: the input port \"{port}\" is not fully specified. Give "
+                                      f"Input=... (e.g. Input=(3, 32, 32)).", "General::nfspec")
+        for p in c.order:
+            if c.leaves[p].built is None:
+                raise LayerGraphError(f"Cannot {action} net: {_where(c.leaves[p])} is not fully specified.",
+                                      "General::nfspec")
+
+    # -- evaluation ---------------------------------------------------------------------------------
+    def __call__(self, data, NetEvaluationMode="Test", WorkingPrecision="Real32", RandomSeeding=S.Automatic,
+                 BatchSize=S.Automatic, TargetDevice="CPU"):
+        """``net(x)`` for one example, ``net([x1, x2])`` or an array with the batch first for
+        a batch, ``net({"port": data, ...})`` for several inputs. One output gives an array,
+        several a dict by port name."""
+        if NetEvaluationMode not in ("Test", "Train"):
+            raise LayerGraphError('NetEvaluationMode should be set to either "Test" or "Train".',
+                                  "General::netevalmode")
+        dtype = {"Real32": np.float32, "Real64": np.float64}.get(WorkingPrecision)
+        if dtype is None:
+            raise LayerGraphError(f"The value of WorkingPrecision -> {_wl(WorkingPrecision)} should be \"Real32\" or "
+                                  "\"Real64\".", "General::invwp")
+        if TargetDevice != "CPU":
+            raise LayerGraphError(f"TargetDevice -> {_wl(TargetDevice)} is not available; use \"CPU\".",
+                                  "General::invdevice")
+        batches, single = self._parse_data(data)
+        n_examples = {b.shape[0] for b in batches.values()}
+        if len(n_examples) != 1:
+            raise LayerGraphError("The inputs should have the same number of examples.", "General::netbatchlen")
+        c, net = self._core_network({p: b.shape[1:] for p, b in batches.items()}, "evaluate")
+        ex = net.executor("cpu", dtype)
+        gen = _generator(RandomSeeding)
+        feeds = {f"$in:{p}": np.ascontiguousarray(b.reshape((b.shape[0],) + internal_shape(b.shape[1:])), dtype=dtype)
+                 for p, b in batches.items()}
+        refs = {p: c.leaves[src[0]].out_ref for p, src in c.out_ports.items()}
+        n = n_examples.pop()
+        bs = n if BatchSize is S.Automatic else _positive(BatchSize, "BatchSize")
+        parts = {p: [] for p in refs}
+        for start in range(0, n, max(bs, 1)):
+            acts = ex.forward({k: v[start:start + bs] for k, v in feeds.items()},
+                              training=NetEvaluationMode == "Train", keep=set(refs.values()), rng=gen)
+            for p, ref in refs.items():
+                parts[p].append(acts[ref])
+        out = {}
+        for p, ref in refs.items():
+            y = np.concatenate(parts[p], axis=0) if parts[p] else np.zeros((0,), dtype)
+            y = y.reshape((n,) + tuple(c.out_dims[p]))
+            out[p] = y[0] if single else y
+        return next(iter(out.values())) if len(out) == 1 else out
+
+    def _parse_data(self, data):
+        """{port: batch array (N first)}, single-example flag."""
+        ins = self._input_names()
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in ins]
+            if unknown:
+                raise LayerGraphError(f"Unknown input {unknown[0]!r} provided. Inputs: {', '.join(ins)}.",
+                                      "General::inpunk")
+            missing = [k for k in ins if k not in data]
+            if missing:
+                raise LayerGraphError(f"Required input slot {missing[0]!r} was not provided.", "General::inpmiss")
+            items = data
+        else:
+            if len(ins) != 1:
+                raise LayerGraphError(f"The net has {len(ins)} inputs ({', '.join(ins)}); give a dict "
+                                      "{port: data}.", "General::inpmiss")
+            items = {ins[0]: data}
+        out, single = {}, None
+        c = self.compile()
+        for port, value in items.items():
+            dims = c.in_dims.get(port) or self._port_specs.get(port)
+            is_list = isinstance(value, (list, tuple))
+            try:
+                arr = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise LayerGraphError(f"Data for port \"{port}\" should be a numeric array or a list of numeric "
+                                      "arrays of equal dimensions.", "General::netinvinput") from None
+            if arr.dtype.kind not in "biuf" or not np.all(np.isfinite(arr)):
+                raise LayerGraphError(f"Data for port \"{port}\" should be numeric and finite.",
+                                      "General::netinvinput")
+            if dims is not None:
+                rank = len(dims)
+                if arr.ndim == rank:
+                    one = True
+                elif arr.ndim == rank + 1:
+                    one = False
+                else:
+                    raise LayerGraphError(f"Data for port \"{port}\" should be {phrase(dims)} or a batch of them; "
+                                          f"received an array of dimensions {wl_list(arr.shape)}.",
+                                          "General::netinvinput")
+                shape = arr.shape if one else arr.shape[1:]
+                if any(d is not None and d != s for d, s in zip(dims, shape)):
+                    raise LayerGraphError(f"Data for port \"{port}\" should be {phrase(dims)} or a batch of them; "
+                                          f"received an array of dimensions {wl_list(arr.shape)}.",
+                                          "General::netinvinput")
+            else:
+                # unknown rank: a list is a batch of examples, an array one example
+                one = not (is_list and arr.ndim >= 2)
+            if one:
+                arr = arr[None]
+            if not 1 <= arr.ndim - 1 <= 3:
+                raise LayerGraphError(f"Data for port \"{port}\" should be a vector, matrix or rank-3 array per "
+                                      f"example; received {wl_list(arr.shape)}.", "General::netinvinput")
+            if single is not None and single != one:
+                raise LayerGraphError("Give either one example or a batch for every input.", "General::netinvinput")
+            single = one
+            out[port] = arr
+        return out, bool(single)
+
+    # -- Wolfram-style access --------------------------------------------------------------------------
+    def __len__(self):
+        return len(self._nodes)
+
+    def __getitem__(self, spec):
+        from .ops import NetExtract
+        return NetExtract(self, spec)
+
+    def _resolve_node(self, spec) -> str:
+        names = list(self._nodes)
+        if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+            i = int(spec)
+            if 1 <= i <= len(names):
+                return names[i - 1]
+            if -len(names) <= i <= -1:
+                return names[i]
+            raise LayerGraphError(f"The layer {i} does not exist in the net ({len(names)} layers).",
+                                  "NetExtract::nopart")
+        if isinstance(spec, str) and spec in self._nodes:
+            return spec
+        raise LayerGraphError(f"The layer {_wl(spec)} does not exist in the net. Layers: "
+                              + ", ".join(f'"{n}"' for n in names) + ".", "NetExtract::nopart")
+
+    @property
+    def initialized(self) -> bool:
+        return all(_leaf.initialized for _leaf in self._expand()[0].values())
+
+    # -- display ---------------------------------------------------------------------------------------
+    def __repr__(self):
+        from .display import net_text
+        return net_text(self)
+
+    def __rich__(self):
+        from .display import net_renderable
+        return net_renderable(self)
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(repr(self))
+
+
+_NOMATCH = object()
+
+
+def _match_lrm(rules, name, position):
+    """The first rule matching a node: rules are a number (all), or a dict whose keys are
+    names, 1-based positions or "_" (anything)."""
+    if rules is None:
+        return _NOMATCH
+    if not isinstance(rules, dict):
+        return rules
+    for key, value in rules.items():
+        if key == name or key == position or key == "_":
+            return 0.0 if value is None else value
+    return _NOMATCH
+
+
+def _lrm_option(value):
+    if value is S.Automatic:
+        return None
+    if value is None:
+        return 0.0
+    if isinstance(value, dict):
+        return {k: (0.0 if v is None else float(v)) for k, v in value.items()}
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    raise LayerGraphError(f"The value of LearningRateMultipliers -> {_wl(value)} should be Automatic, None, a "
+                          "nonnegative number or a dict {layer: multiplier}.", "General::invlrm")
+
+
+def _generator(seed):
+    if seed is S.Automatic or seed is None:
+        from ..core.initializers import rng
+        return rng()
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return np.random.default_rng(int(seed))
+    if isinstance(seed, str):
+        return np.random.default_rng(abs(hash(seed)) % (2 ** 32))
+    raise LayerGraphError(f"The value of RandomSeeding -> {_wl(seed)} should be Automatic, an integer or a string.",
+                          "General::seeding")
+
+
+def _positive(value, option):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    raise LayerGraphError(f"The value of {option} -> {_wl(value)} should be a positive machine-sized integer.",
+                          "General::optpi")
+
+
+def _port_options(head, ports: dict, allowed=None):
+    out = {}
+    for k, v in ports.items():
+        if allowed is not None and k not in allowed:
+            raise LayerGraphError(f"{k!r} is neither a valid input or output port for the given {head}.",
+                                  f"{head}::netinvcport")
+        out[k] = port_spec(v, f"{head} port \"{k}\"")
+    return out
+
+
+class NetChain(_Container):
+    """``NetChain([l1, l2, ...])`` or ``NetChain({"a": l1, ...})``: the output of each layer
+    feeds the next. Entries may be layers, nets, Ramp/Tanh/... (ElementwiseLayer), an integer
+    n (LinearLayer[n]) or a list (a nested NetChain). Options: Input, Output,
+    LearningRateMultipliers."""
+
+    head = "NetChain"
+
+    def __init__(self, layers, Input=None, Output=None, LearningRateMultipliers=S.Automatic, **ports):
+        super().__init__()
+        self._nodes = _named_nodes(layers, "NetChain", graph=False)
+        names = list(self._nodes)
+        for n in names:
+            node = self._nodes[n]
+            if isinstance(node, NetLayer) and node.multiport:
+                raise LayerGraphError(f"Layer {node.head} (layer \"{n}\") should have exactly one input port to be "
+                                      "used in a NetChain; use NetGraph.", "General::notuport")
+        for a, b in zip(names, names[1:]):
+            self._edges.append(((a, self._node_outputs(a)[0]), (b, self._node_inputs(b)[0], None)))
+        self._edges.insert(0, (("$port", "Input"), (names[0], self._node_inputs(names[0])[0], None)))
+        self._edges.append(((names[-1], self._node_outputs(names[-1])[0]), ("$port", "Output")))
+        self._port_specs = _port_options("NetChain", {"Input": Input, "Output": Output, **ports},
+                                         allowed=("Input", "Output"))
+        self._port_specs = {k: v for k, v in self._port_specs.items() if v is not None}
+        self._lrm = _lrm_option(LearningRateMultipliers)
+        self.compile()  # sizes what can be sized now; an inconsistent chain fails here
+
+
+class NetGraph(_Container):
+    """``NetGraph(layers, edges)``: layers as a list (named "1", "2", ...) or a dict; edges as
+    documented in this module. ``NetGraph(chain)`` / ``NetGraph(layer)`` make a minimal graph.
+    Unconnected ports become the graph's ports; port specs as keywords (Input=(3, 32, 32))."""
+
+    head = "NetGraph"
+
+    def __init__(self, layers, edges=None, LearningRateMultipliers=S.Automatic, **ports):
+        super().__init__()
+        if isinstance(layers, _Container) and edges is None:
+            if isinstance(layers, NetGraph):
+                self._nodes, self._edges = OrderedDict(layers._nodes), list(layers._edges)
+                self._port_specs = dict(layers._port_specs)
+            else:
+                self._nodes = OrderedDict(layers._nodes)
+                self._edges = [e for e in layers._edges]
+                self._port_specs = dict(layers._port_specs)
+            self._lrm = layers._lrm
+        else:
+            self._nodes = _named_nodes(layers, "NetGraph", graph=True)
+            self._edges = self._parse_edges([] if edges is None else edges)
+        specs = _port_options("NetGraph", ports)
+        self._port_specs.update({k: v for k, v in specs.items() if v is not None})
+        if LearningRateMultipliers is not S.Automatic:
+            self._lrm = _lrm_option(LearningRateMultipliers)
+        ins, outs = self._interface()
+        for k in specs:
+            if k not in ins and k not in outs:
+                raise LayerGraphError(f"{k!r} is not a port of the NetGraph. Ports: "
+                                      f"{', '.join(list(ins) + list(outs))}.", "NetGraph::netinvgport")
+        self.compile()
+
+    # -- edges --------------------------------------------------------------------------------------
+    def _parse_edges(self, edges):
+        if isinstance(edges, dict):
+            edges = list(edges.items())
+        if not isinstance(edges, (list, tuple)):
+            raise LayerGraphError("Second argument should be a list of rules.", "General::nginvedgespec")
+        out = []
+        for e in edges:
+            if isinstance(e, list):
+                if len(e) < 2:
+                    raise LayerGraphError(f"{e!r} is not a valid edge specification.", "General::invedge")
+                chain = [(a, b) for a, b in zip(e, e[1:])]
+            elif isinstance(e, tuple) and len(e) == 2:
+                chain = [e]
+            else:
+                raise LayerGraphError(f"{e!r} is not a valid edge specification. Use (src, dst), a list "
+                                      "[a, b, c] for a -> b -> c, or a dict {src: dst}.", "General::invedge")
+            for a, b in chain:
+                srcs = list(a) if isinstance(a, tuple) else [a]
+                dsts = list(b) if isinstance(b, tuple) else [b]
+                if len(srcs) > 1 and len(dsts) > 1:
+                    raise LayerGraphError(f"{e!r} is not a valid edge specification.", "General::invedge")
+                for d in dsts:
+                    for k, s in enumerate(srcs):
+                        out.append(self._edge(s, d, k if len(srcs) > 1 else None, e))
+        # number inputs of multiport layers in the order their edges were given
+        counts: dict = {}
+        final = []
+        for src, dst in out:
+            if dst[0] != "$port":
+                node = self._nodes[dst[0]]
+                if isinstance(node, NetLayer) and node.multiport:
+                    k = counts.get(dst[0], 0)
+                    counts[dst[0]] = k + 1
+                    dst = (dst[0], dst[1], k)
+            final.append((src, dst))
+        seen = {}
+        for src, dst in final:
+            if dst[0] != "$port":
+                key = (dst[0], dst[1], dst[2])
+                if key in seen:
+                    raise LayerGraphError(f"Multiple vertices have been connected to the input port \"{dst[1]}\" of "
+                                          f"layer \"{dst[0]}\".", "NetGraph::dupedges")
+                seen[key] = src
+            else:
+                if ("$out", dst[1]) in seen:
+                    raise LayerGraphError(f"Multiple vertices are connected to NetPort[\"{dst[1]}\"].",
+                                          "General::outportconfl")
+                seen[("$out", dst[1])] = src
+        return final
+
+    def _vertex(self, v, edge):
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            names = list(self._nodes)
+            if 1 <= v <= len(names):
+                return names[v - 1]
+        elif isinstance(v, str) and v in self._nodes:
+            return v
+        raise LayerGraphError(f"The vertex {_wl(v)}, specified in the edge {_edge_text(edge)}, does not exist.",
+                              "General::invnetvert")
+
+    def _edge(self, s, d, index, edge):
+        if isinstance(s, NetPort) and s.node is None:
+            src = ("$port", s.port)
+        elif isinstance(s, NetPort):
+            node = self._vertex(s.node, edge)
+            if s.port not in self._node_outputs(node):
+                raise LayerGraphError(f"The output port \"{s.port}\" of layer \"{node}\" does not exist. Outputs: "
+                                      f"{', '.join(self._node_outputs(node))}.", "General::invport")
+            src = (node, s.port)
+        else:
+            node = self._vertex(s, edge)
+            src = (node, self._node_outputs(node)[0])
+        if isinstance(d, NetPort) and d.node is None:
+            dst = ("$port", d.port)
+        elif isinstance(d, NetPort):
+            node = self._vertex(d.node, edge)
+            if d.port not in self._node_inputs(node):
+                raise LayerGraphError(f"The input port \"{d.port}\" of layer \"{node}\" does not exist. Inputs: "
+                                      f"{', '.join(self._node_inputs(node))}.", "General::invport")
+            dst = (node, d.port, None)
+        else:
+            node = self._vertex(d, edge)
+            dst = (node, self._node_inputs(node)[0], None)
+        if src[0] == "$port" and dst[0] == "$port":
+            raise LayerGraphError(f"{_edge_text(edge)} is not a valid edge specification: it joins two graph ports.",
+                                  "General::invedge")
+        if src[0] != "$port" and src[0] == dst[0]:
+            raise LayerGraphError("The connectivity of layers within a NetGraph must be acyclic.", "NetGraph::acyclic")
+        return src, dst
+
+    @property
+    def edges(self) -> list:
+        """The edges as (source, destination) pairs of NetPort objects."""
+        out = []
+        for src, dst in self._edges:
+            s = NetPort(src[1]) if src[0] == "$port" else NetPort(src[0], src[1])
+            d = NetPort(dst[1]) if dst[0] == "$port" else NetPort(dst[0], dst[1])
+            out.append((s, d))
+        return out
+
+
+def _edge_text(edge) -> str:
+    if isinstance(edge, tuple) and len(edge) == 2:
+        return f"{_wl(edge[0]) if not isinstance(edge[0], NetPort) else edge[0]} -> " \
+               f"{_wl(edge[1]) if not isinstance(edge[1], NetPort) else edge[1]}"
+    return repr(edge)
+
+
+__all__ = ["NetChain", "NetGraph", "NetPort"]

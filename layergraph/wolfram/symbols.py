@@ -1,0 +1,83 @@
+"""Wolfram symbols as Python objects: ``Automatic``, ``All``, ``Inherited``,
+``Infinity``, ``Scaled(r)``, and the named functions that ElementwiseLayer,
+ThreadingLayer and PoolingLayer take (``Ramp``, ``Tanh``, ``LogisticSigmoid``, ``Plus``,
+``Max``, ``Mean``, ...). Wolfram's ``None`` is Python's ``None``."""
+from __future__ import annotations
+
+
+class Symbol:
+    """A Wolfram symbol: prints as its name, compares by identity."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+    __str__ = __repr__
+
+    def __reduce__(self):  # one object per name, also after copying
+        return (_symbol, (self.name,))
+
+
+_SYMBOLS: dict[str, Symbol] = {}
+
+
+def _symbol(name: str) -> Symbol:
+    if name not in _SYMBOLS:
+        _SYMBOLS[name] = Symbol(name)
+    return _SYMBOLS[name]
+
+
+class Scaled:
+    """``Scaled[r]``: a fraction, e.g. ``ValidationSet -> Scaled[0.1]``."""
+
+    def __init__(self, r):
+        self.r = float(r)
+
+    def __repr__(self):
+        return f"Scaled[{self.r:g}]"
+
+    def __eq__(self, other):
+        return isinstance(other, Scaled) and other.r == self.r
+
+    __hash__ = None
+
+
+Automatic = _symbol("Automatic")
+All = _symbol("All")
+Inherited = _symbol("Inherited")
+Infinity = _symbol("Infinity")
+
+# elementwise functions (ElementwiseLayer[f])
+Ramp = _symbol("Ramp")
+Tanh = _symbol("Tanh")
+LogisticSigmoid = _symbol("LogisticSigmoid")
+Exp = _symbol("Exp")
+Log = _symbol("Log")
+Sqrt = _symbol("Sqrt")
+Sin = _symbol("Sin")
+Cos = _symbol("Cos")
+Abs = _symbol("Abs")
+ArcTan = _symbol("ArcTan")
+Erf = _symbol("Erf")
+# functions of several arguments (ThreadingLayer[f]); Max also names max pooling
+Plus = _symbol("Plus")
+Subtract = _symbol("Subtract")
+Times = _symbol("Times")
+Divide = _symbol("Divide")
+Power = _symbol("Power")
+Max = _symbol("Max")
+Min = _symbol("Min")
+# pooling functions
+Mean = _symbol("Mean")
+Total = _symbol("Total")
+
+UNARY_SYMBOLS = (Ramp, Tanh, LogisticSigmoid, Exp, Log, Sqrt, Sin, Cos, Abs, ArcTan, Erf)
+BINARY_SYMBOLS = (Plus, Subtract, Times, Divide, Power, Max, Min)
+
+__all__ = ["Symbol", "Scaled", "Automatic", "All", "Inherited", "Infinity", "Ramp", "Tanh", "LogisticSigmoid",
+           "Exp", "Log", "Sqrt", "Sin", "Cos", "Abs", "ArcTan", "Erf", "Plus", "Subtract", "Times", "Divide",
+           "Power", "Max", "Min", "Mean", "Total"]

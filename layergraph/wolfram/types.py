@@ -1,0 +1,116 @@
+"""Wolfram array types <-> core sizes, and the type text of summaries and messages.
+
+A Wolfram example of dimensions ``dims`` is the core's one-example size:
+
+  rank 1  {n}        Size((), n)          internal N x n
+  rank 2  {m, n}     Size((n, 1), m)      internal N x m x n x 1  (channels m)
+  rank 3  {c, h, w}  Size((h, w), c)      internal N x c x h x w
+
+so a batch moves between Wolfram's layout (batch first, channels first) and the
+internal one by a reshape, never a copy. Unknown dimensions are ``None``; an unknown
+rank is ``None`` instead of a tuple.
+"""
+from __future__ import annotations
+
+from ..core.errors import LayerGraphError
+from ..core.size import Size
+
+TIMES = "\u00d7"       # Wolfram writes 3x32x32 with the multiplication sign
+DOTTED_SQUARE = "\u25fb"  # an unknown size
+
+
+def dims_to_size(dims: tuple[int, ...]) -> Size:
+    if len(dims) == 1:
+        return Size((), dims[0])
+    if len(dims) == 2:
+        return Size((dims[1], 1), dims[0])
+    if len(dims) == 3:
+        return Size((dims[1], dims[2]), dims[0])
+    raise LayerGraphError(f"Arrays of rank {len(dims)} are not supported; ports take vectors, matrices and "
+                          "rank-3 arrays (channels x height x width).", "General::unsupported")
+
+
+def size_to_dims(size: Size, rank: int) -> tuple[int, ...]:
+    """The Wolfram dims of a core size, given the rank the Wolfram layer produces."""
+    flat = (size.channels, *size.spatial)
+    if rank == 1:
+        if size.numel != size.channels:
+            return (size.numel,)
+        return (size.channels,)
+    if rank == 2:
+        return (size.channels, size.spatial[0] if size.spatial else 1)
+    return flat
+
+
+def internal_shape(dims) -> tuple[int, ...]:
+    """One example's internal shape for Wolfram dims."""
+    s = dims_to_size(tuple(dims))
+    return (s.channels, *s.spatial)
+
+
+def type_text(dims) -> str:
+    """``vector (size: 10)``, ``matrix (size: 3×4)``, ``array (size: 16×32×32)``; ``array``
+    when the rank is unknown; unknown sizes print as a dotted square."""
+    if dims is None:
+        return "array"
+    if len(dims) == 0:
+        return "real"
+    parts = TIMES.join(DOTTED_SQUARE if d is None else str(d) for d in dims)
+    if len(dims) == 1:
+        return f"vector (size: {parts})"
+    if len(dims) == 2:
+        return f"matrix (size: {parts})"
+    return f"array (size: {parts})"
+
+
+def phrase(dims) -> str:
+    """Type phrases of messages: ``a length-5 vector``, ``a 3×4 matrix``, ``a 3×32×32 array``."""
+    if dims is None:
+        return "an array"
+    if len(dims) == 1:
+        return f"a length-{dims[0]} vector"
+    if len(dims) == 2:
+        return f"a {dims[0]}{TIMES}{dims[1]} matrix"
+    return "a " + TIMES.join(map(str, dims)) + " array"
+
+
+def wl_list(dims) -> str:
+    """``{3, 32, 32}``: dims as Wolfram writes a list."""
+    return "{" + ", ".join("Automatic" if d is None else str(d) for d in dims) + "}"
+
+
+def port_spec(value, what: str):
+    """A port specification: an integer n (vector), a tuple/list of dims, or ``None``."""
+    from .symbols import Automatic
+    if value is None or value is Automatic:
+        return None
+    if isinstance(value, str):
+        if value == "Real":
+            raise LayerGraphError(f"{what}: scalar ports (\"Real\") are not supported; use a length-1 vector.",
+                                  "General::unsupported")
+        raise LayerGraphError(f"{what}: {value!r} is not a valid port specification. Use an integer n, a list of "
+                              "dimensions {n1, n2, ...} or Automatic.", "General::invspec")
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        value = (value,)
+    try:
+        dims = tuple(value)
+    except TypeError:
+        raise LayerGraphError(f"{what}: {value!r} is not a valid port specification. Use an integer n, a list of "
+                              "dimensions {n1, n2, ...} or Automatic.", "General::invspec") from None
+    out = []
+    for d in dims:
+        if d is Automatic or d is None:
+            out.append(None)
+        elif isinstance(d, int) and not isinstance(d, bool) and d >= 1:
+            out.append(int(d))
+        else:
+            raise LayerGraphError(f"{what}: {value!r} is not a valid port specification; dimensions must be "
+                                  "positive integers or Automatic.", "General::invspec")
+    if not 1 <= len(out) <= 3:
+        raise LayerGraphError(f"{what}: arrays of rank {len(out)} are not supported; ports take vectors, matrices "
+                              "and rank-3 arrays.", "General::unsupported")
+    return tuple(out)
+
+
+def known(dims) -> bool:
+    return dims is not None and all(d is not None for d in dims)
