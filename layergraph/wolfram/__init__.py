@@ -17,3 +17,7 @@ __all__ = [n for n in _layers if n != "NetLayer"] + ["NetChain", "NetGraph", "Ne
 from .initialize import NetInitialize  # noqa: F401,E402
 
 __all__ += ["NetInitialize"]
+from .ops import *  # noqa: F401,F403,E402
+from .ops import __all__ as _ops  # noqa: E402
+
+__all__ += list(_ops)

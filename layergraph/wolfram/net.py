@@ -200,7 +200,10 @@ class _Container:
             else:
                 used.add(src)
             if dst[0] == "$port":
-                outs[dst[1]] = src
+                if dst[1].startswith("$muted"):
+                    used.add(src)  # NetPort[layer, "port"] -> None
+                else:
+                    outs[dst[1]] = src
             else:
                 fed.add((dst[0], dst[1]))
         dangling_in = [(n, p) for n in self._nodes for p in self._node_inputs(n) if (n, p) not in fed]
@@ -757,7 +760,11 @@ class NetGraph(_Container):
         else:
             node = self._vertex(s, edge)
             src = (node, self._node_outputs(node)[0])
-        if isinstance(d, NetPort) and d.node is None:
+        if d is None:
+            if src[0] == "$port":
+                raise LayerGraphError(f"{_edge_text(edge)} is not a valid edge specification.", "General::invedge")
+            dst = ("$port", f"$muted:{src[0]}/{src[1]}")
+        elif isinstance(d, NetPort) and d.node is None:
             dst = ("$port", d.port)
         elif isinstance(d, NetPort):
             node = self._vertex(d.node, edge)
