@@ -359,3 +359,20 @@ def test_categorical_labels_train():
     x, y = _images(32)
     net, _ = trainNetwork(x, categorical(y), _cnn(), _quiet())
     assert net.Layers[-1].Classes == ["down", "up"]
+
+
+def test_progress_view_live_panel_renders():
+    """The live panel a terminal shows (rendered here into a string)."""
+    from rich.console import Console
+
+    from layergraph.display.training import ProgressView
+    view = ProgressView("Accuracy")
+    for i in range(1, 4):
+        view.rows.append(dict(Iteration=i, Epoch=1, TrainingLoss=2.0 / i, TrainingMetric=30.0 * i,
+                              ValidationLoss=1.5 if i == 3 else math.nan, ValidationMetric=math.nan,
+                              BaseLearnRate=0.01))
+    console = Console(record=True, width=80, force_terminal=False)
+    console.print(view._panel(dict(Epoch=1, Iteration=3, TimeSinceStart=65.0)))
+    text = console.export_text()
+    assert "Training Progress" in text and "00:01:05" in text and "Mini-batch accuracy" in text
+    assert "90.00%" in text and "1.5000" in text and "0.6667" in text
