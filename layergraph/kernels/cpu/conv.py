@@ -318,8 +318,9 @@ def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool
 
 
 # The backward takes _SUB_B observations at a time: their columns, K x (_SUB_B*P), and the
-# matching dy rows, F x (_SUB_B*P), stay in L2 for the two products and the col2im.
-_SUB_B = 4
+# matching dy rows, F x (_SUB_B*P), stay in L2 for the two products and the col2im. 2 used the
+# least CPU time at the seed CNN's shapes (1, 4 and 8 were 0-50% slower).
+_SUB_B = 2
 
 
 def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
@@ -339,7 +340,7 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
         sub = min(_SUB_B, hi - lo)
         cols = _workspace((K * sub * p,), dt, "bcols")
         dyt = _workspace((f * sub * p,), dt, "bdy")
-        tmp = _workspace((f, kg), dt, "bdw")
+        tmp = _workspace((kg, f), dt, "bdw")  # dW transposed: measured ~10% faster products
         acc = np.zeros((f, kg), dt) if want_dw else None
         dbs = np.zeros(f, np.float64)
         for s0 in range(lo, hi, sub):
@@ -353,8 +354,8 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
                 _im2col(x[s0:s1], kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, c3, True)
                 for gi in range(g):
                     fs, ks = slice(gi * fg, (gi + 1) * fg), slice(gi * kg, (gi + 1) * kg)
-                    np.matmul(d2[fs], c2[ks].T, out=tmp[fs])
-                acc += tmp
+                    np.matmul(c2[ks], d2[fs].T, out=tmp[:, fs])
+                acc += tmp.T
             if want_dx:
                 for gi in range(g):  # the columns are spent: their gradient overwrites them
                     fs, ks = slice(gi * fg, (gi + 1) * fg), slice(gi * kg, (gi + 1) * kg)
