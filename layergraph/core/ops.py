@@ -118,7 +118,9 @@ class ConvOp(Op):
         w = _get(self.layer, "Weights")
         g = self._groups()
         wi = cv.grouped_weights_to_internal(w, g) if g != 1 or w.ndim == 5 else cv.conv_weights_to_internal(w)
-        return {"Weights": self._arr(wi), "Bias": self._arr(cv.channel_vector(_get(self.layer, "Bias")))}
+        # grouped Bias is 1 x 1 x F/G x G: channel g*F/G + f is MATLAB's column-major order
+        bias = np.asarray(_get(self.layer, "Bias")).reshape(-1, order="F")
+        return {"Weights": self._arr(wi), "Bias": self._arr(bias)}
 
     def _hp(self):
         L = self.layer
@@ -154,6 +156,8 @@ class ConvOp(Op):
             w = cv.grouped_weights_to_matlab(value, g) if self.layer.Weights.ndim == 5 or g != 1 \
                 else cv.conv_weights_to_matlab(value)
             return w.reshape(self.layer.Weights.shape)
+        if name == "Bias":
+            return np.asarray(value).reshape(self.layer.Bias.shape, order="F")
         return super().to_matlab(name, value)
 
 
