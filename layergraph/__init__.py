@@ -11,6 +11,7 @@ from .core.errors import LayerGraphError, NetworkAnalysisError  # noqa: F401
 from .core.initializers import rng  # noqa: F401
 from .matlab import *  # noqa: F401,F403
 from .matlab import __all__ as _matlab
+from .io import load, save  # noqa: F401
 
 __version__ = "0.1.0"
 __all__ = list(_matlab) + ["NetworkAnalysisError"]

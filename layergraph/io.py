@@ -1,0 +1,540 @@
+"""Saving and loading: ``layergraph.save(obj, path)`` and ``layergraph.load(path)``.
+
+What can be saved: a ``SeriesNetwork`` / ``DAGNetwork`` (trained or assembled),
+a ``DLNetwork`` (initialized or not), a ``LayerGraph``, a ``LayerArray`` (a plain
+list of layers is saved as one) and a single layer. ``load`` gives back an object
+of the same class with the same layer names, every property, every array (same
+dtype, shape and bits), the same connections and, for a dlnetwork, the same
+``Initialized``; ``predict`` on the loaded network gives identical outputs.
+
+Format: ONE file, a zip archive that is also a valid ``.npz``:
+
+* ``layergraph.json`` (the first member): ``{"format": "layergraph", "version": 1,
+  "kind": "DAGNetwork", "layers": [{"class": "Convolution2DLayer", "properties":
+  {...}}, ...], "connections": [[source, destination, [[output, input], ...]], ...],
+  "attributes": {"Initialized": true}, "arrays": {"a0": {"dtype": "<f4",
+  "shape": [3, 3, 3, 16]}, ...}}``;
+* ``a0.npy``, ``a1.npy``, ...: the arrays, in numpy's ``.npy`` format, referred to
+  from the properties as ``{"$array": "a0"}``.
+
+One file because a network is one thing to the user (MATLAB's ``save('net.mat',
+'net')`` writes one file): it cannot be copied half, and the description and the
+arrays cannot drift apart. A zip of ``.npy`` members is numpy's own ``.npz``
+format, so ``np.load(path)`` opens it too, and the description is plain JSON that
+any zip tool shows. Any file name works (nothing is appended); ``.npz`` is a
+good choice.
+
+Every property of every layer is written, not only those that differ from the
+defaults, so a later change of a default never changes a saved network. Values
+JSON has no type for are tagged: ``{"$tuple": [...]}``, ``{"$float": "inf"}``,
+``{"$size": [[h, w], c]}``, ``{"$array": key}``, ``{"$function": name}``.
+
+Loading never runs code from the file: the description is read with
+``json.loads`` and the arrays with ``np.load(..., allow_pickle=False)``, so an
+object array (which only pickle could restore) is refused; layer classes are
+looked up by name in a fixed table of layergraph's own classes (the registry's
+plus the core array layers), never imported by name; every property then goes
+through the layer's own validation, as if typed by the user. A missing, foreign,
+truncated or damaged file, an unknown format version, an unknown layer class, a
+missing array or an invalid property is a ``LayerGraphError`` that names the
+file and what is wrong.
+
+Python functions in properties. A file holds no code, so a function cannot be
+restored without running code. layergraph therefore:
+
+* saves an *initializer* function (``WeightsInitializer``, ``BiasInitializer``,
+  ``ScaleInitializer``, ``OffsetInitializer``) when the learnable it initializes is
+  already set, which is the case in every trained, assembled or initialized network,
+  where the initializer no longer matters. Only its name is saved; after loading, the
+  property holds an :class:`UnsavedFunction` of that name, which displays as
+  ``@name`` and raises a clear error if it is ever called (assign the function again
+  to use it);
+* refuses, naming the layer and the property, to save an initializer function whose
+  learnable is still empty (the loaded layer could not be initialized), a
+  ``Normalization`` function of an input layer and the ``Function`` of an
+  elementwise or threading layer (each of these is needed to compute the outputs).
+  Use a named value (``'glorot'``, ``'zerocenter'``, ...) or initialize the network
+  first.
+
+Saving is atomic: the file is written under a temporary name in the same folder
+and renamed over ``path`` (``os.replace``) once complete, so an interrupted save
+never leaves a half-written file under the final name, and an existing file stays
+as it was when the save fails. Before writing, ``save`` checks that the object
+loads back (every layer is rebuilt with its validation, networks are analyzed), so
+a file that ``save`` wrote always loads: a network whose weights hold NaN or Inf,
+which no layer accepts, is refused at save time rather than at load time.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import zipfile
+import zlib
+
+import numpy as np
+
+from . import layers as _L
+from .core.errors import LayerGraphError, NetworkAnalysisError
+from .core.graph import LayerGraph
+from .core.infer import analyze, require_valid
+from .core.layer import Layer
+from .core.layer_array import LayerArray
+from .core.network import DAGNetwork, DLNetwork, SeriesNetwork
+from .core.registry import REGISTRY
+from .core.size import Size
+
+FORMAT = "layergraph"
+VERSION = 1
+DESCRIPTION = "layergraph.json"
+
+KINDS = ("SeriesNetwork", "DAGNetwork", "DLNetwork", "LayerGraph", "LayerArray", "Layer")
+
+
+def _layer_classes() -> dict[str, type]:
+    """The only classes ``load`` creates: the registry's and the core layers that the
+    registry does not list (the array layers of the Wolfram dialect), by MATLAB class name."""
+    table: dict[str, type] = {}
+    for cls in [e.layer for e in REGISTRY] + [getattr(_L, n) for n in _L.__all__]:
+        if not (isinstance(cls, type) and issubclass(cls, Layer)):
+            continue
+        other = table.setdefault(cls.class_name, cls)
+        if other is not cls:
+            raise RuntimeError(f"Two layer classes are named {cls.class_name!r}.")
+    return table
+
+
+LAYER_CLASSES = _layer_classes()
+
+
+class UnsavedFunction:
+    """Stands in, after loading, for an initializer function that the file could not
+    hold. Shows as ``@name``; calling it raises an error that says so."""
+
+    def __init__(self, name: str):
+        self.__name__ = name
+        self.__qualname__ = name
+
+    def __call__(self, *args, **kwargs):
+        raise LayerGraphError(
+            f"The initializer function '{self.__name__}' was not saved with the network (a layergraph file holds "
+            "no code; only its name was kept). Assign the function again before initializing.",
+            "layergraph:load:UnsavedFunction")
+
+    def __eq__(self, other):
+        return type(other) is UnsavedFunction and other.__name__ == self.__name__
+
+    def __hash__(self):
+        return hash(("UnsavedFunction", self.__name__))
+
+    def __repr__(self):
+        return f"UnsavedFunction({self.__name__!r})"
+
+
+# ------------------------------------------------------------------------------------------
+# object <-> description
+
+def _kind(obj) -> str:
+    if isinstance(obj, Layer):
+        return "Layer"
+    for cls in (SeriesNetwork, DAGNetwork, DLNetwork, LayerGraph, LayerArray):
+        if type(obj) is cls:
+            return cls.__name__
+    if isinstance(obj, (list, tuple)):
+        return "LayerArray"
+    raise LayerGraphError(
+        f"save expects a SeriesNetwork, DAGNetwork, dlnetwork, LayerGraph, layer array or layer; got "
+        f"{type(obj).__name__}.", "layergraph:save:UnsupportedObject")
+
+
+def _function_name(fn) -> str:
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or type(fn).__name__
+    return str(name)
+
+
+class _Writer:
+    """Encodes layers as JSON values, collecting the arrays."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def fail(self, layer: Layer, message: str, identifier: str) -> LayerGraphError:
+        return LayerGraphError(f"Unable to save to '{self.path}': layer '{layer.Name}' ({layer.class_name}): "
+                               f"{message}", identifier)
+
+    def layer(self, layer: Layer) -> dict:
+        cls = type(layer)
+        if LAYER_CLASSES.get(cls.class_name) is not cls:
+            raise self.fail(layer, f"the class {cls.__module__}.{cls.__qualname__} is not one of layergraph's "
+                                   "layer classes, so load could not create it.", "layergraph:save:UnknownLayerClass")
+        initializers = {spec.initializer: spec.name for spec in cls.learnables}
+        props = {}
+        for field in cls.model_fields:
+            value = getattr(layer, field)
+            if callable(value) and not isinstance(value, (np.ndarray, str, type)):
+                props[field] = self.function(layer, field, value, initializers)
+            else:
+                props[field] = self.value(layer, field, value)
+        return {"class": cls.class_name, "properties": props}
+
+    def function(self, layer, field, fn, initializers) -> dict:
+        name = _function_name(fn)
+        if field in initializers:
+            learnable = initializers[field]
+            if getattr(layer, learnable) is not None:
+                return {"$function": name}
+            raise self.fail(layer, f"{field} is the Python function '{name}' and {learnable} is empty. A layergraph "
+                                   "file holds no code, so the loaded layer could not be initialized. Initialize the "
+                                   f"network first (dlnetwork), set {learnable}, or use a named initializer.",
+                            "layergraph:save:FunctionNotSaved")
+        raise self.fail(layer, f"{field} is the Python function '{name}'. A layergraph file holds no code, so the "
+                               "function cannot be saved; use one of the named values instead.",
+                        "layergraph:save:FunctionNotSaved")
+
+    def value(self, layer, field, value):
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            v = float(value)
+            if math.isfinite(v):
+                return v
+            return {"$float": "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")}
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biuf":
+                raise self.fail(layer, f"{field} is an array of dtype {value.dtype}; only numeric arrays can be saved.",
+                                "layergraph:save:UnsupportedValue")
+            key = f"a{len(self.arrays)}"
+            self.arrays[key] = value
+            return {"$array": key}
+        if isinstance(value, Size):
+            return {"$size": [[int(s) for s in value.spatial], int(value.channels)]}
+        if type(value) is tuple:
+            return {"$tuple": [self.value(layer, field, v) for v in value]}
+        if type(value) is list:
+            return [self.value(layer, field, v) for v in value]
+        raise self.fail(layer, f"{field} holds a value of type {type(value).__name__}, which a layergraph file cannot "
+                               "hold.", "layergraph:save:UnsupportedValue")
+
+
+def _describe(obj, path: str) -> tuple[dict, dict[str, np.ndarray]]:
+    from . import __version__
+    kind = _kind(obj)
+    writer = _Writer(path)
+    desc: dict = {"format": FORMAT, "version": VERSION, "kind": kind, "written_by": f"layergraph {__version__}"}
+    if kind == "Layer":
+        desc["layers"] = [writer.layer(obj)]
+    elif kind == "LayerArray":
+        desc["layers"] = [writer.layer(layer) for layer in LayerArray(obj)]
+    else:
+        graph = obj if kind == "LayerGraph" else obj.layer_graph
+        g = graph._g
+        desc["layers"] = [writer.layer(g.nodes[n]["layer"]) for n in g.nodes]
+        desc["connections"] = [[src, dst, [[out, inp] for out, inp in data["ports"]]]
+                               for src, dst, data in g.edges(data=True)]
+        if kind == "DLNetwork":
+            desc["attributes"] = {"Initialized": bool(obj.Initialized)}
+    desc["arrays"] = {key: {"dtype": a.dtype.str, "shape": list(a.shape)} for key, a in writer.arrays.items()}
+    return desc, writer.arrays
+
+
+class _Reader:
+    """Builds the object from a description and its arrays; every problem is a
+    LayerGraphError that starts with ``prefix`` (which names the file)."""
+
+    def __init__(self, prefix: str, arrays):
+        self.prefix = prefix
+        self.arrays = arrays        # key -> ndarray (or a callable that reads one)
+
+    def fail(self, message: str, identifier: str = "layergraph:load:InvalidFile") -> LayerGraphError:
+        return LayerGraphError(f"{self.prefix}{message}", identifier)
+
+    def expect(self, ok: bool, message: str):
+        if not ok:
+            raise self.fail(f"the description is malformed: {message}")
+
+    # -- values -----------------------------------------------------------------------------
+    def value(self, v, where: str, function_ok: bool):
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if isinstance(v, list):
+            return [self.value(x, where, False) for x in v]
+        self.expect(isinstance(v, dict) and len(v) == 1, f"{where} has the unknown value {v!r}.")
+        (tag, arg), = v.items()
+        if tag == "$tuple" and isinstance(arg, list):
+            return tuple(self.value(x, where, False) for x in arg)
+        if tag == "$float" and arg in ("inf", "-inf", "nan"):
+            return float(arg)
+        if tag == "$array" and isinstance(arg, str):
+            return self.array(arg, where)
+        if tag == "$size" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], list) \
+                and all(type(s) is int for s in arg[0]) and type(arg[1]) is int:
+            return Size(tuple(arg[0]), arg[1])
+        if tag == "$function" and isinstance(arg, str):
+            if not function_ok:
+                raise self.fail(f"{where} is a saved function name, which only an initializer property whose "
+                                "learnable is set can hold.")
+            return UnsavedFunction(arg)
+        self.expect(False, f"{where} has the unknown value {v!r}.")
+
+    def array(self, key: str, where: str) -> np.ndarray:
+        if key not in self.arrays:
+            raise self.fail(f"{where} refers to the array '{key}', which is not in the file.",
+                            "layergraph:load:MissingArray")
+        a = self.arrays[key]
+        return a(key, where) if callable(a) else a
+
+    # -- layers and graphs -------------------------------------------------------------------
+    def layer(self, item, index: int) -> Layer:
+        self.expect(isinstance(item, dict) and isinstance(item.get("class"), str)
+                    and isinstance(item.get("properties"), dict), f"layer {index} is not a class with properties.")
+        props = item["properties"]
+        name = props.get("Name")
+        label = f"layer {index} ('{name}')" if isinstance(name, str) else f"layer {index}"
+        cls = LAYER_CLASSES.get(item["class"])
+        if cls is None:
+            raise self.fail(f"{label} has the class '{item['class']}', which is not a layergraph layer class. Known "
+                            f"classes: {', '.join(sorted(LAYER_CLASSES))}.", "layergraph:load:UnknownLayerClass")
+        initializers = {spec.initializer: spec.name for spec in cls.learnables}
+        values = {}
+        for field, v in props.items():
+            values[field] = self.value(v, f"property '{field}' of {label}", function_ok=field in initializers)
+        for field, fn in values.items():
+            if isinstance(fn, UnsavedFunction) and values.get(initializers[field]) is None:
+                raise self.fail(f"property '{field}' of {label} is a saved function name but "
+                                f"{initializers[field]} is empty.")
+        try:
+            return cls(**values)
+        except LayerGraphError as err:
+            raise LayerGraphError(f"{self.prefix}{label} ({cls.class_name}): {err}", err.identifier) from None
+        except (TypeError, ValueError) as err:
+            raise self.fail(f"{label} ({cls.class_name}): {err}", "layergraph:load:InvalidProperty") from None
+
+    def build(self, desc) -> object:
+        self.expect(isinstance(desc, dict), "it is not a JSON object.")
+        kind = desc.get("kind")
+        if kind not in KINDS:
+            raise self.fail(f"the object kind {kind!r} is unknown; expected one of {', '.join(KINDS)}.")
+        items = desc.get("layers")
+        self.expect(isinstance(items, list), "'layers' is not a list.")
+        layers = [self.layer(item, i + 1) for i, item in enumerate(items)]
+        if kind == "Layer":
+            self.expect(len(layers) == 1, f"a Layer file holds {len(layers)} layers.")
+            return layers[0]
+        if kind == "LayerArray":
+            self.expect(not desc.get("connections"), "a layer array has no connections.")
+            return LayerArray(layers)
+        graph = self.graph(layers, desc.get("connections"))
+        if kind == "LayerGraph":
+            return graph
+        try:
+            if kind == "DLNetwork":
+                attributes = desc.get("attributes")
+                self.expect(isinstance(attributes, dict) and isinstance(attributes.get("Initialized"), bool),
+                            "a dlnetwork needs the attribute Initialized (true or false).")
+                analysis = analyze(graph)
+                outputs = [n for n, layer in analysis.layers.items() if layer.is_output]
+                if outputs:
+                    raise LayerGraphError(f"Layer '{outputs[0]}': Detected output layer. The network must not have "
+                                          "output layers.", "nnet_cnn:dlnetwork:OutputLayersNotSupported")
+                require_valid(analysis)
+                return DLNetwork(graph, analysis, attributes["Initialized"])
+            assembled = DAGNetwork.assemble(graph)
+            cls = SeriesNetwork if kind == "SeriesNetwork" else DAGNetwork
+            return cls(graph, assembled.analysis)
+        except NetworkAnalysisError as err:
+            raise NetworkAnalysisError(f"{self.prefix}the {kind} in the file is not valid: {err}", err.issues,
+                                       err.identifier) from None
+        except LayerGraphError as err:
+            if str(err).startswith(self.prefix):
+                raise
+            raise LayerGraphError(f"{self.prefix}the {kind} in the file is not valid: {err}",
+                                  err.identifier) from None
+
+    def graph(self, layers: list[Layer], connections) -> LayerGraph:
+        self.expect(isinstance(connections, list), "'connections' is not a list.")
+        graph = LayerGraph()
+        g = graph._g
+        for i, layer in enumerate(layers):
+            if not layer.Name:
+                raise self.fail(f"layer {i + 1} ({layer.class_name}) of the graph has no name.")
+            if layer.Name in g:
+                raise self.fail(f"two layers of the graph are named '{layer.Name}'.")
+            g.add_node(layer.Name, layer=layer)
+        connected = set()
+        for row in connections:
+            self.expect(isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)
+                        and isinstance(row[1], str) and isinstance(row[2], list) and row[2],
+                        f"the connection {row!r} is not [source, destination, [[output, input], ...]].")
+            src, dst, ports = row
+            for name in (src, dst):
+                if name not in g:
+                    raise self.fail(f"the connection from '{src}' to '{dst}' names the layer '{name}', which is not "
+                                    "in the file.")
+            if g.has_edge(src, dst) or src == dst:
+                raise self.fail(f"the connection from '{src}' to '{dst}' is listed twice or joins a layer to itself.")
+            pairs = []
+            for pair in ports:
+                self.expect(isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair),
+                            f"the ports {pair!r} of the connection from '{src}' to '{dst}' are not [output, input].")
+                out, inp = pair
+                if out not in g.nodes[src]["layer"].OutputNames or inp not in g.nodes[dst]["layer"].InputNames:
+                    raise self.fail(f"the connection '{src}/{out}' -> '{dst}/{inp}' names a port that the layers do "
+                                    "not have.")
+                if (dst, inp) in connected:
+                    raise self.fail(f"the input '{dst}/{inp}' is connected twice.")
+                connected.add((dst, inp))
+                pairs.append((out, inp))
+            g.add_edge(src, dst, ports=pairs)
+        return graph
+
+
+# ------------------------------------------------------------------------------------------
+# files
+
+def _write_zip(f, desc: dict, arrays: dict[str, np.ndarray]):
+    with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+        z.writestr(DESCRIPTION, json.dumps(desc, indent=1, allow_nan=False))
+        for key, a in arrays.items():
+            with z.open(key + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, a, allow_pickle=False)
+
+
+def save(obj, path) -> None:
+    """Save a network, layer graph, layer array or layer to one file (MATLAB's
+    ``save('net.mat', 'net')``); ``load(path)`` gives it back. See the module's
+    documentation for the format and for what happens to Python functions."""
+    if isinstance(obj, (str, os.PathLike)) and not isinstance(path, (str, os.PathLike)):
+        raise LayerGraphError("save(obj, path) takes the object first and the file name second: MATLAB's "
+                              "save('net.mat','net') is save(net, 'net.mat').", "layergraph:save:ArgumentOrder")
+    if not isinstance(path, (str, os.PathLike)):
+        raise LayerGraphError(f"Expected the file name to be a string or a path, not {type(path).__name__}.",
+                              "layergraph:save:InvalidFileName")
+    path = os.fspath(path)
+    desc, arrays = _describe(obj, path)
+    # what save writes must load: rebuild it here, with the same checks load makes
+    _Reader(f"Unable to save to '{path}': ", arrays).build(json.loads(json.dumps(desc, allow_nan=False)))
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise LayerGraphError(f"Unable to save to '{path}': the folder '{folder}' does not exist.",
+                              "layergraph:save:NoSuchFolder")
+    if os.path.isdir(path):
+        raise LayerGraphError(f"Unable to save to '{path}': it is a folder.", "layergraph:save:IsAFolder")
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "xb") as f:          # "x": a new file, with the user's umask
+            _write_zip(f, desc, arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        raise LayerGraphError(f"Unable to save to '{path}': {err.strerror or err}.",
+                              "layergraph:save:WriteFailed") from err
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load(path):
+    """Load what ``save`` wrote: the network, layer graph, layer array or layer,
+    with every property and array as it was saved. Runs no code from the file."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise LayerGraphError(f"Expected the file name to be a string or a path, not {type(path).__name__}.",
+                              "layergraph:load:InvalidFileName")
+    path = os.fspath(path)
+    prefix = f"Unable to load '{path}': "
+    if os.path.isdir(path):
+        raise LayerGraphError(f"{prefix}it is a folder, not a file.", "layergraph:load:FileNotFound")
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        raise LayerGraphError(f"{prefix}no such file.", "layergraph:load:FileNotFound") from None
+    except OSError as err:
+        raise LayerGraphError(f"{prefix}{err.strerror or err}.", "layergraph:load:FileNotFound") from None
+    damaged = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, NotImplementedError,
+               RuntimeError)
+    with f:
+        head = f.read(4)
+        f.seek(0)
+        try:
+            z = zipfile.ZipFile(f)
+        except damaged as err:
+            if head.startswith(b"PK"):
+                raise LayerGraphError(f"{prefix}the file is damaged or truncated ({err}).",
+                                      "layergraph:load:DamagedFile") from None
+            raise LayerGraphError(f"{prefix}not a layergraph file (not a zip archive; layergraph.save writes a "
+                                  "zip of JSON and .npy members).", "layergraph:load:NotALayergraphFile") from None
+        with z:
+            names = z.namelist()
+            if DESCRIPTION not in names:
+                if {"network", "trainer.json"} <= set(names):
+                    what = "it is a training checkpoint: pass it to trainNetwork to resume training"
+                elif names and all(n.endswith(".npy") for n in names):
+                    what = (f"a plain .npz of arrays ({', '.join(n[:-4] for n in names[:5])}"
+                            f"{', ...' if len(names) > 5 else ''}) without the member '{DESCRIPTION}'")
+                else:
+                    what = f"a zip archive without the member '{DESCRIPTION}'"
+                raise LayerGraphError(f"{prefix}not a layergraph file ({what}).",
+                                      "layergraph:load:NotALayergraphFile")
+            try:
+                raw = z.read(DESCRIPTION)
+            except damaged as err:
+                raise LayerGraphError(f"{prefix}the file is damaged or truncated ({err}).",
+                                      "layergraph:load:DamagedFile") from None
+            try:
+                desc = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError) as err:
+                raise LayerGraphError(f"{prefix}its description '{DESCRIPTION}' is not valid JSON ({err}).",
+                                      "layergraph:load:DamagedFile") from None
+        if not isinstance(desc, dict) or desc.get("format") != FORMAT:
+            raise LayerGraphError(f"{prefix}not a layergraph file (the description does not say format "
+                                  f"'{FORMAT}').", "layergraph:load:NotALayergraphFile")
+        version = desc.get("version")
+        if version != VERSION or type(version) is not int:
+            raise LayerGraphError(f"{prefix}it is in layergraph file format version {version!r}; this layergraph "
+                                  f"reads version {VERSION} (was it written by a newer layergraph?).",
+                                  "layergraph:load:UnsupportedVersion")
+        meta = desc.get("arrays")
+        if not isinstance(meta, dict):
+            raise LayerGraphError(f"{prefix}the description is malformed: 'arrays' is not an object.",
+                                  "layergraph:load:InvalidFile")
+        f.seek(0)
+        try:
+            npz = np.load(f, allow_pickle=False)
+        except (ValueError, *damaged) as err:
+            raise LayerGraphError(f"{prefix}the file is damaged or truncated ({err}).",
+                                  "layergraph:load:DamagedFile") from None
+        with npz:
+            def read(key, where):
+                if key not in meta or key not in npz.files:
+                    raise LayerGraphError(f"{prefix}{where} refers to the array '{key}', which is not in the file.",
+                                          "layergraph:load:MissingArray")
+                try:
+                    a = npz[key]
+                except ValueError as err:
+                    if "pickle" in str(err):
+                        raise LayerGraphError(f"{prefix}the array '{key}' ({where}) could only be read by running "
+                                              "code (it is an object array); layergraph does not load such arrays.",
+                                              "layergraph:load:UnsafeArray") from None
+                    raise LayerGraphError(f"{prefix}the array '{key}' ({where}) is damaged ({err}).",
+                                          "layergraph:load:DamagedFile") from None
+                except damaged as err:
+                    raise LayerGraphError(f"{prefix}the array '{key}' ({where}) is damaged or truncated ({err}).",
+                                          "layergraph:load:DamagedFile") from None
+                info = meta[key]
+                if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf" or not isinstance(info, dict) \
+                        or info.get("dtype") != a.dtype.str or info.get("shape") != list(a.shape):
+                    raise LayerGraphError(f"{prefix}the array '{key}' ({where}) does not have the dtype and shape "
+                                          "that the description gives.", "layergraph:load:DamagedFile")
+                return a
+
+            return _Reader(prefix, {key: read for key in meta}).build(desc)
+
+
+__all__ = ["save", "load", "UnsavedFunction"]
