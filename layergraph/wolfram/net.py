@@ -680,12 +680,23 @@ class NetGraph(_Container):
         self._port_specs.update({k: v for k, v in specs.items() if v is not None})
         if LearningRateMultipliers is not S.Automatic:
             self._lrm = _lrm_option(LearningRateMultipliers)
+        self._check_acyclic()
         ins, outs = self._interface()
         for k in specs:
             if k not in ins and k not in outs:
                 raise LayerGraphError(f"{k!r} is not a port of the NetGraph. Ports: "
                                       f"{', '.join(list(ins) + list(outs))}.", "NetGraph::netinvgport")
         self.compile()
+
+    def _check_acyclic(self):
+        g = nx.DiGraph()
+        g.add_edges_from((s[0], d[0]) for s, d in self._edges if s[0] != "$port" and d[0] != "$port")
+        try:
+            cycle = nx.find_cycle(g)
+        except nx.NetworkXNoCycle:
+            return
+        raise LayerGraphError("The connectivity of layers within a NetGraph must be acyclic (cycle through "
+                              + " -> ".join(f'"{e[0]}"' for e in cycle) + ").", "NetGraph::acyclic")
 
     # -- edges --------------------------------------------------------------------------------------
     def _parse_edges(self, edges):
