@@ -66,6 +66,7 @@ which no layer accepts, is refused at save time rather than at load time.
 """
 from __future__ import annotations
 
+import io as _io
 import json
 import math
 import os
@@ -295,7 +296,7 @@ class _Reader:
                     and isinstance(item.get("properties"), dict), f"layer {index} is not a class with properties.")
         props = item["properties"]
         name = props.get("Name")
-        label = f"layer {index} ('{name}')" if isinstance(name, str) else f"layer {index}"
+        label = f"layer {index} ('{name}')" if isinstance(name, str) and name else f"layer {index}"
         cls = LAYER_CLASSES.get(item["class"])
         if cls is None:
             raise self.fail(f"{label} has the class '{item['class']}', which is not a layergraph layer class. Known "
@@ -443,7 +444,9 @@ def save(obj, path) -> None:
 
 def load(path):
     """Load what ``save`` wrote: the network, layer graph, layer array or layer,
-    with every property and array as it was saved. Runs no code from the file."""
+    with every property and array as it was saved. Runs no code from the file.
+    A training checkpoint (``CheckpointPath`` of trainingOptions) loads as its
+    network, as MATLAB's ``load`` of a checkpoint file gives ``net``."""
     if not isinstance(path, (str, os.PathLike)):
         raise LayerGraphError(f"Expected the file name to be a string or a path, not {type(path).__name__}.",
                               "layergraph:load:InvalidFileName")
@@ -457,84 +460,98 @@ def load(path):
         raise LayerGraphError(f"{prefix}no such file.", "layergraph:load:FileNotFound") from None
     except OSError as err:
         raise LayerGraphError(f"{prefix}{err.strerror or err}.", "layergraph:load:FileNotFound") from None
-    damaged = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, NotImplementedError,
-               RuntimeError)
     with f:
-        head = f.read(4)
-        f.seek(0)
-        try:
-            z = zipfile.ZipFile(f)
-        except damaged as err:
-            if head.startswith(b"PK"):
-                raise LayerGraphError(f"{prefix}the file is damaged or truncated ({err}).",
-                                      "layergraph:load:DamagedFile") from None
-            raise LayerGraphError(f"{prefix}not a layergraph file (not a zip archive; layergraph.save writes a "
-                                  "zip of JSON and .npy members).", "layergraph:load:NotALayergraphFile") from None
-        with z:
-            names = z.namelist()
-            if DESCRIPTION not in names:
-                if {"network", "trainer.json"} <= set(names):
-                    what = "it is a training checkpoint: pass it to trainNetwork to resume training"
-                elif names and all(n.endswith(".npy") for n in names):
-                    what = (f"a plain .npz of arrays ({', '.join(n[:-4] for n in names[:5])}"
-                            f"{', ...' if len(names) > 5 else ''}) without the member '{DESCRIPTION}'")
-                else:
-                    what = f"a zip archive without the member '{DESCRIPTION}'"
-                raise LayerGraphError(f"{prefix}not a layergraph file ({what}).",
-                                      "layergraph:load:NotALayergraphFile")
-            try:
-                raw = z.read(DESCRIPTION)
-            except damaged as err:
-                raise LayerGraphError(f"{prefix}the file is damaged or truncated ({err}).",
-                                      "layergraph:load:DamagedFile") from None
-            try:
-                desc = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError) as err:
-                raise LayerGraphError(f"{prefix}its description '{DESCRIPTION}' is not valid JSON ({err}).",
-                                      "layergraph:load:DamagedFile") from None
-        if not isinstance(desc, dict) or desc.get("format") != FORMAT:
-            raise LayerGraphError(f"{prefix}not a layergraph file (the description does not say format "
-                                  f"'{FORMAT}').", "layergraph:load:NotALayergraphFile")
-        version = desc.get("version")
-        if version != VERSION or type(version) is not int:
-            raise LayerGraphError(f"{prefix}it is in layergraph file format version {version!r}; this layergraph "
-                                  f"reads version {VERSION} (was it written by a newer layergraph?).",
-                                  "layergraph:load:UnsupportedVersion")
-        meta = desc.get("arrays")
-        if not isinstance(meta, dict):
-            raise LayerGraphError(f"{prefix}the description is malformed: 'arrays' is not an object.",
-                                  "layergraph:load:InvalidFile")
-        f.seek(0)
-        try:
-            npz = np.load(f, allow_pickle=False)
-        except (ValueError, *damaged) as err:
-            raise LayerGraphError(f"{prefix}the file is damaged or truncated ({err}).",
-                                  "layergraph:load:DamagedFile") from None
-        with npz:
-            def read(key, where):
-                if key not in meta or key not in npz.files:
-                    raise LayerGraphError(f"{prefix}{where} refers to the array '{key}', which is not in the file.",
-                                          "layergraph:load:MissingArray")
-                try:
-                    a = npz[key]
-                except ValueError as err:
-                    if "pickle" in str(err):
-                        raise LayerGraphError(f"{prefix}the array '{key}' ({where}) could only be read by running "
-                                              "code (it is an object array); layergraph does not load such arrays.",
-                                              "layergraph:load:UnsafeArray") from None
-                    raise LayerGraphError(f"{prefix}the array '{key}' ({where}) is damaged ({err}).",
-                                          "layergraph:load:DamagedFile") from None
-                except damaged as err:
-                    raise LayerGraphError(f"{prefix}the array '{key}' ({where}) is damaged or truncated ({err}).",
-                                          "layergraph:load:DamagedFile") from None
-                info = meta[key]
-                if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf" or not isinstance(info, dict) \
-                        or info.get("dtype") != a.dtype.str or info.get("shape") != list(a.shape):
-                    raise LayerGraphError(f"{prefix}the array '{key}' ({where}) does not have the dtype and shape "
-                                          "that the description gives.", "layergraph:load:DamagedFile")
-                return a
+        return _load_from(f, prefix, checkpoint_ok=True)
 
-            return _Reader(prefix, {key: read for key in meta}).build(desc)
+
+_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, NotImplementedError,
+            RuntimeError)
+
+
+def _damaged(prefix: str, err) -> LayerGraphError:
+    return LayerGraphError(f"{prefix}the file is damaged or truncated ({err}).", "layergraph:load:DamagedFile")
+
+
+def _load_from(f, prefix: str, checkpoint_ok: bool):
+    """Load from a seekable binary file object."""
+    head = f.read(4)
+    f.seek(0)
+    try:
+        z = zipfile.ZipFile(f)
+    except _DAMAGED as err:
+        if head.startswith(b"PK"):
+            raise _damaged(prefix, err) from None
+        raise LayerGraphError(f"{prefix}not a layergraph file (not a zip archive; layergraph.save writes a zip of "
+                              "a JSON description and .npy arrays).", "layergraph:load:NotALayergraphFile") from None
+    with z:
+        names = z.namelist()
+        if DESCRIPTION not in names:
+            if checkpoint_ok and {"network", "trainer.json"} <= set(names):
+                # a training checkpoint (layergraph.train.checkpoint): its network, as MATLAB's
+                # load of a checkpoint file gives the network
+                try:
+                    data = z.read("network")
+                except _DAMAGED as err:
+                    raise _damaged(prefix, err) from None
+                return _load_from(_io.BytesIO(data), f"{prefix[:-2]} (the network of the training checkpoint): ",
+                                  checkpoint_ok=False)
+            if names and all(n.endswith(".npy") for n in names):
+                what = (f"a plain .npz of arrays ({', '.join(n[:-4] for n in names[:5])}"
+                        f"{', ...' if len(names) > 5 else ''}) without the member '{DESCRIPTION}'")
+            else:
+                what = f"a zip archive without the member '{DESCRIPTION}'"
+            raise LayerGraphError(f"{prefix}not a layergraph file ({what}).", "layergraph:load:NotALayergraphFile")
+        try:
+            raw = z.read(DESCRIPTION)
+        except _DAMAGED as err:
+            raise _damaged(prefix, err) from None
+    try:
+        desc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise LayerGraphError(f"{prefix}its description '{DESCRIPTION}' is not valid JSON ({err}).",
+                              "layergraph:load:DamagedFile") from None
+    if not isinstance(desc, dict) or desc.get("format") != FORMAT:
+        raise LayerGraphError(f"{prefix}not a layergraph file (the description does not say format '{FORMAT}').",
+                              "layergraph:load:NotALayergraphFile")
+    version = desc.get("version")
+    if version != VERSION or type(version) is not int:
+        raise LayerGraphError(f"{prefix}it is in layergraph file format version {version!r}; this layergraph reads "
+                              f"version {VERSION} (was it written by a newer layergraph?).",
+                              "layergraph:load:UnsupportedVersion")
+    meta = desc.get("arrays")
+    if not isinstance(meta, dict):
+        raise LayerGraphError(f"{prefix}the description is malformed: 'arrays' is not an object.",
+                              "layergraph:load:InvalidFile")
+    f.seek(0)
+    try:
+        npz = np.load(f, allow_pickle=False)
+    except (ValueError, *_DAMAGED) as err:
+        raise _damaged(prefix, err) from None
+    with npz:
+        def read(key, where):
+            if key not in npz.files:
+                raise LayerGraphError(f"{prefix}{where} refers to the array '{key}', which is not in the file.",
+                                      "layergraph:load:MissingArray")
+            try:
+                a = npz[key]
+            except ValueError as err:
+                if "pickle" in str(err):
+                    raise LayerGraphError(f"{prefix}the array '{key}' ({where}) could only be read by running code "
+                                          "(it is an object array); layergraph does not load such arrays.",
+                                          "layergraph:load:UnsafeArray") from None
+                raise LayerGraphError(f"{prefix}the array '{key}' ({where}) is damaged ({err}).",
+                                      "layergraph:load:DamagedFile") from None
+            except _DAMAGED as err:
+                raise LayerGraphError(f"{prefix}the array '{key}' ({where}) is damaged or truncated ({err}).",
+                                      "layergraph:load:DamagedFile") from None
+            info = meta[key]
+            if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf" or not isinstance(info, dict) \
+                    or info.get("dtype") != a.dtype.str or info.get("shape") != list(a.shape):
+                raise LayerGraphError(f"{prefix}the array '{key}' ({where}) does not have the dtype and shape that "
+                                      "the description gives.", "layergraph:load:DamagedFile")
+            return a
+
+        return _Reader(prefix, {key: read for key in meta}).build(desc)
 
 
 __all__ = ["save", "load", "UnsavedFunction"]
