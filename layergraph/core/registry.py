@@ -14,7 +14,7 @@ from .. import layers as L
 class Entry:
     layer: type            # core spec class
     matlab: str | None     # MATLAB constructor name
-    wolfram: str | None    # Wolfram layer (filled in by the Wolfram dialect's issue)
+    wolfram: str | None    # Wolfram layer whose build gives this core layer (layergraph/wolfram/layers.py)
     onnx: str | None       # ONNX operator
     example: tuple = ()    # required MATLAB arguments of a typical call (docs, tests, golden printouts)
 
@@ -26,10 +26,10 @@ REGISTRY: tuple[Entry, ...] = (
     Entry(L.GroupedConvolution2DLayer, "groupedConvolution2dLayer", "ConvolutionLayer", "Conv", (3, 8, 2)),
     Entry(L.TransposedConvolution2DLayer, "transposedConv2dLayer", "DeconvolutionLayer", "ConvTranspose", (3, 16)),
     Entry(L.BatchNormalizationLayer, "batchNormalizationLayer", "BatchNormalizationLayer", "BatchNormalization"),
-    Entry(L.LayerNormalizationLayer, "layerNormalizationLayer", "NormalizationLayer", "LayerNormalization"),
+    Entry(L.LayerNormalizationLayer, "layerNormalizationLayer", None, "LayerNormalization"),
     Entry(L.ReLULayer, "reluLayer", "ElementwiseLayer", "Relu"),
-    Entry(L.LeakyReLULayer, "leakyReluLayer", "ElementwiseLayer", "LeakyRelu"),
-    Entry(L.ClippedReLULayer, "clippedReluLayer", "ElementwiseLayer", "Clip", (10,)),
+    Entry(L.LeakyReLULayer, "leakyReluLayer", None, "LeakyRelu"),
+    Entry(L.ClippedReLULayer, "clippedReluLayer", None, "Clip", (10,)),
     Entry(L.ELULayer, "eluLayer", "ElementwiseLayer", "Elu"),
     Entry(L.TanhLayer, "tanhLayer", "ElementwiseLayer", "Tanh"),
     Entry(L.SigmoidLayer, "sigmoidLayer", "ElementwiseLayer", "Sigmoid"),
@@ -42,9 +42,14 @@ REGISTRY: tuple[Entry, ...] = (
     Entry(L.GlobalMaxPooling2DLayer, "globalMaxPooling2dLayer", None, "GlobalMaxPool"),
     Entry(L.FullyConnectedLayer, "fullyConnectedLayer", "LinearLayer", "Gemm", (10,)),
     Entry(L.DropoutLayer, "dropoutLayer", "DropoutLayer", "Dropout"),
-    Entry(L.FlattenLayer, "flattenLayer", "FlattenLayer", "Flatten"),
+    Entry(L.FlattenLayer, "flattenLayer", None, "Flatten"),  # column-major; Wolfram's is ArrayReshapeLayer
     Entry(L.AdditionLayer, "additionLayer", "TotalLayer", "Add", (2,)),
     Entry(L.ConcatenationLayer, "concatenationLayer", "CatenateLayer", "Concat", (3, 2)),
+    # core layers without a MATLAB constructor, for the Wolfram dialect
+    Entry(L.ElementwiseFunctionLayer, None, "ElementwiseLayer", None),
+    Entry(L.ThreadingFunctionLayer, None, "ThreadingLayer", None),
+    Entry(L.ArrayReshapeLayer, None, "ReshapeLayer", "Reshape"),   # also FlattenLayer
+    Entry(L.ArrayTransposeLayer, None, None, "Transpose"),         # Interleaving, SoftmaxLayer levels
     Entry(L.DepthConcatenationLayer, "depthConcatenationLayer", "CatenateLayer", "Concat", (2,)),
     Entry(L.ClassificationOutputLayer, "classificationLayer", None, None),
     Entry(L.RegressionOutputLayer, "regressionLayer", None, None),
@@ -52,3 +57,7 @@ REGISTRY: tuple[Entry, ...] = (
 
 BY_CLASS = {e.layer: e for e in REGISTRY}
 BY_MATLAB = {e.matlab: e for e in REGISTRY if e.matlab}
+BY_WOLFRAM: dict[str, list[Entry]] = {}
+for _e in REGISTRY:
+    if _e.wolfram:
+        BY_WOLFRAM.setdefault(_e.wolfram, []).append(_e)

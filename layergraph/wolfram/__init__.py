@@ -21,3 +21,6 @@ from .ops import *  # noqa: F401,F403,E402
 from .ops import __all__ as _ops  # noqa: E402
 
 __all__ += list(_ops)
+from .information import Information, Quantity  # noqa: F401,E402
+
+__all__ += ["Information", "Quantity"]
