@@ -280,8 +280,7 @@ def NetPrepend(net, layers):
     items = _chain_nodes(net, "NetPrepend")
     new = _new_items(layers, [n for n, _ in items])
     if all(n.isdigit() for n, _ in items) and not isinstance(layers, dict):
-        new = [(f"new{i}", v) for i, (_, v) in enumerate(new)]
-        return _rebuild_chain(_renumber(new + items), net, ("Output",))
+        return _rebuild_chain([(str(i + 1), v) for i, (_, v) in enumerate(new + items)], net, ("Output",))
     return _rebuild_chain(new + items, net, ("Output",))
 
 
