@@ -19,11 +19,11 @@ instead, which is how ONNX output_padding maps onto it).
 """
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from numba import njit
 
+from ._parallel import batch_parallel as _batch_parallel
+from ._parallel import workspace as _workspace
 from ._util import as_float, like
 from .pool import max_planes
 
@@ -208,76 +208,9 @@ def _conv_geometry(x, w, p, name):
     return n, c, h, wd, f, cg, kh, kw, oh, ow
 
 
-# The column matrix is large (FH*FW times the input) and lives only inside one call. A fresh
-# allocation each call costs page faults comparable to the im2col itself, so each thread
-# keeps one grow-only scratch buffer per dtype. Results never alias it.
-_scratch = threading.local()
-
-
-def _workspace(shape, dtype, slot="cols"):
-    size = int(np.prod(shape))
-    key = slot + np.dtype(dtype).char
-    buf = getattr(_scratch, key, None)
-    if buf is None or buf.size < size:
-        buf = np.empty(size, dtype)
-        setattr(_scratch, key, buf)
-    return buf[:size].reshape(shape)
-
-
 # Prediction splits the batch over threads, each doing im2col and a single-threaded BLAS
-# product for a few observations at a time (_SUB; the columns stay in cache). One pool of
-# threads does all the work: OpenBLAS's own threads are held at 1 meanwhile, because on a
-# small machine its spinning threads and ours slow each other down.
+# product for a few observations at a time (_SUB; the columns stay in cache).
 _SUB = 4
-_pool = None
-
-
-def _threads() -> int:
-    import numba
-    return max(1, int(numba.config.NUMBA_NUM_THREADS))
-
-
-def _batch_parallel(work, n):
-    """Run work(lo, hi) over contiguous slices of range(n), one per thread; returns the
-    results in order."""
-    global _pool
-    t = min(_threads(), n)
-    if t <= 1:
-        return [work(0, n)]
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _pool = ThreadPoolExecutor(_threads(), thread_name_prefix="layergraph-conv")
-    bounds = np.linspace(0, n, t + 1).astype(int)
-    with _blas_threads(1):
-        futures = [_pool.submit(work, int(a), int(z)) for a, z in zip(bounds[:-1], bounds[1:])]
-        return [fut.result() for fut in futures]
-
-
-class _blas_threads:
-    """Temporarily set the BLAS thread count (threadpoolctl's handle, found once)."""
-
-    _lib = False
-
-    def __init__(self, n):
-        self.n = n
-
-    def __enter__(self):
-        if _blas_threads._lib is False:
-            try:
-                from threadpoolctl import ThreadpoolController
-                libs = ThreadpoolController().select(user_api="blas").lib_controllers
-                _blas_threads._lib = libs[0] if libs else None
-            except Exception:  # no threadpoolctl or an unknown BLAS: leave it alone
-                _blas_threads._lib = None
-        lib = _blas_threads._lib
-        self.old = lib.num_threads if lib is not None else None
-        if lib is not None:
-            lib.set_num_threads(self.n)
-        return self
-
-    def __exit__(self, *exc):
-        if self.old is not None:
-            _blas_threads._lib.set_num_threads(self.old)
 
 
 # -- convolution -------------------------------------------------------------------------------

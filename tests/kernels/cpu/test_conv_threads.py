@@ -62,8 +62,8 @@ def threads(request, monkeypatch):
     """Also split the batch over 3 workers (more than the cores here), so that batches that do
     not divide evenly give each worker a different count."""
     if request.param is not None:
-        from layergraph.kernels.cpu import conv
-        monkeypatch.setattr(conv, "_threads", lambda: request.param)
+        from layergraph.kernels.cpu import _parallel
+        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
     return request.param
 
 

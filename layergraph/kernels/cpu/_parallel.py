@@ -1,0 +1,78 @@
+"""One pool of threads for the kernels that split a batch themselves (convolution, fully
+connected), per-thread scratch buffers, and the BLAS thread count held at 1 while they run.
+
+On a small machine OpenBLAS's own threads and ours slow each other down, and OpenBLAS's
+workers keep spinning for a while after every multi-threaded product, taking a core from the
+next numba kernel. So a kernel that calls BLAS during a training step splits the work over
+this pool and calls a single-threaded BLAS in each thread (docs/performance.md)."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+# Scratch buffers (im2col columns and the like) live only inside one call. A fresh allocation
+# each call costs page faults comparable to the work itself, so each thread keeps one
+# grow-only buffer per slot and dtype. Results never alias them.
+_scratch = threading.local()
+
+
+def workspace(shape, dtype, slot="cols"):
+    size = int(np.prod(shape))
+    key = slot + np.dtype(dtype).char
+    buf = getattr(_scratch, key, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype)
+        setattr(_scratch, key, buf)
+    return buf[:size].reshape(shape)
+
+
+_pool = None
+
+
+def threads() -> int:
+    import numba
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
+def batch_parallel(work, n):
+    """Run work(lo, hi) over contiguous slices of range(n), one per thread (as many as numba
+    uses), with BLAS held at 1 thread; returns the results in order."""
+    global _pool
+    t = min(threads(), n)
+    if t <= 1:
+        return [work(0, n)]
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _pool = ThreadPoolExecutor(threads(), thread_name_prefix="layergraph-kernels")
+    bounds = np.linspace(0, n, t + 1).astype(int)
+    with blas_threads(1):
+        futures = [_pool.submit(work, int(a), int(z)) for a, z in zip(bounds[:-1], bounds[1:])]
+        return [fut.result() for fut in futures]
+
+
+class blas_threads:
+    """Temporarily set the BLAS thread count (threadpoolctl's handle, found once)."""
+
+    _lib = False
+
+    def __init__(self, n):
+        self.n = n
+
+    def __enter__(self):
+        if blas_threads._lib is False:
+            try:
+                from threadpoolctl import ThreadpoolController
+                libs = ThreadpoolController().select(user_api="blas").lib_controllers
+                blas_threads._lib = libs[0] if libs else None
+            except Exception:  # no threadpoolctl or an unknown BLAS: leave it alone
+                blas_threads._lib = None
+        lib = blas_threads._lib
+        self.old = lib.num_threads if lib is not None else None
+        if lib is not None and self.old != self.n:
+            lib.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        if self.old is not None and self.old != self.n:
+            blas_threads._lib.set_num_threads(self.old)
