@@ -24,3 +24,6 @@ __all__ += list(_ops)
 from .information import Information, Quantity  # noqa: F401,E402
 
 __all__ += ["Information", "Quantity"]
+from .train import NetTrain, NetTrainResultsObject  # noqa: F401,E402
+
+__all__ += ["NetTrain", "NetTrainResultsObject"]

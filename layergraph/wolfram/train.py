@@ -1,0 +1,503 @@
+"""NetTrain on the core trainer (``layergraph.train``).
+
+``NetTrain(net, data, ...)`` initializes what is missing (NetInitialize), attaches the
+automatic loss (CrossEntropyLossLayer["Index"] after a SoftmaxLayer,
+CrossEntropyLossLayer["Binary"] after ElementwiseLayer[LogisticSigmoid], MeanSquaredLossLayer
+otherwise), translates Wolfram's options into a ``TrainConfig`` and returns the trained
+net, or with ``All`` a NetTrainResultsObject.
+
+Data, in Python:
+  ``[(x1, y1), (x2, y2), ...]``         Wolfram's {x1 -> y1, x2 -> y2, ...}
+  ``(xs, ys)``                          {x1, x2, ...} -> {y1, y2, ...}  (lists or arrays, batch first)
+  ``{"Input": xs, "Output": ys}``       <|"Input" -> {...}, "Output" -> {...}|>  (ports by name)
+Class targets for CrossEntropy are 1-based indices (Wolfram's "Index"), or probability
+vectors of the output's size.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ..core.errors import LayerGraphError
+from ..train import SGDM, Adam, CrossEntropy, Loss, MeanSquared, TrainConfig, train
+from . import symbols as S
+from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
+from .net import NetChain, _Container, _generator, _lrm_option
+from .types import internal_shape, phrase, wl_list
+
+# Wolfram's optimizer defaults (12.x MXNetLink table; newest versions)
+METHODS = {
+    "ADAM": {"LearningRate": 0.001, "Beta1": 0.9, "Beta2": 0.999, "Epsilon": 1e-5},
+    "SGD": {"LearningRate": 0.01, "Momentum": 0.93, "LearningRateSchedule": "Polynomial"},
+}
+COMMON = {"LearningRate": S.Automatic, "L2Regularization": 0, "GradientClipping": None,
+          "LearningRateSchedule": None}
+MAX_BATCH = 64          # $MaxTrainingBatchSize
+AUTO_SECONDS = 20.0     # MaxTrainingRounds -> Automatic: about 20 s of training ...
+AUTO_ROUNDS = (10, 10000)  # ... clipped to {10, 10000} rounds
+
+
+class BinaryCrossEntropy(Loss):
+    """CrossEntropyLossLayer["Binary"]: -(t log y + (1 - t) log(1 - y)), averaged over the
+    elements of an example and over the batch. (Kept here until the core trainer's
+    losses.py has one; the trainer only calls it.)"""
+
+    name = "BinaryCrossEntropy"
+
+    def __call__(self, y, t):
+        eps = np.finfo(y.dtype).eps
+        yc = np.clip(y.astype(np.float64), eps, 1 - eps)
+        t64 = t.astype(np.float64)
+        m = y.size
+        loss = -np.sum(t64 * np.log(yc) + (1 - t64) * np.log(1 - yc)) / m
+        grad = (-(t64 / yc) + (1 - t64) / (1 - yc)) / m
+        return float(loss), grad.astype(y.dtype)
+
+
+# -- data ------------------------------------------------------------------------------------------
+def _as_array(value, what):
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise LayerGraphError(f"Data provided to port \"{what}\" should be a list of numeric arrays of equal "
+                              "dimensions.", "NetTrain::invindim") from None
+    if arr.dtype.kind not in "biuf" or not np.all(np.isfinite(arr)):
+        raise LayerGraphError(f"Data provided to port \"{what}\" should be numeric and finite.", "NetTrain::invindim")
+    return arr
+
+
+def _parse(net, data):
+    """{input port: array (N first)}, {output port: array (N first)}."""
+    ins, outs = net._input_names(), net._output_names()
+    if data is None or (hasattr(data, "__len__") and len(data) == 0):
+        raise LayerGraphError("No training data provided.", "NetTrain::nodata")
+    if isinstance(data, dict):
+        unknown = [k for k in data if k not in ins and k not in outs]
+        if unknown:
+            raise LayerGraphError(f"Unknown input {unknown[0]!r} provided. Ports: {', '.join(ins + outs)}.",
+                                  "General::inpunk")
+        missing = [k for k in ins + outs if k not in data]
+        if missing:
+            raise LayerGraphError(f"Required input slot {missing[0]!r} was not provided.", "General::inpmiss")
+        xs = {k: _as_array(data[k], k) for k in ins}
+        ys = {k: _as_array(data[k], k) for k in outs}
+    else:
+        if len(ins) != 1 or len(outs) != 1:
+            raise LayerGraphError("Data rules in -> out require a net with exactly one input and one output; give a "
+                                  "dict {port: data} instead.", "NetTrain::invtdata")
+        if isinstance(data, tuple) and len(data) == 2:
+            x, y = data
+        elif isinstance(data, list) and all(isinstance(d, tuple) and len(d) == 2 for d in data):
+            x, y = [d[0] for d in data], [d[1] for d in data]
+        else:
+            raise LayerGraphError("Training data should be an association of lists, or a rule from input to output "
+                                  "examples.", "NetTrain::invtdata")
+        xs, ys = {ins[0]: _as_array(x, ins[0])}, {outs[0]: _as_array(y, outs[0])}
+    counts = {a.shape[0] if a.ndim else -1 for a in list(xs.values()) + list(ys.values())}
+    if len(counts) != 1 or -1 in counts:
+        raise LayerGraphError("The inputs and targets should have the same number of examples.",
+                              "NetTrain::invtdata")
+    return xs, ys
+
+
+def _loss_kind(net, c, port):
+    path = c.out_ports[port][0]
+    leaf = c.leaves[path].layer
+    if isinstance(leaf, SoftmaxLayer):
+        return "CrossEntropy"
+    if isinstance(leaf, ElementwiseLayer) and leaf.params["Function"] is S.LogisticSigmoid:
+        return "Binary"
+    return "MeanSquared"
+
+
+def _targets(kind, y, out_dims, port):
+    n = y.shape[0]
+    if kind == "CrossEntropy":
+        k = out_dims[-1] if len(out_dims) else 1
+        if y.shape[1:] == tuple(out_dims):
+            return y  # probability vectors
+        if y.ndim == 1 and len(out_dims) == 1:
+            if np.any(y != np.round(y)) or np.any(y < 1) or np.any(y > k):
+                raise LayerGraphError(f"Targets for port \"{port}\" should be class indices between 1 and {k} "
+                                      f"(CrossEntropyLossLayer[\"Index\"]).", "NetTrain::invindim")
+            t = np.zeros((n, k))
+            t[np.arange(n), y.astype(int) - 1] = 1
+            return t
+        raise LayerGraphError(f"Targets for port \"{port}\" should be class indices or {phrase(out_dims)}s.",
+                              "NetTrain::invindim")
+    if y.shape[1:] != tuple(out_dims):
+        raise LayerGraphError(f"Data provided to port \"{port}\" should be a list of numeric arrays of dimensions "
+                              f"{wl_list(out_dims)}; received {wl_list(y.shape)}.", "NetTrain::invindim")
+    return y
+
+
+# -- options ---------------------------------------------------------------------------------------
+def _method(value, learning_rate):
+    if value is S.Automatic:
+        value = "ADAM"
+    name, sub = value, {}
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], str):
+        name = value[0]
+        rest = value[1:]
+        sub = dict(rest[0]) if len(rest) == 1 and isinstance(rest[0], dict) else dict(rest)
+    if name == "RMSProp":
+        raise LayerGraphError("Method -> \"RMSProp\" is not supported: Wolfram's is MXNet's centered RMSProp with "
+                              "momentum, which the core trainer does not have. Use \"ADAM\" or \"SGD\".",
+                              "NetTrain::invmethod")
+    if name not in METHODS:
+        raise LayerGraphError(f"The value of Method -> {_wl(value)} should be \"ADAM\" or \"SGD\" (or Automatic).",
+                              "NetTrain::invmethod")
+    opts = {**COMMON, **METHODS[name]}
+    if "InitialLearningRate" in sub:
+        sub["LearningRate"] = sub.pop("InitialLearningRate")
+    for k in sub:
+        if k not in opts:
+            raise LayerGraphError(f"{k!r} is not a suboption of Method \"{name}\". Suboptions: "
+                                  f"{', '.join(opts)}.", "NetTrain::invmethod")
+    opts.update(sub)
+    if learning_rate is not S.Automatic:
+        opts["LearningRate"] = learning_rate
+    if opts["LearningRate"] is S.Automatic:
+        opts["LearningRate"] = METHODS[name]["LearningRate"]
+    for k in ("LearningRate", "Beta1", "Beta2", "Epsilon", "Momentum", "L2Regularization"):
+        v = opts.get(k)
+        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
+            raise LayerGraphError(f"The value of \"{k}\" -> {_wl(v)} should be a nonnegative number.",
+                                  "NetTrain::invmethod")
+    return name, opts
+
+
+def _solver(name, opts):
+    if name == "ADAM":
+        return Adam(gradient_decay=opts["Beta1"], squared_gradient_decay=opts["Beta2"], epsilon=opts["Epsilon"])
+    return SGDM(momentum=opts["Momentum"] or 0.0)
+
+
+def _schedule(opts, total_iterations):
+    s = opts.get("LearningRateSchedule")
+    if s is None:
+        return None
+    if s == "Polynomial":
+        def poly(base, iteration, epoch):
+            return base * math.sqrt(1 - min(iteration, total_iterations) / (total_iterations + 1))
+        return poly
+    if callable(s):
+        def custom(base, iteration, epoch):
+            f = float(s(iteration, total_iterations))
+            if not 0 < f <= 1:
+                raise LayerGraphError("The learning rate schedule should return a real number between 0 and 1.",
+                                      "General::badlrs")
+            return base * f
+        return custom
+    raise LayerGraphError(f"\"LearningRateSchedule\" -> {_wl(s)} should be None, \"Polynomial\" or a function "
+                          "f(iteration, maxIterations).", "NetTrain::invmethod")
+
+
+# -- the results object ----------------------------------------------------------------------------
+class NetTrainResultsObject:
+    """``NetTrain(net, data, All)``: ``results["TrainedNet"]``, ``results["RoundLoss"]``,
+    ``results["LossPlot"]``, ... (``results["Properties"]`` lists them)."""
+
+    def __init__(self, props: dict):
+        self._props = props
+
+    def __getitem__(self, prop):
+        if isinstance(prop, list):
+            return [self[p] for p in prop]
+        if prop == "Properties":
+            return sorted(list(self._props) + ["LossPlot", "Properties"])
+        if prop == "LossPlot":
+            return self._loss_plot()
+        if prop not in self._props:
+            raise LayerGraphError(f"{_wl(prop)} is not a valid property of a NetTrainResultsObject. Properties: "
+                                  f"{', '.join(self['Properties'])}.", "NetTrain::invntrspec")
+        return self._props[prop]
+
+    def _loss_plot(self):
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(5, 3))
+        rounds = np.arange(1, len(self._props["RoundLossList"]) + 1)
+        ax.plot(rounds, self._props["RoundLossList"], label="training")
+        v = self._props.get("ValidationLossList")
+        if v:
+            ax.plot(np.arange(1, len(v) + 1), v, label="validation")
+            ax.legend()
+        ax.set_xlabel("training rounds")
+        ax.set_ylabel("loss")
+        ax.set_yscale("log" if min(self._props["RoundLossList"] or [1]) > 0 else "linear")
+        return fig
+
+    def __repr__(self):
+        p = self._props
+        lines = ["NetTrainResultsObject",
+                 f"  Final round loss:   {p['RoundLoss']:.6g}" if p["RoundLoss"] is not None else "",
+                 f"  Validation loss:    {p['ValidationLoss']:.6g}" if p.get("ValidationLoss") is not None else "",
+                 f"  Rounds:             {p['TotalRounds']}",
+                 f"  Batches:            {p['TotalBatches']} (batch size {p['BatchSize']})",
+                 f"  Training time:      {p['TotalTrainingTime']:.3g} s",
+                 f"  Method:             {p['OptimizationMethod']}",
+                 f"  Stopped:            {p['ReasonTrainingStopped']}"]
+        return "\n".join(line for line in lines if line)
+
+
+# -- NetTrain --------------------------------------------------------------------------------------
+def _reporter(kind, rounds_text):
+    if kind is None:
+        return None
+    if kind in (S.Automatic, "Print"):
+        def printer(record):
+            v = record["ValidationLoss"]
+            val = f", validation loss {v:.6g}" if v is not None else ""
+            print(f"Round {record['Round']}{rounds_text}: loss {record['RoundLoss']:.6g}{val}, "
+                  f"{record['TimeElapsed']:.1f} s")
+        return printer
+    if callable(kind):
+        return kind
+    raise LayerGraphError(f"TrainingProgressReporting -> {_wl(kind)} should be Automatic, \"Print\", None or a function.",
+                          "NetTrain::invrep")
+
+
+def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S.Automatic, BatchSize=S.Automatic,
+             MaxTrainingRounds=S.Automatic, ValidationSet=None, LearningRate=S.Automatic,
+             LearningRateMultipliers=S.Automatic, TrainingProgressReporting=S.Automatic,
+             TrainingProgressFunction=None, TimeGoal=S.Automatic, TargetDevice="CPU", RandomSeeding=S.Inherited,
+             WorkingPrecision=S.Automatic):
+    """Train ``net`` on ``data`` and return the trained net, ``prop`` of the results, or with
+    ``All`` the NetTrainResultsObject. Options, their defaults and what they map to are in
+    docs/porting_from_mathematica.md."""
+    if isinstance(net, NetLayer):
+        net = NetChain([net])
+    if not isinstance(net, _Container):
+        raise LayerGraphError("First argument to NetTrain should be a fully specified net.", "NetTrain::invnet")
+    if LossFunction is not S.Automatic:
+        raise LayerGraphError("LossFunction: only Automatic is supported (CrossEntropy after SoftmaxLayer, binary "
+                              "cross-entropy after LogisticSigmoid, MeanSquared otherwise).", "NetTrain::invloss")
+    if TargetDevice != "CPU":
+        raise LayerGraphError(f"TargetDevice -> {_wl(TargetDevice)} is not available; use \"CPU\".",
+                              "NetTrain::invdevice")
+    dtype = {S.Automatic: np.float32, "Real32": np.float32, "Real64": np.float64}.get(WorkingPrecision)
+    if dtype is None:
+        raise LayerGraphError(f"WorkingPrecision -> {_wl(WorkingPrecision)} should be \"Real32\" or \"Real64\".",
+                              "NetTrain::invwp")
+    method_name, opts = _method(Method, LearningRate)
+    seed = None if RandomSeeding in (S.Inherited, S.Automatic) else RandomSeeding
+    _generator(seed if seed is not None else S.Automatic)  # validates the value
+    if isinstance(seed, str):
+        seed = abs(hash(seed)) % (2 ** 32)
+    xs, ys = _parse(net, data)
+    # input shapes not fixed by the net come from the data
+    work = net._copy()
+    c0 = net.compile()
+    for port, x in xs.items():
+        dims = c0.in_dims.get(port)
+        if dims is None:
+            work._port_specs[port] = tuple(x.shape[1:])
+    work._cache = {}
+    from .initialize import NetInitialize
+    c = work.compile()
+    for port, x in xs.items():
+        dims = c.in_dims[port]
+        if dims is not None and tuple(x.shape[1:]) != tuple(dims):
+            raise LayerGraphError(f"Data provided to port \"{port}\" should be a list of numeric arrays of dimensions "
+                                  f"{wl_list(dims)}; received examples of dimensions {wl_list(x.shape[1:])}.",
+                                  "NetTrain::invindim")
+    if not c.sized:
+        work._require_sized(c, "train")
+    work = NetInitialize(work, RandomSeeding=seed if seed is not None else S.Automatic)
+    training = work
+    if LearningRateMultipliers is not S.Automatic:  # NetTrain's rules win over the net's own
+        training = work._copy()
+        training._lrm = _lrm_option(LearningRateMultipliers)
+    c, core = training._core_network(None, "train")
+    leaves = [c.leaves[p] for p in c.order]
+    arrays = [(info, n) for info in leaves for n in info.layer.active_arrays]
+    if not arrays:
+        print("NetTrain::netnoparams: Net does not contain any trainable parameters: returning net unchanged.")
+        return _result(prop, work, None)
+    if all(info.layer.factor(n) == 0 for info, n in arrays):
+        print("NetTrain::netfrozen: All trainable parameters have been frozen: returning net unchanged.")
+        return _result(prop, work, None)
+
+    inputs = {f"$in:{p}": np.ascontiguousarray(x.reshape((x.shape[0],) + internal_shape(x.shape[1:])), dtype=dtype)
+              for p, x in xs.items()}
+    losses, targets, kinds = {}, {}, {}
+    for port, y in ys.items():
+        info = c.leaves[c.out_ports[port][0]]
+        ref = info.out_ref
+        kind = _loss_kind(training, c, port)
+        kinds[port] = kind
+        t = _targets(kind, y, c.out_dims[port], port)
+        size = core.analysis.info(ref[0]).ActivationSizes[ref[1]]
+        targets[ref] = np.ascontiguousarray(t.reshape((t.shape[0], size.channels, *size.spatial)), dtype=dtype)
+        losses[ref] = {"CrossEntropy": CrossEntropy, "Binary": BinaryCrossEntropy, "MeanSquared": MeanSquared}[kind]()
+    n = next(iter(inputs.values())).shape[0]
+
+    validation = None
+    if isinstance(ValidationSet, S.Scaled):
+        r = ValidationSet.r
+        if not 0 < r < 1:
+            raise LayerGraphError("ValidationSet -> Scaled[r] needs 0 < r < 1.", "NetTrain::invvset")
+        order = np.random.default_rng(seed).permutation(n)
+        k = max(1, int(round(r * n)))
+        val_idx, train_idx = np.sort(order[:k]), np.sort(order[k:])
+        validation = ({k_: v[val_idx] for k_, v in inputs.items()}, {k_: v[val_idx] for k_, v in targets.items()})
+        inputs = {k_: v[train_idx] for k_, v in inputs.items()}
+        targets = {k_: v[train_idx] for k_, v in targets.items()}
+        n = len(train_idx)
+    elif ValidationSet is not None:
+        vx, vy = _parse(training, ValidationSet)
+        vin = {f"$in:{p}": np.ascontiguousarray(x.reshape((x.shape[0],) + internal_shape(x.shape[1:])), dtype=dtype)
+               for p, x in vx.items()}
+        vt = {}
+        for port, y in vy.items():
+            ref = c.leaves[c.out_ports[port][0]].out_ref
+            t = _targets(kinds[port], y, c.out_dims[port], port)
+            size = core.analysis.info(ref[0]).ActivationSizes[ref[1]]
+            vt[ref] = np.ascontiguousarray(t.reshape((t.shape[0], size.channels, *size.spatial)), dtype=dtype)
+        validation = (vin, vt)
+    if n < 1:
+        raise LayerGraphError("No training data provided.", "NetTrain::nodata")
+
+    bs = min(MAX_BATCH, n) if BatchSize is S.Automatic else _pos(BatchSize, "BatchSize")
+    bs = min(bs, n)
+    per_round = n // bs
+    if MaxTrainingRounds is S.Automatic:
+        rounds, timed = AUTO_ROUNDS[1], True
+    else:
+        rounds, timed = _pos(MaxTrainingRounds, "MaxTrainingRounds"), False
+    time_goal = None
+    if TimeGoal is not S.Automatic:
+        if not isinstance(TimeGoal, (int, float)) or isinstance(TimeGoal, bool) or TimeGoal <= 0:
+            raise LayerGraphError(f"TimeGoal -> {_wl(TimeGoal)} should be a positive number of seconds.",
+                                  "NetTrain::invtime")
+        time_goal = float(TimeGoal)
+    elif timed:
+        time_goal = AUTO_SECONDS
+
+    round_losses, batch_losses, val_losses = [], [], []
+    current = []
+    t0 = time.perf_counter()
+    reporter = _reporter(TrainingProgressReporting, "" if timed else f"/{rounds}")
+
+    def callback(info):
+        if info.get("State") != "iteration":
+            return False
+        batch_losses.append(info["TrainingLoss"])
+        current.append(info["TrainingLoss"])
+        if info["Iteration"] % per_round:
+            return False
+        rnd = info["Iteration"] // per_round
+        round_losses.append(float(np.mean(current)))
+        current.clear()
+        v = info.get("ValidationLoss")
+        v = None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+        if v is not None:
+            val_losses.append(v)
+        record = {"Round": rnd, "RoundLoss": round_losses[-1], "BatchLoss": info["TrainingLoss"],
+                  "ValidationLoss": v, "LearningRate": info["BaseLearnRate"],
+                  "TimeElapsed": time.perf_counter() - t0}
+        if reporter is not None:
+            reporter(record)
+        stop = False
+        if TrainingProgressFunction is not None:
+            stop = TrainingProgressFunction(record) == "StopTraining"
+        if time_goal is not None and time.perf_counter() - t0 >= time_goal and (not timed or rnd >= AUTO_ROUNDS[0]):
+            stop = True
+        return stop
+
+    total_iterations = rounds * per_round
+    frozen = frozenset(info.core_names[info.built.main] for info in leaves
+                       if info.built.frozen_state or (isinstance(info.layer.lrm, float) and info.layer.lrm == 0))
+    cfg = TrainConfig(solver=_solver(method_name, opts), learn_rate=float(opts["LearningRate"]),
+                      schedule=_schedule(opts, total_iterations), l2=float(opts["L2Regularization"]),
+                      gradient_threshold_method="absolute-value",
+                      gradient_threshold=math.inf if opts["GradientClipping"] is None else float(opts["GradientClipping"]),
+                      max_epochs=rounds, minibatch_size=bs, shuffle="every-epoch", validation=validation,
+                      validation_frequency=per_round,
+                      output_network="best-validation-loss" if validation is not None else "last-iteration",
+                      bn_statistics="moving", frozen_state=frozen, callbacks=[callback], seed=seed, dtype=dtype)
+    result = train(core, inputs, targets, losses, cfg)
+    trained = _read_back(work, net, c, result.net)
+    if result.stop_reason.startswith("Training stopped at iteration") and "not finite" in result.stop_reason \
+            or "NaN" in result.stop_reason or "Inf" in result.stop_reason:
+        print("NetTrain::arrdiv: Training was stopped early because one or more trainable parameters of the net "
+              "diverged. To avoid divergence, ensure that the training data has been normalized to have zero mean "
+              "and unit variance. You can also try specifying a lower learning rate, or use the \"GradientClipping\" "
+              "option to Method.")
+    elapsed = time.perf_counter() - t0
+    best_round = None
+    if validation is not None and val_losses:
+        best_round = int(np.argmin(val_losses)) + 1
+    props = {
+        "TrainedNet": trained, "RoundLoss": round_losses[-1] if round_losses else None,
+        "RoundLossList": round_losses, "BatchLossList": batch_losses,
+        "ValidationLoss": (result.final_validation or {}).get("Loss"), "ValidationLossList": val_losses,
+        "BestValidationRound": best_round, "TotalRounds": len(round_losses), "TotalBatches": len(batch_losses),
+        "BatchSize": bs, "BatchesPerRound": per_round, "ExamplesProcessed": len(batch_losses) * bs,
+        "TotalTrainingTime": elapsed, "MeanBatchesPerSecond": len(batch_losses) / elapsed if elapsed else 0.0,
+        "MeanExamplesPerSecond": len(batch_losses) * bs / elapsed if elapsed else 0.0,
+        "ReasonTrainingStopped": _reason(result.stop_reason, timed, time_goal),
+        "OptimizationMethod": method_name, "InitialLearningRate": float(opts["LearningRate"]),
+        "FinalLearningRate": (result.history[-1]["BaseLearnRate"] if result.history else float(opts["LearningRate"])),
+        "TargetDevice": TargetDevice, "TrainingExamples": n,
+        "ValidationExamples": 0 if validation is None else next(iter(validation[0].values())).shape[0],
+        "ArraysLearningRateMultipliers": {info.path + (a,): info.layer.factor(a) for info, a in arrays},
+        "LossFunction": {p: k for p, k in kinds.items()},
+    }
+    return _result(prop, trained, NetTrainResultsObject(props))
+
+
+def _reason(stop, timed, time_goal):
+    if stop == "Stopped by OutputFcn":
+        return "TimeGoal" if time_goal is not None else "TrainingProgressFunction"
+    if stop == "Max epochs completed":
+        return "MaxTrainingRounds"
+    return stop
+
+
+def _result(prop, net, results):
+    if prop == "TrainedNet":
+        return net
+    if results is None:
+        results = NetTrainResultsObject({"TrainedNet": net, "RoundLoss": None, "RoundLossList": [],
+                                         "BatchLossList": [], "TotalRounds": 0, "TotalBatches": 0, "BatchSize": 0,
+                                         "TotalTrainingTime": 0.0, "OptimizationMethod": None,
+                                         "ReasonTrainingStopped": "NoTrainableParameters"})
+    if prop is S.All:
+        return results
+    return results[prop]
+
+
+def _leaf_at(net, path):
+    node = net
+    for name in path:
+        node = node._nodes[name]
+    return node
+
+
+def _read_back(work, original, c, core_net):
+    """The trained arrays in the original net's layers (multipliers given to NetTrain do
+    not stay on the net); input dimensions learned from the data do."""
+    from .initialize import _replace_leaves
+    new = {}
+    for path in c.order:
+        info = c.leaves[path]
+        if info.built.read_arrays is None:
+            continue
+        core_layer = core_net.layer_graph.layer(info.core_names[info.built.main])
+        new[path] = _leaf_at(work, path).with_arrays(info.built.read_arrays(core_layer))
+    out = _replace_leaves(work, new)
+    out._lrm = original._lrm
+    return out
+
+
+def _pos(value, option):
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    raise LayerGraphError(f"The value of {option} -> {_wl(value)} should be a positive machine-sized integer.",
+                          "General::optpi")
+
+
+__all__ = ["NetTrain", "NetTrainResultsObject"]
