@@ -94,8 +94,8 @@ KINDS = ("SeriesNetwork", "DAGNetwork", "DLNetwork", "LayerGraph", "LayerArray",
 
 
 def _layer_classes() -> dict[str, type]:
-    """The only classes ``load`` creates: the registry's and the core layers that the
-    registry does not list (the array layers of the Wolfram dialect), by MATLAB class name."""
+    """The only classes ``load`` creates, by MATLAB class name: the registry's, and any
+    core layer of ``layergraph.layers`` that the registry does not list."""
     table: dict[str, type] = {}
     for cls in [e.layer for e in REGISTRY] + [getattr(_L, n) for n in _L.__all__]:
         if not (isinstance(cls, type) and issubclass(cls, Layer)):
@@ -301,6 +301,10 @@ class _Reader:
         if cls is None:
             raise self.fail(f"{label} has the class '{item['class']}', which is not a layergraph layer class. Known "
                             f"classes: {', '.join(sorted(LAYER_CLASSES))}.", "layergraph:load:UnknownLayerClass")
+        missing = [f for f, info in cls.model_fields.items() if info.is_required() and f not in props]
+        if missing:
+            raise self.fail(f"{label} ({cls.class_name}) lacks the required properties {', '.join(missing)}.",
+                            "layergraph:load:InvalidProperty")
         initializers = {spec.initializer: spec.name for spec in cls.learnables}
         values = {}
         for field, v in props.items():
@@ -313,8 +317,9 @@ class _Reader:
             return cls(**values)
         except LayerGraphError as err:
             raise LayerGraphError(f"{self.prefix}{label} ({cls.class_name}): {err}", err.identifier) from None
-        except (TypeError, ValueError) as err:
-            raise self.fail(f"{label} ({cls.class_name}): {err}", "layergraph:load:InvalidProperty") from None
+        except Exception as err:  # a validator tripped over a value no user would type (e.g. 10**400)
+            raise self.fail(f"{label} ({cls.class_name}): invalid property value ({type(err).__name__}: {err}).",
+                            "layergraph:load:InvalidProperty") from None
 
     def build(self, desc) -> object:
         self.expect(isinstance(desc, dict), "it is not a JSON object.")
@@ -507,7 +512,7 @@ def _load_from(f, prefix: str, checkpoint_ok: bool):
             raise _damaged(prefix, err) from None
     try:
         desc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise LayerGraphError(f"{prefix}its description '{DESCRIPTION}' is not valid JSON ({err}).",
                               "layergraph:load:DamagedFile") from None
     if not isinstance(desc, dict) or desc.get("format") != FORMAT:
@@ -541,8 +546,8 @@ def _load_from(f, prefix: str, checkpoint_ok: bool):
                                           "layergraph:load:UnsafeArray") from None
                 raise LayerGraphError(f"{prefix}the array '{key}' ({where}) is damaged ({err}).",
                                       "layergraph:load:DamagedFile") from None
-            except _DAMAGED as err:
-                raise LayerGraphError(f"{prefix}the array '{key}' ({where}) is damaged or truncated ({err}).",
+            except (MemoryError, *_DAMAGED) as err:
+                raise LayerGraphError(f"{prefix}the array '{key}' ({where}) is damaged or truncated ({err!r}).",
                                       "layergraph:load:DamagedFile") from None
             info = meta[key]
             if not isinstance(a, np.ndarray) or a.dtype.kind not in "biuf" or not isinstance(info, dict) \

@@ -395,7 +395,8 @@ def test_normalization_and_layer_functions_are_refused(tmp_path):
 
 
 def test_other_refusals(tmp_path):
-    bad = fullyConnectedLayer(2, "Name", "fc", "Weights", np.ones((2, 3)))._resolved_copy(Weights=np.full((2, 3), np.nan))
+    fc = fullyConnectedLayer(2, "Name", "fc", "Weights", np.ones((2, 3)))
+    bad = fc._resolved_copy(Weights=np.full((2, 3), np.nan))       # as a diverged training could leave it
     with pytest.raises(LayerGraphError, match=r"Unable to save to '.*x.npz': layer 1 \('fc'\).*finite"):
         save(bad, tmp_path / "x.npz")
 
@@ -514,6 +515,14 @@ def test_invalid_property_is_the_layers_own_error(saved, tmp_path):
     save(reluLayer(), path)
     edit_json(path, lambda d: d["layers"][0]["properties"].update(Evil=1))
     load_error(path, "'Evil' is not a recognized parameter of ReLULayer")
+    path = tmp_path / "odd.npz"
+    save(convolution2dLayer(3, 4, "Name", "c"), path)
+    edit_json(path, lambda d: d["layers"][0]["properties"].pop("FilterSize"))
+    load_error(path, r"layer 1 \('c'\) \(Convolution2DLayer\) lacks the required properties FilterSize\.")
+    save(convolution2dLayer(3, 4, "Name", "c"), path)
+    edit_json(path, lambda d: d["layers"][0]["properties"].update(NumFilters=10 ** 400))
+    load_error(path, r"layer 1 \('c'\) \(Convolution2DLayer\): invalid property value",
+               "layergraph:load:InvalidProperty")
 
 
 def test_malformed_descriptions(tmp_path):
@@ -528,6 +537,8 @@ def test_malformed_descriptions(tmp_path):
         (lambda d: d["connections"].append(["imageinput", "relu", [["out", "in"]]]), "'relu/in' is connected twice"),
         (lambda d: d.update(connections=[]), "the SeriesNetwork in the file is not valid: Invalid network"),
         (lambda d: d.pop("arrays"), "'arrays' is not an object"),
+        (lambda d: d["layers"].__setitem__(0, "imageInputLayer"), "layer 1 is not a class with properties"),
+        (lambda d: d["layers"][0]["properties"].update(Min="abc"), r"layer 1 \('imageinput'\)"),
     ]
     for i, (change, fragment) in enumerate(cases):
         path = tmp_path / f"case{i}.npz"
