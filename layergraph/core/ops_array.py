@@ -50,4 +50,22 @@ class TransposeOp(Op):
         return [np.ascontiguousarray(dys[0].transpose(tuple(inverse)))], {}
 
 
-ARRAY_OPS = {"elementwise": ElementwiseOp, "threading": ThreadingOp, "reshape": ReshapeOp, "transpose": TransposeOp}
+class InstanceNormOp(Op):
+    learnable_names = ("Offset", "Scale")
+
+    def prepare(self):
+        from . import conventions as cv
+        from .ops import _get
+        return {n: self._arr(cv.channel_vector(_get(self.layer, n))) for n in self.learnable_names}
+
+    def forward(self, k, xs, P, training):
+        y, mean, var = k("instancenorm", "forward_train")(xs[0], P["Scale"], P["Offset"], self.layer.Epsilon)
+        return [y], (xs[0], mean, var)
+
+    def backward(self, k, dys, ctx, P):
+        x, mean, var = ctx
+        dx, dscale, doffset = k("instancenorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon)
+        return [dx], {"Scale": dscale, "Offset": doffset}
+
+
+ARRAY_OPS = {"instancenorm": InstanceNormOp, "elementwise": ElementwiseOp, "threading": ThreadingOp, "reshape": ReshapeOp, "transpose": TransposeOp}

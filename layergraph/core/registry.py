@@ -26,7 +26,7 @@ REGISTRY: tuple[Entry, ...] = (
     Entry(L.GroupedConvolution2DLayer, "groupedConvolution2dLayer", "ConvolutionLayer", "Conv", (3, 8, 2)),
     Entry(L.TransposedConvolution2DLayer, "transposedConv2dLayer", "DeconvolutionLayer", "ConvTranspose", (3, 16)),
     Entry(L.BatchNormalizationLayer, "batchNormalizationLayer", "BatchNormalizationLayer", "BatchNormalization"),
-    Entry(L.LayerNormalizationLayer, "layerNormalizationLayer", None, "LayerNormalization"),
+    Entry(L.LayerNormalizationLayer, "layerNormalizationLayer", "NormalizationLayer", "LayerNormalization"),
     Entry(L.ReLULayer, "reluLayer", "ElementwiseLayer", "Relu"),
     Entry(L.LeakyReLULayer, "leakyReluLayer", None, "LeakyRelu"),
     Entry(L.ClippedReLULayer, "clippedReluLayer", None, "Clip", (10,)),

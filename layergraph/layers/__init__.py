@@ -13,6 +13,7 @@ from .pool import (
 from .dense import DropoutLayer, FlattenLayer, FullyConnectedLayer
 from .combine import AdditionLayer, ConcatenationLayer, DepthConcatenationLayer
 from .output import ClassificationOutputLayer, RegressionOutputLayer
+from .instancenorm import InstanceNormalizationLayer
 from .array import ArrayReshapeLayer, ArrayTransposeLayer, ElementwiseFunctionLayer, ThreadingFunctionLayer
 
 __all__ = [
@@ -23,5 +24,5 @@ __all__ = [
     "GlobalAveragePooling2DLayer", "GlobalMaxPooling2DLayer", "FullyConnectedLayer", "DropoutLayer",
     "FlattenLayer", "AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer",
     "ClassificationOutputLayer", "RegressionOutputLayer",
-    "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
+    "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer", "InstanceNormalizationLayer",
 ]

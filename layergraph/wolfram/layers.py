@@ -602,6 +602,84 @@ class BatchNormalizationLayer(NetLayer):
         return Built(specs, main, len(dims), read, frozen_state=frozen)
 
 
+class NormalizationLayer(NetLayer):
+    """``NormalizationLayer[]``: normalizes each example over levels 2;;All and applies a
+    Scaling and Biases per component of level 1 ("Epsilon" 0.001, biased variance,
+    Method "Standardize"). Also ``NormalizationLayer(Span(1, All), 1)``: normalization over
+    the whole example with per-channel scaling (the core's layer normalization). Other
+    level choices, "GroupNumber", "Unbiased" -> True and Method "RMS" are not supported."""
+
+    head = "NormalizationLayer"
+    array_names = ("Biases", "Scaling")
+
+    def __init__(self, aggregation=None, scaling="Complement", *, Epsilon=0.001, GroupNumber=None, Unbiased=False,
+                 Method="Standardize", **options):
+        super().__init__(**options)
+        aggregation = S.Span(2, S.All) if aggregation is None else aggregation
+        if GroupNumber is not None or Unbiased is not False or Method != "Standardize":
+            raise LayerGraphError("NormalizationLayer: \"GroupNumber\", \"Unbiased\" -> True and Method -> \"RMS\" "
+                                  "are not supported.", "General::unsupported")
+        if not isinstance(Epsilon, (int, float, np.floating)) or isinstance(Epsilon, bool) or not Epsilon > 0:
+            raise _opt_err(self.head, "\"Epsilon\"", Epsilon, "a positive number")
+        self.params = {"AggregationLevels": aggregation, "ScalingLevels": scaling, "Epsilon": float(Epsilon)}
+
+    def _optional_arrays(self):
+        return ("Biases", "Scaling")
+
+    @staticmethod
+    def _levels(spec, rank):
+        if isinstance(spec, S.Span):
+            b = rank if spec.b is S.All else spec.b
+            return tuple(range(spec.a, b + 1))
+        if spec is S.All:
+            return tuple(range(1, rank + 1))
+        if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+            return (int(spec) if spec > 0 else rank + 1 + int(spec),)
+        if isinstance(spec, (list, tuple)):
+            return tuple(sorted(int(v) for v in spec))
+        raise LayerGraphError(f"NormalizationLayer: {_wl(spec)} is not a level specification (an integer, Span(a, b), "
+                              "All or a list of integers).", "NormalizationLayer::invlev")
+
+    def _mode(self, dims):
+        r = len(dims)
+        agg = self._levels(self.params["AggregationLevels"], r)
+        sc = self.params["ScalingLevels"]
+        scale = tuple(i for i in range(1, r + 1) if i not in agg) if sc == "Complement" else self._levels(sc, r)
+        if agg == tuple(range(2, r + 1)) and r >= 2 and scale == (1,):
+            return "instance"
+        if agg == tuple(range(1, r + 1)) and scale == (1,):
+            return "layer"
+        raise LayerGraphError(f"NormalizationLayer: aggregation levels {_wl(list(agg))} with scaling levels "
+                              f"{_wl(list(scale))} are not supported for {r}-dimensional input; supported: the "
+                              "default (2;;All with per-channel scaling) and Span(1, All) with scaling level 1.",
+                              "General::unsupported")
+
+    def array_dims(self, in_dims):
+        return {"Biases": (in_dims[0][0],), "Scaling": (in_dims[0][0],)}
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        mode = self._mode(dims)
+        self._check_arrays(in_dims)
+        c = dims[0]
+        shape = (c, 1) if len(dims) == 1 else (1, 1, c)
+        kw = {"Name": name, "ScaleLearnRateFactor": self.factor("Scaling"),
+              "OffsetLearnRateFactor": self.factor("Biases")}
+        for wl_name, core_name, fixed in (("Scaling", "Scale", 1.0), ("Biases", "Offset", 0.0)):
+            if wl_name in self.disabled:
+                kw[core_name] = np.full(shape, fixed, np.float32)
+                kw[("ScaleLearnRateFactor" if wl_name == "Scaling" else "OffsetLearnRateFactor")] = 0.0
+            elif self.arrays[wl_name] is not None:
+                kw[core_name] = self.arrays[wl_name].reshape(shape)
+        cls = L.InstanceNormalizationLayer if mode == "instance" else L.LayerNormalizationLayer
+        spec = cls(**kw)._resolved_copy(Epsilon=self.params["Epsilon"])
+
+        def read(core):
+            return {n: getattr(core, cn).reshape(-1) for n, cn in (("Scaling", "Scale"), ("Biases", "Offset"))
+                    if n not in self.disabled}
+        return Built([spec], 0, len(dims), read)
+
+
 # =============================================================================================
 _CORE_ACTIVATIONS = {
     "Ramp": (L.ReLULayer, {}), "ReLU": (L.ReLULayer, {}), "RectifiedLinearUnit": (L.ReLULayer, {}),
@@ -892,6 +970,7 @@ class ThreadingLayer(_MultiPort):
 
 
 LAYER_CLASSES = (LinearLayer, ConvolutionLayer, DeconvolutionLayer, PoolingLayer, BatchNormalizationLayer,
+                 NormalizationLayer,
                  ElementwiseLayer, SoftmaxLayer, DropoutLayer, FlattenLayer, ReshapeLayer, CatenateLayer,
                  TotalLayer, ThreadingLayer)
 

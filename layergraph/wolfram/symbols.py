@@ -46,6 +46,21 @@ class Scaled:
     __hash__ = None
 
 
+class Span:
+    """``Span(a, b)`` is Wolfram's ``a;;b`` (levels a through b; b may be All)."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def __repr__(self):
+        return f"{self.a};;{self.b}"
+
+    def __eq__(self, other):
+        return isinstance(other, Span) and (self.a, self.b) == (other.a, other.b)
+
+    __hash__ = None
+
+
 Automatic = _symbol("Automatic")
 All = _symbol("All")
 Inherited = _symbol("Inherited")
@@ -78,6 +93,6 @@ Total = _symbol("Total")
 UNARY_SYMBOLS = (Ramp, Tanh, LogisticSigmoid, Exp, Log, Sqrt, Sin, Cos, Abs, ArcTan, Erf)
 BINARY_SYMBOLS = (Plus, Subtract, Times, Divide, Power, Max, Min)
 
-__all__ = ["Symbol", "Scaled", "Automatic", "All", "Inherited", "Infinity", "Ramp", "Tanh", "LogisticSigmoid",
+__all__ = ["Symbol", "Scaled", "Span", "Automatic", "All", "Inherited", "Infinity", "Ramp", "Tanh", "LogisticSigmoid",
            "Exp", "Log", "Sqrt", "Sin", "Cos", "Abs", "ArcTan", "Erf", "Plus", "Subtract", "Times", "Divide",
            "Power", "Max", "Min", "Mean", "Total"]

@@ -8,7 +8,7 @@ import layergraph.wolfram as W
 from layergraph.core.registry import BY_WOLFRAM
 
 ISSUE_NAMES = ["NetChain", "NetGraph", "NetPort", "LinearLayer", "ConvolutionLayer", "DeconvolutionLayer",
-               "BatchNormalizationLayer", "ElementwiseLayer", "PoolingLayer", "SoftmaxLayer",
+               "BatchNormalizationLayer", "NormalizationLayer", "ElementwiseLayer", "PoolingLayer", "SoftmaxLayer",
                "DropoutLayer", "FlattenLayer", "ReshapeLayer", "CatenateLayer", "TotalLayer", "ThreadingLayer",
                "NetInitialize", "NetExtract", "NetReplacePart", "NetTake", "NetDrop", "NetAppend", "NetPrepend",
                "NetFlatten", "NetRename", "NetInsert", "NetDelete", "NetJoin", "Information", "Automatic", "All",

@@ -220,3 +220,40 @@ def test_wrong_input_rank_names_layer_and_port():
 def test_kernel_larger_than_input_names_the_layer():
     with pytest.raises(LayerGraphError, match=r'ConvolutionLayer \(layer "2"\)'):
         NetChain([Ramp, ConvolutionLayer(3, 5)], Input=(1, 3, 3))
+
+
+# -- NormalizationLayer ------------------------------------------------------------------------------
+def test_normalization_layer_default_is_per_channel_over_the_rest():
+    from layergraph.wolfram import NormalizationLayer
+    x = R.standard_normal((3, 4, 5))
+    s, b = R.standard_normal(3), R.standard_normal(3)
+    layer = NormalizationLayer(Scaling=s, Biases=b, Input=(3, 4, 5))
+    assert NetExtract(layer, "Epsilon") == 0.001
+    ref = torch.nn.functional.instance_norm(T(x[None]), weight=T(s), bias=T(b), eps=1e-3).numpy()[0]
+    np.testing.assert_allclose(layer(x), ref, rtol=1e-4, atol=1e-5)
+    m = NormalizationLayer(Input=(2, 6))   # a matrix: each row normalized
+    y = NetInitialize(m)(np.arange(12.0).reshape(2, 6))
+    np.testing.assert_allclose(y.mean(axis=1), 0, atol=1e-6)
+
+
+def test_normalization_layer_all_levels_and_bad_levels():
+    from layergraph.wolfram import NormalizationLayer, Span
+    x = R.standard_normal((3, 4, 5))
+    layer = NetInitialize(NormalizationLayer(Span(1, All), 1, Input=(3, 4, 5)))
+    ref = torch.nn.functional.layer_norm(T(x), (3, 4, 5), eps=1e-3).numpy()
+    np.testing.assert_allclose(layer(x), ref, rtol=1e-4, atol=1e-5)
+    with pytest.raises(LayerGraphError, match="not supported"):
+        NetChain([NormalizationLayer(2)], Input=(3, 4, 5))
+    with pytest.raises(LayerGraphError, match="not supported"):
+        NormalizationLayer(Method="RMS")
+
+
+def test_normalization_layer_without_scaling():
+    from layergraph.wolfram import NormalizationLayer
+    layer = NetInitialize(NormalizationLayer(Scaling=None, Biases=None, Input=(2, 3, 3)))
+    x = R.standard_normal((2, 3, 3))
+    y = layer(x)
+    np.testing.assert_allclose(y.reshape(2, -1).std(axis=1), np.sqrt(x.reshape(2, -1).var(axis=1)
+                                                                      / (x.reshape(2, -1).var(axis=1) + 1e-3)),
+                               rtol=1e-4)
+    assert NetExtract(layer, "Scaling") is None

@@ -16,6 +16,7 @@ from . import (
     dropout,
     elementwise,
     flatten,
+    instancenorm,
     loss,
     norm,
     pool,
@@ -53,6 +54,7 @@ _TABLE = {
     "mse": _same(loss.mse_forward, loss.mse_backward),
     "elementwise": _same(elementwise.elementwise_forward, elementwise.elementwise_backward),
     "threading": _same(elementwise.threading_forward, elementwise.threading_backward),
+    "instancenorm": _same(instancenorm.in_forward, instancenorm.in_backward),
 }
 for _name in activation.NAMES:
     _TABLE[_name] = _same(getattr(activation, f"{_name}_forward"), getattr(activation, f"{_name}_backward"))
