@@ -15,3 +15,16 @@ def test_matlab_layers_example():
     assert "  BatchNormalizationLayer with properties:" in out
     assert "Batch normalization with 16 channels" in out
     assert "size(activations(net, X, 'relu_2')) = (16, 16, 32, 16)" in out
+
+
+def test_train_digits_example():
+    """The README's first Quick start line: trains, prints the verbose table, reaches
+    at least 95% on held-out digits and loads back the same network."""
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "train_digits.py")], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    assert "|  Epoch  |  Iteration  |  Time Elapsed  |" in out
+    assert "Training finished: Max epochs completed." in out
+    assert "Batch normalization with 32 channels" in out
+    acc = float(out.split("Held-out accuracy: ")[1].split()[0])
+    assert acc >= 0.95
+    assert "same scores True" in out

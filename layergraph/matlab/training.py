@@ -340,8 +340,6 @@ def trainNetwork(X, Y, layers, options):
         output_network=options.OutputNetwork, bn_statistics=options.BatchNormalizationStatistics,
         callbacks=callbacks, checkpoint=checkpoint, checkpoint_frequency=int(options.CheckpointFrequency),
         checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype)
-    if resume is not None:
-        net = _resume_network(net, resume)
     result = train(net, {in_name: x}, {out_ref: t}, {out_ref: loss}, config, resume=resume)
     trained = finish(result.net)
 
@@ -361,10 +359,3 @@ def trainNetwork(X, Y, layers, options):
         info["ProgressFigure"] = getattr(view, "figure_path", None)
     return trained, info
 
-
-def _resume_network(net, state):
-    """The checkpoint's weights are in ``state.params``; the trainer takes them from there."""
-    missing = [name for name in state.params if name not in net.layer_graph._g.nodes]
-    if missing:
-        raise LayerGraphError(f"The checkpoint does not match the network: layers {missing} are not in it.")
-    return net

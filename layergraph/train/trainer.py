@@ -129,7 +129,10 @@ class _Run:
         self.single_metric = next(iter(losses.values())) if len(losses) == 1 else None
         if resume is not None:
             self.state = resume
-            ex.params = {name: {k: np.array(v, copy=True) for k, v in p.items()} for name, p in resume.params.items()}
+            for name, p in resume.params.items():
+                if name not in ex.params:
+                    raise LayerGraphError(f"The checkpoint does not match the network: it has no layer '{name}'.")
+                ex.params[name] = {k: np.array(v, copy=True) for k, v in p.items()}
             self.state.params = ex.params
             self.gen = np.random.default_rng()
             self.gen.bit_generator.state = resume.rng_state
