@@ -7,6 +7,7 @@ next numba kernel. So a kernel that calls BLAS during a training step splits the
 this pool and calls a single-threaded BLAS in each thread (docs/performance.md)."""
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -35,20 +36,35 @@ def threads() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
-def batch_parallel(work, n):
-    """Run work(lo, hi) over contiguous slices of range(n), one per thread (as many as numba
-    uses), with BLAS held at 1 thread; returns the results in order."""
+def batch_parallel(work, n, chunk=None):
+    """Split range(n) over the pool (as many threads as numba uses; the calling thread is one
+    of them) with BLAS held at 1 thread. Each thread runs ``work(chunks)``, where ``chunks``
+    yields (lo, hi) slices of at most ``chunk`` items handed out on demand, so a thread that
+    the OS sets aside on a busy machine does not hold the others back (without ``chunk``, one
+    slice per thread). Returns the threads' results (their order is arbitrary)."""
     global _pool
-    t = min(threads(), n)
+    nt = threads()
+    if chunk is None:
+        chunk = max(1, -(-n // nt))
+    t = min(nt, -(-n // chunk))
+    counter = itertools.count()
+
+    def chunks():
+        while True:
+            lo = next(counter) * chunk  # atomic under the GIL: each slice goes to one thread
+            if lo >= n:
+                return
+            yield lo, min(lo + chunk, n)
+
     if t <= 1:
-        return [work(0, n)]
+        return [work(chunks())]
     if _pool is None:
         from concurrent.futures import ThreadPoolExecutor
-        _pool = ThreadPoolExecutor(threads(), thread_name_prefix="layergraph-kernels")
-    bounds = np.linspace(0, n, t + 1).astype(int)
+        _pool = ThreadPoolExecutor(nt, thread_name_prefix="layergraph-kernels")
     with blas_threads(1):
-        futures = [_pool.submit(work, int(a), int(z)) for a, z in zip(bounds[:-1], bounds[1:])]
-        return [fut.result() for fut in futures]
+        futures = [_pool.submit(work, chunks()) for _ in range(t - 1)]
+        out = [work(chunks())]
+        return out + [fut.result() for fut in futures]
 
 
 class blas_threads:

@@ -41,12 +41,16 @@ def fc_forward(x, w, b):
     y = np.empty((n, w.shape[0]), x.dtype)
     bias = None if b is None else like(b, x, "b", (w.shape[0],))
 
-    def work(lo, hi):
-        np.matmul(x2[lo:hi], w.T, out=y[lo:hi])
-        if bias is not None:
-            y[lo:hi] += bias
+    def work(chunks):
+        for lo, hi in chunks:
+            np.matmul(x2[lo:hi], w.T, out=y[lo:hi])
+            if bias is not None:
+                y[lo:hi] += bias
 
-    batch_parallel(lambda lo, hi: work(lo, hi), n) if _split(n) > 1 else work(0, n)
+    if _split(n) > 1:
+        batch_parallel(work, n)
+    else:
+        work([(0, n)])
     return y
 
 
@@ -56,12 +60,16 @@ def fc_backward(dy, x, w):
     dy = like(dy, x, "dy", (n, w.shape[0]))
     dx = np.empty(x2.shape, x.dtype)
 
-    def work(lo, hi):
-        np.matmul(dy[lo:hi], w, out=dx[lo:hi])
-        return dy[lo:hi].T @ x2[lo:hi]
+    def work(chunks):
+        parts = []
+        for lo, hi in chunks:
+            np.matmul(dy[lo:hi], w, out=dx[lo:hi])
+            parts.append((lo, dy[lo:hi].T @ x2[lo:hi]))
+        return parts
 
-    parts = batch_parallel(work, n) if _split(n) > 1 else [work(0, n)]
-    dw = parts[0]
-    for p in parts[1:]:
+    done = batch_parallel(work, n) if _split(n) > 1 else [work([(0, n)])]
+    parts = sorted((p for ps in done for p in ps), key=lambda q: q[0])  # a fixed order: reproducible sums
+    dw = parts[0][1]
+    for _, p in parts[1:]:
         dw += p
     return dx.reshape(x.shape), dw, dy.sum(axis=0)
