@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+import warnings
 
 import numpy as np
 
@@ -341,6 +342,8 @@ def trainNetwork(X, Y, layers, options):
         callbacks=callbacks, checkpoint=checkpoint, checkpoint_frequency=int(options.CheckpointFrequency),
         checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype)
     result = train(net, {in_name: x}, {out_ref: t}, {out_ref: loss}, config, resume=resume)
+    if result.stop_reason.startswith("Training stopped at iteration") and not options.Verbose:
+        warnings.warn(result.stop_reason, RuntimeWarning, stacklevel=2)  # the verbose table prints it
     trained = finish(result.net)
 
     hist = result.history

@@ -17,7 +17,7 @@ dropped). Training stops at MaxEpochs, when a callback returns True, when the
 validation loss has not improved ``validation_patience`` times in a row, on
 KeyboardInterrupt, or when the loss or a gradient is not finite; in every case the
 network trained so far comes back (for a non-finite loss, the weights before that
-iteration, which are finite).
+iteration, which are finite; an update that would make a weight NaN or Inf is undone).
 
 Nothing here knows a dialect's option names: the MATLAB dialect (trainingOptions,
 trainNetwork) and the Wolfram dialect (NetTrain) translate theirs into TrainConfig.
@@ -127,6 +127,7 @@ class _Run:
                                         float(getattr(layer, spec.l2))))
         self.bn = [(s.name, s.op.layer) for s in ex.steps if s.op.layer.family == "batchnorm"]
         self.single_metric = next(iter(losses.values())) if len(losses) == 1 else None
+        self._backup = {}  # the weights before the current step, to undo a step that overflows
         if resume is not None:
             self.state = resume
             for name, p in resume.params.items():
@@ -178,7 +179,9 @@ class _Run:
         total, _, metric = self._losses(ys, targets)
         return total, metric
 
-    def _update(self, grads, rate, t):
+    def _update(self, grads, rate, t) -> bool:
+        """L2, thresholding and the solver step. False (and the weights as they were) when
+        the step would make a weight NaN or Inf."""
         cfg, P, st = self.cfg, self.ex.params, self.state.solver_state
         live = []
         for layer, name, lrf, l2f in self.learnables:
@@ -193,7 +196,16 @@ class _Run:
             live.append((layer, name, lrf, w, g))
         threshold([g for *_, g in live], cfg.gradient_threshold_method, cfg.gradient_threshold)
         for layer, name, lrf, w, g in live:
+            keep = self._backup.get((layer, name))
+            if keep is None or keep.shape != w.shape:
+                keep = self._backup[(layer, name)] = np.empty_like(w)
+            np.copyto(keep, w)
             cfg.solver.step(w, g, rate * lrf, st.setdefault((layer, name), {}), t)
+        if all(np.isfinite(w).all() for _, _, _, w, _ in live):
+            return True
+        for layer, name, _, w, _ in live:
+            np.copyto(w, self._backup[(layer, name)])
+        return False
 
     def _update_moving(self):
         for name, layer in self.bn:
@@ -258,6 +270,12 @@ class _Run:
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> TrainResult:
+        # a diverging run overflows inside the kernels; the loop checks the loss, the
+        # gradients and the weights itself and says so, so numpy's warnings add nothing
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._run()
+
+    def _run(self) -> TrainResult:
         cfg, st = self.cfg, self.state
         self.t0 = time.perf_counter()
         total_iters = cfg.max_epochs * self.per_epoch
@@ -285,7 +303,12 @@ class _Run:
                                   f"returned is the one after iteration {st.iteration}, whose weights are finite.")
                         finite_stop = True
                         break
-                    self._update(grads, rate, iteration)
+                    if not self._update(grads, rate, iteration):
+                        reason = (f"Training stopped at iteration {iteration} because the update made weights "
+                                  f"NaN or Inf. The network returned is the one after iteration {st.iteration}, "
+                                  "whose weights are finite.")
+                        finite_stop = True
+                        break
                     self._update_moving()
                     st.iteration = iteration
                     st.position += 1

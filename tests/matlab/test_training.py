@@ -376,3 +376,18 @@ def test_progress_view_live_panel_renders():
     text = console.export_text()
     assert "Training Progress" in text and "00:01:05" in text and "Mini-batch accuracy" in text
     assert "90.00%" in text and "1.5000" in text and "0.6667" in text
+
+
+def test_diverging_loss_stops_with_the_last_finite_network(capsys):
+    g = np.random.default_rng(0)
+    x = g.normal(size=(64, 2)).astype(np.float32)
+    y = x @ [3.0, -1.0]
+    layers = [featureInputLayer(2), fullyConnectedLayer(1), regressionLayer()]
+    with pytest.warns(RuntimeWarning, match=r"Training stopped at iteration \d+ because"):
+        net, info = trainNetwork(x, y, layers, _quiet(InitialLearnRate=1e6, MaxEpochs=50))
+    assert np.all(np.isfinite(net.Layers[1].Weights)) and np.all(np.isfinite(info.TrainingLoss))
+    assert len(info.TrainingLoss) < 50 * 4
+    net, info = trainNetwork(x, y, layers, trainingOptions("sgdm", InitialLearnRate=1e6, MaxEpochs=50,
+                                                           MiniBatchSize=16))
+    out = capsys.readouterr().out
+    assert f"Training stopped at iteration {len(info.TrainingLoss) + 1} because" in out
