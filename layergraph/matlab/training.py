@@ -275,6 +275,10 @@ def trainNetwork(X, Y, layers, options):
     x, t, cat = _prepare(X, Y, analysis, in_name, out_name, out_ref, dtype, classes)
     classes = cat.categories if cat is not None else None
     validation = None
+    if options.OutputNetwork == "best-validation-loss" and options.ValidationData is None:
+        raise LayerGraphError("OutputNetwork 'best-validation-loss' needs validation data. Set ValidationData in "
+                              "trainingOptions, or use OutputNetwork 'last-iteration'.",
+                              "nnet_cnn:TrainingOptions:BestValidationRequiresValidationData")
     if options.ValidationData is not None:
         Xv, Yv = options.ValidationData
         xv, tv, _ = _prepare(Xv, Yv, analysis, in_name, out_name, out_ref, dtype, classes)

@@ -164,6 +164,16 @@ def test_train_classification_network():
     assert info.StopReason == "Max epochs completed"
 
 
+def test_best_validation_loss_network():
+    rng(4)
+    x, y = _images(64)
+    xv, yv = _images(32, seed=9)
+    net, info = trainNetwork(x, y, _cnn(), _quiet(MaxEpochs=4, ValidationData=(xv, yv), ValidationFrequency=1,
+                                                  OutputNetwork="best-validation-loss", InitialLearnRate=0.2))
+    best = int(np.nanargmin(info.ValidationLoss)) + 1
+    assert info.OutputNetworkIteration == best
+
+
 def test_train_with_validation_data_and_layer_graph():
     rng(1)
     x, y = _images(64)
@@ -283,6 +293,8 @@ def test_bad_options_and_environment():
         trainNetwork(x, y, _cnn(), _quiet(ExecutionEnvironment="gpu"))
     with pytest.raises(LayerGraphError, match="does not exist"):
         trainNetwork(x, y, _cnn(), _quiet(CheckpointPath="/nonexistent/folder"))
+    with pytest.raises(LayerGraphError, match="needs validation data"):
+        trainNetwork(x, y, _cnn(), _quiet(OutputNetwork="best-validation-loss"))
 
 
 # -- progress -------------------------------------------------------------------------------------------
