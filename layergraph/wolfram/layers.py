@@ -286,17 +286,21 @@ class LinearLayer(NetLayer):
     def __init__(self, n=S.Automatic, **options):
         super().__init__(**options)
         if n is S.Automatic:
-            n = self.output_spec[0] if self.output_spec and len(self.output_spec) == 1 else None
+            n = self.output_spec if self.output_spec and None not in self.output_spec else None
             if n is None and self.arrays.get("Weights") is not None:
                 n = self.arrays["Weights"].shape[0]
-        elif isinstance(n, (list, tuple)):
-            if len(n) != 1:
-                raise LayerGraphError("LinearLayer: only vector outputs (LinearLayer[n]) are supported; "
-                                      f"LinearLayer[{_wl(n)}] is not.", "General::unsupported")
-            n = n[0]
+        out_dims = None
+        if isinstance(n, (list, tuple)):
+            if not 1 <= len(n) <= 3:
+                raise LayerGraphError(f"LinearLayer[{_wl(n)}]: outputs of rank 1 to 3 are supported (no scalar "
+                                      "output).", "General::unsupported")
+            out_dims = tuple(_pos_int(self.head, "the output dimensions", d) for d in n)
+            n = int(np.prod(out_dims))
         if n is not None:
             n = _pos_int(self.head, "the output size", n)
-        self.params = {"OutputDimensions": n}
+            out_dims = out_dims or (n,)
+        self.params = {"OutputDimensions": out_dims}
+        self._n = n
         w = self.arrays.get("Weights")
         if w is not None and (w.ndim != 2 or (n is not None and w.shape[0] != n)):
             raise _err(self.head, f"the array \"Weights\" has dimensions {wl_list(w.shape)}, but dimensions "
@@ -309,11 +313,11 @@ class LinearLayer(NetLayer):
 
     def array_dims(self, in_dims):
         n_in = int(np.prod(in_dims[0]))
-        return {"Weights": (self.params["OutputDimensions"], n_in), "Biases": (self.params["OutputDimensions"],)}
+        return {"Weights": (self._n, n_in), "Biases": (self._n,)}
 
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
-        n = self.params["OutputDimensions"]
+        n = self._n
         if n is None:
             raise LayerGraphError(f"Cannot build net: the output size of {self.head} ({name}) is not specified. "
                                   "Give LinearLayer(n) or Output=n.", "General::nfspec")
@@ -334,7 +338,11 @@ class LinearLayer(NetLayer):
             if "Biases" not in self.disabled:
                 out["Biases"] = core.Bias.reshape(-1)
             return out
-        return Built([spec], 0, 1, read)
+        out_dims = self.params["OutputDimensions"]
+        if len(out_dims) == 1:
+            return Built([spec], 0, 1, read)
+        # the output {n1, n2, ...} is the length-n vector read row-major
+        return Built([spec, L.ArrayReshapeLayer(OutputSize=dims_to_size(out_dims))], 0, len(out_dims), read)
 
 
 # =============================================================================================

@@ -257,3 +257,13 @@ def test_normalization_layer_without_scaling():
                                                                       / (x.reshape(2, -1).var(axis=1) + 1e-3)),
                                rtol=1e-4)
     assert NetExtract(layer, "Scaling") is None
+
+
+def test_linear_array_output():
+    layer = NetInitialize(LinearLayer((2, 3), Input=4))
+    x = R.standard_normal(4)
+    y = layer(x)
+    assert y.shape == (2, 3) and NetExtract(layer, "Weights").shape == (6, 4)
+    np.testing.assert_allclose(y.reshape(-1), NetExtract(layer, "Weights") @ x + NetExtract(layer, "Biases"),
+                               rtol=1e-5, atol=1e-6)
+    assert NetChain([LinearLayer(Output=(2, 2))], Input=3).compile().out_dims == {"Output": (2, 2)}
