@@ -42,9 +42,10 @@ class NetPort:
     def __init__(self, *spec):
         if len(spec) == 1 and isinstance(spec[0], str):
             self.node, self.port = None, spec[0]
-        elif len(spec) == 2 and isinstance(spec[1], str) and isinstance(spec[0], (int, str)) \
-                and not isinstance(spec[0], bool):
-            self.node, self.port = spec
+        elif len(spec) == 2 and isinstance(spec[0], (int, str)) and not isinstance(spec[0], bool) \
+                and (isinstance(spec[1], str) or (isinstance(spec[1], int) and not isinstance(spec[1], bool)
+                                                  and spec[1] >= 1)):
+            self.node, self.port = spec   # an integer port is the i-th input of a multi-input layer
         else:
             raise LayerGraphError(f"NetPort{_wl(list(spec))} is not a valid port specification. Use NetPort(\"name\") "
                                   "or NetPort(layer, \"port\").", "General::invport")
@@ -53,7 +54,8 @@ class NetPort:
         if self.node is None:
             return f'NetPort["{self.port}"]'
         node = f'"{self.node}"' if isinstance(self.node, str) else str(self.node)
-        return f'NetPort[{{{node}, "{self.port}"}}]'
+        port = f'"{self.port}"' if isinstance(self.port, str) else str(self.port)
+        return f'NetPort[{{{node}, {port}}}]'
 
     def __eq__(self, other):
         return isinstance(other, NetPort) and (self.node, self.port) == (other.node, other.port)
@@ -723,17 +725,31 @@ class NetGraph(_Container):
                 for d in dsts:
                     for k, s in enumerate(srcs):
                         out.append(self._edge(s, d, k if len(srcs) > 1 else None, e))
-        # number inputs of multiport layers in the order their edges were given
-        counts: dict = {}
+        # number the inputs of multiport layers: NetPort(n, i) gives input i, the others
+        # take the free positions in the order their edges were given
+        taken: dict = {}
+        for src, dst in out:
+            if dst[0] != "$port" and self._explicit(dst):
+                taken.setdefault(dst[0], set()).add(dst[2])
         final = []
+        next_free: dict = {}
         for src, dst in out:
             if dst[0] != "$port":
                 node = self._nodes[dst[0]]
-                if isinstance(node, NetLayer) and node.multiport:
-                    k = counts.get(dst[0], 0)
-                    counts[dst[0]] = k + 1
+                if isinstance(node, NetLayer) and node.multiport and not self._explicit(dst):
+                    k = next_free.get(dst[0], 0)
+                    while k in taken.get(dst[0], ()):
+                        k += 1
+                    next_free[dst[0]] = k + 1
                     dst = (dst[0], dst[1], k)
-            final.append((src, dst))
+            final.append((src, dst[:3] if self._explicit(dst) else dst))
+        for node in {d[0] for _, d in final if d[0] != "$port"}:
+            layer = self._nodes[node]
+            if isinstance(layer, NetLayer) and layer.multiport:
+                idx = sorted(d[2] for _, d in final if d[0] == node)
+                if idx != list(range(len(idx))):
+                    raise LayerGraphError(f"The inputs of layer \"{node}\" are numbered {[i + 1 for i in idx]}; they "
+                                          f"should be 1 to {len(idx)}.", "NetGraph::mismatchmi")
         seen = {}
         for src, dst in final:
             if dst[0] != "$port":
@@ -748,6 +764,10 @@ class NetGraph(_Container):
                                           "General::outportconfl")
                 seen[("$out", dst[1])] = src
         return final
+
+    @staticmethod
+    def _explicit(dst):
+        return len(dst) == 4
 
     def _vertex(self, v, edge):
         if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
@@ -777,6 +797,13 @@ class NetGraph(_Container):
             dst = ("$port", f"$muted:{src[0]}/{src[1]}")
         elif isinstance(d, NetPort) and d.node is None:
             dst = ("$port", d.port)
+        elif isinstance(d, NetPort) and isinstance(d.port, int):
+            node = self._vertex(d.node, edge)
+            layer = self._nodes[node]
+            if not (isinstance(layer, NetLayer) and layer.multiport):
+                raise LayerGraphError(f"NetPort[{d.node}, {d.port}]: layer \"{node}\" does not take a list of inputs.",
+                                      "General::invport")
+            dst = (node, "Input", d.port - 1, "explicit")
         elif isinstance(d, NetPort):
             node = self._vertex(d.node, edge)
             if d.port not in self._node_inputs(node):

@@ -225,3 +225,15 @@ def test_automatic_symbol_in_port_spec():
     assert net.compile().in_dims == {"Input": None}
     y = net(np.ones((3, 2, 2)))
     assert y.shape == (3, 2, 2)
+
+
+def test_numbered_input_of_a_multiport_layer():
+    g = NetGraph({"a": Ramp, "b": Tanh, "c": CatenateLayer()},
+                 [(NetPort("x"), "a"), (NetPort("y"), "b"), ("a", NetPort("c", 2)), ("b", NetPort("c", 1))],
+                 x=2, y=2)
+    np.testing.assert_allclose(g({"x": [1.0, -1.0], "y": [0.5, 0.2]}),
+                               np.concatenate([np.tanh([0.5, 0.2]), [1.0, 0.0]]), rtol=1e-6)
+    assert repr(NetPort("c", 2)) == 'NetPort[{"c", 2}]'
+    with pytest.raises(LayerGraphError) as e:
+        NetGraph({"a": Ramp, "c": CatenateLayer()}, [("a", NetPort("c", 2))], Input=2)
+    assert e.value.identifier == "NetGraph::mismatchmi"
