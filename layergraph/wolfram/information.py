@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 
 from ..core.errors import LayerGraphError
+from .args import checked
 from . import symbols as S
 from .layers import NetLayer, _wl
 from .net import NetChain, _Container
@@ -178,6 +179,7 @@ class NetInformation:
         return table
 
 
+@checked
 def Information(net, prop=None):
     """``Information(net)``: the "Net information" panel; ``Information(net, "ArraysCount")``: one
     property; a list of properties gives a list. A layer is treated as a one-layer net."""

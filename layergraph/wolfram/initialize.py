@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core import initializers as core_init
 from ..core.errors import LayerGraphError
+from .args import checked, one_of
 from ..core.network import DLNetwork
 from . import symbols as S
 from .layers import _wl
@@ -40,21 +41,21 @@ def _method(value):
                                       "a dict.", "NetInitialize::invmethod") from None
     if name is S.Automatic:
         name = "Kaiming"
-    if name not in METHODS:
+    if not isinstance(name, str) or name not in METHODS:
         raise LayerGraphError(f"The value of Method -> {_wl(value)} should be one of "
                               f"{', '.join(repr(m) for m in METHODS)}.", "NetInitialize::invmethod")
     allowed = {"Kaiming": {"Distribution"}, "Xavier": {"Distribution", "FactorType"}, "Orthogonal": set(),
                "Random": {"Weights", "Biases", "Scaling"}}[name]
     for k in sub:
-        if k not in allowed:
+        if not isinstance(k, str) or k not in allowed:
             raise LayerGraphError(f"{k!r} is not a suboption of Method \"{name}\". Suboptions: "
                                   f"{', '.join(sorted(allowed)) or 'none'}.", "NetInitialize::invmethod")
     dist = sub.get("Distribution", "Normal")
-    if dist not in ("Normal", "Uniform"):
+    if not one_of(dist, "Normal", "Uniform"):
         raise LayerGraphError(f"\"Distribution\" -> {_wl(dist)} should be \"Normal\" or \"Uniform\".",
                               "NetInitialize::invmethod")
     factor = sub.get("FactorType", "Mean")
-    if factor not in ("In", "Out", "Mean"):
+    if not one_of(factor, "In", "Out", "Mean"):
         raise LayerGraphError(f"\"FactorType\" -> {_wl(factor)} should be \"In\", \"Out\" or \"Mean\".",
                               "NetInitialize::invmethod")
     return name, dist, factor, sub
@@ -85,13 +86,14 @@ def _weights(method, dims, gen):
     return gen.normal(0.0, np.sqrt(var), size=dims)
 
 
+@checked
 def NetInitialize(net, which=S.Automatic, *, Method="Kaiming", RandomSeeding=1234):
     """``NetInitialize(net)`` fills the missing arrays; ``NetInitialize(net, All)`` replaces
     every array; ``NetInitialize(net, None)`` removes them; a list of nets gives a list."""
     from .layers import NetLayer
     if isinstance(net, list):
         return [NetInitialize(n, which, Method=Method, RandomSeeding=RandomSeeding) for n in net]
-    if which not in (S.Automatic, S.All, None):
+    if not (which is S.Automatic or which is S.All or which is None):
         raise LayerGraphError("Second argument should be either All or Automatic.", "NetInitialize::arg2")
     method = _method(Method)
     if isinstance(net, NetLayer):

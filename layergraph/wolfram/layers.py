@@ -21,6 +21,7 @@ from ..core.errors import LayerGraphError
 from ..core.layer import Layer as CoreLayer
 from ..core.size import Size
 from . import symbols as S
+from .args import checked_init, one_of, same
 from .types import dims_to_size, port_spec, size_to_dims, wl_list
 
 
@@ -162,7 +163,10 @@ class NetLayer:
         return ()
 
     def _all_options(self) -> list[str]:
-        return ["Input", "Output", "LearningRateMultipliers", *self.array_names]
+        import inspect
+        own = [p.name for p in inspect.signature(type(self).__init__).parameters.values()
+               if p.kind == p.KEYWORD_ONLY]
+        return own + ["Input", "Output", "LearningRateMultipliers", *self.array_names]
 
     @property
     def active_arrays(self) -> list[str]:
@@ -386,7 +390,7 @@ class ConvolutionLayer(_Windowed):
         if kernel is None:
             raise LayerGraphError("ConvolutionLayer needs the kernel size: ConvolutionLayer(n, k) or "
                                   "ConvolutionLayer(n, (kh, kw)).", "ConvolutionLayer::argrx")
-        if Dimensionality not in (S.Automatic, 2):
+        if not one_of(Dimensionality, S.Automatic, 2):
             raise LayerGraphError("ConvolutionLayer: only 2-D convolution (\"Dimensionality\" -> 2) is supported.",
                                   "General::unsupported")
         w = self.arrays.get("Weights")
@@ -523,7 +527,7 @@ class PoolingLayer(_Windowed):
         if Function is S.Total:
             raise LayerGraphError("PoolingLayer: \"Function\" -> Total is not supported; use Max or Mean.",
                                   "General::unsupported")
-        if Function not in (S.Max, S.Mean):
+        if not one_of(Function, S.Max, S.Mean):
             raise _opt_err(self.head, "\"Function\"", Function, "Max or Mean")
         self.params["Function"] = Function
         self._common(kernel, stride, PaddingSize, Interleaving)
@@ -624,7 +628,7 @@ class NormalizationLayer(NetLayer):
                  Method="Standardize", **options):
         super().__init__(**options)
         aggregation = S.Span(2, S.All) if aggregation is None else aggregation
-        if GroupNumber is not None or Unbiased is not False or Method != "Standardize":
+        if GroupNumber is not None or Unbiased is not False or not same(Method, "Standardize"):
             raise LayerGraphError("NormalizationLayer: \"GroupNumber\", \"Unbiased\" -> True and Method -> \"RMS\" "
                                   "are not supported.", "General::unsupported")
         if not isinstance(Epsilon, (int, float, np.floating)) or isinstance(Epsilon, bool) or not Epsilon > 0:
@@ -652,7 +656,7 @@ class NormalizationLayer(NetLayer):
         r = len(dims)
         agg = self._levels(self.params["AggregationLevels"], r)
         sc = self.params["ScalingLevels"]
-        scale = tuple(i for i in range(1, r + 1) if i not in agg) if sc == "Complement" else self._levels(sc, r)
+        scale = tuple(i for i in range(1, r + 1) if i not in agg) if same(sc, "Complement") else self._levels(sc, r)
         if agg == tuple(range(2, r + 1)) and r >= 2 and scale == (1,):
             return "instance"
         if agg == tuple(range(1, r + 1)) and scale == (1,):
@@ -781,7 +785,7 @@ class DropoutLayer(NetLayer):
         super().__init__(**options)
         if not isinstance(p, (int, float, np.floating)) or isinstance(p, bool) or not 0 <= p < 1:
             raise _opt_err(self.head, "the dropout probability", p, "a number p with 0 <= p < 1")
-        if Method != "Dropout":
+        if not same(Method, "Dropout"):
             raise LayerGraphError(f"DropoutLayer: Method -> {_wl(Method)} is not supported; only \"Dropout\".",
                                   "General::unsupported")
         self.params = {"DropoutProbability": float(p), "Method": Method}
@@ -833,7 +837,7 @@ class ReshapeLayer(NetLayer):
         if not isinstance(dims, (list, tuple)) or not dims:
             raise LayerGraphError("ReshapeLayer needs the dimensions: ReshapeLayer((d1, d2, ...)).",
                                   "ReshapeLayer::argrx")
-        ok = all(d in (S.Inherited, S.Automatic, S.All) or (isinstance(d, (int, np.integer))
+        ok = all(one_of(d, S.Inherited, S.Automatic, S.All) or (isinstance(d, (int, np.integer))
                                                               and not isinstance(d, bool) and d >= 1) for d in dims)
         if not ok or sum(d is S.Automatic for d in dims) > 1 or sum(d is S.All for d in dims) > 1:
             raise _opt_err(self.head, "the dimensions", dims, "positive integers, Inherited, at most one Automatic "
@@ -981,5 +985,8 @@ LAYER_CLASSES = (LinearLayer, ConvolutionLayer, DeconvolutionLayer, PoolingLayer
                  NormalizationLayer,
                  ElementwiseLayer, SoftmaxLayer, DropoutLayer, FlattenLayer, ReshapeLayer, CatenateLayer,
                  TotalLayer, ThreadingLayer)
+
+for _cls in LAYER_CLASSES:
+    checked_init(_cls)
 
 __all__ = [c.__name__ for c in LAYER_CLASSES] + ["NetLayer"]

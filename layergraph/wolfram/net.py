@@ -31,6 +31,7 @@ from ..core.errors import LayerGraphError
 from ..core.graph import LayerGraph
 from ..core.layer import SizeError
 from . import symbols as S
+from .args import checked_init, one_of, same
 from .layers import Built, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, _wl
 from .types import dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, type_text, wl_list
 
@@ -437,14 +438,14 @@ class _Container:
         """``net(x)`` for one example, ``net([x1, x2])`` or an array with the batch first for
         a batch, ``net({"port": data, ...})`` for several inputs. One output gives an array,
         several a dict by port name."""
-        if NetEvaluationMode not in ("Test", "Train"):
+        if not one_of(NetEvaluationMode, "Test", "Train"):
             raise LayerGraphError('NetEvaluationMode should be set to either "Test" or "Train".',
                                   "General::netevalmode")
-        dtype = {"Real32": np.float32, "Real64": np.float64}.get(WorkingPrecision)
+        dtype = np.float32 if same(WorkingPrecision, "Real32") else (np.float64 if same(WorkingPrecision, "Real64") else None)
         if dtype is None:
             raise LayerGraphError(f"The value of WorkingPrecision -> {_wl(WorkingPrecision)} should be \"Real32\" or "
                                   "\"Real64\".", "General::invwp")
-        if TargetDevice != "CPU":
+        if not same(TargetDevice, "CPU"):
             raise LayerGraphError(f"TargetDevice -> {_wl(TargetDevice)} is not available; use \"CPU\".",
                                   "General::invdevice")
         batches, single = self._parse_data(data)
@@ -462,7 +463,7 @@ class _Container:
         parts = {p: [] for p in refs}
         for start in range(0, n, max(bs, 1)):
             acts = ex.forward({k: v[start:start + bs] for k, v in feeds.items()},
-                              training=NetEvaluationMode == "Train", keep=set(refs.values()), rng=gen)
+                              training=same(NetEvaluationMode, "Train"), keep=set(refs.values()), rng=gen)
             for p, ref in refs.items():
                 parts[p].append(acts[ref])
         out = {}
@@ -605,7 +606,7 @@ def _generator(seed):
         from ..core.initializers import rng
         return rng()
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        return np.random.default_rng(int(seed))
+        return np.random.default_rng(int(seed) % (2 ** 63))  # a negative seed is a seed too
     if isinstance(seed, str):
         return np.random.default_rng(abs(hash(seed)) % (2 ** 32))
     raise LayerGraphError(f"The value of RandomSeeding -> {_wl(seed)} should be Automatic, an integer or a string.",
@@ -829,6 +830,10 @@ class NetGraph(_Container):
             d = NetPort(dst[1]) if dst[0] == "$port" else NetPort(dst[0], dst[1])
             out.append((s, d))
         return out
+
+
+for _cls in (NetPort, NetChain, NetGraph):
+    checked_init(_cls)
 
 
 def _edge_text(edge) -> str:

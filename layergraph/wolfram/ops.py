@@ -9,10 +9,19 @@ import networkx as nx
 import numpy as np
 
 from ..core.errors import LayerGraphError
+from .args import checked
 from . import symbols as S
 from .layers import NetLayer, _array, _wl
 from .net import NetChain, NetGraph, NetPort, _as_node, _Container
 from .types import port_spec, wl_list
+
+
+def _require_net(net, fn, layers_too=False):
+    if isinstance(net, _Container) or (layers_too and isinstance(net, NetLayer)):
+        return
+    what = "a net or a layer" if layers_too else "a net (NetChain or NetGraph)"
+    got = net.head if hasattr(net, "head") else _wl(net)
+    raise LayerGraphError(f"{fn}: the first argument should be {what}; got {got}.", f"{fn}::invnet")
 
 
 # -- NetExtract ---------------------------------------------------------------------------------
@@ -57,10 +66,12 @@ def _extract_one(obj, spec):
     raise LayerGraphError(f"NetExtract: {_wl(obj)} is not a net or a layer.", "NetExtract::invnet")
 
 
+@checked
 def NetExtract(net, spec):
     """``NetExtract(layer, "Weights")``, ``NetExtract(net, 2)``, ``NetExtract(net, "name")``,
     ``NetExtract(net, (2, "Weights"))`` (a path: Wolfram's {2, "Weights"}), ``NetExtract(net, All)``
     (a dict of the layers); uninitialized arrays give Automatic. A list of specs gives a list."""
+    _require_net(net, "NetExtract", True)
     if isinstance(spec, list):
         return [NetExtract(net, s) for s in spec]
     path = spec if isinstance(spec, tuple) else (spec,)
@@ -70,8 +81,10 @@ def NetExtract(net, spec):
     return obj
 
 
+@checked
 def Normal(net):
     """``Normal[chain]``: the layers, as a list when the names are "1", "2", ..., else a dict."""
+    _require_net(net, "Normal")
     nodes = net._nodes
     if list(nodes) == [str(i + 1) for i in range(len(nodes))]:
         return list(nodes.values())
@@ -80,11 +93,15 @@ def Normal(net):
 
 # -- NetReplacePart -----------------------------------------------------------------------------
 def _rules(rules):
+    """A dict, one pair (spec, value) or a list of pairs."""
     if isinstance(rules, dict):
         return list(rules.items())
     if isinstance(rules, tuple) and len(rules) == 2 and not isinstance(rules[0], tuple):
         return [rules]
-    return list(rules)
+    if isinstance(rules, (list, tuple)) and all(isinstance(r, tuple) and len(r) == 2 for r in rules):
+        return list(rules)
+    raise LayerGraphError(f"{_wl(rules)} is not a rule or a list of rules; give a dict {{spec: value}} or pairs "
+                          "(spec, value).", "General::rep")
 
 
 def _set_in_layer(layer: NetLayer, name, value) -> NetLayer:
@@ -95,6 +112,10 @@ def _set_in_layer(layer: NetLayer, name, value) -> NetLayer:
             new.arrays[name] = None
             return new
         arr = _array(layer.head, name, value)
+        if arr is None:  # Automatic: the array is to be initialized again
+            new = layer.with_arrays({name: None})
+            new.disabled.discard(name)
+            return new
         old = layer.arrays.get(name)
         if old is not None and old.shape != arr.shape:
             raise LayerGraphError(f"Validation failed for {layer.head}: the array \"{name}\" has dimensions "
@@ -151,10 +172,12 @@ def _ports_out(node):
     return node.output_ports() if isinstance(node, NetLayer) else node._output_names()
 
 
+@checked
 def NetReplacePart(net, rules):
     """``NetReplacePart(layer, {"Weights": w})``, ``NetReplacePart(net, {2: layer})``,
     ``NetReplacePart(net, {(2, "Biases"): b})``, ``NetReplacePart(net, {"Input": (3, 32, 32)})``;
     a single rule may be a pair ``(spec, value)``. The result is checked like a new net."""
+    _require_net(net, "NetReplacePart", True)
     out = net
     for spec, value in _rules(rules):
         path = spec if isinstance(spec, tuple) else (spec,)
@@ -197,10 +220,12 @@ def _index(net, spec, fn):
     return names.index(name) + 1
 
 
+@checked
 def NetTake(net, spec):
     """``NetTake(chain, n)``: layers 1..n (n an index or name; negative counts from the end);
     ``NetTake(chain, (m, n))``: layers m..n. ``NetTake(graph, "name")``: the part of a graph
     that computes layer "name"."""
+    _require_net(net, "NetTake")
     if isinstance(net, NetGraph):
         name = net._resolve_node(spec)
         g = nx.DiGraph()
@@ -230,9 +255,11 @@ def NetTake(net, spec):
     return _rebuild_chain(items[start - 1:end], net, keep_ports)
 
 
+@checked
 def NetDrop(net, spec):
     """``NetDrop(chain, n)``: without the first n layers (the last -n when n < 0);
     ``NetDrop(chain, (m, n))``: without layers m..n."""
+    _require_net(net, "NetDrop")
     items = _chain_nodes(net, "NetDrop")
     k = len(items)
     if isinstance(spec, tuple):
@@ -269,14 +296,18 @@ def _renumber(items):
     return items
 
 
+@checked
 def NetAppend(net, layers):
     """``NetAppend(chain, layer)`` or a list or dict of layers, added at the end."""
+    _require_net(net, "NetAppend")
     items = _chain_nodes(net, "NetAppend")
     return _rebuild_chain(_renumber(items + _new_items(layers, [n for n, _ in items])), net, ("Input",))
 
 
+@checked
 def NetPrepend(net, layers):
     """``NetPrepend(chain, layer)`` or a list or dict of layers, added at the start."""
+    _require_net(net, "NetPrepend")
     items = _chain_nodes(net, "NetPrepend")
     new = _new_items(layers, [n for n, _ in items])
     if all(n.isdigit() for n, _ in items) and not isinstance(layers, dict):
@@ -284,9 +315,11 @@ def NetPrepend(net, layers):
     return _rebuild_chain(new + items, net, ("Output",))
 
 
+@checked
 def NetInsert(net, layer, position):
     """``NetInsert(chain, layer, i)`` puts layer at position i; ``NetInsert(chain, ("name", layer), i)``
     names it."""
+    _require_net(net, "NetInsert")
     items = _chain_nodes(net, "NetInsert")
     if isinstance(layer, tuple) and len(layer) == 2 and isinstance(layer[0], str):
         name, node = layer
@@ -308,9 +341,11 @@ def NetInsert(net, layer, position):
     return _rebuild_chain(new, net, ("Input", "Output"))
 
 
+@checked
 def NetDelete(net, spec):
     """``NetDelete(chain, n)``, ``NetDelete(chain, "name")`` or a list of them; in a graph, the
     deleted layers' edges go with them and ``NetDelete(graph, NetPort("out"))`` removes an output."""
+    _require_net(net, "NetDelete")
     specs = spec if isinstance(spec, list) else [spec]
     if isinstance(net, NetGraph):
         new = net._copy()
@@ -339,6 +374,7 @@ def NetDelete(net, spec):
     return _rebuild_chain(_renumber(kept) if all(n.isdigit() for n, _ in items) else kept, net, ports)
 
 
+@checked
 def NetJoin(*nets, **ports):
     """``NetJoin(chain1, chain2, ...)``: one chain, the output of each feeding the next;
     clashing layer names are renamed."""
@@ -347,6 +383,7 @@ def NetJoin(*nets, **ports):
     items = []
     taken = set()
     for net in nets:
+        _require_net(net, "NetJoin", True)
         net = net if isinstance(net, NetChain) else NetChain([net])
         for name, node in net._nodes.items():
             new_name = name
@@ -371,9 +408,11 @@ def NetJoin(*nets, **ports):
     return out
 
 
+@checked
 def NetFlatten(net):
     """Nested chains and graphs become one level; nested layer names are joined with "/"
     (UNCONFIRMED: Wolfram's naming). A chain stays a chain; a graph becomes a flat graph."""
+    _require_net(net, "NetFlatten")
     leaves, edges, inputs, outputs = net._expand()
     if isinstance(net, NetChain):
         return _rebuild_chain([("/".join(p), leaf) for p, leaf in leaves.items()], net)
@@ -395,9 +434,11 @@ def NetFlatten(net):
     return new
 
 
+@checked
 def NetRename(net, rules):
     """``NetRename(net, {"old": "new"})`` renames layers; ``{NetPort("a"): NetPort("b")}`` renames
     a port of the net."""
+    _require_net(net, "NetRename")
     new = net._copy()
     for old, name in _rules(rules):
         if isinstance(old, NetPort):

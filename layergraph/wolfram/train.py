@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from ..core.errors import LayerGraphError
+from .args import checked, one_of, same
 from ..train import SGDM, Adam, CrossEntropy, Loss, MeanSquared, TrainConfig, train
 from . import symbols as S
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
@@ -141,12 +142,16 @@ def _method(value, learning_rate):
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], str):
         name = value[0]
         rest = value[1:]
-        sub = dict(rest[0]) if len(rest) == 1 and isinstance(rest[0], dict) else dict(rest)
-    if name == "RMSProp":
+        try:
+            sub = dict(rest[0]) if len(rest) == 1 and isinstance(rest[0], dict) else dict(rest)
+        except (TypeError, ValueError):
+            raise LayerGraphError(f"Method -> {_wl(value)}: suboptions should be a dict or (\"name\", value) pairs.",
+                                  "NetTrain::invmethod") from None
+    if same(name, "RMSProp"):
         raise LayerGraphError("Method -> \"RMSProp\" is not supported: Wolfram's is MXNet's centered RMSProp with "
                               "momentum, which the core trainer does not have. Use \"ADAM\" or \"SGD\".",
                               "NetTrain::invmethod")
-    if name not in METHODS:
+    if not isinstance(name, str) or name not in METHODS:
         raise LayerGraphError(f"The value of Method -> {_wl(value)} should be \"ADAM\" or \"SGD\" (or Automatic).",
                               "NetTrain::invmethod")
     opts = {**COMMON, **METHODS[name]}
@@ -161,11 +166,18 @@ def _method(value, learning_rate):
         opts["LearningRate"] = learning_rate
     if opts["LearningRate"] is S.Automatic:
         opts["LearningRate"] = METHODS[name]["LearningRate"]
-    for k in ("LearningRate", "Beta1", "Beta2", "Epsilon", "Momentum", "L2Regularization"):
-        v = opts.get(k)
-        if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0):
-            raise LayerGraphError(f"The value of \"{k}\" -> {_wl(v)} should be a nonnegative number.",
-                                  "NetTrain::invmethod")
+    def number(v):
+        return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
+
+    for k in ("LearningRate", "Beta1", "Beta2", "Epsilon", "Momentum", "L2Regularization", "GradientClipping"):
+        if k not in opts:
+            continue
+        v = opts[k]
+        if v is None and k in ("Momentum", "GradientClipping"):
+            continue
+        if not number(v) or v < 0 or (k in ("Beta1", "Beta2") and v >= 1) or (k == "GradientClipping" and v == 0):
+            raise LayerGraphError(f"The value of \"{k}\" -> {_wl(v)} should be a nonnegative number"
+                                  f"{' below 1' if k in ('Beta1', 'Beta2') else ''}.", "NetTrain::invmethod")
     return name, opts
 
 
@@ -179,7 +191,7 @@ def _schedule(opts, total_iterations):
     s = opts.get("LearningRateSchedule")
     if s is None:
         return None
-    if s == "Polynomial":
+    if same(s, "Polynomial"):
         def poly(base, iteration, epoch):
             return base * math.sqrt(1 - min(iteration, total_iterations) / (total_iterations + 1))
         return poly
@@ -206,6 +218,9 @@ class NetTrainResultsObject:
     def __getitem__(self, prop):
         if isinstance(prop, list):
             return [self[p] for p in prop]
+        if not isinstance(prop, str):
+            raise LayerGraphError(f"{_wl(prop)} is not a valid property of a NetTrainResultsObject.",
+                                  "NetTrain::invntrspec")
         if prop == "Properties":
             return sorted(list(self._props) + ["LossPlot", "Properties"])
         if prop == "LossPlot":
@@ -246,7 +261,7 @@ class NetTrainResultsObject:
 def _reporter(kind, rounds_text):
     if kind is None:
         return None
-    if kind in (S.Automatic, "Print"):
+    if one_of(kind, S.Automatic, "Print"):
         def printer(record):
             v = record["ValidationLoss"]
             val = f", validation loss {v:.6g}" if v is not None else ""
@@ -259,6 +274,7 @@ def _reporter(kind, rounds_text):
                           "NetTrain::invrep")
 
 
+@checked
 def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S.Automatic, BatchSize=S.Automatic,
              MaxTrainingRounds=S.Automatic, ValidationSet=None, LearningRate=S.Automatic,
              LearningRateMultipliers=S.Automatic, TrainingProgressReporting=S.Automatic,
@@ -274,18 +290,25 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     if LossFunction is not S.Automatic:
         raise LayerGraphError("LossFunction: only Automatic is supported (CrossEntropy after SoftmaxLayer, binary "
                               "cross-entropy after LogisticSigmoid, MeanSquared otherwise).", "NetTrain::invloss")
-    if TargetDevice != "CPU":
+    if not same(TargetDevice, "CPU"):
         raise LayerGraphError(f"TargetDevice -> {_wl(TargetDevice)} is not available; use \"CPU\".",
                               "NetTrain::invdevice")
-    dtype = {S.Automatic: np.float32, "Real32": np.float32, "Real64": np.float64}.get(WorkingPrecision)
+    dtype = np.float32 if one_of(WorkingPrecision, S.Automatic, "Real32") else (
+        np.float64 if same(WorkingPrecision, "Real64") else None)
     if dtype is None:
         raise LayerGraphError(f"WorkingPrecision -> {_wl(WorkingPrecision)} should be \"Real32\" or \"Real64\".",
                               "NetTrain::invwp")
     method_name, opts = _method(Method, LearningRate)
-    seed = None if RandomSeeding in (S.Inherited, S.Automatic) else RandomSeeding
+    if TrainingProgressFunction is not None and not callable(TrainingProgressFunction):
+        raise LayerGraphError(f"TrainingProgressFunction -> {_wl(TrainingProgressFunction)} should be None or a "
+                              "function.", "NetTrain::invtpf")
+    _reporter(TrainingProgressReporting, "")  # checks the value before any work is done
+    seed = None if one_of(RandomSeeding, S.Inherited, S.Automatic) else RandomSeeding
     _generator(seed if seed is not None else S.Automatic)  # validates the value
     if isinstance(seed, str):
         seed = abs(hash(seed)) % (2 ** 32)
+    elif seed is not None:
+        seed = int(seed) % (2 ** 63)
     xs, ys = _parse(net, data)
     # input shapes not fixed by the net come from the data
     work = net._copy()
@@ -458,7 +481,7 @@ def _reason(stop, timed, time_goal):
 
 
 def _result(prop, net, results):
-    if prop == "TrainedNet":
+    if same(prop, "TrainedNet"):
         return net
     if results is None:
         results = NetTrainResultsObject({"TrainedNet": net, "RoundLoss": None, "RoundLossList": [],
