@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._util import as_float, flat, like
+from ._util import as_float, flat, like, out_like
 
 _SQRT_HALF = 0.7071067811865476
 _INV_SQRT_2PI = 0.3989422804014327
@@ -160,7 +160,7 @@ def _gelu_tanh_b(dy, x, dx):
 # -- public wrappers ---------------------------------------------------------------------
 def _unary(kernel, x, *hp):
     x = as_float(x)
-    y = np.empty_like(x)
+    y = out_like(x)
     if x.size:
         kernel(flat(x), *hp, flat(y))
     return y
@@ -169,7 +169,7 @@ def _unary(kernel, x, *hp):
 def _grad(kernel, dy, src, *hp):
     src = as_float(src)
     dy = like(dy, src, "dy", src.shape)
-    dx = np.empty_like(src)
+    dx = out_like(src)
     if src.size:
         kernel(flat(dy), flat(src), *hp, flat(dx))
     return dx

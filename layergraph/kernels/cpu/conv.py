@@ -24,7 +24,7 @@ from numba import njit
 
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import workspace as _workspace
-from ._util import as_float, like
+from ._util import as_float, like, out_empty
 from .pool import max_planes
 
 PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate")
@@ -226,10 +226,10 @@ def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool
         poh, pow_ = (oh + qt + qb - qh) // qsh + 1, (ow + ql + qr - qw) // qsw + 1
         if min(qh, qw, qsh, qsw) < 1 or min(qt, qb, ql, qr) < 0 or poh < 1 or pow_ < 1:
             raise ValueError(f"conv_forward: pool {tuple(pool)} does not fit the {oh}x{ow} output.")
-        out = np.empty((n, f, poh, pow_), x.dtype)
+        out = out_empty((n, f, poh, pow_), x.dtype)
         y = None
     else:
-        y = out = np.empty((n, f, p), x.dtype)
+        y = out = out_empty((n, f, p), x.dtype)
 
     def work(chunks):
         c3 = _workspace((_SUB, c * kh * kw, p), x.dtype)
@@ -268,7 +268,7 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     dt = dy.dtype
     w2 = w.reshape(f, kg)
     dy3 = dy.reshape(n, f, p)
-    dx = np.empty(xshape, dt) if want_dx else None
+    dx = out_empty(xshape, dt) if want_dx else None
     sub = _SUB_B
     nchunks = -(-n // sub)
     dws = np.empty((nchunks, kg, f), dt) if want_dw else None  # dW transposed: ~10% faster products

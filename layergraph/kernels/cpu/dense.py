@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._parallel import batch_parallel
-from ._util import as_float, like
+from ._util import as_float, like, out_empty
 
 _MIN_ROWS = 16  # fewer rows per thread than this: one thread does it all
 
@@ -58,7 +58,7 @@ def fc_backward(dy, x, w):
     x, x2, w = _x2(x, w, "fc_backward")
     n = x2.shape[0]
     dy = like(dy, x, "dy", (n, w.shape[0]))
-    dx = np.empty(x2.shape, x.dtype)
+    dx = out_empty(x2.shape, x.dtype)
 
     def work(chunks):
         parts = []

@@ -26,7 +26,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._util import as_float, like
+from ._util import as_float, like, out_like
 
 _FM = {"reassoc", "contract"}  # lets sums vectorize; changes results only by rounding
 
@@ -150,7 +150,7 @@ def bn_forward_train(x, scale, offset, epsilon):
     if x3.shape[0] * x3.shape[2] == 0:
         raise ValueError(f"bn_forward_train: batch statistics need at least one element per channel, "
                          f"got shape {x.shape}.")
-    y = np.empty_like(x)
+    y = out_like(x)
     mean = np.empty(x3.shape[1], x.dtype)
     var = np.empty(x3.shape[1], x.dtype)
     _bn_train(x3, scale, offset, float(epsilon), y.reshape(x3.shape), mean, var)
@@ -161,7 +161,7 @@ def bn_forward_infer(x, scale, offset, mean, var, epsilon):
     """Normalize with given statistics (MATLAB TrainedMean / TrainedVariance)."""
     x, x3, (scale, offset, mean, var) = _bn_args(x, "bn_forward_infer", ("scale", scale), ("offset", offset),
                                                  ("mean", mean), ("var", var))
-    y = np.empty_like(x)
+    y = out_like(x)
     if x.size:
         _bn_infer(x3, scale, offset, mean, var, float(epsilon), y.reshape(x3.shape))
     return y
@@ -171,7 +171,7 @@ def bn_backward(dy, x, scale, mean, var, epsilon):
     """Gradients of bn_forward_train: (dx, dscale, doffset)."""
     x, x3, (scale, mean, var) = _bn_args(x, "bn_backward", ("scale", scale), ("mean", mean), ("var", var))
     dy = like(dy, x, "dy", x.shape)
-    dx = np.empty_like(x)
+    dx = out_like(x)
     c = x3.shape[1]
     dscale = np.empty(c, x.dtype)
     doffset = np.empty(c, x.dtype)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._util import as_float
+from ._util import as_float, out_empty
 
 
 def _out(h, w, ph, pw, sh, sw, pt, pb, pl, pr, name):
@@ -217,8 +217,8 @@ def _avg_b(dy, ph, pw, sh, sw, pt, pl, incl, dx):
 def maxpool_forward_train(x, ph, pw, sh, sw, pt, pb, pl, pr):
     x, x3, (n, c, h, w, oh, ow), (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(
         x, "maxpool_forward_train", (ph, pw, sh, sw, pt, pb, pl, pr))
-    y = np.empty((n, c, oh, ow), x.dtype)
-    arg = np.empty((n, c, oh, ow), np.int64)
+    y = out_empty((n, c, oh, ow), x.dtype)
+    arg = out_empty((n, c, oh, ow), np.int64)
     _max_f(x3, ph, pw, sh, sw, pt, pl, y.reshape(n * c, oh, ow), arg.reshape(n * c, oh, ow))
     return y, arg
 
@@ -226,7 +226,7 @@ def maxpool_forward_train(x, ph, pw, sh, sw, pt, pb, pl, pr):
 def maxpool_forward_infer(x, ph, pw, sh, sw, pt, pb, pl, pr):
     x, x3, (n, c, h, w, oh, ow), (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(
         x, "maxpool_forward_infer", (ph, pw, sh, sw, pt, pb, pl, pr))
-    y = np.empty((n, c, oh, ow), x.dtype)
+    y = out_empty((n, c, oh, ow), x.dtype)
     _max_f_infer(x3, ph, pw, sh, sw, pt, pl, y.reshape(n * c, oh, ow))
     return y
 
@@ -240,7 +240,7 @@ def maxpool_backward(dy, argmax, H, W):
         raise ValueError(f"maxpool_backward: argmax shape {arg.shape} differs from dy shape {dy.shape}.")
     n, c, oh, ow = dy.shape
     h, w = int(H), int(W)
-    dx = np.empty((n, c, h, w), dy.dtype)
+    dx = out_empty((n, c, h, w), dy.dtype)
     if dx.size:
         _max_b(dy.reshape(n * c, oh, ow), arg.reshape(n * c, oh, ow), dx.reshape(n * c, h, w))
     return dx
