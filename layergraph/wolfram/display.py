@@ -86,7 +86,7 @@ def layer_sections(layer):
             arrays.append((name, type_text(value.shape), False))
         else:
             dims = array_dims.get(name)
-            arrays.append((name, type_text(dims) if dims else "array", True))
+            arrays.append((name, type_text(dims) if dims is not None else "array", True))
     ports = [("Input", type_text(in_dims) if not layer.multiport else "list of arrays", False),
              ("Output", type_text(out_dims), False)]
     sections = [("Parameters", [(k, v, False) for k, v in _param_rows(layer)])]

@@ -290,19 +290,19 @@ class LinearLayer(NetLayer):
     def __init__(self, n=S.Automatic, **options):
         super().__init__(**options)
         if n is S.Automatic:
-            n = self.output_spec if self.output_spec and None not in self.output_spec else None
+            n = self.output_spec if self.output_spec is not None and None not in self.output_spec else None
             if n is None and self.arrays.get("Weights") is not None:
                 n = self.arrays["Weights"].shape[0]
         out_dims = None
         if isinstance(n, (list, tuple)):
-            if not 1 <= len(n) <= 3:
-                raise LayerGraphError(f"LinearLayer[{_wl(n)}]: outputs of rank 1 to 3 are supported (no scalar "
-                                      "output).", "General::unsupported")
+            if len(n) > 3:
+                raise LayerGraphError(f"LinearLayer[{_wl(n)}]: outputs of rank 0 (LinearLayer[{{}}], a real) to 3 are "
+                                      "supported.", "General::unsupported")
             out_dims = tuple(_pos_int(self.head, "the output dimensions", d) for d in n)
-            n = int(np.prod(out_dims))
+            n = int(np.prod(out_dims)) if out_dims else 1
         if n is not None:
             n = _pos_int(self.head, "the output size", n)
-            out_dims = out_dims or (n,)
+            out_dims = out_dims if out_dims is not None else (n,)
         self.params = {"OutputDimensions": out_dims}
         self._n = n
         w = self.arrays.get("Weights")
@@ -588,6 +588,9 @@ class BatchNormalizationLayer(NetLayer):
 
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
+        if len(dims) == 0:
+            raise LayerGraphError("Specification Real is not compatible with port \"Input\", which must be an array "
+                                  "of rank \u2265 1.", "General::valfail")
         self._check_arrays(in_dims)
         c = self.channels(dims)
         size = dims_to_size(dims if not self.params["Interleaving"] else (dims[-1], *dims[:-1]))

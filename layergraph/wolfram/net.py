@@ -311,7 +311,9 @@ class _Container:
         # dims of graph inputs: given, a port spec, or the input spec of the layer they feed
         port_dims = {}
         for port, targets in inputs.items():
-            dims = (in_dims or {}).get(port) or self._port_specs.get(port)
+            dims = (in_dims or {}).get(port)
+            if dims is None:
+                dims = self._port_specs.get(port)
             if dims is None:
                 for path, _, _ in targets:
                     if leaves[path].input_spec is not None:
@@ -325,7 +327,6 @@ class _Container:
         for src, dst in edges:
             incoming[dst[0]].append((dst[2], src, dst[1]))
         out_size = {}   # (path, port) -> core Size
-        sizes = {("$port", p): (dims_to_size(d) if d else None) for p, d in port_dims.items()}
         dims_of = {("$port", p): d for p, d in port_dims.items()}
         for path in order:
             info = infos[path]
@@ -493,7 +494,9 @@ class _Container:
         out, single = {}, None
         c = self.compile()
         for port, value in items.items():
-            dims = c.in_dims.get(port) or self._port_specs.get(port)
+            dims = c.in_dims.get(port)
+            if dims is None:
+                dims = self._port_specs.get(port)
             is_list = isinstance(value, (list, tuple))
             try:
                 arr = np.asarray(value, dtype=np.float64)
@@ -523,8 +526,8 @@ class _Container:
                 one = not (is_list and arr.ndim >= 2)
             if one:
                 arr = arr[None]
-            if not 1 <= arr.ndim - 1 <= 3:
-                raise LayerGraphError(f"Data for port \"{port}\" should be a vector, matrix or rank-3 array per "
+            if not 0 <= arr.ndim - 1 <= 3:
+                raise LayerGraphError(f"Data for port \"{port}\" should be a real, vector, matrix or rank-3 array per "
                                       f"example; received {wl_list(arr.shape)}.", "General::netinvinput")
             if single is not None and single != one:
                 raise LayerGraphError("Give either one example or a batch for every input.", "General::netinvinput")

@@ -2,6 +2,7 @@
 
 A Wolfram example of dimensions ``dims`` is the core's one-example size:
 
+  a real             Size((), 1)          internal N x 1
   rank 1  {n}        Size((), n)          internal N x n
   rank 2  {m, n}     Size((n, 1), m)      internal N x m x n x 1  (channels m)
   rank 3  {c, h, w}  Size((h, w), c)      internal N x c x h x w
@@ -20,6 +21,8 @@ DOTTED_SQUARE = "\u25fb"  # an unknown size
 
 
 def dims_to_size(dims: tuple[int, ...]) -> Size:
+    if len(dims) == 0:      # a real: one feature
+        return Size((), 1)
     if len(dims) == 1:
         return Size((), dims[0])
     if len(dims) == 2:
@@ -33,6 +36,8 @@ def dims_to_size(dims: tuple[int, ...]) -> Size:
 def size_to_dims(size: Size, rank: int) -> tuple[int, ...]:
     """The Wolfram dims of a core size, given the rank the Wolfram layer produces."""
     flat = (size.channels, *size.spatial)
+    if rank == 0:
+        return ()
     if rank == 1:
         if size.numel != size.channels:
             return (size.numel,)
@@ -67,6 +72,8 @@ def phrase(dims) -> str:
     """Type phrases of messages: ``a length-5 vector``, ``a 3×4 matrix``, ``a 3×32×32 array``."""
     if dims is None:
         return "an array"
+    if len(dims) == 0:
+        return "a real"
     if len(dims) == 1:
         return f"a length-{dims[0]} vector"
     if len(dims) == 2:
@@ -80,14 +87,14 @@ def wl_list(dims) -> str:
 
 
 def port_spec(value, what: str):
-    """A port specification: an integer n (vector), a tuple/list of dims, or ``None``."""
+    """A port specification: "Real" (a scalar), an integer n (a vector), a tuple/list of
+    dims, or ``None``/``Automatic``."""
     from .symbols import Automatic
     if value is None or value is Automatic:
         return None
     if isinstance(value, str):
         if value == "Real":
-            raise LayerGraphError(f"{what}: scalar ports (\"Real\") are not supported; use a length-1 vector.",
-                                  "General::unsupported")
+            return ()
         raise LayerGraphError(f"{what}: {value!r} is not a valid port specification. Use an integer n, a list of "
                               "dimensions {n1, n2, ...} or Automatic.", "General::invspec")
     if isinstance(value, (int,)) and not isinstance(value, bool):
@@ -106,7 +113,7 @@ def port_spec(value, what: str):
         else:
             raise LayerGraphError(f"{what}: {value!r} is not a valid port specification; dimensions must be "
                                   "positive integers or Automatic.", "General::invspec")
-    if not 1 <= len(out) <= 3:
+    if len(out) > 3:
         raise LayerGraphError(f"{what}: arrays of rank {len(out)} are not supported; ports take vectors, matrices "
                               "and rank-3 arrays.", "General::unsupported")
     return tuple(out)

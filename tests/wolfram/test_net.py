@@ -237,3 +237,21 @@ def test_numbered_input_of_a_multiport_layer():
     with pytest.raises(LayerGraphError) as e:
         NetGraph({"a": Ramp, "c": CatenateLayer()}, [("a", NetPort("c", 2))], Input=2)
     assert e.value.identifier == "NetGraph::mismatchmi"
+
+
+def test_real_ports():
+    from layergraph.wolfram import NetTrain
+    net = NetChain([LinearLayer(4), Ramp, LinearLayer(())], Input=3)
+    assert net.compile().out_dims == {"Output": ()}
+    assert "Output port:      real" in repr(net)
+    n = init(net)
+    y = n([1.0, 2.0, 3.0])
+    assert np.ndim(y) == 0 and n(np.ones((5, 3))).shape == (5,)
+    t = NetChain([Tanh], Input="Real")
+    np.testing.assert_allclose(t(0.5), np.tanh(0.5), rtol=1e-6)
+    np.testing.assert_allclose(t([0.1, 0.2]), np.tanh([0.1, 0.2]), rtol=1e-6)
+    with pytest.raises(LayerGraphError, match="rank"):
+        NetChain([BatchNormalizationLayer()], Input="Real")
+    X = R.standard_normal((40, 3))
+    trained = NetTrain(n, (X, X.sum(axis=1)), MaxTrainingRounds=2, TrainingProgressReporting=None)
+    assert trained(X).shape == (40,)
