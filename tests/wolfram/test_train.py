@@ -219,3 +219,21 @@ def test_bad_input(call, tag):
     with pytest.raises(LayerGraphError) as e:
         call()
     assert e.value.identifier == tag
+
+
+def test_graph_with_two_inputs_and_two_losses(captured):
+    from layergraph.wolfram import NetGraph, NetPort, TotalLayer
+    g = NetGraph({"a": LinearLayer(4), "b": LinearLayer(4), "sum": TotalLayer(), "out": LinearLayer(2),
+                  "sm": SoftmaxLayer(), "reg": LinearLayer(())},
+                 [(NetPort("x"), "a"), (NetPort("y"), "b"), (("a", "b"), "sum"), ["sum", "out", "sm"], ("sum", "reg"),
+                  ("sm", NetPort("cls")), ("reg", NetPort("val"))], x=3, y=2)
+    x2 = R.standard_normal((100, 2))
+    cls = (X[:, 0] > 0).astype(int) + 1
+    res = NetTrain(g, {"x": X, "y": x2, "cls": cls, "val": X.sum(axis=1)}, All,
+                   **quiet(MaxTrainingRounds=30, LearningRate=0.01))
+    assert res["LossFunction"] == {"cls": "CrossEntropy", "val": "MeanSquared"}
+    kinds = sorted(type(v).__name__ for v in captured["losses"].values())
+    assert kinds == ["CrossEntropy", "MeanSquared"]
+    assert res["RoundLoss"] < res["RoundLossList"][0]
+    out = res["TrainedNet"]({"x": X, "y": x2})
+    assert out["cls"].shape == (100, 2) and out["val"].shape == (100,)
