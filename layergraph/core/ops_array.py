@@ -68,4 +68,5 @@ class InstanceNormOp(Op):
         return [dx], {"Scale": dscale, "Offset": doffset}
 
 
-ARRAY_OPS = {"instancenorm": InstanceNormOp, "elementwise": ElementwiseOp, "threading": ThreadingOp, "reshape": ReshapeOp, "transpose": TransposeOp}
+ARRAY_OPS = {"instancenorm": InstanceNormOp, "elementwise": ElementwiseOp, "threading": ThreadingOp,
+             "reshape": ReshapeOp, "transpose": TransposeOp}

@@ -141,7 +141,6 @@ def node_out_type(net, c, name):
 
 def net_rows(net):
     """Expanded rows: (name, symbol, type, uninitialized?)."""
-    from .layers import NetLayer
     c = net.compile()
     rows = [("", port, type_text(d), False) for port, d in c.in_dims.items()]
     for name, node in net._nodes.items():

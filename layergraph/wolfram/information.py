@@ -12,8 +12,8 @@ import networkx as nx
 import numpy as np
 
 from ..core.errors import LayerGraphError
-from .args import checked
 from . import symbols as S
+from .args import checked
 from .layers import NetLayer, _wl
 from .net import NetChain, _Container
 from .types import type_text

@@ -17,11 +17,11 @@ import numpy as np
 
 from ..core import initializers as core_init
 from ..core.errors import LayerGraphError
-from .args import checked, one_of
 from ..core.network import DLNetwork
 from . import symbols as S
+from .args import checked, one_of
 from .layers import _wl
-from .net import NetChain, NetGraph, _Container, _generator
+from .net import NetChain, _Container, _generator
 
 METHODS = ("Kaiming", "Xavier", "Orthogonal", "Random")
 
@@ -37,8 +37,8 @@ def _method(value):
             try:
                 sub = dict(rest)
             except (TypeError, ValueError):
-                raise LayerGraphError(f"Method -> {_wl(value)}: suboptions should be given as (\"name\", value) pairs or "
-                                      "a dict.", "NetInitialize::invmethod") from None
+                raise LayerGraphError(f"Method -> {_wl(value)}: suboptions should be given as (\"name\", value) "
+                                      "pairs or a dict.", "NetInitialize::invmethod") from None
     if name is S.Automatic:
         name = "Kaiming"
     if not isinstance(name, str) or name not in METHODS:

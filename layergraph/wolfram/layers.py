@@ -9,7 +9,6 @@ NetReplacePart and NetTrain return new layers. Arrays are kept in Wolfram's layo
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -19,10 +18,9 @@ from .. import layers as L
 from ..core import conventions as cv
 from ..core.errors import LayerGraphError
 from ..core.layer import Layer as CoreLayer
-from ..core.size import Size
 from . import symbols as S
 from .args import checked_init, one_of, same
-from .types import dims_to_size, port_spec, size_to_dims, wl_list
+from .types import dims_to_size, port_spec, wl_list
 
 
 def _err(head: str, message: str, tag: str = "General::valfail") -> LayerGraphError:
@@ -80,8 +78,8 @@ def _padding(head, value):
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, (list, tuple)) for v in value):
         if len(value) != 2 or not all(len(v) == 2 for v in value):
             raise _opt_err(head, "PaddingSize", value, "a list {{lo1, hi1}, {lo2, hi2}}")
-        (t, b), (l, r) = value
-        vals = _int_tuple(head, "PaddingSize", [t, b, l, r], rank=4, lo=0)
+        (t, b), (left, r) = value
+        vals = _int_tuple(head, "PaddingSize", [t, b, left, r], rank=4, lo=0)
         return vals
     h, w = _int_tuple(head, "PaddingSize", value, rank=2, lo=0)
     return (h, h, w, w)
@@ -405,9 +403,9 @@ class ConvolutionLayer(_Windowed):
                                   f"divisible by \"ChannelGroups\" ({self.params['ChannelGroups']}).")
         if w is not None and (w.ndim != 4 or w.shape[0] != self.params["OutputChannels"]
                               or tuple(w.shape[2:]) != self.params["KernelSize"]):
+            kernel = ", ".join(map(str, self.params["KernelSize"]))
             raise _err(self.head, f"the array \"Weights\" has dimensions {wl_list(w.shape)}, but dimensions "
-                                  f"{{{self.params['OutputChannels']}, nIn, {', '.join(map(str, self.params['KernelSize']))}}}"
-                                  " were expected.")
+                                  f"{{{self.params['OutputChannels']}, nIn, {kernel}}} were expected.")
 
     def _optional_arrays(self):
         return ("Biases",)
@@ -533,10 +531,10 @@ class PoolingLayer(_Windowed):
         self._common(kernel, stride, PaddingSize, Interleaving)
         pad = self.params["PaddingSize"]
         if pad != "same":
-            t, b, l, r = pad
+            t, b, left, r = pad
             kh, kw = self.params["KernelSize"]
-            if max(t, b) >= kh or max(l, r) >= kw:
-                raise _err(self.head, f"padding size {{{t}, {b}}}\u00d7{{{l}, {r}}} must be smaller than "
+            if max(t, b) >= kh or max(left, r) >= kw:
+                raise _err(self.head, f"padding size {{{t}, {b}}}\u00d7{{{left}, {r}}} must be smaller than "
                                       f"KernelSize {kh}\u00d7{kw}.")
 
     def build(self, name, in_dims):

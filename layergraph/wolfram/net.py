@@ -33,7 +33,7 @@ from ..core.layer import SizeError
 from . import symbols as S
 from .args import checked_init, one_of, same
 from .layers import Built, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, _wl
-from .types import dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, type_text, wl_list
+from .types import dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, wl_list
 
 
 class NetPort:
@@ -326,7 +326,6 @@ class _Container:
                 incoming[path].append((idx, ("$port", port), p))
         for src, dst in edges:
             incoming[dst[0]].append((dst[2], src, dst[1]))
-        out_size = {}   # (path, port) -> core Size
         dims_of = {("$port", p): d for p, d in port_dims.items()}
         for path in order:
             info = infos[path]
@@ -442,7 +441,8 @@ class _Container:
         if not one_of(NetEvaluationMode, "Test", "Train"):
             raise LayerGraphError('NetEvaluationMode should be set to either "Test" or "Train".',
                                   "General::netevalmode")
-        dtype = np.float32 if same(WorkingPrecision, "Real32") else (np.float64 if same(WorkingPrecision, "Real64") else None)
+        dtype = np.float32 if same(WorkingPrecision, "Real32") else (
+            np.float64 if same(WorkingPrecision, "Real64") else None)
         if dtype is None:
             raise LayerGraphError(f"The value of WorkingPrecision -> {_wl(WorkingPrecision)} should be \"Real32\" or "
                                   "\"Real64\".", "General::invwp")

@@ -9,8 +9,8 @@ import networkx as nx
 import numpy as np
 
 from ..core.errors import LayerGraphError
-from .args import checked
 from . import symbols as S
+from .args import checked
 from .layers import NetLayer, _array, _wl
 from .net import NetChain, NetGraph, NetPort, _as_node, _Container
 from .types import port_spec, wl_list
@@ -469,7 +469,8 @@ def NetRename(net, rules):
             if name in new._nodes and name != src:
                 raise LayerGraphError(f"NetRename: the name \"{name}\" is already used in the net.", "NetRename::dup")
             new._nodes = OrderedDict(((name if k == src else k), v) for k, v in new._nodes.items())
-            ren = (lambda e: (name,) + tuple(e[1:]) if e[0] == src else e)
+            def ren(e, src=src, name=name):
+                return (name,) + tuple(e[1:]) if e[0] == src else e
             new._edges = [(ren(s), ren(d)) for s, d in new._edges]
         new._cache = {}
     new.compile()

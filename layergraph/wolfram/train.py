@@ -21,9 +21,9 @@ import time
 import numpy as np
 
 from ..core.errors import LayerGraphError
-from .args import checked, one_of, same
 from ..train import SGDM, Adam, CrossEntropy, Loss, MeanSquared, TrainConfig, train
 from . import symbols as S
+from .args import checked, one_of, same
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
 from .net import NetChain, _Container, _generator, _lrm_option
 from .types import internal_shape, phrase, wl_list
@@ -270,8 +270,8 @@ def _reporter(kind, rounds_text):
         return printer
     if callable(kind):
         return kind
-    raise LayerGraphError(f"TrainingProgressReporting -> {_wl(kind)} should be Automatic, \"Print\", None or a function.",
-                          "NetTrain::invrep")
+    raise LayerGraphError(f"TrainingProgressReporting -> {_wl(kind)} should be Automatic, \"Print\", None or a "
+                          "function.", "NetTrain::invrep")
 
 
 @checked
@@ -433,10 +433,11 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     total_iterations = rounds * per_round
     frozen = frozenset(info.core_names[info.built.main] for info in leaves
                        if info.built.frozen_state or (isinstance(info.layer.lrm, float) and info.layer.lrm == 0))
+    clip = opts["GradientClipping"]
     cfg = TrainConfig(solver=_solver(method_name, opts), learn_rate=float(opts["LearningRate"]),
                       schedule=_schedule(opts, total_iterations), l2=float(opts["L2Regularization"]),
                       gradient_threshold_method="absolute-value",
-                      gradient_threshold=math.inf if opts["GradientClipping"] is None else float(opts["GradientClipping"]),
+                      gradient_threshold=math.inf if clip is None else float(clip),
                       max_epochs=rounds, minibatch_size=bs, shuffle="every-epoch", validation=validation,
                       validation_frequency=per_round,
                       output_network="best-validation-loss" if validation is not None else "last-iteration",

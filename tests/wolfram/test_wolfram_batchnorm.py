@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from layergraph.wolfram import (
-    All, Automatic, BatchNormalizationLayer, ConvolutionLayer, LayerGraphError, NetChain, NetExtract, NetInitialize,
+    All,
+    Automatic,
+    BatchNormalizationLayer,
+    ConvolutionLayer,
+    LayerGraphError,
+    NetChain,
+    NetExtract,
+    NetInitialize,
     Ramp,
 )
 

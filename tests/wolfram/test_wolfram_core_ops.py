@@ -6,8 +6,21 @@ import pytest
 
 from layergraph.core.network import DLNetwork
 from layergraph.wolfram import (
-    BatchNormalizationLayer, CatenateLayer, ConvolutionLayer, ElementwiseLayer, FlattenLayer, LinearLayer, NetChain,
-    NetGraph, NetInitialize, NetPort, NormalizationLayer, ReshapeLayer, SoftmaxLayer, ThreadingLayer, Times,
+    BatchNormalizationLayer,
+    CatenateLayer,
+    ConvolutionLayer,
+    ElementwiseLayer,
+    FlattenLayer,
+    LinearLayer,
+    NetChain,
+    NetGraph,
+    NetInitialize,
+    NetPort,
+    NormalizationLayer,
+    ReshapeLayer,
+    SoftmaxLayer,
+    ThreadingLayer,
+    Times,
 )
 from layergraph.wolfram.types import internal_shape
 

@@ -5,8 +5,20 @@ import pytest
 from rich.console import Console
 
 from layergraph.wolfram import (
-    BatchNormalizationLayer, ConvolutionLayer, FlattenLayer, Information, LayerGraphError, LinearLayer, NetChain,
-    NetGraph, NetInitialize, PoolingLayer, Quantity, Ramp, SoftmaxLayer, Tanh,
+    BatchNormalizationLayer,
+    ConvolutionLayer,
+    FlattenLayer,
+    Information,
+    LayerGraphError,
+    LinearLayer,
+    NetChain,
+    NetGraph,
+    NetInitialize,
+    PoolingLayer,
+    Quantity,
+    Ramp,
+    SoftmaxLayer,
+    Tanh,
 )
 
 

@@ -5,10 +5,34 @@ import pytest
 import torch
 
 from layergraph.wolfram import (
-    All, Automatic, CatenateLayer, ConvolutionLayer, DeconvolutionLayer, DropoutLayer, ElementwiseLayer,
-    FlattenLayer, Inherited, LayerGraphError, LinearLayer, LogisticSigmoid, Max, Mean, NetChain, NetExtract,
-    NetGraph, NetInitialize, NetPort, Plus, PoolingLayer, Ramp, ReshapeLayer, SoftmaxLayer, Tanh, ThreadingLayer,
-    Times, TotalLayer,
+    All,
+    Automatic,
+    CatenateLayer,
+    ConvolutionLayer,
+    DeconvolutionLayer,
+    DropoutLayer,
+    ElementwiseLayer,
+    FlattenLayer,
+    Inherited,
+    LayerGraphError,
+    LinearLayer,
+    LogisticSigmoid,
+    Max,
+    Mean,
+    NetChain,
+    NetExtract,
+    NetGraph,
+    NetInitialize,
+    NetPort,
+    Plus,
+    PoolingLayer,
+    Ramp,
+    ReshapeLayer,
+    SoftmaxLayer,
+    Tanh,
+    ThreadingLayer,
+    Times,
+    TotalLayer,
 )
 
 R = np.random.default_rng(11)
@@ -139,7 +163,8 @@ def test_pooling_against_torch():
     np.testing.assert_allclose(PoolingLayer(3, 2, Input=(3, 7, 8))(x),
                                torch.nn.functional.max_pool2d(T(x[None]), 3, 2).numpy()[0], rtol=1e-6)
     ref = torch.nn.functional.avg_pool2d(T(x[None]), 2, 1, padding=1, count_include_pad=True).numpy()[0]
-    np.testing.assert_allclose(PoolingLayer(2, Function=Mean, PaddingSize=1, Input=(3, 7, 8))(x), ref, rtol=1e-5, atol=1e-6)
+    y = PoolingLayer(2, Function=Mean, PaddingSize=1, Input=(3, 7, 8))(x)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("f,ref", [(Ramp, torch.relu), (Tanh, torch.tanh), (LogisticSigmoid, torch.sigmoid),
@@ -200,7 +225,8 @@ def test_interleaved_convolution():
 
 # -- bad input ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("make", [
-    lambda: LinearLayer(0), lambda: LinearLayer(-3), lambda: ConvolutionLayer(4), lambda: ConvolutionLayer(4, 3, Stride=0),
+    lambda: LinearLayer(0), lambda: LinearLayer(-3), lambda: ConvolutionLayer(4),
+    lambda: ConvolutionLayer(4, 3, Stride=0),
     lambda: ConvolutionLayer(4, 3, PaddingSize="valid"), lambda: PoolingLayer(2, Function="max"),
     lambda: PoolingLayer(2, PaddingSize=2), lambda: ElementwiseLayer("NoSuchFunction"), lambda: ElementwiseLayer(),
     lambda: SoftmaxLayer(0), lambda: DropoutLayer(1.0), lambda: ReshapeLayer((Automatic, Automatic)),

@@ -4,13 +4,28 @@ row-major <-> column-major flatten before the fully connected layer)."""
 import numpy as np
 
 from layergraph import (
-    batchNormalizationLayer, convolution2dLayer, dlnetwork, fullyConnectedLayer, imageInputLayer, maxPooling2dLayer,
-    predict, reluLayer, softmaxLayer,
+    batchNormalizationLayer,
+    convolution2dLayer,
+    dlnetwork,
+    fullyConnectedLayer,
+    imageInputLayer,
+    maxPooling2dLayer,
+    predict,
+    reluLayer,
+    softmaxLayer,
 )
 from layergraph.core import conventions as cv
 from layergraph.wolfram import (
-    BatchNormalizationLayer, ConvolutionLayer, FlattenLayer, LinearLayer, NetChain, NetExtract, NetInitialize,
-    PoolingLayer, Ramp, SoftmaxLayer,
+    BatchNormalizationLayer,
+    ConvolutionLayer,
+    FlattenLayer,
+    LinearLayer,
+    NetChain,
+    NetExtract,
+    NetInitialize,
+    PoolingLayer,
+    Ramp,
+    SoftmaxLayer,
 )
 
 

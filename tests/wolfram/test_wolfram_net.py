@@ -3,8 +3,23 @@ import numpy as np
 import pytest
 
 from layergraph.wolfram import (
-    Automatic, BatchNormalizationLayer, CatenateLayer, ConvolutionLayer, ElementwiseLayer, FlattenLayer, LayerGraphError,
-    LinearLayer, NetChain, NetExtract, NetGraph, NetInitialize, NetPort, PoolingLayer, Ramp, SoftmaxLayer, Tanh,
+    Automatic,
+    BatchNormalizationLayer,
+    CatenateLayer,
+    ConvolutionLayer,
+    ElementwiseLayer,
+    FlattenLayer,
+    LayerGraphError,
+    LinearLayer,
+    NetChain,
+    NetExtract,
+    NetGraph,
+    NetInitialize,
+    NetPort,
+    PoolingLayer,
+    Ramp,
+    SoftmaxLayer,
+    Tanh,
     TotalLayer,
 )
 

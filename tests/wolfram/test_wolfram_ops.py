@@ -4,9 +4,32 @@ import numpy as np
 import pytest
 
 from layergraph.wolfram import (
-    All, Automatic, BatchNormalizationLayer, ElementwiseLayer, LayerGraphError, LinearLayer, NetAppend, NetChain,
-    NetDelete, NetDrop, NetExtract, NetFlatten, NetGraph, NetInitialize, NetInsert, NetJoin, NetPort, NetPrepend,
-    NetRename, NetReplacePart, NetTake, Normal, Ramp, SoftmaxLayer, Tanh, TotalLayer,
+    All,
+    Automatic,
+    BatchNormalizationLayer,
+    ElementwiseLayer,
+    LayerGraphError,
+    LinearLayer,
+    NetAppend,
+    NetChain,
+    NetDelete,
+    NetDrop,
+    NetExtract,
+    NetFlatten,
+    NetGraph,
+    NetInitialize,
+    NetInsert,
+    NetJoin,
+    NetPort,
+    NetPrepend,
+    NetRename,
+    NetReplacePart,
+    NetTake,
+    Normal,
+    Ramp,
+    SoftmaxLayer,
+    Tanh,
+    TotalLayer,
 )
 
 R = np.random.default_rng(9)

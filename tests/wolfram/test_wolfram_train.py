@@ -7,10 +7,21 @@ import numpy as np
 import pytest
 
 import layergraph.wolfram.train as wtrain
-from layergraph.train import Adam, CrossEntropy, MeanSquared, SGDM
+from layergraph.train import SGDM, Adam, CrossEntropy, MeanSquared
 from layergraph.wolfram import (
-    All, BatchNormalizationLayer, ElementwiseLayer, LayerGraphError, LinearLayer, LogisticSigmoid, NetChain,
-    NetExtract, NetInitialize, NetTrain, Ramp, Scaled, SoftmaxLayer,
+    All,
+    BatchNormalizationLayer,
+    ElementwiseLayer,
+    LayerGraphError,
+    LinearLayer,
+    LogisticSigmoid,
+    NetChain,
+    NetExtract,
+    NetInitialize,
+    NetTrain,
+    Ramp,
+    Scaled,
+    SoftmaxLayer,
 )
 
 matplotlib.use("Agg")

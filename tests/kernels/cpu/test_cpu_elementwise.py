@@ -3,10 +3,9 @@ ThreadingLayer[f]): float64 finite-difference gradients and PyTorch as the refer
 import numpy as np
 import pytest
 import torch
+from _cpu_testutil import fd_check
 
 from layergraph.kernels.cpu import elementwise as ew
-
-from _cpu_testutil import fd_check
 
 R = np.random.default_rng(3)
 # positive inputs for Log/Sqrt; away from kinks (Ramp at 0, HardTanh at +-1, ...) elsewhere
