@@ -7,6 +7,7 @@ is Python's None).
 Names, options, defaults, array layouts (channels first) and printouts are Wolfram's;
 the computation is the core's (see docs/porting_from_mathematica.md)."""
 from ..core.errors import LayerGraphError
+from .coders import NetDecoder
 from .information import Information, Quantity
 from .initialize import NetInitialize
 from .layers import *  # noqa: F401,F403
@@ -19,5 +20,5 @@ from .symbols import __all__ as _symbols
 from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort"] + [n for n in _layers if n != "NetLayer"]
-           + ["NetInitialize", "NetTrain", "NetTrainResultsObject", "Information", "Quantity", "LayerGraphError"]
+           + ["NetDecoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information", "Quantity", "LayerGraphError"]
            + list(_ops) + [n for n in _symbols if n != "Symbol"])

@@ -117,11 +117,18 @@ def net_summary(net):
     else:
         rows.append(("Number of inputs", str(len(ins))))
     if len(outs) == 1:
-        rows.append((f"{outs[0]} port", type_text(c.out_dims[outs[0]])))
+        rows.append((f"{outs[0]} port", port_type(net, c, outs[0])))
     else:
         rows.append(("Number of outputs", str(len(outs))))
     rows.append(("Number of layers", str(len(net._nodes))))
     return rows
+
+
+def port_type(net, c, port):
+    """An output port's type; a port with a Class decoder reads ``class``."""
+    if port in getattr(net, "_decoders", {}):
+        return "class"
+    return type_text(c.out_dims[port])
 
 
 def node_out_type(net, c, name):
@@ -146,7 +153,7 @@ def net_rows(net):
     for name, node in net._nodes.items():
         symbol = node.head
         rows.append((name, symbol, node_out_type(net, c, name), not node.initialized))
-    rows += [("", port, type_text(d), False) for port, d in c.out_dims.items()]
+    rows += [("", port, port_type(net, c, port), False) for port in c.out_dims]
     return rows
 
 

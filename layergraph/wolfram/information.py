@@ -129,7 +129,7 @@ def _property(net, prop):
     if prop == "InputPorts":
         return OrderedDict((p, type_text(d)) for p, d in c.in_dims.items())
     if prop == "OutputPorts":
-        return OrderedDict((p, type_text(d)) for p, d in c.out_dims.items())
+        return OrderedDict((p, "class" if p in net._decoders else type_text(d)) for p, d in c.out_dims.items())
     if prop == "InputPortNames":
         return list(c.in_dims)
     if prop == "OutputPortNames":

@@ -156,6 +156,7 @@ class _Container:
         self._nodes: OrderedDict = OrderedDict()
         self._edges: list = []            # (src, dst); src ("$port", name) | (node, port); dst ... + index
         self._port_specs: dict[str, tuple] = {}
+        self._decoders: dict = {}          # output port -> NetDecoder
         self._lrm = None
         self._cache: dict = {}
 
@@ -165,6 +166,7 @@ class _Container:
         new._nodes = OrderedDict(self._nodes)
         new._edges = list(self._edges)
         new._port_specs = dict(self._port_specs)
+        new._decoders = dict(getattr(self, "_decoders", {}))
         new._lrm = self._lrm
         new._cache = {}
         return new
@@ -433,11 +435,16 @@ class _Container:
                                       "General::nfspec")
 
     # -- evaluation ---------------------------------------------------------------------------------
-    def __call__(self, data, NetEvaluationMode="Test", WorkingPrecision="Real32", RandomSeeding=S.Automatic,
-                 BatchSize=S.Automatic, TargetDevice="CPU"):
+    def __call__(self, data, prop=S.Automatic, *, NetEvaluationMode="Test", WorkingPrecision="Real32",
+                 RandomSeeding=S.Automatic, BatchSize=S.Automatic, TargetDevice="CPU"):
         """``net(x)`` for one example, ``net([x1, x2])`` or an array with the batch first for
         a batch, ``net({"port": data, ...})`` for several inputs. One output gives an array,
-        several a dict by port name."""
+        several a dict by port name. An output with a Class decoder gives labels; ``prop``
+        picks another decoder property ("Probabilities", ("TopProbabilities", n), ...) or None
+        for the raw output."""
+        if prop is not S.Automatic and not self._decoders:
+            raise LayerGraphError("The net has no output decoder, so it has no properties to give; call net(x).",
+                                  "General::nodecoder")
         if not one_of(NetEvaluationMode, "Test", "Train"):
             raise LayerGraphError('NetEvaluationMode should be set to either "Test" or "Train".',
                                   "General::netevalmode")
@@ -471,7 +478,11 @@ class _Container:
         for p, ref in refs.items():
             y = np.concatenate(parts[p], axis=0) if parts[p] else np.zeros((0,), dtype)
             y = y.reshape((n,) + tuple(c.out_dims[p]))
-            out[p] = y[0] if single else y
+            decoder = self._decoders.get(p)
+            if decoder is not None and prop is not None:
+                out[p] = decoder.decode(y.reshape(n, -1), prop, single)
+            else:
+                out[p] = y[0] if single else y
         return next(iter(out.values())) if len(out) == 1 else out
 
     def _parse_data(self, data):
@@ -624,13 +635,18 @@ def _positive(value, option):
 
 
 def _port_options(head, ports: dict, allowed=None):
-    out = {}
+    """({port: dims}, {port: NetDecoder})."""
+    from .coders import NetDecoder
+    out, decoders = {}, {}
     for k, v in ports.items():
         if allowed is not None and k not in allowed:
             raise LayerGraphError(f"{k!r} is neither a valid input or output port for the given {head}.",
                                   f"{head}::netinvcport")
+        if isinstance(v, NetDecoder):
+            decoders[k] = v
+            v = v.dims
         out[k] = port_spec(v, f"{head} port \"{k}\"")
-    return out
+    return out, decoders
 
 
 class NetChain(_Container):
@@ -654,9 +670,13 @@ class NetChain(_Container):
             self._edges.append(((a, self._node_outputs(a)[0]), (b, self._node_inputs(b)[0], None)))
         self._edges.insert(0, (("$port", "Input"), (names[0], self._node_inputs(names[0])[0], None)))
         self._edges.append(((names[-1], self._node_outputs(names[-1])[0]), ("$port", "Output")))
-        self._port_specs = _port_options("NetChain", {"Input": Input, "Output": Output, **ports},
-                                         allowed=("Input", "Output"))
-        self._port_specs = {k: v for k, v in self._port_specs.items() if v is not None}
+        specs, decoders = _port_options("NetChain", {"Input": Input, "Output": Output, **ports},
+                                        allowed=("Input", "Output"))
+        if "Input" in decoders:
+            raise LayerGraphError("A NetDecoder belongs on an output port; \"Input\" takes dimensions.",
+                                  "NetChain::invcoder")
+        self._port_specs = {k: v for k, v in specs.items() if v is not None}
+        self._decoders = decoders
         self._lrm = _lrm_option(LearningRateMultipliers)
         self.compile()  # sizes what can be sized now; an inconsistent chain fails here
 
@@ -678,12 +698,14 @@ class NetGraph(_Container):
                 self._nodes = OrderedDict(layers._nodes)
                 self._edges = [e for e in layers._edges]
                 self._port_specs = dict(layers._port_specs)
+            self._decoders = dict(layers._decoders)
             self._lrm = layers._lrm
         else:
             self._nodes = _named_nodes(layers, "NetGraph", graph=True)
             self._edges = self._parse_edges([] if edges is None else edges)
-        specs = _port_options("NetGraph", ports)
+        specs, decoders = _port_options("NetGraph", ports)
         self._port_specs.update({k: v for k, v in specs.items() if v is not None})
+        self._decoders.update(decoders)
         if LearningRateMultipliers is not S.Automatic:
             self._lrm = _lrm_option(LearningRateMultipliers)
         self._check_acyclic()
@@ -692,6 +714,9 @@ class NetGraph(_Container):
             if k not in ins and k not in outs:
                 raise LayerGraphError(f"{k!r} is not a port of the NetGraph. Ports: "
                                       f"{', '.join(list(ins) + list(outs))}.", "NetGraph::netinvgport")
+            if k in decoders and k not in outs:
+                raise LayerGraphError(f"A NetDecoder belongs on an output port; \"{k}\" is an input.",
+                                      "NetGraph::invcoder")
         self.compile()
 
     def _check_acyclic(self):

@@ -49,6 +49,8 @@ def _extract_one(obj, spec):
             return OrderedDict(obj._nodes)
         if isinstance(spec, str) and spec not in obj._nodes and (spec in obj._input_names()
                                                                  or spec in obj._output_names()):
+            if spec in obj._decoders:
+                return obj._decoders[spec]
             c = obj.compile()
             dims = c.in_dims.get(spec) if spec in c.in_dims else c.out_dims.get(spec)
             return S.Automatic if dims is None else dims
@@ -142,7 +144,17 @@ def _replace_path(obj, path, value):
         return _set_in_layer(obj, head, value)
     if isinstance(head, str) and head not in obj._nodes and not rest and (head in obj._input_names()
                                                                           or head in obj._output_names()):
+        from .coders import NetDecoder
         new = obj._copy()
+        if isinstance(value, NetDecoder):
+            if head not in obj._output_names():
+                raise LayerGraphError(f"A NetDecoder belongs on an output port; \"{head}\" is an input.",
+                                      "NetReplacePart::invcoder")
+            new._decoders[head] = value
+            value = value.dims
+        elif value is None and head in new._decoders:
+            del new._decoders[head]   # "port" -> None removes the decoder
+            return new
         dims = port_spec(value, f"{obj.head} port \"{head}\"")
         if dims is None:
             new._port_specs.pop(head, None)
@@ -205,7 +217,8 @@ def _rebuild_chain(items, like: NetChain | None = None, keep_ports=("Input", "Ou
     if like is not None:
         specs = {k: v for k, v in like._port_specs.items() if k in keep_ports}
     lrm = like._lrm if like is not None else None
-    chain = NetChain(layers, **{k: v for k, v in specs.items()})
+    decoders = {k: v for k, v in (like._decoders if like is not None else {}).items() if k in keep_ports}
+    chain = NetChain(layers, **{**specs, **decoders})
     if lrm is not None:
         chain._lrm = lrm
         chain._cache = {}
@@ -240,6 +253,7 @@ def NetTake(net, spec):
         new._edges = [(s, d) for s, d in net._edges if (s[0] == "$port" or s[0] in keep)
                       and (d[0] != "$port" and d[0] in keep)]
         new._port_specs = {k: v for k, v in net._port_specs.items() if k in net._input_names()}
+        new._decoders = {}
         new._cache = {}
         new.compile()
         return new
@@ -355,6 +369,7 @@ def NetDelete(net, spec):
                     raise LayerGraphError(f"NetDelete: NetPort[\"{s.port}\"] is not an output port of the net.",
                                           "NetDelete::invport")
                 new._edges = [(a, b) for a, b in new._edges if b != ("$port", s.port)]
+                new._decoders.pop(s.port, None)
                 ins, outs = net._interface()
                 src = outs[s.port]
                 # keep the layer's output from reappearing as a dangling port: mute it with a hidden port
@@ -402,6 +417,8 @@ def NetJoin(*nets, **ports):
         specs["Input"] = first._port_specs["Input"]
     if isinstance(last, _Container) and "Output" in last._port_specs:
         specs["Output"] = last._port_specs["Output"]
+    if isinstance(last, _Container) and "Output" in last._decoders:
+        specs["Output"] = last._decoders["Output"]
     specs.update(ports)
     if specs:
         out = NetChain(Normal(out), **specs)
@@ -429,6 +446,7 @@ def NetFlatten(net):
     for port, (spath, sport) in outputs.items():
         new._edges.append(((names[spath], sport), ("$port", port)))
     new._port_specs = dict(net._port_specs)
+    new._decoders = dict(net._decoders)
     new._lrm = net._lrm
     new.compile()
     return new
@@ -461,6 +479,8 @@ def NetRename(net, rules):
                            (("$port", name.port) if d == ("$port", old.port) else d)) for s, d in new._edges] + edges
             if old.port in new._port_specs:
                 new._port_specs[name.port] = new._port_specs.pop(old.port)
+            if old.port in new._decoders:
+                new._decoders[name.port] = new._decoders.pop(old.port)
         else:
             src = new._resolve_node(old)
             if not isinstance(name, str) or not name:

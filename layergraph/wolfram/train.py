@@ -69,6 +69,16 @@ def _as_array(value, what):
     return arr
 
 
+def _target_array(net, value, port):
+    """Targets; for a port with a Class decoder, the labels become 1-based class indices."""
+    decoder = net._decoders.get(port)
+    if decoder is None:
+        return _as_array(value, port)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+        raise LayerGraphError(f"Targets for port \"{port}\" should be a list of class labels.", "NetTrain::invindim")
+    return decoder.indices(list(value), port)
+
+
 def _parse(net, data):
     """{input port: array (N first)}, {output port: array (N first)}."""
     ins, outs = net._input_names(), net._output_names()
@@ -83,7 +93,7 @@ def _parse(net, data):
         if missing:
             raise LayerGraphError(f"Required input slot {missing[0]!r} was not provided.", "General::inpmiss")
         xs = {k: _as_array(data[k], k) for k in ins}
-        ys = {k: _as_array(data[k], k) for k in outs}
+        ys = {k: _target_array(net, data[k], k) for k in outs}
     else:
         if len(ins) != 1 or len(outs) != 1:
             raise LayerGraphError("Data rules in -> out require a net with exactly one input and one output; give a "
@@ -95,7 +105,7 @@ def _parse(net, data):
         else:
             raise LayerGraphError("Training data should be an association of lists, or a rule from input to output "
                                   "examples.", "NetTrain::invtdata")
-        xs, ys = {ins[0]: _as_array(x, ins[0])}, {outs[0]: _as_array(y, outs[0])}
+        xs, ys = {ins[0]: _as_array(x, ins[0])}, {outs[0]: _target_array(net, y, outs[0])}
     counts = {a.shape[0] if a.ndim else -1 for a in list(xs.values()) + list(ys.values())}
     if len(counts) != 1 or -1 in counts:
         raise LayerGraphError("The inputs and targets should have the same number of examples.",
