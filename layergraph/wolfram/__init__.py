@@ -20,5 +20,6 @@ from .symbols import __all__ as _symbols
 from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort"] + [n for n in _layers if n != "NetLayer"]
-           + ["NetDecoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information", "Quantity", "LayerGraphError"]
+           + ["NetDecoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information", "Quantity",
+              "LayerGraphError"]
            + list(_ops) + [n for n in _symbols if n != "Symbol"])

@@ -3,8 +3,21 @@ import numpy as np
 import pytest
 
 from layergraph.wolfram import (
-    Information, LayerGraphError, LinearLayer, NetAppend, NetChain, NetDecoder, NetDrop, NetExtract, NetGraph,
-    NetInitialize, NetReplacePart, NetTake, NetTrain, Ramp, SoftmaxLayer,
+    Information,
+    LayerGraphError,
+    LinearLayer,
+    NetAppend,
+    NetChain,
+    NetDecoder,
+    NetDrop,
+    NetExtract,
+    NetGraph,
+    NetInitialize,
+    NetReplacePart,
+    NetTake,
+    NetTrain,
+    Ramp,
+    SoftmaxLayer,
 )
 
 R = np.random.default_rng(2)
