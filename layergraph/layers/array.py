@@ -49,7 +49,8 @@ class ElementwiseFunctionLayer(Layer):
 
 
 class ThreadingFunctionLayer(_MultiInput):
-    """y = f(x1, x2, ...) element by element over equally sized inputs; f a name of
+    """y = f(x1, x2, ...) element by element over inputs of one rank that broadcast along
+    axes of size 1; f a name of
     ``kernels.cpu.elementwise.BINARY`` (folded left) or a callable of that many arrays."""
 
     class_name: ClassVar[str] = "ThreadingFunctionLayer"
@@ -64,11 +65,16 @@ class ThreadingFunctionLayer(_MultiInput):
         return f"Threading {_fn_text(self.Function)} over {self.num_inputs} inputs"
 
     def infer(self, inputs):
+        """Inputs of one rank whose dimensions agree or are 1 (broadcast)."""
         first = inputs[0]
+        out = [first.channels, *first.spatial]
         for port, size in zip(self.InputNames[1:], inputs[1:]):
-            if size != first:
-                raise SizeError(port, f"Input size mismatch: {size} at '{port}' but {first} at 'in1'.")
-        return self, [first]
+            dims = [size.channels, *size.spatial]
+            if len(dims) != len(out) or any(a != b and a != 1 and b != 1 for a, b in zip(out, dims)):
+                raise SizeError(port, f"Input size mismatch: {size} at '{port}' does not broadcast with {first} at "
+                                      "'in1' (dimensions must agree or be 1).")
+            out = [max(a, b) for a, b in zip(out, dims)]
+        return self, [Size(tuple(out[1:]), out[0])]
 
 
 def _output_size(value, info: ValidationInfo):

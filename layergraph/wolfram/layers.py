@@ -948,17 +948,19 @@ class TotalLayer(_MultiPort):
 
 
 class ThreadingLayer(_MultiPort):
-    """``ThreadingLayer[f]``: f(x1, x2, ...) element by element; f Plus, Subtract, Times,
-    Divide, Power, Max, Min or a Python function of as many arrays. Inputs must have the
-    same dimensions (no broadcasting)."""
+    """``ThreadingLayer[f]`` == ``ThreadingLayer[f, Automatic]``: f(x1, x2, ...) element by
+    element; f Plus, Subtract, Times, Divide, Power, Max, Min or a Python function of as many
+    arrays. With Automatic the inputs have one rank and each dimension agrees or is 1 (that
+    input is replicated); with None they have equal dimensions. Other broadcasting
+    specifications (n, -n, lists) are not supported."""
 
     head = "ThreadingLayer"
 
-    def __init__(self, f=None, bspec=None, **options):
+    def __init__(self, f=None, bspec=S.Automatic, **options):
         super().__init__(**options)
-        if bspec is not None:
-            raise LayerGraphError("ThreadingLayer: broadcasting specifications are not supported; the inputs must "
-                                  "have equal dimensions.", "General::unsupported")
+        if not (bspec is S.Automatic or bspec is None):
+            raise LayerGraphError(f"ThreadingLayer: the broadcasting specification {_wl(bspec)} is not supported; "
+                                  "use Automatic (replicate along axes of size 1) or None.", "General::unsupported")
         if isinstance(f, S.Symbol) and f in S.BINARY_SYMBOLS:
             self._fn = f.name
         elif callable(f) and not isinstance(f, S.Symbol):
@@ -966,14 +968,19 @@ class ThreadingLayer(_MultiPort):
         else:
             raise _opt_err(self.head, "the function", f, "Plus, Subtract, Times, Divide, Power, Max, Min or a "
                                                          "function")
-        self.params = {"Function": f}
+        self.params = {"Function": f, "Broadcasting": bspec}
 
     def build(self, name, in_dims):
         self._check_same_rank(in_dims)
+        received = ", ".join(wl_list(x) for x in in_dims)
+        broadcast = self.params["Broadcasting"] is S.Automatic
         for d in in_dims[1:]:
-            if d != in_dims[0]:
-                raise _err(self.head, "the inputs should have the same dimensions; received "
-                                      + ", ".join(wl_list(x) for x in in_dims) + ".")
+            if broadcast:
+                if len(d) != len(in_dims[0]) or any(a != b and 1 not in (a, b) for a, b in zip(d, in_dims[0])):
+                    raise _err(self.head, "the inputs should have the same rank and dimensions that agree or are 1; "
+                                          f"received {received}.")
+            elif d != in_dims[0]:
+                raise _err(self.head, f"the inputs should have the same dimensions; received {received}.")
         k = len(in_dims)
         if k == 1:
             spec = L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(in_dims[0]))

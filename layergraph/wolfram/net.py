@@ -833,6 +833,9 @@ class NetGraph(_Container):
                 raise LayerGraphError(f"NetPort[{d.node}, {d.port}]: layer \"{node}\" does not take a list of inputs.",
                                       "General::invport")
             dst = (node, "Input", d.port - 1, "explicit")
+        elif isinstance(d, NetPort) and _numbered_input(self._nodes[self._vertex(d.node, edge)], d.port):
+            node = self._vertex(d.node, edge)
+            dst = (node, "Input", int(d.port[5:]) - 1, "explicit")   # "Input2": the second input
         elif isinstance(d, NetPort):
             node = self._vertex(d.node, edge)
             if d.port not in self._node_inputs(node):
@@ -862,6 +865,12 @@ class NetGraph(_Container):
 
 for _cls in (NetPort, NetChain, NetGraph):
     checked_init(_cls)
+
+
+def _numbered_input(node, port) -> bool:
+    """"Input1", "Input2", ...: the numbered ports of a multi-input layer."""
+    return (isinstance(node, NetLayer) and node.multiport and isinstance(port, str) and port.startswith("Input")
+            and port[5:].isdigit() and int(port[5:]) >= 1)
 
 
 def _edge_text(edge) -> str:

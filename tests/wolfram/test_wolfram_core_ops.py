@@ -83,3 +83,10 @@ def test_threading_catenate_instance_norm():
                  [(NetPort("a"), "n"), (("n", NetPort("b")), "t"), (("t", NetPort("b")), "c")],
                  a=(2, 3, 4), b=(2, 3, 4))
     _check(g, None)
+
+
+def test_threading_broadcast_through_the_executor():
+    g = NetGraph({"t": ThreadingLayer(Times), "u": ThreadingLayer(lambda a, b: a - b * b)},
+                 [((NetPort("a"), NetPort("b")), "t"), (("t", NetPort("c")), "u")], a=(2, 3, 4), b=(1, 3, 4),
+                 c=(2, 1, 4))
+    _check(g, None)

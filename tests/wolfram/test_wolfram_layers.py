@@ -293,3 +293,16 @@ def test_linear_array_output():
     np.testing.assert_allclose(y.reshape(-1), NetExtract(layer, "Weights") @ x + NetExtract(layer, "Biases"),
                                rtol=1e-5, atol=1e-6)
     assert NetChain([LinearLayer(Output=(2, 2))], Input=3).compile().out_dims == {"Output": (2, 2)}
+
+
+def test_threading_broadcasting():
+    from layergraph.wolfram import NetPort as P
+    g = NetGraph([ThreadingLayer(Times)], [(P("x"), P(1, "Input1")), (P("y"), P(1, "Input2"))], x=(2, 3), y=(1, 3))
+    a, b = R.standard_normal((2, 3)), R.standard_normal((1, 3))
+    np.testing.assert_allclose(g({"x": a, "y": b}), a * b, rtol=1e-6)
+    with pytest.raises(LayerGraphError, match="same dimensions"):
+        NetGraph([ThreadingLayer(Times, None)], [((P("x"), P("y")), 1)], x=(2, 3), y=(1, 3))
+    with pytest.raises(LayerGraphError, match="same rank"):
+        NetGraph([ThreadingLayer(Times)], [((P("x"), P("y")), 1)], x=(2, 3), y=(3,))
+    with pytest.raises(LayerGraphError, match="not supported"):
+        ThreadingLayer(Plus, -1)

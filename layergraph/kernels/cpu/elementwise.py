@@ -5,7 +5,9 @@ for the functions that the activation kernels do not cover).
     elementwise_forward(x, fn) -> y;          elementwise_backward(dy, x, y, fn) -> dx
     threading_forward(inputs, fn) -> y;       threading_backward(dy, inputs, fn) -> tuple of dx
 
-``fn`` is a name from ``UNARY`` / ``BINARY`` or a callable. These are numpy ufunc
+``fn`` is a name from ``UNARY`` / ``BINARY`` or a callable. Threading inputs of the same
+rank broadcast along axes of size 1 (NumPy's rule; Wolfram's ThreadingLayer[f, Automatic]);
+their gradients are summed over the replicated axes. These are numpy ufunc
 expressions: each is one vectorized pass per operation, with nothing to compile. A
 callable is applied to the whole array (falling back to ``np.vectorize`` when it only
 takes scalars); its derivative is a central difference in float64, elementwise, since
@@ -79,9 +81,10 @@ BINARY = {
 
 def _call(fn, *arrays):
     """A user's function on whole arrays; element by element if it only takes scalars."""
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
     try:
         out = np.asarray(fn(*arrays), dtype=np.float64)
-        if out.shape == arrays[0].shape:
+        if out.shape == shape:
             return out
     except Exception:  # noqa: BLE001 -- a scalar-only function: try it element by element
         pass
@@ -112,6 +115,14 @@ def elementwise_backward(dy, x, y, fn):
     return np.ascontiguousarray(np.asarray(dy) * d, dtype=x.dtype)
 
 
+def _unbroadcast(g, shape):
+    """Sum a gradient over the axes along which an input of ``shape`` was replicated."""
+    if g.shape == tuple(shape):
+        return g
+    axes = tuple(i for i, (a, b) in enumerate(zip(g.shape, shape)) if b == 1 and a != 1)
+    return g.sum(axis=axes, keepdims=True).reshape(shape)
+
+
 def threading_forward(inputs, fn):
     xs = [as_float(x) for x in inputs]
     if callable(fn):
@@ -135,7 +146,10 @@ def threading_backward(dy, inputs, fn):
             h = _fd_step(x)
             plus, minus = list(x64), list(x64)
             plus[i], minus[i] = x + h, x - h
-            out.append((dy * (_call(fn, *plus) - _call(fn, *minus)) / (2 * h)).astype(dtype))
+            # x + h perturbs every copy of a replicated element at once: the difference is
+            # d f / d x_i at each position; summing over the copies gives the gradient
+            d = dy * (_call(fn, *plus) - _call(fn, *minus)) / (2 * h)
+            out.append(_unbroadcast(d, x.shape).astype(dtype))
         return tuple(out)
     f, (da, db) = BINARY[fn]
     # left fold: p_1 = x_1, p_k = f(p_{k-1}, x_k); back through the fold
@@ -147,9 +161,9 @@ def threading_backward(dy, inputs, fn):
         g = dy
         for k in range(len(xs) - 1, 0, -1):
             a, b = partial[k - 1], xs[k].astype(np.float64)
-            grads[k] = (g * db(a, b)).astype(dtype)
+            grads[k] = _unbroadcast(g * db(a, b), xs[k].shape).astype(dtype)
             g = g * da(a, b)
-        grads[0] = g.astype(dtype)
+        grads[0] = _unbroadcast(g, xs[0].shape).astype(dtype)
     return tuple(grads)
 
 

@@ -108,3 +108,31 @@ def test_float32_stays_float32():
     assert ew.elementwise_forward(x, "SoftPlus").dtype == np.float32
     assert ew.elementwise_backward(x, x, x, "SoftPlus").dtype == np.float32
     assert ew.threading_forward([x, x], "Times").dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["Plus", "Subtract", "Times", "Divide", "Max", "Power"])
+def test_threading_broadcast_gradient(name):
+    xs = [R.uniform(0.5, 2.0, size=(2, 3, 4)), R.uniform(0.5, 2.0, size=(2, 1, 4)), R.uniform(0.5, 2.0, size=(2, 3, 1))]
+    if name == "Max":
+        xs = [x + 0.37 * i for i, x in enumerate(xs)]
+    dy = R.standard_normal((2, 3, 4))
+    grads = ew.threading_backward(dy, xs, name)
+    assert [g.shape for g in grads] == [x.shape for x in xs]
+    for i in range(3):
+        fd_check(lambda *a: ew.threading_forward(list(a), name), xs, i, grads[i], dy, h=1e-6, rtol=1e-5, atol=1e-8)
+    ts = [torch.tensor(x, requires_grad=True) for x in xs]
+    op = {"Plus": torch.add, "Subtract": torch.sub, "Times": torch.mul, "Divide": torch.div, "Max": torch.maximum,
+          "Power": torch.pow}[name]
+    op(op(ts[0], ts[1]), ts[2]).backward(torch.tensor(dy))
+    for g, t in zip(grads, ts):
+        np.testing.assert_allclose(g, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_threading_broadcast_callable():
+    a, b = R.uniform(0.5, 2.0, size=(2, 3)), R.uniform(0.5, 2.0, size=(2, 1))
+    f = lambda u, v: u * v + v ** 2  # noqa: E731
+    dy = R.standard_normal((2, 3))
+    np.testing.assert_allclose(ew.threading_forward([a, b], f), a * b + b ** 2)
+    ga, gb = ew.threading_backward(dy, [a, b], f)
+    np.testing.assert_allclose(ga, dy * b, rtol=1e-7)
+    np.testing.assert_allclose(gb, (dy * (a + 2 * b)).sum(axis=1, keepdims=True), rtol=1e-7)
