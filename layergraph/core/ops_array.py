@@ -68,5 +68,23 @@ class InstanceNormOp(Op):
         return [dx], {"Scale": dscale, "Offset": doffset}
 
 
-ARRAY_OPS = {"instancenorm": InstanceNormOp, "elementwise": ElementwiseOp, "threading": ThreadingOp,
-             "reshape": ReshapeOp, "transpose": TransposeOp}
+class SumPoolOp(Op):
+    """Window sums: average pooling (padding counted) times the window size."""
+
+    def _hp(self):
+        L = self.layer
+        return (*L.PoolSize, *L.Stride, *L.PaddingSize)
+
+    def forward(self, k, xs, P, training):
+        ph, pw = self.layer.PoolSize
+        y = k("avgpool", "forward_infer")(xs[0], *self._hp(), True)
+        return [y * y.dtype.type(ph * pw)], xs[0].shape
+
+    def backward(self, k, dys, ctx, P):
+        ph, pw = self.layer.PoolSize
+        dy = dys[0] * dys[0].dtype.type(ph * pw)
+        return [k("avgpool", "backward")(dy, ctx[2], ctx[3], *self._hp(), True)], {}
+
+
+ARRAY_OPS = {"sumpool": SumPoolOp, "instancenorm": InstanceNormOp, "elementwise": ElementwiseOp,
+             "threading": ThreadingOp, "reshape": ReshapeOp, "transpose": TransposeOp}

@@ -14,6 +14,7 @@ from .dense import DropoutLayer, FlattenLayer, FullyConnectedLayer
 from .combine import AdditionLayer, ConcatenationLayer, DepthConcatenationLayer
 from .output import ClassificationOutputLayer, RegressionOutputLayer
 from .instancenorm import InstanceNormalizationLayer
+from .sumpool import SumPooling2DLayer
 from .array import ArrayReshapeLayer, ArrayTransposeLayer, ElementwiseFunctionLayer, ThreadingFunctionLayer
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "FlattenLayer", "AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer",
     "ClassificationOutputLayer", "RegressionOutputLayer",
     "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer", "InstanceNormalizationLayer",
+    "SumPooling2DLayer",
 ]

@@ -508,7 +508,7 @@ class DeconvolutionLayer(_Windowed):
 
 class PoolingLayer(_Windowed):
     """``PoolingLayer[k]`` == ``PoolingLayer[k, 1]``: the stride defaults to 1, not to the
-    kernel size. "Function" Max (default) or Mean (padding counts as zeros)."""
+    kernel size. "Function" Max (default), Mean or Total (padding counts as zeros)."""
 
     head = "PoolingLayer"
 
@@ -522,11 +522,8 @@ class PoolingLayer(_Windowed):
             raise LayerGraphError("PoolingLayer: give the stride once, as the second argument or as Stride.",
                                   "PoolingLayer::argrx")
         stride = stride if stride is not None else (Stride if Stride is not None else 1)
-        if Function is S.Total:
-            raise LayerGraphError("PoolingLayer: \"Function\" -> Total is not supported; use Max or Mean.",
-                                  "General::unsupported")
-        if not one_of(Function, S.Max, S.Mean):
-            raise _opt_err(self.head, "\"Function\"", Function, "Max or Mean")
+        if not one_of(Function, S.Max, S.Mean, S.Total):
+            raise _opt_err(self.head, "\"Function\"", Function, "Max, Mean or Total")
         self.params["Function"] = Function
         self._common(kernel, stride, PaddingSize, Interleaving)
         pad = self.params["PaddingSize"]
@@ -540,7 +537,8 @@ class PoolingLayer(_Windowed):
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         _rank(self.head, dims, (3,))
-        cls = L.MaxPooling2DLayer if self.params["Function"] is S.Max else L.AveragePooling2DLayer
+        cls = {S.Max: L.MaxPooling2DLayer, S.Mean: L.AveragePooling2DLayer,
+               S.Total: L.SumPooling2DLayer}[self.params["Function"]]
         spec = cls(Name=name, PoolSize=self.params["KernelSize"], Stride=self.params["Stride"], **self._pad_kw())
         return self._wrap([spec], 0, dims, None)
 

@@ -78,6 +78,11 @@ def test_reshape_flatten_linear_elementwise():
                      ElementwiseLayer(lambda x: x ** 3)], Input=(2, 3, 4)), None)
 
 
+def test_sum_pooling():
+    from layergraph.wolfram import PoolingLayer, Total
+    _check(NetChain([PoolingLayer((2, 3), (1, 2), Function=Total, PaddingSize=1)], Input=(2, 5, 6)), None)
+
+
 def test_threading_catenate_instance_norm():
     g = NetGraph({"n": NormalizationLayer(), "t": ThreadingLayer(Times), "c": CatenateLayer(2)},
                  [(NetPort("a"), "n"), (("n", NetPort("b")), "t"), (("t", NetPort("b")), "c")],

@@ -165,6 +165,10 @@ def test_pooling_against_torch():
     ref = torch.nn.functional.avg_pool2d(T(x[None]), 2, 1, padding=1, count_include_pad=True).numpy()[0]
     y = PoolingLayer(2, Function=Mean, PaddingSize=1, Input=(3, 7, 8))(x)
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
+    from layergraph.wolfram import Total
+    y = PoolingLayer((2, 3), 2, Function=Total, PaddingSize=1, Input=(3, 7, 8))(x)
+    ref = torch.nn.functional.avg_pool2d(T(x[None]), (2, 3), 2, padding=1, count_include_pad=True).numpy()[0] * 6
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("f,ref", [(Ramp, torch.relu), (Tanh, torch.tanh), (LogisticSigmoid, torch.sigmoid),
