@@ -51,6 +51,8 @@ def _arrays(net):
     leaves = net._expand()[0]
     for path, leaf in leaves.items():
         info = c.leaves.get(path)
+        if info is not None:
+            leaf = info.layer   # with what inference added (a LinearLayer's size from the output)
         dims = leaf.array_dims(info.in_dims) if info is not None and info.in_dims else {}
         for name in leaf.active_arrays:
             value = leaf.arrays.get(name)

@@ -313,6 +313,14 @@ class LinearLayer(NetLayer):
     def _optional_arrays(self):
         return ("Biases",)
 
+    def with_output(self, dims) -> "LinearLayer":
+        """This layer with its output dimensions set (inferred from the net's output port)."""
+        dims = tuple(int(d) for d in dims)
+        new = self.copy()
+        new.params = {**self.params, "OutputDimensions": dims}
+        new._n = int(np.prod(dims)) if dims else 1
+        return new
+
     def array_dims(self, in_dims):
         n_in = int(np.prod(in_dims[0]))
         return {"Weights": (self._n, n_in), "Biases": (self._n,)}

@@ -296,6 +296,7 @@ class _Container:
         if key in self._cache:
             return self._cache[key]
         leaves, edges, inputs, outputs = self._expand()
+        self._size_from_outputs(leaves, edges, outputs)
         g = nx.DiGraph()
         g.add_nodes_from(leaves)
         for src, dst in edges:
@@ -386,6 +387,31 @@ class _Container:
             compiled.graph = self._core_graph(compiled, incoming)
         self._cache[key] = compiled
         return compiled
+
+    def _size_from_outputs(self, leaves, edges, outputs):
+        """The one backward step of inference done here: a LinearLayer without its size
+        takes it from the output port it feeds, directly or through layers that keep the
+        shape (ElementwiseLayer, SoftmaxLayer, DropoutLayer, BatchNormalizationLayer), as
+        in NetChain[{LinearLayer[], SoftmaxLayer[]}, "Output" -> NetDecoder[{"Class", ...}]]."""
+        from .layers import BatchNormalizationLayer, DropoutLayer, SoftmaxLayer
+        keeps_shape = (ElementwiseLayer, SoftmaxLayer, DropoutLayer, BatchNormalizationLayer)
+        feeders = {}
+        for src, dst in edges:
+            feeders.setdefault(dst[0], []).append(src[0])
+        readers = {}
+        for src, dst in edges:
+            readers.setdefault(src[0], []).append(dst[0])
+        for port, (path, _) in outputs.items():
+            dims = self._port_specs.get(port)
+            if dims is None or None in dims:
+                continue
+            while isinstance(leaves[path], keeps_shape) and len(feeders.get(path, [])) == 1:
+                path = feeders[path][0]
+                if len(readers.get(path, [])) != 1:
+                    break
+            leaf = leaves[path]
+            if isinstance(leaf, LinearLayer) and leaf._n is None:
+                leaves[path] = leaf.with_output(dims)
 
     def _core_graph(self, c: Compiled, incoming) -> LayerGraph:
         lg = LayerGraph()

@@ -270,3 +270,12 @@ def test_real_ports():
     X = R.standard_normal((40, 3))
     trained = NetTrain(n, (X, X.sum(axis=1)), MaxTrainingRounds=2, TrainingProgressReporting=None)
     assert trained(X).shape == (40,)
+
+
+def test_linear_layer_size_from_the_output_port():
+    from layergraph.wolfram import Information, NetDecoder
+    net = NetChain([LinearLayer(), SoftmaxLayer()], Input=3, Output=NetDecoder(("Class", ["a", "b", "c", "d"])))
+    assert net.compile().out_dims == {"Output": (4,)}
+    assert Information(net, "ArraysDimensions")[("1", "Weights")] == (4, 3)
+    assert NetExtract(init(net), (1, "Weights")).shape == (4, 3)
+    assert NetChain([LinearLayer(), Tanh], Input=3, Output=2).compile().out_dims == {"Output": (2,)}
