@@ -43,7 +43,7 @@ class NetPort:
     def __init__(self, *spec):
         if len(spec) == 1 and isinstance(spec[0], str):
             self.node, self.port = None, spec[0]
-        elif len(spec) == 2 and isinstance(spec[0], (int, str)) and not isinstance(spec[0], bool) \
+        elif len(spec) == 2 and isinstance(spec[0], (int, str, tuple)) and not isinstance(spec[0], bool) \
                 and (isinstance(spec[1], str) or (isinstance(spec[1], int) and not isinstance(spec[1], bool)
                                                   and spec[1] >= 1)):
             self.node, self.port = spec   # an integer port is the i-th input of a multi-input layer
@@ -468,7 +468,8 @@ class _Container:
         several a dict by port name. An output with a Class decoder gives labels; ``prop``
         picks another decoder property ("Probabilities", ("TopProbabilities", n), ...) or None
         for the raw output."""
-        if prop is not S.Automatic and not self._decoders:
+        inner = isinstance(prop, NetPort) and prop.node is not None
+        if prop is not S.Automatic and not inner and not self._decoders:
             raise LayerGraphError("The net has no output decoder, so it has no properties to give; call net(x).",
                                   "General::nodecoder")
         if not one_of(NetEvaluationMode, "Test", "Train"):
@@ -492,6 +493,11 @@ class _Container:
         feeds = {f"$in:{p}": np.ascontiguousarray(b.reshape((b.shape[0],) + internal_shape(b.shape[1:])), dtype=dtype)
                  for p, b in batches.items()}
         refs = {p: c.leaves[src[0]].out_ref for p, src in c.out_ports.items()}
+        out_dims = dict(c.out_dims)
+        if inner:   # net(x, NetPort(layer, "Output")): the value at a layer's output
+            path = self._leaf_path(prop)
+            refs = {"$inner": c.leaves[path].out_ref}
+            out_dims = {"$inner": c.leaves[path].out_dims}
         n = n_examples.pop()
         bs = n if BatchSize is S.Automatic else _positive(BatchSize, "BatchSize")
         parts = {p: [] for p in refs}
@@ -503,13 +509,34 @@ class _Container:
         out = {}
         for p, ref in refs.items():
             y = np.concatenate(parts[p], axis=0) if parts[p] else np.zeros((0,), dtype)
-            y = y.reshape((n,) + tuple(c.out_dims[p]))
-            decoder = self._decoders.get(p)
+            y = y.reshape((n,) + tuple(out_dims[p]))
+            decoder = None if inner else self._decoders.get(p)
             if decoder is not None and prop is not None:
                 out[p] = decoder.decode(y.reshape(n, -1), prop, single)
             else:
                 out[p] = y[0] if single else y
         return next(iter(out.values())) if len(out) == 1 else out
+
+    def _leaf_path(self, port: NetPort) -> tuple:
+        """The leaf whose output NetPort(layer, "Output") names; a nested net's layer is
+        named by a path tuple, NetPort(("outer", "inner"), "Output")."""
+        names = port.node if isinstance(port.node, tuple) else (port.node,)
+        net, path = self, ()
+        for name in names:
+            if not isinstance(net, _Container):
+                raise LayerGraphError(f"{port} does not name a layer of the net.", "General::invport")
+            key = net._resolve_node(name)
+            path += (key,)
+            net = net._nodes[key]
+        if isinstance(net, _Container):
+            out = net._output_names()
+            if port.port not in out:
+                raise LayerGraphError(f"{port}: the net \"{key}\" has no output port \"{port.port}\".",
+                                      "General::invport")
+            return net._expand(path)[3][port.port][0]
+        if port.port not in net.output_ports():
+            raise LayerGraphError(f"{port}: layer \"{key}\" has no output port \"{port.port}\".", "General::invport")
+        return path
 
     def _parse_data(self, data):
         """{port: batch array (N first)}, single-example flag."""

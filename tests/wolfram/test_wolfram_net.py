@@ -279,3 +279,19 @@ def test_linear_layer_size_from_the_output_port():
     assert Information(net, "ArraysDimensions")[("1", "Weights")] == (4, 3)
     assert NetExtract(init(net), (1, "Weights")).shape == (4, 3)
     assert NetChain([LinearLayer(), Tanh], Input=3, Output=2).compile().out_dims == {"Output": (2,)}
+
+
+def test_value_at_an_inner_port():
+    net = init(NetChain({"a": LinearLayer(4), "r": Ramp, "sub": NetChain({"l": LinearLayer(3), "t": Tanh}),
+                         "s": SoftmaxLayer()}, Input=2))
+    x = np.array([1.0, 2.0])
+    a = net(x, NetPort("a", "Output"))
+    np.testing.assert_allclose(a, NetExtract(net, "a")(x), rtol=1e-6)
+    np.testing.assert_allclose(net(x, NetPort(2, "Output")), np.maximum(a, 0), rtol=1e-6)
+    inner = net(x, NetPort(("sub", "l"), "Output"))
+    np.testing.assert_allclose(net(x, NetPort("sub", "Output")), np.tanh(inner), rtol=1e-5)
+    assert net(np.ones((5, 2)), NetPort("a", "Output")).shape == (5, 4)
+    with pytest.raises(LayerGraphError):
+        net(x, NetPort("zz", "Output"))
+    with pytest.raises(LayerGraphError):
+        net(x, NetPort("a", "Nope"))
