@@ -288,7 +288,8 @@ def _reporter(kind, rounds_text):
 def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S.Automatic, BatchSize=S.Automatic,
              MaxTrainingRounds=S.Automatic, ValidationSet=None, LearningRate=S.Automatic,
              LearningRateMultipliers=S.Automatic, TrainingProgressReporting=S.Automatic,
-             TrainingProgressFunction=None, TimeGoal=S.Automatic, TargetDevice="CPU", RandomSeeding=S.Inherited,
+             TrainingProgressFunction=None, TrainingStoppingCriterion=None, TimeGoal=S.Automatic,
+             TargetDevice="CPU", RandomSeeding=S.Inherited,
              WorkingPrecision=S.Automatic):
     """Train ``net`` on ``data`` and return the trained net, ``prop`` of the results, or with
     ``All`` the NetTrainResultsObject. Options, their defaults and what they map to are in
@@ -313,6 +314,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         raise LayerGraphError(f"TrainingProgressFunction -> {_wl(TrainingProgressFunction)} should be None or a "
                               "function.", "NetTrain::invtpf")
     _reporter(TrainingProgressReporting, "")  # checks the value before any work is done
+    stopping = _stopping(TrainingStoppingCriterion)
     seed = None if one_of(RandomSeeding, S.Inherited, S.Automatic) else RandomSeeding
     _generator(seed if seed is not None else S.Automatic)  # validates the value
     if isinstance(seed, str):
@@ -410,6 +412,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         time_goal = AUTO_SECONDS
 
     round_losses, batch_losses, val_losses = [], [], []
+    why = {}
     current = []
     t0 = time.perf_counter()
     reporter = _reporter(TrainingProgressReporting, "" if timed else f"/{rounds}")
@@ -436,6 +439,9 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         stop = False
         if TrainingProgressFunction is not None:
             stop = TrainingProgressFunction(record) == "StopTraining"
+        if stopping is not None and stopping(record, val_losses if validation is not None else round_losses):
+            why["criterion"] = True
+            stop = True
         if time_goal is not None and time.perf_counter() - t0 >= time_goal and (not timed or rnd >= AUTO_ROUNDS[0]):
             stop = True
         return stop
@@ -472,7 +478,8 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         "BatchSize": bs, "BatchesPerRound": per_round, "ExamplesProcessed": len(batch_losses) * bs,
         "TotalTrainingTime": elapsed, "MeanBatchesPerSecond": len(batch_losses) / elapsed if elapsed else 0.0,
         "MeanExamplesPerSecond": len(batch_losses) * bs / elapsed if elapsed else 0.0,
-        "ReasonTrainingStopped": _reason(result.stop_reason, timed, time_goal),
+        "ReasonTrainingStopped": ("TrainingStoppingCriterion" if why.get("criterion")
+                                  else _reason(result.stop_reason, timed, time_goal)),
         "OptimizationMethod": method_name, "InitialLearningRate": float(opts["LearningRate"]),
         "FinalLearningRate": (result.history[-1]["BaseLearnRate"] if result.history else float(opts["LearningRate"])),
         "TargetDevice": TargetDevice, "TrainingExamples": n,
@@ -481,6 +488,55 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         "LossFunction": {p: k for p, k in kinds.items()},
     }
     return _result(prop, trained, NetTrainResultsObject(props))
+
+
+def _stopping(spec):
+    """TrainingStoppingCriterion: None; Automatic or "Loss"; a dict with "Criterion" ("Loss"),
+    "Patience" (rounds without improvement allowed, default 0), "InitialPatience" (rounds
+    before the criterion applies) and "Improvement" (("AbsoluteChange", a) or
+    ("RelativeChange", r)); or a function of the round's record that returns True to stop.
+    The loss is the validation loss with a ValidationSet, else the round's training loss."""
+    if spec is None:
+        return None
+    if callable(spec) and not isinstance(spec, (dict, S.Symbol)):
+        return lambda record, losses: bool(spec(record))
+    if one_of(spec, S.Automatic, "Loss"):
+        spec = {}
+    if not isinstance(spec, dict):
+        raise LayerGraphError(f"TrainingStoppingCriterion -> {_wl(spec)} should be None, Automatic, \"Loss\", a dict "
+                              "<|\"Criterion\" -> ..., \"Patience\" -> n, ...|> or a function.", "NetTrain::invstop")
+    unknown = [k for k in spec if k not in ("Criterion", "Patience", "InitialPatience", "Improvement")]
+    if unknown:
+        raise LayerGraphError(f"TrainingStoppingCriterion: unknown key {unknown[0]!r}.", "NetTrain::invstop")
+    if not one_of(spec.get("Criterion", "Loss"), "Loss", S.Automatic):
+        raise LayerGraphError("TrainingStoppingCriterion: only the \"Loss\" criterion is supported.",
+                              "NetTrain::invstop")
+    patience, initial = spec.get("Patience", 0), spec.get("InitialPatience", 0)
+    for name, v in (("Patience", patience), ("InitialPatience", initial)):
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            raise LayerGraphError(f"TrainingStoppingCriterion: \"{name}\" should be a nonnegative integer.",
+                                  "NetTrain::invstop")
+    kind, amount = "AbsoluteChange", 0.0
+    imp = spec.get("Improvement")
+    if imp is not None:
+        if not (isinstance(imp, tuple) and len(imp) == 2 and one_of(imp[0], "AbsoluteChange", "RelativeChange")
+                and isinstance(imp[1], (int, float)) and not isinstance(imp[1], bool) and imp[1] >= 0):
+            raise LayerGraphError("TrainingStoppingCriterion: \"Improvement\" should be (\"AbsoluteChange\", a) or "
+                                  "(\"RelativeChange\", r).", "NetTrain::invstop")
+        kind, amount = imp[0], float(imp[1])
+
+    def check(record, losses):
+        if len(losses) <= max(initial, 1):
+            return False
+        best, bad = losses[0], 0
+        for loss in losses[1:]:
+            better = loss < best - amount if kind == "AbsoluteChange" else loss < best * (1 - amount)
+            if better:
+                best, bad = loss, 0
+            else:
+                bad += 1
+        return bad > patience
+    return check
 
 
 def _reason(stop, timed, time_goal):

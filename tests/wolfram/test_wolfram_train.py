@@ -248,3 +248,21 @@ def test_graph_with_two_inputs_and_two_losses(captured):
     assert res["RoundLoss"] < res["RoundLossList"][0]
     out = res["TrainedNet"]({"x": X, "y": x2})
     assert out["cls"].shape == (100, 2) and out["val"].shape == (100,)
+
+
+def test_training_stopping_criterion():
+    # a learning rate of 0 never improves: the criterion stops after Patience + 1 rounds without improvement
+    res = NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), All,
+                   **quiet(MaxTrainingRounds=50, LearningRate=0.0, BatchSize=100,
+                           TrainingStoppingCriterion={"Patience": 2}))
+    assert res["ReasonTrainingStopped"] == "TrainingStoppingCriterion" and res["TotalRounds"] == 4
+    res = NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), All,
+                   **quiet(MaxTrainingRounds=5, TrainingStoppingCriterion="Loss", ValidationSet=Scaled(0.2),
+                           LearningRate=0.01))
+    assert res["TotalRounds"] == 5
+    stop_at_3 = NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), All,
+                         **quiet(MaxTrainingRounds=50, TrainingStoppingCriterion=lambda r: r["Round"] >= 3))
+    assert stop_at_3["TotalRounds"] == 3
+    for bad in ({"Criterion": "ErrorRate"}, {"Patience": -1}, {"Nope": 1}, "Accuracy"):
+        with pytest.raises(LayerGraphError):
+            NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), **quiet(TrainingStoppingCriterion=bad))
