@@ -50,6 +50,10 @@ def _method(value):
         if not isinstance(k, str) or k not in allowed:
             raise LayerGraphError(f"{k!r} is not a suboption of Method \"{name}\". Suboptions: "
                                   f"{', '.join(sorted(allowed)) or 'none'}.", "NetInitialize::invmethod")
+    for k in ("Biases", "Scaling"):   # Method "Random": only None (biases 0, scalings 1) is supported
+        if k in sub and sub[k] is not None:
+            raise LayerGraphError(f"Method \"Random\": \"{k}\" -> {_wl(sub[k])} is not supported; only None (biases "
+                                  "0, scalings 1).", "NetInitialize::invmethod")
     dist = sub.get("Distribution", "Normal")
     if not one_of(dist, "Normal", "Uniform"):
         raise LayerGraphError(f"\"Distribution\" -> {_wl(dist)} should be \"Normal\" or \"Uniform\".",
