@@ -310,3 +310,16 @@ def test_threading_broadcasting():
         NetGraph([ThreadingLayer(Times)], [((P("x"), P("y")), 1)], x=(2, 3), y=(3,))
     with pytest.raises(LayerGraphError, match="not supported"):
         ThreadingLayer(Plus, -1)
+
+
+def test_matrix_inputs():
+    w, b = R.standard_normal((4, 6)), R.standard_normal(4)
+    x = R.standard_normal((2, 3))
+    np.testing.assert_allclose(LinearLayer(4, Weights=w, Biases=b, Input=(2, 3))(x), w @ x.reshape(-1) + b,
+                               rtol=1e-5, atol=1e-6)
+    from layergraph.wolfram import BatchNormalizationLayer
+    bn = BatchNormalizationLayer(Scaling=[1, 2], Biases=[0, 1], MovingMean=[0, 0], MovingVariance=[1, 1],
+                                 Input=(2, 3))
+    np.testing.assert_allclose(bn(x), np.array([[1], [2]]) * x / np.sqrt(1.001) + np.array([[0], [1]]),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(SoftmaxLayer(Input=(2, 3))(x), torch.softmax(T(x), -1).numpy(), rtol=1e-5)
