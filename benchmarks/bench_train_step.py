@@ -8,7 +8,8 @@ normalization running statistics. The network is
 32x32x3 input, conv 3x3x16 pad 1, BN, ReLU, maxpool 2 stride 2, conv 3x3x32 pad 1, BN, ReLU,
 FC 10, softmax.
 
-layergraph runs its executor directly (``net.executor('cpu', np.float32)``) on NCHW data; torch
+layergraph runs its executor directly (``net.executor('cpu', np.float32)``) on NCHW data, with
+the trainer's SGDM solver (layergraph/train/solvers.py); torch
 runs nn.Conv2d/BatchNorm2d/ReLU/MaxPool2d/Linear with CrossEntropyLoss (which includes the
 softmax) and torch.optim.SGD. Each side runs in its own processes (benchmarks/_harness.py),
 alternating; the table gives median milliseconds per step, then images per second.
@@ -42,7 +43,9 @@ def ours(case, repeat, warmup):
         batchNormalizationLayer, convolution2dLayer, dlnetwork, fullyConnectedLayer, imageInputLayer,
         maxPooling2dLayer, reluLayer, rng, softmaxLayer,
     )
+    from layergraph.core.conventions import update_running
     from layergraph.kernels.cpu.loss import crossentropyex_backward, crossentropyex_forward
+    from layergraph.train.solvers import SGDM
 
     n = case[0]
     rng(0)
@@ -57,30 +60,24 @@ def ours(case, repeat, warmup):
     t[np.arange(n), labels] = 1.0
     inp = ex.input_names[0]
     [out] = ex.output_refs()
-    vel = {}
-    bns = [s for s in ex.steps if s.op.layer.family == "batchnorm"]
-    decay = {s.name: s.op.layer.MeanDecay for s in bns}
-    dv = {s.name: s.op.layer.VarianceDecay for s in bns}
+    solver, state = SGDM(momentum=MOMENTUM), {}
+    bns = {s.name: s.op.layer for s in ex.steps if s.op.layer.family == "batchnorm"}
 
-    # Hand-written step. The trainer being written in layergraph/core/training.py (trainNetwork,
-    # trainingOptions('sgdm')) will replace this once it lands; it did not exist when this was written.
+    # The trainer (layergraph/train/trainer.py, behind trainNetwork and NetTrain) exposes only the
+    # whole loop, train(); its per-iteration work is this step plus a backup copy of the weights
+    # and a finiteness check. So the step is written out here with the trainer's pieces (its SGDM
+    # solver and running-statistics rule); use a single-step entry point if one is added.
     def step():
         y = ex.forward({inp: x}, training=True)[out]
         crossentropyex_forward(y, t)
         grads = ex.backward({out: crossentropyex_backward(y, t)})
         for layer, gs in grads.items():
-            P = ex.params[layer]
             for name, g in gs.items():
-                v = vel.get((layer, name))
-                if v is None:
-                    v = vel[(layer, name)] = np.zeros_like(g)
-                v *= MOMENTUM
-                v -= LR * g
-                P[name] += v
+                solver.step(ex.params[layer][name], g, LR, state.setdefault((layer, name), {}), 1)
         for layer, (mean, var) in ex.batch_stats.items():  # running statistics, as torch does
-            P, d = ex.params[layer], decay[layer]
-            P["TrainedMean"] += d * (mean - P["TrainedMean"])
-            P["TrainedVariance"] += dv[layer] * (var * (n / (n - 1)) - P["TrainedVariance"])
+            P, L = ex.params[layer], bns[layer]
+            P["TrainedMean"][...] = update_running(P["TrainedMean"], mean, L.MeanDecay)
+            P["TrainedVariance"][...] = update_running(P["TrainedVariance"], var, L.VarianceDecay)
 
     return timed(step, repeat, warmup)
 
