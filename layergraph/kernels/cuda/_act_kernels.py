@@ -26,7 +26,7 @@ def kernels(dtype_name):
     def relu_forward(x, y):
         for i in range(cuda.grid(1), x.size, cuda.gridsize(1)):
             v = x[i]
-            y[i] = zero if v < zero else v
+            y[i] = v if v > zero else zero  # NaN -> 0, as the CPU kernel and MATLAB's max(X, 0)
 
     @cuda.jit(cache=True)
     def relu_backward(dy, x, dx):
