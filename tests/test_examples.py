@@ -28,3 +28,10 @@ def test_train_digits_example():
     acc = float(out.split("Held-out accuracy: ")[1].split()[0])
     assert acc >= 0.95
     assert "same scores True" in out
+
+
+def test_wolfram_digits_example():
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "wolfram_digits.py")], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    assert "Input port:       array (size: 1×8×8)" in out
+    assert float(out.split("Held-out accuracy: ")[1].split()[0]) >= 0.95
