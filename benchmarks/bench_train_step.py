@@ -40,8 +40,15 @@ def _data(n):
 
 def ours(case, repeat, warmup):
     from layergraph import (
-        batchNormalizationLayer, convolution2dLayer, dlnetwork, fullyConnectedLayer, imageInputLayer,
-        maxPooling2dLayer, reluLayer, rng, softmaxLayer,
+        batchNormalizationLayer,
+        convolution2dLayer,
+        dlnetwork,
+        fullyConnectedLayer,
+        imageInputLayer,
+        maxPooling2dLayer,
+        reluLayer,
+        rng,
+        softmaxLayer,
     )
     from layergraph.core.conventions import update_running
     from layergraph.kernels.cpu.loss import crossentropyex_backward, crossentropyex_forward

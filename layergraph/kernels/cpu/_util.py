@@ -1,6 +1,9 @@
 """Small helpers shared by the CPU kernel modules (plain Python, no compilation)."""
 from __future__ import annotations
 
+import sys as _sys
+import threading as _threading
+
 import numpy as np
 
 FLOATS = (np.float32, np.float64)
@@ -50,9 +53,6 @@ def ints(*vals):
 # small pool: an array is handed out again only when nothing outside the pool refers to it
 # any more (no caller, no view: a view holds its base), which CPython's reference count tells
 # exactly. Only the kernels' own outputs are pooled, every element of which the kernel writes.
-import sys as _sys
-import threading as _threading
-
 POOL_MIN_BYTES = 1 << 20        # smaller arrays: plain np.empty (malloc reuses them anyway)
 POOL_MAX_BYTES = 256 << 20      # at most this much held; beyond it, the oldest entries are dropped
 POOL_PER_SHAPE = 8              # arrays kept per (shape, dtype)

@@ -105,7 +105,8 @@ def test_backward_float32_seed_shape(threads, n):
     x = g.standard_normal((n, 16, 16, 16)).astype(np.float32)
     w = (g.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)
     dy = g.standard_normal((n, 32, 16, 16)).astype(np.float32)
-    tx, tw = torch.tensor(x.astype(np.float64), requires_grad=True), torch.tensor(w.astype(np.float64), requires_grad=True)
+    tx = torch.tensor(x.astype(np.float64), requires_grad=True)
+    tw = torch.tensor(w.astype(np.float64), requires_grad=True)
     F.conv2d(tx, tw, padding=1).backward(torch.tensor(dy.astype(np.float64)))
     dx, dw, db = conv_backward(dy, x, w, 1, 1, 1, 1, 1, 1, 1, 1)
     assert dx.dtype == dw.dtype == db.dtype == np.float32
