@@ -1,9 +1,9 @@
 """The trainer both dialects share: solvers, losses and the training loop.
 MATLAB's trainingOptions / trainNetwork and Wolfram's NetTrain translate their
 options into a TrainConfig and call ``train``."""
-from .losses import CrossEntropy, HalfMeanSquared, Loss, MeanSquared
+from .losses import BinaryCrossEntropy, CrossEntropy, HalfMeanSquared, Loss, MeanSquared
 from .solvers import SGDM, Adam, RMSProp, threshold
 from .trainer import TrainConfig, TrainResult, TrainState, train
 
-__all__ = ["Adam", "CrossEntropy", "HalfMeanSquared", "Loss", "MeanSquared", "RMSProp", "SGDM", "TrainConfig",
+__all__ = ["Adam", "BinaryCrossEntropy", "CrossEntropy", "HalfMeanSquared", "Loss", "MeanSquared", "RMSProp", "SGDM", "TrainConfig",
            "TrainResult", "TrainState", "threshold", "train"]

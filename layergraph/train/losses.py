@@ -7,6 +7,10 @@ its gradient with respect to the network output.
   HalfMeanSquared(): MATLAB regressionLayer 'mean-squared-error': sum (y - t)^2 / 2 / N.
   MeanSquared(): Wolfram MeanSquaredLossLayer: the mean over the elements of one
       example of (y - t)^2, averaged over the batch.
+  BinaryCrossEntropy(): Wolfram CrossEntropyLossLayer["Binary"]:
+      -(t log y + (1 - t) log(1 - y)), averaged over the elements of an example and over
+      the batch (y is clipped to [eps, 1 - eps] of its dtype first, so 0 and 1 give a large
+      finite loss; the gradient is the formula's at the clipped value).
 """
 from __future__ import annotations
 
@@ -65,3 +69,16 @@ class MeanSquared(Loss):
         d = (y - t).astype(np.float64)
         m = y.size
         return float(np.sum(d * d) / m), (2.0 * (y - t) / y.dtype.type(m)).astype(y.dtype)
+
+
+class BinaryCrossEntropy(Loss):
+    name = "BinaryCrossEntropy"
+
+    def __call__(self, y, t):
+        eps = float(np.finfo(y.dtype).eps)
+        yc = np.clip(y.astype(np.float64), eps, 1 - eps)
+        t64 = t.astype(np.float64)
+        m = y.size
+        loss = -np.sum(t64 * np.log(yc) + (1 - t64) * np.log1p(-yc)) / m
+        grad = ((1 - t64) / (1 - yc) - t64 / yc) / m
+        return float(loss), grad.astype(y.dtype)

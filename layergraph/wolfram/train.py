@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from ..core.errors import LayerGraphError
-from ..train import SGDM, Adam, CrossEntropy, Loss, MeanSquared, TrainConfig, train
+from ..train import SGDM, Adam, BinaryCrossEntropy, CrossEntropy, MeanSquared, TrainConfig, train
 from . import symbols as S
 from .args import checked, one_of, same
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
@@ -38,23 +38,6 @@ COMMON = {"LearningRate": S.Automatic, "L2Regularization": 0, "GradientClipping"
 MAX_BATCH = 64          # $MaxTrainingBatchSize
 AUTO_SECONDS = 20.0     # MaxTrainingRounds -> Automatic: about 20 s of training ...
 AUTO_ROUNDS = (10, 10000)  # ... clipped to {10, 10000} rounds
-
-
-class BinaryCrossEntropy(Loss):
-    """CrossEntropyLossLayer["Binary"]: -(t log y + (1 - t) log(1 - y)), averaged over the
-    elements of an example and over the batch. (Kept here until the core trainer's
-    losses.py has one; the trainer only calls it.)"""
-
-    name = "BinaryCrossEntropy"
-
-    def __call__(self, y, t):
-        eps = np.finfo(y.dtype).eps
-        yc = np.clip(y.astype(np.float64), eps, 1 - eps)
-        t64 = t.astype(np.float64)
-        m = y.size
-        loss = -np.sum(t64 * np.log(yc) + (1 - t64) * np.log(1 - yc)) / m
-        grad = (-(t64 / yc) + (1 - t64) / (1 - yc)) / m
-        return float(loss), grad.astype(y.dtype)
 
 
 # -- data ------------------------------------------------------------------------------------------

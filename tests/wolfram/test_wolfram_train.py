@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import layergraph.wolfram.train as wtrain
-from layergraph.train import SGDM, Adam, CrossEntropy, MeanSquared
+from layergraph.train import SGDM, Adam, BinaryCrossEntropy, CrossEntropy, MeanSquared
 from layergraph.wolfram import (
     All,
     BatchNormalizationLayer,
@@ -106,20 +106,7 @@ def test_binary_cross_entropy_after_logistic_sigmoid(captured):
     y = (X[:, :1] > 0).astype(float)
     NetTrain(NetChain([LinearLayer(1), ElementwiseLayer(LogisticSigmoid)], Input=3), (X, y),
              **quiet(MaxTrainingRounds=1))
-    assert isinstance(next(iter(captured["losses"].values())), wtrain.BinaryCrossEntropy)
-
-
-def test_binary_cross_entropy_gradient():
-    loss = wtrain.BinaryCrossEntropy()
-    y = R.uniform(0.1, 0.9, size=(4, 3))
-    t = (R.uniform(size=(4, 3)) > 0.5).astype(float)
-    _, g = loss(y, t)
-    h = 1e-6
-    for idx in [(0, 0), (2, 1), (3, 2)]:
-        yp, ym = y.copy(), y.copy()
-        yp[idx] += h
-        ym[idx] -= h
-        assert g[idx] == pytest.approx((loss(yp, t)[0] - loss(ym, t)[0]) / (2 * h), rel=1e-5)
+    assert isinstance(next(iter(captured["losses"].values())), BinaryCrossEntropy)
 
 
 def test_learning_rate_multipliers_freeze():
