@@ -5,5 +5,5 @@ from .losses import BinaryCrossEntropy, CrossEntropy, HalfMeanSquared, Loss, Mea
 from .solvers import SGDM, Adam, RMSProp, threshold
 from .trainer import TrainConfig, TrainResult, TrainState, train
 
-__all__ = ["Adam", "BinaryCrossEntropy", "CrossEntropy", "HalfMeanSquared", "Loss", "MeanSquared", "RMSProp", "SGDM", "TrainConfig",
-           "TrainResult", "TrainState", "threshold", "train"]
+__all__ = ["Adam", "BinaryCrossEntropy", "CrossEntropy", "HalfMeanSquared", "Loss", "MeanSquared", "RMSProp",
+           "SGDM", "TrainConfig", "TrainResult", "TrainState", "threshold", "train"]
