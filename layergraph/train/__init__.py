@@ -2,8 +2,8 @@
 MATLAB's trainingOptions / trainNetwork and Wolfram's NetTrain translate their
 options into a TrainConfig and call ``train``."""
 from .losses import BinaryCrossEntropy, CrossEntropy, HalfMeanSquared, Loss, MeanSquared
-from .solvers import SGDM, Adam, RMSProp, threshold
+from .solvers import SGDM, Adam, RMSProp, RMSPropCentered, threshold
 from .trainer import TrainConfig, TrainResult, TrainState, train
 
 __all__ = ["Adam", "BinaryCrossEntropy", "CrossEntropy", "HalfMeanSquared", "Loss", "MeanSquared", "RMSProp",
-           "SGDM", "TrainConfig", "TrainResult", "TrainState", "threshold", "train"]
+           "RMSPropCentered", "SGDM", "TrainConfig", "TrainResult", "TrainState", "threshold", "train"]

@@ -10,6 +10,11 @@ arrays, so that checkpoints can save and restore it.
   Adam:    m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;
            w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)    (epsilon not bias-corrected)
   RMSProp: v <- rho v + (1 - rho) g^2;  w <- w - lr g / (sqrt(v) + eps)
+  RMSPropCentered (MXNet's rmspropalex_update, Graves 2013 eqs. 38-45; Wolfram's
+           Method -> "RMSProp"):
+           n <- (1 - g1) g^2 + g1 n;  gbar <- (1 - g1) g + g1 gbar;
+           delta <- g2 delta - lr g / sqrt(n - gbar^2 + eps);  w <- w + delta
+           (n = gbar = delta = 0 at the start; epsilon under the square root)
 The iteration counter t is shared by all parameters (the trainer passes it).
 """
 from __future__ import annotations
@@ -69,6 +74,33 @@ class RMSProp:
         v *= rho
         v += (1 - rho) * (g * g)
         w -= (lr * g / (np.sqrt(v) + self.epsilon)).astype(w.dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class RMSPropCentered:
+    """MXNet's rmspropalex_update: centred RMSProp with momentum. ``beta`` is MXNet's gamma1
+    (Wolfram's "Beta"), ``momentum`` gamma2 (Wolfram's "Momentum"). State slots:
+    "SquaredAverage" (n), "GradientAverage" (gbar), "Delta"."""
+    beta: float = 0.95
+    momentum: float = 0.9
+    epsilon: float = 1e-8
+    name = "rmspropalex"
+
+    def step(self, w, g, lr, state, t):
+        n = state.get("SquaredAverage")
+        if n is None:
+            n = state["SquaredAverage"] = np.zeros_like(w)
+            state["GradientAverage"] = np.zeros_like(w)
+            state["Delta"] = np.zeros_like(w)
+        gbar, delta = state["GradientAverage"], state["Delta"]
+        g1 = self.beta
+        n *= g1
+        n += (1 - g1) * (g * g)
+        gbar *= g1
+        gbar += (1 - g1) * g
+        delta *= self.momentum
+        delta -= (lr * g / np.sqrt(n - gbar * gbar + self.epsilon)).astype(w.dtype, copy=False)
+        w += delta
 
 
 def threshold(grads: list[np.ndarray], method: str, limit: float) -> None:

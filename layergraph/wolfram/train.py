@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from ..core.errors import LayerGraphError
-from ..train import SGDM, Adam, BinaryCrossEntropy, CrossEntropy, MeanSquared, TrainConfig, train
+from ..train import SGDM, Adam, BinaryCrossEntropy, CrossEntropy, MeanSquared, RMSPropCentered, TrainConfig, train
 from . import symbols as S
 from .args import checked, one_of, same
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
@@ -32,6 +32,8 @@ from .types import internal_shape, phrase, wl_list
 METHODS = {
     "ADAM": {"LearningRate": 0.001, "Beta1": 0.9, "Beta2": 0.999, "Epsilon": 1e-5},
     "SGD": {"LearningRate": 0.01, "Momentum": 0.93, "LearningRateSchedule": "Polynomial"},
+    # MXNet's rmspropalex_update (centred, with momentum): Beta is its gamma1, Momentum gamma2
+    "RMSProp": {"LearningRate": 0.001, "Beta": 0.95, "Momentum": 0.9, "Epsilon": 1e-6},
 }
 COMMON = {"LearningRate": S.Automatic, "L2Regularization": 0, "GradientClipping": None,
           "LearningRateSchedule": None}
@@ -140,13 +142,9 @@ def _method(value, learning_rate):
         except (TypeError, ValueError):
             raise LayerGraphError(f"Method -> {_wl(value)}: suboptions should be a dict or (\"name\", value) pairs.",
                                   "NetTrain::invmethod") from None
-    if same(name, "RMSProp"):
-        raise LayerGraphError("Method -> \"RMSProp\" is not supported: Wolfram's is MXNet's centered RMSProp with "
-                              "momentum, which the core trainer does not have. Use \"ADAM\" or \"SGD\".",
-                              "NetTrain::invmethod")
     if not isinstance(name, str) or name not in METHODS:
-        raise LayerGraphError(f"The value of Method -> {_wl(value)} should be \"ADAM\" or \"SGD\" (or Automatic).",
-                              "NetTrain::invmethod")
+        raise LayerGraphError(f"The value of Method -> {_wl(value)} should be \"ADAM\", \"SGD\" or \"RMSProp\" (or "
+                              "Automatic).", "NetTrain::invmethod")
     opts = {**COMMON, **METHODS[name]}
     if "InitialLearningRate" in sub:
         sub["LearningRate"] = sub.pop("InitialLearningRate")
@@ -162,21 +160,26 @@ def _method(value, learning_rate):
     def number(v):
         return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
 
-    for k in ("LearningRate", "Beta1", "Beta2", "Epsilon", "Momentum", "L2Regularization", "GradientClipping"):
+    below_one = ("Beta1", "Beta2", "Beta")
+    for k in ("LearningRate", "Beta1", "Beta2", "Beta", "Epsilon", "Momentum", "L2Regularization",
+              "GradientClipping"):
         if k not in opts:
             continue
         v = opts[k]
         if v is None and k in ("Momentum", "GradientClipping"):
             continue
-        if not number(v) or v < 0 or (k in ("Beta1", "Beta2") and v >= 1) or (k == "GradientClipping" and v == 0):
+        if not number(v) or v < 0 or (k in below_one and v >= 1) or (k == "GradientClipping" and v == 0):
             raise LayerGraphError(f"The value of \"{k}\" -> {_wl(v)} should be a nonnegative number"
-                                  f"{' below 1' if k in ('Beta1', 'Beta2') else ''}.", "NetTrain::invmethod")
+                                  f"{' below 1' if k in below_one else ''}.", "NetTrain::invmethod")
     return name, opts
 
 
 def _solver(name, opts):
     if name == "ADAM":
         return Adam(gradient_decay=opts["Beta1"], squared_gradient_decay=opts["Beta2"], epsilon=opts["Epsilon"])
+    if name == "RMSProp":
+        return RMSPropCentered(beta=float(opts["Beta"]), momentum=float(opts["Momentum"] or 0.0),
+                               epsilon=float(opts["Epsilon"]))
     return SGDM(momentum=opts["Momentum"] or 0.0)
 
 
