@@ -1,9 +1,9 @@
 """The trainer both dialects share: solvers, losses and the training loop.
 MATLAB's trainingOptions / trainNetwork and Wolfram's NetTrain translate their
 options into a TrainConfig and call ``train``."""
-from .losses import BinaryCrossEntropy, CrossEntropy, HalfMeanSquared, Loss, MeanSquared
+from .losses import BinaryCrossEntropy, CrossEntropy, HalfMeanSquared, Loss, MeanAbsolute, MeanSquared
 from .solvers import SGDM, Adam, RMSProp, RMSPropCentered, threshold
 from .trainer import TrainConfig, TrainResult, TrainState, train
 
-__all__ = ["Adam", "BinaryCrossEntropy", "CrossEntropy", "HalfMeanSquared", "Loss", "MeanSquared", "RMSProp",
-           "RMSPropCentered", "SGDM", "TrainConfig", "TrainResult", "TrainState", "threshold", "train"]
+__all__ = ["Adam", "BinaryCrossEntropy", "CrossEntropy", "HalfMeanSquared", "Loss", "MeanAbsolute", "MeanSquared",
+           "RMSProp", "RMSPropCentered", "SGDM", "TrainConfig", "TrainResult", "TrainState", "threshold", "train"]

@@ -7,6 +7,9 @@ its gradient with respect to the network output.
   HalfMeanSquared(): MATLAB regressionLayer 'mean-squared-error': sum (y - t)^2 / 2 / N.
   MeanSquared(): Wolfram MeanSquaredLossLayer: the mean over the elements of one
       example of (y - t)^2, averaged over the batch.
+  MeanAbsolute(): Wolfram MeanAbsoluteLossLayer: the mean over the elements of one
+      example of |y - t|, averaged over the batch; gradient sign(y - t) / elements / N
+      (the subgradient 0 where y == t).
   BinaryCrossEntropy(): Wolfram CrossEntropyLossLayer["Binary"]:
       -(t log y + (1 - t) log(1 - y)), averaged over the elements of an example and over
       the batch (y is clipped to [eps, 1 - eps] of its dtype first, so 0 and 1 give a large
@@ -69,6 +72,15 @@ class MeanSquared(Loss):
         d = (y - t).astype(np.float64)
         m = y.size
         return float(np.sum(d * d) / m), (2.0 * (y - t) / y.dtype.type(m)).astype(y.dtype)
+
+
+class MeanAbsolute(Loss):
+    name = "MeanAbsolute"
+
+    def __call__(self, y, t):
+        d = y - t
+        m = y.size
+        return float(np.sum(np.abs(d.astype(np.float64))) / m), (np.sign(d) / y.dtype.type(m)).astype(y.dtype)
 
 
 class BinaryCrossEntropy(Loss):

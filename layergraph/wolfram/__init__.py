@@ -12,6 +12,7 @@ from .information import Information, Quantity
 from .initialize import NetInitialize
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers
+from .losses import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
 from .net import NetChain, NetGraph, NetPort
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops
@@ -20,6 +21,7 @@ from .symbols import __all__ as _symbols
 from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort"] + [n for n in _layers if n != "NetLayer"]
+           + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
            + ["NetDecoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information", "Quantity",
               "LayerGraphError"]
            + list(_ops) + [n for n in _symbols if n != "Symbol"])

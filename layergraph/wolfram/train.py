@@ -1,10 +1,10 @@
 """NetTrain on the core trainer (``layergraph.train``).
 
 ``NetTrain(net, data, ...)`` initializes what is missing (NetInitialize), attaches the
-automatic loss (CrossEntropyLossLayer["Index"] after a SoftmaxLayer,
-CrossEntropyLossLayer["Binary"] after ElementwiseLayer[LogisticSigmoid], MeanSquaredLossLayer
-otherwise), translates Wolfram's options into a ``TrainConfig`` and returns the trained
-net, or with ``All`` a NetTrainResultsObject.
+losses (LossFunction: a loss layer of ``losses.py``, {port: loss layer}, or Automatic:
+CrossEntropyLossLayer["Index"] after a SoftmaxLayer, CrossEntropyLossLayer["Binary"] after
+ElementwiseLayer[LogisticSigmoid], MeanSquaredLossLayer otherwise), translates Wolfram's
+options into a ``TrainConfig`` and returns the trained net, or with ``All`` a NetTrainResultsObject.
 
 Data, in Python:
   ``[(x1, y1), (x2, y2), ...]``         Wolfram's {x1 -> y1, x2 -> y2, ...}
@@ -21,10 +21,11 @@ import time
 import numpy as np
 
 from ..core.errors import LayerGraphError
-from ..train import SGDM, Adam, BinaryCrossEntropy, CrossEntropy, MeanSquared, RMSPropCentered, TrainConfig, train
+from ..train import SGDM, Adam, RMSPropCentered, TrainConfig, train
 from . import symbols as S
 from .args import checked, one_of, same
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
+from .losses import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer
 from .net import NetChain, _Container, _generator, _lrm_option
 from .types import internal_shape, phrase, wl_list
 
@@ -64,15 +65,19 @@ def _target_array(net, value, port):
     return decoder.indices(list(value), port)
 
 
-def _parse(net, data):
-    """{input port: array (N first)}, {output port: array (N first)}."""
-    ins, outs = net._input_names(), net._output_names()
+def _parse(net, data, outs=None):
+    """{input port: array (N first)}, {output port: array (N first)} for the output ports
+    ``outs`` that carry a loss (default: all)."""
+    ins, every_out = net._input_names(), net._output_names()
+    outs = every_out if outs is None else outs
     if data is None or (hasattr(data, "__len__") and len(data) == 0):
         raise LayerGraphError("No training data provided.", "NetTrain::nodata")
     if isinstance(data, dict):
         unknown = [k for k in data if k not in ins and k not in outs]
         if unknown:
-            raise LayerGraphError(f"Unknown input {unknown[0]!r} provided. Ports: {', '.join(ins + outs)}.",
+            why = (" (an output without a loss in LossFunction takes no targets)" if unknown[0] in every_out
+                   else "")
+            raise LayerGraphError(f"Unknown input {unknown[0]!r} provided{why}. Ports: {', '.join(ins + outs)}.",
                                   "General::inpunk")
         missing = [k for k in ins + outs if k not in data]
         if missing:
@@ -81,8 +86,8 @@ def _parse(net, data):
         ys = {k: _target_array(net, data[k], k) for k in outs}
     else:
         if len(ins) != 1 or len(outs) != 1:
-            raise LayerGraphError("Data rules in -> out require a net with exactly one input and one output; give a "
-                                  "dict {port: data} instead.", "NetTrain::invtdata")
+            raise LayerGraphError("Data rules in -> out require a net with exactly one input and one output (with a "
+                                  "loss); give a dict {port: data} instead.", "NetTrain::invtdata")
         if isinstance(data, tuple) and len(data) == 2:
             x, y = data
         elif isinstance(data, list) and all(isinstance(d, tuple) and len(d) == 2 for d in data):
@@ -98,14 +103,69 @@ def _parse(net, data):
     return xs, ys
 
 
-def _loss_kind(net, c, port):
-    path = c.out_ports[port][0]
-    leaf = c.leaves[path].layer
+def _loss_function(spec, outs):
+    """LossFunction -> {output port: loss layer or Automatic}, in the order of the net's
+    outputs. Automatic: every output, each with its automatic loss; a loss layer: the one
+    output; {port: loss layer or Automatic} or [(port, loss layer), ...]: those outputs only."""
+    if spec is S.Automatic:
+        return {p: S.Automatic for p in outs}
+    if isinstance(spec, LossLayer):
+        if len(outs) != 1:
+            raise LayerGraphError(f"LossFunction -> {spec!r} needs a net with one output; this one has "
+                                  f"{len(outs)} ({', '.join(outs)}): give {{port: loss layer}}.",
+                                  "NetTrain::invloss")
+        return {outs[0]: spec}
+    pairs = None
+    if isinstance(spec, dict):
+        pairs = list(spec.items())
+    elif isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
+        pairs = [spec]
+    elif isinstance(spec, list) and spec and all(isinstance(p, tuple) and len(p) == 2 for p in spec):
+        pairs = list(spec)
+    if pairs is None:
+        if isinstance(spec, str) or (isinstance(spec, list) and all(isinstance(p, str) for p in spec)):
+            raise LayerGraphError(f"LossFunction -> {_wl(spec)}: an output port used as the loss is not "
+                                  "supported; give a loss layer, {port: loss layer} or Automatic.",
+                                  "NetTrain::invloss")
+        raise LayerGraphError(f"LossFunction -> {_wl(spec)} should be Automatic, a loss layer "
+                              "(CrossEntropyLossLayer, MeanSquaredLossLayer, MeanAbsoluteLossLayer), "
+                              "{port: loss layer} or a list of (port, loss layer) pairs.", "NetTrain::invloss")
+    chosen = {}
+    for port, layer in pairs:
+        if not isinstance(port, str) or port not in outs:
+            raise LayerGraphError(f"LossFunction: {_wl(port)} is not an output port of the net (outputs: "
+                                  f"{', '.join(outs)}).", "NetTrain::invloss")
+        if port in chosen:
+            raise LayerGraphError(f"LossFunction: the port \"{port}\" is given more than one loss.",
+                                  "NetTrain::invloss")
+        if layer is not S.Automatic and not isinstance(layer, LossLayer):
+            raise LayerGraphError(f"LossFunction: the loss of the port \"{port}\", {_wl(layer)}, should be a loss "
+                                  "layer or Automatic.", "NetTrain::invloss")
+        chosen[port] = layer
+    if not chosen:
+        raise LayerGraphError("LossFunction: no output port is given a loss.", "NetTrain::invloss")
+    return {p: chosen[p] for p in outs if p in chosen}
+
+
+def _automatic_loss(c, port):
+    """The automatic loss of an output: CrossEntropyLossLayer["Index"] after a SoftmaxLayer,
+    ["Binary"] after ElementwiseLayer[LogisticSigmoid], MeanSquaredLossLayer otherwise."""
+    leaf = c.leaves[c.out_ports[port][0]].layer
     if isinstance(leaf, SoftmaxLayer):
-        return "CrossEntropy"
+        return CrossEntropyLossLayer("Index")
     if isinstance(leaf, ElementwiseLayer) and leaf.params["Function"] is S.LogisticSigmoid:
-        return "Binary"
-    return "MeanSquared"
+        return CrossEntropyLossLayer("Binary")
+    return MeanSquaredLossLayer()
+
+
+def _loss_targets(layer, automatic, y, out_dims, port):
+    """Targets in the output's shape for the port's loss layer. The automatic cross-entropy
+    takes class indices or probability arrays of the output's dimensions."""
+    if automatic and isinstance(layer, CrossEntropyLossLayer) and layer.target == "Index":
+        return _targets("CrossEntropy", y, out_dims, port)
+    if not automatic:
+        layer.check_output(tuple(out_dims), port)
+    return layer.targets(y, tuple(out_dims), port)
 
 
 def _targets(kind, y, out_dims, port):
@@ -284,9 +344,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         net = NetChain([net])
     if not isinstance(net, _Container):
         raise LayerGraphError("First argument to NetTrain should be a fully specified net.", "NetTrain::invnet")
-    if LossFunction is not S.Automatic:
-        raise LayerGraphError("LossFunction: only Automatic is supported (CrossEntropy after SoftmaxLayer, binary "
-                              "cross-entropy after LogisticSigmoid, MeanSquared otherwise).", "NetTrain::invloss")
+    loss_spec = _loss_function(LossFunction, net._output_names())
     if not same(TargetDevice, "CPU"):
         raise LayerGraphError(f"TargetDevice -> {_wl(TargetDevice)} is not available; use \"CPU\".",
                               "NetTrain::invdevice")
@@ -307,7 +365,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         seed = abs(hash(seed)) % (2 ** 32)
     elif seed is not None:
         seed = int(seed) % (2 ** 63)
-    xs, ys = _parse(net, data)
+    xs, ys = _parse(net, data, list(loss_spec))
     # input shapes not fixed by the net come from the data
     work = net._copy()
     c0 = net.compile()
@@ -344,15 +402,16 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     inputs = {f"$in:{p}": np.ascontiguousarray(x.reshape((x.shape[0],) + internal_shape(x.shape[1:])), dtype=dtype)
               for p, x in xs.items()}
     losses, targets, kinds = {}, {}, {}
-    for port, y in ys.items():
+    for port, spec in loss_spec.items():
         info = c.leaves[c.out_ports[port][0]]
         ref = info.out_ref
-        kind = _loss_kind(training, c, port)
-        kinds[port] = kind
-        t = _targets(kind, y, c.out_dims[port], port)
+        automatic = spec is S.Automatic
+        layer = _automatic_loss(c, port) if automatic else spec
+        kinds[port] = (layer, automatic)
+        t = _loss_targets(layer, automatic, ys[port], c.out_dims[port], port)
         size = core.analysis.info(ref[0]).ActivationSizes[ref[1]]
         targets[ref] = np.ascontiguousarray(t.reshape((t.shape[0], size.channels, *size.spatial)), dtype=dtype)
-        losses[ref] = {"CrossEntropy": CrossEntropy, "Binary": BinaryCrossEntropy, "MeanSquared": MeanSquared}[kind]()
+        losses[ref] = layer.core_loss()
     n = next(iter(inputs.values())).shape[0]
 
     validation = None
@@ -368,13 +427,13 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         targets = {k_: v[train_idx] for k_, v in targets.items()}
         n = len(train_idx)
     elif ValidationSet is not None:
-        vx, vy = _parse(training, ValidationSet)
+        vx, vy = _parse(training, ValidationSet, list(loss_spec))
         vin = {f"$in:{p}": np.ascontiguousarray(x.reshape((x.shape[0],) + internal_shape(x.shape[1:])), dtype=dtype)
                for p, x in vx.items()}
         vt = {}
         for port, y in vy.items():
             ref = c.leaves[c.out_ports[port][0]].out_ref
-            t = _targets(kinds[port], y, c.out_dims[port], port)
+            t = _loss_targets(*kinds[port], y, c.out_dims[port], port)
             size = core.analysis.info(ref[0]).ActivationSizes[ref[1]]
             vt[ref] = np.ascontiguousarray(t.reshape((t.shape[0], size.channels, *size.spatial)), dtype=dtype)
         validation = (vin, vt)
@@ -471,7 +530,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         "TargetDevice": TargetDevice, "TrainingExamples": n,
         "ValidationExamples": 0 if validation is None else next(iter(validation[0].values())).shape[0],
         "ArraysLearningRateMultipliers": {info.path + (a,): info.layer.factor(a) for info, a in arrays},
-        "LossFunction": {p: k for p, k in kinds.items()},
+        "LossFunction": {p: layer for p, (layer, _) in kinds.items()},
     }
     return _result(prop, trained, NetTrainResultsObject(props))
 

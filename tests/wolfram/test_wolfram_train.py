@@ -229,7 +229,8 @@ def test_graph_with_two_inputs_and_two_losses(captured):
     cls = (X[:, 0] > 0).astype(int) + 1
     res = NetTrain(g, {"x": X, "y": x2, "cls": cls, "val": X.sum(axis=1)}, All,
                    **quiet(MaxTrainingRounds=30, LearningRate=0.01))
-    assert res["LossFunction"] == {"cls": "CrossEntropy", "val": "MeanSquared"}
+    assert {p: repr(v) for p, v in res["LossFunction"].items()} == {"cls": 'CrossEntropyLossLayer["Index"]',
+                                                                    "val": "MeanSquaredLossLayer[]"}
     kinds = sorted(type(v).__name__ for v in captured["losses"].values())
     assert kinds == ["CrossEntropy", "MeanSquared"]
     assert res["RoundLoss"] < res["RoundLossList"][0]
