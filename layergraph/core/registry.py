@@ -51,6 +51,8 @@ REGISTRY: tuple[Entry, ...] = (
     Entry(L.ArrayReshapeLayer, None, "ReshapeLayer", "Reshape"),   # also FlattenLayer
     Entry(L.ArrayTransposeLayer, None, None, "Transpose"),         # Interleaving, SoftmaxLayer levels
     Entry(L.DepthConcatenationLayer, "depthConcatenationLayer", "CatenateLayer", "Concat", (2,)),
+    Entry(L.InstanceNormalizationLayer, None, "NormalizationLayer", "InstanceNormalization"),  # NormalizationLayer[]
+    Entry(L.SumPooling2DLayer, None, "PoolingLayer", None),                 # "Function" -> Total
     Entry(L.ClassificationOutputLayer, "classificationLayer", None, None),
     Entry(L.RegressionOutputLayer, "regressionLayer", None, None),
 )

@@ -38,6 +38,7 @@ EXAMPLES = {
     (W.BatchNormalizationLayer(), 3), "ElementwiseLayer": (W.ElementwiseLayer("SELU"), 3),
     "SoftmaxLayer": (W.SoftmaxLayer(), 3), "PoolingLayer": (W.PoolingLayer(2), (1, 3, 3)),
     "DropoutLayer": (W.DropoutLayer(), 3), "ReshapeLayer": (W.ReshapeLayer((2, 2)), 4),
+    "NormalizationLayer": (W.NormalizationLayer(), (2, 3, 3)),
 }
 
 
@@ -48,3 +49,14 @@ def test_registry_wolfram_column(name):
     main = info.built.specs[info.built.main]
     assert type(main) in [e.layer for e in BY_WOLFRAM[name]]
     assert np.isfinite(len(BY_WOLFRAM[name]))
+
+
+@pytest.mark.parametrize("layer,core", [
+    (W.NormalizationLayer(), "InstanceNormalizationLayer"),
+    (W.PoolingLayer(2, Function=W.Total), "SumPooling2DLayer"),
+])
+def test_registry_rows_of_the_core_specs_the_wolfram_layers_build(layer, core):
+    info = W.NetChain([layer], Input=(2, 4, 4)).compile().leaves[("1",)]
+    main = info.built.specs[info.built.main]
+    assert type(main).__name__ == core
+    assert type(main) in [e.layer for e in BY_WOLFRAM[layer.head]]
