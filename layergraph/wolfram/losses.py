@@ -16,7 +16,9 @@ and with ``Input=dims`` given (as ``MeanSquaredLossLayer["Input" -> 3]``) an arr
 more dimension than ``dims`` is a batch, which gives one loss per example.
 
 Loss layers are not layers of a NetChain or NetGraph here (Wolfram's NetGraph with a
-"Loss" port is not implemented); they are only values of LossFunction.
+"Loss" port is not implemented); they are only values of LossFunction. A net can compute
+its own loss instead (its targets as input ports) and name that output:
+``LossFunction="port"``, which trains on ``OutputLoss``.
 """
 from __future__ import annotations
 
@@ -170,6 +172,17 @@ class CrossEntropyLossLayer(LossLayer):
         t = np.zeros((n, k))
         t[np.arange(n), y.astype(int) - 1] = 1
         return t
+
+
+class OutputLoss(Loss):
+    """LossFunction -> "port": the output itself is the loss, summed over its elements and
+    averaged over the batch; it takes no target (the trainer passes a placeholder)."""
+
+    name = "OutputLoss"
+
+    def __call__(self, y, t):
+        n = y.shape[0]
+        return float(np.sum(y.astype(np.float64)) / n), np.full_like(y, 1.0 / n)
 
 
 LOSS_LAYERS = (CrossEntropyLossLayer, MeanSquaredLossLayer, MeanAbsoluteLossLayer)

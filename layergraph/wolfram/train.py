@@ -25,7 +25,7 @@ from ..train import SGDM, Adam, RMSPropCentered, TrainConfig, train
 from . import symbols as S
 from .args import checked, one_of, same
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
-from .losses import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer
+from .losses import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer, OutputLoss
 from .net import NetChain, _Container, _generator, _lrm_option
 from .types import internal_shape, phrase, wl_list
 
@@ -106,9 +106,19 @@ def _parse(net, data, outs=None):
 def _loss_function(spec, outs):
     """LossFunction -> {output port: loss layer or Automatic}, in the order of the net's
     outputs. Automatic: every output, each with its automatic loss; a loss layer: the one
-    output; {port: loss layer or Automatic} or [(port, loss layer), ...]: those outputs only."""
+    output; {port: loss layer or Automatic} or [(port, loss layer), ...]: those outputs only;
+    "port" or ["port1", "port2", ...]: those outputs are the loss themselves (OUTPUT_LOSS)."""
     if spec is S.Automatic:
         return {p: S.Automatic for p in outs}
+    if isinstance(spec, str) or (isinstance(spec, list) and spec and all(isinstance(p, str) for p in spec)):
+        ports = [spec] if isinstance(spec, str) else spec
+        for port in ports:
+            if port not in outs:
+                raise LayerGraphError(f"LossFunction: {_wl(port)} is not an output port of the net (outputs: "
+                                      f"{', '.join(outs)}).", "NetTrain::invloss")
+        if len(set(ports)) != len(ports):
+            raise LayerGraphError("LossFunction: a port is named more than once.", "NetTrain::invloss")
+        return {p: OUTPUT_LOSS for p in outs if p in ports}
     if isinstance(spec, LossLayer):
         if len(outs) != 1:
             raise LayerGraphError(f"LossFunction -> {spec!r} needs a net with one output; this one has "
@@ -123,13 +133,10 @@ def _loss_function(spec, outs):
     elif isinstance(spec, list) and spec and all(isinstance(p, tuple) and len(p) == 2 for p in spec):
         pairs = list(spec)
     if pairs is None:
-        if isinstance(spec, str) or (isinstance(spec, list) and all(isinstance(p, str) for p in spec)):
-            raise LayerGraphError(f"LossFunction -> {_wl(spec)}: an output port used as the loss is not "
-                                  "supported; give a loss layer, {port: loss layer} or Automatic.",
-                                  "NetTrain::invloss")
         raise LayerGraphError(f"LossFunction -> {_wl(spec)} should be Automatic, a loss layer "
                               "(CrossEntropyLossLayer, MeanSquaredLossLayer, MeanAbsoluteLossLayer), "
-                              "{port: loss layer} or a list of (port, loss layer) pairs.", "NetTrain::invloss")
+                              "{port: loss layer}, a list of (port, loss layer) pairs, or an output port name.",
+                              "NetTrain::invloss")
     chosen = {}
     for port, layer in pairs:
         if not isinstance(port, str) or port not in outs:
@@ -147,6 +154,9 @@ def _loss_function(spec, outs):
     return {p: chosen[p] for p in outs if p in chosen}
 
 
+OUTPUT_LOSS = "$output"   # LossFunction -> "port": the output is the loss
+
+
 def _automatic_loss(c, port):
     """The automatic loss of an output: CrossEntropyLossLayer["Index"] after a SoftmaxLayer,
     ["Binary"] after ElementwiseLayer[LogisticSigmoid], MeanSquaredLossLayer otherwise."""
@@ -158,9 +168,15 @@ def _automatic_loss(c, port):
     return MeanSquaredLossLayer()
 
 
-def _loss_targets(layer, automatic, y, out_dims, port):
-    """Targets in the output's shape for the port's loss layer. The automatic cross-entropy
-    takes class indices or probability arrays of the output's dimensions."""
+def _examples(xs):
+    return next(iter(xs.values())).shape[0]
+
+
+def _loss_targets(layer, automatic, y, out_dims, port, n):
+    """Targets in the output's shape for the port's loss layer (``n`` examples). The automatic
+    cross-entropy takes class indices or probability arrays of the output's dimensions."""
+    if layer is OUTPUT_LOSS:
+        return np.zeros((n, *out_dims))     # a placeholder: the output is the loss, it reads no target
     if automatic and isinstance(layer, CrossEntropyLossLayer) and layer.target == "Index":
         return _targets("CrossEntropy", y, out_dims, port)
     if not automatic:
@@ -365,7 +381,8 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         seed = abs(hash(seed)) % (2 ** 32)
     elif seed is not None:
         seed = int(seed) % (2 ** 63)
-    xs, ys = _parse(net, data, list(loss_spec))
+    target_ports = [p for p, v in loss_spec.items() if v is not OUTPUT_LOSS]
+    xs, ys = _parse(net, data, target_ports)
     # input shapes not fixed by the net come from the data
     work = net._copy()
     c0 = net.compile()
@@ -408,10 +425,10 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         automatic = spec is S.Automatic
         layer = _automatic_loss(c, port) if automatic else spec
         kinds[port] = (layer, automatic)
-        t = _loss_targets(layer, automatic, ys[port], c.out_dims[port], port)
+        t = _loss_targets(layer, automatic, ys.get(port), c.out_dims[port], port, _examples(xs))
         size = core.analysis.info(ref[0]).ActivationSizes[ref[1]]
         targets[ref] = np.ascontiguousarray(t.reshape((t.shape[0], size.channels, *size.spatial)), dtype=dtype)
-        losses[ref] = layer.core_loss()
+        losses[ref] = OutputLoss() if layer is OUTPUT_LOSS else layer.core_loss()
     n = next(iter(inputs.values())).shape[0]
 
     validation = None
@@ -427,13 +444,13 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         targets = {k_: v[train_idx] for k_, v in targets.items()}
         n = len(train_idx)
     elif ValidationSet is not None:
-        vx, vy = _parse(training, ValidationSet, list(loss_spec))
+        vx, vy = _parse(training, ValidationSet, target_ports)
         vin = {f"$in:{p}": np.ascontiguousarray(x.reshape((x.shape[0],) + internal_shape(x.shape[1:])), dtype=dtype)
                for p, x in vx.items()}
         vt = {}
-        for port, y in vy.items():
+        for port in loss_spec:
             ref = c.leaves[c.out_ports[port][0]].out_ref
-            t = _loss_targets(*kinds[port], y, c.out_dims[port], port)
+            t = _loss_targets(*kinds[port], vy.get(port), c.out_dims[port], port, _examples(vx))
             size = core.analysis.info(ref[0]).ActivationSizes[ref[1]]
             vt[ref] = np.ascontiguousarray(t.reshape((t.shape[0], size.channels, *size.spatial)), dtype=dtype)
         validation = (vin, vt)
@@ -530,7 +547,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         "TargetDevice": TargetDevice, "TrainingExamples": n,
         "ValidationExamples": 0 if validation is None else next(iter(validation[0].values())).shape[0],
         "ArraysLearningRateMultipliers": {info.path + (a,): info.layer.factor(a) for info, a in arrays},
-        "LossFunction": {p: layer for p, (layer, _) in kinds.items()},
+        "LossFunction": {p: (p if layer is OUTPUT_LOSS else layer) for p, (layer, _) in kinds.items()},
     }
     return _result(prop, trained, NetTrainResultsObject(props))
 

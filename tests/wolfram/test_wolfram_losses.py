@@ -16,6 +16,7 @@ from layergraph.wolfram import (
     MeanAbsoluteLossLayer,
     MeanSquaredLossLayer,
     NetChain,
+    NetExtract,
     NetGraph,
     NetInitialize,
     NetPort,
@@ -207,7 +208,9 @@ def test_automatic_inside_a_dict():
     (MeanSquaredLossLayer(), {"x": X, "val": X.sum(axis=1), "cls": (X[:, 0] > 0) + 1}, "NetTrain::invloss"),
     ({"nope": MeanSquaredLossLayer()}, {"x": X}, "NetTrain::invloss"),
     ({"val": "MeanSquared"}, {"x": X, "val": X.sum(axis=1)}, "NetTrain::invloss"),
-    ("val", {"x": X}, "NetTrain::invloss"),
+    ("nope", {"x": X}, "NetTrain::invloss"),
+    (["val", "val"], {"x": X}, "NetTrain::invloss"),
+    ("val", {"x": X, "val": X.sum(axis=1)}, "General::inpunk"),     # an output used as the loss takes no target
     ({}, {"x": X}, "NetTrain::invloss"),
     (3, {"x": X}, "NetTrain::invloss"),
     ({"val": MeanSquaredLossLayer()}, {"x": X, "val": X.sum(axis=1), "cls": (X[:, 0] > 0) + 1},
@@ -232,3 +235,45 @@ def test_scaled_validation_split_uses_the_explicit_loss():
     res = NetTrain(NetChain([LinearLayer(1)], Input=3), (X, y), All, LossFunction=MeanAbsoluteLossLayer(),
                    **quiet(MaxTrainingRounds=3, ValidationSet=Scaled(0.25)))
     assert res["ValidationLoss"] is not None and len(res["ValidationLossList"]) == 3
+
+
+# -- NetTrain: an output used as the loss ---------------------------------------------------------------
+
+def test_output_loss_is_the_sum_over_elements_averaged_over_the_batch():
+    from layergraph.wolfram.losses import OutputLoss
+    y = R.normal(size=(4, 3))
+    value, dy = OutputLoss()(y, None)
+    assert value == pytest.approx(y.sum() / 4)
+    h = 1e-6
+    for idx in [(0, 0), (3, 2)]:
+        yp, ym = y.copy(), y.copy()
+        yp[idx] += h
+        ym[idx] -= h
+        assert dy[idx] == pytest.approx((OutputLoss()(yp, None)[0] - OutputLoss()(ym, None)[0]) / (2 * h))
+
+
+def self_loss_graph(w, b):
+    """A net that computes its own squared error: its target is an input port."""
+    from layergraph.wolfram import Subtract, ThreadingLayer, Times
+    return NetGraph({"lin": LinearLayer(1, Weights=w, Biases=b), "d": ThreadingLayer(Subtract),
+                     "sq": ThreadingLayer(Times)},
+                    [(NetPort("Input"), "lin"), (("lin", NetPort("Target")), "d"), (("d", "d"), "sq"),
+                     ("sq", NetPort("Loss"))], Input=3, Target=1)
+
+
+def test_output_as_the_loss_trains_like_the_loss_layer():
+    y = X @ np.array([[1.0], [-2.0], [0.5]])
+    w, b = R.standard_normal((1, 3)).astype(np.float32).astype(float), np.zeros(1)   # layers keep float32 arrays
+    kw = quiet(BatchSize=5, MaxTrainingRounds=3, Method=("ADAM", {"LearningRate": 0.05}))
+    own = NetTrain(self_loss_graph(w, b), {"Input": X, "Target": y}, All, LossFunction="Loss", **kw)
+    ref = NetTrain(NetChain([LinearLayer(1, Weights=w, Biases=b)], Input=3), (X, y), All,
+                   LossFunction=MeanSquaredLossLayer(), **kw)
+    np.testing.assert_allclose(own["BatchLossList"], ref["BatchLossList"], rtol=1e-10)
+    np.testing.assert_allclose(NetExtract(own["TrainedNet"], ("lin", "Weights")),
+                               NetExtract(ref["TrainedNet"], (1, "Weights")), rtol=1e-6)
+    assert own["LossFunction"] == {"Loss": "Loss"}
+    val = NetTrain(self_loss_graph(w, b), {"Input": X, "Target": y}, All, LossFunction=["Loss"],
+                   **quiet(BatchSize=N, MaxTrainingRounds=1, LearningRate=0.0,
+                           ValidationSet={"Input": X[:5], "Target": y[:5]}))
+    pred = X[:5] @ w.T + b
+    assert val["ValidationLoss"] == pytest.approx(np.mean((pred - y[:5]) ** 2), rel=1e-10)
