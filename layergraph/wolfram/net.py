@@ -81,7 +81,8 @@ def _as_node(item, graph: bool):
     from .losses import LossLayer
     if isinstance(item, LossLayer):
         raise LayerGraphError(f"{item!r}: loss layers inside a NetChain or NetGraph (a graph with a \"Loss\" port) "
-                              "are not supported; give the loss to NetTrain as LossFunction -> layer.",
+                              "are not supported; give the loss to NetTrain as LossFunction -> layer, or compute it "
+                              "with ordinary layers and name that output: LossFunction -> \"port\".",
                               "General::invnetarg")
     raise LayerGraphError(f"{_wl(item) if not hasattr(item, '__module__') else repr(item)} is not a layer, a net, a "
                           "function such as Ramp, an integer (LinearLayer[n]) or a list (NetChain).",
