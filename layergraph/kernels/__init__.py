@@ -33,6 +33,13 @@ layernorm   ln_forward_train(x, scale, offset, epsilon, channel_only=False) -> (
             ln_forward_infer(x, scale, offset, epsilon, channel_only=False) -> y
             ln_backward(dy, x, scale, mean, var, epsilon, channel_only=False)
                 -> (dx, dscale, doffset)
+groupnorm   gn_forward(x, scale, offset, groups, epsilon, unbiased=False, rms=False) -> (y, mean, var)
+            gn_backward(dy, x, scale, mean, var, groups, epsilon, unbiased=False, rms=False)
+                -> (dx, dscale, doffset)
+            per example, groups of C/G consecutive channels normalized over their channels and
+            positions; mean, var N x G; unbiased: variance over n - 1; rms: no mean subtraction
+instancenorm  in_forward(x, scale, offset, epsilon) -> (y, mean, var); in_backward(dy, x, scale,
+            mean, var, epsilon) -> (dx, dscale, doffset): group normalization with G = C
 maxpool     maxpool_forward_train(x, ph, pw, sh, sw, pt, pb, pl, pr) -> (y, argmax)
             maxpool_forward_infer(x, ph, pw, sh, sw, pt, pb, pl, pr) -> y
             maxpool_backward(dy, argmax, H, W) -> dx

@@ -16,6 +16,7 @@ from . import (
     dropout,
     elementwise,
     flatten,
+    groupnorm,
     instancenorm,
     loss,
     norm,
@@ -55,6 +56,7 @@ _TABLE = {
     "elementwise": _same(elementwise.elementwise_forward, elementwise.elementwise_backward),
     "threading": _same(elementwise.threading_forward, elementwise.threading_backward),
     "instancenorm": _same(instancenorm.in_forward, instancenorm.in_backward),
+    "groupnorm": _same(groupnorm.gn_forward, groupnorm.gn_backward),
 }
 for _name in activation.NAMES:
     _TABLE[_name] = _same(getattr(activation, f"{_name}_forward"), getattr(activation, f"{_name}_backward"))

@@ -32,7 +32,7 @@ def fd_check(f, args, wrt, grad, dy, n_dirs=3, h=1e-5, rtol=1e-6, atol=1e-9, see
 # -- ONNX backend node tests, rebuilt in memory from the generators --------------------------
 _NODE_MODULES = ("conv", "convtranspose", "batchnorm", "maxpool", "averagepool", "globalaveragepool",
                  "globalmaxpool", "gemm", "relu", "leakyrelu", "elu", "sigmoid", "tanh", "softmax", "concat",
-                 "add", "layernormalization")
+                 "add", "layernormalization", "groupnormalization", "instance_normalization")
 
 
 @lru_cache(maxsize=None)
