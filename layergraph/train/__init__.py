@@ -2,8 +2,9 @@
 MATLAB's trainingOptions / trainNetwork and Wolfram's NetTrain translate their
 options into a TrainConfig and call ``train``."""
 from .losses import BinaryCrossEntropy, CrossEntropy, HalfMeanSquared, Loss, MeanAbsolute, MeanSquared
-from .solvers import SGDM, Adam, RMSProp, RMSPropCentered, threshold
+from .solvers import SGDM, Adam, RMSProp, RMSPropCentered, Signum, WeightClipped, threshold
 from .trainer import TrainConfig, TrainResult, TrainState, train
 
 __all__ = ["Adam", "BinaryCrossEntropy", "CrossEntropy", "HalfMeanSquared", "Loss", "MeanAbsolute", "MeanSquared",
-           "RMSProp", "RMSPropCentered", "SGDM", "TrainConfig", "TrainResult", "TrainState", "threshold", "train"]
+           "RMSProp", "RMSPropCentered", "SGDM", "Signum", "TrainConfig", "TrainResult", "TrainState", "WeightClipped",
+           "threshold", "train"]

@@ -15,6 +15,11 @@ arrays, so that checkpoints can save and restore it.
            n <- (1 - g1) g^2 + g1 n;  gbar <- (1 - g1) g + g1 gbar;
            delta <- g2 delta - lr g / sqrt(n - gbar^2 + eps);  w <- w + delta
            (n = gbar = delta = 0 at the start; epsilon under the square root)
+  Signum (MXNet's signum_update; signsgd_update when the momentum is 0; Wolfram's
+           Method -> "SignSGD"):
+           m <- mu m + (1 - mu) g;  w <- w - lr sign(m)                        (m0 = 0)
+  WeightClipped(solver, c): the solver's step, then every weight clipped to [-c, c]
+           (Wolfram's "WeightClipping" suboption).
 The iteration counter t is shared by all parameters (the trainer passes it).
 """
 from __future__ import annotations
@@ -101,6 +106,40 @@ class RMSPropCentered:
         delta *= self.momentum
         delta -= (lr * g / np.sqrt(n - gbar * gbar + self.epsilon)).astype(w.dtype, copy=False)
         w += delta
+
+
+@dataclass(frozen=True)
+class Signum:
+    """Sign of the momentum (MXNet's signum_update; signsgd_update, w <- w - lr sign(g),
+    when ``momentum`` is 0). State slot: "Momentum". sign(0) = 0."""
+    momentum: float = 0.9
+    name = "signum"
+
+    def step(self, w, g, lr, state, t):
+        if self.momentum == 0:
+            w -= (lr * np.sign(g)).astype(w.dtype, copy=False)
+            return
+        m = state.get("Momentum")
+        if m is None:
+            m = state["Momentum"] = np.zeros_like(w)
+        m *= self.momentum
+        m += (1 - self.momentum) * g
+        w -= (lr * np.sign(m)).astype(w.dtype, copy=False)
+
+
+@dataclass(frozen=True)
+class WeightClipped:
+    """``solver``'s step followed by clipping every weight it updates to [-limit, limit]."""
+    solver: object
+    limit: float
+
+    @property
+    def name(self):
+        return self.solver.name
+
+    def step(self, w, g, lr, state, t):
+        self.solver.step(w, g, lr, state, t)
+        np.clip(w, -self.limit, self.limit, out=w)
 
 
 def threshold(grads: list[np.ndarray], method: str, limit: float) -> None:

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from ..core.errors import LayerGraphError
-from ..train import SGDM, Adam, RMSPropCentered, TrainConfig, train
+from ..train import SGDM, Adam, RMSPropCentered, Signum, TrainConfig, WeightClipped, train
 from . import symbols as S
 from .args import checked, one_of, same
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
@@ -33,10 +33,12 @@ from .types import internal_shape, phrase, wl_list
 METHODS = {
     "ADAM": {"LearningRate": 0.001, "Beta1": 0.9, "Beta2": 0.999, "Epsilon": 1e-5},
     "SGD": {"LearningRate": 0.01, "Momentum": 0.93, "LearningRateSchedule": "Polynomial"},
+    # MXNet's signum_update (signsgd_update with Momentum 0 or None)
+    "SignSGD": {"LearningRate": 0.01, "Momentum": 0.93},
     # MXNet's rmspropalex_update (centred, with momentum): Beta is its gamma1, Momentum gamma2
     "RMSProp": {"LearningRate": 0.001, "Beta": 0.95, "Momentum": 0.9, "Epsilon": 1e-6},
 }
-COMMON = {"LearningRate": S.Automatic, "L2Regularization": 0, "GradientClipping": None,
+COMMON = {"LearningRate": S.Automatic, "L2Regularization": 0, "GradientClipping": None, "WeightClipping": None,
           "LearningRateSchedule": None}
 MAX_BATCH = 64          # $MaxTrainingBatchSize
 AUTO_SECONDS = 20.0     # MaxTrainingRounds -> Automatic: about 20 s of training ...
@@ -219,8 +221,8 @@ def _method(value, learning_rate):
             raise LayerGraphError(f"Method -> {_wl(value)}: suboptions should be a dict or (\"name\", value) pairs.",
                                   "NetTrain::invmethod") from None
     if not isinstance(name, str) or name not in METHODS:
-        raise LayerGraphError(f"The value of Method -> {_wl(value)} should be \"ADAM\", \"SGD\" or \"RMSProp\" (or "
-                              "Automatic).", "NetTrain::invmethod")
+        raise LayerGraphError(f"The value of Method -> {_wl(value)} should be \"ADAM\", \"SGD\", \"SignSGD\" or "
+                              "\"RMSProp\" (or Automatic).", "NetTrain::invmethod")
     opts = {**COMMON, **METHODS[name]}
     if "InitialLearningRate" in sub:
         sub["LearningRate"] = sub.pop("InitialLearningRate")
@@ -237,14 +239,14 @@ def _method(value, learning_rate):
         return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and np.isfinite(v)
 
     below_one = ("Beta1", "Beta2", "Beta")
-    for k in ("LearningRate", "Beta1", "Beta2", "Beta", "Epsilon", "Momentum", "L2Regularization",
-              "GradientClipping"):
+    clips = ("GradientClipping", "WeightClipping")
+    for k in ("LearningRate", "Beta1", "Beta2", "Beta", "Epsilon", "Momentum", "L2Regularization", *clips):
         if k not in opts:
             continue
         v = opts[k]
-        if v is None and k in ("Momentum", "GradientClipping"):
+        if v is None and k in ("Momentum", *clips):
             continue
-        if not number(v) or v < 0 or (k in below_one and v >= 1) or (k == "GradientClipping" and v == 0):
+        if not number(v) or v < 0 or (k in below_one and v >= 1) or (k in clips and v == 0):
             raise LayerGraphError(f"The value of \"{k}\" -> {_wl(v)} should be a nonnegative number"
                                   f"{' below 1' if k in below_one else ''}.", "NetTrain::invmethod")
     return name, opts
@@ -252,11 +254,16 @@ def _method(value, learning_rate):
 
 def _solver(name, opts):
     if name == "ADAM":
-        return Adam(gradient_decay=opts["Beta1"], squared_gradient_decay=opts["Beta2"], epsilon=opts["Epsilon"])
-    if name == "RMSProp":
-        return RMSPropCentered(beta=float(opts["Beta"]), momentum=float(opts["Momentum"] or 0.0),
-                               epsilon=float(opts["Epsilon"]))
-    return SGDM(momentum=opts["Momentum"] or 0.0)
+        solver = Adam(gradient_decay=opts["Beta1"], squared_gradient_decay=opts["Beta2"], epsilon=opts["Epsilon"])
+    elif name == "RMSProp":
+        solver = RMSPropCentered(beta=float(opts["Beta"]), momentum=float(opts["Momentum"] or 0.0),
+                                 epsilon=float(opts["Epsilon"]))
+    elif name == "SignSGD":
+        solver = Signum(momentum=float(opts["Momentum"] or 0.0))
+    else:
+        solver = SGDM(momentum=opts["Momentum"] or 0.0)
+    clip = opts["WeightClipping"]
+    return solver if clip is None else WeightClipped(solver, float(clip))
 
 
 def _schedule(opts, total_iterations):
