@@ -17,6 +17,10 @@ Format: ONE file, a zip archive that is also a valid ``.npz``:
 * ``a0.npy``, ``a1.npy``, ...: the arrays, in numpy's ``.npy`` format, referred to
   from the properties as ``{"$array": "a0"}``.
 
+Shared learnables (``core/shared.py``) are listed as ``"shared": {name: [[layer,
+learnable], ...]}``; a member holding the same value as the group's first member refers
+to that member's array, so a shared array is written once, and it loads shared.
+
 One file because a network is one thing to the user (MATLAB's ``save('net.mat',
 'net')`` writes one file): it cannot be copied half, and the description and the
 arrays cannot drift apart. A zip of ``.npy`` members is numpy's own ``.npz``
@@ -84,6 +88,7 @@ from .core.layer import Layer
 from .core.layer_array import LayerArray
 from .core.network import DAGNetwork, DLNetwork, SeriesNetwork
 from .core.registry import REGISTRY
+from .core.shared import set_shared_learnables, shared_learnables
 from .core.size import Size
 
 FORMAT = "layergraph"
@@ -240,8 +245,31 @@ def _describe(obj, path: str) -> tuple[dict, dict[str, np.ndarray]]:
                                for src, dst, data in g.edges(data=True)]
         if kind == "DLNetwork":
             desc["attributes"] = {"Initialized": bool(obj.Initialized)}
+        table = shared_learnables(graph)
+        if table:
+            desc["shared"] = {name: [list(m) for m in members] for name, members in table.items()}
+            _save_shared_once(desc["layers"], list(g.nodes), table, writer.arrays)
     desc["arrays"] = {key: {"dtype": a.dtype.str, "shape": list(a.shape)} for key, a in writer.arrays.items()}
     return desc, writer.arrays
+
+
+def _save_shared_once(items: list, names: list, table: dict, arrays: dict) -> None:
+    """A shared learnable is written once: members whose value is the holder's (same
+    dtype, shape and bits) refer to the holder's array."""
+    where = dict(zip(names, items))
+    for members in table.values():
+        holder = where[members[0][0]]["properties"].get(members[0][1])
+        if not (isinstance(holder, dict) and "$array" in holder):
+            continue
+        first = arrays[holder["$array"]]
+        for layer_name, param in members[1:]:
+            props = where[layer_name]["properties"]
+            ref = props.get(param)
+            if isinstance(ref, dict) and "$array" in ref and ref["$array"] != holder["$array"]:
+                a = arrays[ref["$array"]]
+                if a.dtype == first.dtype and a.shape == first.shape and np.array_equal(a, first):
+                    del arrays[ref["$array"]]
+                    props[param] = {"$array": holder["$array"]}
 
 
 class _Reader:
@@ -336,6 +364,16 @@ class _Reader:
             self.expect(not desc.get("connections"), "a layer array has no connections.")
             return LayerArray(layers)
         graph = self.graph(layers, desc.get("connections"))
+        if "shared" in desc:
+            table = desc["shared"]
+            self.expect(isinstance(table, dict) and all(
+                isinstance(k, str) and isinstance(v, list) and all(
+                    isinstance(m, list) and len(m) == 2 and all(isinstance(x, str) for x in m) for m in v)
+                for k, v in table.items()), "'shared' is not {name: [[layer, learnable], ...]}.")
+            try:
+                set_shared_learnables(graph, table)
+            except LayerGraphError as err:
+                raise self.fail(f"the shared arrays are not valid: {err}") from None
         if kind == "LayerGraph":
             return graph
         try:

@@ -16,6 +16,7 @@ from ..kernels import get_kernel  # imports no numba: devices load on first use
 from .errors import LayerGraphError
 from .initializers import rng as global_rng
 from .ops import Op, make_op
+from .shared import tie_params
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Executor:
             op = make_op(layer, list(info.InputSizes.values()), list(info.ActivationSizes.values()), self.dtype)
             self.params[name] = op.prepare()
             self.steps.append(Step(name, op, [feeds[(name, p)] for p in layer.InputNames], list(layer.OutputNames)))
+        # shared learnables (core/shared.py): one internal array per group, read by every member
+        self.shared = tie_params(graph, self.params)
         self.input_names = [s.name for s in self.steps if s.op.layer.is_input]
         self.batch_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._ctx: dict[str, object] | None = None

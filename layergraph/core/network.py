@@ -173,6 +173,9 @@ class DLNetwork(_Network):
                 first = next(iter(analysis.info(name).InputSizes.values()), None)
                 layer = initialize_layer(layer, first)
             g._g.nodes[name]["layer"] = layer
+        if Initialize:
+            from .shared import fill_members
+            fill_members(g, analysis.layers)  # a shared learnable starts with one value
         return cls(g, analysis, bool(Initialize))
 
     def initialize(self) -> "DLNetwork":

@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import conventions as cv
+from ..core import shared
 from ..core.errors import LayerGraphError
 from ..core.executor import Executor
 from ..core.initializers import rng as global_rng
@@ -119,10 +120,17 @@ class _Run:
         ex = self.ex
         # copies: training must not write into the arrays of the caller's network
         ex.params = {name: {k: np.array(v, copy=True) for k, v in p.items()} for name, p in ex.params.items()}
+        # a shared learnable is one array: its first member holds it and stands for the group
+        # (one gradient, the sum; one L2 term; one solver state; one update)
+        shared.retie(ex.params, ex.shared)
+        shared.check_factors({s.name: s.op.layer for s in ex.steps}, ex.shared)
+        alias = shared.aliases(ex.shared)
         self.learnables = []  # (layer, name, learn-rate factor, L2 factor)
         for step in ex.steps:
             layer = step.op.layer
             for spec in layer.learnables:
+                if (step.name, spec.name) in alias:
+                    continue
                 self.learnables.append((step.name, spec.name, float(getattr(layer, spec.learn_rate)),
                                         float(getattr(layer, spec.l2))))
         self.bn = [(s.name, s.op.layer) for s in ex.steps if s.op.layer.family == "batchnorm"]
@@ -134,6 +142,7 @@ class _Run:
                 if name not in ex.params:
                     raise LayerGraphError(f"The checkpoint does not match the network: it has no layer '{name}'.")
                 ex.params[name] = {k: np.array(v, copy=True) for k, v in p.items()}
+            shared.retie(ex.params, ex.shared)
             self.state.params = ex.params
             self.gen = np.random.default_rng()
             self.gen.bit_generator.state = resume.rng_state
@@ -183,6 +192,7 @@ class _Run:
         """L2, thresholding and the solver step. False (and the weights as they were) when
         the step would make a weight NaN or Inf."""
         cfg, P, st = self.cfg, self.ex.params, self.state.solver_state
+        grads = shared.sum_gradients(grads, self.ex.shared)
         live = []
         for layer, name, lrf, l2f in self.learnables:
             if lrf == 0:
