@@ -14,6 +14,8 @@ its gradient with respect to the network output.
       -(t log y + (1 - t) log(1 - y)), averaged over the elements of an example and over
       the batch (y is clipped to [eps, 1 - eps] of its dtype first, so 0 and 1 give a large
       finite loss; the gradient is the formula's at the clipped value).
+  ScaledLoss(loss, r): r times ``loss`` and its gradient (Wolfram's LossFunction ->
+      {..., lspec -> Scaled[r], ...}).
 """
 from __future__ import annotations
 
@@ -94,3 +96,17 @@ class BinaryCrossEntropy(Loss):
         loss = -np.sum(t64 * np.log(yc) + (1 - t64) * np.log1p(-yc)) / m
         grad = ((1 - t64) / (1 - yc) - t64 / yc) / m
         return float(loss), grad.astype(y.dtype)
+
+
+class ScaledLoss(Loss):
+    def __init__(self, loss: Loss, factor: float):
+        self.loss, self.factor = loss, float(factor)
+        self.name = loss.name
+        self.metric_name = loss.metric_name
+
+    def __call__(self, y, t):
+        value, grad = self.loss(y, t)
+        return self.factor * value, grad * grad.dtype.type(self.factor)
+
+    def metric(self, y, t, loss):
+        return self.loss.metric(y, t, loss / self.factor if self.factor else 0.0)

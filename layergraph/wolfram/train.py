@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from ..core.errors import LayerGraphError
-from ..train import SGDM, Adam, RMSPropCentered, Signum, TrainConfig, WeightClipped, train
+from ..train import SGDM, Adam, RMSPropCentered, ScaledLoss, Signum, TrainConfig, WeightClipped, train
 from . import symbols as S
 from .args import checked, one_of, same
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
@@ -106,54 +106,61 @@ def _parse(net, data, outs=None):
 
 
 def _loss_function(spec, outs):
-    """LossFunction -> {output port: loss layer or Automatic}, in the order of the net's
-    outputs. Automatic: every output, each with its automatic loss; a loss layer: the one
-    output; {port: loss layer or Automatic} or [(port, loss layer), ...]: those outputs only;
-    "port" or ["port1", "port2", ...]: those outputs are the loss themselves (OUTPUT_LOSS)."""
+    """LossFunction -> ({output port: loss layer, Automatic or OUTPUT_LOSS}, {port: scale}),
+    in the order of the net's outputs. Automatic: every output, each with its automatic
+    loss; a loss layer: the one output; "port" or ["port1", ...]: those outputs are the loss
+    themselves (OUTPUT_LOSS); {port: value} or a list of "port" and (port, value) items, a
+    value being a loss layer, Automatic, Scaled(r) (the port is the loss, times r) or
+    (loss layer or Automatic, Scaled(r)): those outputs only."""
     if spec is S.Automatic:
-        return {p: S.Automatic for p in outs}
-    if isinstance(spec, str) or (isinstance(spec, list) and spec and all(isinstance(p, str) for p in spec)):
-        ports = [spec] if isinstance(spec, str) else spec
-        for port in ports:
-            if port not in outs:
-                raise LayerGraphError(f"LossFunction: {_wl(port)} is not an output port of the net (outputs: "
-                                      f"{', '.join(outs)}).", "NetTrain::invloss")
-        if len(set(ports)) != len(ports):
-            raise LayerGraphError("LossFunction: a port is named more than once.", "NetTrain::invloss")
-        return {p: OUTPUT_LOSS for p in outs if p in ports}
+        return {p: S.Automatic for p in outs}, {}
     if isinstance(spec, LossLayer):
         if len(outs) != 1:
             raise LayerGraphError(f"LossFunction -> {spec!r} needs a net with one output; this one has "
                                   f"{len(outs)} ({', '.join(outs)}): give {{port: loss layer}}.",
                                   "NetTrain::invloss")
-        return {outs[0]: spec}
-    pairs = None
-    if isinstance(spec, dict):
-        pairs = list(spec.items())
+        return {outs[0]: spec}, {}
+    items = None
+    if isinstance(spec, str):
+        items = [(spec, OUTPUT_LOSS)]
+    elif isinstance(spec, dict):
+        items = list(spec.items())
     elif isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str):
-        pairs = [spec]
-    elif isinstance(spec, list) and spec and all(isinstance(p, tuple) and len(p) == 2 for p in spec):
-        pairs = list(spec)
-    if pairs is None:
+        items = [spec]
+    elif isinstance(spec, list) and spec and all(isinstance(p, str) or (isinstance(p, tuple) and len(p) == 2)
+                                                 for p in spec):
+        items = [(p, OUTPUT_LOSS) if isinstance(p, str) else p for p in spec]
+    if items is None:
         raise LayerGraphError(f"LossFunction -> {_wl(spec)} should be Automatic, a loss layer "
                               "(CrossEntropyLossLayer, MeanSquaredLossLayer, MeanAbsoluteLossLayer), "
-                              "{port: loss layer}, a list of (port, loss layer) pairs, or an output port name.",
+                              "{port: loss layer}, a list of (port, loss layer) pairs, or an output port name; "
+                              "a loss may be scaled: {port: (loss layer, Scaled(r))} or {port: Scaled(r)}.",
                               "NetTrain::invloss")
-    chosen = {}
-    for port, layer in pairs:
+    chosen, scales = {}, {}
+    for port, value in items:
         if not isinstance(port, str) or port not in outs:
             raise LayerGraphError(f"LossFunction: {_wl(port)} is not an output port of the net (outputs: "
                                   f"{', '.join(outs)}).", "NetTrain::invloss")
         if port in chosen:
             raise LayerGraphError(f"LossFunction: the port \"{port}\" is given more than one loss.",
                                   "NetTrain::invloss")
-        if layer is not S.Automatic and not isinstance(layer, LossLayer):
-            raise LayerGraphError(f"LossFunction: the loss of the port \"{port}\", {_wl(layer)}, should be a loss "
-                                  "layer or Automatic.", "NetTrain::invloss")
+        layer, scale = value, None
+        if isinstance(value, S.Scaled):
+            layer, scale = OUTPUT_LOSS, value
+        elif isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], S.Scaled):
+            layer, scale = value
+        if layer is not S.Automatic and layer is not OUTPUT_LOSS and not isinstance(layer, LossLayer):
+            raise LayerGraphError(f"LossFunction: the loss of the port \"{port}\", {_wl(value)}, should be a loss "
+                                  "layer, Automatic, Scaled(r) or (loss layer, Scaled(r)).", "NetTrain::invloss")
+        if scale is not None:
+            if not np.isfinite(scale.r):
+                raise LayerGraphError(f"LossFunction: {_wl(scale)} for the port \"{port}\" should scale by a "
+                                      "finite number.", "NetTrain::invloss")
+            scales[port] = scale.r
         chosen[port] = layer
     if not chosen:
         raise LayerGraphError("LossFunction: no output port is given a loss.", "NetTrain::invloss")
-    return {p: chosen[p] for p in outs if p in chosen}
+    return {p: chosen[p] for p in outs if p in chosen}, scales
 
 
 OUTPUT_LOSS = "$output"   # LossFunction -> "port": the output is the loss
@@ -367,7 +374,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         net = NetChain([net])
     if not isinstance(net, _Container):
         raise LayerGraphError("First argument to NetTrain should be a fully specified net.", "NetTrain::invnet")
-    loss_spec = _loss_function(LossFunction, net._output_names())
+    loss_spec, loss_scales = _loss_function(LossFunction, net._output_names())
     if not same(TargetDevice, "CPU"):
         raise LayerGraphError(f"TargetDevice -> {_wl(TargetDevice)} is not available; use \"CPU\".",
                               "NetTrain::invdevice")
@@ -436,6 +443,8 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         size = core.analysis.info(ref[0]).ActivationSizes[ref[1]]
         targets[ref] = np.ascontiguousarray(t.reshape((t.shape[0], size.channels, *size.spatial)), dtype=dtype)
         losses[ref] = OutputLoss() if layer is OUTPUT_LOSS else layer.core_loss()
+        if port in loss_scales:
+            losses[ref] = ScaledLoss(losses[ref], loss_scales[port])
     n = next(iter(inputs.values())).shape[0]
 
     validation = None

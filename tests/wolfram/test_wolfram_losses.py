@@ -277,3 +277,58 @@ def test_output_as_the_loss_trains_like_the_loss_layer():
                            ValidationSet={"Input": X[:5], "Target": y[:5]}))
     pred = X[:5] @ w.T + b
     assert val["ValidationLoss"] == pytest.approx(np.mean((pred - y[:5]) ** 2), rel=1e-10)
+
+
+# -- NetTrain: LossFunction -> {..., lspec -> Scaled[r], ...} -------------------------------------------
+
+def test_scaled_loss_layer_multiplies_the_loss_and_its_gradient():
+    from layergraph.train import ScaledLoss
+    y, t = R.normal(size=(4, 3)), R.normal(size=(4, 3))
+    value, grad = MeanSquared()(y, t)
+    sv, sg = ScaledLoss(MeanSquared(), 2.5)(y, t)
+    assert sv == pytest.approx(2.5 * value) and np.allclose(sg, 2.5 * grad)
+
+
+def test_scaled_loss_reports_and_trains_as_r_times_the_loss():
+    y = X @ np.array([[1.0], [-2.0], [0.5]])
+    net = NetInitialize(NetChain([LinearLayer(1)], Input=3), RandomSeeding=4)
+    f = FORMULAS["MeanSquared"](out(net, X).reshape(N, 1), y).mean()
+    for spec in [{"Output": (MeanSquaredLossLayer(), Scaled(3))}, [("Output", (MeanSquaredLossLayer(), Scaled(3)))]]:
+        _, loss = batch_loss(net, (X, y), spec)
+        assert loss == pytest.approx(3 * f, rel=1e-10)
+    # plain SGD without momentum: Scaled[2] on the loss is the same step as twice the learning rate
+    sgd = ("SGD", {"Momentum": None, "LearningRateSchedule": None})
+    kw = quiet(BatchSize=5, MaxTrainingRounds=3, Method=sgd)
+    a = NetTrain(net, (X, y), LossFunction={"Output": (MeanSquaredLossLayer(), Scaled(2))}, LearningRate=0.01, **kw)
+    b = NetTrain(net, (X, y), LossFunction=MeanSquaredLossLayer(), LearningRate=0.02, **kw)
+    np.testing.assert_allclose(NetExtract(a, (1, "Weights")), NetExtract(b, (1, "Weights")), rtol=1e-6)
+    from layergraph.wolfram import Automatic
+    _, loss = batch_loss(net, (X, y), {"Output": (Automatic, Scaled(0.5))})
+    assert loss == pytest.approx(0.5 * f, rel=1e-10)
+
+
+def test_scaled_losses_on_two_outputs_and_an_output_used_as_the_loss():
+    net = NetInitialize(two_outputs(), RandomSeeding=6)
+    cls, val = (X[:, 0] > 0).astype(int) + 1, X.sum(axis=1)
+    o = net(X, WorkingPrecision="Real64")
+    ce = FORMULAS["Index"](o["cls"], cls).mean()
+    ms = np.mean((o["val"] - val) ** 2)
+    _, loss = batch_loss(net, {"x": X, "cls": cls, "val": val},
+                         {"cls": (CrossEntropyLossLayer("Index"), Scaled(0.25)), "val": (MeanSquaredLossLayer(),
+                                                                                     Scaled(4))})
+    assert loss == pytest.approx(0.25 * ce + 4 * ms, rel=1e-10)
+    w, b = R.standard_normal((1, 3)), np.zeros(1)
+    y = X @ np.array([[1.0], [-2.0], [0.5]])
+    _, plain = batch_loss(self_loss_graph(w, b), {"Input": X, "Target": y}, "Loss")
+    _, scaled = batch_loss(self_loss_graph(w, b), {"Input": X, "Target": y}, {"Loss": Scaled(10)})
+    _, listed = batch_loss(self_loss_graph(w, b), {"Input": X, "Target": y}, [("Loss", Scaled(10))])
+    assert scaled == pytest.approx(10 * plain, rel=1e-10) and listed == scaled
+
+
+@pytest.mark.parametrize("loss", [{"val": (MeanSquaredLossLayer(), 2)}, {"val": (MeanSquaredLossLayer(),
+                                                                                  Scaled(float("inf")))},
+                                  {"val": ("MeanSquared", Scaled(2))}])
+def test_scaled_loss_errors(loss):
+    with pytest.raises(LayerGraphError) as e:
+        NetTrain(two_outputs(), {"x": X, "val": X.sum(axis=1)}, LossFunction=loss, **quiet(MaxTrainingRounds=1))
+    assert e.value.identifier == "NetTrain::invloss"
