@@ -82,11 +82,13 @@ def layer_sections(layer):
             arrays.append((name, "None", False))
             continue
         value = layer.arrays.get(name)
+        shared = getattr(layer, "shared", {}).get(name)
+        note = f"  (shared as {shared})" if shared is not None else ""
         if value is not None:
-            arrays.append((name, type_text(value.shape), False))
+            arrays.append((name, type_text(value.shape) + note, False))
         else:
             dims = array_dims.get(name)
-            arrays.append((name, type_text(dims) if dims is not None else "array", True))
+            arrays.append((name, (type_text(dims) if dims is not None else "array") + note, True))
     ports = [("Input", type_text(in_dims) if not layer.multiport else "list of arrays", False),
              ("Output", type_text(out_dims), False)]
     sections = [("Parameters", [(k, v, False) for k, v in _param_rows(layer)])]

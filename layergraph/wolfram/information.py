@@ -45,7 +45,9 @@ def _total_size(nbytes: int) -> Quantity:
 
 
 def _arrays(net):
-    """OrderedDict position -> (value or Automatic, dims or None, layer)."""
+    """OrderedDict position -> (value or Automatic, dims or None, layer, array name). A shared
+    array appears once, at the key NetArray["name"] (where its first use is)."""
+    from .shared import NetArray
     c = net.compile()
     out = OrderedDict()
     leaves = net._expand()[0]
@@ -57,7 +59,10 @@ def _arrays(net):
         for name in leaf.active_arrays:
             value = leaf.arrays.get(name)
             d = tuple(value.shape) if value is not None else dims.get(name)
-            out[path + (name,)] = (S.Automatic if value is None else value, d, leaf)
+            shared = getattr(leaf, "shared", {}).get(name)
+            key = path + (name,) if shared is None else NetArray(shared)
+            if key not in out:
+                out[key] = (S.Automatic if value is None else value, d, leaf, name)
     return out
 
 
@@ -79,27 +84,27 @@ def _property(net, prop):
     if prop.startswith("Arrays") or prop == "SharedArraysCount":
         arrays = _arrays(net)
         if prop == "Arrays":
-            return OrderedDict((p, v) for p, (v, _, _) in arrays.items())
+            return OrderedDict((p, v) for p, (v, *_) in arrays.items())
         if prop == "ArraysList":
-            return [v for v, _, _ in arrays.values()]
+            return [v for v, *_ in arrays.values()]
         if prop == "ArraysPositionList":
             return list(arrays)
         if prop == "ArraysCount":
             return len(arrays)
         if prop == "SharedArraysCount":
-            return 0
+            return sum(1 for p in arrays if not isinstance(p, tuple))
         if prop == "ArraysDimensions":
-            return OrderedDict((p, d) for p, (_, d, _) in arrays.items())
+            return OrderedDict((p, d) for p, (_, d, *_) in arrays.items())
         if prop == "ArraysElementCounts":
-            return OrderedDict((p, _count(d)) for p, (_, d, _) in arrays.items())
+            return OrderedDict((p, _count(d)) for p, (_, d, *_) in arrays.items())
         if prop in ("ArraysByteCounts", "ArraysSizes"):
-            counts = OrderedDict((p, _count(d)) for p, (_, d, _) in arrays.items())
+            counts = OrderedDict((p, _count(d)) for p, (_, d, *_) in arrays.items())
             if prop == "ArraysByteCounts":
                 return OrderedDict((p, None if n is None else 4 * n) for p, n in counts.items())
             return OrderedDict((p, None if n is None else _total_size(4 * n)) for p, n in counts.items())
-        counts = [_count(d) for _, d, _ in arrays.values()]
+        counts = [_count(d) for _, d, *_ in arrays.values()]
         if prop == "ArraysLearningRateMultipliers":
-            return OrderedDict((p, leaf.factor(p[-1])) for p, (_, _, leaf) in arrays.items())
+            return OrderedDict((p, leaf.factor(name)) for p, (_, _, leaf, name) in arrays.items())
         if any(n is None for n in counts):
             raise LayerGraphError(f"Information: \"{prop}\" needs every array's dimensions; the net is not fully "
                                   "specified.", "General::nfspec")

@@ -112,14 +112,20 @@ def NetInitialize(net, which=S.Automatic, *, Method="Kaiming", RandomSeeding=123
     c = net.compile()
     net._require_sized(c, "initialize")
     new_leaves = {}
+    drawn = {}   # NetArray name -> weights: the arrays of one name get one value
     for path in c.order:
         info = c.leaves[path]
         leaf = info.layer
         if which is S.All:
             leaf = leaf.with_arrays({n: None for n in leaf.active_arrays})
         if "Weights" in leaf.active_arrays and leaf.arrays.get("Weights") is None:
-            dims = leaf.array_dims(info.in_dims)["Weights"]
-            leaf = leaf.with_arrays({"Weights": _weights(method, dims, gen)})
+            name = getattr(leaf, "shared", {}).get("Weights")
+            if name is None or name not in drawn:
+                dims = leaf.array_dims(info.in_dims)["Weights"]
+                w = _weights(method, dims, gen)
+                if name is not None:
+                    drawn[name] = w
+            leaf = leaf.with_arrays({"Weights": drawn[name] if name is not None else w})
         new_leaves[path] = leaf
     staged = _replace_leaves(net, new_leaves)
     # the core fills what is still missing (biases 0, scalings 1, moving mean 0, variance 1)

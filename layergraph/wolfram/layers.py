@@ -133,9 +133,12 @@ class NetLayer:
 
     head = "Layer"
     array_names: tuple[str, ...] = ()
+    aux_arrays: tuple[str, ...] = ()   # updated from the data, not trained: never shared (NetArray)
     multiport = False     # one "Input" port that takes a list of arrays (CatenateLayer, TotalLayer, ...)
 
     def __init__(self, *, Input=None, Output=None, LearningRateMultipliers=S.Automatic, **arrays):
+        from .shared import take_netarrays
+        arrays = take_netarrays(self, arrays)   # NetArray values: layer.shared {array: name}
         self.params: dict[str, Any] = {}
         self.input_spec = port_spec(Input, f"{self.head} option \"Input\"")
         self.output_spec = port_spec(Output, f"{self.head} option \"Output\"")
@@ -560,6 +563,7 @@ class BatchNormalizationLayer(NetLayer):
 
     head = "BatchNormalizationLayer"
     array_names = ("Biases", "MovingMean", "MovingVariance", "Scaling")
+    aux_arrays = ("MovingMean", "MovingVariance")
     _core = {"Biases": "Offset", "Scaling": "Scale", "MovingMean": "TrainedMean", "MovingVariance": "TrainedVariance"}
 
     def __init__(self, *, Epsilon=0.001, Momentum=0.9, Interleaving=False, **options):

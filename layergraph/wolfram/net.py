@@ -30,6 +30,8 @@ from .. import layers as L
 from ..core.errors import LayerGraphError
 from ..core.graph import LayerGraph
 from ..core.layer import SizeError
+from ..core.shared import set_shared_learnables
+from . import shared
 from . import symbols as S
 from .args import checked_init, one_of, same
 from .layers import Built, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, _wl
@@ -302,6 +304,7 @@ class _Container:
         if key in self._cache:
             return self._cache[key]
         leaves, edges, inputs, outputs = self._expand()
+        leaves = shared.unify(leaves)   # the arrays of one NetArray name get one value
         self._size_from_outputs(leaves, edges, outputs)
         g = nx.DiGraph()
         g.add_nodes_from(leaves)
@@ -389,6 +392,7 @@ class _Container:
                 raise LayerGraphError(f"Incompatible dimensions for the output port \"{p}\": {phrase(out_dims[p])} "
                                       f"is not compatible with {phrase(want)}.", "General::ninctyp")
         compiled = Compiled(infos, order, inputs, outputs, port_dims, out_dims)
+        shared.check_dims(compiled)
         if all(infos[p].built is not None for p in order) and all(d is not None for d in port_dims.values()):
             compiled.graph = self._core_graph(compiled, incoming)
         self._cache[key] = compiled
@@ -436,6 +440,7 @@ class _Container:
                 src_name = f"$in:{src[1]}" if src[0] == "$port" else c.leaves[src[0]].core_names[-1]
                 inp = first.InputNames[k] if len(first.InputNames) > 1 else first.InputNames[0]
                 lg._connect(src_name, "out", info.core_names[0], inp)
+        set_shared_learnables(lg, shared.core_table(c))   # NetArray names: one core array each
         return lg
 
     def _core_network(self, in_dims=None, action="evaluate"):

@@ -13,6 +13,7 @@ from . import symbols as S
 from .args import checked
 from .layers import NetLayer, _array, _wl
 from .net import NetChain, NetGraph, NetPort, _as_node, _Container
+from .shared import NetArray, NetSharedArray, share_array
 from .types import port_spec, wl_list
 
 
@@ -76,6 +77,9 @@ def NetExtract(net, spec):
     _require_net(net, "NetExtract", True)
     if isinstance(spec, list):
         return [NetExtract(net, s) for s in spec]
+    if isinstance(spec, NetArray):   # NetExtract[net, NetArray["name"]], NetExtract[net, NetArray[All]]
+        from . import shared
+        return shared.extract(net, spec)
     path = spec if isinstance(spec, tuple) else (spec,)
     obj = net
     for s in path:
@@ -107,6 +111,11 @@ def _rules(rules):
 
 
 def _set_in_layer(layer: NetLayer, name, value) -> NetLayer:
+    if name in layer.array_names and isinstance(value, NetArray):   # the array becomes a shared one
+        return share_array(layer, name, value)
+    if name in layer.array_names and name in getattr(layer, "shared", {}):
+        # a value (or None, Automatic) at one position replaces the NetArray there, as in Wolfram
+        layer = layer.copy(shared={k: v for k, v in layer.shared.items() if k != name})
     if name in layer.array_names:
         if value is None:
             new = layer.copy()
@@ -192,6 +201,10 @@ def NetReplacePart(net, rules):
     _require_net(net, "NetReplacePart", True)
     out = net
     for spec, value in _rules(rules):
+        if isinstance(spec, NetArray):   # NetReplacePart[net, NetArray["name"] -> value]: every use of it
+            from . import shared
+            out = shared.replace(out, spec, value)
+            continue
         path = spec if isinstance(spec, tuple) else (spec,)
         out = _replace_path(out, path, value)
     if isinstance(out, _Container):
@@ -497,5 +510,17 @@ def NetRename(net, rules):
     return new
 
 
+@checked
+def NetInsertSharedArrays(net, prefix=None):
+    """``NetInsertSharedArrays(net)``: every array of the net (not None, not auxiliary such as
+    BatchNormalizationLayer's "MovingMean", not already shared) becomes a NetArray named after
+    its position (``"1/Weights"``; ``"Weights"`` in a lone layer); ``NetInsertSharedArrays(net,
+    "prefix")`` puts the prefix before each name. Copies of the result used in a larger net
+    share their arrays."""
+    from . import shared
+    return shared.insert(net, prefix)
+
+
 __all__ = ["NetExtract", "NetReplacePart", "NetTake", "NetDrop", "NetAppend", "NetPrepend", "NetInsert",
-           "NetDelete", "NetJoin", "NetFlatten", "NetRename", "Normal"]
+           "NetDelete", "NetJoin", "NetFlatten", "NetRename", "Normal", "NetArray", "NetSharedArray",
+           "NetInsertSharedArrays"]
