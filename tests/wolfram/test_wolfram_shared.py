@@ -4,14 +4,26 @@ NetArray, Information, the layer printout, and the BatchNormalizationLayer page'
 import numpy as np
 import pytest
 
-import layergraph.wolfram as W
-
-All, Automatic, BatchNormalizationLayer, Information = W.All, W.Automatic, W.BatchNormalizationLayer, W.Information
-LayerGraphError, LinearLayer, NetArray, NetChain = W.LayerGraphError, W.LinearLayer, W.NetArray, W.NetChain
-NetExtract, NetGraph, NetInitialize, NetInsertSharedArrays = W.NetExtract, W.NetGraph, W.NetInitialize, \
-    W.NetInsertSharedArrays
-NetReplacePart, NetSharedArray, NetTrain = W.NetReplacePart, W.NetSharedArray, W.NetTrain
-Ramp, Tanh, TotalLayer = W.Ramp, W.Tanh, W.TotalLayer
+from layergraph.wolfram import (
+    All,
+    Automatic,
+    BatchNormalizationLayer,
+    Information,
+    LayerGraphError,
+    LinearLayer,
+    NetArray,
+    NetChain,
+    NetExtract,
+    NetGraph,
+    NetInitialize,
+    NetInsertSharedArrays,
+    NetReplacePart,
+    NetSharedArray,
+    NetTrain,
+    Ramp,
+    Tanh,
+    TotalLayer,
+)
 
 R = np.random.default_rng(0)
 
