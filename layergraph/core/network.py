@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..display.matlab_format import format_value
 from .errors import LayerGraphError
 from .graph import LayerGraph
 from .infer import analyze, require_valid
 from .initializers import initialize as init_values
 from .layer import Layer
 from .layer_array import LayerArray
-from ..display.matlab_format import format_value
 from .table import Table
 
 
@@ -97,7 +97,7 @@ class _Network:
         m = cv.internal_images_to_matlab(y)
         if mode == "channels":
             return m
-        flat = m.reshape(-1, m.shape[-1], order="F")  # column-major over H x W x C
+        flat = m.reshape(int(np.prod(m.shape[:-1])), m.shape[-1], order="F")  # column-major over H x W x C
         return np.ascontiguousarray(flat.T) if mode == "rows" else flat
 
     @property
@@ -309,6 +309,8 @@ class DAGNetwork(_Network):
         if isinstance(scores, tuple):
             scores = scores[[layer.family for layer in outputs].index("crossentropyex")]
         classes = np.asarray(classifiers[0].Classes)
+        if scores.shape[0] == 0:
+            return classes[:0], scores
         return classes[np.argmax(scores.reshape(scores.shape[0], -1), axis=1)], scores
 
     def __str__(self):
@@ -316,7 +318,8 @@ class DAGNetwork(_Network):
                  f"         Layers: [{len(self.Layers)}x1 nnet.cnn.layer.Layer]"]
         if type(self) is DAGNetwork:
             lines.append(f"    Connections: [{len(self.Connections)}x2 table]")
-        lines += [f"     InputNames: {format_value(self.InputNames)}", f"    OutputNames: {format_value(self.OutputNames)}"]
+        lines += [f"     InputNames: {format_value(self.InputNames)}",
+                  f"    OutputNames: {format_value(self.OutputNames)}"]
         return "\n".join(lines) + "\n"
 
     __repr__ = __str__

@@ -53,8 +53,12 @@ def to_matlab(y: np.ndarray, size: Size, squeeze_spatial: bool = True) -> np.nda
     if y.ndim == 2:
         return y
     if squeeze_spatial and size.spatial == (1, 1):
-        return np.ascontiguousarray(y.reshape(y.shape[0], -1))
+        return np.ascontiguousarray(y.reshape(y.shape[0], y.shape[1]))
     return cv.internal_images_to_matlab(y)
+
+
+def _internal_dims(size: Size) -> tuple:
+    return (size.channels, *size.spatial) if size.is_image else (size.channels,)
 
 
 def run(executor, analysis, X, refs, MiniBatchSize=128, training=False):
@@ -71,6 +75,9 @@ def run(executor, analysis, X, refs, MiniBatchSize=128, training=False):
     if len(counts) != 1:
         raise LayerGraphError("All network inputs must have the same number of observations.")
     n = counts.pop()
+    if n == 0:  # no observations: empty results of the activations' sizes (the kernels never see N = 0)
+        return {ref: np.zeros((0, *_internal_dims(analysis.info(ref[0]).ActivationSizes[ref[1]])), executor.dtype)
+                for ref in refs}
     chunks = {ref: [] for ref in refs}
     for start in range(0, n, bs):
         batch = {k: v[start:start + bs] for k, v in data.items()}

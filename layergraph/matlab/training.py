@@ -24,8 +24,7 @@ from ..core.infer import analyze, require_valid
 from ..core.network import DAGNetwork, DLNetwork, SeriesNetwork
 from ..core.predict import to_internal
 from ..display.training import ProgressView, VerboseTable
-from ..train import CrossEntropy, HalfMeanSquared, TrainConfig, train
-from ..train import solvers
+from ..train import CrossEntropy, HalfMeanSquared, TrainConfig, solvers, train
 from ..train.checkpoint import read_checkpoint, write_checkpoint
 from .categorical import Categorical
 from .training_options import TrainingOptions
@@ -120,6 +119,8 @@ def _prepare(X, Y, analysis, input_name, out_name, out_ref, dtype, classes=None)
     size_in = analysis.info(input_name).ActivationSizes["out"]
     x = to_internal(X, size_in, input_name, dtype)
     n = x.shape[0]
+    if n == 0:
+        raise LayerGraphError("Invalid training data. X contains no observations.")
     out_layer = analysis.layers[out_name]
     act = analysis.info(out_ref[0]).ActivationSizes[out_ref[1]]
     if out_layer.family == "crossentropyex":

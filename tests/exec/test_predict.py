@@ -74,6 +74,19 @@ def test_activations_layouts():
         activations(net, X, "classoutput")
 
 
+def test_no_observations_give_empty_results_of_the_right_size():
+    net = assembleNetwork(trained_layers())
+    X = np.zeros((5, 5, 2, 0))
+    assert predict(net, X).shape == (0, 3)
+    labels, scores = classify(net, X)
+    assert len(labels) == 0 and scores.shape == (0, 3)
+    assert activations(net, X, "relu").shape == (3, 3, 4, 0)
+    assert activations(net, X, "relu", OutputAs="rows").shape == (0, 36)
+    features = assembleNetwork([featureInputLayer(3), fullyConnectedLayer(2, "Weights", np.ones((2, 3)),
+                                                                          "Bias", np.zeros((2, 1))), regressionLayer])
+    assert predict(features, np.zeros((0, 3))).shape == (0, 2)
+
+
 def test_assemble_refuses_missing_values():
     layers = trained_layers()
     layers[1] = convolution2dLayer(3, 4)

@@ -266,6 +266,7 @@ def test_zscore_with_a_constant_element_is_a_clear_error():
                                                            "number of classes (4)"),
     (lambda x, y: (x, np.ones((32, 2))), "vector of class labels"),
     (lambda x, y: (x, [[1, 2], [3, 4]]), "vector of strings or integers"),
+    (lambda x, y: (x[..., :0], y[:0]), "X contains no observations"),
 ])
 def test_bad_training_data(make, fragment):
     x, y = _images(32)
