@@ -107,6 +107,9 @@ def fill_members(graph, before: dict) -> None:
     so a group starts with one value. Writes the layers of ``graph`` in place."""
     g = graph._g
     for name, members in shared_learnables(graph).items():
+        for layer_name, param in members:
+            if layer_name not in before:
+                raise LayerGraphError(f"Shared array '{name}': layer '{layer_name}' does not exist in the network.")
         source = next((m for m in members if getattr(before[m[0]], m[1]) is not None), members[0])
         value = getattr(g.nodes[source[0]]["layer"], source[1])
         for layer_name, param in members:

@@ -151,6 +151,8 @@ def test_one_name_two_dimensions_or_values_is_an_error():
         NetChain([LinearLayer(3, Weights=NetArray("w")), LinearLayer(3), LinearLayer(4, Weights=NetArray("w"))],
                  Input=2).compile()
     assert err.value.identifier == "General::tyfail2"
+    with pytest.raises(LayerGraphError, match="inconsistent dimensions"):
+        NetChain([LinearLayer(3, Weights=NetArray("w", Dimensions=(3, 5)))], Input=2).compile()
     a = LinearLayer(2, Weights=NetArray("w", Array=np.eye(2)))
     b = LinearLayer(2, Weights=NetArray("w", Array=2 * np.eye(2)))
     with pytest.raises(LayerGraphError, match="two different values"):
