@@ -80,6 +80,26 @@ class Executor:
                 chains[step.name] = (*links, refs)
         return chains
 
+    def _train_fusions(self) -> dict:
+        """{batchnorm name: relu step} where the ReLU is the BN output's only reader: training
+        computes the pair in one pass each way ('cpu' kernels, as prediction's chains)."""
+        fusions = self.__dict__.get("_train_fusions_cache")
+        if fusions is None:
+            fusions = {}
+            if self.device == "cpu":
+                readers: dict[tuple[str, str], list[Step]] = {}
+                for step in self.steps:
+                    for ref in step.inputs:
+                        readers.setdefault(ref, []).append(step)
+                for step in self.steps:
+                    if step.op.layer.family != "batchnorm" or len(step.outputs) != 1:
+                        continue
+                    r = readers.get((step.name, step.outputs[0]), [])
+                    if len(r) == 1 and r[0].op.layer.family == "relu" and len(r[0].outputs) == 1:
+                        fusions[step.name] = r[0]
+            self._train_fusions_cache = fusions
+        return fusions
+
     def k(self, family, op):
         """The kernel for this executor's device (ops call it; they never name a device)."""
         return get_kernel(family, op, self.device)
@@ -105,9 +125,20 @@ class Executor:
         self.batch_stats = {}
         gen = rng if rng is not None else global_rng()
         fused_away = set()
+        self._fused_relus = {}  # relu name -> batchnorm name, fused in this training pass
+        train_fusions = self._train_fusions() if training else {}
         for i, step in enumerate(self.steps):
             op = step.op
             if step.name in fused_away:
+                continue
+            relu = train_fusions.get(step.name)
+            if relu is not None and (step.name, step.outputs[0]) not in keep:  # a kept BN output: unfused
+                y, ctx = op.forward_train_fused(self.k, acts[step.inputs[0]], self.params[step.name])
+                ctxs[step.name] = ctx
+                self.batch_stats[step.name] = (ctx[1], ctx[2])
+                acts[(relu.name, relu.outputs[0])] = y
+                fused_away.add(relu.name)
+                self._fused_relus[relu.name] = step.name
                 continue
             chain = None if training else self._chains.get(step.name)
             if chain is not None and not any(ref in keep for ref in chain[-1][:-1]):
@@ -151,11 +182,30 @@ class Executor:
         return [(s.name, p) for s in self.steps for p in s.outputs if (s.name, p) not in self._last_use]
 
     # -- backward ------------------------------------------------------------------------
-    def backward(self, seeds: dict[tuple[str, str], np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    def _grad_refs(self, input_grads: bool) -> set:
+        """The activations whose gradient backward computes: those at or downstream of a layer
+        with learnables, and with ``input_grads`` everything downstream of an input layer."""
+        cache = self.__dict__.setdefault("_grad_refs_cache", {})
+        if input_grads not in cache:
+            need: set = set()
+            for step in self.steps:
+                if (step.op.learnable_names or (input_grads and step.op.layer.is_input)
+                        or any(ref in need for ref in step.inputs)):
+                    need.update((step.name, p) for p in step.outputs)
+            cache[input_grads] = need
+        return cache[input_grads]
+
+    def backward(self, seeds: dict[tuple[str, str], np.ndarray],
+                 input_grads: bool = False) -> dict[str, dict[str, np.ndarray]]:
         """Gradients of the learnables, given the loss gradients at some activations
-        (after a ``forward(training=True)``). Returns {layer: {parameter: gradient}}."""
+        (after a ``forward(training=True)``). Returns {layer: {parameter: gradient}}.
+        An activation's gradient is computed only where some layer at or upstream of it has
+        learnables (an op learns which of its inputs need one from ``op.need_dx`` and may
+        skip the others: the first convolution's dx); ``input_grads=True`` also computes the
+        gradients at the input layers' outputs, left in ``self.input_grads``."""
         if self._ctx is None:
             raise LayerGraphError("backward needs a forward pass with training=True first.")
+        need = self._grad_refs(bool(input_grads))
         grads_act = dict(seeds)
         grads: dict[str, dict[str, np.ndarray]] = {}
         for step in reversed(self.steps):
@@ -164,11 +214,20 @@ class Executor:
             dys = [grads_act.pop((step.name, p), None) for p in step.outputs]
             if all(d is None for d in dys):
                 continue
+            needs = tuple(ref in need for ref in step.inputs)
+            if not any(needs) and not step.op.learnable_names:
+                continue
+            if step.name in self._fused_relus:  # its batch normalization applies the mask
+                grads_act[step.inputs[0]] = dys[0]
+                continue
             dys = [d if d is not None else np.zeros_like(next(x for x in dys if x is not None)) for d in dys]
+            step.op.need_dx = needs
             dxs, g = step.op.backward(self.k, dys, self._ctx[step.name], self.params[step.name])
             if g:
                 grads[step.name] = g
-            for ref, dx in zip(step.inputs, dxs):
+            for ref, dx, wanted in zip(step.inputs, dxs, needs):
+                if not wanted or dx is None:
+                    continue
                 if ref in grads_act:
                     grads_act[ref] = grads_act[ref] + dx
                 else:

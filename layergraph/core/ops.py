@@ -18,6 +18,9 @@ from .errors import LayerGraphError
 
 class Op:
     learnable_names: tuple[str, ...] = ()
+    # Set by the executor before backward: per input, whether its gradient is needed (None:
+    # all). An op may return None (or anything: it is dropped) for an input that needs none.
+    need_dx: tuple[bool, ...] | None = None
 
     def __init__(self, layer, in_sizes, out_sizes, dtype):
         self.layer = layer
@@ -147,7 +150,8 @@ class ConvOp(Op):
 
     def backward(self, k, dys, ctx, P):
         args, kw = self._hp()
-        dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, **kw)
+        need_dx = self.need_dx is None or self.need_dx[0]  # no dx for the network input: no W^T dy, no col2im
+        dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, need_dx=need_dx, **kw)
         return [dx], {"Weights": dw, "Bias": db}
 
     def to_matlab(self, name, value):
@@ -204,9 +208,18 @@ class BatchNormOp(Op):
         return [k("batchnorm", "forward_infer")(xs[0], P["Scale"], P["Offset"], P["TrainedMean"],
                                                 P["TrainedVariance"], eps)], None
 
+    def forward_train_fused(self, k, x, P):
+        """Training forward with a following ReLU in the same pass: (relu(bn(x)), ctx). The
+        executor's fusion ('cpu' kernels) when the ReLU is this layer's only reader; backward
+        then takes the gradient at the ReLU's output and applies its mask in the BN pass."""
+        y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], self.layer.Epsilon, relu=True)
+        return y, (x, mean, var, y)
+
     def backward(self, k, dys, ctx, P):
-        x, mean, var = ctx
-        dx, dscale, doffset = k("batchnorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon)
+        x, mean, var = ctx[:3]
+        relu_out = {"relu_out": ctx[3]} if len(ctx) > 3 else {}  # fused: dys[0] is at the ReLU's output
+        dx, dscale, doffset = k("batchnorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon,
+                                                         **relu_out)
         return [dx], {"Scale": dscale, "Offset": doffset}
 
 

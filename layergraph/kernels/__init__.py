@@ -17,8 +17,8 @@ strings, tuples passed as separate ints. Kernels never modify their inputs.
 Signatures (the CUDA set uses the same ones):
 
 conv        conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False) -> y
-            conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0)
-                -> (dx, dw, db)
+            conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True)
+                -> (dx, dw, db)   dx None when need_dx is False (the executor's call for the network input)
             w F x C/G x FH x FW; b (F,) or None; padding_value a number or
             'symmetric-include-edge' | 'symmetric-exclude-edge' | 'replicate'
 transposed_conv

@@ -83,7 +83,7 @@ def test_input_gradient_accumulates_over_branches():
     W = np.random.default_rng(2).standard_normal((2, 3, 1, 1))
     ex = net.executor("cpu", np.float64)
     ex.forward({"in": cv.matlab_images_to_internal(X)}, training=True)
-    ex.backward({ex.output_refs()[0]: W})
+    ex.backward({ex.output_refs()[0]: W}, input_grads=True)
     dx = ex.input_grads[("in", "out")]
     d = np.random.default_rng(4).standard_normal(dx.shape)
     eps = 1e-6

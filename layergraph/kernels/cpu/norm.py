@@ -9,6 +9,8 @@ Batch normalization, x N x C x H x W or N x C; scale, offset, mean, var are (C,)
       y = scale * (x - mean) / sqrt(var + epsilon) + offset
   bn_backward(dy, x, scale, mean, var, epsilon) -> (dx, dscale, doffset)
       mean and var are the batch statistics that bn_forward_train returned.
+  bn_forward_train(..., relu=True) and bn_backward(..., relu_out=y): batch normalization
+      followed by ReLU in one pass each way (the executor's training fusion; 'cpu' only).
 
 Layer normalization, x N x C x ... (any trailing dims S). Statistics per observation over
 C and S (MATLAB OperationDimension 'auto' / 'spatial-channel' / 'batch-excluded'), or
@@ -46,7 +48,7 @@ _BLOCK = 1024
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
-def _bn_train(x, scale, offset, eps, y, mean, var):
+def _bn_train(x, scale, offset, eps, relu, y, mean, var):
     n, c, s = x.shape
     cnt = n * s
     z = x.dtype.type(0)
@@ -76,11 +78,19 @@ def _bn_train(x, scale, offset, eps, y, mean, var):
         a = scale[k] / math.sqrt(v + eps)
         at = x.dtype.type(a)
         bt = x.dtype.type(offset[k] - m * a)
-        for i in range(n):
-            row = x[i, k]
-            out = y[i, k]
-            for j in range(s):
-                out[j] = row[j] * at + bt
+        if relu:  # a fused ReLU: the same test as relu_forward's (NaN -> 0)
+            for i in range(n):
+                row = x[i, k]
+                out = y[i, k]
+                for j in range(s):
+                    v = row[j] * at + bt
+                    out[j] = v if v > z else z
+        else:
+            for i in range(n):
+                row = x[i, k]
+                out = y[i, k]
+                for j in range(s):
+                    out[j] = row[j] * at + bt
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
@@ -99,7 +109,9 @@ def _bn_infer(x, scale, offset, mean, var, eps, y):
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
-def _bn_back(dy, x, scale, mean, var, eps, dx, dscale, doffset):
+def _bn_back(dy, x, scale, mean, var, eps, masked, ym, dx, dscale, doffset):
+    """With ``masked``, dy counts only where ym (a fused ReLU's output) is > 0: the ReLU's
+    backward inside this pass. Otherwise ym is ignored."""
     n, c, s = x.shape
     cnt = n * s
     z = x.dtype.type(0)
@@ -114,9 +126,16 @@ def _bn_back(dy, x, scale, mean, var, eps, dx, dscale, doffset):
                 xr = x[i, k, j0:j0 + _BLOCK]
                 r1 = z
                 r2 = z
-                for j in range(g.size):
-                    r1 += g[j]
-                    r2 += g[j] * (xr[j] - mt)
+                if masked:
+                    yr = ym[i, k, j0:j0 + _BLOCK]
+                    for j in range(g.size):
+                        gj = g[j] if yr[j] > z else z
+                        r1 += gj
+                        r2 += gj * (xr[j] - mt)
+                else:
+                    for j in range(g.size):
+                        r1 += g[j]
+                        r2 += g[j] * (xr[j] - mt)
                 sdy += r1
                 sdyx += r2
         inv = 1.0 / math.sqrt(var[k] + eps)
@@ -133,8 +152,14 @@ def _bn_back(dy, x, scale, mean, var, eps, dx, dscale, doffset):
             g = dy[i, k]
             xr = x[i, k]
             o = dx[i, k]
-            for j in range(s):
-                o[j] = at * g[j] + k2t * xr[j] + k3t
+            if masked:
+                yr = ym[i, k]
+                for j in range(s):
+                    gj = g[j] if yr[j] > z else z
+                    o[j] = at * gj + k2t * xr[j] + k3t
+            else:
+                for j in range(s):
+                    o[j] = at * g[j] + k2t * xr[j] + k3t
 
 
 def _bn_args(x, name, *vecs):
@@ -144,8 +169,10 @@ def _bn_args(x, name, *vecs):
     return x, x3, [like(v, x, nm, (c,)) for nm, v in vecs]
 
 
-def bn_forward_train(x, scale, offset, epsilon):
-    """Normalize with the batch statistics. Returns (y, mean, var); var is biased."""
+def bn_forward_train(x, scale, offset, epsilon, relu=False):
+    """Normalize with the batch statistics. Returns (y, mean, var); var is biased.
+    ``relu=True`` returns max(y, 0) instead, in the same pass (the executor's training fusion
+    of a following ReLU; ReLU's NaN rule)."""
     x, x3, (scale, offset) = _bn_args(x, "bn_forward_train", ("scale", scale), ("offset", offset))
     if x3.shape[0] * x3.shape[2] == 0:
         raise ValueError(f"bn_forward_train: batch statistics need at least one element per channel, "
@@ -153,7 +180,7 @@ def bn_forward_train(x, scale, offset, epsilon):
     y = out_like(x)
     mean = np.empty(x3.shape[1], x.dtype)
     var = np.empty(x3.shape[1], x.dtype)
-    _bn_train(x3, scale, offset, float(epsilon), y.reshape(x3.shape), mean, var)
+    _bn_train(x3, scale, offset, float(epsilon), bool(relu), y.reshape(x3.shape), mean, var)
     return y, mean, var
 
 
@@ -167,15 +194,19 @@ def bn_forward_infer(x, scale, offset, mean, var, epsilon):
     return y
 
 
-def bn_backward(dy, x, scale, mean, var, epsilon):
-    """Gradients of bn_forward_train: (dx, dscale, doffset)."""
+def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None):
+    """Gradients of bn_forward_train: (dx, dscale, doffset). ``relu_out``: the output of
+    bn_forward_train(..., relu=True); dy is then the gradient at the fused ReLU's output and
+    counts only where relu_out > 0 (the ReLU's backward, applied in the same pass)."""
     x, x3, (scale, mean, var) = _bn_args(x, "bn_backward", ("scale", scale), ("mean", mean), ("var", var))
     dy = like(dy, x, "dy", x.shape)
+    ym = dy if relu_out is None else like(relu_out, x, "relu_out", x.shape)
     dx = out_like(x)
     c = x3.shape[1]
     dscale = np.empty(c, x.dtype)
     doffset = np.empty(c, x.dtype)
-    _bn_back(dy.reshape(x3.shape), x3, scale, mean, var, float(epsilon), dx.reshape(x3.shape), dscale, doffset)
+    _bn_back(dy.reshape(x3.shape), x3, scale, mean, var, float(epsilon), relu_out is not None, ym.reshape(x3.shape),
+             dx.reshape(x3.shape), dscale, doffset)
     return dx, dscale, doffset
 
 

@@ -1,0 +1,111 @@
+"""Per-layer wall time of the seed CNN's training step (bench_train_step.py's network, batch 128).
+
+    python benchmarks/profile_train_step.py [--repeat 30] [--threads 2]
+
+Wraps each step's op forward / backward (and the fused training op, when the executor uses
+one) with a timer and prints the median milliseconds per layer, plus the median whole step.
+One process; the machine's noise shows up as is, so compare runs taken close together.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--repeat", type=int, default=30)
+ap.add_argument("--threads", type=int, default=2)
+args = ap.parse_args()
+for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(args.threads)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+from bench_train_step import LR, MOMENTUM, _data  # noqa: E402
+
+from layergraph import (  # noqa: E402
+    batchNormalizationLayer,
+    convolution2dLayer,
+    dlnetwork,
+    fullyConnectedLayer,
+    imageInputLayer,
+    maxPooling2dLayer,
+    reluLayer,
+    rng,
+    softmaxLayer,
+)
+from layergraph.core.conventions import update_running  # noqa: E402
+from layergraph.kernels.cpu.loss import crossentropyex_backward, crossentropyex_forward  # noqa: E402
+from layergraph.train.solvers import SGDM  # noqa: E402
+
+n = 128
+rng(0)
+net = dlnetwork([imageInputLayer([32, 32, 3], "Normalization", "none"),
+                 convolution2dLayer(3, 16, "Padding", 1), batchNormalizationLayer, reluLayer,
+                 maxPooling2dLayer(2, "Stride", 2),
+                 convolution2dLayer(3, 32, "Padding", 1), batchNormalizationLayer, reluLayer,
+                 fullyConnectedLayer(10), softmaxLayer])
+ex = net.executor("cpu", np.float32)
+x, labels = _data(n)
+t = np.zeros((n, 10), np.float32)
+t[np.arange(n), labels] = 1.0
+inp = ex.input_names[0]
+[out] = ex.output_refs()
+solver, state = SGDM(momentum=MOMENTUM), {}
+bns = {s.name: s.op.layer for s in ex.steps if s.op.layer.family == "batchnorm"}
+times: dict[tuple[str, str], list[float]] = {}
+
+
+def wrap(name, op, attr):
+    fn = getattr(op, attr, None)
+    if fn is None:
+        return
+
+    def timed(*a, **kw):
+        t0 = time.perf_counter()
+        r = fn(*a, **kw)
+        times.setdefault((name, attr), []).append(time.perf_counter() - t0)
+        return r
+    setattr(op, attr, timed)
+
+
+for s in ex.steps:
+    for attr in ("forward", "backward", "forward_train_fused", "backward_fused"):
+        wrap(s.name, s.op, attr)
+
+
+def step():
+    y = ex.forward({inp: x}, training=True)[out]
+    t0 = time.perf_counter()
+    crossentropyex_forward(y, t)
+    seed = crossentropyex_backward(y, t)
+    times.setdefault(("loss", "forward"), []).append(time.perf_counter() - t0)
+    grads = ex.backward({out: seed})
+    t0 = time.perf_counter()
+    for layer, gs in grads.items():
+        for name, g in gs.items():
+            solver.step(ex.params[layer][name], g, LR, state.setdefault((layer, name), {}), 1)
+    for layer, (mean, var) in ex.batch_stats.items():
+        P, L = ex.params[layer], bns[layer]
+        P["TrainedMean"][...] = update_running(P["TrainedMean"], mean, L.MeanDecay)
+        P["TrainedVariance"][...] = update_running(P["TrainedVariance"], var, L.VarianceDecay)
+    times.setdefault(("update", "forward"), []).append(time.perf_counter() - t0)
+
+
+for _ in range(5):
+    step()
+times.clear()
+whole = []
+for _ in range(args.repeat):
+    t0 = time.perf_counter()
+    step()
+    whole.append(time.perf_counter() - t0)
+print(f"load average {os.getloadavg()[0]:.2f}; median of {args.repeat} steps")
+names = list(dict.fromkeys(k[0] for k in times))
+print(f"{'layer':<24} {'forward ms':>10} {'backward ms':>11}")
+for nm in names:
+    f = [np.median(v) * 1e3 for k, v in times.items() if k[0] == nm and "forward" in k[1]]
+    b = [np.median(v) * 1e3 for k, v in times.items() if k[0] == nm and "backward" in k[1]]
+    print(f"{nm:<24} {sum(f):>10.2f} {sum(b):>11.2f}")
+print(f"whole step: {np.median(whole) * 1e3:.2f} ms")

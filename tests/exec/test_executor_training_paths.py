@@ -1,0 +1,199 @@
+"""The executor's shortcuts in training: gradients only where a learnable needs them (no dx for
+the network input unless asked), and batch normalization + ReLU fused on 'cpu'. Each shortcut
+must give the numbers of the plain path."""
+import numpy as np
+import pytest
+from test_executor import residual_graph
+
+from layergraph import (
+    batchNormalizationLayer,
+    convolution2dLayer,
+    dlnetwork,
+    fullyConnectedLayer,
+    imageInputLayer,
+    maxPooling2dLayer,
+    reluLayer,
+    rng,
+    softmaxLayer,
+)
+from layergraph.core import conventions as cv
+from layergraph.kernels.cpu.conv import conv_backward
+
+
+def seed_cnn(first_relu=False):
+    layers = [imageInputLayer([8, 8, 3], "Normalization", "none", "Name", "in")]
+    if first_relu:
+        layers.append(reluLayer("Name", "r0"))
+    layers += [convolution2dLayer(3, 4, "Padding", 1, "Name", "c1"), batchNormalizationLayer("Name", "bn1"),
+               reluLayer("Name", "r1"), maxPooling2dLayer(2, "Stride", 2, "Name", "mp"),
+               convolution2dLayer(3, 5, "Padding", 1, "Name", "c2"), batchNormalizationLayer("Name", "bn2"),
+               reluLayer("Name", "r2"), fullyConnectedLayer(3, "Name", "fc"), softmaxLayer("Name", "sm")]
+    return layers
+
+
+def _run(ex, x, W, input_grads=False, keep=None):
+    acts = ex.forward({"in": x}, training=True, keep=keep)
+    [ref] = ex.output_refs()
+    grads = ex.backward({ref: W}, input_grads=input_grads)
+    return acts, grads
+
+
+def _same(g1, g2, exact=True):
+    assert set(g1) == set(g2)
+    for layer in g1:
+        assert set(g1[layer]) == set(g2[layer])
+        for name in g1[layer]:
+            if exact:
+                np.testing.assert_array_equal(g1[layer][name], g2[layer][name], err_msg=f"{layer} {name}")
+            else:
+                np.testing.assert_allclose(g1[layer][name], g2[layer][name], rtol=1e-12, atol=1e-13,
+                                           err_msg=f"{layer} {name}")
+
+
+# -- gradients only where needed -------------------------------------------------------------
+@pytest.mark.parametrize("padding_value", [0.0, 1.5, "replicate", "symmetric-exclude-edge"])
+def test_conv_backward_without_dx_gives_the_same_weight_gradients(padding_value):
+    g = np.random.default_rng(0)
+    x = g.standard_normal((5, 3, 7, 6))
+    w = g.standard_normal((4, 3, 3, 3))
+    dy = g.standard_normal((5, 4, 7, 6))
+    args = (1, 1, 1, 1, 1, 1, 1, 1)
+    dx, dw, db = conv_backward(dy, x, w, *args, padding_value=padding_value)
+    dx2, dw2, db2 = conv_backward(dy, x, w, *args, padding_value=padding_value, need_dx=False)
+    assert dx is not None and dx.shape == x.shape and dx2 is None
+    np.testing.assert_array_equal(dw, dw2)
+    np.testing.assert_array_equal(db, db2)
+
+
+@pytest.mark.parametrize("first_relu", [False, True])
+def test_learnable_gradients_do_not_depend_on_input_grads(first_relu):
+    rng(0)
+    net = dlnetwork(seed_cnn(first_relu))
+    ex = net.executor("cpu", np.float64)
+    g = np.random.default_rng(1)
+    x = g.standard_normal((6, 3, 8, 8))
+    W = g.standard_normal((6, 3, 1, 1))
+    _, plain = _run(ex, x, W, input_grads=True)
+    assert ex.input_grads[("in", "out")].shape == x.shape
+    _, skipped = _run(ex, x, W)
+    assert ("in", "out") not in ex.input_grads
+    _same(plain, skipped)
+    assert set(skipped) == {"c1", "bn1", "c2", "bn2", "fc"}
+
+
+def test_input_gradient_when_asked_matches_finite_differences():
+    rng(0)
+    net = dlnetwork(seed_cnn(first_relu=True))
+    ex = net.executor("cpu", np.float64)
+    g = np.random.default_rng(2)
+    x = g.standard_normal((4, 3, 8, 8))
+    W = g.standard_normal((4, 3, 1, 1))
+    _run(ex, x, W, input_grads=True)
+    dx = ex.input_grads[("in", "out")]
+    d = g.standard_normal(x.shape)
+    [ref] = ex.output_refs()
+
+    def f(xi):
+        return float((ex.forward({"in": xi}, training=True)[ref] * W).sum())
+
+    eps = 1e-6
+    assert (f(x + eps * d) - f(x - eps * d)) / (2 * eps) == pytest.approx(float((dx * d).sum()), rel=1e-6)
+
+
+def test_residual_graph_gradients_do_not_depend_on_input_grads():
+    rng(0)
+    net = dlnetwork(residual_graph())
+    ex = net.executor("cpu", np.float64)
+    g = np.random.default_rng(3)
+    x = cv.matlab_images_to_internal(g.standard_normal((6, 6, 2, 3)))
+    W = g.standard_normal((3, 3, 1, 1))
+    _, plain = _run(ex, x, W, input_grads=True)
+    assert ("in", "out") in ex.input_grads
+    _, skipped = _run(ex, x, W)
+    _same(plain, skipped)
+
+
+# -- batch normalization + ReLU fused in training ---------------------------------------------
+def _executors(layers, dtype):
+    rng(0)
+    fused = dlnetwork(layers).executor("cpu", dtype)
+    rng(0)
+    plain = dlnetwork(layers).executor("cpu", dtype)  # (a network builds one executor per dtype)
+    plain._train_fusions_cache = {}  # the unfused path, as on a device without the fusion
+    return fused, plain
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_training_step_equals_unfused(dtype):
+    fused, plain = _executors(seed_cnn(), dtype)
+    g = np.random.default_rng(5)
+    x = g.standard_normal((6, 3, 8, 8)).astype(dtype)
+    W = g.standard_normal((6, 3, 1, 1)).astype(dtype)
+    a1, g1 = _run(fused, x, W)
+    assert set(fused._fused_relus) == {"r1", "r2"}
+    a2, g2 = _run(plain, x, W)
+    assert plain._fused_relus == {}
+    [ref] = fused.output_refs()
+    np.testing.assert_array_equal(a1[ref], a2[ref])
+    assert set(fused.batch_stats) == set(plain.batch_stats) == {"bn1", "bn2"}
+    for name in ("bn1", "bn2"):
+        for s1, s2 in zip(fused.batch_stats[name], plain.batch_stats[name]):
+            np.testing.assert_array_equal(s1, s2)
+    if dtype == np.float64:
+        _same(g1, g2, exact=False)
+    else:
+        for layer in g1:
+            for name in g1[layer]:
+                np.testing.assert_allclose(g1[layer][name], g2[layer][name], rtol=2e-4, atol=2e-5)
+
+
+def test_fused_training_gradients_match_finite_differences():
+    fused, _ = _executors(seed_cnn(), np.float64)
+    g = np.random.default_rng(6)
+    x = g.standard_normal((4, 3, 8, 8))
+    W = g.standard_normal((4, 3, 1, 1))
+    _, grads = _run(fused, x, W)
+    [ref] = fused.output_refs()
+    for layer in ("bn1", "c2", "bn2"):
+        for pname, gr in grads[layer].items():
+            P = fused.params[layer][pname]
+            d = g.standard_normal(P.shape)
+            eps = 1e-7
+            P += eps * d
+            up = float((fused.forward({"in": x}, training=True)[ref] * W).sum())
+            P -= 2 * eps * d
+            down = float((fused.forward({"in": x}, training=True)[ref] * W).sum())
+            P += eps * d
+            assert (up - down) / (2 * eps) == pytest.approx(float((gr * d).sum()), rel=1e-5, abs=1e-8), \
+                (layer, pname)
+
+
+def test_kept_batchnorm_output_turns_the_fusion_off():
+    fused, plain = _executors(seed_cnn(), np.float64)
+    g = np.random.default_rng(7)
+    x = g.standard_normal((3, 3, 8, 8))
+    W = g.standard_normal((3, 3, 1, 1))
+    a1, g1 = _run(fused, x, W, keep={("bn1", "out"), ("r2", "out")})
+    assert set(fused._fused_relus) == {"r2"}  # bn2's output is not kept: bn2 + r2 stay fused
+    a2, g2 = _run(plain, x, W, keep={("bn1", "out"), ("r2", "out")})
+    np.testing.assert_array_equal(a1[("bn1", "out")], a2[("bn1", "out")])
+    np.testing.assert_array_equal(a1[("r2", "out")], a2[("r2", "out")])
+    _same(g1, g2, exact=False)
+
+
+def test_batchnorm_with_a_second_reader_is_not_fused():
+    from layergraph import additionLayer, connectLayers, layerGraph
+    lg = layerGraph([
+        imageInputLayer([6, 6, 2], "Normalization", "none", "Name", "in"),
+        convolution2dLayer(3, 2, "Padding", "same", "Name", "c1"), batchNormalizationLayer("Name", "bn1"),
+        reluLayer("Name", "r1"), additionLayer(2, "Name", "add"), fullyConnectedLayer(3, "Name", "fc"),
+    ])
+    lg = connectLayers(lg, "bn1", "add/in2")
+    fused, plain = _executors(lg, np.float64)
+    g = np.random.default_rng(8)
+    x = g.standard_normal((3, 2, 6, 6))
+    W = g.standard_normal((3, 3))
+    a1, g1 = _run(fused, x, W)
+    assert fused._fused_relus == {}
+    a2, g2 = _run(plain, x, W)
+    _same(g1, g2)
