@@ -1,5 +1,5 @@
 """Ops for the array layers of ``layers/array.py`` (elementwise functions, threading,
-row-major reshape). Registered in ``ops.OPS``."""
+row-major reshape), sum pooling, and group / instance normalization. Registered in ``ops.OPS``."""
 from __future__ import annotations
 
 import numpy as np
@@ -50,7 +50,10 @@ class TransposeOp(Op):
         return [np.ascontiguousarray(dys[0].transpose(tuple(inverse)))], {}
 
 
-class InstanceNormOp(Op):
+class GroupNormOp(Op):
+    """Group and instance normalization: one kernel, G = NumGroups (C for instance
+    normalization); Wolfram's "Unbiased" and Method -> "RMS" ride along as flags."""
+
     learnable_names = ("Offset", "Scale")
 
     def prepare(self):
@@ -58,14 +61,21 @@ class InstanceNormOp(Op):
         from .ops import _get
         return {n: self._arr(cv.channel_vector(_get(self.layer, n))) for n in self.learnable_names}
 
+    def _hp(self):
+        L = self.layer
+        return L.num_groups(self.in_sizes[0].channels), L.Epsilon, bool(L.unbiased), bool(L.rms)
+
     def forward(self, k, xs, P, training):
-        y, mean, var = k("instancenorm", "forward_train")(xs[0], P["Scale"], P["Offset"], self.layer.Epsilon)
+        y, mean, var = k("groupnorm", "forward_train")(xs[0], P["Scale"], P["Offset"], *self._hp())
         return [y], (xs[0], mean, var)
 
     def backward(self, k, dys, ctx, P):
         x, mean, var = ctx
-        dx, dscale, doffset = k("instancenorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon)
+        dx, dscale, doffset = k("groupnorm", "backward")(dys[0], x, P["Scale"], mean, var, *self._hp())
         return [dx], {"Scale": dscale, "Offset": doffset}
+
+
+InstanceNormOp = GroupNormOp  # the name before group normalization generalized it
 
 
 class SumPoolOp(Op):
@@ -86,5 +96,5 @@ class SumPoolOp(Op):
         return [k("avgpool", "backward")(dy, ctx[2], ctx[3], *self._hp(), True)], {}
 
 
-ARRAY_OPS = {"sumpool": SumPoolOp, "instancenorm": InstanceNormOp, "elementwise": ElementwiseOp,
-             "threading": ThreadingOp, "reshape": ReshapeOp, "transpose": TransposeOp}
+ARRAY_OPS = {"sumpool": SumPoolOp, "instancenorm": GroupNormOp, "groupnorm": GroupNormOp,
+             "elementwise": ElementwiseOp, "threading": ThreadingOp, "reshape": ReshapeOp, "transpose": TransposeOp}

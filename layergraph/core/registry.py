@@ -27,6 +27,7 @@ REGISTRY: tuple[Entry, ...] = (
     Entry(L.TransposedConvolution2DLayer, "transposedConv2dLayer", "DeconvolutionLayer", "ConvTranspose", (3, 16)),
     Entry(L.BatchNormalizationLayer, "batchNormalizationLayer", "BatchNormalizationLayer", "BatchNormalization"),
     Entry(L.LayerNormalizationLayer, "layerNormalizationLayer", "NormalizationLayer", "LayerNormalization"),
+    Entry(L.GroupNormalizationLayer, "groupNormalizationLayer", "NormalizationLayer", "GroupNormalization", (2,)),
     Entry(L.ReLULayer, "reluLayer", "ElementwiseLayer", "Relu"),
     Entry(L.LeakyReLULayer, "leakyReluLayer", None, "LeakyRelu"),
     Entry(L.ClippedReLULayer, "clippedReluLayer", None, "Clip", (10,)),
@@ -51,7 +52,8 @@ REGISTRY: tuple[Entry, ...] = (
     Entry(L.ArrayReshapeLayer, None, "ReshapeLayer", "Reshape"),   # also FlattenLayer
     Entry(L.ArrayTransposeLayer, None, None, "Transpose"),         # Interleaving, SoftmaxLayer levels
     Entry(L.DepthConcatenationLayer, "depthConcatenationLayer", "CatenateLayer", "Concat", (2,)),
-    Entry(L.InstanceNormalizationLayer, None, "NormalizationLayer", "InstanceNormalization"),  # NormalizationLayer[]
+    Entry(L.InstanceNormalizationLayer, "instanceNormalizationLayer", "NormalizationLayer",
+          "InstanceNormalization"),                                              # NormalizationLayer[]
     Entry(L.SumPooling2DLayer, None, "PoolingLayer", None),                 # "Function" -> Total
     Entry(L.ClassificationOutputLayer, "classificationLayer", None, None),
     Entry(L.RegressionOutputLayer, "regressionLayer", None, None),

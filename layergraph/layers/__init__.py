@@ -1,21 +1,32 @@
 """Layer specifications, one module per family: properties, defaults, output-size
 rules and learnable sizes. No numba here."""
-from .input import FeatureInputLayer, ImageInputLayer
-from .conv import Convolution2DLayer, GroupedConvolution2DLayer, TransposedConvolution2DLayer
-from .norm import BatchNormalizationLayer, LayerNormalizationLayer
 from .activation import (
-    ClippedReLULayer, ELULayer, GELULayer, LeakyReLULayer, ReLULayer, SigmoidLayer,
-    SoftmaxLayer, SwishLayer, TanhLayer,
+    ClippedReLULayer,
+    ELULayer,
+    GELULayer,
+    LeakyReLULayer,
+    ReLULayer,
+    SigmoidLayer,
+    SoftmaxLayer,
+    SwishLayer,
+    TanhLayer,
 )
-from .pool import (
-    AveragePooling2DLayer, GlobalAveragePooling2DLayer, GlobalMaxPooling2DLayer, MaxPooling2DLayer,
-)
-from .dense import DropoutLayer, FlattenLayer, FullyConnectedLayer
-from .combine import AdditionLayer, ConcatenationLayer, DepthConcatenationLayer
-from .output import ClassificationOutputLayer, RegressionOutputLayer
-from .instancenorm import InstanceNormalizationLayer
-from .sumpool import SumPooling2DLayer
 from .array import ArrayReshapeLayer, ArrayTransposeLayer, ElementwiseFunctionLayer, ThreadingFunctionLayer
+from .combine import AdditionLayer, ConcatenationLayer, DepthConcatenationLayer
+from .conv import Convolution2DLayer, GroupedConvolution2DLayer, TransposedConvolution2DLayer
+from .dense import DropoutLayer, FlattenLayer, FullyConnectedLayer
+from .groupnorm import GroupNormalizationLayer
+from .input import FeatureInputLayer, ImageInputLayer
+from .instancenorm import InstanceNormalizationLayer
+from .norm import BatchNormalizationLayer, LayerNormalizationLayer
+from .output import ClassificationOutputLayer, RegressionOutputLayer
+from .pool import (
+    AveragePooling2DLayer,
+    GlobalAveragePooling2DLayer,
+    GlobalMaxPooling2DLayer,
+    MaxPooling2DLayer,
+)
+from .sumpool import SumPooling2DLayer
 
 __all__ = [
     "ImageInputLayer", "FeatureInputLayer", "Convolution2DLayer", "GroupedConvolution2DLayer",
@@ -25,6 +36,6 @@ __all__ = [
     "GlobalAveragePooling2DLayer", "GlobalMaxPooling2DLayer", "FullyConnectedLayer", "DropoutLayer",
     "FlattenLayer", "AdditionLayer", "ConcatenationLayer", "DepthConcatenationLayer",
     "ClassificationOutputLayer", "RegressionOutputLayer",
-    "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer", "InstanceNormalizationLayer",
-    "SumPooling2DLayer",
+    "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
+    "InstanceNormalizationLayer", "SumPooling2DLayer", "GroupNormalizationLayer",
 ]

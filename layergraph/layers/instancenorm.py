@@ -1,14 +1,15 @@
 """instanceNormalizationLayer (MATLAB) / NormalizationLayer[] (Wolfram): each example's
-channels normalized over their spatial positions, then Scale and Offset per channel."""
+channels normalized over their spatial positions, then Scale and Offset per channel.
+Group normalization with one channel per group (groupnorm.py), on the same kernel."""
 from __future__ import annotations
 
 from typing import ClassVar
 
 from ..core.layer import AUTO, SizeError
-from .norm import _ChannelNorm
+from .groupnorm import _GroupNorm
 
 
-class InstanceNormalizationLayer(_ChannelNorm):
+class InstanceNormalizationLayer(_GroupNorm):
     """Instance normalization: each example's channels normalized over their spatial
     positions (biased variance), then Scale and Offset per channel. MATLAB's
     instanceNormalizationLayer; the Wolfram dialect builds it for NormalizationLayer[]."""
@@ -20,10 +21,13 @@ class InstanceNormalizationLayer(_ChannelNorm):
     general: ClassVar = ("Name", "NumChannels")
     hyperparameters: ClassVar = ("Epsilon",)
 
+    def num_groups(self, channels: int) -> int:
+        return channels
+
     def description(self):
         if self.NumChannels == AUTO:
-            return "Instance normalization"
-        return f"Instance normalization with {self.NumChannels} channels"
+            return "Instance normalization" + self._variant()
+        return f"Instance normalization with {self.NumChannels} channels" + self._variant()
 
     def infer(self, inputs):
         if not inputs[0].is_image:

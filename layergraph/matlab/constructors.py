@@ -81,6 +81,12 @@ batchNormalizationLayer = _make("batchNormalizationLayer", L.BatchNormalizationL
                                 doc="batchNormalizationLayer(...): batch normalization.")
 layerNormalizationLayer = _make("layerNormalizationLayer", L.LayerNormalizationLayer,
                                 doc="layerNormalizationLayer(...): layer normalization.")
+groupNormalizationLayer = _make(
+    "groupNormalizationLayer", L.GroupNormalizationLayer, ("NumGroups",), 1,
+    doc="groupNormalizationLayer(numGroups, ...): group normalization; numGroups a positive integer, "
+        "'all-channels' or 'channel-wise'.")
+instanceNormalizationLayer = _make("instanceNormalizationLayer", L.InstanceNormalizationLayer,
+                                   doc="instanceNormalizationLayer(...): instance normalization.")
 reluLayer = _make("reluLayer", L.ReLULayer)
 leakyReluLayer = _make("leakyReluLayer", L.LeakyReLULayer, ("Scale",), 0,
                        doc="leakyReluLayer(scale=0.01): leaky ReLU.")
@@ -123,8 +129,9 @@ regressionLayer = _make("regressionLayer", L.RegressionOutputLayer,
 
 CONSTRUCTORS = {f.__name__: f for f in (
     imageInputLayer, featureInputLayer, convolution2dLayer, groupedConvolution2dLayer, transposedConv2dLayer,
-    batchNormalizationLayer, layerNormalizationLayer, reluLayer, leakyReluLayer, clippedReluLayer, eluLayer,
-    tanhLayer, sigmoidLayer, swishLayer, geluLayer, maxPooling2dLayer, averagePooling2dLayer,
+    batchNormalizationLayer, layerNormalizationLayer, groupNormalizationLayer, instanceNormalizationLayer,
+    reluLayer, leakyReluLayer, clippedReluLayer, eluLayer, tanhLayer, sigmoidLayer, swishLayer, geluLayer,
+    maxPooling2dLayer, averagePooling2dLayer,
     globalAveragePooling2dLayer, globalMaxPooling2dLayer, fullyConnectedLayer, dropoutLayer, softmaxLayer,
     classificationLayer, regressionLayer, additionLayer, concatenationLayer, depthConcatenationLayer,
     flattenLayer)}

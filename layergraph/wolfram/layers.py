@@ -243,6 +243,8 @@ class NetLayer:
             return NotImplemented
         if self.params != other.params or self.disabled != other.disabled:
             return False
+        if getattr(self, "shared", {}) != getattr(other, "shared", {}):   # NetArray names
+            return False
         for n in self.array_names:
             a, b = self.arrays.get(n), other.arrays.get(n)
             if (a is None) != (b is None) or (a is not None and not np.array_equal(a, b)):
@@ -629,8 +631,11 @@ class NormalizationLayer(NetLayer):
     """``NormalizationLayer[]``: normalizes each example over levels 2;;All and applies a
     Scaling and Biases per component of level 1 ("Epsilon" 0.001, biased variance,
     Method "Standardize"). Also ``NormalizationLayer(Span(1, All), 1)``: normalization over
-    the whole example with per-channel scaling (the core's layer normalization). Other
-    level choices, "GroupNumber", "Unbiased" -> True and Method "RMS" are not supported."""
+    the whole example with per-channel scaling, and with ``"GroupNumber" -> {g, None, ...}``
+    (one entry per aggregation level; level 1, the channels, split into g groups normalized
+    separately) group normalization. "Unbiased" -> True (variance over n - 1) and
+    Method -> "RMS" (x / Sqrt[Mean[x^2] + eps]) work with each of these. Other level
+    choices, and splitting a level other than the channels, are not supported."""
 
     head = "NormalizationLayer"
     array_names = ("Biases", "Scaling")
@@ -639,12 +644,48 @@ class NormalizationLayer(NetLayer):
                  Method="Standardize", **options):
         super().__init__(**options)
         aggregation = S.Span(2, S.All) if aggregation is None else aggregation
-        if GroupNumber is not None or Unbiased is not False or not same(Method, "Standardize"):
-            raise LayerGraphError("NormalizationLayer: \"GroupNumber\", \"Unbiased\" -> True and Method -> \"RMS\" "
-                                  "are not supported.", "General::unsupported")
         if not isinstance(Epsilon, (int, float, np.floating)) or isinstance(Epsilon, bool) or not Epsilon > 0:
             raise _opt_err(self.head, "\"Epsilon\"", Epsilon, "a positive number")
-        self.params = {"AggregationLevels": aggregation, "ScalingLevels": scaling, "Epsilon": float(Epsilon)}
+        if not self._group_spec_ok(GroupNumber):
+            raise _opt_err(self.head, "\"GroupNumber\"", GroupNumber,
+                           "None, a positive integer or a list of positive integers or None, one for each "
+                           "aggregation level")
+        if not isinstance(Unbiased, (bool, np.bool_)):
+            raise _opt_err(self.head, "\"Unbiased\"", Unbiased, "True or False")
+        if not one_of(Method, "Standardize", "RMS"):
+            raise _opt_err(self.head, "Method", Method, "\"Standardize\" or \"RMS\"")
+        group = tuple(GroupNumber) if isinstance(GroupNumber, (list, tuple)) else GroupNumber
+        self.params = {"AggregationLevels": aggregation, "ScalingLevels": scaling, "Epsilon": float(Epsilon),
+                       "GroupNumber": group, "Unbiased": bool(Unbiased), "Method": Method}
+
+    @staticmethod
+    def _group_spec_ok(spec) -> bool:
+        def count(v):
+            return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and v >= 1
+        if spec is None or count(spec):
+            return True
+        return isinstance(spec, (list, tuple)) and len(spec) > 0 and all(v is None or count(v) for v in spec)
+
+    def _groups(self, agg, dims) -> dict[int, int]:
+        """{level: number of groups} for the aggregation levels that "GroupNumber" splits
+        (a single number splits the first aggregation level [UNCONFIRMED])."""
+        spec = self.params["GroupNumber"]
+        if spec is None:
+            return {}
+        if not isinstance(spec, tuple):
+            spec = (spec,) + (None,) * (len(agg) - 1)
+        if len(spec) != len(agg):
+            raise _err(self.head, f"\"GroupNumber\" -> {_wl(list(spec))} should have one entry for each of the "
+                                  f"{len(agg)} aggregation levels {_wl(list(agg))}.")
+        out = {}
+        for level, g in zip(agg, spec):
+            if g is None or g == 1:
+                continue
+            if dims[level - 1] % g:
+                raise _err(self.head, f"the dimension {dims[level - 1]} of level {level} is not a multiple of "
+                                      f"its \"GroupNumber\" {g}.")
+            out[level] = int(g)
+        return out
 
     def _optional_arrays(self):
         return ("Biases", "Scaling")
@@ -664,14 +705,26 @@ class NormalizationLayer(NetLayer):
                               "All or a list of integers).", "NormalizationLayer::invlev")
 
     def _mode(self, dims):
+        """("instance" | "layer" | "group", number of channel groups)."""
         r = len(dims)
         agg = self._levels(self.params["AggregationLevels"], r)
         sc = self.params["ScalingLevels"]
         scale = tuple(i for i in range(1, r + 1) if i not in agg) if same(sc, "Complement") else self._levels(sc, r)
-        if agg == tuple(range(2, r + 1)) and r >= 2 and scale == (1,):
-            return "instance"
-        if agg == tuple(range(1, r + 1)) and scale == (1,):
-            return "layer"
+        supported = (agg == tuple(range(2, r + 1)) and r >= 2 or agg == tuple(range(1, r + 1))) and scale == (1,)
+        groups = self._groups(agg, dims) if supported else {}
+        if set(groups) - {1}:
+            spec = self.params["GroupNumber"]
+            spec = list(spec) if isinstance(spec, tuple) else spec
+            raise LayerGraphError(f"NormalizationLayer: \"GroupNumber\" -> {_wl(spec)} "
+                                  f"splits level {min(set(groups) - {1})}; only splitting level 1 (the channels, "
+                                  "with aggregation levels Span(1, All) and scaling level 1: group normalization) "
+                                  "is supported.", "General::unsupported")
+        if supported and agg[0] == 2:
+            return "instance", dims[0]
+        if supported:
+            g = groups.get(1, 1)
+            plain = g == 1 and not self.params["Unbiased"] and same(self.params["Method"], "Standardize")
+            return ("layer" if plain else "group"), g
         raise LayerGraphError(f"NormalizationLayer: aggregation levels {_wl(list(agg))} with scaling levels "
                               f"{_wl(list(scale))} are not supported for {r}-dimensional input; supported: the "
                               "default (2;;All with per-channel scaling) and Span(1, All) with scaling level 1.",
@@ -682,7 +735,7 @@ class NormalizationLayer(NetLayer):
 
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
-        mode = self._mode(dims)
+        mode, groups = self._mode(dims)
         self._check_arrays(in_dims)
         c = dims[0]
         shape = (c, 1) if len(dims) == 1 else (1, 1, c)
@@ -694,7 +747,13 @@ class NormalizationLayer(NetLayer):
                 kw[("ScaleLearnRateFactor" if wl_name == "Scaling" else "OffsetLearnRateFactor")] = 0.0
             elif self.arrays[wl_name] is not None:
                 kw[core_name] = self.arrays[wl_name].reshape(shape)
-        cls = L.InstanceNormalizationLayer if mode == "instance" else L.LayerNormalizationLayer
+        if mode == "layer":
+            cls = L.LayerNormalizationLayer
+        else:
+            cls = L.InstanceNormalizationLayer if mode == "instance" else L.GroupNormalizationLayer
+            kw.update(unbiased=self.params["Unbiased"], rms=same(self.params["Method"], "RMS"))
+            if mode == "group":
+                kw["NumGroups"] = groups
         spec = cls(**kw)._resolved_copy(Epsilon=self.params["Epsilon"])
 
         def read(core):

@@ -52,6 +52,7 @@ REQUIRED = {
     "featureInputLayer": ("InputSize",),
     "convolution2dLayer": ("FilterSize", "NumFilters"),
     "groupedConvolution2dLayer": ("FilterSize", "NumFiltersPerGroup", "NumGroups"),
+    "groupNormalizationLayer": ("NumGroups",),
     "transposedConv2dLayer": ("FilterSize", "NumFilters"),
     "clippedReluLayer": ("Ceiling",),
     "maxPooling2dLayer": ("PoolSize",),
@@ -97,6 +98,9 @@ DEFAULTS = {
                                 **_NORM_LEARNING},
     "layerNormalizationLayer": {"Name": "", "NumChannels": AUTO, "Epsilon": 1e-5, "OperationDimension": "auto",
                                 **_NORM_LEARNING},
+    # groupNormalizationLayer / instanceNormalizationLayer: matlab_api.md 1c [mem]
+    "groupNormalizationLayer": {"Name": "", "NumGroups": 2, "NumChannels": AUTO, "Epsilon": 1e-5, **_NORM_LEARNING},
+    "instanceNormalizationLayer": {"Name": "", "NumChannels": AUTO, "Epsilon": 1e-5, **_NORM_LEARNING},
     "reluLayer": {"Name": ""},
     "leakyReluLayer": {"Name": "", "Scale": 0.01},
     "clippedReluLayer": {"Name": "", "Ceiling": 10},
@@ -133,6 +137,8 @@ TYPES = {
     "transposedConv2dLayer": ("Transposed Convolution", "transposed-conv"),
     "batchNormalizationLayer": ("Batch Normalization", "batchnorm"),
     "layerNormalizationLayer": ("Layer Normalization", "layernorm"),   # UNCONFIRMED
+    "groupNormalizationLayer": ("Group Normalization", "groupnorm"),   # UNCONFIRMED
+    "instanceNormalizationLayer": ("Instance Normalization", "instancenorm"),  # UNCONFIRMED
     "reluLayer": ("ReLU", "relu"),
     "leakyReluLayer": ("Leaky ReLU", "leakyrelu"),
     "clippedReluLayer": ("Clipped ReLU", "clippedrelu"),               # DefaultName UNCONFIRMED

@@ -274,8 +274,8 @@ def test_normalization_layer_all_levels_and_bad_levels():
     np.testing.assert_allclose(layer(x), ref, rtol=1e-4, atol=1e-5)
     with pytest.raises(LayerGraphError, match="not supported"):
         NetChain([NormalizationLayer(2)], Input=(3, 4, 5))
-    with pytest.raises(LayerGraphError, match="not supported"):
-        NormalizationLayer(Method="RMS")
+    with pytest.raises(LayerGraphError, match="only splitting level 1"):   # "GroupNumber" on a spatial level
+        NetChain([NormalizationLayer(GroupNumber=2)], Input=(3, 4, 4))
 
 
 def test_normalization_layer_without_scaling():
