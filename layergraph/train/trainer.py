@@ -12,6 +12,9 @@ in the internal layout (observations first). Per iteration, in MATLAB's order:
   6. the moving batch-normalization statistics, s <- d * batch + (1 - d) * s with the
      layer's MeanDecay / VarianceDecay (layers in ``frozen_state`` keep theirs).
 
+A shared learnable (``core/shared.py``) is one array: its members' gradients are summed
+before step 3, and steps 3 to 5 see it once (one L2 term, one solver state, one update).
+
 Each epoch visits floor(N / MiniBatchSize) mini-batches (the incomplete last one is
 dropped). Training stops at MaxEpochs, when a callback returns True, when the
 validation loss has not improved ``validation_patience`` times in a row, on
