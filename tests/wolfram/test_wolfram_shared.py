@@ -168,3 +168,14 @@ def test_net_array_names_properties_and_printout():
     text = repr(layer)
     assert "Weights: matrix (size: 2\u00d73)  (shared as w)" in text
     assert "(shared as" not in text.split("Biases")[1]
+
+
+def test_uses_of_one_name_need_one_learning_rate_multiplier():
+    net = NetChain([LinearLayer(3, Weights=NetArray("w")), Tanh, LinearLayer(3, Weights=NetArray("w"))], Input=3)
+    x = R.normal(size=(20, 3)).astype(np.float32)
+    with pytest.raises(LayerGraphError, match="Shared array 'w' is one array, so its members must have one "
+                                              "learn-rate factor"):
+        _train(net, x, x, LearningRateMultipliers={"1": 0})
+    before = NetInitialize(net)   # one multiplier for every use is fine
+    after = _train(before, x, x, LearningRateMultipliers=0.5, rounds=1)
+    assert not np.array_equal(NetExtract(after, NetArray("w")), NetExtract(before, NetArray("w")))
