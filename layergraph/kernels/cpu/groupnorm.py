@@ -29,11 +29,12 @@ from numba import njit, prange
 
 from ._util import as_float, like
 
+_FM = {"reassoc", "contract"}  # lets the sums vectorize; changes results only by rounding
 
 # Parallel over (example, group): a group's channels are consecutive, so its data is one
 # contiguous block of the N x C x S array, read twice for the statistics and once more to
 # write the output.
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=_FM)
 def _gn_fwd(x, scale, offset, eps, ddof, rms, y, mean, var):
     n, g, cg, s = x.shape
     cnt = cg * s
@@ -66,7 +67,7 @@ def _gn_fwd(x, scale, offset, eps, ddof, rms, y, mean, var):
 # dx = inv * (dy*scale - [mean term] sum(dy*scale)/n - xhat * sum(dy*scale*xhat)/d): the
 # derivative of the mean vanishes for rms=True, and d is the variance's divisor. The same
 # pass leaves each (example, channel)'s sums of dy*xhat and dy for dscale and doffset.
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, fastmath=_FM)
 def _gn_bwd(dy, x, scale, mean, var, eps, ddof, rms, dx, ds_part, do_part):
     n, g, cg, s = x.shape
     cnt = cg * s
