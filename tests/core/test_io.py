@@ -23,7 +23,7 @@ from layergraph.core.network import DAGNetwork, DLNetwork, SeriesNetwork
 from layergraph.core.registry import REGISTRY
 from layergraph.core.size import Size
 from layergraph.layers import (
-    ArrayReshapeLayer, ArrayTransposeLayer, ElementwiseFunctionLayer, InstanceNormalizationLayer, SumPooling2DLayer,
+    ArrayReshapeLayer, ArrayTransposeLayer, ElementwiseFunctionLayer, SumPooling2DLayer,
     ThreadingFunctionLayer,
 )
 from layergraph.matlab.constructors import CONSTRUCTORS
@@ -290,7 +290,6 @@ CORE_EXAMPLES = {
     ThreadingFunctionLayer: dict(Function="Plus"),
     ArrayReshapeLayer: dict(OutputSize=Size((6, 4), 6)),
     ArrayTransposeLayer: dict(Perm=(0, 2, 1)),
-    InstanceNormalizationLayer: dict(Epsilon=1e-3),
     SumPooling2DLayer: dict(PoolSize=(2, 3), Stride=(2, 1), PaddingSize=(1, 0, 0, 2)),
 }
 
