@@ -16,6 +16,8 @@ import time
 ap = argparse.ArgumentParser()
 ap.add_argument("--repeat", type=int, default=30)
 ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--unfused", action="store_true", help="no batch normalization + ReLU fusion (as before it)")
+ap.add_argument("--all-dx", action="store_true", help="compute every dx, the input's too (as before)")
 args = ap.parse_args()
 for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
@@ -47,6 +49,8 @@ net = dlnetwork([imageInputLayer([32, 32, 3], "Normalization", "none"),
                  convolution2dLayer(3, 32, "Padding", 1), batchNormalizationLayer, reluLayer,
                  fullyConnectedLayer(10), softmaxLayer])
 ex = net.executor("cpu", np.float32)
+if args.unfused:
+    ex._train_fusions_cache = {}
 x, labels = _data(n)
 t = np.zeros((n, 10), np.float32)
 t[np.arange(n), labels] = 1.0
@@ -81,7 +85,7 @@ def step():
     crossentropyex_forward(y, t)
     seed = crossentropyex_backward(y, t)
     times.setdefault(("loss", "forward"), []).append(time.perf_counter() - t0)
-    grads = ex.backward({out: seed})
+    grads = ex.backward({out: seed}, input_grads=args.all_dx)
     t0 = time.perf_counter()
     for layer, gs in grads.items():
         for name, g in gs.items():
@@ -101,7 +105,8 @@ for _ in range(args.repeat):
     t0 = time.perf_counter()
     step()
     whole.append(time.perf_counter() - t0)
-print(f"load average {os.getloadavg()[0]:.2f}; median of {args.repeat} steps")
+print(f"load average {os.getloadavg()[0]:.2f}; median of {args.repeat} steps; unfused {args.unfused}, "
+      f"all dx {args.all_dx}")
 names = list(dict.fromkeys(k[0] for k in times))
 print(f"{'layer':<24} {'forward ms':>10} {'backward ms':>11}")
 for nm in names:

@@ -81,8 +81,9 @@ class Executor:
         return chains
 
     def _train_fusions(self) -> dict:
-        """{batchnorm name: relu step} where the ReLU is the BN output's only reader: training
-        computes the pair in one pass each way ('cpu' kernels, as prediction's chains)."""
+        """{batchnorm name: (relu step, maxpool step or None)} where the ReLU is the BN output's
+        only reader (and the max pooling the ReLU's): training computes them in one pass each
+        way ('cpu' kernels, as prediction's chains)."""
         fusions = self.__dict__.get("_train_fusions_cache")
         if fusions is None:
             fusions = {}
@@ -96,7 +97,10 @@ class Executor:
                         continue
                     r = readers.get((step.name, step.outputs[0]), [])
                     if len(r) == 1 and r[0].op.layer.family == "relu" and len(r[0].outputs) == 1:
-                        fusions[step.name] = r[0]
+                        q = readers.get((r[0].name, r[0].outputs[0]), [])
+                        pool = q[0] if len(q) == 1 and q[0].op.layer.family == "maxpool" \
+                            and len(q[0].outputs) == 1 else None
+                        fusions[step.name] = (r[0], pool)
             self._train_fusions_cache = fusions
         return fusions
 
@@ -125,20 +129,28 @@ class Executor:
         self.batch_stats = {}
         gen = rng if rng is not None else global_rng()
         fused_away = set()
-        self._fused_relus = {}  # relu name -> batchnorm name, fused in this training pass
+        self._fused_into = {}  # relu (and maxpool) name -> batchnorm name, fused in this training pass
         train_fusions = self._train_fusions() if training else {}
         for i, step in enumerate(self.steps):
             op = step.op
             if step.name in fused_away:
                 continue
-            relu = train_fusions.get(step.name)
-            if relu is not None and (step.name, step.outputs[0]) not in keep:  # a kept BN output: unfused
-                y, ctx = op.forward_train_fused(self.k, acts[step.inputs[0]], self.params[step.name])
+            fusion = train_fusions.get(step.name)
+            if fusion is not None and (step.name, step.outputs[0]) not in keep:  # a kept BN output: unfused
+                relu, pool = fusion
+                last = (relu.name, relu.outputs[0])
+                if pool is not None and last in keep:  # a kept ReLU output: no pooling in the pass
+                    pool = None
+                y, ctx = op.forward_train_fused(self.k, acts[step.inputs[0]], self.params[step.name],
+                                                pool.op._hp() if pool is not None else None)
                 ctxs[step.name] = ctx
                 self.batch_stats[step.name] = (ctx[1], ctx[2])
-                acts[(relu.name, relu.outputs[0])] = y
-                fused_away.add(relu.name)
-                self._fused_relus[relu.name] = step.name
+                for s in (relu, pool):
+                    if s is not None:
+                        fused_away.add(s.name)
+                        self._fused_into[s.name] = step.name
+                        last = (s.name, s.outputs[0])
+                acts[last] = y
                 continue
             chain = None if training else self._chains.get(step.name)
             if chain is not None and not any(ref in keep for ref in chain[-1][:-1]):
@@ -217,7 +229,7 @@ class Executor:
             needs = tuple(ref in need for ref in step.inputs)
             if not any(needs) and not step.op.learnable_names:
                 continue
-            if step.name in self._fused_relus:  # its batch normalization applies the mask
+            if step.name in self._fused_into:  # its batch normalization applies the mask (and scatter)
                 grads_act[step.inputs[0]] = dys[0]
                 continue
             dys = [d if d is not None else np.zeros_like(next(x for x in dys if x is not None)) for d in dys]

@@ -208,18 +208,24 @@ class BatchNormOp(Op):
         return [k("batchnorm", "forward_infer")(xs[0], P["Scale"], P["Offset"], P["TrainedMean"],
                                                 P["TrainedVariance"], eps)], None
 
-    def forward_train_fused(self, k, x, P):
-        """Training forward with a following ReLU in the same pass: (relu(bn(x)), ctx). The
-        executor's fusion ('cpu' kernels) when the ReLU is this layer's only reader; backward
-        then takes the gradient at the ReLU's output and applies its mask in the BN pass."""
-        y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], self.layer.Epsilon, relu=True)
-        return y, (x, mean, var, y)
+    def forward_train_fused(self, k, x, P, pool=None):
+        """Training forward with a following ReLU (and max pooling: ``pool`` its hyperparameters)
+        in the same pass: (relu(bn(x)) or its pooling, ctx). The executor's fusion ('cpu'
+        kernels) when each link is the only reader of the one before; backward then takes the
+        gradient at the last link's output and applies the ReLU's mask (and the pooling's
+        scatter) in the BN passes."""
+        eps = self.layer.Epsilon
+        if pool is None:
+            y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True)
+            return y, (x, mean, var, {"relu_out": y})
+        y, mean, var, arg = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True, pool=pool)
+        return y, (x, mean, var, {"pool_out": (y, arg)})
 
     def backward(self, k, dys, ctx, P):
         x, mean, var = ctx[:3]
-        relu_out = {"relu_out": ctx[3]} if len(ctx) > 3 else {}  # fused: dys[0] is at the ReLU's output
+        fused = ctx[3] if len(ctx) > 3 else {}  # fused: dys[0] is at the ReLU's (or the pooling's) output
         dx, dscale, doffset = k("batchnorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon,
-                                                         **relu_out)
+                                                         **fused)
         return [dx], {"Scale": dscale, "Offset": doffset}
 
 

@@ -130,9 +130,9 @@ def test_fused_training_step_equals_unfused(dtype):
     x = g.standard_normal((6, 3, 8, 8)).astype(dtype)
     W = g.standard_normal((6, 3, 1, 1)).astype(dtype)
     a1, g1 = _run(fused, x, W)
-    assert set(fused._fused_relus) == {"r1", "r2"}
+    assert set(fused._fused_into) == {"r1", "mp", "r2"}  # bn1 + r1 + mp, bn2 + r2
     a2, g2 = _run(plain, x, W)
-    assert plain._fused_relus == {}
+    assert plain._fused_into == {}
     [ref] = fused.output_refs()
     np.testing.assert_array_equal(a1[ref], a2[ref])
     assert set(fused.batch_stats) == set(plain.batch_stats) == {"bn1", "bn2"}
@@ -174,10 +174,22 @@ def test_kept_batchnorm_output_turns_the_fusion_off():
     x = g.standard_normal((3, 3, 8, 8))
     W = g.standard_normal((3, 3, 1, 1))
     a1, g1 = _run(fused, x, W, keep={("bn1", "out"), ("r2", "out")})
-    assert set(fused._fused_relus) == {"r2"}  # bn2's output is not kept: bn2 + r2 stay fused
+    assert set(fused._fused_into) == {"r2"}  # bn2's output is not kept: bn2 + r2 stay fused
     a2, g2 = _run(plain, x, W, keep={("bn1", "out"), ("r2", "out")})
     np.testing.assert_array_equal(a1[("bn1", "out")], a2[("bn1", "out")])
     np.testing.assert_array_equal(a1[("r2", "out")], a2[("r2", "out")])
+    _same(g1, g2, exact=False)
+
+
+def test_kept_relu_output_keeps_the_pooling_out_of_the_fusion():
+    fused, plain = _executors(seed_cnn(), np.float64)
+    g = np.random.default_rng(9)
+    x = g.standard_normal((3, 3, 8, 8))
+    W = g.standard_normal((3, 3, 1, 1))
+    a1, g1 = _run(fused, x, W, keep={("r1", "out")})
+    assert set(fused._fused_into) == {"r1", "r2"}
+    a2, g2 = _run(plain, x, W, keep={("r1", "out")})
+    np.testing.assert_array_equal(a1[("r1", "out")], a2[("r1", "out")])
     _same(g1, g2, exact=False)
 
 
@@ -194,6 +206,6 @@ def test_batchnorm_with_a_second_reader_is_not_fused():
     x = g.standard_normal((3, 2, 6, 6))
     W = g.standard_normal((3, 3))
     a1, g1 = _run(fused, x, W)
-    assert fused._fused_relus == {}
+    assert fused._fused_into == {}
     a2, g2 = _run(plain, x, W)
     _same(g1, g2)

@@ -11,6 +11,8 @@ Batch normalization, x N x C x H x W or N x C; scale, offset, mean, var are (C,)
       mean and var are the batch statistics that bn_forward_train returned.
   bn_forward_train(..., relu=True) and bn_backward(..., relu_out=y): batch normalization
       followed by ReLU in one pass each way (the executor's training fusion; 'cpu' only).
+  bn_forward_train(..., relu=True, pool=(ph, pw, sh, sw, pt, pb, pl, pr)) -> (y, mean, var, argmax)
+  and bn_backward(dy, ..., pool_out=(y, argmax)): batch normalization, ReLU and max pooling.
 
 Layer normalization, x N x C x ... (any trailing dims S). Statistics per observation over
 C and S (MATLAB OperationDimension 'auto' / 'spatial-channel' / 'batch-excluded'), or
@@ -28,7 +30,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._util import as_float, like, out_like
+from ._util import as_float, like, out_empty, out_like
+from .pool import _max_plane_arg, _out
 
 _FM = {"reassoc", "contract"}  # lets sums vectorize; changes results only by rounding
 
@@ -162,6 +165,110 @@ def _bn_back(dy, x, scale, mean, var, eps, masked, ym, dx, dscale, doffset):
                     o[j] = at * g[j] + k2t * xr[j] + k3t
 
 
+# -- batch normalization + ReLU + max pooling, fused for training ----------------------------
+# The ReLU's output is never stored: each (observation, channel) plane is normalized and
+# rectified into a per-thread scratch plane and max-pooled from there (the pooling kernel's
+# own code, so the same maxima and argmax). The backward reads the gradient at the pooled
+# output and scatters it (masked where the pooled value, i.e. the ReLU's output at the
+# argmax, is not > 0) inside the batch normalization's passes.
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _channel_stats(x, k):
+    """(mean, biased variance) of x[:, k, :] as _bn_train computes them."""
+    n, c, s = x.shape
+    z = x.dtype.type(0)
+    a1 = 0.0
+    for i in range(n):
+        for j0 in range(0, s, _BLOCK):
+            seg = x[i, k, j0:j0 + _BLOCK]
+            r = z
+            for j in range(seg.size):
+                r += seg[j]
+            a1 += r
+    m = a1 / (n * s)
+    mt = x.dtype.type(m)
+    a2 = 0.0
+    for i in range(n):
+        for j0 in range(0, s, _BLOCK):
+            seg = x[i, k, j0:j0 + _BLOCK]
+            r = z
+            for j in range(seg.size):
+                d = seg[j] - mt
+                r += d * d
+            a2 += r
+    return m, a2 / (n * s)
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _bn_train_relu_pool(x, scale, offset, eps, h, w, ph, pw, sh, sw, pt, pl, y, arg, mean, var):
+    """x N x C x S (S = h*w); y, arg N x C x OH x OW."""
+    n, c, s = x.shape
+    z = x.dtype.type(0)
+    for k in prange(c):
+        m, v = _channel_stats(x, k)
+        mean[k] = m
+        var[k] = v
+        a = scale[k] / math.sqrt(v + eps)
+        at = x.dtype.type(a)
+        bt = x.dtype.type(offset[k] - m * a)
+        plane = np.empty(s, x.dtype)
+        plane2 = plane.reshape((h, w))
+        for i in range(n):
+            row = x[i, k]
+            for j in range(s):
+                t = row[j] * at + bt
+                plane[j] = t if t > z else z
+            _max_plane_arg(plane2, ph, pw, sh, sw, pt, pl, y[i, k], arg[i, k])
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _bn_back_relu_pool(dyp, yp, arg, x, scale, mean, var, eps, dx, dscale, doffset):
+    """dyp, yp, arg N x C x P (the pooled output's gradient, value, argmax); x, dx N x C x S."""
+    n, c, s = x.shape
+    p = dyp.shape[2]
+    cnt = n * s
+    z = x.dtype.type(0)
+    for k in prange(c):
+        m = mean[k]
+        mt = x.dtype.type(m)
+        sdy = 0.0
+        sdyx = 0.0
+        for i in range(n):
+            g = dyp[i, k]
+            yr = yp[i, k]
+            ar = arg[i, k]
+            xr = x[i, k]
+            r1 = z
+            r2 = z
+            for j in range(p):
+                q = ar[j]
+                if q >= 0 and yr[j] > z:
+                    r1 += g[j]
+                    r2 += g[j] * (xr[q] - mt)
+            sdy += r1
+            sdyx += r2
+        inv = 1.0 / math.sqrt(var[k] + eps)
+        dscale[k] = sdyx * inv
+        doffset[k] = sdy
+        a = scale[k] * inv
+        k2 = -a * inv * inv * sdyx / cnt
+        k3 = -a * sdy / cnt - k2 * m
+        at = x.dtype.type(a)
+        k2t = x.dtype.type(k2)
+        k3t = x.dtype.type(k3)
+        for i in range(n):
+            xr = x[i, k]
+            o = dx[i, k]
+            for j in range(s):
+                o[j] = k2t * xr[j] + k3t
+            g = dyp[i, k]
+            yr = yp[i, k]
+            ar = arg[i, k]
+            for j in range(p):
+                q = ar[j]
+                if q >= 0 and yr[j] > z:
+                    o[q] += at * g[j]
+
+
 def _bn_args(x, name, *vecs):
     x = as_float(x)
     x3 = _ncs(x, name)
@@ -169,14 +276,28 @@ def _bn_args(x, name, *vecs):
     return x, x3, [like(v, x, nm, (c,)) for nm, v in vecs]
 
 
-def bn_forward_train(x, scale, offset, epsilon, relu=False):
+def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None):
     """Normalize with the batch statistics. Returns (y, mean, var); var is biased.
     ``relu=True`` returns max(y, 0) instead, in the same pass (the executor's training fusion
-    of a following ReLU; ReLU's NaN rule)."""
+    of a following ReLU; ReLU's NaN rule). ``pool=(ph, pw, sh, sw, pt, pb, pl, pr)`` (with
+    relu=True, x N x C x H x W) also max-pools that, as maxpool_forward_train, and returns
+    (pooled y, mean, var, argmax); the ReLU's output is not kept."""
     x, x3, (scale, offset) = _bn_args(x, "bn_forward_train", ("scale", scale), ("offset", offset))
     if x3.shape[0] * x3.shape[2] == 0:
         raise ValueError(f"bn_forward_train: batch statistics need at least one element per channel, "
                          f"got shape {x.shape}.")
+    if pool is not None:
+        if not relu or x.ndim != 4:
+            raise ValueError("bn_forward_train: pool needs relu=True and N x C x H x W data.")
+        n, c, h, w = x.shape
+        ph, pw, sh, sw, pt, pb, pl, pr = (int(v) for v in pool)
+        oh, ow = _out(h, w, ph, pw, sh, sw, pt, pb, pl, pr, "bn_forward_train")
+        y = out_empty((n, c, oh, ow), x.dtype)
+        arg = out_empty((n, c, oh, ow), np.int64)
+        mean = np.empty(c, x.dtype)
+        var = np.empty(c, x.dtype)
+        _bn_train_relu_pool(x3, scale, offset, float(epsilon), h, w, ph, pw, sh, sw, pt, pl, y, arg, mean, var)
+        return y, mean, var, arg
     y = out_like(x)
     mean = np.empty(x3.shape[1], x.dtype)
     var = np.empty(x3.shape[1], x.dtype)
@@ -194,11 +315,27 @@ def bn_forward_infer(x, scale, offset, mean, var, epsilon):
     return y
 
 
-def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None):
+def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None, pool_out=None):
     """Gradients of bn_forward_train: (dx, dscale, doffset). ``relu_out``: the output of
     bn_forward_train(..., relu=True); dy is then the gradient at the fused ReLU's output and
-    counts only where relu_out > 0 (the ReLU's backward, applied in the same pass)."""
+    counts only where relu_out > 0 (the ReLU's backward, applied in the same pass).
+    ``pool_out=(y, argmax)`` from bn_forward_train(..., relu=True, pool=...): dy is the
+    gradient at the pooled output, scattered to the argmax where y > 0."""
     x, x3, (scale, mean, var) = _bn_args(x, "bn_backward", ("scale", scale), ("mean", mean), ("var", var))
+    if pool_out is not None:
+        yp, arg = pool_out
+        n, c = x3.shape[:2]
+        yp = like(yp, x, "pooled y")
+        dy = like(dy, x, "dy", yp.shape)
+        arg = np.ascontiguousarray(arg, dtype=np.int64)
+        if yp.ndim != 4 or yp.shape[:2] != (n, c) or arg.shape != yp.shape:
+            raise ValueError(f"bn_backward: pooled y {yp.shape} and argmax {arg.shape} do not fit x {x.shape}.")
+        dx = out_like(x)
+        dscale = np.empty(c, x.dtype)
+        doffset = np.empty(c, x.dtype)
+        _bn_back_relu_pool(dy.reshape(n, c, -1), yp.reshape(n, c, -1), arg.reshape(n, c, -1), x3, scale, mean,
+                           var, float(epsilon), dx.reshape(x3.shape), dscale, doffset)
+        return dx, dscale, doffset
     dy = like(dy, x, "dy", x.shape)
     ym = dy if relu_out is None else like(relu_out, x, "relu_out", x.shape)
     dx = out_like(x)

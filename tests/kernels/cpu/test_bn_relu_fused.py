@@ -81,3 +81,65 @@ def test_fused_matches_torch(dtype):
     np.testing.assert_allclose(dx, gx.numpy(), **tol)
     np.testing.assert_allclose(ds, gs.numpy(), **tol)
     np.testing.assert_allclose(do, go.numpy(), **tol)
+
+
+# -- batch normalization + ReLU + max pooling -------------------------------------------------
+POOLS = [(2, 2, 2, 2, 0, 0, 0, 0), (3, 3, 2, 2, 1, 1, 1, 1), (2, 3, 1, 2, 0, 1, 1, 0)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool", POOLS)
+def test_fused_pool_equals_bn_relu_then_maxpool(pool, dtype):
+    from layergraph.kernels.cpu.pool import maxpool_backward, maxpool_forward_train
+    x, s, o, _ = _data((5, 3, 9, 8), dtype, seed=11)
+    eps = 1e-5
+    yb, m, v = bn_forward_train(x, s, o, eps)
+    r = relu_forward(yb)
+    yp, arg = maxpool_forward_train(r, *pool)
+    y2, m2, v2, arg2 = bn_forward_train(x, s, o, eps, relu=True, pool=pool)
+    for a, b in ((y2, yp), (arg2, arg), (m2, m), (v2, v)):
+        np.testing.assert_array_equal(a, b)
+    assert (yp == 0).any() and (yp > 0).any()
+    dy = np.random.default_rng(12).standard_normal(yp.shape).astype(dtype)
+    dx, ds, do = bn_backward(relu_backward(maxpool_backward(dy, arg, 9, 8), yb, r), x, s, m, v, eps)
+    dx2, ds2, do2 = bn_backward(dy, x, s, m2, v2, eps, pool_out=(y2, arg2))
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    for a, b in ((dx2, dx), (ds2, ds), (do2, do)):
+        np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("pool", POOLS[:2])
+def test_fused_pool_gradients_match_finite_differences(pool):
+    x, s, o, _ = _data((3, 2, 7, 6), np.float64, seed=13)
+    eps = 1e-3
+
+    def f(x, s, o):
+        return bn_forward_train(x, s, o, eps, relu=True, pool=pool)[0]
+
+    y, m, v, arg = bn_forward_train(x, s, o, eps, relu=True, pool=pool)
+    dy = np.random.default_rng(14).standard_normal(y.shape)
+    dx, ds, do = bn_backward(dy, x, s, m, v, eps, pool_out=(y, arg))
+    for wrt, g in enumerate((dx, ds, do)):
+        fd_check(f, [x, s, o], wrt, g, dy, h=1e-7, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_pool_matches_torch(dtype):
+    x, s, o, _ = _data((6, 4, 8, 8), dtype, seed=15)
+    eps = 1e-5
+    y, m, v, arg = bn_forward_train(x, s, o, eps, relu=True, pool=(2, 2, 2, 2, 0, 0, 0, 0))
+    dy = np.random.default_rng(16).standard_normal(y.shape).astype(dtype)
+    dx, ds, do = bn_backward(dy, x, s, m, v, eps, pool_out=(y, arg))
+    tx, ts, to = (torch.tensor(a, requires_grad=True) for a in (x, s, o))
+    F = torch.nn.functional
+    ty = F.max_pool2d(torch.relu(F.batch_norm(tx, None, None, ts, to, training=True, eps=eps)), 2, 2)
+    gx, gs, go = torch.autograd.grad(ty, (tx, ts, to), torch.tensor(dy))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    for a, b in ((y, ty.detach()), (dx, gx), (ds, gs), (do, go)):
+        np.testing.assert_allclose(a, b.numpy(), **tol)
+
+
+def test_fused_pool_needs_relu():
+    x, s, o, _ = _data((2, 2, 4, 4), np.float64)
+    with pytest.raises(ValueError, match="relu=True"):
+        bn_forward_train(x, s, o, 1e-5, pool=(2, 2, 2, 2, 0, 0, 0, 0))
