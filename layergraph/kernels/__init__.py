@@ -29,6 +29,9 @@ transposed_conv
 batchnorm   bn_forward_train(x, scale, offset, epsilon) -> (y, mean, var)   var biased
             bn_forward_infer(x, scale, offset, mean, var, epsilon) -> y
             bn_backward(dy, x, scale, mean, var, epsilon) -> (dx, dscale, doffset)
+            'cpu' only, the executor's training fusion with a following ReLU (and max pooling):
+            bn_forward_train(..., relu=True[, pool=(ph, pw, sh, sw, pt, pb, pl, pr)])
+                -> (y, mean, var[, argmax]);  bn_backward(..., relu_out=y | pool_out=(y, argmax))
 layernorm   ln_forward_train(x, scale, offset, epsilon, channel_only=False) -> (y, mean, var)
             ln_forward_infer(x, scale, offset, epsilon, channel_only=False) -> y
             ln_backward(dy, x, scale, mean, var, epsilon, channel_only=False)
