@@ -3,7 +3,9 @@
 Every kernel is a grid-stride loop over flat, C-contiguous arrays. They are built per dtype
 so that constants carry the data's precision (a float64 literal would promote float32 math
 to float64, slow on most GPUs). Closures hold only numpy scalars, which numba's cache hashes.
-Comparisons are written so that NaN propagates (``zero if v < zero else v``), as in MATLAB.
+NaN handling is the CPU kernels' (a test compares the two): ReLU gives 0 for NaN, as MATLAB's
+max(X, 0) does (max ignores NaN); the other comparisons are written so that NaN propagates
+(``zero if v < zero else v``).
 """
 import functools
 import math

@@ -171,3 +171,20 @@ def test_dtype_errors(cuda):
         K.relu_backward(np.ones(4, np.float32), cuda.to_device(np.ones(4)), None)
     with pytest.raises(ValueError, match="shape"):
         K.relu_backward(np.ones(4), np.ones(5), None)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the simulator's threads compute inf * 0 in numpy scalars
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_nan_and_inf_as_the_cpu_kernels(name):
+    """NaN and +-Inf give what the CPU kernels give, forward and backward, for every activation
+    (finite values to rounding: the two sides' exp/erf differ in the last bit)."""
+    family = name.split("-")[0]
+    hyper = CASES[name][0]
+    x = np.array([np.nan, -np.inf, -1.0, 0.0, 0.5, np.inf], np.float64)
+    dy = np.ones_like(x)
+    from layergraph.kernels import get_kernel
+    cpu_f, cuda_f = get_kernel(family, "forward_infer", "cpu"), get_kernel(family, "forward_infer", "cuda")
+    np.testing.assert_allclose(np.asarray(cuda_f(x, *hyper)), np.asarray(cpu_f(x, *hyper)), rtol=1e-12)
+    y = cpu_f(x, *hyper)
+    cpu_b, cuda_b = get_kernel(family, "backward", "cpu"), get_kernel(family, "backward", "cuda")
+    np.testing.assert_allclose(np.asarray(cuda_b(dy, x, y, *hyper)), np.asarray(cpu_b(dy, x, y, *hyper)), rtol=1e-12)
