@@ -111,6 +111,17 @@ def _bn_infer(x, scale, offset, mean, var, eps, y):
             out[j] = row[j] * at + bt
 
 
+@njit(cache=True, nogil=True)
+def _dx_coefficients(sdy, sdyx, scale, var, eps, mean, cnt):
+    """One channel's backward constants from sum(dy) and sum(dy*(x - mean)): (dScale, dOffset,
+    a, k2, k3) with dx = a*dy + k2*x + k3, the usual a*(dy - mean(dy) - xhat*mean(dy*xhat))
+    expanded."""
+    inv = 1.0 / math.sqrt(var + eps)
+    a = scale * inv
+    k2 = -a * inv * inv * sdyx / cnt
+    return sdyx * inv, sdy, a, k2, -a * sdy / cnt - k2 * mean
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
 def _bn_back(dy, x, scale, mean, var, eps, masked, ym, dx, dscale, doffset):
     """With ``masked``, dy counts only where ym (a fused ReLU's output) is > 0: the ReLU's
@@ -141,13 +152,7 @@ def _bn_back(dy, x, scale, mean, var, eps, masked, ym, dx, dscale, doffset):
                         r2 += g[j] * (xr[j] - mt)
                 sdy += r1
                 sdyx += r2
-        inv = 1.0 / math.sqrt(var[k] + eps)
-        dscale[k] = sdyx * inv
-        doffset[k] = sdy
-        # dx = a*dy + k2*x + k3, the usual a*(dy - mean(dy) - xhat*mean(dy*xhat)) expanded
-        a = scale[k] * inv
-        k2 = -a * inv * inv * sdyx / cnt
-        k3 = -a * sdy / cnt - k2 * m
+        dscale[k], doffset[k], a, k2, k3 = _dx_coefficients(sdy, sdyx, scale[k], var[k], eps, m, cnt)
         at = x.dtype.type(a)
         k2t = x.dtype.type(k2)
         k3t = x.dtype.type(k3)
@@ -246,12 +251,7 @@ def _bn_back_relu_pool(dyp, yp, arg, x, scale, mean, var, eps, dx, dscale, doffs
                     r2 += g[j] * (xr[q] - mt)
             sdy += r1
             sdyx += r2
-        inv = 1.0 / math.sqrt(var[k] + eps)
-        dscale[k] = sdyx * inv
-        doffset[k] = sdy
-        a = scale[k] * inv
-        k2 = -a * inv * inv * sdyx / cnt
-        k3 = -a * sdy / cnt - k2 * m
+        dscale[k], doffset[k], a, k2, k3 = _dx_coefficients(sdy, sdyx, scale[k], var[k], eps, m, cnt)
         at = x.dtype.type(a)
         k2t = x.dtype.type(k2)
         k3t = x.dtype.type(k3)
