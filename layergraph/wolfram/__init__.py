@@ -7,7 +7,7 @@ is Python's None).
 Names, options, defaults, array layouts (channels first) and printouts are Wolfram's;
 the computation is the core's (see docs/porting_from_mathematica.md)."""
 from ..core.errors import LayerGraphError
-from .coders import NetDecoder
+from .coders import NetDecoder, NetEncoder
 from .information import Information, Quantity
 from .initialize import NetInitialize
 from .layers import *  # noqa: F401,F403
@@ -22,6 +22,6 @@ from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort"] + [n for n in _layers if n != "NetLayer"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
-           + ["NetDecoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information", "Quantity",
+           + ["NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information", "Quantity",
               "LayerGraphError"]
            + list(_ops) + [n for n in _symbols if n != "Symbol"])

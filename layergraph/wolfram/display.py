@@ -115,7 +115,7 @@ def net_summary(net):
     rows = []
     ins, outs = list(c.in_dims), list(c.out_dims)
     if len(ins) == 1:
-        rows.append((f"{ins[0]} port", type_text(c.in_dims[ins[0]])))
+        rows.append((f"{ins[0]} port", port_type(net, c, ins[0])))
     else:
         rows.append(("Number of inputs", str(len(ins))))
     if len(outs) == 1:
@@ -127,10 +127,10 @@ def net_summary(net):
 
 
 def port_type(net, c, port):
-    """An output port's type; a port with a Class decoder reads ``class``."""
-    if port in getattr(net, "_decoders", {}):
-        return "class"
-    return type_text(c.out_dims[port])
+    """A port's type; a port with a coder reads the coder's kind (``image``, ``class``)."""
+    if port in net._coders:
+        return net._coders[port].type_text
+    return type_text(c.in_dims[port] if port in c.in_dims else c.out_dims[port])
 
 
 def node_out_type(net, c, name):
@@ -151,7 +151,11 @@ def node_out_type(net, c, name):
 def net_rows(net):
     """Expanded rows: (name, symbol, type, uninitialized?)."""
     c = net.compile()
-    rows = [("", port, type_text(d), False) for port, d in c.in_dims.items()]
+    rows = []
+    for port, d in c.in_dims.items():   # an encoder's kind, with the array it makes below it
+        rows.append(("", port, port_type(net, c, port), False))
+        if port in net._coders:
+            rows.append(("", "", type_text(d), False))
     for name, node in net._nodes.items():
         symbol = node.head
         rows.append((name, symbol, node_out_type(net, c, name), not node.initialized))

@@ -16,7 +16,7 @@ from . import symbols as S
 from .args import checked
 from .layers import NetLayer, _wl
 from .net import NetChain, _Container
-from .types import type_text
+from .display import port_type
 
 
 class Quantity:
@@ -133,10 +133,8 @@ def _property(net, prop):
             g.add_edges_from((s[0], d[0]) for s, d in edges)
             return g
     c = net.compile()
-    if prop == "InputPorts":
-        return OrderedDict((p, type_text(d)) for p, d in c.in_dims.items())
-    if prop == "OutputPorts":
-        return OrderedDict((p, "class" if p in net._decoders else type_text(d)) for p, d in c.out_dims.items())
+    if prop in ("InputPorts", "OutputPorts"):
+        return OrderedDict((p, port_type(net, c, p)) for p in (c.in_dims if prop == "InputPorts" else c.out_dims))
     if prop == "InputPortNames":
         return list(c.in_dims)
     if prop == "OutputPortNames":

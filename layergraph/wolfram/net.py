@@ -34,6 +34,7 @@ from ..core.shared import set_shared_learnables
 from . import shared
 from . import symbols as S
 from .args import checked_init, one_of, same
+from .coders import check_sides
 from .layers import Built, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, _wl
 from .types import dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, wl_list
 
@@ -164,7 +165,7 @@ class _Container:
         self._nodes: OrderedDict = OrderedDict()
         self._edges: list = []            # (src, dst); src ("$port", name) | (node, port); dst ... + index
         self._port_specs: dict[str, tuple] = {}
-        self._decoders: dict = {}          # output port -> NetDecoder
+        self._coders: dict = {}            # input port -> NetEncoder, output port -> NetDecoder
         self._lrm = None
         self._cache: dict = {}
 
@@ -174,10 +175,20 @@ class _Container:
         new._nodes = OrderedDict(self._nodes)
         new._edges = list(self._edges)
         new._port_specs = dict(self._port_specs)
-        new._decoders = dict(getattr(self, "_decoders", {}))
+        new._coders = dict(self._coders)
         new._lrm = self._lrm
         new._cache = {}
         return new
+
+    @property
+    def _decoders(self) -> dict:
+        from .coders import NetDecoder
+        return {p: c for p, c in self._coders.items() if isinstance(c, NetDecoder)}
+
+    @property
+    def _encoders(self) -> dict:
+        from .coders import NetEncoder
+        return {p: c for p, c in self._coders.items() if isinstance(c, NetEncoder)}
 
     def _node_inputs(self, name):
         node = self._nodes[name]
@@ -391,6 +402,9 @@ class _Container:
             if p in out_dims and out_dims[p] is not None and known(want) and out_dims[p] != want:
                 raise LayerGraphError(f"Incompatible dimensions for the output port \"{p}\": {phrase(out_dims[p])} "
                                       f"is not compatible with {phrase(want)}.", "General::ninctyp")
+        for p, decoder in self._decoders.items():
+            if out_dims.get(p) is not None:
+                decoder.check_port(out_dims[p], p)
         compiled = Compiled(infos, order, inputs, outputs, port_dims, out_dims)
         shared.check_dims(compiled)
         if all(infos[p].built is not None for p in order) and all(d is not None for d in port_dims.values()):
@@ -523,7 +537,7 @@ class _Container:
             y = y.reshape((n,) + tuple(out_dims[p]))
             decoder = None if inner else self._decoders.get(p)
             if decoder is not None and prop is not None:
-                out[p] = decoder.decode(y.reshape(n, -1), prop, single)
+                out[p] = decoder.decode(y, prop, single)
             else:
                 out[p] = y[0] if single else y
         return next(iter(out.values())) if len(out) == 1 else out
@@ -568,42 +582,13 @@ class _Container:
             items = {ins[0]: data}
         out, single = {}, None
         c = self.compile()
+        encoders = self._encoders
         for port, value in items.items():
-            dims = c.in_dims.get(port)
-            if dims is None:
-                dims = self._port_specs.get(port)
-            is_list = isinstance(value, (list, tuple))
-            try:
-                arr = np.asarray(value, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise LayerGraphError(f"Data for port \"{port}\" should be a numeric array or a list of numeric "
-                                      "arrays of equal dimensions.", "General::netinvinput") from None
-            if arr.dtype.kind not in "biuf" or not np.all(np.isfinite(arr)):
-                raise LayerGraphError(f"Data for port \"{port}\" should be numeric and finite.",
-                                      "General::netinvinput")
-            if dims is not None:
-                rank = len(dims)
-                if arr.ndim == rank:
-                    one = True
-                elif arr.ndim == rank + 1:
-                    one = False
-                else:
-                    raise LayerGraphError(f"Data for port \"{port}\" should be {phrase(dims)} or a batch of them; "
-                                          f"received an array of dimensions {wl_list(arr.shape)}.",
-                                          "General::netinvinput")
-                shape = arr.shape if one else arr.shape[1:]
-                if any(d is not None and d != s for d, s in zip(dims, shape)):
-                    raise LayerGraphError(f"Data for port \"{port}\" should be {phrase(dims)} or a batch of them; "
-                                          f"received an array of dimensions {wl_list(arr.shape)}.",
-                                          "General::netinvinput")
+            if port in encoders:
+                arr, one = encoders[port].encode(value, port)
             else:
-                # unknown rank: a list is a batch of examples, an array one example
-                one = not (is_list and arr.ndim >= 2)
-            if one:
-                arr = arr[None]
-            if not 0 <= arr.ndim - 1 <= 3:
-                raise LayerGraphError(f"Data for port \"{port}\" should be a real, vector, matrix or rank-3 array per "
-                                      f"example; received {wl_list(arr.shape)}.", "General::netinvinput")
+                dims = c.in_dims.get(port)
+                arr, one = _numeric_input(port, value, dims if dims is not None else self._port_specs.get(port))
             if single is not None and single != one:
                 raise LayerGraphError("Give either one example or a batch for every input.", "General::netinvinput")
             single = one
@@ -699,18 +684,46 @@ def _positive(value, option):
 
 
 def _port_options(head, ports: dict, allowed=None):
-    """({port: dims}, {port: NetDecoder})."""
-    from .coders import NetDecoder
-    out, decoders = {}, {}
+    """({port: dims}, {port: NetEncoder or NetDecoder}); a coder gives its port's dims."""
+    from .coders import _Coder
+    out, coders = {}, {}
     for k, v in ports.items():
         if allowed is not None and k not in allowed:
             raise LayerGraphError(f"{k!r} is neither a valid input or output port for the given {head}.",
                                   f"{head}::netinvcport")
-        if isinstance(v, NetDecoder):
-            decoders[k] = v
+        if isinstance(v, _Coder):
+            coders[k] = v
             v = v.dims
         out[k] = port_spec(v, f"{head} port \"{k}\"")
-    return out, decoders
+    return out, coders
+
+
+def _numeric_input(port, value, dims):
+    """(array with the batch first, whether ``value`` was one example) for a port without an encoder."""
+    is_list = isinstance(value, (list, tuple))
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise LayerGraphError(f"Data for port \"{port}\" should be a numeric array or a list of numeric "
+                              "arrays of equal dimensions.", "General::netinvinput") from None
+    if arr.dtype.kind not in "biuf" or not np.all(np.isfinite(arr)):
+        raise LayerGraphError(f"Data for port \"{port}\" should be numeric and finite.", "General::netinvinput")
+    if dims is not None:
+        rank = len(dims)
+        one = arr.ndim == rank
+        shape = arr.shape if one else arr.shape[1:]
+        if arr.ndim not in (rank, rank + 1) or any(d is not None and d != s for d, s in zip(dims, shape)):
+            raise LayerGraphError(f"Data for port \"{port}\" should be {phrase(dims)} or a batch of them; "
+                                  f"received an array of dimensions {wl_list(arr.shape)}.", "General::netinvinput")
+    else:
+        # unknown rank: a list is a batch of examples, an array one example
+        one = not (is_list and arr.ndim >= 2)
+    if one:
+        arr = arr[None]
+    if not 0 <= arr.ndim - 1 <= 3:
+        raise LayerGraphError(f"Data for port \"{port}\" should be a real, vector, matrix or rank-3 array per "
+                              f"example; received {wl_list(arr.shape)}.", "General::netinvinput")
+    return arr, one
 
 
 class NetChain(_Container):
@@ -734,13 +747,11 @@ class NetChain(_Container):
             self._edges.append(((a, self._node_outputs(a)[0]), (b, self._node_inputs(b)[0], None)))
         self._edges.insert(0, (("$port", "Input"), (names[0], self._node_inputs(names[0])[0], None)))
         self._edges.append(((names[-1], self._node_outputs(names[-1])[0]), ("$port", "Output")))
-        specs, decoders = _port_options("NetChain", {"Input": Input, "Output": Output, **ports},
-                                        allowed=("Input", "Output"))
-        if "Input" in decoders:
-            raise LayerGraphError("A NetDecoder belongs on an output port; \"Input\" takes dimensions.",
-                                  "NetChain::invcoder")
+        specs, coders = _port_options("NetChain", {"Input": Input, "Output": Output, **ports},
+                                      allowed=("Input", "Output"))
+        check_sides("NetChain", coders, ("Input",))
         self._port_specs = {k: v for k, v in specs.items() if v is not None}
-        self._decoders = decoders
+        self._coders = coders
         self._lrm = _lrm_option(LearningRateMultipliers)
         self.compile()  # sizes what can be sized now; an inconsistent chain fails here
 
@@ -762,14 +773,14 @@ class NetGraph(_Container):
                 self._nodes = OrderedDict(layers._nodes)
                 self._edges = [e for e in layers._edges]
                 self._port_specs = dict(layers._port_specs)
-            self._decoders = dict(layers._decoders)
+            self._coders = dict(layers._coders)
             self._lrm = layers._lrm
         else:
             self._nodes = _named_nodes(layers, "NetGraph", graph=True)
             self._edges = self._parse_edges([] if edges is None else edges)
-        specs, decoders = _port_options("NetGraph", ports)
+        specs, coders = _port_options("NetGraph", ports)
         self._port_specs.update({k: v for k, v in specs.items() if v is not None})
-        self._decoders.update(decoders)
+        self._coders.update(coders)
         if LearningRateMultipliers is not S.Automatic:
             self._lrm = _lrm_option(LearningRateMultipliers)
         self._check_acyclic()
@@ -778,9 +789,7 @@ class NetGraph(_Container):
             if k not in ins and k not in outs:
                 raise LayerGraphError(f"{k!r} is not a port of the NetGraph. Ports: "
                                       f"{', '.join(list(ins) + list(outs))}.", "NetGraph::netinvgport")
-            if k in decoders and k not in outs:
-                raise LayerGraphError(f"A NetDecoder belongs on an output port; \"{k}\" is an input.",
-                                      "NetGraph::invcoder")
+        check_sides("NetGraph", coders, ins)
         self.compile()
 
     def _check_acyclic(self):

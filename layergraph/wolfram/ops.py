@@ -50,8 +50,8 @@ def _extract_one(obj, spec):
             return OrderedDict(obj._nodes)
         if isinstance(spec, str) and spec not in obj._nodes and (spec in obj._input_names()
                                                                  or spec in obj._output_names()):
-            if spec in obj._decoders:
-                return obj._decoders[spec]
+            if spec in obj._coders:
+                return obj._coders[spec]
             c = obj.compile()
             dims = c.in_dims.get(spec) if spec in c.in_dims else c.out_dims.get(spec)
             return S.Automatic if dims is None else dims
@@ -153,16 +153,14 @@ def _replace_path(obj, path, value):
         return _set_in_layer(obj, head, value)
     if isinstance(head, str) and head not in obj._nodes and not rest and (head in obj._input_names()
                                                                           or head in obj._output_names()):
-        from .coders import NetDecoder
+        from .coders import _Coder, check_sides
         new = obj._copy()
-        if isinstance(value, NetDecoder):
-            if head not in obj._output_names():
-                raise LayerGraphError(f"A NetDecoder belongs on an output port; \"{head}\" is an input.",
-                                      "NetReplacePart::invcoder")
-            new._decoders[head] = value
+        if isinstance(value, _Coder):
+            check_sides("NetReplacePart", {head: value}, obj._input_names())
+            new._coders[head] = value
             value = value.dims
-        elif value is None and head in new._decoders:
-            del new._decoders[head]   # "port" -> None removes the decoder
+        elif value is None and head in new._coders:
+            del new._coders[head]   # "port" -> None removes the coder
             return new
         dims = port_spec(value, f"{obj.head} port \"{head}\"")
         if dims is None:
@@ -230,8 +228,8 @@ def _rebuild_chain(items, like: NetChain | None = None, keep_ports=("Input", "Ou
     if like is not None:
         specs = {k: v for k, v in like._port_specs.items() if k in keep_ports}
     lrm = like._lrm if like is not None else None
-    decoders = {k: v for k, v in (like._decoders if like is not None else {}).items() if k in keep_ports}
-    chain = NetChain(layers, **{**specs, **decoders})
+    coders = {k: v for k, v in (like._coders if like is not None else {}).items() if k in keep_ports}
+    chain = NetChain(layers, **{**specs, **coders})
     if lrm is not None:
         chain._lrm = lrm
         chain._cache = {}
@@ -266,7 +264,7 @@ def NetTake(net, spec):
         new._edges = [(s, d) for s, d in net._edges if (s[0] == "$port" or s[0] in keep)
                       and (d[0] != "$port" and d[0] in keep)]
         new._port_specs = {k: v for k, v in net._port_specs.items() if k in net._input_names()}
-        new._decoders = {}
+        new._coders = {k: v for k, v in net._encoders.items() if k in new._port_specs}
         new._cache = {}
         new.compile()
         return new
@@ -382,7 +380,7 @@ def NetDelete(net, spec):
                     raise LayerGraphError(f"NetDelete: NetPort[\"{s.port}\"] is not an output port of the net.",
                                           "NetDelete::invport")
                 new._edges = [(a, b) for a, b in new._edges if b != ("$port", s.port)]
-                new._decoders.pop(s.port, None)
+                new._coders.pop(s.port, None)
                 ins, outs = net._interface()
                 src = outs[s.port]
                 # keep the layer's output from reappearing as a dangling port: mute it with a hidden port
@@ -427,7 +425,7 @@ def NetJoin(*nets, **ports):
     first, last = nets[0], nets[-1]
     specs = {}
     if isinstance(first, _Container) and "Input" in first._port_specs:
-        specs["Input"] = first._port_specs["Input"]
+        specs["Input"] = first._coders.get("Input", first._port_specs["Input"])
     if isinstance(last, _Container) and "Output" in last._port_specs:
         specs["Output"] = last._port_specs["Output"]
     if isinstance(last, _Container) and "Output" in last._decoders:
@@ -459,7 +457,7 @@ def NetFlatten(net):
     for port, (spath, sport) in outputs.items():
         new._edges.append(((names[spath], sport), ("$port", port)))
     new._port_specs = dict(net._port_specs)
-    new._decoders = dict(net._decoders)
+    new._coders = dict(net._coders)
     new._lrm = net._lrm
     new.compile()
     return new
@@ -492,8 +490,8 @@ def NetRename(net, rules):
                            (("$port", name.port) if d == ("$port", old.port) else d)) for s, d in new._edges] + edges
             if old.port in new._port_specs:
                 new._port_specs[name.port] = new._port_specs.pop(old.port)
-            if old.port in new._decoders:
-                new._decoders[name.port] = new._decoders.pop(old.port)
+            if old.port in new._coders:
+                new._coders[name.port] = new._coders.pop(old.port)
         else:
             src = new._resolve_node(old)
             if not isinstance(name, str) or not name:

@@ -11,7 +11,9 @@ Data, in Python:
   ``(xs, ys)``                          {x1, x2, ...} -> {y1, y2, ...}  (lists or arrays, batch first)
   ``{"Input": xs, "Output": ys}``       <|"Input" -> {...}, "Output" -> {...}|>  (ports by name)
 Class targets for CrossEntropy are 1-based indices (Wolfram's "Index"), or probability
-vectors of the output's size.
+vectors of the output's size. An input port with a NetEncoder takes what the encoder
+takes (labels, images, ...); an output with a NetDecoder takes targets in the decoder's
+terms (class labels, True/False, images), encoded by the decoder's matching encoder.
 """
 from __future__ import annotations
 
@@ -57,14 +59,16 @@ def _as_array(value, what):
     return arr
 
 
-def _target_array(net, value, port):
-    """Targets; for a port with a Class decoder, the labels become 1-based class indices."""
-    decoder = net._decoders.get(port)
-    if decoder is None:
-        return _as_array(value, port)
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise LayerGraphError(f"Targets for port \"{port}\" should be a list of class labels.", "NetTrain::invindim")
-    return decoder.indices(list(value), port)
+def _port_array(net, value, port, target=False):
+    """Inputs or targets as an array with the batch first. An input port's encoder encodes the
+    examples; the targets of an output with a decoder go through the decoder's matching
+    encoder (class labels -> 1-based indices, True/False -> 1/0, images -> arrays)."""
+    if target:
+        decoder = net._decoders.get(port)
+        coder = None if decoder is None else decoder.target_encoder(net.compile().out_dims.get(port))
+    else:
+        coder = net._encoders.get(port)
+    return _as_array(value, port) if coder is None else coder.encode_many(value, port)
 
 
 def _parse(net, data, outs=None):
@@ -84,8 +88,8 @@ def _parse(net, data, outs=None):
         missing = [k for k in ins + outs if k not in data]
         if missing:
             raise LayerGraphError(f"Required input slot {missing[0]!r} was not provided.", "General::inpmiss")
-        xs = {k: _as_array(data[k], k) for k in ins}
-        ys = {k: _target_array(net, data[k], k) for k in outs}
+        xs = {k: _port_array(net, data[k], k) for k in ins}
+        ys = {k: _port_array(net, data[k], k, target=True) for k in outs}
     else:
         if len(ins) != 1 or len(outs) != 1:
             raise LayerGraphError("Data rules in -> out require a net with exactly one input and one output (with a "
@@ -97,7 +101,7 @@ def _parse(net, data, outs=None):
         else:
             raise LayerGraphError("Training data should be an association of lists, or a rule from input to output "
                                   "examples.", "NetTrain::invtdata")
-        xs, ys = {ins[0]: _as_array(x, ins[0])}, {outs[0]: _target_array(net, y, outs[0])}
+        xs, ys = {ins[0]: _port_array(net, x, ins[0])}, {outs[0]: _port_array(net, y, outs[0], target=True)}
     counts = {a.shape[0] if a.ndim else -1 for a in list(xs.values()) + list(ys.values())}
     if len(counts) != 1 or -1 in counts:
         raise LayerGraphError("The inputs and targets should have the same number of examples.",

@@ -62,7 +62,7 @@ def test_training_on_labels():
     trained = NetTrain(net, list(zip(X, y)), MaxTrainingRounds=50, LearningRate=0.05,
                        TrainingProgressReporting=None, RandomSeeding=1)
     assert np.mean(np.array(trained(X)) == y) > 0.95
-    with pytest.raises(LayerGraphError, match="among the classes"):
+    with pytest.raises(LayerGraphError, match="is not one of the classes"):
         NetTrain(net, (X, ["maybe"] * 200), MaxTrainingRounds=1, TrainingProgressReporting=None)
 
 
