@@ -85,7 +85,7 @@ def Scalar(lo=None, hi=None, *, lo_open=False, hi_open=False, integer=False, all
         v = _as_scalar(value, text, field)
         if np.isnan(v) or (np.isinf(v) and not allow_inf):
             raise ValueError(f"Expected {field} to be {text}.")
-        if integer and float(v) != int(v) and not np.isinf(v):
+        if integer and not np.isinf(v) and float(v) != int(v):
             raise ValueError(f"Expected {field} to be {text}.")
         if lo is not None and (v < lo or (lo_open and v == lo)):
             raise ValueError(f"Expected {field} to be {text}.")

@@ -6,6 +6,7 @@ as ``[1  1]`` (two spaces) in layer descriptions.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 
@@ -73,7 +74,7 @@ def format_value(value) -> str:
         return f"'{value}'"
     if isinstance(value, Callable) and not isinstance(value, np.ndarray):
         name = getattr(value, "__name__", None) or type(value).__name__
-        return f"@{name}" if name != "<lambda>" else "@(sz)..."
+        return f"@{name}" if name != "<lambda>" else f"@({_arguments(value)})..."
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
         return "{" + "  ".join(f"'{v}'" for v in value) + "}"
     if isinstance(value, (list, tuple)) and not value:
@@ -85,6 +86,15 @@ def format_value(value) -> str:
         return format_scalar(arr.item())
     if arr.ndim == 1 and arr.size <= 8 and arr.dtype.kind in "biuf":
         return "[" + " ".join(format_scalar(v) for v in arr) + "]"
-    kind = {"float32": "single", "float64": "double", "bool": "logical"}.get(arr.dtype.name, arr.dtype.name)
+    kind = {"float32": "single", "float64": "double", "bool": "logical"}.get(
+        arr.dtype.name, {"U": "string", "S": "char", "O": "cell"}.get(arr.dtype.kind, arr.dtype.name))
     dims = arr.shape if arr.ndim > 1 else (arr.shape[0], 1)
     return f"[{format_size(dims)} {kind}]"
+
+
+def _arguments(fn) -> str:
+    """An anonymous function's argument names, as MATLAB shows ``@(info)...``."""
+    try:
+        return ",".join(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return "varargin"

@@ -4,7 +4,8 @@
 unique values (numbers sorted as numbers, then shown as text, as MATLAB's
 categorical(double) does). ``categorical(values, categories)`` fixes them and their
 order; a value outside them is an error here (MATLAB would make it <undefined>,
-which training could not use anyway).
+which training could not use anyway), and so is a missing value ('', None or NaN,
+which MATLAB's categorical also makes <undefined>): it never becomes a class.
 """
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ def _text(v) -> str:
     if isinstance(v, (float, np.floating)) and float(v).is_integer():
         return str(int(v))
     return str(v)
+
+
+def _is_missing(v) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, (float, np.floating)):
+        return bool(np.isnan(v))
+    return isinstance(v, (str, np.str_)) and v == ""
 
 
 class Categorical:
@@ -34,6 +43,12 @@ class Categorical:
         if arr.ndim != 1 or arr.dtype.kind not in "UiubfO":
             raise LayerGraphError("Expected categorical values to be a vector of strings or integers, not an "
                                   f"array of size {'x'.join(map(str, arr.shape))}.")
+        missing = [i for i, v in enumerate(arr.tolist()) if _is_missing(v)]
+        if missing:
+            shown = ", ".join(str(i + 1) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
+            raise LayerGraphError(f"{len(missing)} of the {arr.size} labels {'is' if len(missing) == 1 else 'are'} missing ('', None or NaN; MATLAB's "
+                                  f"categorical makes them <undefined>, which training cannot use), at positions "
+                                  f"{shown}.")
         if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):
             raise LayerGraphError("Expected numeric class labels to be integers.")
         if categories is None:

@@ -133,6 +133,11 @@ def _prepare(X, Y, analysis, input_name, out_name, out_ref, dtype, classes=None)
             raise LayerGraphError(f"Invalid training data. The output size ({act.channels}) of the last layer does "
                                   f"not match the number of classes ({k}).",
                                   "nnet_cnn:trainNetwork:InvalidResponse")
+        weights = out_layer.ClassWeights
+        if not isinstance(weights, str) and np.size(weights) != k:
+            raise LayerGraphError(f"Invalid training data. Layer '{out_name}' has {np.size(weights)} ClassWeights, "
+                                  f"but there are {k} classes: give one weight per class, in the order of Classes.",
+                                  "nnet_cnn:trainNetwork:InvalidResponse")
         t = cat.onehot(dtype)
         if act.is_image:
             t = t.reshape(n, k, *act.spatial)

@@ -20,16 +20,6 @@ from ..display.matlab_format import format_value
 from .args import match_name
 
 
-def _inf_or_positive_int(value, info: ValidationInfo):
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        v = float(value)
-        if v == math.inf:
-            return math.inf
-        if v >= 1 and v == int(v):
-            return int(v)
-    raise ValueError(f"Expected {info.field_name} to be a positive integer or Inf.")
-
-
 def _validation_data(value, info: ValidationInfo):
     if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
         return None
@@ -100,7 +90,8 @@ class TrainingOptions(BaseModel):
     VerboseFrequency: Annotated[Any, PosInt] = 50
     ValidationData: Annotated[Any, BeforeValidator(_validation_data)] = None
     ValidationFrequency: Annotated[Any, PosInt] = 50
-    ValidationPatience: Annotated[Any, BeforeValidator(_inf_or_positive_int)] = math.inf
+    ValidationPatience: Annotated[Any, Scalar(1, integer=True, allow_inf=True, what="a positive integer or Inf")] \
+        = math.inf
     Shuffle: Annotated[Any, Choice("once", "never", "every-epoch")] = "once"
     CheckpointPath: Annotated[Any, BeforeValidator(_folder)] = ""
     CheckpointFrequency: Annotated[Any, PosInt] = 1

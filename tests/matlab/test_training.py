@@ -109,6 +109,23 @@ def test_training_options_errors(call, fragment):
     assert fragment in str(err.value)
 
 
+def test_validation_patience_takes_any_numeric_scalar_or_inf():
+    """A positive integer or Inf, given as any numeric scalar (Inf used to overflow int())."""
+    assert trainingOptions("sgdm", ValidationPatience=np.array([3])).ValidationPatience == 3
+    assert trainingOptions("sgdm", ValidationPatience=np.float32("inf")).ValidationPatience == math.inf
+    for bad in (-math.inf, 0, 2.5, math.nan):
+        with pytest.raises(LayerGraphError, match="Expected ValidationPatience to be a positive integer or Inf"):
+            trainingOptions("sgdm", ValidationPatience=bad)
+
+
+def test_display_of_validation_labels_and_an_output_function():
+    x = np.zeros((6, 6, 1, 4), np.float32)
+    opts = trainingOptions("sgdm", ValidationData=(x, ["a", "b", "a", "b"]), OutputFcn=lambda info: False)
+    lines = str(opts).splitlines()
+    assert "                  ValidationData: {[6x6x1x4 single]  [4x1 string]}" in lines
+    assert "                       OutputFcn: @(info)..." in lines
+
+
 def test_training_options_prefix_names_and_assignment():
     opts = trainingOptions("sgdm", "maxep", 3, "initiallearn", 0.1)
     assert opts.MaxEpochs == 3 and opts.InitialLearnRate == 0.1
@@ -276,6 +293,27 @@ def test_bad_training_data(make, fragment):
         trainNetwork(X, Y, _cnn(), _quiet(OutputFcn=lambda info: calls.append(info) and False))
     assert fragment in str(err.value)
     assert calls == []
+
+
+@pytest.mark.parametrize("missing", [None, "", math.nan])
+def test_missing_labels_are_an_error_not_a_class(missing):
+    """'', None and NaN are <undefined> in MATLAB's categorical; they used to become a class
+    of their own ('None', '')."""
+    x, y = _images(32)
+    labels = list(y) if isinstance(missing, (str, type(None))) else list((y == "up").astype(float))
+    labels[3] = missing
+    layers = _cnn()
+    layers[-3] = fullyConnectedLayer(3)  # room for a third class: the labels alone must be refused
+    with pytest.raises(LayerGraphError, match=r"1 of the 32 labels is missing .*at positions 4\."):
+        trainNetwork(x, labels, layers, _quiet())
+
+
+def test_class_weights_must_match_the_number_of_classes():
+    x, y = _images(32)
+    layers = _cnn()
+    layers[-1] = classificationLayer(Classes=["down", "up"], ClassWeights=[1, 2, 3])
+    with pytest.raises(LayerGraphError, match="Layer 'classoutput' has 3 ClassWeights, but there are 2 classes"):
+        trainNetwork(x, y, layers, _quiet())
 
 
 def test_labels_outside_the_given_classes():
