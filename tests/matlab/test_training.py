@@ -239,6 +239,62 @@ def test_piecewise_schedule_in_info():
     np.testing.assert_allclose(info.BaseLearnRate, [0.1] * 4 + [0.05] * 4 + [0.025] * 2)
 
 
+@pytest.mark.parametrize("solver", ["sgdm", "adam", "rmsprop"])
+@pytest.mark.parametrize("method", ["l2norm", "global-l2norm", "absolute-value"])
+def test_train_network_follows_matlab_update_order(solver, method):
+    """trainingOptions -> trainNetwork end to end against the reference's per-iteration
+    order, in float64 numpy: gradient, g += L2Regularization * L2Factor * w (BiasL2Factor 0),
+    thresholding, the solver step at InitialLearnRate * LearnRateFactor, 'piecewise' drops
+    at epoch ends, the incomplete last mini-batch dropped (N = 12, MiniBatchSize 5)."""
+    n, c, k = 12, 5, 3
+    g = np.random.default_rng(0)
+    x, labels = g.normal(size=(n, c)), g.integers(0, k, n)
+    t = np.eye(k)[labels]
+    w, b = g.normal(size=(k, c)) * 0.5, g.normal(size=(k, 1)) * 0.1
+    layers = [featureInputLayer(c), fullyConnectedLayer(k, Weights=w, Bias=b, BiasLearnRateFactor=2,
+                                                         WeightL2Factor=1.5), softmaxLayer(), classificationLayer()]
+    opts = trainingOptions(solver, MaxEpochs=5, MiniBatchSize=5, Shuffle="never", Verbose=False,
+                           L2Regularization=0.01, GradientThreshold=0.3, GradientThresholdMethod=method,
+                           LearnRateSchedule="piecewise", LearnRateDropPeriod=2, LearnRateDropFactor=0.5,
+                           InitialLearnRate=0.1)
+    net, info = trainNetwork(x.astype(np.float32), labels, layers, opts)
+    state, rates = ({}, {}), []
+    for it in range(1, 11):
+        lr = 0.1 * 0.5 ** ((it - 1) // 2 // 2)  # two iterations per epoch, a drop every two epochs
+        rates.append(lr)
+        i = (it - 1) % 2
+        xb, tb = x[i * 5:(i + 1) * 5], t[i * 5:(i + 1) * 5]
+        z = xb @ w.T + b.ravel()
+        y = np.exp(z - z.max(axis=1, keepdims=True))
+        d = (y / y.sum(axis=1, keepdims=True) - tb) / 5
+        gw, gb = d.T @ xb + 0.01 * 1.5 * w, d.sum(axis=0).reshape(-1, 1)
+        if method == "l2norm":
+            gw, gb = (q * min(1, 0.3 / np.linalg.norm(q)) for q in (gw, gb))
+        elif method == "global-l2norm":
+            f = min(1, 0.3 / np.sqrt(np.sum(gw ** 2) + np.sum(gb ** 2)))
+            gw, gb = gw * f, gb * f
+        else:
+            gw, gb = np.clip(gw, -0.3, 0.3), np.clip(gb, -0.3, 0.3)
+        new = []
+        for p, q, factor, s in ((w, gw, 1, state[0]), (b, gb, 2, state[1])):
+            a = lr * factor
+            if solver == "sgdm":
+                s["v"] = 0.9 * s.get("v", 0) - a * q
+                p = p + s["v"]
+            elif solver == "adam":
+                s["m"] = 0.9 * s.get("m", 0) + 0.1 * q
+                s["v"] = 0.999 * s.get("v", 0) + 0.001 * q * q
+                p = p - a * math.sqrt(1 - 0.999 ** it) / (1 - 0.9 ** it) * s["m"] / (np.sqrt(s["v"]) + 1e-8)
+            else:
+                s["v"] = 0.9 * s.get("v", 0) + 0.1 * q * q
+                p = p - a * q / (np.sqrt(s["v"]) + 1e-8)
+            new.append(p)
+        w, b = new
+    np.testing.assert_allclose(info.BaseLearnRate, rates)
+    np.testing.assert_allclose(net.Layers[1].Weights, w, atol=1e-6)
+    np.testing.assert_allclose(net.Layers[1].Bias, b, atol=1e-6)
+
+
 # -- input normalization -----------------------------------------------------------------------
 @pytest.mark.parametrize("mode, dim", [("zerocenter", "auto"), ("zerocenter", "element"), ("zerocenter", "all"),
                                        ("zscore", "channel"), ("rescale-symmetric", "auto"),
