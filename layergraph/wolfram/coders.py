@@ -15,7 +15,7 @@ Decoders (output ports) turn the net's arrays into values:
 
   NetDecoder(("Class", labels))   probabilities -> a label ("Decision"), or a property:
                                   "Probabilities", ("TopProbabilities", n), ...
-  NetDecoder("Boolean")           p -> p > 0.5
+  NetDecoder("Boolean")           p -> False if p < 0.5, True otherwise; "Probability", "Entropy"
   NetDecoder("Image")             C x h x w -> an h x w (x 3) float image in [0, 1]
 
 ``net(x)`` encodes one example or a list of them and decodes the outputs (``net(x, None)``
@@ -468,15 +468,18 @@ class NetDecoder(_Coder):
         return phrase(self.dims)
 
     def decode(self, y: np.ndarray, prop, single: bool):
-        """Decode ``y`` (a batch, first dimension the examples) with the property ``prop``."""
-        name = "Decision" if prop is S.Automatic else prop
-        if name != "Decision" and not (isinstance(prop, tuple) and prop and prop[0] in self.properties) \
-                and prop not in self.properties:
-            raise LayerGraphError(f"{_wl(prop) if not isinstance(prop, S.Symbol) else prop} is not a property of "
+        """Decode ``y`` (a batch, first dimension the examples) with the property ``prop``
+        (Automatic: the decoding itself; "Properties": the list of properties)."""
+        if same(prop, "Properties"):
+            return list(self.properties)
+        name = prop[0] if isinstance(prop, tuple) and len(prop) == 2 else prop
+        if prop is not S.Automatic and not (isinstance(name, str) and name in self.properties):
+            raise LayerGraphError(f"{prop if isinstance(prop, S.Symbol) else _wl(prop)} is not a property of "
                                   f"{self!r}. Properties: "
                                   f"{', '.join(self.properties) or 'none but the decoding itself'}, or None for the "
                                   "raw output.", f"{self.head}::invprop")
-        rows = [self._one(row, prop) for row in y]
+        rows = [self._one(row, S.Automatic if prop is S.Automatic else name, prop[1] if name is not prop else None)
+                for row in y]
         return rows[0] if single else rows
 
     def target_encoder(self, dims) -> NetEncoder:
@@ -501,13 +504,10 @@ class ClassDecoder(_Classes, NetDecoder):
     def target_encoder(self, dims):
         return NetEncoder(("Class", self.labels))
 
-    def _one(self, row, prop):
-        name, arg = prop if isinstance(prop, tuple) and len(prop) == 2 else (prop, None)
-        if prop is S.Automatic:
-            name = "Decision"
+    def _one(self, row, name, arg):
         labels = self.labels
         order = np.argsort(-row, kind="stable")
-        if name == "Decision":
+        if name is S.Automatic or name == "Decision":
             return labels[int(order[0])]
         if name == "Probabilities":
             return {labels[i]: float(row[i]) for i in range(len(labels))}
@@ -539,8 +539,15 @@ class BooleanDecoder(NetDecoder):
     def target_encoder(self, dims):
         return NetEncoder("Boolean")
 
-    def _one(self, p, prop):
-        return bool(p > 0.5)
+    properties = ("Decision", "Probability", "Entropy")
+
+    def _one(self, p, name, arg):
+        p = float(p)
+        if name == "Probability":
+            return p
+        if name == "Entropy":
+            return float(-sum(q * np.log(q) for q in (p, 1 - p) if q > 0))
+        return p >= 0.5       # False if p < 0.5, True otherwise
 
 
 class ImageDecoder(NetDecoder):
@@ -582,7 +589,7 @@ class ImageDecoder(NetDecoder):
         return NetEncoder(("Image", (w, h)), ColorSpace="Grayscale" if c == 1 else "RGB", MeanImage=p["MeanImage"],
                           VarianceImage=p["VarianceImage"], Interleaving=p["Interleaving"])
 
-    def _one(self, y, prop):
+    def _one(self, y, name, arg):
         a = y if self.params["Interleaving"] else y.transpose(1, 2, 0)
         a = _conform(a, self.channels, a.shape[:2], "Stretch")   # 1 channel -> RGB where asked
         sd = _statistic(self, "VarianceImage", self.channels, a.shape[:2])

@@ -683,14 +683,17 @@ def _positive(value, option):
                           "General::optpi")
 
 
-def _port_options(head, ports: dict, allowed=None):
-    """({port: dims}, {port: NetEncoder or NetDecoder}); a coder gives its port's dims."""
-    from .coders import _Coder
+def _port_options(head, ports: dict, inputs, allowed=None):
+    """({port: dims}, {port: NetEncoder or NetDecoder}); a coder gives its port's dims, and the
+    name of a coder kind ("Image", "Boolean") makes that coder (an encoder on an input)."""
+    from .coders import NetDecoder, NetEncoder, _Coder
     out, coders = {}, {}
     for k, v in ports.items():
         if allowed is not None and k not in allowed:
             raise LayerGraphError(f"{k!r} is neither a valid input or output port for the given {head}.",
                                   f"{head}::netinvcport")
+        if isinstance(v, str) and v in NetEncoder._kinds:
+            v = (NetEncoder if k in inputs else NetDecoder)(v)
         if isinstance(v, _Coder):
             coders[k] = v
             v = v.dims
@@ -747,7 +750,7 @@ class NetChain(_Container):
             self._edges.append(((a, self._node_outputs(a)[0]), (b, self._node_inputs(b)[0], None)))
         self._edges.insert(0, (("$port", "Input"), (names[0], self._node_inputs(names[0])[0], None)))
         self._edges.append(((names[-1], self._node_outputs(names[-1])[0]), ("$port", "Output")))
-        specs, coders = _port_options("NetChain", {"Input": Input, "Output": Output, **ports},
+        specs, coders = _port_options("NetChain", {"Input": Input, "Output": Output, **ports}, ("Input",),
                                       allowed=("Input", "Output"))
         check_sides("NetChain", coders, ("Input",))
         self._port_specs = {k: v for k, v in specs.items() if v is not None}
@@ -778,13 +781,13 @@ class NetGraph(_Container):
         else:
             self._nodes = _named_nodes(layers, "NetGraph", graph=True)
             self._edges = self._parse_edges([] if edges is None else edges)
-        specs, coders = _port_options("NetGraph", ports)
+        self._check_acyclic()
+        ins, outs = self._interface()
+        specs, coders = _port_options("NetGraph", ports, ins)
         self._port_specs.update({k: v for k, v in specs.items() if v is not None})
         self._coders.update(coders)
         if LearningRateMultipliers is not S.Automatic:
             self._lrm = _lrm_option(LearningRateMultipliers)
-        self._check_acyclic()
-        ins, outs = self._interface()
         for k in specs:
             if k not in ins and k not in outs:
                 raise LayerGraphError(f"{k!r} is not a port of the NetGraph. Ports: "
