@@ -36,27 +36,14 @@ import numpy as np
 from ..core.errors import LayerGraphError
 from . import symbols as S
 from .args import same
+from .layers import _wl
 
 PROPERTIES = ("Decision", "TopDecisions", "Probabilities", "TopProbabilities", "Probability", "Entropy")
 COLOR_SPACES = {"RGB": 3, "Grayscale": 1}
 METHODS = ("Stretch", "Fit", "Fill")
 GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114])   # RGB -> Grayscale (ITU-R 601 luma, as Pillow's "L")
 _REQUIRED = object()
-
-
-def _wl(v) -> str:
-    """A value as Wolfram writes it (strings quoted, lists in braces)."""
-    if isinstance(v, str):
-        return f'"{v}"'
-    if isinstance(v, bool):
-        return "True" if v else "False"
-    if v is None:
-        return "None"
-    if isinstance(v, np.ndarray):
-        return f"<array {'x'.join(map(str, v.shape))}>"
-    if isinstance(v, (list, tuple)):
-        return "{" + ", ".join(_wl(x) for x in v) + "}"
-    return repr(v)
+SYMBOL_PARAMETERS = ("ColorSpace", "Interleaving", "Method")   # options, not "quoted" parameters
 
 
 def _is_number(v) -> bool:
@@ -113,9 +100,8 @@ class _Coder:
         elif isinstance(spec, (tuple, list)) and spec and isinstance(spec[0], str):
             kind, given = spec[0], tuple(spec[1:])
         if kind not in family._kinds:
-            raise LayerGraphError(f"{family.head}: {_wl(spec) if not isinstance(spec, str) else repr(spec)} is not a "
-                                  f"supported specification; the kinds here are "
-                                  f"{', '.join(repr(k) for k in family._kinds)}, e.g. {family.example}.",
+            raise LayerGraphError(f"{family.head}: {_wl(spec)} is not a supported specification; the kinds here "
+                                  f"are {', '.join(_wl(k) for k in family._kinds)}, e.g. {family.example}.",
                                   f"{family.head}::invspec")
         return kind, given
 
@@ -148,8 +134,7 @@ class _Coder:
         shown = [k for i, k in enumerate(self.positional)
                  if i == 0 or not _default(self.params[k], self.defaults[k])]
         parts = [f'"{self.kind}"'] + [_wl(self.params[k]) for k in shown]
-        parts += [f'"{k}" -> {_wl(v)}' if k[0].isupper() and k not in ("Interleaving", "Method", "ColorSpace")
-                  else f"{k} -> {_wl(v)}" for k, v in self.params.items()
+        parts += [f"{k if k in SYMBOL_PARAMETERS else _wl(k)} -> {_wl(v)}" for k, v in self.params.items()
                   if k not in shown and not _default(v, self.defaults[k])]
         return f"{self.head}[{{{', '.join(parts)}}}]"
 
