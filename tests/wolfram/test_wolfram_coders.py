@@ -275,6 +275,16 @@ def test_net_with_image_encoder():
     assert "Input port:       image" in text and "array (size: 3×6×8)" in text
 
 
+def test_interleaved_encoder_feeds_interleaved_layers():
+    # channels last from the encoder, read as channels last by ConvolutionLayer[..., Interleaving -> True]
+    first = NetInitialize(NetChain([ConvolutionLayer(2, 3)], Input=NetEncoder(("Image", (8, 6)))), RandomSeeding=1)
+    last = NetChain([ConvolutionLayer(2, 3, Interleaving=True)], Input=NetEncoder(("Image", (8, 6)), Interleaving=True))
+    last = NetReplacePart(last, {(1, "Weights"): NetExtract(first, (1, "Weights")),
+                                 (1, "Biases"): NetExtract(first, (1, "Biases"))})
+    img = R.random((7, 9, 3))
+    np.testing.assert_allclose(last(img).transpose(2, 0, 1), first(img), rtol=1e-6)
+
+
 def test_class_encoder_on_a_graph_port_and_string_specs():
     g = NetInitialize(NetGraph({"a": LinearLayer(3)}, [], Input=NetEncoder(("Class", ["u", "v"], "IndicatorVector"))),
                       RandomSeeding=1)
