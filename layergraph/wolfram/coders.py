@@ -243,9 +243,6 @@ class BooleanEncoder(NetEncoder):
     def dims(self):
         return ()
 
-    def _single(self, data):
-        return isinstance(data, (bool, np.bool_)) or super()._single(data)
-
     def _one(self, value, port):
         if isinstance(value, np.ndarray) and value.ndim == 0:
             value = value.item()
