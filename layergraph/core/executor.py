@@ -5,6 +5,11 @@ Parameters live here in the internal layout, converted once from the layers'
 MATLAB-layout values. Gradients of a layer output that feeds several layers are
 summed. In prediction, an activation is dropped as soon as its last consumer
 has run.
+
+On a device other than 'cpu' ('cuda') activations stay in the device's memory between
+layers: the input layers run on the host (their normalization is numpy), their outputs
+are copied to the device once, the parameters are uploaded once (on the first forward),
+and the activations the caller gets back are copied to the host once. Fusion is CPU-only.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kernels import get_kernel  # imports no numba: devices load on first use
+from ..kernels import KernelNotFoundError, get_kernel, get_transfers  # imports no numba: devices load on first use
 from .errors import LayerGraphError
 from .initializers import rng as global_rng
 from .ops import Op, make_op
@@ -52,6 +57,7 @@ class Executor:
                 self._last_use[ref] = i
                 consumers.setdefault(ref, []).append(step)
         self._chains = self._fusable_chains(self.steps, consumers) if device == "cpu" else {}
+        self._device_params: dict[str, dict] | None = None  # non-'cpu': self.params on the device
 
     @staticmethod
     def _fusable_chains(steps, consumers):
@@ -106,7 +112,24 @@ class Executor:
 
     def k(self, family, op):
         """The kernel for this executor's device (ops call it; they never name a device)."""
-        return get_kernel(family, op, self.device)
+        try:
+            return get_kernel(family, op, self.device)
+        except KernelNotFoundError as err:
+            if self.device == "cpu":
+                raise
+            raise KernelNotFoundError(_no_device_kernel(self.device, family, err)) from None
+
+    def _params_on_device(self, upload) -> dict[str, dict]:
+        """The parameters of every non-input layer on the device, uploaded once; an array that
+        layers share (core/shared.py) stays one device array. Input layers normalize on the host."""
+        if self._device_params is None:
+            done: dict[int, object] = {}
+            self._device_params = {
+                s.name: self.params[s.name] if s.op.layer.is_input else
+                {k: done[id(v)] if id(v) in done else done.setdefault(id(v), upload(v))
+                 for k, v in self.params[s.name].items()}
+                for s in self.steps}
+        return self._device_params
 
     def step(self, name) -> Step:
         for s in self.steps:
@@ -128,6 +151,8 @@ class Executor:
         ctxs = {} if training else None
         self.batch_stats = {}
         gen = rng if rng is not None else global_rng()
+        transfers = get_transfers(self.device)  # None on 'cpu'
+        params = self.params if transfers is None else self._params_on_device(transfers[0])
         fused_away = set()
         self._fused_into = {}  # relu (and maxpool) name -> batchnorm name, fused in this training pass
         train_fusions = self._train_fusions() if training else {}
@@ -171,8 +196,13 @@ class Executor:
                 xs = [acts[ref] for ref in step.inputs]
             if hasattr(op, "rng"):
                 op.rng = gen
+            if transfers is not None and op.host_only:
+                raise KernelNotFoundError(_no_device_kernel(
+                    self.device, f"layer '{step.name}' (family {op.layer.family!r}, {op.layer.Type})"))
             mode = training if dropout is None or op.layer.family != "dropout" else training and dropout
-            ys, ctx = op.forward(self.k, xs, self.params[step.name], mode)
+            ys, ctx = op.forward(self.k, xs, params[step.name], mode)
+            if transfers is not None and op.layer.is_input:
+                ys = [transfers[0](y) for y in ys]  # once per batch, after the host-side normalization
             if training:
                 ctxs[step.name] = ctx
                 if op.layer.family == "batchnorm":
@@ -182,6 +212,8 @@ class Executor:
             if not training:
                 self._drop(acts, step, i, keep)
         self._ctx = ctxs
+        if transfers is not None:  # only the outputs and kept activations are left: one copy each
+            acts = {ref: transfers[1](a) for ref, a in acts.items()}
         return acts
 
     def _drop(self, acts, step, i, keep):
@@ -251,3 +283,10 @@ class Executor:
     def matlab_value(self, layer_name: str, param: str) -> np.ndarray:
         step = self.step(layer_name)
         return step.op.to_matlab(param, self.params[layer_name][param])
+
+
+def _no_device_kernel(device, what, err=None) -> str:
+    """KernelNotFoundError's message off the CPU: what is missing, and the way out."""
+    first = f"{err}" if err is not None else f"No {device!r} kernel for {what}."
+    return (f"{first} Layers without {device!r} kernels cannot run with ExecutionEnvironment 'gpu'; "
+            f"use ExecutionEnvironment 'cpu' for this network.")

@@ -21,6 +21,9 @@ class Op:
     # Set by the executor before backward: per input, whether its gradient is needed (None:
     # all). An op may return None (or anything: it is dropped) for an input that needs none.
     need_dx: tuple[bool, ...] | None = None
+    # True where forward computes on host (numpy) arrays itself rather than through ``k``: such
+    # an op cannot take the device arrays of a 'cuda' executor, which refuses it by name.
+    host_only: bool = False
 
     def __init__(self, layer, in_sizes, out_sizes, dtype):
         self.layer = layer

@@ -41,6 +41,7 @@ class ReshapeOp(Op):
 
 
 class TransposeOp(Op):
+    host_only = True  # numpy transposes
     def forward(self, k, xs, P, training):
         perm = (0,) + tuple(p + 1 for p in self.layer.Perm)
         return [np.ascontiguousarray(xs[0].transpose(perm))], None
@@ -80,6 +81,8 @@ InstanceNormOp = GroupNormOp  # the name before group normalization generalized 
 
 class SumPoolOp(Op):
     """Window sums: average pooling (padding counted) times the window size."""
+
+    host_only = True  # the scaling is numpy arithmetic
 
     def _hp(self):
         L = self.layer

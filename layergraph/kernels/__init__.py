@@ -77,7 +77,7 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["DEVICES", "OPERATIONS", "KernelNotFoundError", "available", "get_kernel"]
+__all__ = ["DEVICES", "OPERATIONS", "KernelNotFoundError", "available", "get_kernel", "get_transfers"]
 
 DEVICES = ("cpu", "cuda")
 OPERATIONS = ("forward_train", "forward_infer", "backward")
@@ -127,3 +127,14 @@ def get_kernel(family: str, operation: str, device: str = "cpu"):
         msg = (f"No kernel family {family!r} on {device!r}; families on {device!r}: "
                f"{', '.join(families)}.")
     raise KernelNotFoundError(msg)
+
+
+def get_transfers(device: str):
+    """None for 'cpu' (host arrays throughout); else (to_device, to_host): copy one host array
+    into the device's memory, and one device array back to a numpy array (the executor's two
+    copies per batch in prediction)."""
+    if device == "cpu":
+        return None
+    _table(device)  # loads the device package, with the table's errors
+    module = importlib.import_module(f"{__name__}.{device}")
+    return module.to_device, module.to_host

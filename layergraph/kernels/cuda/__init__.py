@@ -9,7 +9,7 @@ first call. Without a GPU that call raises CudaUnavailableError unless numba's s
 on (NUMBA_ENABLE_CUDASIM=1 before numba is imported; the test suite sets it in
 tests/conftest.py).
 """
-from ._runtime import CudaUnavailableError, is_device_array
+from ._runtime import CudaUnavailableError, is_device_array, to_device, to_host
 from .activations import (
     clippedrelu_backward,
     clippedrelu_forward,
@@ -29,6 +29,15 @@ from .activations import (
     tanh_forward,
 )
 from .batchnorm import bn_backward, bn_forward_infer, bn_forward_train
+from .conv import conv_forward
+from .dense import (
+    addition_backward,
+    addition_forward,
+    fc_backward,
+    fc_forward,
+    softmax_backward,
+    softmax_forward,
+)
 from .pooling import (
     avgpool_backward,
     avgpool_forward,
@@ -49,8 +58,20 @@ _ACTIVATIONS = {
 }
 
 # (family, operation) -> function; activations and average pooling have one forward for
-# training and inference, registered under both operations.
+# training and inference, registered under both operations. Convolution has no backward here
+# (prediction only): training runs on the CPU.
 KERNELS = {
+    ("conv", "forward_train"): conv_forward,
+    ("conv", "forward_infer"): conv_forward,
+    ("fc", "forward_train"): fc_forward,
+    ("fc", "forward_infer"): fc_forward,
+    ("fc", "backward"): fc_backward,
+    ("softmax", "forward_train"): softmax_forward,
+    ("softmax", "forward_infer"): softmax_forward,
+    ("softmax", "backward"): softmax_backward,
+    ("addition", "forward_train"): addition_forward,
+    ("addition", "forward_infer"): addition_forward,
+    ("addition", "backward"): addition_backward,
     ("batchnorm", "forward_train"): bn_forward_train,
     ("batchnorm", "forward_infer"): bn_forward_infer,
     ("batchnorm", "backward"): bn_backward,
@@ -68,8 +89,9 @@ for _family, (_forward, _backward) in _ACTIVATIONS.items():
 del _family, _forward, _backward
 
 __all__ = [
-    "KERNELS", "CudaUnavailableError", "is_device_array",
+    "KERNELS", "CudaUnavailableError", "is_device_array", "to_device", "to_host",
     "bn_forward_train", "bn_forward_infer", "bn_backward",
     "maxpool_forward_train", "maxpool_forward_infer", "maxpool_backward",
-    "avgpool_forward", "avgpool_backward",
+    "avgpool_forward", "avgpool_backward", "conv_forward", "fc_forward", "fc_backward",
+    "softmax_forward", "softmax_backward", "addition_forward", "addition_backward",
 ] + [f.__name__ for pair in _ACTIVATIONS.values() for f in pair]

@@ -218,6 +218,21 @@ def device_empty(cuda, shape, dtype):
         return a
 
 
+def to_device(a):
+    """A host array as a C-contiguous device array (from the pool); device arrays pass through."""
+    if is_device_array(a):
+        return a
+    host = np.ascontiguousarray(a)
+    d = device_empty(cuda_module(), tuple(host.shape), host.dtype)
+    d.copy_to_device(host)
+    return d
+
+
+def to_host(a):
+    """A device array copied to a numpy array; anything else through np.asarray."""
+    return a.copy_to_host() if is_device_array(a) else np.asarray(a)
+
+
 def flat(d):
     """A C-contiguous device array viewed as 1-D (no copy)."""
     return d.reshape(int(np.prod(d.shape, dtype=np.int64)))

@@ -18,7 +18,7 @@ from numba import cuda, typeof
 _device = types.SimpleNamespace(compute_capability=(9, 0))
 numba.cuda.api.get_current_device = numba.cuda.dispatcher.get_current_device = lambda: _device
 
-from layergraph.kernels.cuda import _act_kernels, _bn_kernels, _pool_kernels
+from layergraph.kernels.cuda import _act_kernels, _bn_kernels, _conv_kernels, _dense_kernels, _pool_kernels
 
 
 def cases(dt):
@@ -36,6 +36,14 @@ def cases(dt):
     yield pk["maxpool_backward"], (v, i64, 1, 1, v)
     yield pk["avgpool_forward"], (v, *geom, True, v)
     yield pk["avgpool_backward"], (v, *geom, True, v)
+    ck, dk = _conv_kernels.kernels(dt), _dense_kernels.kernels(dt)
+    yield ck["conv_forward"], (v, v, v, True, *(1,) * 15, 0, s, v)
+    yield dk["dot_rows"], (v, 1, 1, v, 1, 1, 1, 1, 1, v, True, v)
+    yield dk["softmax_forward"], (v, 1, 1, v)
+    yield dk["softmax_backward"], (v, v, 1, 1, v)
+    yield dk["add"], (v, v, v)
+    yield dk["copy"], (v, v)
+    yield dk["fill"], (v, s)
     for name, kernel in ak.items():
         arrays = 1 if name.endswith("_forward") else 2
         hp = (s,) if name.split("_")[0] in ("leakyrelu", "clippedrelu", "elu") else ()

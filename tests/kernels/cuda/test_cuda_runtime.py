@@ -13,12 +13,14 @@ import layergraph.kernels.cuda as K
 pytestmark = pytest.mark.cuda
 
 FAMILIES = ["batchnorm", "relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish",
-            "gelu", "maxpool", "avgpool"]
+            "gelu", "maxpool", "avgpool", "fc", "softmax", "addition"]
 OPERATIONS = ["forward_train", "forward_infer", "backward"]
+FORWARD_ONLY = ["conv"]  # prediction on the GPU; training runs on the CPU
 
 
 def test_kernel_table_is_complete():
-    assert set(K.KERNELS) == {(f, o) for f in FAMILIES for o in OPERATIONS}
+    assert set(K.KERNELS) == ({(f, o) for f in FAMILIES for o in OPERATIONS}
+                              | {(f, o) for f in FORWARD_ONLY for o in OPERATIONS[:2]})
     assert all(callable(fn) for fn in K.KERNELS.values())
     assert K.KERNELS[("relu", "forward_train")] is K.KERNELS[("relu", "forward_infer")]
     assert K.KERNELS[("avgpool", "forward_train")] is K.KERNELS[("avgpool", "forward_infer")]
@@ -51,8 +53,8 @@ _NO_DEVICE_SCRIPT = """
 import sys
 import numpy as np
 import layergraph.kernels.cuda as K
-assert len(K.KERNELS) == 33
-lazy = [m for m in ("_bn_kernels", "_act_kernels", "_pool_kernels") if "layergraph.kernels.cuda." + m in sys.modules]
+assert len(K.KERNELS) == 44
+lazy = [m for m in ("_bn_kernels", "_act_kernels", "_pool_kernels", "_conv_kernels", "_dense_kernels") if "layergraph.kernels.cuda." + m in sys.modules]
 assert not lazy, lazy
 from numba import cuda
 if cuda.is_available():
@@ -81,13 +83,13 @@ def test_kernel_closures_are_cacheable():
     # (a kernel without a closure is told apart by its argument types, as any function is).
     from numba.core.serialize import dumps
 
-    from layergraph.kernels.cuda import _act_kernels, _bn_kernels, _pool_kernels
+    from layergraph.kernels.cuda import _act_kernels, _bn_kernels, _conv_kernels, _dense_kernels, _pool_kernels
 
     def closure_bytes(kernel):
         fn = getattr(kernel, "py_func", None) or kernel.fn
         return dumps(tuple(c.cell_contents for c in fn.__closure__ or ()))
 
-    for module in (_bn_kernels, _act_kernels, _pool_kernels):
+    for module in (_bn_kernels, _act_kernels, _pool_kernels, _conv_kernels, _dense_kernels):
         k32, k64 = module.kernels("float32"), module.kernels("float64")
         assert k32.keys() == k64.keys()
         for name in k32:
