@@ -101,3 +101,17 @@ def test_bad_input_is_a_clear_error(cuda, rng):
         K.conv_forward(cuda.to_device(x), cuda.to_device(w.astype(np.float64)), b, *geom)
     with pytest.raises(TypeError, match="conv_forward: expected float32 or float64"):
         K.conv_forward(x.astype(np.int32), w, b, *geom)
+
+
+@pytest.mark.parametrize("groups, filters", [(1, 10), (2, 18)])
+def test_filter_blocks_with_a_short_last_block(groups, filters, rng):
+    # A thread computes FB filters of one group; here groups hold more than FB filters and
+    # the last block of each is short.
+    from layergraph.kernels.cuda import _conv_kernels
+    assert filters // groups > _conv_kernels.FB and (filters // groups) % _conv_kernels.FB
+    x = rng.standard_normal((1, 2 * groups, 3, 3))
+    w = rng.standard_normal((filters, 2, 2, 2))
+    b = rng.standard_normal(filters)
+    np.testing.assert_allclose(K.conv_forward(x, w, b, 1, 1, 1, 1, 1, 0, 0, 1, groups=groups),
+                               get_kernel("conv", "forward_infer", "cpu")(x, w, b, 1, 1, 1, 1, 1, 0, 0, 1,
+                                                                          groups=groups), rtol=1e-12, atol=1e-12)
