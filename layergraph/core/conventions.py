@@ -45,8 +45,8 @@ def matlab_images_to_internal(x: np.ndarray) -> np.ndarray:
     if t.flags.c_contiguous or x.shape[3] < 8 or x.size < (1 << 18):
         return np.ascontiguousarray(t)
     # Large batches: one image row at a time. The whole-array copy walks the source with a
-    # stride of C * N elements and missed the TLB on nearly every read (32 x 32 x 3 x 1024
-    # float32: 24-32 ms; row by row 9-12 ms, on the 2-core machine and the GPU machine alike).
+    # stride of C * N elements, a new page on nearly every read (32 x 32 x 3 x 1024 float32
+    # on the 2-core development machine: 23-25 ms; row by row 11-12 ms).
     out = np.empty(t.shape, x.dtype)
     for i in range(x.shape[0]):
         out[:, :, i, :] = x[i].transpose(2, 1, 0)

@@ -1,9 +1,9 @@
 """numba.cuda kernel for 2-D (grouped, strided, dilated) convolution; imported on first use
 (see _runtime).
 
-A direct convolution: one thread per output position and block of FB filters (flat,
-C-contiguous N x F x OH x OW; ow fastest, so the threads of a warp read neighbouring inputs
-and the same filter weights, which the cache broadcasts). Padding is applied on the fly: a
+A direct convolution: one thread per tile of FB filters x PB output columns (flat,
+C-contiguous N x F x OH x OW; column tiles fastest, so the threads of a warp read
+neighbouring inputs and the same filter weights, which the cache broadcasts). Padding is applied on the fly: a
 position outside the input reads the constant PaddingValue, or is mapped back into the input
 for the mirrored and replicated borders (the index rules of cpu/conv._pad_index), so no
 padded copy is made. Built per dtype so that constants keep the data's precision.
@@ -39,11 +39,12 @@ def source_index(i, n, mode):
     return 0 if i < 0 else n - 1            # replicate
 
 
-# Output channels per thread: each input value read is used for FB filters (from registers),
-# which cut the kernel's time about 3x at the seed CNN's sizes on an H100 (see
-# docs/performance.md). A block of FB never straddles two groups; the last block of a group
-# may be short (nf < FB).
+# A thread's register tile: FB output channels (of one group) x PB neighbouring output
+# columns, so each input value read serves FB filters and each weight read PB positions. Tiles
+# never straddle two groups; the last of a group (nf < FB) or of a row (npos < PB) may be short.
 FB = 8
+PB = 4
+TILE = FB * PB  # a compile-time constant for cuda.local.array
 
 
 @functools.lru_cache(maxsize=None)
@@ -55,17 +56,21 @@ def kernels(dtype_name):
     @cuda.jit(cache=True)
     def conv_forward(x, w, b, has_bias, C, H, W, F, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, groups,
                      mode, pv, y):
-        # Thread i: observation n, filters f0 .. f0 + nf - 1 (block fb of group g), output
-        # position (oh, ow), ow fastest: a warp reads neighbouring inputs and the same weights.
+        # Thread i: observation n, filters f0 .. f0 + nf - 1 (block fb of group g), output row
+        # oh, columns ow0 .. ow0 + npos - 1; column blocks fastest, so a warp reads
+        # neighbouring inputs and the same weights.
         cg = C // groups
         fg = F // groups
         nfb = (fg + FB - 1) // FB           # filter blocks per group
+        nob = (OW + PB - 1) // PB           # column blocks per row
         taps = KH * KW
-        acc = cuda.local.array(FB, nbt)
-        total = y.size // fg * nfb          # N * groups * nfb * OH * OW threads' worth of work
+        acc = cuda.local.array(TILE, nbt)
+        xv = cuda.local.array(PB, nbt)
+        cols = cuda.local.array(PB, numba.int64)
+        total = y.size // (fg * OW) * nfb * nob
         for i in range(cuda.grid(1), total, cuda.gridsize(1)):
-            ow = i % OW
-            t = i // OW
+            ob = i % nob
+            t = i // nob
             oh = t % OH
             t = t // OH
             fb = t % nfb
@@ -74,30 +79,38 @@ def kernels(dtype_name):
             n = t // groups
             f0 = g * fg + fb * FB
             nf = fg - fb * FB if fg - fb * FB < FB else FB
+            ow0 = ob * PB
+            npos = OW - ow0 if OW - ow0 < PB else PB
             x0 = (n * C + g * cg) * H * W   # first input plane of the group
             w0 = f0 * cg * taps
             h0 = oh * sh - pt
-            col0 = ow * sw - pl
-            for j in range(FB):
+            for j in range(TILE):
                 acc[j] = zero
-            # Channels innermost: the border test and index arithmetic run once per tap, not
+            # Channels innermost: the border tests and index arithmetic run once per tap, not
             # once per tap and channel.
             for a in range(KH):
                 hi = source_index(h0 + a * dh, H, mode)
                 for q in range(KW):
-                    wi = source_index(col0 + q * dw, W, mode)
+                    for p in range(PB):
+                        wi = source_index((ow0 + p) * sw - pl + q * dw, W, mode)
+                        cols[p] = -1 if hi < 0 or p >= npos else wi
                     wk = w0 + a * KW + q
-                    xk = x0 + hi * W + wi
-                    pad = hi < 0 or wi < 0
+                    xk = x0 + hi * W
                     for c in range(cg):
-                        xv = pv if pad else x[xk + c * H * W]
+                        for p in range(PB):
+                            xv[p] = pv if cols[p] < 0 else x[xk + c * H * W + cols[p]]
                         wc = wk + c * taps
                         for j in range(FB):
                             if j < nf:
-                                acc[j] += xv * w[wc + j * cg * taps]
-            out = ((n * F + f0) * OH + oh) * OW + ow
+                                wv = w[wc + j * cg * taps]
+                                for p in range(PB):
+                                    acc[j * PB + p] += xv[p] * wv
             for j in range(FB):
                 if j < nf:
-                    y[out + j * OH * OW] = acc[j] + b[f0 + j] if has_bias else acc[j]
+                    out = ((n * F + f0 + j) * OH + oh) * OW + ow0
+                    bj = b[f0 + j] if has_bias else zero
+                    for p in range(PB):
+                        if p < npos:
+                            y[out + p] = acc[j * PB + p] + bj if has_bias else acc[j * PB + p]
 
     return {"conv_forward": conv_forward}

@@ -41,7 +41,8 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         from . import _conv_kernels
         kernel = _conv_kernels.kernels(dt.name)["conv_forward"]
         g = p["groups"]
-        work = n * g * -(-(f // g) // _conv_kernels.FB) * oh * ow   # threads' worth: FB filters each
+        fb, pb = _conv_kernels.FB, _conv_kernels.PB
+        work = n * g * -(-(f // g) // fb) * oh * -(-ow // pb)   # one tile of fb filters x pb columns each
         blocks, threads = _runtime.elementwise_config(work)
         kernel[blocks, threads](flat(xd), flat(wd), bd, b is not None, c, h, wid, f, oh, ow, kh, kw,
                                 p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], p["groups"],
