@@ -29,7 +29,7 @@ from .activations import (
     tanh_forward,
 )
 from .batchnorm import bn_backward, bn_forward_infer, bn_forward_train
-from .conv import conv_forward
+from .conv import conv_backward, conv_forward
 from .dense import (
     addition_backward,
     addition_forward,
@@ -58,11 +58,11 @@ _ACTIVATIONS = {
 }
 
 # (family, operation) -> function; activations and average pooling have one forward for
-# training and inference, registered under both operations. Convolution has no backward here
-# (prediction only): training runs on the CPU.
+# training and inference, registered under both operations.
 KERNELS = {
     ("conv", "forward_train"): conv_forward,
     ("conv", "forward_infer"): conv_forward,
+    ("conv", "backward"): conv_backward,
     ("fc", "forward_train"): fc_forward,
     ("fc", "forward_infer"): fc_forward,
     ("fc", "backward"): fc_backward,
@@ -92,6 +92,6 @@ __all__ = [
     "KERNELS", "CudaUnavailableError", "is_device_array", "to_device", "to_host",
     "bn_forward_train", "bn_forward_infer", "bn_backward",
     "maxpool_forward_train", "maxpool_forward_infer", "maxpool_backward",
-    "avgpool_forward", "avgpool_backward", "conv_forward", "fc_forward", "fc_backward",
+    "avgpool_forward", "avgpool_backward", "conv_forward", "conv_backward", "fc_forward", "fc_backward",
     "softmax_forward", "softmax_backward", "addition_forward", "addition_backward",
 ] + [f.__name__ for pair in _ACTIVATIONS.values() for f in pair]

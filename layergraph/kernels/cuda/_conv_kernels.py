@@ -113,4 +113,84 @@ def kernels(dtype_name):
                         if p < npos:
                             y[out + p] = acc[j * PB + p] + bj if has_bias else acc[j * PB + p]
 
-    return {"conv_forward": conv_forward}
+    # -- backward: dW = dy^T im2col(x) through _dense_kernels.dot_rows, dx gathered -----------
+    @cuda.jit(cache=True)
+    def im2col(x, N, C, H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, mode, pv, cols):
+        # cols[k, n * P + p] with k = (c * KH + a) * KW + q and P = OH * OW: the input value
+        # (or padding) that tap (a, q) of channel c reads for output position p of observation n.
+        P = OH * OW
+        NP = N * P
+        for i in range(cuda.grid(1), cols.size, cuda.gridsize(1)):
+            k = i // NP
+            j = i - k * NP
+            n = j // P
+            p = j - n * P
+            oh = p // OW
+            ow = p - oh * OW
+            q = k % KW
+            t = k // KW
+            a = t % KH
+            c = t // KH
+            hi = source_index(oh * sh - pt + a * dh, H, mode)
+            wi = source_index(ow * sw - pl + q * dw, W, mode)
+            cols[i] = pv if hi < 0 or wi < 0 else x[((n * C + c) * H + hi) * W + wi]
+
+    @cuda.jit(cache=True)
+    def swap_leading(a, N, F, P, out):
+        # out[f, n, p] = a[n, f, p]
+        for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            p = i % P
+            t = i // P
+            n = t % N
+            f = t // N
+            out[i] = a[(n * F + f) * P + p]
+
+    @cuda.jit(cache=True)
+    def conv_grad_input(dy, w, C, H, W, F, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, groups, dx):
+        # dx[n, c, h, x] = sum of dy[n, f, oh, ow] * w[f, c, a, q] over the filters f of c's
+        # group and the taps with h = oh * sh - pt + a * dh (likewise for the column).
+        cg = C // groups
+        fg = F // groups
+        for i in range(cuda.grid(1), dx.size, cuda.gridsize(1)):
+            col = i % W
+            t = i // W
+            h = t % H
+            t = t // H
+            c = t % C
+            n = t // C
+            g = c // cg
+            cc = c - g * cg
+            acc = zero
+            for a in range(KH):
+                hp = h + pt - a * dh
+                if hp < 0 or hp % sh != 0 or hp // sh >= OH:
+                    continue
+                oh = hp // sh
+                for q in range(KW):
+                    wp = col + pl - q * dw
+                    if wp < 0 or wp % sw != 0 or wp // sw >= OW:
+                        continue
+                    o = ((n * F + g * fg) * OH + oh) * OW + wp // sw
+                    k = ((g * fg * cg + cc) * KH + a) * KW + q
+                    for f in range(fg):
+                        acc += dy[o + f * OH * OW] * w[k + f * cg * KH * KW]
+            dx[i] = acc
+
+    @cuda.jit(cache=True)
+    def fold_border(src, Lp, inner, L, before, mode, out):
+        # The adjoint of mirrored / replicated padding along one axis: src is outer x Lp x inner
+        # (the gradient of the padded array), out outer x L x inner; each padded position's
+        # gradient goes to the input position it was read from.
+        for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            s = i % inner
+            t = i // inner
+            m = t % L
+            o = t // L
+            acc = zero
+            for j in range(Lp):
+                if source_index(j - before, L, mode) == m:
+                    acc += src[(o * Lp + j) * inner + s]
+            out[i] = acc
+
+    return {"conv_forward": conv_forward, "im2col": im2col, "swap_leading": swap_leading,
+            "conv_grad_input": conv_grad_input, "fold_border": fold_border}

@@ -20,8 +20,8 @@ GEOMETRIES = [
 ]
 
 
-def _data(rng, dtype, groups, bias=True):
-    x = rng.standard_normal((2, 4, 5, 6)).astype(dtype)
+def _data(rng, dtype, groups, bias=True, n=2):
+    x = rng.standard_normal((n, 4, 5, 6)).astype(dtype)
     w = rng.standard_normal((4, 4 // groups, 3, 2)).astype(dtype)
     b = rng.standard_normal(4).astype(dtype) if bias else None
     return x, w, b
@@ -115,3 +115,4 @@ def test_filter_blocks_with_a_short_last_block(groups, filters, rng):
     np.testing.assert_allclose(K.conv_forward(x, w, b, 1, 1, 1, 1, 1, 0, 0, 1, groups=groups),
                                get_kernel("conv", "forward_infer", "cpu")(x, w, b, 1, 1, 1, 1, 1, 0, 0, 1,
                                                                           groups=groups), rtol=1e-12, atol=1e-12)
+

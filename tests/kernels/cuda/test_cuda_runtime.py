@@ -13,14 +13,12 @@ import layergraph.kernels.cuda as K
 pytestmark = pytest.mark.cuda
 
 FAMILIES = ["batchnorm", "relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish",
-            "gelu", "maxpool", "avgpool", "fc", "softmax", "addition"]
+            "gelu", "maxpool", "avgpool", "conv", "fc", "softmax", "addition"]
 OPERATIONS = ["forward_train", "forward_infer", "backward"]
-FORWARD_ONLY = ["conv"]  # prediction on the GPU; training runs on the CPU
 
 
 def test_kernel_table_is_complete():
-    assert set(K.KERNELS) == ({(f, o) for f in FAMILIES for o in OPERATIONS}
-                              | {(f, o) for f in FORWARD_ONLY for o in OPERATIONS[:2]})
+    assert set(K.KERNELS) == {(f, o) for f in FAMILIES for o in OPERATIONS}
     assert all(callable(fn) for fn in K.KERNELS.values())
     assert K.KERNELS[("relu", "forward_train")] is K.KERNELS[("relu", "forward_infer")]
     assert K.KERNELS[("avgpool", "forward_train")] is K.KERNELS[("avgpool", "forward_infer")]
@@ -53,7 +51,7 @@ _NO_DEVICE_SCRIPT = """
 import sys
 import numpy as np
 import layergraph.kernels.cuda as K
-assert len(K.KERNELS) == 44
+assert len(K.KERNELS) == 45
 lazy = [m for m in ("_bn_kernels", "_act_kernels", "_pool_kernels", "_conv_kernels", "_dense_kernels") if "layergraph.kernels.cuda." + m in sys.modules]
 assert not lazy, lazy
 from numba import cuda
