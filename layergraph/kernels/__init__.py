@@ -14,11 +14,11 @@ data N x C. dtype float32 by default, float64 on request (results keep the input
 other input dtypes become float32). Hyperparameters are plain ints / floats / bools /
 strings, tuples passed as separate ints. Kernels never modify their inputs.
 
-Signatures (the CUDA set uses the same ones). The 'cuda' set has batchnorm, the elementwise
-activations (relu ... gelu), maxpool, avgpool, fc, softmax and addition (every operation),
-and conv forward only: enough for prediction (predict / classify with ExecutionEnvironment
-'gpu'); training runs on the CPU. Its functions take numpy or device arrays and return the
-kind they were given. ``get_transfers(device)`` gives the executor its two copies per batch
+Signatures (the CUDA set uses the same ones). The 'cuda' set has conv, batchnorm, the
+elementwise activations (relu ... gelu), maxpool, avgpool, fc, softmax and addition, every
+operation: predict / classify with ExecutionEnvironment 'gpu' run on it; training runs on the
+CPU (the trainer is not wired to 'cuda'). Its functions take numpy or device arrays and return
+the kind they were given. ``get_transfers(device)`` gives the executor its two copies per batch
 (input to the device, outputs back). The 'cuda' conv_forward refuses the CPU executor's
 fusion arguments (relu=, pool=).
 

@@ -127,3 +127,13 @@ def test_missing_kernel_names_the_family_and_the_way_out():
     net = dlnetwork([imageInputLayer([4, 4, 1], "Normalization", "none"), convolution2dLayer(3, 2), flattenLayer])
     with pytest.raises(KernelNotFoundError, match=r"'flatten'.*ExecutionEnvironment 'cpu'"):
         net.predict(np.zeros((4, 4, 1, 1)), ExecutionEnvironment="gpu")
+
+
+def test_host_only_layer_is_refused_by_name():
+    # Sum pooling (Wolfram's PoolingLayer with Total) scales on the host; on 'cuda' its op
+    # would get device arrays, so the executor refuses it by name before it runs.
+    from layergraph.layers import SumPooling2DLayer
+    net = dlnetwork([imageInputLayer([4, 4, 1], "Normalization", "none"), SumPooling2DLayer(PoolSize=(2, 2))])
+    with pytest.raises(KernelNotFoundError, match=r"layer 'sumpool' \(family 'sumpool'.*ExecutionEnvironment 'cpu'"):
+        net.predict(np.zeros((4, 4, 1, 1)), ExecutionEnvironment="gpu")
+    assert net.predict(np.ones((4, 4, 1, 1))).shape == (3, 3, 1, 1)
