@@ -204,9 +204,9 @@ def _device(options):
     if env in ("auto", "cpu"):
         return "cpu"
     if env == "gpu":
-        raise LayerGraphError("ExecutionEnvironment 'gpu': layergraph's CUDA kernels cover batch normalization, "
-                              "the activations and pooling, not convolution or fully connected layers, so it "
-                              "cannot train on a GPU yet. Use 'cpu' or 'auto'.",
+        raise LayerGraphError("ExecutionEnvironment 'gpu': layergraph trains on the CPU only. Its CUDA kernels "
+                              "run prediction (predict, classify and activations take ExecutionEnvironment "
+                              "'gpu'), not the training step. Use 'cpu' or 'auto'.",
                               "nnet_cnn:trainNetwork:GPUNotSupported")
     raise LayerGraphError(f"ExecutionEnvironment '{env}' (parallel training) is not supported by layergraph. Use "
                           "'cpu' or 'auto'.", "nnet_cnn:trainNetwork:ParallelNotSupported")

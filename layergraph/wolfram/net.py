@@ -505,15 +505,13 @@ class _Container:
         if dtype is None:
             raise LayerGraphError(f"The value of WorkingPrecision -> {_wl(WorkingPrecision)} should be \"Real32\" or "
                                   "\"Real64\".", "General::invwp")
-        if not same(TargetDevice, "CPU"):
-            raise LayerGraphError(f"TargetDevice -> {_wl(TargetDevice)} is not available; use \"CPU\".",
-                                  "General::invdevice")
+        device = _target_device(TargetDevice)
         batches, single = self._parse_data(data)
         n_examples = {b.shape[0] for b in batches.values()}
         if len(n_examples) != 1:
             raise LayerGraphError("The inputs should have the same number of examples.", "General::netbatchlen")
         c, net = self._core_network({p: b.shape[1:] for p, b in batches.items()}, "evaluate")
-        ex = net.executor("cpu", dtype)
+        ex = net.executor(device, dtype)
         gen = _generator(RandomSeeding)
         feeds = {f"$in:{p}": np.ascontiguousarray(b.reshape((b.shape[0],) + internal_shape(b.shape[1:])), dtype=dtype)
                  for p, b in batches.items()}
@@ -957,3 +955,15 @@ def _edge_text(edge) -> str:
 
 
 __all__ = ["NetChain", "NetGraph", "NetPort"]
+
+
+def _target_device(value) -> str:
+    """Evaluation's TargetDevice: "CPU" -> the 'cpu' kernels; "GPU" or {"GPU", 1} -> the 'cuda'
+    kernels (prediction only: NetTrain stays on the CPU)."""
+    if same(value, "CPU"):
+        return "cpu"
+    if same(value, "GPU") or (isinstance(value, (tuple, list)) and len(value) == 2 and same(value[0], "GPU")
+                              and value[1] in (1, S.All)):
+        return "cuda"
+    raise LayerGraphError(f"TargetDevice -> {_wl(value)} should be \"CPU\", \"GPU\" or (\"GPU\", 1) (one GPU).",
+                          "General::invdevice")
