@@ -7,6 +7,7 @@ from ..core.graph import LayerGraph
 from ..core.infer import analyze
 from ..core.layer_array import LayerArray
 from ..core.network import DAGNetwork, DLNetwork
+from .args import parse
 
 
 def layerGraph(layers=None) -> LayerGraph:
@@ -63,23 +64,29 @@ def assembleNetwork(layers):
     return DAGNetwork.assemble(layers)
 
 
-def predict(net, X, MiniBatchSize=128, **options):
+def predict(net, X, *args, **kwargs):
     """Scores (classification) or responses (regression) for X in MATLAB's layout:
-    images H x W x C x N, features N x C."""
-    return net.predict(X, MiniBatchSize=MiniBatchSize, **options)
+    images H x W x C x N, features N x C. Options as 'Name', value pairs or keywords:
+    MiniBatchSize, Outputs, ExecutionEnvironment ('auto', 'cpu', 'gpu'), Acceleration."""
+    return net.predict(X, **parse("predict", args, kwargs, ("MiniBatchSize",), 0,
+                                  ["MiniBatchSize", "Outputs", "ExecutionEnvironment", "Acceleration", "dtype"]))
 
 
-def classify(net, X, MiniBatchSize=128, **options):
-    """(labels, scores) of a classification network."""
+def classify(net, X, *args, **kwargs):
+    """(labels, scores) of a classification network. Options: MiniBatchSize,
+    ExecutionEnvironment."""
     if not hasattr(net, "classify"):
         raise LayerGraphError("classify needs a network with a classification output layer (assembleNetwork or "
                         "trainNetwork); a dlnetwork has none: use predict.")
-    return net.classify(X, MiniBatchSize=MiniBatchSize, **options)
+    return net.classify(X, **parse("classify", args, kwargs, ("MiniBatchSize",), 0,
+                                   ["MiniBatchSize", "ExecutionEnvironment", "dtype"]))
 
 
-def activations(net, X, layer, OutputAs="channels", MiniBatchSize=128, **options):
-    """Activations of ``layer`` ('name' or 'name/port') for X."""
-    return net.activations(X, layer, OutputAs=OutputAs, MiniBatchSize=MiniBatchSize, **options)
+def activations(net, X, layer, *args, **kwargs):
+    """Activations of ``layer`` ('name' or 'name/port') for X. Options: OutputAs
+    ('channels', 'rows', 'columns'), MiniBatchSize, ExecutionEnvironment."""
+    return net.activations(X, layer, **parse("activations", args, kwargs, ("OutputAs", "MiniBatchSize"), 0,
+                                             ["OutputAs", "MiniBatchSize", "ExecutionEnvironment", "dtype"]))
 
 
 def forward(net, X, Outputs=None):

@@ -168,3 +168,24 @@ def test_dlnetwork_forward_updates_state_with_mean_decay():
     assert np.allclose(rows["TrainedMean"].ravel(), 0.3 * X.mean(0), atol=1e-6)
     assert np.allclose(rows["TrainedVariance"].ravel(), 0.1 * X.var(0) + 0.9, atol=1e-5)
     assert rows["TrainedMean"].shape == (3, 1)
+
+
+def test_options_as_matlab_name_value_pairs():
+    """predict(net, X, 'MiniBatchSize', 2, ...) as MATLAB writes it: names case-insensitive,
+    unique prefixes, the same results as keywords; an unknown name or a missing value is
+    MATLAB's input-parser error."""
+    net = assembleNetwork(trained_layers())
+    X = np.random.default_rng(1).standard_normal((5, 5, 2, 5))
+    scores = predict(net, X)
+    close = dict(rtol=1e-5, atol=1e-7)  # other mini-batch sizes round differently in float32
+    np.testing.assert_allclose(predict(net, X, "MiniBatchSize", 2, "executionenvironment", "cpu"), scores, **close)
+    np.testing.assert_array_equal(predict(net, X, "MiniBatch", 3), predict(net, X, MiniBatchSize=3))
+    labels, s2 = classify(net, X, "MiniBatchSize", 2)
+    np.testing.assert_allclose(s2, scores, **close)
+    np.testing.assert_array_equal(labels, classify(net, X)[0])
+    np.testing.assert_allclose(activations(net, X, "relu", "OutputAs", "rows", "MiniBatchSize", 2),
+                               activations(net, X, "relu", OutputAs="rows"), **close)
+    with pytest.raises(LayerGraphError, match="'Foo' is not a recognized parameter"):
+        predict(net, X, "Foo", 1)
+    with pytest.raises(LayerGraphError, match="must come in pairs"):
+        classify(net, X, "MiniBatchSize")
