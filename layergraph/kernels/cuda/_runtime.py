@@ -245,6 +245,13 @@ def elementwise_config(n: int):
     return blocks, threads
 
 
+def launch(kernel, total: int, *arguments):
+    """Run a grid-stride kernel over ``total`` elements (nothing to do when it is 0)."""
+    if total:
+        blocks, threads = elementwise_config(total)
+        kernel[blocks, threads](*arguments)
+
+
 def next_pow2(n: int) -> int:
     return 1 << max(0, int(n) - 1).bit_length()
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _runtime
-from ._runtime import Args, flat
+from ._runtime import Args, flat, launch
 
 
 def _launch(fname, kname, arrays, hps=()):
@@ -28,9 +27,7 @@ def _launch(fname, kname, arrays, hps=()):
     out = args.empty((max(total, 1),) if len(shape) == 0 else (total,))
     if total:
         from . import _act_kernels
-        kernel = _act_kernels.kernels(dt.name)[kname]
-        blocks, threads = _runtime.elementwise_config(total)
-        kernel[blocks, threads](*(flat(d) for d in devs), *(dt.type(h) for h in hps), out)
+        launch(_act_kernels.kernels(dt.name)[kname], total, *(flat(d) for d in devs), *(dt.type(h) for h in hps), out)
     return args.result(out, shape)
 
 

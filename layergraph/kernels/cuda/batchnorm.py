@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _runtime
-from ._runtime import Args, flat
+from ._runtime import Args, flat, launch
 
 
 def _dims(x, name):
@@ -53,8 +53,7 @@ def bn_forward_train(x, scale, offset, epsilon):
     xf = flat(xd)
     mean, var = _channel_stats(args, k, xf, n, c, s)
     y = args.empty((n * c * s,))
-    blocks, threads = _runtime.elementwise_config(n * c * s)
-    k["normalize"][blocks, threads](xf, n, c, s, sd, od, mean, var, args.dtype.type(epsilon), y)
+    launch(k["normalize"], n * c * s, xf, n, c, s, sd, od, mean, var, args.dtype.type(epsilon), y)
     return args.result(y, xd.shape), args.result(mean), args.result(var)
 
 
@@ -71,10 +70,7 @@ def bn_forward_infer(x, scale, offset, mean, var, epsilon):
     vd = args.device(var, "var", shape=(c,))
     total = n * c * s
     y = args.empty((total,))
-    if total:
-        blocks, threads = _runtime.elementwise_config(total)
-        k["normalize"][blocks, threads](flat(xd), n, c, s, sd, od, md, vd,
-                                        args.dtype.type(epsilon), y)
+    launch(k["normalize"], total, flat(xd), n, c, s, sd, od, md, vd, args.dtype.type(epsilon), y)
     return args.result(y, xd.shape)
 
 
@@ -109,6 +105,5 @@ def bn_backward(dy, x, scale, mean, var, epsilon):
     dscale = args.empty((c,))
     k["grad_combine"][c, partials](p1, p2, vd, eps, doffset, dscale)
     dx = args.empty((n * c * s,))
-    blocks, threads = _runtime.elementwise_config(n * c * s)
-    k["grad_input"][blocks, threads](dyf, xf, n, c, s, sd, md, vd, eps, doffset, dscale, dx)
+    launch(k["grad_input"], n * c * s, dyf, xf, n, c, s, sd, md, vd, eps, doffset, dscale, dx)
     return args.result(dx, xd.shape), args.result(dscale), args.result(doffset)

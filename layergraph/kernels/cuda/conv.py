@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cpu.conv import PADDING_MODES, _check_padding_value, _conv_geometry, _ints
-from . import _runtime
-from ._runtime import Args, flat
+from ._runtime import Args, flat, launch
 from .dense import _dot_rows
 
 
@@ -32,12 +31,6 @@ def _args(name, args, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_valu
     return p, args.dtype.type(0.0 if isinstance(pv, str) else pv), mode, xd, wd, geometry
 
 
-def _launch(kernel, total, *arguments):
-    if total:
-        blocks, threads = _runtime.elementwise_config(total)
-        kernel[blocks, threads](*arguments)
-
-
 def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False, pool=None):
     """``relu`` and ``pool`` are the CPU executor's fusion arguments (fusion is CPU-only);
     here they must be left at False / None."""
@@ -55,7 +48,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
     fb, pb_ = _conv_kernels.FB, _conv_kernels.PB
     g = p["groups"]
     work = n * g * -(-(f // g) // fb) * oh * -(-ow // pb_)   # one tile of fb filters x pb columns each
-    _launch(_conv_kernels.kernels(dt.name)["conv_forward"], work, flat(xd), flat(wd), bd, b is not None,
+    launch(_conv_kernels.kernels(dt.name)["conv_forward"], work, flat(xd), flat(wd), bd, b is not None,
             c, h, wid, f, oh, ow, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], g, mode, pv, y)
     return args.result(y, (n, f, oh, ow))
 
@@ -77,30 +70,30 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
     fg, kg, npos = f // g, cg * kh * kw, n * oh * ow
     hp = (p["sh"], p["sw"], p["dh"], p["dw"])
     dyt = args.empty((f * npos,))                          # F x (N*OH*OW)
-    _launch(ck["swap_leading"], dyt.size, dyd, n, f, oh * ow, dyt)
+    launch(ck["swap_leading"], dyt.size, dyd, n, f, oh * ow, dyt)
     cols = args.empty((c * kh * kw * npos,))               # (C*KH*KW) x (N*OH*OW)
-    _launch(ck["im2col"], cols.size, flat(xd), n, c, h, wid, oh, ow, kh, kw, *hp, p["pt"], p["pl"], mode, pv, cols)
+    launch(ck["im2col"], cols.size, flat(xd), n, c, h, wid, oh, ow, kh, kw, *hp, p["pt"], p["pl"], mode, pv, cols)
     dW = args.empty((f * kg,))
     for gi in range(g):
         _dot_rows(dk, dyt[gi * fg * npos:(gi + 1) * fg * npos], (npos, 1), cols[gi * kg * npos:(gi + 1) * kg * npos],
                   (npos, 1), npos, fg, kg, None, dW[gi * fg * kg:(gi + 1) * fg * kg])
     ones = args.empty((max(npos, 1),))
-    _launch(dk["fill"], npos, ones, dt.type(1))
+    launch(dk["fill"], npos, ones, dt.type(1))
     db = args.empty((f,))
     _dot_rows(dk, ones, (0, 1), dyt, (npos, 1), npos, 1, f, None, db)
     dx = None
     if need_dx:
         dx = args.empty((n * c * h * wid,))
         if mode == 0:
-            _launch(ck["conv_grad_input"], dx.size, dyd, flat(wd), c, h, wid, f, oh, ow, kh, kw, *hp,
+            launch(ck["conv_grad_input"], dx.size, dyd, flat(wd), c, h, wid, f, oh, ow, kh, kw, *hp,
                     p["pt"], p["pl"], g, dx)
         else:  # the padded input's gradient, then each border folded back (rows, then columns)
             hpad, wpad = h + p["pt"] + p["pb"], wid + p["pl"] + p["pr"]
             dxp = args.empty((n * c * hpad * wpad,))
-            _launch(ck["conv_grad_input"], dxp.size, dyd, flat(wd), c, hpad, wpad, f, oh, ow, kh, kw, *hp,
+            launch(ck["conv_grad_input"], dxp.size, dyd, flat(wd), c, hpad, wpad, f, oh, ow, kh, kw, *hp,
                     0, 0, g, dxp)
             rows = args.empty((n * c * h * wpad,))
-            _launch(ck["fold_border"], rows.size, dxp, hpad, wpad, h, p["pt"], mode, rows)
-            _launch(ck["fold_border"], dx.size, rows, wpad, 1, wid, p["pl"], mode, dx)
+            launch(ck["fold_border"], rows.size, dxp, hpad, wpad, h, p["pt"], mode, rows)
+            launch(ck["fold_border"], dx.size, rows, wpad, 1, wid, p["pl"], mode, dx)
         dx = args.result(dx, (n, c, h, wid))
     return dx, args.result(dW, tuple(wd.shape)), args.result(db)

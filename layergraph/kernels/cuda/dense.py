@@ -14,18 +14,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import _runtime
-from ._runtime import Args, flat
+from ._runtime import Args, flat, launch
 
 
 def _kernels(args, name):
     from . import _dense_kernels
     return _dense_kernels.kernels(args.float_dtype(name).name)
-
-
-def _elementwise(k, kname, total, *arrays):
-    if total:
-        blocks, threads = _runtime.elementwise_config(total)
-        k[kname][blocks, threads](*arrays)
 
 
 def _dot_rows(k, a, a_strides, b, b_strides, K, M, P, bias, out):
@@ -74,7 +68,7 @@ def fc_backward(dy, x, w):
     dw = args.empty((out * fan_in,))
     _dot_rows(k, dyd, (1, out), flat(xd), (1, fan_in), n, out, fan_in, None, dw)       # dy^T x
     ones = args.empty((max(n, 1),))
-    _elementwise(k, "fill", n, ones, args.dtype.type(1))
+    launch(k["fill"], n, ones, args.dtype.type(1))
     db = args.empty((out,))
     _dot_rows(k, ones, (0, 1), dyd, (1, out), n, 1, out, None, db)                     # 1^T dy
     return args.result(dx, tuple(xd.shape)), args.result(dw, (out, fan_in)), args.result(db)
@@ -94,7 +88,7 @@ def softmax_forward(x):
     c, s = _ncs(name, xd.shape)
     y = args.empty((xd.size,))
     if xd.size:
-        _elementwise(k, "softmax_forward", xd.size // c, flat(xd), c, s, y)
+        launch(k["softmax_forward"], xd.size // c, flat(xd), c, s, y)
     return args.result(y, tuple(xd.shape))
 
 
@@ -107,7 +101,7 @@ def softmax_backward(dy, x, y):
     dyd = args.device(dy, "dy", shape=tuple(yd.shape))
     dx = args.empty((yd.size,))
     if yd.size:
-        _elementwise(k, "softmax_backward", yd.size // c, flat(dyd), flat(yd), c, s, dx)
+        launch(k["softmax_backward"], yd.size // c, flat(dyd), flat(yd), c, s, dx)
     return args.result(dx, tuple(yd.shape))
 
 
@@ -123,13 +117,13 @@ def addition_forward(inputs):
     total = int(np.prod(shape, dtype=np.int64))
     y = args.empty((max(total, 1),) if len(shape) == 0 else (total,))  # a 0-d result: 1 element
     if len(inputs) == 1:
-        _elementwise(k, "copy", total, flat(first), y)
+        launch(k["copy"], total, flat(first), y)
     for i, a in enumerate(inputs[1:], start=2):
         try:
             d = args.device(a, f"input {i}", shape=shape)
         except ValueError:
             raise ValueError(f"{name}: input {i} has shape {tuple(np.shape(a))}, input 1 has {shape}.") from None
-        _elementwise(k, "add", total, flat(first) if i == 2 else y, flat(d), y)
+        launch(k["add"], total, flat(first) if i == 2 else y, flat(d), y)
     return args.result(y, shape)
 
 
@@ -143,6 +137,6 @@ def addition_backward(dy, k):
     outs = []
     for _ in range(int(k)):
         dx = args.empty((max(total, 1),) if len(shape) == 0 else (total,))
-        _elementwise(kern, "copy", total, flat(dyd), dx)
+        launch(kern["copy"], total, flat(dyd), dx)
         outs.append(args.result(dx, shape))
     return tuple(outs)

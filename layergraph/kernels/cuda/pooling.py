@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _runtime
-from ._runtime import Args, flat
+from ._runtime import Args, flat, launch
 
 
 def _geometry(name, shape, ph, pw, sh, sw, pt, pb, pl, pr):
@@ -45,10 +44,7 @@ def _maxpool(name, x, geometry, want_argmax):
     total = n * c * oh * ow
     y = args.empty((total,))
     argmax = args.empty((total if want_argmax else 1,), np.int64)
-    if total:
-        blocks, threads = _runtime.elementwise_config(total)
-        k["maxpool_forward"][blocks, threads](flat(xd), h, w, oh, ow, ph, pw, sh, sw, pt, pl,
-                                              y, argmax, want_argmax)
+    launch(k["maxpool_forward"], total, flat(xd), h, w, oh, ow, ph, pw, sh, sw, pt, pl, y, argmax, want_argmax)
     shape = (n, c, oh, ow)
     return args.result(y, shape), (args.result(argmax, shape) if want_argmax else None)
 
@@ -79,12 +75,8 @@ def maxpool_backward(dy, argmax, H, W):
     n, c, oh, ow = (int(v) for v in dyd.shape)
     H, W = int(H), int(W)
     dx = args.empty((n * c * H * W,))
-    if dx.size:
-        blocks, threads = _runtime.elementwise_config(dx.size)
-        k["fill"][blocks, threads](dx, args.dtype.type(0))
-    if dyd.size:
-        blocks, threads = _runtime.elementwise_config(dyd.size)
-        k["maxpool_backward"][blocks, threads](flat(dyd), flat(amd), oh * ow, H * W, dx)
+    launch(k["fill"], dx.size, dx, args.dtype.type(0))
+    launch(k["maxpool_backward"], dyd.size, flat(dyd), flat(amd), oh * ow, H * W, dx)
     return args.result(dx, (n, c, H, W))
 
 
@@ -97,10 +89,8 @@ def avgpool_forward(x, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad=True):
                                                            pt, pb, pl, pr)
     total = n * c * oh * ow
     y = args.empty((total,))
-    if total:
-        blocks, threads = _runtime.elementwise_config(total)
-        k["avgpool_forward"][blocks, threads](flat(xd), h, w, oh, ow, ph, pw, sh, sw, pt, pl,
-                                              bool(count_include_pad), y)
+    launch(k["avgpool_forward"], total, flat(xd), h, w, oh, ow, ph, pw, sh, sw, pt, pl,
+           bool(count_include_pad), y)
     return args.result(y, (n, c, oh, ow))
 
 
@@ -118,8 +108,6 @@ def avgpool_backward(dy, H, W, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad
         raise ValueError(f"{name}: dy is {tuple(dyd.shape)}, but a {h} x {w} input with this "
                          f"pool size, stride and padding gives {oh} x {ow} outputs.")
     dx = args.empty((n * c * h * w,))
-    if dx.size:
-        blocks, threads = _runtime.elementwise_config(dx.size)
-        k["avgpool_backward"][blocks, threads](flat(dyd), h, w, oh, ow, ph, pw, sh, sw, pt, pl,
-                                               bool(count_include_pad), dx)
+    launch(k["avgpool_backward"], dx.size, flat(dyd), h, w, oh, ow, ph, pw, sh, sw, pt, pl,
+           bool(count_include_pad), dx)
     return args.result(dx, (n, c, h, w))
