@@ -130,7 +130,7 @@ def profile():
             ex.forward({ex.input_names[0]: x})
         total = (time.perf_counter() - t0) / reps
         K.to_device, K.to_host = up, down
-        from layergraph.core.predict import to_internal
+        from layergraph.matlab.data import to_internal
         t = time.perf_counter()
         for _ in range(5):
             to_internal(X, net.analysis.info(ex.input_names[0]).ActivationSizes["out"], "in", np.float32)

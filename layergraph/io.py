@@ -82,14 +82,15 @@ import numpy as np
 
 from . import layers as _L
 from .core.errors import LayerGraphError, NetworkAnalysisError
-from .core.graph import LayerGraph
-from .core.infer import analyze, require_valid
+from .core.infer import require_valid
 from .core.layer import Layer
-from .core.layer_array import LayerArray
-from .core.network import DAGNetwork, DLNetwork, SeriesNetwork
 from .core.registry import REGISTRY
 from .core.shared import set_shared_learnables, shared_learnables
 from .core.size import Size
+from .matlab.analysis import analyze
+from .matlab.layer_array import LayerArray
+from .matlab.layer_graph import LayerGraph
+from .matlab.network import DAGNetwork, DLNetwork, SeriesNetwork
 
 FORMAT = "layergraph"
 VERSION = 1

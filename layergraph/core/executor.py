@@ -36,6 +36,7 @@ class Executor:
     def __init__(self, graph, analysis, device: str = "cpu", dtype=np.float32):
         self.device = device
         self.dtype = np.dtype(dtype)
+        self.analysis = analysis
         feeds = {(dst, inp): (src, out) for src, out, dst, inp in graph.connections()}
         self.steps: list[Step] = []
         self.params: dict[str, dict[str, np.ndarray]] = {}

@@ -2,19 +2,20 @@
 
 Sizes flow from the input layers in topological order. Every problem is
 collected as an Issue that names the layer and the port, instead of stopping at
-the first one.
+the first one. A dialect adds its own rules (MATLAB's: a classification layer after
+a softmax layer, ``matlab/analysis.py``) as functions called once per sized layer.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 
 from .errors import LayerGraphError
-from .graph import LayerGraph, assign_names
+from .graph import Graph
 from .layer import Layer, SizeError
-from .layer_array import LayerArray
 from .size import Size
 
 
@@ -62,7 +63,7 @@ class LayerInfo:
 class Analysis:
     """What analyzeNetwork reports; ``layers`` holds the sized layers by name."""
 
-    graph: LayerGraph
+    graph: Graph
     LayerInfo: list[LayerInfo]
     Issues: list[Issue]
     layers: dict[str, Layer]
@@ -95,35 +96,15 @@ class Analysis:
         return report_renderable(self)
 
 
-def to_graph(obj, issues: list[Issue] | None = None) -> LayerGraph:
-    """A LayerGraph from a graph, a LayerArray or a list. Duplicate user names in an
-    array are reported in ``issues`` (when given) and made unique, as MATLAB's
-    analysis does; without ``issues`` they are an error."""
-    if isinstance(obj, LayerGraph):
-        return obj
-    if hasattr(obj, "layer_graph"):
-        return obj.layer_graph
-    layers = LayerArray(obj)
-    if issues is not None:
-        seen = {}
-        renamed = []
-        for i, layer in enumerate(layers):
-            if layer.Name and layer.Name in seen:
-                issues.append(Issue("Error", layer.Name, "",
-                                    f"Duplicate layer name. Layers {seen[layer.Name]} and {i + 1} are both "
-                                    f"named '{layer.Name}'; layer names must be unique."))
-                layer = layer._resolved_copy(Name="")
-            elif layer.Name:
-                seen[layer.Name] = i + 1
-            renamed.append(layer)
-        layers = LayerArray(assign_names(renamed))
-    return LayerGraph(layers)
+Rule = Callable[[str, Layer, dict, dict], "Issue | None"]
 
 
-def analyze(obj) -> Analysis:
-    """Infer every size in a layer array or graph and collect every problem."""
-    issues: list[Issue] = []
-    graph = to_graph(obj, issues)
+def analyze(graph: Graph, rules: tuple[Rule, ...] = (), issues: list[Issue] | None = None) -> Analysis:
+    """Infer every size in a graph and collect every problem (added to ``issues``
+    when given). Each rule is called as ``rule(name, layer, layers, feeds)`` after the
+    layer is sized (``layers``: the sized layers so far by name, ``feeds``: (layer,
+    input) -> (source layer, output)) and may return an Issue."""
+    issues = [] if issues is None else issues
     g = graph.graph
     names = list(g.nodes)
     index = {n: i for i, n in enumerate(names)}
@@ -185,16 +166,10 @@ def analyze(obj) -> Analysis:
         first = next(iter(inputs.values()), None)
         rows[n].LearnableSizes = sized.learnable_sizes(first)
         rows[n].StateSizes = sized.state_sizes(first)
-        if layer.family == "crossentropyex" and has_output_layers:
-            prev = feeds.get((n, "in"))
-            if prev and layers[prev[0]].family != "softmax":
-                issues.append(Issue("Error", n, "in", "Missing softmax layer. A classification layer must be "
-                                                      "preceded by a softmax layer."))
-        if layer.family == "mse" and has_output_layers:
-            prev = feeds.get((n, "in"))
-            if prev and layers[prev[0]].family == "softmax":
-                issues.append(Issue("Error", n, "in", "Softmax layer before regression layer. A regression "
-                                                      "layer must not follow a softmax layer."))
+        for rule in rules:
+            issue = rule(n, sized, layers, feeds)
+            if issue is not None:
+                issues.append(issue)
     return Analysis(graph, [rows[n] for n in names], issues, layers, order)
 
 
@@ -208,4 +183,4 @@ def require_valid(analysis: Analysis):
                                    "nnet_cnn:internal:cnn:analyzer:NetworkAnalyzer:NetworkHasErrors")
 
 
-__all__ = ["Analysis", "Issue", "LayerInfo", "analyze", "require_valid", "to_graph", "LayerGraphError"]
+__all__ = ["Analysis", "Issue", "LayerInfo", "analyze", "require_valid", "LayerGraphError"]

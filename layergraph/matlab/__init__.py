@@ -1,7 +1,7 @@
 """The MATLAB dialect: ``from layergraph.matlab import *``."""
 from ..core.errors import LayerGraphError  # noqa: F401
 from ..core.initializers import rng  # noqa: F401
-from ..core.layer_array import LayerArray  # noqa: F401
+from .layer_array import LayerArray  # noqa: F401
 from .categorical import categorical, categories  # noqa: F401
 from .constructors import *  # noqa: F401,F403
 from .constructors import CONSTRUCTORS

@@ -3,11 +3,11 @@ dlnetwork. Each takes a layer array, a plain list of layers or a layer graph."""
 from __future__ import annotations
 
 from ..core.errors import LayerGraphError
-from ..core.graph import LayerGraph
-from ..core.infer import analyze
-from ..core.layer_array import LayerArray
-from ..core.network import DAGNetwork, DLNetwork
+from .analysis import analyze
 from .args import parse
+from .layer_array import LayerArray
+from .layer_graph import LayerGraph
+from .network import DAGNetwork, DLNetwork
 
 
 def layerGraph(layers=None) -> LayerGraph:

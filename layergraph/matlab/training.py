@@ -19,14 +19,15 @@ import numpy as np
 
 from ..core import conventions as cv
 from ..core.errors import LayerGraphError
-from ..core.graph import LayerGraph
-from ..core.infer import analyze, require_valid
-from ..core.network import DAGNetwork, DLNetwork, SeriesNetwork
-from ..core.predict import to_internal
+from ..core.infer import require_valid
 from ..display.training import ProgressView, VerboseTable
 from ..train import CrossEntropy, HalfMeanSquared, TrainConfig, solvers, train
 from ..train.checkpoint import read_checkpoint, write_checkpoint
+from .analysis import analyze
 from .categorical import Categorical
+from .data import to_internal
+from .layer_graph import LayerGraph
+from .network import DAGNetwork, DLNetwork, SeriesNetwork
 from .training_options import TrainingOptions
 
 

@@ -1,7 +1,7 @@
 """The training loop both dialects share.
 
 ``train(net, inputs, targets, losses, config)`` trains an initialized core
-``DLNetwork`` (no output layers; the losses are attached to output ports) on data
+core ``Network`` (``core/network.py``) (no output layers; the losses are attached to output ports) on data
 in the internal layout (observations first). Per iteration, in MATLAB's order:
 
   1. forward in training mode (batch statistics in batch normalization, dropout on);
@@ -94,7 +94,7 @@ class TrainState:
 
 @dataclass
 class TrainResult:
-    net: Any                     # the trained DLNetwork
+    net: Any                     # the trained network (the kind given to train)
     history: list                # one dict per iteration (MATLAB's info fields)
     stop_reason: str
     final_validation: dict | None = None
@@ -254,17 +254,14 @@ class _Run:
             P["TrainedVariance"][...] = np.maximum(sq - mu * mu, 0.0)
 
     def network(self, params=None):
-        """A DLNetwork with the given (default: current) internal parameters in MATLAB layout."""
-        from ..core.network import DLNetwork
+        """The network (of the kind given) with the given (default: current) internal
+        parameters stored on its layers."""
         params = params or self.ex.params
-        g = self.net._graph._copy()
-        for step in self.ex.steps:
-            values = params.get(step.name)
-            if values:
-                layer = g._g.nodes[step.name]["layer"]
-                g._g.nodes[step.name]["layer"] = layer._resolved_copy(
-                    **{k: step.op.to_matlab(k, v.copy()) for k, v in values.items()})
-        return DLNetwork(g, self.net._analysis, True)
+        graph = self.net.layer_graph
+        return self.net.with_layers({
+            step.name: graph.layer(step.name)._resolved_copy(
+                **{k: step.op.to_matlab(k, v.copy()) for k, v in params[step.name].items()})
+            for step in self.ex.steps if params.get(step.name)})
 
     def _info(self, stage, **fields):
         info = {"State": stage, "Epoch": self.state.epoch, "Iteration": self.state.iteration,
@@ -396,7 +393,7 @@ class _Run:
 
 def train(net, inputs: dict, targets: dict, losses: dict, config: TrainConfig | None = None,
           resume: TrainState | None = None) -> TrainResult:
-    """Train ``net`` (an initialized DLNetwork) and return a TrainResult; see the module
+    """Train ``net`` (an initialized core Network, or a dialect network built on it) and return a TrainResult; see the module
     docstring. ``resume`` continues a run from a checkpoint's TrainState."""
     cfg = config or TrainConfig()
     if cfg.max_epochs < 1 or cfg.minibatch_size < 1:

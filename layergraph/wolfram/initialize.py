@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core import initializers as core_init
 from ..core.errors import LayerGraphError
-from ..core.network import DLNetwork
+from ..core.network import Network
 from . import symbols as S
 from .args import checked, one_of
 from .layers import _wl
@@ -130,7 +130,7 @@ def NetInitialize(net, which=S.Automatic, *, Method="Kaiming", RandomSeeding=123
     staged = _replace_leaves(net, new_leaves)
     # the core fills what is still missing (biases 0, scalings 1, moving mean 0, variance 1)
     c2 = staged.compile()
-    core = DLNetwork.build(c2.graph, Initialize=True)
+    core = Network.build(c2.graph, initialize=True)
     final = {}
     for path in c2.order:
         info = c2.leaves[path]

@@ -1,9 +1,9 @@
-"""NetChain, NetGraph and NetPort: Wolfram containers over a core LayerGraph.
+"""NetChain, NetGraph and NetPort: Wolfram containers over a core graph.
 
 A container holds its nodes (Wolfram layers or nested containers) and edges, and is a
 value: every operation returns a new one. ``compile`` expands nested containers into
 leaf layers, sizes them in topological order with the core layers' own size rules,
-and builds a core LayerGraph (one input layer per graph input port); evaluation,
+and builds a core graph (one input layer per graph input port); evaluation,
 initialization and training run through the core network built from it.
 
 Python spellings of Wolfram's edges (NetGraph's second argument, a list):
@@ -28,7 +28,8 @@ import numpy as np
 
 from .. import layers as L
 from ..core.errors import LayerGraphError
-from ..core.graph import LayerGraph
+from ..core.graph import Graph
+from ..core.network import Network, run
 from ..core.layer import SizeError
 from ..core.shared import set_shared_learnables
 from . import shared
@@ -138,7 +139,7 @@ class Compiled:
     out_ports: dict[str, tuple]        # graph output -> (leaf path, port)
     in_dims: dict[str, tuple | None]
     out_dims: dict[str, tuple | None]
-    graph: LayerGraph | None = None    # the core graph when every size is known
+    graph: Graph | None = None         # the core graph when every size is known
     error: LayerGraphError | None = None
 
     @property
@@ -437,15 +438,14 @@ class _Container:
             if isinstance(leaf, LinearLayer) and leaf._n is None:
                 leaves[path] = leaf.with_output(dims)
 
-    def _core_graph(self, c: Compiled, incoming) -> LayerGraph:
-        lg = LayerGraph()
-        gx = lg._g
+    def _core_graph(self, c: Compiled, incoming) -> Graph:
+        lg = Graph()
         for port, dims in c.in_dims.items():
-            gx.add_node(f"$in:{port}", layer=_core_input(f"$in:{port}", dims))
+            lg._add(_core_input(f"$in:{port}", dims))
         for path in c.order:
             info = c.leaves[path]
             for spec in info.built.specs:
-                gx.add_node(spec.Name, layer=spec)
+                lg._add(spec)
             for a, b in zip(info.core_names, info.core_names[1:]):
                 lg._connect(a, "out", b, "in")
             first = info.built.specs[0]
@@ -458,7 +458,7 @@ class _Container:
         return lg
 
     def _core_network(self, in_dims=None, action="evaluate"):
-        """(compiled, core DLNetwork with the arrays set; uninitialized arrays are an error)."""
+        """(compiled, core Network with the arrays set; uninitialized arrays are an error)."""
         c = self.compile(in_dims)
         self._require_sized(c, action)
         missing = [(info, n) for info in (c.leaves[p] for p in c.order) for n in info.layer.active_arrays
@@ -469,8 +469,7 @@ class _Container:
                                   f"{_where(info)}. Use NetInitialize first.", "General::nninit")
         key = ("network", tuple(sorted((in_dims or {}).items())))
         if key not in self._cache:
-            from ..core.network import DLNetwork
-            self._cache[key] = DLNetwork.build(c.graph, Initialize=False)
+            self._cache[key] = Network.build(c.graph, initialize=False)
         return c, self._cache[key]
 
     def _require_sized(self, c: Compiled, action: str):
@@ -523,16 +522,10 @@ class _Container:
             out_dims = {"$inner": c.leaves[path].out_dims}
         n = n_examples.pop()
         bs = n if BatchSize is S.Automatic else _positive(BatchSize, "BatchSize")
-        parts = {p: [] for p in refs}
-        for start in range(0, n, max(bs, 1)):
-            acts = ex.forward({k: v[start:start + bs] for k, v in feeds.items()},
-                              training=same(NetEvaluationMode, "Train"), keep=set(refs.values()), rng=gen)
-            for p, ref in refs.items():
-                parts[p].append(acts[ref])
+        acts = run(ex, feeds, set(refs.values()), max(bs, 1), training=same(NetEvaluationMode, "Train"), rng=gen)
         out = {}
         for p, ref in refs.items():
-            y = np.concatenate(parts[p], axis=0) if parts[p] else np.zeros((0,), dtype)
-            y = y.reshape((n,) + tuple(out_dims[p]))
+            y = acts[ref].reshape((n,) + tuple(out_dims[p]))
             decoder = None if inner else self._decoders.get(p)
             if decoder is not None and prop is not None:
                 out[p] = decoder.decode(y, prop, single)

@@ -13,7 +13,7 @@ from layergraph import (
     groupedConvolution2dLayer, imageInputLayer, layerGraph, layerNormalizationLayer, maxPooling2dLayer,
     regressionLayer, reluLayer, softmaxLayer, transposedConv2dLayer,
 )
-from layergraph.core.infer import analyze
+from layergraph.matlab.analysis import analyze
 from layergraph.core.size import Size
 
 

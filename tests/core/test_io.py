@@ -17,9 +17,9 @@ from layergraph import (
     classify, connectLayers, convolution2dLayer, dlnetwork, featureInputLayer, fullyConnectedLayer, imageInputLayer,
     layerGraph, load, maxPooling2dLayer, predict, regressionLayer, reluLayer, rng, save, softmaxLayer,
 )
-from layergraph.core.graph import LayerGraph
+from layergraph.matlab.layer_graph import LayerGraph
 from layergraph.core.layer import Layer
-from layergraph.core.network import DAGNetwork, DLNetwork, SeriesNetwork
+from layergraph.matlab.network import DAGNetwork, DLNetwork, SeriesNetwork
 from layergraph.core.registry import REGISTRY
 from layergraph.core.size import Size
 from layergraph.layers import (

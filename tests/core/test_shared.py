@@ -8,8 +8,8 @@ import pytest
 
 import layergraph
 from layergraph import LayerGraphError, batchNormalizationLayer, featureInputLayer, fullyConnectedLayer, tanhLayer
-from layergraph.core.graph import LayerGraph
-from layergraph.core.network import DLNetwork
+from layergraph.matlab.layer_graph import LayerGraph
+from layergraph.matlab.network import DLNetwork
 from layergraph.core.shared import share_learnables, shared_learnables, sum_gradients
 from layergraph.train import SGDM, Adam, MeanSquared, TrainConfig, train
 from layergraph.train.checkpoint import read_checkpoint, write_checkpoint

@@ -13,7 +13,7 @@ import layergraph
 from layergraph import layers as L
 from layergraph.core.errors import LayerGraphError
 from layergraph.core.layer import AUTO
-from layergraph.core.layer_array import LayerArray
+from layergraph.matlab.layer_array import LayerArray
 from layergraph.core.registry import BY_MATLAB, REGISTRY
 from layergraph.matlab import (
     additionLayer,

@@ -22,7 +22,7 @@ import pytest
 from layergraph.core.registry import REGISTRY
 from rich.console import Console
 
-from layergraph.core.layer_array import LayerArray
+from layergraph.matlab.layer_array import LayerArray
 from layergraph.display.matlab_display import layer_array_display, layer_display
 from layergraph.display.matlab_format import format_value
 from layergraph.matlab import (

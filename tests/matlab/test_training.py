@@ -9,7 +9,7 @@ from layergraph import (LayerGraphError, additionLayer, batchNormalizationLayer,
                         classify, connectLayers, convolution2dLayer, featureInputLayer, fullyConnectedLayer,
                         imageInputLayer, layerGraph, maxPooling2dLayer, predict, regressionLayer, reluLayer, rng,
                         softmaxLayer, trainingOptions, trainNetwork)
-from layergraph.core.network import DAGNetwork, SeriesNetwork
+from layergraph.matlab.network import DAGNetwork, SeriesNetwork
 from layergraph.display.training import VerboseTable, format_loss
 
 # -- trainingOptions --------------------------------------------------------------------------

@@ -6,8 +6,8 @@ layer, as in MATLAB.
 """
 from __future__ import annotations
 
-from .errors import LayerGraphError
-from .layer import Layer
+from ..core.errors import LayerGraphError
+from ..core.layer import Layer
 
 
 def _as_layer(item, index: int) -> Layer:

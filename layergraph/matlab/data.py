@@ -1,13 +1,14 @@
-"""Running a network on MATLAB-layout data: images H x W x C x N (one image may be
-H x W x C), features N x C; results in the same layouts. Mini-batches of
-MiniBatchSize observations go through the executor one after the other."""
+"""MATLAB-layout data at the boundary: images H x W x C x N (one image may be
+H x W x C), features N x C, converted to the internal layout and back; ``run``
+forwards such data through the core's batched ``run`` (``core/network.py``)."""
 from __future__ import annotations
 
 import numpy as np
 
-from . import conventions as cv
-from .errors import LayerGraphError
-from .size import Size
+from ..core import conventions as cv
+from ..core.errors import LayerGraphError
+from ..core.network import run as run_internal
+from ..core.size import Size
 
 
 def _check_minibatch(value) -> int:
@@ -57,12 +58,8 @@ def to_matlab(y: np.ndarray, size: Size, squeeze_spatial: bool = True) -> np.nda
     return cv.internal_images_to_matlab(y)
 
 
-def _internal_dims(size: Size) -> tuple:
-    return (size.channels, *size.spatial) if size.is_image else (size.channels,)
-
-
 def run(executor, analysis, X, refs, MiniBatchSize=128, training=False):
-    """Forward the data in mini-batches; returns the internal activations at ``refs``."""
+    """Forward MATLAB-layout data in mini-batches; returns the internal activations at ``refs``."""
     bs = _check_minibatch(MiniBatchSize)
     names = executor.input_names
     xs = list(X) if isinstance(X, (tuple, list)) and len(names) > 1 else [X]
@@ -71,17 +68,6 @@ def run(executor, analysis, X, refs, MiniBatchSize=128, training=False):
                               "arrays were given.")
     data = {n: to_internal(x, analysis.info(n).ActivationSizes["out"], n, executor.dtype)
             for n, x in zip(names, xs)}
-    counts = {d.shape[0] for d in data.values()}
-    if len(counts) != 1:
+    if len({d.shape[0] for d in data.values()}) != 1:
         raise LayerGraphError("All network inputs must have the same number of observations.")
-    n = counts.pop()
-    if n == 0:  # no observations: empty results of the activations' sizes (the kernels never see N = 0)
-        return {ref: np.zeros((0, *_internal_dims(analysis.info(ref[0]).ActivationSizes[ref[1]])), executor.dtype)
-                for ref in refs}
-    chunks = {ref: [] for ref in refs}
-    for start in range(0, n, bs):
-        batch = {k: v[start:start + bs] for k, v in data.items()}
-        acts = executor.forward(batch, training=training, keep=set(refs))
-        for ref in refs:
-            chunks[ref].append(acts[ref])
-    return {ref: np.concatenate(parts, axis=0) for ref, parts in chunks.items()}
+    return run_internal(executor, data, refs, bs, training)

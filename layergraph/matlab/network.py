@@ -1,0 +1,284 @@
+"""MATLAB's networks on the core network (``core/network.py``): dlnetwork, and the
+DAGNetwork / SeriesNetwork that assembleNetwork and trainNetwork return.
+
+Learnables and state are kept in MATLAB's layout on the layers themselves
+(``net.Layers[1].Weights`` is FH x FW x C x F); the executor converts them to
+the internal layout when it runs. Data goes in and comes out in MATLAB's layouts
+(``matlab/data.py``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import conventions as cv
+from ..core.errors import LayerGraphError
+from ..core.infer import require_valid
+from ..core.network import Network, sized_graph
+from ..display.matlab_format import format_value
+from .analysis import analyze, to_graph
+from .data import run, to_matlab
+from .layer_array import LayerArray
+from .layer_graph import LayerGraph
+from .table import Table
+
+
+def _device(env) -> str:
+    env = str(env).lower()
+    if env in ("cpu", "auto"):
+        return "cpu"
+    if env == "gpu":
+        return "cuda"
+    raise LayerGraphError(f"Invalid value for 'ExecutionEnvironment': {env!r}. Expected 'auto', 'cpu' or 'gpu'.",
+                          "MATLAB:InputParser:ArgumentFailedValidation")
+
+
+class _MatlabNetwork(Network):
+    """What dlnetwork and the assembled networks share: MATLAB-layout predict and
+    activations, layer outputs named 'layer' or 'layer/port'."""
+
+    def _output_refs(self):
+        raise NotImplementedError
+
+    def _resolve_layer_output(self, name: str):
+        layer_name, _, port = name.partition("/")
+        layer = self._graph.layer(layer_name)
+        if not layer.OutputNames:
+            raise LayerGraphError(f"Layer '{layer_name}' is an output layer and has no activations; use the "
+                                  "layer before it.")
+        port = port or layer.OutputNames[0]
+        if port not in layer.OutputNames:
+            raise LayerGraphError(f"Layer '{layer_name}' has no output named '{port}'. Outputs: "
+                                  f"{', '.join(layer.OutputNames)}.")
+        return (layer_name, port)
+
+    def _refs(self, Outputs):
+        if Outputs is None:
+            return self._output_refs()
+        return [self._resolve_layer_output(o) for o in ([Outputs] if isinstance(Outputs, str) else Outputs)]
+
+    def predict(self, X, MiniBatchSize=128, Outputs=None, ExecutionEnvironment="cpu", Acceleration="auto",
+                dtype=np.float32):
+        """Scores or responses for the data X (MATLAB layout). With several outputs, a
+        tuple in the order of ``Outputs`` (default: the network's outputs)."""
+        refs = self._refs(Outputs)
+        acts = run(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, refs, MiniBatchSize)
+        out = [to_matlab(acts[r], self.size(r)) for r in refs]
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def activations(self, X, layer, OutputAs="channels", MiniBatchSize=128, ExecutionEnvironment="cpu",
+                    dtype=np.float32):
+        """Activations of one layer: 'channels' gives H x W x C x N (N x C for feature
+        data), 'rows' N x numel and 'columns' numel x N, flattened column-major."""
+        ref = self._resolve_layer_output(layer)
+        mode = str(OutputAs).lower()
+        if mode not in ("channels", "rows", "columns"):
+            raise LayerGraphError(f"Invalid value for 'OutputAs': {OutputAs!r}. Expected 'channels', 'rows' or "
+                                  "'columns'.", "MATLAB:InputParser:ArgumentFailedValidation")
+        y = run(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, [ref], MiniBatchSize)[ref]
+        if y.ndim == 2:
+            return {"channels": y, "rows": y, "columns": np.ascontiguousarray(y.T)}[mode]
+        m = cv.internal_images_to_matlab(y)
+        if mode == "channels":
+            return m
+        flat = m.reshape(int(np.prod(m.shape[:-1])), m.shape[-1], order="F")  # column-major over H x W x C
+        return np.ascontiguousarray(flat.T) if mode == "rows" else flat
+
+    @property
+    def Layers(self) -> LayerArray:
+        return self.layer_graph.Layers
+
+    @property
+    def InputNames(self) -> list[str]:
+        return self._graph.input_layers()
+
+    @property
+    def Connections(self) -> Table:
+        return self.layer_graph.Connections
+
+
+class DLNetwork(_MatlabNetwork):
+    """MATLAB's dlnetwork. Build it with ``dlnetwork(layers_or_lgraph)``."""
+
+    def __init__(self, graph, analysis, initialized: bool):
+        super().__init__(graph if isinstance(graph, LayerGraph) else LayerGraph(graph), analysis, initialized)
+
+    def _output_refs(self):
+        return self._graph.unconnected_outputs()
+
+    def forward(self, X, Outputs=None, dtype=np.float32):
+        """Training-mode outputs (batch statistics in batch normalization, dropout
+        active) and the updated State: ``Y, state = net.forward(X)``."""
+        refs = self._refs(Outputs)
+        ex = self.executor("cpu", dtype)
+        acts = run(ex, self._analysis, X, refs, MiniBatchSize=2 ** 62, training=True)
+        rows = []
+        for layer in self.Layers:
+            for name in layer.states:
+                mean, var = ex.batch_stats[layer.Name]
+                batch = mean if name == "TrainedMean" else var
+                decay = layer.MeanDecay if name == "TrainedMean" else layer.VarianceDecay
+                current = cv.channel_vector(getattr(layer, name))
+                rows.append((layer.Name, name, cv.update_running(current, batch, decay)
+                             .astype(current.dtype).reshape(getattr(layer, name).shape)))
+        out = [to_matlab(acts[r], self.size(r)) for r in refs]
+        return (out[0] if len(out) == 1 else tuple(out)), Table(("Layer", "Parameter", "Value"), rows)
+
+    @classmethod
+    def build(cls, obj, Initialize: bool = True) -> "DLNetwork":
+        analysis = analyze(obj)
+        for name, layer in analysis.layers.items():
+            if layer.is_output:
+                raise LayerGraphError(f"Layer '{name}': Detected output layer. The network must not have output "
+                                      "layers.", "nnet_cnn:dlnetwork:OutputLayersNotSupported")
+        require_valid(analysis)
+        return cls(sized_graph(analysis, bool(Initialize)), analysis, bool(Initialize))
+
+    @classmethod
+    def of(cls, net: Network) -> "DLNetwork":
+        """A core network seen as a dlnetwork (the same graph and values)."""
+        return net if isinstance(net, cls) else cls(net.layer_graph, net.analysis, net.Initialized)
+
+    def initialize(self) -> "DLNetwork":
+        """Initialize the learnables and state that are still empty."""
+        return DLNetwork.build(self._graph, Initialize=True)
+
+    # -- MATLAB properties --------------------------------------------------------
+    @property
+    def OutputNames(self) -> list[str]:
+        outs = self._graph.unconnected_outputs()
+        return [n if len(self._graph.layer(n).OutputNames) == 1 else f"{n}/{p}" for n, p in outs]
+
+    @property
+    def Learnables(self) -> Table:
+        rows = [(layer.Name, spec.name, getattr(layer, spec.name))
+                for layer in self.Layers for spec in layer.learnables]
+        return Table(("Layer", "Parameter", "Value"), rows)
+
+    @property
+    def State(self) -> Table:
+        rows = [(layer.Name, name, getattr(layer, name)) for layer in self.Layers for name in layer.states]
+        return Table(("Layer", "Parameter", "Value"), rows)
+
+    def _learnable_spec(self, layer_name, parameter):
+        layer = self._graph.layer(layer_name)
+        for spec in layer.learnables:
+            if spec.name == parameter:
+                return layer, spec
+        raise LayerGraphError(f"Layer '{layer_name}' has no learnable parameter '{parameter}'. Learnables: "
+                              f"{', '.join(s.name for s in layer.learnables) or 'none'}.")
+
+    def getLearnRateFactor(self, layer_name: str, parameter: str) -> float:
+        layer, spec = self._learnable_spec(layer_name, parameter)
+        return getattr(layer, spec.learn_rate)
+
+    def getL2Factor(self, layer_name: str, parameter: str) -> float:
+        layer, spec = self._learnable_spec(layer_name, parameter)
+        return getattr(layer, spec.l2)
+
+    def _with_factor(self, layer_name, parameter, which, value) -> "DLNetwork":
+        layer, spec = self._learnable_spec(layer_name, parameter)
+        updated = layer.model_copy()
+        setattr(updated, getattr(spec, which), value)  # validated like any assignment
+        g = self._graph._copy()
+        g._set_layer(layer_name, updated)
+        return DLNetwork(g, self._analysis, self.Initialized)
+
+    def setLearnRateFactor(self, layer_name: str, parameter: str, factor) -> "DLNetwork":
+        return self._with_factor(layer_name, parameter, "learn_rate", factor)
+
+    def setL2Factor(self, layer_name: str, parameter: str, factor) -> "DLNetwork":
+        return self._with_factor(layer_name, parameter, "l2", factor)
+
+    def __str__(self):
+        return ("  dlnetwork with properties:\n\n"
+                f"         Layers: [{len(self.Layers)}x1 nnet.cnn.layer.Layer]\n"
+                f"    Connections: [{len(self.Connections)}x2 table]\n"
+                f"     Learnables: [{len(self.Learnables)}x3 table]\n"
+                f"          State: [{len(self.State)}x3 table]\n"
+                f"     InputNames: {format_value(self.InputNames)}\n"
+                f"    OutputNames: {format_value(self.OutputNames)}\n"
+                f"    Initialized: {int(self.Initialized)}\n")
+
+    __repr__ = __str__
+
+
+class DAGNetwork(_MatlabNetwork):
+    """MATLAB's DAGNetwork (SeriesNetwork for a layer array): a network with output
+    layers, ready for predict and classify. Built by ``assembleNetwork`` (and by
+    training)."""
+
+    class_name = "DAGNetwork"
+
+    def __init__(self, graph, analysis):
+        super().__init__(graph if isinstance(graph, LayerGraph) else LayerGraph(graph), analysis, True)
+
+    @classmethod
+    def assemble(cls, obj) -> "DAGNetwork":
+        analysis = analyze(obj)
+        require_valid(analysis)
+        if not analysis.graph.output_layers():
+            raise LayerGraphError("Network: Missing output layer. The network must have at least one output "
+                                  "layer.", "nnet_cnn:inferParameters:LastLayerMustBeAnOutputLayer")
+        missing = []
+        for name in analysis.graph._g.nodes:
+            layer = analysis.layers[name]
+            first = next(iter(analysis.info(name).InputSizes.values()), None)
+            for spec in layer.learnables:
+                if getattr(layer, spec.name) is None:
+                    missing.append(f"Layer '{name}': {spec.name} is empty.")
+            for state in layer.state_sizes(first):
+                if getattr(layer, state) is None:
+                    missing.append(f"Layer '{name}': {state} is empty.")
+            if layer.family == "crossentropyex" and layer.Classes == "auto":
+                missing.append(f"Layer '{name}': Classes is 'auto'. Set the classes of the classification layer.")
+        if missing:
+            raise LayerGraphError("Cannot assemble the network; every learnable parameter and state must be "
+                                  "set:\n    " + "\n    ".join(missing), "nnet_cnn:assembleNetwork:NotAssemblable")
+        series = not isinstance(obj, LayerGraph) and not hasattr(obj, "layer_graph")
+        return (SeriesNetwork if series else DAGNetwork)(sized_graph(analysis, False), analysis)
+
+    def _output_refs(self):
+        refs = []
+        for src, out, dst, inp in self._graph.connections():
+            if self._graph.layer(dst).is_output:
+                refs.append((src, out))
+        return refs
+
+    @property
+    def OutputNames(self) -> list[str]:
+        return self._graph.output_layers()
+
+    def classify(self, X, MiniBatchSize=128, ExecutionEnvironment="cpu", dtype=np.float32):
+        """(labels, scores): the class of the highest score per observation and the
+        N x K scores of the classification output layer."""
+        outputs = [self._graph.layer(n) for n in self.OutputNames]
+        classifiers = [layer for layer in outputs if layer.family == "crossentropyex"]
+        if len(classifiers) != 1:
+            raise LayerGraphError("classify needs a network with one classification output layer; this network "
+                                  f"has {len(classifiers)}.", "nnet_cnn:classify:NotAClassificationNetwork")
+        scores = self.predict(X, MiniBatchSize=MiniBatchSize, ExecutionEnvironment=ExecutionEnvironment,
+                              dtype=dtype)
+        if isinstance(scores, tuple):
+            scores = scores[[layer.family for layer in outputs].index("crossentropyex")]
+        classes = np.asarray(classifiers[0].Classes)
+        if scores.shape[0] == 0:
+            return classes[:0], scores
+        return classes[np.argmax(scores.reshape(scores.shape[0], -1), axis=1)], scores
+
+    def __str__(self):
+        lines = [f"  {type(self).class_name} with properties:", "",
+                 f"         Layers: [{len(self.Layers)}x1 nnet.cnn.layer.Layer]"]
+        if type(self) is DAGNetwork:
+            lines.append(f"    Connections: [{len(self.Connections)}x2 table]")
+        lines += [f"     InputNames: {format_value(self.InputNames)}",
+                  f"    OutputNames: {format_value(self.OutputNames)}"]
+        return "\n".join(lines) + "\n"
+
+    __repr__ = __str__
+
+
+class SeriesNetwork(DAGNetwork):
+    class_name = "SeriesNetwork"
+
+
+__all__ = ["DAGNetwork", "DLNetwork", "SeriesNetwork", "to_graph"]
