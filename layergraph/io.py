@@ -90,6 +90,7 @@ from .core.size import Size
 from .matlab.analysis import analyze
 from .matlab.layer_array import LayerArray
 from .matlab.layer_graph import LayerGraph
+from .matlab.limits import LIMITS as MATLAB_LIMITS, matlab_limits
 from .matlab.network import DAGNetwork, DLNetwork, SeriesNetwork
 
 FORMAT = "layergraph"
@@ -184,7 +185,10 @@ class _Writer:
                 props[field] = self.function(layer, field, value, initializers)
             else:
                 props[field] = self.value(layer, field, value)
-        return {"class": cls.class_name, "properties": props}
+        out = {"class": cls.class_name, "properties": props}
+        if cls in MATLAB_LIMITS and not layer._limits:
+            out["limits"] = "none"   # made outside MATLAB's constructors (e.g. a Wolfram layer's Epsilon 1e-6)
+        return out
 
     def function(self, layer, field, fn, initializers) -> dict:
         name = _function_name(fn)
@@ -343,7 +347,10 @@ class _Reader:
                 raise self.fail(f"property '{field}' of {label} is a saved function name but "
                                 f"{initializers[field]} is empty.")
         try:
-            return cls(**values)
+            layer = cls(**values)
+            # MATLAB's limits unless the file says the layer was made without them (files before they were recorded
+            # hold MATLAB layers only)
+            return layer if item.get("limits") == "none" else matlab_limits(layer)
         except LayerGraphError as err:
             raise LayerGraphError(f"{self.prefix}{label} ({cls.class_name}): {err}", err.identifier) from None
         except Exception as err:  # a validator tripped over a value no user would type (e.g. 10**400)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError, ValidationInfo
 
 from .errors import LayerGraphError
 from .size import Size
@@ -253,6 +253,11 @@ class Layer(BaseModel):
 
     Name: Annotated[Any, NameStr] = ""
 
+    # Narrower rules a dialect puts on some properties ({property: validator}, e.g. MATLAB's
+    # Epsilon >= 1e-5 where the core allows any positive value): the dialect's constructor
+    # attaches them (``add_limits``) and every later assignment checks them too.
+    _limits: dict = PrivateAttr(default_factory=dict)
+
     # -- class metadata -------------------------------------------------------
     class_name: ClassVar[str] = "Layer"          # MATLAB class shown in displays
     Type: ClassVar[str] = ""                      # the Type column of a layer array
@@ -273,6 +278,8 @@ class Layer(BaseModel):
             raise _translate(exc, type(self).class_name, data) from None
 
     def __setattr__(self, name, value):
+        if name.startswith("_"):
+            return super().__setattr__(name, value)
         if name not in type(self).model_fields or name.islower():
             if isinstance(getattr(type(self), name, None), property):
                 raise LayerGraphError(
@@ -283,6 +290,7 @@ class Layer(BaseModel):
                 f"Properties: {', '.join(self.properties())}.",
                 "MATLAB:noPublicFieldForClass",
             )
+        self._check_limit(name, value)
         self._check_assignment(name, value)
         # pydantic assigns before the model-level checks run: restore on failure
         saved = dict(self.__dict__), set(self.__pydantic_fields_set__)
@@ -295,6 +303,23 @@ class Layer(BaseModel):
 
     def _check_assignment(self, name, value):
         """Rules that hold for assignment only (e.g. PaddingSize in 'same' mode)."""
+
+    def _check_limit(self, name, value):
+        check = self._limits.get(name)
+        if check is not None:
+            try:
+                check.func(value, _FieldInfo(name))
+            except ValueError as err:
+                raise LayerGraphError(_invalid(name, type(self).class_name, value, str(err)),
+                                      "MATLAB:InputParser:ArgumentFailedValidation") from None
+
+    def add_limits(self, limits: dict) -> "Layer":
+        """Put this layer (in place) under a dialect's narrower rules: its current values
+        are checked against them now, and assignments later. Returns the layer."""
+        for name, check in limits.items():
+            object.__setattr__(self, "_limits", {**self._limits, name: check})
+            self._check_limit(name, getattr(self, name))
+        return self
 
     # -- ports ------------------------------------------------------------------
     @property
@@ -384,6 +409,16 @@ class Layer(BaseModel):
     __hash__ = None
 
 
+class _FieldInfo(NamedTuple):
+    """What the value validators read of pydantic's ValidationInfo."""
+
+    field_name: str
+
+
+def _invalid(prop: str, class_name: str, value, message: str) -> str:
+    return f"Invalid value for '{prop}' of {class_name}: {_describe(value)}. {message}"
+
+
 def _translate(exc: ValidationError, class_name: str, data: dict) -> LayerGraphError:
     """Turn a pydantic error into a message in MATLAB's terms."""
     lines = []
@@ -397,7 +432,7 @@ def _translate(exc: ValidationError, class_name: str, data: dict) -> LayerGraphE
             if err.get("type") == "extra_forbidden":
                 lines.append(f"'{prop}' is not a recognized parameter of {class_name}.")
             else:
-                lines.append(f"Invalid value for '{prop}' of {class_name}: {_describe(given)}. {msg}")
+                lines.append(_invalid(prop, class_name, given, msg))
         else:
             lines.append(msg)
     return LayerGraphError("\n".join(lines), "MATLAB:InputParser:ArgumentFailedValidation")

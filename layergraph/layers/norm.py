@@ -19,7 +19,7 @@ AutoCount = Annotated[Any, AutoOr(Scalar(1, integer=True), "a positive integer")
 
 class _ChannelNorm(Layer):
     NumChannels: AutoCount = AUTO
-    Epsilon: Annotated[Any, Scalar(1e-5)] = 1e-5
+    Epsilon: Annotated[Any, Scalar(0, lo_open=True)] = 1e-5   # MATLAB's constructors: >= 1e-5 (matlab/limits.py)
     Scale: Annotated[Any, Array] = None
     Offset: Annotated[Any, Array] = None
     ScaleInitializer: Annotated[Any, Choice("ones", "zeros", "narrow-normal", allow_callable=True)] = "ones"

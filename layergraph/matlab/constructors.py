@@ -6,6 +6,7 @@ from .. import layers as L
 from ..core.errors import LayerGraphError
 from ..layers._common import padding_args
 from .args import parse
+from .limits import matlab_limits
 
 
 def _settable(cls, exclude=(), extra=()):
@@ -22,7 +23,7 @@ def _make(function, cls, positional=(), required=0, exclude=(), extra=(), transl
         if translate:
             props = translate(props)
         try:
-            return cls(**props)
+            return matlab_limits(cls(**props))
         except LayerGraphError as exc:
             if not renamed:
                 raise

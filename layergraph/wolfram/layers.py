@@ -607,13 +607,12 @@ class BatchNormalizationLayer(NetLayer):
         shape = (c, 1) if not size.is_image else (1, 1, c)
         kw = {"Name": name, "MeanDecay": cv.momentum_to_decay(self.params["Momentum"]),
               "VarianceDecay": cv.momentum_to_decay(self.params["Momentum"]),
-              "ScaleLearnRateFactor": self.factor("Scaling"), "OffsetLearnRateFactor": self.factor("Biases")}
+              "ScaleLearnRateFactor": self.factor("Scaling"), "OffsetLearnRateFactor": self.factor("Biases"),
+              "Epsilon": self.params["Epsilon"]}
         for wl_name, core_name in self._core.items():
             if self.arrays[wl_name] is not None:
                 kw[core_name] = self.arrays[wl_name].reshape(shape)
         spec = L.BatchNormalizationLayer(**kw)
-        # Wolfram allows any positive Epsilon; MATLAB's constructor refuses < 1e-5, the kernels do not
-        spec = spec._resolved_copy(Epsilon=self.params["Epsilon"])
 
         def read(core):
             return {wl_name: getattr(core, core_name).reshape(-1) for wl_name, core_name in self._core.items()}
@@ -740,7 +739,7 @@ class NormalizationLayer(NetLayer):
         c = dims[0]
         shape = (c, 1) if len(dims) == 1 else (1, 1, c)
         kw = {"Name": name, "ScaleLearnRateFactor": self.factor("Scaling"),
-              "OffsetLearnRateFactor": self.factor("Biases")}
+              "OffsetLearnRateFactor": self.factor("Biases"), "Epsilon": self.params["Epsilon"]}
         for wl_name, core_name, fixed in (("Scaling", "Scale", 1.0), ("Biases", "Offset", 0.0)):
             if wl_name in self.disabled:
                 kw[core_name] = np.full(shape, fixed, np.float32)
@@ -754,7 +753,7 @@ class NormalizationLayer(NetLayer):
             kw.update(unbiased=self.params["Unbiased"], rms=same(self.params["Method"], "RMS"))
             if mode == "group":
                 kw["NumGroups"] = groups
-        spec = cls(**kw)._resolved_copy(Epsilon=self.params["Epsilon"])
+        spec = cls(**kw)
 
         def read(core):
             return {n: getattr(core, cn).reshape(-1) for n, cn in (("Scaling", "Scale"), ("Biases", "Offset"))
