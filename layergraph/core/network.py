@@ -37,6 +37,7 @@ def initialize_layer(layer: Layer, input_size, dtype=np.float32) -> Layer:
 
 class _Network:
     """What dlnetwork and the assembled networks share: a sized graph and executors."""
+    from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output
 
     def __init__(self, graph: LayerGraph, analysis):
         self._graph = graph
