@@ -1,5 +1,6 @@
 """Rich output in notebooks: every displayable object of both dialects answers Jupyter's
 ``_repr_mimebundle_`` with its plain printout and an HTML rendering (IPython not needed)."""
+import functools
 import html
 import re
 
@@ -20,6 +21,7 @@ def _layers():
             fullyConnectedLayer(3, "Name", "fc"), softmaxLayer("Name", "sm")]
 
 
+@functools.cache  # built on first use, not at collection, where rng(0) would touch other tests
 def _objects():
     rng(0)
     net = dlnetwork(_layers())
@@ -40,7 +42,8 @@ def _objects():
     }
 
 
-OBJECTS = _objects()
+NAMES = ["layer", "layer array", "layer graph", "dlnetwork", "SeriesNetwork", "Wolfram layer", "Wolfram loss layer",
+         "NetChain", "initialized NetChain", "NetGraph"]
 
 
 def _text(fragment):
@@ -48,9 +51,9 @@ def _text(fragment):
     return html.unescape(re.sub(r"<[^>]+>", "", fragment))
 
 
-@pytest.mark.parametrize("what", list(OBJECTS))
+@pytest.mark.parametrize("what", NAMES)
 def test_bundle_has_the_printout_and_html(what):
-    obj = OBJECTS[what]
+    obj = _objects()[what]
     bundle = obj._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
     assert bundle["text/plain"] == repr(obj)  # what a REPL prints, in the object's dialect
@@ -61,7 +64,7 @@ def test_bundle_has_the_printout_and_html(what):
 
 
 def test_html_is_the_rich_rendering_with_styles():
-    layer = OBJECTS["layer"]
+    layer = _objects()["layer"]
     page = layer._repr_mimebundle_()["text/html"]
     visible = _text(page)
     assert "Convolution2DLayer with properties" in visible
@@ -71,19 +74,20 @@ def test_html_is_the_rich_rendering_with_styles():
 
 def test_html_escapes_a_plain_printout():
     # An object without __rich__ (the Wolfram loss layer) gets its printout in a <pre> block.
-    loss = OBJECTS["Wolfram loss layer"]
+    loss = _objects()["Wolfram loss layer"]
     assert not hasattr(loss, "__rich__")
     assert _text(loss._repr_mimebundle_()["text/html"]) == repr(loss)
     assert repr_mimebundle("<a & b>")["text/html"].count("&lt;a &amp; b&gt;") == 1
 
 
 def test_include_and_exclude_are_honoured():
-    layer = OBJECTS["layer"]
+    layer = _objects()["layer"]
     assert set(layer._repr_mimebundle_(include={"text/plain"})) == {"text/plain"}
     assert set(layer._repr_mimebundle_(exclude={"text/html"})) == {"text/plain"}
     assert layer._repr_mimebundle_(include={"image/png"}) == {}
 
 
 def test_one_implementation_for_both_dialects():
-    owners = {type(obj).__name__: getattr(type(obj), "_repr_mimebundle_") for obj in OBJECTS.values()}
+    assert sorted(_objects()) == sorted(NAMES)
+    owners = {type(obj).__name__: getattr(type(obj), "_repr_mimebundle_") for obj in _objects().values()}
     assert {f.__qualname__ for f in owners.values()} == {"repr_mimebundle"}
