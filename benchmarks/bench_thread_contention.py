@@ -56,7 +56,8 @@ def main():
     base = dict(os.environ)
     for v in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         base[v] = "2"
-    print(f"# 1-min load average {os.getloadavg()[0]:.2f}; 128x3x32x32 conv 3x3 -> 16, then batch norm; ms, median of 30")
+    print(f"# 1-min load average {os.getloadavg()[0]:.2f}; 128x3x32x32 conv 3x3 -> 16, then batch norm; "
+          "ms, median of 30")
     print("| extra environment | conv alone | BN alone | conv then BN | overhead |")
     print("|---|---|---|---|---|")
     for extra in CONFIGS:

@@ -11,7 +11,8 @@ def test_matlab_layers_example():
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "matlab_layers.py")], capture_output=True,
                          text=True, check=True, cwd=ROOT, env=dict(os.environ, COLUMNS="120")).stdout
     assert "  11x1 Layer array with layers:" in out
-    assert "     2   ''   Convolution             16 3x3 convolutions with stride [1  1] and padding [1  1  1  1]" in out
+    assert ("     2   ''   Convolution             16 3x3 convolutions with stride [1  1] and padding "
+            "[1  1  1  1]") in out
     assert "  BatchNormalizationLayer with properties:" in out
     assert "Batch normalization with 16 channels" in out
     assert "size(activations(net, X, 'relu_2')) = (16, 16, 32, 16)" in out

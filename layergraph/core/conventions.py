@@ -19,8 +19,6 @@ import numpy as np
 # MATLAB:  s = d * batch + (1 - d) * s     (MeanDecay / VarianceDecay d, default 0.1)
 # Wolfram: s = m * s + (1 - m) * batch     (Momentum m, default 0.9), so d = 1 - m
 # Both use the biased batch variance (divide by the count).
-MATLAB_BN_EPSILON = 1e-5
-WOLFRAM_BN_EPSILON = 1e-3
 
 
 def momentum_to_decay(momentum: float) -> float:

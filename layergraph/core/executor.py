@@ -280,11 +280,6 @@ class Executor:
         self.input_grads = grads_act  # what is left: gradients at the input layers' outputs
         return grads
 
-    # -- parameters ------------------------------------------------------------------------
-    def matlab_value(self, layer_name: str, param: str) -> np.ndarray:
-        step = self.step(layer_name)
-        return step.op.to_matlab(param, self.params[layer_name][param])
-
 
 def _no_device_kernel(device, what, err=None) -> str:
     """KernelNotFoundError's message off the CPU: what is missing, and the way out."""

@@ -383,6 +383,8 @@ class Layer(BaseModel):
         from ..display.rich_display import layer_renderable
         return layer_renderable(self)
 
+    from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output
+
     def show_all_properties(self) -> str:
         """What MATLAB's 'Show all properties' link lists: every property in one group."""
         from ..display.matlab_display import all_properties_display

@@ -76,9 +76,6 @@ class GroupNormOp(Op):
         return [dx], {"Scale": dscale, "Offset": doffset}
 
 
-InstanceNormOp = GroupNormOp  # the name before group normalization generalized it
-
-
 class SumPoolOp(Op):
     """Window sums: average pooling (padding counted) times the window size."""
 

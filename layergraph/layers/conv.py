@@ -13,8 +13,8 @@ from ..core.layer import AUTO, Array, AutoOr, Choice, Layer, LearnableSpec, Scal
 from ..core.size import Size
 from ..display.matlab_format import format_size, int2str
 from ._common import (
-    Factor, ManualPaddingOnly, Pad4, PaddingMode, PosInt, check_channels, check_given_arrays, require_fit, require_image,
-    same_padding, window_output,
+    Factor, ManualPaddingOnly, Pad4, PaddingMode, PosInt, check_channels, check_given_arrays, require_fit,
+    require_image, same_padding, window_output,
 )
 
 WEIGHTS = LearnableSpec("Weights", "WeightsInitializer", "WeightLearnRateFactor", "WeightL2Factor")

@@ -46,7 +46,8 @@ class Categorical:
         missing = [i for i, v in enumerate(arr.tolist()) if _is_missing(v)]
         if missing:
             shown = ", ".join(str(i + 1) for i in missing[:5]) + (", ..." if len(missing) > 5 else "")
-            raise LayerGraphError(f"{len(missing)} of the {arr.size} labels {'is' if len(missing) == 1 else 'are'} missing ('', None or NaN; MATLAB's "
+            raise LayerGraphError(f"{len(missing)} of the {arr.size} labels {'is' if len(missing) == 1 else 'are'} "
+                                  "missing ('', None or NaN; MATLAB's "
                                   f"categorical makes them <undefined>, which training cannot use), at positions "
                                   f"{shown}.")
         if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):

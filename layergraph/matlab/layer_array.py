@@ -63,6 +63,8 @@ class LayerArray(list):
         from ..display.rich_display import layer_array_renderable
         return layer_array_renderable(self)
 
+    from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output
+
 
 def as_layer_array(obj) -> LayerArray:
     return obj if isinstance(obj, LayerArray) else LayerArray(obj)

@@ -247,3 +247,5 @@ class LayerGraph(Graph):
                 f"    OutputNames: {format_value(self.OutputNames)}\n")
 
     __repr__ = __str__
+
+    from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output

@@ -35,6 +35,7 @@ def _device(env) -> str:
 class _MatlabNetwork(Network):
     """What dlnetwork and the assembled networks share: MATLAB-layout predict and
     activations, layer outputs named 'layer' or 'layer/port'."""
+    from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output
 
     def _output_refs(self):
         raise NotImplementedError

@@ -238,6 +238,8 @@ class NetLayer:
     def _repr_pretty_(self, p, cycle):
         p.text(repr(self))
 
+    from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output
+
     def __eq__(self, other):
         if type(self) is not type(other):
             return NotImplemented

@@ -93,6 +93,8 @@ class LossLayer:
     def __repr__(self):
         return f"{self.head}[{self._args()}]"
 
+    from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output
+
     def __eq__(self, other):
         return type(self) is type(other) and self._args() == other._args() \
             and (self.input_spec, self.target_spec) == (other.input_spec, other.target_spec)

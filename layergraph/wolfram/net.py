@@ -625,6 +625,8 @@ class _Container:
     def _repr_pretty_(self, p, cycle):
         p.text(repr(self))
 
+    from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output
+
 
 _NOMATCH = object()
 

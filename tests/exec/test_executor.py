@@ -62,15 +62,16 @@ def test_residual_graph_gradients_match_finite_differences():
     loss, grads, ex = _loss_and_grads(net, X, W)
     assert set(grads) == {"c1", "bn1", "c2", "dw", "ln", "fc"}
     gen = np.random.default_rng(3)
+    out = ex.output_refs()[0]
     for layer, params in grads.items():
         for pname, g in params.items():
             P = ex.params[layer][pname]
             d = gen.standard_normal(P.shape)
             eps = 1e-6
             P += eps * d
-            up = float((ex.forward({"in": cv.matlab_images_to_internal(X)}, training=True)[ex.output_refs()[0]] * W).sum())
+            up = float((ex.forward({"in": cv.matlab_images_to_internal(X)}, training=True)[out] * W).sum())
             P -= 2 * eps * d
-            down = float((ex.forward({"in": cv.matlab_images_to_internal(X)}, training=True)[ex.output_refs()[0]] * W).sum())
+            down = float((ex.forward({"in": cv.matlab_images_to_internal(X)}, training=True)[out] * W).sum())
             P += eps * d
             numeric = (up - down) / (2 * eps)
             assert numeric == pytest.approx(float((g * d).sum()), rel=1e-5, abs=1e-8), (layer, pname)

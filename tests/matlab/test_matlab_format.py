@@ -69,7 +69,8 @@ def my_initializer(sz):
     # strings
     ("auto", "'auto'"), ("", "''"), ("zerocenter", "'zerocenter'"), ("BN1", "'BN1'"),
     # cell arrays of character vectors (MATLAB separates them by two spaces)
-    (["out"], "{'out'}"), (["in1", "in2"], "{'in1'  'in2'}"), (["out", "indices", "size"], "{'out'  'indices'  'size'}"),
+    (["out"], "{'out'}"), (["in1", "in2"], "{'in1'  'in2'}"),
+    (["out", "indices", "size"], "{'out'  'indices'  'size'}"),
     # scalars and short vectors, as in a property display (one space: [1 1])
     (0.1, "0.1000"), (1e-5, "1.0000e-05"), (20, "20"), (0, "0"), (False, "0"), (True, "1"), (math.inf, "Inf"),
     ((1, 1), "[1 1]"), ((0, 0, 0, 0), "[0 0 0 0]"), ((28, 28, 3), "[28 28 3]"), ((5, 5), "[5 5]"),

@@ -34,18 +34,6 @@ def flat(x):
     return x.reshape(-1)
 
 
-def planes(x, name):
-    """x as N x C x H x W; returns (x, N, C, H, W)."""
-    if x.ndim != 4:
-        raise ValueError(f"{name}: expected N x C x H x W data, got shape {x.shape}.")
-    n, c, h, w = (int(d) for d in x.shape)
-    return x, n, c, h, w
-
-
-def ints(*vals):
-    return tuple(int(v) for v in vals)
-
-
 # -- reused output arrays ---------------------------------------------------------------------
 # A training step allocates the same large outputs again and again. Fresh multi-megabyte arrays
 # come from mmap and are faulted in page by page on every step (measured on the seed CNN:

@@ -49,61 +49,8 @@ def cuda_module():
                 "(slow; meant for tests), set the environment variable NUMBA_ENABLE_CUDASIM=1 "
                 "before numba is first imported, e.g. `NUMBA_ENABLE_CUDASIM=1 python ...`; "
                 "otherwise use the CPU kernel set, layergraph.kernels.cpu.")
-        _make_simulator_shared_arrays_atomic()
         _checked = True
     return cuda
-
-
-def _make_simulator_shared_arrays_atomic() -> bool:
-    """Under numba's CUDA simulator, give every thread of a block the same shared array.
-
-    The simulator (numba 0.68.1, numba/cuda/simulator/kernelapi.py, FakeCUDAShared.array)
-    runs each GPU thread as a Python thread and hands out a static ``cuda.shared.array`` with
-    an unlocked check-then-act on a dict keyed by the calling line::
-
-        res = self._allocations.get(caller)
-        if res is None:
-            res = np.empty(shape, dtype)
-            self._allocations[caller] = res
-
-    Two threads of a launch's first block that both see None get two different arrays, so
-    one thread's writes land in a private copy: a tree reduction then sums garbage and, in
-    batch normalization, a whole channel's statistics (and so its outputs) come out wrong,
-    about once in a few hundred launches with the tests' short GIL switch interval. A real
-    GPU has one shared buffer per block and no such race. This replaces the method with the
-    same lookup (same key: the calling line) under a lock. Returns True when installed.
-    """
-    from numba.core import config
-    if not config.ENABLE_CUDASIM:
-        return False
-
-    from numba.core import types
-    from numba.cuda.simulator import kernelapi
-    from numba.np import numpy_support
-
-    cls = kernelapi.FakeCUDAShared
-    if getattr(cls.array, "_layergraph_atomic", False):
-        return True
-    original = cls.array
-    lock = threading.Lock()
-
-    def array(self, shape, dtype, *args, **kwargs):
-        if shape == 0:  # dynamic shared memory: one preallocated buffer, no race
-            return original(self, shape, dtype, *args, **kwargs)
-        frame = sys._getframe(1)
-        caller = (frame.f_code.co_filename, frame.f_lineno)  # the original's key
-        np_dtype = numpy_support.as_dtype(dtype) if isinstance(dtype, types.Type) else dtype
-        with lock:
-            res = self._allocations.get(caller)
-            if res is None:
-                res = np.empty(shape, np_dtype)
-                self._allocations[caller] = res
-        return res
-
-    array._layergraph_atomic = True
-    array.__doc__ = original.__doc__
-    cls.array = array
-    return True
 
 
 def is_device_array(a) -> bool:

@@ -76,7 +76,8 @@ def test_batchnorm_grad(shape):
     y, mean, var = norm.bn_forward_train(x, scale, offset, eps)
     dy = r.standard_normal(shape)
     dx, dscale, doffset = norm.bn_backward(dy, x, scale, mean, var, eps)
-    f = lambda a, s, o: norm.bn_forward_train(a, s, o, eps)[0]
+    def f(a, s, o):
+        return norm.bn_forward_train(a, s, o, eps)[0]
     fd_check(f, [x, scale, offset], 0, dx, dy)
     fd_check(f, [x, scale, offset], 1, dscale, dy)
     fd_check(f, [x, scale, offset], 2, doffset, dy)
@@ -102,7 +103,8 @@ def test_layernorm_grad(shape, channel_only, full_scale):
     dy = r.standard_normal(shape)
     dx, dscale, doffset = norm.ln_backward(dy, x, scale, mean, var, eps, channel_only)
     assert dscale.shape == pshape and doffset.shape == pshape
-    f = lambda a, s, o: norm.ln_forward_train(a, s, o, eps, channel_only)[0]
+    def f(a, s, o):
+        return norm.ln_forward_train(a, s, o, eps, channel_only)[0]
     fd_check(f, [x, scale, offset], 0, dx, dy)
     fd_check(f, [x, scale, offset], 1, dscale, dy)
     fd_check(f, [x, scale, offset], 2, doffset, dy)
@@ -180,7 +182,8 @@ def test_conv_grad(wshape, sd, pads, groups, pv):
     c, f, fh, fw = wshape
     x = r.standard_normal((2, c, 7, 6))
     w, b = r.standard_normal((f, c // groups, fh, fw)), r.standard_normal(f)
-    fwd = lambda a, ww, bb: conv.conv_forward(a, ww, bb, *sd, *pads, groups, pv)
+    def fwd(a, ww, bb):
+        return conv.conv_forward(a, ww, bb, *sd, *pads, groups, pv)
     y = fwd(x, w, b)
     dy = r.standard_normal(y.shape)
     dx, dw, db = conv.conv_backward(dy, x, w, *sd, *pads, groups, pv)
@@ -193,7 +196,8 @@ def test_conv_padding_modes_values():
     """MATLAB's three padding modes on a 1 x 1 x 3 x 3 ramp, written out by hand."""
     x = np.arange(1.0, 10.0).reshape(1, 1, 3, 3)
     ident = np.ones((1, 1, 1, 1))
-    pad = lambda mode: conv.conv_forward(x, ident, None, 1, 1, 1, 1, 2, 0, 2, 0, 1, mode)[0, 0]
+    def pad(mode):
+        return conv.conv_forward(x, ident, None, 1, 1, 1, 1, 2, 0, 2, 0, 1, mode)[0, 0]
     np.testing.assert_array_equal(pad("replicate")[0], [1, 1, 1, 2, 3])
     np.testing.assert_array_equal(pad("replicate")[:, :3], [[1, 1, 1], [1, 1, 1], [1, 1, 1], [4, 4, 4], [7, 7, 7]])
     np.testing.assert_array_equal(pad("symmetric-include-edge")[0], [5, 4, 4, 5, 6])
@@ -217,7 +221,8 @@ def test_transposed_conv_grad(wshape, sd, crop, groups):
     c, f, fh, fw = wshape
     x = r.standard_normal((2, c, 4, 3))
     w, b = r.standard_normal((c, f // groups, fh, fw)), r.standard_normal(f)
-    fwd = lambda a, ww, bb: conv.transposed_conv_forward(a, ww, bb, *sd, *crop, groups)
+    def fwd(a, ww, bb):
+        return conv.transposed_conv_forward(a, ww, bb, *sd, *crop, groups)
     y = fwd(x, w, b)
     dy = r.standard_normal(y.shape)
     dx, dw, db = conv.transposed_conv_backward(dy, x, w, *sd, *crop, groups)

@@ -18,7 +18,8 @@ from numba import cuda, typeof
 _device = types.SimpleNamespace(compute_capability=(9, 0))
 numba.cuda.api.get_current_device = numba.cuda.dispatcher.get_current_device = lambda: _device
 
-from layergraph.kernels.cuda import _act_kernels, _bn_kernels, _conv_kernels, _dense_kernels, _pool_kernels
+# After the stub: it must be in place before anything in the kernel modules can compile.
+from layergraph.kernels.cuda import _act_kernels, _bn_kernels, _conv_kernels, _dense_kernels, _pool_kernels  # noqa: E402
 
 
 def cases(dt):

@@ -52,7 +52,8 @@ import sys
 import numpy as np
 import layergraph.kernels.cuda as K
 assert len(K.KERNELS) == 45
-lazy = [m for m in ("_bn_kernels", "_act_kernels", "_pool_kernels", "_conv_kernels", "_dense_kernels") if "layergraph.kernels.cuda." + m in sys.modules]
+lazy = [m for m in ("_bn_kernels", "_act_kernels", "_pool_kernels", "_conv_kernels", "_dense_kernels")
+        if "layergraph.kernels.cuda." + m in sys.modules]
 assert not lazy, lazy
 from numba import cuda
 if cuda.is_available():
@@ -113,9 +114,10 @@ def test_simulator_gives_a_block_one_shared_array(monkeypatch):
     # numba's simulator hands out cuda.shared.array with an unlocked get-then-set, so two
     # threads of a launch's first block could get different arrays; the BN reductions then
     # summed a private copy and got a whole channel wrong (about 1 run of the BN test file in
-    # 12). _runtime makes the lookup atomic. Here a lookup that sleeps (and so yields the GIL)
-    # between its get and its set widens that window from about a microsecond to a
-    # millisecond: without the fix nearly every thread of the first block gets its own array.
+    # 12). The test set-up (tests/conftest.py, not the library) makes the lookup atomic. Here a
+    # lookup that sleeps (and so yields the GIL) between its get and its set widens that window
+    # from about a microsecond to a millisecond: without the fix nearly every thread of the
+    # first block gets its own array.
     from numba.cuda.simulator import kernelapi
 
     from layergraph.kernels.cuda import _runtime
