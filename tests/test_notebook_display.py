@@ -11,7 +11,7 @@ from layergraph import (
     assembleNetwork, classificationLayer, convolution2dLayer, dlnetwork, fullyConnectedLayer, imageInputLayer,
     layerGraph, reluLayer, rng, softmaxLayer,
 )
-from layergraph.core.layer_array import LayerArray
+from layergraph.matlab.layer_array import LayerArray
 from layergraph.display.notebook import repr_mimebundle
 
 
