@@ -574,7 +574,6 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         "ValidationExamples": 0 if validation is None else next(iter(validation[0].values())).shape[0],
         "ArraysLearningRateMultipliers": {info.path + (a,): info.layer.factor(a) for info, a in arrays},
         "LossFunction": {p: (p if layer is OUTPUT_LOSS else layer) for p, (layer, _) in kinds.items()},
-        "CompilationTime": result.compile_seconds,
     }
     return _result(prop, trained, NetTrainResultsObject(props))
 
