@@ -36,7 +36,7 @@ class WolframMessage(UserWarning):
 def message(tag: str, text: str) -> None:
     """Issue the message ``tag: text``, attributed to the user's line that called into
     layergraph (the first frame outside the package), as a warning should be."""
-    level, frame = 1, sys._getframe(1)
+    level, frame = 2, sys._getframe(1)
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
         frame, level = frame.f_back, level + 1
     warnings.warn(WolframMessage(tag, text), stacklevel=level)

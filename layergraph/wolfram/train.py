@@ -175,10 +175,10 @@ def _loss_function(spec, outs):
 OUTPUT_LOSS = "$output"   # LossFunction -> "port": the output is the loss
 
 
-def _automatic_loss(c, port):
-    """The automatic loss of an output: CrossEntropyLossLayer["Index"] after a SoftmaxLayer,
-    ["Binary"] after ElementwiseLayer[LogisticSigmoid], MeanSquaredLossLayer otherwise."""
-    leaf = c.leaves[c.out_ports[port][0]].layer
+def _automatic_loss(leaf):
+    """The automatic loss of an output whose last layer is ``leaf``: CrossEntropyLossLayer["Index"]
+    after a SoftmaxLayer, ["Binary"] after ElementwiseLayer[LogisticSigmoid], MeanSquaredLossLayer
+    otherwise."""
     if isinstance(leaf, SoftmaxLayer):
         return CrossEntropyLossLayer("Index")
     if isinstance(leaf, ElementwiseLayer) and leaf.params["Function"] is S.LogisticSigmoid:
@@ -436,32 +436,9 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         seed = int(seed) % (2 ** 63)
     target_ports = [p for p, v in loss_spec.items() if v is not OUTPUT_LOSS]
     xs, ys = _parse(net, data, target_ports)
-    # input shapes not fixed by the net come from the data
-    work = net._copy()
-    c0 = net.compile()
-    for port, x in xs.items():
-        dims = c0.in_dims.get(port)
-        if dims is None:
-            work._port_specs[port] = tuple(x.shape[1:])
-    work._cache = {}
-    from .initialize import NetInitialize
-    c = work.compile()
-    for port, x in xs.items():
-        dims = c.in_dims[port]
-        if dims is not None and tuple(x.shape[1:]) != tuple(dims):
-            raise LayerGraphError(f"Data provided to port \"{port}\" should be a list of numeric arrays of dimensions "
-                                  f"{wl_list(dims)}; received examples of dimensions {wl_list(x.shape[1:])}.",
-                                  "NetTrain::invindim")
-    if not c.sized:
-        work._require_sized(c, "train")
-    work = NetInitialize(work, RandomSeeding=seed if seed is not None else S.Automatic)
-    training = work
-    if LearningRateMultipliers is not S.Automatic:  # NetTrain's rules win over the net's own
-        training = work._copy()
-        training._lrm = _lrm_option(LearningRateMultipliers)
-    c, core = training._core_network(None, "train")
-    leaves = [c.leaves[p] for p in c.order]
-    arrays = [(info, n) for info in leaves for n in info.layer.active_arrays]
+    view = _TrainingNet(net, xs, seed, LearningRateMultipliers)
+    work, core = view.work, view.core
+    arrays = view.arrays
     if not arrays:
         message("NetTrain::netnoparams", "Net does not contain any trainable parameters: returning net unchanged.")
         return _result(prop, work, None)
@@ -477,16 +454,16 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     def core_targets(ys_, n_):
         out = {}
         for port in loss_spec:
-            ref = c.leaves[c.out_ports[port][0]].out_ref
-            t = _loss_targets(*kinds[port], ys_.get(port), c.out_dims[port], port, n_)
+            ref = view.output_ref(port)
+            t = _loss_targets(*kinds[port], ys_.get(port), view.out_dims[port], port, n_)
             out[ref] = as_core(t, core.analysis.info(ref[0]).ActivationSizes[ref[1]], dtype)
         return out
 
     losses, kinds = {}, {}
     for port, spec in loss_spec.items():
-        ref = c.leaves[c.out_ports[port][0]].out_ref
+        ref = view.output_ref(port)
         automatic = spec is S.Automatic
-        layer = _automatic_loss(c, port) if automatic else spec
+        layer = _automatic_loss(view.output_layer(port)) if automatic else spec
         kinds[port] = (layer, automatic)
         losses[ref] = OutputLoss() if layer is OUTPUT_LOSS else layer.core_loss()
         if port in loss_scales:
@@ -500,7 +477,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
             raise LayerGraphError("ValidationSet -> Scaled[r] needs 0 < r < 1.", "NetTrain::invvset")
         (inputs, targets), validation = holdout(inputs, targets, r, seed)
     elif ValidationSet is not None:
-        vx, vy = _parse(training, ValidationSet, target_ports)
+        vx, vy = _parse(view.training, ValidationSet, target_ports)
         validation = (core_inputs(vx), core_targets(vy, _examples(vx)))
     n = next(iter(inputs.values())).shape[0]
     if n < 1:
@@ -535,8 +512,6 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         monitor.reporters.append(reporter)
 
     total_iterations = rounds * per_round
-    frozen = frozenset(info.core_names[info.built.main] for info in leaves
-                       if info.built.frozen_state or (isinstance(info.layer.lrm, float) and info.layer.lrm == 0))
     clip = opts["GradientClipping"]
     cfg = TrainConfig(solver=_solver(method_name, opts), learn_rate=float(opts["LearningRate"]),
                       schedule=_schedule(opts, total_iterations), l2=float(opts["L2Regularization"]),
@@ -545,10 +520,10 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
                       max_epochs=rounds, minibatch_size=bs, shuffle="every-epoch", validation=validation,
                       validation_frequency=per_round,
                       output_network="best-validation-loss" if validation is not None else "last-iteration",
-                      bn_statistics="moving", frozen_state=frozen, callbacks=[monitor], seed=seed, dtype=dtype,
+                      bn_statistics="moving", frozen_state=view.frozen_state, callbacks=[monitor], seed=seed, dtype=dtype,
                       on_compile=None if report_form is None else announce_compiling)
     result = train(core, inputs, targets, losses, cfg)
-    trained = _read_back(work, net, c, result.net)
+    trained = view.read_back(result.net)
     if result.non_finite:
         message("NetTrain::arrdiv", "Training was stopped early because one or more trainable parameters of the "
                 "net diverged. To avoid divergence, ensure that the training data has been normalized to have zero "
@@ -639,27 +614,70 @@ def _result(prop, net, results):
     return results[prop]
 
 
-def _leaf_at(net, path):
-    node = net
-    for name in path:
-        node = node._nodes[name]
-    return node
+class _TrainingNet:
+    """What NetTrain asks of the net, in one place: the net sized for the data (input
+    dimensions the net leaves open come from the examples) and initialized, the core
+    network it compiles to with NetTrain's LearningRateMultipliers, its trainable arrays,
+    the core names of its outputs and frozen statistics, and the trained arrays read back
+    into the net's own layers. The sizing and the graph are the container's (``compile``,
+    ``_core_network``); this only reads its compiled leaves."""
 
+    def __init__(self, net, xs, seed, multipliers):
+        from .initialize import NetInitialize
+        work = net._copy()
+        c0 = net.compile()
+        for port, x in xs.items():
+            if c0.in_dims.get(port) is None:
+                work._port_specs[port] = tuple(x.shape[1:])
+        work._cache = {}
+        c = work.compile()
+        for port, x in xs.items():
+            dims = c.in_dims[port]
+            if dims is not None and tuple(x.shape[1:]) != tuple(dims):
+                raise LayerGraphError(f"Data provided to port \"{port}\" should be a list of numeric arrays of "
+                                      f"dimensions {wl_list(dims)}; received examples of dimensions "
+                                      f"{wl_list(x.shape[1:])}.", "NetTrain::invindim")
+        if not c.sized:
+            work._require_sized(c, "train")
+        self.original = net
+        self.work = NetInitialize(work, RandomSeeding=seed if seed is not None else S.Automatic)
+        self.training = self.work
+        if multipliers is not S.Automatic:  # NetTrain's rules win over the net's own
+            self.training = self.work._copy()
+            self.training._lrm = _lrm_option(multipliers)
+        self.compiled, self.core = self.training._core_network(None, "train")
+        c = self.compiled
+        self.leaves = [c.leaves[p] for p in c.order]
+        self.arrays = [(info, n) for info in self.leaves for n in info.layer.active_arrays]
+        self.out_dims = c.out_dims
+        self.frozen_state = frozenset(
+            info.core_names[info.built.main] for info in self.leaves
+            if info.built.frozen_state or (isinstance(info.layer.lrm, float) and info.layer.lrm == 0))
 
-def _read_back(work, original, c, core_net):
-    """The trained arrays in the original net's layers (multipliers given to NetTrain do
-    not stay on the net); input dimensions learned from the data do."""
-    from .initialize import _replace_leaves
-    new = {}
-    for path in c.order:
-        info = c.leaves[path]
-        if info.built.read_arrays is None:
-            continue
-        core_layer = core_net.layer_graph.layer(info.core_names[info.built.main])
-        new[path] = _leaf_at(work, path).with_arrays(info.built.read_arrays(core_layer))
-    out = _replace_leaves(work, new)
-    out._lrm = original._lrm
-    return out
+    def output_ref(self, port):
+        c = self.compiled
+        return c.leaves[c.out_ports[port][0]].out_ref
+
+    def output_layer(self, port):
+        c = self.compiled
+        return c.leaves[c.out_ports[port][0]].layer
+
+    def read_back(self, core_net):
+        """The trained arrays in the original net's layers (multipliers given to NetTrain do
+        not stay on the net); input dimensions learned from the data do."""
+        from .initialize import _replace_leaves
+        new = {}
+        for info in self.leaves:
+            if info.built.read_arrays is None:
+                continue
+            node = self.work
+            for name in info.path:
+                node = node._nodes[name]
+            core_layer = core_net.layer_graph.layer(info.core_names[info.built.main])
+            new[info.path] = node.with_arrays(info.built.read_arrays(core_layer))
+        out = _replace_leaves(self.work, new)
+        out._lrm = self.original._lrm
+        return out
 
 
 def _pos(value, option):

@@ -6,7 +6,6 @@ import time
 
 import numba
 import numpy as np
-import pytest
 from rich.console import Console
 
 from layergraph.core.size import Size
