@@ -90,17 +90,24 @@ class VerboseTable:
         cells.append(format_scalar(info["BaseLearnRate"]))
         return "|" + "|".join(c.rjust(w - 1) + " " for c, w in zip(cells, self.widths)) + "|"
 
-    def __call__(self, info):
-        state = info["State"]
-        if state == "start":
+    def _header_once(self):
+        # printed with the first row rather than at 'start', so that a first run's
+        # "Compiling kernels ..." line (stderr) comes before the table, not inside it
+        if not getattr(self, "_headed", False):
+            self._headed = True
             for line in self.header():
                 self._print(line)
-        elif state == "iteration":
+
+    def __call__(self, info):
+        state = info["State"]
+        if state == "iteration":
             it = info["Iteration"]
             if it == 1 or it % self.frequency == 0 or info.get("Final"):
+                self._header_once()
                 self._print(self.row(info))
                 self._printed = it
         elif state == "done":
+            self._header_once()
             last = info.get("Last")
             if last is not None and getattr(self, "_printed", None) != last["Iteration"]:
                 self._print(self.row({**last, "TimeSinceStart": last["TimeSinceStart"]}))

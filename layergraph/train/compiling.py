@@ -27,26 +27,37 @@ def announce_compiling(file=None) -> None:
 
 class CompileClock(event.Listener):
     """A clock that does not run while numba compiles. ``start()`` marks a moment;
-    ``since(mark)`` is the time from it less the compilation in between. Nested
-    compilations (a kernel compiling the functions it calls) count once."""
+    ``since(mark)`` is the time from it less the compilation in between.
+
+    The time is that of numba's compiler lock ("numba:compiler_lock"), which a dispatcher
+    holds while it compiles, loads a cached overload or writes one to the cache (the
+    writing happens after the "numba:compile" event has ended); the lock is re-entrant,
+    so nested holds count once. ``on_compile`` is called at the first real compilation
+    ("numba:compile", which a cache load does not raise)."""
+
+    KINDS = ("numba:compile", "numba:compiler_lock")
 
     def __init__(self, on_compile: Callable[[], None] | None = None):
         self.on_compile = on_compile
-        self.total = 0.0          # seconds spent compiling, finished compilations
+        self.total = 0.0          # seconds spent in the compiler, finished holds
         self._depth = 0
         self._began = 0.0
         self._said = False
 
     # -- numba's listener interface --
     def on_start(self, ev):
-        if self._depth == 0:
+        if ev.kind == "numba:compile":
             if not self._said and self.on_compile is not None:
                 self._said = True
                 self.on_compile()
+            return
+        if self._depth == 0:
             self._began = time.perf_counter()
         self._depth += 1
 
     def on_end(self, ev):
+        if ev.kind == "numba:compile":
+            return
         self._depth -= 1
         if self._depth == 0:
             self.total += time.perf_counter() - self._began
@@ -64,9 +75,11 @@ class CompileClock(event.Listener):
         return max(0.0, (time.perf_counter() - t) - (self._compiled() - compiled))
 
     def __enter__(self):
-        event.register("numba:compile", self)
+        for kind in self.KINDS:
+            event.register(kind, self)
         return self
 
     def __exit__(self, *exc):
-        event.unregister("numba:compile", self)
+        for kind in self.KINDS:
+            event.unregister(kind, self)
         return False
