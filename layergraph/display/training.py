@@ -273,9 +273,16 @@ def _live_console():
     """A rich console when there is someone to show a live display to (a terminal or a
     notebook), else None: redirected output gets plain lines instead of a display that
     cannot redraw."""
+    import importlib.util
+
     from rich.console import Console
     console = Console(stderr=False)
-    return console if console.is_terminal or console.is_jupyter else None
+    if console.is_terminal:
+        return console
+    # in a notebook rich redraws through ipywidgets; without them it could not
+    if console.is_jupyter and importlib.util.find_spec("ipywidgets") is not None:
+        return console
+    return None
 
 
 def live_display_available() -> bool:
