@@ -45,6 +45,8 @@ from ..core.errors import LayerGraphError
 from ..core.executor import Executor
 from ..core.initializers import rng as global_rng
 from .compiling import CompileClock
+from .frontend import count as _count
+from .frontend import take as _batch
 from .solvers import SGDM, threshold
 
 Ref = tuple[str, str]
@@ -109,17 +111,6 @@ class TrainResult:
     state: TrainState | None = None
     non_finite: bool = False     # stopped because the loss, a gradient or an update was not finite
     compile_seconds: float = 0.0  # time spent compiling kernels, left out of the clock
-
-
-def _batch(arrays: dict, idx) -> dict:
-    return {k: v[idx] for k, v in arrays.items()}
-
-
-def _count(inputs: dict) -> int:
-    counts = {v.shape[0] for v in inputs.values()}
-    if len(counts) != 1:
-        raise LayerGraphError("All network inputs and targets must have the same number of observations.")
-    return counts.pop()
 
 
 class _Run:

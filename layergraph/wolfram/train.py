@@ -520,8 +520,8 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
                       max_epochs=rounds, minibatch_size=bs, shuffle="every-epoch", validation=validation,
                       validation_frequency=per_round,
                       output_network="best-validation-loss" if validation is not None else "last-iteration",
-                      bn_statistics="moving", frozen_state=view.frozen_state, callbacks=[monitor], seed=seed, dtype=dtype,
-                      on_compile=None if report_form is None else announce_compiling)
+                      bn_statistics="moving", frozen_state=view.frozen_state, callbacks=[monitor], seed=seed,
+                      dtype=dtype, on_compile=None if report_form is None else announce_compiling)
     result = train(core, inputs, targets, losses, cfg)
     trained = view.read_back(result.net)
     if result.non_finite:
