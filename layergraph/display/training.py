@@ -1,9 +1,15 @@
-"""Training progress: MATLAB's verbose table (trainNetwork era) and the
+"""Training progress: MATLAB's verbose table (trainNetwork era), the
 'training-progress' view (a live rich panel in a terminal, and a matplotlib figure
-of loss and metric written as a PNG that a notebook shows inline).
+of loss and metric that a notebook shows inline), and the rich progress display of
+rounds that NetTrain shows by default.
 
-Both are trainer callbacks: they receive the trainer's info dicts (State 'start',
-'iteration', 'done') and never stop training.
+VerboseTable and ProgressView are trainer callbacks: they receive the trainer's info
+dicts (State 'start', 'iteration', 'done') and never stop training. EpochProgress is a
+reporter of ``train.frontend.EpochMonitor``.
+
+Figures are ``matplotlib.figure.Figure`` objects drawn by the Agg canvas: making one
+never selects, switches or starts a matplotlib backend, opens no window and leaves
+pyplot's list of figures alone. Nothing is written to disk unless a path is given.
 """
 from __future__ import annotations
 
@@ -84,23 +90,30 @@ class VerboseTable:
         cells.append(format_scalar(info["BaseLearnRate"]))
         return "|" + "|".join(c.rjust(w - 1) + " " for c, w in zip(cells, self.widths)) + "|"
 
-    def __call__(self, info):
-        state = info["State"]
-        if state == "start":
+    def _header_once(self):
+        # printed with the first row rather than at 'start', so that a first run's
+        # "Compiling kernels ..." line (stderr) comes before the table, not inside it
+        if not getattr(self, "_headed", False):
+            self._headed = True
             for line in self.header():
                 self._print(line)
-        elif state == "iteration":
+
+    def __call__(self, info):
+        state = info["State"]
+        if state == "iteration":
             it = info["Iteration"]
             if it == 1 or it % self.frequency == 0 or info.get("Final"):
+                self._header_once()
                 self._print(self.row(info))
                 self._printed = it
         elif state == "done":
+            self._header_once()
             last = info.get("Last")
             if last is not None and getattr(self, "_printed", None) != last["Iteration"]:
                 self._print(self.row({**last, "TimeSinceStart": last["TimeSinceStart"]}))
             self._print(self.rule())
             reason = info.get("StopReason", "")
-            if reason.startswith("Training stopped at iteration"):
+            if info.get("NonFinite"):
                 self._print(reason)
             else:
                 self._print(f"Training finished: {reason}.")
@@ -109,13 +122,16 @@ class VerboseTable:
 
 class ProgressView:
     """Plots='training-progress': a live rich panel when stdout is a terminal, and a
-    PNG figure of loss (and accuracy or RMSE) per iteration with the validation
-    points, written when training ends and shown inline in a notebook."""
+    figure of loss (and accuracy or RMSE) per iteration with the validation points,
+    drawn when training ends (``figure``), shown inline in a notebook, and written as a
+    PNG to ``path`` only when a path is given (``figure_path``)."""
 
-    def __init__(self, metric: str | None, path: str = "training-progress.png"):
+    def __init__(self, metric: str | None, path: str | None = None):
         self.metric, self.path = metric, path
         self.rows = []
         self.live = None
+        self.figure = None
+        self.figure_path = None
 
     def _panel(self, info):
         from rich.panel import Panel
@@ -156,8 +172,12 @@ class ProgressView:
             if self.live is not None:
                 self.live.update(self._panel(info))
                 self.live.stop()
-            self.figure_path = save_progress_figure(self.rows, self.metric, self.path)
-            _show_inline(self.figure_path)
+            self.figure = progress_figure(self.rows, self.metric)
+            if self.figure is not None:
+                if self.path is not None:
+                    self.figure.savefig(self.path, dpi=100)
+                    self.figure_path = self.path
+                show_inline(self.figure)
         return False
 
 
@@ -171,19 +191,27 @@ def _spark(values, width=40) -> str:
     return "".join(bars[min(7, int((v - lo) / span * 7.999))] for v in vals)
 
 
-def save_progress_figure(rows, metric, path):
-    """Loss (and metric) against iteration, validation points as markers; returns the
-    path, or None when matplotlib is not installed (pip install 'layergraph[plot]')."""
+def new_figure(**kw):
+    """A Figure on the Agg canvas (no backend, no pyplot), or None when matplotlib is not
+    installed (pip install 'layergraph[plot]'), said once on stderr."""
     try:
-        import matplotlib
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
-        print("Plots='training-progress' needs matplotlib for the figure: pip install 'layergraph[plot]'.",
-              file=sys.stderr)
+        print("This figure needs matplotlib: pip install 'layergraph[plot]'.", file=sys.stderr)
         return None
+    fig = Figure(**kw)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def progress_figure(rows, metric):
+    """Loss (and metric) against iteration, validation points as markers."""
     panels = 2 if metric else 1
-    fig, axes = plt.subplots(panels, 1, figsize=(8, 3.2 * panels), sharex=True, squeeze=False)
+    fig = new_figure(figsize=(8, 3.2 * panels))
+    if fig is None:
+        return None
+    axes = fig.subplots(panels, 1, sharex=True, squeeze=False)
     its = [r["Iteration"] for r in rows]
     val = [r for r in rows if r.get("ValidationLoss") is not None and not math.isnan(r["ValidationLoss"])]
     ax = axes[-1][0]
@@ -204,13 +232,28 @@ def save_progress_figure(rows, metric, path):
         ax.legend(loc="lower right" if metric == "Accuracy" else "upper right")
     fig.suptitle("Training Progress")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def _show_inline(path):
-    if path is None:
+def loss_plot(round_losses, validation_losses=None):
+    """NetTrain's "LossPlot": the loss per training round (log scale when positive)."""
+    fig = new_figure(figsize=(5, 3))
+    if fig is None:
+        return None
+    ax = fig.subplots()
+    ax.plot(range(1, len(round_losses) + 1), round_losses, label="training")
+    if validation_losses:
+        ax.plot(range(1, len(validation_losses) + 1), validation_losses, label="validation")
+        ax.legend()
+    ax.set_xlabel("training rounds")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log" if min(round_losses or [1]) > 0 else "linear")
+    return fig
+
+
+def show_inline(fig):
+    """Show a figure in a Jupyter notebook (as PNG bytes); elsewhere do nothing."""
+    if fig is None:
         return
     try:
         from IPython import get_ipython
@@ -219,4 +262,103 @@ def _show_inline(path):
         return
     shell = get_ipython()
     if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
-        display(Image(filename=path))
+        import io
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        display(Image(data=buf.getvalue()))
+
+
+# -- NetTrain's progress display ---------------------------------------------------------------
+def _live_console():
+    """A rich console when there is someone to show a live display to (a terminal or a
+    notebook), else None: redirected output gets plain lines instead of a display that
+    cannot redraw."""
+    import importlib.util
+
+    from rich.console import Console
+    console = Console(stderr=False)
+    if console.is_terminal:
+        return console
+    # in a notebook rich redraws through ipywidgets; without them it could not
+    if console.is_jupyter and importlib.util.find_spec("ipywidgets") is not None:
+        return console
+    return None
+
+
+def live_display_available() -> bool:
+    return _live_console() is not None
+
+
+class EpochProgress:
+    """A rich progress display of a run's rounds: round (of the total when it is fixed),
+    batch, the round's loss, the validation loss and the time left (from the time goal or
+    the pace so far). It is transient: when the run ends it clears itself and leaves one
+    summary line, so a finished run does not leave a redrawn screen behind. ``words``
+    names the columns in the dialect's terms."""
+
+    def __init__(self, rounds: int | None, per_round: int, time_goal: float | None = None, words=None,
+                 console=None):
+        self.rounds, self.per_round, self.time_goal = rounds, per_round, time_goal
+        self.words = {"round": "round", "batch": "batch", "loss": "loss", "validation": "validation loss",
+                      "left": "left", **(words or {})}
+        self.console = console
+        self.progress = None
+        self.task = None
+        self.last = None
+        self.elapsed = 0.0
+        self.iteration = 0
+
+    def _fields(self):
+        w, r = self.words, self.last
+        loss = "" if r is None else f"{w['loss']} {r['epoch_loss']:.4g}"
+        val = "" if r is None or r.get("validation_loss") is None else \
+            f"{w['validation']} {r['validation_loss']:.4g}"
+        return {"loss": loss, "val": val, "left": self._left()}
+
+    def _left(self) -> str:
+        done = self.iteration
+        candidates = []
+        if self.time_goal is not None:
+            candidates.append(max(self.time_goal - self.elapsed, 0.0))
+        if self.rounds is not None and done and self.elapsed > 0:
+            total = self.rounds * self.per_round
+            candidates.append(self.elapsed / done * max(total - done, 0))
+        if not candidates:
+            return ""
+        return f"{hhmmss(min(candidates))} {self.words['left']}"
+
+    def start(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        console = self.console or _live_console()
+        if console is None:
+            return
+        columns = [TextColumn("{task.description}"), BarColumn(bar_width=24),
+                   MofNCompleteColumn() if self.rounds is not None else TextColumn("{task.completed:.0f}"),
+                   TextColumn("{task.fields[batch]}"), TextColumn("{task.fields[loss]}"),
+                   TextColumn("{task.fields[val]}"), TextColumn("{task.fields[left]}")]
+        self.progress = Progress(*columns, console=console, transient=True, refresh_per_second=4)
+        self.progress.start()
+        self.task = self.progress.add_task(self.words["round"], total=self.rounds, batch="", **self._fields())
+
+    def batch(self, info):
+        self.iteration, self.elapsed = info["Iteration"], info["TimeSinceStart"]
+        if self.progress is not None:
+            b = (self.iteration - 1) % self.per_round + 1
+            self.progress.update(self.task, batch=f"{self.words['batch']} {b}/{self.per_round}", **self._fields())
+
+    def epoch(self, record, final):
+        self.last, self.elapsed = record, record["elapsed"]
+        if self.progress is not None:
+            self.progress.update(self.task, completed=record["epoch"], **self._fields())
+
+    def close(self):
+        if self.progress is None:
+            return
+        self.progress.stop()
+        console = self.progress.console
+        self.progress = None
+        if self.last is not None:
+            r, w = self.last, self.words
+            val = "" if r.get("validation_loss") is None else f", {w['validation']} {r['validation_loss']:.6g}"
+            console.print(f"{w['round'].capitalize()} {r['epoch']}: {w['loss']} {r['epoch_loss']:.6g}{val}, "
+                          f"{r['elapsed']:.1f} s", highlight=False)

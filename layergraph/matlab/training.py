@@ -23,6 +23,10 @@ from ..core.infer import require_valid
 from ..display.training import ProgressView, VerboseTable
 from ..train import CrossEntropy, HalfMeanSquared, TrainConfig, solvers, train
 from ..train.checkpoint import read_checkpoint, write_checkpoint
+from ..train.compiling import announce_compiling
+from ..train.frontend import as_core
+from ..train.normalization import needs_statistics, statistics
+from ..train.schedules import piecewise
 from .analysis import analyze
 from .categorical import Categorical
 from .data import to_internal
@@ -109,7 +113,7 @@ def _responses(Y, n, size, layer_name, dtype):
         if y.shape[1] != size.channels:
             raise LayerGraphError(f"Invalid training data. The output size ({size.channels}) of the last layer "
                                   f"does not match the number of responses ({y.shape[1]}).")
-        t = y if not size.is_image else y.reshape(n, size.channels, 1, 1)
+        t = as_core(y, size, dtype)
     if not np.all(np.isfinite(t)):
         raise LayerGraphError("Invalid training data. The responses contain NaN or Inf values.")
     return np.ascontiguousarray(t)
@@ -139,65 +143,8 @@ def _prepare(X, Y, analysis, input_name, out_name, out_ref, dtype, classes=None)
             raise LayerGraphError(f"Invalid training data. Layer '{out_name}' has {np.size(weights)} ClassWeights, "
                                   f"but there are {k} classes: give one weight per class, in the order of Classes.",
                                   "nnet_cnn:trainNetwork:InvalidResponse")
-        t = cat.onehot(dtype)
-        if act.is_image:
-            t = t.reshape(n, k, *act.spatial)
-        return x, t, cat
+        return x, as_core(cat.onehot(dtype), act, dtype), cat
     return x, _responses(Y, n, act, out_name, dtype), None
-
-
-def _normalization_stats(layer, x):
-    """The input layer's statistics from the training data (internal layout x)."""
-    mode = layer.Normalization
-    if callable(mode) or mode == "none":
-        return {}
-    dim = layer.NormalizationDimension
-    image = x.ndim == 4
-    if dim in ("auto", "channel"):
-        axes = (0, 2, 3) if image else (0,)
-    elif dim == "element":
-        axes = (0,)
-    else:
-        axes = tuple(range(x.ndim))
-    xd = x.astype(np.float64)
-
-    def shape(v):  # internal reduction result -> MATLAB layout
-        v = np.asarray(v)
-        if dim == "all":
-            return v.reshape(1, 1)
-        if not image:
-            return v.reshape(-1, 1)
-        if dim in ("auto", "channel"):
-            return v.reshape(1, 1, -1)
-        return v.transpose(1, 2, 0)  # C x H x W -> H x W x C
-
-    stats = {}
-    if mode in ("zerocenter", "zscore"):
-        stats["Mean"] = shape(xd.mean(axis=axes))
-    if mode == "zscore":
-        sd = xd.std(axis=axes)
-        if np.any(sd == 0):
-            raise LayerGraphError(f"Layer '{layer.Name}': the training data is constant along "
-                                  f"{int(np.sum(sd == 0))} of the normalization's {sd.size} "
-                                  f"{'elements' if dim == 'element' else 'channels'}, so 'zscore' would divide "
-                                  "by a zero StandardDeviation. Use NormalizationDimension 'channel' or 'all', or "
-                                  "'zerocenter'.")
-        stats["StandardDeviation"] = shape(sd)
-    if mode in ("rescale-symmetric", "rescale-zero-one"):
-        lo, hi = xd.min(axis=axes), xd.max(axis=axes)
-        if np.any(hi == lo):
-            raise LayerGraphError(f"Layer '{layer.Name}': the training data is constant along some "
-                                  f"{'elements' if dim == 'element' else 'channels'}, so '{mode}' would divide "
-                                  "by Max - Min = 0.")
-        stats["Min"], stats["Max"] = shape(lo), shape(hi)
-    return stats
-
-
-def _needs_stats(layer) -> bool:
-    need = {"zerocenter": ("Mean",), "zscore": ("Mean", "StandardDeviation"),
-            "rescale-symmetric": ("Min", "Max"), "rescale-zero-one": ("Min", "Max")}
-    mode = layer.Normalization
-    return not callable(mode) and any(getattr(layer, s) is None for s in need.get(mode, ()))
 
 
 def _device(options):
@@ -220,12 +167,6 @@ def _solver(options):
     if name == "adam":
         return solvers.Adam(options.GradientDecayFactor, options.SquaredGradientDecayFactor, options.Epsilon)
     return solvers.RMSProp(options.SquaredGradientDecayFactor, options.Epsilon)
-
-
-def piecewise(factor, period):
-    """MATLAB's 'piecewise' schedule: after every ``period`` epochs the rate is
-    multiplied by ``factor`` (so epoch e runs at base * factor^floor((e-1)/period))."""
-    return lambda base, iteration, epoch: base * factor ** ((epoch - 1) // period)
 
 
 def _output_fcn_adapter(fns, metric):
@@ -293,8 +234,8 @@ def trainNetwork(X, Y, layers, options):
 
     # input normalization from the training data
     announce = []
-    if resume is None and (options.ResetInputNormalization or _needs_stats(in_layer)):
-        stats = _normalization_stats(in_layer, x)
+    if resume is None and (options.ResetInputNormalization or needs_statistics(in_layer)):
+        stats = statistics(in_layer, x)
         if stats:
             announce.append("Initializing input data normalization.")
             in_layer = in_layer._resolved_copy(**stats)
@@ -314,7 +255,9 @@ def trainNetwork(X, Y, layers, options):
         callbacks.append(VerboseTable(metric, validation is not None, options.VerboseFrequency))
     view = None
     if options.Plots == "training-progress":
-        view = ProgressView(metric)
+        # the figure is written only where the user asked for files: the checkpoint folder
+        path = os.path.join(options.CheckpointPath, "training-progress.png") if options.CheckpointPath else None
+        view = ProgressView(metric, path)
         callbacks.append(view)
     if options.OutputFcn is not None:
         callbacks.append(_output_fcn_adapter(options.OutputFcn, metric))
@@ -351,9 +294,10 @@ def trainNetwork(X, Y, layers, options):
         validation_frequency=int(options.ValidationFrequency), validation_patience=options.ValidationPatience,
         output_network=options.OutputNetwork, bn_statistics=options.BatchNormalizationStatistics,
         callbacks=callbacks, checkpoint=checkpoint, checkpoint_frequency=int(options.CheckpointFrequency),
-        checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype)
+        checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype,
+        on_compile=announce_compiling if options.Verbose or view is not None else None)
     result = train(net, {in_name: x}, {out_ref: t}, {out_ref: loss}, config, resume=resume)
-    if result.stop_reason.startswith("Training stopped at iteration") and not options.Verbose:
+    if result.non_finite and not options.Verbose:
         warnings.warn(result.stop_reason, RuntimeWarning, stacklevel=2)  # the verbose table prints it
     trained = finish(result.net)
 
@@ -370,6 +314,7 @@ def trainNetwork(X, Y, layers, options):
     info["OutputNetworkIteration"] = result.output_iteration
     info["StopReason"] = result.stop_reason
     if view is not None:
-        info["ProgressFigure"] = getattr(view, "figure_path", None)
+        info["ProgressFigure"] = view.figure            # a matplotlib Figure (None without matplotlib)
+        info["ProgressFigureFile"] = view.figure_path   # the PNG in CheckpointPath, or None
     return trained, info
 

@@ -22,13 +22,18 @@ KeyboardInterrupt, or when the loss or a gradient is not finite; in every case t
 network trained so far comes back (for a non-finite loss, the weights before that
 iteration, which are finite; an update that would make a weight NaN or Inf is undone).
 
+The clock (TimeSinceStart, the elapsed time in the state) leaves out the time numba
+spends compiling kernels: a first run on a machine compiles them (seconds) on its
+first iterations, which is neither training time nor a reason to stop at a time goal.
+``on_compile`` is called once, when the first compilation of the run starts, so that
+a dialect can say why nothing moves.
+
 Nothing here knows a dialect's option names: the MATLAB dialect (trainingOptions,
 trainNetwork) and the Wolfram dialect (NetTrain) translate theirs into TrainConfig.
 """
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -39,6 +44,9 @@ from ..core import shared
 from ..core.errors import LayerGraphError
 from ..core.executor import Executor
 from ..core.initializers import rng as global_rng
+from .compiling import CompileClock
+from .frontend import count as _count
+from .frontend import take as _batch
 from .solvers import SGDM, threshold
 
 Ref = tuple[str, str]
@@ -70,6 +78,7 @@ class TrainConfig:
     seed: int | None = None                 # None: draw from layergraph.rng()
     device: str = "cpu"
     dtype: Any = np.float32
+    on_compile: Callable[[], None] | None = None  # called when kernels start compiling (once a run)
 
 
 @dataclass
@@ -100,21 +109,14 @@ class TrainResult:
     final_validation: dict | None = None
     output_iteration: int = 0
     state: TrainState | None = None
-
-
-def _batch(arrays: dict, idx) -> dict:
-    return {k: v[idx] for k, v in arrays.items()}
-
-
-def _count(inputs: dict) -> int:
-    counts = {v.shape[0] for v in inputs.values()}
-    if len(counts) != 1:
-        raise LayerGraphError("All network inputs and targets must have the same number of observations.")
-    return counts.pop()
+    non_finite: bool = False     # stopped because the loss, a gradient or an update was not finite
+    compile_seconds: float = 0.0  # time spent compiling kernels, left out of the clock
 
 
 class _Run:
-    def __init__(self, net, inputs, targets, losses, cfg: TrainConfig, resume: TrainState | None):
+    def __init__(self, net, inputs, targets, losses, cfg: TrainConfig, resume: TrainState | None,
+                 clock: CompileClock):
+        self.clock = clock
         self.net, self.inputs, self.targets, self.losses, self.cfg = net, inputs, targets, losses, cfg
         self.n = _count({**inputs, **{str(k): v for k, v in targets.items()}})
         self.bs = min(cfg.minibatch_size, self.n)
@@ -265,9 +267,13 @@ class _Run:
 
     def _info(self, stage, **fields):
         info = {"State": stage, "Epoch": self.state.epoch, "Iteration": self.state.iteration,
-                "TimeSinceStart": self.state.elapsed + time.perf_counter() - self.t0}
+                "TimeSinceStart": self._elapsed()}
         info.update(fields)
         return info
+
+    def _elapsed(self) -> float:
+        """Training time so far: this run's time since its clock started, less compilation."""
+        return self.state.elapsed + self.clock.since(self.t0)
 
     def _notify(self, info) -> bool:
         stop = False
@@ -287,7 +293,7 @@ class _Run:
 
     def _run(self) -> TrainResult:
         cfg, st = self.cfg, self.state
-        self.t0 = time.perf_counter()
+        self.t0 = self.clock.start()
         total_iters = cfg.max_epochs * self.per_epoch
         reason = "Max epochs completed"
         finite_stop = False
@@ -339,7 +345,7 @@ class _Run:
                         else:
                             st.bad_validations += 1
                             stop_val = st.bad_validations >= cfg.validation_patience
-                    record["TimeSinceStart"] = st.elapsed + time.perf_counter() - self.t0
+                    record["TimeSinceStart"] = self._elapsed()
                     st.history.append(record)
                     last = record
                     if cfg.checkpoint is not None and cfg.checkpoint_unit == "iteration" \
@@ -363,8 +369,8 @@ class _Run:
             reason = "Training stopped manually (KeyboardInterrupt)"
             interrupted = True
         self.ex._ctx = None
-        st.elapsed += time.perf_counter() - self.t0
-        self.t0 = time.perf_counter()
+        st.elapsed = self._elapsed()
+        self.t0 = self.clock.start()
         output_iteration = st.iteration
         if cfg.output_network == "best-validation-loss" and st.best_params is not None:
             for name, p in st.best_params.items():
@@ -377,7 +383,8 @@ class _Run:
         if cfg.validation is not None and st.iteration > 0:
             vloss, vmetric = self.evaluate(cfg.validation)
             final_val = {"Loss": vloss, "Metric": vmetric}
-        result = TrainResult(self.network(), st.history, reason, final_val, output_iteration, st)
+        result = TrainResult(self.network(), st.history, reason, final_val, output_iteration, st,
+                             non_finite=finite_stop, compile_seconds=self.clock.total)
         self._notify(self._info("done", StopReason=reason, Final=True, Last=last, FinalValidation=final_val,
                                 NonFinite=finite_stop))
         return result
@@ -385,7 +392,7 @@ class _Run:
     def _checkpoint(self):
         st = self.state
         st.rng_state = self.gen.bit_generator.state
-        elapsed = st.elapsed + time.perf_counter() - self.t0
+        elapsed = self._elapsed()
         saved = TrainState(**{**st.__dict__, "elapsed": elapsed})
         self.cfg.checkpoint(saved, TrainResult(self.network(), list(st.history), "checkpoint", None,
                                                st.iteration, saved))
@@ -398,4 +405,5 @@ def train(net, inputs: dict, targets: dict, losses: dict, config: TrainConfig | 
     cfg = config or TrainConfig()
     if cfg.max_epochs < 1 or cfg.minibatch_size < 1:
         raise LayerGraphError("MaxEpochs and MiniBatchSize must be positive integers.")
-    return _Run(net, inputs, targets, losses, cfg, resume).run()
+    with CompileClock(cfg.on_compile) as clock:
+        return _Run(net, inputs, targets, losses, cfg, resume, clock).run()

@@ -30,6 +30,7 @@ import numpy as np
 
 from ..core.errors import LayerGraphError
 from . import symbols as S
+from .messages import message
 
 
 class NetArray:
@@ -303,7 +304,7 @@ def insert(net, prefix=None):
         if changed is not layer:
             new[path] = changed
     if not new:
-        print("NetInsertSharedArrays::noarr: Net contained no arrays that could be shared, returning net unchanged.")
+        message("NetInsertSharedArrays::noarr", "Net contained no arrays that could be shared, returning net unchanged.")
         return net
     if isinstance(net, NetLayer):
         return new[()]

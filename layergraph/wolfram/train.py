@@ -18,18 +18,23 @@ terms (class labels, True/False, images), encoded by the decoder's matching enco
 from __future__ import annotations
 
 import math
-import time
+import zlib
 
 import numpy as np
 
 from ..core.errors import LayerGraphError
+from ..display.training import EpochProgress, live_display_available, loss_plot
 from ..train import SGDM, Adam, RMSPropCentered, ScaledLoss, Signum, TrainConfig, WeightClipped, train
+from ..train.compiling import announce_compiling
+from ..train.frontend import EpochMonitor, Patience, Throttled, as_core, holdout
+from ..train.schedules import polynomial
 from . import symbols as S
 from .args import checked, one_of, same
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
 from .losses import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer, OutputLoss
+from .messages import message
 from .net import NetChain, _Container, _generator, _lrm_option
-from .types import internal_shape, phrase, wl_list
+from .types import dims_to_size, phrase, wl_list
 
 # Wolfram's optimizer defaults (12.x MXNetLink table; newest versions)
 METHODS = {
@@ -170,10 +175,10 @@ def _loss_function(spec, outs):
 OUTPUT_LOSS = "$output"   # LossFunction -> "port": the output is the loss
 
 
-def _automatic_loss(c, port):
-    """The automatic loss of an output: CrossEntropyLossLayer["Index"] after a SoftmaxLayer,
-    ["Binary"] after ElementwiseLayer[LogisticSigmoid], MeanSquaredLossLayer otherwise."""
-    leaf = c.leaves[c.out_ports[port][0]].layer
+def _automatic_loss(leaf):
+    """The automatic loss of an output whose last layer is ``leaf``: CrossEntropyLossLayer["Index"]
+    after a SoftmaxLayer, ["Binary"] after ElementwiseLayer[LogisticSigmoid], MeanSquaredLossLayer
+    otherwise."""
     if isinstance(leaf, SoftmaxLayer):
         return CrossEntropyLossLayer("Index")
     if isinstance(leaf, ElementwiseLayer) and leaf.params["Function"] is S.LogisticSigmoid:
@@ -282,9 +287,7 @@ def _schedule(opts, total_iterations):
     if s is None:
         return None
     if same(s, "Polynomial"):
-        def poly(base, iteration, epoch):
-            return base * math.sqrt(1 - min(iteration, total_iterations) / (total_iterations + 1))
-        return poly
+        return polynomial(total_iterations)
     if callable(s):
         def custom(base, iteration, epoch):
             f = float(s(iteration, total_iterations))
@@ -321,18 +324,7 @@ class NetTrainResultsObject:
         return self._props[prop]
 
     def _loss_plot(self):
-        import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(5, 3))
-        rounds = np.arange(1, len(self._props["RoundLossList"]) + 1)
-        ax.plot(rounds, self._props["RoundLossList"], label="training")
-        v = self._props.get("ValidationLossList")
-        if v:
-            ax.plot(np.arange(1, len(v) + 1), v, label="validation")
-            ax.legend()
-        ax.set_xlabel("training rounds")
-        ax.set_ylabel("loss")
-        ax.set_yscale("log" if min(self._props["RoundLossList"] or [1]) > 0 else "linear")
-        return fig
+        return loss_plot(self._props["RoundLossList"], self._props.get("ValidationLossList"))
 
     def __repr__(self):
         p = self._props
@@ -348,20 +340,63 @@ class NetTrainResultsObject:
 
 
 # -- NetTrain --------------------------------------------------------------------------------------
-def _reporter(kind, rounds_text):
-    if kind is None:
+PRINT_INTERVAL = 2.0      # "Print" reports at most every 2 s (Wolfram's default Interval)
+LIVE_FORMS = ("Panel", "ProgressIndicator")
+
+
+def _reporting(kind):
+    """TrainingProgressReporting -> (form, interval in seconds): form None, "live" (a rich
+    progress display), "Print" or a function of the round's association. Automatic is the
+    live display where one can be shown (a terminal, a notebook), else "Print"; a form may
+    come with suboptions, ["Print", ("Interval", 5)] (Wolfram's {"Print", "Interval" -> 5})."""
+    form, sub = kind, {}
+    if isinstance(kind, (list, tuple)) and kind and (isinstance(kind[0], str) or callable(kind[0])):
+        form, rest = kind[0], kind[1:]
+        try:
+            sub = dict(rest[0]) if len(rest) == 1 and isinstance(rest[0], dict) else dict(rest)
+        except (TypeError, ValueError):
+            sub = None
+        if sub is None or set(sub) - {"Interval"} or not (
+                isinstance(sub.get("Interval", 0), (int, float)) and not isinstance(sub.get("Interval", 0), bool)
+                and sub.get("Interval", 0) >= 0):
+            raise LayerGraphError(f"TrainingProgressReporting -> {_wl(kind)}: the only suboption is \"Interval\" -> "
+                                  "a nonnegative number of seconds.", "NetTrain::invrep")
+    if form is None and not sub:
+        return None, 0.0
+    if one_of(form, S.Automatic, *LIVE_FORMS):
+        live = live_display_available()
+        return ("live" if live else "Print"), float(sub.get("Interval", 0.0 if live else PRINT_INTERVAL))
+    if same(form, "Print"):
+        return "Print", float(sub.get("Interval", PRINT_INTERVAL))
+    if callable(form) and not isinstance(form, S.Symbol):
+        return form, float(sub.get("Interval", 0.0))
+    raise LayerGraphError(f"TrainingProgressReporting -> {_wl(kind)} should be Automatic, \"Print\", \"Panel\", "
+                          "\"ProgressIndicator\", None or a function.", "NetTrain::invrep")
+
+
+def _round(record):
+    """The front end's epoch record as NetTrain's round association (the keys of
+    TrainingProgressFunction)."""
+    return {"Round": record["epoch"], "RoundLoss": record["epoch_loss"], "BatchLoss": record["batch_loss"],
+            "ValidationLoss": record["validation_loss"], "LearningRate": record["learn_rate"],
+            "TimeElapsed": record["elapsed"]}
+
+
+def _reporter(form, interval, rounds, per_round, time_goal):
+    if form is None:
         return None
-    if one_of(kind, S.Automatic, "Print"):
-        def printer(record):
-            v = record["ValidationLoss"]
+    if form == "live":
+        return EpochProgress(rounds, per_round, time_goal)
+    if form == "Print":
+        rounds_text = "" if rounds is None else f"/{rounds}"
+
+        def show(record):
+            r = _round(record)
+            v = r["ValidationLoss"]
             val = f", validation loss {v:.6g}" if v is not None else ""
-            print(f"Round {record['Round']}{rounds_text}: loss {record['RoundLoss']:.6g}{val}, "
-                  f"{record['TimeElapsed']:.1f} s")
-        return printer
-    if callable(kind):
-        return kind
-    raise LayerGraphError(f"TrainingProgressReporting -> {_wl(kind)} should be Automatic, \"Print\", None or a "
-                          "function.", "NetTrain::invrep")
+            print(f"Round {r['Round']}{rounds_text}: loss {r['RoundLoss']:.6g}{val}, {r['TimeElapsed']:.1f} s")
+        return Throttled(show, interval)
+    return Throttled(lambda record: form(_round(record)), interval)
 
 
 @checked
@@ -391,89 +426,60 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     if TrainingProgressFunction is not None and not callable(TrainingProgressFunction):
         raise LayerGraphError(f"TrainingProgressFunction -> {_wl(TrainingProgressFunction)} should be None or a "
                               "function.", "NetTrain::invtpf")
-    _reporter(TrainingProgressReporting, "")  # checks the value before any work is done
+    report_form, report_interval = _reporting(TrainingProgressReporting)  # checked before any work is done
     stopping = _stopping(TrainingStoppingCriterion)
     seed = None if one_of(RandomSeeding, S.Inherited, S.Automatic) else RandomSeeding
     _generator(seed if seed is not None else S.Automatic)  # validates the value
-    if isinstance(seed, str):
-        seed = abs(hash(seed)) % (2 ** 32)
+    if isinstance(seed, str):  # a stable hash: the same string seeds the same run in every process
+        seed = zlib.crc32(seed.encode())
     elif seed is not None:
         seed = int(seed) % (2 ** 63)
     target_ports = [p for p, v in loss_spec.items() if v is not OUTPUT_LOSS]
     xs, ys = _parse(net, data, target_ports)
-    # input shapes not fixed by the net come from the data
-    work = net._copy()
-    c0 = net.compile()
-    for port, x in xs.items():
-        dims = c0.in_dims.get(port)
-        if dims is None:
-            work._port_specs[port] = tuple(x.shape[1:])
-    work._cache = {}
-    from .initialize import NetInitialize
-    c = work.compile()
-    for port, x in xs.items():
-        dims = c.in_dims[port]
-        if dims is not None and tuple(x.shape[1:]) != tuple(dims):
-            raise LayerGraphError(f"Data provided to port \"{port}\" should be a list of numeric arrays of dimensions "
-                                  f"{wl_list(dims)}; received examples of dimensions {wl_list(x.shape[1:])}.",
-                                  "NetTrain::invindim")
-    if not c.sized:
-        work._require_sized(c, "train")
-    work = NetInitialize(work, RandomSeeding=seed if seed is not None else S.Automatic)
-    training = work
-    if LearningRateMultipliers is not S.Automatic:  # NetTrain's rules win over the net's own
-        training = work._copy()
-        training._lrm = _lrm_option(LearningRateMultipliers)
-    c, core = training._core_network(None, "train")
-    leaves = [c.leaves[p] for p in c.order]
-    arrays = [(info, n) for info in leaves for n in info.layer.active_arrays]
+    view = _TrainingNet(net, xs, seed, LearningRateMultipliers)
+    work, core = view.work, view.core
+    arrays = view.arrays
     if not arrays:
-        print("NetTrain::netnoparams: Net does not contain any trainable parameters: returning net unchanged.")
+        message("NetTrain::netnoparams", "Net does not contain any trainable parameters: returning net unchanged.")
         return _result(prop, work, None)
     if all(info.layer.factor(n) == 0 for info, n in arrays):
-        print("NetTrain::netfrozen: All trainable parameters have been frozen: returning net unchanged.")
+        message("NetTrain::netfrozen", "All trainable parameters have been frozen: returning net unchanged.")
         return _result(prop, work, None)
 
-    inputs = {f"$in:{p}": np.ascontiguousarray(x.reshape((x.shape[0],) + internal_shape(x.shape[1:])), dtype=dtype)
-              for p, x in xs.items()}
-    losses, targets, kinds = {}, {}, {}
+    # the data in the core's layout: inputs by their Wolfram dimensions, targets by the
+    # sizes of the core outputs that the losses read
+    def core_inputs(xs_):
+        return {f"$in:{p}": as_core(x, dims_to_size(tuple(x.shape[1:])), dtype) for p, x in xs_.items()}
+
+    def core_targets(ys_, n_):
+        out = {}
+        for port in loss_spec:
+            ref = view.output_ref(port)
+            t = _loss_targets(*kinds[port], ys_.get(port), view.out_dims[port], port, n_)
+            out[ref] = as_core(t, core.analysis.info(ref[0]).ActivationSizes[ref[1]], dtype)
+        return out
+
+    losses, kinds = {}, {}
     for port, spec in loss_spec.items():
-        info = c.leaves[c.out_ports[port][0]]
-        ref = info.out_ref
+        ref = view.output_ref(port)
         automatic = spec is S.Automatic
-        layer = _automatic_loss(c, port) if automatic else spec
+        layer = _automatic_loss(view.output_layer(port)) if automatic else spec
         kinds[port] = (layer, automatic)
-        t = _loss_targets(layer, automatic, ys.get(port), c.out_dims[port], port, _examples(xs))
-        size = core.analysis.info(ref[0]).ActivationSizes[ref[1]]
-        targets[ref] = np.ascontiguousarray(t.reshape((t.shape[0], size.channels, *size.spatial)), dtype=dtype)
         losses[ref] = OutputLoss() if layer is OUTPUT_LOSS else layer.core_loss()
         if port in loss_scales:
             losses[ref] = ScaledLoss(losses[ref], loss_scales[port])
-    n = next(iter(inputs.values())).shape[0]
+    inputs, targets = core_inputs(xs), core_targets(ys, _examples(xs))
 
     validation = None
     if isinstance(ValidationSet, S.Scaled):
         r = ValidationSet.r
         if not 0 < r < 1:
             raise LayerGraphError("ValidationSet -> Scaled[r] needs 0 < r < 1.", "NetTrain::invvset")
-        order = np.random.default_rng(seed).permutation(n)
-        k = max(1, int(round(r * n)))
-        val_idx, train_idx = np.sort(order[:k]), np.sort(order[k:])
-        validation = ({k_: v[val_idx] for k_, v in inputs.items()}, {k_: v[val_idx] for k_, v in targets.items()})
-        inputs = {k_: v[train_idx] for k_, v in inputs.items()}
-        targets = {k_: v[train_idx] for k_, v in targets.items()}
-        n = len(train_idx)
+        (inputs, targets), validation = holdout(inputs, targets, r, seed)
     elif ValidationSet is not None:
-        vx, vy = _parse(training, ValidationSet, target_ports)
-        vin = {f"$in:{p}": np.ascontiguousarray(x.reshape((x.shape[0],) + internal_shape(x.shape[1:])), dtype=dtype)
-               for p, x in vx.items()}
-        vt = {}
-        for port in loss_spec:
-            ref = c.leaves[c.out_ports[port][0]].out_ref
-            t = _loss_targets(*kinds[port], vy.get(port), c.out_dims[port], port, _examples(vx))
-            size = core.analysis.info(ref[0]).ActivationSizes[ref[1]]
-            vt[ref] = np.ascontiguousarray(t.reshape((t.shape[0], size.channels, *size.spatial)), dtype=dtype)
-        validation = (vin, vt)
+        vx, vy = _parse(view.training, ValidationSet, target_ports)
+        validation = (core_inputs(vx), core_targets(vy, _examples(vx)))
+    n = next(iter(inputs.values())).shape[0]
     if n < 1:
         raise LayerGraphError("No training data provided.", "NetTrain::nodata")
 
@@ -493,44 +499,19 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     elif timed:
         time_goal = AUTO_SECONDS
 
-    round_losses, batch_losses, val_losses = [], [], []
-    why = {}
-    current = []
-    t0 = time.perf_counter()
-    reporter = _reporter(TrainingProgressReporting, "" if timed else f"/{rounds}")
-
-    def callback(info):
-        if info.get("State") != "iteration":
-            return False
-        batch_losses.append(info["TrainingLoss"])
-        current.append(info["TrainingLoss"])
-        if info["Iteration"] % per_round:
-            return False
-        rnd = info["Iteration"] // per_round
-        round_losses.append(float(np.mean(current)))
-        current.clear()
-        v = info.get("ValidationLoss")
-        v = None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
-        if v is not None:
-            val_losses.append(v)
-        record = {"Round": rnd, "RoundLoss": round_losses[-1], "BatchLoss": info["TrainingLoss"],
-                  "ValidationLoss": v, "LearningRate": info["BaseLearnRate"],
-                  "TimeElapsed": time.perf_counter() - t0}
-        if reporter is not None:
-            reporter(record)
-        stop = False
-        if TrainingProgressFunction is not None:
-            stop = TrainingProgressFunction(record) == "StopTraining"
-        if stopping is not None and stopping(record, val_losses if validation is not None else round_losses):
-            why["criterion"] = True
-            stop = True
-        if time_goal is not None and time.perf_counter() - t0 >= time_goal and (not timed or rnd >= AUTO_ROUNDS[0]):
-            stop = True
-        return stop
+    # rounds, stopping and reporting: the front end's monitor, with NetTrain's rules as hooks
+    monitor = EpochMonitor(per_round, rounds, validation is not None, time_goal,
+                           min_epochs=AUTO_ROUNDS[0] if timed else 0)
+    if stopping is not None:
+        monitor.hooks.append(("TrainingStoppingCriterion", lambda record, losses: stopping(_round(record), losses)))
+    if TrainingProgressFunction is not None:
+        monitor.hooks.append(("TrainingProgressFunction",
+                              lambda record, losses: TrainingProgressFunction(_round(record)) == "StopTraining"))
+    reporter = _reporter(report_form, report_interval, None if timed else rounds, per_round, time_goal)
+    if reporter is not None:
+        monitor.reporters.append(reporter)
 
     total_iterations = rounds * per_round
-    frozen = frozenset(info.core_names[info.built.main] for info in leaves
-                       if info.built.frozen_state or (isinstance(info.layer.lrm, float) and info.layer.lrm == 0))
     clip = opts["GradientClipping"]
     cfg = TrainConfig(solver=_solver(method_name, opts), learn_rate=float(opts["LearningRate"]),
                       schedule=_schedule(opts, total_iterations), l2=float(opts["L2Regularization"]),
@@ -539,16 +520,17 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
                       max_epochs=rounds, minibatch_size=bs, shuffle="every-epoch", validation=validation,
                       validation_frequency=per_round,
                       output_network="best-validation-loss" if validation is not None else "last-iteration",
-                      bn_statistics="moving", frozen_state=frozen, callbacks=[callback], seed=seed, dtype=dtype)
+                      bn_statistics="moving", frozen_state=view.frozen_state, callbacks=[monitor], seed=seed,
+                      dtype=dtype, on_compile=None if report_form is None else announce_compiling)
     result = train(core, inputs, targets, losses, cfg)
-    trained = _read_back(work, net, c, result.net)
-    if result.stop_reason.startswith("Training stopped at iteration") and "not finite" in result.stop_reason \
-            or "NaN" in result.stop_reason or "Inf" in result.stop_reason:
-        print("NetTrain::arrdiv: Training was stopped early because one or more trainable parameters of the net "
-              "diverged. To avoid divergence, ensure that the training data has been normalized to have zero mean "
-              "and unit variance. You can also try specifying a lower learning rate, or use the \"GradientClipping\" "
-              "option to Method.")
-    elapsed = time.perf_counter() - t0
+    trained = view.read_back(result.net)
+    if result.non_finite:
+        message("NetTrain::arrdiv", "Training was stopped early because one or more trainable parameters of the "
+                "net diverged. To avoid divergence, ensure that the training data has been normalized to have zero "
+                "mean and unit variance. You can also try specifying a lower learning rate, or use the "
+                "\"GradientClipping\" option to Method.")
+    elapsed = result.state.elapsed   # training time: compilation and the setup above left out
+    round_losses, batch_losses, val_losses = monitor.epoch_losses, monitor.batch_losses, monitor.validation_losses
     best_round = None
     if validation is not None and val_losses:
         best_round = int(np.argmin(val_losses)) + 1
@@ -560,8 +542,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         "BatchSize": bs, "BatchesPerRound": per_round, "ExamplesProcessed": len(batch_losses) * bs,
         "TotalTrainingTime": elapsed, "MeanBatchesPerSecond": len(batch_losses) / elapsed if elapsed else 0.0,
         "MeanExamplesPerSecond": len(batch_losses) * bs / elapsed if elapsed else 0.0,
-        "ReasonTrainingStopped": ("TrainingStoppingCriterion" if why.get("criterion")
-                                  else _reason(result.stop_reason, timed, time_goal)),
+        "ReasonTrainingStopped": _reason(monitor.stopped_by, result.stop_reason),
         "OptimizationMethod": method_name, "InitialLearningRate": float(opts["LearningRate"]),
         "FinalLearningRate": (result.history[-1]["BaseLearnRate"] if result.history else float(opts["LearningRate"])),
         "TargetDevice": TargetDevice, "TrainingExamples": n,
@@ -607,23 +588,14 @@ def _stopping(spec):
                                   "(\"RelativeChange\", r).", "NetTrain::invstop")
         kind, amount = imp[0], float(imp[1])
 
-    def check(record, losses):
-        if len(losses) <= max(initial, 1):
-            return False
-        best, bad = losses[0], 0
-        for loss in losses[1:]:
-            better = loss < best - amount if kind == "AbsoluteChange" else loss < best * (1 - amount)
-            if better:
-                best, bad = loss, 0
-            else:
-                bad += 1
-        return bad > patience
-    return check
+    rule = Patience(patience, initial, relative=kind == "RelativeChange", amount=amount)
+    return lambda record, losses: rule(losses)
 
 
-def _reason(stop, timed, time_goal):
-    if stop == "Stopped by OutputFcn":
-        return "TimeGoal" if time_goal is not None else "TrainingProgressFunction"
+def _reason(stopped_by, stop):
+    """ReasonTrainingStopped: the option whose rule stopped the run, else the trainer's reason."""
+    if stopped_by is not None:
+        return "TimeGoal" if stopped_by == EpochMonitor.TIME_GOAL else stopped_by
     if stop == "Max epochs completed":
         return "MaxTrainingRounds"
     return stop
@@ -642,27 +614,70 @@ def _result(prop, net, results):
     return results[prop]
 
 
-def _leaf_at(net, path):
-    node = net
-    for name in path:
-        node = node._nodes[name]
-    return node
+class _TrainingNet:
+    """What NetTrain asks of the net, in one place: the net sized for the data (input
+    dimensions the net leaves open come from the examples) and initialized, the core
+    network it compiles to with NetTrain's LearningRateMultipliers, its trainable arrays,
+    the core names of its outputs and frozen statistics, and the trained arrays read back
+    into the net's own layers. The sizing and the graph are the container's (``compile``,
+    ``_core_network``); this only reads its compiled leaves."""
 
+    def __init__(self, net, xs, seed, multipliers):
+        from .initialize import NetInitialize
+        work = net._copy()
+        c0 = net.compile()
+        for port, x in xs.items():
+            if c0.in_dims.get(port) is None:
+                work._port_specs[port] = tuple(x.shape[1:])
+        work._cache = {}
+        c = work.compile()
+        for port, x in xs.items():
+            dims = c.in_dims[port]
+            if dims is not None and tuple(x.shape[1:]) != tuple(dims):
+                raise LayerGraphError(f"Data provided to port \"{port}\" should be a list of numeric arrays of "
+                                      f"dimensions {wl_list(dims)}; received examples of dimensions "
+                                      f"{wl_list(x.shape[1:])}.", "NetTrain::invindim")
+        if not c.sized:
+            work._require_sized(c, "train")
+        self.original = net
+        self.work = NetInitialize(work, RandomSeeding=seed if seed is not None else S.Automatic)
+        self.training = self.work
+        if multipliers is not S.Automatic:  # NetTrain's rules win over the net's own
+            self.training = self.work._copy()
+            self.training._lrm = _lrm_option(multipliers)
+        self.compiled, self.core = self.training._core_network(None, "train")
+        c = self.compiled
+        self.leaves = [c.leaves[p] for p in c.order]
+        self.arrays = [(info, n) for info in self.leaves for n in info.layer.active_arrays]
+        self.out_dims = c.out_dims
+        self.frozen_state = frozenset(
+            info.core_names[info.built.main] for info in self.leaves
+            if info.built.frozen_state or (isinstance(info.layer.lrm, float) and info.layer.lrm == 0))
 
-def _read_back(work, original, c, core_net):
-    """The trained arrays in the original net's layers (multipliers given to NetTrain do
-    not stay on the net); input dimensions learned from the data do."""
-    from .initialize import _replace_leaves
-    new = {}
-    for path in c.order:
-        info = c.leaves[path]
-        if info.built.read_arrays is None:
-            continue
-        core_layer = core_net.layer_graph.layer(info.core_names[info.built.main])
-        new[path] = _leaf_at(work, path).with_arrays(info.built.read_arrays(core_layer))
-    out = _replace_leaves(work, new)
-    out._lrm = original._lrm
-    return out
+    def output_ref(self, port):
+        c = self.compiled
+        return c.leaves[c.out_ports[port][0]].out_ref
+
+    def output_layer(self, port):
+        c = self.compiled
+        return c.leaves[c.out_ports[port][0]].layer
+
+    def read_back(self, core_net):
+        """The trained arrays in the original net's layers (multipliers given to NetTrain do
+        not stay on the net); input dimensions learned from the data do."""
+        from .initialize import _replace_leaves
+        new = {}
+        for info in self.leaves:
+            if info.built.read_arrays is None:
+                continue
+            node = self.work
+            for name in info.path:
+                node = node._nodes[name]
+            core_layer = core_net.layer_graph.layer(info.core_names[info.built.main])
+            new[info.path] = node.with_arrays(info.built.read_arrays(core_layer))
+        out = _replace_leaves(self.work, new)
+        out._lrm = self.original._lrm
+        return out
 
 
 def _pos(value, option):

@@ -442,12 +442,24 @@ def test_output_fcn_info_and_stop():
 
 
 def test_training_progress_plot_writes_a_png(tmp_path, monkeypatch):
+    """The figure is a Figure on the Agg canvas: the user's backend stays as it was and
+    nothing is written to the current folder; the PNG goes to CheckpointPath when one is given."""
+    import matplotlib
+    from matplotlib.figure import Figure
     monkeypatch.chdir(tmp_path)
+    backend = dict.__getitem__(matplotlib.rcParams, "backend")
     x, y = _images(32)
     _, info = trainNetwork(x, y, _cnn(), _quiet(Plots="training-progress"))
-    path = tmp_path / "training-progress.png"
-    assert info.ProgressFigure == "training-progress.png" and path.stat().st_size > 1000
+    assert list(tmp_path.iterdir()) == []
+    assert isinstance(info.ProgressFigure, Figure) and info.ProgressFigureFile is None
+    assert dict.__getitem__(matplotlib.rcParams, "backend") == backend
+    folder = tmp_path / "run"
+    folder.mkdir()
+    _, info = trainNetwork(x, y, _cnn(), _quiet(Plots="training-progress", CheckpointPath=str(folder)))
+    path = folder / "training-progress.png"
+    assert info.ProgressFigureFile == str(path) and path.stat().st_size > 1000
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
 # -- categorical ------------------------------------------------------------------------------------

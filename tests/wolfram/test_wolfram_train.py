@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import layergraph.wolfram.train as wtrain
+from layergraph.wolfram.messages import WolframMessage
 from layergraph.train import SGDM, Adam, BinaryCrossEntropy, CrossEntropy, MeanSquared
 from layergraph.wolfram import (
     All,
@@ -124,10 +125,10 @@ def test_layer_multiplier_zero_freezes_that_layer():
     np.testing.assert_array_equal(NetExtract(trained, (1, "Weights")), NetExtract(net, (1, "Weights")))
 
 
-def test_all_frozen_returns_net_unchanged(capsys):
+def test_all_frozen_returns_net_unchanged():
     net = NetInitialize(NetChain([LinearLayer(1)], Input=3))
-    out = NetTrain(net, (X, Y), **quiet(MaxTrainingRounds=2, LearningRateMultipliers=None))
-    assert "NetTrain::netfrozen" in capsys.readouterr().out
+    with pytest.warns(WolframMessage, match="NetTrain::netfrozen"):
+        out = NetTrain(net, (X, Y), **quiet(MaxTrainingRounds=2, LearningRateMultipliers=None))
     np.testing.assert_array_equal(NetExtract(out, (1, "Weights")), NetExtract(net, (1, "Weights")))
 
 
@@ -254,3 +255,52 @@ def test_training_stopping_criterion():
     for bad in ({"Criterion": "ErrorRate"}, {"Patience": -1}, {"Nope": 1}, "Accuracy"):
         with pytest.raises(LayerGraphError):
             NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), **quiet(TrainingStoppingCriterion=bad))
+
+
+# -- reporting --------------------------------------------------------------------------------------
+def test_print_reports_at_most_every_interval(capsys):
+    NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), MaxTrainingRounds=300, RandomSeeding=1,
+             TrainingProgressReporting="Print")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Round 1/300: loss ") and lines[-1].startswith("Round 300/300: loss ")
+    assert len(lines) < 30   # every 2 s (Wolfram's default Interval), not one line a round
+    NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), MaxTrainingRounds=3, RandomSeeding=1,
+             TrainingProgressReporting=["Print", ("Interval", 0)])
+    assert [line.split(":")[0] for line in capsys.readouterr().out.splitlines()] == ["Round 1/3", "Round 2/3",
+                                                                                     "Round 3/3"]
+
+
+def test_reporting_function_and_bad_suboptions(capsys):
+    seen = []
+    NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), MaxTrainingRounds=2, RandomSeeding=1,
+             TrainingProgressReporting=seen.append)
+    assert [r["Round"] for r in seen] == [1, 2] and set(seen[0]) >= {"RoundLoss", "BatchLoss", "TimeElapsed"}
+    assert capsys.readouterr().out == ""
+    for bad in (["Print", ("Nope", 1)], ("Print", {"Interval": -1}), "Nope", 3):
+        with pytest.raises(LayerGraphError) as e:
+            NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), MaxTrainingRounds=1, TrainingProgressReporting=bad)
+        assert e.value.identifier == "NetTrain::invrep"
+
+
+def test_automatic_reporting_in_a_terminal_is_a_live_display(capsys, monkeypatch):
+    """Where a live display can be shown, Automatic shows rich's progress display (cleared
+    at the end, one summary line left), not a line a round."""
+    import io
+
+    from rich.console import Console
+
+    import layergraph.display.training as dtraining
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    monkeypatch.setattr(dtraining, "_live_console", lambda: console)
+    monkeypatch.setattr(wtrain, "live_display_available", lambda: True)
+    NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), MaxTrainingRounds=50, RandomSeeding=1)
+    assert capsys.readouterr().out == ""
+    text = screen.getvalue()
+    assert "Round 50: loss " in text and text.count("Round 50: loss ") == 1
+
+
+def test_training_time_is_the_trainers_clock():
+    t0 = __import__("time").perf_counter()
+    res = NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), All, **quiet(MaxTrainingRounds=5))
+    assert 0 < res["TotalTrainingTime"] <= __import__("time").perf_counter() - t0
