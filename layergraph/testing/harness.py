@@ -135,7 +135,7 @@ def check_forward(net, spec, name, n=2):
     return Y
 
 
-def check_gradients(net, spec, kinks=(), n=2, h=1e-6, rtol=1e-5, atol=1e-8, seed=3):
+def check_gradients(net, spec, kinks=(), n=2, h=1e-5, rtol=1e-6, atol=1e-9, seed=3):
     """float64 central finite differences through the executor's backward, along random
     directions: the input's gradient and that of every learnable of every layer."""
     ex = net.executor("cpu", np.float64)
@@ -266,6 +266,19 @@ def check_rejected(call, prop: str, *fragments) -> LayerGraphError:
     raise AssertionError(f"accepted: nothing was raised (expected an error naming {prop!r})")
 
 
+# values of every kind, for sweeps that feed each one everywhere a user could
+ODD_VALUES = [None, "a", "same", -1, 0, 0.5, 3, [1, 2], [1, 2, 3, 4, 5], np.nan, np.inf, [[1, 2], [3]],
+              {"a": 1}, lambda sz: 1, True, np.ones((2, 2)), object(), "", [], 1e-7]
+
+
+def only_layergraph_errors(call):
+    """``call()`` succeeds or raises a LayerGraphError; any other exception propagates."""
+    try:
+        call()
+    except LayerGraphError:
+        pass
+
+
 def wrong_size(value: np.ndarray, axis: int = -1) -> np.ndarray:
     """An array one longer in one dimension."""
     shape = list(value.shape)
@@ -292,7 +305,7 @@ def wolfram_layer(name: str, arguments: str, **arrays):
     from .. import wolfram
     namespace = {k: getattr(wolfram, k) for k in wolfram.__all__}
     cls = namespace[name]
-    args, options = eval(f"(lambda *a, **o: (a, o))({arguments})", namespace)  # noqa: S307 -- registry text
+    args, options = eval(f"(lambda *a, **o: (a, o))({arguments})", namespace)
     return cls(*args, **options, **arrays)
 
 

@@ -28,7 +28,8 @@ from layergraph.core.registry import BY_MATLAB, REGISTRY
 from layergraph.display.matlab_display import layer_array_display, layer_display
 from layergraph.display.matlab_format import format_value
 from layergraph.matlab.constructors import CONSTRUCTORS
-from layergraph.testing import CASES, harness as H
+from layergraph.testing import CASES
+from layergraph.testing import harness as H
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 UPDATE = os.environ.get("UPDATE_GOLDEN", "") not in ("", "0")
@@ -243,33 +244,22 @@ def test_wrong_size_learnable_is_refused(entry):
     H.check_wrong_size_learnables(net, "x")
 
 
-ODD_VALUES = [None, "a", "same", -1, 0, 0.5, 3, [1, 2], [1, 2, 3, 4, 5], np.nan, np.inf, [[1, 2], [3]],
-              {"a": 1}, lambda sz: 1, True, np.ones((2, 2)), object(), "", [], 1e-7]
-
-
-def _only_layergraph_errors(call):
-    try:
-        call()
-    except LayerGraphError:
-        pass
-
-
 @pytest.mark.parametrize("entry", MATLAB_ROWS, **ids)
 def test_odd_constructor_arguments_raise_only_layergraph_errors(entry):
     f = CONSTRUCTORS[entry.matlab]
     base = tuple(entry.example)
-    for v in ODD_VALUES:
+    for v in H.ODD_VALUES:
         for args in [(v,), (v, v), (v, v, v), base + (v,)]:
-            _only_layergraph_errors(lambda: f(*args))
+            H.only_layergraph_errors(lambda: f(*args))
         for p in f.parameter_names:
-            _only_layergraph_errors(lambda: f(*base, p, v))
+            H.only_layergraph_errors(lambda: f(*base, p, v))
 
 
 @pytest.mark.parametrize("entry", MATLAB_ROWS, **ids)
 def test_failed_assignment_loses_nothing(entry):
     layer = CONSTRUCTORS[entry.matlab](*entry.example)
     for prop in list(type(layer).model_fields) + ["Bogus"]:
-        for v in ODD_VALUES:
+        for v in H.ODD_VALUES:
             before_ = layer.model_copy(deep=True)
             try:
                 setattr(layer, prop, v)
@@ -330,3 +320,11 @@ def test_wolfram_wrong_size_array_is_refused(entry):
         H.check_rejected(lambda: H.check_wolfram_forward(
             H.wolfram_net(H.wolfram_layer(entry.wolfram, entry.wolfram_example, **{array: bad}), spec), spec),
             f'"{array}"')
+
+
+# -- check_layer: the same checks on a layer of one's own ---------------------------------------------
+def test_check_layer_on_a_users_layer(tmp_path):
+    from layergraph import convolution2dLayer, softmaxLayer
+    net = H.check_layer(convolution2dLayer(3, 4, "Name", "mine", "Padding", "same"), [5, 4, 2], tmp_path)
+    assert net.Layers[1].Weights.shape == (3, 3, 2, 4)
+    H.check_layer(softmaxLayer("Name", "sm"), 5, tmp_path / "..")
