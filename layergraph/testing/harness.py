@@ -294,7 +294,8 @@ def check_wrong_size_learnables(net, name):
     for spec in layer.learnables:
         copy = layer.model_copy(deep=True)
         bad = wrong_size(getattr(copy, spec.name))
-        check_rejected(lambda: setattr(copy, spec.name, bad), f"'{spec.name}'", "x".join(map(str, bad.shape)))
+        check_rejected(lambda c=copy, n=spec.name, v=bad: setattr(c, n, v), f"'{spec.name}'",
+                       "x".join(map(str, bad.shape)))
         assert copy == layer
 
 

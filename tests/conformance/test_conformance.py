@@ -250,9 +250,9 @@ def test_odd_constructor_arguments_raise_only_layergraph_errors(entry):
     base = tuple(entry.example)
     for v in H.ODD_VALUES:
         for args in [(v,), (v, v), (v, v, v), base + (v,)]:
-            H.only_layergraph_errors(lambda: f(*args))
+            H.only_layergraph_errors(lambda a=args: f(*a))
         for p in f.parameter_names:
-            H.only_layergraph_errors(lambda: f(*base, p, v))
+            H.only_layergraph_errors(lambda p=p, v=v: f(*base, p, v))
 
 
 @pytest.mark.parametrize("entry", MATLAB_ROWS, **ids)
@@ -281,7 +281,9 @@ def test_wolfram_constructs_sizes_initializes_and_runs(entry):
     assert type(layer).__name__ == entry.wolfram
     assert type(H.built_core_layer(layer, spec)) is entry.layer
     net, y = H.check_wolfram_forward(H.wolfram_net(layer, spec), spec)
-    assert net.compile() is not None
+    assert net.initialized
+    # the output has the dimensions that Wolfram's sizing gave the layer's port
+    assert tuple(y.shape[1:]) == tuple(net.compile().leaves[("1",)].out_dims)
 
 
 @pytest.mark.parametrize("entry", WOLFRAM_ROWS, **ids)
@@ -317,8 +319,8 @@ def test_wolfram_wrong_size_array_is_refused(entry):
     for array in layer.active_arrays:
         # the first dimension: a LinearLayer reads a longer last one as a larger input
         bad = H.wrong_size(np.asarray(NetExtract(net, (1, array))), axis=0)
-        H.check_rejected(lambda: H.check_wolfram_forward(
-            H.wolfram_net(H.wolfram_layer(entry.wolfram, entry.wolfram_example, **{array: bad}), spec), spec),
+        H.check_rejected(lambda a=array, b=bad: H.check_wolfram_forward(
+            H.wolfram_net(H.wolfram_layer(entry.wolfram, entry.wolfram_example, **{a: b}), spec), spec),
             f'"{array}"')
 
 
