@@ -105,6 +105,10 @@ def test_every_row_has_a_case_and_the_left_out_rows_are_named():
         "clippedReluLayer", "eluLayer", "tanhLayer", "sigmoidLayer", "swishLayer", "geluLayer", "softmaxLayer",
         "maxPooling2dLayer", "averagePooling2dLayer", "fullyConnectedLayer", "additionLayer"}
     assert {rid(e) for e in REGISTRY if e.layer.is_output} == {"classificationLayer", "regressionLayer"}
+    # the wrong-size-learnable checks run on the rows with learnables; the others have none to give
+    assert {rid(e) for e in LEARNABLE_ROWS} == {
+        "convolution2dLayer", "groupedConvolution2dLayer", "transposedConv2dLayer", "batchNormalizationLayer",
+        "layerNormalizationLayer", "groupNormalizationLayer", "fullyConnectedLayer", "instanceNormalizationLayer"}
     for e in REGISTRY:
         assert case(e).bad, f"{rid(e)}: no bad value to refuse"
         assert (e.wolfram is None) == (e.wolfram_example is None), rid(e)
