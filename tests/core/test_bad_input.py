@@ -3,50 +3,25 @@ networkx exception, and a failed assignment leaves the layer as it was."""
 import numpy as np
 import pytest
 
-from layergraph.core.registry import REGISTRY
-
 from layergraph import (
-    LayerArray, LayerGraphError, addLayers, additionLayer, analyzeNetwork, connectLayers, disconnectLayers,
-    dlnetwork, imageInputLayer, layerGraph, reluLayer, removeLayers, replaceLayer,
+    LayerArray,
+    LayerGraphError,
+    additionLayer,
+    addLayers,
+    analyzeNetwork,
+    connectLayers,
+    disconnectLayers,
+    dlnetwork,
+    imageInputLayer,
+    layerGraph,
+    reluLayer,
+    removeLayers,
+    replaceLayer,
 )
-from layergraph.matlab.constructors import CONSTRUCTORS
+from layergraph.testing import only_layergraph_errors as _only_layergraph_errors
 
-ODD_VALUES = [None, "a", "same", -1, 0, 0.5, 3, [1, 2], [1, 2, 3, 4, 5], np.nan, np.inf, [[1, 2], [3]],
-              {"a": 1}, lambda sz: 1, True, np.ones((2, 2)), object(), "", [], 1e-7]
-
-MINIMAL_ARGS = {e.matlab: e.example for e in REGISTRY if e.example}
-
-
-def _only_layergraph_errors(call):
-    try:
-        call()
-    except LayerGraphError:
-        pass
-
-
-@pytest.mark.parametrize("name", sorted(CONSTRUCTORS))
-def test_constructor_arguments(name):
-    f = CONSTRUCTORS[name]
-    base = MINIMAL_ARGS.get(name, ())
-    for v in ODD_VALUES:
-        for args in [(v,), (v, v), (v, v, v), base + (v,)]:
-            _only_layergraph_errors(lambda: f(*args))
-        for p in f.parameter_names:
-            _only_layergraph_errors(lambda: f(*base, p, v))
-
-
-@pytest.mark.parametrize("name", sorted(CONSTRUCTORS))
-def test_assignment_validates_and_loses_nothing(name):
-    layer = CONSTRUCTORS[name](*MINIMAL_ARGS.get(name, ()))
-    for prop in list(type(layer).model_fields) + ["Bogus"]:
-        for v in ODD_VALUES:
-            before = layer.model_copy(deep=True)
-            try:
-                setattr(layer, prop, v)
-            except LayerGraphError:
-                assert layer == before, f"{name}.{prop} changed by a failed assignment of {v!r}"
-            else:
-                layer = before  # keep the sweep independent of accepted values
+# The sweeps of every constructor's arguments and assignments over odd values are per
+# registry row in tests/conformance/test_conformance.py.
 
 
 def test_graph_functions():

@@ -13,53 +13,43 @@ import pytest
 import layergraph
 import layergraph.io as lio
 from layergraph import (
-    LayerArray, LayerGraphError, additionLayer, assembleNetwork, batchNormalizationLayer, classificationLayer,
-    classify, connectLayers, convolution2dLayer, dlnetwork, featureInputLayer, fullyConnectedLayer, imageInputLayer,
-    layerGraph, load, maxPooling2dLayer, predict, regressionLayer, reluLayer, rng, save, softmaxLayer,
+    LayerArray,
+    LayerGraphError,
+    additionLayer,
+    assembleNetwork,
+    batchNormalizationLayer,
+    classificationLayer,
+    classify,
+    connectLayers,
+    convolution2dLayer,
+    dlnetwork,
+    featureInputLayer,
+    fullyConnectedLayer,
+    imageInputLayer,
+    layerGraph,
+    load,
+    maxPooling2dLayer,
+    predict,
+    regressionLayer,
+    reluLayer,
+    rng,
+    save,
+    softmaxLayer,
 )
 from layergraph.matlab.layer_graph import LayerGraph
-from layergraph.core.layer import Layer
 from layergraph.matlab.network import DAGNetwork, DLNetwork, SeriesNetwork
 from layergraph.core.registry import REGISTRY
 from layergraph.core.size import Size
 from layergraph.layers import (
-    ArrayReshapeLayer, ArrayTransposeLayer, ElementwiseFunctionLayer, SumPooling2DLayer,
+    ArrayReshapeLayer,
+    ArrayTransposeLayer,
+    ElementwiseFunctionLayer,
     ThreadingFunctionLayer,
 )
-from layergraph.matlab.constructors import CONSTRUCTORS
-
+from layergraph.testing import roundtrip, same_graph, same_layer
 
 # -- helpers ----------------------------------------------------------------------------------
-
-def same_value(a, b, where=""):
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        assert isinstance(a, np.ndarray) and isinstance(b, np.ndarray), where
-        assert a.dtype == b.dtype and a.shape == b.shape, where
-        assert a.tobytes(order="A") == b.tobytes(order="A"), where   # bit-identical
-        assert a.flags.f_contiguous == b.flags.f_contiguous, where
-    else:
-        assert type(a) is type(b), (where, a, b)
-        assert a == b, (where, a, b)
-
-
-def same_layer(a: Layer, b: Layer):
-    assert type(a) is type(b)
-    for field in type(a).model_fields:
-        same_value(getattr(a, field), getattr(b, field), f"{a.Name}.{field}")
-
-
-def same_graph(a: LayerGraph, b: LayerGraph):
-    assert list(a.graph.nodes) == list(b.graph.nodes)
-    assert list(a.graph.edges(data=True)) == list(b.graph.edges(data=True))
-    for name in a.graph.nodes:
-        same_layer(a.layer(name), b.layer(name))
-    assert a.connections() == b.connections()
-
-
-def roundtrip(obj, tmp_path, name="net.npz"):
-    path = tmp_path / name
-    save(obj, path)
-    return load(path)
+# same_value / same_layer / same_graph / roundtrip are the conformance harness's (layergraph.testing)
 
 
 def rewrite(path, change):
@@ -279,56 +269,8 @@ def test_file_is_a_numpy_npz_with_a_json_description(tmp_path):
 
 
 # -- every layer class ----------------------------------------------------------------------------
-
-def _image_input():
-    return imageInputLayer([6, 6, 4], "Name", "in", "Normalization", "none")
-
-
-# core layers without a MATLAB constructor: their required properties, for a 6x6x4 input
-CORE_EXAMPLES = {
-    ElementwiseFunctionLayer: dict(Function="Tanh"),
-    ThreadingFunctionLayer: dict(Function="Plus"),
-    ArrayReshapeLayer: dict(OutputSize=Size((6, 4), 6)),
-    ArrayTransposeLayer: dict(Perm=(0, 2, 1)),
-    SumPooling2DLayer: dict(PoolSize=(2, 3), Stride=(2, 1), PaddingSize=(1, 0, 0, 2)),
-}
-
-
-def _maker(entry):
-    if entry.matlab:
-        return CONSTRUCTORS[entry.matlab]
-    assert entry.layer in CORE_EXAMPLES, f"add an example for {entry.layer.class_name} to CORE_EXAMPLES"
-    return lambda *args: entry.layer(**dict(zip(args[::2], args[1::2])), **CORE_EXAMPLES[entry.layer])
-
-
-@pytest.mark.parametrize("entry", REGISTRY, ids=lambda e: e.matlab or e.layer.class_name)
-def test_every_registry_layer_class(entry, tmp_path):
-    make = _maker(entry)
-    layer = make(*entry.example, "Name", "x")
-    assert type(layer) is entry.layer
-    same_layer(layer, roundtrip(layer, tmp_path, "one.npz"))              # unsized: 'auto' values kept
-    if layer.is_input:
-        net = dlnetwork([layer] if entry.matlab == "featureInputLayer" else
-                        [make(*entry.example, "Name", "x", "Normalization", "none")])
-    elif layer.is_output:
-        if entry.matlab == "classificationLayer":
-            layer = make("Name", "x", "Classes", ["a", "b", "c", "d"], "ClassWeights", [1, 2, 3, 4])
-        else:
-            layer = make("Name", "x", "ResponseNames", ["r"])
-        same_layer(layer, roundtrip(layer, tmp_path, "out.npz"))
-        return
-    else:
-        lg = layerGraph([_image_input(), layer])
-        for port in layer.InputNames[1:]:
-            lg = connectLayers(lg, "in", f"x/{port}")
-        net = dlnetwork(lg)                                              # sized, learnables set
-    back = roundtrip(net, tmp_path)
-    same_graph(net.layer_graph, back.layer_graph)
-    first = net.Layers[0]
-    X = np.random.default_rng(0).standard_normal(
-        (3, first.InputSize) if isinstance(first.InputSize, int) else (*first.InputSize, 3))
-    assert np.array_equal(predict(net, X), predict(back, X))
-
+# Each registry row's save/load round trip (unsized layer, sized network, same outputs) is
+# in tests/conformance/test_conformance.py.
 
 @pytest.mark.parametrize("layer", [
     ElementwiseFunctionLayer(Name="e", Function="Tanh"),

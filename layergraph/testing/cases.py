@@ -1,0 +1,295 @@
+"""What the conformance harness needs to know about each registry row beyond the row
+itself: the inputs it runs on, the layers it needs before it, hyperparameter variants,
+non-differentiable points, how its learnables read in Wolfram's layout, the bad values
+it must refuse, and MATLAB's documented defaults. ``CASES[entry.layer]`` is the case of a
+registry row; tests/conformance fails on a row without one.
+
+MATLAB values come from /work/shared/reference/matlab_api.md (sections 0, 1, 7) and the
+batchNormalizationLayer seed page; where that reference marks a value as remembered
+rather than seen, the comment says UNCONFIRMED or [mem].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import layers as L
+from ..core import conventions as cv
+from ..core.layer import AUTO
+from ..core.size import Size
+from .harness import FEATURE, IMAGE
+
+IMAGE4 = ("image", (6, 5, 4))   # four channels: two groups of two
+
+
+@dataclass(frozen=True)
+class Case:
+    # MATLAB input specs the layer runs on (input layers run on their own size instead)
+    inputs: tuple = (IMAGE,)
+    # constructor arguments of each variant run through the forward and gradient checks;
+    # None: the row's example. Core rows without a MATLAB constructor: keyword dicts
+    variants: tuple = (None,)
+    core: dict = field(default_factory=dict)   # required properties of a row with no MATLAB constructor
+    before: tuple = ()                          # (constructor name, args) between the input and the layer
+    kinks: tuple = ()                           # inputs where the layer is not differentiable
+    # the twin: MATLAB arguments (or core properties) matching the registry's wolfram_example
+    # (None: the example), and each learnable or state as a Wolfram array:
+    # {MATLAB name: (Wolfram array, function(value, layer, input spec))}
+    twin: object = None
+    twin_arrays: dict = field(default_factory=dict)
+    # bad values: (constructor arguments or core properties, fragments the error has; the
+    # first names the property)
+    bad: tuple = ()
+    wolfram_bad: tuple = ()                     # (arguments of the Wolfram layer, fragment)
+    # MATLAB's tables: required positional arguments in order, every property of the
+    # example layer with MATLAB's value ([] is None, 'auto' AUTO, vectors tuples), and
+    # (Type, DefaultName): the pre-R2022 Types that the seed page prints
+    required: tuple = ()
+    defaults: dict | None = None
+    type_name: tuple | None = None
+
+
+def _flat(v, layer, spec):
+    return np.asarray(v).reshape(-1, order="F")
+
+
+_CONV_LEARNING = {
+    "Weights": None, "Bias": None, "WeightsInitializer": "glorot", "BiasInitializer": "zeros",
+    "WeightLearnRateFactor": 1, "BiasLearnRateFactor": 1, "WeightL2Factor": 1, "BiasL2Factor": 0,
+}
+_NORM_LEARNING = {
+    "Scale": None, "Offset": None, "ScaleInitializer": "ones", "OffsetInitializer": "zeros",
+    "ScaleLearnRateFactor": 1, "OffsetLearnRateFactor": 1, "ScaleL2Factor": 1, "OffsetL2Factor": 1,
+}
+_INPUT_STATS = {"Mean": None, "StandardDeviation": None, "Min": None, "Max": None,
+                "NormalizationDimension": "auto", "SplitComplexInputs": False}
+_MANUAL_PADDING = {"Stride": (1, 1), "PaddingMode": "manual", "PaddingSize": (0, 0, 0, 0)}
+_NORM_TWIN = {"Scale": ("Scaling", _flat), "Offset": ("Biases", _flat)}
+_BIASED = {"Weights": ("Weights", lambda w, layer, spec: cv.conv_weights_to_internal(w)), "Bias": ("Biases", _flat)}
+_ACT = (IMAGE, FEATURE)   # the activation kernels on N x C x H x W and on N x C
+_NAME = (("Name", 3), ["'Name'", "3", "character vector or string scalar"])
+
+
+CASES: dict[type, Case] = {
+    L.ImageInputLayer: Case(
+        variants=(([5, 4, 3], "Normalization", "none"),),
+        bad=((([28, 28, 3], "Normalization", "center"),
+             ["'Normalization'", "'center'", "'zerocenter'", "'zscore'", "'rescale-symmetric'", "'rescale-zero-one'",
+              "'none'", "function handle"]),
+             # a prefix of two allowed values is ambiguous
+             (([28, 28, 3], "Normalization", "rescale"), ["'Normalization'", "'rescale'"]),
+             (([28, 28, 3, 2],), ["'InputSize'", "[h w] or [h w c]"]),
+             (([28, 28, 3], "Mean", np.zeros((28, 28, 2))), ["'Mean'", "28x28x2", "28x28x3 or 1x1x3"])),
+        required=("InputSize",),
+        defaults={"Name": "", "InputSize": (28, 28, 3), "Normalization": "zerocenter", "DataAugmentation": "none",
+                  **_INPUT_STATS},
+        type_name=("Image Input", "imageinput")),
+    L.FeatureInputLayer: Case(
+        bad=(((0,), ["'InputSize'", "0", ">= 1"]), ((2.5,), ["'InputSize'", "2.5", "integer"])),
+        required=("InputSize",),
+        # Normalization 'none' [out]; the other defaults [mem]
+        defaults={"Name": "", "InputSize": 10, "Normalization": "none", **_INPUT_STATS},
+        type_name=("Feature Input", "featureinput")),                   # DefaultName UNCONFIRMED
+    L.Convolution2DLayer: Case(
+        twin_arrays=_BIASED,
+        bad=(((3.5, 16), ["'FilterSize'", "3.5", "positive integers"]),
+             ((3, 0), ["'NumFilters'", "0", ">= 1"]),
+             (([3, 3, 3], 16), ["'FilterSize'", "[3, 3, 3]", "vector of 2"]),
+             ((3, 16, "Stride", [1, 2, 3]), ["'Stride'", "vector of 2 positive integers"]),
+             ((3, 16, "DilationFactor", 0), ["'DilationFactor'", "0"]),
+             ((3, 16, "NumChannels", "three"), ["'NumChannels'", "'three'", "'auto'"]),
+             ((3, 16, "PaddingValue", "zzz"),
+              ["'PaddingValue'", "'zzz'", "'symmetric-include-edge'", "'symmetric-exclude-edge'", "'replicate'",
+               "numeric scalar"]),
+             ((3, 16, "WeightLearnRateFactor", -1), ["'WeightLearnRateFactor'", "-1", ">= 0"])),
+        wolfram_bad=(("0, 5", "number of output channels"), ("20, 5, Stride=0", "Stride")),
+        required=("FilterSize", "NumFilters"),
+        defaults={"Name": "", "FilterSize": (5, 5), "NumFilters": 20, "NumChannels": AUTO, "DilationFactor": (1, 1),
+                  "PaddingValue": 0, **_MANUAL_PADDING, **_CONV_LEARNING},
+        type_name=("Convolution", "conv")),
+    L.GroupedConvolution2DLayer: Case(
+        inputs=(IMAGE4,),
+        twin_arrays={"Weights": ("Weights", lambda w, layer, spec: cv.grouped_weights_to_internal(w, layer.NumGroups)),
+                     "Bias": ("Biases", _flat)},
+        bad=(((3, 8, "chan"), ["'NumGroups'", "'chan'", "'channel-wise'"]),),
+        wolfram_bad=(("16, 3, ChannelGroups=3", "ChannelGroups"),),
+        required=("FilterSize", "NumFiltersPerGroup", "NumGroups"),
+        defaults={"Name": "", "FilterSize": (3, 3), "NumFiltersPerGroup": 8, "NumGroups": 2,
+                  "NumChannelsPerGroup": AUTO, "DilationFactor": (1, 1), "PaddingValue": 0, **_MANUAL_PADDING,
+                  **_CONV_LEARNING},
+        type_name=("Grouped Convolution", "groupedconv")),              # DefaultName UNCONFIRMED
+    L.TransposedConvolution2DLayer: Case(
+        twin_arrays={"Weights": ("Weights", lambda w, layer, spec: cv.transposed_weights_to_internal(w)),
+                     "Bias": ("Biases", _flat)},
+        bad=(((3, 16, "Cropping", [1, 2, 3]), ["'Cropping'"]), ((3, 16, "Stride", 0), ["'Stride'", "0"])),
+        wolfram_bad=(("16, 3, PaddingSize=\"Same\"", "PaddingSize"),),
+        required=("FilterSize", "NumFilters"),
+        defaults={"Name": "", "FilterSize": (3, 3), "NumFilters": 16, "NumChannels": AUTO, "Stride": (1, 1),
+                  "CroppingMode": "manual", "CroppingSize": (0, 0, 0, 0), **_CONV_LEARNING},
+        type_name=("Transposed Convolution", "transposed-conv")),
+    L.BatchNormalizationLayer: Case(
+        inputs=(IMAGE, FEATURE),
+        twin=("Epsilon", 1e-3),        # Wolfram's default epsilon
+        twin_arrays={**_NORM_TWIN, "TrainedMean": ("MovingMean", _flat), "TrainedVariance": ("MovingVariance", _flat)},
+        bad=((("Epsilon", 1e-7), ["'Epsilon'", "BatchNormalizationLayer", "1e-07", ">= 1e-05"]),
+             (("MeanDecay", 2), ["'MeanDecay'", "2", ">= 0", "<= 1"]),
+             (("VarianceDecay", -0.1), ["'VarianceDecay'", "-0.1", ">= 0"]),
+             (("ScaleL2Factor", -1), ["'ScaleL2Factor'", "-1", ">= 0"])),
+        wolfram_bad=(("Momentum=2", "Momentum"), ("Epsilon=-1", "Epsilon")),
+        # the decays and the BN factors are [mem] in the reference; the seed page confirms 0.1000 decays
+        defaults={"Name": "", "NumChannels": AUTO, "Epsilon": 1e-5, "MeanDecay": 0.1, "VarianceDecay": 0.1,
+                  "TrainedMean": None, "TrainedVariance": None, **_NORM_LEARNING},
+        type_name=("Batch Normalization", "batchnorm")),
+    L.LayerNormalizationLayer: Case(
+        inputs=(IMAGE, FEATURE),
+        twin=("Epsilon", 1e-3),
+        twin_arrays=_NORM_TWIN,
+        bad=((("OperationDimension", "bogus"),
+              ["'OperationDimension'", "'bogus'", "'channel-only'", "'spatial-channel'", "'batch-excluded'"]),
+             (("Epsilon", 0), ["'Epsilon'", "0"])),
+        wolfram_bad=(("Span(1, All), 1, Epsilon=0", "Epsilon"),),
+        defaults={"Name": "", "NumChannels": AUTO, "Epsilon": 1e-5, "OperationDimension": "auto", **_NORM_LEARNING},
+        type_name=("Layer Normalization", "layernorm")),                # UNCONFIRMED
+    L.GroupNormalizationLayer: Case(
+        inputs=(IMAGE4,),
+        twin=(2, "Epsilon", 1e-3),
+        twin_arrays=_NORM_TWIN,
+        bad=(((0,), ["'NumGroups'", "0"]), ((2, "Epsilon", -1), ["'Epsilon'", "-1"])),
+        wolfram_bad=(("Span(1, All), 1, GroupNumber=0", "GroupNumber"),),
+        required=("NumGroups",),
+        # groupNormalizationLayer / instanceNormalizationLayer: matlab_api.md 1c [mem]
+        defaults={"Name": "", "NumGroups": 2, "NumChannels": AUTO, "Epsilon": 1e-5, **_NORM_LEARNING},
+        type_name=("Group Normalization", "groupnorm")),                # UNCONFIRMED
+    L.ReLULayer: Case(
+        inputs=_ACT, kinks=(0.0,),
+        bad=((("Name", 3), ["'Name'", "ReLULayer", "3", "character vector or string scalar"]),),
+        wolfram_bad=(("3", "function"),),
+        defaults={"Name": ""}, type_name=("ReLU", "relu")),
+    L.LeakyReLULayer: Case(
+        inputs=_ACT, variants=(None, (0.1,)), kinks=(0.0,),
+        bad=((("a",), ["'Scale'", "'a'", "numeric scalar"]),),
+        defaults={"Name": "", "Scale": 0.01}, type_name=("Leaky ReLU", "leakyrelu")),
+    L.ClippedReLULayer: Case(
+        inputs=_ACT, variants=(None, (0.8,)), kinks=(0.0, 0.8, 10.0),
+        bad=(((0,), ["'Ceiling'", "0", "> 0"]),),
+        required=("Ceiling",),
+        defaults={"Name": "", "Ceiling": 10}, type_name=("Clipped ReLU", "clippedrelu")),  # DefaultName UNCONFIRMED
+    L.ELULayer: Case(
+        inputs=_ACT, variants=(None, (0.7,)), kinks=(0.0,),
+        bad=(((-1,), ["'Alpha'", "-1", "> 0"]),),
+        wolfram_bad=(("\"ELLU\"", "ELLU"),),
+        defaults={"Name": "", "Alpha": 1}, type_name=("ELU", "elu")),   # DefaultName UNCONFIRMED
+    L.TanhLayer: Case(inputs=_ACT, bad=(_NAME,), wolfram_bad=(("\"tanh\"", "tanh"),),
+                      defaults={"Name": ""}, type_name=("Tanh", "tanh")),  # DefaultName UNCONFIRMED
+    L.SigmoidLayer: Case(inputs=_ACT, bad=(_NAME,), wolfram_bad=(("Plus", "Plus"),),
+                         defaults={"Name": ""}, type_name=("Sigmoid", "sigmoid")),  # UNCONFIRMED
+    L.SwishLayer: Case(inputs=_ACT, bad=(_NAME,), wolfram_bad=(("\"swish\"", "swish"),),
+                       defaults={"Name": ""}, type_name=("Swish", "swish")),  # UNCONFIRMED
+    L.GELULayer: Case(
+        inputs=_ACT, variants=(None, ("Approximation", "tanh")),
+        bad=((("Approximation", "erf"), ["'Approximation'", "'erf'", "'none'", "'tanh'"]),),
+        wolfram_bad=(("\"gelu\"", "gelu"),),
+        defaults={"Name": "", "Approximation": "none"}, type_name=("GELU", "gelu")),  # UNCONFIRMED
+    L.SoftmaxLayer: Case(
+        inputs=(FEATURE, IMAGE),     # Wolfram's SoftmaxLayer[] normalizes the last level: the twin runs on features
+        bad=(_NAME,), wolfram_bad=(("0", "level"),),
+        defaults={"Name": ""}, type_name=("Softmax", "softmax")),
+    L.MaxPooling2DLayer: Case(
+        bad=(((2, "Stride", 0), ["'Stride'", "0"]),
+             ((2, "Padding", 2), ["'PaddingSize'", "[2  2  2  2]", "smaller than the pool size 2x2"]),
+             ((2, "HasUnpoolingOutputs", "yes"), ["'HasUnpoolingOutputs'", "'yes'", "logical"])),
+        wolfram_bad=(("2, PaddingSize=2", "padding size"),),
+        required=("PoolSize",),
+        # Stride [1 1], not the pool size (MATLAB's default; [mem] in the reference)
+        defaults={"Name": "", "PoolSize": (2, 2), "HasUnpoolingOutputs": False, "NumOutputs": 1,
+                  "OutputNames": ["out"], **_MANUAL_PADDING},
+        type_name=("Max Pooling", "maxpool")),
+    L.AveragePooling2DLayer: Case(
+        bad=(((2, "PaddingValue", 3), ["'PaddingValue'", "3", "0 or 'mean'"]),),
+        wolfram_bad=(("2, Function=Plus", "Function"),),
+        required=("PoolSize",),
+        defaults={"Name": "", "PoolSize": (2, 2), "PaddingValue": 0, **_MANUAL_PADDING},
+        type_name=("Average Pooling", "avgpool")),                      # UNCONFIRMED
+    L.GlobalAveragePooling2DLayer: Case(bad=(_NAME,), defaults={"Name": ""},
+                                        type_name=("Global Average Pooling", "gapool")),  # DefaultName UNCONFIRMED
+    L.GlobalMaxPooling2DLayer: Case(bad=(_NAME,), defaults={"Name": ""},
+                                    type_name=("Global Max Pooling", "gmpool")),        # UNCONFIRMED
+    L.FullyConnectedLayer: Case(
+        inputs=(IMAGE, FEATURE),
+        twin_arrays={"Weights": ("Weights", lambda w, layer, spec: cv.fc_weights_to_internal(w, spec[1])),
+                     "Bias": ("Biases", _flat)},
+        bad=(((-10,), ["'OutputSize'", "-10", ">= 1"]),
+             ((10, "InputSize", 0), ["'InputSize'", "0", "'auto' or a positive integer"])),
+        wolfram_bad=(("0", "output size"),),
+        required=("OutputSize",),
+        defaults={"Name": "", "InputSize": AUTO, "OutputSize": 10, **_CONV_LEARNING},
+        type_name=("Fully Connected", "fc")),
+    L.DropoutLayer: Case(
+        inputs=(IMAGE, FEATURE),
+        bad=(((1,), ["'Probability'", "DropoutLayer", ": 1.", "< 1"]),
+             (("half",), ["'Probability'", "'half'", "numeric scalar"])),
+        wolfram_bad=(("1.5", "dropout probability"),),
+        defaults={"Name": "", "Probability": 0.5}, type_name=("Dropout", "dropout")),
+    L.FlattenLayer: Case(bad=(_NAME,), defaults={"Name": ""}, type_name=("Flatten", "flatten")),  # UNCONFIRMED
+    L.AdditionLayer: Case(
+        bad=(((1,), ["'NumInputs'", "AdditionLayer", ": 1.", ">= 2"]),),
+        wolfram_bad=(("InputPorts=0", "InputPorts"),),
+        required=("NumInputs",),
+        defaults={"Name": "", "NumInputs": 2, "InputNames": ["in1", "in2"], "OutputNames": ["out"]},
+        type_name=("Addition", "addition")),
+    L.ConcatenationLayer: Case(
+        twin=(1, 2),                  # Dim 1 (height) is Wolfram's level 2
+        bad=(((0, 2), ["'Dim'", "0", "positive integer"]), ((3, "a"), ["'NumInputs'", "'a'"])),
+        wolfram_bad=(("0", "level"),),
+        required=("Dim", "NumInputs"),
+        defaults={"Name": "", "Dim": 3, "NumInputs": 2, "InputNames": ["in1", "in2"]},
+        type_name=("Concatenation", "concat")),                         # UNCONFIRMED
+    # core layers without a MATLAB constructor, for the Wolfram dialect
+    L.ElementwiseFunctionLayer: Case(
+        inputs=_ACT, core={"Function": "Tanh"}, twin={"Function": "Sin"},
+        bad=(({"Function": "Tan"}, ["Function", "'Tan'"]), ({"Function": 3}, ["Function", "3"]))),
+    L.ThreadingFunctionLayer: Case(
+        core={"Function": "Plus"}, twin={"Function": "Times"},
+        bad=(({"Function": "Sin"}, ["Function", "'Sin'"]),),
+        wolfram_bad=(("Sin", "function"),)),
+    L.ArrayReshapeLayer: Case(
+        core={"OutputSize": Size((5, 3), 6)}, twin={"OutputSize": Size((5, 3), 6)},
+        bad=(({"OutputSize": 3}, ["OutputSize", "3"]),),
+        wolfram_bad=(("(0, 3)", "dimensions"),)),
+    L.ArrayTransposeLayer: Case(
+        core={"Perm": (0, 2, 1)},
+        bad=(({"Perm": (0, 0, 1)}, ["Perm"]),)),
+    L.DepthConcatenationLayer: Case(
+        bad=(((1.5,), ["'NumInputs'", "1.5", ">= 2"]),),
+        wolfram_bad=(("0", "level"),),
+        required=("NumInputs",),
+        defaults={"Name": "", "NumInputs": 2, "InputNames": ["in1", "in2"]},
+        type_name=("Depth concatenation", "depthcat")),
+    L.InstanceNormalizationLayer: Case(
+        twin=("Epsilon", 1e-3),
+        twin_arrays=_NORM_TWIN,
+        bad=((("Epsilon", "small"), ["'Epsilon'", "'small'"]),),
+        wolfram_bad=(("Epsilon=0", "Epsilon"),),
+        defaults={"Name": "", "NumChannels": AUTO, "Epsilon": 1e-5, **_NORM_LEARNING},
+        type_name=("Instance Normalization", "instancenorm")),          # UNCONFIRMED
+    L.SumPooling2DLayer: Case(
+        core={"PoolSize": (2, 3), "Stride": (2, 1), "PaddingSize": (1, 0, 0, 2)},
+        twin={"PoolSize": (2, 2), "Stride": (1, 1)},
+        bad=(({"PoolSize": (2, 0)}, ["PoolSize", "0"]),),
+        wolfram_bad=(("2, Function=Plus", "Function"),)),
+    L.ClassificationOutputLayer: Case(
+        inputs=(("feature", 4),), before=(("softmaxLayer", ("Name", "sm")),),
+        variants=(("Classes", ["a", "b", "c", "d"], "ClassWeights", [1, 2, 3, 4]),),
+        bad=((("Classes", ["a", "a"]), ["'Classes'", "unique class names"]),
+             (("ClassWeights", [-1, 1]), ["'ClassWeights'", "nonnegative"])),
+        defaults={"Name": "", "Classes": "auto", "ClassWeights": "none", "OutputSize": AUTO,
+                  "LossFunction": "crossentropyex"},
+        type_name=("Classification Output", "classoutput")),
+    L.RegressionOutputLayer: Case(
+        inputs=(("feature", 1),),
+        variants=(("ResponseNames", ["r"]),),
+        bad=((("ResponseNames", 3), ["'ResponseNames'", "3", "list of strings"]),),
+        defaults={"Name": "", "ResponseNames": [], "LossFunction": "mean-squared-error"},
+        type_name=("Regression Output", "regressionoutput")),
+}
