@@ -73,6 +73,8 @@ class NetPort:
 def _as_node(item, graph: bool):
     if isinstance(item, (NetLayer, _Container)):
         return item
+    if callable(item) and getattr(item, "layer_class", None) is not None:
+        item = item()   # a MATLAB constructor without arguments (reluLayer), as a layer array takes it
     if isinstance(item, CoreLayer):   # a MATLAB layer: its Wolfram counterpart, or itself
         return from_core(item)
     if isinstance(item, S.Symbol):
