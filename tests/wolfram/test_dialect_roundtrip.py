@@ -157,7 +157,7 @@ def test_counterpart_only_when_exact():
     """A property the Wolfram layer cannot say keeps the core layer as itself."""
     assert isinstance(from_core(convolution2dLayer(3, 8, 'WeightL2Factor', 2)), CoreLayerView)
     assert isinstance(from_core(reluLayer()), ElementwiseLayer)
-    assert isinstance(from_core(batchNormalizationLayer('MeanDecay', 0.2)), BatchNormalizationLayer)
+    assert isinstance(from_core(batchNormalizationLayer('MeanDecay', 0.2, 'VarianceDecay', 0.2)), BatchNormalizationLayer)
     assert isinstance(from_core(batchNormalizationLayer('MeanDecay', 0.2, 'VarianceDecay', 0.3)), CoreLayerView)
 
 
