@@ -207,6 +207,29 @@ class NetLayer:
     def build(self, name: str, in_dims: list) -> Built:
         raise NotImplementedError
 
+    def core_spec(self, name: str = "") -> CoreLayer:
+        """This layer as one core layer spec (MATLAB's names and layout), for a MATLAB layer
+        array or layerGraph. Built for its "Input" dims when it has them; otherwise for an
+        input of the kind the layer takes (``_probe_dims``), leaving the sizes 'auto' for the
+        MATLAB network's own analysis."""
+        dims = self.input_spec if self.input_spec is not None and None not in self.input_spec else None
+        probe = [dims] * (self.num_inputs or 2 if self.multiport else 1) if dims is not None else self._probe_dims()
+        if probe is None:
+            raise LayerGraphError(f"{self.head} needs its input dimensions to become a MATLAB layer; give "
+                                  f"Input=... (e.g. Input=(3, 32, 32)).", "General::nfspec")
+        built = self.build(name or "layer", probe)
+        if len(built.specs) != 1:
+            raise LayerGraphError(f"{self.head} computes with {len(built.specs)} core layers (Interleaving, levels "
+                                  "other than the channels, ...), so it is not one MATLAB layer; put it in a NetChain "
+                                  "or NetGraph and convert the net: layerGraph(net) or dlnetwork(net).",
+                                  "General::unsupported")
+        return built.specs[0]._resolved_copy(Name=name)
+
+    def _probe_dims(self) -> list | None:
+        """Input dims for which ``build`` gives the spec of any input of this layer's kind
+        (None: the spec depends on the input's dimensions)."""
+        return [(1,)] * (getattr(self, "num_inputs", None) or 2 if self.multiport else 1)
+
     def _check_arrays(self, in_dims):
         for arr_name, dims in self.array_dims(in_dims).items():
             value = self.arrays.get(arr_name)
@@ -454,6 +477,15 @@ class _Windowed(NetLayer):
         if not isinstance(Interleaving, bool):
             raise _opt_err(head, "Interleaving", Interleaving, "True or False")
         self.params["Interleaving"] = Interleaving
+
+    def _probe_dims(self):
+        w = self.arrays.get("Weights")
+        if w is None:
+            c = self.params.get("ChannelGroups", 1)
+        else:
+            c = w.shape[0] if isinstance(self, DeconvolutionLayer) else w.shape[1] * self.params.get("ChannelGroups", 1)
+        kh, kw = self.params["KernelSize"]
+        return [(kh, kw, c) if self.params["Interleaving"] else (c, kh, kw)]
 
     def _channels_first(self, dims):
         if self.params["Interleaving"]:
@@ -721,6 +753,10 @@ class BatchNormalizationLayer(NetLayer):
     def channels(self, dims):
         return dims[-1] if self.params["Interleaving"] else dims[0]
 
+    def _probe_dims(self):   # an image of the channels the arrays give
+        c = next((len(a) for a in self.arrays.values() if a is not None), 1)
+        return [(1, 1, c) if self.params["Interleaving"] else (c, 1, 1)]
+
     def array_dims(self, in_dims):
         c = self.channels(in_dims[0])
         return {n: (c,) for n in self.array_names}
@@ -875,6 +911,10 @@ class NormalizationLayer(NetLayer):
 
     def array_dims(self, in_dims):
         return {"Biases": (in_dims[0][0],), "Scaling": (in_dims[0][0],)}
+
+    def _probe_dims(self):
+        c = next((len(a) for a in self.arrays.values() if a is not None), 1)
+        return [(c, 1, 1)]
 
     @classmethod
     def from_core(cls, spec, in_sizes=None):
@@ -1061,6 +1101,9 @@ class FlattenLayer(NetLayer):
         k = -level + 1
         return (*dims[:r - k], int(np.prod(dims[r - k:])))
 
+    def _probe_dims(self):
+        return None   # the output dimensions depend on the input's
+
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         out = self.out_dims(dims)
@@ -1118,6 +1161,9 @@ class ReshapeLayer(NetLayer):
         """A ReshapeLayer for the core ArrayReshapeLayer (row-major, like Wolfram's)."""
         return cls(_dims_of(spec.OutputSize))
 
+    def _probe_dims(self):
+        return None   # the output dimensions depend on the input's
+
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         out = self.out_dims(dims)
@@ -1162,6 +1208,9 @@ class CatenateLayer(_MultiPort):
         if not (in_sizes and in_sizes[0].is_image) or spec.Dim not in (1, 2, 3):
             raise NoCounterpart("only images concatenated along height, width or channels map to CatenateLayer")
         return cls(1 if spec.Dim == 3 else spec.Dim + 1)
+
+    def _probe_dims(self):
+        return [(1, 1, 1)] * (self.num_inputs or 2)
 
     def build(self, name, in_dims):
         self._check_same_rank(in_dims)
@@ -1328,6 +1377,9 @@ class CoreLayerView(NetLayer):
         if name is not None:
             updates["Name"] = name
         return self.spec._resolved_copy(**updates)
+
+    def core_spec(self, name: str = "") -> CoreLayer:
+        return self.current_spec(name)
 
     def input_ports(self):
         return ["Input"]
