@@ -536,8 +536,10 @@ class _WolframWriter:
         if not isinstance(obj, NetLayer):
             return self.container(obj, where)
         out: dict = {}
-        if isinstance(obj, CoreLayerView):
-            out["view"] = self.core.layer(obj.current_spec())
+        if isinstance(obj, CoreLayerView):   # the spec without its arrays, then the arrays, as the view holds them
+            out["view"] = self.core.layer(obj.spec)
+            out["arrays"] = {n: None if obj.arrays.get(n) is None else self.value(obj.arrays[n], where)
+                             for n in obj.array_names}
         else:
             cls = type(obj)
             if _BY_HEAD.get(cls.head) is not cls or not hasattr(obj, "call"):
@@ -636,6 +638,11 @@ class _WolframReader:
         lrm = self.value(d.get("LearningRateMultipliers"), where)
         if "view" in d:
             layer = CoreLayerView(self.core.layer(d["view"], 1))
+            arrays = d.get("arrays")
+            self.core.expect(isinstance(arrays, dict) and set(arrays) <= set(layer.array_names),
+                             f"the arrays of {where} are not those of {layer.head}.")
+            layer = layer.with_arrays({n: None if v is None else self.value(v, f"the array \"{n}\" of {where}")
+                                       for n, v in arrays.items()})
             if lrm is not None and not (hasattr(lrm, "name") and lrm.name == "Automatic"):
                 layer.lrm = lrm
         else:

@@ -342,7 +342,7 @@ def _biases_from(spec: CoreLayer, core: str, to_wolfram) -> dict:
     b = getattr(spec, core)
     if b is None:
         return {}
-    if not np.any(b) and getattr(spec, "BiasLearnRateFactor") == 0 and getattr(spec, "BiasL2Factor") == 0:
+    if not np.any(b) and spec.BiasLearnRateFactor == 0 and spec.BiasL2Factor == 0:
         return {"Biases": None}
     return {"Biases": to_wolfram(b)}
 

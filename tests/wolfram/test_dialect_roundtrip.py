@@ -5,13 +5,16 @@ import numpy as np
 import pytest
 
 import layergraph
-from layergraph import (LayerArray, LayerGraphError, additionLayer, assembleNetwork, batchNormalizationLayer,
-                        categorical, classificationLayer, convolution2dLayer, dlnetwork, fullyConnectedLayer,
-                        imageInputLayer, layerGraph, leakyReluLayer, maxPooling2dLayer, predict, reluLayer, rng,
-                        softmaxLayer, trainingOptions, trainNetwork)
+from layergraph import (
+    LayerArray, LayerGraphError, additionLayer, assembleNetwork, batchNormalizationLayer, categorical,
+    classificationLayer, convolution2dLayer, dlnetwork, fullyConnectedLayer, imageInputLayer, layerGraph,
+    leakyReluLayer, maxPooling2dLayer, predict, reluLayer, rng, softmaxLayer, trainingOptions, trainNetwork,
+)
 from layergraph.core.shared import share_learnables, shared_learnables
-from layergraph.wolfram import (BatchNormalizationLayer, ConvolutionLayer, ElementwiseLayer, LinearLayer, NetChain,
-                                NetGraph, NetInitialize, PoolingLayer, Ramp, SoftmaxLayer, TotalLayer)
+from layergraph.wolfram import (
+    BatchNormalizationLayer, ConvolutionLayer, ElementwiseLayer, LinearLayer, NetChain, NetGraph, NetInitialize,
+    PoolingLayer, Ramp, SoftmaxLayer, TotalLayer,
+)
 from layergraph.wolfram.layers import CoreLayerView, from_core
 
 
@@ -164,3 +167,22 @@ def test_counterpart_only_when_exact():
 def test_not_a_chain():
     with pytest.raises(LayerGraphError, match="not a chain of layers"):
         NetChain(_residual())
+
+
+def test_wolfram_layers_in_a_matlab_layer_array():
+    rng(3)
+    layers = LayerArray([imageInputLayer([6, 6, 2], 'Normalization', 'none'), ConvolutionLayer(4, 3),
+                         BatchNormalizationLayer(), ElementwiseLayer(Ramp), LinearLayer(5), SoftmaxLayer()])
+    assert [type(layer).__name__ for layer in layers] == [
+        "ImageInputLayer", "Convolution2DLayer", "BatchNormalizationLayer", "ReLULayer", "FullyConnectedLayer",
+        "SoftmaxLayer"]
+    assert layers[2].Epsilon == 0.001 and layers[2].MeanDecay == pytest.approx(0.1)   # Wolfram's defaults
+    d = dlnetwork(layers)
+    assert "4 3x3x2 convolutions" in str(d.Layers)
+    X = np.random.default_rng(6).random((6, 6, 2, 3)).astype(np.float32)
+    np.testing.assert_array_equal(NetChain(d)(_wl(X)), predict(d, X))
+    lg = layerGraph([imageInputLayer([4, 4, 2], 'Normalization', 'none', 'Name', 'in'),
+                     convolution2dLayer(1, 2, 'Name', 'c'), TotalLayer(), reluLayer])
+    assert lg.layer("addition").NumInputs == 2
+    with pytest.raises(LayerGraphError, match="computes with 3 core layers"):
+        LayerArray([ConvolutionLayer(4, 3, Interleaving=True)])
