@@ -765,7 +765,7 @@ class BatchNormalizationLayer(NetLayer):
     def from_core(cls, spec, in_sizes=None):
         """A BatchNormalizationLayer for a core one: Momentum = 1 - MeanDecay (Wolfram has one
         Momentum for both statistics, so MeanDecay and VarianceDecay must agree); Epsilon is
-        kept as it is (MATLAB's default 1e-5 shows as "Epsilon" -> 0.00001)."""
+        kept as it is (MATLAB's default 1e-5 prints as Epsilon: 1e-05)."""
         _at_default(spec, "ScaleL2Factor", "OffsetL2Factor")
         if not np.isclose(spec.MeanDecay, spec.VarianceDecay, rtol=1e-12, atol=0):
             raise NoCounterpart("MeanDecay and VarianceDecay differ; Wolfram has one \"Momentum\"")
