@@ -1070,6 +1070,10 @@ def _from_matlab(obj):
             continue
         ins = layers[dst].InputNames
         edges.append((s, NetPort(dst, ins.index(inp) + 1) if len(ins) > 1 else dst))
+    # the edges from the ports first, in the order of MATLAB's input layers: a NetGraph's
+    # inputs are in the order its edges name them
+    order = {port: i for i, port in enumerate(in_port.values())}
+    edges.sort(key=lambda e: order.get(e[0].port, len(order)) if isinstance(e[0], NetPort) else len(order))
     for name, members in shared_learnables(graph).items():
         for layer_name, learnable in members:
             node = nodes[layer_name]

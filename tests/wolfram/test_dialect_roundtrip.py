@@ -186,3 +186,24 @@ def test_wolfram_layers_in_a_matlab_layer_array():
     assert lg.layer("addition").NumInputs == 2
     with pytest.raises(LayerGraphError, match="computes with 3 core layers"):
         LayerArray([ConvolutionLayer(4, 3, Interleaving=True)])
+
+
+def test_two_inputs_with_a_normalizing_input_layer(tmp_path):
+    from layergraph import featureInputLayer
+    rng(4)
+    lg = layerGraph([featureInputLayer(4, 'Name', 'a'), fullyConnectedLayer(3, 'Name', 'fa'),
+                     additionLayer(2, 'Name', 'add'), reluLayer('Name', 'r')])
+    lg = lg.addLayers([featureInputLayer(4, 'Name', 'b', 'Normalization', 'zscore', 'Mean', np.ones((4, 1)),
+                                         'StandardDeviation', 2 * np.ones((4, 1))), fullyConnectedLayer(3, 'Name', 'fb')])
+    d = dlnetwork(lg.connectLayers('fb', 'add/in2'))
+    g = NetGraph(d)
+    assert g._input_names() == ["a", "b"]
+    assert g._nodes["b"].head == "nnet.cnn.layer.FeatureInputLayer"   # its zscore normalization stays
+    xa, xb = (np.random.default_rng(i).random((5, 4)).astype(np.float32) for i in (7, 8))
+    ref = predict(d, [xa, xb])
+    np.testing.assert_array_equal(g({"a": xa, "b": xb}), ref)
+    back = dlnetwork(g)
+    assert back.InputNames == ["a", "b"] and back.Layers[2].Normalization == "zscore"
+    np.testing.assert_array_equal(predict(back, [xa, xb]), ref)
+    layergraph.save(g, tmp_path / "g.npz")
+    np.testing.assert_array_equal(layergraph.load(tmp_path / "g.npz")({"a": xa, "b": xb}), ref)
