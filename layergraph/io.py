@@ -4,8 +4,9 @@ What can be saved: a ``SeriesNetwork`` / ``DAGNetwork`` (trained or assembled),
 a ``DLNetwork`` (initialized or not), a ``LayerGraph``, a ``LayerArray`` (a plain
 list of layers is saved as one) and a single layer; of the Wolfram dialect a
 ``NetChain``, a ``NetGraph`` (nested nets too), a Wolfram layer, initialized,
-trained or not, with coders (NetEncoder / NetDecoder) and shared arrays (NetArray)
-(see "Wolfram objects" below). ``load`` gives back an object
+trained or not, with coders (NetEncoder / NetDecoder) and shared arrays (NetArray),
+and on their own a loss layer, a NetEncoder / NetDecoder and a NetArray (see
+"Wolfram objects" below). ``load`` gives back an object
 of the same class with the same layer names, every property, every array (same
 dtype, shape and bits), the same connections and, for a dlnetwork, the same
 ``Initialized``; ``predict`` on the loaded network gives identical outputs.
@@ -468,14 +469,29 @@ class _Reader:
 # ``{"$netport": [node, port]}``, ``{"$coder": ["NetDecoder", kind, {parameter: value}]}``.
 # A Python function (ElementwiseLayer(lambda x: ...)) cannot be written: save refuses it.
 
-WOLFRAM_KINDS = ("NetChain", "NetGraph", "NetLayer")
+WOLFRAM_KINDS = ("NetChain", "NetGraph", "NetLayer", "LossLayer", "NetCoder", "NetArray")
+
+
+def _loss_classes() -> dict:
+    from .wolfram import losses
+    return {c.head: c for c in vars(losses).values()
+            if isinstance(c, type) and issubclass(c, losses.LossLayer) and c is not losses.LossLayer}
 
 
 def _wolfram_kind(obj) -> str | None:
+    from .wolfram.coders import _Coder
     from .wolfram.layers import NetLayer
+    from .wolfram.losses import LossLayer
     from .wolfram.net import NetChain, NetGraph
+    from .wolfram.shared import NetArray
     if isinstance(obj, NetLayer):
         return "NetLayer"
+    if isinstance(obj, LossLayer):
+        return "LossLayer"
+    if isinstance(obj, _Coder):
+        return "NetCoder"
+    if isinstance(obj, NetArray) and isinstance(obj.name, str):
+        return "NetArray"
     for cls in (NetChain, NetGraph):
         if type(obj) is cls:
             return cls.__name__
@@ -532,7 +548,20 @@ class _WolframWriter:
 
     def node(self, obj, where: str) -> dict:
         from .wolfram import symbols as S
+        from .wolfram.coders import _Coder
         from .wolfram.layers import _BY_HEAD, CoreLayerView, NetLayer
+        from .wolfram.losses import LossLayer
+        from .wolfram.shared import NetArray
+        if isinstance(obj, LossLayer):
+            if _loss_classes().get(obj.head) is not type(obj):
+                raise self.fail(where or obj.head, f"{type(obj).__name__} is not one of layergraph's loss layers.")
+            return {"loss": obj.head, "args": [obj.target] if hasattr(obj, "target") else [],
+                    "Input": self.value(obj.input_spec, where), "Target": self.value(obj.target_spec, where)}
+        if isinstance(obj, _Coder):
+            return {"coder": self.value(obj, where)}
+        if isinstance(obj, NetArray):
+            return {"netarray": [obj.name, self.value(obj.array, where),
+                                 self.value(None if obj.dims is None else tuple(obj.dims), where)]}
         if not isinstance(obj, NetLayer):
             return self.container(obj, where)
         out: dict = {}
@@ -631,6 +660,19 @@ class _WolframReader:
         self.core.expect(isinstance(d, dict), f"the node {where} is not an object.")
         if "container" in d:
             return self.container(d, where)
+        if "loss" in d:
+            cls = _loss_classes().get(d["loss"])
+            args = self.value(d.get("args"), where)
+            self.core.expect(cls is not None and isinstance(args, list), f"{d['loss']!r} is not a loss layer.")
+            return cls(*args, Input=self.value(d.get("Input"), where), Target=self.value(d.get("Target"), where))
+        if "coder" in d:
+            coder = self.value(d["coder"], where)
+            self.core.expect(hasattr(coder, "kind"), "the coder is not a NetEncoder or NetDecoder.")
+            return coder
+        if "netarray" in d:
+            self.core.expect(isinstance(d["netarray"], list) and len(d["netarray"]) == 3, "the NetArray is malformed.")
+            name, array, dims = (self.value(x, where) for x in d["netarray"])
+            return sh.NetArray(name, Array=array, Dimensions=dims)
         shared = d.get("shared", {})
         shared_dims = d.get("shared_dims", {})
         self.core.expect(isinstance(shared, dict) and isinstance(shared_dims, dict),
@@ -709,9 +751,15 @@ class _WolframReader:
 
 def _same_wolfram(a, b) -> bool:
     """The loaded object is the saved one: the same printout and equal leaves (arrays, options)."""
-    from .wolfram.shared import leaves
-    if repr(a) != repr(b):
+    from .wolfram.layers import NetLayer
+    from .wolfram.net import _Container
+    from .wolfram.shared import NetArray, leaves
+    if repr(a) != repr(b) or type(a) is not type(b):
         return False
+    if isinstance(a, NetArray):
+        return a.dims == b.dims and ((a.array is None and b.array is None) or np.array_equal(a.array, b.array))
+    if not isinstance(a, (NetLayer, _Container)):
+        return a == b
     la, lb = leaves(a), leaves(b)
     return [p for p, _ in la] == [p for p, _ in lb] and all(x == y for (_, x), (_, y) in zip(la, lb))
 

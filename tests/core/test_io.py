@@ -761,3 +761,18 @@ def test_wolfram_file_errors(tmp_path):
     load_error(path, "lacks its nodes or ports")
     rewrite(lambda d: d["net"]["nodes"][0][1].update(args=[{"$symbol": "__import__"}]))
     load_error(path, "unknown value")
+
+
+def test_wolfram_losses_coders_and_net_arrays(tmp_path):
+    from layergraph.wolfram import (CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer, NetArray,
+                                    NetDecoder, NetEncoder)
+    objects = [CrossEntropyLossLayer("Probabilities", Input=4), MeanSquaredLossLayer(), MeanAbsoluteLossLayer(Target=3),
+               NetEncoder(("Image", (4, 3)), ColorSpace="Grayscale", VarianceImage=np.full((3, 4, 1), 2.0)),
+               NetDecoder(("Class", [1, 2, 3])), NetEncoder("Boolean"),
+               NetArray("w", Array=np.arange(6.0).reshape(2, 3)), NetArray("v", Dimensions=(2, 2))]
+    for obj in objects:
+        save(obj, tmp_path / "o.npz")
+        again = load(tmp_path / "o.npz")
+        assert type(again) is type(obj) and repr(again) == repr(obj) and again == obj
+    again = load(tmp_path / "o.npz")
+    assert again["Dimensions"] == (2, 2)
