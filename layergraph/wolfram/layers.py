@@ -19,6 +19,7 @@ from .. import layers as L
 from ..core import conventions as cv
 from ..core.errors import LayerGraphError
 from ..core.layer import Layer as CoreLayer
+from ..core.registry import BY_CLASS
 from ..core.size import Size
 from . import symbols as S
 from .args import checked_init, one_of, same
@@ -1347,7 +1348,6 @@ class CoreLayerView(NetLayer):
         if len(spec.OutputNames) != 1:
             raise LayerGraphError(f"{spec.class_name} '{spec.Name}' has {len(spec.OutputNames)} outputs; a layer of "
                                   "a Wolfram net has one output port.", "General::unsupported")
-        from ..core.registry import BY_CLASS
         entry = BY_CLASS.get(type(spec))
         self.head = ("nnet.cnn.layer." if entry is not None and entry.matlab else "layergraph.layers.") \
             + spec.class_name
@@ -1418,7 +1418,6 @@ def from_core(spec: CoreLayer, in_sizes=None) -> NetLayer:
     (``from_core``); ``in_sizes`` (the core sizes at its inputs) lets the result be checked
     by building it back, which must give the same spec. A spec that no Wolfram layer says
     exactly stays as itself (CoreLayerView); an output layer is refused."""
-    from ..core.registry import BY_CLASS
     entry = BY_CLASS.get(type(spec))
     cls = _BY_HEAD.get(entry.wolfram) if entry is not None and entry.wolfram else None
     if cls is None or spec.is_input or spec.is_output:

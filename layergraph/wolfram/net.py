@@ -28,14 +28,15 @@ import numpy as np
 
 from .. import layers as L
 from ..core.errors import LayerGraphError
-from ..core.graph import LayerGraph
+from ..core.graph import LayerGraph, assign_names
+from ..core.infer import analyze, require_valid
 from ..core.layer import Layer as CoreLayer
 from ..core.layer import SizeError
-from ..core.shared import set_shared_learnables
+from ..core.shared import set_shared_learnables, shared_learnables
 from . import shared
 from . import symbols as S
 from .args import checked_init, one_of, same
-from .coders import check_sides
+from .coders import ClassDecoder, ImageEncoder, NetDecoder, check_sides
 from .layers import Built, CoreLayerView, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, _wl, from_core
 from .types import dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, wl_list
 
@@ -187,8 +188,7 @@ class _Container:
 
     @property
     def _decoders(self) -> dict:
-        from .coders import NetDecoder
-        return {p: c for p, c in self._coders.items() if isinstance(c, NetDecoder)}
+            return {p: c for p, c in self._coders.items() if isinstance(c, NetDecoder)}
 
     @property
     def _encoders(self) -> dict:
@@ -1030,10 +1030,6 @@ def _from_matlab(obj):
     layer. An output layer becomes an output port: a classificationLayer whose classes are
     set gives the port a NetDecoder(("Class", classes)); regressionLayer and a
     classificationLayer with Classes 'auto' leave a plain port."""
-    from ..core.infer import analyze, require_valid
-    from ..core.shared import shared_learnables
-    from . import shared as sh
-    from .coders import NetDecoder
     analysis = analyze(obj)
     require_valid(analysis)
     graph = analysis.graph
@@ -1062,9 +1058,9 @@ def _from_matlab(obj):
             nodes[n] = from_core(spec, [sizes[p] for p in spec.InputNames] if len(sizes) == len(spec.InputNames)
                                  else None)
     for src, _, dst, inp in graph.connections():
-        s = n_or_port = src if src in nodes else NetPort(in_port[src])
+        s = src if src in nodes else NetPort(in_port[src])
         if layers[dst].is_output:
-            edges.append((n_or_port, NetPort(out_port[dst])))
+            edges.append((s, NetPort(out_port[dst])))
             continue
         if isinstance(s, NetPort) and dst in nodes and getattr(nodes[dst], "is_input", False):
             continue
@@ -1081,7 +1077,7 @@ def _from_matlab(obj):
             if array is None:
                 raise LayerGraphError(f"The shared array '{name}' ({learnable} of layer '{layer_name}') has no "
                                       f"array in {node.head}.", "NetArray::auxshare")
-            nodes[layer_name] = sh.share_array(node, array, sh.NetArray(name))
+            nodes[layer_name] = shared.share_array(node, array, shared.NetArray(name))
     return nodes, edges, ports
 
 
@@ -1112,9 +1108,6 @@ def to_layer_graph(net, output_layers: str = "class") -> LayerGraph:
     each port with a Class decoder), "all" (assembleNetwork: also a regressionLayer after the
     other output ports). Encoders are dropped (MATLAB networks take arrays), except an image
     encoder that normalizes (MeanImage / VarianceImage), which is refused."""
-    from ..core.graph import assign_names
-    from ..core.shared import shared_learnables
-    from .coders import ClassDecoder, ImageEncoder
     for port, enc in net._encoders.items():
         if isinstance(enc, ImageEncoder) and (enc.params["MeanImage"] is not None
                                               or enc.params["VarianceImage"] is not None):
