@@ -2,7 +2,11 @@
 
 What can be saved: a ``SeriesNetwork`` / ``DAGNetwork`` (trained or assembled),
 a ``DLNetwork`` (initialized or not), a ``LayerGraph``, a ``LayerArray`` (a plain
-list of layers is saved as one) and a single layer. ``load`` gives back an object
+list of layers is saved as one) and a single layer; of the Wolfram dialect a
+``NetChain``, a ``NetGraph`` (nested nets too), a Wolfram layer, initialized,
+trained or not, with coders (NetEncoder / NetDecoder) and shared arrays (NetArray),
+and on their own a loss layer, a NetEncoder / NetDecoder and a NetArray (see
+"Wolfram objects" below). ``load`` gives back an object
 of the same class with the same layer names, every property, every array (same
 dtype, shape and bits), the same connections and, for a dlnetwork, the same
 ``Initialized``; ``predict`` on the loaded network gives identical outputs.
@@ -151,9 +155,12 @@ def _kind(obj) -> str:
             return cls.__name__
     if isinstance(obj, (list, tuple)):
         return "LayerArray"
+    hint = ""
+    if type(obj).__name__ == "NetTrainResultsObject":
+        hint = ' Save its trained net: results["TrainedNet"].'
     raise LayerGraphError(
-        f"save expects a SeriesNetwork, DAGNetwork, dlnetwork, LayerGraph, layer array or layer; got "
-        f"{type(obj).__name__}.", "layergraph:save:UnsupportedObject")
+        f"save expects a SeriesNetwork, DAGNetwork, dlnetwork, LayerGraph, layer array, layer, NetChain, NetGraph "
+        f"or Wolfram layer; got {type(obj).__name__}.{hint}", "layergraph:save:UnsupportedObject")
 
 
 def _function_name(fn) -> str:
@@ -235,6 +242,13 @@ class _Writer:
 
 def _describe(obj, path: str) -> tuple[dict, dict[str, np.ndarray]]:
     from . import __version__
+    wolfram = _wolfram_kind(obj)
+    if wolfram is not None:
+        writer = _WolframWriter(path)
+        desc = {"format": FORMAT, "version": VERSION, "kind": wolfram, "written_by": f"layergraph {__version__}",
+                "net": writer.node(obj, "")}
+        desc["arrays"] = {key: {"dtype": a.dtype.str, "shape": list(a.shape)} for key, a in writer.arrays.items()}
+        return desc, writer.arrays
     kind = _kind(obj)
     writer = _Writer(path)
     desc: dict = {"format": FORMAT, "version": VERSION, "kind": kind, "written_by": f"layergraph {__version__}"}
@@ -360,8 +374,10 @@ class _Reader:
     def build(self, desc) -> object:
         self.expect(isinstance(desc, dict), "it is not a JSON object.")
         kind = desc.get("kind")
+        if kind in WOLFRAM_KINDS:
+            return _WolframReader(self).build(desc)
         if kind not in KINDS:
-            raise self.fail(f"the object kind {kind!r} is unknown; expected one of {', '.join(KINDS)}.")
+            raise self.fail(f"the object kind {kind!r} is unknown; expected one of {', '.join(KINDS + WOLFRAM_KINDS)}.")
         items = desc.get("layers")
         self.expect(isinstance(items, list), "'layers' is not a list.")
         layers = [self.layer(item, i + 1) for i, item in enumerate(items)]
@@ -447,6 +463,316 @@ class _Reader:
 
 
 # ------------------------------------------------------------------------------------------
+# Wolfram objects: NetChain, NetGraph (nested), layers, with coders and shared arrays
+#
+# A Wolfram layer is written as the constructor call that made it (``layer.call``: the
+# positional arguments and the options other than arrays, ports and multipliers), plus its
+# arrays (``null``: not yet initialized, ``"None"``: switched off, as "Biases" -> None),
+# NetArray names, port specs and LearningRateMultipliers; loading calls the constructor
+# again, so every option is validated as if typed. A CoreLayerView (a core layer kept in a
+# Wolfram net) is written as its core layer, as the MATLAB kinds write layers. A NetChain is
+# its nodes and port options; a NetGraph also its edges, in NetGraph's own syntax
+# (NetPort(...) pairs). Values JSON has no type for are tagged as for the MATLAB kinds, and
+# ``{"$symbol": "Max"}``, ``{"$span": [a, b]}``, ``{"$dict": [[key, value], ...]}``,
+# ``{"$netport": [node, port]}``, ``{"$coder": ["NetDecoder", kind, {parameter: value}]}``.
+# A Python function (ElementwiseLayer(lambda x: ...)) cannot be written: save refuses it.
+
+WOLFRAM_KINDS = ("NetChain", "NetGraph", "NetLayer", "LossLayer", "NetCoder", "NetArray")
+
+
+def _loss_classes() -> dict:
+    from .wolfram import losses
+    return {c.head: c for c in vars(losses).values()
+            if isinstance(c, type) and issubclass(c, losses.LossLayer) and c is not losses.LossLayer}
+
+
+def _wolfram_kind(obj) -> str | None:
+    from .wolfram.coders import _Coder
+    from .wolfram.layers import NetLayer
+    from .wolfram.losses import LossLayer
+    from .wolfram.net import NetChain, NetGraph
+    from .wolfram.shared import NetArray
+    if isinstance(obj, NetLayer):
+        return "NetLayer"
+    if isinstance(obj, LossLayer):
+        return "LossLayer"
+    if isinstance(obj, _Coder):
+        return "NetCoder"
+    if isinstance(obj, NetArray) and isinstance(obj.name, str):
+        return "NetArray"
+    for cls in (NetChain, NetGraph):
+        if type(obj) is cls:
+            return cls.__name__
+    return None
+
+
+class _WolframWriter:
+    def __init__(self, path: str):
+        self.path = path
+        self.core = _Writer(path)     # the arrays of both go into one table
+        self.arrays = self.core.arrays
+
+    def fail(self, where: str, message: str) -> LayerGraphError:
+        return LayerGraphError(f"Unable to save to '{self.path}': {where}: {message}", "layergraph:save:UnsupportedValue")
+
+    def value(self, v, where: str):
+        from .wolfram import symbols as S
+        from .wolfram.coders import _Coder
+        from .wolfram.net import NetPort
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, np.bool_):
+            return bool(v)
+        if isinstance(v, (int, np.integer)):
+            return int(v)
+        if isinstance(v, (float, np.floating)):
+            f = float(v)
+            return f if math.isfinite(f) else {"$float": "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")}
+        if isinstance(v, S.Symbol):
+            return {"$symbol": v.name}
+        if isinstance(v, S.Span):
+            return {"$span": [self.value(v.a, where), self.value(v.b, where)]}
+        if isinstance(v, NetPort):
+            return {"$netport": [self.value(v.node, where), self.value(v.port, where)]}
+        if isinstance(v, _Coder):
+            family = "NetEncoder" if v.head == "NetEncoder" else "NetDecoder"
+            return {"$coder": [family, v.kind, {k: self.value(p, where) for k, p in v.params.items()}]}
+        if isinstance(v, np.ndarray):
+            if v.dtype.kind not in "biuf":
+                raise self.fail(where, f"an array of dtype {v.dtype}; only numeric arrays can be saved.")
+            key = f"a{len(self.arrays)}"
+            self.arrays[key] = v
+            return {"$array": key}
+        if type(v) is tuple:
+            return {"$tuple": [self.value(x, where) for x in v]}
+        if type(v) is list:
+            return [self.value(x, where) for x in v]
+        if isinstance(v, dict):
+            return {"$dict": [[self.value(k, where), self.value(x, where)] for k, x in v.items()]}
+        if callable(v):
+            raise self.fail(where, f"the Python function '{_function_name(v)}'. A layergraph file holds no code, so "
+                                   "the function cannot be saved; use one of Wolfram's named functions instead.")
+        raise self.fail(where, f"a value of type {type(v).__name__}, which a layergraph file cannot hold.")
+
+    def node(self, obj, where: str) -> dict:
+        from .wolfram import symbols as S
+        from .wolfram.coders import _Coder
+        from .wolfram.layers import _BY_HEAD, CoreLayerView, NetLayer
+        from .wolfram.losses import LossLayer
+        from .wolfram.shared import NetArray
+        if isinstance(obj, LossLayer):
+            if _loss_classes().get(obj.head) is not type(obj):
+                raise self.fail(where or obj.head, f"{type(obj).__name__} is not one of layergraph's loss layers.")
+            return {"loss": obj.head, "args": [obj.target] if hasattr(obj, "target") else [],
+                    "Input": self.value(obj.input_spec, where), "Target": self.value(obj.target_spec, where)}
+        if isinstance(obj, _Coder):
+            return {"coder": self.value(obj, where)}
+        if isinstance(obj, NetArray):
+            return {"netarray": [obj.name, self.value(obj.array, where),
+                                 self.value(None if obj.dims is None else tuple(obj.dims), where)]}
+        if not isinstance(obj, NetLayer):
+            return self.container(obj, where)
+        out: dict = {}
+        if isinstance(obj, CoreLayerView):   # the spec without its arrays, then the arrays, as the view holds them
+            out["view"] = self.core.layer(obj.spec)
+            out["arrays"] = {n: None if obj.arrays.get(n) is None else self.value(obj.arrays[n], where)
+                             for n in obj.array_names}
+        else:
+            cls = type(obj)
+            if _BY_HEAD.get(cls.head) is not cls or not hasattr(obj, "call"):
+                raise self.fail(where, f"{cls.__name__} is not one of layergraph's Wolfram layer classes.")
+            args, options = obj.call
+            skip = {*obj.array_names, "Input", "Output", "LearningRateMultipliers"}
+            out["layer"] = cls.head
+            out["args"] = [self.value(a, where) for a in args]
+            out["options"] = {k: self.value(v, where) for k, v in options.items() if k not in skip}
+            out["arrays"] = {n: ("None" if n in obj.disabled else
+                                 (None if obj.arrays.get(n) is None else self.value(obj.arrays[n], where)))
+                             for n in obj.array_names}
+        out["shared"] = dict(getattr(obj, "shared", {}) or {})
+        out["shared_dims"] = {k: list(v) for k, v in (getattr(obj, "shared_dims", {}) or {}).items()}
+        out["Input"] = self.value(obj.input_spec, where)
+        out["Output"] = self.value(obj.output_spec, where)
+        lrm = obj.lrm
+        if isinstance(lrm, dict):   # inside a dict, None is Automatic (outside, None freezes)
+            lrm = {k: (S.Automatic if v is None else v) for k, v in lrm.items()}
+        out["LearningRateMultipliers"] = self.value(S.Automatic if lrm is None else lrm, where)
+        return out
+
+    def container(self, net, where: str) -> dict:
+        from .wolfram import symbols as S
+        from .wolfram.net import NetPort
+        out = {"container": net.head,
+               "nodes": [[name, self.node(node, f"{where}/{name}" if where else name)]
+                         for name, node in net._nodes.items()]}
+        ports = {p: net._coders.get(p, dims) for p, dims in net._port_specs.items()}
+        ports.update(net._coders)
+        out["ports"] = {p: self.value(v, where or net.head) for p, v in ports.items()}
+        out["LearningRateMultipliers"] = self.value(S.Automatic if net._lrm is None else net._lrm, where)
+        if net.head == "NetGraph":
+            edges = []
+            for src, dst in net._edges:
+                s = NetPort(src[1]) if src[0] == "$port" else NetPort(src[0], src[1])
+                if dst[0] == "$port":
+                    d = None if dst[1].startswith("$muted") else NetPort(dst[1])
+                elif dst[2] is not None:
+                    d = NetPort(dst[0], dst[2] + 1)   # the i-th input of a multi-input layer
+                else:
+                    d = NetPort(dst[0], dst[1])
+                edges.append([self.value(s, where), self.value(d, where)])
+            out["edges"] = edges
+        return out
+
+
+class _WolframReader:
+    """Makes the Wolfram object of a description; every problem is a LayerGraphError that
+    names the file."""
+
+    def __init__(self, core: "_Reader"):
+        self.core = core
+
+    def fail(self, message: str):
+        return self.core.fail(message)
+
+    def value(self, v, where: str):
+        from .wolfram import symbols as S
+        from .wolfram.coders import NetDecoder, NetEncoder
+        from .wolfram.net import NetPort
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if isinstance(v, list):
+            return [self.value(x, where) for x in v]
+        self.core.expect(isinstance(v, dict) and len(v) == 1, f"{where} has the unknown value {v!r}.")
+        (tag, arg), = v.items()
+        if tag == "$symbol" and isinstance(arg, str) and arg in S.__all__ and isinstance(getattr(S, arg), S.Symbol):
+            return getattr(S, arg)
+        if tag == "$tuple" and isinstance(arg, list):
+            return tuple(self.value(x, where) for x in arg)
+        if tag == "$span" and isinstance(arg, list) and len(arg) == 2:
+            return S.Span(*(self.value(x, where) for x in arg))
+        if tag == "$dict" and isinstance(arg, list) and all(isinstance(x, list) and len(x) == 2 for x in arg):
+            return {self.value(k, where): self.value(x, where) for k, x in arg}
+        if tag == "$netport" and isinstance(arg, list) and len(arg) == 2:
+            node, port = (self.value(x, where) for x in arg)
+            return NetPort(port) if node is None else NetPort(node, port)
+        if tag == "$coder" and isinstance(arg, list) and len(arg) == 3 and arg[0] in ("NetEncoder", "NetDecoder") \
+                and isinstance(arg[1], str) and isinstance(arg[2], dict):
+            family = NetEncoder if arg[0] == "NetEncoder" else NetDecoder
+            return family(arg[1], **{k: self.value(x, where) for k, x in arg[2].items()})
+        return self.core.value(v, where, function_ok=False)
+
+    def node(self, d, where: str):
+        from .wolfram import shared as sh
+        from .wolfram.layers import _BY_HEAD, CoreLayerView
+        from .wolfram.types import port_spec
+        self.core.expect(isinstance(d, dict), f"the node {where} is not an object.")
+        if "container" in d:
+            return self.container(d, where)
+        if "loss" in d:
+            cls = _loss_classes().get(d["loss"])
+            args = self.value(d.get("args"), where)
+            self.core.expect(cls is not None and isinstance(args, list), f"{d['loss']!r} is not a loss layer.")
+            return cls(*args, Input=self.value(d.get("Input"), where), Target=self.value(d.get("Target"), where))
+        if "coder" in d:
+            coder = self.value(d["coder"], where)
+            self.core.expect(hasattr(coder, "kind"), "the coder is not a NetEncoder or NetDecoder.")
+            return coder
+        if "netarray" in d:
+            self.core.expect(isinstance(d["netarray"], list) and len(d["netarray"]) == 3, "the NetArray is malformed.")
+            name, array, dims = (self.value(x, where) for x in d["netarray"])
+            return sh.NetArray(name, Array=array, Dimensions=dims)
+        shared = d.get("shared", {})
+        shared_dims = d.get("shared_dims", {})
+        self.core.expect(isinstance(shared, dict) and isinstance(shared_dims, dict),
+                         f"the shared arrays of {where} are not objects.")
+        lrm = self.value(d.get("LearningRateMultipliers"), where)
+        if "view" in d:
+            layer = CoreLayerView(self.core.layer(d["view"], 1))
+            arrays = d.get("arrays")
+            self.core.expect(isinstance(arrays, dict) and set(arrays) <= set(layer.array_names),
+                             f"the arrays of {where} are not those of {layer.head}.")
+            layer = layer.with_arrays({n: None if v is None else self.value(v, f"the array \"{n}\" of {where}")
+                                       for n, v in arrays.items()})
+            if lrm is not None and not (hasattr(lrm, "name") and lrm.name == "Automatic"):
+                layer.lrm = lrm
+        else:
+            cls = _BY_HEAD.get(d.get("layer"))
+            if cls is None:
+                raise self.fail(f"the node {where} has the layer '{d.get('layer')}', which is not a Wolfram layer "
+                                f"of layergraph. Known: {', '.join(sorted(_BY_HEAD))}.")
+            args = self.value(d.get("args"), where)
+            options = d.get("options")
+            arrays = d.get("arrays")
+            self.core.expect(isinstance(args, list) and isinstance(options, dict) and isinstance(arrays, dict),
+                             f"the layer {where} lacks its arguments, options or arrays.")
+            kw = {k: self.value(v, where) for k, v in options.items()}
+            for name, v in arrays.items():
+                if v is None:
+                    value = None
+                elif v == "None":
+                    kw[name] = None
+                    continue
+                else:
+                    value = self.value(v, f"the array \"{name}\" of {where}")
+                if name in shared:
+                    dims = shared_dims.get(name)
+                    kw[name] = sh.NetArray(shared[name], Array=value, Dimensions=dims)
+                elif value is not None:
+                    kw[name] = value
+            kw["LearningRateMultipliers"] = lrm
+            layer = cls(*args, **kw)
+        layer.input_spec = port_spec(self.value(d.get("Input"), where), where)
+        layer.output_spec = port_spec(self.value(d.get("Output"), where), where)
+        for array, name in shared.items():
+            if array not in getattr(layer, "shared", {}):
+                layer = sh.share_array(layer, array, sh.NetArray(name))
+        return layer
+
+    def container(self, d, where: str):
+        from .wolfram.net import NetChain, NetGraph
+        nodes = d.get("nodes")
+        ports = d.get("ports", {})
+        self.core.expect(isinstance(nodes, list) and all(isinstance(x, list) and len(x) == 2 and isinstance(x[0], str)
+                                                         for x in nodes) and isinstance(ports, dict),
+                         f"the net {where or d.get('container')} lacks its nodes or ports.")
+        layers = {name: self.node(node, f"{where}/{name}" if where else name) for name, node in nodes}
+        ports = {p: self.value(v, where) for p, v in ports.items()}
+        lrm = self.value(d.get("LearningRateMultipliers"), where)
+        if d["container"] == "NetChain":
+            return NetChain(layers, LearningRateMultipliers=lrm, **ports)
+        self.core.expect(d["container"] == "NetGraph", f"{d['container']!r} is not NetChain or NetGraph.")
+        edges = d.get("edges")
+        self.core.expect(isinstance(edges, list) and all(isinstance(e, list) and len(e) == 2 for e in edges),
+                         f"the edges of {where or 'the NetGraph'} are not a list of pairs.")
+        return NetGraph(layers, [tuple(self.value(x, where) for x in e) for e in edges], LearningRateMultipliers=lrm,
+                        **ports)
+
+    def build(self, desc):
+        try:
+            return self.node(desc.get("net"), "")
+        except LayerGraphError as err:
+            if str(err).startswith(self.core.prefix):
+                raise
+            raise LayerGraphError(f"{self.core.prefix}the {desc.get('kind')} in the file is not valid: {err}",
+                                  err.identifier) from None
+
+
+def _same_wolfram(a, b) -> bool:
+    """The loaded object is the saved one: the same printout and equal leaves (arrays, options)."""
+    from .wolfram.layers import NetLayer
+    from .wolfram.net import _Container
+    from .wolfram.shared import NetArray, leaves
+    if repr(a) != repr(b) or type(a) is not type(b):
+        return False
+    if isinstance(a, NetArray):
+        return a.dims == b.dims and ((a.array is None and b.array is None) or np.array_equal(a.array, b.array))
+    if not isinstance(a, (NetLayer, _Container)):
+        return a == b
+    la, lb = leaves(a), leaves(b)
+    return [p for p, _ in la] == [p for p, _ in lb] and all(x == y for (_, x), (_, y) in zip(la, lb))
+
+
+# ------------------------------------------------------------------------------------------
 # files
 
 def _write_zip(f, desc: dict, arrays: dict[str, np.ndarray]):
@@ -470,7 +796,11 @@ def save(obj, path) -> None:
     path = os.fspath(path)
     desc, arrays = _describe(obj, path)
     # what save writes must load: rebuild it here, with the same checks load makes
-    _Reader(f"Unable to save to '{path}': ", arrays).build(json.loads(json.dumps(desc, allow_nan=False)))
+    again = _Reader(f"Unable to save to '{path}': ", arrays).build(json.loads(json.dumps(desc, allow_nan=False)))
+    if desc["kind"] in WOLFRAM_KINDS and not _same_wolfram(obj, again):
+        raise LayerGraphError(f"Unable to save to '{path}': the {desc['kind']} would not load as it is (its "
+                              "constructor call does not give it back); this is a bug in layergraph.",
+                              "layergraph:save:NotFaithful")
 
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):

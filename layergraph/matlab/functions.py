@@ -7,12 +7,15 @@ from .analysis import analyze
 from .args import parse
 from .layer_array import LayerArray
 from .layer_graph import LayerGraph
-from .network import DAGNetwork, DLNetwork
+from .network import DAGNetwork, DLNetwork, SeriesNetwork
 
 
 def layerGraph(layers=None) -> LayerGraph:
     """layerGraph(layers): the layers connected in series; unnamed layers get
-    MATLAB's default names (conv, or conv_1, conv_2 when repeated)."""
+    MATLAB's default names (conv, or conv_1, conv_2 when repeated). A Wolfram net gives
+    its layers, with a classificationLayer where an output has a Class decoder."""
+    if hasattr(layers, "to_layer_graph"):
+        return layers.to_layer_graph("class")
     if layers is not None and hasattr(layers, "layer_graph"):
         return layers.layer_graph
     return LayerGraph(layers)
@@ -54,13 +57,25 @@ def analyzeNetwork(net, Plots="analyzer"):
 
 def dlnetwork(layers, Initialize=True) -> DLNetwork:
     """dlnetwork(layers_or_lgraph): sizes inferred and learnables initialized.
-    Output layers (classificationLayer, regressionLayer) are not allowed."""
+    Output layers (classificationLayer, regressionLayer) are not allowed; a Wolfram net
+    (NetChain, NetGraph) gives its layers without any."""
+    if hasattr(layers, "to_layer_graph"):
+        layers = layers.to_layer_graph("none")
     return DLNetwork.build(layers, Initialize=Initialize)
 
 
 def assembleNetwork(layers):
     """assembleNetwork(layers_or_lgraph): a network from layers whose learnables,
-    state and classes are all set, without training."""
+    state and classes are all set, without training. A Wolfram net gets output layers: a
+    classificationLayer for a Class decoder, a regressionLayer for any other output; a
+    NetChain whose layers run in series gives a SeriesNetwork."""
+    if hasattr(layers, "to_layer_graph"):
+        lg = layers.to_layer_graph("all")
+        net = DAGNetwork.assemble(lg)
+        g = lg.graph
+        if getattr(layers, "head", "") == "NetChain" and all(g.in_degree(n) <= 1 and g.out_degree(n) <= 1 for n in g):
+            return SeriesNetwork(net.layer_graph, net.analysis)
+        return net
     return DAGNetwork.assemble(layers)
 
 

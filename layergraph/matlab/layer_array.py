@@ -13,6 +13,9 @@ from ..core.layer import Layer
 def _as_layer(item, index: int) -> Layer:
     if isinstance(item, Layer):
         return item
+    to_core = getattr(item, "core_spec", None)   # a layer of another dialect (a Wolfram layer)
+    if callable(to_core):
+        return to_core()
     cls = getattr(item, "layer_class", None)
     if callable(item) and cls is not None:
         return item()

@@ -118,7 +118,9 @@ def NetInitialize(net, which=S.Automatic, *, Method="Kaiming", RandomSeeding=123
         leaf = info.layer
         if which is S.All:
             leaf = leaf.with_arrays({n: None for n in leaf.active_arrays})
-        if "Weights" in leaf.active_arrays and leaf.arrays.get("Weights") is None:
+        # a core layer kept as itself (CoreLayerView) is initialized by its own initializers below
+        if "Weights" in leaf.active_arrays and leaf.arrays.get("Weights") is None and not getattr(leaf, "core_view",
+                                                                                                  False):
             name = getattr(leaf, "shared", {}).get("Weights")
             if name is None or name not in drawn:
                 dims = leaf.array_dims(info.in_dims)["Weights"]

@@ -9,6 +9,7 @@ NetReplacePart and NetTrain return new layers. Arrays are kept in Wolfram's layo
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -18,6 +19,8 @@ from .. import layers as L
 from ..core import conventions as cv
 from ..core.errors import LayerGraphError
 from ..core.layer import Layer as CoreLayer
+from ..core.registry import BY_CLASS
+from ..core.size import Size
 from . import symbols as S
 from .args import checked_init, one_of, same
 from .types import dims_to_size, port_spec, wl_list
@@ -205,12 +208,44 @@ class NetLayer:
     def build(self, name: str, in_dims: list) -> Built:
         raise NotImplementedError
 
+    def core_spec(self, name: str = "") -> CoreLayer:
+        """This layer as one core layer spec (MATLAB's names and layout), for a MATLAB layer
+        array or layerGraph. Built for its "Input" dims when it has them; otherwise for an
+        input of the kind the layer takes (``_probe_dims``), leaving the sizes 'auto' for the
+        MATLAB network's own analysis."""
+        dims = self.input_spec if self.input_spec is not None and None not in self.input_spec else None
+        probe = [dims] * (self.num_inputs or 2 if self.multiport else 1) if dims is not None else self._probe_dims()
+        if probe is None:
+            raise LayerGraphError(f"{self.head} needs its input dimensions to become a MATLAB layer; give "
+                                  f"Input=... (e.g. Input=(3, 32, 32)).", "General::nfspec")
+        built = self.build(name or "layer", probe)
+        if len(built.specs) != 1:
+            raise LayerGraphError(f"{self.head} computes with {len(built.specs)} core layers (Interleaving, levels "
+                                  "other than the channels, ...), so it is not one MATLAB layer; put it in a NetChain "
+                                  "or NetGraph and convert the net: layerGraph(net) or dlnetwork(net).",
+                                  "General::unsupported")
+        return built.specs[0]._resolved_copy(Name=name)
+
+    def _probe_dims(self) -> list | None:
+        """Input dims for which ``build`` gives the spec of any input of this layer's kind
+        (None: the spec depends on the input's dimensions)."""
+        return [(1,)] * (getattr(self, "num_inputs", None) or 2 if self.multiport else 1)
+
     def _check_arrays(self, in_dims):
         for arr_name, dims in self.array_dims(in_dims).items():
             value = self.arrays.get(arr_name)
             if value is not None and tuple(value.shape) != tuple(dims):
                 raise _err(self.head, f"the array \"{arr_name}\" has dimensions {wl_list(value.shape)}, but "
                                       f"dimensions {wl_list(dims)} were expected.")
+
+    def array_for_core(self, core: str) -> str | None:
+        """The name of this layer's array that is the core learnable ``core`` (Bias -> "Biases")."""
+        own = {c: w for w, c in getattr(type(self), "_core", {}).items()} or \
+            {"Weights": "Weights", "Bias": "Biases", "Offset": "Biases", "Scale": "Scaling"}
+        if core in self.array_names:   # CoreLayerView: the core's own names
+            return core
+        name = own.get(core)
+        return name if name in self.array_names else None
 
     def factor(self, array: str) -> float:
         """The learning-rate multiplier of one array (1 unless set)."""
@@ -284,6 +319,61 @@ def _interleave_out(rank) -> CoreLayer:
     return L.ArrayTransposeLayer(Perm=(1, 2, 0) if rank == 3 else (1, 0, 2))
 
 
+# -- core -> Wolfram: helpers of the from_core classmethods -------------------------------------
+class NoCounterpart(Exception):
+    """from_core: the Wolfram layer cannot say what this core spec does (the reason is the
+    message); the spec then stays in the net as itself (CoreLayerView)."""
+
+
+def _at_default(spec: CoreLayer, *fields):
+    """The Wolfram layer has no option for these core properties: they must hold the core
+    default, which is what its build gives."""
+    for f in fields:
+        default = type(spec).model_fields[f].default
+        value = getattr(spec, f)
+        if not (value == default if not isinstance(value, np.ndarray) else False):
+            raise NoCounterpart(f"{f} is {value!r}; the Wolfram layer has no option for it")
+    for s in spec.learnables:   # an initializer matters only while its learnable is empty
+        if getattr(spec, s.name) is None and getattr(spec, s.initializer) != type(spec).model_fields[s.initializer].default:
+            raise NoCounterpart(f"{s.initializer} is {getattr(spec, s.initializer)!r}; NetInitialize has its own "
+                                "methods")
+
+
+def _biases_from(spec: CoreLayer, core: str, to_wolfram) -> dict:
+    """{"Biases": array} or, for the zero and untrainable biases that "Biases" -> None builds,
+    {"Biases": None}; {} when unset."""
+    b = getattr(spec, core)
+    if b is None:
+        return {}
+    if not np.any(b) and spec.BiasLearnRateFactor == 0 and spec.BiasL2Factor == 0:
+        return {"Biases": None}
+    return {"Biases": to_wolfram(b)}
+
+
+def _lrm_from(spec: CoreLayer, names: dict, arrays: dict):
+    """LearningRateMultipliers from the core learn-rate factors: Automatic when all are 1,
+    one number when they agree, else {array: factor}; names is {Wolfram array: core learnable}."""
+    rate = {s.name: float(getattr(spec, s.learn_rate)) for s in spec.learnables}
+    values = {wl: rate[core] for wl, core in names.items() if not (wl in arrays and arrays[wl] is None)}
+    if all(v == 1 for v in values.values()):
+        return S.Automatic
+    if len(set(values.values())) == 1:
+        return next(iter(values.values()))
+    return values
+
+
+def _padding_from(spec: CoreLayer):
+    if spec.PaddingMode == "same":
+        return "Same"
+    t, b, left, r = spec.PaddingSize
+    return ((t, b), (left, r))
+
+
+def _dims_of(size) -> tuple:
+    """Wolfram's channel-first dims of a core size: {c, h, w} for images, {n} for features."""
+    return (size.channels, *size.spatial) if size.spatial else (size.channels,)
+
+
 # =============================================================================================
 class LinearLayer(NetLayer):
     """``LinearLayer[n]``: Weights {n, nIn} times the row-major flatten of the input, plus
@@ -332,6 +422,24 @@ class LinearLayer(NetLayer):
         n_in = int(np.prod(in_dims[0]))
         return {"Weights": (self._n, n_in), "Biases": (self._n,)}
 
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """A LinearLayer for a core FullyConnectedLayer: MATLAB's weights read the column-major
+        flatten of an H x W x C input, Wolfram's the row-major (C, H, W) one, so they are
+        permuted once (conventions.fc_weights_to_internal), which needs the input size."""
+        _at_default(spec, "WeightL2Factor", "BiasL2Factor")
+        arrays = {}
+        if spec.Weights is not None:
+            if not in_sizes:
+                raise NoCounterpart("the input size is unknown, so MATLAB's column-major weights cannot be read "
+                                    "row-major")
+            arrays["Weights"] = cv.fc_weights_to_internal(spec.Weights, in_sizes[0].dims)
+        arrays.update(_biases_from(spec, "Bias", lambda b: b.reshape(-1)))
+        if in_sizes:   # the weights alone would say a vector input
+            arrays["Input"] = _dims_of(in_sizes[0])
+        return cls(spec.OutputSize, LearningRateMultipliers=_lrm_from(spec, {"Weights": "Weights", "Biases": "Bias"},
+                                                                       arrays), **arrays)
+
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         n = self._n
@@ -372,6 +480,15 @@ class _Windowed(NetLayer):
         if not isinstance(Interleaving, bool):
             raise _opt_err(head, "Interleaving", Interleaving, "True or False")
         self.params["Interleaving"] = Interleaving
+
+    def _probe_dims(self):
+        w = self.arrays.get("Weights")
+        if w is None:
+            c = self.params.get("ChannelGroups", 1)
+        else:
+            c = w.shape[0] if isinstance(self, DeconvolutionLayer) else w.shape[1] * self.params.get("ChannelGroups", 1)
+        kh, kw = self.params["KernelSize"]
+        return [(kh, kw, c) if self.params["Interleaving"] else (c, kh, kw)]
 
     def _channels_first(self, dims):
         if self.params["Interleaving"]:
@@ -429,6 +546,25 @@ class ConvolutionLayer(_Windowed):
         c = self._channels_first(in_dims[0])[0]
         n, g = self.params["OutputChannels"], self.params["ChannelGroups"]
         return {"Weights": (n, c // g, *self.params["KernelSize"]), "Biases": (n,)}
+
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """A ConvolutionLayer for a core (grouped) Convolution2DLayer: weights
+        FH x FW x C x F -> {F, C, FH, FW}, biases 1 x 1 x F -> {F}."""
+        _at_default(spec, "WeightL2Factor", "BiasL2Factor", "PaddingValue")
+        grouped = isinstance(spec, L.GroupedConvolution2DLayer)
+        g = spec.NumGroups if grouped else 1
+        if not isinstance(g, (int, np.integer)) or isinstance(g, bool):
+            raise NoCounterpart("the number of groups is not known yet")
+        n = spec.NumFiltersPerGroup * g if grouped else spec.NumFilters
+        arrays = {}
+        if spec.Weights is not None:
+            arrays["Weights"] = cv.grouped_weights_to_internal(spec.Weights, g) if grouped else \
+                cv.conv_weights_to_internal(spec.Weights)
+        arrays.update(_biases_from(spec, "Bias", lambda b: b.reshape(-1, order="F")))
+        return cls(n, tuple(spec.FilterSize), Stride=tuple(spec.Stride), PaddingSize=_padding_from(spec),
+                   Dilation=tuple(spec.DilationFactor), ChannelGroups=g,
+                   LearningRateMultipliers=_lrm_from(spec, {"Weights": "Weights", "Biases": "Bias"}, arrays), **arrays)
 
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
@@ -498,6 +634,21 @@ class DeconvolutionLayer(_Windowed):
         return {"Weights": (c, self.params["OutputChannels"], *self.params["KernelSize"]),
                 "Biases": (self.params["OutputChannels"],)}
 
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """A DeconvolutionLayer for a core TransposedConvolution2DLayer (cropping as PaddingSize)."""
+        _at_default(spec, "WeightL2Factor", "BiasL2Factor")
+        if spec.CroppingMode != "manual":
+            raise NoCounterpart("DeconvolutionLayer has no \"Same\" padding")
+        arrays = {}
+        if spec.Weights is not None:
+            arrays["Weights"] = cv.transposed_weights_to_internal(spec.Weights)
+        arrays.update(_biases_from(spec, "Bias", lambda b: b.reshape(-1)))
+        t, b, left, r = spec.CroppingSize
+        return cls(spec.NumFilters, tuple(spec.FilterSize), Stride=tuple(spec.Stride),
+                   PaddingSize=((t, b), (left, r)),
+                   LearningRateMultipliers=_lrm_from(spec, {"Weights": "Weights", "Biases": "Bias"}, arrays), **arrays)
+
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         _rank(self.head, dims, (3,))
@@ -549,6 +700,17 @@ class PoolingLayer(_Windowed):
                 raise _err(self.head, f"padding size {{{t}, {b}}}\u00d7{{{left}, {r}}} must be smaller than "
                                       f"KernelSize {kh}\u00d7{kw}.")
 
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """A PoolingLayer for core max, average and sum pooling."""
+        function = {L.MaxPooling2DLayer: S.Max, L.AveragePooling2DLayer: S.Mean, L.SumPooling2DLayer: S.Total}
+        if isinstance(spec, L.MaxPooling2DLayer):
+            _at_default(spec, "HasUnpoolingOutputs")
+        if isinstance(spec, L.AveragePooling2DLayer):
+            _at_default(spec, "PaddingValue")
+        return cls(tuple(spec.PoolSize), tuple(spec.Stride), Function=function[type(spec)],
+                   PaddingSize=_padding_from(spec))
+
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         _rank(self.head, dims, (3,))
@@ -594,9 +756,27 @@ class BatchNormalizationLayer(NetLayer):
     def channels(self, dims):
         return dims[-1] if self.params["Interleaving"] else dims[0]
 
+    def _probe_dims(self):   # an image of the channels the arrays give
+        c = next((len(a) for a in self.arrays.values() if a is not None), 1)
+        return [(1, 1, c) if self.params["Interleaving"] else (c, 1, 1)]
+
     def array_dims(self, in_dims):
         c = self.channels(in_dims[0])
         return {n: (c,) for n in self.array_names}
+
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """A BatchNormalizationLayer for a core one: Momentum = 1 - MeanDecay (Wolfram has one
+        Momentum for both statistics, so MeanDecay and VarianceDecay must agree); Epsilon is
+        kept as it is (MATLAB's default 1e-5 prints as Epsilon: 1e-05)."""
+        _at_default(spec, "ScaleL2Factor", "OffsetL2Factor")
+        if not np.isclose(spec.MeanDecay, spec.VarianceDecay, rtol=1e-12, atol=0):
+            raise NoCounterpart("MeanDecay and VarianceDecay differ; Wolfram has one \"Momentum\"")
+        arrays = {wl: getattr(spec, core).reshape(-1) for wl, core in cls._core.items()
+                  if getattr(spec, core) is not None}
+        return cls(Epsilon=float(spec.Epsilon), Momentum=cv.decay_to_momentum(float(spec.MeanDecay)),
+                   LearningRateMultipliers=_lrm_from(spec, {"Scaling": "Scale", "Biases": "Offset"}, arrays),
+                   **arrays)
 
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
@@ -734,6 +914,28 @@ class NormalizationLayer(NetLayer):
     def array_dims(self, in_dims):
         return {"Biases": (in_dims[0][0],), "Scaling": (in_dims[0][0],)}
 
+    def _probe_dims(self):
+        c = next((len(a) for a in self.arrays.values() if a is not None), 1)
+        return [(c, 1, 1)]
+
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """A NormalizationLayer for core instance, layer and group normalization."""
+        _at_default(spec, "ScaleL2Factor", "OffsetL2Factor")
+        arrays = {wl: getattr(spec, core).reshape(-1) for wl, core in (("Scaling", "Scale"), ("Biases", "Offset"))
+                  if getattr(spec, core) is not None}
+        kw = {"Epsilon": float(spec.Epsilon),
+              "LearningRateMultipliers": _lrm_from(spec, {"Scaling": "Scale", "Biases": "Offset"}, arrays)}
+        if isinstance(spec, L.LayerNormalizationLayer):
+            _at_default(spec, "OperationDimension")
+            return cls(S.Span(1, S.All), 1, **kw, **arrays)
+        kw.update(Unbiased=bool(spec.unbiased), Method="RMS" if spec.rms else "Standardize")
+        if isinstance(spec, L.GroupNormalizationLayer):
+            if not isinstance(spec.NumGroups, (int, np.integer)):
+                raise NoCounterpart("the number of groups is not a number")
+            return cls(S.Span(1, S.All), 1, GroupNumber=int(spec.NumGroups), **kw, **arrays)
+        return cls(**kw, **arrays)
+
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         mode, groups = self._mode(dims)
@@ -832,6 +1034,14 @@ class SoftmaxLayer(NetLayer):
             raise _opt_err(self.head, "the level", level, "a nonzero integer")
         self.params = {"Level": int(level)}
 
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """MATLAB's softmax normalizes over the channels: level 1 of channel-first
+        dims, which is SoftmaxLayer[]'s last level for a vector."""
+        if in_sizes and not in_sizes[0].is_image:
+            return cls()
+        return cls(1)
+
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         axis = _level(self.head, self.params["Level"], len(dims))
@@ -861,6 +1071,10 @@ class DropoutLayer(NetLayer):
                                   "General::unsupported")
         self.params = {"DropoutProbability": float(p), "Method": Method}
 
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        return cls(float(spec.Probability))
+
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         return Built([L.DropoutLayer(Name=name, Probability=self.params["DropoutProbability"])], 0, len(dims), None)
@@ -888,6 +1102,9 @@ class FlattenLayer(NetLayer):
             return (int(np.prod(dims[:level + 1])), *dims[level + 1:])
         k = -level + 1
         return (*dims[:r - k], int(np.prod(dims[r - k:])))
+
+    def _probe_dims(self):
+        return None   # the output dimensions depend on the input's
 
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
@@ -941,6 +1158,14 @@ class ReshapeLayer(NetLayer):
                                   f"({int(np.prod(flat))} elements).")
         return tuple(int(d) for d in flat)
 
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """A ReshapeLayer for the core ArrayReshapeLayer (row-major, like Wolfram's)."""
+        return cls(_dims_of(spec.OutputSize))
+
+    def _probe_dims(self):
+        return None   # the output dimensions depend on the input's
+
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         out = self.out_dims(dims)
@@ -976,6 +1201,19 @@ class CatenateLayer(_MultiPort):
             raise _opt_err(self.head, "the level", level, "a nonzero integer")
         self.params = {"Level": int(level)}
 
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """CatenateLayer[] for depth concatenation; MATLAB's concatenation along Dim 1 (H)
+        or 2 (W) of images is level Dim + 1 (channel-first dims), along Dim 3 level 1."""
+        if isinstance(spec, L.DepthConcatenationLayer):
+            return cls()
+        if not (in_sizes and in_sizes[0].is_image) or spec.Dim not in (1, 2, 3):
+            raise NoCounterpart("only images concatenated along height, width or channels map to CatenateLayer")
+        return cls(1 if spec.Dim == 3 else spec.Dim + 1)
+
+    def _probe_dims(self):
+        return [(1, 1, 1)] * (self.num_inputs or 2)
+
     def build(self, name, in_dims):
         self._check_same_rank(in_dims)
         ranks = {len(d) for d in in_dims}
@@ -1004,6 +1242,10 @@ class TotalLayer(_MultiPort):
     """``TotalLayer[]``: the sum of its inputs (all of the same dimensions)."""
 
     head = "TotalLayer"
+
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        return cls()
 
     def build(self, name, in_dims):
         self._check_same_rank(in_dims)
@@ -1040,6 +1282,15 @@ class ThreadingLayer(_MultiPort):
                                                          "function")
         self.params = {"Function": f, "Broadcasting": bspec}
 
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        f = spec.Function
+        if isinstance(f, str):
+            f = next((s for s in S.BINARY_SYMBOLS if s.name == f), None)
+            if f is None:
+                raise NoCounterpart(f"the function {spec.Function!r} has no Wolfram symbol")
+        return cls(f)
+
     def build(self, name, in_dims):
         self._check_same_rank(in_dims)
         received = ", ".join(wl_list(x) for x in in_dims)
@@ -1059,12 +1310,181 @@ class ThreadingLayer(_MultiPort):
         return Built([spec], 0, len(in_dims[0]), None)
 
 
+# =============================================================================================
+# core -> Wolfram: the one place that maps a core layer spec to a Wolfram layer
+def _elementwise_from_core(cls, spec, in_sizes=None):
+    """ElementwiseLayer[f] for a core activation: the first Wolfram name of its class in the
+    activation table (a symbol such as Ramp where Wolfram has one)."""
+    def named(name):
+        symbol = next((s for s in S.UNARY_SYMBOLS if s.name == name), None)
+        return cls(symbol if symbol is not None else name)
+    if isinstance(spec, L.ElementwiseFunctionLayer):
+        return named(spec.Function) if isinstance(spec.Function, str) else cls(spec.Function)
+    for name, (core_cls, _) in _CORE_ACTIVATIONS.items():
+        if core_cls is type(spec):
+            return named(name)
+    raise NoCounterpart(f"no ElementwiseLayer function builds {spec.class_name}")
+
+
+ElementwiseLayer.from_core = classmethod(_elementwise_from_core)
+
+
+class CoreLayerView(NetLayer):
+    """A core layer inside a Wolfram net as itself: a layer without a Wolfram counterpart
+    (leakyReluLayer, flattenLayer, an input layer's normalization, ...) or one whose
+    properties its counterpart cannot express. It builds to the spec, prints as its MATLAB
+    class (``nnet.cnn.layer.LeakyReLULayer``), and its arrays keep MATLAB's names and
+    layout (``"Weights"`` FH x FW x C x F, ``"Bias"`` 1 x 1 x F)."""
+
+    core_view = True
+
+    def __init__(self, spec: CoreLayer):
+        if not isinstance(spec, CoreLayer):
+            raise LayerGraphError(f"CoreLayerView needs a core layer; got {type(spec).__name__}.",
+                                  "General::invnetarg")
+        if spec.is_output:
+            raise LayerGraphError(f"{spec.class_name} '{spec.Name}': output layers are not layers of a Wolfram net. "
+                                  "Give a classifier's classes as the decoder of its output port: "
+                                  "Output=NetDecoder((\"Class\", labels)).", "General::invnetarg")
+        if len(spec.OutputNames) != 1:
+            raise LayerGraphError(f"{spec.class_name} '{spec.Name}' has {len(spec.OutputNames)} outputs; a layer of "
+                                  "a Wolfram net has one output port.", "General::unsupported")
+        entry = BY_CLASS.get(type(spec))
+        self.head = ("nnet.cnn.layer." if entry is not None and entry.matlab else "layergraph.layers.") \
+            + spec.class_name
+        self.array_names = tuple(s.name for s in spec.learnables) + tuple(spec.states)
+        self.arrays = {n: getattr(spec, n) for n in self.array_names}
+        self.spec = spec._resolved_copy(**{n: None for n in self.array_names})
+        self.multiport = len(spec.InputNames) > 1
+        self.is_input = spec.is_input
+        self.input_spec = _dims_of(spec.infer([])[1][0]) if spec.is_input else None
+        self.output_spec = None
+        self.lrm = None
+        self.disabled = set()
+        self.shared, self.shared_dims = {}, {}
+        hidden = {"Name", *self.array_names, *(s.initializer for s in spec.learnables if self.arrays[s.name] is not None)}
+        self.params = {}
+        for _, names in spec.property_groups():
+            for k in names:
+                if k not in hidden and k in type(spec).model_fields:
+                    v = getattr(spec, k)
+                    self.params[k] = _wl(v) if isinstance(v, np.ndarray) else v
+
+    def current_spec(self, name: str | None = None) -> CoreLayer:
+        """The spec with this view's arrays (and name)."""
+        updates = {n: self.arrays.get(n) for n in self.array_names}
+        if self.lrm is not None:   # a net's LearningRateMultipliers reach the core factors
+            updates.update({s.learn_rate: self.factor(s.name) for s in self.spec.learnables})
+        if name is not None:
+            updates["Name"] = name
+        return self.spec._resolved_copy(**updates)
+
+    def core_spec(self, name: str = "") -> CoreLayer:
+        return self.current_spec(name)
+
+    def input_ports(self):
+        return ["Input"]
+
+    def array_dims(self, in_dims):
+        sizes = [dims_to_size(d) for d in in_dims]
+        sized, _ = self.spec.infer(sizes)
+        return {**sized.learnable_sizes(sizes[0]), **sized.state_sizes(sizes[0])}
+
+    def _check_arrays(self, in_dims):
+        from ..core.layer import matlab_size_equal
+        for arr_name, dims in self.array_dims(in_dims).items():
+            value = self.arrays.get(arr_name)
+            if value is not None and not matlab_size_equal(tuple(value.shape), tuple(dims)):
+                raise _err(self.head, f"the array \"{arr_name}\" has dimensions {wl_list(value.shape)}, but "
+                                      f"dimensions {wl_list(dims)} (MATLAB's layout) were expected.")
+
+    def build(self, name, in_dims):
+        if not self.is_input:
+            self._check_arrays(in_dims)
+
+        def read(core):
+            return {n: getattr(core, n) for n in self.array_names}
+        return Built([self.current_spec(name)], 0, None, read if self.array_names else None)
+
+    def __eq__(self, other):
+        if type(other) is not CoreLayerView:
+            return NotImplemented
+        return self.current_spec("") == other.current_spec("") and self.shared == other.shared
+
+    __hash__ = None
+
+
+def from_core(spec: CoreLayer, in_sizes=None) -> NetLayer:
+    """The Wolfram layer for a core layer spec: the registry's Wolfram class reads it
+    (``from_core``); ``in_sizes`` (the core sizes at its inputs) lets the result be checked
+    by building it back, which must give the same spec. A spec that no Wolfram layer says
+    exactly stays as itself (CoreLayerView); an output layer is refused."""
+    entry = BY_CLASS.get(type(spec))
+    cls = _BY_HEAD.get(entry.wolfram) if entry is not None and entry.wolfram else None
+    if cls is None or spec.is_input or spec.is_output:
+        return CoreLayerView(spec)
+    try:
+        layer = cls.from_core(spec, in_sizes)
+        probe = in_sizes or ([Size((), 1)] if cls in (ElementwiseLayer, DropoutLayer) else None)
+        if probe:
+            built = layer.build(spec.Name or "layer", [_dims_of(s) for s in probe])
+            if len(built.specs) != 1 or _differs(spec, built.specs[0]):
+                raise NoCounterpart("building it back gives another spec")
+    except (NoCounterpart, LayerGraphError):
+        return CoreLayerView(spec)
+    return layer
+
+
+def _differs(orig: CoreLayer, rebuilt: CoreLayer) -> str | None:
+    """The first property in which two specs differ (None: they compute the same)."""
+    if isinstance(orig, L.ConcatenationLayer) and isinstance(rebuilt, L.DepthConcatenationLayer):
+        return None if orig.Dim == 3 else "Dim"
+    if type(orig) is not type(rebuilt):
+        return "class"
+    set_learnables = {s.initializer for s in orig.learnables if getattr(orig, s.name) is not None}
+    for f in type(orig).model_fields:
+        a, b = getattr(orig, f), getattr(rebuilt, f)
+        if f == "Name" or f in set_learnables or (isinstance(a, str) and a == "auto") \
+                or (isinstance(b, str) and b == "auto"):
+            continue
+        if f == "PaddingSize" and getattr(orig, "PaddingMode", None) == "same":
+            continue   # derived from the input size in 'same' mode
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            if a is None or b is None or np.size(a) != np.size(b) or not np.array_equal(
+                    np.asarray(a, np.float32).ravel(order="F"), np.asarray(b, np.float32).ravel(order="F")):
+                return f
+        elif isinstance(a, float) and isinstance(b, float):
+            if not np.isclose(a, b, rtol=1e-12, atol=0):
+                return f
+        elif a != b:
+            return f
+    return None
+
+
 LAYER_CLASSES = (LinearLayer, ConvolutionLayer, DeconvolutionLayer, PoolingLayer, BatchNormalizationLayer,
                  NormalizationLayer,
                  ElementwiseLayer, SoftmaxLayer, DropoutLayer, FlattenLayer, ReshapeLayer, CatenateLayer,
                  TotalLayer, ThreadingLayer)
 
+_BY_HEAD = {c.head: c for c in LAYER_CLASSES}
+
+
+def _recorded(cls):
+    """Keep the constructor call (``layer.call``: positional arguments and options) so that
+    layergraph.save can write a layer as the call that makes it and load can make it again
+    through the same validation."""
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if type(self) is cls:
+            self.call = (args, dict(kwargs))
+        init(self, *args, **kwargs)
+    cls.__init__ = __init__
+
+
 for _cls in LAYER_CLASSES:
     checked_init(_cls)
+    _recorded(_cls)
 
 __all__ = [c.__name__ for c in LAYER_CLASSES] + ["NetLayer"]

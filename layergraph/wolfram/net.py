@@ -29,14 +29,19 @@ import numpy as np
 from .. import layers as L
 from ..core.errors import LayerGraphError
 from ..core.graph import Graph
+from ..core.infer import require_valid
+from ..core.layer import Layer as CoreLayer
 from ..core.network import Network, run
 from ..core.layer import SizeError
-from ..core.shared import set_shared_learnables
+from ..core.shared import set_shared_learnables, shared_learnables
+from ..matlab.analysis import analyze   # MATLAB networks open as Wolfram nets and back
+from ..matlab.layer_array import LayerArray
+from ..matlab.layer_graph import LayerGraph, assign_names
 from . import shared
 from . import symbols as S
 from .args import checked_init, one_of, same
-from .coders import check_sides
-from .layers import Built, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, _wl
+from .coders import ClassDecoder, ImageEncoder, NetDecoder, check_sides
+from .layers import Built, CoreLayerView, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, _wl, from_core
 from .types import dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, wl_list
 
 
@@ -73,6 +78,10 @@ class NetPort:
 def _as_node(item, graph: bool):
     if isinstance(item, (NetLayer, _Container)):
         return item
+    if callable(item) and getattr(item, "layer_class", None) is not None:
+        item = item()   # a MATLAB constructor without arguments (reluLayer), as a layer array takes it
+    if isinstance(item, CoreLayer):   # a MATLAB layer: its Wolfram counterpart, or itself
+        return from_core(item)
     if isinstance(item, S.Symbol):
         if item in S.UNARY_SYMBOLS:
             return ElementwiseLayer(item)
@@ -183,8 +192,7 @@ class _Container:
 
     @property
     def _decoders(self) -> dict:
-        from .coders import NetDecoder
-        return {p: c for p, c in self._coders.items() if isinstance(c, NetDecoder)}
+            return {p: c for p, c in self._coders.items() if isinstance(c, NetDecoder)}
 
     @property
     def _encoders(self) -> dict:
@@ -375,6 +383,8 @@ class _Container:
             current = size_list
             for i, spec in enumerate(built.specs):
                 cname = info.name if i == built.main else f"{info.name}${i}"
+                if getattr(layer, "is_input", False):
+                    cname = _input_view_name(info, feeds)
                 spec = spec._resolved_copy(Name=cname)
                 try:
                     _, outs = spec.infer(current)
@@ -440,8 +450,10 @@ class _Container:
 
     def _core_graph(self, c: Compiled, incoming) -> Graph:
         lg = Graph()
+        views = {c.leaves[p].core_names[0] for p in c.order if getattr(c.leaves[p].layer, "is_input", False)}
         for port, dims in c.in_dims.items():
-            lg._add(_core_input(f"$in:{port}", dims))
+            if f"$in:{port}" not in views:   # else the input layer the net holds is the port's
+                lg._add(_core_input(f"$in:{port}", dims))
         for path in c.order:
             info = c.leaves[path]
             for spec in info.built.specs:
@@ -451,7 +463,13 @@ class _Container:
             first = info.built.specs[0]
             feeds = sorted(incoming[path], key=lambda t: (t[0] is not None, t[0] or 0))
             for k, (_, src, _) in enumerate(feeds):
+                if first.is_input:
+                    break
                 src_name = f"$in:{src[1]}" if src[0] == "$port" else c.leaves[src[0]].core_names[-1]
+                if src_name in views and src[0] == "$port":
+                    raise LayerGraphError(f"The input port \"{src[1]}\" feeds an input layer ({first.class_name}) and "
+                                          f"{_where(info)}; a port with an input layer feeds only that layer.",
+                                          "General::invnetarg")
                 inp = first.InputNames[k] if len(first.InputNames) > 1 else first.InputNames[0]
                 lg._connect(src_name, "out", info.core_names[0], inp)
         set_shared_learnables(lg, shared.core_table(c))   # NetArray names: one core array each
@@ -613,6 +631,11 @@ class _Container:
     def initialized(self) -> bool:
         return all(_leaf.initialized for _leaf in self._expand()[0].values())
 
+    def to_layer_graph(self, output_layers: str = "class") -> LayerGraph:
+        """This net as a MATLAB layer graph (see the module function of this name);
+        layerGraph(net), dlnetwork(net) and assembleNetwork(net) use it."""
+        return to_layer_graph(self, output_layers)
+
     # -- display ---------------------------------------------------------------------------------------
     def __repr__(self):
         from .display import net_text
@@ -725,13 +748,19 @@ def _numeric_input(port, value, dims):
 class NetChain(_Container):
     """``NetChain([l1, l2, ...])`` or ``NetChain({"a": l1, ...})``: the output of each layer
     feeds the next. Entries may be layers, nets, Ramp/Tanh/... (ElementwiseLayer), an integer
-    n (LinearLayer[n]) or a list (a nested NetChain). Options: Input, Output,
+    n (LinearLayer[n]), a list (a nested NetChain) or a MATLAB layer (its Wolfram
+    counterpart). ``NetChain(series_net)`` / ``NetChain(layer_array)`` / ``NetChain(dlnet)``:
+    a MATLAB network whose layers run in series, with its arrays. Options: Input, Output,
     LearningRateMultipliers."""
 
     head = "NetChain"
 
     def __init__(self, layers, Input=None, Output=None, LearningRateMultipliers=S.Automatic, **ports):
         super().__init__()
+        if _is_matlab_network(layers):   # NetChain(series_net): the same layers and arrays, Wolfram's view
+            layers, given_in, given_out = _chain_from_matlab(layers)
+            Input = given_in if Input is None else Input
+            Output = given_out if Output is None else Output
         self._nodes = _named_nodes(layers, "NetChain", graph=False)
         names = list(self._nodes)
         for n in names:
@@ -754,13 +783,17 @@ class NetChain(_Container):
 
 class NetGraph(_Container):
     """``NetGraph(layers, edges)``: layers as a list (named "1", "2", ...) or a dict; edges as
-    documented in this module. ``NetGraph(chain)`` / ``NetGraph(layer)`` make a minimal graph.
+    documented in this module. ``NetGraph(chain)`` / ``NetGraph(layer)`` make a minimal graph;
+    ``NetGraph(dagnet)`` / ``NetGraph(lgraph)`` / ``NetGraph(dlnet)`` a MATLAB network's graph.
     Unconnected ports become the graph's ports; port specs as keywords (Input=(3, 32, 32))."""
 
     head = "NetGraph"
 
     def __init__(self, layers, edges=None, LearningRateMultipliers=S.Automatic, **ports):
         super().__init__()
+        if _is_matlab_network(layers) and edges is None:   # NetGraph(dagnet): Wolfram's view of it
+            layers, edges, given = _from_matlab(layers)
+            ports = {**given, **ports}
         if isinstance(layers, _Container) and edges is None:
             if isinstance(layers, NetGraph):
                 self._nodes, self._edges = OrderedDict(layers._nodes), list(layers._edges)
@@ -962,3 +995,158 @@ def _target_device(value) -> str:
         return "cuda"
     raise LayerGraphError(f"TargetDevice -> {_wl(value)} should be \"CPU\", \"GPU\" or (\"GPU\", 1) (one GPU).",
                           "General::invdevice")
+
+
+# -- one network, both dialects ----------------------------------------------------------------
+def _input_view_name(info: LeafInfo, feeds) -> str:
+    """An input layer kept in a net (its normalization) is the core input of the net's port
+    that feeds it, so the executor's feed "$in:port" reaches it."""
+    src = feeds[0][1]
+    if len(feeds) != 1 or src[0] != "$port":
+        raise LayerGraphError(f"{_where(info)} is an input layer: it takes a net's input port, not the output of "
+                              "another layer.", "General::invnetarg")
+    return f"$in:{src[1]}"
+
+
+def _is_matlab_network(obj) -> bool:
+    """A MATLAB network: a layerGraph, a Layer array, a dlnetwork or an assembled / trained
+    network (they all lead to a core graph)."""
+    return isinstance(obj, (Graph, LayerArray)) or (hasattr(obj, "layer_graph") and not isinstance(obj, _Container))
+
+
+def _plain_input(spec) -> bool:
+    return isinstance(spec.Normalization, str) and spec.Normalization == "none" \
+        and getattr(spec, "DataAugmentation", "none") == "none" and not spec.SplitComplexInputs
+
+
+def _from_matlab(obj):
+    """(nodes {name: Wolfram layer}, edges in NetGraph's syntax, port options) of a MATLAB
+    network. Its layers become their Wolfram counterparts (layers.from_core), sized by the
+    network's own analysis. Input layers become input ports (one port "Input", or one per
+    input layer by its name); an input layer with a normalization stays as the net's first
+    layer. An output layer becomes an output port: a classificationLayer whose classes are
+    set gives the port a NetDecoder(("Class", classes)); regressionLayer and a
+    classificationLayer with Classes 'auto' leave a plain port."""
+    analysis = analyze(obj)
+    require_valid(analysis)
+    graph = analysis.graph
+    layers = analysis.layers
+    names = list(graph._g.nodes)
+    inputs = [n for n in names if layers[n].is_input]
+    outputs = [n for n in names if layers[n].is_output]
+    in_port = {n: "Input" if len(inputs) == 1 else n for n in inputs}
+    out_port = {n: "Output" if len(outputs) == 1 else n for n in outputs}
+    nodes: OrderedDict = OrderedDict()
+    ports: dict = {}
+    edges: list = []
+    for n in names:
+        spec = layers[n]
+        if spec.is_input:
+            view = CoreLayerView(spec)
+            ports[in_port[n]] = view.input_spec
+            if not _plain_input(spec):
+                nodes[n] = view
+                edges.append((NetPort(in_port[n]), n))
+        elif spec.is_output:
+            if isinstance(spec, L.ClassificationOutputLayer) and isinstance(spec.Classes, list):
+                ports[out_port[n]] = NetDecoder(("Class", list(spec.Classes)))
+        else:
+            sizes = analysis.info(n).InputSizes
+            nodes[n] = from_core(spec, [sizes[p] for p in spec.InputNames] if len(sizes) == len(spec.InputNames)
+                                 else None)
+    for src, _, dst, inp in graph.connections():
+        s = src if src in nodes else NetPort(in_port[src])
+        if layers[dst].is_output:
+            edges.append((s, NetPort(out_port[dst])))
+            continue
+        if isinstance(s, NetPort) and dst in nodes and getattr(nodes[dst], "is_input", False):
+            continue
+        ins = layers[dst].InputNames
+        edges.append((s, NetPort(dst, ins.index(inp) + 1) if len(ins) > 1 else dst))
+    # the edges from the ports first, in the order of MATLAB's input layers: a NetGraph's
+    # inputs are in the order its edges name them
+    order = {port: i for i, port in enumerate(in_port.values())}
+    edges.sort(key=lambda e: order.get(e[0].port, len(order)) if isinstance(e[0], NetPort) else len(order))
+    for name, members in shared_learnables(graph).items():
+        for layer_name, learnable in members:
+            node = nodes[layer_name]
+            array = node.array_for_core(learnable)
+            if array is None:
+                raise LayerGraphError(f"The shared array '{name}' ({learnable} of layer '{layer_name}') has no "
+                                      f"array in {node.head}.", "NetArray::auxshare")
+            nodes[layer_name] = shared.share_array(node, array, shared.NetArray(name))
+    return nodes, edges, ports
+
+
+def _chain_from_matlab(obj):
+    """(nodes, Input, Output) of a MATLAB network whose layers run in series."""
+    nodes, edges, ports = _from_matlab(obj)
+    names = list(nodes)
+    inner = [(a, b) for a, b in edges if not isinstance(a, NetPort) and not (isinstance(b, NetPort) and b.node is None)]
+    ins = [p for p in ports if not hasattr(ports[p], "decode")]
+    chain = [(a, b if not isinstance(b, NetPort) else b.node) for a, b in inner]
+    if len(ins) != 1 or chain != list(zip(names, names[1:])) or len(edges) - len(inner) > 2:
+        raise LayerGraphError("NetChain: the MATLAB network is not a chain of layers (one input, each layer feeding "
+                              "the next); use NetGraph(net).", "NetChain::notchain")
+    out = [p for p in ports if p not in ins]
+    return nodes, ports[ins[0]], (ports[out[0]] if out else None)
+
+
+def _matlab_name(name: str) -> str:
+    return name.replace("/", "_").replace("$", "_")
+
+
+def to_layer_graph(net, output_layers: str = "class") -> LayerGraph:
+    """The MATLAB layer graph of a Wolfram net (the one core graph it compiles to), with
+    MATLAB names: the input layers (an input layer the net holds keeps its name; a port
+    gets imageInputLayer / featureInputLayer without normalization, named as MATLAB names
+    it for the port "Input", else by the port), nested paths joined by "_".
+    ``output_layers``: "none" (dlnetwork), "class" (layerGraph: a classificationLayer after
+    each port with a Class decoder), "all" (assembleNetwork: also a regressionLayer after the
+    other output ports). Encoders are dropped (MATLAB networks take arrays), except an image
+    encoder that normalizes (MeanImage / VarianceImage), which is refused."""
+    for port, enc in net._encoders.items():
+        if isinstance(enc, ImageEncoder) and (enc.params["MeanImage"] is not None
+                                              or enc.params["VarianceImage"] is not None):
+            raise LayerGraphError(f"The encoder of port \"{port}\" normalizes its images (MeanImage / VarianceImage), "
+                                  "which a MATLAB network cannot hold outside its input layer; remove the encoder "
+                                  "(NetReplacePart) first.", "General::unsupported")
+    c = net.compile()
+    net._require_sized(c, "convert")
+    views = {c.leaves[p].core_names[0]: c.leaves[p].name for p in c.order
+             if getattr(c.leaves[p].layer, "is_input", False)}
+    mapping, taken = {}, set()
+    for port in c.in_dims:
+        old = f"$in:{port}"
+        layer = c.graph.layer(old)
+        mapping[old] = views.get(old) or (layer.DefaultName if port == "Input" and len(c.in_dims) == 1 else port)
+    for path in c.order:
+        for cname in c.leaves[path].core_names:
+            mapping.setdefault(cname, _matlab_name(cname))
+    for old, new in list(mapping.items()):   # unique, as MATLAB's names are
+        base, k = new, 0
+        while new in taken:
+            k += 1
+            new = f"{base}_{k}"
+        taken.add(new)
+        mapping[old] = new
+    table = shared_learnables(c.graph)
+    g = nx.relabel_nodes(c.graph._g, mapping, copy=True)
+    for n in g.nodes:
+        g.nodes[n]["layer"] = g.nodes[n]["layer"]._resolved_copy(Name=n)
+    lg = LayerGraph()
+    lg._g = g
+    set_shared_learnables(lg, {k: [(mapping[m[0]], m[1]) for m in members] for k, members in table.items()})
+    if output_layers != "none":
+        for port, (path, _) in c.out_ports.items():
+            decoder = net._decoders.get(port)
+            if isinstance(decoder, ClassDecoder):
+                out = L.ClassificationOutputLayer(Classes=[str(label) for label in decoder.labels])
+            elif output_layers == "all":
+                out = L.RegressionOutputLayer()
+            else:
+                continue
+            out = assign_names([out], g.nodes)[0]
+            g.add_node(out.Name, layer=out)
+            lg._connect(mapping[c.leaves[path].core_names[-1]], "out", out.Name, "in")
+    return lg

@@ -46,7 +46,7 @@ from layergraph.layers import (
     ElementwiseFunctionLayer,
     ThreadingFunctionLayer,
 )
-from layergraph.testing import roundtrip, same_graph, same_layer
+from layergraph.testing import roundtrip, same_graph, same_layer, same_value
 
 # -- helpers ----------------------------------------------------------------------------------
 # same_value / same_layer / same_graph / roundtrip are the conformance harness's (layergraph.testing)
@@ -555,3 +555,166 @@ def test_save_replaces_an_existing_file(saved):
 
 def test_exported_names():
     assert layergraph.save is lio.save and layergraph.load is lio.load
+
+
+# -- Wolfram objects -------------------------------------------------------------------------
+
+def _wolfram_objects():
+    from layergraph.wolfram import (
+        All, BatchNormalizationLayer, CatenateLayer, ConvolutionLayer, DeconvolutionLayer, DropoutLayer,
+        ElementwiseLayer, FlattenLayer, LinearLayer, Max, Mean, NetArray, NetChain, NetDecoder, NetEncoder, NetGraph,
+        NetPort, NormalizationLayer, PoolingLayer, Ramp, ReshapeLayer, SoftmaxLayer, Span, Tanh, ThreadingLayer,
+        Times, Total, TotalLayer, Automatic)
+    layers = {
+        "LinearLayer": LinearLayer(3, Input=4, LearningRateMultipliers={"Biases": 0}),
+        "LinearLayer-matrix": LinearLayer((2, 3), Biases=None),
+        "ConvolutionLayer": ConvolutionLayer(4, (3, 2), Stride=2, PaddingSize="Same", Dilation=1, ChannelGroups=2),
+        "DeconvolutionLayer": DeconvolutionLayer(2, 3, Stride=2, PaddingSize=((1, 0), (0, 1))),
+        "PoolingLayer": PoolingLayer(3, 1, Function=Mean, PaddingSize=1, Interleaving=True),
+        "PoolingLayer-total": PoolingLayer((2, 2), Function=Total),
+        "BatchNormalizationLayer": BatchNormalizationLayer(Momentum=0.8, Epsilon=1e-4, Input=(3, 4, 4)),
+        "NormalizationLayer": NormalizationLayer(Span(1, All), 1, GroupNumber=2, Unbiased=True),
+        "ElementwiseLayer": ElementwiseLayer(Tanh),
+        "ElementwiseLayer-named": ElementwiseLayer("SELU", LearningRateMultipliers=None),
+        "SoftmaxLayer": SoftmaxLayer(2),
+        "DropoutLayer": DropoutLayer(0.25),
+        "FlattenLayer": FlattenLayer(-1),
+        "ReshapeLayer": ReshapeLayer((2, Automatic, 1)),
+        "CatenateLayer": CatenateLayer(2),
+        "TotalLayer": TotalLayer(),
+        "ThreadingLayer": ThreadingLayer(Times),
+        "ThreadingLayer-max": ThreadingLayer(Max, None),
+    }
+    chain = NetChain({"conv": ConvolutionLayer(4, 3, PaddingSize=1, Weights=NetArray("w")),
+                      "bn": BatchNormalizationLayer(), "relu": Ramp, "pool": PoolingLayer(2, 2),
+                      "conv2": ConvolutionLayer(4, 3, PaddingSize=1, Weights=NetArray("w"), Biases=None),
+                      "flat": FlattenLayer(), "fc": LinearLayer(3), "sm": SoftmaxLayer()},
+                     Input=(4, 6, 6), Output=NetDecoder(("Class", ["a", "b", "c"])),
+                     LearningRateMultipliers={"bn": 0.5})
+    graph = NetGraph({"a": LinearLayer(4), "b": ElementwiseLayer("SELU"), "t": TotalLayer(),
+                      "sub": NetChain([LinearLayer(4), Tanh]), "cat": CatenateLayer(), "side": LinearLayer(2)},
+                     [("a", "b"), (("a", "b"), "t"), (NetPort("Input"), "sub"), (("t", "sub"), "cat"),
+                      (NetPort("Input"), "side"), ("side", NetPort("Aux"))], Input=3)
+    coded = NetChain([LinearLayer(()), ElementwiseLayer("Sigmoid")],
+                     Input=NetEncoder(("Class", ["x", "y"], "IndicatorVector")), Output=NetDecoder("Boolean"))
+    image = NetChain([ConvolutionLayer(2, 3), Ramp],
+                     Input=NetEncoder(("Image", (8, 6)), ColorSpace="Grayscale", MeanImage=0.5))
+    mixed = NetChain([convolution2dLayer(3, 2, "PaddingValue", "replicate"), Ramp], Input=(1, 5, 5))
+    nets = {"NetChain": chain, "NetGraph": graph, "coders": coded, "image-encoder": image,
+            "core-layer-view": mixed, "nested-graph": NetGraph({"inner": graph, "out": CatenateLayer()},
+                                                                [(NetPort("inner", "Output"), "out"),
+                                                                 (NetPort("inner", "Aux"), "out")], Input=3)}
+    return layers, nets
+
+
+_LAYERS, _NETS = _wolfram_objects()
+
+
+def _same_wolfram(a, b):
+    from layergraph.wolfram.shared import leaves
+    assert type(a) is type(b)
+    assert repr(a) == repr(b)
+    pairs = list(zip(leaves(a), leaves(b)))
+    assert len(pairs) == len(leaves(a)) == len(leaves(b))
+    for (pa, x), (pb, y) in pairs:
+        assert pa == pb and x == y, pa
+        for name in x.array_names:
+            same_value(x.arrays.get(name), y.arrays.get(name), f"{pa} {name}")
+
+
+@pytest.mark.parametrize("name", list(_LAYERS))
+def test_wolfram_layer_round_trip(name, tmp_path):
+    from layergraph.wolfram import NetInitialize
+    layer = _LAYERS[name]
+    save(layer, tmp_path / "layer.npz")
+    _same_wolfram(load(tmp_path / "layer.npz"), layer)
+    if not layer.multiport and layer.input_spec is not None:   # initialized: the same arrays
+        done = NetInitialize(layer)
+        save(done, tmp_path / "done.npz")
+        _same_wolfram(load(tmp_path / "done.npz"), done)
+
+
+@pytest.mark.parametrize("name", list(_NETS))
+def test_wolfram_net_round_trip_uninitialized_and_initialized(name, tmp_path):
+    from layergraph.wolfram import NetInitialize
+    net = _NETS[name]
+    save(net, tmp_path / "net.npz")
+    _same_wolfram(load(tmp_path / "net.npz"), net)
+    done = NetInitialize(net)
+    save(done, tmp_path / "done.npz")
+    again = load(tmp_path / "done.npz")
+    _same_wolfram(again, done)
+    rng_ = np.random.default_rng(0)
+    ins = done._input_names()
+    if name in ("coders",):
+        data = ["x", "y", "x"]
+    elif name == "image-encoder":
+        data = [rng_.random((6, 8)) for _ in range(2)]
+    else:
+        dims = {p: done.compile().in_dims[p] for p in ins}
+        data = {p: rng_.random((3, *dims[p])) for p in ins}
+        data = data[ins[0]] if len(ins) == 1 else data
+    a, b = again(data), done(data)
+    for x, y in (zip(a.values(), b.values()) if isinstance(a, dict) else [(a, b)]):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_trained_wolfram_net(tmp_path):
+    from layergraph.wolfram import LinearLayer, NetChain, NetTrain, Ramp
+    X = np.random.default_rng(1).random((32, 3))
+    Y = X @ np.array([[1.0], [-2.0], [0.5]])
+    trained = NetTrain(NetChain([LinearLayer(4), Ramp, LinearLayer(1)], Input=3), (X, Y), MaxTrainingRounds=2,
+                       TrainingProgressReporting=None, RandomSeeding=3)
+    save(trained, tmp_path / "trained.npz")
+    again = load(tmp_path / "trained.npz")
+    _same_wolfram(again, trained)
+    np.testing.assert_array_equal(again(X), trained(X))
+
+
+def test_wolfram_file_errors(tmp_path):
+    from layergraph.wolfram import ElementwiseLayer, LinearLayer, NetChain
+    path = tmp_path / "net.npz"
+    with pytest.raises(LayerGraphError, match="the Python function") as err:
+        save(NetChain([ElementwiseLayer(lambda x: x)], Input=3), path)
+    assert not path.exists() and str(path) in str(err.value)
+    net = NetChain([LinearLayer(2, Input=3)])
+    save(net, path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    load_error(path, "damaged or truncated", "layergraph:load:DamagedFile")
+
+    def rewrite(change):
+        save(net, path)
+        with zipfile.ZipFile(path) as z:
+            desc = json.loads(z.read("layergraph.json"))
+            members = {n: z.read(n) for n in z.namelist() if n != "layergraph.json"}
+        change(desc)
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("layergraph.json", json.dumps(desc))
+            for n, b in members.items():
+                z.writestr(n, b)
+    rewrite(lambda d: d["net"]["nodes"][0][1].update(layer="os.system"))
+    load_error(path, "which is not a Wolfram layer of layergraph")
+    rewrite(lambda d: d["net"]["nodes"][0][1].update(args=[-4]))
+    load_error(path, r"NetChain in the file is not valid: Invalid argument for LinearLayer")
+    rewrite(lambda d: d["net"]["nodes"][0][1]["options"].update(Colour=1))
+    load_error(path, "Colour is not a known parameter or option for LinearLayer")
+    rewrite(lambda d: d["net"].update(nodes="x"))
+    load_error(path, "lacks its nodes or ports")
+    rewrite(lambda d: d["net"]["nodes"][0][1].update(args=[{"$symbol": "__import__"}]))
+    load_error(path, "unknown value")
+
+
+def test_wolfram_losses_coders_and_net_arrays(tmp_path):
+    from layergraph.wolfram import (CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer, NetArray,
+                                    NetDecoder, NetEncoder)
+    objects = [CrossEntropyLossLayer("Probabilities", Input=4), MeanSquaredLossLayer(), MeanAbsoluteLossLayer(Target=3),
+               NetEncoder(("Image", (4, 3)), ColorSpace="Grayscale", VarianceImage=np.full((3, 4, 1), 2.0)),
+               NetDecoder(("Class", [1, 2, 3])), NetEncoder("Boolean"),
+               NetArray("w", Array=np.arange(6.0).reshape(2, 3)), NetArray("v", Dimensions=(2, 2))]
+    for obj in objects:
+        save(obj, tmp_path / "o.npz")
+        again = load(tmp_path / "o.npz")
+        assert type(again) is type(obj) and repr(again) == repr(obj) and again == obj
+    again = load(tmp_path / "o.npz")
+    assert again["Dimensions"] == (2, 2)
