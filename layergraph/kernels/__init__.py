@@ -83,7 +83,8 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["DEVICES", "OPERATIONS", "KernelNotFoundError", "available", "get_kernel", "get_transfers"]
+__all__ = ["DEVICES", "OPERATIONS", "KernelNotFoundError", "available", "family_kernels", "get_kernel",
+           "get_transfers"]
 
 DEVICES = ("cpu", "cuda")
 OPERATIONS = ("forward_train", "forward_infer", "backward")
@@ -133,6 +134,18 @@ def get_kernel(family: str, operation: str, device: str = "cpu"):
         msg = (f"No kernel family {family!r} on {device!r}; families on {device!r}: "
                f"{', '.join(families)}.")
     raise KernelNotFoundError(msg)
+
+
+def family_kernels(prefix: str, find) -> dict | None:
+    """{operation: function} of one kernel family in a device package, by the naming rule the
+    device tables are built with: <prefix>_forward_train and <prefix>_forward_infer, or one
+    <prefix>_forward for both; <prefix>_backward. ``find(name)`` looks a function up in the
+    package (None when missing); the result is None unless every operation is found."""
+    fwd = find(f"{prefix}_forward")
+    ops = {"forward_train": find(f"{prefix}_forward_train") or fwd,
+           "forward_infer": find(f"{prefix}_forward_infer") or fwd,
+           "backward": find(f"{prefix}_backward")}
+    return ops if all(ops.values()) else None
 
 
 def get_transfers(device: str):
