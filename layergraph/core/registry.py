@@ -14,8 +14,8 @@ rows below go through ``register`` too, so a row added later reaches every table
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import layers as L
 from ..kernels import activation_math as M
@@ -30,7 +30,7 @@ class Entry:
     example: tuple = ()    # required MATLAB arguments of a typical call (docs, tests, golden printouts)
     # -- the MATLAB constructor (matlab/constructors.py)
     positional: tuple[str, ...] = ()  # MATLAB's positional arguments in order; the first len(example) are required
-    hook: str | None = None           # argument translation in matlab/constructors.py: 'padding' | 'cropping' | 'num_inputs'
+    hook: str | None = None           # arguments that are not properties (matlab/constructors.py HOOKS): 'padding', ...
     hidden: tuple[str, ...] = ()      # properties the constructor does not take
     doc: str = ""                     # the title of MATLAB's documentation page
     # -- Wolfram's ElementwiseLayer[f] (wolfram/layers.py): a symbol (Ramp) and names ("ReLU") it takes for this layer
@@ -128,9 +128,9 @@ def kernel_prefixes() -> dict[str, str]:
     out: dict[str, str] = {}
     for e in REGISTRY:
         prefix = e.family if e.elementwise is not None else e.kernel
-        if prefix:
-            if out.setdefault(e.family, prefix) != prefix:
-                raise ValueError(f"kernel family {e.family!r}: rows name two prefixes, {out[e.family]!r} and {prefix!r}")
+        if prefix and out.setdefault(e.family, prefix) != prefix:
+            raise ValueError(f"kernel family {e.family!r}: two rows name two prefixes, {out[e.family]!r} and "
+                             f"{prefix!r}.")
     return out
 
 

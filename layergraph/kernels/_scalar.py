@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from functools import lru_cache
+from functools import cache, lru_cache
 
 _jitable: set = set()
 
@@ -14,7 +14,9 @@ def jitable(fn):
     """``fn`` callable from numba code (CPU and CUDA targets), registered once, with the
     helpers of its own module that it calls (activation_math's _sigmoid)."""
     if fn not in _jitable:
-        from numba.extending import register_jitable  # an overload for every target: CPU and CUDA
+        from numba.extending import (
+            register_jitable,  # an overload for every target: CPU and CUDA
+        )
         _jitable.add(fn)
         register_jitable(fn)
         for name in fn.__code__.co_names:
@@ -24,7 +26,7 @@ def jitable(fn):
     return fn
 
 
-@lru_cache(maxsize=None)
+@cache
 def _file_hash(path: str) -> str:
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()

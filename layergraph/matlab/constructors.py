@@ -92,7 +92,8 @@ def make_constructor(entry: registry.Entry):
     options = ", ".join(n for n in names if n not in positional[:required])
     constructor.__doc__ = (
         f"{function}({call}): {entry.doc or function} (MATLAB's {function}). Returns a {cls.class_name}.\n\n"
-        f"Positional arguments, in MATLAB's order: {', '.join(positional) or 'none'}{_required(positional, required)}.\n"
+        f"Positional arguments, in MATLAB's order: {', '.join(positional) or 'none'}"
+        f"{_required(positional, required)}.\n"
         f"Name-value arguments, as 'Name', value pairs or Name=value keywords (names are case-insensitive and "
         f"may be abbreviated to a unique prefix, as in MATLAB's inputParser): {options}.")
     constructor.layer_class = cls

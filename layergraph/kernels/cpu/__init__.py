@@ -8,6 +8,8 @@ each kernel compiles (or loads from numba's on-disk cache) on its first call.
 """
 from __future__ import annotations
 
+from ...core import registry
+from .. import family_kernels
 from . import (
     activation,
     combine,
@@ -23,10 +25,6 @@ from . import (
     pool,
     softmax,
 )
-
-
-from ...core import registry
-from .. import family_kernels
 
 _MODULES = (activation, combine, conv, dense, dropout, elementwise, flatten, groupnorm, instancenorm, loss, norm,
             pool, softmax)

@@ -23,6 +23,7 @@ from ...core import registry
 from .._scalar import Elementwise, jitable, source_stamp
 from ._util import as_float, flat, like, out_like
 
+
 def _loops(math: Elementwise):
     f, g = jitable(math.forward), jitable(math.gradient)
     stamp = source_stamp(math.forward, math.gradient)

@@ -43,7 +43,7 @@ def _compile(math: Elementwise, F):
     return forward, (gradient2 if len(math.reads) == 2 else gradient1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _family(family, forward, gradient, dtype_name):
     return _compile(Elementwise(forward, gradient), np.dtype(dtype_name).type)
 
