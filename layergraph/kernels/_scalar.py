@@ -33,8 +33,19 @@ def _file_hash(path: str) -> str:
 
 
 def source_stamp(*fns) -> str:
-    """A hash of the files that define ``fns``: part of a compiled loop's cache key."""
-    return "".join(_file_hash(inspect.getsourcefile(f)) for f in fns)
+    """A hash of the files that define ``fns`` (so also of the helpers they call there): part of
+    a compiled loop's cache key. A function with no source file (typed at a prompt) is hashed
+    by its own code."""
+    parts = []
+    for f in fns:
+        try:
+            path = inspect.getsourcefile(f)
+        except TypeError:
+            path = None
+        code = f.__code__
+        parts.append(_file_hash(path) if path else hashlib.sha256(code.co_code + repr(code.co_consts).encode())
+                     .hexdigest())
+    return "".join(parts)
 
 
 class Elementwise:
