@@ -66,6 +66,8 @@ class Elementwise:
 
     def hp(self, family, args, kwargs) -> tuple:
         """The hyperparameters of a call, in order, with their defaults."""
+        if not kwargs and len(args) == len(self.hyper):  # the executor's call: all given, in order
+            return args
         if len(args) > len(self.hyper):
             raise TypeError(f"{family}: takes {len(self.hyper)} hyperparameters "
                             f"({', '.join(p.name for p in self.hyper)}), got {len(args)}.")

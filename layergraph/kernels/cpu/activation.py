@@ -60,27 +60,36 @@ def make_kernels(family: str, forward, gradient):
             loops.extend(_loops(math))
         return loops
 
+    fname, bname = f"{family}_forward", f"{family}_backward"
+    reads = math.reads
+
     def fwd(x, *args, **kwargs):
-        hp = tuple(float(h) for h in math.hp(f"{family}_forward", args, kwargs))
+        hp = math.hp(fname, args, kwargs)
         x = as_float(x)
         y = out_like(x)
         if x.size:
-            compiled()[0](flat(x), hp, flat(y))
+            compiled()[0](flat(x), tuple([float(h) for h in hp]), flat(y))
         return y
 
     def bwd(dy, x, y=None, *args, **kwargs):
-        hp = math.hp(f"{family}_backward", args, kwargs)
+        hp = math.hp(bname, args, kwargs)
         x = as_float(x)
-        if y is None and "y" in math.reads:
-            y = fwd(x, *hp)
-        arrays = [like(dy, x, "dy", x.shape)] + [x if r == "x" else like(y, x, "y", x.shape) for r in math.reads]
+        dy = like(dy, x, "dy", x.shape)
+        if reads != ("x",):
+            y = like(fwd(x, *hp) if y is None else y, x, "y", x.shape)
         dx = out_like(x)
         if x.size:
-            compiled()[1](*(flat(a) for a in arrays), tuple(float(h) for h in hp), flat(dx))
+            loop, fhp = compiled()[1], tuple([float(h) for h in hp])
+            if reads == ("x",):
+                loop(flat(dy), flat(x), fhp, flat(dx))
+            elif reads == ("y",):
+                loop(flat(dy), flat(y), fhp, flat(dx))
+            else:
+                loop(flat(dy), flat(x), flat(y), fhp, flat(dx))
         return dx
 
-    fwd.__name__ = fwd.__qualname__ = f"{family}_forward"
-    bwd.__name__ = bwd.__qualname__ = f"{family}_backward"
+    fwd.__name__ = fwd.__qualname__ = fname
+    bwd.__name__ = bwd.__qualname__ = bname
     fwd.__doc__ = (f"{family} forward, elementwise (kernels/activation_math.py: {forward.__name__}); "
                    f"hyperparameters: {', '.join(str(p) for p in math.hyper) or 'none'}.")
     bwd.__doc__ = f"{family} backward: dx from dy (and x, y), elementwise; y may be None."
