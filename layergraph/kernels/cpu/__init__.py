@@ -41,6 +41,32 @@ def _find(name):
     return None
 
 
+def _wolfram_name(entry):
+    return entry.wolfram_symbol or (entry.wolfram_names[0] if entry.wolfram_names else None)
+
+
+def _on_registry(entry, added):
+    # an elementwise row: compile its activation kernels, and let ElementwiseFunctionLayer's
+    # table run its Wolfram name on them
+    if entry.elementwise is None:
+        return
+    name = _wolfram_name(entry)
+    if added:
+        fwd, bwd = activation.add(entry.family, *entry.elementwise)
+        if name:
+            elementwise.use_activation(name, fwd, bwd)
+    else:
+        activation.remove(entry.family)
+        if name:
+            elementwise.drop_activation(name)
+    if "KERNELS" in globals():
+        for op in ("forward_train", "forward_infer", "backward"):
+            if added:
+                KERNELS[(entry.family, op)] = activation.KERNELS[(entry.family, op)]
+            else:
+                KERNELS.pop((entry.family, op), None)
+
+
 def _table():
     table = {}
     for family, prefix in {**registry.kernel_prefixes(), **_KERNEL_ONLY}.items():
@@ -52,19 +78,10 @@ def _table():
     return table
 
 
+for _entry in list(registry.REGISTRY):
+    _on_registry(_entry, True)
+del _entry
 KERNELS = _table()
-
-
-def _on_registry(entry, added):
-    # kernels.cpu.activation has compiled (or dropped) the row's kernels already: it subscribed first
-    if entry.elementwise is not None:
-        for op in ("forward_train", "forward_infer", "backward"):
-            if added:
-                KERNELS[(entry.family, op)] = activation.KERNELS[(entry.family, op)]
-            else:
-                KERNELS.pop((entry.family, op), None)
-
-
 registry.subscribe(_on_registry)
 
 __all__ = ["KERNELS"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ...core import registry
 from .._scalar import Elementwise, jitable, source_stamp
 from ._util import as_float, flat, like, out_like
 
@@ -100,25 +99,20 @@ KERNELS: dict = {}   # (family, op) -> function, for the elementwise rows; merge
 NAMES: list = []     # the families, in registry order
 
 
-def _on_registry(entry, added):
-    if entry.elementwise is None:
-        return
-    family = entry.family
-    names = (f"{family}_forward", f"{family}_backward")
-    if added:
-        fwd, bwd = make_kernels(family, *entry.elementwise)
-        globals().update(zip(names, (fwd, bwd)))
-        KERNELS.update({(family, "forward_train"): fwd, (family, "forward_infer"): fwd, (family, "backward"): bwd})
-        NAMES.append(family)
-    else:
-        for name in names:
-            globals().pop(name, None)
-        for op in ("forward_train", "forward_infer", "backward"):
-            KERNELS.pop((family, op), None)
-        NAMES.remove(family)
+def add(family: str, forward, gradient):
+    """Make and publish <family>_forward / <family>_backward (the package does, for each
+    registry row with scalar math; this module reads no registry, so that it imports nothing
+    that imports layers)."""
+    fwd, bwd = make_kernels(family, forward, gradient)
+    globals().update({fwd.__name__: fwd, bwd.__name__: bwd})
+    KERNELS.update({(family, "forward_train"): fwd, (family, "forward_infer"): fwd, (family, "backward"): bwd})
+    NAMES.append(family)
+    return fwd, bwd
 
 
-for _entry in list(registry.REGISTRY):
-    _on_registry(_entry, True)
-registry.subscribe(_on_registry)
-del _entry
+def remove(family: str):
+    for name in (f"{family}_forward", f"{family}_backward"):
+        globals().pop(name, None)
+    for op in ("forward_train", "forward_infer", "backward"):
+        KERNELS.pop((family, op), None)
+    NAMES.remove(family)

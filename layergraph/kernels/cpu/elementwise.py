@@ -38,26 +38,25 @@ def _erf(x):
     return np.vectorize(math.erf, otypes=[float])(x)
 
 
-def _activations():
-    """{Wolfram name: (forward, backward)} for the functions that an activation's kernels compute,
-    at its default hyperparameters: each registry row's Wolfram symbol or first name (Ramp, Tanh,
-    LogisticSigmoid, ELU, Swish, GELU). Their math is kernels/activation_math.py, not a second
-    copy here."""
-    from ...core import registry
-    from . import activation
-    out = {}
-    for family, e in registry.ELEMENTWISE.items():
-        name = e.wolfram_symbol or (e.wolfram_names[0] if e.wolfram_names else None)
-        if name:
-            out[name] = (getattr(activation, f"{family}_forward"), getattr(activation, f"{family}_backward"))
-    return out
+# Wolfram names whose function an activation's kernels compute, at its default hyperparameters
+# (each registry row's Wolfram symbol or first name: Ramp, Tanh, LogisticSigmoid, ELU, Swish,
+# GELU) -> (forward, backward). Filled by the package (kernels/cpu/__init__.py) from the registry:
+# their math is kernels/activation_math.py, not a second copy here.
+_KERNELS: dict = {}
 
 
-_KERNELS = _activations()
+def use_activation(name: str, forward, backward) -> None:
+    _KERNELS[name] = (forward, backward)
+    UNARY[name] = (forward, lambda x, y: backward(np.ones_like(x), x, y))
+
+
+def drop_activation(name: str) -> None:
+    _KERNELS.pop(name, None)
+    UNARY.pop(name, None)
+
 
 # name -> (f(x), df(x, y)); both take and give arrays of x's dtype
 UNARY = {
-    **{name: (fwd, lambda x, y, bwd=bwd: bwd(np.ones_like(x), x, y)) for name, (fwd, bwd) in _KERNELS.items()},
     "SELU": (lambda x: _SELU_SCALE * np.where(x >= 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0))),
              lambda x, y: _SELU_SCALE * np.where(x >= 0, 1, _SELU_ALPHA * np.exp(np.minimum(x, 0)))),
     "HardSwish": (lambda x: x * np.clip((x + 3) / 6, 0, 1),
