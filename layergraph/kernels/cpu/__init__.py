@@ -3,8 +3,11 @@ Python wrappers, plus numpy BLAS for the matrix products. Signatures are listed 
 ``layergraph.kernels``' docstring; each family's module documents its own.
 
 ``KERNELS`` maps (family, operation) -> function, operation one of "forward_train",
-"forward_infer", "backward". Importing this package imports numba but compiles nothing:
-each kernel compiles (or loads from numba's on-disk cache) on its first call.
+"forward_infer", "backward". It is built from the registry (core/registry.py): each row's
+kernel prefix names its family's functions here (``layergraph.kernels.family_kernels``), and
+each row with scalar math gets its activation kernels compiled by activation.py, also a row
+registered later. Importing this package imports numba but compiles nothing: each kernel
+compiles (or loads from numba's on-disk cache) on its first call.
 """
 from __future__ import annotations
 
