@@ -51,6 +51,11 @@ class Entry:
     def family(self) -> str:
         return self.layer.family
 
+    @property
+    def wolfram_function(self) -> str | None:
+        """The name ElementwiseLayer prints for this layer: its symbol (Ramp), else its first name."""
+        return self.wolfram_symbol or (self.wolfram_names[0] if self.wolfram_names else None)
+
 
 REGISTRY: list[Entry] = []
 BY_CLASS: dict[type, Entry] = {}

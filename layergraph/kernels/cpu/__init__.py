@@ -44,16 +44,12 @@ def _find(name):
     return None
 
 
-def _wolfram_name(entry):
-    return entry.wolfram_symbol or (entry.wolfram_names[0] if entry.wolfram_names else None)
-
-
 def _on_registry(entry, added):
     # an elementwise row: compile its activation kernels, and let ElementwiseFunctionLayer's
     # table run its Wolfram name on them
     if entry.elementwise is None:
         return
-    name = _wolfram_name(entry)
+    name = entry.wolfram_function
     if added:
         fwd, bwd = activation.add(entry.family, *entry.elementwise)
         if name:
