@@ -14,6 +14,7 @@ import numpy as np
 
 from . import conventions as cv
 from .errors import LayerGraphError
+from .registry import ELEMENTWISE
 
 
 class Op:
@@ -254,15 +255,11 @@ class LayerNormOp(Op):
 
 
 class ActivationOp(Op):
-    """Elementwise activations and softmax: forward(x, *hp), backward(dy, x, y, *hp)."""
-
-    _HYPER = {"leakyrelu": "Scale", "clippedrelu": "Ceiling", "elu": "Alpha"}
+    """Elementwise activations (every registry row with scalar math) and softmax:
+    forward(x, *hp), backward(dy, x, y, *hp), hp the spec's kernel_args()."""
 
     def _hp(self):
-        L = self.layer
-        if L.family == "gelu":
-            return (L.Approximation == "tanh",)
-        return (getattr(L, self._HYPER[L.family]),) if L.family in self._HYPER else ()
+        return self.layer.kernel_args()
 
     def forward(self, k, xs, P, training):
         y = k(self.layer.family, "forward_infer")(xs[0], *self._hp())
@@ -415,9 +412,7 @@ class OutputOp(Op):
 
 OPS = {
     "input": InputOp, "conv": ConvOp, "transposed_conv": TransposedConvOp, "batchnorm": BatchNormOp,
-    "layernorm": LayerNormOp, "relu": ActivationOp, "leakyrelu": ActivationOp, "clippedrelu": ActivationOp,
-    "elu": ActivationOp, "tanh": ActivationOp, "sigmoid": ActivationOp, "swish": ActivationOp,
-    "gelu": ActivationOp, "softmax": ActivationOp, "maxpool": PoolOp, "avgpool": PoolOp,
+    "layernorm": LayerNormOp, "softmax": ActivationOp, "maxpool": PoolOp, "avgpool": PoolOp,
     "globalavgpool": GlobalPoolOp, "globalmaxpool": GlobalPoolOp, "fc": FullyConnectedOp,
     "dropout": DropoutOp, "addition": AdditionOp, "concatenation": ConcatOp, "flatten": FlattenOp,
     "crossentropyex": OutputOp, "mse": OutputOp,
@@ -430,8 +425,8 @@ OPS.update(ARRAY_OPS)
 
 
 def make_op(layer, in_sizes, out_sizes, dtype) -> Op:
-    try:
-        cls = OPS[layer.family]
-    except KeyError:
-        raise LayerGraphError(f"Layer '{layer.Name}' ({layer.Type}) has no kernels yet.") from None
+    # the activations: every registry row with scalar math, also one registered at run time
+    cls = OPS.get(layer.family) or (ActivationOp if layer.family in ELEMENTWISE else None)
+    if cls is None:
+        raise LayerGraphError(f"Layer '{layer.Name}' ({layer.Type}) has no kernels yet.")
     return cls(layer, in_sizes, out_sizes, dtype)

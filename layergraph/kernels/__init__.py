@@ -4,7 +4,10 @@
     y, mean, var = get_kernel("batchnorm", "forward_train", "cpu")(x, scale, offset, 1e-5)
 
 Operations are "forward_train", "forward_infer" and "backward" for every family (where
-training and prediction coincide the same function is registered twice). Devices load
+training and prediction coincide the same function is registered twice). Each device's table
+is built from the registry (core/registry.py) by one naming rule (``family_kernels``): a row's
+``kernel`` prefix p names p_forward_train and p_forward_infer, or one p_forward for both, and
+p_backward. Devices load
 lazily on first use: "cpu" from ``layergraph.kernels.cpu``, "cuda" from
 ``layergraph.kernels.cuda``; each exposes ``KERNELS = {(family, op): fn}``. Importing this
 module imports neither numba nor a device package.
@@ -62,6 +65,9 @@ fc          fc_forward(x, w, b) -> y; fc_backward(dy, x, w) -> (dx, dw, db)
             x N x In (or N x C x H x W, read row-major); w Out x In; b (Out,) or None
 relu, tanh, sigmoid, swish
             <name>_forward(x) -> y; <name>_backward(dy, x, y) -> dx
+            (these and the four below are compiled for both devices from the scalar math of
+            their registry rows, kernels/activation_math.py; y may be None, and hyperparameters
+            may be passed by keyword)
 leakyrelu   leakyrelu_forward(x, scale); leakyrelu_backward(dy, x, y, scale)
 clippedrelu clippedrelu_forward(x, ceiling); clippedrelu_backward(dy, x, y, ceiling)
 elu         elu_forward(x, alpha); elu_backward(dy, x, y, alpha)
@@ -83,7 +89,8 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = ["DEVICES", "OPERATIONS", "KernelNotFoundError", "available", "get_kernel", "get_transfers"]
+__all__ = ["DEVICES", "OPERATIONS", "KernelNotFoundError", "available", "family_kernels", "get_kernel",
+           "get_transfers"]
 
 DEVICES = ("cpu", "cuda")
 OPERATIONS = ("forward_train", "forward_infer", "backward")
@@ -133,6 +140,18 @@ def get_kernel(family: str, operation: str, device: str = "cpu"):
         msg = (f"No kernel family {family!r} on {device!r}; families on {device!r}: "
                f"{', '.join(families)}.")
     raise KernelNotFoundError(msg)
+
+
+def family_kernels(prefix: str, find) -> dict | None:
+    """{operation: function} of one kernel family in a device package, by the naming rule the
+    device tables are built with: <prefix>_forward_train and <prefix>_forward_infer, or one
+    <prefix>_forward for both; <prefix>_backward. ``find(name)`` looks a function up in the
+    package (None when missing); the result is None unless every operation is found."""
+    fwd = find(f"{prefix}_forward")
+    ops = {"forward_train": find(f"{prefix}_forward_train") or fwd,
+           "forward_infer": find(f"{prefix}_forward_infer") or fwd,
+           "backward": find(f"{prefix}_backward")}
+    return ops if all(ops.values()) else None
 
 
 def get_transfers(device: str):

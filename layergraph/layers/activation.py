@@ -1,4 +1,8 @@
-"""Activation layers and softmax: the output has the size of the input."""
+"""Activation layers and softmax: the output has the size of the input.
+
+An activation spec subclasses ``ActivationLayer``; its kernels take ``kernel_args()`` after the
+data (by default its hyperparameters' values, in order). Its scalar math lives in
+kernels/activation_math.py and its registry row in core/registry.py (docs/adding_a_layer.md)."""
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
@@ -6,7 +10,15 @@ from typing import Annotated, Any, ClassVar
 from ..core.layer import Choice, Layer, Scalar
 
 
-class ReLULayer(Layer):
+class ActivationLayer(Layer):
+    """Base of the elementwise activations and softmax (core/ops.py's ActivationOp runs them)."""
+
+    def kernel_args(self) -> tuple:
+        """The kernels' hyperparameters after the data: forward(x, *args), backward(dy, x, y, *args)."""
+        return tuple(getattr(self, name) for name in self.hyperparameters)
+
+
+class ReLULayer(ActivationLayer):
     class_name: ClassVar[str] = "ReLULayer"
     Type: ClassVar[str] = "ReLU"
     DefaultName: ClassVar[str] = "relu"
@@ -16,7 +28,7 @@ class ReLULayer(Layer):
         return "ReLU"
 
 
-class LeakyReLULayer(Layer):
+class LeakyReLULayer(ActivationLayer):
     class_name: ClassVar[str] = "LeakyReLULayer"
     Type: ClassVar[str] = "Leaky ReLU"
     DefaultName: ClassVar[str] = "leakyrelu"
@@ -29,7 +41,7 @@ class LeakyReLULayer(Layer):
         return f"Leaky ReLU with scale {self.Scale:g}"
 
 
-class ClippedReLULayer(Layer):
+class ClippedReLULayer(ActivationLayer):
     class_name: ClassVar[str] = "ClippedReLULayer"
     Type: ClassVar[str] = "Clipped ReLU"
     DefaultName: ClassVar[str] = "clippedrelu"
@@ -42,7 +54,7 @@ class ClippedReLULayer(Layer):
         return f"Clipped ReLU with ceiling {self.Ceiling:g}"
 
 
-class ELULayer(Layer):
+class ELULayer(ActivationLayer):
     class_name: ClassVar[str] = "ELULayer"
     Type: ClassVar[str] = "ELU"
     DefaultName: ClassVar[str] = "elu"
@@ -55,7 +67,7 @@ class ELULayer(Layer):
         return f"ELU with Alpha {self.Alpha:g}"
 
 
-class TanhLayer(Layer):
+class TanhLayer(ActivationLayer):
     class_name: ClassVar[str] = "TanhLayer"
     Type: ClassVar[str] = "Tanh"
     DefaultName: ClassVar[str] = "tanh"
@@ -65,7 +77,7 @@ class TanhLayer(Layer):
         return "Hyperbolic tangent"
 
 
-class SigmoidLayer(Layer):
+class SigmoidLayer(ActivationLayer):
     class_name: ClassVar[str] = "SigmoidLayer"
     Type: ClassVar[str] = "Sigmoid"
     DefaultName: ClassVar[str] = "sigmoid"
@@ -75,7 +87,7 @@ class SigmoidLayer(Layer):
         return "sigmoid"
 
 
-class SwishLayer(Layer):
+class SwishLayer(ActivationLayer):
     class_name: ClassVar[str] = "SwishLayer"
     Type: ClassVar[str] = "Swish"
     DefaultName: ClassVar[str] = "swish"
@@ -85,7 +97,7 @@ class SwishLayer(Layer):
         return "swish"
 
 
-class GELULayer(Layer):
+class GELULayer(ActivationLayer):
     class_name: ClassVar[str] = "GELULayer"
     Type: ClassVar[str] = "GELU"
     DefaultName: ClassVar[str] = "gelu"
@@ -97,8 +109,11 @@ class GELULayer(Layer):
     def description(self):
         return "GELU"
 
+    def kernel_args(self):
+        return (self.Approximation == "tanh",)
 
-class SoftmaxLayer(Layer):
+
+class SoftmaxLayer(ActivationLayer):
     class_name: ClassVar[str] = "SoftmaxLayer"
     Type: ClassVar[str] = "Softmax"
     DefaultName: ClassVar[str] = "softmax"

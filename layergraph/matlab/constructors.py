@@ -1,43 +1,18 @@
 """MATLAB-named layer constructors: ``convolution2dLayer(3, 16, 'Padding', 1)`` and
-``convolution2dLayer(3, 16, Padding=1)`` build the same layer."""
+``convolution2dLayer(3, 16, Padding=1)`` build the same layer.
+
+Every constructor is made from its registry row (core/registry.py: name, positional
+arguments, argument hook, documentation title), here and for rows registered later.
+"""
 from __future__ import annotations
 
-from .. import layers as L
+import inspect
+
+from ..core import registry
 from ..core.errors import LayerGraphError
 from ..layers._common import padding_args
 from .args import parse
 from .limits import matlab_limits
-
-
-def _settable(cls, exclude=(), extra=()):
-    return [n for n in cls.model_fields if n not in exclude and not n.islower()] + list(extra)
-
-
-def _make(function, cls, positional=(), required=0, exclude=(), extra=(), translate=None, doc="", renamed=None):
-    """``renamed`` maps an internal field that ``translate`` fills to the MATLAB
-    argument it came from, so that an error names the argument the user typed."""
-    names = _settable(cls, exclude, extra)
-
-    def constructor(*args, **kwargs):
-        props = parse(function, args, kwargs, positional, required, names)
-        if translate:
-            props = translate(props)
-        try:
-            return matlab_limits(cls(**props))
-        except LayerGraphError as exc:
-            if not renamed:
-                raise
-            text = str(exc)
-            for internal, public in renamed.items():
-                text = text.replace(f"'{internal}'", f"'{public}'").replace(f"Expected {internal} ",
-                                                                              f"Expected {public} ")
-            raise LayerGraphError(text, exc.identifier) from None
-
-    constructor.__name__ = constructor.__qualname__ = function
-    constructor.__doc__ = doc or f"MATLAB's {function}: returns a {cls.class_name}."
-    constructor.layer_class = cls
-    constructor.parameter_names = tuple(names)
-    return constructor
 
 
 def _padding(props):
@@ -52,89 +27,104 @@ def _cropping(props):
     return props
 
 
-_NUM_INPUTS = {"num_inputs": "NumInputs"}
-
-
 def _num_inputs(props):
     if "NumInputs" in props:
         props["num_inputs"] = props.pop("NumInputs")
     return props
 
 
-imageInputLayer = _make("imageInputLayer", L.ImageInputLayer, ("InputSize",), 1,
-                        doc="imageInputLayer(inputSize): 2-D image input, inputSize [h w c] or [h w].")
-featureInputLayer = _make("featureInputLayer", L.FeatureInputLayer, ("InputSize",), 1,
-                          doc="featureInputLayer(numFeatures): feature vector input.")
-convolution2dLayer = _make(
-    "convolution2dLayer", L.Convolution2DLayer, ("FilterSize", "NumFilters"), 2,
-    exclude=("PaddingMode", "PaddingSize"), extra=("Padding",), translate=_padding,
-    doc="convolution2dLayer(filterSize, numFilters, ...): 2-D convolution.")
-groupedConvolution2dLayer = _make(
-    "groupedConvolution2dLayer", L.GroupedConvolution2DLayer,
-    ("FilterSize", "NumFiltersPerGroup", "NumGroups"), 3,
-    exclude=("PaddingMode", "PaddingSize"), extra=("Padding",), translate=_padding,
-    doc="groupedConvolution2dLayer(filterSize, numFiltersPerGroup, numGroups): numGroups may be 'channel-wise'.")
-transposedConv2dLayer = _make(
-    "transposedConv2dLayer", L.TransposedConvolution2DLayer, ("FilterSize", "NumFilters"), 2,
-    exclude=("CroppingMode", "CroppingSize"), extra=("Cropping",), translate=_cropping,
-    doc="transposedConv2dLayer(filterSize, numFilters, ...): transposed 2-D convolution.")
-batchNormalizationLayer = _make("batchNormalizationLayer", L.BatchNormalizationLayer,
-                                doc="batchNormalizationLayer(...): batch normalization.")
-layerNormalizationLayer = _make("layerNormalizationLayer", L.LayerNormalizationLayer,
-                                doc="layerNormalizationLayer(...): layer normalization.")
-groupNormalizationLayer = _make(
-    "groupNormalizationLayer", L.GroupNormalizationLayer, ("NumGroups",), 1,
-    doc="groupNormalizationLayer(numGroups, ...): group normalization; numGroups a positive integer, "
-        "'all-channels' or 'channel-wise'.")
-instanceNormalizationLayer = _make("instanceNormalizationLayer", L.InstanceNormalizationLayer,
-                                   doc="instanceNormalizationLayer(...): instance normalization.")
-reluLayer = _make("reluLayer", L.ReLULayer)
-leakyReluLayer = _make("leakyReluLayer", L.LeakyReLULayer, ("Scale",), 0,
-                       doc="leakyReluLayer(scale=0.01): leaky ReLU.")
-clippedReluLayer = _make("clippedReluLayer", L.ClippedReLULayer, ("Ceiling",), 1,
-                         doc="clippedReluLayer(ceiling): ReLU clipped at ceiling.")
-eluLayer = _make("eluLayer", L.ELULayer, ("Alpha",), 0, doc="eluLayer(alpha=1): ELU.")
-tanhLayer = _make("tanhLayer", L.TanhLayer)
-sigmoidLayer = _make("sigmoidLayer", L.SigmoidLayer)
-swishLayer = _make("swishLayer", L.SwishLayer)
-geluLayer = _make("geluLayer", L.GELULayer)
-softmaxLayer = _make("softmaxLayer", L.SoftmaxLayer)
-maxPooling2dLayer = _make(
-    "maxPooling2dLayer", L.MaxPooling2DLayer, ("PoolSize",), 1,
-    exclude=("PaddingMode", "PaddingSize"), extra=("Padding",), translate=_padding,
-    doc="maxPooling2dLayer(poolSize, ...): max pooling; Stride defaults to [1 1].")
-averagePooling2dLayer = _make(
-    "averagePooling2dLayer", L.AveragePooling2DLayer, ("PoolSize",), 1,
-    exclude=("PaddingMode", "PaddingSize"), extra=("Padding",), translate=_padding,
-    doc="averagePooling2dLayer(poolSize, ...): average pooling; Stride defaults to [1 1].")
-globalAveragePooling2dLayer = _make("globalAveragePooling2dLayer", L.GlobalAveragePooling2DLayer)
-globalMaxPooling2dLayer = _make("globalMaxPooling2dLayer", L.GlobalMaxPooling2DLayer)
-fullyConnectedLayer = _make("fullyConnectedLayer", L.FullyConnectedLayer, ("OutputSize",), 1,
-                            doc="fullyConnectedLayer(outputSize, ...): fully connected layer.")
-dropoutLayer = _make("dropoutLayer", L.DropoutLayer, ("Probability",), 0,
-                     doc="dropoutLayer(probability=0.5): inverted dropout.")
-flattenLayer = _make("flattenLayer", L.FlattenLayer)
-additionLayer = _make("additionLayer", L.AdditionLayer, ("NumInputs",), 1, extra=("NumInputs",),
-                      translate=_num_inputs, renamed=_NUM_INPUTS,
-                      doc="additionLayer(numInputs): element-wise addition.")
-concatenationLayer = _make("concatenationLayer", L.ConcatenationLayer, ("Dim", "NumInputs"), 2,
-                           extra=("NumInputs",), translate=_num_inputs, renamed=_NUM_INPUTS,
-                           doc="concatenationLayer(dim, numInputs): concatenation along dimension dim.")
-depthConcatenationLayer = _make("depthConcatenationLayer", L.DepthConcatenationLayer, ("NumInputs",), 1,
-                                extra=("NumInputs",), translate=_num_inputs, renamed=_NUM_INPUTS,
-                                doc="depthConcatenationLayer(numInputs): concatenation along channels.")
-classificationLayer = _make("classificationLayer", L.ClassificationOutputLayer, exclude=("OutputSize",),
-                            doc="classificationLayer(...): cross-entropy output for classification.")
-regressionLayer = _make("regressionLayer", L.RegressionOutputLayer,
-                        doc="regressionLayer(...): half-mean-squared-error output for regression.")
+class _Hook:
+    """A MATLAB argument that is not a property: ``extra`` (name, default) stands for the
+    properties ``exclude``; ``translate`` maps the parsed arguments onto them; ``renamed`` maps
+    an internal field that ``translate`` fills to the MATLAB argument it came from, so that an
+    error names the argument the user typed."""
 
-CONSTRUCTORS = {f.__name__: f for f in (
-    imageInputLayer, featureInputLayer, convolution2dLayer, groupedConvolution2dLayer, transposedConv2dLayer,
-    batchNormalizationLayer, layerNormalizationLayer, groupNormalizationLayer, instanceNormalizationLayer,
-    reluLayer, leakyReluLayer, clippedReluLayer, eluLayer, tanhLayer, sigmoidLayer, swishLayer, geluLayer,
-    maxPooling2dLayer, averagePooling2dLayer,
-    globalAveragePooling2dLayer, globalMaxPooling2dLayer, fullyConnectedLayer, dropoutLayer, softmaxLayer,
-    classificationLayer, regressionLayer, additionLayer, concatenationLayer, depthConcatenationLayer,
-    flattenLayer)}
+    def __init__(self, exclude, extra, translate, renamed=None):
+        self.exclude, self.extra, self.translate, self.renamed = exclude, extra, translate, renamed or {}
+
+
+HOOKS = {
+    "padding": _Hook(("PaddingMode", "PaddingSize"), ("Padding", 0), _padding),
+    "cropping": _Hook(("CroppingMode", "CroppingSize"), ("Cropping", 0), _cropping),
+    "num_inputs": _Hook((), ("NumInputs", 2), _num_inputs, {"num_inputs": "NumInputs"}),
+}
+
+
+def _default(cls, name, hook):
+    if hook is not None and name == hook.extra[0]:
+        return hook.extra[1]
+    field = cls.model_fields[name]
+    return inspect.Parameter.empty if field.is_required() else field.get_default(call_default_factory=True)
+
+
+def make_constructor(entry: registry.Entry):
+    """The constructor that a registry row describes."""
+    function, cls = entry.matlab, entry.layer
+    positional, required = entry.positional, entry.required
+    hook = HOOKS[entry.hook] if entry.hook else None
+    exclude = set(entry.hidden) | set(hook.exclude if hook else ())
+    names = [n for n in cls.model_fields if n not in exclude and not n.islower()]
+    if hook is not None and hook.extra[0] not in names:
+        names.append(hook.extra[0])
+
+    def constructor(*args, **kwargs):
+        props = parse(function, args, kwargs, positional, required, names)
+        if hook is not None:
+            props = hook.translate(props)
+        try:
+            return matlab_limits(cls(**props))
+        except LayerGraphError as exc:
+            if hook is None or not hook.renamed:
+                raise
+            text = str(exc)
+            for internal, public in hook.renamed.items():
+                text = text.replace(f"'{internal}'", f"'{public}'").replace(f"Expected {internal} ",
+                                                                              f"Expected {public} ")
+            raise LayerGraphError(text, exc.identifier) from None
+
+    P = inspect.Parameter
+    params = [P(n, P.POSITIONAL_ONLY) for n in positional[:required]]
+    params += [P(n, P.POSITIONAL_OR_KEYWORD, default=_default(cls, n, hook)) for n in positional[required:]]
+    params.append(P("name_value", P.VAR_POSITIONAL))
+    params += [P(n, P.KEYWORD_ONLY, default=_default(cls, n, hook)) for n in names if n not in positional]
+    constructor.__signature__ = inspect.Signature(params)
+    constructor.__name__ = constructor.__qualname__ = function
+    call = ", ".join([p[0].lower() + p[1:] for p in positional[:required]] + ["Name=Value"])
+    options = ", ".join(n for n in names if n not in positional[:required])
+    constructor.__doc__ = (
+        f"{function}({call}): {entry.doc or function} (MATLAB's {function}). Returns a {cls.class_name}.\n\n"
+        f"Positional arguments, in MATLAB's order: {', '.join(positional) or 'none'}"
+        f"{_required(positional, required)}.\n"
+        f"Name-value arguments, as 'Name', value pairs or Name=value keywords (names are case-insensitive and "
+        f"may be abbreviated to a unique prefix, as in MATLAB's inputParser): {options}.")
+    constructor.layer_class = cls
+    constructor.parameter_names = tuple(names)
+    return constructor
+
+
+def _required(positional, required):
+    if not required:
+        return " (optional)" if positional else ""
+    return " (required)" if required == len(positional) else f" (the first {required} required)"
+
+
+CONSTRUCTORS: dict = {}
+
+
+def _on_registry(entry, added):
+    # a row registered after import gets its constructor here and as a module attribute
+    if not entry.matlab:
+        return
+    if added:
+        CONSTRUCTORS[entry.matlab] = globals()[entry.matlab] = make_constructor(entry)
+    else:
+        CONSTRUCTORS.pop(entry.matlab, None)
+        globals().pop(entry.matlab, None)
+
+
+for _entry in registry.REGISTRY:
+    _on_registry(_entry, True)
+registry.subscribe(_on_registry)
+del _entry
 
 __all__ = list(CONSTRUCTORS) + ["LayerGraphError"]

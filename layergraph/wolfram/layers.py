@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import layers as L
 from ..core import conventions as cv
+from ..core import registry
 from ..core.errors import LayerGraphError
 from ..core.layer import Layer as CoreLayer
 from ..core.registry import BY_CLASS
@@ -966,33 +967,31 @@ class NormalizationLayer(NetLayer):
 
 
 # =============================================================================================
-_CORE_ACTIVATIONS = {
-    "Ramp": (L.ReLULayer, {}), "ReLU": (L.ReLULayer, {}), "RectifiedLinearUnit": (L.ReLULayer, {}),
-    "Tanh": (L.TanhLayer, {}), "LogisticSigmoid": (L.SigmoidLayer, {}), "Sigmoid": (L.SigmoidLayer, {}),
-    "ELU": (L.ELULayer, {}), "Swish": (L.SwishLayer, {}), "GELU": (L.GELULayer, {}),
-}
+# Names that run on the numpy table of kernels/cpu/elementwise.py; the names and symbols of
+# activations with kernels come from the registry (core/registry.py: wolfram_symbol, wolfram_names).
 _NAMED = ("SELU", "HardSwish", "Mish", "SoftSign", "SoftPlus", "HardTanh", "HardSigmoid")
 
 
 class ElementwiseLayer(NetLayer):
     """``ElementwiseLayer[f]``: f one of Ramp, Tanh, LogisticSigmoid, Exp, Log, Sqrt, Sin, Cos,
     Abs, ArcTan, Erf, the names "ReLU", "ELU", "SELU", "GELU", "Swish", "HardSwish", "Mish",
-    "SoftSign", "SoftPlus", "HardTanh", "HardSigmoid", "Sigmoid", or a Python function of an
-    array (its derivative is taken by central differences)."""
+    "SoftSign", "SoftPlus", "HardTanh", "HardSigmoid", "Sigmoid" (and those of any activation
+    registered in core/registry.py), or a Python function of an array (its derivative is taken
+    by central differences)."""
 
     head = "ElementwiseLayer"
 
     def __init__(self, f=None, **options):
         super().__init__(**options)
         if isinstance(f, S.Symbol):
-            if f not in S.UNARY_SYMBOLS:
+            if not S.is_elementwise(f):
                 raise _opt_err(self.head, "the function", f, "an elementwise function such as Ramp, Tanh or "
                                                              "LogisticSigmoid")
             fname = f.name
         elif isinstance(f, str):
-            if f not in _CORE_ACTIVATIONS and f not in _NAMED:
+            if f not in registry.WOLFRAM_FUNCTIONS and f not in _NAMED:
                 raise LayerGraphError(f"ElementwiseLayer: {_wl(f)} is not a known function name. Names: "
-                                      f"{', '.join(sorted(set(_CORE_ACTIVATIONS) | set(_NAMED)))}.",
+                                      f"{', '.join(sorted(set(registry.WOLFRAM_FUNCTIONS) | set(_NAMED)))}.",
                                       "ElementwiseLayer::invfunc")
             fname = f
         elif callable(f):
@@ -1007,12 +1006,10 @@ class ElementwiseLayer(NetLayer):
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)
         fn = self._fn
-        if isinstance(fn, str) and fn in _CORE_ACTIVATIONS:
-            cls, kw = _CORE_ACTIVATIONS[fn]
-            spec = cls(Name=name, **kw)
-        elif isinstance(fn, str):
-            spec = L.ElementwiseFunctionLayer(Name=name, Function=fn)
-        else:
+        entry = registry.WOLFRAM_FUNCTIONS.get(fn) if isinstance(fn, str) else None
+        if entry is not None:  # an activation with kernels, at its MATLAB defaults
+            spec = entry.layer(Name=name)
+        else:  # a function of the numpy table, or the user's own
             spec = L.ElementwiseFunctionLayer(Name=name, Function=fn)
         return Built([spec], 0, len(dims), None)
 
@@ -1320,9 +1317,9 @@ def _elementwise_from_core(cls, spec, in_sizes=None):
         return cls(symbol if symbol is not None else name)
     if isinstance(spec, L.ElementwiseFunctionLayer):
         return named(spec.Function) if isinstance(spec.Function, str) else cls(spec.Function)
-    for name, (core_cls, _) in _CORE_ACTIVATIONS.items():
-        if core_cls is type(spec):
-            return named(name)
+    entry = BY_CLASS.get(type(spec))
+    if entry is not None and entry.wolfram_function:
+        return named(entry.wolfram_function)
     raise NoCounterpart(f"no ElementwiseLayer function builds {spec.class_name}")
 
 

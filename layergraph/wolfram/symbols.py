@@ -4,6 +4,8 @@ ThreadingLayer and PoolingLayer take (``Ramp``, ``Tanh``, ``LogisticSigmoid``, `
 ``Max``, ``Mean``, ...). Wolfram's ``None`` is Python's ``None``."""
 from __future__ import annotations
 
+from ..core import registry
+
 
 class Symbol:
     """A Wolfram symbol: prints as its name, compares by identity."""
@@ -66,7 +68,9 @@ All = _symbol("All")
 Inherited = _symbol("Inherited")
 Infinity = _symbol("Infinity")
 
-# elementwise functions (ElementwiseLayer[f])
+# elementwise functions (ElementwiseLayer[f]): Ramp, Tanh and LogisticSigmoid run on the kernels of
+# the registry rows that name them (core/registry.py, Entry.wolfram_symbol); the others on the
+# numpy table of kernels/cpu/elementwise.py
 Ramp = _symbol("Ramp")
 Tanh = _symbol("Tanh")
 LogisticSigmoid = _symbol("LogisticSigmoid")
@@ -90,7 +94,14 @@ Min = _symbol("Min")
 Mean = _symbol("Mean")
 Total = _symbol("Total")
 
-UNARY_SYMBOLS = (Ramp, Tanh, LogisticSigmoid, Exp, Log, Sqrt, Sin, Cos, Abs, ArcTan, Erf)
+NUMPY_SYMBOLS = (Exp, Log, Sqrt, Sin, Cos, Abs, ArcTan, Erf)
+UNARY_SYMBOLS = tuple(_symbol(e.wolfram_symbol) for e in registry.REGISTRY if e.wolfram_symbol) + NUMPY_SYMBOLS
+
+
+def is_elementwise(f) -> bool:
+    """Whether ElementwiseLayer takes the symbol f (also for a registry row added at run time)."""
+    entry = registry.WOLFRAM_FUNCTIONS.get(f.name) if isinstance(f, Symbol) else None
+    return f in NUMPY_SYMBOLS or (entry is not None and entry.wolfram_symbol == f.name)
 BINARY_SYMBOLS = (Plus, Subtract, Times, Divide, Power, Max, Min)
 
 __all__ = ["Symbol", "Scaled", "Span", "Automatic", "All", "Inherited", "Infinity", "Ramp", "Tanh", "LogisticSigmoid",

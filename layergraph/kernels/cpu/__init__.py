@@ -3,11 +3,16 @@ Python wrappers, plus numpy BLAS for the matrix products. Signatures are listed 
 ``layergraph.kernels``' docstring; each family's module documents its own.
 
 ``KERNELS`` maps (family, operation) -> function, operation one of "forward_train",
-"forward_infer", "backward". Importing this package imports numba but compiles nothing:
-each kernel compiles (or loads from numba's on-disk cache) on its first call.
+"forward_infer", "backward". It is built from the registry (core/registry.py): each row's
+kernel prefix names its family's functions here (``layergraph.kernels.family_kernels``), and
+each row with scalar math gets its activation kernels compiled by activation.py, also a row
+registered later. Importing this package imports numba but compiles nothing: each kernel
+compiles (or loads from numba's on-disk cache) on its first call.
 """
 from __future__ import annotations
 
+from ...core import registry
+from .. import family_kernels
 from . import (
     activation,
     combine,
@@ -24,43 +29,58 @@ from . import (
     softmax,
 )
 
+_MODULES = (activation, combine, conv, dense, dropout, elementwise, flatten, groupnorm, instancenorm, loss, norm,
+            pool, softmax)
+# A kernel family that no layer runs on (DepthConcatenationLayer runs on "concatenation" along the
+# channels), kept for callers of the kernels themselves.
+_KERNEL_ONLY = {"depthconcatenation": "depthconcat"}
 
-def _same(fwd, bwd):
-    return {"forward_train": fwd, "forward_infer": fwd, "backward": bwd}
+
+def _find(name):
+    for module in _MODULES:
+        fn = getattr(module, name, None)
+        if fn is not None:
+            return fn
+    return None
 
 
-_TABLE = {
-    "conv": _same(conv.conv_forward, conv.conv_backward),
-    "transposed_conv": _same(conv.transposed_conv_forward, conv.transposed_conv_backward),
-    "batchnorm": {"forward_train": norm.bn_forward_train, "forward_infer": norm.bn_forward_infer,
-                  "backward": norm.bn_backward},
-    "layernorm": {"forward_train": norm.ln_forward_train, "forward_infer": norm.ln_forward_infer,
-                  "backward": norm.ln_backward},
-    "maxpool": {"forward_train": pool.maxpool_forward_train, "forward_infer": pool.maxpool_forward_infer,
-                "backward": pool.maxpool_backward},
-    "avgpool": _same(pool.avgpool_forward, pool.avgpool_backward),
-    "globalavgpool": _same(pool.globalavgpool_forward, pool.globalavgpool_backward),
-    "globalmaxpool": {"forward_train": pool.globalmaxpool_forward_train,
-                      "forward_infer": pool.globalmaxpool_forward_infer,
-                      "backward": pool.globalmaxpool_backward},
-    "fc": _same(dense.fc_forward, dense.fc_backward),
-    "softmax": _same(softmax.softmax_forward, softmax.softmax_backward),
-    "dropout": {"forward_train": dropout.dropout_forward_train, "forward_infer": dropout.dropout_forward_infer,
-                "backward": dropout.dropout_backward},
-    "addition": _same(combine.addition_forward, combine.addition_backward),
-    "concatenation": _same(combine.concat_forward, combine.concat_backward),
-    "depthconcatenation": _same(combine.depthconcat_forward, combine.depthconcat_backward),
-    "flatten": _same(flatten.flatten_forward, flatten.flatten_backward),
-    "crossentropyex": _same(loss.crossentropyex_forward, loss.crossentropyex_backward),
-    "mse": _same(loss.mse_forward, loss.mse_backward),
-    "elementwise": _same(elementwise.elementwise_forward, elementwise.elementwise_backward),
-    "threading": _same(elementwise.threading_forward, elementwise.threading_backward),
-    "instancenorm": _same(instancenorm.in_forward, instancenorm.in_backward),
-    "groupnorm": _same(groupnorm.gn_forward, groupnorm.gn_backward),
-}
-for _name in activation.NAMES:
-    _TABLE[_name] = _same(getattr(activation, f"{_name}_forward"), getattr(activation, f"{_name}_backward"))
+def _on_registry(entry, added):
+    # an elementwise row: compile its activation kernels, and let ElementwiseFunctionLayer's
+    # table run its Wolfram name on them
+    if entry.elementwise is None:
+        return
+    name = entry.wolfram_function
+    if added:
+        fwd, bwd = activation.add(entry.family, *entry.elementwise)
+        if name:
+            elementwise.use_activation(name, fwd, bwd)
+    else:
+        activation.remove(entry.family)
+        if name:
+            elementwise.drop_activation(name)
+    if "KERNELS" in globals():
+        for op in ("forward_train", "forward_infer", "backward"):
+            if added:
+                KERNELS[(entry.family, op)] = activation.KERNELS[(entry.family, op)]
+            else:
+                KERNELS.pop((entry.family, op), None)
 
-KERNELS = {(family, op): fn for family, ops in _TABLE.items() for op, fn in ops.items()}
+
+def _table():
+    table = {}
+    for family, prefix in {**registry.kernel_prefixes(), **_KERNEL_ONLY}.items():
+        ops = family_kernels(prefix, _find)
+        if ops is None:  # the CPU set is complete: a row naming a prefix it lacks is a bug
+            raise ImportError(f"layergraph.kernels.cpu has no {prefix}_forward / {prefix}_backward for the "
+                              f"kernel family {family!r} of the registry.")
+        table.update({(family, op): fn for op, fn in ops.items()})
+    return table
+
+
+for _entry in list(registry.REGISTRY):
+    _on_registry(_entry, True)
+del _entry
+KERNELS = _table()
+registry.subscribe(_on_registry)
 
 __all__ = ["KERNELS"]

@@ -1,248 +1,118 @@
 """Elementwise activations (MATLAB reluLayer, leakyReluLayer, clippedReluLayer, eluLayer,
-tanhLayer, sigmoidLayer, swishLayer, geluLayer).
+tanhLayer, sigmoidLayer, swishLayer, geluLayer, and every other registry row with scalar math).
 
-``<name>_forward(x, *hp) -> y`` and ``<name>_backward(dy, x, y, *hp) -> dx`` for any shape.
-The wrappers flatten to 1-D so each kernel is compiled for two types only (float32 and
-float64 vectors); hyperparameters travel as Python floats.
+``<family>_forward(x, *hp) -> y`` and ``<family>_backward(dy, x, y=None, *hp) -> dx`` for any
+shape, compiled from the row's scalar functions (kernels/activation_math.py) into parallel
+numba loops. The wrappers flatten to 1-D so each loop is compiled for two types only (float32
+and float64 vectors); hyperparameters travel as a tuple of Python floats. A backward whose
+gradient reads y computes it when y is None.
+
+Compilation and numba's cache: the loops are closures over the scalar functions (made here
+once per family, compiled on first call). ``cache=True`` keys a closure by its cells, pickled:
+the scalar functions by reference (module and name: the same bytes in every process, so a new
+process loads the compiled loop from the cache instead of compiling again) and a hash of the
+scalar functions' source file, so that editing the math recompiles (numba would otherwise
+miss a change in another file).
 """
 from __future__ import annotations
 
-import math
-
+import numpy as np
 from numba import njit, prange
 
+from .._scalar import Elementwise, jitable, source_stamp
 from ._util import as_float, flat, like, out_like
 
-_SQRT_HALF = 0.7071067811865476
-_INV_SQRT_2PI = 0.3989422804014327
-_SQRT_2_OVER_PI = 0.7978845608028654
-_GELU_C = 0.044715
 
-
-# -- numba kernels over flat vectors ---------------------------------------------------
-@njit(cache=True, parallel=True)
-def _relu_f(x, y):
-    for i in prange(x.size):
-        v = x[i]
-        y[i] = v if v > 0 else 0.0
-
-
-@njit(cache=True, parallel=True)
-def _relu_b(dy, x, dx):
-    for i in prange(x.size):
-        dx[i] = dy[i] if x[i] > 0 else 0.0
-
-
-@njit(cache=True, parallel=True)
-def _leaky_f(x, scale, y):
-    for i in prange(x.size):
-        v = x[i]
-        y[i] = v if v > 0 else scale * v
-
-
-@njit(cache=True, parallel=True)
-def _leaky_b(dy, x, scale, dx):
-    for i in prange(x.size):
-        dx[i] = dy[i] if x[i] > 0 else scale * dy[i]
-
-
-@njit(cache=True, parallel=True)
-def _clipped_f(x, ceiling, y):
-    for i in prange(x.size):
-        v = x[i]
-        y[i] = 0.0 if v <= 0 else (ceiling if v >= ceiling else v)
-
-
-@njit(cache=True, parallel=True)
-def _clipped_b(dy, x, ceiling, dx):
-    for i in prange(x.size):
-        v = x[i]
-        dx[i] = dy[i] if (v > 0 and v < ceiling) else 0.0
-
-
-@njit(cache=True, parallel=True)
-def _elu_f(x, alpha, y):
-    for i in prange(x.size):
-        v = x[i]
-        y[i] = v if v > 0 else alpha * math.expm1(v)
-
-
-@njit(cache=True, parallel=True)
-def _elu_b(dy, x, alpha, dx):
-    for i in prange(x.size):
-        v = x[i]
-        dx[i] = dy[i] if v > 0 else dy[i] * alpha * math.exp(v)
-
-
-@njit(cache=True, parallel=True)
-def _tanh_f(x, y):
-    for i in prange(x.size):
-        y[i] = math.tanh(x[i])
-
-
-@njit(cache=True, parallel=True)
-def _tanh_b(dy, y, dx):
-    for i in prange(y.size):
-        t = y[i]
-        dx[i] = dy[i] * (1.0 - t * t)
-
-
-@njit(cache=True, inline="always")
-def _sig(v):
-    if v >= 0:
-        return 1.0 / (1.0 + math.exp(-v))
-    e = math.exp(v)
-    return e / (1.0 + e)
-
-
-@njit(cache=True, parallel=True)
-def _sigmoid_f(x, y):
-    for i in prange(x.size):
-        y[i] = _sig(x[i])
-
-
-@njit(cache=True, parallel=True)
-def _sigmoid_b(dy, y, dx):
-    for i in prange(y.size):
-        s = y[i]
-        dx[i] = dy[i] * s * (1.0 - s)
-
-
-@njit(cache=True, parallel=True)
-def _swish_f(x, y):
-    for i in prange(x.size):
-        v = x[i]
-        y[i] = v * _sig(v)
-
-
-@njit(cache=True, parallel=True)
-def _swish_b(dy, x, dx):
-    for i in prange(x.size):
-        v = x[i]
-        s = _sig(v)
-        dx[i] = dy[i] * s * (1.0 + v * (1.0 - s))
-
-
-@njit(cache=True, parallel=True)
-def _gelu_erf_f(x, y):
-    for i in prange(x.size):
-        v = x[i]
-        y[i] = 0.5 * v * (1.0 + math.erf(v * _SQRT_HALF))
-
-
-@njit(cache=True, parallel=True)
-def _gelu_erf_b(dy, x, dx):
-    for i in prange(x.size):
-        v = x[i]
-        cdf = 0.5 * (1.0 + math.erf(v * _SQRT_HALF))
-        pdf = _INV_SQRT_2PI * math.exp(-0.5 * v * v)
-        dx[i] = dy[i] * (cdf + v * pdf)
-
-
-@njit(cache=True, parallel=True)
-def _gelu_tanh_f(x, y):
-    for i in prange(x.size):
-        v = x[i]
-        t = math.tanh(_SQRT_2_OVER_PI * (v + _GELU_C * v * v * v))
-        y[i] = 0.5 * v * (1.0 + t)
-
-
-@njit(cache=True, parallel=True)
-def _gelu_tanh_b(dy, x, dx):
-    for i in prange(x.size):
-        v = x[i]
-        t = math.tanh(_SQRT_2_OVER_PI * (v + _GELU_C * v * v * v))
-        du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_C * v * v)
-        dx[i] = dy[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du)
-
-
-# -- public wrappers ---------------------------------------------------------------------
-def _unary(kernel, x, *hp):
-    x = as_float(x)
-    y = out_like(x)
-    if x.size:
-        kernel(flat(x), *hp, flat(y))
-    return y
-
-
-def _grad(kernel, dy, src, *hp):
-    src = as_float(src)
-    dy = like(dy, src, "dy", src.shape)
-    dx = out_like(src)
-    if src.size:
-        kernel(flat(dy), flat(src), *hp, flat(dx))
-    return dx
-
-
-def relu_forward(x):
-    """ReLU: max(x, 0)."""
-    return _unary(_relu_f, x)
-
-
-def relu_backward(dy, x, y):
-    return _grad(_relu_b, dy, x)
-
-
-def leakyrelu_forward(x, scale):
-    """Leaky ReLU: x for x > 0, scale * x otherwise (MATLAB 'Scale', default 0.01)."""
-    return _unary(_leaky_f, x, float(scale))
-
-
-def leakyrelu_backward(dy, x, y, scale):
-    return _grad(_leaky_b, dy, x, float(scale))
-
-
-def clippedrelu_forward(x, ceiling):
-    """Clipped ReLU: min(max(x, 0), ceiling) (MATLAB 'Ceiling')."""
-    return _unary(_clipped_f, x, float(ceiling))
-
-
-def clippedrelu_backward(dy, x, y, ceiling):
-    return _grad(_clipped_b, dy, x, float(ceiling))
-
-
-def elu_forward(x, alpha):
-    """ELU: x for x > 0, alpha * (exp(x) - 1) otherwise (MATLAB 'Alpha', default 1)."""
-    return _unary(_elu_f, x, float(alpha))
-
-
-def elu_backward(dy, x, y, alpha):
-    return _grad(_elu_b, dy, x, float(alpha))
-
-
-def tanh_forward(x):
-    return _unary(_tanh_f, x)
-
-
-def tanh_backward(dy, x, y):
-    return _grad(_tanh_b, dy, y)
-
-
-def sigmoid_forward(x):
-    return _unary(_sigmoid_f, x)
-
-
-def sigmoid_backward(dy, x, y):
-    return _grad(_sigmoid_b, dy, y)
-
-
-def swish_forward(x):
-    """Swish: x * sigmoid(x)."""
-    return _unary(_swish_f, x)
-
-
-def swish_backward(dy, x, y):
-    return _grad(_swish_b, dy, x)
-
-
-def gelu_forward(x, tanh_approx=False):
-    """GELU (MATLAB geluLayer 'Approximation'): 'none' is x * Phi(x) with the exact erf;
-    'tanh' (tanh_approx=True) is 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return _unary(_gelu_tanh_f if tanh_approx else _gelu_erf_f, x)
-
-
-def gelu_backward(dy, x, y, tanh_approx=False):
-    return _grad(_gelu_tanh_b if tanh_approx else _gelu_erf_b, dy, x)
-
-
-NAMES = ("relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish", "gelu")
+def _loops(math: Elementwise):
+    f, g = jitable(math.forward), jitable(math.gradient)
+    stamp = source_stamp(math.forward, math.gradient)
+    F = np.float64  # the CPU computes in float64 and rounds once into the output's dtype
+
+    @njit(cache=True, parallel=True)
+    def forward(x, hp, y):
+        stamp  # noqa: B018 -- a closure cell, and so part of the cache key (see the module docstring)
+        for i in prange(x.size):
+            y[i] = f(x[i], F, *hp)
+
+    @njit(cache=True, parallel=True)
+    def gradient1(dy, a, hp, dx):
+        stamp  # noqa: B018
+        for i in prange(a.size):
+            dx[i] = g(dy[i], a[i], F, *hp)
+
+    @njit(cache=True, parallel=True)
+    def gradient2(dy, x, y, hp, dx):
+        stamp  # noqa: B018
+        for i in prange(x.size):
+            dx[i] = g(dy[i], x[i], y[i], F, *hp)
+
+    return forward, (gradient2 if len(math.reads) == 2 else gradient1)
+
+
+def make_kernels(family: str, forward, gradient):
+    """(<family>_forward, <family>_backward) for the scalar math ``forward`` / ``gradient``."""
+    math = Elementwise(forward, gradient)
+    loops = []
+
+    def compiled():
+        if not loops:
+            loops.extend(_loops(math))
+        return loops
+
+    fname, bname = f"{family}_forward", f"{family}_backward"
+    reads = math.reads
+
+    def fwd(x, *args, **kwargs):
+        hp = math.hp(fname, args, kwargs)
+        x = as_float(x)
+        y = out_like(x)
+        if x.size:
+            compiled()[0](flat(x), tuple([float(h) for h in hp]), flat(y))
+        return y
+
+    def bwd(dy, x, y=None, *args, **kwargs):
+        hp = math.hp(bname, args, kwargs)
+        x = as_float(x)
+        dy = like(dy, x, "dy", x.shape)
+        if reads != ("x",):
+            y = like(fwd(x, *hp) if y is None else y, x, "y", x.shape)
+        dx = out_like(x)
+        if x.size:
+            loop, fhp = compiled()[1], tuple([float(h) for h in hp])
+            if reads == ("x",):
+                loop(flat(dy), flat(x), fhp, flat(dx))
+            elif reads == ("y",):
+                loop(flat(dy), flat(y), fhp, flat(dx))
+            else:
+                loop(flat(dy), flat(x), flat(y), fhp, flat(dx))
+        return dx
+
+    fwd.__name__ = fwd.__qualname__ = fname
+    bwd.__name__ = bwd.__qualname__ = bname
+    fwd.__doc__ = (f"{family} forward, elementwise (kernels/activation_math.py: {forward.__name__}); "
+                   f"hyperparameters: {', '.join(str(p) for p in math.hyper) or 'none'}.")
+    bwd.__doc__ = f"{family} backward: dx from dy (and x, y), elementwise; y may be None."
+    return fwd, bwd
+
+
+KERNELS: dict = {}   # (family, op) -> function, for the elementwise rows; merged into the package's table
+NAMES: list = []     # the families, in registry order
+
+
+def add(family: str, forward, gradient):
+    """Make and publish <family>_forward / <family>_backward (the package does, for each
+    registry row with scalar math; this module reads no registry, so that it imports nothing
+    that imports layers)."""
+    fwd, bwd = make_kernels(family, forward, gradient)
+    globals().update({fwd.__name__: fwd, bwd.__name__: bwd})
+    KERNELS.update({(family, "forward_train"): fwd, (family, "forward_infer"): fwd, (family, "backward"): bwd})
+    NAMES.append(family)
+    return fwd, bwd
+
+
+def remove(family: str):
+    for name in (f"{family}_forward", f"{family}_backward"):
+        globals().pop(name, None)
+    for op in ("forward_train", "forward_infer", "backward"):
+        KERNELS.pop((family, op), None)
+    NAMES.remove(family)

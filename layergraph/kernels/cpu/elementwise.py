@@ -1,6 +1,7 @@
 """Elementwise functions by name, or a Python callable, and functions threaded over
 several equally sized inputs (Wolfram's ElementwiseLayer[f] and ThreadingLayer[f]
-for the functions that the activation kernels do not cover).
+for the functions that the activation kernels do not cover; the names that they do cover,
+such as "Tanh", run on those kernels).
 
     elementwise_forward(x, fn) -> y;          elementwise_backward(dy, x, y, fn) -> dx
     threading_forward(inputs, fn) -> y;       threading_backward(dy, inputs, fn) -> tuple of dx
@@ -37,17 +38,27 @@ def _erf(x):
     return np.vectorize(math.erf, otypes=[float])(x)
 
 
+# Wolfram names whose function an activation's kernels compute, at its default hyperparameters
+# (each registry row's Wolfram symbol or first name: Ramp, Tanh, LogisticSigmoid, ELU, Swish,
+# GELU) -> (forward, backward). Filled by the package (kernels/cpu/__init__.py) from the registry:
+# their math is kernels/activation_math.py, not a second copy here.
+_KERNELS: dict = {}
+
+
+def use_activation(name: str, forward, backward) -> None:
+    _KERNELS[name] = (forward, backward)
+    UNARY[name] = (forward, lambda x, y: backward(np.ones_like(x), x, y))
+
+
+def drop_activation(name: str) -> None:
+    _KERNELS.pop(name, None)
+    UNARY.pop(name, None)
+
+
 # name -> (f(x), df(x, y)); both take and give arrays of x's dtype
 UNARY = {
-    "Ramp": (lambda x: np.maximum(x, 0), lambda x, y: (x > 0).astype(x.dtype)),
-    "Tanh": (np.tanh, lambda x, y: 1 - y * y),
-    "LogisticSigmoid": (_sig, lambda x, y: y * (1 - y)),
-    "ELU": (lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), lambda x, y: np.where(x > 0, 1, y + 1)),
     "SELU": (lambda x: _SELU_SCALE * np.where(x >= 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0))),
              lambda x, y: _SELU_SCALE * np.where(x >= 0, 1, _SELU_ALPHA * np.exp(np.minimum(x, 0)))),
-    "GELU": (lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))),
-             lambda x, y: 0.5 * (1 + _erf(x / math.sqrt(2))) + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)),
-    "Swish": (lambda x: x * _sig(x), lambda x, y: _sig(x) * (1 + x * (1 - _sig(x)))),
     "HardSwish": (lambda x: x * np.clip((x + 3) / 6, 0, 1),
                   lambda x, y: np.where(x <= -3, 0, np.where(x >= 3, 1, (2 * x + 3) / 6))),
     "Mish": (lambda x: x * np.tanh(_softplus(x)),
@@ -110,6 +121,8 @@ def elementwise_backward(dy, x, y, fn):
         h = _fd_step(x64)
         d = (_call(fn, x64 + h) - _call(fn, x64 - h)) / (2 * h)
         return (np.asarray(dy, dtype=np.float64) * d).astype(x.dtype)
+    if fn in _KERNELS:
+        return _KERNELS[fn][1](dy, x, y)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         d = UNARY[fn][1](x, np.asarray(y, dtype=x.dtype))
     return np.ascontiguousarray(np.asarray(dy) * d, dtype=x.dtype)

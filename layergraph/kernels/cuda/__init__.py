@@ -8,26 +8,15 @@ Importing this package needs no GPU: numba.cuda is imported, and kernels compile
 first call. Without a GPU that call raises CudaUnavailableError unless numba's simulator is
 on (NUMBA_ENABLE_CUDASIM=1 before numba is imported; the test suite sets it in
 tests/conftest.py).
+
+``KERNELS`` comes from the registry: a row's kernel family is here when this package defines
+its functions (by the naming rule of ``layergraph.kernels``), and every row with scalar math
+has its activation kernels compiled for the GPU (activations.py).
 """
+from ...core import registry
+from .. import family_kernels
+from . import activations, batchnorm, conv, dense, pooling
 from ._runtime import CudaUnavailableError, is_device_array, to_device, to_host
-from .activations import (
-    clippedrelu_backward,
-    clippedrelu_forward,
-    elu_backward,
-    elu_forward,
-    gelu_backward,
-    gelu_forward,
-    leakyrelu_backward,
-    leakyrelu_forward,
-    relu_backward,
-    relu_forward,
-    sigmoid_backward,
-    sigmoid_forward,
-    swish_backward,
-    swish_forward,
-    tanh_backward,
-    tanh_forward,
-)
 from .batchnorm import bn_backward, bn_forward_infer, bn_forward_train
 from .conv import conv_backward, conv_forward
 from .dense import (
@@ -46,47 +35,42 @@ from .pooling import (
     maxpool_forward_train,
 )
 
-_ACTIVATIONS = {
-    "relu": (relu_forward, relu_backward),
-    "leakyrelu": (leakyrelu_forward, leakyrelu_backward),
-    "clippedrelu": (clippedrelu_forward, clippedrelu_backward),
-    "elu": (elu_forward, elu_backward),
-    "tanh": (tanh_forward, tanh_backward),
-    "sigmoid": (sigmoid_forward, sigmoid_backward),
-    "swish": (swish_forward, swish_backward),
-    "gelu": (gelu_forward, gelu_backward),
-}
+_MODULES = (activations, batchnorm, conv, dense, pooling)
 
-# (family, operation) -> function; activations and average pooling have one forward for
-# training and inference, registered under both operations.
-KERNELS = {
-    ("conv", "forward_train"): conv_forward,
-    ("conv", "forward_infer"): conv_forward,
-    ("conv", "backward"): conv_backward,
-    ("fc", "forward_train"): fc_forward,
-    ("fc", "forward_infer"): fc_forward,
-    ("fc", "backward"): fc_backward,
-    ("softmax", "forward_train"): softmax_forward,
-    ("softmax", "forward_infer"): softmax_forward,
-    ("softmax", "backward"): softmax_backward,
-    ("addition", "forward_train"): addition_forward,
-    ("addition", "forward_infer"): addition_forward,
-    ("addition", "backward"): addition_backward,
-    ("batchnorm", "forward_train"): bn_forward_train,
-    ("batchnorm", "forward_infer"): bn_forward_infer,
-    ("batchnorm", "backward"): bn_backward,
-    ("maxpool", "forward_train"): maxpool_forward_train,
-    ("maxpool", "forward_infer"): maxpool_forward_infer,
-    ("maxpool", "backward"): maxpool_backward,
-    ("avgpool", "forward_train"): avgpool_forward,
-    ("avgpool", "forward_infer"): avgpool_forward,
-    ("avgpool", "backward"): avgpool_backward,
-}
-for _family, (_forward, _backward) in _ACTIVATIONS.items():
-    KERNELS[(_family, "forward_train")] = _forward
-    KERNELS[(_family, "forward_infer")] = _forward
-    KERNELS[(_family, "backward")] = _backward
-del _family, _forward, _backward
+
+def _find(name):
+    for module in _MODULES:
+        fn = getattr(module, name, None)
+        if fn is not None:
+            return fn
+    return None
+
+
+# (family, operation) -> function, for the families whose functions this package has; one
+# forward for training and inference is registered under both operations.
+KERNELS = {(family, op): fn for family, prefix in registry.kernel_prefixes().items()
+           for op, fn in (family_kernels(prefix, _find) or {}).items()}
+
+
+def _on_registry(entry, added):
+    # activations.py has made (or dropped) the row's functions already: it subscribed first
+    if entry.elementwise is None:
+        return
+    names = (f"{entry.family}_forward", f"{entry.family}_backward")
+    if added:
+        globals().update({n: getattr(activations, n) for n in names})
+        KERNELS.update({(entry.family, op): fn for op, fn in family_kernels(entry.family, _find).items()})
+    else:
+        for n in names:
+            globals().pop(n, None)
+        for op in ("forward_train", "forward_infer", "backward"):
+            KERNELS.pop((entry.family, op), None)
+
+
+for _family in activations.NAMES:
+    globals().update({n: getattr(activations, n) for n in (f"{_family}_forward", f"{_family}_backward")})
+del _family
+registry.subscribe(_on_registry)
 
 __all__ = [
     "KERNELS", "CudaUnavailableError", "is_device_array", "to_device", "to_host",
@@ -94,4 +78,4 @@ __all__ = [
     "maxpool_forward_train", "maxpool_forward_infer", "maxpool_backward",
     "avgpool_forward", "avgpool_backward", "conv_forward", "conv_backward", "fc_forward", "fc_backward",
     "softmax_forward", "softmax_backward", "addition_forward", "addition_backward",
-] + [f.__name__ for pair in _ACTIVATIONS.values() for f in pair]
+] + [f"{f}_{op}" for f in activations.NAMES for op in ("forward", "backward")]

@@ -49,10 +49,13 @@ def cases(dt):
     yield dk["add"], (v, v, v)
     yield dk["copy"], (v, v)
     yield dk["fill"], (v, s)
-    for name, kernel in ak.items():
-        arrays = 1 if name.endswith("_forward") else 2
-        hp = (s,) if name.split("_")[0] in ("leakyrelu", "clippedrelu", "elu") else ()
-        yield kernel, (v,) * arrays + hp + (v,)
+    from layergraph.core.registry import ELEMENTWISE
+    from layergraph.kernels._scalar import Elementwise
+    for family, entry in ELEMENTWISE.items():  # kernel(x, hp, y) and kernel(dy, <reads>, hp, dx)
+        math = Elementwise(*entry.elementwise)
+        hp = (s,) * len(math.hyper)
+        yield ak[f"{family}_forward"], (v, hp, v)
+        yield ak[f"{family}_backward"], (v,) * (1 + len(math.reads)) + (hp, v)
 
 
 def main():

@@ -101,6 +101,8 @@ def test_kernels_compile_for_a_real_gpu():
     # float32 kernels that silently compute in float64) would pass every other test here.
     # ptx_check.py compiles each kernel to PTX for sm_90 with NVVM; no GPU is needed.
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    # a script's own folder comes first on sys.path: name this checkout's package explicitly
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[3]), env.get("PYTHONPATH", "")])
     script = Path(__file__).with_name("ptx_check.py")
     out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
                          timeout=300, cwd=Path(__file__).parents[3])
