@@ -513,7 +513,8 @@ class _WolframWriter:
         self.arrays = self.core.arrays
 
     def fail(self, where: str, message: str) -> LayerGraphError:
-        return LayerGraphError(f"Unable to save to '{self.path}': {where}: {message}", "layergraph:save:UnsupportedValue")
+        return LayerGraphError(f"Unable to save to '{self.path}': {where}: {message}",
+                               "layergraph:save:UnsupportedValue")
 
     def value(self, v, where: str):
         from .wolfram import symbols as S

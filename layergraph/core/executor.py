@@ -20,7 +20,8 @@ import numpy as np
 from ..kernels import KernelNotFoundError, get_kernel, get_transfers  # imports no numba: devices load on first use
 from .errors import LayerGraphError
 from .initializers import rng as global_rng
-from .ops import Op, make_op
+from .op import Op
+from .ops import make_op
 from .shared import tie_params
 
 

@@ -14,51 +14,8 @@ import numpy as np
 
 from . import conventions as cv
 from .errors import LayerGraphError
+from .op import Op, _get
 from .registry import ELEMENTWISE
-
-
-class Op:
-    learnable_names: tuple[str, ...] = ()
-    # Set by the executor before backward: per input, whether its gradient is needed (None:
-    # all). An op may return None (or anything: it is dropped) for an input that needs none.
-    need_dx: tuple[bool, ...] | None = None
-    # True where forward computes on host (numpy) arrays itself rather than through ``k``: such
-    # an op cannot take the device arrays of a 'cuda' executor, which refuses it by name.
-    host_only: bool = False
-
-    def __init__(self, layer, in_sizes, out_sizes, dtype):
-        self.layer = layer
-        self.in_sizes = in_sizes
-        self.out_sizes = out_sizes
-        self.dtype = dtype
-
-    def prepare(self) -> dict:
-        return {}
-
-    def forward(self, k, xs, P, training):
-        raise NotImplementedError
-
-    def backward(self, k, dys, ctx, P):
-        raise NotImplementedError
-
-    def to_matlab(self, name, value):
-        """An internal-layout learnable or state back in MATLAB's layout."""
-        return cv.channel_to_matlab(value, getattr(self.layer, name).shape)
-
-    def _arr(self, v):
-        return np.ascontiguousarray(np.asarray(v, dtype=self.dtype))
-
-
-def _missing(layer, name):
-    raise LayerGraphError(f"Layer '{layer.Name}': {name} is empty. Initialize the network (dlnetwork) or "
-                          f"set {name} before using it.", "nnet_cnn:layer:Layer:NotFinalized")
-
-
-def _get(layer, name):
-    value = getattr(layer, name)
-    if value is None:
-        _missing(layer, name)
-    return value
 
 
 class InputOp(Op):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ops import Op
+from .op import Op, _get
 
 
 def internal_shape(size) -> tuple[int, ...]:
@@ -59,7 +59,6 @@ class GroupNormOp(Op):
 
     def prepare(self):
         from . import conventions as cv
-        from .ops import _get
         return {n: self._arr(cv.channel_vector(_get(self.layer, n))) for n in self.learnable_names}
 
     def _hp(self):

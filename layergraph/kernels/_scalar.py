@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from functools import cache, lru_cache
+from functools import cache
 
 _jitable: set = set()
 

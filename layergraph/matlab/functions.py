@@ -109,5 +109,6 @@ def forward(net, X, Outputs=None):
     return net.forward(X, Outputs=Outputs)
 
 
-__all__ = ["assembleNetwork", "predict", "classify", "activations", "forward","layerGraph", "addLayers", "removeLayers", "replaceLayer", "connectLayers", "disconnectLayers",
-           "plot", "analyzeNetwork", "dlnetwork", "LayerArray"]
+__all__ = ["assembleNetwork", "predict", "classify", "activations", "forward", "layerGraph", "addLayers",
+           "removeLayers", "replaceLayer", "connectLayers", "disconnectLayers", "plot", "analyzeNetwork", "dlnetwork",
+           "LayerArray"]

@@ -12,7 +12,8 @@ def _cell(value) -> str:
     if isinstance(value, str):
         return f"{{'{value}'}}"
     if isinstance(value, np.ndarray):
-        return f"{{{format_size(value.shape if value.ndim > 1 else (value.shape[0], 1))} {value.dtype.name.replace('float32', 'single').replace('float64', 'double')}}}"
+        kind = value.dtype.name.replace("float32", "single").replace("float64", "double")
+        return f"{{{format_size(value.shape if value.ndim > 1 else (value.shape[0], 1))} {kind}}}"
     return str(value)
 
 

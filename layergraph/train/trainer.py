@@ -400,8 +400,8 @@ class _Run:
 
 def train(net, inputs: dict, targets: dict, losses: dict, config: TrainConfig | None = None,
           resume: TrainState | None = None) -> TrainResult:
-    """Train ``net`` (an initialized core Network, or a dialect network built on it) and return a TrainResult; see the module
-    docstring. ``resume`` continues a run from a checkpoint's TrainState."""
+    """Train ``net`` (an initialized core Network, or a dialect network built on it) and return a
+    TrainResult; see the module docstring. ``resume`` continues a run from a checkpoint's TrainState."""
     cfg = config or TrainConfig()
     if cfg.max_epochs < 1 or cfg.minibatch_size < 1:
         raise LayerGraphError("MaxEpochs and MiniBatchSize must be positive integers.")

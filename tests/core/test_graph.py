@@ -51,7 +51,8 @@ def test_connections_inputs_outputs_and_networkx():
 
 
 def residual():
-    lg = layerGraph([imageInputLayer([8, 8, 3], "Name", "in"), convolution2dLayer(3, 3, "Padding", "same", "Name", "c1"),
+    lg = layerGraph([imageInputLayer([8, 8, 3], "Name", "in"),
+                     convolution2dLayer(3, 3, "Padding", "same", "Name", "c1"),
                      reluLayer("Name", "r1"), additionLayer(2, "Name", "add"), reluLayer("Name", "r2")])
     return connectLayers(lg, "in", "add/in2")
 

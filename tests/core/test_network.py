@@ -62,7 +62,8 @@ def test_initializers_by_name_and_callable():
 def test_initializer_errors_name_the_layer():
     with pytest.raises(LayerGraphError, match=r"Layer 'fc': the initializer function for Weights returned an "
                                               r"array of size 2x2; expected size 4x32"):
-        dlnetwork([imageInputLayer([4, 4, 2]), fullyConnectedLayer(4, "WeightsInitializer", lambda sz: np.ones((2, 2)))])
+        dlnetwork([imageInputLayer([4, 4, 2]),
+                   fullyConnectedLayer(4, "WeightsInitializer", lambda sz: np.ones((2, 2)))])
     with pytest.raises(LayerGraphError, match="Layer 'fc': the initializer function for Weights failed"):
         dlnetwork([imageInputLayer([4, 4, 2]), fullyConnectedLayer(4, "WeightsInitializer", lambda sz: 1 / 0)])
 
