@@ -142,11 +142,14 @@ def get_kernel(family: str, operation: str, device: str = "cpu"):
     raise KernelNotFoundError(msg)
 
 
-def family_kernels(prefix: str, find) -> dict | None:
-    """{operation: function} of one kernel family in a device package, by the naming rule the
-    device tables are built with: <prefix>_forward_train and <prefix>_forward_infer, or one
-    <prefix>_forward for both; <prefix>_backward. ``find(name)`` looks a function up in the
-    package (None when missing); the result is None unless every operation is found."""
+def family_kernels(prefix: str, modules) -> dict | None:
+    """{operation: function} of one kernel family in a device package's ``modules``, by the
+    naming rule the device tables are built with: <prefix>_forward_train and
+    <prefix>_forward_infer, or one <prefix>_forward for both; <prefix>_backward. None unless
+    every operation is found."""
+    def find(name):
+        return next((getattr(m, name) for m in modules if getattr(m, name, None) is not None), None)
+
     fwd = find(f"{prefix}_forward")
     ops = {"forward_train": find(f"{prefix}_forward_train") or fwd,
            "forward_infer": find(f"{prefix}_forward_infer") or fwd,

@@ -65,6 +65,19 @@ def _split(spec: str, what: str) -> tuple[str, str | None]:
     return parts[0], parts[1] if len(parts) == 2 else None
 
 
+def _port(layer: str, given: str | None, ports: list[str], kind: str) -> str:
+    """The port of ``layer`` that 'layer' or 'layer/port' names; ``kind`` 'Output' or 'Input'."""
+    if given is None:
+        if len(ports) > 1:
+            raise LayerGraphError(f"Layer '{layer}' has several {kind.lower()}s ({', '.join(ports)}). Specify "
+                                  f"one, e.g. '{layer}/{ports[0]}'.", f"nnet_cnn:LayerGraph:MustSpecify{kind}")
+        return ports[0]
+    if given not in ports:
+        raise LayerGraphError(f"Layer '{layer}' has no {kind.lower()} named '{given}'. {kind}s: "
+                              f"{', '.join(ports)}.", f"nnet_cnn:LayerGraph:Invalid{kind}Name")
+    return given
+
+
 class LayerGraph(Graph):
     """MATLAB's layerGraph. Use the functions of ``layergraph.matlab`` (addLayers,
     connectLayers, ...) or the methods of the same names."""
@@ -145,25 +158,7 @@ class LayerGraph(Graph):
         if not dl.InputNames:
             raise LayerGraphError(f"Layer '{dst}' is an input layer and has no inputs to connect.",
                                   "nnet_cnn:LayerGraph:DestinationIsInputLayer")
-        if out is None:
-            if len(sl.OutputNames) > 1:
-                raise LayerGraphError(f"Layer '{src}' has several outputs ({', '.join(sl.OutputNames)}). Specify "
-                                      f"one, e.g. '{src}/{sl.OutputNames[0]}'.",
-                                      "nnet_cnn:LayerGraph:MustSpecifyOutput")
-            out = sl.OutputNames[0]
-        elif out not in sl.OutputNames:
-            raise LayerGraphError(f"Layer '{src}' has no output named '{out}'. Outputs: "
-                                  f"{', '.join(sl.OutputNames)}.", "nnet_cnn:LayerGraph:InvalidOutputName")
-        if inp is None:
-            if len(dl.InputNames) > 1:
-                raise LayerGraphError(f"Layer '{dst}' has several inputs ({', '.join(dl.InputNames)}). Specify "
-                                      f"one, e.g. '{dst}/{dl.InputNames[0]}'.",
-                                      "nnet_cnn:LayerGraph:MustSpecifyInput")
-            inp = dl.InputNames[0]
-        elif inp not in dl.InputNames:
-            raise LayerGraphError(f"Layer '{dst}' has no input named '{inp}'. Inputs: "
-                                  f"{', '.join(dl.InputNames)}.", "nnet_cnn:LayerGraph:InvalidInputName")
-        return src, out, dst, inp
+        return src, _port(src, out, sl.OutputNames, "Output"), dst, _port(dst, inp, dl.InputNames, "Input")
 
     def connectLayers(self, s: str, d: str) -> "LayerGraph":
         """Connect output ``s`` ('layer' or 'layer/out') to input ``d`` ('layer' or 'layer/in2')."""

@@ -36,14 +36,6 @@ _MODULES = (activation, combine, conv, dense, dropout, elementwise, flatten, gro
 _KERNEL_ONLY = {"depthconcatenation": "depthconcat"}
 
 
-def _find(name):
-    for module in _MODULES:
-        fn = getattr(module, name, None)
-        if fn is not None:
-            return fn
-    return None
-
-
 def _on_registry(entry, added):
     # an elementwise row: compile its activation kernels, and let ElementwiseFunctionLayer's
     # table run its Wolfram name on them
@@ -69,7 +61,7 @@ def _on_registry(entry, added):
 def _table():
     table = {}
     for family, prefix in {**registry.kernel_prefixes(), **_KERNEL_ONLY}.items():
-        ops = family_kernels(prefix, _find)
+        ops = family_kernels(prefix, _MODULES)
         if ops is None:  # the CPU set is complete: a row naming a prefix it lacks is a bug
             raise ImportError(f"layergraph.kernels.cpu has no {prefix}_forward / {prefix}_backward for the "
                               f"kernel family {family!r} of the registry.")

@@ -38,18 +38,10 @@ from .pooling import (
 _MODULES = (activations, batchnorm, conv, dense, pooling)
 
 
-def _find(name):
-    for module in _MODULES:
-        fn = getattr(module, name, None)
-        if fn is not None:
-            return fn
-    return None
-
-
 # (family, operation) -> function, for the families whose functions this package has; one
 # forward for training and inference is registered under both operations.
 KERNELS = {(family, op): fn for family, prefix in registry.kernel_prefixes().items()
-           for op, fn in (family_kernels(prefix, _find) or {}).items()}
+           for op, fn in (family_kernels(prefix, _MODULES) or {}).items()}
 
 
 def _on_registry(entry, added):
@@ -59,7 +51,7 @@ def _on_registry(entry, added):
     names = (f"{entry.family}_forward", f"{entry.family}_backward")
     if added:
         globals().update({n: getattr(activations, n) for n in names})
-        KERNELS.update({(entry.family, op): fn for op, fn in family_kernels(entry.family, _find).items()})
+        KERNELS.update({(entry.family, op): fn for op, fn in family_kernels(entry.family, _MODULES).items()})
     else:
         for n in names:
             globals().pop(n, None)
