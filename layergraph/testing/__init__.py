@@ -22,6 +22,7 @@ from .harness import (
     roundtrip,
     same_graph,
     same_layer,
+    same_property,
     same_value,
     small_network,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "roundtrip",
     "same_graph",
     "same_layer",
+    "same_property",
     "same_value",
     "small_network",
 ]

@@ -192,6 +192,16 @@ def check_cuda_parity(net, spec, n=2, rtol=1e-10, atol=1e-12):
                                rtol=rtol, atol=atol, err_msg="input gradient")
 
 
+def same_property(a, b) -> bool:
+    """A property equals its expected value as MATLAB compares them: arrays by value, a row
+    vector given as a tuple or a list alike, logicals only as logicals."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return a is not None and b is not None and np.array_equal(a, b)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return list(a) == list(b)
+    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+
+
 def same_value(a, b, where=""):
     """Equal and of one type; arrays bit-identical, of one dtype, shape and memory order."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):

@@ -29,6 +29,7 @@ from layergraph.display.matlab_display import layer_array_display, layer_display
 from layergraph.display.matlab_format import format_value
 from layergraph.matlab.constructors import CONSTRUCTORS
 from layergraph.testing import CASES
+from layergraph.testing import same_property as same
 from layergraph.testing import harness as H
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
@@ -192,14 +193,6 @@ def test_golden_display(entry):
 
 
 # -- MATLAB's constructor tables ------------------------------------------------------------------------
-def same(a, b) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return a is not None and b is not None and np.array_equal(a, b)
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return list(a) == list(b)
-    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
-
-
 def test_matlab_tables_cover_every_constructor():
     names = {e.matlab for e in MATLAB_ROWS}
     assert names == set(CONSTRUCTORS)

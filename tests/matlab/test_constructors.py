@@ -39,6 +39,7 @@ from layergraph.matlab import (
 )
 from layergraph.matlab.constructors import CONSTRUCTORS
 from layergraph.testing import CASES, check_rejected
+from layergraph.testing import same_property as same
 
 # ---------------------------------------------------------------------------
 # MATLAB's tables (required arguments, defaults, Type and DefaultName, bad values) are
@@ -54,14 +55,6 @@ MATLAB_ENTRIES = [e for e in REGISTRY if e.matlab]
 
 def make(name, *extra, **kwargs):
     return CONSTRUCTORS[name](*ARGS.get(name, ()), *extra, **kwargs)
-
-
-def same(a, b) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return a is not None and b is not None and np.array_equal(a, b)
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return list(a) == list(b)
-    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
 
 
 def raises(call, *fragments, identifier=None) -> LayerGraphError:
