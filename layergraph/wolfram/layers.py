@@ -23,7 +23,21 @@ from ..core.registry import BY_CLASS
 from ..core.size import Size
 from . import symbols as S
 from .args import checked_init, one_of, same
-from .types import dims_to_size, port_spec, wl_list
+from .display import layer_renderable, layer_text
+from .netarray import NetArray, share_array, take_netarrays
+from .types import _wl, dims_to_size, port_spec, wl_list   # noqa: F401 -- _wl: also imported from here
+
+
+# A lone layer computes, and is sized for its printout, as the NetChain of itself. NetChain is
+# in net.py, above this module (a chain holds layers); net.py registers it here when it is
+# imported, which the package does before any layer can be used.
+_LONE_CHAIN = None
+
+
+def register_lone_chain(chain_class) -> None:
+    """net.py: ``chain_class([layer])`` is the net a lone layer evaluates and sizes as."""
+    global _LONE_CHAIN
+    _LONE_CHAIN = chain_class
 
 
 def _err(head: str, message: str, tag: str = "General::valfail") -> LayerGraphError:
@@ -33,23 +47,6 @@ def _err(head: str, message: str, tag: str = "General::valfail") -> LayerGraphEr
 def _opt_err(head: str, option: str, value, allowed: str) -> LayerGraphError:
     return LayerGraphError(f"Invalid argument for {head}: the value of {option} -> {_wl(value)} should be "
                            f"{allowed}.", "General::cstfail")
-
-
-def _wl(value) -> str:
-    """A value as Wolfram writes it (for messages)."""
-    if value is None:
-        return "None"
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, (list, tuple)):
-        return "{" + ", ".join(_wl(v) for v in value) + "}"
-    if isinstance(value, np.ndarray):
-        return f"<array {'x'.join(map(str, value.shape))}>"
-    if callable(value) and not isinstance(value, S.Symbol):
-        return getattr(value, "__name__", "function")
-    return str(value)
 
 
 def _pos_int(head, option, value):
@@ -140,7 +137,6 @@ class NetLayer:
     multiport = False     # one "Input" port that takes a list of arrays (CatenateLayer, TotalLayer, ...)
 
     def __init__(self, *, Input=None, Output=None, LearningRateMultipliers=S.Automatic, **arrays):
-        from .shared import take_netarrays
         arrays = take_netarrays(self, arrays)   # NetArray values: layer.shared {array: name}
         self.params: dict[str, Any] = {}
         self.input_spec = port_spec(Input, f"{self.head} option \"Input\"")
@@ -256,18 +252,57 @@ class NetLayer:
             return 1.0 if v is None else v
         return self.lrm
 
+    def with_part(self, name, value) -> "NetLayer":
+        """``NetReplacePart[layer, name -> value]``: a copy with the array or port ``name`` set
+        (a NetArray makes the array a shared one; None removes an array, Automatic clears it)."""
+        if name in self.array_names and isinstance(value, NetArray):   # the array becomes a shared one
+            return share_array(self, name, value)
+        layer = self
+        if name in layer.array_names and name in getattr(layer, "shared", {}):
+            # a value (or None, Automatic) at one position replaces the NetArray there, as in Wolfram
+            layer = layer.copy(shared={k: v for k, v in layer.shared.items() if k != name})
+        if name in layer.array_names:
+            if value is None:
+                new = layer.copy()
+                new.disabled.add(name)
+                new.arrays[name] = None
+                return new
+            arr = _array(layer.head, name, value)
+            if arr is None:  # Automatic: the array is to be initialized again
+                new = layer.with_arrays({name: None})
+                new.disabled.discard(name)
+                return new
+            old = layer.arrays.get(name)
+            if old is not None and old.shape != arr.shape:
+                raise LayerGraphError(f"Validation failed for {layer.head}: the array \"{name}\" has dimensions "
+                                      f"{wl_list(old.shape)}; a value of dimensions {wl_list(arr.shape)} was given.",
+                                      "General::valfail")
+            if name == "MovingVariance" and (arr < 0).any():
+                raise LayerGraphError(f"Validation failed for {layer.head}: the array \"MovingVariance\" should not "
+                                      "have negative values.", "General::valfail")
+            new = layer.with_arrays({name: arr})
+            new.disabled.discard(name)
+            return new
+        if name in ("Input", "Output"):
+            dims = port_spec(value, f"{layer.head} port \"{name}\"")
+            return layer.copy(**{"input_spec" if name == "Input" else "output_spec": dims})
+        raise LayerGraphError(f"\"{name}\" is not an array or port of {layer.head}. Arrays: "
+                              f"{', '.join(layer.array_names) or 'none'}.", "NetReplacePart::nopart")
+
     # -- evaluation of a lone layer ----------------------------------------------------------------
     def __call__(self, x, **options):
-        from .net import NetChain
-        return NetChain([self])(x, **options)
+        return _LONE_CHAIN([self])(x, **options)
+
+    def lone_leaf(self):
+        """This layer sized as the chain of itself: the compiled leaf (``in_dims``,
+        ``out_dims``) that the printout reads its ports and array dimensions from."""
+        return _LONE_CHAIN([self]).compile().leaves[("1",)]
 
     # -- display ---------------------------------------------------------------------------------
     def __repr__(self):
-        from .display import layer_text
         return layer_text(self)
 
     def __rich__(self):
-        from .display import layer_renderable
         return layer_renderable(self)
 
     def _repr_pretty_(self, p, cycle):
@@ -1080,7 +1115,23 @@ class DropoutLayer(NetLayer):
         return Built([L.DropoutLayer(Name=name, Probability=self.params["DropoutProbability"])], 0, len(dims), None)
 
 
-class FlattenLayer(NetLayer):
+class _Reshaping(NetLayer):
+    """A layer that reshapes (row-major, as Wolfram does): the core's ArrayReshapeLayer to the
+    ``out_dims`` of its input."""
+
+    def out_dims(self, dims):
+        raise NotImplementedError
+
+    def _probe_dims(self):
+        return None   # the output dimensions depend on the input's
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        out = self.out_dims(dims)
+        return Built([L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(out))], 0, len(out), None)
+
+
+class FlattenLayer(_Reshaping):
     """``FlattenLayer[]`` flattens everything (row-major); ``FlattenLayer[n]`` the first n+1
     dimensions; ``FlattenLayer[-n]`` the last n+1."""
 
@@ -1103,16 +1154,8 @@ class FlattenLayer(NetLayer):
         k = -level + 1
         return (*dims[:r - k], int(np.prod(dims[r - k:])))
 
-    def _probe_dims(self):
-        return None   # the output dimensions depend on the input's
 
-    def build(self, name, in_dims):
-        dims = _single(self.head, in_dims)
-        out = self.out_dims(dims)
-        return Built([L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(out))], 0, len(out), None)
-
-
-class ReshapeLayer(NetLayer):
+class ReshapeLayer(_Reshaping):
     """``ReshapeLayer[{d1, ...}]``: each di a positive integer, Inherited (the input's
     dimension), Automatic (inferred; at most one) or All (the rest; at most one)."""
 
@@ -1162,14 +1205,6 @@ class ReshapeLayer(NetLayer):
     def from_core(cls, spec, in_sizes=None):
         """A ReshapeLayer for the core ArrayReshapeLayer (row-major, like Wolfram's)."""
         return cls(_dims_of(spec.OutputSize))
-
-    def _probe_dims(self):
-        return None   # the output dimensions depend on the input's
-
-    def build(self, name, in_dims):
-        dims = _single(self.head, in_dims)
-        out = self.out_dims(dims)
-        return Built([L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(out))], 0, len(out), None)
 
 
 # =============================================================================================
