@@ -55,6 +55,14 @@ def _pos_int(head, option, value):
     raise _opt_err(head, option, value, "a positive integer")
 
 
+def _level_option(head, value) -> int:
+    """The level argument of SoftmaxLayer and CatenateLayer: a nonzero integer (negative counts
+    from the last dimension)."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value == 0:
+        raise _opt_err(head, "the level", value, "a nonzero integer")
+    return int(value)
+
+
 def _int_tuple(head, option, value, rank=2, lo=1):
     """n or {n1, n2}: a positive (lo=1) or nonnegative (lo=0) integer per dimension."""
     vals = [value] * rank if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
@@ -1065,9 +1073,7 @@ class SoftmaxLayer(NetLayer):
 
     def __init__(self, level=-1, **options):
         super().__init__(**options)
-        if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or level == 0:
-            raise _opt_err(self.head, "the level", level, "a nonzero integer")
-        self.params = {"Level": int(level)}
+        self.params = {"Level": _level_option(self.head, level)}
 
     @classmethod
     def from_core(cls, spec, in_sizes=None):
@@ -1232,9 +1238,7 @@ class CatenateLayer(_MultiPort):
 
     def __init__(self, level=1, **options):
         super().__init__(**options)
-        if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or level == 0:
-            raise _opt_err(self.head, "the level", level, "a nonzero integer")
-        self.params = {"Level": int(level)}
+        self.params = {"Level": _level_option(self.head, level)}
 
     @classmethod
     def from_core(cls, spec, in_sizes=None):
