@@ -25,7 +25,7 @@ from . import symbols as S
 from .args import checked_init, one_of, same
 from .display import layer_renderable, layer_text
 from .netarray import NetArray, share_array, take_netarrays
-from .types import _wl, dims_to_size, port_spec, wl_list   # noqa: F401 -- _wl: also imported from here
+from .types import _wl, dims_to_size, port_spec, wl_list
 
 
 # A lone layer computes, and is sized for its printout, as the NetChain of itself. NetChain is
