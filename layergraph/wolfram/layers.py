@@ -19,6 +19,7 @@ from .. import layers as L
 from ..core import conventions as cv
 from ..core.errors import LayerGraphError
 from ..core.layer import Layer as CoreLayer
+from ..core.layer import matlab_size_equal
 from ..core.registry import BY_CLASS
 from ..core.size import Size
 from . import symbols as S
@@ -1430,7 +1431,6 @@ class CoreLayerView(NetLayer):
         return {**sized.learnable_sizes(sizes[0]), **sized.state_sizes(sizes[0])}
 
     def _check_arrays(self, in_dims):
-        from ..core.layer import matlab_size_equal
         for arr_name, dims in self.array_dims(in_dims).items():
             value = self.arrays.get(arr_name)
             if value is not None and not matlab_size_equal(tuple(value.shape), tuple(dims)):
