@@ -5,7 +5,16 @@ the symbols Automatic, All, Scaled, Span, Ramp, Tanh, LogisticSigmoid, ... (Wolf
 is Python's None).
 
 Names, options, defaults, array layouts (channels first) and printouts are Wolfram's;
-the computation is the core's (see docs/porting_from_mathematica.md)."""
+the computation is the core's (see docs/porting_from_mathematica.md).
+
+The modules import in one direction (tests/test_import_graph.py holds it), bottom to top:
+symbols, args, messages, types (with ``_wl``, a value as Wolfram writes it) -> display (pure
+formatting; it asks layers and nets for their sizes) and netarray (NetArray and the rules of
+shared arrays) -> coders, losses, layers -> net (the containers) -> initialize, information
+-> shared (NetExtract / NetReplacePart / NetInsertSharedArrays of shared arrays) -> ops ->
+train. Where a lower object needs a higher one, the higher module registers itself at
+import: net.py the chain a lone layer evaluates as (``layers.register_lone_chain``), ops.py
+the NetExtract that ``net[spec]`` is (``net.register_extract``)."""
 from ..core.errors import LayerGraphError
 from .coders import NetDecoder, NetEncoder
 from .information import Information, Quantity
@@ -22,6 +31,6 @@ from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort"] + [n for n in _layers if n != "NetLayer"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
-           + ["NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information", "Quantity",
-              "LayerGraphError"]
+           + ["NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information",
+              "Quantity", "LayerGraphError"]
            + list(_ops) + [n for n in _symbols if n != "Symbol"])

@@ -36,7 +36,7 @@ import numpy as np
 from ..core.errors import LayerGraphError
 from . import symbols as S
 from .args import same
-from .layers import _wl
+from .types import _wl, phrase
 
 PROPERTIES = ("Decision", "TopDecisions", "Probabilities", "TopProbabilities", "Probability", "Entropy")
 COLOR_SPACES = {"RGB": 3, "Grayscale": 1}
@@ -441,12 +441,10 @@ class NetDecoder(_Coder):
         """Raise unless the output ``port`` of dimensions ``dims`` can be decoded."""
         want = self.dims
         if len(dims) != len(want) or any(w is not None and w != d for w, d in zip(want, dims)):
-            from .types import phrase
             raise LayerGraphError(f"Incompatible dimensions for the port \"{port}\": {phrase(tuple(dims))} is not "
                                   f"compatible with {self!r}, which takes {self._takes()}.", "General::ninctyp")
 
     def _takes(self):
-        from .types import phrase
         return phrase(self.dims)
 
     def decode(self, y: np.ndarray, prop, single: bool):
@@ -553,7 +551,6 @@ class ImageDecoder(NetDecoder):
         super().check_port(dims, port)
         c = dims[-1] if self.params["Interleaving"] else dims[0]
         if c not in (1, self.channels):
-            from .types import phrase
             raise LayerGraphError(f"Incompatible dimensions for the port \"{port}\": {phrase(tuple(dims))} is not "
                                   f"compatible with {self!r}, which takes {self._takes()}.", "General::ninctyp")
 

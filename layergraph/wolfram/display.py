@@ -7,6 +7,10 @@ layer symbol, output type) between the Input and Output rows. A layer: the secti
 Parameters, Arrays and Ports. Uninitialized nets and arrays are marked "uninitialized"
 (red in the rich view). Types read ``vector (size: 10)``, ``array (size: 16×32×32)``;
 an unknown size is a dotted square.
+
+Pure formatting: this module imports neither the layers nor the nets (both print through
+it). What it needs of them it asks the object: a layer's sized ports through
+``layer.lone_leaf()``, a net's through ``net.compile()``.
 """
 from __future__ import annotations
 
@@ -47,13 +51,11 @@ def _param_rows(layer):
 
 
 def _layer_ports(layer):
-    from .net import NetChain
     in_dims = layer.input_spec
     out_dims = None
     if in_dims is not None and not layer.multiport:
         try:
-            c = NetChain([layer]).compile()
-            info = c.leaves[("1",)]
+            info = layer.lone_leaf()
             if info.in_dims:
                 in_dims = info.in_dims[0]
             out_dims = info.out_dims
@@ -66,13 +68,11 @@ def _layer_ports(layer):
 
 def layer_sections(layer):
     """[(section, [(key, value, uninitialized?)])] for a layer."""
-    from .net import NetChain
     in_dims, out_dims = _layer_ports(layer)
     array_dims = {}
     if in_dims is not None and all(d is not None for d in in_dims) and not layer.multiport:
         try:
-            c = NetChain([layer]).compile()
-            info = c.leaves[("1",)]
+            info = layer.lone_leaf()
             array_dims = layer.array_dims(info.in_dims) if info.in_dims else {}
         except Exception:  # noqa: BLE001
             array_dims = {}
@@ -136,8 +136,7 @@ def port_type(net, c, port):
 def node_out_type(net, c, name):
     """The output type of a top-level node (a layer or a nested net)."""
     node = net._nodes[name]
-    from .layers import NetLayer
-    if isinstance(node, NetLayer):
+    if not hasattr(node, "_nodes"):   # a layer (a net has nodes)
         info = c.leaves.get((name,))
         return type_text(info.out_dims if info else None)
     leaves, edges, inputs, outs = node._expand((name,))
@@ -180,7 +179,6 @@ def _end(ref):
 
 
 def net_text(net) -> str:
-    from .net import NetGraph
     head = net.head + ("  (uninitialized)" if not net.initialized else "")
     lines = [head]
     summary = net_summary(net)
@@ -192,7 +190,7 @@ def net_text(net) -> str:
     w1 = max(len(r[1]) for r in rows)
     for name, symbol, typ, missing in rows:
         lines.append(f"  {name.rjust(w0)}  {symbol.ljust(w1)}  {typ}" + (f"  ({UNINIT})" if missing else ""))
-    if isinstance(net, NetGraph):
+    if net.head == "NetGraph":   # a graph lists its edges; a chain's are its order
         lines.append("")
         lines.append("  Edges:")
         for a, b in _graph_edges(net):

@@ -14,9 +14,11 @@ import numpy as np
 from ..core.errors import LayerGraphError
 from . import symbols as S
 from .args import checked
-from .layers import NetLayer, _wl
-from .net import NetChain, _Container
 from .display import port_type
+from .layers import NetLayer
+from .net import NetChain, _Container
+from .netarray import NetArray
+from .types import _wl
 
 
 class Quantity:
@@ -47,7 +49,6 @@ def _total_size(nbytes: int) -> Quantity:
 def _arrays(net):
     """OrderedDict position -> (value or Automatic, dims or None, layer, array name). A shared
     array appears once, at the key NetArray["name"] (where its first use is)."""
-    from .shared import NetArray
     c = net.compile()
     out = OrderedDict()
     leaves = net._expand()[0]

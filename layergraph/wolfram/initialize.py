@@ -20,8 +20,9 @@ from ..core.errors import LayerGraphError
 from ..core.network import Network
 from . import symbols as S
 from .args import checked, one_of
-from .layers import _wl
+from .layers import NetLayer
 from .net import NetChain, _Container, _generator
+from .types import _wl
 
 METHODS = ("Kaiming", "Xavier", "Orthogonal", "Random")
 
@@ -94,7 +95,6 @@ def _weights(method, dims, gen):
 def NetInitialize(net, which=S.Automatic, *, Method="Kaiming", RandomSeeding=1234):
     """``NetInitialize(net)`` fills the missing arrays; ``NetInitialize(net, All)`` replaces
     every array; ``NetInitialize(net, None)`` removes them; a list of nets gives a list."""
-    from .layers import NetLayer
     if isinstance(net, list):
         return [NetInitialize(n, which, Method=Method, RandomSeeding=RandomSeeding) for n in net]
     if not (which is S.Automatic or which is S.All or which is None):

@@ -20,11 +20,26 @@ from ..core import conventions as cv
 from ..core import registry
 from ..core.errors import LayerGraphError
 from ..core.layer import Layer as CoreLayer
+from ..core.layer import matlab_size_equal
 from ..core.registry import BY_CLASS
 from ..core.size import Size
 from . import symbols as S
 from .args import checked_init, one_of, same
-from .types import dims_to_size, port_spec, wl_list
+from .display import layer_renderable, layer_text
+from .netarray import NetArray, share_array, take_netarrays
+from .types import _wl, dims_to_size, port_spec, wl_list
+
+
+# A lone layer computes, and is sized for its printout, as the NetChain of itself. NetChain is
+# in net.py, above this module (a chain holds layers); net.py registers it here when it is
+# imported, which the package does before any layer can be used.
+_LONE_CHAIN = None
+
+
+def register_lone_chain(chain_class) -> None:
+    """net.py: ``chain_class([layer])`` is the net a lone layer evaluates and sizes as."""
+    global _LONE_CHAIN
+    _LONE_CHAIN = chain_class
 
 
 def _err(head: str, message: str, tag: str = "General::valfail") -> LayerGraphError:
@@ -36,27 +51,18 @@ def _opt_err(head: str, option: str, value, allowed: str) -> LayerGraphError:
                            f"{allowed}.", "General::cstfail")
 
 
-def _wl(value) -> str:
-    """A value as Wolfram writes it (for messages)."""
-    if value is None:
-        return "None"
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, (list, tuple)):
-        return "{" + ", ".join(_wl(v) for v in value) + "}"
-    if isinstance(value, np.ndarray):
-        return f"<array {'x'.join(map(str, value.shape))}>"
-    if callable(value) and not isinstance(value, S.Symbol):
-        return getattr(value, "__name__", "function")
-    return str(value)
-
-
 def _pos_int(head, option, value):
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
         return int(value)
     raise _opt_err(head, option, value, "a positive integer")
+
+
+def _level_option(head, value) -> int:
+    """The level argument of SoftmaxLayer and CatenateLayer: a nonzero integer (negative counts
+    from the last dimension)."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value == 0:
+        raise _opt_err(head, "the level", value, "a nonzero integer")
+    return int(value)
 
 
 def _int_tuple(head, option, value, rank=2, lo=1):
@@ -141,7 +147,6 @@ class NetLayer:
     multiport = False     # one "Input" port that takes a list of arrays (CatenateLayer, TotalLayer, ...)
 
     def __init__(self, *, Input=None, Output=None, LearningRateMultipliers=S.Automatic, **arrays):
-        from .shared import take_netarrays
         arrays = take_netarrays(self, arrays)   # NetArray values: layer.shared {array: name}
         self.params: dict[str, Any] = {}
         self.input_spec = port_spec(Input, f"{self.head} option \"Input\"")
@@ -257,18 +262,57 @@ class NetLayer:
             return 1.0 if v is None else v
         return self.lrm
 
+    def with_part(self, name, value) -> "NetLayer":
+        """``NetReplacePart[layer, name -> value]``: a copy with the array or port ``name`` set
+        (a NetArray makes the array a shared one; None removes an array, Automatic clears it)."""
+        if name in self.array_names and isinstance(value, NetArray):   # the array becomes a shared one
+            return share_array(self, name, value)
+        layer = self
+        if name in layer.array_names and name in getattr(layer, "shared", {}):
+            # a value (or None, Automatic) at one position replaces the NetArray there, as in Wolfram
+            layer = layer.copy(shared={k: v for k, v in layer.shared.items() if k != name})
+        if name in layer.array_names:
+            if value is None:
+                new = layer.copy()
+                new.disabled.add(name)
+                new.arrays[name] = None
+                return new
+            arr = _array(layer.head, name, value)
+            if arr is None:  # Automatic: the array is to be initialized again
+                new = layer.with_arrays({name: None})
+                new.disabled.discard(name)
+                return new
+            old = layer.arrays.get(name)
+            if old is not None and old.shape != arr.shape:
+                raise LayerGraphError(f"Validation failed for {layer.head}: the array \"{name}\" has dimensions "
+                                      f"{wl_list(old.shape)}; a value of dimensions {wl_list(arr.shape)} was given.",
+                                      "General::valfail")
+            if name == "MovingVariance" and (arr < 0).any():
+                raise LayerGraphError(f"Validation failed for {layer.head}: the array \"MovingVariance\" should not "
+                                      "have negative values.", "General::valfail")
+            new = layer.with_arrays({name: arr})
+            new.disabled.discard(name)
+            return new
+        if name in ("Input", "Output"):
+            dims = port_spec(value, f"{layer.head} port \"{name}\"")
+            return layer.copy(**{"input_spec" if name == "Input" else "output_spec": dims})
+        raise LayerGraphError(f"\"{name}\" is not an array or port of {layer.head}. Arrays: "
+                              f"{', '.join(layer.array_names) or 'none'}.", "NetReplacePart::nopart")
+
     # -- evaluation of a lone layer ----------------------------------------------------------------
     def __call__(self, x, **options):
-        from .net import NetChain
-        return NetChain([self])(x, **options)
+        return _LONE_CHAIN([self])(x, **options)
+
+    def lone_leaf(self):
+        """This layer sized as the chain of itself: the compiled leaf (``in_dims``,
+        ``out_dims``) that the printout reads its ports and array dimensions from."""
+        return _LONE_CHAIN([self]).compile().leaves[("1",)]
 
     # -- display ---------------------------------------------------------------------------------
     def __repr__(self):
-        from .display import layer_text
         return layer_text(self)
 
     def __rich__(self):
-        from .display import layer_renderable
         return layer_renderable(self)
 
     def _repr_pretty_(self, p, cycle):
@@ -1027,9 +1071,7 @@ class SoftmaxLayer(NetLayer):
 
     def __init__(self, level=-1, **options):
         super().__init__(**options)
-        if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or level == 0:
-            raise _opt_err(self.head, "the level", level, "a nonzero integer")
-        self.params = {"Level": int(level)}
+        self.params = {"Level": _level_option(self.head, level)}
 
     @classmethod
     def from_core(cls, spec, in_sizes=None):
@@ -1077,7 +1119,23 @@ class DropoutLayer(NetLayer):
         return Built([L.DropoutLayer(Name=name, Probability=self.params["DropoutProbability"])], 0, len(dims), None)
 
 
-class FlattenLayer(NetLayer):
+class _Reshaping(NetLayer):
+    """A layer that reshapes (row-major, as Wolfram does): the core's ArrayReshapeLayer to the
+    ``out_dims`` of its input."""
+
+    def out_dims(self, dims):
+        raise NotImplementedError
+
+    def _probe_dims(self):
+        return None   # the output dimensions depend on the input's
+
+    def build(self, name, in_dims):
+        dims = _single(self.head, in_dims)
+        out = self.out_dims(dims)
+        return Built([L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(out))], 0, len(out), None)
+
+
+class FlattenLayer(_Reshaping):
     """``FlattenLayer[]`` flattens everything (row-major); ``FlattenLayer[n]`` the first n+1
     dimensions; ``FlattenLayer[-n]`` the last n+1."""
 
@@ -1100,16 +1158,8 @@ class FlattenLayer(NetLayer):
         k = -level + 1
         return (*dims[:r - k], int(np.prod(dims[r - k:])))
 
-    def _probe_dims(self):
-        return None   # the output dimensions depend on the input's
 
-    def build(self, name, in_dims):
-        dims = _single(self.head, in_dims)
-        out = self.out_dims(dims)
-        return Built([L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(out))], 0, len(out), None)
-
-
-class ReshapeLayer(NetLayer):
+class ReshapeLayer(_Reshaping):
     """``ReshapeLayer[{d1, ...}]``: each di a positive integer, Inherited (the input's
     dimension), Automatic (inferred; at most one) or All (the rest; at most one)."""
 
@@ -1160,14 +1210,6 @@ class ReshapeLayer(NetLayer):
         """A ReshapeLayer for the core ArrayReshapeLayer (row-major, like Wolfram's)."""
         return cls(_dims_of(spec.OutputSize))
 
-    def _probe_dims(self):
-        return None   # the output dimensions depend on the input's
-
-    def build(self, name, in_dims):
-        dims = _single(self.head, in_dims)
-        out = self.out_dims(dims)
-        return Built([L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(out))], 0, len(out), None)
-
 
 # =============================================================================================
 class _MultiPort(NetLayer):
@@ -1194,9 +1236,7 @@ class CatenateLayer(_MultiPort):
 
     def __init__(self, level=1, **options):
         super().__init__(**options)
-        if not isinstance(level, (int, np.integer)) or isinstance(level, bool) or level == 0:
-            raise _opt_err(self.head, "the level", level, "a nonzero integer")
-        self.params = {"Level": int(level)}
+        self.params = {"Level": _level_option(self.head, level)}
 
     @classmethod
     def from_core(cls, spec, in_sizes=None):
@@ -1388,7 +1428,6 @@ class CoreLayerView(NetLayer):
         return {**sized.learnable_sizes(sizes[0]), **sized.state_sizes(sizes[0])}
 
     def _check_arrays(self, in_dims):
-        from ..core.layer import matlab_size_equal
         for arr_name, dims in self.array_dims(in_dims).items():
             value = self.arrays.get(arr_name)
             if value is not None and not matlab_size_equal(tuple(value.shape), tuple(dims)):

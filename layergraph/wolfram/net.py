@@ -30,6 +30,7 @@ from .. import layers as L
 from ..core.errors import LayerGraphError
 from ..core.graph import Graph
 from ..core.infer import require_valid
+from ..core.initializers import rng
 from ..core.layer import Layer as CoreLayer
 from ..core.network import Network, run
 from ..core.layer import SizeError
@@ -37,12 +38,15 @@ from ..core.shared import set_shared_learnables, shared_learnables
 from ..matlab.analysis import analyze   # MATLAB networks open as Wolfram nets and back
 from ..matlab.layer_array import LayerArray
 from ..matlab.layer_graph import LayerGraph, assign_names
-from . import shared
+from . import netarray
 from . import symbols as S
 from .args import checked_init, one_of, same
-from .coders import ClassDecoder, ImageEncoder, NetDecoder, check_sides
-from .layers import Built, CoreLayerView, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, _wl, from_core
-from .types import dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, wl_list
+from .coders import ClassDecoder, ImageEncoder, NetDecoder, NetEncoder, _Coder, check_sides
+from .display import net_renderable, net_text
+from .layers import (BatchNormalizationLayer, Built, CoreLayerView, DropoutLayer, ElementwiseLayer, LinearLayer,
+                     NetLayer, SoftmaxLayer, ThreadingLayer, from_core, register_lone_chain)
+from .losses import LossLayer
+from .types import _wl, dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, wl_list
 
 
 class NetPort:
@@ -91,7 +95,6 @@ def _as_node(item, graph: bool):
         return LinearLayer(int(item))
     if isinstance(item, list):
         return NetChain(item)
-    from .losses import LossLayer
     if isinstance(item, LossLayer):
         raise LayerGraphError(f"{item!r}: loss layers inside a NetChain or NetGraph (a graph with a \"Loss\" port) "
                               "are not supported; give the loss to NetTrain as LossFunction -> layer, or compute it "
@@ -192,11 +195,10 @@ class _Container:
 
     @property
     def _decoders(self) -> dict:
-            return {p: c for p, c in self._coders.items() if isinstance(c, NetDecoder)}
+        return {p: c for p, c in self._coders.items() if isinstance(c, NetDecoder)}
 
     @property
     def _encoders(self) -> dict:
-        from .coders import NetEncoder
         return {p: c for p, c in self._coders.items() if isinstance(c, NetEncoder)}
 
     def _node_inputs(self, name):
@@ -324,7 +326,7 @@ class _Container:
         if key in self._cache:
             return self._cache[key]
         leaves, edges, inputs, outputs = self._expand()
-        leaves = shared.unify(leaves)   # the arrays of one NetArray name get one value
+        leaves = netarray.unify(leaves)   # the arrays of one NetArray name get one value
         self._size_from_outputs(leaves, edges, outputs)
         g = nx.DiGraph()
         g.add_nodes_from(leaves)
@@ -417,7 +419,7 @@ class _Container:
             if out_dims.get(p) is not None:
                 decoder.check_port(out_dims[p], p)
         compiled = Compiled(infos, order, inputs, outputs, port_dims, out_dims)
-        shared.check_dims(compiled)
+        netarray.check_dims(compiled)
         if all(infos[p].built is not None for p in order) and all(d is not None for d in port_dims.values()):
             compiled.graph = self._core_graph(compiled, incoming)
         self._cache[key] = compiled
@@ -428,7 +430,6 @@ class _Container:
         takes it from the output port it feeds, directly or through layers that keep the
         shape (ElementwiseLayer, SoftmaxLayer, DropoutLayer, BatchNormalizationLayer), as
         in NetChain[{LinearLayer[], SoftmaxLayer[]}, "Output" -> NetDecoder[{"Class", ...}]]."""
-        from .layers import BatchNormalizationLayer, DropoutLayer, SoftmaxLayer
         keeps_shape = (ElementwiseLayer, SoftmaxLayer, DropoutLayer, BatchNormalizationLayer)
         feeders = {}
         for src, dst in edges:
@@ -472,7 +473,7 @@ class _Container:
                                           "General::invnetarg")
                 inp = first.InputNames[k] if len(first.InputNames) > 1 else first.InputNames[0]
                 lg._connect(src_name, "out", info.core_names[0], inp)
-        set_shared_learnables(lg, shared.core_table(c))   # NetArray names: one core array each
+        set_shared_learnables(lg, netarray.core_table(c))   # NetArray names: one core array each
         return lg
 
     def _core_network(self, in_dims=None, action="evaluate"):
@@ -609,8 +610,7 @@ class _Container:
         return len(self._nodes)
 
     def __getitem__(self, spec):
-        from .ops import NetExtract
-        return NetExtract(self, spec)
+        return _EXTRACT(self, spec)
 
     def _resolve_node(self, spec) -> str:
         names = list(self._nodes)
@@ -638,17 +638,27 @@ class _Container:
 
     # -- display ---------------------------------------------------------------------------------------
     def __repr__(self):
-        from .display import net_text
         return net_text(self)
 
     def __rich__(self):
-        from .display import net_renderable
         return net_renderable(self)
 
     def _repr_pretty_(self, p, cycle):
         p.text(repr(self))
 
     from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output
+
+
+# NetExtract is in ops.py, above this module (it works on nets and layers); ops.py registers
+# it here when it is imported, which the package does before any net can be used, so that
+# net[spec] is NetExtract[net, spec].
+_EXTRACT = None
+
+
+def register_extract(extract) -> None:
+    """ops.py: ``extract(net, spec)`` is what ``net[spec]`` gives."""
+    global _EXTRACT
+    _EXTRACT = extract
 
 
 _NOMATCH = object()
@@ -682,7 +692,6 @@ def _lrm_option(value):
 
 def _generator(seed):
     if seed is S.Automatic or seed is None:
-        from ..core.initializers import rng
         return rng()
     if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
         return np.random.default_rng(int(seed) % (2 ** 63))  # a negative seed is a seed too
@@ -702,7 +711,6 @@ def _positive(value, option):
 def _port_options(head, ports: dict, inputs, allowed=None):
     """({port: dims}, {port: NetEncoder or NetDecoder}); a coder gives its port's dims, and the
     name of a coder kind ("Image", "Boolean") makes that coder (an encoder on an input)."""
-    from .coders import NetDecoder, NetEncoder, _Coder
     out, coders = {}, {}
     for k, v in ports.items():
         if allowed is not None and k not in allowed:
@@ -717,16 +725,25 @@ def _port_options(head, ports: dict, inputs, allowed=None):
     return out, coders
 
 
-def _numeric_input(port, value, dims):
-    """(array with the batch first, whether ``value`` was one example) for a port without an encoder."""
-    is_list = isinstance(value, (list, tuple))
+def numeric_array(value, what: str, shapes: str, tag: str) -> np.ndarray:
+    """``value`` (an array or nested lists) as a float64 array of finite numbers: the one check
+    of the data given to a port without an encoder, for evaluation and NetTrain alike. The
+    messages are the caller's: ``what`` names the data (``Data for port "x"``), ``shapes`` says
+    what it should be when it is no array at all, ``tag`` is the message tag."""
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise LayerGraphError(f"Data for port \"{port}\" should be a numeric array or a list of numeric "
-                              "arrays of equal dimensions.", "General::netinvinput") from None
+        raise LayerGraphError(f"{what} should be {shapes}.", tag) from None
     if arr.dtype.kind not in "biuf" or not np.all(np.isfinite(arr)):
-        raise LayerGraphError(f"Data for port \"{port}\" should be numeric and finite.", "General::netinvinput")
+        raise LayerGraphError(f"{what} should be numeric and finite.", tag)
+    return arr
+
+
+def _numeric_input(port, value, dims):
+    """(array with the batch first, whether ``value`` was one example) for a port without an encoder."""
+    is_list = isinstance(value, (list, tuple))
+    arr = numeric_array(value, f"Data for port \"{port}\"",
+                        "a numeric array or a list of numeric arrays of equal dimensions", "General::netinvinput")
     if dims is not None:
         rank = len(dims)
         one = arr.ndim == rank
@@ -968,6 +985,8 @@ class NetGraph(_Container):
 for _cls in (NetPort, NetChain, NetGraph):
     checked_init(_cls)
 
+register_lone_chain(NetChain)   # a lone layer evaluates as the chain of itself
+
 
 def _numbered_input(node, port) -> bool:
     """"Input1", "Input2", ...: the numbered ports of a multi-input layer."""
@@ -1074,7 +1093,7 @@ def _from_matlab(obj):
             if array is None:
                 raise LayerGraphError(f"The shared array '{name}' ({learnable} of layer '{layer_name}') has no "
                                       f"array in {node.head}.", "NetArray::auxshare")
-            nodes[layer_name] = shared.share_array(node, array, shared.NetArray(name))
+            nodes[layer_name] = netarray.share_array(node, array, netarray.NetArray(name))
     return nodes, edges, ports
 
 

@@ -9,12 +9,14 @@ import networkx as nx
 import numpy as np
 
 from ..core.errors import LayerGraphError
+from . import shared
 from . import symbols as S
 from .args import checked
-from .layers import NetLayer, _array, _wl
-from .net import NetChain, NetGraph, NetPort, _as_node, _Container
-from .shared import NetArray, NetSharedArray, share_array
-from .types import port_spec, wl_list
+from .coders import _Coder, check_sides
+from .layers import NetLayer
+from .net import NetChain, NetGraph, NetPort, _as_node, _Container, register_extract
+from .netarray import NetArray, NetSharedArray
+from .types import _wl, port_spec
 
 
 def _require_net(net, fn, layers_too=False):
@@ -78,13 +80,15 @@ def NetExtract(net, spec):
     if isinstance(spec, list):
         return [NetExtract(net, s) for s in spec]
     if isinstance(spec, NetArray):   # NetExtract[net, NetArray["name"]], NetExtract[net, NetArray[All]]
-        from . import shared
         return shared.extract(net, spec)
     path = spec if isinstance(spec, tuple) else (spec,)
     obj = net
     for s in path:
         obj = _extract_one(obj, s)
     return obj
+
+
+register_extract(NetExtract)   # net[spec] is NetExtract[net, spec]; see net.register_extract
 
 
 @checked
@@ -110,50 +114,14 @@ def _rules(rules):
                           "(spec, value).", "General::rep")
 
 
-def _set_in_layer(layer: NetLayer, name, value) -> NetLayer:
-    if name in layer.array_names and isinstance(value, NetArray):   # the array becomes a shared one
-        return share_array(layer, name, value)
-    if name in layer.array_names and name in getattr(layer, "shared", {}):
-        # a value (or None, Automatic) at one position replaces the NetArray there, as in Wolfram
-        layer = layer.copy(shared={k: v for k, v in layer.shared.items() if k != name})
-    if name in layer.array_names:
-        if value is None:
-            new = layer.copy()
-            new.disabled.add(name)
-            new.arrays[name] = None
-            return new
-        arr = _array(layer.head, name, value)
-        if arr is None:  # Automatic: the array is to be initialized again
-            new = layer.with_arrays({name: None})
-            new.disabled.discard(name)
-            return new
-        old = layer.arrays.get(name)
-        if old is not None and old.shape != arr.shape:
-            raise LayerGraphError(f"Validation failed for {layer.head}: the array \"{name}\" has dimensions "
-                                  f"{wl_list(old.shape)}; a value of dimensions {wl_list(arr.shape)} was given.",
-                                  "General::valfail")
-        if name == "MovingVariance" and (arr < 0).any():
-            raise LayerGraphError(f"Validation failed for {layer.head}: the array \"MovingVariance\" should not have "
-                                  "negative values.", "General::valfail")
-        new = layer.with_arrays({name: arr})
-        new.disabled.discard(name)
-        return new
-    if name in ("Input", "Output"):
-        dims = port_spec(value, f"{layer.head} port \"{name}\"")
-        return layer.copy(**{"input_spec" if name == "Input" else "output_spec": dims})
-    raise LayerGraphError(f"\"{name}\" is not an array or port of {layer.head}. Arrays: "
-                          f"{', '.join(layer.array_names) or 'none'}.", "NetReplacePart::nopart")
-
-
 def _replace_path(obj, path, value):
     head, rest = path[0], path[1:]
     if isinstance(obj, NetLayer):
         if rest:
             raise LayerGraphError(f"{_wl(list(path))} is not a part of {obj.head}.", "NetReplacePart::nopart")
-        return _set_in_layer(obj, head, value)
+        return obj.with_part(head, value)
     if isinstance(head, str) and head not in obj._nodes and not rest and (head in obj._input_names()
                                                                           or head in obj._output_names()):
-        from .coders import _Coder, check_sides
         new = obj._copy()
         if isinstance(value, _Coder):
             check_sides("NetReplacePart", {head: value}, obj._input_names())
@@ -200,7 +168,6 @@ def NetReplacePart(net, rules):
     out = net
     for spec, value in _rules(rules):
         if isinstance(spec, NetArray):   # NetReplacePart[net, NetArray["name"] -> value]: every use of it
-            from . import shared
             out = shared.replace(out, spec, value)
             continue
         path = spec if isinstance(spec, tuple) else (spec,)
@@ -515,7 +482,6 @@ def NetInsertSharedArrays(net, prefix=None):
     its position (``"1/Weights"``; ``"Weights"`` in a lone layer); ``NetInsertSharedArrays(net,
     "prefix")`` puts the prefix before each name. Copies of the result used in a larger net
     share their arrays."""
-    from . import shared
     return shared.insert(net, prefix)
 
 

@@ -30,11 +30,12 @@ from ..train.frontend import EpochMonitor, Patience, Throttled, as_core, holdout
 from ..train.schedules import polynomial
 from . import symbols as S
 from .args import checked, one_of, same
-from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer, _wl
+from .initialize import NetInitialize, _replace_leaves
+from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer
 from .losses import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer, OutputLoss
 from .messages import message
-from .net import NetChain, _Container, _generator, _lrm_option
-from .types import dims_to_size, phrase, wl_list
+from .net import NetChain, _Container, _generator, _lrm_option, _positive, numeric_array
+from .types import _wl, dims_to_size, phrase, wl_list
 
 # Wolfram's optimizer defaults (12.x MXNetLink table; newest versions)
 METHODS = {
@@ -54,14 +55,8 @@ AUTO_ROUNDS = (10, 10000)  # ... clipped to {10, 10000} rounds
 
 # -- data ------------------------------------------------------------------------------------------
 def _as_array(value, what):
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise LayerGraphError(f"Data provided to port \"{what}\" should be a list of numeric arrays of equal "
-                              "dimensions.", "NetTrain::invindim") from None
-    if arr.dtype.kind not in "biuf" or not np.all(np.isfinite(arr)):
-        raise LayerGraphError(f"Data provided to port \"{what}\" should be numeric and finite.", "NetTrain::invindim")
-    return arr
+    return numeric_array(value, f"Data provided to port \"{what}\"",
+                         "a list of numeric arrays of equal dimensions", "NetTrain::invindim")
 
 
 def _port_array(net, value, port, target=False):
@@ -483,13 +478,13 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     if n < 1:
         raise LayerGraphError("No training data provided.", "NetTrain::nodata")
 
-    bs = min(MAX_BATCH, n) if BatchSize is S.Automatic else _pos(BatchSize, "BatchSize")
+    bs = min(MAX_BATCH, n) if BatchSize is S.Automatic else _positive(BatchSize, "BatchSize")
     bs = min(bs, n)
     per_round = n // bs
     if MaxTrainingRounds is S.Automatic:
         rounds, timed = AUTO_ROUNDS[1], True
     else:
-        rounds, timed = _pos(MaxTrainingRounds, "MaxTrainingRounds"), False
+        rounds, timed = _positive(MaxTrainingRounds, "MaxTrainingRounds"), False
     time_goal = None
     if TimeGoal is not S.Automatic:
         if not isinstance(TimeGoal, (int, float)) or isinstance(TimeGoal, bool) or TimeGoal <= 0:
@@ -623,7 +618,6 @@ class _TrainingNet:
     ``_core_network``); this only reads its compiled leaves."""
 
     def __init__(self, net, xs, seed, multipliers):
-        from .initialize import NetInitialize
         work = net._copy()
         c0 = net.compile()
         for port, x in xs.items():
@@ -665,7 +659,6 @@ class _TrainingNet:
     def read_back(self, core_net):
         """The trained arrays in the original net's layers (multipliers given to NetTrain do
         not stay on the net); input dimensions learned from the data do."""
-        from .initialize import _replace_leaves
         new = {}
         for info in self.leaves:
             if info.built.read_arrays is None:
@@ -678,13 +671,6 @@ class _TrainingNet:
         out = _replace_leaves(self.work, new)
         out._lrm = self.original._lrm
         return out
-
-
-def _pos(value, option):
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
-        return int(value)
-    raise LayerGraphError(f"The value of {option} -> {_wl(value)} should be a positive machine-sized integer.",
-                          "General::optpi")
 
 
 __all__ = ["NetTrain", "NetTrainResultsObject"]

@@ -13,8 +13,11 @@ rank is ``None`` instead of a tuple.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..core.errors import LayerGraphError
 from ..core.size import Size
+from . import symbols as S
 
 TIMES = "\u00d7"       # Wolfram writes 3x32x32 with the multiplication sign
 DOTTED_SQUARE = "\u25fb"  # an unknown size
@@ -86,11 +89,28 @@ def wl_list(dims) -> str:
     return "{" + ", ".join("Automatic" if d is None else str(d) for d in dims) + "}"
 
 
+def _wl(value) -> str:
+    """A value as Wolfram writes it (for messages). Every module's messages use it, so it
+    lives here, below the layers and the nets."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (list, tuple)):
+        return "{" + ", ".join(_wl(v) for v in value) + "}"
+    if isinstance(value, np.ndarray):
+        return f"<array {'x'.join(map(str, value.shape))}>"
+    if callable(value) and not isinstance(value, S.Symbol):
+        return getattr(value, "__name__", "function")
+    return str(value)
+
+
 def port_spec(value, what: str):
     """A port specification: "Real" (a scalar), an integer n (a vector), a tuple/list of
     dims, or ``None``/``Automatic``."""
-    from .symbols import Automatic
-    if value is None or value is Automatic:
+    if value is None or value is S.Automatic:
         return None
     if isinstance(value, str):
         if value == "Real":
@@ -106,7 +126,7 @@ def port_spec(value, what: str):
                               "dimensions {n1, n2, ...} or Automatic.", "General::invspec") from None
     out = []
     for d in dims:
-        if d is Automatic or d is None:
+        if d is S.Automatic or d is None:
             out.append(None)
         elif isinstance(d, int) and not isinstance(d, bool) and d >= 1:
             out.append(int(d))
