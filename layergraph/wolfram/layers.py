@@ -379,7 +379,8 @@ def _at_default(spec: CoreLayer, *fields):
         if not (value == default if not isinstance(value, np.ndarray) else False):
             raise NoCounterpart(f"{f} is {value!r}; the Wolfram layer has no option for it")
     for s in spec.learnables:   # an initializer matters only while its learnable is empty
-        if getattr(spec, s.name) is None and getattr(spec, s.initializer) != type(spec).model_fields[s.initializer].default:
+        default = type(spec).model_fields[s.initializer].default
+        if getattr(spec, s.name) is None and getattr(spec, s.initializer) != default:
             raise NoCounterpart(f"{s.initializer} is {getattr(spec, s.initializer)!r}; NetInitialize has its own "
                                 "methods")
 
@@ -1399,7 +1400,8 @@ class CoreLayerView(NetLayer):
         self.lrm = None
         self.disabled = set()
         self.shared, self.shared_dims = {}, {}
-        hidden = {"Name", *self.array_names, *(s.initializer for s in spec.learnables if self.arrays[s.name] is not None)}
+        hidden = {"Name", *self.array_names,
+                  *(s.initializer for s in spec.learnables if self.arrays[s.name] is not None)}
         self.params = {}
         for _, names in spec.property_groups():
             for k in names:

@@ -123,7 +123,8 @@ def insert(net, prefix=None):
         if changed is not layer:
             new[path] = changed
     if not new:
-        message("NetInsertSharedArrays::noarr", "Net contained no arrays that could be shared, returning net unchanged.")
+        message("NetInsertSharedArrays::noarr",
+                "Net contained no arrays that could be shared, returning net unchanged.")
         return net
     if isinstance(net, NetLayer):
         return new[()]

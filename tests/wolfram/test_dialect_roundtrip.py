@@ -160,7 +160,8 @@ def test_counterpart_only_when_exact():
     """A property the Wolfram layer cannot say keeps the core layer as itself."""
     assert isinstance(from_core(convolution2dLayer(3, 8, 'WeightL2Factor', 2)), CoreLayerView)
     assert isinstance(from_core(reluLayer()), ElementwiseLayer)
-    assert isinstance(from_core(batchNormalizationLayer('MeanDecay', 0.2, 'VarianceDecay', 0.2)), BatchNormalizationLayer)
+    bn = batchNormalizationLayer('MeanDecay', 0.2, 'VarianceDecay', 0.2)
+    assert isinstance(from_core(bn), BatchNormalizationLayer)
     assert isinstance(from_core(batchNormalizationLayer('MeanDecay', 0.2, 'VarianceDecay', 0.3)), CoreLayerView)
 
 
@@ -193,8 +194,9 @@ def test_two_inputs_with_a_normalizing_input_layer(tmp_path):
     rng(4)
     lg = layerGraph([featureInputLayer(4, 'Name', 'a'), fullyConnectedLayer(3, 'Name', 'fa'),
                      additionLayer(2, 'Name', 'add'), reluLayer('Name', 'r')])
-    lg = lg.addLayers([featureInputLayer(4, 'Name', 'b', 'Normalization', 'zscore', 'Mean', np.ones((4, 1)),
-                                         'StandardDeviation', 2 * np.ones((4, 1))), fullyConnectedLayer(3, 'Name', 'fb')])
+    normalized = featureInputLayer(4, 'Name', 'b', 'Normalization', 'zscore', 'Mean', np.ones((4, 1)),
+                                   'StandardDeviation', 2 * np.ones((4, 1)))
+    lg = lg.addLayers([normalized, fullyConnectedLayer(3, 'Name', 'fb')])
     d = dlnetwork(lg.connectLayers('fb', 'add/in2'))
     g = NetGraph(d)
     assert g._input_names() == ["a", "b"]
