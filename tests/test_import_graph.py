@@ -65,3 +65,11 @@ def test_the_core_imports_no_dialect():
     wrong = sorted((m, t) for m in neutral for t in g.successors(m)
                    if t.split(".")[1:2] in (["matlab"], ["wolfram"]))
     assert wrong == []
+
+
+def test_importing_layergraph_loads_no_numba():
+    """numba (about 0.1 s to import) loads with the first kernel call, not with the package."""
+    import subprocess
+    import sys
+    code = "import sys, layergraph; assert 'numba' not in sys.modules, 'numba imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT.parent)

@@ -14,8 +14,6 @@ import sys
 import time
 from collections.abc import Callable
 
-from numba.core import event
-
 COMPILING = "Compiling kernels for this network (first run on this machine)..."
 
 
@@ -25,7 +23,7 @@ def announce_compiling(file=None) -> None:
     print(COMPILING, file=file or sys.stderr, flush=True)
 
 
-class CompileClock(event.Listener):
+class CompileClock:
     """A clock that does not run while numba compiles. ``start()`` marks a moment;
     ``since(mark)`` is the time from it less the compilation in between.
 
@@ -33,7 +31,8 @@ class CompileClock(event.Listener):
     holds while it compiles, loads a cached overload or writes one to the cache (the
     writing happens after the "numba:compile" event has ended); the lock is re-entrant,
     so nested holds count once. ``on_compile`` is called at the first real compilation
-    ("numba:compile", which a cache load does not raise)."""
+    ("numba:compile", which a cache load does not raise). Used as a context manager; numba
+    is imported on entering, with the first run, not when layergraph is imported."""
 
     KINDS = ("numba:compile", "numba:compiler_lock")
 
@@ -75,11 +74,23 @@ class CompileClock(event.Listener):
         return max(0.0, (time.perf_counter() - t) - (self._compiled() - compiled))
 
     def __enter__(self):
+        from numba.core import event
+        clock = self
+
+        class Forward(event.Listener):   # numba takes instances of its Listener only
+            def on_start(self, ev):
+                clock.on_start(ev)
+
+            def on_end(self, ev):
+                clock.on_end(ev)
+
+        self._listener = Forward()
         for kind in self.KINDS:
-            event.register(kind, self)
+            event.register(kind, self._listener)
         return self
 
     def __exit__(self, *exc):
+        from numba.core import event
         for kind in self.KINDS:
-            event.unregister(kind, self)
+            event.unregister(kind, self._listener)
         return False
