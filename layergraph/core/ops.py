@@ -15,6 +15,7 @@ import numpy as np
 from . import conventions as cv
 from .errors import LayerGraphError
 from .op import Op, _get
+from .ops_array import ARRAY_OPS
 from .registry import ELEMENTWISE
 
 
@@ -375,10 +376,7 @@ OPS = {
     "crossentropyex": OutputOp, "mse": OutputOp,
 }
 
-
-from .ops_array import ARRAY_OPS  # noqa: E402 -- the Wolfram dialect's array layers
-
-OPS.update(ARRAY_OPS)
+OPS.update(ARRAY_OPS)   # the array layers (elementwise functions, threading, reshape), sum pooling, group norm
 
 
 def make_op(layer, in_sizes, out_sizes, dtype) -> Op:
