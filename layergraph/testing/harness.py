@@ -360,6 +360,40 @@ def check_wolfram_forward(net, spec, n=2):
     return net, y
 
 
+def check_wolfram_roundtrip(net, spec, folder):
+    """layergraph.save / load of an initialized Wolfram net: the same printout, arrays and
+    outputs."""
+    from ..io import load, save
+    from ..wolfram import NetExtract
+    path = Path(folder) / "net.lgnet"
+    save(net, path)
+    back = load(path)
+    assert type(back) is type(net) and repr(back) == repr(net)
+    for array in net._nodes["1"].active_arrays:
+        same_value(np.asarray(NetExtract(net, (1, array))), np.asarray(NetExtract(back, (1, array))), array)
+    x = to_internal(spec, sample(spec, 3)).astype(np.float32)
+    assert np.array_equal(wolfram_eval(net, x), wolfram_eval(back, x))
+    return back
+
+
+def check_opens_as_wolfram(matlab_net, spec, wolfram_name):
+    """The MATLAB network opened as a Wolfram net (NetGraph(net), through the Wolfram layer's
+    from_core) holds the row's Wolfram layer and gives the MATLAB network's outputs; back as a
+    dlnetwork it gives them too."""
+    from ..matlab import dlnetwork, predict
+    from ..wolfram import NetGraph
+    wnet = NetGraph(matlab_net)
+    assert type(wnet._nodes["x"]).__name__ == wolfram_name, type(wnet._nodes["x"]).__name__
+    X = sample(spec, 3).astype(np.float32)
+    y_m = np.asarray(predict(matlab_net, X))
+    y_w = np.asarray(wnet(to_internal(spec, X)))
+    y_back = np.asarray(predict(dlnetwork(wnet), X))
+    if y_m.ndim == 4:
+        y_m, y_back = cv.matlab_images_to_internal(y_m), cv.matlab_images_to_internal(y_back)
+    np.testing.assert_allclose(y_w.reshape(y_m.shape), y_m, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(y_back, y_m, rtol=1e-5, atol=1e-5)
+
+
 def check_twin(matlab_net, spec, wolfram_name, arguments, to_wolfram, name="x", rtol=1e-5, atol=1e-5):
     """The Wolfram layer given the MATLAB layer's learnables and state (converted by
     ``to_wolfram``: {MATLAB name: (Wolfram array, function(value, layer, input spec))})

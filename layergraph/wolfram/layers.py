@@ -1477,6 +1477,9 @@ def _differs(orig: CoreLayer, rebuilt: CoreLayer) -> str | None:
     """The first property in which two specs differ (None: they compute the same)."""
     if isinstance(orig, L.ConcatenationLayer) and isinstance(rebuilt, L.DepthConcatenationLayer):
         return None if orig.Dim == 3 else "Dim"
+    if isinstance(orig, L.ElementwiseFunctionLayer) and isinstance(orig.Function, str) \
+            and registry.WOLFRAM_FUNCTIONS.get(orig.Function) is BY_CLASS.get(type(rebuilt)):
+        return None   # a named function that an activation's kernels compute ("Tanh": tanhLayer)
     if type(orig) is not type(rebuilt):
         return "class"
     set_learnables = {s.initializer for s in orig.learnables if getattr(orig, s.name) is not None}

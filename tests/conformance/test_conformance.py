@@ -296,6 +296,23 @@ def test_matlab_and_wolfram_twins_agree(entry):
     H.check_twin(net, spec, entry.wolfram, entry.wolfram_example, c.twin_arrays)
 
 
+@pytest.mark.parametrize("entry", WOLFRAM_ROWS, **ids)
+def test_matlab_network_opens_as_wolfram_net(entry):
+    """The MATLAB construction of the row (its example) in a network, opened with NetGraph,
+    is the row's Wolfram layer (from_core) with the same outputs, and back again."""
+    spec = wolfram_spec(entry)
+    net = H.randomized(H.small_network(make(entry), spec), "x", seed=3)
+    H.check_opens_as_wolfram(net, spec, entry.wolfram)
+
+
+@pytest.mark.parametrize("entry", WOLFRAM_ROWS, **ids)
+def test_wolfram_save_and_load(entry, tmp_path):
+    spec = wolfram_spec(entry)
+    net, _ = H.check_wolfram_forward(H.wolfram_net(H.wolfram_layer(entry.wolfram, entry.wolfram_example), spec),
+                                     spec)
+    H.check_wolfram_roundtrip(net, spec, tmp_path)
+
+
 WOLFRAM_BAD = [pytest.param(e, args, fragment, id=f"{rid(e)}-{fragment}")
                for e in WOLFRAM_ROWS for args, fragment in case(e).wolfram_bad]
 
