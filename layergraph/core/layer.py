@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, NamedTuple
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError, ValidationInfo
 
-from .errors import LayerGraphError
+from .errors import LayerGraphError, brief
 from .size import Size
 
 AUTO = "auto"
@@ -48,9 +48,9 @@ def _describe(value) -> str:
         return f"'{value}'"
     if isinstance(value, np.ndarray):
         return f"array of size {'x'.join(map(str, value.shape)) or '1x1'}"
-    if callable(value):
-        return f"function {getattr(value, '__name__', value)!r}"
-    return repr(value)
+    if callable(value) and not hasattr(value, "__len__"):
+        return f"function {getattr(value, '__name__', brief(value))!r}"
+    return brief(value)
 
 
 def _is_number(v) -> bool:
@@ -307,11 +307,7 @@ class Layer(BaseModel):
     def _check_limit(self, name, value):
         check = self._limits.get(name)
         if check is not None:
-            try:
-                check.func(value, _FieldInfo(name))
-            except ValueError as err:
-                raise LayerGraphError(_invalid(name, type(self).class_name, value, str(err)),
-                                      "MATLAB:InputParser:ArgumentFailedValidation") from None
+            check_limit(type(self), name, value, check)
 
     def add_limits(self, limits: dict) -> "Layer":
         """Put this layer (in place) under a dialect's narrower rules: its current values
@@ -409,6 +405,16 @@ class Layer(BaseModel):
         return True
 
     __hash__ = None
+
+
+def check_limit(cls: type, name: str, value, check) -> None:
+    """A dialect's narrower rule ``check`` (a validator such as Scalar(1e-5)) on a value of
+    property ``name`` of a ``cls`` layer, with the message a property error has."""
+    try:
+        check.func(value, _FieldInfo(name))
+    except ValueError as err:
+        raise LayerGraphError(_invalid(name, cls.class_name, value, str(err)),
+                              "MATLAB:InputParser:ArgumentFailedValidation") from None
 
 
 class _FieldInfo(NamedTuple):

@@ -2,7 +2,7 @@
 case-insensitive, unique prefixes accepted) or Name=value keywords."""
 from __future__ import annotations
 
-from ..core.errors import LayerGraphError
+from ..core.errors import LayerGraphError, brief
 
 
 def match_name(given: str, names: list[str], function: str) -> str:
@@ -52,7 +52,7 @@ def parse(function: str, args: tuple, kwargs: dict, positional: tuple[str, ...],
     if len(rest) % 2:
         last = rest[-1]
         if not isinstance(last, str):
-            raise LayerGraphError(f"Too many input arguments to {function}: {last!r} is not a parameter name.",
+            raise LayerGraphError(f"Too many input arguments to {function}: {brief(last)} is not a parameter name.",
                                   "MATLAB:TooManyInputs")
         raise LayerGraphError(f"No value given for the name-value argument '{last}' of {function}. "
                               "Name-value arguments must come in pairs.", "MATLAB:InputParser:ParamMissingValue")

@@ -12,7 +12,7 @@ from ..core import registry
 from ..core.errors import LayerGraphError
 from ..layers._common import padding_args
 from .args import parse
-from .limits import matlab_limits
+from .limits import check_matlab_limits, matlab_limits
 
 
 def _padding(props):
@@ -72,6 +72,7 @@ def make_constructor(entry: registry.Entry):
         if hook is not None:
             props = hook.translate(props)
         try:
+            check_matlab_limits(cls, props)
             return matlab_limits(cls(**props))
         except LayerGraphError as exc:
             if hook is None or not hook.renamed:

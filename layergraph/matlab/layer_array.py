@@ -6,7 +6,7 @@ layer, as in MATLAB.
 """
 from __future__ import annotations
 
-from ..core.errors import LayerGraphError
+from ..core.errors import LayerGraphError, brief
 from ..core.layer import Layer
 
 
@@ -21,9 +21,10 @@ def _as_layer(item, index: int) -> Layer:
         return item()
     if isinstance(item, type) and issubclass(item, Layer):
         return item()
+    what = brief(item, f"{type(item).__name__} {item!r}")
     raise LayerGraphError(
-        f"Element {index + 1} of the layer array is {type(item).__name__} {item!r}, not a layer. Expected "
-        "layers such as reluLayer() or a layer constructor such as reluLayer.", "nnet_cnn:layer:Layer:InvalidLayer")
+        f"Element {index + 1} of the layer array is {what}, not a layer. Expected layers such as reluLayer() or a "
+        "layer constructor such as reluLayer.", "nnet_cnn:layer:Layer:InvalidLayer")
 
 
 class LayerArray(list):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..core.errors import LayerGraphError
+from ..core.errors import LayerGraphError, brief
 from ..core.graph import Graph
 from ..core.layer import Layer
 from ..display.matlab_format import format_value
@@ -138,7 +138,7 @@ class LayerGraph(Graph):
     def removeLayers(self, names) -> "LayerGraph":
         names = [names] if isinstance(names, str) else names
         if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
-            raise LayerGraphError(f"Expected a layer name or a list of layer names, but got {names!r}.",
+            raise LayerGraphError(f"Expected a layer name or a list of layer names, but got {brief(names)}.",
                                   "nnet_cnn:LayerGraph:InvalidLayerName")
         for n in names:
             self._require(n)

@@ -27,7 +27,7 @@ import networkx as nx
 import numpy as np
 
 from .. import layers as L
-from ..core.errors import LayerGraphError
+from ..core.errors import LayerGraphError, brief
 from ..core.graph import Graph
 from ..core.infer import require_valid
 from ..core.initializers import rng
@@ -100,7 +100,7 @@ def _as_node(item, graph: bool):
                               "are not supported; give the loss to NetTrain as LossFunction -> layer, or compute it "
                               "with ordinary layers and name that output: LossFunction -> \"port\".",
                               "General::invnetarg")
-    raise LayerGraphError(f"{_wl(item) if not hasattr(item, '__module__') else repr(item)} is not a layer, a net, a "
+    raise LayerGraphError(f"{_wl(item) if not hasattr(item, '__module__') else brief(item)} is not a layer, a net, a "
                           "function such as Ramp, an integer (LinearLayer[n]) or a list (NetChain).",
                           "General::invnetarg")
 

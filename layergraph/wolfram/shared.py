@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from ..core.errors import LayerGraphError
+from ..core.errors import LayerGraphError, brief
 from . import symbols as S
 from .initialize import _replace_leaves
 from .layers import NetLayer
@@ -99,7 +99,7 @@ def replace(net, na: NetArray, value):
 def insert(net, prefix=None):
     """``NetInsertSharedArrays[net]`` / ``NetInsertSharedArrays[net, "prefix"]``."""
     if not isinstance(net, (NetLayer, _Container)):
-        raise LayerGraphError(f"NetInsertSharedArrays: {net!r} is not a net or a layer.",
+        raise LayerGraphError(f"NetInsertSharedArrays: {brief(net)} is not a net or a layer.",
                               "NetInsertSharedArrays::invnet")
     if prefix is not None and not isinstance(prefix, str):
         raise LayerGraphError(f"Prefix {prefix!r} should be either None or a string.",

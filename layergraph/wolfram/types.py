@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.errors import LayerGraphError
+from ..core.errors import LayerGraphError, brief
 from ..core.size import Size
 from . import symbols as S
 
@@ -102,9 +102,11 @@ def _wl(value) -> str:
         return "{" + ", ".join(_wl(v) for v in value) + "}"
     if isinstance(value, np.ndarray):
         return f"<array {'x'.join(map(str, value.shape))}>"
+    if isinstance(getattr(value, "head", None), str) and not isinstance(value, S.Symbol):
+        return brief(value, str(value))   # a net or a layer: its printout when short, else its head
     if callable(value) and not isinstance(value, S.Symbol):
         return getattr(value, "__name__", "function")
-    return str(value)
+    return brief(value, str(value))
 
 
 def port_spec(value, what: str):
