@@ -1315,5 +1315,6 @@ def _with_statistics(net, c: Compiled, xs: dict, dtype):
         except LayerGraphError as err:   # its reason, with the layer named as the net names it
             reason = str(err).removeprefix(f"Layer '{spec.Name}': ")
             raise LayerGraphError(f"Cannot train net: {_where(info)}: {reason}", "NetTrain::invindim") from None
-        new[path] = CoreLayerView(spec._resolved_copy(**stats))
+        # stored in single precision, as a net's arrays are and as trainNetwork's network stores them
+        new[path] = CoreLayerView(spec._resolved_copy(**{k: v.astype(np.float32) for k, v in stats.items()}))
     return _replace_leaves(net, new) if new else net
