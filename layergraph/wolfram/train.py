@@ -434,10 +434,13 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     if isinstance(ValidationSet, S.Scaled) and not 0 < ValidationSet.r < 1:
         raise LayerGraphError("ValidationSet -> Scaled[r] needs 0 < r < 1.", "NetTrain::invvset")
     xs, ys = _parse(net, data, target_ports)
-    # input statistics come from the examples trained on, not from those a Scaled[r] holds
-    # back (the same split as below: it depends on the count, r and the seed only)
-    fitted = holdout(xs, {}, ValidationSet.r, seed)[0][0] if isinstance(ValidationSet, S.Scaled) else xs
-    view = net._for_training(fitted, lambda work: NetInitialize(
+    held = None
+    if isinstance(ValidationSet, S.Scaled):
+        # split before the net reads the examples: input statistics come from those trained on
+        (xs, ys), held = holdout(xs, ys, ValidationSet.r, seed)
+        if _examples(xs) < 1:
+            raise LayerGraphError("No training data provided.", "NetTrain::nodata")
+    view = net._for_training(xs, lambda work: NetInitialize(
         work, RandomSeeding=seed if seed is not None else S.Automatic), rules, dtype)
     work, core = view.work, view.core
     if not view.factors:
@@ -472,8 +475,8 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     inputs, targets = core_inputs(xs), core_targets(ys, _examples(xs))
 
     validation = None
-    if isinstance(ValidationSet, S.Scaled):
-        (inputs, targets), validation = holdout(inputs, targets, ValidationSet.r, seed)
+    if held is not None:
+        validation = (core_inputs(held[0]), core_targets(held[1], _examples(held[0])))
     elif ValidationSet is not None:
         vx, vy = _parse(view.training, ValidationSet, target_ports)
         validation = (core_inputs(vx), core_targets(vy, _examples(vx)))
