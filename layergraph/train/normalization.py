@@ -18,10 +18,15 @@ _NEEDS = {"zerocenter": ("Mean",), "zscore": ("Mean", "StandardDeviation"),
           "rescale-symmetric": ("Min", "Max"), "rescale-zero-one": ("Min", "Max")}
 
 
+def missing_statistics(layer) -> list[str]:
+    """The statistics the layer's normalization needs that are not set ("Mean", ...)."""
+    mode = layer.Normalization
+    return [] if callable(mode) else [s for s in _NEEDS.get(mode, ()) if getattr(layer, s) is None]
+
+
 def needs_statistics(layer) -> bool:
     """Whether the layer's normalization lacks a statistic that the data must give."""
-    mode = layer.Normalization
-    return not callable(mode) and any(getattr(layer, s) is None for s in _NEEDS.get(mode, ()))
+    return bool(missing_statistics(layer))
 
 
 def statistics(layer, x) -> dict:

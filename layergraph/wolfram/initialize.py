@@ -21,7 +21,7 @@ from ..core.network import Network
 from . import symbols as S
 from .args import checked, one_of
 from .layers import NetLayer
-from .net import NetChain, _Container, _generator
+from .net import NetChain, _Container, _generator, _replace_leaves
 from .types import _wl
 
 METHODS = ("Kaiming", "Xavier", "Orthogonal", "Random")
@@ -144,21 +144,6 @@ def NetInitialize(net, which=S.Automatic, *, Method="Kaiming", RandomSeeding=123
         values = info.built.read_arrays(core_layer)
         final[path] = leaf.with_arrays({n: v for n, v in values.items() if leaf.arrays.get(n) is None})
     return _replace_leaves(net, final)
-
-
-def _replace_leaves(net, leaves: dict):
-    """A copy of ``net`` with the leaves at the given paths replaced."""
-    new = net._copy()
-    by_head: dict = {}
-    for path, leaf in leaves.items():
-        by_head.setdefault(path[0], {})[path[1:]] = leaf
-    for name, sub in by_head.items():
-        node = new._nodes[name]
-        if () in sub:
-            new._nodes[name] = sub[()]
-        else:
-            new._nodes[name] = _replace_leaves(node, sub)
-    return new
 
 
 __all__ = ["NetInitialize"]

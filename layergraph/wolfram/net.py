@@ -38,6 +38,7 @@ from ..core.shared import set_shared_learnables, shared_learnables
 from ..matlab.analysis import analyze   # MATLAB networks open as Wolfram nets and back
 from ..matlab.layer_array import LayerArray
 from ..matlab.layer_graph import LayerGraph, assign_names
+from ..train.normalization import missing_statistics, needs_statistics, statistics
 from . import netarray
 from . import symbols as S
 from .args import checked_init, one_of, same
@@ -486,6 +487,7 @@ class _Container:
             info, n = missing[0]
             raise LayerGraphError(f"Cannot {action} net: unspecified value for the array \"{n}\" of "
                                   f"{_where(info)}. Use NetInitialize first.", "General::nninit")
+        self._require_statistics(c, action)
         key = ("network", tuple(sorted((in_dims or {}).items())))
         if key not in self._cache:
             self._cache[key] = Network.build(c.graph, initialize=False)
@@ -502,6 +504,32 @@ class _Container:
             if c.leaves[p].built is None:
                 raise LayerGraphError(f"Cannot {action} net: {_where(c.leaves[p])} is not fully specified.",
                                       "General::nfspec")
+
+    def _require_statistics(self, c: Compiled, action: str):
+        """An input layer the net holds (a MATLAB input layer with a normalization) needs its
+        statistics to compute; said here in the net's words, not by the core's name of its
+        port ("$in:Input")."""
+        for p in c.order:
+            layer = c.leaves[p].layer
+            if isinstance(layer, CoreLayerView) and layer.is_input and needs_statistics(layer.spec):
+                missing = missing_statistics(layer.spec)
+                one = len(missing) == 1
+                it = "it" if one else "them"
+                raise LayerGraphError(
+                    f"Cannot {action} net: {_where(c.leaves[p])} normalizes its input (\"Normalization\" -> "
+                    f"\"{layer.spec.Normalization}\") but its " + " and ".join(f'"{m}"' for m in missing)
+                    + f" {'is' if one else 'are'} not set. Set {it} (a trained MATLAB network has {it}), or train "
+                    f"the net with NetTrain, which computes {it} from the training data.", "General::nninit")
+
+    def _output_dims(self, port: str):
+        """The dimensions of the output ``port`` (None while they are not known)."""
+        return self.compile().out_dims.get(port)
+
+    def _for_training(self, xs: dict, initialize, rules=None, dtype=np.float32) -> "_TrainingView":
+        """This net as NetTrain trains it on the inputs ``xs`` ({port: array, batch first});
+        ``initialize`` (NetInitialize with NetTrain's seed) fills the missing arrays, ``rules``
+        (parsed LearningRateMultipliers, None for the net's own) set the factors."""
+        return _TrainingView(self, xs, initialize, rules, dtype)
 
     # -- evaluation ---------------------------------------------------------------------------------
     def __call__(self, data, prop=S.Automatic, *, NetEvaluationMode="Test", WorkingPrecision="Real32",
@@ -1169,3 +1197,124 @@ def to_layer_graph(net, output_layers: str = "class") -> LayerGraph:
             g.add_node(out.Name, layer=out)
             lg._connect(mapping[c.leaves[path].core_names[-1]], "out", out.Name, "in")
     return lg
+
+
+# -- what NetTrain asks of a net ------------------------------------------------------------------
+def _replace_leaves(net, leaves: dict):
+    """A copy of ``net`` with the leaves at the given paths replaced."""
+    new = net._copy()
+    by_head: dict = {}
+    for path, leaf in leaves.items():
+        by_head.setdefault(path[0], {})[path[1:]] = leaf
+    for name, sub in by_head.items():
+        node = new._nodes[name]
+        if () in sub:
+            new._nodes[name] = sub[()]
+        else:
+            new._nodes[name] = _replace_leaves(node, sub)
+    return new
+
+
+def _node_at(net, path):
+    for name in path:
+        net = net._nodes[name]
+    return net
+
+
+class _TrainingView:
+    """What NetTrain asks of a net, read from its compiled leaves in this one place: the
+    net sized for the data (input dimensions the net leaves open come from the examples),
+    the statistics its input layers lack computed from the data, initialized; the core
+    network it compiles to with NetTrain's LearningRateMultipliers, the factors of its
+    trainable arrays, the core names and sizes of its outputs and frozen statistics; and
+    the trained arrays read back into the net's own layers."""
+
+    def __init__(self, net, xs, initialize, rules, dtype):
+        work = net._copy()
+        c0 = net.compile()
+        for port, x in xs.items():
+            if c0.in_dims.get(port) is None:
+                work._port_specs[port] = tuple(x.shape[1:])
+        work._cache = {}
+        c = work.compile()
+        for port, x in xs.items():
+            dims = c.in_dims[port]
+            if dims is not None and tuple(x.shape[1:]) != tuple(dims):
+                raise LayerGraphError(f"Data provided to port \"{port}\" should be a list of numeric arrays of "
+                                      f"dimensions {wl_list(dims)}; received examples of dimensions "
+                                      f"{wl_list(x.shape[1:])}.", "NetTrain::invindim")
+        if not c.sized:
+            work._require_sized(c, "train")
+        self.original = net
+        self.work = initialize(_with_statistics(work, c, xs, dtype))
+        self.training = self.work
+        if rules is not None:  # NetTrain's rules win over the net's own
+            self.training = self.work._copy()
+            self.training._lrm = rules
+        self._compiled, self.core = self.training._core_network(None, "train")
+        c = self._compiled
+        self._leaves = [c.leaves[p] for p in c.order]
+        self.out_dims = c.out_dims
+        # {leaf path + (array name,): learning-rate factor} of every trainable array
+        self.factors = {info.path + (n,): info.layer.factor(n) for info in self._leaves
+                        for n in info.layer.active_arrays}
+        self.frozen_state = frozenset(
+            info.core_names[info.built.main] for info in self._leaves
+            if info.built.frozen_state or (isinstance(info.layer.lrm, float) and info.layer.lrm == 0))
+
+    def _output_leaf(self, port):
+        c = self._compiled
+        return c.leaves[c.out_ports[port][0]]
+
+    def output_ref(self, port):
+        """The core (layer, port) of the net's output ``port``."""
+        return self._output_leaf(port).out_ref
+
+    def output_layer(self, port):
+        """The net's layer that gives the output ``port``."""
+        return self._output_leaf(port).layer
+
+    def output_size(self, port):
+        """The core activation size of the output ``port``."""
+        ref = self.output_ref(port)
+        return self.core.analysis.info(ref[0]).ActivationSizes[ref[1]]
+
+    def read_back(self, core_net):
+        """The trained arrays in the original net's layers (multipliers given to NetTrain do
+        not stay on the net); input dimensions learned from the data and input statistics
+        computed from it do."""
+        new = {}
+        for info in self._leaves:
+            if info.built.read_arrays is None:
+                continue
+            core_layer = core_net.layer_graph.layer(info.core_names[info.built.main])
+            new[info.path] = _node_at(self.work, info.path).with_arrays(info.built.read_arrays(core_layer))
+        out = _replace_leaves(self.work, new)
+        out._lrm = self.original._lrm
+        return out
+
+
+def _with_statistics(net, c: Compiled, xs: dict, dtype):
+    """``net`` with the normalization statistics its input layers lack (a MATLAB input layer
+    with 'zerocenter', 'zscore' or 'rescale-*' and no Mean, ...) computed from the training
+    inputs ``xs``, in trainNetwork's one function (train/normalization.py) on the data in
+    the working precision, as trainNetwork does. Only the missing ones: NetTrain has no
+    ResetInputNormalization, so statistics a net has are kept."""
+    new = {}
+    for path in c.order:
+        info = c.leaves[path]
+        layer = info.layer
+        if not (isinstance(layer, CoreLayerView) and layer.is_input and needs_statistics(layer.spec)):
+            continue
+        port = info.core_names[0][len("$in:"):]   # an input layer is its port's core input
+        x = np.asarray(xs[port])
+        x = np.ascontiguousarray(x.reshape((x.shape[0],) + internal_shape(c.in_dims[port])), dtype=dtype)
+        spec = _node_at(net, path).current_spec()
+        try:
+            stats = statistics(spec, x)
+        except LayerGraphError as err:   # its reason, with the layer named as the net names it
+            reason = str(err).removeprefix(f"Layer '{spec.Name}': ")
+            raise LayerGraphError(f"Cannot train net: {_where(info)}: {reason}", "NetTrain::invindim") from None
+        # stored in single precision, as a net's arrays are and as trainNetwork's network stores them
+        new[path] = CoreLayerView(spec._resolved_copy(**{k: v.astype(np.float32) for k, v in stats.items()}))
+    return _replace_leaves(net, new) if new else net

@@ -30,7 +30,7 @@ from ..train.frontend import EpochMonitor, Patience, Throttled, as_core, holdout
 from ..train.schedules import polynomial
 from . import symbols as S
 from .args import checked, one_of, same
-from .initialize import NetInitialize, _replace_leaves
+from .initialize import NetInitialize
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer
 from .losses import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer, OutputLoss
 from .messages import message
@@ -65,7 +65,7 @@ def _port_array(net, value, port, target=False):
     encoder (class labels -> 1-based indices, True/False -> 1/0, images -> arrays)."""
     if target:
         decoder = net._decoders.get(port)
-        coder = None if decoder is None else decoder.target_encoder(net.compile().out_dims.get(port))
+        coder = None if decoder is None else decoder.target_encoder(net._output_dims(port))
     else:
         coder = net._encoders.get(port)
     return _as_array(value, port) if coder is None else coder.encode_many(value, port)
@@ -430,14 +430,23 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     elif seed is not None:
         seed = int(seed) % (2 ** 63)
     target_ports = [p for p, v in loss_spec.items() if v is not OUTPUT_LOSS]
+    rules = _lrm_option(LearningRateMultipliers)
+    if isinstance(ValidationSet, S.Scaled) and not 0 < ValidationSet.r < 1:
+        raise LayerGraphError("ValidationSet -> Scaled[r] needs 0 < r < 1.", "NetTrain::invvset")
     xs, ys = _parse(net, data, target_ports)
-    view = _TrainingNet(net, xs, seed, LearningRateMultipliers)
+    held = None
+    if isinstance(ValidationSet, S.Scaled):
+        # split before the net reads the examples: input statistics come from those trained on
+        (xs, ys), held = holdout(xs, ys, ValidationSet.r, seed)
+        if _examples(xs) < 1:
+            raise LayerGraphError("No training data provided.", "NetTrain::nodata")
+    view = net._for_training(xs, lambda work: NetInitialize(
+        work, RandomSeeding=seed if seed is not None else S.Automatic), rules, dtype)
     work, core = view.work, view.core
-    arrays = view.arrays
-    if not arrays:
+    if not view.factors:
         message("NetTrain::netnoparams", "Net does not contain any trainable parameters: returning net unchanged.")
         return _result(prop, work, None)
-    if all(info.layer.factor(n) == 0 for info, n in arrays):
+    if all(f == 0 for f in view.factors.values()):
         message("NetTrain::netfrozen", "All trainable parameters have been frozen: returning net unchanged.")
         return _result(prop, work, None)
 
@@ -451,7 +460,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         for port in loss_spec:
             ref = view.output_ref(port)
             t = _loss_targets(*kinds[port], ys_.get(port), view.out_dims[port], port, n_)
-            out[ref] = as_core(t, core.analysis.info(ref[0]).ActivationSizes[ref[1]], dtype)
+            out[ref] = as_core(t, view.output_size(port), dtype)
         return out
 
     losses, kinds = {}, {}
@@ -466,11 +475,8 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     inputs, targets = core_inputs(xs), core_targets(ys, _examples(xs))
 
     validation = None
-    if isinstance(ValidationSet, S.Scaled):
-        r = ValidationSet.r
-        if not 0 < r < 1:
-            raise LayerGraphError("ValidationSet -> Scaled[r] needs 0 < r < 1.", "NetTrain::invvset")
-        (inputs, targets), validation = holdout(inputs, targets, r, seed)
+    if held is not None:
+        validation = (core_inputs(held[0]), core_targets(held[1], _examples(held[0])))
     elif ValidationSet is not None:
         vx, vy = _parse(view.training, ValidationSet, target_ports)
         validation = (core_inputs(vx), core_targets(vy, _examples(vx)))
@@ -542,7 +548,7 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
         "FinalLearningRate": (result.history[-1]["BaseLearnRate"] if result.history else float(opts["LearningRate"])),
         "TargetDevice": TargetDevice, "TrainingExamples": n,
         "ValidationExamples": 0 if validation is None else next(iter(validation[0].values())).shape[0],
-        "ArraysLearningRateMultipliers": {info.path + (a,): info.layer.factor(a) for info, a in arrays},
+        "ArraysLearningRateMultipliers": view.factors,
         "LossFunction": {p: (p if layer is OUTPUT_LOSS else layer) for p, (layer, _) in kinds.items()},
     }
     return _result(prop, trained, NetTrainResultsObject(props))
@@ -607,70 +613,6 @@ def _result(prop, net, results):
     if prop is S.All:
         return results
     return results[prop]
-
-
-class _TrainingNet:
-    """What NetTrain asks of the net, in one place: the net sized for the data (input
-    dimensions the net leaves open come from the examples) and initialized, the core
-    network it compiles to with NetTrain's LearningRateMultipliers, its trainable arrays,
-    the core names of its outputs and frozen statistics, and the trained arrays read back
-    into the net's own layers. The sizing and the graph are the container's (``compile``,
-    ``_core_network``); this only reads its compiled leaves."""
-
-    def __init__(self, net, xs, seed, multipliers):
-        work = net._copy()
-        c0 = net.compile()
-        for port, x in xs.items():
-            if c0.in_dims.get(port) is None:
-                work._port_specs[port] = tuple(x.shape[1:])
-        work._cache = {}
-        c = work.compile()
-        for port, x in xs.items():
-            dims = c.in_dims[port]
-            if dims is not None and tuple(x.shape[1:]) != tuple(dims):
-                raise LayerGraphError(f"Data provided to port \"{port}\" should be a list of numeric arrays of "
-                                      f"dimensions {wl_list(dims)}; received examples of dimensions "
-                                      f"{wl_list(x.shape[1:])}.", "NetTrain::invindim")
-        if not c.sized:
-            work._require_sized(c, "train")
-        self.original = net
-        self.work = NetInitialize(work, RandomSeeding=seed if seed is not None else S.Automatic)
-        self.training = self.work
-        if multipliers is not S.Automatic:  # NetTrain's rules win over the net's own
-            self.training = self.work._copy()
-            self.training._lrm = _lrm_option(multipliers)
-        self.compiled, self.core = self.training._core_network(None, "train")
-        c = self.compiled
-        self.leaves = [c.leaves[p] for p in c.order]
-        self.arrays = [(info, n) for info in self.leaves for n in info.layer.active_arrays]
-        self.out_dims = c.out_dims
-        self.frozen_state = frozenset(
-            info.core_names[info.built.main] for info in self.leaves
-            if info.built.frozen_state or (isinstance(info.layer.lrm, float) and info.layer.lrm == 0))
-
-    def output_ref(self, port):
-        c = self.compiled
-        return c.leaves[c.out_ports[port][0]].out_ref
-
-    def output_layer(self, port):
-        c = self.compiled
-        return c.leaves[c.out_ports[port][0]].layer
-
-    def read_back(self, core_net):
-        """The trained arrays in the original net's layers (multipliers given to NetTrain do
-        not stay on the net); input dimensions learned from the data do."""
-        new = {}
-        for info in self.leaves:
-            if info.built.read_arrays is None:
-                continue
-            node = self.work
-            for name in info.path:
-                node = node._nodes[name]
-            core_layer = core_net.layer_graph.layer(info.core_names[info.built.main])
-            new[info.path] = node.with_arrays(info.built.read_arrays(core_layer))
-        out = _replace_leaves(self.work, new)
-        out._lrm = self.original._lrm
-        return out
 
 
 __all__ = ["NetTrain", "NetTrainResultsObject"]

@@ -209,3 +209,37 @@ def test_two_inputs_with_a_normalizing_input_layer(tmp_path):
     np.testing.assert_array_equal(predict(back, [xa, xb]), ref)
     layergraph.save(g, tmp_path / "g.npz")
     np.testing.assert_array_equal(layergraph.load(tmp_path / "g.npz")({"a": xa, "b": xb}), ref)
+
+
+def test_nettrain_computes_the_input_statistics_as_trainnetwork():
+    """A MATLAB network opened as a NetChain keeps its imageInputLayer 'zerocenter' without a
+    Mean; NetTrain computes it from the training data with trainNetwork's function, so both
+    trainers give the same Mean (MATLAB's layout: 1 x 1 x C, per channel)."""
+    from layergraph.wolfram import NetTrain
+
+    def layers():
+        return LayerArray([imageInputLayer([4, 4, 2]), convolution2dLayer(3, 4, 'Padding', 1), reluLayer,
+                           fullyConnectedLayer(3), softmaxLayer, classificationLayer])
+    X = (np.random.default_rng(3).random((4, 4, 2, 12)) * np.array([1.0, 5.0])[None, None, :, None]).astype(np.float32)
+    labels = np.arange(12) % 3
+    chain = NetChain(layers())
+    with pytest.raises(LayerGraphError, match=r'nnet.cnn.layer.ImageInputLayer \(layer "imageinput"\) normalizes '
+                                              r'its input \("Normalization" -> "zerocenter"\) but its "Mean" is not '
+                                              r'set') as err:
+        NetInitialize(chain)(_wl(X))
+    assert "$in" not in str(err.value) and err.value.identifier == "General::nninit"
+    trained = NetTrain(chain, (_wl(X), labels + 1), MaxTrainingRounds=2, RandomSeeding=7,
+                       TrainingProgressReporting=None)
+    mean = dlnetwork(trained).Layers[0].Mean
+    assert mean.shape == (1, 1, 2)
+    np.testing.assert_allclose(mean, X.astype(np.float64).mean(axis=(0, 1, 3)).reshape(1, 1, 2), rtol=1e-6)
+    rng(7)
+    net, _ = trainNetwork(X, categorical(labels), layers(),
+                          trainingOptions('sgdm', 'MaxEpochs', 1, 'MiniBatchSize', 6, 'Verbose', False))
+    np.testing.assert_array_equal(mean, net.Layers[0].Mean)
+    assert trained(_wl(X)).shape == (12, 3)   # the trained net evaluates
+    assert 'Mean:                   "<array 1x1x2>"' in repr(trained["imageinput"])
+    # a Mean the net has stays: NetTrain has no ResetInputNormalization
+    again = NetTrain(NetChain(net), (_wl(X) + 1, [str(v) for v in labels]), MaxTrainingRounds=1,
+                     TrainingProgressReporting=None)
+    np.testing.assert_array_equal(dlnetwork(again).Layers[0].Mean, net.Layers[0].Mean)

@@ -304,3 +304,34 @@ def test_training_time_is_the_trainers_clock():
     t0 = __import__("time").perf_counter()
     res = NetTrain(NetChain([LinearLayer(1)], Input=3), (X, Y), All, **quiet(MaxTrainingRounds=5))
     assert 0 < res["TotalTrainingTime"] <= __import__("time").perf_counter() - t0
+
+
+def test_input_statistics_from_the_training_part_only():
+    """featureInputLayer 'zscore' in a net opened from MATLAB: NetTrain fills Mean and
+    StandardDeviation (a column, MATLAB's layout) from the examples it trains on; with
+    ValidationSet -> Scaled[r] the held-back examples are left out; constant data is
+    refused with the layer named as the net names it."""
+    from layergraph import LayerArray, dlnetwork, featureInputLayer, fullyConnectedLayer, regressionLayer
+    from layergraph.train.frontend import holdout
+
+    def chain():
+        return NetChain(LayerArray([featureInputLayer(3, 'Normalization', 'zscore'), fullyConnectedLayer(1),
+                                    regressionLayer]))
+    xs = X * [1.0, 3.0, 0.5] + [0.0, 2.0, -1.0]
+    trained = NetTrain(chain(), (xs, Y), MaxTrainingRounds=1, TrainingProgressReporting=None, RandomSeeding=3)
+    layer = dlnetwork(trained).Layers[0]
+    assert layer.Mean.shape == (3, 1) and layer.StandardDeviation.shape == (3, 1)
+    x32 = xs.astype(np.float32).astype(np.float64)
+    np.testing.assert_allclose(layer.Mean[:, 0], x32.mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(layer.StandardDeviation[:, 0], x32.std(axis=0), rtol=1e-6)
+    held = NetTrain(chain(), (xs, Y), MaxTrainingRounds=1, TrainingProgressReporting=None, RandomSeeding=3,
+                    ValidationSet=Scaled(0.25))
+    part = holdout({"Input": x32}, {}, 0.25, 3)[0][0]["Input"]
+    assert part.shape[0] == 75 and not np.allclose(part.mean(axis=0), x32.mean(axis=0), rtol=1e-4)
+    np.testing.assert_allclose(dlnetwork(held).Layers[0].Mean[:, 0], part.mean(axis=0), rtol=1e-6)
+    constant = xs.copy()
+    constant[:, 1] = 4.0
+    with pytest.raises(LayerGraphError, match=r'Cannot train net: nnet.cnn.layer.FeatureInputLayer \(layer '
+                                              r'"featureinput"\): the training data is constant') as err:
+        NetTrain(chain(), (constant, Y), MaxTrainingRounds=1, TrainingProgressReporting=None)
+    assert err.value.identifier == "NetTrain::invindim"
