@@ -235,7 +235,32 @@ def matlab_size_equal(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool
 
 # ----------------------------------------------------------------------------
 
-class Layer(BaseModel):
+class Validated(BaseModel):
+    """A pydantic model whose errors read as the dialect's messages: construction and
+    assignment raise LayerGraphError naming the property, the value given and what is
+    allowed (``_translate``), and a failed assignment leaves the object as it was. The
+    base of the layer specs and of MATLAB's trainingOptions objects."""
+
+    class_name: ClassVar[str] = ""
+
+    def __init__(self, **data):
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _translate(exc, type(self).class_name, data) from None
+
+    def _assign(self, name, value):
+        # pydantic assigns before the model-level checks run: restore on failure
+        saved = dict(self.__dict__), set(self.__pydantic_fields_set__)
+        try:
+            BaseModel.__setattr__(self, name, value)
+        except ValidationError as exc:
+            object.__setattr__(self, "__dict__", saved[0])
+            object.__setattr__(self, "__pydantic_fields_set__", saved[1])
+            raise _translate(exc, type(self).class_name, {name: value}) from None
+
+
+class Layer(Validated):
     """Base of every layer specification.
 
     Subclasses declare fields (MATLAB property names and defaults) and the class
@@ -270,13 +295,7 @@ class Layer(BaseModel):
     general: ClassVar[tuple[str, ...]] = ("Name",)
     hyperparameters: ClassVar[tuple[str, ...]] = ()
 
-    # -- construction and assignment with clear errors -------------------------
-    def __init__(self, **data):
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise _translate(exc, type(self).class_name, data) from None
-
+    # -- assignment with clear errors ---------------------------------------------
     def __setattr__(self, name, value):
         if name.startswith("_"):
             return super().__setattr__(name, value)
@@ -292,14 +311,7 @@ class Layer(BaseModel):
             )
         self._check_limit(name, value)
         self._check_assignment(name, value)
-        # pydantic assigns before the model-level checks run: restore on failure
-        saved = dict(self.__dict__), set(self.__pydantic_fields_set__)
-        try:
-            super().__setattr__(name, value)
-        except ValidationError as exc:
-            object.__setattr__(self, "__dict__", saved[0])
-            object.__setattr__(self, "__pydantic_fields_set__", saved[1])
-            raise _translate(exc, type(self).class_name, {name: value}) from None
+        self._assign(name, value)
 
     def _check_assignment(self, name, value):
         """Rules that hold for assignment only (e.g. PaddingSize in 'same' mode)."""

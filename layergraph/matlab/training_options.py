@@ -12,10 +12,10 @@ import math
 from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
+from pydantic import BeforeValidator, ConfigDict, ValidationInfo
 
 from ..core.errors import LayerGraphError
-from ..core.layer import Choice, Logical, Scalar, _translate
+from ..core.layer import Choice, Logical, Scalar, Validated
 from ..display.matlab_format import format_value
 from .args import match_name
 
@@ -67,7 +67,7 @@ def _sequence_length(value, info: ValidationInfo):
 PosInt = Scalar(1, integer=True, what="a positive integer")
 
 
-class TrainingOptions(BaseModel):
+class TrainingOptions(Validated):
     """Options common to the solvers, in the order of MATLAB's R2021 display."""
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid", arbitrary_types_allowed=True)
@@ -108,22 +108,11 @@ class TrainingOptions(BaseModel):
     BatchNormalizationStatistics: Annotated[Any, Choice("population", "moving")] = "population"
     OutputNetwork: Annotated[Any, Choice("last-iteration", "best-validation-loss")] = "last-iteration"
 
-    def __init__(self, **data):
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise _translate(exc, type(self).class_name, data) from None
-
     def __setattr__(self, name, value):
         if name not in type(self).model_fields:
             raise LayerGraphError(f"Unrecognized property '{name}' for class '{type(self).class_name}'.",
                                   "MATLAB:noPublicFieldForClass")
-        saved = dict(self.__dict__)
-        try:
-            super().__setattr__(name, value)
-        except ValidationError as exc:
-            object.__setattr__(self, "__dict__", saved)
-            raise _translate(exc, type(self).class_name, {name: value}) from None
+        self._assign(name, value)
 
     @classmethod
     def display_order(cls) -> list[str]:
