@@ -29,15 +29,21 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def slots(state: dict, w, *names):
+    """The solver's state arrays ``names`` for the parameter ``w``, zeros at the first step."""
+    for name in names:
+        if name not in state:
+            state[name] = np.zeros_like(w)
+    return [state[name] for name in names]
+
+
 @dataclass(frozen=True)
 class SGDM:
     momentum: float = 0.9
     name = "sgdm"
 
     def step(self, w, g, lr, state, t):
-        v = state.get("Velocity")
-        if v is None:
-            v = state["Velocity"] = np.zeros_like(w)
+        v, = slots(state, w, "Velocity")
         v *= self.momentum
         v -= lr * g
         w += v
@@ -51,11 +57,7 @@ class Adam:
     name = "adam"
 
     def step(self, w, g, lr, state, t):
-        m = state.get("AverageGrad")
-        if m is None:
-            m = state["AverageGrad"] = np.zeros_like(w)
-            state["AverageSqGrad"] = np.zeros_like(w)
-        v = state["AverageSqGrad"]
+        m, v = slots(state, w, "AverageGrad", "AverageSqGrad")
         b1, b2 = self.gradient_decay, self.squared_gradient_decay
         m *= b1
         m += (1 - b1) * g
@@ -72,9 +74,7 @@ class RMSProp:
     name = "rmsprop"
 
     def step(self, w, g, lr, state, t):
-        v = state.get("AverageSqGrad")
-        if v is None:
-            v = state["AverageSqGrad"] = np.zeros_like(w)
+        v, = slots(state, w, "AverageSqGrad")
         rho = self.squared_gradient_decay
         v *= rho
         v += (1 - rho) * (g * g)
@@ -92,12 +92,7 @@ class RMSPropCentered:
     name = "rmspropalex"
 
     def step(self, w, g, lr, state, t):
-        n = state.get("SquaredAverage")
-        if n is None:
-            n = state["SquaredAverage"] = np.zeros_like(w)
-            state["GradientAverage"] = np.zeros_like(w)
-            state["Delta"] = np.zeros_like(w)
-        gbar, delta = state["GradientAverage"], state["Delta"]
+        n, gbar, delta = slots(state, w, "SquaredAverage", "GradientAverage", "Delta")
         g1 = self.beta
         n *= g1
         n += (1 - g1) * (g * g)
@@ -119,9 +114,7 @@ class Signum:
         if self.momentum == 0:
             w -= (lr * np.sign(g)).astype(w.dtype, copy=False)
             return
-        m = state.get("Momentum")
-        if m is None:
-            m = state["Momentum"] = np.zeros_like(w)
+        m, = slots(state, w, "Momentum")
         m *= self.momentum
         m += (1 - self.momentum) * g
         w -= (lr * np.sign(m)).astype(w.dtype, copy=False)
