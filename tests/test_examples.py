@@ -36,3 +36,17 @@ def test_wolfram_digits_example():
                          text=True, check=True, cwd=ROOT).stdout
     assert "Input port:       array (size: 1×8×8)" in out
     assert float(out.split("Held-out accuracy: ")[1].split()[0]) >= 0.95
+
+
+def test_both_dialects_example():
+    """A MATLAB-trained CNN opens as a NetChain with the same scores, is fine-tuned with
+    NetTrain, saved and loaded, and goes back to a dlnetwork with the same scores."""
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "both_dialects.py")], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    assert "Input port:       array (size: 1×8×8)" in out and "  ConvolutionLayer  " in out
+    assert "same scores: True" in out
+    assert "loaded back the same: True" in out
+    assert "dlnetwork gives the Wolfram net's scores: True" in out
+    assert "Convolution           16 3x3x1 convolutions" in out
+    assert float(out.split("Held-out accuracy (Wolfram, fine-tuned): ")[1].split()[0]) >= 0.9
+
