@@ -168,6 +168,9 @@ def _function_name(fn) -> str:
     return str(name)
 
 
+_OTHER = object()   # _Writer.plain: not a plain value
+
+
 class _Writer:
     """Encodes layers as JSON values, collecting the arrays."""
 
@@ -211,7 +214,10 @@ class _Writer:
                                "function cannot be saved; use one of the named values instead.",
                         "layergraph:save:FunctionNotSaved")
 
-    def value(self, layer, field, value):
+    def plain(self, value, bad_array):
+        """The JSON of a value that no dialect adds anything to: None, a bool, a string, a
+        number (a non-finite float tagged), a numeric array (kept in ``self.arrays``); ``_OTHER``
+        for anything else. ``bad_array(value)`` is the error for an array that is not numeric."""
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, np.bool_):
@@ -225,11 +231,18 @@ class _Writer:
             return {"$float": "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")}
         if isinstance(value, np.ndarray):
             if value.dtype.kind not in "biuf":
-                raise self.fail(layer, f"{field} is an array of dtype {value.dtype}; only numeric arrays can be saved.",
-                                "layergraph:save:UnsupportedValue")
+                raise bad_array(value)
             key = f"a{len(self.arrays)}"
             self.arrays[key] = value
             return {"$array": key}
+        return _OTHER
+
+    def value(self, layer, field, value):
+        out = self.plain(value, lambda a: self.fail(
+            layer, f"{field} is an array of dtype {a.dtype}; only numeric arrays can be saved.",
+            "layergraph:save:UnsupportedValue"))
+        if out is not _OTHER:
+            return out
         if isinstance(value, Size):
             return {"$size": [[int(s) for s in value.spatial], int(value.channels)]}
         if type(value) is tuple:
@@ -520,15 +533,10 @@ class _WolframWriter:
         from .wolfram import symbols as S
         from .wolfram.coders import _Coder
         from .wolfram.net import NetPort
-        if v is None or isinstance(v, (bool, str)):
-            return v
-        if isinstance(v, np.bool_):
-            return bool(v)
-        if isinstance(v, (int, np.integer)):
-            return int(v)
-        if isinstance(v, (float, np.floating)):
-            f = float(v)
-            return f if math.isfinite(f) else {"$float": "nan" if math.isnan(f) else ("inf" if f > 0 else "-inf")}
+        out = self.core.plain(v, lambda a: self.fail(where, f"an array of dtype {a.dtype}; only numeric arrays can "
+                                                            "be saved."))
+        if out is not _OTHER:
+            return out
         if isinstance(v, S.Symbol):
             return {"$symbol": v.name}
         if isinstance(v, S.Span):
@@ -538,12 +546,6 @@ class _WolframWriter:
         if isinstance(v, _Coder):
             family = "NetEncoder" if v.head == "NetEncoder" else "NetDecoder"
             return {"$coder": [family, v.kind, {k: self.value(p, where) for k, p in v.params.items()}]}
-        if isinstance(v, np.ndarray):
-            if v.dtype.kind not in "biuf":
-                raise self.fail(where, f"an array of dtype {v.dtype}; only numeric arrays can be saved.")
-            key = f"a{len(self.arrays)}"
-            self.arrays[key] = v
-            return {"$array": key}
         if type(v) is tuple:
             return {"$tuple": [self.value(x, where) for x in v]}
         if type(v) is list:
