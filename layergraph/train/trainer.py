@@ -1,8 +1,9 @@
 """The training loop both dialects share.
 
-``train(net, inputs, targets, losses, config)`` trains an initialized core
-core ``Network`` (``core/network.py``) (no output layers; the losses are attached to output ports) on data
-in the internal layout (observations first). Per iteration, in MATLAB's order:
+``train(net, inputs, targets, losses, config)`` trains an initialized core ``Network``
+(``core/network.py``, or a dialect's network built on it; no output layers: the losses are
+attached to output ports) on data in the internal layout (observations first). Per
+iteration, in MATLAB's order:
 
   1. forward in training mode (batch statistics in batch normalization, dropout on);
   2. the losses and their gradients; backward;
