@@ -511,8 +511,8 @@ class _Container:
         port ("$in:Input")."""
         for p in c.order:
             layer = c.leaves[p].layer
-            if isinstance(layer, CoreLayerView) and layer.is_input and needs_statistics(layer.spec):
-                missing = missing_statistics(layer.spec)
+            missing = missing_statistics(layer.spec) if isinstance(layer, CoreLayerView) and layer.is_input else []
+            if missing:
                 one = len(missing) == 1
                 it = "it" if one else "them"
                 raise LayerGraphError(
