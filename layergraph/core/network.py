@@ -50,11 +50,6 @@ def sized_graph(analysis: Analysis, initialize: bool) -> Graph:
     return g
 
 
-def internal_dims(size: Size) -> tuple:
-    """One observation's activation shape in the internal layout."""
-    return (size.channels, *size.spatial) if size.is_image else (size.channels,)
-
-
 def run(executor, feeds: dict, refs, batch_size: int, training: bool = False, rng=None) -> dict:
     """Forward internal-layout data (``feeds``: input layer name -> N x ... array) in
     mini-batches of ``batch_size`` observations; returns the internal activations at
@@ -64,7 +59,7 @@ def run(executor, feeds: dict, refs, batch_size: int, training: bool = False, rn
     n = next(iter(feeds.values())).shape[0] if feeds else 0
     if n == 0:
         analysis = executor.analysis
-        return {ref: np.zeros((0, *internal_dims(analysis.info(ref[0]).ActivationSizes[ref[1]])), executor.dtype)
+        return {ref: np.zeros((0, *analysis.info(ref[0]).ActivationSizes[ref[1]].internal), executor.dtype)
                 for ref in refs}
     chunks = {ref: [] for ref in refs}
     for start in range(0, n, batch_size):

@@ -7,12 +7,6 @@ import numpy as np
 from .op import Op, _get
 
 
-def internal_shape(size) -> tuple[int, ...]:
-    """One example's internal shape: (C,) for features, (C, H, W) for images, and
-    (C, L, 1) for Wolfram's matrices (spatial (L, 1))."""
-    return (size.channels, *size.spatial)
-
-
 class ElementwiseOp(Op):
     def forward(self, k, xs, P, training):
         y = k("elementwise", "forward_infer")(xs[0], self.layer.Function)
@@ -34,7 +28,7 @@ class ThreadingOp(Op):
 class ReshapeOp(Op):
     def forward(self, k, xs, P, training):
         x = xs[0]
-        return [x.reshape((x.shape[0],) + internal_shape(self.out_sizes[0]))], x.shape
+        return [x.reshape((x.shape[0],) + self.out_sizes[0].internal)], x.shape
 
     def backward(self, k, dys, ctx, P):
         return [dys[0].reshape(ctx)], {}

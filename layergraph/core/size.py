@@ -30,6 +30,12 @@ class Size(NamedTuple):
         return (*self.spatial, self.channels)
 
     @property
+    def internal(self) -> tuple[int, ...]:
+        """One example's shape in the internal layout: (C, H, W) for images, (C,) for
+        features (and (C, L, 1) for Wolfram's matrices, spatial (L, 1))."""
+        return (self.channels, *self.spatial)
+
+    @property
     def format(self) -> str:
         """dlarray format labels without the batch: 'SSC' or 'C'."""
         return "S" * len(self.spatial) + "C"

@@ -134,11 +134,6 @@ class DLNetwork(_MatlabNetwork):
         require_valid(analysis)
         return cls(sized_graph(analysis, bool(Initialize)), analysis, bool(Initialize))
 
-    @classmethod
-    def of(cls, net: Network) -> "DLNetwork":
-        """A core network seen as a dlnetwork (the same graph and values)."""
-        return net if isinstance(net, cls) else cls(net.layer_graph, net.analysis, net.Initialized)
-
     def initialize(self) -> "DLNetwork":
         """Initialize the learnables and state that are still empty."""
         return DLNetwork.build(self._graph, Initialize=True)

@@ -38,7 +38,7 @@ def as_core(array, size, dtype) -> np.ndarray:
     """Batch-first data for an activation of ``size`` (a core ActivationSize) in the
     core's layout: observations, channels, then the spatial dimensions."""
     array = np.asarray(array)
-    return np.ascontiguousarray(array.reshape((array.shape[0], size.channels, *size.spatial)), dtype=dtype)
+    return np.ascontiguousarray(array.reshape((array.shape[0], *size.internal)), dtype=dtype)
 
 
 def count(arrays: dict) -> int:
