@@ -1,6 +1,7 @@
 """The package's import graph (every import, at module level or inside a function) has
 no cycle, and the core imports no dialect: core/, layers/, kernels/ and train/ know
-neither MATLAB's classes (layergraph.matlab) nor Wolfram's (layergraph.wolfram)."""
+neither MATLAB's classes (layergraph.matlab) nor Wolfram's (layergraph.wolfram). The two
+dialects import neither each other: they meet in the core (core/exchange.py)."""
 import ast
 from pathlib import Path
 
@@ -65,6 +66,40 @@ def test_the_core_imports_no_dialect():
     wrong = sorted((m, t) for m in neutral for t in g.successors(m)
                    if t.split(".")[1:2] in (["matlab"], ["wolfram"]))
     assert wrong == []
+
+
+def _dialect(module: str) -> str | None:
+    part = module.split(".")[1:2]
+    return part[0] if part in (["matlab"], ["wolfram"]) else None
+
+
+def test_the_dialects_import_each_other_not():
+    g = import_graph()
+    wrong = sorted((m, t) for m, t in g.edges if {_dialect(m), _dialect(t)} == {"matlab", "wolfram"})
+    assert wrong == [], f"imports between the dialects: {wrong}"
+
+
+def test_the_dialects_reach_each_other_only_through_io():
+    """Nor through a third module: only layergraph.io (save / load of both dialects' objects)
+    and the package itself may import both."""
+    g = import_graph()
+    g.remove_nodes_from(["layergraph", "layergraph.io"])
+    wrong = sorted((m, t, " -> ".join(nx.shortest_path(g, m, t))) for m in g if _dialect(m)
+                   for t in nx.descendants(g, m) if _dialect(t) not in (None, _dialect(m)))
+    assert wrong == [], f"paths between the dialects: {[w[2] for w in wrong]}"
+
+
+def test_the_dialect_test_sees_an_import_between_dialects(tmp_path, monkeypatch):
+    """The check above catches a lazy import (inside a function) of the other dialect."""
+    import shutil
+    import sys
+    root = tmp_path / "layergraph"
+    shutil.copytree(ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    net = root / "wolfram" / "net.py"
+    net.write_text(net.read_text() + "\n\ndef _late():\n    from ..matlab.layer_graph import LayerGraph\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", root)
+    g = import_graph()
+    assert g.has_edge("layergraph.wolfram.net", "layergraph.matlab.layer_graph")
 
 
 def test_importing_layergraph_loads_no_numba():

@@ -3,8 +3,10 @@ dlnetwork. Each takes a layer array, a plain list of layers or a layer graph."""
 from __future__ import annotations
 
 from ..core.errors import LayerGraphError
+from ..core.exchange import as_core_net
 from .analysis import analyze
 from .args import parse
+from .exchange import layer_graph_of, runs_in_series
 from .layer_array import LayerArray
 from .layer_graph import LayerGraph
 from .network import DAGNetwork, DLNetwork, SeriesNetwork
@@ -14,8 +16,9 @@ def layerGraph(layers=None) -> LayerGraph:
     """layerGraph(layers): the layers connected in series; unnamed layers get
     MATLAB's default names (conv, or conv_1, conv_2 when repeated). A Wolfram net gives
     its layers, with a classificationLayer where an output has a Class decoder."""
-    if hasattr(layers, "to_layer_graph"):
-        return layers.to_layer_graph("class")
+    net = as_core_net(layers)
+    if net is not None:
+        return layer_graph_of(net, "class")
     if layers is not None and hasattr(layers, "layer_graph"):
         return layers.layer_graph
     return LayerGraph(layers)
@@ -59,8 +62,9 @@ def dlnetwork(layers, Initialize=True) -> DLNetwork:
     """dlnetwork(layers_or_lgraph): sizes inferred and learnables initialized.
     Output layers (classificationLayer, regressionLayer) are not allowed; a Wolfram net
     (NetChain, NetGraph) gives its layers without any."""
-    if hasattr(layers, "to_layer_graph"):
-        layers = layers.to_layer_graph("none")
+    net = as_core_net(layers)
+    if net is not None:
+        layers = layer_graph_of(net, "none")
     return DLNetwork.build(layers, Initialize=Initialize)
 
 
@@ -69,13 +73,13 @@ def assembleNetwork(layers):
     state and classes are all set, without training. A Wolfram net gets output layers: a
     classificationLayer for a Class decoder, a regressionLayer for any other output; a
     NetChain whose layers run in series gives a SeriesNetwork."""
-    if hasattr(layers, "to_layer_graph"):
-        lg = layers.to_layer_graph("all")
-        net = DAGNetwork.assemble(lg)
-        g = lg.graph
-        if getattr(layers, "head", "") == "NetChain" and all(g.in_degree(n) <= 1 and g.out_degree(n) <= 1 for n in g):
-            return SeriesNetwork(net.layer_graph, net.analysis)
-        return net
+    net = as_core_net(layers)
+    if net is not None:
+        lg = layer_graph_of(net, "all")
+        assembled = DAGNetwork.assemble(lg)
+        if runs_in_series(net, lg):
+            return SeriesNetwork(assembled.layer_graph, assembled.analysis)
+        return assembled
     return DAGNetwork.assemble(layers)
 
 

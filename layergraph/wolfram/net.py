@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import layers as L
 from ..core.errors import LayerGraphError, brief
+from ..core.exchange import CoreNet, analysis_of
 from ..core.graph import Graph
 from ..core.infer import require_valid
 from ..core.initializers import rng
@@ -35,9 +36,6 @@ from ..core.layer import Layer as CoreLayer
 from ..core.network import Network, run
 from ..core.layer import SizeError
 from ..core.shared import set_shared_learnables, shared_learnables
-from ..matlab.analysis import analyze   # MATLAB networks open as Wolfram nets and back
-from ..matlab.layer_array import LayerArray
-from ..matlab.layer_graph import LayerGraph, assign_names
 from ..train.normalization import missing_statistics, needs_statistics, statistics
 from . import netarray
 from . import symbols as S
@@ -659,10 +657,10 @@ class _Container:
     def initialized(self) -> bool:
         return all(_leaf.initialized for _leaf in self._expand()[0].values())
 
-    def to_layer_graph(self, output_layers: str = "class") -> LayerGraph:
-        """This net as a MATLAB layer graph (see the module function of this name);
-        layerGraph(net), dlnetwork(net) and assembleNetwork(net) use it."""
-        return to_layer_graph(self, output_layers)
+    def to_core_net(self) -> CoreNet:
+        """This net as another dialect takes it (core/exchange.py; see the module function
+        ``to_core_net``): layerGraph(net), dlnetwork(net) and assembleNetwork(net) use it."""
+        return to_core_net(self)
 
     # -- display ---------------------------------------------------------------------------------------
     def __repr__(self):
@@ -802,8 +800,9 @@ class NetChain(_Container):
 
     def __init__(self, layers, Input=None, Output=None, LearningRateMultipliers=S.Automatic, **ports):
         super().__init__()
-        if _is_matlab_network(layers):   # NetChain(series_net): the same layers and arrays, Wolfram's view
-            layers, given_in, given_out = _chain_from_matlab(layers)
+        analysis = analysis_of(layers)
+        if analysis is not None:   # NetChain(series_net): the same layers and arrays, Wolfram's view
+            layers, given_in, given_out = _chain_from_core(analysis)
             Input = given_in if Input is None else Input
             Output = given_out if Output is None else Output
         self._nodes = _named_nodes(layers, "NetChain", graph=False)
@@ -836,8 +835,9 @@ class NetGraph(_Container):
 
     def __init__(self, layers, edges=None, LearningRateMultipliers=S.Automatic, **ports):
         super().__init__()
-        if _is_matlab_network(layers) and edges is None:   # NetGraph(dagnet): Wolfram's view of it
-            layers, edges, given = _from_matlab(layers)
+        analysis = analysis_of(layers) if edges is None else None
+        if analysis is not None:   # NetGraph(dagnet): Wolfram's view of it
+            layers, edges, given = _from_core(analysis)
             ports = {**given, **ports}
         if isinstance(layers, _Container) and edges is None:
             if isinstance(layers, NetGraph):
@@ -1055,26 +1055,21 @@ def _input_view_name(info: LeafInfo, feeds) -> str:
     return f"$in:{src[1]}"
 
 
-def _is_matlab_network(obj) -> bool:
-    """A MATLAB network: a layerGraph, a Layer array, a dlnetwork or an assembled / trained
-    network (they all lead to a core graph)."""
-    return isinstance(obj, (Graph, LayerArray)) or (hasattr(obj, "layer_graph") and not isinstance(obj, _Container))
-
-
 def _plain_input(spec) -> bool:
     return isinstance(spec.Normalization, str) and spec.Normalization == "none" \
         and getattr(spec, "DataAugmentation", "none") == "none" and not spec.SplitComplexInputs
 
 
-def _from_matlab(obj):
-    """(nodes {name: Wolfram layer}, edges in NetGraph's syntax, port options) of a MATLAB
-    network. Its layers become their Wolfram counterparts (layers.from_core), sized by the
-    network's own analysis. Input layers become input ports (one port "Input", or one per
-    input layer by its name); an input layer with a normalization stays as the net's first
-    layer. An output layer becomes an output port: a classificationLayer whose classes are
-    set gives the port a NetDecoder(("Class", classes)); regressionLayer and a
-    classificationLayer with Classes 'auto' leave a plain port."""
-    analysis = analyze(obj)
+def _from_core(analysis):
+    """(nodes {name: Wolfram layer}, edges in NetGraph's syntax, port options) of a network
+    of core layers (a MATLAB network, layerGraph or layer array), from its analysis
+    (core/exchange.analysis_of: as its own dialect analyses it). Its layers become their
+    Wolfram counterparts (layers.from_core), sized by that analysis. Input layers become
+    input ports (one port "Input", or one per input layer by its name); an input layer with
+    a normalization stays as the net's first layer. An output layer becomes an output port:
+    a classificationLayer whose classes are set gives the port a NetDecoder(("Class",
+    classes)); regressionLayer and a classificationLayer with Classes 'auto' leave a plain
+    port."""
     require_valid(analysis)
     graph = analysis.graph
     layers = analysis.layers
@@ -1125,9 +1120,9 @@ def _from_matlab(obj):
     return nodes, edges, ports
 
 
-def _chain_from_matlab(obj):
-    """(nodes, Input, Output) of a MATLAB network whose layers run in series."""
-    nodes, edges, ports = _from_matlab(obj)
+def _chain_from_core(analysis):
+    """(nodes, Input, Output) of a network of core layers that run in series."""
+    nodes, edges, ports = _from_core(analysis)
     names = list(nodes)
     inner = [(a, b) for a, b in edges if not isinstance(a, NetPort) and not (isinstance(b, NetPort) and b.node is None)]
     ins = [p for p in ports if not hasattr(ports[p], "decode")]
@@ -1139,19 +1134,13 @@ def _chain_from_matlab(obj):
     return nodes, ports[ins[0]], (ports[out[0]] if out else None)
 
 
-def _matlab_name(name: str) -> str:
-    return name.replace("/", "_").replace("$", "_")
-
-
-def to_layer_graph(net, output_layers: str = "class") -> LayerGraph:
-    """The MATLAB layer graph of a Wolfram net (the one core graph it compiles to), with
-    MATLAB names: the input layers (an input layer the net holds keeps its name; a port
-    gets imageInputLayer / featureInputLayer without normalization, named as MATLAB names
-    it for the port "Input", else by the port), nested paths joined by "_".
-    ``output_layers``: "none" (dlnetwork), "class" (layerGraph: a classificationLayer after
-    each port with a Class decoder), "all" (assembleNetwork: also a regressionLayer after the
-    other output ports). Encoders are dropped (MATLAB networks take arrays), except an image
-    encoder that normalizes (MeanImage / VarianceImage), which is refused."""
+def to_core_net(net) -> CoreNet:
+    """A Wolfram net as another dialect takes it (core/exchange.py): the one core graph it
+    compiles to, its input ports' core input layers, its output ports' core outputs, the
+    labels of each port with a Class decoder, the name the net gives each input layer it
+    holds (its core name is its port's, "$in:port"). Encoders are dropped (the other dialect
+    takes arrays), except an image encoder that normalizes (MeanImage / VarianceImage),
+    which is refused; so is a net that is not fully sized, each in Wolfram's words."""
     for port, enc in net._encoders.items():
         if isinstance(enc, ImageEncoder) and (enc.params["MeanImage"] is not None
                                               or enc.params["VarianceImage"] is not None):
@@ -1160,43 +1149,15 @@ def to_layer_graph(net, output_layers: str = "class") -> LayerGraph:
                                   "(NetReplacePart) first.", "General::unsupported")
     c = net.compile()
     net._require_sized(c, "convert")
-    views = {c.leaves[p].core_names[0]: c.leaves[p].name for p in c.order
+    names = {c.leaves[p].core_names[0]: c.leaves[p].name for p in c.order
              if getattr(c.leaves[p].layer, "is_input", False)}
-    mapping, taken = {}, set()
-    for port in c.in_dims:
-        old = f"$in:{port}"
-        layer = c.graph.layer(old)
-        mapping[old] = views.get(old) or (layer.DefaultName if port == "Input" and len(c.in_dims) == 1 else port)
-    for path in c.order:
-        for cname in c.leaves[path].core_names:
-            mapping.setdefault(cname, _matlab_name(cname))
-    for old, new in list(mapping.items()):   # unique, as MATLAB's names are
-        base, k = new, 0
-        while new in taken:
-            k += 1
-            new = f"{base}_{k}"
-        taken.add(new)
-        mapping[old] = new
-    table = shared_learnables(c.graph)
-    g = nx.relabel_nodes(c.graph._g, mapping, copy=True)
-    for n in g.nodes:
-        g.nodes[n]["layer"] = g.nodes[n]["layer"]._resolved_copy(Name=n)
-    lg = LayerGraph()
-    lg._g = g
-    set_shared_learnables(lg, {k: [(mapping[m[0]], m[1]) for m in members] for k, members in table.items()})
-    if output_layers != "none":
-        for port, (path, _) in c.out_ports.items():
-            decoder = net._decoders.get(port)
-            if isinstance(decoder, ClassDecoder):
-                out = L.ClassificationOutputLayer(Classes=[str(label) for label in decoder.labels])
-            elif output_layers == "all":
-                out = L.RegressionOutputLayer()
-            else:
-                continue
-            out = assign_names([out], g.nodes)[0]
-            g.add_node(out.Name, layer=out)
-            lg._connect(mapping[c.leaves[path].core_names[-1]], "out", out.Name, "in")
-    return lg
+    return CoreNet(graph=c.graph,
+                   inputs={port: f"$in:{port}" for port in c.in_dims},
+                   outputs={port: c.leaves[path].out_ref for port, (path, _) in c.out_ports.items()},
+                   names=names,
+                   classes={port: list(decoder.labels) for port, decoder in net._decoders.items()
+                            if isinstance(decoder, ClassDecoder)},
+                   chain=isinstance(net, NetChain))
 
 
 # -- what NetTrain asks of a net ------------------------------------------------------------------
