@@ -10,6 +10,7 @@ The pieces (``timed``, ``thread_env``, ``run_child``, ``machine``, ``load``) are
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -67,7 +68,7 @@ def _child(sides, cases, side, repeat, warmup):
 
 
 def machine():
-    """CPU model, core count and versions of Python, numpy and numba."""
+    """CPU model, core count and versions of Python, numpy, numba and torch."""
     out = {"python": platform.python_version(), "machine": platform.processor() or platform.machine()}
     try:
         with open("/proc/cpuinfo") as fh:
@@ -78,9 +79,12 @@ def machine():
     except OSError:
         pass
     out["cores"] = os.cpu_count()
-    import numba
-    import numpy
-    out["numpy"], out["numba"] = numpy.__version__, numba.__version__
+    # from the installed metadata: importing numba (or torch) in the parent would take seconds
+    for pkg in ("numpy", "numba", "torch"):
+        try:
+            out[pkg] = importlib.metadata.version(pkg)
+        except importlib.metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
     return out
 
 
@@ -89,13 +93,13 @@ def load():
     return os.getloadavg()[0]
 
 
-def main(script, sides, cases, baseline, describe, repeat=30, warmup=5):
+def main(script, sides, cases, baseline, describe, repeat=30, warmup=5, rounds=2):
     ap = argparse.ArgumentParser()
     ap.add_argument("--side")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=repeat)
+    ap.add_argument("--repeat", "--repeats", type=int, default=repeat, dest="repeat")
     ap.add_argument("--warmup", type=int, default=warmup)
-    ap.add_argument("--rounds", type=int, default=2,
+    ap.add_argument("--rounds", type=int, default=rounds,
                     help="processes per side, run alternately (ABAB) so slow spells hit both sides")
     a = ap.parse_args()
     if a.side:

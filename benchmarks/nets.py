@@ -208,7 +208,8 @@ def torch_module(name):
     if name == "mobilenet":
         layers, c = cbr(3, 32, act=nn.ReLU6), 32
         for out, stride in MOBILENET_BLOCKS:
-            layers += [nn.Conv2d(c, c, 3, stride, 1, groups=c), nn.BatchNorm2d(c), nn.ReLU6(), *cbr(c, out, 1, act=nn.ReLU6)]
+            layers += [nn.Conv2d(c, c, 3, stride, 1, groups=c), nn.BatchNorm2d(c), nn.ReLU6(),
+                       *cbr(c, out, 1, act=nn.ReLU6)]
             c = out
         return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, CLASSES))
     if name == "vgg":

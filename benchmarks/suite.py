@@ -29,10 +29,12 @@ sides; float32; the numba cache warm except where said):
   with momentum, the moving BN statistics) and MATLAB ``predict`` against evaluating the
   Wolfram net (128 images), to show that they cost the same.
 
-Default run: 3 rounds; in each process 2 warm-up runs, then at least 5 timed runs and at
-least 1 s of timed runs (so the cheap networks get more samples); that is chosen so that the
-whole run (40 throughput processes a round, the start-up and dialect processes) takes about
-15 minutes on a 2-core machine. The suite prints an estimate before it starts and the time it
+Default run: 4 rounds; in each process 2 warm-up runs, then at least 5 timed runs and at
+least 1 s of timed runs (so the cheap networks get more samples, 5 to about 100 runs). That is
+chosen so that the whole run (4 x 20 processes per side for throughput, 6 start-up processes,
+4 x 4 dialect processes) takes 10 to 15 minutes on a 2-core machine: the training steps of
+ResNet-20, the MobileNet-style and the VGG-style nets at batch 128 (0.5 to 1.2 s each) and
+the process starts (about 2.5 s each) are most of it. The suite prints an estimate before it starts and the time it
 took. Threads: 2 per side unless ``--threads`` (the harness sets numba's, OpenMP's, OpenBLAS's
 and MKL's pools, and torch.set_num_threads). The children import the layergraph of this
 checkout. The suite times; it asserts nothing about speed.
@@ -57,7 +59,7 @@ from _harness import REPO, load, machine, report, run_child, thread_env, timed  
 
 SIDES = ("layergraph", "torch")
 BATCHES = (32, 128)
-FULL = {"rounds": 3, "warmup": 2, "repeats": 5, "min_seconds": 1.0}
+FULL = {"rounds": 4, "warmup": 2, "repeats": 5, "min_seconds": 1.0}
 QUICK = {"rounds": 1, "warmup": 1, "repeats": 2, "min_seconds": 0.0}
 QUICK_NETS, QUICK_BATCHES = ("seed", "mlp"), (32,)
 MAX_RUNS = 200           # timed runs per process at most, however cheap the network
@@ -75,8 +77,9 @@ NOMINAL = {("seed", 32): (0.012, 0.004), ("seed", 128): (0.04, 0.016),
            ("vgg", 32): (0.31, 0.095), ("vgg", 128): (1.2, 0.3),
            ("mlp", 32): (0.008, 0.002), ("mlp", 128): (0.012, 0.004)}
 PROCESS_SECONDS = 2.5
-STARTUP_SECONDS = {"cold": 35.0, "warm": 4.0, "torch": 4.0}  # per process (train or predict)
-DIALECT_SECONDS = 8.0                                       # per process
+# per start-up process (layergraph cold, warm; torch), training and prediction
+STARTUP_SECONDS = {"train": (15.0, 3.0, 4.0), "predict": (6.0, 3.0, 3.0)}
+DIALECT_SECONDS = 4.0    # per dialect process
 
 
 # -- in the children ----------------------------------------------------------------------------------
@@ -202,7 +205,7 @@ def estimate(names, batches, cfg, parts, cold=True):
                 tr, pr = NOMINAL.get((name, n), (NOMINAL[(name, 128)][0] * n / 128, NOMINAL[(name, 128)][1] * n / 128))
                 total += 2 * cfg["rounds"] * (PROCESS_SECONDS + proc(tr) + proc(pr))
     if "startup" in parts:
-        total += 2 * ((STARTUP_SECONDS["cold"] if cold else 0) + STARTUP_SECONDS["warm"] + STARTUP_SECONDS["torch"])
+        total += sum((c if cold else 0) + w + t for c, w, t in STARTUP_SECONDS.values())
     if "dialects" in parts:
         total += 4 * cfg["rounds"] * DIALECT_SECONDS
     return total
@@ -249,13 +252,12 @@ def measure(a) -> Results:
     res = Results()
     res.header = {**machine(), "threads": a.threads, "commit": _commit(), "cfg": cfg,
                   "load_before": load(), "start": time.time()}
-    try:
-        import torch
-        res.header["torch"] = torch.__version__
-    except ImportError:
-        res.header["torch"] = "not installed"
     guess = estimate(a.nets, a.batch, cfg, a.parts, cold=not a.quick)
     _progress(f"suite: estimated run time about {guess / 60:.1f} min (from a 2-core machine's figures)")
+    if res.header["load_before"] > 0.25 * (os.cpu_count() or 1):
+        _progress(f"suite: the machine is busy (1-min load average {res.header['load_before']:.2f}); torch's "
+                  "spinning OpenMP threads slow down many times over when a core is taken, so ratios measured "
+                  "now say little")
     t_start = time.perf_counter()
 
     if "throughput" in a.parts:
@@ -327,7 +329,10 @@ def render(res: Results, markdown=False) -> str:
            f"per process {cfg['warmup']} warm-up runs, then at least {cfg['repeats']} timed runs and "
            f"{cfg['min_seconds']:g} s; medians over all timed runs",
            f"# 1-min load average {h['load_before']:.2f} before, {h['load_after']:.2f} after; "
-           f"took {h['seconds'] / 60:.1f} min (estimated {h['estimate'] / 60:.1f})"]
+           f"took {h['seconds'] / 60:.1f} min (estimated {h['estimate'] / 60:.1f})"
+           # (the load after includes the suite's own two threads)
+           + ("; the machine was BUSY before the start: do not quote these ratios"
+              if h["load_before"] > 0.5 * h["cores"] else "")]
     if markdown:
         out = [line[2:] + "  " for line in out]
     if res.samples:
