@@ -69,8 +69,8 @@ STARTUP_BATCH = 128
 GOAL = {"seed": 1.5, "resnet20": 1.5}
 
 # For the estimate printed before a run: seconds per training step and per prediction (the
-# slower side), and the fixed cost of a process, measured on the 2-core development machine
-# (AVX-512 Xeon VM, under load): rough figures that scale with the machine.
+# slower side) and the fixed cost of a process, measured on a 2-core development machine (an
+# AMD EPYC VM, 1-min load about 0.7): rough figures; the real time scales with the machine.
 NOMINAL = {("seed", 32): (0.012, 0.004), ("seed", 128): (0.04, 0.016),
            ("resnet20", 32): (0.16, 0.045), ("resnet20", 128): (0.6, 0.15),
            ("mobilenet", 32): (0.28, 0.05), ("mobilenet", 128): (1.0, 0.18),
