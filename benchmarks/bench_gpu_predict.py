@@ -4,8 +4,8 @@ layergraph's own 'cpu' predict, float32, batches of 128 and 1024 (one mini-batch
     python benchmarks/bench_gpu_predict.py --threads 16 [--repeat 20] [--rounds 1]
     python benchmarks/bench_gpu_predict.py --profile      # per-layer times of the 'gpu' path
 
-The network: 32 x 32 x 3 input, conv 3 x 3 x 16 pad 1, BN, ReLU, max pool 2 / 2, conv
-3 x 3 x 32 pad 1, BN, ReLU, fc 10, softmax, classification output. Sides (each in its own
+The network (nets.py's seed CNN): 32 x 32 x 3 input, conv 3 x 3 x 16 pad 1, BN, ReLU, max
+pool 2 / 2, conv 3 x 3 x 32 pad 1, BN, ReLU, fc 10, softmax, classification output. Sides (each in its own
 process, _harness.py):
   layergraph_gpu      predict(net, X, ExecutionEnvironment='gpu'): MATLAB-layout H x W x C x N
                       host data in, N x 10 host scores out (the user's path)
@@ -26,27 +26,20 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nets
 from _harness import main, timed
 
 CASES = [[128], [1024]]
 
 
 def _net():
-    from layergraph import (
-        assembleNetwork, batchNormalizationLayer, classificationLayer, convolution2dLayer, dlnetwork,
-        fullyConnectedLayer, imageInputLayer, maxPooling2dLayer, reluLayer, rng, softmaxLayer,
-    )
-    rng(0)
-    d = dlnetwork([imageInputLayer([32, 32, 3], "Normalization", "none"),
-                   convolution2dLayer(3, 16, "Padding", 1), batchNormalizationLayer, reluLayer,
-                   maxPooling2dLayer(2, "Stride", 2),
-                   convolution2dLayer(3, 32, "Padding", 1), batchNormalizationLayer, reluLayer,
-                   fullyConnectedLayer(10), softmaxLayer])
+    from layergraph import assembleNetwork, classificationLayer
+    d = nets.dlnet("seed")
     return assembleNetwork(list(d.Layers) + [classificationLayer("Classes", [str(i) for i in range(10)])])
 
 
 def _images(n):
-    return np.random.default_rng(0).standard_normal((32, 32, 3, n)).astype(np.float32)
+    return nets.matlab_data("seed", n)[0]
 
 
 def _ours(env):
@@ -69,10 +62,7 @@ def _torch(resident):
     def side(case, repeat, warmup):
         import torch
         import torch.nn as nn
-        torch.manual_seed(0)
-        net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2, 2),
-                            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.Flatten(),
-                            nn.Linear(32 * 16 * 16, 10), nn.Softmax(dim=1)).cuda().eval()
+        net = nn.Sequential(nets.torch_module("seed"), nn.Softmax(dim=1)).cuda().eval()
         x = torch.from_numpy(np.ascontiguousarray(_images(case[0]).transpose(3, 2, 0, 1)))
         xd = x.cuda()
 

@@ -11,7 +11,9 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _harness import timed  # noqa: E402
 
 CONFIGS = [
     {},
@@ -37,14 +39,7 @@ def child():
     y = conv.conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1)
 
     def med(f, n=30):
-        for _ in range(5):
-            f()
-        t = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            f()
-            t.append(time.perf_counter() - t0)
-        return statistics.median(t) * 1e3
+        return statistics.median(timed(f, n, 5)) * 1e3
 
     c = med(lambda: conv.conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1))
     b = med(lambda: norm.bn_forward_train(y, s, o, 1e-5))

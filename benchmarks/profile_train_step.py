@@ -24,40 +24,13 @@ for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
-from bench_train_step import LR, MOMENTUM, _data  # noqa: E402
+import nets  # noqa: E402
 
-from layergraph import (  # noqa: E402
-    batchNormalizationLayer,
-    convolution2dLayer,
-    dlnetwork,
-    fullyConnectedLayer,
-    imageInputLayer,
-    maxPooling2dLayer,
-    reluLayer,
-    rng,
-    softmaxLayer,
-)
-from layergraph.core.conventions import update_running  # noqa: E402
-from layergraph.kernels.cpu.loss import crossentropyex_backward, crossentropyex_forward  # noqa: E402
-from layergraph.train.solvers import SGDM  # noqa: E402
-
-n = 128
-rng(0)
-net = dlnetwork([imageInputLayer([32, 32, 3], "Normalization", "none"),
-                 convolution2dLayer(3, 16, "Padding", 1), batchNormalizationLayer, reluLayer,
-                 maxPooling2dLayer(2, "Stride", 2),
-                 convolution2dLayer(3, 32, "Padding", 1), batchNormalizationLayer, reluLayer,
-                 fullyConnectedLayer(10), softmaxLayer])
-ex = net.executor("cpu", np.float32)
+step_parts, _ = nets.train_step("seed", 128)
+step_parts.input_grads = args.all_dx
+ex = step_parts.ex
 if args.unfused:
     ex._train_fusions_cache = {}
-x, labels = _data(n)
-t = np.zeros((n, 10), np.float32)
-t[np.arange(n), labels] = 1.0
-inp = ex.input_names[0]
-[out] = ex.output_refs()
-solver, state = SGDM(momentum=MOMENTUM), {}
-bns = {s.name: s.op.layer for s in ex.steps if s.op.layer.family == "batchnorm"}
 times: dict[tuple[str, str], list[float]] = {}
 
 
@@ -80,20 +53,13 @@ for s in ex.steps:
 
 
 def step():
-    y = ex.forward({inp: x}, training=True)[out]
+    y = step_parts.forward()
     t0 = time.perf_counter()
-    crossentropyex_forward(y, t)
-    seed = crossentropyex_backward(y, t)
+    seed = step_parts.loss(y)
     times.setdefault(("loss", "forward"), []).append(time.perf_counter() - t0)
-    grads = ex.backward({out: seed}, input_grads=args.all_dx)
+    grads = step_parts.backward(seed)
     t0 = time.perf_counter()
-    for layer, gs in grads.items():
-        for name, g in gs.items():
-            solver.step(ex.params[layer][name], g, LR, state.setdefault((layer, name), {}), 1)
-    for layer, (mean, var) in ex.batch_stats.items():
-        P, L = ex.params[layer], bns[layer]
-        P["TrainedMean"][...] = update_running(P["TrainedMean"], mean, L.MeanDecay)
-        P["TrainedVariance"][...] = update_running(P["TrainedVariance"], var, L.VarianceDecay)
+    step_parts.update(grads)
     times.setdefault(("update", "forward"), []).append(time.perf_counter() - t0)
 
 
