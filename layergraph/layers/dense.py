@@ -1,7 +1,11 @@
 """fullyConnectedLayer, dropoutLayer and flattenLayer.
 
-After a spatial input, the fully connected layer sees the column-major (H
-fastest) flatten of H x W x C, as MATLAB does; Weights is OutputSize x InputSize.
+Weights is OutputSize x InputSize, stored as given. After a spatial input, the fully
+connected layer reads the flatten of its input in its ``input_order``: 'column-major'
+(MATLAB's, H fastest over H x W x C; the default) or 'row-major' (over (C, H, W), as
+Wolfram's LinearLayer and ONNX's Flatten read it). The executor permutes column-major
+weights once to the row-major flatten the kernel reads (conventions.fc_weights_to_internal),
+which needs the input's size; so no assignment needs it.
 """
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import model_validator
 
-from ..core.layer import AUTO, Array, AutoOr, Choice, Layer, Scalar, SizeError
+from ..core.layer import AUTO, AutoOr, Choice, Layer, Scalar, SizeError, Stored
 from ..core.size import Size
-from ._common import Factor, PosInt, check_given_arrays
+from ._common import COLUMN, MATRIX, Factor, PosInt, check_given_arrays
 from .conv import BIAS, WEIGHTS
 
 
@@ -22,11 +26,12 @@ class FullyConnectedLayer(Layer):
     family: ClassVar[str] = "fc"
     hyperparameters: ClassVar = ("InputSize", "OutputSize")
     learnables: ClassVar = (WEIGHTS, BIAS)
+    array_layouts: ClassVar = {"Weights": MATRIX, "Bias": COLUMN}
 
     InputSize: Annotated[Any, AutoOr(Scalar(1, integer=True), "a positive integer")] = AUTO
     OutputSize: PosInt
-    Weights: Annotated[Any, Array] = None
-    Bias: Annotated[Any, Array] = None
+    Weights: Annotated[Any, Stored] = None
+    Bias: Annotated[Any, Stored] = None
     WeightsInitializer: Annotated[Any, Choice("glorot", "he", "orthogonal", "narrow-normal", "zeros", "ones",
                                               allow_callable=True)] = "glorot"
     BiasInitializer: Annotated[Any, Choice("zeros", "narrow-normal", "ones", allow_callable=True)] = "zeros"
@@ -34,6 +39,9 @@ class FullyConnectedLayer(Layer):
     BiasLearnRateFactor: Factor = 1.0
     WeightL2Factor: Factor = 1.0
     BiasL2Factor: Factor = 0.0
+    # the order in which Weights' columns read a spatial input's elements (internal: not a
+    # MATLAB property; the Wolfram dialect builds 'row-major' layers)
+    input_order: Annotated[Any, Choice("column-major", "row-major")] = "column-major"
 
     @model_validator(mode="after")
     def _check(self):
