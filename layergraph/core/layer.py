@@ -247,6 +247,19 @@ class Internal(NamedTuple):
     array: Any
 
 
+class Given(NamedTuple):
+    """The form a MATLAB value was given in, restored on read: its shape (trailing or leading
+    singletons: the user's 3x3x1 stays 3x3x1, a feature layer's C x 1 stays C x 1) and its
+    memory order (a Fortran-ordered array reads back Fortran-ordered)."""
+
+    shape: tuple
+    fortran: bool = False
+
+    @classmethod
+    def of(cls, a: np.ndarray) -> "Given":
+        return cls(tuple(a.shape), bool(a.flags.f_contiguous and not a.flags.c_contiguous))
+
+
 class _Pending(NamedTuple):
     """A validated MATLAB-layout value between validation and the conversion that follows it."""
 
@@ -348,8 +361,7 @@ class Layer(Validated):
 
     Name: Annotated[Any, NameStr] = ""
 
-    # The MATLAB shape each stored array was given in ({property: shape}), restored on read
-    # (the user's 3x3x1 stays 3x3x1, a feature layer's C x 1 stays C x 1).
+    # The form each stored array was given in as a MATLAB value ({property: Given}).
     _shapes: dict = PrivateAttr(default_factory=dict)
 
     # Narrower rules a dialect puts on some properties ({property: validator}, e.g. MATLAB's
@@ -392,16 +404,17 @@ class Layer(Validated):
                 if shapes is None:
                     shapes = dict(self._shapes)
                 self.__dict__[name] = np.ascontiguousarray(layout.to_internal(self, value.array))
-                shapes[name] = tuple(value.array.shape)
+                shapes[name] = Given.of(value.array)
         if shapes is not None:
             object.__setattr__(self, "_shapes", shapes)
 
     def _matlab_view(self, name: str, internal: np.ndarray) -> np.ndarray:
         value = np.ascontiguousarray(type(self).array_layouts[name].to_matlab(self, internal))
         given = self._shapes.get(name)
-        if given is not None and given != value.shape and _nonsingleton(given) == _nonsingleton(value.shape):
-            value = value.reshape(given)
-        return value
+        if given is None or _nonsingleton(given.shape) != _nonsingleton(value.shape):
+            return value
+        value = value.reshape(given.shape)
+        return np.asfortranarray(value) if given.fortran else value
 
     def internal(self, name: str) -> np.ndarray | None:
         """A stored learnable or state in the internal layout (None while empty)."""
@@ -419,7 +432,7 @@ class Layer(Validated):
             if value is not None:
                 value = np.asarray(value)
                 new.__dict__[name] = np.ascontiguousarray(layouts[name].to_internal(new, value))
-                shapes[name] = tuple(value.shape)
+                shapes[name] = Given.of(value)
             else:
                 shapes.pop(name, None)
         object.__setattr__(new, "_shapes", shapes)

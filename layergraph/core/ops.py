@@ -43,6 +43,14 @@ class InputOp(Op):
             return np.ascontiguousarray(v.reshape(h, w, c, order="F").transpose(2, 0, 1))
         return v.reshape(-1)
 
+    def stored(self, name, value):
+        """A statistic back as the layer holds it (MATLAB's layout: the input layers keep their
+        statistics as trainNetwork computes and users give them), in the executor's dtype."""
+        shape = getattr(self.layer, name).shape
+        if value.ndim == 3 and value.shape[1:] != (1, 1):   # per element: C x H x W -> H x W x C
+            value = value.transpose(1, 2, 0)
+        return np.ascontiguousarray(value).reshape(shape)
+
     def prepare(self):
         mode = self.layer.Normalization
         if callable(mode):

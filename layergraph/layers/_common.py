@@ -133,8 +133,8 @@ def _groups(layer) -> int:
     """The number of groups a grouped convolution's stored arrays have: the 5th dimension of
     the MATLAB weights they were given as, else NumGroups (1 while 'channel-wise')."""
     given = layer._shapes.get("Weights")
-    if given is not None and len(given) >= 5:
-        return int(given[4])
+    if given is not None and len(given.shape) >= 5:
+        return int(given.shape[4])
     g = layer.NumGroups
     return g if isinstance(g, int) else 1
 
@@ -150,6 +150,5 @@ CHANNELS = ArrayLayout(lambda layer, v: cv.channel_vector(v), lambda layer, v: v
 # grouped bias 1 x 1 x F/G x G: channel g*F/G + f is MATLAB's column-major order
 GROUPED_BIAS = ArrayLayout(lambda layer, v: v.reshape(-1, order="F"),
                            lambda layer, v: v.reshape((1, 1, -1, _groups(layer)), order="F"))
-# fully connected: Weights Out x In in the layer's InputOrder, stored as they are; Bias Out x 1 <-> (Out,)
-MATRIX = ArrayLayout(lambda layer, w: w, lambda layer, w: w)
+# fully connected Bias Out x 1 <-> (Out,) (its Weights: dense.py)
 COLUMN = ArrayLayout(lambda layer, v: cv.channel_vector(v), lambda layer, v: v.reshape(-1, 1))

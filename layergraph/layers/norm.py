@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import model_validator
 
-from ..core.layer import AUTO, AutoOr, Choice, Layer, LearnableSpec, Scalar, Stored
+from ..core.layer import AUTO, AutoOr, Choice, Given, Layer, LearnableSpec, Scalar, Stored
 from ..core.size import Size
 from ._common import CHANNELS, Factor, check_channels
 
@@ -69,7 +69,7 @@ class _ChannelNorm(Layer):
         check_channels(self.NumChannels, x.channels)
         sized = self._resolved_copy(NumChannels=x.channels)
         # arrays given in the internal layout (a dialect's build) read in MATLAB's layout for this input
-        shapes = {n: self.channel_shape(x) for n in self._arrays
+        shapes = {n: Given(self.channel_shape(x)) for n in self._arrays
                   if sized.internal(n) is not None and n not in sized._shapes}
         if shapes:
             object.__setattr__(sized, "_shapes", {**sized._shapes, **shapes})

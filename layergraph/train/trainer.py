@@ -258,14 +258,14 @@ class _Run:
 
     def network(self, params=None):
         """The network (of the kind given) with the given (default: current) internal
-        learnables and state stored on its layers (which store the internal layout)."""
+        learnables and state stored on its layers (which store the internal layout; the
+        input layers' statistics, in the working precision, in MATLAB's: ``Op.stored``)."""
         params = params or self.ex.params
         graph = self.net.layer_graph
-        written = [(step, step.op.learnable_names + step.op.state_names) for step in self.ex.steps]
         return self.net.with_layers({
             step.name: graph.layer(step.name)._resolved_copy(
-                **{k: step.op.stored(k, params[step.name][k].copy()) for k in names})
-            for step, names in written if names and params.get(step.name)})
+                **{k: step.op.stored(k, v.copy()) for k, v in params[step.name].items()})
+            for step in self.ex.steps if params.get(step.name)})
 
     def _info(self, stage, **fields):
         info = {"State": stage, "Epoch": self.state.epoch, "Iteration": self.state.iteration,
