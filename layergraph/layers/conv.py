@@ -15,8 +15,8 @@ from ..core.layer import AUTO, AutoOr, Choice, Layer, LearnableSpec, Scalar, Siz
 from ..core.size import Size
 from ..display.matlab_format import format_size, int2str
 from ._common import (
-    CHANNELS, CONV_WEIGHTS, GROUPED_BIAS, GROUPED_WEIGHTS, TRANSPOSED_WEIGHTS, Factor, ManualPaddingOnly, Pad4, PaddingMode, PosInt, check_channels, check_given_arrays, require_fit,
-    require_image, same_padding, window_output,
+    CHANNELS, CONV_WEIGHTS, GROUPED_BIAS, GROUPED_WEIGHTS, TRANSPOSED_WEIGHTS, Factor, ManualPaddingOnly, Pad4,
+    PaddingMode, PosInt, check_channels, check_given_arrays, require_fit, require_image, same_padding, window_output,
 )
 
 WEIGHTS = LearnableSpec("Weights", "WeightsInitializer", "WeightLearnRateFactor", "WeightL2Factor")

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from pydantic import model_validator
-
-from pydantic import BeforeValidator, ValidationInfo
+from pydantic import BeforeValidator, ValidationInfo, model_validator
 
 from ..core import conventions as cv
 from ..core.layer import AUTO, ArrayLayout, AutoOr, Choice, Layer, Scalar, SizeError, Stored
 from ..core.size import Size
 from ._common import COLUMN, Factor, PosInt, check_given_arrays
+from .conv import BIAS, WEIGHTS
 
 
 def _dims(value, info: ValidationInfo):
@@ -45,7 +44,6 @@ def _row_major_dims(layer):
 FC_WEIGHTS = ArrayLayout(
     lambda layer, w: w if _row_major_dims(layer) is None else cv.fc_weights_to_internal(w, _row_major_dims(layer)),
     lambda layer, w: w if _row_major_dims(layer) is None else cv.fc_weights_to_matlab(w, _row_major_dims(layer)))
-from .conv import BIAS, WEIGHTS
 
 
 class FullyConnectedLayer(Layer):

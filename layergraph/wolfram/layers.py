@@ -814,7 +814,6 @@ class BatchNormalizationLayer(NetLayer):
             raise LayerGraphError("Specification Real is not compatible with port \"Input\", which must be an array "
                                   "of rank \u2265 1.", "General::valfail")
         self._check_arrays(in_dims)
-        c = self.channels(dims)
         kw = {"Name": name, "MeanDecay": cv.momentum_to_decay(self.params["Momentum"]),
               "VarianceDecay": cv.momentum_to_decay(self.params["Momentum"]),
               "ScaleLearnRateFactor": self.factor("Scaling"), "OffsetLearnRateFactor": self.factor("Biases"),
