@@ -278,10 +278,6 @@ Stored = BeforeValidator(_check_stored)
 """A learnable or state: MATLAB's layout in, the internal layout stored (``ArrayLayout``)."""
 
 
-def _nonsingleton(shape) -> list[int]:
-    return [int(d) for d in shape if d != 1]
-
-
 class _MatlabView:
     """The MATLAB property of an array a layer stores in the internal layout: a data
     descriptor, so it wins over the stored value in the instance dict (pydantic keeps field
@@ -411,10 +407,10 @@ class Layer(Validated):
     def _matlab_view(self, name: str, internal: np.ndarray) -> np.ndarray:
         value = np.ascontiguousarray(type(self).array_layouts[name].to_matlab(self, internal))
         given = self._shapes.get(name)
-        if given is None or _nonsingleton(given.shape) != _nonsingleton(value.shape):
+        if given is None or int(np.prod(given.shape)) != value.size:
             return value
-        value = value.reshape(given.shape)
-        return np.asfortranarray(value) if given.fortran else value
+        value = value.reshape(given.shape, order="F")   # MATLAB's reshape (a learnable's differ in singletons only)
+        return np.asfortranarray(value) if given.fortran else np.ascontiguousarray(value)
 
     def internal(self, name: str) -> np.ndarray | None:
         """A stored learnable or state in the internal layout (None while empty)."""

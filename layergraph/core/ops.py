@@ -25,31 +25,13 @@ class InputOp(Op):
     'none' or a function of the MATLAB-layout batch."""
 
     def _stat(self, name):
-        value = getattr(self.layer, name)
+        value = self.layer.internal(name)   # stored as the op reads it: C x H x W, C x 1 x 1, 1 x 1 x 1 or (C,)
         if value is None:
             raise LayerGraphError(
                 f"Layer '{self.layer.Name}': Normalization '{self.layer.Normalization}' needs {name}, which is "
                 f"empty. Set {name} (or train the network, which computes it) or use Normalization 'none'.",
                 "nnet_cnn:layer:ImageInputLayer:EmptyNormalizationStatistics")
-        size = self.out_sizes[0]
-        v = np.asarray(value, dtype=self.dtype)
-        if size.is_image:
-            h, w = size.spatial
-            c = size.channels
-            if v.size == 1:
-                return v.reshape(1, 1, 1)
-            if v.size == c:
-                return v.reshape(c, 1, 1)
-            return np.ascontiguousarray(v.reshape(h, w, c, order="F").transpose(2, 0, 1))
-        return v.reshape(-1)
-
-    def stored(self, name, value):
-        """A statistic back as the layer holds it (MATLAB's layout: the input layers keep their
-        statistics as trainNetwork computes and users give them), in the executor's dtype."""
-        shape = getattr(self.layer, name).shape
-        if value.ndim == 3 and value.shape[1:] != (1, 1):   # per element: C x H x W -> H x W x C
-            value = value.transpose(1, 2, 0)
-        return np.ascontiguousarray(value).reshape(shape)
+        return np.array(value, dtype=self.dtype, order="C")
 
     def prepare(self):
         mode = self.layer.Normalization

@@ -258,8 +258,8 @@ class _Run:
 
     def network(self, params=None):
         """The network (of the kind given) with the given (default: current) internal
-        learnables and state stored on its layers (which store the internal layout; the
-        input layers' statistics, in the working precision, in MATLAB's: ``Op.stored``)."""
+        learnables, state and input statistics stored on its layers (which store the
+        internal layout)."""
         params = params or self.ex.params
         graph = self.net.layer_graph
         return self.net.with_layers({
