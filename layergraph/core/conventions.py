@@ -1,11 +1,16 @@
 """Conventions that differ between MATLAB, Wolfram, ONNX and PyTorch, in one place.
 
-The internal layout, the only one kernels see:
+The internal layout, the only one kernels see and the one layers store their learnables
+and state in (core/layer.py ``ArrayLayout``: MATLAB's properties convert with the
+functions here on read and on assignment, layers/_common.py names the pairs):
   * images N x C x H x W (C-contiguous); feature data N x C
   * convolution weights F x C x FH x FW (grouped: G*F/G x C/G x FH x FW)
   * transposed convolution weights C x F x FH x FW (input channels first)
+  * batch / layer / group normalization arrays and biases (C,)
   * fully connected weights Out x In, where In indexes the row-major (C, H, W)
-    flatten of an N x C x H x W activation
+    flatten of an N x C x H x W activation; a layer stores its weights in its own
+    input order (MATLAB's column-major or row-major), permuted once when the executor
+    prepares it (``fc_weights_row_major``), the only conversion that needs a size
 
 MATLAB (column-major, channels last): images H x W x C x N, conv weights
 FH x FW x C x F, bias 1 x 1 x F, FC weights Out x In with In the column-major
@@ -118,10 +123,21 @@ def fc_weights_to_matlab(w: np.ndarray, input_dims: tuple[int, ...]) -> np.ndarr
     return out
 
 
+def fc_weights_row_major(w: np.ndarray, input_order: str, input_dims: tuple[int, ...]) -> np.ndarray:
+    """A fully connected layer's Out x In weights, whose columns read its input in
+    ``input_order`` ('column-major': MATLAB's; 'row-major': Wolfram's, ONNX's), as the
+    kernel reads them: row-major over (C, H, W). The one size-dependent step of the
+    learnables, made once when the executor prepares the layer (and when a dialect that
+    only reads row-major, Wolfram's LinearLayer, opens a MATLAB layer)."""
+    return fc_weights_to_internal(w, input_dims) if input_order == "column-major" else np.ascontiguousarray(w)
+
+
+def fc_weights_in_order(w: np.ndarray, input_order: str, input_dims: tuple[int, ...]) -> np.ndarray:
+    """The inverse of ``fc_weights_row_major``: row-major weights back in ``input_order``."""
+    return fc_weights_to_matlab(w, input_dims) if input_order == "column-major" else w
+
+
 def channel_vector(v: np.ndarray) -> np.ndarray:
     """1 x 1 x C or C x 1 -> (C,)."""
     return np.ascontiguousarray(np.asarray(v).reshape(-1))
 
-
-def channel_to_matlab(v: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    return np.asarray(v).reshape(shape)

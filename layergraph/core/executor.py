@@ -1,8 +1,8 @@
 """The executor: a plan in topological order over the layer graph, run forward
 (training or prediction) and backward, on one device's kernels.
 
-Parameters live here in the internal layout, converted once from the layers'
-MATLAB-layout values. Gradients of a layer output that feeds several layers are
+Parameters live here in the internal layout: copies of what the layers store (in that
+layout already), in the executor's dtype. Gradients of a layer output that feeds several layers are
 summed. In prediction, an activation is dropped as soon as its last consumer
 has run.
 

@@ -223,6 +223,81 @@ def _check_array(value, info: ValidationInfo):
 Array = BeforeValidator(_check_array)
 
 
+# ----------------------------------------------------------------------------
+# Arrays stored in the internal layout. A layer stores its learnables and state once, in the
+# internal layout the kernels read (conventions.py); the MATLAB property of the same name
+# (``layer.Weights``, FH x FW x C x F) converts on read and on assignment. Construction and
+# assignment take MATLAB's layout (what MATLAB users give), validated as before; a dialect
+# that has the internal array already passes it wrapped in ``Internal``; core code reads and
+# writes the stored arrays with ``internal`` and ``_resolved_copy`` (no conversion).
+
+class ArrayLayout(NamedTuple):
+    """How a MATLAB array property maps to the stored internal array: ``to_internal(layer,
+    matlab)`` and ``to_matlab(layer, internal)`` (MATLAB's full size; the shape the user gave,
+    trailing or leading singletons included, is restored on read)."""
+
+    to_internal: Callable
+    to_matlab: Callable
+
+
+class Internal(NamedTuple):
+    """An array given in the internal layout (a dialect's build): stored as it is; the layer
+    still checks its size (through the MATLAB view)."""
+
+    array: Any
+
+
+class Given(NamedTuple):
+    """The form a MATLAB value was given in, restored on read: its shape (trailing or leading
+    singletons: the user's 3x3x1 stays 3x3x1, a feature layer's C x 1 stays C x 1) and its
+    memory order (a Fortran-ordered array reads back Fortran-ordered)."""
+
+    shape: tuple
+    fortran: bool = False
+
+    @classmethod
+    def of(cls, a: np.ndarray) -> "Given":
+        return cls(tuple(a.shape), bool(a.flags.f_contiguous and not a.flags.c_contiguous))
+
+
+class _Pending(NamedTuple):
+    """A validated MATLAB-layout value between validation and the conversion that follows it."""
+
+    array: np.ndarray
+
+
+def _check_stored(value, info: ValidationInfo):
+    if isinstance(value, Internal):
+        arr = _check_array(value.array, info)
+        return None if arr is None else np.ascontiguousarray(arr)
+    arr = _check_array(value, info)
+    return None if arr is None else _Pending(arr)
+
+
+Stored = BeforeValidator(_check_stored)
+"""A learnable or state: MATLAB's layout in, the internal layout stored (``ArrayLayout``)."""
+
+
+class _MatlabView:
+    """The MATLAB property of an array a layer stores in the internal layout: a data
+    descriptor, so it wins over the stored value in the instance dict (pydantic keeps field
+    values there and reads them from there)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __get__(self, obj, cls=None):
+        if obj is None:   # pydantic looks for field defaults on the class: there are none here
+            raise AttributeError(self.name)
+        value = obj.__dict__.get(self.name)
+        if value is None or isinstance(value, _Pending):
+            return None if value is None else value.array
+        return obj._matlab_view(self.name, value)
+
+    def __set__(self, obj, value):
+        raise AttributeError(f"{self.name} is assigned through the layer's validation")
+
+
 def matlab_size_equal(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool:
     """Compare sizes as MATLAB does: trailing singleton dimensions do not count."""
     def strip(s):
@@ -258,6 +333,10 @@ class Validated(BaseModel):
             object.__setattr__(self, "__dict__", saved[0])
             object.__setattr__(self, "__pydantic_fields_set__", saved[1])
             raise _translate(exc, type(self).class_name, {name: value}) from None
+        self._store_pending()
+
+    def _store_pending(self):
+        """Subclasses that store arrays in the internal layout convert here (Layer)."""
 
 
 class Layer(Validated):
@@ -278,6 +357,9 @@ class Layer(Validated):
 
     Name: Annotated[Any, NameStr] = ""
 
+    # The form each stored array was given in as a MATLAB value ({property: Given}).
+    _shapes: dict = PrivateAttr(default_factory=dict)
+
     # Narrower rules a dialect puts on some properties ({property: validator}, e.g. MATLAB's
     # Epsilon >= 1e-5 where the core allows any positive value): the dialect's constructor
     # attaches them (``add_limits``) and every later assignment checks them too.
@@ -294,6 +376,63 @@ class Layer(Validated):
     states: ClassVar[tuple[str, ...]] = ()
     general: ClassVar[tuple[str, ...]] = ("Name",)
     hyperparameters: ClassVar[tuple[str, ...]] = ()
+    # {property: ArrayLayout} of the arrays stored in the internal layout (fields annotated Stored)
+    array_layouts: ClassVar[dict[str, ArrayLayout]] = {}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs):
+        super().__pydantic_init_subclass__(**kwargs)
+        for name in cls.array_layouts:
+            if not isinstance(cls.__dict__.get(name), _MatlabView):
+                setattr(cls, name, _MatlabView(name))
+
+    def __init__(self, **data):
+        super().__init__(**data)
+        self._store_pending()
+
+    def _store_pending(self):
+        """Convert the MATLAB values validation accepted to the internal layout, keeping
+        the shape they were given in."""
+        shapes = None
+        for name, layout in type(self).array_layouts.items():
+            value = self.__dict__.get(name)
+            if isinstance(value, _Pending):
+                if shapes is None:
+                    shapes = dict(self._shapes)
+                self.__dict__[name] = np.ascontiguousarray(layout.to_internal(self, value.array))
+                shapes[name] = Given.of(value.array)
+        if shapes is not None:
+            object.__setattr__(self, "_shapes", shapes)
+
+    def _matlab_view(self, name: str, internal: np.ndarray) -> np.ndarray:
+        value = np.ascontiguousarray(type(self).array_layouts[name].to_matlab(self, internal))
+        given = self._shapes.get(name)
+        if given is None or int(np.prod(given.shape)) != value.size:
+            return value
+        value = value.reshape(given.shape, order="F")   # MATLAB's reshape (a learnable's differ in singletons only)
+        return np.asfortranarray(value) if given.fortran else np.ascontiguousarray(value)
+
+    def internal(self, name: str) -> np.ndarray | None:
+        """A stored learnable or state in the internal layout (None while empty)."""
+        return self.__dict__.get(name)
+
+    def with_matlab_arrays(self, **arrays) -> "Layer":
+        """A copy with arrays given in MATLAB's layout (None: empty) stored, without the checks
+        of an assignment (as ``_resolved_copy``): initial values, a dialect's MATLAB-layout view."""
+        layouts = type(self).array_layouts
+        plain = {k: v for k, v in arrays.items() if k not in layouts}
+        new = self._resolved_copy(**plain, **{k: None for k in arrays if k in layouts})
+        shapes = dict(new._shapes)
+        for name in (k for k in arrays if k in layouts):
+            value = arrays[name]
+            if value is not None:
+                value = np.asarray(value)
+                new.__dict__[name] = np.ascontiguousarray(layouts[name].to_internal(new, value))
+                shapes[name] = Given.of(value)
+            else:
+                shapes.pop(name, None)
+        object.__setattr__(new, "_shapes", shapes)
+        return new
 
     # -- assignment with clear errors ---------------------------------------------
     def __setattr__(self, name, value):

@@ -20,7 +20,9 @@ from .size import Size
 
 def initialize_layer(layer: Layer, input_size, dtype=np.float32) -> Layer:
     """Fill the empty learnables (with the layer's initializers) and state; values
-    that are already set stay as they are."""
+    that are already set stay as they are. The initializers draw in MATLAB's layout and
+    sizes (a function initializer gets MATLAB's size, and a seed gives MATLAB-layout values
+    that do not depend on the storage), which the layer stores in the internal layout."""
     updates = {}
     for spec in layer.learnables:
         if getattr(layer, spec.name) is None:
@@ -32,7 +34,7 @@ def initialize_layer(layer: Layer, input_size, dtype=np.float32) -> Layer:
         if getattr(layer, name) is None:
             fill = np.ones if name == "TrainedVariance" else np.zeros
             updates[name] = fill(sz, dtype=dtype)
-    return layer._resolved_copy(**updates) if updates else layer
+    return layer.with_matlab_arrays(**updates) if updates else layer
 
 
 def sized_graph(analysis: Analysis, initialize: bool) -> Graph:

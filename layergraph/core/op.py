@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import conventions as cv
 from .errors import LayerGraphError
 
 
 class Op:
     learnable_names: tuple[str, ...] = ()
+    state_names: tuple[str, ...] = ()
     # Set by the executor before backward: per input, whether its gradient is needed (None:
     # all). An op may return None (or anything: it is dropped) for an input that needs none.
     need_dx: tuple[bool, ...] | None = None
@@ -24,7 +24,11 @@ class Op:
         self.dtype = dtype
 
     def prepare(self) -> dict:
-        return {}
+        """The learnables and state in the executor's dtype ({name: array}): copies (the
+        executor updates them in place; the layer's stay as they are) of what the layer stores,
+        in the internal layout already (core/layer.py)."""
+        return {n: np.array(_get(self.layer, n), dtype=self.dtype, order="C")
+                for n in self.learnable_names + self.state_names}
 
     def forward(self, k, xs, P, training):
         raise NotImplementedError
@@ -32,9 +36,10 @@ class Op:
     def backward(self, k, dys, ctx, P):
         raise NotImplementedError
 
-    def to_matlab(self, name, value):
-        """An internal-layout learnable or state back in MATLAB's layout."""
-        return cv.channel_to_matlab(value, getattr(self.layer, name).shape)
+    def stored(self, name, value):
+        """An executor array (``prepare``'s, trained) as the layer stores it: the same array,
+        except the permutation a fully connected layer's ``prepare`` made."""
+        return value
 
     def _arr(self, v):
         return np.ascontiguousarray(np.asarray(v, dtype=self.dtype))
@@ -46,7 +51,8 @@ def _missing(layer, name):
 
 
 def _get(layer, name):
-    value = getattr(layer, name)
+    """A stored learnable or state (internal layout) that must be set."""
+    value = layer.internal(name)
     if value is None:
         _missing(layer, name)
     return value

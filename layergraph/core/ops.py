@@ -1,7 +1,8 @@
 """Adapters from a sized layer spec to the kernel table.
 
-One Op per layer family. ``prepare`` turns the layer's MATLAB-layout learnables
-and state into internal-layout arrays once; ``forward`` and ``backward`` call the
+One Op per layer family. ``prepare`` takes the layer's learnables and state (stored in
+the internal layout) in the executor's dtype once (the fully connected layer's
+column-major weights are permuted there); ``forward`` and ``backward`` call the
 kernels through ``k(family, operation)``, which the executor binds to a device,
 so no layer code branches on the device.
 
@@ -24,23 +25,13 @@ class InputOp(Op):
     'none' or a function of the MATLAB-layout batch."""
 
     def _stat(self, name):
-        value = getattr(self.layer, name)
+        value = self.layer.internal(name)   # stored as the op reads it: C x H x W, C x 1 x 1, 1 x 1 x 1 or (C,)
         if value is None:
             raise LayerGraphError(
                 f"Layer '{self.layer.Name}': Normalization '{self.layer.Normalization}' needs {name}, which is "
                 f"empty. Set {name} (or train the network, which computes it) or use Normalization 'none'.",
                 "nnet_cnn:layer:ImageInputLayer:EmptyNormalizationStatistics")
-        size = self.out_sizes[0]
-        v = np.asarray(value, dtype=self.dtype)
-        if size.is_image:
-            h, w = size.spatial
-            c = size.channels
-            if v.size == 1:
-                return v.reshape(1, 1, 1)
-            if v.size == c:
-                return v.reshape(c, 1, 1)
-            return np.ascontiguousarray(v.reshape(h, w, c, order="F").transpose(2, 0, 1))
-        return v.reshape(-1)
+        return np.array(value, dtype=self.dtype, order="C")
 
     def prepare(self):
         mode = self.layer.Normalization
@@ -79,14 +70,6 @@ class ConvOp(Op):
     def _groups(self):
         return getattr(self.layer, "NumGroups", 1)
 
-    def prepare(self):
-        w = _get(self.layer, "Weights")
-        g = self._groups()
-        wi = cv.grouped_weights_to_internal(w, g) if g != 1 or w.ndim == 5 else cv.conv_weights_to_internal(w)
-        # grouped Bias is 1 x 1 x F/G x G: channel g*F/G + f is MATLAB's column-major order
-        bias = np.asarray(_get(self.layer, "Bias")).reshape(-1, order="F")
-        return {"Weights": self._arr(wi), "Bias": self._arr(bias)}
-
     def _hp(self):
         L = self.layer
         pv = L.PaddingValue if isinstance(L.PaddingValue, str) else float(L.PaddingValue)
@@ -116,23 +99,10 @@ class ConvOp(Op):
         dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, need_dx=need_dx, **kw)
         return [dx], {"Weights": dw, "Bias": db}
 
-    def to_matlab(self, name, value):
-        if name == "Weights":
-            g = self._groups()
-            w = cv.grouped_weights_to_matlab(value, g) if self.layer.Weights.ndim == 5 or g != 1 \
-                else cv.conv_weights_to_matlab(value)
-            return w.reshape(self.layer.Weights.shape)
-        if name == "Bias":
-            return np.asarray(value).reshape(self.layer.Bias.shape, order="F")
-        return super().to_matlab(name, value)
 
 
 class TransposedConvOp(Op):
     learnable_names = ("Weights", "Bias")
-
-    def prepare(self):
-        wi = cv.transposed_weights_to_internal(_get(self.layer, "Weights"))
-        return {"Weights": self._arr(wi), "Bias": self._arr(cv.channel_vector(_get(self.layer, "Bias")))}
 
     def _hp(self):
         return (*self.layer.Stride, 1, 1, *self.layer.CroppingSize)
@@ -144,10 +114,6 @@ class TransposedConvOp(Op):
         dx, dw, db = k("transposed_conv", "backward")(dys[0], ctx, P["Weights"], *self._hp())
         return [dx], {"Weights": dw, "Bias": db}
 
-    def to_matlab(self, name, value):
-        if name == "Weights":
-            return cv.transposed_weights_to_matlab(value).reshape(self.layer.Weights.shape)
-        return super().to_matlab(name, value)
 
 
 class BatchNormOp(Op):
@@ -157,10 +123,6 @@ class BatchNormOp(Op):
 
     learnable_names = ("Offset", "Scale")
     state_names = ("TrainedMean", "TrainedVariance")
-
-    def prepare(self):
-        names = self.learnable_names + self.state_names
-        return {n: self._arr(cv.channel_vector(_get(self.layer, n))) for n in names}
 
     def forward(self, k, xs, P, training):
         eps = self.layer.Epsilon
@@ -193,9 +155,6 @@ class BatchNormOp(Op):
 
 class LayerNormOp(Op):
     learnable_names = ("Offset", "Scale")
-
-    def prepare(self):
-        return {n: self._arr(cv.channel_vector(_get(self.layer, n))) for n in self.learnable_names}
 
     def _channel_only(self):
         return self.layer.OperationDimension == "channel-only"
@@ -270,15 +229,16 @@ class GlobalPoolOp(Op):
 
 
 class FullyConnectedOp(Op):
-    """Weights are permuted once so that the kernel reads the row-major (C, H, W) flatten
-    of the internal activation and still gives MATLAB's numbers."""
+    """Column-major weights (MATLAB's) are permuted once so that the kernel reads the
+    row-major (C, H, W) flatten of the internal activation and still gives MATLAB's numbers;
+    row-major weights (Wolfram's) are read as they are."""
 
     learnable_names = ("Weights", "Bias")
 
     def prepare(self):
-        dims = self.in_sizes[0].dims
-        w = cv.fc_weights_to_internal(_get(self.layer, "Weights"), dims)
-        return {"Weights": self._arr(w), "Bias": self._arr(cv.channel_vector(_get(self.layer, "Bias")))}
+        w = cv.fc_weights_row_major(_get(self.layer, "Weights"), self.layer.input_order, self.in_sizes[0].dims)
+        return {"Weights": np.array(w, dtype=self.dtype, order="C"),
+                "Bias": np.array(_get(self.layer, "Bias"), dtype=self.dtype, order="C")}
 
     def forward(self, k, xs, P, training):
         x = xs[0]
@@ -294,10 +254,10 @@ class FullyConnectedOp(Op):
         dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"])
         return [dx.reshape(x.shape)], {"Weights": dw, "Bias": db}
 
-    def to_matlab(self, name, value):
-        if name == "Weights":
-            return cv.fc_weights_to_matlab(value, self.in_sizes[0].dims)
-        return super().to_matlab(name, value)
+    def stored(self, name, value):
+        if name == "Weights":   # back in the layer's own order
+            return cv.fc_weights_in_order(value, self.layer.input_order, self.in_sizes[0].dims)
+        return super().stored(name, value)
 
 
 class DropoutOp(Op):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .op import Op, _get
+from .op import Op
 
 
 class ElementwiseOp(Op):
@@ -50,10 +50,6 @@ class GroupNormOp(Op):
     normalization); Wolfram's "Unbiased" and Method -> "RMS" ride along as flags."""
 
     learnable_names = ("Offset", "Scale")
-
-    def prepare(self):
-        from . import conventions as cv
-        return {n: self._arr(cv.channel_vector(_get(self.layer, n))) for n in self.learnable_names}
 
     def _hp(self):
         L = self.layer

@@ -6,8 +6,8 @@ every copy of the graph (each edit, each network built from it, the network that
 training returns) carries it. For a group, everywhere in the core:
 
 * one value: the executor holds ONE internal-layout array that every member layer
-  reads. The members' own values (MATLAB layout, on the layers) must convert to equal
-  internal arrays when the executor is built; a dialect sets them all to the one value.
+  reads. The members' own values (stored in the internal layout on the layers) must be
+  equal when the executor is built; a dialect sets them all to the one value.
   Network initialization gives the members one value (the first member's, or the value
   a member already has);
 * one gradient: the sum of the members' gradients;
@@ -110,17 +110,19 @@ def fill_members(graph, before: dict) -> None:
         for layer_name, param in members:
             if layer_name not in before:
                 raise LayerGraphError(f"Shared array '{name}': layer '{layer_name}' does not exist in the network.")
-        source = next((m for m in members if getattr(before[m[0]], m[1]) is not None), members[0])
-        value = getattr(g.nodes[source[0]]["layer"], source[1])
+        source = next((m for m in members if before[m[0]].internal(m[1]) is not None), members[0])
+        holder = g.nodes[source[0]]["layer"]
+        value = holder.internal(source[1])
         for layer_name, param in members:
-            if (layer_name, param) == source or getattr(before[layer_name], param) is not None:
+            if (layer_name, param) == source or before[layer_name].internal(param) is not None:
                 continue
             layer = g.nodes[layer_name]["layer"]
-            own = getattr(layer, param)
-            if own is not None and np.shape(own) != np.shape(value):
+            own = layer.internal(param)
+            if own is not None and np.shape(own) != np.shape(value):   # sizes in the words users see
                 raise LayerGraphError(f"Shared array '{name}': {param} of layer '{layer_name}' has size "
-                                      f"{'x'.join(map(str, np.shape(own)))} but {source[1]} of layer '{source[0]}' "
-                                      f"has size {'x'.join(map(str, np.shape(value)))}.",
+                                      f"{'x'.join(map(str, np.shape(getattr(layer, param))))} but {source[1]} of "
+                                      f"layer '{source[0]}' has size "
+                                      f"{'x'.join(map(str, np.shape(getattr(holder, source[1]))))}.",
                                       "layergraph:shared:InconsistentSize")
             g.nodes[layer_name]["layer"] = layer._resolved_copy(**{param: np.array(value, copy=True)})
 

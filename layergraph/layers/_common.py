@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
+import numpy as np
+
+from ..core import conventions as cv
 from ..core.errors import LayerGraphError
-from ..core.layer import AUTO, Choice, Scalar, SizeError, Vector, matlab_size_equal
+from ..core.layer import AUTO, ArrayLayout, Choice, Scalar, SizeError, Vector, matlab_size_equal
 from ..core.size import Size
 
 Factor = Annotated[Any, Scalar(0)]                    # learn-rate and L2 factors: nonnegative
@@ -31,7 +34,6 @@ def padding_args(value, field="Padding"):
 
     ``p`` pads every side, ``[a b]`` pads top/bottom by a and left/right by b,
     ``[t b l r]`` is explicit, ``'same'`` keeps ceil(in/stride)."""
-    import numpy as np
     if isinstance(value, str):
         if value.lower() == "same":
             return "same", (0, 0, 0, 0)
@@ -115,3 +117,38 @@ def check_given_arrays(layer, sizes: dict[str, tuple[int, ...]]):
             raise ValueError(
                 f"Invalid value for '{name}' of {layer.class_name}: array of size {got}. "
                 f"Expected {name} to be of size {want}.")
+
+
+# -- the MATLAB layouts of the stored arrays (core/layer.py ArrayLayout; conventions.py) ---------
+def _ndim(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` with n dimensions: trailing singletons added or dropped (MATLAB does not count them)."""
+    if a.ndim < n:
+        return a.reshape(a.shape + (1,) * (n - a.ndim))
+    if a.ndim > n:
+        return a.reshape(a.shape[:n - 1] + (-1,))
+    return a
+
+
+def _groups(layer) -> int:
+    """The number of groups a grouped convolution's stored arrays have: the 5th dimension of
+    the MATLAB weights they were given as, else NumGroups (1 while 'channel-wise')."""
+    given = layer._shapes.get("Weights")
+    if given is not None and len(given.shape) >= 5:
+        return int(given.shape[4])
+    g = layer.NumGroups
+    return g if isinstance(g, int) else 1
+
+
+CONV_WEIGHTS = ArrayLayout(lambda layer, w: cv.conv_weights_to_internal(_ndim(w, 4)),
+                           lambda layer, w: cv.conv_weights_to_matlab(w))
+GROUPED_WEIGHTS = ArrayLayout(lambda layer, w: cv.grouped_weights_to_internal(_ndim(w, 5), _ndim(w, 5).shape[4]),
+                              lambda layer, w: cv.grouped_weights_to_matlab(w, _groups(layer)))
+TRANSPOSED_WEIGHTS = ArrayLayout(lambda layer, w: cv.transposed_weights_to_internal(_ndim(w, 4)),
+                                 lambda layer, w: cv.transposed_weights_to_matlab(w))
+# 1 x 1 x C (images; C x 1 for features, kept as given) <-> (C,)
+CHANNELS = ArrayLayout(lambda layer, v: cv.channel_vector(v), lambda layer, v: v.reshape(1, 1, -1))
+# grouped bias 1 x 1 x F/G x G: channel g*F/G + f is MATLAB's column-major order
+GROUPED_BIAS = ArrayLayout(lambda layer, v: v.reshape(-1, order="F"),
+                           lambda layer, v: v.reshape((1, 1, -1, _groups(layer)), order="F"))
+# fully connected Bias Out x 1 <-> (Out,) (its Weights: dense.py)
+COLUMN = ArrayLayout(lambda layer, v: cv.channel_vector(v), lambda layer, v: v.reshape(-1, 1))

@@ -1,7 +1,9 @@
 """Convolution layers: convolution2dLayer, groupedConvolution2dLayer, transposedConv2dLayer.
 
-MATLAB layouts: Weights FH x FW x C x F (grouped: FH x FW x C/G x F/G x G;
-transposed: FH x FW x F x C), Bias 1 x 1 x F (grouped: 1 x 1 x F/G x G).
+MATLAB layouts (the properties): Weights FH x FW x C x F (grouped: FH x FW x C/G x F/G x G;
+transposed: FH x FW x F x C), Bias 1 x 1 x F (grouped: 1 x 1 x F/G x G). Stored in the
+internal layout (conventions.py): F x C x FH x FW (grouped: G*F/G x C/G x FH x FW, groups
+outermost; transposed: C x F x FH x FW), Bias (F,).
 """
 from __future__ import annotations
 
@@ -9,12 +11,12 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, ValidationInfo, model_validator
 
-from ..core.layer import AUTO, Array, AutoOr, Choice, Layer, LearnableSpec, Scalar, SizeError, Vector
+from ..core.layer import AUTO, AutoOr, Choice, Layer, LearnableSpec, Scalar, SizeError, Stored, Vector
 from ..core.size import Size
 from ..display.matlab_format import format_size, int2str
 from ._common import (
-    Factor, ManualPaddingOnly, Pad4, PaddingMode, PosInt, check_channels, check_given_arrays, require_fit,
-    require_image, same_padding, window_output,
+    CHANNELS, CONV_WEIGHTS, GROUPED_BIAS, GROUPED_WEIGHTS, TRANSPOSED_WEIGHTS, Factor, ManualPaddingOnly, Pad4,
+    PaddingMode, PosInt, check_channels, check_given_arrays, require_fit, require_image, same_padding, window_output,
 )
 
 WEIGHTS = LearnableSpec("Weights", "WeightsInitializer", "WeightLearnRateFactor", "WeightL2Factor")
@@ -25,8 +27,9 @@ AutoCount = Annotated[Any, AutoOr(Scalar(1, integer=True), "a positive integer")
 
 
 class _LearnableFactors(Layer):
-    Weights: Annotated[Any, Array] = None
-    Bias: Annotated[Any, Array] = None
+    # stored in the internal layout (F x C x FH x FW, (F,)); the properties read and take MATLAB's
+    Weights: Annotated[Any, Stored] = None
+    Bias: Annotated[Any, Stored] = None
     WeightsInitializer: Annotated[Any, Choice("glorot", "he", "narrow-normal", "zeros", "ones",
                                               allow_callable=True)] = "glorot"
     BiasInitializer: Annotated[Any, Choice("zeros", "narrow-normal", "ones", allow_callable=True)] = "zeros"
@@ -49,6 +52,7 @@ class Convolution2DLayer(ManualPaddingOnly, _LearnableFactors):
     Type: ClassVar[str] = "Convolution"
     DefaultName: ClassVar[str] = "conv"
     family: ClassVar[str] = "conv"
+    array_layouts: ClassVar = {"Weights": CONV_WEIGHTS, "Bias": CHANNELS}
     hyperparameters: ClassVar = ("FilterSize", "NumChannels", "NumFilters", "Stride", "DilationFactor",
                                  "PaddingMode", "PaddingSize", "PaddingValue")
 
@@ -113,6 +117,7 @@ class GroupedConvolution2DLayer(ManualPaddingOnly, _LearnableFactors):
     Type: ClassVar[str] = "Grouped Convolution"
     DefaultName: ClassVar[str] = "groupedconv"
     family: ClassVar[str] = "conv"
+    array_layouts: ClassVar = {"Weights": GROUPED_WEIGHTS, "Bias": GROUPED_BIAS}
     hyperparameters: ClassVar = ("FilterSize", "NumGroups", "NumChannelsPerGroup", "NumFiltersPerGroup",
                                  "Stride", "DilationFactor", "PaddingMode", "PaddingSize", "PaddingValue")
 
@@ -179,6 +184,7 @@ class TransposedConvolution2DLayer(_LearnableFactors):
     Type: ClassVar[str] = "Transposed Convolution"
     DefaultName: ClassVar[str] = "transposed-conv"
     family: ClassVar[str] = "transposed_conv"
+    array_layouts: ClassVar = {"Weights": TRANSPOSED_WEIGHTS, "Bias": CHANNELS}
     hyperparameters: ClassVar = ("FilterSize", "NumChannels", "NumFilters", "Stride", "CroppingMode",
                                  "CroppingSize")
 

@@ -1,4 +1,9 @@
-"""Input layers: imageInputLayer and featureInputLayer."""
+"""Input layers: imageInputLayer and featureInputLayer.
+
+The normalization statistics (Mean, StandardDeviation, Min, Max) are stored in the
+internal layout the input op reads (images: C x H x W per element, C x 1 x 1 per channel,
+1 x 1 x 1 for all; features: (C,) or (1,)); the properties read and take MATLAB's
+(H x W x C, 1 x 1 x C or 1 x 1; C x 1 or 1 x 1), as given."""
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
@@ -6,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 from pydantic import BeforeValidator, ValidationInfo, model_validator
 
-from ..core.layer import Array, Choice, Layer, Logical, Scalar
+from ..core.layer import ArrayLayout, Choice, Layer, Logical, Scalar, Stored
 from ..core.size import Size
 from ..display.matlab_format import format_size
 
@@ -26,16 +31,38 @@ def _image_size(value, info: ValidationInfo):
     return tuple(dims if len(dims) == 3 else dims + [1])
 
 
+def _image_stat_to_internal(layer, v):
+    h, w, c = layer.InputSize
+    if v.size == 1:
+        return v.reshape(1, 1, 1)
+    if v.size == c:
+        return v.reshape(c, 1, 1)
+    return v.reshape(h, w, c, order="F").transpose(2, 0, 1)   # MATLAB's element order
+
+
+def _image_stat_to_matlab(layer, v):
+    if v.size == 1:
+        return v.reshape(1, 1)
+    if v.shape[1:] == (1, 1):
+        return v.reshape(1, 1, -1)
+    return v.transpose(1, 2, 0)
+
+
+IMAGE_STATISTIC = ArrayLayout(_image_stat_to_internal, _image_stat_to_matlab)
+FEATURE_STATISTIC = ArrayLayout(lambda layer, v: v.reshape(-1), lambda layer, v: v.reshape(-1, 1))
+STATISTICS = ("Mean", "StandardDeviation", "Min", "Max")
+
+
 class _InputLayer(Layer):
     is_input: ClassVar[bool] = True
     family: ClassVar[str] = "input"
 
     Normalization: Annotated[Any, Choice(*NORMALIZATIONS, allow_callable=True)] = "zerocenter"
     NormalizationDimension: Annotated[Any, Choice("auto", "channel", "element", "all")] = "auto"
-    Mean: Annotated[Any, Array] = None
-    StandardDeviation: Annotated[Any, Array] = None
-    Min: Annotated[Any, Array] = None
-    Max: Annotated[Any, Array] = None
+    Mean: Annotated[Any, Stored] = None
+    StandardDeviation: Annotated[Any, Stored] = None
+    Min: Annotated[Any, Stored] = None
+    Max: Annotated[Any, Stored] = None
     SplitComplexInputs: Annotated[Any, Logical] = False
 
     def _statistics_shown(self) -> tuple[str, ...]:
@@ -81,6 +108,7 @@ class ImageInputLayer(_InputLayer):
     Type: ClassVar[str] = "Image Input"
     DefaultName: ClassVar[str] = "imageinput"
     general: ClassVar[tuple[str, ...]] = ("Name", "InputSize")
+    array_layouts: ClassVar = {n: IMAGE_STATISTIC for n in STATISTICS}
 
     InputSize: Annotated[Any, BeforeValidator(_image_size)]
     DataAugmentation: Annotated[Any, Choice("none", "randcrop", "randfliplr")] = "none"
@@ -108,6 +136,7 @@ class FeatureInputLayer(_InputLayer):
     Type: ClassVar[str] = "Feature Input"
     DefaultName: ClassVar[str] = "featureinput"
     general: ClassVar[tuple[str, ...]] = ("Name", "InputSize", "SplitComplexInputs")
+    array_layouts: ClassVar = {n: FEATURE_STATISTIC for n in STATISTICS}
 
     InputSize: Annotated[Any, Scalar(1, integer=True)]
     Normalization: Annotated[Any, Choice(*NORMALIZATIONS, allow_callable=True)] = "none"

@@ -1,16 +1,16 @@
 """Normalization layers: batchNormalizationLayer and layerNormalizationLayer.
 
 Scale, Offset, TrainedMean and TrainedVariance are 1 x 1 x C for 2-D images and
-C x 1 for feature input (MATLAB's layouts)."""
+C x 1 for feature input (MATLAB's layouts, the properties); stored as (C,)."""
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
 from pydantic import model_validator
 
-from ..core.layer import AUTO, Array, AutoOr, Choice, Layer, LearnableSpec, Scalar
+from ..core.layer import AUTO, AutoOr, Choice, Given, Layer, LearnableSpec, Scalar, Stored
 from ..core.size import Size
-from ._common import Factor, check_channels
+from ._common import CHANNELS, Factor, check_channels
 
 SCALE = LearnableSpec("Scale", "ScaleInitializer", "ScaleLearnRateFactor", "ScaleL2Factor")
 OFFSET = LearnableSpec("Offset", "OffsetInitializer", "OffsetLearnRateFactor", "OffsetL2Factor")
@@ -20,8 +20,8 @@ AutoCount = Annotated[Any, AutoOr(Scalar(1, integer=True), "a positive integer")
 class _ChannelNorm(Layer):
     NumChannels: AutoCount = AUTO
     Epsilon: Annotated[Any, Scalar(0, lo_open=True)] = 1e-5   # MATLAB's constructors: >= 1e-5 (matlab/limits.py)
-    Scale: Annotated[Any, Array] = None
-    Offset: Annotated[Any, Array] = None
+    Scale: Annotated[Any, Stored] = None
+    Offset: Annotated[Any, Stored] = None
     ScaleInitializer: Annotated[Any, Choice("ones", "zeros", "narrow-normal", allow_callable=True)] = "ones"
     OffsetInitializer: Annotated[Any, Choice("zeros", "ones", "narrow-normal", allow_callable=True)] = "zeros"
     ScaleLearnRateFactor: Factor = 1.0
@@ -33,6 +33,7 @@ class _ChannelNorm(Layer):
     learnables: ClassVar = (OFFSET, SCALE)
     # 2-D images unless inference finds feature input; set by infer
     _arrays: ClassVar[tuple[str, ...]] = ("Scale", "Offset")
+    array_layouts: ClassVar = {"Scale": CHANNELS, "Offset": CHANNELS}
 
     @model_validator(mode="after")
     def _check(self):
@@ -66,7 +67,13 @@ class _ChannelNorm(Layer):
     def infer(self, inputs):
         x = inputs[0]
         check_channels(self.NumChannels, x.channels)
-        return self._resolved_copy(NumChannels=x.channels), [x]
+        sized = self._resolved_copy(NumChannels=x.channels)
+        # arrays given in the internal layout (a dialect's build) read in MATLAB's layout for this input
+        shapes = {n: Given(self.channel_shape(x)) for n in self._arrays
+                  if sized.internal(n) is not None and n not in sized._shapes}
+        if shapes:
+            object.__setattr__(sized, "_shapes", {**sized._shapes, **shapes})
+        return sized, [x]
 
 
 class BatchNormalizationLayer(_ChannelNorm):
@@ -81,9 +88,10 @@ class BatchNormalizationLayer(_ChannelNorm):
     hyperparameters: ClassVar = ("MeanDecay", "VarianceDecay", "Epsilon")
     states: ClassVar = ("TrainedMean", "TrainedVariance")
     _arrays: ClassVar = ("Scale", "Offset", "TrainedMean", "TrainedVariance")
+    array_layouts: ClassVar = {n: CHANNELS for n in _arrays}
 
-    TrainedMean: Annotated[Any, Array] = None
-    TrainedVariance: Annotated[Any, Array] = None
+    TrainedMean: Annotated[Any, Stored] = None
+    TrainedVariance: Annotated[Any, Stored] = None
     MeanDecay: Annotated[Any, Scalar(0, 1)] = 0.1
     VarianceDecay: Annotated[Any, Scalar(0, 1)] = 0.1
 

@@ -1,9 +1,9 @@
 """MATLAB's networks on the core network (``core/network.py``): dlnetwork, and the
 DAGNetwork / SeriesNetwork that assembleNetwork and trainNetwork return.
 
-Learnables and state are kept in MATLAB's layout on the layers themselves
-(``net.Layers[1].Weights`` is FH x FW x C x F); the executor converts them to
-the internal layout when it runs. Data goes in and comes out in MATLAB's layouts
+Learnables and state are kept on the layers themselves, stored in the internal
+layout; their MATLAB properties read and take MATLAB's (``net.Layers[1].Weights`` is
+FH x FW x C x F). Data goes in and comes out in MATLAB's layouts
 (``matlab/data.py``).
 """
 from __future__ import annotations

@@ -4,9 +4,9 @@ The trainer's front end computes them before the first iteration (``zerocenter``
 Mean; ``zscore``: Mean and StandardDeviation; ``rescale-*``: Min and Max), over the
 observations and, per NormalizationDimension, over the spatial dimensions
 ('auto'/'channel': one value per channel; 'element': one per element; 'all': one).
-The data come in the internal layout; the statistics are returned in the layout the
-input layer's spec stores them in (channels last, H x W x C for images; a column
-for features).
+The data come in the internal layout; the statistics are returned in the internal layout
+the input layer stores them in (layers/input.py: C x H x W per element, C x 1 x 1 per
+channel, 1 x 1 x 1 for all; (C,) or (1,) for features); its properties show MATLAB's.
 """
 from __future__ import annotations
 
@@ -44,15 +44,15 @@ def statistics(layer, x) -> dict:
         axes = tuple(range(x.ndim))
     xd = x.astype(np.float64)
 
-    def shape(v):  # internal reduction result -> the spec's layout
+    def shape(v):  # reduction result -> the stored layout
         v = np.asarray(v)
-        if dim == "all":
-            return v.reshape(1, 1)
         if not image:
-            return v.reshape(-1, 1)
+            return v.reshape(-1)
+        if dim == "all":
+            return v.reshape(1, 1, 1)
         if dim in ("auto", "channel"):
-            return v.reshape(1, 1, -1)
-        return v.transpose(1, 2, 0)  # C x H x W -> H x W x C
+            return v.reshape(-1, 1, 1)
+        return np.ascontiguousarray(v)  # C x H x W
 
     stats = {}
     if mode in ("zerocenter", "zscore"):

@@ -258,12 +258,13 @@ class _Run:
 
     def network(self, params=None):
         """The network (of the kind given) with the given (default: current) internal
-        parameters stored on its layers."""
+        learnables, state and input statistics stored on its layers (which store the
+        internal layout)."""
         params = params or self.ex.params
         graph = self.net.layer_graph
         return self.net.with_layers({
             step.name: graph.layer(step.name)._resolved_copy(
-                **{k: step.op.to_matlab(k, v.copy()) for k, v in params[step.name].items()})
+                **{k: step.op.stored(k, v.copy()) for k, v in params[step.name].items()})
             for step in self.ex.steps if params.get(step.name)})
 
     def _info(self, stage, **fields):

@@ -20,7 +20,7 @@ from ..core import conventions as cv
 from ..core import registry
 from ..core.errors import LayerGraphError
 from ..core.layer import Layer as CoreLayer
-from ..core.layer import matlab_size_equal
+from ..core.layer import Internal, matlab_size_equal
 from ..core.registry import BY_CLASS
 from ..core.size import Size
 from . import symbols as S
@@ -349,12 +349,6 @@ def _rank(head, dims, ranks, port="Input"):
                               f"received {len(dims)}-dimensional input {wl_list(dims)}.", "General::valfail")
 
 
-def _matlab_dims(dims):
-    """MATLAB's H x W x C for Wolfram dims (the FC weight permutation needs them)."""
-    s = dims_to_size(dims)
-    return s.dims
-
-
 def _interleave_in(dims) -> CoreLayer:
     """channels-last {h, w, c} (read by the core as c'=h, spatial (w, c)) -> channels first."""
     return L.ArrayTransposeLayer(Perm=(2, 0, 1) if len(dims) == 3 else (1, 0, 2))
@@ -385,15 +379,15 @@ def _at_default(spec: CoreLayer, *fields):
                                 "methods")
 
 
-def _biases_from(spec: CoreLayer, core: str, to_wolfram) -> dict:
-    """{"Biases": array} or, for the zero and untrainable biases that "Biases" -> None builds,
-    {"Biases": None}; {} when unset."""
-    b = getattr(spec, core)
+def _biases_from(spec: CoreLayer, core: str) -> dict:
+    """{"Biases": array} (the core's internal (n,) array is Wolfram's) or, for the zero and
+    untrainable biases that "Biases" -> None builds, {"Biases": None}; {} when unset."""
+    b = spec.internal(core)
     if b is None:
         return {}
     if not np.any(b) and spec.BiasLearnRateFactor == 0 and spec.BiasL2Factor == 0:
         return {"Biases": None}
-    return {"Biases": to_wolfram(b)}
+    return {"Biases": b}
 
 
 def _lrm_from(spec: CoreLayer, names: dict, arrays: dict):
@@ -470,17 +464,22 @@ class LinearLayer(NetLayer):
 
     @classmethod
     def from_core(cls, spec, in_sizes=None):
-        """A LinearLayer for a core FullyConnectedLayer: MATLAB's weights read the column-major
-        flatten of an H x W x C input, Wolfram's the row-major (C, H, W) one, so they are
-        permuted once (conventions.fc_weights_to_internal), which needs the input size."""
+        """A LinearLayer for a core FullyConnectedLayer: Wolfram's weights read the row-major
+        (C, H, W) flatten of the input; a column-major (MATLAB's) layer's weights read the
+        column-major flatten of an H x W x C input, so they are permuted once
+        (conventions.fc_weights_row_major, the executor's step), which needs the input size."""
         _at_default(spec, "WeightL2Factor", "BiasL2Factor")
         arrays = {}
-        if spec.Weights is not None:
-            if not in_sizes:
+        w = spec.internal("Weights")
+        if w is not None:
+            if spec.input_order == "row-major":
+                arrays["Weights"] = w
+            elif not in_sizes:
                 raise NoCounterpart("the input size is unknown, so MATLAB's column-major weights cannot be read "
                                     "row-major")
-            arrays["Weights"] = cv.fc_weights_to_internal(spec.Weights, in_sizes[0].dims)
-        arrays.update(_biases_from(spec, "Bias", lambda b: b.reshape(-1)))
+            else:
+                arrays["Weights"] = cv.fc_weights_row_major(w, spec.input_order, in_sizes[0].dims)
+        arrays.update(_biases_from(spec, "Bias"))
         if in_sizes:   # the weights alone would say a vector input
             arrays["Input"] = _dims_of(in_sizes[0])
         return cls(spec.OutputSize, LearningRateMultipliers=_lrm_from(spec, {"Weights": "Weights", "Biases": "Bias"},
@@ -493,21 +492,22 @@ class LinearLayer(NetLayer):
             raise LayerGraphError(f"Cannot build net: the output size of {self.head} ({name}) is not specified. "
                                   "Give LinearLayer(n) or Output=n.", "General::nfspec")
         self._check_arrays(in_dims)
-        mdims = _matlab_dims(dims)
+        # the core layer reads its input row-major as Wolfram does: the arrays go on as they are
         kw = {"OutputSize": n, "WeightLearnRateFactor": self.factor("Weights"),
-              "BiasLearnRateFactor": self.factor("Biases")}
+              "BiasLearnRateFactor": self.factor("Biases"), "input_order": "row-major",
+              "input_dims": dims_to_size(dims).dims}
         if self.arrays["Weights"] is not None:
-            kw["Weights"] = cv.fc_weights_to_matlab(self.arrays["Weights"], mdims)
+            kw["Weights"] = Internal(self.arrays["Weights"])
         if "Biases" in self.disabled:
-            kw.update(Bias=np.zeros((n, 1), np.float32), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
+            kw.update(Bias=Internal(np.zeros(n, np.float32)), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
         elif self.arrays["Biases"] is not None:
-            kw["Bias"] = self.arrays["Biases"].reshape(n, 1)
+            kw["Bias"] = Internal(self.arrays["Biases"])
         spec = L.FullyConnectedLayer(Name=name, **kw)
 
         def read(core):
-            out = {"Weights": cv.fc_weights_to_internal(core.Weights, mdims)}
+            out = {"Weights": core.internal("Weights")}
             if "Biases" not in self.disabled:
-                out["Biases"] = core.Bias.reshape(-1)
+                out["Biases"] = core.internal("Bias")
             return out
         out_dims = self.params["OutputDimensions"]
         if len(out_dims) == 1:
@@ -603,11 +603,8 @@ class ConvolutionLayer(_Windowed):
         if not isinstance(g, (int, np.integer)) or isinstance(g, bool):
             raise NoCounterpart("the number of groups is not known yet")
         n = spec.NumFiltersPerGroup * g if grouped else spec.NumFilters
-        arrays = {}
-        if spec.Weights is not None:
-            arrays["Weights"] = cv.grouped_weights_to_internal(spec.Weights, g) if grouped else \
-                cv.conv_weights_to_internal(spec.Weights)
-        arrays.update(_biases_from(spec, "Bias", lambda b: b.reshape(-1, order="F")))
+        arrays = {} if spec.internal("Weights") is None else {"Weights": spec.internal("Weights")}
+        arrays.update(_biases_from(spec, "Bias"))
         return cls(n, tuple(spec.FilterSize), Stride=tuple(spec.Stride), PaddingSize=_padding_from(spec),
                    Dilation=tuple(spec.DilationFactor), ChannelGroups=g,
                    LearningRateMultipliers=_lrm_from(spec, {"Weights": "Weights", "Biases": "Bias"}, arrays), **arrays)
@@ -624,32 +621,22 @@ class ConvolutionLayer(_Windowed):
         kw = dict(Name=name, FilterSize=self.params["KernelSize"], Stride=self.params["Stride"],
                   DilationFactor=self.params["Dilation"], WeightLearnRateFactor=self.factor("Weights"),
                   BiasLearnRateFactor=self.factor("Biases"), **self._pad_kw())
-        w = self.arrays["Weights"]
-        if g == 1:
-            if w is not None:
-                kw["Weights"] = cv.conv_weights_to_matlab(w)
-            bias_shape = (1, 1, n)
-        else:
-            if w is not None:
-                kw["Weights"] = cv.grouped_weights_to_matlab(w, g)
-            bias_shape = (1, 1, n // g, g)
+        # Wolfram's arrays are the core's internal ones ({n, in/g, kh, kw}, {n})
+        if self.arrays["Weights"] is not None:
+            kw["Weights"] = Internal(self.arrays["Weights"])
         if "Biases" in self.disabled:
-            kw.update(Bias=np.zeros(bias_shape, np.float32), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
+            kw.update(Bias=Internal(np.zeros(n, np.float32)), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
         elif self.arrays["Biases"] is not None:
-            kw["Bias"] = self.arrays["Biases"].reshape(bias_shape, order="F")
+            kw["Bias"] = Internal(self.arrays["Biases"])
         if g == 1:
             spec = L.Convolution2DLayer(NumFilters=n, **kw)
         else:
             spec = L.GroupedConvolution2DLayer(NumFiltersPerGroup=n // g, NumGroups=g, **kw)
 
         def read(core):
-            if g == 1:
-                wi = cv.conv_weights_to_internal(core.Weights)
-            else:
-                wi = cv.grouped_weights_to_internal(core.Weights, g)
-            out = {"Weights": wi}
+            out = {"Weights": core.internal("Weights")}
             if "Biases" not in self.disabled:
-                out["Biases"] = core.Bias.reshape(-1, order="F")
+                out["Biases"] = core.internal("Bias")
             return out
         return self._wrap([spec], 0, dims, read)
 
@@ -686,10 +673,8 @@ class DeconvolutionLayer(_Windowed):
         _at_default(spec, "WeightL2Factor", "BiasL2Factor")
         if spec.CroppingMode != "manual":
             raise NoCounterpart("DeconvolutionLayer has no \"Same\" padding")
-        arrays = {}
-        if spec.Weights is not None:
-            arrays["Weights"] = cv.transposed_weights_to_internal(spec.Weights)
-        arrays.update(_biases_from(spec, "Bias", lambda b: b.reshape(-1)))
+        arrays = {} if spec.internal("Weights") is None else {"Weights": spec.internal("Weights")}
+        arrays.update(_biases_from(spec, "Bias"))
         t, b, left, r = spec.CroppingSize
         return cls(spec.NumFilters, tuple(spec.FilterSize), Stride=tuple(spec.Stride),
                    PaddingSize=((t, b), (left, r)),
@@ -703,17 +688,17 @@ class DeconvolutionLayer(_Windowed):
         kw = dict(Name=name, FilterSize=self.params["KernelSize"], NumFilters=n, Stride=self.params["Stride"],
                   CroppingSize=self.params["PaddingSize"], WeightLearnRateFactor=self.factor("Weights"),
                   BiasLearnRateFactor=self.factor("Biases"))
-        if self.arrays["Weights"] is not None:
-            kw["Weights"] = cv.transposed_weights_to_matlab(self.arrays["Weights"])
+        if self.arrays["Weights"] is not None:   # {in, n, kh, kw}: the core's internal layout
+            kw["Weights"] = Internal(self.arrays["Weights"])
         if "Biases" in self.disabled:
-            kw.update(Bias=np.zeros((1, 1, n), np.float32), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
+            kw.update(Bias=Internal(np.zeros(n, np.float32)), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
         elif self.arrays["Biases"] is not None:
-            kw["Bias"] = self.arrays["Biases"].reshape(1, 1, n)
+            kw["Bias"] = Internal(self.arrays["Biases"])
 
         def read(core):
-            out = {"Weights": cv.transposed_weights_to_internal(core.Weights)}
+            out = {"Weights": core.internal("Weights")}
             if "Biases" not in self.disabled:
-                out["Biases"] = core.Bias.reshape(-1)
+                out["Biases"] = core.internal("Bias")
             return out
         return self._wrap([L.TransposedConvolution2DLayer(**kw)], 0, dims, read)
 
@@ -818,8 +803,7 @@ class BatchNormalizationLayer(NetLayer):
         _at_default(spec, "ScaleL2Factor", "OffsetL2Factor")
         if not np.isclose(spec.MeanDecay, spec.VarianceDecay, rtol=1e-12, atol=0):
             raise NoCounterpart("MeanDecay and VarianceDecay differ; Wolfram has one \"Momentum\"")
-        arrays = {wl: getattr(spec, core).reshape(-1) for wl, core in cls._core.items()
-                  if getattr(spec, core) is not None}
+        arrays = {wl: spec.internal(core) for wl, core in cls._core.items() if spec.internal(core) is not None}
         return cls(Epsilon=float(spec.Epsilon), Momentum=cv.decay_to_momentum(float(spec.MeanDecay)),
                    LearningRateMultipliers=_lrm_from(spec, {"Scaling": "Scale", "Biases": "Offset"}, arrays),
                    **arrays)
@@ -830,20 +814,17 @@ class BatchNormalizationLayer(NetLayer):
             raise LayerGraphError("Specification Real is not compatible with port \"Input\", which must be an array "
                                   "of rank \u2265 1.", "General::valfail")
         self._check_arrays(in_dims)
-        c = self.channels(dims)
-        size = dims_to_size(dims if not self.params["Interleaving"] else (dims[-1], *dims[:-1]))
-        shape = (c, 1) if not size.is_image else (1, 1, c)
         kw = {"Name": name, "MeanDecay": cv.momentum_to_decay(self.params["Momentum"]),
               "VarianceDecay": cv.momentum_to_decay(self.params["Momentum"]),
               "ScaleLearnRateFactor": self.factor("Scaling"), "OffsetLearnRateFactor": self.factor("Biases"),
               "Epsilon": self.params["Epsilon"]}
-        for wl_name, core_name in self._core.items():
+        for wl_name, core_name in self._core.items():   # {c}: the core's internal layout
             if self.arrays[wl_name] is not None:
-                kw[core_name] = self.arrays[wl_name].reshape(shape)
+                kw[core_name] = Internal(self.arrays[wl_name])
         spec = L.BatchNormalizationLayer(**kw)
 
         def read(core):
-            return {wl_name: getattr(core, core_name).reshape(-1) for wl_name, core_name in self._core.items()}
+            return {wl_name: core.internal(core_name) for wl_name, core_name in self._core.items()}
 
         frozen = self.params["Momentum"] == 1 or self.factor("Scaling") == 0 and self.factor("Biases") == 0 \
             or (self.lrm == 0.0)
@@ -968,8 +949,8 @@ class NormalizationLayer(NetLayer):
     def from_core(cls, spec, in_sizes=None):
         """A NormalizationLayer for core instance, layer and group normalization."""
         _at_default(spec, "ScaleL2Factor", "OffsetL2Factor")
-        arrays = {wl: getattr(spec, core).reshape(-1) for wl, core in (("Scaling", "Scale"), ("Biases", "Offset"))
-                  if getattr(spec, core) is not None}
+        arrays = {wl: spec.internal(core) for wl, core in (("Scaling", "Scale"), ("Biases", "Offset"))
+                  if spec.internal(core) is not None}
         kw = {"Epsilon": float(spec.Epsilon),
               "LearningRateMultipliers": _lrm_from(spec, {"Scaling": "Scale", "Biases": "Offset"}, arrays)}
         if isinstance(spec, L.LayerNormalizationLayer):
@@ -987,15 +968,14 @@ class NormalizationLayer(NetLayer):
         mode, groups = self._mode(dims)
         self._check_arrays(in_dims)
         c = dims[0]
-        shape = (c, 1) if len(dims) == 1 else (1, 1, c)
         kw = {"Name": name, "ScaleLearnRateFactor": self.factor("Scaling"),
               "OffsetLearnRateFactor": self.factor("Biases"), "Epsilon": self.params["Epsilon"]}
         for wl_name, core_name, fixed in (("Scaling", "Scale", 1.0), ("Biases", "Offset", 0.0)):
             if wl_name in self.disabled:
-                kw[core_name] = np.full(shape, fixed, np.float32)
+                kw[core_name] = Internal(np.full(c, fixed, np.float32))
                 kw[("ScaleLearnRateFactor" if wl_name == "Scaling" else "OffsetLearnRateFactor")] = 0.0
-            elif self.arrays[wl_name] is not None:
-                kw[core_name] = self.arrays[wl_name].reshape(shape)
+            elif self.arrays[wl_name] is not None:   # {c}: the core's internal layout
+                kw[core_name] = Internal(self.arrays[wl_name])
         if mode == "layer":
             cls = L.LayerNormalizationLayer
         else:
@@ -1006,7 +986,7 @@ class NormalizationLayer(NetLayer):
         spec = cls(**kw)
 
         def read(core):
-            return {n: getattr(core, cn).reshape(-1) for n, cn in (("Scaling", "Scale"), ("Biases", "Offset"))
+            return {n: core.internal(cn) for n, cn in (("Scaling", "Scale"), ("Biases", "Offset"))
                     if n not in self.disabled}
         return Built([spec], 0, len(dims), read)
 
@@ -1416,7 +1396,7 @@ class CoreLayerView(NetLayer):
             updates.update({s.learn_rate: self.factor(s.name) for s in self.spec.learnables})
         if name is not None:
             updates["Name"] = name
-        return self.spec._resolved_copy(**updates)
+        return self.spec.with_matlab_arrays(**updates)   # this view's arrays are in MATLAB's layout
 
     def core_spec(self, name: str = "") -> CoreLayer:
         return self.current_spec(name)
@@ -1490,6 +1470,8 @@ def _differs(orig: CoreLayer, rebuilt: CoreLayer) -> str | None:
             continue
         if f == "PaddingSize" and getattr(orig, "PaddingMode", None) == "same":
             continue   # derived from the input size in 'same' mode
+        if f in ("input_order", "input_dims"):
+            continue   # how a fully connected layer stores its weights; their MATLAB views are compared
         if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
             if a is None or b is None or np.size(a) != np.size(b) or not np.array_equal(
                     np.asarray(a, np.float32).ravel(order="F"), np.asarray(b, np.float32).ravel(order="F")):
