@@ -405,12 +405,16 @@ class Layer(Validated):
             object.__setattr__(self, "_shapes", shapes)
 
     def _matlab_view(self, name: str, internal: np.ndarray) -> np.ndarray:
-        value = np.ascontiguousarray(type(self).array_layouts[name].to_matlab(self, internal))
+        value = np.array(type(self).array_layouts[name].to_matlab(self, internal), order="C")
         given = self._shapes.get(name)
-        if given is None or int(np.prod(given.shape)) != value.size:
-            return value
-        value = value.reshape(given.shape, order="F")   # MATLAB's reshape (a learnable's differ in singletons only)
-        return np.asfortranarray(value) if given.fortran else np.ascontiguousarray(value)
+        if given is not None and int(np.prod(given.shape)) == value.size:
+            value = value.reshape(given.shape, order="F")   # MATLAB's reshape (a learnable's differ in singletons only)
+            value = np.asfortranarray(value) if given.fortran else np.ascontiguousarray(value)
+        # a fresh converted copy: an in-place edit (layer.Weights[0] = v) would change the copy and
+        # be lost without a word, so the copy is read-only and the edit fails at once; assigning the
+        # whole property (layer.Weights = w) is the way, as in MATLAB
+        value.flags.writeable = False
+        return value
 
     def internal(self, name: str) -> np.ndarray | None:
         """A stored learnable or state in the internal layout (None while empty)."""
