@@ -164,7 +164,12 @@ def flatten(graph: Graph) -> Graph:
         for name, members in inner._g.graph.get("shared", {}).items():   # core/shared.py's table
             table = flat._g.graph.setdefault("shared", {})
             table[f"{n}/{name}"] = tuple((f"{n}/{m}", learnable) for m, learnable in members)
+    nested = {n for n in g.nodes if isinstance(g.nodes[n]["layer"], Graph)}
     for src, out, dst, inp in graph.connections():
+        for node, port, table in ((src, out, out_of), (dst, inp, into)):
+            if node in nested and (node, port) not in table:
+                raise LayerGraphError(f"The nested graph '{node}' has no port '{port}'. Ports: "
+                                      f"{', '.join(repr(q) for (m, q) in table if m == node) or 'none'}.")
         s = out_of.get((src, out), (src, out))
         for d in into.get((dst, inp), [(dst, inp)]):
             flat._connect(*s, *d)
