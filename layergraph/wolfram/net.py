@@ -2,9 +2,12 @@
 
 A container holds its nodes (Wolfram layers or nested containers) and edges, and is a
 value: every operation returns a new one. ``compile`` expands nested containers into
-leaf layers, sizes them in topological order with the core layers' own size rules,
-and builds a core graph (one input layer per graph input port); evaluation,
-initialization and training run through the core network built from it.
+leaf layers and hands them to core inference as builder nodes of a core graph (one input
+per graph input port; ``_Leaf`` keeps the leaf's Wolfram dims and messages), which checks
+for cycles, sizes them in topological order (sizes from outputs included) and expands
+each into its core specs; ``compile`` maps that analysis onto the net's view
+(``Compiled``). Evaluation, initialization and training run through the core network
+built from the expanded graph.
 
 Python spellings of Wolfram's edges (NetGraph's second argument, a list):
 
