@@ -33,7 +33,7 @@ import numpy as np
 from .. import layers as L
 from ..core.errors import LayerGraphError, brief
 from ..core.graph import Graph
-from ..core.infer import analyze as analyze_graph, find_cycle, require_valid
+from ..core.infer import analyze as analyze_graph, find_cycle, flatten, require_valid
 from ..core.initializers import rng
 from ..core.layer import Layer as CoreLayer
 from ..core.network import Network, run
@@ -375,49 +375,48 @@ class _Container:
         self._cache["interface"] = (ins, outs)
         return ins, outs
 
-    # -- expansion of nested containers into leaves -------------------------------------------------
+    # -- nested containers: a core graph with nested graphs, flattened by the core -------------------
+    def _core_nesting(self, prefix=(), lrm=None) -> Graph:
+        """This net as a core graph: its layers as leaf builder nodes (``_Leaf``, with the
+        LearningRateMultipliers that match them: the net's own, else those it inherits),
+        nested nets as nested graphs, its ports (``_interface``) as the graph's ports."""
+        rules = self._lrm if self._lrm is not None else lrm
+        fed: dict[str, int] = {}
+        for _, dst in self._edges:
+            if dst[0] != "$port":
+                fed[dst[0]] = fed.get(dst[0], 0) + 1
+        g = Graph()
+        for position, (name, node) in enumerate(self._nodes.items(), 1):
+            factor = _match_lrm(rules, name, position)
+            if isinstance(node, NetLayer):
+                g._add_node(name, _Leaf(prefix + (name,), node if factor is _NOMATCH else node.copy(lrm=factor),
+                                        fed.get(name, 0)))
+            else:
+                g._add_node(name, node._core_nesting(prefix + (name,), None if factor is _NOMATCH else factor))
+
+        def into(dst):   # a leaf's numbered input (a list of inputs) is its port "Input<k>"
+            return dst[1] if dst[2] is None else f"{dst[1]}{dst[2] + 1}"
+
+        for src, dst in self._edges:
+            if src[0] != "$port" and dst[0] != "$port":
+                g._connect(src[0], src[1], dst[0], into(dst))
+        ins, outs = self._interface()
+        g._set_ports({p: [(t[0], into(t)) for t in targets] for p, targets in ins.items()}, outs)
+        return g
+
     def _expand(self, prefix=(), lrm=None):
         """(leaves {path: layer}, edges [(src leaf ref, dst leaf ref)], inputs {port: [dst refs]},
         outputs {port: src ref}); leaf refs are (path, port) and (path, port, index)."""
-        rules = self._lrm if self._lrm is not None else lrm
-        leaves, edges, sub_in, sub_out = OrderedDict(), [], {}, {}
-        for name, node in self._nodes.items():
-            path = prefix + (name,)
-            factor = _match_lrm(rules, name, list(self._nodes).index(name) + 1)
-            if isinstance(node, NetLayer):
-                leaf = node if factor is _NOMATCH else node.copy(lrm=factor)
-                leaves[path] = leaf
-            else:
-                sl, se, si, so = node._expand(path, None if factor is _NOMATCH else factor)
-                leaves.update(sl)
-                edges.extend(se)
-                sub_in[name] = si
-                sub_out[name] = so
+        flat = flatten(self._core_nesting(prefix, lrm))
+        leaf = {n: flat.layer(n) for n in flat.graph.nodes}
 
-        def sources(src):
-            if src[0] == "$port":
-                return ("$port", src[1])
-            node, port = src
-            if node in sub_out:
-                return sub_out[node][port]
-            return (prefix + (node,), port)
+        def dst(n, port):
+            return (leaf[n].path, "Input", None if port == "Input" else int(port[len("Input"):]) - 1)
 
-        def dests(dst):
-            if dst[0] == "$port":
-                return [("$port", dst[1])]
-            node, port, index = dst
-            if node in sub_in:
-                return sub_in[node][port]
-            return [(prefix + (node,), port, index)]
-
-        ins, outs = self._interface()
-        inputs = {p: [d for dst in targets for d in dests(dst)] for p, targets in ins.items()}
-        outputs = {p: sources(src) for p, src in outs.items()}
-        for src, dst in self._edges:
-            if src[0] == "$port" or dst[0] == "$port":
-                continue
-            for d in dests(dst):
-                edges.append((sources(src), d))
+        leaves = OrderedDict((node.path, node.layer) for node in leaf.values())
+        edges = [((leaf[a].path, "Output"), dst(b, port)) for a, _, b, port in flat.connections()]
+        inputs = {p: [dst(n, port) for n, port in targets] for p, targets in flat.input_ports().items()}
+        outputs = {p: (leaf[n].path, "Output") for p, (n, _) in flat.output_ports().items()}
         return leaves, edges, inputs, outputs
 
     # -- sizing: the core's inference over the leaves as builder nodes ------------------------------
@@ -902,8 +901,7 @@ class NetGraph(_Container):
         else:
             self._nodes = _named_nodes(layers, "NetGraph", graph=True)
             self._edges = self._parse_edges([] if edges is None else edges)
-        leaves, edges, inputs, outputs = self._expand()   # the core's cycle check, before the ports' checks
-        _acyclic(find_cycle(self._core_view(leaves, edges, inputs, outputs, dict.fromkeys(inputs))[1]))
+        _acyclic(find_cycle(flatten(self._core_nesting())))   # the core's cycle check, before the ports' checks
         ins, outs = self._interface()
         specs, coders = _port_options("NetGraph", ports, ins)
         self._port_specs.update({k: v for k, v in specs.items() if v is not None})
