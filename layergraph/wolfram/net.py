@@ -901,7 +901,7 @@ class NetGraph(_Container):
         else:
             self._nodes = _named_nodes(layers, "NetGraph", graph=True)
             self._edges = self._parse_edges([] if edges is None else edges)
-        _acyclic(find_cycle(flatten(self._core_nesting())))   # the core's cycle check, before the ports' checks
+        _acyclic(find_cycle(self._core_nesting()))   # the core's cycle check of its nodes, before the ports' checks
         ins, outs = self._interface()
         specs, coders = _port_options("NetGraph", ports, ins)
         self._port_specs.update({k: v for k, v in specs.items() if v is not None})
