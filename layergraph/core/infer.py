@@ -23,6 +23,7 @@ import numpy as np
 from .errors import LayerGraphError
 from .graph import Graph, is_builder
 from .layer import Layer, SizeError
+from .shared import KEY as SHARED_KEY
 from .size import Size
 
 
@@ -145,6 +146,7 @@ def flatten(graph: Graph) -> Graph:
     flat._g.graph.update({k: v for k, v in g.graph.items() if k not in ("input_ports", "output_ports")})
     into: dict[tuple[str, str], list[tuple[str, str]]] = {}   # (nested node, input port) -> flat targets
     out_of: dict[tuple[str, str], tuple[str, str]] = {}       # (nested node, output port) -> flat source
+    shared = dict(g.graph.get(SHARED_KEY, {}))                # a new table: the given graph keeps its own
     for n in g.nodes:
         node = g.nodes[n]["layer"]
         if not isinstance(node, Graph):
@@ -161,9 +163,8 @@ def flatten(graph: Graph) -> Graph:
             into[(n, port)] = [(f"{n}/{m}", p) for m, p in targets]
         for port, (m, p) in inner.output_ports().items():
             out_of[(n, port)] = (f"{n}/{m}", p)
-        for name, members in inner._g.graph.get("shared", {}).items():   # core/shared.py's table
-            table = flat._g.graph.setdefault("shared", {})
-            table[f"{n}/{name}"] = tuple((f"{n}/{m}", learnable) for m, learnable in members)
+        for name, members in inner._g.graph.get(SHARED_KEY, {}).items():   # core/shared.py's table
+            shared[f"{n}/{name}"] = tuple((f"{n}/{m}", learnable) for m, learnable in members)
     nested = {n for n in g.nodes if isinstance(g.nodes[n]["layer"], Graph)}
     for src, out, dst, inp in graph.connections():
         for node, port, table in ((src, out, out_of), (dst, inp, into)):
@@ -173,6 +174,8 @@ def flatten(graph: Graph) -> Graph:
         s = out_of.get((src, out), (src, out))
         for d in into.get((dst, inp), [(dst, inp)]):
             flat._connect(*s, *d)
+    if shared:
+        flat._g.graph[SHARED_KEY] = shared
     flat._set_ports({p: [d for t in targets for d in into.get(tuple(t), [tuple(t)])]
                      for p, targets in graph.input_ports().items()},
                     {p: out_of.get(tuple(src), tuple(src)) for p, src in graph.output_ports().items()})

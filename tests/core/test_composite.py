@@ -216,3 +216,20 @@ def test_a_cycle_is_one_issue_that_names_its_nodes():
     assert [i.Message for i in a.errors if "Cycle" in i.Message] == [
         "Cycle detected. The network must be acyclic; the cycle runs through layers 'a' -> 'b' -> 'a'."]
     assert find_cycle(chain(("a", L.ReLULayer()))) == []
+
+
+def test_a_nested_graphs_shared_learnables_join_the_table_under_path_names():
+    from layergraph.core.shared import set_shared_learnables, shared_learnables
+    b = Graph()
+    b._add(L.FullyConnectedLayer(Name="f1", OutputSize=6))
+    b._add(L.FullyConnectedLayer(Name="f2", OutputSize=6))
+    b._connect("f1", "out", "f2", "in")
+    b._set_ports({"in": [("f1", "in")]}, {"y": ("f2", "out")})
+    set_shared_learnables(b, {"w": [("f1", "Weights"), ("f2", "Weights")]})
+    outer = chain(("blk", b))
+    flat = flatten(outer)
+    assert shared_learnables(flat) == {"blk/w": (("blk/f1", "Weights"), ("blk/f2", "Weights"))}
+    assert shared_learnables(outer) == {} and shared_learnables(b) == {"w": (("f1", "Weights"), ("f2", "Weights"))}
+    net = Network.build(analyze(outer).graph)
+    ex = net.executor()
+    assert ex.params["blk/f1"]["Weights"] is ex.params["blk/f2"]["Weights"]
