@@ -123,19 +123,6 @@ class Graph:
         """{output port: (size, form)}: the sizes the output ports require."""
         return dict(self._g.graph.get("required_sizes", {}))
 
-    # a graph nested in another is a node with its ports as the node's ports
-    is_input = False
-    is_output = False
-    Type = "Graph"
-
-    @property
-    def InputNames(self) -> list[str]:
-        return list(self.input_ports())
-
-    @property
-    def OutputNames(self) -> list[str]:
-        return list(self.output_ports())
-
     # -- building (in place: callers copy first) ---------------------------------------
     def _copy(self):
         new = object.__new__(type(self))
