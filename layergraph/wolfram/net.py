@@ -200,6 +200,11 @@ class _PortInput:
 _NOT_A_VIEW = object()
 
 
+def _fits(want, got) -> bool:
+    """Dims ``got`` meet a port spec ``want`` (None: any size at that level)."""
+    return len(want) == len(got) and all(w is None or w == g for w, g in zip(want, got))
+
+
 class _Leaf:
     """A leaf of a net as a core builder node (core/graph.py's Builder): the layer's own
     ``build`` on Wolfram dims, which are the core sizes read with the ranks the forms carry
@@ -234,19 +239,23 @@ class _Leaf:
             return new
         return None
 
-    def in_dims(self, record) -> list:
+    def _dims(self, in_sizes, in_forms) -> list:
         if self.is_input:
             return [self.view_dims]
-        return [size_to_dims(s, f) for s, f in zip(record.in_sizes, record.in_forms)]
+        return [size_to_dims(s, f) for s, f in zip(in_sizes, in_forms)]
+
+    def in_dims(self, record) -> list:
+        """The Wolfram dims of its inputs (per input; a list of inputs: per incoming edge)."""
+        return self._dims(record.in_sizes, record.in_forms)
 
     def build(self, in_sizes, in_forms):
         if self.is_input and self.view_dims is None:
             return None
-        in_list = [self.view_dims] if self.is_input else [size_to_dims(s, f) for s, f in zip(in_sizes, in_forms)]
+        in_list = self._dims(in_sizes, in_forms)
         layer = self.layer
         if layer.input_spec is not None and not layer.multiport:
             want, got = layer.input_spec, in_list[0]
-            if len(want) != len(got) or any(w is not None and w != g_ for w, g_ in zip(want, got)):
+            if not _fits(want, got):
                 raise LayerGraphError(
                     f"Incompatible dimensions for the input to {_where(self)}: {phrase(got)} is not "
                     f"compatible with {phrase(want)} (its \"Input\" -> {wl_list(want)}).", "General::ninctyp")
@@ -266,7 +275,7 @@ class _Leaf:
         if want is None:
             return
         got = size_to_dims(record.out_sizes[0], record.form)
-        if len(want) != len(got) or any(w is not None and w != g_ for w, g_ in zip(want, got)):
+        if not _fits(want, got):
             raise LayerGraphError(
                 f"Incompatible dimensions for the output of {_where(self)}: {phrase(got)} is not "
                 f"compatible with {phrase(want)} (its \"Output\" -> {wl_list(want)}).", "General::ninctyp")
