@@ -5,6 +5,13 @@ layer, destination layer) carries ``ports``: the list of (output port, input por
 pairs it joins. The networkx graph's own attribute dict carries graph-level tables
 (the shared learnables of ``core/shared.py``), so every copy keeps them.
 
+A node may also be *composite* (``_add_node``): a nested ``Graph`` with named ports
+(``_set_ports``: input port -> the (node, input) pairs inside it feeds, output port -> the
+(node, output) inside that gives it), or a *builder*, an object that becomes core layers in
+series once its input sizes are known (the protocol is ``Builder`` below). Core inference
+(``core/infer.py``) expands both; a graph's output ports may also carry the size they
+require (``_require_size``), which inference gives to an unsized layer before them.
+
 This class knows no dialect. MATLAB's layerGraph (``matlab/layer_graph.py``) adds
 MATLAB's editing functions, names and printouts on top of it; the Wolfram containers
 build one when they compile (``wolfram/net.py``). Every dialect-level edit returns a
@@ -14,8 +21,46 @@ from __future__ import annotations
 
 import networkx as nx
 
+from typing import Any, Protocol
+
 from .errors import LayerGraphError
-from .layer import Layer
+from .layer import Layer, SizeError
+from .size import Size
+
+
+class Builder(Protocol):
+    """A graph node that becomes core layer specs in series when its input sizes are known
+    (a dialect's layer whose specs depend on its input, e.g. a Wolfram layer). Required:
+    ``InputNames``, ``OutputNames``, ``is_input``, ``is_output`` and ``build``. Optional:
+    ``keeps_shape`` (True: its output has its input's size, for sizes from outputs),
+    ``with_output_size``, ``on_size_error``, ``on_sized``."""
+
+    InputNames: list[str]
+    OutputNames: list[str]
+    is_input: bool
+    is_output: bool
+
+    def build(self, in_sizes: list[Size], in_forms: list) -> Any:
+        """The expansion: an object with ``specs`` (core layers in series; the first takes the
+        node's inputs by position, the last gives its outputs), optionally ``main`` (the index
+        of the spec named after the node; the others are named ``node$i``) and ``form``
+        (an opaque value the core attaches to the node's outputs and hands to the builders
+        they feed as ``in_forms``: what a core Size does not say, such as a dialect's array
+        rank). ``in_forms`` holds None for inputs from plain layers. None: not buildable
+        yet (the node stays unsized). A LayerGraphError raised here stops inference."""
+
+    def with_output_size(self, size: Size, form) -> "Builder | None":
+        """This node with the output size a graph output requires (None: no change)."""
+
+    def on_size_error(self, error: SizeError, record) -> None:
+        """One of its specs did not fit (``record``: infer.Expanded); may raise."""
+
+    def on_sized(self, record) -> None:
+        """Its specs are sized (``record``: infer.Expanded); may raise."""
+
+
+def is_builder(node) -> bool:
+    return not isinstance(node, (Layer, Graph)) and callable(getattr(node, "build", None))
 
 
 class Graph:
@@ -65,6 +110,19 @@ class Graph:
         used = {(src, out) for src, out, _, _ in self.connections()}
         return [(n, p) for n in self._g.nodes for p in self.layer(n).OutputNames if (n, p) not in used]
 
+    # -- ports: a nested graph's interface, and the sizes outputs require -------------------
+    def input_ports(self) -> dict[str, list[tuple[str, str]]]:
+        """{port: [(node, input), ...]}: what each input port of this graph feeds."""
+        return dict(self._g.graph.get("input_ports", {}))
+
+    def output_ports(self) -> dict[str, tuple[str, str]]:
+        """{port: (node, output)}: what gives each output port of this graph."""
+        return dict(self._g.graph.get("output_ports", {}))
+
+    def required_sizes(self) -> dict[str, tuple[Size, Any]]:
+        """{output port: (size, form)}: the sizes the output ports require."""
+        return dict(self._g.graph.get("required_sizes", {}))
+
     # -- building (in place: callers copy first) ---------------------------------------
     def _copy(self):
         new = object.__new__(type(self))
@@ -79,6 +137,26 @@ class Graph:
     def _add(self, layer: Layer):
         """Add a named layer as a node (its Name is its key)."""
         self._g.add_node(layer.Name, layer=layer)
+
+    def _add_node(self, name: str, node):
+        """Add a composite node: a builder or a nested Graph (with its ports set)."""
+        if not (is_builder(node) or isinstance(node, Graph)):
+            raise TypeError(f"a graph node is a layer, a builder or a Graph; got {type(node).__name__}")
+        self._g.add_node(name, layer=node)
+
+    def _set_ports(self, inputs: dict | None = None, outputs: dict | None = None):
+        if inputs is not None:
+            self._g.graph["input_ports"] = {p: [tuple(t) for t in targets] for p, targets in inputs.items()}
+        if outputs is not None:
+            self._g.graph["output_ports"] = {p: tuple(src) for p, src in outputs.items()}
+
+    def _clear_ports(self):
+        for key in ("input_ports", "output_ports", "required_sizes"):
+            self._g.graph.pop(key, None)
+
+    def _require_size(self, port: str, size: Size, form=None):
+        """The output ``port`` must have ``size`` (``form``: as in Builder.build)."""
+        self._g.graph["required_sizes"] = {**self.required_sizes(), port: (size, form)}
 
     def _connect(self, src, out, dst, inp):
         if self._g.has_edge(src, dst):

@@ -45,6 +45,12 @@ class Entry:
     # layergraph.wolfram (symbols such as Mean, Span, All): "20, 5" is ConvolutionLayer(20, 5).
     # Text, because core/ imports no dialect; the conformance tests evaluate it.
     wolfram_example: str | None = None
+    # -- inference: the output has the input's size (sizes from outputs pass through it, core/infer.py)
+    shape_keeping: bool = False
+
+    @property
+    def keeps_shape(self) -> bool:
+        return self.shape_keeping or self.elementwise is not None
 
     @property
     def required(self) -> int:
@@ -159,13 +165,13 @@ for _e in (
           ("FilterSize", "NumFilters"), hook="cropping", doc="Transposed 2-D convolution layer",
           kernel="transposed_conv", wolfram_example="16, 3"),
     Entry(L.BatchNormalizationLayer, "batchNormalizationLayer", "BatchNormalizationLayer", "BatchNormalization",
-          doc="Batch normalization layer", kernel="bn", wolfram_example=""),
+          doc="Batch normalization layer", kernel="bn", wolfram_example="", shape_keeping=True),
     Entry(L.LayerNormalizationLayer, "layerNormalizationLayer", "NormalizationLayer", "LayerNormalization",
-          doc="Layer normalization layer", kernel="ln", wolfram_example="Span(1, All), 1"),
+          doc="Layer normalization layer", kernel="ln", wolfram_example="Span(1, All), 1", shape_keeping=True),
     Entry(L.GroupNormalizationLayer, "groupNormalizationLayer", "NormalizationLayer", "GroupNormalization", (2,),
           ("NumGroups",), doc="Group normalization layer; numGroups a positive integer, 'all-channels' or "
                               "'channel-wise'", kernel="gn",
-          wolfram_example="Span(1, All), 1, GroupNumber=(2, None, None)"),
+          wolfram_example="Span(1, All), 1, GroupNumber=(2, None, None)", shape_keeping=True),
     Entry(L.ReLULayer, "reluLayer", "ElementwiseLayer", "Relu", doc="Rectified Linear Unit (ReLU) layer",
           wolfram_symbol="Ramp", wolfram_names=("ReLU", "RectifiedLinearUnit"), elementwise=(M.relu, M.relu_grad),
           wolfram_example="Ramp"),
@@ -185,7 +191,7 @@ for _e in (
     Entry(L.GELULayer, "geluLayer", "ElementwiseLayer", "Gelu", doc="Gaussian error linear unit (GELU) layer",
           wolfram_names=("GELU",), elementwise=(M.gelu, M.gelu_grad), wolfram_example='"GELU"'),
     Entry(L.SoftmaxLayer, "softmaxLayer", "SoftmaxLayer", "Softmax", doc="Softmax layer", kernel="softmax",
-          wolfram_example=""),
+          wolfram_example="", shape_keeping=True),
     Entry(L.MaxPooling2DLayer, "maxPooling2dLayer", "PoolingLayer", "MaxPool", (2,), ("PoolSize",), **_PAD,
           doc="Max pooling layer", kernel="maxpool", wolfram_example="2"),
     Entry(L.AveragePooling2DLayer, "averagePooling2dLayer", "PoolingLayer", "AveragePool", (2,), ("PoolSize",),
@@ -197,7 +203,7 @@ for _e in (
     Entry(L.FullyConnectedLayer, "fullyConnectedLayer", "LinearLayer", "Gemm", (10,), ("OutputSize",),
           doc="Fully connected layer", kernel="fc", wolfram_example="10"),
     Entry(L.DropoutLayer, "dropoutLayer", "DropoutLayer", "Dropout", (), ("Probability",), doc="Dropout layer",
-          kernel="dropout", wolfram_example=""),
+          kernel="dropout", wolfram_example="", shape_keeping=True),
     Entry(L.FlattenLayer, "flattenLayer", None, "Flatten",  # column-major; Wolfram's is ArrayReshapeLayer
           doc="Flatten layer", kernel="flatten"),
     Entry(L.AdditionLayer, "additionLayer", "TotalLayer", "Add", (2,), ("NumInputs",), **_INPUTS,
@@ -205,7 +211,8 @@ for _e in (
     Entry(L.ConcatenationLayer, "concatenationLayer", "CatenateLayer", "Concat", (3, 2), ("Dim", "NumInputs"),
           **_INPUTS, doc="Concatenation layer", kernel="concat", wolfram_example="2"),
     # core layers without a MATLAB constructor, for the Wolfram dialect
-    Entry(L.ElementwiseFunctionLayer, None, "ElementwiseLayer", None, kernel="elementwise", wolfram_example="Sin"),
+    Entry(L.ElementwiseFunctionLayer, None, "ElementwiseLayer", None, kernel="elementwise", wolfram_example="Sin",
+          shape_keeping=True),
     Entry(L.ThreadingFunctionLayer, None, "ThreadingLayer", None, kernel="threading", wolfram_example="Times"),
     Entry(L.ArrayReshapeLayer, None, "ReshapeLayer", "Reshape", wolfram_example="(6, 5, 3)"),   # also FlattenLayer
     Entry(L.ArrayTransposeLayer, None, None, "Transpose"),         # Interleaving, SoftmaxLayer levels
@@ -213,7 +220,7 @@ for _e in (
           **_INPUTS, doc="Depth concatenation layer", kernel="concat", wolfram_example=""),
     Entry(L.InstanceNormalizationLayer, "instanceNormalizationLayer", "NormalizationLayer",
           "InstanceNormalization", doc="Instance normalization layer", kernel="in",
-          wolfram_example=""),   # NormalizationLayer[]
+          wolfram_example="", shape_keeping=True),   # NormalizationLayer[]
     Entry(L.SumPooling2DLayer, None, "PoolingLayer", None, wolfram_example="2, Function=Total"),  # "Function" -> Total
     Entry(L.ClassificationOutputLayer, "classificationLayer", None, None, hidden=("OutputSize",),
           doc="Classification output layer", kernel="crossentropyex"),

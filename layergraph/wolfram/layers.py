@@ -137,6 +137,12 @@ class Built:
     frozen_state: bool = False   # BN moving statistics stay (multiplier 0 or Momentum 1)
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def form(self) -> int | None:
+        """What core inference carries along this layer's output (core/graph.py Builder):
+        the rank, which a core size does not keep."""
+        return self.out_rank
+
 
 class NetLayer:
     """Base of the Wolfram layers."""

@@ -2,9 +2,12 @@
 
 A container holds its nodes (Wolfram layers or nested containers) and edges, and is a
 value: every operation returns a new one. ``compile`` expands nested containers into
-leaf layers, sizes them in topological order with the core layers' own size rules,
-and builds a core graph (one input layer per graph input port); evaluation,
-initialization and training run through the core network built from it.
+leaf layers and hands them to core inference as builder nodes of a core graph (one input
+per graph input port; ``_Leaf`` keeps the leaf's Wolfram dims and messages), which checks
+for cycles, sizes them in topological order (sizes from outputs included) and expands
+each into its core specs; ``compile`` maps that analysis onto the net's view
+(``Compiled``). Evaluation, initialization and training run through the core network
+built from the expanded graph.
 
 Python spellings of Wolfram's edges (NetGraph's second argument, a list):
 
@@ -20,21 +23,21 @@ A dict may hold several single edges: ``{1: 2, 2: 3}``.
 """
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 
 from .. import layers as L
 from ..core.errors import LayerGraphError, brief
 from ..core.exchange import CoreNet, analysis_of
 from ..core.graph import Graph
-from ..core.infer import require_valid
+from ..core.infer import analyze as analyze_graph, find_cycle, flatten, require_valid
 from ..core.initializers import rng
 from ..core.layer import Layer as CoreLayer
 from ..core.network import Network, run
-from ..core.layer import SizeError
+from ..core.registry import BY_CLASS, BY_WOLFRAM
 from ..core.shared import set_shared_learnables, shared_learnables
 from ..train.normalization import missing_statistics, needs_statistics, statistics
 from . import netarray
@@ -42,8 +45,8 @@ from . import symbols as S
 from .args import checked_init, one_of, same
 from .coders import ClassDecoder, ImageEncoder, NetDecoder, NetEncoder, _Coder, check_sides
 from .display import net_renderable, net_text
-from .layers import (BatchNormalizationLayer, Built, CoreLayerView, DropoutLayer, ElementwiseLayer, LinearLayer,
-                     NetLayer, SoftmaxLayer, ThreadingLayer, from_core, register_lone_chain)
+from .layers import (Built, CoreLayerView, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, from_core,
+                     register_lone_chain)
 from .losses import LossLayer
 from .types import _wl, dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, wl_list
 
@@ -170,6 +173,111 @@ def _where(info: LeafInfo, head_only=False) -> str:
     return f"{info.layer.head} (layer \"{info.name}\")"
 
 
+def _acyclic(cycle: list[str]) -> None:
+    """The core's cycle issue (``cycle``: its nodes, leaves named by path) in the net's words."""
+    if cycle:
+        raise LayerGraphError("The connectivity of layers within a NetGraph must be acyclic (cycle through "
+                              + " -> ".join(f'"{m}"' for m in cycle) + ").", "NetGraph::acyclic")
+
+
+class _PortInput:
+    """An input port of known dims as a core builder node: its core input layer."""
+
+    InputNames: list = []
+    OutputNames = ["Output"]
+    is_input, is_output = True, False
+
+    def __init__(self, dims):
+        self.dims = dims
+
+    def build(self, in_sizes, in_forms) -> Built:
+        return Built([_core_input("", self.dims)], 0, len(self.dims))
+
+
+_NOT_A_VIEW = object()
+
+
+def _fits(want, got) -> bool:
+    """Dims ``got`` meet a port spec ``want`` (None: any size at that level)."""
+    return len(want) == len(got) and all(w is None or w == g for w, g in zip(want, got))
+
+
+class _Leaf:
+    """A leaf of a net as a core builder node (core/graph.py's Builder): the layer's own
+    ``build`` on Wolfram dims, which are the core sizes read with the ranks the forms carry
+    (``types.size_to_dims``), and the net's messages for what does not fit. An input layer
+    the net holds (``view_dims``: its port's dims) is its port's core input."""
+
+    OutputNames = ["Output"]
+    is_output = False
+
+    def __init__(self, path, layer, n_inputs, view_dims=_NOT_A_VIEW, bad_view=False, from_view=None):
+        self.path, self.layer, self.name = path, layer, "/".join(path)
+        self.view_dims = view_dims
+        self.is_input = view_dims is not _NOT_A_VIEW
+        self.bad_view = bad_view      # an input layer fed by another layer: an error once it is reached
+        self.from_view = from_view    # fed by a port that has an input layer: an error once the net is sized
+        self.InputNames = [] if self.is_input else (
+            [f"Input{i + 1}" for i in range(n_inputs)] if layer.multiport else ["Input"])
+
+    @property
+    def keeps_shape(self) -> bool:
+        """The registry says so for every core layer this layer's head builds."""
+        rows = [BY_CLASS.get(type(self.layer.spec))] if isinstance(self.layer, CoreLayerView) else \
+            BY_WOLFRAM.get(self.layer.head, [])
+        return bool(rows) and all(row is not None and row.keeps_shape for row in rows)
+
+    def with_output_size(self, size, form):
+        """A LinearLayer without its size takes it from the output port it feeds, as in
+        NetChain[{LinearLayer[], SoftmaxLayer[]}, "Output" -> NetDecoder[{"Class", ...}]]."""
+        if isinstance(self.layer, LinearLayer) and self.layer._n is None:
+            new = copy.copy(self)
+            new.layer = self.layer.with_output(size_to_dims(size, form))
+            return new
+        return None
+
+    def _dims(self, in_sizes, in_forms) -> list:
+        if self.is_input:
+            return [self.view_dims]
+        return [size_to_dims(s, f) for s, f in zip(in_sizes, in_forms)]
+
+    def in_dims(self, record) -> list:
+        """The Wolfram dims of its inputs (per input; a list of inputs: per incoming edge)."""
+        return self._dims(record.in_sizes, record.in_forms)
+
+    def build(self, in_sizes, in_forms):
+        if self.is_input and self.view_dims is None:
+            return None
+        in_list = self._dims(in_sizes, in_forms)
+        layer = self.layer
+        if layer.input_spec is not None and not layer.multiport:
+            want, got = layer.input_spec, in_list[0]
+            if not _fits(want, got):
+                raise LayerGraphError(
+                    f"Incompatible dimensions for the input to {_where(self)}: {phrase(got)} is not "
+                    f"compatible with {phrase(want)} (its \"Input\" -> {wl_list(want)}).", "General::ninctyp")
+        built = layer.build(self.name, in_list)
+        if self.bad_view:
+            raise LayerGraphError(f"{_where(self)} is an input layer: it takes a net's input port, not the output of "
+                                  "another layer.", "General::invnetarg")
+        return built
+
+    def on_size_error(self, err, record):
+        in_list = self.in_dims(record)
+        raise LayerGraphError(f"Validation failed for {_where(self)}, port \"Input\" ({phrase(in_list[0])}): "
+                              f"{err.message}", "General::valfail") from None
+
+    def on_sized(self, record):
+        want = self.layer.output_spec
+        if want is None:
+            return
+        got = size_to_dims(record.out_sizes[0], record.form)
+        if not _fits(want, got):
+            raise LayerGraphError(
+                f"Incompatible dimensions for the output of {_where(self)}: {phrase(got)} is not "
+                f"compatible with {phrase(want)} (its \"Output\" -> {wl_list(want)}).", "General::ninctyp")
+
+
 class _Container:
     head = "Net"
 
@@ -273,74 +381,59 @@ class _Container:
         self._cache["interface"] = (ins, outs)
         return ins, outs
 
-    # -- expansion of nested containers into leaves -------------------------------------------------
+    # -- nested containers: a core graph with nested graphs, flattened by the core -------------------
+    def _core_nesting(self, prefix=(), lrm=None) -> Graph:
+        """This net as a core graph: its layers as leaf builder nodes (``_Leaf``, with the
+        LearningRateMultipliers that match them: the net's own, else those it inherits),
+        nested nets as nested graphs, its ports (``_interface``) as the graph's ports."""
+        rules = self._lrm if self._lrm is not None else lrm
+        fed: dict[str, int] = {}
+        for _, dst in self._edges:
+            if dst[0] != "$port":
+                fed[dst[0]] = fed.get(dst[0], 0) + 1
+        g = Graph()
+        for position, (name, node) in enumerate(self._nodes.items(), 1):
+            factor = _match_lrm(rules, name, position)
+            if isinstance(node, NetLayer):
+                g._add_node(name, _Leaf(prefix + (name,), node if factor is _NOMATCH else node.copy(lrm=factor),
+                                        fed.get(name, 0)))
+            else:
+                g._add_node(name, node._core_nesting(prefix + (name,), None if factor is _NOMATCH else factor))
+
+        def into(dst):   # a leaf's numbered input (a list of inputs) is its port "Input<k>"
+            return dst[1] if dst[2] is None else f"{dst[1]}{dst[2] + 1}"
+
+        for src, dst in self._edges:
+            if src[0] != "$port" and dst[0] != "$port":
+                g._connect(src[0], src[1], dst[0], into(dst))
+        ins, outs = self._interface()
+        g._set_ports({p: [(t[0], into(t)) for t in targets] for p, targets in ins.items()}, outs)
+        return g
+
     def _expand(self, prefix=(), lrm=None):
         """(leaves {path: layer}, edges [(src leaf ref, dst leaf ref)], inputs {port: [dst refs]},
         outputs {port: src ref}); leaf refs are (path, port) and (path, port, index)."""
-        rules = self._lrm if self._lrm is not None else lrm
-        leaves, edges, sub_in, sub_out = OrderedDict(), [], {}, {}
-        for name, node in self._nodes.items():
-            path = prefix + (name,)
-            factor = _match_lrm(rules, name, list(self._nodes).index(name) + 1)
-            if isinstance(node, NetLayer):
-                leaf = node if factor is _NOMATCH else node.copy(lrm=factor)
-                leaves[path] = leaf
-            else:
-                sl, se, si, so = node._expand(path, None if factor is _NOMATCH else factor)
-                leaves.update(sl)
-                edges.extend(se)
-                sub_in[name] = si
-                sub_out[name] = so
+        flat = flatten(self._core_nesting(prefix, lrm))
+        leaf = {n: flat.layer(n) for n in flat.graph.nodes}
 
-        def sources(src):
-            if src[0] == "$port":
-                return ("$port", src[1])
-            node, port = src
-            if node in sub_out:
-                return sub_out[node][port]
-            return (prefix + (node,), port)
+        def dst(n, port):
+            return (leaf[n].path, "Input", None if port == "Input" else int(port[len("Input"):]) - 1)
 
-        def dests(dst):
-            if dst[0] == "$port":
-                return [("$port", dst[1])]
-            node, port, index = dst
-            if node in sub_in:
-                return sub_in[node][port]
-            return [(prefix + (node,), port, index)]
-
-        ins, outs = self._interface()
-        inputs = {p: [d for dst in targets for d in dests(dst)] for p, targets in ins.items()}
-        outputs = {p: sources(src) for p, src in outs.items()}
-        for src, dst in self._edges:
-            if src[0] == "$port" or dst[0] == "$port":
-                continue
-            for d in dests(dst):
-                edges.append((sources(src), d))
+        leaves = OrderedDict((node.path, node.layer) for node in leaf.values())
+        edges = [((leaf[a].path, "Output"), dst(b, port)) for a, _, b, port in flat.connections()]
+        inputs = {p: [dst(n, port) for n, port in targets] for p, targets in flat.input_ports().items()}
+        outputs = {p: (leaf[n].path, "Output") for p, (n, _) in flat.output_ports().items()}
         return leaves, edges, inputs, outputs
 
-    # -- sizing and the core graph -------------------------------------------------------------------
+    # -- sizing: the core's inference over the leaves as builder nodes ------------------------------
     def compile(self, in_dims: dict | None = None) -> Compiled:
-        """Size every leaf that can be sized; build the core graph if all can."""
+        """Size every leaf that can be sized (core inference over the net's core view); build
+        the core graph if all can."""
         key = tuple(sorted((in_dims or {}).items()))
         if key in self._cache:
             return self._cache[key]
         leaves, edges, inputs, outputs = self._expand()
         leaves = netarray.unify(leaves)   # the arrays of one NetArray name get one value
-        self._size_from_outputs(leaves, edges, outputs)
-        g = nx.DiGraph()
-        g.add_nodes_from(leaves)
-        for src, dst in edges:
-            g.add_edge(src[0], dst[0])
-        try:
-            cycle = nx.find_cycle(g)
-        except nx.NetworkXNoCycle:
-            cycle = None
-        if cycle:
-            raise LayerGraphError("The connectivity of layers within a NetGraph must be acyclic (cycle through "
-                                  + " -> ".join('"' + "/".join(e[0]) + '"' for e in cycle) + ").", "NetGraph::acyclic")
-        index = {p: i for i, p in enumerate(leaves)}
-        order = list(nx.lexicographical_topological_sort(g, key=lambda p: index[p]))
-        infos = {p: LeafInfo(p, leaves[p]) for p in leaves}
         # dims of graph inputs: given, a port spec, or the input spec of the layer they feed
         port_dims = {}
         for port, targets in inputs.items():
@@ -353,63 +446,22 @@ class _Container:
                         dims = leaves[path].input_spec
                         break
             port_dims[port] = dims if known(dims) else None
-        incoming: dict[tuple, list] = {p: [] for p in leaves}
-        for port, targets in inputs.items():
-            for path, p, idx in targets:
-                incoming[path].append((idx, ("$port", port), p))
-        for src, dst in edges:
-            incoming[dst[0]].append((dst[2], src, dst[1]))
-        dims_of = {("$port", p): d for p, d in port_dims.items()}
-        for path in order:
-            info = infos[path]
-            layer = info.layer
-            feeds = sorted(incoming[path], key=lambda t: (t[0] is not None, t[0] or 0))
-            if not feeds:
-                continue
-            in_list = [dims_of.get(src if src[0] == "$port" else (src[0], src[1])) for _, src, _ in feeds]
-            if any(d is None for d in in_list):
-                continue
-            if layer.input_spec is not None and not layer.multiport:
-                want = layer.input_spec
-                got = in_list[0]
-                if len(want) != len(got) or any(w is not None and w != g_ for w, g_ in zip(want, got)):
-                    raise LayerGraphError(
-                        f"Incompatible dimensions for the input to {_where(info)}: {phrase(got)} is not "
-                        f"compatible with {phrase(want)} (its \"Input\" -> {wl_list(want)}).", "General::ninctyp")
-            info.in_dims = in_list
-            built = layer.build(info.name, in_list)
-            size_list = [dims_to_size(d) for d in in_list]
-            names = []
-            specs = []
-            current = size_list
-            for i, spec in enumerate(built.specs):
-                cname = info.name if i == built.main else f"{info.name}${i}"
-                if getattr(layer, "is_input", False):
-                    cname = _input_view_name(info, feeds)
-                spec = spec._resolved_copy(Name=cname)
-                try:
-                    _, outs = spec.infer(current)
-                except SizeError as err:
-                    raise LayerGraphError(
-                        f"Validation failed for {_where(info)}, port \"Input\" ({phrase(in_list[0])}): "
-                        f"{err.message}", "General::valfail") from None
-                current = outs
-                names.append(cname)
-                specs.append(spec)
-            built.specs = specs
-            info.built = built
-            info.core_names = names
-            info.out_dims = size_to_dims(current[0], built.out_rank)
-            if layer.output_spec is not None:
-                want = layer.output_spec
-                got = info.out_dims
-                if len(want) != len(got) or any(w is not None and w != g_ for w, g_ in zip(want, got)):
-                    raise LayerGraphError(
-                        f"Incompatible dimensions for the output of {_where(info)}: {phrase(got)} is not "
-                        f"compatible with {phrase(want)} (its \"Output\" -> {wl_list(want)}).", "General::ninctyp")
-            for port in layer.output_ports():
-                dims_of[(path, port)] = info.out_dims
-        out_dims = {p: dims_of.get(src) for p, src in outputs.items()}
+        view, lg = self._core_view(leaves, edges, inputs, outputs, port_dims)
+        analysis = analyze_graph(lg)
+        _acyclic(analysis.cycle)
+        infos = {}
+        for path in leaves:
+            record = analysis.expanded[view[path]]
+            info = infos[path] = LeafInfo(path, record.builder.layer)
+            if record.built:
+                info.in_dims = record.builder.in_dims(record)
+                info.built = record.expansion
+                info.built.specs = list(record.specs)
+                info.core_names = list(record.names)
+                info.out_dims = size_to_dims(record.out_sizes[0], record.form)
+        node_path = {node: path for path, node in view.items()}
+        order = [node_path[n] for n in analysis.node_order if n in node_path]
+        out_dims = {p: infos[src[0]].out_dims for p, src in outputs.items()}
         for p, want in self._port_specs.items():
             if p in out_dims and out_dims[p] is not None and known(want) and out_dims[p] != want:
                 raise LayerGraphError(f"Incompatible dimensions for the output port \"{p}\": {phrase(out_dims[p])} "
@@ -420,60 +472,65 @@ class _Container:
         compiled = Compiled(infos, order, inputs, outputs, port_dims, out_dims)
         netarray.check_dims(compiled)
         if all(infos[p].built is not None for p in order) and all(d is not None for d in port_dims.values()):
-            compiled.graph = self._core_graph(compiled, incoming)
+            for path in order:   # a port with an input layer feeds only that layer
+                node = analysis.expanded[view[path]].builder
+                if node.from_view is not None:
+                    raise LayerGraphError(f"The input port \"{node.from_view}\" feeds an input layer "
+                                          f"({infos[path].built.specs[0].class_name}) and "
+                                          f"{_where(infos[path])}; a port with an input layer feeds only that layer.",
+                                          "General::invnetarg")
+            compiled.graph = analysis.graph
+            compiled.graph._clear_ports()   # the net's ports are Compiled's; the core graph is a plain one
+            set_shared_learnables(compiled.graph, netarray.core_table(compiled))   # NetArray names: one array each
         self._cache[key] = compiled
         return compiled
 
-    def _size_from_outputs(self, leaves, edges, outputs):
-        """The one backward step of inference done here: a LinearLayer without its size
-        takes it from the output port it feeds, directly or through layers that keep the
-        shape (ElementwiseLayer, SoftmaxLayer, DropoutLayer, BatchNormalizationLayer), as
-        in NetChain[{LinearLayer[], SoftmaxLayer[]}, "Output" -> NetDecoder[{"Class", ...}]]."""
-        keeps_shape = (ElementwiseLayer, SoftmaxLayer, DropoutLayer, BatchNormalizationLayer)
-        feeders = {}
+    def _core_view(self, leaves, edges, inputs, outputs, port_dims):
+        """({leaf path: core node}, the core graph of builder nodes: one per input port with
+        known dims ("$in:port"), one per leaf (named by its path; an input layer the net
+        holds is its port's "$in:port"), edges as the net's; the output ports with the dims
+        their specs fix, for sizes from outputs)."""
+        incoming: dict[tuple, list] = {p: [] for p in leaves}
+        for port, targets in inputs.items():
+            for path, p, idx in targets:
+                incoming[path].append((idx, ("$port", port)))
         for src, dst in edges:
-            feeders.setdefault(dst[0], []).append(src[0])
-        readers = {}
-        for src, dst in edges:
-            readers.setdefault(src[0], []).append(dst[0])
-        for port, (path, _) in outputs.items():
-            dims = self._port_specs.get(port)
-            if dims is None or None in dims:
-                continue
-            while isinstance(leaves[path], keeps_shape) and len(feeders.get(path, [])) == 1:
-                path = feeders[path][0]
-                if len(readers.get(path, [])) != 1:
-                    break
-            leaf = leaves[path]
-            if isinstance(leaf, LinearLayer) and leaf._n is None:
-                leaves[path] = leaf.with_output(dims)
-
-    def _core_graph(self, c: Compiled, incoming) -> Graph:
+            incoming[dst[0]].append((dst[2], src))
+        for path in incoming:
+            incoming[path].sort(key=lambda t: (t[0] is not None, t[0] or 0))
+        view, views = {}, {}
+        for path, layer in leaves.items():
+            feeds = incoming[path]
+            src = feeds[0][1] if len(feeds) == 1 else None
+            if getattr(layer, "is_input", False) and src is not None and src[0] == "$port" \
+                    and src[1] not in views:
+                views[src[1]] = path   # the input layer the net holds is the port's core input
+                view[path] = f"$in:{src[1]}"
+            else:
+                view[path] = "/".join(path)
         lg = Graph()
-        views = {c.leaves[p].core_names[0] for p in c.order if getattr(c.leaves[p].layer, "is_input", False)}
-        for port, dims in c.in_dims.items():
-            if f"$in:{port}" not in views:   # else the input layer the net holds is the port's
-                lg._add(_core_input(f"$in:{port}", dims))
-        for path in c.order:
-            info = c.leaves[path]
-            for spec in info.built.specs:
-                lg._add(spec)
-            for a, b in zip(info.core_names, info.core_names[1:]):
-                lg._connect(a, "out", b, "in")
-            first = info.built.specs[0]
-            feeds = sorted(incoming[path], key=lambda t: (t[0] is not None, t[0] or 0))
-            for k, (_, src, _) in enumerate(feeds):
-                if first.is_input:
-                    break
-                src_name = f"$in:{src[1]}" if src[0] == "$port" else c.leaves[src[0]].core_names[-1]
-                if src_name in views and src[0] == "$port":
-                    raise LayerGraphError(f"The input port \"{src[1]}\" feeds an input layer ({first.class_name}) and "
-                                          f"{_where(info)}; a port with an input layer feeds only that layer.",
-                                          "General::invnetarg")
-                inp = first.InputNames[k] if len(first.InputNames) > 1 else first.InputNames[0]
-                lg._connect(src_name, "out", info.core_names[0], inp)
-        set_shared_learnables(lg, netarray.core_table(c))   # NetArray names: one core array each
-        return lg
+        for port, dims in port_dims.items():
+            if dims is not None and port not in views:
+                lg._add_node(f"$in:{port}", _PortInput(dims))
+        for path, layer in leaves.items():
+            feeds = incoming[path]
+            if view[path].startswith("$in:"):
+                lg._add_node(view[path], _Leaf(path, layer, 0, port_dims[feeds[0][1][1]]))
+                continue
+            port_fed = next((src[1] for _, src in feeds if src[0] == "$port" and src[1] in views), None)
+            leaf = _Leaf(path, layer, len(feeds), bad_view=getattr(layer, "is_input", False), from_view=port_fed)
+            lg._add_node(view[path], leaf)
+            for (_, src), inp in zip(feeds, leaf.InputNames):
+                if src[0] != "$port":
+                    lg._connect(view[src[0]], "Output", view[path], inp)
+                elif src[1] in views or port_dims[src[1]] is not None:   # else the input stays unsized
+                    lg._connect(f"$in:{src[1]}", "Output", view[path], inp)
+        lg._set_ports(outputs={p: (view[src[0]], "Output") for p, src in outputs.items()})
+        for port in outputs:
+            dims = self._port_specs.get(port)
+            if known(dims):
+                lg._require_size(port, dims_to_size(dims), len(dims))
+        return view, lg
 
     def _core_network(self, in_dims=None, action="evaluate"):
         """(compiled, core Network with the arrays set; uninitialized arrays are an error)."""
@@ -852,7 +909,7 @@ class NetGraph(_Container):
         else:
             self._nodes = _named_nodes(layers, "NetGraph", graph=True)
             self._edges = self._parse_edges([] if edges is None else edges)
-        self._check_acyclic()
+        _acyclic(find_cycle(self._core_nesting()))   # the core's cycle check of its nodes, before the ports' checks
         ins, outs = self._interface()
         specs, coders = _port_options("NetGraph", ports, ins)
         self._port_specs.update({k: v for k, v in specs.items() if v is not None})
@@ -865,16 +922,6 @@ class NetGraph(_Container):
                                       f"{', '.join(list(ins) + list(outs))}.", "NetGraph::netinvgport")
         check_sides("NetGraph", coders, ins)
         self.compile()
-
-    def _check_acyclic(self):
-        g = nx.DiGraph()
-        g.add_edges_from((s[0], d[0]) for s, d in self._edges if s[0] != "$port" and d[0] != "$port")
-        try:
-            cycle = nx.find_cycle(g)
-        except nx.NetworkXNoCycle:
-            return
-        raise LayerGraphError("The connectivity of layers within a NetGraph must be acyclic (cycle through "
-                              + " -> ".join(f'"{e[0]}"' for e in cycle) + ").", "NetGraph::acyclic")
 
     # -- edges --------------------------------------------------------------------------------------
     def _parse_edges(self, edges):
@@ -1045,14 +1092,6 @@ def _target_device(value) -> str:
 
 
 # -- one network, both dialects ----------------------------------------------------------------
-def _input_view_name(info: LeafInfo, feeds) -> str:
-    """An input layer kept in a net (its normalization) is the core input of the net's port
-    that feeds it, so the executor's feed "$in:port" reaches it."""
-    src = feeds[0][1]
-    if len(feeds) != 1 or src[0] != "$port":
-        raise LayerGraphError(f"{_where(info)} is an input layer: it takes a net's input port, not the output of "
-                              "another layer.", "General::invnetarg")
-    return f"$in:{src[1]}"
 
 
 def _plain_input(spec) -> bool:
