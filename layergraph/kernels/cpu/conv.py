@@ -37,6 +37,14 @@ PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate"
 # Loop shape matters here: one loop over a row with a bounds test per element on a 1-D row
 # view measured 2x to 6x faster than splitting each row into padding / interior / padding
 # loops or indexing a flat buffer (why was not investigated; vectorization is the likely reason).
+@njit(inline="always")
+def _tap(cols, i0, ch, a, b, kh, kw, dw, pl, kfirst):
+    """The P-long row of the columns that tap (a, b) of channel ch gives observation i0, and the
+    tap's column offset: output column j reads input column j*sw + offset."""
+    row = (ch * kh + a) * kw + b
+    return (cols[row, i0] if kfirst else cols[i0, row]), b * dw - pl
+
+
 @njit(cache=True, nogil=True)
 def _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, cols, kfirst):
     """cols[n, (c*kh + a)*kw + b, i*ow + j] (or cols[(c*kh + a)*kw + b, n, ...] when kfirst)
@@ -47,9 +55,7 @@ def _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, cols, kfirst):
         for ch in range(c):
             for a in range(kh):
                 for b in range(kw):
-                    row = (ch * kh + a) * kw + b
-                    dst = cols[row, i0] if kfirst else cols[i0, row]
-                    off = b * dw - pl
+                    dst, off = _tap(cols, i0, ch, a, b, kh, kw, dw, pl, kfirst)
                     for i in range(oh):
                         hi = i * sh + a * dh - pt
                         base = i * ow
@@ -77,9 +83,7 @@ def _col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, kfirst, x):
                     r[j] = 0.0
             for a in range(kh):
                 for b in range(kw):
-                    row = (ch * kh + a) * kw + b
-                    src = cols[row, i0] if kfirst else cols[i0, row]
-                    off = b * dw - pl
+                    src, off = _tap(cols, i0, ch, a, b, kh, kw, dw, pl, kfirst)
                     for i in range(oh):
                         hi = i * sh + a * dh - pt
                         if hi < 0 or hi >= h:
