@@ -101,14 +101,20 @@ def _affine_row(src, a, b, relu, dst):
             dst[j] = src[j] * a + b
 
 
+@njit(inline="always")
+def _batch_affine(x, k, scale, offset, eps, mean, var):
+    """Channel k's batch statistics, stored in mean[k] and var[k], and _affine's (a, b) with them."""
+    m, v = _channel_stats(x, k)
+    mean[k] = m
+    var[k] = v
+    return _affine(x, scale[k], offset[k], m, v, eps)
+
+
 @njit(cache=True, parallel=True, fastmath=_FM)
 def _bn_train(x, scale, offset, eps, relu, y, mean, var):
     n, c, s = x.shape
     for k in prange(c):
-        m, v = _channel_stats(x, k)
-        mean[k] = m
-        var[k] = v
-        at, bt = _affine(x, scale[k], offset[k], m, v, eps)
+        at, bt = _batch_affine(x, k, scale, offset, eps, mean, var)
         for i in range(n):  # relu: a fused ReLU
             _affine_row(x[i, k], at, bt, relu, y[i, k])
 
@@ -147,10 +153,7 @@ def _bn_train_relu_pool(x, scale, offset, eps, h, w, ph, pw, sh, sw, pt, pl, y, 
     """x N x C x S (S = h*w); y, arg N x C x OH x OW."""
     n, c, s = x.shape
     for k in prange(c):
-        m, v = _channel_stats(x, k)
-        mean[k] = m
-        var[k] = v
-        at, bt = _affine(x, scale[k], offset[k], m, v, eps)
+        at, bt = _batch_affine(x, k, scale, offset, eps, mean, var)
         plane = np.empty(s, x.dtype)
         plane2 = plane.reshape((h, w))
         for i in range(n):

@@ -38,6 +38,14 @@ def channel_item(i, C, S, c):
     return (n * C + c) * S + (i - n * S)
 
 
+@cuda.jit(device=True)
+def put_partials(a, b, c, va, vb):
+    """Thread 0 of block (c, p) stores its block's two results at [c, p]."""
+    if cuda.threadIdx.x == 0:
+        a[c, cuda.blockIdx.y] = va
+        b[c, cuda.blockIdx.y] = vb
+
+
 @functools.lru_cache(maxsize=None)
 def kernels(dtype_name):
     npt = np.dtype(dtype_name).type
@@ -63,10 +71,7 @@ def kernels(dtype_name):
         for i in range(start + tid, stop, cuda.blockDim.x):
             d = x[channel_item(i, C, S, c)] - mean_b
             acc += d * d
-        m2 = block_sum(sh, acc)
-        if tid == 0:
-            pmean[c, cuda.blockIdx.y] = mean_b
-            pm2[c, cuda.blockIdx.y] = m2
+        put_partials(pmean, pm2, c, mean_b, block_sum(sh, acc))
 
     @cuda.jit(cache=True)
     def stats_combine(pmean, pm2, chunk, m, mean, var):
@@ -109,10 +114,7 @@ def kernels(dtype_name):
             a1 += g
             a2 += g * (x[j] - mu)
         s1 = block_sum(sh, a1)
-        s2 = block_sum(sh, a2)
-        if tid == 0:
-            psum_dy[c, cuda.blockIdx.y] = s1
-            psum_dyxc[c, cuda.blockIdx.y] = s2
+        put_partials(psum_dy, psum_dyxc, c, s1, block_sum(sh, a2))
 
     @cuda.jit(cache=True)
     def grad_combine(psum_dy, psum_dyxc, var, eps, doffset, dscale):
