@@ -27,7 +27,8 @@ def jitable(fn):
 
 
 @cache
-def _file_hash(path: str) -> str:
+def file_stamp(path: str) -> str:
+    """A hash of a source file's bytes (part of a compiled kernel's cache key)."""
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
@@ -43,7 +44,7 @@ def source_stamp(*fns) -> str:
         except TypeError:
             path = None
         code = f.__code__
-        parts.append(_file_hash(path) if path else hashlib.sha256(code.co_code + repr(code.co_consts).encode())
+        parts.append(file_stamp(path) if path else hashlib.sha256(code.co_code + repr(code.co_consts).encode())
                      .hexdigest())
     return "".join(parts)
 

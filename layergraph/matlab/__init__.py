@@ -1,4 +1,5 @@
 """The MATLAB dialect: ``from layergraph.matlab import *``."""
+from ..core import registry as _registry
 from ..core.errors import LayerGraphError  # noqa: F401
 from ..core.initializers import rng  # noqa: F401
 from .layer_array import LayerArray  # noqa: F401
@@ -12,3 +13,22 @@ from .training_options import trainingOptions  # noqa: F401
 
 __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories", "rng",
                                                    "trainNetwork", "trainingOptions"]
+
+
+def _on_registry(entry, added):
+    # A row registered or unregistered after this import: its constructor joins or leaves this
+    # namespace too. constructors.py subscribed first, so CONSTRUCTORS is current already.
+    name = entry.matlab
+    if not name:
+        return
+    if added:
+        globals()[name] = CONSTRUCTORS[name]
+        if name not in __all__:
+            __all__.append(name)
+    else:
+        globals().pop(name, None)
+        if name in __all__:
+            __all__.remove(name)
+
+
+_registry.subscribe(_on_registry)

@@ -34,3 +34,11 @@ __all__ = (["NetChain", "NetGraph", "NetPort"] + [n for n in _layers if n != "Ne
            + ["NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information",
               "Quantity", "LayerGraphError"]
            + list(_ops) + [n for n in _symbols if n != "Symbol"])
+
+
+def __getattr__(name):
+    # the symbol of a registry row registered after this import (symbols.py adds it to its names)
+    from . import symbols
+    if name in symbols.__all__:
+        return getattr(symbols, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

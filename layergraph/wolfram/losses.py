@@ -36,6 +36,11 @@ class LossLayer:
     """Base of Wolfram's loss layers: ports "Input", "Target" and "Loss"."""
 
     head = "LossLayer"
+    core: type[Loss]  # the core loss (layergraph.train) a layer computes
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.head = cls.__name__  # what Wolfram prints: the class's name
 
     def __init__(self, *, Input=None, Target=None):
         self.input_spec = port_spec(Input, f"{self.head} option \"Input\"")
@@ -43,7 +48,7 @@ class LossLayer:
 
     # -- what NetTrain needs ---------------------------------------------------------------------
     def core_loss(self) -> Loss:
-        raise NotImplementedError
+        return self.core()
 
     def targets(self, y: np.ndarray, out_dims: tuple, port: str, automatic: bool = False) -> np.ndarray:
         """The targets for the output ``port`` of dimensions ``out_dims`` as an array of the
@@ -107,10 +112,7 @@ class MeanSquaredLossLayer(LossLayer):
     """``MeanSquaredLossLayer[]``: the mean of (input - target)^2 over the elements of an
     example."""
 
-    head = "MeanSquaredLossLayer"
-
-    def core_loss(self):
-        return MeanSquared()
+    core = MeanSquared
 
 
 @checked_init
@@ -118,10 +120,7 @@ class MeanAbsoluteLossLayer(LossLayer):
     """``MeanAbsoluteLossLayer[]``: the mean of Abs[input - target] over the elements of an
     example."""
 
-    head = "MeanAbsoluteLossLayer"
-
-    def core_loss(self):
-        return MeanAbsolute()
+    core = MeanAbsolute
 
 
 @checked_init
@@ -130,8 +129,6 @@ class CrossEntropyLossLayer(LossLayer):
     ``CrossEntropyLossLayer["Probabilities"]`` (targets are probability vectors) and
     ``CrossEntropyLossLayer["Binary"]`` (input and target are probabilities of one event,
     elementwise)."""
-
-    head = "CrossEntropyLossLayer"
 
     def __init__(self, target, **options):
         if not isinstance(target, str) or target not in CROSS_ENTROPY_TARGETS:

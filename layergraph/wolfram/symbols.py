@@ -69,8 +69,8 @@ Inherited = _symbol("Inherited")
 Infinity = _symbol("Infinity")
 
 # elementwise functions (ElementwiseLayer[f]): Ramp, Tanh and LogisticSigmoid run on the kernels of
-# the registry rows that name them (core/registry.py, Entry.wolfram_symbol); the others on the
-# numpy table of kernels/cpu/elementwise.py
+# the registry rows that name them (core/registry.py, Entry.wolfram_symbol), as does the symbol of
+# a row registered at run time; the others on the numpy table of kernels/cpu/elementwise.py
 Ramp = _symbol("Ramp")
 Tanh = _symbol("Tanh")
 LogisticSigmoid = _symbol("LogisticSigmoid")
@@ -95,15 +95,59 @@ Mean = _symbol("Mean")
 Total = _symbol("Total")
 
 NUMPY_SYMBOLS = (Exp, Log, Sqrt, Sin, Cos, Abs, ArcTan, Erf)
-UNARY_SYMBOLS = tuple(_symbol(e.wolfram_symbol) for e in registry.REGISTRY if e.wolfram_symbol) + NUMPY_SYMBOLS
+BINARY_SYMBOLS = (Plus, Subtract, Times, Divide, Power, Max, Min)
+
+
+class _UnarySymbols:
+    """The symbols ElementwiseLayer takes: those of the registry rows that name one
+    (core/registry.py, Entry.wolfram_symbol), read from the registry at each use so that a row
+    registered at run time counts, then the numpy table's."""
+
+    def __iter__(self):
+        for e in list(registry.REGISTRY):
+            if e.wolfram_symbol:
+                yield _symbol(e.wolfram_symbol)
+        yield from NUMPY_SYMBOLS
+
+    def __contains__(self, f):
+        if not isinstance(f, Symbol):
+            return False
+        entry = registry.WOLFRAM_FUNCTIONS.get(f.name)
+        return f in NUMPY_SYMBOLS or (entry is not None and entry.wolfram_symbol == f.name)
+
+    def __repr__(self):
+        return f"UNARY_SYMBOLS({', '.join(map(repr, self))})"
+
+
+UNARY_SYMBOLS = _UnarySymbols()
 
 
 def is_elementwise(f) -> bool:
-    """Whether ElementwiseLayer takes the symbol f (also for a registry row added at run time)."""
-    entry = registry.WOLFRAM_FUNCTIONS.get(f.name) if isinstance(f, Symbol) else None
-    return f in NUMPY_SYMBOLS or (entry is not None and entry.wolfram_symbol == f.name)
-BINARY_SYMBOLS = (Plus, Subtract, Times, Divide, Power, Max, Min)
+    """Whether ElementwiseLayer takes the symbol f."""
+    return f in UNARY_SYMBOLS
+
 
 __all__ = ["Symbol", "Scaled", "Span", "Automatic", "All", "Inherited", "Infinity", "Ramp", "Tanh", "LogisticSigmoid",
            "Exp", "Log", "Sqrt", "Sin", "Cos", "Abs", "ArcTan", "Erf", "Plus", "Subtract", "Times", "Divide",
            "Power", "Max", "Min", "Mean", "Total"]
+
+# The symbol of a row registered after import becomes a name of this module (and so of
+# layergraph.wolfram, whose __getattr__ looks here) until the row is unregistered.
+_ADDED: set[str] = set()
+
+
+def _on_registry(entry, added):
+    name = entry.wolfram_symbol
+    if not name:
+        return
+    if added and name not in globals():
+        globals()[name] = _symbol(name)
+        __all__.append(name)
+        _ADDED.add(name)
+    elif not added and name in _ADDED:
+        del globals()[name]
+        __all__.remove(name)
+        _ADDED.discard(name)
+
+
+registry.subscribe(_on_registry)

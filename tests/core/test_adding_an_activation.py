@@ -1,7 +1,9 @@
 """docs/adding_a_layer.md's short path, taken at test time: a throwaway activation is one spec
 class, two scalar functions and one registry row, registered with the function the library
 registers its own rows with. It must then exist in both dialects and on both devices (CUDA on
-numba's simulator without a GPU), and be gone from every table once unregistered."""
+numba's simulator without a GPU), its constructor in the ``layergraph.matlab`` namespace and
+its Wolfram symbol wherever the built-in ones (Ramp) go, and be gone from every table and
+namespace once unregistered."""
 from __future__ import annotations
 
 import inspect
@@ -10,7 +12,9 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 import pytest
 
+import layergraph.matlab as ml
 import layergraph.matlab.constructors as C
+import layergraph.wolfram as W
 from layergraph.core import registry
 from layergraph.core.errors import LayerGraphError
 from layergraph.core.layer import Scalar
@@ -18,6 +22,8 @@ from layergraph.kernels import KernelNotFoundError, get_kernel
 from layergraph.layers.activation import ActivationLayer
 from layergraph.matlab import dlnetwork, featureInputLayer, predict
 from layergraph.wolfram import ElementwiseLayer, NetChain
+from layergraph.wolfram import symbols as S
+from layergraph.wolfram.layers import from_core
 
 
 # -- the three pieces of a new activation -------------------------------------------------------
@@ -46,7 +52,7 @@ def scaledsoftsign_grad(dy, x, F, scale=1.0):
 
 ROW = registry.Entry(  # 3. the row (core/registry.py)
     ScaledSoftsignLayer, "scaledSoftsignLayer", "ElementwiseLayer", None, (), ("Scale",),
-    doc="Scaled softsign layer", wolfram_names=("ScaledSoftSign",),
+    doc="Scaled softsign layer", wolfram_symbol="ScaledSoftsign", wolfram_names=("ScaledSoftSign",),
     elementwise=(scaledsoftsign, scaledsoftsign_grad))
 
 
@@ -75,6 +81,33 @@ def test_matlab_constructor_exists_and_prints(registered):
     assert "Scaled softsign layer" in f.__doc__
     with pytest.raises(LayerGraphError, match="'Scale'"):
         f(-1)
+
+
+def test_matlab_namespace_has_the_constructor(registered):
+    f = C.CONSTRUCTORS["scaledSoftsignLayer"]
+    assert ml.scaledSoftsignLayer is f and "scaledSoftsignLayer" in ml.__all__
+    from layergraph.matlab import scaledSoftsignLayer
+    assert scaledSoftsignLayer is f
+    namespace: dict = {}
+    exec("from layergraph.matlab import *", namespace)
+    assert namespace["scaledSoftsignLayer"] is f
+
+
+def test_wolfram_symbol_goes_where_ramp_goes(registered):
+    sym = W.ScaledSoftsign  # a name of layergraph.wolfram, as Ramp is
+    from layergraph.wolfram import ScaledSoftsign
+    assert sym is ScaledSoftsign is S.ScaledSoftsign and repr(sym) == "ScaledSoftsign" and "ScaledSoftsign" in S.__all__
+    assert sym in S.UNARY_SYMBOLS and sym in list(S.UNARY_SYMBOLS) and S.is_elementwise(sym)
+    assert W.Ramp in S.UNARY_SYMBOLS  # the built-in ones still there
+    x = np.array([-2.0, 0.5, 4.0])
+    layer = ElementwiseLayer(sym, Input=3)
+    assert isinstance(layer.build("e", [(3,)]).specs[0], ScaledSoftsignLayer)
+    np.testing.assert_allclose(layer(x), x / (1 + np.abs(x)), rtol=1e-6)
+    chain = NetChain([sym], Input=3)  # a bare symbol in a layer list becomes ElementwiseLayer[sym]
+    assert isinstance(chain[1], ElementwiseLayer) and chain[1].params["Function"] is sym
+    np.testing.assert_allclose(chain(x), x / (1 + np.abs(x)), rtol=1e-6)
+    back = from_core(C.scaledSoftsignLayer())  # the core layer seen as Wolfram's: its symbol
+    assert isinstance(back, ElementwiseLayer) and back.params["Function"] is sym
 
 
 def test_wolfram_elementwise_layer_takes_its_name(registered):
@@ -125,9 +158,17 @@ def test_cuda_forward_and_backward_equal_the_cpu(registered):
 def test_unregistered_afterwards():
     registry.register(ROW)
     get_kernel("scaledsoftsign", "backward", "cpu")
+    sym = W.ScaledSoftsign
     registry.unregister(ROW)
+    assert not hasattr(W, "ScaledSoftsign") and not hasattr(S, "ScaledSoftsign") and "ScaledSoftsign" not in S.__all__
+    assert sym not in S.UNARY_SYMBOLS and sym not in list(S.UNARY_SYMBOLS)
+    with pytest.raises(LayerGraphError, match="elementwise function"):
+        ElementwiseLayer(sym)
+    with pytest.raises(LayerGraphError, match="is not a layer"):
+        NetChain([sym])
     assert ROW not in registry.REGISTRY and ScaledSoftsignLayer not in registry.BY_CLASS
     assert "scaledSoftsignLayer" not in C.CONSTRUCTORS and not hasattr(C, "scaledSoftsignLayer")
+    assert not hasattr(ml, "scaledSoftsignLayer") and "scaledSoftsignLayer" not in ml.__all__
     for device in ("cpu", "cuda"):
         with pytest.raises(KernelNotFoundError):
             get_kernel("scaledsoftsign", "forward_train", device)

@@ -37,6 +37,14 @@ PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate"
 # Loop shape matters here: one loop over a row with a bounds test per element on a 1-D row
 # view measured 2x to 6x faster than splitting each row into padding / interior / padding
 # loops or indexing a flat buffer (why was not investigated; vectorization is the likely reason).
+@njit(inline="always")
+def _tap(cols, i0, ch, a, b, kh, kw, dw, pl, kfirst):
+    """The P-long row of the columns that tap (a, b) of channel ch gives observation i0, and the
+    tap's column offset: output column j reads input column j*sw + offset."""
+    row = (ch * kh + a) * kw + b
+    return (cols[row, i0] if kfirst else cols[i0, row]), b * dw - pl
+
+
 @njit(cache=True, nogil=True)
 def _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, cols, kfirst):
     """cols[n, (c*kh + a)*kw + b, i*ow + j] (or cols[(c*kh + a)*kw + b, n, ...] when kfirst)
@@ -47,9 +55,7 @@ def _im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, cols, kfirst):
         for ch in range(c):
             for a in range(kh):
                 for b in range(kw):
-                    row = (ch * kh + a) * kw + b
-                    dst = cols[row, i0] if kfirst else cols[i0, row]
-                    off = b * dw - pl
+                    dst, off = _tap(cols, i0, ch, a, b, kh, kw, dw, pl, kfirst)
                     for i in range(oh):
                         hi = i * sh + a * dh - pt
                         base = i * ow
@@ -77,9 +83,7 @@ def _col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, kfirst, x):
                     r[j] = 0.0
             for a in range(kh):
                 for b in range(kw):
-                    row = (ch * kh + a) * kw + b
-                    src = cols[row, i0] if kfirst else cols[i0, row]
-                    off = b * dw - pl
+                    src, off = _tap(cols, i0, ch, a, b, kh, kw, dw, pl, kfirst)
                     for i in range(oh):
                         hi = i * sh + a * dh - pt
                         if hi < 0 or hi >= h:
@@ -189,14 +193,19 @@ def _ints(name, **kw):
     return out
 
 
-def _conv_geometry(x, w, p, name):
+def _check_shapes(x, w, name, w_layout, groups_fit, g):
+    """Both 4-D (w laid out as ``w_layout``), and x's channels and w fit g groups."""
     if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"{name}: expected x N x C x H x W and w F x C/G x FH x FW, got {x.shape} and {w.shape}.")
+        raise ValueError(f"{name}: expected x N x C x H x W and w {w_layout}, got {x.shape} and {w.shape}.")
+    if not groups_fit(x.shape[1], w.shape, g):
+        raise ValueError(f"{name}: {x.shape[1]} input channels and weights {w.shape} do not fit {g} group(s).")
+
+
+def _conv_geometry(x, w, p, name):
+    g = p["groups"]
+    _check_shapes(x, w, name, "F x C/G x FH x FW", lambda c, ws, g: c == ws[1] * g and ws[0] % g == 0, g)
     n, c, h, wd = x.shape
     f, cg, kh, kw = w.shape
-    g = p["groups"]
-    if c != cg * g or f % g:
-        raise ValueError(f"{name}: {c} input channels and weights {w.shape} do not fit {g} group(s).")
     for k in ("pt", "pb", "pl", "pr"):
         if p[k] < 0:
             raise ValueError(f"{name}: padding must be >= 0, got {k}={p[k]}.")
@@ -299,19 +308,31 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     return dx, dW, dbs.sum(axis=0).astype(dt)
 
 
+def _checked(name, x, w, geometry, padding_value, **ints):
+    """(x, w, the integer arguments, the padding value, geometry(...)), checked in this order."""
+    x = as_float(x)
+    w = like(w, x, "w")
+    p = _ints(name, **ints)
+    pv = _check_padding_value(padding_value)
+    return x, w, p, pv, geometry(x, w, p, name)
+
+
+def _prepad(x, p, pv):
+    """Mirrored or replicated borders (pv a mode) are padded first, leaving no padding to apply
+    on the fly: (x, p, the constant padding value) after that."""
+    if isinstance(pv, str):
+        return _pad(x, p["pt"], p["pb"], p["pl"], p["pr"], pv), dict(p, pt=0, pb=0, pl=0, pr=0), 0.0
+    return x, p, pv
+
+
 def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False, pool=None):
     """``relu=True`` applies max(y, 0) in the same pass, and ``pool=(ph, pw, sh, sw, pt,
     pb, pl, pr)`` max-pools the result while it is still in cache: the executor fuses a
     following ReLU and max pooling this way at prediction time."""
-    x = as_float(x)
-    w = like(w, x, "w")
-    p = _ints("conv_forward", sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl, pr=pr, groups=groups)
-    pv = _check_padding_value(padding_value)
-    n, c, h, wd, f, cg, kh, kw, oh, ow = _conv_geometry(x, w, p, "conv_forward")
-    if isinstance(pv, str):  # mirrored or replicated borders: pad first, then no padding
-        x = _pad(x, p["pt"], p["pb"], p["pl"], p["pr"], pv)
-        p = dict(p, pt=0, pb=0, pl=0, pr=0)
-        pv = 0.0
+    x, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
+        "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
+        pr=pr, groups=groups)
+    x, p, pv = _prepad(x, p, pv)
     bias = None if b is None else like(b, x, "b", (f,))
     return _forward(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, p["groups"], oh, ow,
                     relu, pool)
@@ -320,23 +341,15 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
 def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True):
     """``need_dx=False`` skips dx (returned as None): the W^T dy product and col2im, about a
     third of the work when x is the network input."""
-    x = as_float(x)
-    w = like(w, x, "w")
-    p = _ints("conv_backward", sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl, pr=pr, groups=groups)
-    pv = _check_padding_value(padding_value)
-    n, c, h, wd, f, cg, kh, kw, oh, ow = _conv_geometry(x, w, p, "conv_backward")
+    x, w, p, padding, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
+        "conv_backward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
+        pr=pr, groups=groups)
     dy = like(dy, x, "dy", (n, f, oh, ow))
-    mode = pv if isinstance(pv, str) else None
-    if mode is not None:  # mirrored or replicated borders: the gradient of the padded copy, folded back
-        x = _pad(x, p["pt"], p["pb"], p["pl"], p["pr"], mode)
-        q = dict(p, pt=0, pl=0)
-        pv = 0.0
-    else:
-        q = p
-    dx, dw2, db = _grads(dy, x, w, x.shape, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], pv, q["groups"],
+    xp, q, pv = _prepad(x, p, padding)  # mirrored or replicated borders: the padded copy's gradient, folded back
+    dx, dw2, db = _grads(dy, xp, w, xp.shape, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], pv, q["groups"],
                          bool(need_dx), True)
-    if mode is not None and dx is not None:
-        dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], mode)
+    if isinstance(padding, str) and dx is not None:
+        dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
     return dx, dw2.reshape(w.shape), db
 
 
@@ -346,13 +359,10 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
 # rows). Its forward is that convolution's dx and its backward that convolution's forward
 # (for dx) and dW (with the roles of x and dy swapped), so both reuse the batch-split code.
 def _tconv_geometry(x, w, p, name):
-    if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(f"{name}: expected x N x C x H x W and w C x F/G x FH x FW, got {x.shape} and {w.shape}.")
+    g = p["groups"]
+    _check_shapes(x, w, name, "C x F/G x FH x FW", lambda c, ws, g: c == ws[0] and c % g == 0, g)
     n, c, h, wd = x.shape
     cw, fg, kh, kw = w.shape
-    g = p["groups"]
-    if c != cw or c % g:
-        raise ValueError(f"{name}: {c} input channels and weights {w.shape} do not fit {g} group(s).")
     hf, wf = (h - 1) * p["sh"] + (kh - 1) * p["dh"] + 1, (wd - 1) * p["sw"] + (kw - 1) * p["dw"] + 1
     oh, ow = hf - p["ct"] - p["cb"], wf - p["cl"] - p["cr"]
     if oh < 1 or ow < 1:
@@ -361,10 +371,9 @@ def _tconv_geometry(x, w, p, name):
 
 
 def transposed_conv_forward(x, w, b, sh, sw, dh, dw, ct, cb, cl, cr, groups=1):
-    x = as_float(x)
-    w = like(w, x, "w")
-    p = _ints("transposed_conv_forward", sh=sh, sw=sw, dh=dh, dw=dw, ct=ct, cb=cb, cl=cl, cr=cr, groups=groups)
-    n, c, h, wd, f, fg, kh, kw, hf, wf, oh, ow = _tconv_geometry(x, w, p, "transposed_conv_forward")
+    x, w, p, _, (n, c, h, wd, f, fg, kh, kw, hf, wf, oh, ow) = _checked(
+        "transposed_conv_forward", x, w, _tconv_geometry, 0.0, sh=sh, sw=sw, dh=dh, dw=dw, ct=ct, cb=cb, cl=cl,
+        cr=cr, groups=groups)
     y = _grads(x, None, w, (n, f, oh, ow), p["sh"], p["sw"], p["dh"], p["dw"], p["ct"], p["cl"], 0.0, p["groups"],
                True, False)[0]
     if b is not None:
@@ -373,10 +382,9 @@ def transposed_conv_forward(x, w, b, sh, sw, dh, dw, ct, cb, cl, cr, groups=1):
 
 
 def transposed_conv_backward(dy, x, w, sh, sw, dh, dw, ct, cb, cl, cr, groups=1):
-    x = as_float(x)
-    w = like(w, x, "w")
-    p = _ints("transposed_conv_backward", sh=sh, sw=sw, dh=dh, dw=dw, ct=ct, cb=cb, cl=cl, cr=cr, groups=groups)
-    n, c, h, wd, f, fg, kh, kw, hf, wf, oh, ow = _tconv_geometry(x, w, p, "transposed_conv_backward")
+    x, w, p, _, (n, c, h, wd, f, fg, kh, kw, hf, wf, oh, ow) = _checked(
+        "transposed_conv_backward", x, w, _tconv_geometry, 0.0, sh=sh, sw=sw, dh=dh, dw=dw, ct=ct, cb=cb, cl=cl,
+        cr=cr, groups=groups)
     dy = like(dy, x, "dy", (n, f, oh, ow))
     hp = (p["sh"], p["sw"], p["dh"], p["dw"], p["ct"], p["cl"], 0.0, p["groups"])
     dx = _forward(dy, w, None, *hp, h, wd)

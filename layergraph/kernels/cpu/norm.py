@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._util import as_float, like, out_empty, out_like
-from .pool import _max_plane_arg, _out
+from .pool import _max_plane_arg, _prep
 
 _FM = {"reassoc", "contract"}  # lets sums vectorize; changes results only by rounding
 
@@ -50,50 +50,73 @@ def _ncs(a, name):
 _BLOCK = 1024
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
-def _bn_train(x, scale, offset, eps, relu, y, mean, var):
+@njit(inline="always")
+def _channel_sum(x, k, mt, squares):
+    """The sum over channel k of x, or with squares of (x - mt)^2: each row block summed in x's
+    dtype, the block sums in float64."""
     n, c, s = x.shape
-    cnt = n * s
     z = x.dtype.type(0)
-    for k in prange(c):
-        a1 = 0.0
-        for i in range(n):
-            for j0 in range(0, s, _BLOCK):
-                seg = x[i, k, j0:j0 + _BLOCK]
-                r = z
-                for j in range(seg.size):
-                    r += seg[j]
-                a1 += r
-        m = a1 / cnt
-        mt = x.dtype.type(m)
-        a2 = 0.0
-        for i in range(n):
-            for j0 in range(0, s, _BLOCK):
-                seg = x[i, k, j0:j0 + _BLOCK]
-                r = z
+    acc = 0.0
+    for i in range(n):
+        for j0 in range(0, s, _BLOCK):
+            seg = x[i, k, j0:j0 + _BLOCK]
+            r = z
+            if squares:
                 for j in range(seg.size):
                     d = seg[j] - mt
                     r += d * d
-                a2 += r
-        v = a2 / cnt
-        mean[k] = m
-        var[k] = v
-        a = scale[k] / math.sqrt(v + eps)
-        at = x.dtype.type(a)
-        bt = x.dtype.type(offset[k] - m * a)
-        if relu:  # a fused ReLU: the same test as relu_forward's (NaN -> 0)
-            for i in range(n):
-                row = x[i, k]
-                out = y[i, k]
-                for j in range(s):
-                    v = row[j] * at + bt
-                    out[j] = v if v > z else z
-        else:
-            for i in range(n):
-                row = x[i, k]
-                out = y[i, k]
-                for j in range(s):
-                    out[j] = row[j] * at + bt
+            else:
+                for j in range(seg.size):
+                    r += seg[j]
+            acc += r
+    return acc
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _channel_stats(x, k):
+    """(mean, biased variance) of x[:, k, :], two passes."""
+    cnt = x.shape[0] * x.shape[2]
+    m = _channel_sum(x, k, x.dtype.type(0), False) / cnt
+    return m, _channel_sum(x, k, x.dtype.type(m), True) / cnt
+
+
+@njit(inline="always")
+def _affine(x, scale, offset, mean, var, eps):
+    """(a, b) in x's dtype with scale * (x - mean) / sqrt(var + eps) + offset = a * x + b."""
+    a = scale / math.sqrt(var + eps)
+    return x.dtype.type(a), x.dtype.type(offset - mean * a)
+
+
+@njit(inline="always")
+def _affine_row(src, a, b, relu, dst):
+    """dst = a * src + b, or max(that, 0) when relu (ReLU's test: NaN -> 0). Inlined, so a
+    constant relu leaves one branch-free loop."""
+    z = src.dtype.type(0)
+    if relu:
+        for j in range(src.size):
+            t = src[j] * a + b
+            dst[j] = t if t > z else z
+    else:
+        for j in range(src.size):
+            dst[j] = src[j] * a + b
+
+
+@njit(inline="always")
+def _batch_affine(x, k, scale, offset, eps, mean, var):
+    """Channel k's batch statistics, stored in mean[k] and var[k], and _affine's (a, b) with them."""
+    m, v = _channel_stats(x, k)
+    mean[k] = m
+    var[k] = v
+    return _affine(x, scale[k], offset[k], m, v, eps)
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _bn_train(x, scale, offset, eps, relu, y, mean, var):
+    n, c, s = x.shape
+    for k in prange(c):
+        at, bt = _batch_affine(x, k, scale, offset, eps, mean, var)
+        for i in range(n):  # relu: a fused ReLU
+            _affine_row(x[i, k], at, bt, relu, y[i, k])
 
 
 @njit(cache=True, parallel=True, fastmath=_FM)
@@ -102,72 +125,21 @@ def _bn_infer(x, scale, offset, mean, var, eps, y):
     for p in prange(n * c):
         i = p // c
         k = p - i * c
-        a = scale[k] / math.sqrt(var[k] + eps)
-        at = x.dtype.type(a)
-        bt = x.dtype.type(offset[k] - mean[k] * a)
-        row = x[i, k]
-        out = y[i, k]
-        for j in range(s):
-            out[j] = row[j] * at + bt
+        at, bt = _affine(x, scale[k], offset[k], mean[k], var[k], eps)
+        _affine_row(x[i, k], at, bt, False, y[i, k])
 
 
+# Not inlined: its arithmetic must not take the callers' fastmath flags (reassociation).
 @njit(cache=True, nogil=True)
-def _dx_coefficients(sdy, sdyx, scale, var, eps, mean, cnt):
+def _dx_coefficients(x, sdy, sdyx, scale, var, eps, mean, cnt):
     """One channel's backward constants from sum(dy) and sum(dy*(x - mean)): (dScale, dOffset,
-    a, k2, k3) with dx = a*dy + k2*x + k3, the usual a*(dy - mean(dy) - xhat*mean(dy*xhat))
-    expanded."""
+    a, k2, k3), the last three in x's dtype, with dx = a*dy + k2*x + k3, the usual
+    a*(dy - mean(dy) - xhat*mean(dy*xhat)) expanded."""
     inv = 1.0 / math.sqrt(var + eps)
     a = scale * inv
     k2 = -a * inv * inv * sdyx / cnt
-    return sdyx * inv, sdy, a, k2, -a * sdy / cnt - k2 * mean
-
-
-@njit(cache=True, parallel=True, fastmath=_FM)
-def _bn_back(dy, x, scale, mean, var, eps, masked, ym, dx, dscale, doffset):
-    """With ``masked``, dy counts only where ym (a fused ReLU's output) is > 0: the ReLU's
-    backward inside this pass. Otherwise ym is ignored."""
-    n, c, s = x.shape
-    cnt = n * s
-    z = x.dtype.type(0)
-    for k in prange(c):
-        m = mean[k]
-        mt = x.dtype.type(m)
-        sdy = 0.0
-        sdyx = 0.0
-        for i in range(n):
-            for j0 in range(0, s, _BLOCK):
-                g = dy[i, k, j0:j0 + _BLOCK]
-                xr = x[i, k, j0:j0 + _BLOCK]
-                r1 = z
-                r2 = z
-                if masked:
-                    yr = ym[i, k, j0:j0 + _BLOCK]
-                    for j in range(g.size):
-                        gj = g[j] if yr[j] > z else z
-                        r1 += gj
-                        r2 += gj * (xr[j] - mt)
-                else:
-                    for j in range(g.size):
-                        r1 += g[j]
-                        r2 += g[j] * (xr[j] - mt)
-                sdy += r1
-                sdyx += r2
-        dscale[k], doffset[k], a, k2, k3 = _dx_coefficients(sdy, sdyx, scale[k], var[k], eps, m, cnt)
-        at = x.dtype.type(a)
-        k2t = x.dtype.type(k2)
-        k3t = x.dtype.type(k3)
-        for i in range(n):
-            g = dy[i, k]
-            xr = x[i, k]
-            o = dx[i, k]
-            if masked:
-                yr = ym[i, k]
-                for j in range(s):
-                    gj = g[j] if yr[j] > z else z
-                    o[j] = at * gj + k2t * xr[j] + k3t
-            else:
-                for j in range(s):
-                    o[j] = at * g[j] + k2t * xr[j] + k3t
+    t = x.dtype.type
+    return sdyx * inv, sdy, t(a), t(k2), t(-a * sdy / cnt - k2 * mean)
 
 
 # -- batch normalization + ReLU + max pooling, fused for training ----------------------------
@@ -176,97 +148,132 @@ def _bn_back(dy, x, scale, mean, var, eps, masked, ym, dx, dscale, doffset):
 # own code, so the same maxima and argmax). The backward reads the gradient at the pooled
 # output and scatters it (masked where the pooled value, i.e. the ReLU's output at the
 # argmax, is not > 0) inside the batch normalization's passes.
-@njit(cache=True, nogil=True, fastmath=_FM)
-def _channel_stats(x, k):
-    """(mean, biased variance) of x[:, k, :] as _bn_train computes them."""
-    n, c, s = x.shape
-    z = x.dtype.type(0)
-    a1 = 0.0
-    for i in range(n):
-        for j0 in range(0, s, _BLOCK):
-            seg = x[i, k, j0:j0 + _BLOCK]
-            r = z
-            for j in range(seg.size):
-                r += seg[j]
-            a1 += r
-    m = a1 / (n * s)
-    mt = x.dtype.type(m)
-    a2 = 0.0
-    for i in range(n):
-        for j0 in range(0, s, _BLOCK):
-            seg = x[i, k, j0:j0 + _BLOCK]
-            r = z
-            for j in range(seg.size):
-                d = seg[j] - mt
-                r += d * d
-            a2 += r
-    return m, a2 / (n * s)
-
-
 @njit(cache=True, parallel=True, fastmath=_FM)
 def _bn_train_relu_pool(x, scale, offset, eps, h, w, ph, pw, sh, sw, pt, pl, y, arg, mean, var):
     """x N x C x S (S = h*w); y, arg N x C x OH x OW."""
     n, c, s = x.shape
-    z = x.dtype.type(0)
     for k in prange(c):
-        m, v = _channel_stats(x, k)
-        mean[k] = m
-        var[k] = v
-        a = scale[k] / math.sqrt(v + eps)
-        at = x.dtype.type(a)
-        bt = x.dtype.type(offset[k] - m * a)
+        at, bt = _batch_affine(x, k, scale, offset, eps, mean, var)
         plane = np.empty(s, x.dtype)
         plane2 = plane.reshape((h, w))
         for i in range(n):
-            row = x[i, k]
-            for j in range(s):
-                t = row[j] * at + bt
-                plane[j] = t if t > z else z
+            _affine_row(x[i, k], at, bt, True, plane)
             _max_plane_arg(plane2, ph, pw, sh, sw, pt, pl, y[i, k], arg[i, k])
 
 
-@njit(cache=True, parallel=True, fastmath=_FM)
-def _bn_back_relu_pool(dyp, yp, arg, x, scale, mean, var, eps, dx, dscale, doffset):
-    """dyp, yp, arg N x C x P (the pooled output's gradient, value, argmax); x, dx N x C x S."""
+# The backward: per channel, sums of dy and dy*(x - mean), then dx = a*dy + k2*x + k3. How dy
+# is read is the varying part: as it is (_PLAIN), where a fused ReLU's output is > 0
+# (_MASKED), or at a fused max pooling's output, scattered to its argmax where the pooled
+# value is > 0 (_POOLED).
+_PLAIN, _MASKED, _POOLED = 0, 1, 2
+
+
+@njit(inline="always")
+def _row_sums(g, xr, mt, masked, yr):
+    """(sum g, sum g*(xr - mt)) in the data's dtype; with masked, g counts only where yr > 0."""
+    z = xr.dtype.type(0)
+    r1 = z
+    r2 = z
+    if masked:
+        for j in range(g.size):
+            gj = g[j] if yr[j] > z else z
+            r1 += gj
+            r2 += gj * (xr[j] - mt)
+    else:
+        for j in range(g.size):
+            r1 += g[j]
+            r2 += g[j] * (xr[j] - mt)
+    return r1, r2
+
+
+@njit(inline="always")
+def _scatter_sums(g, yr, ar, xr, mt):
+    """_row_sums of a pooled gradient row g read at its argmax ar, where the pooled value yr > 0."""
+    z = xr.dtype.type(0)
+    r1 = z
+    r2 = z
+    for j in range(g.size):
+        q = ar[j]
+        if q >= 0 and yr[j] > z:
+            r1 += g[j]
+            r2 += g[j] * (xr[q] - mt)
+    return r1, r2
+
+
+@njit(inline="always")
+def _sums(dy, x, k, mt, mode, ym, arg):
+    """(sum dy, sum dy*(x - mean)) over channel k, dy read as ``mode`` says: row sums in x's
+    dtype (in blocks, as _channel_stats sums), added up in float64."""
+    n, c, s = x.shape
+    sdy = 0.0
+    sdyx = 0.0
+    for i in range(n):
+        if mode == _POOLED:
+            r1, r2 = _scatter_sums(dy[i, k], ym[i, k], arg[i, k], x[i, k], mt)
+            sdy += r1
+            sdyx += r2
+            continue
+        for j0 in range(0, s, _BLOCK):
+            e = j0 + _BLOCK
+            r1, r2 = _row_sums(dy[i, k, j0:e], x[i, k, j0:e], mt, mode == _MASKED, ym[i, k, j0:e])
+            sdy += r1
+            sdyx += r2
+    return sdy, sdyx
+
+
+@njit(inline="always")
+def _apply(dy, x, k, at, k2t, k3t, masked, ym, dx):
+    """dx[:, k] = at*dy + k2t*x + k3t, dy read as _row_sums reads it."""
+    n, c, s = x.shape
+    z = x.dtype.type(0)
+    for i in range(n):
+        g = dy[i, k]
+        xr = x[i, k]
+        o = dx[i, k]
+        if masked:
+            yr = ym[i, k]
+            for j in range(s):
+                gj = g[j] if yr[j] > z else z
+                o[j] = at * gj + k2t * xr[j] + k3t
+        else:
+            for j in range(s):
+                o[j] = at * g[j] + k2t * xr[j] + k3t
+
+
+@njit(inline="always")
+def _pooled_apply(dyp, yp, arg, x, k, at, k2t, k3t, dx):
+    """_apply with dy read as _scatter_sums reads it."""
     n, c, s = x.shape
     p = dyp.shape[2]
-    cnt = n * s
     z = x.dtype.type(0)
+    for i in range(n):
+        xr = x[i, k]
+        o = dx[i, k]
+        for j in range(s):
+            o[j] = k2t * xr[j] + k3t
+        g = dyp[i, k]
+        yr = yp[i, k]
+        ar = arg[i, k]
+        for j in range(p):
+            q = ar[j]
+            if q >= 0 and yr[j] > z:
+                o[q] += at * g[j]
+
+
+@njit(cache=True, parallel=True, fastmath=_FM)
+def _bn_back(dy, x, scale, mean, var, eps, mode, ym, arg, dx, dscale, doffset):
+    """x, dx N x C x S. _PLAIN: dy N x C x S (ym, arg unused); _MASKED: also ym, the fused ReLU's
+    output; _POOLED: dy, ym and arg N x C x P, the pooled output's gradient, value and argmax."""
+    n, c, s = x.shape
     for k in prange(c):
         m = mean[k]
         mt = x.dtype.type(m)
-        sdy = 0.0
-        sdyx = 0.0
-        for i in range(n):
-            g = dyp[i, k]
-            yr = yp[i, k]
-            ar = arg[i, k]
-            xr = x[i, k]
-            r1 = z
-            r2 = z
-            for j in range(p):
-                q = ar[j]
-                if q >= 0 and yr[j] > z:
-                    r1 += g[j]
-                    r2 += g[j] * (xr[q] - mt)
-            sdy += r1
-            sdyx += r2
-        dscale[k], doffset[k], a, k2, k3 = _dx_coefficients(sdy, sdyx, scale[k], var[k], eps, m, cnt)
-        at = x.dtype.type(a)
-        k2t = x.dtype.type(k2)
-        k3t = x.dtype.type(k3)
-        for i in range(n):
-            xr = x[i, k]
-            o = dx[i, k]
-            for j in range(s):
-                o[j] = k2t * xr[j] + k3t
-            g = dyp[i, k]
-            yr = yp[i, k]
-            ar = arg[i, k]
-            for j in range(p):
-                q = ar[j]
-                if q >= 0 and yr[j] > z:
-                    o[q] += at * g[j]
+        sdy, sdyx = _sums(dy, x, k, mt, mode, ym, arg)
+        dscale[k], doffset[k], at, k2t, k3t = _dx_coefficients(x, sdy, sdyx, scale[k], var[k], eps, m, n * s)
+        if mode == _POOLED:
+            _pooled_apply(dy, ym, arg, x, k, at, k2t, k3t, dx)
+        else:
+            _apply(dy, x, k, at, k2t, k3t, mode == _MASKED, ym, dx)
 
 
 def _bn_args(x, name, *vecs):
@@ -274,6 +281,11 @@ def _bn_args(x, name, *vecs):
     x3 = _ncs(x, name)
     c = x3.shape[1]
     return x, x3, [like(v, x, nm, (c,)) for nm, v in vecs]
+
+
+def _per_channel(x, k):
+    """k new (C,) arrays of x's dtype (statistics, parameter gradients)."""
+    return [np.empty(x.shape[1], x.dtype) for _ in range(k)]
 
 
 def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None):
@@ -289,18 +301,14 @@ def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None):
     if pool is not None:
         if not relu or x.ndim != 4:
             raise ValueError("bn_forward_train: pool needs relu=True and N x C x H x W data.")
-        n, c, h, w = x.shape
-        ph, pw, sh, sw, pt, pb, pl, pr = (int(v) for v in pool)
-        oh, ow = _out(h, w, ph, pw, sh, sw, pt, pb, pl, pr, "bn_forward_train")
-        y = out_empty((n, c, oh, ow), x.dtype)
-        arg = out_empty((n, c, oh, ow), np.int64)
-        mean = np.empty(c, x.dtype)
-        var = np.empty(c, x.dtype)
+        _, y, (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(x, "bn_forward_train", pool)
+        arg = out_empty(y.shape, np.int64)
+        h, w = x.shape[2:]
+        mean, var = _per_channel(x, 2)
         _bn_train_relu_pool(x3, scale, offset, float(epsilon), h, w, ph, pw, sh, sw, pt, pl, y, arg, mean, var)
         return y, mean, var, arg
     y = out_like(x)
-    mean = np.empty(x3.shape[1], x.dtype)
-    var = np.empty(x3.shape[1], x.dtype)
+    mean, var = _per_channel(x, 2)
     _bn_train(x3, scale, offset, float(epsilon), bool(relu), y.reshape(x3.shape), mean, var)
     return y, mean, var
 
@@ -322,41 +330,46 @@ def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None, pool_out=None):
     ``pool_out=(y, argmax)`` from bn_forward_train(..., relu=True, pool=...): dy is the
     gradient at the pooled output, scattered to the argmax where y > 0."""
     x, x3, (scale, mean, var) = _bn_args(x, "bn_backward", ("scale", scale), ("mean", mean), ("var", var))
+    n, c = x3.shape[:2]
     if pool_out is not None:
         yp, arg = pool_out
-        n, c = x3.shape[:2]
         yp = like(yp, x, "pooled y")
         dy = like(dy, x, "dy", yp.shape)
         arg = np.ascontiguousarray(arg, dtype=np.int64)
         if yp.ndim != 4 or yp.shape[:2] != (n, c) or arg.shape != yp.shape:
             raise ValueError(f"bn_backward: pooled y {yp.shape} and argmax {arg.shape} do not fit x {x.shape}.")
-        dx = out_like(x)
-        dscale = np.empty(c, x.dtype)
-        doffset = np.empty(c, x.dtype)
-        _bn_back_relu_pool(dy.reshape(n, c, -1), yp.reshape(n, c, -1), arg.reshape(n, c, -1), x3, scale, mean,
-                           var, float(epsilon), dx.reshape(x3.shape), dscale, doffset)
-        return dx, dscale, doffset
-    dy = like(dy, x, "dy", x.shape)
-    ym = dy if relu_out is None else like(relu_out, x, "relu_out", x.shape)
+        arg = arg.reshape(n, c, -1)
+        mode = _POOLED
+    else:
+        dy = like(dy, x, "dy", x.shape)
+        yp = dy if relu_out is None else like(relu_out, x, "relu_out", x.shape)
+        arg = np.empty((0, 0, 0), np.int64)
+        mode = _PLAIN if relu_out is None else _MASKED
     dx = out_like(x)
-    c = x3.shape[1]
-    dscale = np.empty(c, x.dtype)
-    doffset = np.empty(c, x.dtype)
-    _bn_back(dy.reshape(x3.shape), x3, scale, mean, var, float(epsilon), relu_out is not None, ym.reshape(x3.shape),
-             dx.reshape(x3.shape), dscale, doffset)
+    dscale, doffset = _per_channel(x, 2)
+    _bn_back(dy.reshape(n, c, -1), x3, scale, mean, var, float(epsilon), mode, yp.reshape(n, c, -1),
+             arg, dx.reshape(x3.shape), dscale, doffset)
     return dx, dscale, doffset
 
 
 # -- layer normalization ---------------------------------------------------------------
+@njit(inline="always")
+def _ln_group(p, g, s, chan_only):
+    """Statistics group p of n * g: (observation i, group j0, positions js:je); a group is one
+    observation's C x S, or channel-only its C values at one position."""
+    i = p // g
+    j0 = p - i * g
+    if chan_only:
+        return i, j0, j0, j0 + 1
+    return i, j0, 0, s
+
+
 @njit(cache=True, parallel=True)
 def _ln_stats(x, chan_only, mean, var):
     n, c, s = x.shape
     g = mean.shape[1]
     for p in prange(n * g):
-        i = p // g
-        j0 = p - i * g
-        js = j0 if chan_only else 0
-        je = j0 + 1 if chan_only else s
+        i, j0, js, je = _ln_group(p, g, s, chan_only)
         cnt = c * (je - js)
         acc = 0.0
         for k in range(c):
@@ -388,10 +401,7 @@ def _ln_back_x(dy, x, scale, chan_only, mean, invstd, dx):
     n, c, s = x.shape
     g = mean.shape[1]
     for p in prange(n * g):
-        i = p // g
-        j0 = p - i * g
-        js = j0 if chan_only else 0
-        je = j0 + 1 if chan_only else s
+        i, j0, js, je = _ln_group(p, g, s, chan_only)
         cnt = c * (je - js)
         m = mean[i, j0]
         inv = invstd[i, j0]

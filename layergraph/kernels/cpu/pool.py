@@ -33,14 +33,42 @@ def _out(h, w, ph, pw, sh, sw, pt, pb, pl, pr, name):
     return oh, ow
 
 
-def _prep(x, name, hp):
+def _prep(x, name, hp, alloc=out_empty):
+    """(x3 = x as N*C planes, y = a new N x C x OH x OW array, the pooling's 8 ints)."""
     x = as_float(x)
     if x.ndim != 4:
         raise ValueError(f"{name}: expected N x C x H x W data, got shape {x.shape}.")
     hp = tuple(int(v) for v in hp)
     n, c, h, w = x.shape
     oh, ow = _out(h, w, *hp, name)
-    return x, x.reshape(n * c, h, w), (n, c, h, w, oh, ow), hp
+    return x.reshape(n * c, h, w), alloc((n, c, oh, ow), x.dtype), hp
+
+
+def _planes(a):
+    """N x C x H x W -> (N*C) x H x W (a view)."""
+    return a.reshape(a.shape[0] * a.shape[1], a.shape[2], a.shape[3])
+
+
+@njit(inline="always")
+def _span(i, stride, pad, size, n):
+    """The input rows [lo, hi) that window i covers (padding excluded)."""
+    start = i * stride - pad
+    return max(start, 0), min(start + size, n)
+
+
+@njit(inline="always")
+def _is_2x2(ph, pw, sh, sw, pt, pl, src, dst):
+    """A 2 x 2 pool with stride 2 and no top / left padding whose windows all lie inside src:
+    the most common pooling, which gets a loop with its constants spelled out."""
+    return (ph == 2 and pw == 2 and sh == 2 and sw == 2 and pt == 0 and pl == 0
+            and 2 * dst.shape[0] <= src.shape[0] and 2 * dst.shape[1] <= src.shape[1])
+
+
+@njit(inline="always")
+def _avg_count(ph, pw, incl, ha, hb, wa, wb):
+    """The divisor of an average: the whole window (padding counted as zeros) or its cells
+    inside the input."""
+    return ph * pw if incl else (hb - ha) * (wb - wa)
 
 
 @njit(cache=True, nogil=True)
@@ -49,7 +77,7 @@ def _max_plane_arg(src, ph, pw, sh, sw, pt, pl, dst, arg):
     window's first element wins when all are NaN; padding never wins)."""
     h, w = src.shape
     oh, ow = dst.shape
-    if ph == 2 and pw == 2 and sh == 2 and sw == 2 and pt == 0 and pl == 0 and 2 * oh <= h and 2 * ow <= w:
+    if _is_2x2(ph, pw, sh, sw, pt, pl, src, dst):
         for i in range(oh):  # the most common pooling: branch-free, so it vectorizes
             r0, r1, orow, arow = src[2 * i], src[2 * i + 1], dst[i], arg[i]
             b0 = 2 * i * w
@@ -73,13 +101,9 @@ def _max_plane_arg(src, ph, pw, sh, sw, pt, pl, dst, arg):
                 arow[j] = k
         return
     for i in range(oh):
-        h0 = i * sh - pt
-        ha = max(h0, 0)
-        hb = min(h0 + ph, h)
+        ha, hb = _span(i, sh, pt, ph, h)
         for j in range(ow):
-            w0 = j * sw - pl
-            wa = max(w0, 0)
-            wb = min(w0 + pw, w)
+            wa, wb = _span(j, sw, pl, pw, w)
             best = -np.inf
             bi = -1
             for a in range(ha, hb):
@@ -106,8 +130,8 @@ def max_plane(src, ph, pw, sh, sw, pt, pl, dst):
     loop has no bounds tests and vectorizes."""
     h, w = src.shape
     oh, ow = dst.shape
-    if ph == 2 and pw == 2 and sh == 2 and sw == 2 and pt == 0 and pl == 0 and 2 * oh <= h and 2 * ow <= w:
-        for i in range(oh):  # the most common pooling, with its constants spelled out
+    if _is_2x2(ph, pw, sh, sw, pt, pl, src, dst):
+        for i in range(oh):
             r0, r1, orow = src[2 * i], src[2 * i + 1], dst[i]
             for j in range(ow):
                 orow[j] = max(max(r0[2 * j], r0[2 * j + 1]), max(r1[2 * j], r1[2 * j + 1]))
@@ -177,18 +201,14 @@ def _avg_f(x, ph, pw, sh, sw, pt, pl, incl, oh, ow, y):
     p, h, w = x.shape
     for q in prange(p):
         for i in range(oh):
-            h0 = i * sh - pt
-            ha = max(h0, 0)
-            hb = min(h0 + ph, h)
+            ha, hb = _span(i, sh, pt, ph, h)
             for j in range(ow):
-                w0 = j * sw - pl
-                wa = max(w0, 0)
-                wb = min(w0 + pw, w)
+                wa, wb = _span(j, sw, pl, pw, w)
                 acc = 0.0
                 for a in range(ha, hb):
                     for b in range(wa, wb):
                         acc += x[q, a, b]
-                cnt = ph * pw if incl else (hb - ha) * (wb - wa)
+                cnt = _avg_count(ph, pw, incl, ha, hb, wa, wb)
                 y[q, i, j] = acc / cnt if cnt > 0 else 0.0
 
 
@@ -198,14 +218,10 @@ def _avg_b(dy, ph, pw, sh, sw, pt, pl, incl, dx):
     h, w = dx.shape[1], dx.shape[2]
     for q in prange(p):
         for i in range(oh):
-            h0 = i * sh - pt
-            ha = max(h0, 0)
-            hb = min(h0 + ph, h)
+            ha, hb = _span(i, sh, pt, ph, h)
             for j in range(ow):
-                w0 = j * sw - pl
-                wa = max(w0, 0)
-                wb = min(w0 + pw, w)
-                cnt = ph * pw if incl else (hb - ha) * (wb - wa)
+                wa, wb = _span(j, sw, pl, pw, w)
+                cnt = _avg_count(ph, pw, incl, ha, hb, wa, wb)
                 if cnt == 0:
                     continue
                 g = dy[q, i, j] / cnt
@@ -215,19 +231,15 @@ def _avg_b(dy, ph, pw, sh, sw, pt, pl, incl, dx):
 
 
 def maxpool_forward_train(x, ph, pw, sh, sw, pt, pb, pl, pr):
-    x, x3, (n, c, h, w, oh, ow), (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(
-        x, "maxpool_forward_train", (ph, pw, sh, sw, pt, pb, pl, pr))
-    y = out_empty((n, c, oh, ow), x.dtype)
-    arg = out_empty((n, c, oh, ow), np.int64)
-    _max_f(x3, ph, pw, sh, sw, pt, pl, y.reshape(n * c, oh, ow), arg.reshape(n * c, oh, ow))
+    x3, y, (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(x, "maxpool_forward_train", (ph, pw, sh, sw, pt, pb, pl, pr))
+    arg = out_empty(y.shape, np.int64)
+    _max_f(x3, ph, pw, sh, sw, pt, pl, _planes(y), _planes(arg))
     return y, arg
 
 
 def maxpool_forward_infer(x, ph, pw, sh, sw, pt, pb, pl, pr):
-    x, x3, (n, c, h, w, oh, ow), (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(
-        x, "maxpool_forward_infer", (ph, pw, sh, sw, pt, pb, pl, pr))
-    y = out_empty((n, c, oh, ow), x.dtype)
-    _max_f_infer(x3, ph, pw, sh, sw, pt, pl, y.reshape(n * c, oh, ow))
+    x3, y, (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(x, "maxpool_forward_infer", (ph, pw, sh, sw, pt, pb, pl, pr))
+    _max_f_infer(x3, ph, pw, sh, sw, pt, pl, _planes(y))
     return y
 
 
@@ -238,19 +250,15 @@ def maxpool_backward(dy, argmax, H, W):
     arg = np.ascontiguousarray(argmax, dtype=np.int64)
     if arg.shape != dy.shape:
         raise ValueError(f"maxpool_backward: argmax shape {arg.shape} differs from dy shape {dy.shape}.")
-    n, c, oh, ow = dy.shape
-    h, w = int(H), int(W)
-    dx = out_empty((n, c, h, w), dy.dtype)
+    dx = out_empty(dy.shape[:2] + (int(H), int(W)), dy.dtype)
     if dx.size:
-        _max_b(dy.reshape(n * c, oh, ow), arg.reshape(n * c, oh, ow), dx.reshape(n * c, h, w))
+        _max_b(_planes(dy), _planes(arg), _planes(dx))
     return dx
 
 
 def avgpool_forward(x, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad):
-    x, x3, (n, c, h, w, oh, ow), (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(
-        x, "avgpool_forward", (ph, pw, sh, sw, pt, pb, pl, pr))
-    y = np.empty((n, c, oh, ow), x.dtype)
-    _avg_f(x3, ph, pw, sh, sw, pt, pl, bool(count_include_pad), oh, ow, y.reshape(n * c, oh, ow))
+    x3, y, (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(x, "avgpool_forward", (ph, pw, sh, sw, pt, pb, pl, pr), np.empty)
+    _avg_f(x3, ph, pw, sh, sw, pt, pl, bool(count_include_pad), y.shape[2], y.shape[3], _planes(y))
     return y
 
 
@@ -261,11 +269,9 @@ def avgpool_backward(dy, H, W, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad
     oh, ow = _out(h, w, ph, pw, sh, sw, pt, pb, pl, pr, "avgpool_backward")
     if dy.ndim != 4 or dy.shape[2:] != (oh, ow):
         raise ValueError(f"avgpool_backward: expected N x C x {oh} x {ow} gradient, got shape {dy.shape}.")
-    n, c = dy.shape[:2]
-    dx = np.zeros((n, c, h, w), dy.dtype)
+    dx = np.zeros(dy.shape[:2] + (h, w), dy.dtype)
     if dy.size:
-        _avg_b(dy.reshape(n * c, oh, ow), ph, pw, sh, sw, pt, pl, bool(count_include_pad),
-               dx.reshape(n * c, h, w))
+        _avg_b(_planes(dy), ph, pw, sh, sw, pt, pl, bool(count_include_pad), _planes(dx))
     return dx
 
 

@@ -9,7 +9,7 @@ shared-memory tree reductions, pairwise and accurate in float32.
 
 Kernels are built per dtype so that every constant and shared buffer has the data's
 precision (a float64 literal would silently promote float32 arithmetic to float64). Their
-closures hold only numpy scalars and numba types, which numba's cache can hash.
+closures hold only numpy scalars, numba types and _device.STAMP, which numba's cache can hash.
 """
 import functools
 import math
@@ -19,42 +19,31 @@ import numpy as np
 from numba import cuda
 
 from . import _runtime
+from ._device import STAMP, device_functions
 
-# Device helpers live in the file of the kernels that call them: numba's cache=True checks
-# only the kernel's own source file for changes. imin / imax stand in for builtin min / max,
-# which numba 0.68's built-in CUDA target fails to compile for a real device on two integers
-# (it picks up the min(iterable) overload; seen with cuda.compile_ptx); the simulator hides this.
+block_sum, imax, imin = device_functions(globals(), "block_sum", "imax", "imin")
 
 
 @cuda.jit(device=True)
-def imin(a, b):
-    return a if a < b else b
+def chunk_span(m, chunk):
+    """The elements [start, stop) of its channel's m that block (c, b) of a (C, P) grid reduces."""
+    start = cuda.blockIdx.y * chunk
+    return start, imin(start + chunk, m)
 
 
 @cuda.jit(device=True)
-def imax(a, b):
-    return a if a > b else b
+def channel_item(i, C, S, c):
+    """The flat index of element i of channel c (i = n * S + s runs over the batch and positions)."""
+    n = i // S
+    return (n * C + c) * S + (i - n * S)
 
 
 @cuda.jit(device=True)
-def block_sum(sh, v):
-    """Sum of v over the block (a power-of-two size) by a shared-memory tree.
-
-    Pairwise summation keeps float32 error near log2(blockDim) ulps. Every thread of the
-    block must call this: it synchronizes.
-    """
-    tid = cuda.threadIdx.x
-    sh[tid] = v
-    cuda.syncthreads()
-    stride = cuda.blockDim.x // 2
-    while stride > 0:
-        if tid < stride:
-            sh[tid] += sh[tid + stride]
-        cuda.syncthreads()
-        stride //= 2
-    total = sh[0]
-    cuda.syncthreads()  # all threads have read sh[0] before the buffer is reused
-    return total
+def put_partials(a, b, c, va, vb):
+    """Thread 0 of block (c, p) stores its block's two results at [c, p]."""
+    if cuda.threadIdx.x == 0:
+        a[c, cuda.blockIdx.y] = va
+        b[c, cuda.blockIdx.y] = vb
 
 
 @functools.lru_cache(maxsize=None)
@@ -63,37 +52,31 @@ def kernels(dtype_name):
     nbt = numba.from_dtype(np.dtype(dtype_name))
     zero = npt(0)
     smem = _runtime.SMEM_SIZE
+    stamp = STAMP  # in the closures of the kernels that call _device's functions: see _device
 
     @cuda.jit(cache=True)
     def stats_partial(x, N, C, S, chunk, pmean, pm2):
+        stamp  # noqa: B018 -- a closure cell, and so part of the cache key
         sh = cuda.shared.array(smem, nbt)
         c = cuda.blockIdx.x
-        b = cuda.blockIdx.y
         tid = cuda.threadIdx.x
-        nt = cuda.blockDim.x
-        m = N * S
-        start = b * chunk
-        stop = imin(start + chunk, m)
+        start, stop = chunk_span(N * S, chunk)
         acc = zero
-        for i in range(start + tid, stop, nt):
-            n = i // S
-            acc += x[(n * C + c) * S + (i - n * S)]
+        for i in range(start + tid, stop, cuda.blockDim.x):
+            acc += x[channel_item(i, C, S, c)]
         total = block_sum(sh, acc)
         cnt = stop - start
         mean_b = total / npt(cnt) if cnt > 0 else zero
         acc = zero
-        for i in range(start + tid, stop, nt):
-            n = i // S
-            d = x[(n * C + c) * S + (i - n * S)] - mean_b
+        for i in range(start + tid, stop, cuda.blockDim.x):
+            d = x[channel_item(i, C, S, c)] - mean_b
             acc += d * d
-        m2 = block_sum(sh, acc)
-        if tid == 0:
-            pmean[c, b] = mean_b
-            pm2[c, b] = m2
+        put_partials(pmean, pm2, c, mean_b, block_sum(sh, acc))
 
     @cuda.jit(cache=True)
     def stats_combine(pmean, pm2, chunk, m, mean, var):
         # One block per channel, one thread per partial; blockDim.x == number of partials.
+        stamp  # noqa: B018
         sh = cuda.shared.array(smem, nbt)
         c = cuda.blockIdx.x
         b = cuda.threadIdx.x
@@ -117,31 +100,25 @@ def kernels(dtype_name):
     @cuda.jit(cache=True)
     def grad_partial(dy, x, N, C, S, chunk, mean, psum_dy, psum_dyxc):
         # Chunk sums of dy and dy * (x - mean): the reductions behind doffset and dscale.
+        stamp  # noqa: B018
         sh = cuda.shared.array(smem, nbt)
         c = cuda.blockIdx.x
-        b = cuda.blockIdx.y
         tid = cuda.threadIdx.x
-        nt = cuda.blockDim.x
-        m = N * S
-        start = b * chunk
-        stop = imin(start + chunk, m)
+        start, stop = chunk_span(N * S, chunk)
         mu = mean[c]
         a1 = zero
         a2 = zero
-        for i in range(start + tid, stop, nt):
-            n = i // S
-            j = (n * C + c) * S + (i - n * S)
+        for i in range(start + tid, stop, cuda.blockDim.x):
+            j = channel_item(i, C, S, c)
             g = dy[j]
             a1 += g
             a2 += g * (x[j] - mu)
         s1 = block_sum(sh, a1)
-        s2 = block_sum(sh, a2)
-        if tid == 0:
-            psum_dy[c, b] = s1
-            psum_dyxc[c, b] = s2
+        put_partials(psum_dy, psum_dyxc, c, s1, block_sum(sh, a2))
 
     @cuda.jit(cache=True)
     def grad_combine(psum_dy, psum_dyxc, var, eps, doffset, dscale):
+        stamp  # noqa: B018
         sh = cuda.shared.array(smem, nbt)
         c = cuda.blockIdx.x
         b = cuda.threadIdx.x

@@ -14,13 +14,15 @@ import numba
 import numpy as np
 from numba import cuda
 
+from ._device import STAMP, device_functions
+
+(split,) = device_functions(globals(), "split")
+
 # Border modes (the codes conv.py passes): a constant, then cpu/conv.PADDING_MODES in order
 # ('symmetric-include-edge', 'symmetric-exclude-edge', 'replicate').
 CONSTANT, SYMMETRIC_INCLUDE_EDGE, SYMMETRIC_EXCLUDE_EDGE, REPLICATE = 0, 1, 2, 3
 
 
-# Device helpers live in the file of the kernels that call them: numba's cache=True checks
-# only the kernel's own source file for changes.
 @cuda.jit(device=True)
 def source_index(i, n, mode):
     """The input row (or column) that padded position i reads; -1 for the constant."""
@@ -52,6 +54,7 @@ def kernels(dtype_name):
     npt = np.dtype(dtype_name).type
     nbt = numba.from_dtype(np.dtype(dtype_name))
     zero = npt(0)
+    stamp = STAMP  # in the closures of the kernels that call _device's functions: see _device
 
     @cuda.jit(cache=True)
     def conv_forward(x, w, b, has_bias, C, H, W, F, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, groups,
@@ -59,6 +62,7 @@ def kernels(dtype_name):
         # Thread i: observation n, filters f0 .. f0 + nf - 1 (block fb of group g), output row
         # oh, columns ow0 .. ow0 + npos - 1; column blocks fastest, so a warp reads
         # neighbouring inputs and the same weights.
+        stamp  # noqa: B018 -- a closure cell, and so part of the cache key
         cg = C // groups
         fg = F // groups
         nfb = (fg + FB - 1) // FB           # filter blocks per group
@@ -69,14 +73,10 @@ def kernels(dtype_name):
         cols = cuda.local.array(PB, numba.int64)
         total = y.size // (fg * OW) * nfb * nob
         for i in range(cuda.grid(1), total, cuda.gridsize(1)):
-            ob = i % nob
-            t = i // nob
-            oh = t % OH
-            t = t // OH
-            fb = t % nfb
-            t = t // nfb
-            g = t % groups
-            n = t // groups
+            ob, t = split(i, nob)
+            oh, t = split(t, OH)
+            fb, t = split(t, nfb)
+            g, n = split(t, groups)
             f0 = g * fg + fb * FB
             nf = fg - fb * FB if fg - fb * FB < FB else FB
             ow0 = ob * PB
@@ -149,15 +149,13 @@ def kernels(dtype_name):
     def conv_grad_input(dy, w, C, H, W, F, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, groups, dx):
         # dx[n, c, h, x] = sum of dy[n, f, oh, ow] * w[f, c, a, q] over the filters f of c's
         # group and the taps with h = oh * sh - pt + a * dh (likewise for the column).
+        stamp  # noqa: B018
         cg = C // groups
         fg = F // groups
         for i in range(cuda.grid(1), dx.size, cuda.gridsize(1)):
-            col = i % W
-            t = i // W
-            h = t % H
-            t = t // H
-            c = t % C
-            n = t // C
+            col, t = split(i, W)
+            h, t = split(t, H)
+            c, n = split(t, C)
             g = c // cg
             cc = c - g * cg
             acc = zero
@@ -181,11 +179,10 @@ def kernels(dtype_name):
         # The adjoint of mirrored / replicated padding along one axis: src is outer x Lp x inner
         # (the gradient of the padded array), out outer x L x inner; each padded position's
         # gradient goes to the input position it was read from.
+        stamp  # noqa: B018
         for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
-            s = i % inner
-            t = i // inner
-            m = t % L
-            o = t // L
+            s, t = split(i, inner)
+            m, o = split(t, L)
             acc = zero
             for j in range(Lp):
                 if source_index(j - before, L, mode) == m:

@@ -18,26 +18,9 @@ import numpy as np
 from numba import cuda
 
 from . import _runtime
+from ._device import STAMP, device_functions
 
-
-# Device helpers live in the file of the kernels that call them: numba's cache=True checks
-# only the kernel's own source file for changes (the same tree as _bn_kernels.block_sum).
-@cuda.jit(device=True)
-def block_sum(sh, v):
-    """Sum of v over the block (a power-of-two size) by a shared-memory tree; every thread of
-    the block must call it (it synchronizes)."""
-    tid = cuda.threadIdx.x
-    sh[tid] = v
-    cuda.syncthreads()
-    stride = cuda.blockDim.x // 2
-    while stride > 0:
-        if tid < stride:
-            sh[tid] += sh[tid + stride]
-        cuda.syncthreads()
-        stride //= 2
-    total = sh[0]
-    cuda.syncthreads()  # all threads have read sh[0] before the buffer is reused
-    return total
+(block_sum,) = device_functions(globals(), "block_sum")
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,9 +30,11 @@ def kernels(dtype_name):
     zero, one = npt(0), npt(1)
     ninf = npt(-np.inf)
     smem = _runtime.SMEM_SIZE
+    stamp = STAMP  # see _device
 
     @cuda.jit(cache=True)
     def dot_rows(a, a_sm, a_sk, b, b_sp, b_sk, K, M, P, bias, has_bias, out):
+        stamp  # noqa: B018 -- a closure cell, and so part of the cache key
         sh = cuda.shared.array(smem, nbt)
         tid = cuda.threadIdx.x
         nt = cuda.blockDim.x

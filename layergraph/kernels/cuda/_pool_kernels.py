@@ -12,20 +12,18 @@ import functools
 import numpy as np
 from numba import cuda
 
-# Device helpers live in the file of the kernels that call them: numba's cache=True checks
-# only the kernel's own source file for changes. imin / imax stand in for builtin min / max,
-# which numba 0.68's built-in CUDA target fails to compile for a real device on two integers
-# (it picks up the min(iterable) overload; seen with cuda.compile_ptx); the simulator hides this.
+from ._device import STAMP, device_functions
+
+imax, imin, split = device_functions(globals(), "imax", "imin", "split")
 
 
 @cuda.jit(device=True)
-def imin(a, b):
-    return a if a < b else b
-
-
-@cuda.jit(device=True)
-def imax(a, b):
-    return a if a > b else b
+def window(i, H, W, OH, OW, sh, sw, pt, pl):
+    """Output element i's input plane (its offset in x) and its window's first row and column
+    (either may lie in the padding)."""
+    ow, t = split(i, OW)
+    oh, plane = split(t, OH)
+    return plane * (H * W), oh * sh - pt, ow * sw - pl
 
 
 @functools.lru_cache(maxsize=None)
@@ -33,19 +31,16 @@ def kernels(dtype_name):
     npt = np.dtype(dtype_name).type
     zero = npt(0)
     ninf = npt(-np.inf)
+    stamp = STAMP  # in the closures of the kernels that call _device's functions: see _device
 
     @cuda.jit(cache=True)
     def maxpool_forward(x, H, W, OH, OW, ph, pw, sh, sw, pt, pl, y, argmax, want_argmax):
         # Padded cells never win: they are skipped, not read as -inf or 0. A window that
         # holds no real cell (padding >= pool size) gives -inf with argmax -1. Ties go to
         # the first cell in row-major order, as in numpy.argmax and PyTorch.
+        stamp  # noqa: B018 -- a closure cell, and so part of the cache key
         for i in range(cuda.grid(1), y.size, cuda.gridsize(1)):
-            ow = i % OW
-            t = i // OW
-            oh = t % OH
-            base = (t // OH) * (H * W)
-            h0 = oh * sh - pt
-            w0 = ow * sw - pl
+            base, h0, w0 = window(i, H, W, OH, OW, sh, sw, pt, pl)
             best = ninf
             besti = -1
             for h in range(imax(h0, 0), imin(h0 + ph, H)):
@@ -59,11 +54,6 @@ def kernels(dtype_name):
                 argmax[i] = besti
 
     @cuda.jit(cache=True)
-    def fill(a, value):
-        for i in range(cuda.grid(1), a.size, cuda.gridsize(1)):
-            a[i] = value
-
-    @cuda.jit(cache=True)
     def maxpool_backward(dy, argmax, OHW, HW, dx):
         for i in range(cuda.grid(1), dy.size, cuda.gridsize(1)):
             a = argmax[i]
@@ -72,13 +62,9 @@ def kernels(dtype_name):
 
     @cuda.jit(cache=True)
     def avgpool_forward(x, H, W, OH, OW, ph, pw, sh, sw, pt, pl, include_pad, y):
+        stamp  # noqa: B018
         for i in range(cuda.grid(1), y.size, cuda.gridsize(1)):
-            ow = i % OW
-            t = i // OW
-            oh = t % OH
-            base = (t // OH) * (H * W)
-            h0 = oh * sh - pt
-            w0 = ow * sw - pl
+            base, h0, w0 = window(i, H, W, OH, OW, sh, sw, pt, pl)
             hlo, hhi = imax(h0, 0), imin(h0 + ph, H)
             wlo, whi = imax(w0, 0), imin(w0 + pw, W)
             acc = zero
@@ -91,11 +77,11 @@ def kernels(dtype_name):
     @cuda.jit(cache=True)
     def avgpool_backward(dy, H, W, OH, OW, ph, pw, sh, sw, pt, pl, include_pad, dx):
         # Windows covering row h: oh * sh - pt <= h < oh * sh - pt + ph.
+        stamp  # noqa: B018
         for j in range(cuda.grid(1), dx.size, cuda.gridsize(1)):
-            w = j % W
-            t = j // W
-            h = t % H
-            base = (t // H) * (OH * OW)
+            w, t = split(j, W)
+            h, plane = split(t, H)
+            base = plane * (OH * OW)
             oh_lo = imax(0, -((ph - 1 - h - pt) // sh))   # ceil((h + pt - ph + 1) / sh)
             oh_hi = imin(OH - 1, (h + pt) // sh)
             ow_lo = imax(0, -((pw - 1 - w - pl) // sw))
@@ -115,7 +101,6 @@ def kernels(dtype_name):
 
     return {
         "maxpool_forward": maxpool_forward,
-        "fill": fill,
         "maxpool_backward": maxpool_backward,
         "avgpool_forward": avgpool_forward,
         "avgpool_backward": avgpool_backward,

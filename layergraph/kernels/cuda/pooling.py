@@ -75,7 +75,8 @@ def maxpool_backward(dy, argmax, H, W):
     n, c, oh, ow = (int(v) for v in dyd.shape)
     H, W = int(H), int(W)
     dx = args.empty((n * c * H * W,))
-    launch(k["fill"], dx.size, dx, args.dtype.type(0))
+    from . import _dense_kernels
+    launch(_dense_kernels.kernels(args.dtype.name)["fill"], dx.size, dx, args.dtype.type(0))
     launch(k["maxpool_backward"], dyd.size, flat(dyd), flat(amd), oh * ow, H * W, dx)
     return args.result(dx, (n, c, H, W))
 

@@ -33,7 +33,6 @@ def cases(dt):
     yield bn["grad_combine"], (m, m, v, s, v, v)
     yield bn["grad_input"], (v, v, 1, 1, 1, v, v, v, s, v, v, v)
     yield pk["maxpool_forward"], (v, *geom, v, i64, True)
-    yield pk["fill"], (v, s)
     yield pk["maxpool_backward"], (v, i64, 1, 1, v)
     yield pk["avgpool_forward"], (v, *geom, True, v)
     yield pk["avgpool_backward"], (v, *geom, True, v)
