@@ -1,0 +1,214 @@
+"""Observations read on demand and streamed in mini-batches, for training and prediction.
+
+A ``Source`` holds ``n`` observations of named arrays (keys) that it reads when asked:
+``read(indices, rng)`` -> {key: array with the observations first}, already in the core's
+layout. A dialect's datastore becomes a Source (images decoded, resized, augmented); the
+trainer's data dicts then hold a source's ``Column`` where they would hold an array, and
+``batches`` gives the mini-batches of an epoch: plain arrays are indexed as before, the
+columns of a source are read by a background thread that runs ahead of the kernels, through
+a bounded queue (``depth`` mini-batches), so that decoding overlaps training.
+
+Determinism: a batch's contents depend only on its indices and, for a source that draws
+random numbers (augmentation: ``random = True``), on a generator seeded from
+``(seed, batch number)``, where ``seed`` is drawn once per pass from the caller's generator.
+The background thread never touches the caller's generator, so the order of the epochs and
+every other draw are those of the same data in memory.
+
+A read that fails (a corrupt file) raises ``SourceError`` in the consumer, with the
+message of the source (which names the file).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+
+import numpy as np
+
+from ..core.errors import LayerGraphError
+
+DEPTH = 4   # mini-batches read ahead
+
+
+class SourceError(LayerGraphError):
+    """A source could not read an observation; the message names it (the file)."""
+
+
+class Source:
+    """``n`` observations; ``read(indices, rng)`` -> {key: array}; ``shapes``: {key: (one
+    observation's shape, dtype)}; ``random``: whether reading draws from ``rng``."""
+
+    n: int = 0
+    random: bool = False
+    shapes: dict = {}
+
+    def read(self, indices: np.ndarray, rng: np.random.Generator | None) -> dict:
+        raise NotImplementedError
+
+    def column(self, key) -> "Column":
+        shape, dtype = self.shapes[key]
+        return Column(self, key, shape, dtype)
+
+
+class Column:
+    """One key of a Source where the trainer expects an array: ``shape`` (observations first)
+    and indexing by positions (a read, without prefetch)."""
+
+    def __init__(self, source: Source, key, shape, dtype):
+        self.source, self.key = source, key
+        self.shape = (source.n, *shape)
+        self.ndim = len(self.shape)
+        self.dtype = np.dtype(dtype)
+
+    def __len__(self):
+        return self.source.n
+
+    def __getitem__(self, idx):
+        indices = np.arange(self.source.n)[idx]
+        return _read(self.source, np.atleast_1d(indices), np.random.default_rng(0))[self.key]
+
+
+def _read(source, indices, rng):
+    try:
+        return source.read(np.asarray(indices), rng)
+    except SourceError:
+        raise
+    except LayerGraphError as err:
+        raise SourceError(str(err), getattr(err, "identifier", "")) from None
+
+
+class _Prefetch:
+    """A thread that reads ``plan`` (a list of index arrays) from ``source`` in order into a
+    bounded queue."""
+
+    _END = object()
+
+    def __init__(self, source, plan, seed, depth):
+        self.source, self.plan, self.seed = source, plan, seed
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._work, name="layergraph-prefetch", daemon=True)
+        self.thread.start()
+
+    def _rng(self, b):
+        return np.random.default_rng([self.seed, b]) if self.source.random else None
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self):
+        for b, idx in enumerate(self.plan):
+            if self.stop.is_set():
+                return
+            try:
+                item = _read(self.source, idx, self._rng(b))
+            except BaseException as err:  # handed to the consumer, which raises it
+                self._put(err)
+                return
+            if not self._put(item):
+                return
+        self._put(self._END)
+
+    def get(self):
+        item = self.queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self):
+        self.stop.set()
+        while True:  # unblock a worker waiting on a full queue
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        self.thread.join()
+
+
+def streamed(arrays: dict) -> bool:
+    """Whether any value of ``arrays`` is a source's column."""
+    return any(isinstance(v, Column) for v in arrays.values())
+
+
+def batches(arrays: dict, order, batch_size: int, start: int = 0, partial: bool = False, gen=None,
+            depth: int = DEPTH):
+    """The mini-batches of ``arrays`` ({key: array or Column}) taken in ``order`` (None: in
+    their own order): batch b holds ``order[b * batch_size:(b + 1) * batch_size]``, from batch
+    ``start`` on; the incomplete last batch only with ``partial``. A generator of {key: array};
+    close it (or run it out) to stop its reader threads. ``gen`` draws the pass's augmentation
+    seed (only when a random source is read; None: seed 0)."""
+    sequential = order is None
+    n = next(iter(arrays.values())).shape[0] if sequential else len(order)
+    count = -(-n // batch_size) if partial else n // batch_size
+    sources = {}
+    for v in arrays.values():
+        if isinstance(v, Column):
+            sources.setdefault(id(v.source), v.source)
+    if not sources:
+        for b in range(start, count):
+            idx = slice(b * batch_size, (b + 1) * batch_size) if sequential else \
+                order[b * batch_size:(b + 1) * batch_size]
+            yield {k: v[idx] for k, v in arrays.items()}
+        return
+    order = np.arange(n) if sequential else np.asarray(order)
+    plan = [order[b * batch_size:(b + 1) * batch_size] for b in range(start, count)]
+    seed = 0
+    if gen is not None and any(s.random for s in sources.values()):
+        seed = int(gen.integers(2 ** 63))
+    readers = {sid: _Prefetch(s, plan, seed, depth) for sid, s in sources.items()}
+    try:
+        for idx in plan:
+            read = {sid: r.get() for sid, r in readers.items()}
+            yield {k: read[id(v.source)][v.key] if isinstance(v, Column) else v[idx] for k, v in arrays.items()}
+    finally:
+        for r in readers.values():
+            r.close()
+
+
+class Feed:
+    """The trainer's mini-batches, read ahead: ``batch(order, position)`` is the batch at
+    ``position`` of ``order``. Asked for the next position of the same order, it takes the
+    next batch of the running reader; otherwise (a new epoch, a resumed run) it starts one."""
+
+    def __init__(self, arrays: dict, batch_size: int, gen=None):
+        self.arrays, self.bs, self.gen = arrays, batch_size, gen
+        self._stream, self._order, self._next = None, None, None
+
+    def batch(self, order, position: int) -> dict:
+        if self._stream is None or order is not self._order or position != self._next:
+            self.close()
+            self._stream, self._order = batches(self.arrays, order, self.bs, position, gen=self.gen), order
+        self._next = position + 1
+        return next(self._stream)
+
+    def close(self):
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+
+def run(executor, feeds: dict, refs, batch_size: int, progress=None) -> dict:
+    """Prediction over ``feeds`` ({input name: array or Column}) in order, ``batch_size``
+    observations at a time, reading ahead; {ref: activations} like ``core.network.run``.
+    ``progress(done, total)`` is called after each batch."""
+    from ..core.network import run as run_arrays
+    refs = list(refs)
+    n = next(iter(feeds.values())).shape[0] if feeds else 0
+    if n == 0 or not streamed(feeds):
+        return run_arrays(executor, {k: v if not isinstance(v, Column) else v[:] for k, v in feeds.items()},
+                          refs, batch_size)
+    chunks = {ref: [] for ref in refs}
+    done = 0
+    for batch in batches(feeds, np.arange(n), batch_size, partial=True):
+        acts = run_arrays(executor, batch, refs, batch_size)
+        for ref in refs:
+            chunks[ref].append(acts[ref])
+        done += next(iter(batch.values())).shape[0]
+        if progress is not None:
+            progress(done, n)
+    return {ref: np.concatenate(parts, axis=0) for ref, parts in chunks.items()}
