@@ -66,6 +66,43 @@ class Column:
         indices = np.arange(self.source.n)[idx]
         return _read(self.source, np.atleast_1d(indices), np.random.default_rng(0))[self.key]
 
+    def __array__(self, dtype=None, copy=None):
+        """Every observation, read (in memory: for what needs the whole data at once)."""
+        parts = [b[self.key] for b in batches({self.key: self}, None, 256, partial=True)]
+        out = np.concatenate(parts) if parts else np.zeros(self.shape, self.dtype)
+        return out if dtype is None else out.astype(dtype)
+
+    def subset(self, idx) -> "Column":
+        """The observations at ``idx`` (positions), still read on demand."""
+        return _Subset(self.source, np.arange(self.source.n)[idx]).column(self.key)
+
+    def converted(self, shape, dtype) -> "Column":
+        """The same observations, each reshaped to ``shape`` and cast to ``dtype`` when read."""
+        return _Converted(self, tuple(shape), dtype).column(self.key)
+
+
+class _Subset(Source):
+    def __init__(self, source, positions):
+        self.base, self.positions = source, np.asarray(positions)
+        self.n, self.random, self.shapes = len(self.positions), source.random, source.shapes
+
+    def read(self, indices, rng):
+        return self.base.read(self.positions[np.asarray(indices)], rng)
+
+
+class _Converted(Source):
+    def __init__(self, column, shape, dtype):
+        self.base, self.key = column.source, column.key
+        self.n, self.random = column.source.n, column.source.random
+        self.shapes = {**self.base.shapes, column.key: (shape, dtype)}
+        self.shape, self.dtype = shape, dtype
+
+    def read(self, indices, rng):
+        out = dict(self.base.read(indices, rng))
+        x = out[self.key]
+        out[self.key] = np.ascontiguousarray(x.reshape((x.shape[0], *self.shape)), dtype=self.dtype)
+        return out
+
 
 def _read(source, indices, rng):
     try:

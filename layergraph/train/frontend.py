@@ -41,7 +41,10 @@ from .normalization import statistics, streamed_statistics
 # -- data ----------------------------------------------------------------------------------------
 def as_core(array, size, dtype) -> np.ndarray:
     """Batch-first data for an activation of ``size`` (a core ActivationSize) in the
-    core's layout: observations, channels, then the spatial dimensions."""
+    core's layout: observations, channels, then the spatial dimensions. A source's Column
+    stays one (each batch converted as it is read)."""
+    if isinstance(array, Column):
+        return array.converted(size.internal, dtype)
     array = np.asarray(array)
     return np.ascontiguousarray(array.reshape((array.shape[0], *size.internal)), dtype=dtype)
 
@@ -71,7 +74,7 @@ def count(arrays: dict) -> int:
 
 
 def take(arrays: dict, idx) -> dict:
-    return {k: v[idx] for k, v in arrays.items()}
+    return {k: v.subset(idx) if isinstance(v, Column) else v[idx] for k, v in arrays.items()}
 
 
 def holdout(inputs: dict, targets: dict, fraction: float, seed=None):
