@@ -1320,7 +1320,13 @@ def predictor(value, size, layer_name, what) -> np.ndarray:
 
 def check_files(ds, in_size, in_name) -> None:
     """Before training: every file of an imageDatastore read directly (default ReadFcn) exists,
-    is an image, and has the input layer's size; one error naming the first file that is not."""
+    is an image, and has the input layer's size; one error naming the first file that is not.
+    The files under an augmentedImageDatastore must be images (their size is made to fit).
+    Headers only: a file whose pixels are corrupt is met when it is read."""
+    if isinstance(ds, AugmentedImageDatastore) and ds._base[0] == "imds" and ds._base[2]._default_fcn:
+        for path in ds._base[2]._files:     # resized or cropped later: each file need only be an image
+            images.header(path)
+        return
     if not isinstance(ds, ImageDatastore) or not ds._default_fcn:
         return
     if ds._n() == 0:

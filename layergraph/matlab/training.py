@@ -29,6 +29,8 @@ from ..display.training import ProgressView, VerboseTable
 from ..train import CrossEntropy, HalfMeanSquared, TrainConfig, solvers, train
 from ..train.checkpoint import read_checkpoint, write_checkpoint
 from ..train.compiling import announce_compiling
+from ..data.sources import Column
+from ..display.reading import ReadProgress
 from ..train.frontend import as_core, input_statistics
 from ..train.normalization import needs_statistics
 from ..train.schedules import piecewise
@@ -323,7 +325,9 @@ def trainNetwork(*args):
     # input normalization from the training data
     announce = []
     if resume is None and (options.ResetInputNormalization or needs_statistics(in_layer)):
-        stats = input_statistics(in_layer, x, int(options.MiniBatchSize))
+        reading = ReadProgress("Reading the training data for input normalization") \
+            if options.Verbose and isinstance(x, Column) else None
+        stats = input_statistics(in_layer, x, int(options.MiniBatchSize), reading)
         if stats:
             announce.append("Initializing input data normalization.")
             in_layer = in_layer._resolved_copy(**stats)
@@ -383,7 +387,9 @@ def trainNetwork(*args):
         output_network=options.OutputNetwork, bn_statistics=options.BatchNormalizationStatistics,
         callbacks=callbacks, checkpoint=checkpoint, checkpoint_frequency=int(options.CheckpointFrequency),
         checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype,
-        on_compile=announce_compiling if options.Verbose or view is not None else None)
+        on_compile=announce_compiling if options.Verbose or view is not None else None,
+        on_read=ReadProgress("Reading the training data for batch normalization statistics")
+        if options.Verbose and isinstance(x, Column) else None)
     result = train(net, {in_name: x}, {out_ref: t}, {out_ref: loss}, config, resume=resume)
     if (result.non_finite or result.read_error) and not options.Verbose:
         warnings.warn(result.stop_reason, RuntimeWarning, stacklevel=2)  # the verbose table prints it

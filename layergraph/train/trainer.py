@@ -45,7 +45,7 @@ from ..core import shared
 from ..core.errors import LayerGraphError
 from ..core.executor import Executor
 from ..core.initializers import rng as global_rng
-from ..data.sources import Column, Feed, SourceError, batches
+from ..data.sources import Column, Feed, SourceError, batches, streamed
 from .compiling import CompileClock
 from .frontend import count as _count
 from .solvers import SGDM, threshold
@@ -80,6 +80,8 @@ class TrainConfig:
     device: str = "cpu"
     dtype: Any = np.float32
     on_compile: Callable[[], None] | None = None  # called when kernels start compiling (once a run)
+    # progress(done, total) of the pass over streamed data for the population statistics
+    on_read: Callable[[int, int], None] | None = None
 
 
 @dataclass
@@ -244,9 +246,13 @@ class _Run:
         if not todo:
             return
         acc = {name: (0, 0.0, 0.0) for name, _ in todo}  # count, mean, E[x^2]
+        done = 0
         for batch in batches(self.inputs, None, self.bs, partial=True):
             self.ex.forward(batch, training=True, dropout=False)
             m = next(iter(batch.values())).shape[0]
+            done += m
+            if self.cfg.on_read is not None and streamed(self.inputs):
+                self.cfg.on_read(done, self.n)
             for name, _ in todo:
                 mean, var = (a.astype(np.float64) for a in self.ex.batch_stats[name])
                 count, mu, sq = acc[name]
@@ -400,7 +406,7 @@ class _Run:
         result = TrainResult(self.network(), st.history, reason, final_val, output_iteration, st,
                              non_finite=finite_stop, compile_seconds=self.clock.total, read_error=read_error)
         self._notify(self._info("done", StopReason=reason, Final=True, Last=last, FinalValidation=final_val,
-                                NonFinite=finite_stop))
+                                NonFinite=finite_stop, ReadError=read_error))
         return result
 
     def _checkpoint(self):

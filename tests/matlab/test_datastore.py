@@ -370,3 +370,23 @@ def test_array_combine_transform(folder):
     np.testing.assert_array_equal(ia.TrainingLoss, ib.TrainingLoss)
     with pytest.raises(LayerGraphError, match="must give the predictors and the responses"):
         trainNetwork(adsX, net_layers(), opts)
+
+
+def test_read_progress_and_verbose_training(folder, capsys):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from layergraph.display.reading import ReadProgress
+    out = StringIO()
+    bar = ReadProgress("Reading the training data", console=Console(file=out, force_terminal=True, width=100))
+    for k in range(1, 5):
+        bar(k * 10, 40)
+    assert "Reading the training data" in out.getvalue() and "40/40" in out.getvalue()
+    assert bar._bar is None                                    # closed at the end of the pass
+    imds = imageDatastore(folder, 'IncludeSubfolders', True, 'LabelSource', 'foldernames')
+    opts = trainingOptions('sgdm', 'MaxEpochs', 1, 'MiniBatchSize', 50, 'VerboseFrequency', 1)
+    trainNetwork(imds, net_layers(), opts)
+    text = capsys.readouterr().out
+    assert "Initializing input data normalization." in text and "|  Epoch  |  Iteration  |" in text
+    assert "Training finished: Max epochs completed." in text
