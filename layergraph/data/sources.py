@@ -119,15 +119,17 @@ class _Prefetch:
 
     _END = object()
 
-    def __init__(self, source, plan, seed, depth):
-        self.source, self.plan, self.seed = source, plan, seed
+    def __init__(self, source, plan, seed, depth, first=0):
+        self.source, self.plan, self.seed, self.first = source, plan, seed, first
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._work, name="layergraph-prefetch", daemon=True)
         self.thread.start()
 
     def _rng(self, b):
-        return np.random.default_rng([self.seed, b]) if self.source.random else None
+        # seeded by the batch's number in the pass (not in this reader), so that a reader
+        # started in the middle of a pass draws what a reader from its start would have
+        return np.random.default_rng([self.seed, self.first + b]) if self.source.random else None
 
     def _put(self, item) -> bool:
         while not self.stop.is_set():
@@ -197,7 +199,7 @@ def batches(arrays: dict, order, batch_size: int, start: int = 0, partial: bool 
     seed = 0
     if gen is not None and any(s.random for s in sources.values()):
         seed = int(gen.integers(2 ** 63))
-    readers = {sid: _Prefetch(s, plan, seed, depth) for sid, s in sources.items()}
+    readers = {sid: _Prefetch(s, plan, seed, depth, start) for sid, s in sources.items()}
     try:
         for idx in plan:
             read = {sid: r.get() for sid, r in readers.items()}

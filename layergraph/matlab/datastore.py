@@ -1194,7 +1194,6 @@ class TransformedDatastore(_Datastore):
         inner = type(self.UnderlyingDatastores[0]).class_name
         return _property_block("TransformedDatastore", [
             ("UnderlyingDatastores", f"{{1x1 {inner}}}"),
-            ("SupportedOutputFormats", "[1x16 string]"),
             ("Transforms", "{" + format_value(self.Transforms[0]) + "}"),
             ("IncludeInfo", "1" if self.IncludeInfo else "0")])
 
