@@ -16,17 +16,41 @@ every other draw are those of the same data in memory.
 
 A read that fails (a corrupt file) raises ``SourceError`` in the consumer, with the
 message of the source (which names the file).
+
+Who reads: decoding images is mostly Python in Pillow, which holds the GIL, and so do the
+numba kernels that are not compiled ``nogil``; a reader thread then waits for the kernels
+and the kernels for it. So a training run (``Feed``) reads with a pool of worker processes
+when the machine has cores to spare (``WORKERS``) and can fork (Linux): the workers are
+forked from the training process, so they have the source as it is (a ReadFcn or transform
+that is a lambda included) and only the batches travel back, as PyTorch's DataLoader does.
+A run's pool is started once and reused every epoch; a one-off pass (statistics,
+validation, prediction) forks its own. The workers only decode and never call the kernels.
+Without spare cores, or where a process cannot fork, one background thread reads.
 """
 from __future__ import annotations
 
+import itertools
+import os
 import queue
 import threading
+import warnings
+from collections import deque
 
 import numpy as np
 
 from ..core.errors import LayerGraphError
 
 DEPTH = 4   # mini-batches read ahead
+# reader processes of a training run: None picks min(4, cores - 1) on a machine with at least 3
+# cores and 0 (a thread) below; 0: always a thread
+WORKERS = None
+
+
+def _workers() -> int:
+    if WORKERS is not None:
+        return int(WORKERS)
+    cores = os.cpu_count() or 1
+    return min(4, cores - 1) if cores >= 3 else 0
 
 
 class SourceError(LayerGraphError):
@@ -169,18 +193,86 @@ class _Prefetch:
         self.thread.join()
 
 
+_SOURCES: dict = {}        # the sources of the running pools, inherited by the forked workers
+_KEYS = itertools.count()
+_WORKER_SOURCE = None      # in a reader process: the source it reads
+
+
+def _start_worker(key):
+    global _WORKER_SOURCE
+    import signal
+    # Ctrl-C is the training process's to handle (it stops the run and keeps the network)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER_SOURCE = _SOURCES[key]
+
+
+def _worker_read(indices, seed, b):
+    source = _WORKER_SOURCE
+    return _read(source, indices, np.random.default_rng([seed, b]) if source.random else None)
+
+
+class _Pool:
+    """Reader processes for one source, forked once and reused for every pass of a run."""
+
+    def __init__(self, source, workers):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+        self.key = next(_KEYS)
+        _SOURCES[self.key] = source
+        self.executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=_start_worker, initargs=(self.key,))
+
+    @staticmethod
+    def of(source, workers):
+        """A pool for ``source``, or None (a thread reads) without spare cores or fork."""
+        import multiprocessing
+        if workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        return _Pool(source, workers)
+
+    def stream(self, plan, seed, first, depth):
+        """The reads of ``plan`` in order, ``depth`` batches in flight."""
+        pending = deque()
+        batches_ = iter(enumerate(plan))
+
+        def submit():
+            for b, idx in batches_:
+                pending.append(self.executor.submit(_worker_read, idx, seed, first + b))
+                return
+
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12 warns on any fork beside threads; the workers only decode (above)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                for _ in range(depth):
+                    submit()
+            while pending:
+                result = pending.popleft().result()
+                submit()
+                yield result
+        finally:
+            for f in pending:
+                f.cancel()
+
+    def close(self):
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        _SOURCES.pop(self.key, None)
+
+
 def streamed(arrays: dict) -> bool:
     """Whether any value of ``arrays`` is a source's column."""
     return any(isinstance(v, Column) for v in arrays.values())
 
 
 def batches(arrays: dict, order, batch_size: int, start: int = 0, partial: bool = False, gen=None,
-            depth: int = DEPTH):
+            depth: int = DEPTH, pools: dict | None = None):
     """The mini-batches of ``arrays`` ({key: array or Column}) taken in ``order`` (None: in
     their own order): batch b holds ``order[b * batch_size:(b + 1) * batch_size]``, from batch
     ``start`` on; the incomplete last batch only with ``partial``. A generator of {key: array};
     close it (or run it out) to stop its reader threads. ``gen`` draws the pass's augmentation
-    seed (only when a random source is read; None: seed 0)."""
+    seed (only when a random source is read; None: seed 0). ``pools``: {id(source): reader
+    process pool or None}, kept by the caller across passes (``Feed``); without it, the pass
+    starts and ends its own."""
     sequential = order is None
     n = next(iter(arrays.values())).shape[0] if sequential else len(order)
     count = -(-n // batch_size) if partial else n // batch_size
@@ -199,14 +291,31 @@ def batches(arrays: dict, order, batch_size: int, start: int = 0, partial: bool 
     seed = 0
     if gen is not None and any(s.random for s in sources.values()):
         seed = int(gen.integers(2 ** 63))
-    readers = {sid: _Prefetch(s, plan, seed, depth, start) for sid, s in sources.items()}
+    own = pools is None
+    pools = {} if own else pools
+    readers, streams = {}, {}
+    for sid, s in sources.items():
+        if pools is not None and sid not in pools:
+            pools[sid] = _Pool.of(s, _workers())
+        pool = pools.get(sid)
+        if pool is not None:
+            streams[sid] = pool.stream(plan, seed, start, depth)
+        else:
+            readers[sid] = _Prefetch(s, plan, seed, depth, start)
     try:
         for idx in plan:
             read = {sid: r.get() for sid, r in readers.items()}
+            read.update({sid: next(st) for sid, st in streams.items()})
             yield {k: read[id(v.source)][v.key] if isinstance(v, Column) else v[idx] for k, v in arrays.items()}
     finally:
         for r in readers.values():
             r.close()
+        for st in streams.values():
+            st.close()
+        if own:
+            for pool in pools.values():
+                if pool is not None:
+                    pool.close()
 
 
 class Feed:
@@ -217,18 +326,27 @@ class Feed:
     def __init__(self, arrays: dict, batch_size: int, gen=None):
         self.arrays, self.bs, self.gen = arrays, batch_size, gen
         self._stream, self._order, self._next = None, None, None
+        self._pools: dict = {}    # reader processes, kept for every epoch of the run
 
     def batch(self, order, position: int) -> dict:
         if self._stream is None or order is not self._order or position != self._next:
-            self.close()
-            self._stream, self._order = batches(self.arrays, order, self.bs, position, gen=self.gen), order
+            self._end_stream()
+            self._stream = batches(self.arrays, order, self.bs, position, gen=self.gen, pools=self._pools)
+            self._order = order
         self._next = position + 1
         return next(self._stream)
 
-    def close(self):
+    def _end_stream(self):
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+    def close(self):
+        self._end_stream()
+        for pool in self._pools.values():
+            if pool is not None:
+                pool.close()
+        self._pools = {}
 
 
 def run(executor, feeds: dict, refs, batch_size: int, progress=None) -> dict:

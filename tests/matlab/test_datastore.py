@@ -225,6 +225,35 @@ def test_training_from_files_equals_training_in_memory(folder):
     assert "ValidationData: [1x1 matlab.io.datastore.ImageDatastore]" in str(options(val))
 
 
+def test_reader_processes_train_the_same(folder, monkeypatch):
+    """Forked reader processes (a machine with spare cores), an augmenting datastore with a
+    lambda among its functions: the weights of the thread's run."""
+    import multiprocessing
+
+    from layergraph.data import sources
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    imds = imageDatastore(folder, 'IncludeSubfolders', True, 'LabelSource', 'foldernames')
+    aug = augmentedImageDatastore([8, 8], transform(imds, lambda im: im).UnderlyingDatastores[0],
+                                  'DataAugmentation', imageDataAugmenter('RandRotation', lambda: 10.0,
+                                                                         'RandXTranslation', [-1, 1]))
+    opts = trainingOptions('sgdm', 'MaxEpochs', 2, 'MiniBatchSize', 32, 'Verbose', False, 'Shuffle', 'every-epoch')
+    started = []
+    real = sources._Pool.of
+    monkeypatch.setattr(sources._Pool, "of", staticmethod(lambda s, w: started.append(real(s, w)) or started[-1]))
+    runs, pools = [], []
+    for workers in (0, 2):
+        monkeypatch.setattr(sources, "WORKERS", workers)
+        started.clear()
+        rng(0)
+        runs.append(trainNetwork(aug, net_layers(), opts))
+        pools.append(list(started))
+    assert all(p is None for p in pools[0]) and all(p is not None for p in pools[1])  # threads, then processes
+    assert len(pools[1]) >= 3               # input statistics, the training run, population statistics
+    assert same_weights(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1].TrainingLoss, runs[1][1].TrainingLoss)
+
+
 def test_prefetch_reads_ahead_on_another_thread(folder):
     """The batches of a source come from a reader thread, at most DEPTH ahead."""
     import threading

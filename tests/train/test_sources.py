@@ -106,3 +106,35 @@ def test_data_imports_no_dialect():
     wrong = [(m, t) for m in g if m.startswith("layergraph.data") for t in g.successors(m)
              if t.split(".")[1] in ("matlab", "wolfram", "display")]
     assert wrong == []
+
+
+def test_reader_processes_give_the_same_batches(monkeypatch):
+    """With spare cores a training run's batches come from forked reader processes, reused
+    across passes; the batches, their order and the errors are those of the thread."""
+    import multiprocessing
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(sources, "WORKERS", 2)
+    col = Numbers().column("x")
+    order = np.random.default_rng(5).permutation(23)
+    feed = sources.Feed({"x": col, "y": np.arange(23)}, 4)
+    try:
+        first = [feed.batch(order, b) for b in range(5)]
+        pool = next(iter(feed._pools.values()))
+        assert pool is not None
+        again = [feed.batch(order, b) for b in range(5)]        # a new pass, the same pool
+        assert next(iter(feed._pools.values())) is pool
+        for a, b, k in zip(first, again, range(5)):
+            np.testing.assert_array_equal(a["x"][:, 0], order[k * 4:(k + 1) * 4])
+            np.testing.assert_array_equal(a["x"], b["x"])
+            np.testing.assert_array_equal(a["y"], order[k * 4:(k + 1) * 4])
+    finally:
+        feed.close()
+    assert feed._pools == {} and sources._SOURCES == {}
+    bad = sources.Feed({"x": Numbers(bad=9).column("x")}, 4)
+    try:
+        with pytest.raises(sources.SourceError, match="file9.png"):
+            for b in range(5):
+                bad.batch(np.arange(23), b)
+    finally:
+        bad.close()
