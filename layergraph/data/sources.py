@@ -5,13 +5,14 @@ A ``Source`` holds ``n`` observations of named arrays (keys) that it reads when 
 layout. A dialect's datastore becomes a Source (images decoded, resized, augmented); the
 trainer's data dicts then hold a source's ``Column`` where they would hold an array, and
 ``batches`` gives the mini-batches of an epoch: plain arrays are indexed as before, the
-columns of a source are read by a background thread that runs ahead of the kernels, through
-a bounded queue (``depth`` mini-batches), so that decoding overlaps training.
+columns of a source are read by readers that run ahead of the kernels (worker processes or a
+thread, below), through a bounded queue (``depth`` mini-batches), so that decoding overlaps
+training.
 
 Determinism: a batch's contents depend only on its indices and, for a source that draws
 random numbers (augmentation: ``random = True``), on a generator seeded from
 ``(seed, batch number)``, where ``seed`` is drawn once per pass from the caller's generator.
-The background thread never touches the caller's generator, so the order of the epochs and
+The readers never touch the caller's generator, so the order of the epochs and
 every other draw are those of the same data in memory.
 
 A read that fails (a corrupt file) raises ``SourceError`` in the consumer, with the
