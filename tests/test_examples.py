@@ -50,3 +50,17 @@ def test_both_dialects_example():
     assert "Convolution           16 3x3x1 convolutions" in out
     assert float(out.split("Held-out accuracy (Wolfram, fine-tuned): ")[1].split()[0]) >= 0.9
 
+
+
+def test_digits_from_folder_example():
+    """MATLAB's "Create Simple Deep Learning Network for Classification" on a folder of PNG
+    files: the datastore's printout, the label counts, training from the files, and the
+    accuracy on the held-out files."""
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "digits_from_folder.py")], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    assert "  ImageDatastore with properties:" in out
+    assert "                      Labels: [0; 0; 0 ... and 1794 more categorical]" in out
+    assert "    Label    Count\n    _____    _____\n\n    0        178\n" in out
+    assert "size(img) = (8, 8)" in out
+    assert "Trained from 1350 PNG files for 240 iterations" in out
+    assert float(out.split("accuracy = ")[1].split()[0]) >= 0.9

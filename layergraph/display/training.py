@@ -113,7 +113,7 @@ class VerboseTable:
                 self._print(self.row({**last, "TimeSinceStart": last["TimeSinceStart"]}))
             self._print(self.rule())
             reason = info.get("StopReason", "")
-            if info.get("NonFinite"):
+            if info.get("NonFinite") or info.get("ReadError"):   # the reason is a sentence of its own
                 self._print(reason)
             else:
                 self._print(f"Training finished: {reason}.")

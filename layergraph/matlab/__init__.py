@@ -7,12 +7,14 @@ from .categorical import categorical, categories  # noqa: F401
 from .constructors import *  # noqa: F401,F403
 from .constructors import CONSTRUCTORS
 from .functions import *  # noqa: F401,F403
+from .datastore import *  # noqa: F401,F403
+from .datastore import __all__ as _datastores
 from .functions import __all__ as _functions
 from .training import trainNetwork  # noqa: F401
 from .training_options import trainingOptions  # noqa: F401
 
 __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories", "rng",
-                                                   "trainNetwork", "trainingOptions"]
+                                                   "trainNetwork", "trainingOptions"] + list(_datastores)
 
 
 def _on_registry(entry, added):

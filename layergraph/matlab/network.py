@@ -16,10 +16,18 @@ from ..core.infer import require_valid
 from ..core.network import Network, sized_graph
 from ..display.matlab_format import format_value
 from .analysis import analyze, to_graph
+from . import datastore
 from .data import run, to_matlab
 from .layer_array import LayerArray
 from .layer_graph import LayerGraph
 from .table import Table
+
+
+def _forward(executor, analysis, X, refs, MiniBatchSize):
+    """MATLAB-layout data (``data.run``) or a datastore (its predictors, streamed)."""
+    if datastore._is_datastore(X):
+        return datastore.run(executor, analysis, X, refs, MiniBatchSize)
+    return run(executor, analysis, X, refs, MiniBatchSize)
 
 
 def _device(env) -> str:
@@ -62,7 +70,7 @@ class _MatlabNetwork(Network):
         """Scores or responses for the data X (MATLAB layout). With several outputs, a
         tuple in the order of ``Outputs`` (default: the network's outputs)."""
         refs = self._refs(Outputs)
-        acts = run(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, refs, MiniBatchSize)
+        acts = _forward(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, refs, MiniBatchSize)
         out = [to_matlab(acts[r], self.size(r)) for r in refs]
         return out[0] if len(out) == 1 else tuple(out)
 
@@ -75,7 +83,7 @@ class _MatlabNetwork(Network):
         if mode not in ("channels", "rows", "columns"):
             raise LayerGraphError(f"Invalid value for 'OutputAs': {OutputAs!r}. Expected 'channels', 'rows' or "
                                   "'columns'.", "MATLAB:InputParser:ArgumentFailedValidation")
-        y = run(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, [ref], MiniBatchSize)[ref]
+        y = _forward(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, [ref], MiniBatchSize)[ref]
         if y.ndim == 2:
             return {"channels": y, "rows": y, "columns": np.ascontiguousarray(y.T)}[mode]
         m = cv.internal_images_to_matlab(y)

@@ -4,8 +4,13 @@ shared trainer (layergraph/train).
 X is in MATLAB's layout (H x W x C x N images, N x numFeatures features), Y holds
 labels (a sequence of strings or integers, or a ``categorical``) for a
 classification layer, or numeric responses (N x R, or H x W x C x N) for a
-regression layer. Everything about the data is checked before the first
-iteration. Returns ``(net, info)``: a SeriesNetwork (layer array given) or
+regression layer. ``trainNetwork(ds, layers, options)`` trains from a datastore
+(``datastore.py``: an imageDatastore with Labels, an augmentedImageDatastore, or one whose
+reads give {predictors, responses}), streamed from disk with the reads run ahead of the
+kernels; ValidationData may be a datastore too. Everything about the data that can be known
+without decoding every image (labels, classes, each file's image size) is checked before the
+first iteration; a file that cannot be read during training stops it with the file's name and
+the network trained so far (a warning says so). Returns ``(net, info)``: a SeriesNetwork (layer array given) or
 DAGNetwork (layer graph given), and MATLAB's info struct.
 """
 from __future__ import annotations
@@ -24,12 +29,15 @@ from ..display.training import ProgressView, VerboseTable
 from ..train import CrossEntropy, HalfMeanSquared, TrainConfig, solvers, train
 from ..train.checkpoint import read_checkpoint, write_checkpoint
 from ..train.compiling import announce_compiling
-from ..train.frontend import as_core
-from ..train.normalization import needs_statistics, statistics
+from ..data.sources import Column
+from ..display.reading import ReadProgress
+from ..train.frontend import as_core, input_statistics
+from ..train.normalization import needs_statistics
 from ..train.schedules import piecewise
 from .analysis import analyze
 from .categorical import Categorical
 from .data import to_internal
+from .datastore import AugmentedImageDatastore, ImageDatastore, _is_datastore, _Source, check_files
 from .layer_graph import LayerGraph
 from .network import DAGNetwork, DLNetwork, SeriesNetwork
 from .training_options import TrainingOptions
@@ -133,18 +141,87 @@ def _prepare(X, Y, analysis, input_name, out_name, out_ref, dtype, classes=None)
             raise LayerGraphError("Invalid training data. For a classification layer, Y must be a vector of class "
                                   "labels (categorical, strings or integers), not a numeric matrix.")
         cat = _labels(Y, n, classes, out_name)
-        k = len(cat.categories)
-        if act.channels != k:
-            raise LayerGraphError(f"Invalid training data. The output size ({act.channels}) of the last layer does "
-                                  f"not match the number of classes ({k}).",
-                                  "nnet_cnn:trainNetwork:InvalidResponse")
-        weights = out_layer.ClassWeights
-        if not isinstance(weights, str) and np.size(weights) != k:
-            raise LayerGraphError(f"Invalid training data. Layer '{out_name}' has {np.size(weights)} ClassWeights, "
-                                  f"but there are {k} classes: give one weight per class, in the order of Classes.",
-                                  "nnet_cnn:trainNetwork:InvalidResponse")
+        _check_classes(cat, act, out_layer, out_name)
         return x, as_core(cat.onehot(dtype), act, dtype), cat
     return x, _responses(Y, n, act, out_name, dtype), None
+
+
+def _check_classes(cat, act, out_layer, out_name):
+    k = len(cat.categories)
+    if act.channels != k:
+        raise LayerGraphError(f"Invalid training data. The output size ({act.channels}) of the last layer does "
+                              f"not match the number of classes ({k}).",
+                              "nnet_cnn:trainNetwork:InvalidResponse")
+    weights = out_layer.ClassWeights
+    if not isinstance(weights, str) and np.size(weights) != k:
+        raise LayerGraphError(f"Invalid training data. Layer '{out_name}' has {np.size(weights)} ClassWeights, "
+                              f"but there are {k} classes: give one weight per class, in the order of Classes.",
+                              "nnet_cnn:trainNetwork:InvalidResponse")
+
+
+def _label_text(value) -> str:
+    if isinstance(value, Categorical):
+        return str(value.labels[0])
+    return str(Categorical([str(value)] if not isinstance(value, (int, np.integer)) else [value]).labels[0])
+
+
+def _prepare_datastore(ds, analysis, input_name, out_name, out_ref, dtype, classes=None):
+    """A datastore -> (predictors as a source's Column, targets (an array when the datastore
+    knows its labels, else a Column), the categorical labels or None). Nothing is decoded here
+    but, for a datastore whose reads carry the responses, the first observation."""
+    size_in = analysis.info(input_name).ActivationSizes["out"]
+    n = ds._n()
+    if n == 0:
+        raise LayerGraphError("Invalid training data. The datastore contains no observations.")
+    check_files(ds, size_in, input_name)
+    out_layer = analysis.layers[out_name]
+    act = analysis.info(out_ref[0]).ActivationSizes[out_ref[1]]
+    classify = out_layer.family == "crossentropyex"
+    if isinstance(ds, (ImageDatastore, AugmentedImageDatastore)):
+        known = ds._responses()
+        if known is None or len(known) == 0:
+            raise LayerGraphError("Invalid training data. The datastore has no responses: its Labels are empty. "
+                                  "Create it with 'LabelSource', 'foldernames', or set Labels.",
+                                  "nnet_cnn:trainNetwork:InvalidResponse")
+        x = _Source(ds, input_name, size_in, dtype).column(input_name)
+        if classify:
+            cat = _labels(known, n, classes, out_name)
+            _check_classes(cat, act, out_layer, out_name)
+            return x, as_core(cat.onehot(dtype), act, dtype), cat
+        return x, _responses(np.asarray(known), n, act, out_name, dtype), None
+    first = ds._columns(ds._native(0, np.random.default_rng(0)))
+    if len(first) < 2:
+        raise LayerGraphError(f"Invalid training data. Each read of the {type(ds).__name__} must give the "
+                              "predictors and the responses ({X, Y}, e.g. combine(dsX, dsY)); its reads give "
+                              f"{len(first)} column.", "nnet_cnn:trainNetwork:InvalidResponse")
+    if classify:
+        cats = classes
+        if cats is None:
+            if not isinstance(first[1], Categorical):
+                raise LayerGraphError("Invalid training data. The responses that the datastore reads must be "
+                                      "categorical (their categories are the classes), or set the Classes of "
+                                      f"layer '{out_name}'.", "nnet_cnn:trainNetwork:InvalidResponse")
+            cats = list(first[1].categories)
+        cat = Categorical([], cats)
+        _check_classes(cat, act, out_layer, out_name)
+
+        def encode(rows, indices):
+            texts = [_label_text(r[1]) for r in rows]
+            try:
+                return as_core(Categorical(texts, cats).onehot(dtype), act, dtype)
+            except LayerGraphError as err:
+                raise LayerGraphError(f"Invalid training data at observation {int(indices[0]) + 1} and on: {err}") \
+                    from None
+    else:
+        cat = None
+
+        def encode(rows, indices):
+            y = np.stack([np.asarray(r[1], dtype=dtype) for r in rows])
+            if act.is_image and act.spatial != (1, 1):
+                return np.ascontiguousarray(cv.matlab_images_to_internal(np.moveaxis(y, 0, -1)), dtype=dtype)
+            return as_core(y.reshape(y.shape[0], -1), act, dtype)
+    source = _Source(ds, input_name, size_in, dtype, {"ref": out_ref, "size": act, "encode": encode})
+    return source.column(input_name), source.column(out_ref), cat
 
 
 def _device(options):
@@ -189,8 +266,17 @@ def _output_fcn_adapter(fns, metric):
 
 
 # -- trainNetwork ----------------------------------------------------------------------------
-def trainNetwork(X, Y, layers, options):
-    """[net, info] = trainNetwork(X, Y, layers, options)."""
+def trainNetwork(*args):
+    """[net, info] = trainNetwork(X, Y, layers, options) or trainNetwork(ds, layers, options)."""
+    if len(args) == 3 and _is_datastore(args[0]):
+        (X, layers, options), Y = args, None
+    elif len(args) == 4:
+        X, Y, layers, options = args
+    else:
+        raise LayerGraphError("trainNetwork takes (X, Y, layers, options) or (ds, layers, options) with ds a "
+                              f"datastore; received {len(args)} arguments"
+                              f"{' and no datastore first' if len(args) == 3 else ''}.",
+                              "nnet_cnn:trainNetwork:InvalidArguments")
     if not isinstance(options, TrainingOptions):
         raise LayerGraphError("Expected options to be a training options object created by trainingOptions, "
                               f"not {type(options).__name__}.", "nnet_cnn:trainNetwork:InvalidTrainingOptions")
@@ -220,14 +306,18 @@ def trainNetwork(X, Y, layers, options):
     dtype = np.float32
     classes = out_layer.Classes if out_layer.family == "crossentropyex" and isinstance(out_layer.Classes, list) \
         else None
-    x, t, cat = _prepare(X, Y, analysis, in_name, out_name, out_ref, dtype, classes)
+    x, t, cat = _prepare_datastore(X, analysis, in_name, out_name, out_ref, dtype, classes) if _is_datastore(X) \
+        else _prepare(X, Y, analysis, in_name, out_name, out_ref, dtype, classes)
     classes = cat.categories if cat is not None else None
     validation = None
     if options.OutputNetwork == "best-validation-loss" and options.ValidationData is None:
         raise LayerGraphError("OutputNetwork 'best-validation-loss' needs validation data. Set ValidationData in "
                               "trainingOptions, or use OutputNetwork 'last-iteration'.",
                               "nnet_cnn:TrainingOptions:BestValidationRequiresValidationData")
-    if options.ValidationData is not None:
+    if _is_datastore(options.ValidationData):
+        xv, tv, _ = _prepare_datastore(options.ValidationData, analysis, in_name, out_name, out_ref, dtype, classes)
+        validation = ({in_name: xv}, {out_ref: tv})
+    elif options.ValidationData is not None:
         Xv, Yv = options.ValidationData
         xv, tv, _ = _prepare(Xv, Yv, analysis, in_name, out_name, out_ref, dtype, classes)
         validation = ({in_name: xv}, {out_ref: tv})
@@ -235,7 +325,9 @@ def trainNetwork(X, Y, layers, options):
     # input normalization from the training data
     announce = []
     if resume is None and (options.ResetInputNormalization or needs_statistics(in_layer)):
-        stats = statistics(in_layer, x)
+        reading = ReadProgress("Reading the training data for input normalization") \
+            if options.Verbose and isinstance(x, Column) else None
+        stats = input_statistics(in_layer, x, int(options.MiniBatchSize), reading)
         if stats:
             announce.append("Initializing input data normalization.")
             in_layer = in_layer._resolved_copy(**stats)
@@ -295,9 +387,11 @@ def trainNetwork(X, Y, layers, options):
         output_network=options.OutputNetwork, bn_statistics=options.BatchNormalizationStatistics,
         callbacks=callbacks, checkpoint=checkpoint, checkpoint_frequency=int(options.CheckpointFrequency),
         checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype,
-        on_compile=announce_compiling if options.Verbose or view is not None else None)
+        on_compile=announce_compiling if options.Verbose or view is not None else None,
+        on_read=ReadProgress("Reading the training data for batch normalization statistics")
+        if options.Verbose and isinstance(x, Column) else None)
     result = train(net, {in_name: x}, {out_ref: t}, {out_ref: loss}, config, resume=resume)
-    if result.non_finite and not options.Verbose:
+    if (result.non_finite or result.read_error) and not options.Verbose:
         warnings.warn(result.stop_reason, RuntimeWarning, stacklevel=2)  # the verbose table prints it
     trained = finish(result.net)
 

@@ -25,8 +25,10 @@ def _validation_data(value, info: ValidationInfo):
         return None
     if isinstance(value, (list, tuple)) and len(value) == 2:
         return tuple(value)
-    raise ValueError("Expected ValidationData to be [] or a two-element cell array {X, Y} of predictors and "
-                     "responses (a Python tuple or list).")
+    if callable(getattr(value, "hasdata", None)):  # a datastore (matlab/datastore.py)
+        return value
+    raise ValueError("Expected ValidationData to be [], a datastore, or a two-element cell array {X, Y} of "
+                     "predictors and responses (a Python tuple or list).")
 
 
 def _output_fcn(value, info: ValidationInfo):
@@ -143,6 +145,8 @@ def _format_option(value) -> str:
         return "{" + "  ".join(parts) + "}"
     if isinstance(value, list) and value and callable(value[0]):
         return "{" + "  ".join(format_value(f) for f in value) + "}"
+    if callable(getattr(value, "hasdata", None)):  # a datastore
+        return f"[1x1 {type(value).class_name}]"
     return format_value(value)
 
 

@@ -5,7 +5,10 @@ own words; what they then need is the same and lives here:
 
   data         ``as_core``: batch-first arrays into the core's layout (observations,
                channels, spatial dimensions), contiguous, in the working precision;
-               ``holdout``: a random fraction of the data kept back for validation.
+               ``holdout``: a random fraction of the data kept back for validation;
+               data read from disk is a ``data.sources`` Column in place of an array (the
+               trainer streams it), and ``input_statistics`` reads it for an input layer's
+               normalization statistics.
   history      ``EpochMonitor``: a trainer callback that turns the per-iteration info into
                one record per epoch (mean loss of the epoch's batches, last batch loss,
                validation loss, learning rate, training time) and keeps the lists.
@@ -31,14 +34,35 @@ from collections.abc import Callable
 import numpy as np
 
 from ..core.errors import LayerGraphError
+from ..data.sources import Column, batches
+from .normalization import statistics, streamed_statistics
 
 
 # -- data ----------------------------------------------------------------------------------------
 def as_core(array, size, dtype) -> np.ndarray:
     """Batch-first data for an activation of ``size`` (a core ActivationSize) in the
-    core's layout: observations, channels, then the spatial dimensions."""
+    core's layout: observations, channels, then the spatial dimensions. A source's Column
+    stays one (each batch converted as it is read)."""
+    if isinstance(array, Column):
+        return array.converted(size.internal, dtype)
     array = np.asarray(array)
     return np.ascontiguousarray(array.reshape((array.shape[0], *size.internal)), dtype=dtype)
+
+
+def input_statistics(layer, x, batch_size: int = 128, progress=None) -> dict:
+    """The input layer's normalization statistics from its training data: an array, or a
+    source's Column (read in mini-batches, ahead of use; ``progress(done, total)`` after each)."""
+    if not isinstance(x, Column):
+        return statistics(layer, x)
+
+    def passes():
+        done = 0
+        for batch in batches({"x": x}, None, batch_size, partial=True):
+            done += batch["x"].shape[0]
+            if progress is not None:
+                progress(done, x.shape[0])
+            yield batch["x"]
+    return streamed_statistics(layer, passes, x.ndim)
 
 
 def count(arrays: dict) -> int:
@@ -50,7 +74,7 @@ def count(arrays: dict) -> int:
 
 
 def take(arrays: dict, idx) -> dict:
-    return {k: v[idx] for k, v in arrays.items()}
+    return {k: v.subset(idx) if isinstance(v, Column) else v[idx] for k, v in arrays.items()}
 
 
 def holdout(inputs: dict, targets: dict, fraction: float, seed=None):

@@ -45,9 +45,9 @@ from ..core import shared
 from ..core.errors import LayerGraphError
 from ..core.executor import Executor
 from ..core.initializers import rng as global_rng
+from ..data.sources import Column, Feed, SourceError, batches, streamed
 from .compiling import CompileClock
 from .frontend import count as _count
-from .frontend import take as _batch
 from .solvers import SGDM, threshold
 
 Ref = tuple[str, str]
@@ -80,6 +80,8 @@ class TrainConfig:
     device: str = "cpu"
     dtype: Any = np.float32
     on_compile: Callable[[], None] | None = None  # called when kernels start compiling (once a run)
+    # progress(done, total) of the pass over streamed data for the population statistics
+    on_read: Callable[[int, int], None] | None = None
 
 
 @dataclass
@@ -112,6 +114,7 @@ class TrainResult:
     state: TrainState | None = None
     non_finite: bool = False     # stopped because the loss, a gradient or an update was not finite
     compile_seconds: float = 0.0  # time spent compiling kernels, left out of the clock
+    read_error: str | None = None  # stopped because a data source could not read an observation
 
 
 class _Run:
@@ -183,14 +186,17 @@ class _Run:
     def evaluate(self, data) -> tuple[float, float | None]:
         """Loss and metric of the current network in prediction mode, over all observations."""
         inputs, targets = data
-        n = _count(inputs)
         refs = set(self.losses)
         outs = {ref: [] for ref in refs}
-        for start in range(0, n, self.bs):
-            acts = self.ex.forward(_batch(inputs, slice(start, start + self.bs)), training=False, keep=refs)
+        streamed_targets = {k: [] for k, v in targets.items() if isinstance(v, Column)}
+        for batch in batches({**inputs, **targets}, None, self.bs, partial=True):
+            acts = self.ex.forward({k: batch[k] for k in inputs}, training=False, keep=refs)
             for ref in refs:
                 outs[ref].append(acts[ref])
+            for k, parts in streamed_targets.items():
+                parts.append(batch[k])
         ys = {ref: np.concatenate(v) for ref, v in outs.items()}
+        targets = {**targets, **{k: np.concatenate(v) for k, v in streamed_targets.items()}}
         total, _, metric = self._losses(ys, targets)
         return total, metric
 
@@ -240,10 +246,13 @@ class _Run:
         if not todo:
             return
         acc = {name: (0, 0.0, 0.0) for name, _ in todo}  # count, mean, E[x^2]
-        for start in range(0, self.n, self.bs):
-            batch = _batch(self.inputs, slice(start, start + self.bs))
+        done = 0
+        for batch in batches(self.inputs, None, self.bs, partial=True):
             self.ex.forward(batch, training=True, dropout=False)
             m = next(iter(batch.values())).shape[0]
+            done += m
+            if self.cfg.on_read is not None and streamed(self.inputs):
+                self.cfg.on_read(done, self.n)
             for name, _ in todo:
                 mean, var = (a.astype(np.float64) for a in self.ex.batch_stats[name])
                 count, mu, sq = acc[name]
@@ -301,18 +310,21 @@ class _Run:
         finite_stop = False
         interrupted = False
         last = None
+        read_error = None
+        # mini-batches read ahead where the data is a source's (data/sources.py); arrays as before
+        feed = Feed({**self.inputs, **self.targets}, self.bs, self.gen)
         self._notify(self._info("start"))
         try:
             while st.epoch <= cfg.max_epochs:
                 if st.position == 0:
                     st.order = self._order(st.epoch)
                 while st.position < self.per_epoch:
-                    idx = st.order[st.position * self.bs:(st.position + 1) * self.bs]
+                    data = feed.batch(st.order, st.position)
                     iteration = st.iteration + 1
                     rate = self._rate(iteration, st.epoch)
-                    acts = self.ex.forward(_batch(self.inputs, idx), training=True, keep=set(self.losses),
+                    acts = self.ex.forward({k: data[k] for k in self.inputs}, training=True, keep=set(self.losses),
                                            rng=self.gen)
-                    loss, seeds, metric = self._losses(acts, _batch(self.targets, idx))
+                    loss, seeds, metric = self._losses(acts, {k: data[k] for k in self.targets})
                     grads = self.ex.backward(seeds) if math.isfinite(loss) else {}
                     if not math.isfinite(loss) or not self._finite_grads(grads):
                         what = "training loss is NaN" if math.isnan(loss) else (
@@ -370,6 +382,13 @@ class _Run:
         except KeyboardInterrupt:
             reason = "Training stopped manually (KeyboardInterrupt)"
             interrupted = True
+        except SourceError as err:  # a corrupt file met during training: the network so far comes back
+            read_error = str(err)
+            reason = (f"Training stopped at iteration {st.iteration + 1} because the data could not be read: "
+                      f"{read_error} The network returned is the one after iteration {st.iteration}.")
+            interrupted = True
+        finally:
+            feed.close()
         self.ex._ctx = None
         st.elapsed = self._elapsed()
         self.t0 = self.clock.start()
@@ -382,13 +401,13 @@ class _Run:
         if cfg.bn_statistics == "population" and not interrupted and st.iteration > 0:
             self.population_statistics()
         final_val = None
-        if cfg.validation is not None and st.iteration > 0:
+        if cfg.validation is not None and st.iteration > 0 and read_error is None:
             vloss, vmetric = self.evaluate(cfg.validation)
             final_val = {"Loss": vloss, "Metric": vmetric}
         result = TrainResult(self.network(), st.history, reason, final_val, output_iteration, st,
-                             non_finite=finite_stop, compile_seconds=self.clock.total)
+                             non_finite=finite_stop, compile_seconds=self.clock.total, read_error=read_error)
         self._notify(self._info("done", StopReason=reason, Final=True, Last=last, FinalValidation=final_val,
-                                NonFinite=finite_stop))
+                                NonFinite=finite_stop, ReadError=read_error))
         return result
 
     def _checkpoint(self):

@@ -16,7 +16,7 @@ train. Where a lower object needs a higher one, the higher module registers itse
 import: net.py the chain a lone layer evaluates as (``layers.register_lone_chain``), ops.py
 the NetExtract that ``net[spec]`` is (``net.register_extract``)."""
 from ..core.errors import LayerGraphError
-from .coders import NetDecoder, NetEncoder
+from .coders import File, NetDecoder, NetEncoder
 from .information import Information, Quantity
 from .initialize import NetInitialize
 from .layers import *  # noqa: F401,F403
@@ -31,7 +31,7 @@ from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort"] + [n for n in _layers if n != "NetLayer"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
-           + ["NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information",
+           + ["File", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information",
               "Quantity", "LayerGraphError"]
            + list(_ops) + [n for n in _symbols if n != "Symbol"])
 

@@ -23,8 +23,16 @@ gives the raw output); NetTrain encodes its inputs, and the targets of an output
 decoder go through the decoder's matching encoder (labels for a Class decoder, True/False
 for a Boolean one, images for an Image one), as Wolfram pairs them. An image is a numpy
 array h x w or h x w x channels (uint8 0..255 or floats 0..1, 1 to 4 channels, an alpha
-channel dropped), or, with Pillow installed, a PIL image or a file path. Coders belong to
-the outer ports of a NetChain / NetGraph; the core never sees them.
+channel dropped), or, with Pillow installed, a PIL image or a file (``File("a.png")``,
+Wolfram's File["a.png"], or a path). NetTrain reads a list of image files through the encoder
+as a stream (``ImageEncoder.file_column``: decoded and conformed a mini-batch at a time,
+ahead of the kernels), so the images need not fit in memory. Coders belong to the outer ports
+of a NetChain / NetGraph; the core never sees them.
+
+Resizing stays the hand-written bilinear ``resize_bilinear`` (pixel centres aligned, no
+antialiasing, in float64), not Pillow's: Pillow's bilinear filter antialiases when it
+shrinks and works in 32-bit floats, which would change what this encoder is documented
+(and tested against torch) to give.
 """
 from __future__ import annotations
 
@@ -34,6 +42,8 @@ import sys
 import numpy as np
 
 from ..core.errors import LayerGraphError
+from ..data import images
+from ..data.sources import Source
 from . import symbols as S
 from .args import same
 from .types import _wl, phrase
@@ -141,6 +151,35 @@ class _Coder:
 
 def _default(v, d) -> bool:
     return v is d or (type(v) is type(d) and not isinstance(v, np.ndarray) and v == d)
+
+
+class File(os.PathLike):
+    """Wolfram's ``File["path"]``: a file named by its path (an image file, for an "Image"
+    encoder). Anywhere a path is accepted, so is a File."""
+
+    def __init__(self, path):
+        if isinstance(path, File):
+            path = path.path
+        if not isinstance(path, (str, os.PathLike)):
+            raise LayerGraphError(f"File[{_wl(path)}]: the argument should be a file name (a string).",
+                                  "File::fstr")
+        self.path = os.fspath(path)
+
+    def __fspath__(self):
+        return self.path
+
+    def __eq__(self, other):
+        return isinstance(other, File) and other.path == self.path
+
+    def __hash__(self):
+        return hash(("File", self.path))
+
+    def __repr__(self):
+        return f"File[\"{self.path}\"]"
+
+
+def _is_file(value) -> bool:
+    return isinstance(value, (str, os.PathLike))
 
 
 # -- encoders ---------------------------------------------------------------------------------
@@ -294,6 +333,32 @@ class ImageEncoder(NetEncoder):
             a = a / self._sd
         return a if self.params["Interleaving"] else a.transpose(2, 0, 1)
 
+    def file_column(self, data, port):
+        """A list of image files (Files or paths) as a source's Column of encoded images, read
+        when training asks for them; None when ``data`` is not a list of files only. Every
+        file's header is read now, so that a missing or non-image file stops NetTrain before
+        it starts, with its name."""
+        if not isinstance(data, (list, tuple)) or not data or not all(_is_file(v) for v in data):
+            return None
+        for v in data:
+            try:
+                images.header(v)
+            except LayerGraphError as err:
+                self._fail(port, str(err).rstrip("."))
+        return _EncodedFiles(self, [os.fspath(v) for v in data], port).column("x")
+
+
+class _EncodedFiles(Source):
+    """Image files through an "Image" encoder: each read decodes and encodes its files."""
+
+    def __init__(self, encoder, paths, port):
+        self.encoder, self.paths, self.port = encoder, paths, port
+        self.n = len(paths)
+        self.shapes = {"x": (encoder.dims, np.float64)}
+
+    def read(self, indices, rng):
+        return {"x": np.stack([self.encoder._one(self.paths[int(i)], self.port) for i in indices])}
+
 
 def _color_space(coder, value) -> int:
     if not any(same(value, c) for c in COLOR_SPACES):
@@ -338,17 +403,11 @@ def _is_pil(value) -> bool:
 
 def _pixels(value, fail) -> np.ndarray:
     """An image -> h x w x c float64 (c = 1..4); ``fail(what)`` raises."""
-    if isinstance(value, (str, os.PathLike)):
+    if isinstance(value, (str, os.PathLike)):   # decoded as MATLAB's imread does (data/images.py)
         try:
-            from PIL import Image
-        except ImportError:
-            fail(f"reading the file {value!s} needs Pillow (pip install layergraph[images]); or give a numpy array")
-        try:
-            with Image.open(value) as f:
-                f.load()
-                value = f.copy()
-        except (OSError, ValueError) as err:
-            fail(f"the file {value!s} could not be read as an image ({err})")
+            value = images.read(value)
+        except LayerGraphError as err:
+            fail(f"the file {os.fspath(value)} could not be read as an image ({err})")
     if _is_pil(value):
         if value.mode not in ("L", "LA", "RGB", "RGBA"):
             value = value.convert("RGBA" if "A" in value.getbands() or "transparency" in value.info else "RGB")
@@ -362,6 +421,8 @@ def _pixels(value, fail) -> np.ndarray:
              f"channels); received an array of dimensions {_wl(list(value.shape))}")
     if a.dtype == np.uint8:
         return a / 255.0
+    if a.dtype == np.uint16:   # a 16-bit image file
+        return a / 65535.0
     if a.dtype.kind == "f" or a.dtype == np.bool_:
         a = a.astype(np.float64)
         if not np.all(np.isfinite(a)):
@@ -598,4 +659,4 @@ def check_sides(head: str, coders: dict, inputs) -> None:
                                   "NetDecoder or dimensions).", f"{head}::invcoder")
 
 
-__all__ = ["NetEncoder", "NetDecoder"]
+__all__ = ["NetEncoder", "NetDecoder", "File"]

@@ -14,6 +14,8 @@ Class targets for CrossEntropy are 1-based indices (Wolfram's "Index"), or proba
 vectors of the output's size. An input port with a NetEncoder takes what the encoder
 takes (labels, images, ...); an output with a NetDecoder takes targets in the decoder's
 terms (class labels, True/False, images), encoded by the decoder's matching encoder.
+Image files (``File("a.png")`` or paths, ``[(File(p), label), ...]``) on a port with an
+"Image" encoder are streamed: decoded a mini-batch at a time, ahead of the kernels.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from ..train.frontend import EpochMonitor, Patience, Throttled, as_core, holdout
 from ..train.schedules import polynomial
 from . import symbols as S
 from .args import checked, one_of, same
+from .coders import ImageEncoder
 from .initialize import NetInitialize
 from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer
 from .losses import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer, OutputLoss
@@ -68,6 +71,10 @@ def _port_array(net, value, port, target=False):
         coder = None if decoder is None else decoder.target_encoder(net._output_dims(port))
     else:
         coder = net._encoders.get(port)
+        # image files are read as a stream, a mini-batch at a time (coders.py)
+        column = coder.file_column(value, port) if isinstance(coder, ImageEncoder) else None
+        if column is not None:
+            return column
     return _as_array(value, port) if coder is None else coder.encode_many(value, port)
 
 
