@@ -94,6 +94,11 @@ class Graph:
         rows.sort(key=lambda r: (order[r[0]], order[r[2]]))
         return rows
 
+    def upstream(self, name: str) -> set[str]:
+        """The layers whose outputs reach ``name``, directly or through others."""
+        self._require(name)
+        return nx.ancestors(self._g, name)
+
     def input_layers(self) -> list[str]:
         """Names of the layers that take data from outside (input layers)."""
         return [n for n in self._g.nodes if self._g.nodes[n]["layer"].is_input]

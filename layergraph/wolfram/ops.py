@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-import networkx as nx
 import numpy as np
 
 from ..core.errors import LayerGraphError
@@ -219,12 +218,7 @@ def NetTake(net, spec):
     _require_net(net, "NetTake")
     if isinstance(net, NetGraph):
         name = net._resolve_node(spec)
-        g = nx.DiGraph()
-        g.add_nodes_from(net._nodes)
-        for src, dst in net._edges:
-            if src[0] != "$port" and dst[0] != "$port":
-                g.add_edge(src[0], dst[0])
-        keep = nx.ancestors(g, name) | {name}
+        keep = net._core_nesting().upstream(name) | {name}   # a nested net is one node
         nodes = OrderedDict((n, v) for n, v in net._nodes.items() if n in keep)
         new = net._copy()
         new._nodes = nodes
