@@ -259,6 +259,19 @@ class NetLayer:
         name = own.get(core)
         return name if name in self.array_names else None
 
+    def _weights_and_biases(self, n: int) -> dict:
+        """The core spec's Weights and Bias from this layer's "Weights" and "Biases" (Wolfram's
+        arrays are the core's internal ones, stored as they are); "Biases" -> None is a zero
+        bias that does not learn."""
+        kw = {}
+        if self.arrays["Weights"] is not None:
+            kw["Weights"] = Internal(self.arrays["Weights"])
+        if "Biases" in self.disabled:
+            kw.update(Bias=Internal(np.zeros(n, np.float32)), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
+        elif self.arrays["Biases"] is not None:
+            kw["Bias"] = Internal(self.arrays["Biases"])
+        return kw
+
     def factor(self, array: str) -> float:
         """The learning-rate multiplier of one array (1 unless set)."""
         if self.lrm is None:
@@ -502,12 +515,7 @@ class LinearLayer(NetLayer):
         kw = {"OutputSize": n, "WeightLearnRateFactor": self.factor("Weights"),
               "BiasLearnRateFactor": self.factor("Biases"), "input_order": "row-major",
               "input_dims": dims_to_size(dims).dims}
-        if self.arrays["Weights"] is not None:
-            kw["Weights"] = Internal(self.arrays["Weights"])
-        if "Biases" in self.disabled:
-            kw.update(Bias=Internal(np.zeros(n, np.float32)), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
-        elif self.arrays["Biases"] is not None:
-            kw["Bias"] = Internal(self.arrays["Biases"])
+        kw.update(self._weights_and_biases(n))
         spec = L.FullyConnectedLayer(Name=name, **kw)
 
         def read(core):
@@ -628,12 +636,7 @@ class ConvolutionLayer(_Windowed):
                   DilationFactor=self.params["Dilation"], WeightLearnRateFactor=self.factor("Weights"),
                   BiasLearnRateFactor=self.factor("Biases"), **self._pad_kw())
         # Wolfram's arrays are the core's internal ones ({n, in/g, kh, kw}, {n})
-        if self.arrays["Weights"] is not None:
-            kw["Weights"] = Internal(self.arrays["Weights"])
-        if "Biases" in self.disabled:
-            kw.update(Bias=Internal(np.zeros(n, np.float32)), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
-        elif self.arrays["Biases"] is not None:
-            kw["Bias"] = Internal(self.arrays["Biases"])
+        kw.update(self._weights_and_biases(n))
         if g == 1:
             spec = L.Convolution2DLayer(NumFilters=n, **kw)
         else:
@@ -694,12 +697,7 @@ class DeconvolutionLayer(_Windowed):
         kw = dict(Name=name, FilterSize=self.params["KernelSize"], NumFilters=n, Stride=self.params["Stride"],
                   CroppingSize=self.params["PaddingSize"], WeightLearnRateFactor=self.factor("Weights"),
                   BiasLearnRateFactor=self.factor("Biases"))
-        if self.arrays["Weights"] is not None:   # {in, n, kh, kw}: the core's internal layout
-            kw["Weights"] = Internal(self.arrays["Weights"])
-        if "Biases" in self.disabled:
-            kw.update(Bias=Internal(np.zeros(n, np.float32)), BiasLearnRateFactor=0.0, BiasL2Factor=0.0)
-        elif self.arrays["Biases"] is not None:
-            kw["Bias"] = Internal(self.arrays["Biases"])
+        kw.update(self._weights_and_biases(n))   # Weights {in, n, kh, kw}: the core's internal layout
 
         def read(core):
             out = {"Weights": core.internal("Weights")}
