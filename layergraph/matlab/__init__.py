@@ -11,10 +11,13 @@ from .datastore import *  # noqa: F401,F403
 from .datastore import __all__ as _datastores
 from .functions import __all__ as _functions
 from .training import trainNetwork  # noqa: F401
+from .trainnet import TrainingInfo, minibatchpredict, scores2label, testnet, trainnet  # noqa: F401
 from .training_options import trainingOptions  # noqa: F401
 
 __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories", "rng",
-                                                   "trainNetwork", "trainingOptions"] + list(_datastores)
+                                                   "trainNetwork", "trainingOptions", "trainnet", "testnet",
+                                                   "minibatchpredict", "scores2label", "TrainingInfo"] \
+    + list(_datastores)
 
 
 def _on_registry(entry, added):
