@@ -258,3 +258,15 @@ def test_a_failed_call_leaves_the_network_as_it_was():
     for a, b in zip(before, after):
         np.testing.assert_array_equal(a, b)
     assert not math.isnan(float(np.sum(after[0])))
+
+
+def test_the_trained_network_saves_and_loads(tmp_path):
+    import layergraph
+    x, y = _images(32)
+    rng(0)
+    net = trainnet(x, categorical(y), _body(), "crossentropy", _quiet(MaxEpochs=1))
+    path = tmp_path / "net.lgnet"
+    layergraph.save(net, path)
+    back = layergraph.load(path)
+    assert type(back) is DLNetwork
+    np.testing.assert_array_equal(back.predict(x), net.predict(x))
