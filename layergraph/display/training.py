@@ -102,7 +102,7 @@ class VerboseTable:
         state = info["State"]
         if state == "iteration":
             it = info["Iteration"]
-            if it == 1 or it % self.frequency == 0 or info.get("Final"):
+            if it <= 1 or it % self.frequency == 0 or info.get("Final"):   # 0: a validation before training
                 self._header_once()
                 self._print(self.row(info))
                 self._printed = it
@@ -110,14 +110,17 @@ class VerboseTable:
             self._header_once()
             last = info.get("Last")
             if last is not None and getattr(self, "_printed", None) != last["Iteration"]:
-                self._print(self.row({**last, "TimeSinceStart": last["TimeSinceStart"]}))
-            self._print(self.rule())
-            reason = info.get("StopReason", "")
-            if info.get("NonFinite") or info.get("ReadError"):   # the reason is a sentence of its own
-                self._print(reason)
-            else:
-                self._print(f"Training finished: {reason}.")
+                self._print(self.row(last))
+            for line in self.closing(info):
+                self._print(line)
         return False
+
+    def closing(self, info) -> list[str]:
+        """The lines after the last row: the rule and the stop line."""
+        reason = info.get("StopReason", "")
+        if info.get("NonFinite") or info.get("ReadError"):   # the reason is a sentence of its own
+            return [self.rule(), reason]
+        return [self.rule(), f"Training finished: {reason}."]
 
 
 def format_g(v) -> str:
@@ -129,7 +132,7 @@ def format_g(v) -> str:
     return f"{v:.5g}"
 
 
-class TrainnetTable:
+class TrainnetTable(VerboseTable):
     """The trainnet era's verbose table (R2023b+): a MATLAB-table-style block, four spaces
     before and between columns as wide as their headers (an underscore rule under each),
     values right-aligned with five significant digits; rows at iteration 1, every
@@ -149,14 +152,13 @@ class TrainnetTable:
                 cols.append(f"Validation{m}")
         self.cols = cols
 
-    def _print(self, line=""):
-        print(line, file=self.out)
-
     def header(self) -> list[str]:
         return ["    " + "    ".join(self.cols), "    " + "    ".join("_" * len(c) for c in self.cols)]
 
     def row(self, info) -> str:
-        metric = lambda key: (info.get(key) or {}) if isinstance(info.get(key), dict) else {}  # noqa: E731
+        def metric(key):
+            value = info.get(key)
+            return value if isinstance(value, dict) else {}
         values = {"Iteration": str(info["Iteration"]), "Epoch": str(info["Epoch"]),
                   "TimeElapsed": hhmmss(info["TimeSinceStart"]), "LearnRate": format_g(info["BaseLearnRate"]),
                   "TrainingLoss": format_g(info.get("TrainingLoss")),
@@ -166,31 +168,9 @@ class TrainnetTable:
             values[f"Validation{m}"] = format_g(metric("ValidationMetric").get(m))
         return ("    " + "    ".join(values[c].rjust(len(c)) for c in self.cols)).rstrip()
 
-    def _header_once(self):
-        if not getattr(self, "_headed", False):
-            self._headed = True
-            for line in self.header():
-                self._print(line)
-
-    def __call__(self, info):
-        state = info["State"]
-        if state == "iteration":
-            it = info["Iteration"]
-            if it <= 1 or it % self.frequency == 0 or info.get("Final"):
-                self._header_once()
-                self._print(self.row(info))
-                self._printed = it
-        elif state == "done":
-            self._header_once()
-            last = info.get("Last")
-            if last is not None and getattr(self, "_printed", None) != last["Iteration"]:
-                self._print(self.row(last))
-            reason = info.get("StopReason", "")
-            if info.get("NonFinite") or info.get("ReadError"):   # the reason is a sentence of its own
-                self._print(reason)
-            else:
-                self._print(f"Training stopped: {reason}")
-        return False
+    def closing(self, info) -> list[str]:
+        reason = info.get("StopReason", "")
+        return [reason] if info.get("NonFinite") or info.get("ReadError") else [f"Training stopped: {reason}"]
 
 
 class ProgressView:

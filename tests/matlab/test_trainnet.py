@@ -16,16 +16,7 @@ from layergraph import (LayerGraphError, batchNormalizationLayer, categorical, c
 from layergraph.train import BinaryCrossEntropy, Huber, MeanAbsolute, MeanSquared
 from layergraph.matlab.network import DLNetwork
 from layergraph.matlab.trainnet import TrainingInfo
-
-
-def _images(n=64, seed=0):
-    """Two-class 6x6x1 images: the class is which half is brighter."""
-    g = np.random.default_rng(seed)
-    y = g.integers(0, 2, n)
-    x = g.normal(size=(6, 6, 1, n)).astype(np.float32)
-    x[:3, :, 0, y == 1] += 1.5
-    x[3:, :, 0, y == 0] += 1.5
-    return x, np.array(["down", "up"])[y]
+from test_training import _images  # the two-class images of trainNetwork's tests
 
 
 def _body():
