@@ -476,8 +476,16 @@ EXPORTERS = {
 
 
 def exporter_for(family: str):
-    """The exporter of a registry family; an activation registered at run time without one has none."""
-    return EXPORTERS.get(family)
+    """The exporter of a registry family. A family without an entry in EXPORTERS (a row
+    registered at run time) is written from its row when the row is an elementwise activation
+    without hyperparameters that names its ONNX operator (``Entry.onnx``); otherwise it has none."""
+    if family in EXPORTERS:
+        return EXPORTERS[family]
+    for e in REGISTRY:
+        if e.family == family and e.elementwise is not None and e.onnx and not e.layer.hyperparameters:
+            op = e.onnx
+            return lambda g, s: [g.node(op, [s.x], s.name)]
+    return None
 
 
 def families() -> list[str]:

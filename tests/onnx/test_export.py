@@ -573,3 +573,115 @@ def test_wolfram_format_and_options(tmp_path):
     lone = wl.ElementwiseLayer(wl.Tanh, Input=(3, 4))
     wl.Export(str(tmp_path / "lone.onnx"), lone)
     onnx.checker.check_model(onnx.load(str(tmp_path / "lone.onnx")), full_check=True)
+
+
+def _families_in(core) -> set[str]:
+    from layergraph.core.infer import analyze
+    return {layer.family for layer in analyze(core.graph).layers.values()}
+
+
+def test_the_cases_reach_every_registry_family():
+    """The cases above, built, hold a layer of every registry family (a family named by a
+    case but never built into its net would pass the roundtrips without being exported)."""
+    from layergraph.matlab.onnx_export import _core_net
+    seen: set[str] = set()
+    for cases in MATLAB_CASES.values():
+        for _, build in cases:
+            seen |= _families_in(_core_net(build()))
+    for cases in WOLFRAM_CASES.values():
+        for _, build in cases:
+            seen |= _families_in(build().to_core_net())
+    assert set(ox.families()) - NOT_EXPORTABLE <= seen, sorted(set(ox.families()) - seen)
+    for fam, cases in WOLFRAM_CASES.items():
+        for _, build in cases:
+            assert fam in _families_in(build().to_core_net()), f"Wolfram case {fam!r} builds no {fam} layer"
+    for fam, cases in MATLAB_CASES.items():
+        for _, build in cases:
+            assert fam in _families_in(_core_net(build())), f"MATLAB case {fam!r} builds no {fam} layer"
+
+
+# -- rows registered at run time ---------------------------------------------------------------------------
+def _softsign_row(with_scale: bool):
+    from typing import Annotated, Any, ClassVar
+
+    from layergraph.core import registry
+    from layergraph.core.layer import Scalar
+    from layergraph.layers.activation import ActivationLayer
+
+    class SoftsignTestLayer(ActivationLayer):
+        class_name: ClassVar[str] = "SoftsignTestLayer"
+        Type: ClassVar[str] = "Softsign test"
+        DefaultName: ClassVar[str] = "softsign"
+        family: ClassVar[str] = "softsigntest" + ("scaled" if with_scale else "")
+        hyperparameters: ClassVar = ("Scale",) if with_scale else ()
+        if with_scale:
+            Scale: Annotated[Any, Scalar(0, lo_open=True)] = 1.0
+
+        def description(self):
+            return "softsign"
+
+    def f(x, F):
+        return x / (F(1) + abs(x))
+
+    def df(dy, x, F):
+        d = F(1) + abs(x)
+        return dy / (d * d)
+
+    def fs(x, F, scale=1.0):
+        return x / (scale + abs(x))
+
+    def dfs(dy, x, F, scale=1.0):
+        d = scale + abs(x)
+        return dy * scale / (d * d)
+
+    return registry.Entry(SoftsignTestLayer, "softsignTestLayer" + ("Scaled" if with_scale else ""), None,
+                          "Softsign", elementwise=(fs, dfs) if with_scale else (f, df))
+
+
+@pytest.mark.parametrize("with_scale", [False, True])
+def test_a_row_registered_later(with_scale, tmp_path):
+    """An activation row registered at run time is written from its ``onnx`` name when it has no
+    hyperparameters (they would have no ONNX attribute to go to); else it is listed as not exportable."""
+    from layergraph.core import registry
+    row = registry.register(_softsign_row(with_scale))
+    try:
+        layer = row.layer(Name="ss")
+        net = dl(feat(), layer)
+        path = str(tmp_path / "ss.onnx")
+        if with_scale:
+            with pytest.raises(LayerGraphError, match=r"'ss' \(Softsign test\): no ONNX form"):
+                ml.exportONNXNetwork(net, path)
+            assert not os.path.exists(path)
+        else:
+            ml.exportONNXNetwork(net, path)
+            x = _r(N, 5, seed=1)
+            _, outs = _check_and_run(path, {"in": x})
+            _close(net.predict(x), outs[0])
+    finally:
+        registry.unregister(row)
+
+
+def test_float64_model(tmp_path):
+    """Arrays written as ONNX DOUBLE compare with a float64 prediction to rounding."""
+    net = dl(feat(), ml.fullyConnectedLayer(4, "BiasInitializer", "narrow-normal"), ml.tanhLayer(),
+             ml.fullyConnectedLayer(3), ml.softmaxLayer())
+    from layergraph.matlab.onnx_export import _core_net
+    model = ox.to_onnx(_core_net(net), 13, dtype=np.float64)
+    onnx.checker.check_model(model, full_check=True)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = _rng(5).normal(size=(N, 5))
+    np.testing.assert_allclose(sess.run(None, {"in": x})[0], net.predict(x, dtype=np.float64),
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_dlnetwork_with_two_outputs(tmp_path):
+    lg = ml.layerGraph(ml.LayerArray([img(), conv(3, 2, Name="c"), ml.reluLayer(Name="r")]))
+    lg = ml.connectLayers(ml.addLayers(lg, ml.tanhLayer(Name="t")), "c", "t")
+    net = ml.dlnetwork(lg)
+    path = str(tmp_path / "two.onnx")
+    ml.exportONNXNetwork(net, path)
+    x = _internal_input(net)
+    model, outs = _check_and_run(path, {"in": x})
+    assert [o.name for o in model.graph.output] == net.OutputNames
+    for a, b in zip(net.predict(_to_matlab_layout(x)), outs):
+        _close(a, _onnx_to_matlab(b))
