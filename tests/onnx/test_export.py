@@ -685,3 +685,23 @@ def test_dlnetwork_with_two_outputs(tmp_path):
     assert [o.name for o in model.graph.output] == net.OutputNames
     for a, b in zip(net.predict(_to_matlab_layout(x)), outs):
         _close(a, _onnx_to_matlab(b))
+
+
+def test_wolfram_coders_are_not_written(tmp_path):
+    """A Class decoder's output is its probabilities; an Image encoder's input the array it makes."""
+    labels = ["a", "b", "c"]
+    net = wl.NetInitialize(wl.NetChain([wl.ConvolutionLayer(2, 3), wl.LinearLayer(3), wl.SoftmaxLayer()],
+                                       Input=wl.NetEncoder(("Image", (6, 5), "Grayscale")),
+                                       Output=wl.NetDecoder(("Class", labels))))
+    path = str(tmp_path / "coders.onnx")
+    wl.Export(path, net)
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    dims = [d.dim_value or d.dim_param for d in model.graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["N", 1, 5, 6]                     # {w, h} -> C x h x w
+    plain = wl.NetInitialize(wl.NetChain([wl.LinearLayer(3), wl.SoftmaxLayer()], Input=4,
+                                         Output=wl.NetDecoder(("Class", labels))))
+    wl.Export(path, plain)
+    x = _r(N, 4, seed=8)
+    _, outs = _check_and_run(path, {"Input": x})
+    _close(np.stack([plain(row, None) for row in x]), outs[0])
