@@ -56,6 +56,8 @@ def _validate(opts):
                               "nonempty character vector or string scalar.",
                               "MATLAB:InputParser:ArgumentFailedValidation")
     batch = opts.get("BatchSize")
+    if isinstance(batch, (list, tuple, np.ndarray)) and np.size(batch) == 0:
+        batch = None   # MATLAB's []
     if batch is not None and not (isinstance(batch, (int, float, np.integer, np.floating)) and not
                                   isinstance(batch, bool) and float(batch).is_integer() and batch >= 1):
         raise LayerGraphError(f"Invalid value for 'BatchSize': {brief(batch)}. Expected BatchSize to be a positive "

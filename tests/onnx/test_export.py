@@ -395,7 +395,7 @@ def test_batch_size_fixes_the_batch_dimension_and_the_name(tmp_path):
     dims = m.graph.input[0].type.tensor_type.shape.dim
     assert dims[0].dim_value == 3 and [d.dim_value for d in dims[1:]] == [C, H, W]
     path2 = str(tmp_path / "n.onnx")
-    ml.exportONNXNetwork(net, path2)
+    ml.exportONNXNetwork(net, path2, "BatchSize", [])
     dim0 = onnx.load(path2).graph.input[0].type.tensor_type.shape.dim[0]
     assert dim0.dim_param == "N"
     assert onnx.load(path2).opset_import[0].version == 9     # MATLAB's default here
@@ -705,3 +705,17 @@ def test_wolfram_coders_are_not_written(tmp_path):
     x = _r(N, 4, seed=8)
     _, outs = _check_and_run(path, {"Input": x})
     _close(np.stack([plain(row, None) for row in x]), outs[0])
+
+
+def test_bad_batch_size_and_name(tmp_path):
+    net = MATLAB_CASES["relu"][0][1]()
+    for args in (("BatchSize", 0), ("BatchSize", 2.5), ("NetworkName", ""), ("NetworkName", 3)):
+        with pytest.raises(LayerGraphError, match=f"Invalid value for '{args[0]}'"):
+            ml.exportONNXNetwork(net, str(tmp_path / "x.onnx"), *args)
+    assert os.listdir(tmp_path) == []
+
+
+def test_wolfram_net_not_sized_is_refused_in_wolframs_words(tmp_path):
+    with pytest.raises(LayerGraphError):
+        wl.Export(str(tmp_path / "x.onnx"), wl.NetChain([wl.LinearLayer(3)]))
+    assert os.listdir(tmp_path) == []
