@@ -451,15 +451,16 @@ def _core(net):
 
 
 def test_seed_cnn_trained_briefly_then_exported(tmp_path):
+    """examples/train_digits.py's CNN (MATLAB's batchNormalizationLayer page), 200 digits, two epochs."""
     from sklearn.datasets import load_digits
     digits = load_digits()
     X = (digits.images[:200] / 16.0).astype(np.float32).transpose(1, 2, 0)[:, :, np.newaxis, :]
     Y = ml.categorical(digits.target[:200])
     layers = ml.LayerArray([
         ml.imageInputLayer([8, 8, 1]),
-        ml.convolution2dLayer(3, 8, "Padding", 1), ml.batchNormalizationLayer(), ml.reluLayer(),
-        ml.maxPooling2dLayer(2, "Stride", 2),
         ml.convolution2dLayer(3, 16, "Padding", 1), ml.batchNormalizationLayer(), ml.reluLayer(),
+        ml.maxPooling2dLayer(2, "Stride", 2),
+        ml.convolution2dLayer(3, 32, "Padding", 1), ml.batchNormalizationLayer(), ml.reluLayer(),
         ml.fullyConnectedLayer(10), ml.softmaxLayer(), ml.classificationLayer()])
     opts = ml.trainingOptions("sgdm", "MaxEpochs", 2, "MiniBatchSize", 50, "Verbose", False, "InitialLearnRate", 0.05)
     net, _ = ml.trainNetwork(X, Y, layers, opts)
