@@ -152,6 +152,20 @@ def pad(g: _Graph, x: str, pads_tblr, mode: str, value: float, base: str) -> str
     return g.node("Pad", inputs, base, mode=mode)
 
 
+def gather_pad(g: _Graph, x: str, spatial, pads_tblr, base: str) -> str:
+    """MATLAB's 'symmetric-include-edge' padding (NumPy's 'symmetric': ... x1 x0 | x0 x1 ...),
+    which no ONNX Pad mode gives: a Gather of the rows, then of the columns, by indices
+    fixed at export (every size is static). Gather is the same at every opset."""
+    t, b, left, r = (int(v) for v in pads_tblr)
+    out = x
+    for axis, (n, lo, hi) in ((2, (spatial[0], t, b)), (3, (spatial[1], left, r))):
+        if lo or hi:
+            idx = np.pad(np.arange(n), (lo, hi), mode="symmetric")
+            out = g.node("Gather", [out, g.ints(f"{base}_rows" if axis == 2 else f"{base}_cols", idx)],
+                         f"{base}_{'h' if axis == 2 else 'w'}", axis=axis)
+    return out
+
+
 def _onnx_pads(tblr) -> list[int]:
     """MATLAB's [top bottom left right] -> ONNX's [x1_begin, x2_begin, x1_end, x2_end] = [t l b r]."""
     t, b, left, r = (int(v) for v in tblr)
@@ -270,9 +284,10 @@ def _conv(g: _Graph, s: Site) -> list[str]:
     value = L.PaddingValue
     if any(pads) and not (isinstance(value, (int, float)) and value == 0):
         if value == "symmetric-include-edge":
-            raise NotExportable("PaddingValue 'symmetric-include-edge' has no ONNX Pad mode")
-        mode = {"symmetric-exclude-edge": "reflect", "replicate": "edge"}.get(value, "constant")
-        x = pad(g, x, pads, mode, 0.0 if mode != "constant" else float(value), f"{n}_pad")
+            x = gather_pad(g, x, s.in_sizes[0].spatial, pads, f"{n}_pad")
+        else:
+            mode = {"symmetric-exclude-edge": "reflect", "replicate": "edge"}.get(value, "constant")
+            x = pad(g, x, pads, mode, 0.0 if mode != "constant" else float(value), f"{n}_pad")
         pads = (0, 0, 0, 0)
     return [g.node("Conv", [x, g.const(f"{n}_W", w), g.const(f"{n}_B", b)], n,
                    kernel_shape=[int(v) for v in w.shape[2:]], strides=[int(v) for v in L.Stride],

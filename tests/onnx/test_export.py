@@ -112,6 +112,7 @@ MATLAB_CASES = {
         ("pad-value", lambda: dl(img(), conv(3, 4, Padding=1, PaddingValue=0.5))),
         ("replicate", lambda: dl(img(), conv(3, 4, Padding=[1, 2, 0, 1], PaddingValue="replicate"))),
         ("reflect", lambda: dl(img(), conv(3, 4, Padding=1, PaddingValue="symmetric-exclude-edge"))),
+        ("symmetric", lambda: dl(img(), conv(5, 4, Padding=[2, 1, 0, 2], PaddingValue="symmetric-include-edge"))),
         ("grouped", lambda: dl(ml.imageInputLayer([H, W, 4], "Normalization", "none"),
                                ml.groupedConvolution2dLayer(3, 3, 2, "Padding", "same",
                                                             "BiasInitializer", "narrow-normal"))),
@@ -480,14 +481,14 @@ def test_seed_cnn_trained_briefly_then_exported(tmp_path):
 # -- bad input -----------------------------------------------------------------------------------------------
 def test_unsupported_layers_are_all_listed_and_nothing_is_written(tmp_path):
     net = dl(ml.imageInputLayer([H, W, C], "Normalization", lambda x: x * 2, Name="custom"),
-             ml.convolution2dLayer(3, 4, "Padding", 1, "PaddingValue", "symmetric-include-edge", Name="symconv"),
+             ml.maxPooling2dLayer(2, "HasUnpoolingOutputs", True, Name="unpool"),
              ml.reluLayer(Name="ok"),
-             ml.convolution2dLayer(3, 2, "Padding", 1, "PaddingValue", "symmetric-include-edge", Name="symconv2"))
+             ml.maxPooling2dLayer(2, "HasUnpoolingOutputs", True, Name="unpool2"))
     path = tmp_path / "bad.onnx"
     with pytest.raises(LayerGraphError) as e:
         ml.exportONNXNetwork(net, str(path))
     text = str(e.value)
-    for name, typ in (("custom", "Image Input"), ("symconv", "Convolution"), ("symconv2", "Convolution")):
+    for name, typ in (("custom", "Image Input"), ("unpool", "Max Pooling"), ("unpool2", "Max Pooling")):
         assert f"'{name}' ({typ})" in text
     assert "'ok'" not in text
     assert e.value.identifier == "nnet_cnn_onnx:onnx:UnsupportedLayers"
