@@ -721,3 +721,21 @@ def test_wolfram_net_not_sized_is_refused_in_wolframs_words(tmp_path):
     with pytest.raises(LayerGraphError):
         wl.Export(str(tmp_path / "x.onnx"), wl.NetChain([wl.LinearLayer(3)]))
     assert os.listdir(tmp_path) == []
+
+
+def test_the_registry_onnx_column_names_an_operator_the_export_writes():
+    """Each registry row's ``onnx`` operator is written for some case holding that row's layer
+    at onnx's newest operator set (where every native form is available), so the column stays true."""
+    from layergraph.core.infer import analyze
+    from layergraph.core.registry import REGISTRY
+    from layergraph.matlab.onnx_export import _core_net
+    written: dict[type, set[str]] = {}
+    nets = [_core_net(b()) for cases in MATLAB_CASES.values() for _, b in cases]
+    nets += [b().to_core_net() for cases in WOLFRAM_CASES.values() for _, b in cases]
+    for core in nets:
+        ops = {n.op_type for n in ox.to_onnx(core, ox.max_opset()).graph.node}
+        for layer in analyze(core.graph).layers.values():
+            written.setdefault(type(layer), set()).update(ops)
+    for row in REGISTRY:
+        if row.onnx:
+            assert row.onnx in written.get(row.layer, set()), (row.layer.__name__, row.onnx)
