@@ -739,3 +739,20 @@ def test_the_registry_onnx_column_names_an_operator_the_export_writes():
     for row in REGISTRY:
         if row.onnx:
             assert row.onnx in written.get(row.layer, set()), (row.layer.__name__, row.onnx)
+
+
+def test_wolfram_graph_with_two_outputs_and_a_nested_chain(tmp_path):
+    inner = wl.NetChain([wl.ConvolutionLayer(2, 3, PaddingSize=1), wl.ElementwiseLayer(wl.Ramp)])
+    net = winit(wl.NetGraph({"block": inner, "t": wl.ElementwiseLayer(wl.Tanh)},
+                            [(wl.NetPort("Input"), ("block", "t")), ("block", wl.NetPort("Features")),
+                             ("t", wl.NetPort("Squashed"))], Input=(C, H, W)))
+    path = str(tmp_path / "two.onnx")
+    wl.Export(path, net)
+    x = _r(N, C, H, W, seed=21)
+    model, outs = _check_and_run(path, {"Input": x})
+    names = [o.name for o in model.graph.output]
+    assert sorted(names) == ["Features", "Squashed"]
+    ours = net(x)
+    for name, y in zip(names, outs):
+        _close(np.asarray(ours[name]), y)
+    assert any(n.name.startswith("block/") for n in model.graph.node)   # the nested layers keep their paths
