@@ -10,14 +10,15 @@ from .functions import *  # noqa: F401,F403
 from .datastore import *  # noqa: F401,F403
 from .datastore import __all__ as _datastores
 from .functions import __all__ as _functions
+from .onnx_export import exportONNXNetwork  # noqa: F401
 from .training import trainNetwork  # noqa: F401
 from .trainnet import TrainingInfo, minibatchpredict, scores2label, testnet, trainnet  # noqa: F401
 from .training_options import trainingOptions  # noqa: F401
 
-__all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories", "rng",
-                                                   "trainNetwork", "trainingOptions", "trainnet", "testnet",
-                                                   "minibatchpredict", "scores2label", "TrainingInfo"] \
-    + list(_datastores)
+__all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories",
+                                                   "exportONNXNetwork", "rng", "trainNetwork", "trainingOptions",
+                                                   "trainnet", "testnet", "minibatchpredict", "scores2label",
+                                                   "TrainingInfo"] + list(_datastores)
 
 
 def _on_registry(entry, added):

@@ -5,3 +5,5 @@ importONNXNetwork / importONNXLayers, Wolfram's Export / Import of "net.onnx") a
 wrappers over this package. The onnx package (and onnxruntime in tests) is an optional
 extra: importing layergraph does not import onnx.
 """
+from .export import (DEFAULT_OPSET, MIN_OPSET, UnsupportedLayers, max_opset, save_model, to_onnx,  # noqa: F401
+                     unsupported)

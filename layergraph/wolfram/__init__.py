@@ -17,6 +17,7 @@ import: net.py the chain a lone layer evaluates as (``layers.register_lone_chain
 the NetExtract that ``net[spec]`` is (``net.register_extract``)."""
 from ..core.errors import LayerGraphError
 from .coders import File, NetDecoder, NetEncoder
+from .export import Export
 from .information import Information, Quantity
 from .initialize import NetInitialize
 from .layers import *  # noqa: F401,F403
@@ -31,8 +32,8 @@ from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort"] + [n for n in _layers if n != "NetLayer"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
-           + ["File", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject", "Information",
-              "Quantity", "LayerGraphError"]
+           + ["Export", "File", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject",
+              "Information", "Quantity", "LayerGraphError"]
            + list(_ops) + [n for n in _symbols if n != "Symbol"])
 
 
