@@ -11,10 +11,15 @@ from .datastore import *  # noqa: F401,F403
 from .datastore import __all__ as _datastores
 from .functions import __all__ as _functions
 from .training import trainNetwork  # noqa: F401
+from .dlarray import *  # noqa: F401,F403
+from .dlarray import __all__ as _dlarray
+from .autodiff import *  # noqa: F401,F403
+from .autodiff import __all__ as _autodiff
 from .training_options import trainingOptions  # noqa: F401
 
 __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories", "rng",
-                                                   "trainNetwork", "trainingOptions"] + list(_datastores)
+                                                   "trainNetwork", "trainingOptions"] + list(_datastores) \
+    + list(_dlarray) + list(_autodiff)
 
 
 def _on_registry(entry, added):

@@ -40,6 +40,11 @@ def _device(env) -> str:
                           "MATLAB:InputParser:ArgumentFailedValidation")
 
 
+# array types whose forward / predict another module gives ({dlarray: f(net, X, training, Outputs)},
+# registered by matlab/autodiff.py, which imports this module and not the other way round)
+_ARRAY_CALLS: dict = {}
+
+
 class _MatlabNetwork(Network):
     """What dlnetwork and the assembled networks share: MATLAB-layout predict and
     activations, layer outputs named 'layer' or 'layer/port'."""
@@ -117,9 +122,17 @@ class DLNetwork(_MatlabNetwork):
     def forward(self, X, Outputs=None, dtype=np.float32):
         """Training-mode outputs (batch statistics in batch normalization, dropout
         active) and the updated State: ``Y, state = net.forward(X)``."""
+        call = _ARRAY_CALLS.get(type(X[0] if isinstance(X, (tuple, list)) and X else X))
+        if call is not None:   # a dlarray (matlab/autodiff.py): dlarrays out, traced inside dlfeval
+            return call(self, X, True, Outputs)
         refs = self._refs(Outputs)
         ex = self.executor("cpu", dtype)
         acts = run(ex, self._analysis, X, refs, MiniBatchSize=2 ** 62, training=True)
+        out = [to_matlab(acts[r], self.size(r)) for r in refs]
+        return (out[0] if len(out) == 1 else tuple(out)), self._state_after(ex)
+
+    def _state_after(self, ex) -> Table:
+        """The State after a training forward of ``ex``: the moving statistics updated with its batch's."""
         rows = []
         for layer in self.Layers:
             for name in layer.states:
@@ -129,8 +142,20 @@ class DLNetwork(_MatlabNetwork):
                 current = cv.channel_vector(getattr(layer, name))
                 rows.append((layer.Name, name, cv.update_running(current, batch, decay)
                              .astype(current.dtype).reshape(getattr(layer, name).shape)))
-        out = [to_matlab(acts[r], self.size(r)) for r in refs]
-        return (out[0] if len(out) == 1 else tuple(out)), Table(("Layer", "Parameter", "Value"), rows)
+        return Table(("Layer", "Parameter", "Value"), rows)
+
+    def predict(self, X, *args, **kwargs):
+        call = _ARRAY_CALLS.get(type(X[0] if isinstance(X, (tuple, list)) and X else X))
+        if call is not None:
+            return call(self, X, False, kwargs.get("Outputs"))
+        return super().predict(X, *args, **kwargs)
+
+    def _with_arrays(self, values: dict) -> "DLNetwork":
+        """The network with arrays {(layer, name): MATLAB-layout array} stored on its layers."""
+        per: dict[str, dict] = {}
+        for (layer, name), value in values.items():
+            per.setdefault(layer, {})[name] = value
+        return self.with_layers({n: self._graph.layer(n).with_matlab_arrays(**a) for n, a in per.items()})
 
     @classmethod
     def build(cls, obj, Initialize: bool = True) -> "DLNetwork":
@@ -162,6 +187,19 @@ class DLNetwork(_MatlabNetwork):
     def State(self) -> Table:
         rows = [(layer.Name, name, getattr(layer, name)) for layer in self.Layers for name in layer.states]
         return Table(("Layer", "Parameter", "Value"), rows)
+
+    @State.setter
+    def State(self, state: Table):
+        """``net.State = state`` (the state forward returns): every row must name a state of the network."""
+        names = {(layer.Name, n) for layer in self.Layers for n in layer.states}
+        values = {}
+        for row in state:
+            if (row[0], row[1]) not in names:
+                raise LayerGraphError(f"Invalid State: the network has no state parameter '{row[1]}' in layer "
+                                      f"'{row[0]}'.", "nnet_cnn:dlnetwork:InvalidState")
+            values[(row[0], row[1])] = np.asarray(row[2])
+        new = self._with_arrays(values)
+        self._graph, self._executors = new._graph, {}
 
     def _learnable_spec(self, layer_name, parameter):
         layer = self._graph.layer(layer_name)
