@@ -833,6 +833,22 @@ def dlupdate(fun, net, *others):
     return _updated(net, values)
 
 
-__all__ = ["dlfeval", "dlgradient", "dlconv", "fullyconnect", "batchnorm", "layernorm", "relu", "leakyrelu",
+def onehotencode(A, featureDim, *args, **kw):
+    """``onehotencode(labels, featureDim)``: a categorical vector as one-hot numbers, the classes
+    (in the order of its categories) along dimension ``featureDim`` (1: K x N, 2: N x K)."""
+    from .categorical import Categorical
+    _, o = _options(args, kw, ("ClassNames", "DataType"))
+    cat = A if isinstance(A, Categorical) else Categorical(A, o.get("ClassNames"))
+    dtype = {"single": np.float32, "double": np.float64}.get(str(o.get("DataType", "single")).lower(), np.float32)
+    onehot = cat.onehot(dtype)   # N x K
+    if int(featureDim) == 1:
+        return np.ascontiguousarray(onehot.T)
+    if int(featureDim) == 2:
+        return onehot
+    raise LayerGraphError(f"Invalid value for featureDim: {featureDim!r}. Expected 1 or 2 for a vector of labels.",
+                          "MATLAB:onehotencode:InvalidFeatureDim")
+
+
+__all__ = ["onehotencode", "dlfeval", "dlgradient", "dlconv", "fullyconnect", "batchnorm", "layernorm", "relu", "leakyrelu",
            "sigmoid", "softmax", "maxpool", "avgpool", "crossentropy", "mse", "l1loss", "l2loss", "huber",
            "sgdmupdate", "adamupdate", "rmspropupdate", "dlupdate"]
