@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from layergraph.core.errors import LayerGraphError
 from layergraph.matlab import (LayerArray, additionLayer, avgpool, batchnorm, batchNormalizationLayer,
-                               connectLayers, convolution2dLayer, crossentropy, dlarray, dlconv, dlfeval,
+                               convolution2dLayer, crossentropy, dlarray, dlconv, dlfeval,
                                dlgradient, dlnetwork, exp, extractdata, fullyConnectedLayer, fullyconnect, huber,
                                imageInputLayer, l1loss, l2loss, layerGraph, layernorm, leakyrelu, log, maxpool,
                                mse, relu, reluLayer, sigmoid, softmax, softmaxLayer, sqrt, tanh)
