@@ -24,6 +24,7 @@ from ..layers._common import same_padding
 from ..train import solvers
 from . import network as _network
 from .dlarray import _as_data, dlarray, stripdims
+from .layer_graph import LayerGraph
 from .network import DLNetwork
 from .table import Table
 
@@ -833,6 +834,50 @@ def dlupdate(fun, net, *others):
     return _updated(net, values)
 
 
+def initialize(net, *examples):
+    """``net = initialize(net)``: the learnables and state still empty initialized.
+    ``initialize(net, X1, ..., Xn)`` also sizes a network without input layers from example
+    data: one formatted dlarray per unconnected layer input, in the order of the layers; each
+    becomes an input layer ('SSCB': imageInputLayer, 'CB': featureInputLayer, Normalization
+    'none') named ``input`` (``input_2``, ...) connected to that input."""
+    if not isinstance(net, DLNetwork):
+        raise LayerGraphError(f"initialize needs a dlnetwork, not {type(net).__name__}.",
+                              "nnet_cnn:dlnetwork:InitializeInvalidNetwork")
+    lg = net.layer_graph
+    if examples:
+        from .constructors import CONSTRUCTORS
+        free = lg.unconnected_inputs()
+        if len(free) != len(examples):
+            raise LayerGraphError(f"The network has {len(free)} unconnected inputs "
+                                  f"({', '.join(f'{n}/{p}' for n, p in free) or 'none'}) but {len(examples)} "
+                                  "example inputs were given.", "nnet_cnn:dlnetwork:InitializeWrongNumInputs")
+        added = []
+        for i, ((layer, port), X) in enumerate(zip(free, examples)):
+            fmt = X._fmt if isinstance(X, dlarray) else ""
+            name = "input" if i == 0 else f"input_{i + 1}"
+            if fmt in ("SSCB", "SSC"):
+                inp = CONSTRUCTORS["imageInputLayer"](list(X.shape[:3]), "Normalization", "none", "Name", name)
+            elif fmt in ("CB", "C"):
+                inp = CONSTRUCTORS["featureInputLayer"](X.shape[0], "Normalization", "none", "Name", name)
+            else:
+                raise LayerGraphError(f"Example input {i + 1} must be a formatted dlarray with format 'SSCB' or "
+                                      f"'CB'; its format is '{fmt}'.", "nnet_cnn:dlnetwork:InitializeInvalidInput")
+            added.append((inp, layer, port))
+        # the input layers first, as they would be in a layer array
+        new = LayerGraph()
+        new._g.graph.update(copy.deepcopy(lg._g.graph))
+        for inp, _, _ in added:
+            new._add(inp)
+        for n in lg._g.nodes:
+            new._add(lg.layer(n))
+        for src, out, dst, inp_port in lg.connections():
+            new._connect(src, out, dst, inp_port)
+        for inp, layer, port in added:
+            new._connect(inp.Name, inp.OutputNames[0], layer, port)
+        lg = new
+    return DLNetwork.build(lg, Initialize=True)
+
+
 def onehotencode(A, featureDim, *args, **kw):
     """``onehotencode(labels, featureDim)``: a categorical vector as one-hot numbers, the classes
     (in the order of its categories) along dimension ``featureDim`` (1: K x N, 2: N x K)."""
@@ -849,6 +894,6 @@ def onehotencode(A, featureDim, *args, **kw):
                           "MATLAB:onehotencode:InvalidFeatureDim")
 
 
-__all__ = ["onehotencode", "dlfeval", "dlgradient", "dlconv", "fullyconnect", "batchnorm", "layernorm", "relu",
+__all__ = ["initialize", "onehotencode", "dlfeval", "dlgradient", "dlconv", "fullyconnect", "batchnorm", "layernorm", "relu",
            "leakyrelu", "sigmoid", "softmax", "maxpool", "avgpool", "crossentropy", "mse", "l1loss", "l2loss", "huber",
            "sgdmupdate", "adamupdate", "rmspropupdate", "dlupdate"]

@@ -53,7 +53,13 @@ class _MatlabNetwork(Network):
     def _output_refs(self):
         raise NotImplementedError
 
-    def _resolve_layer_output(self, name: str):
+    def _resolve_layer_output(self, name):
+        if isinstance(name, (int, np.integer)) and not isinstance(name, bool):   # activations(net, X, 4)
+            layers = self.Layers
+            if not 1 <= name <= len(layers):
+                raise LayerGraphError(f"Invalid layer index {name}. The network has {len(layers)} layers "
+                                      f"(indices 1 to {len(layers)}).")
+            name = layers[int(name) - 1].Name
         layer_name, _, port = name.partition("/")
         layer = self._graph.layer(layer_name)
         if not layer.OutputNames:
@@ -164,6 +170,9 @@ class DLNetwork(_MatlabNetwork):
             if layer.is_output:
                 raise LayerGraphError(f"Layer '{name}': Detected output layer. The network must not have output "
                                       "layers.", "nnet_cnn:dlnetwork:OutputLayersNotSupported")
+        if not Initialize and analysis.errors and all(_waits_for_inputs(i) for i in analysis.errors):
+            # MATLAB's uninitialized dlnetwork may lack input layers: initialize(net, X) sizes it later
+            return cls(sized_graph(analysis, False), analysis, False)
         require_valid(analysis)
         return cls(sized_graph(analysis, bool(Initialize)), analysis, bool(Initialize))
 
@@ -242,6 +251,12 @@ class DLNetwork(_MatlabNetwork):
                 f"    Initialized: {int(self.Initialized)}\n")
 
     __repr__ = __str__
+
+
+def _waits_for_inputs(issue) -> bool:
+    """An analysis issue an uninitialized dlnetwork may have: no input layer, or a layer input
+    that nothing feeds yet (a network input in MATLAB's sense)."""
+    return issue.Message.startswith(("Missing input layer.", "Unconnected input."))
 
 
 class DAGNetwork(_MatlabNetwork):

@@ -43,6 +43,23 @@ from .network import DAGNetwork, DLNetwork, SeriesNetwork
 from .training_options import TrainingOptions
 
 
+class NetworkAndInfo(tuple):
+    """What trainNetwork returns: ``(net, info)``, which unpacks as ``net, info = trainNetwork(...)``;
+    with one output (``net = trainNetwork(...)``, MATLAB's one-output form) it acts as the network:
+    its properties and methods (``net.Layers``, ``classify(net, X)``, ``predict(net, X)``) are the
+    network's."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(tuple.__getitem__(self, 0), name)
+
+    def __repr__(self):
+        return repr(tuple.__getitem__(self, 0))
+
+    __str__ = __repr__
+
+
 class Struct(dict):
     """A MATLAB struct: fields by attribute (info.TrainingLoss) or by key."""
 
@@ -410,5 +427,5 @@ def trainNetwork(*args):
     if view is not None:
         info["ProgressFigure"] = view.figure            # a matplotlib Figure (None without matplotlib)
         info["ProgressFigureFile"] = view.figure_path   # the PNG in CheckpointPath, or None
-    return trained, info
+    return NetworkAndInfo((trained, info))
 
