@@ -894,6 +894,6 @@ def onehotencode(A, featureDim, *args, **kw):
                           "MATLAB:onehotencode:InvalidFeatureDim")
 
 
-__all__ = ["initialize", "onehotencode", "dlfeval", "dlgradient", "dlconv", "fullyconnect", "batchnorm", "layernorm", "relu",
-           "leakyrelu", "sigmoid", "softmax", "maxpool", "avgpool", "crossentropy", "mse", "l1loss", "l2loss", "huber",
-           "sgdmupdate", "adamupdate", "rmspropupdate", "dlupdate"]
+__all__ = ["initialize", "onehotencode", "dlfeval", "dlgradient", "dlconv", "fullyconnect", "batchnorm",
+           "layernorm", "relu", "leakyrelu", "sigmoid", "softmax", "maxpool", "avgpool", "crossentropy", "mse",
+           "l1loss", "l2loss", "huber", "sgdmupdate", "adamupdate", "rmspropupdate", "dlupdate"]
