@@ -348,3 +348,38 @@ def test_errors():
         softmax(dlarray(np.ones((3, 2))))
     with pytest.raises(LayerGraphError, match="Size of predictions and target values"):
         mse(dlarray(np.ones((3, 2)), "CB"), np.ones((2, 2)))
+
+
+def test_forward_node_matches_torch():
+    """The residual dlnetwork's loss and gradients (learnables and input) equal torch autograd on
+    the same computation with the same weights (float64)."""
+    net = residual_net()
+    X = d64((6, 6, 2, 4), "SSCB")
+    labels = [0, 2, 1, 1]
+    T = np.eye(3)[labels].T
+
+    def model(net, X):
+        loss = net_loss(T)(net, X)
+        return loss, dlgradient(loss, net.Learnables, X)
+    loss, (gl, gx) = dlfeval(model, net, X)
+    W = {(r.Layer, r.Parameter): torch.tensor(np.asarray(r.Value, np.float64), requires_grad=True)
+         for r in net.Learnables}
+    x = t(X)
+    xn = sscb_to_nchw(x)
+
+    def conv(z, name):
+        w, b = W[name, "Weights"], W[name, "Bias"]
+        return F.conv2d(z, w.permute(3, 2, 0, 1), b.reshape(-1), padding=1)
+    y1 = conv(xn, "c1")
+    y1 = F.relu(F.batch_norm(y1, None, None, W["bn1", "Scale"].reshape(-1), W["bn1", "Offset"].reshape(-1),
+                             training=True, eps=1e-5))
+    z = F.relu(conv(y1, "c2") + y1)
+    flat = z.permute(0, 1, 3, 2).reshape(z.shape[0], -1)      # MATLAB's column-major flatten of H x W x C
+    logits = flat @ W["fc", "Weights"].T + W["fc", "Bias"].reshape(-1)
+    ref = F.cross_entropy(logits, torch.tensor(labels))
+    ref.backward()
+    np.testing.assert_allclose(float(loss), float(ref.detach()), rtol=1e-10)
+    np.testing.assert_allclose(extractdata(gx), x.grad.numpy(), rtol=1e-8, atol=1e-11)
+    for row in gl:
+        np.testing.assert_allclose(extractdata(row.Value), W[row.Layer, row.Parameter].grad.numpy(), rtol=1e-6,
+                                   atol=1e-7)
