@@ -471,9 +471,7 @@ def _reduce(X, dim, fn):
 
 def sum(X, dim=None, *args, **kw):  # noqa: A001 -- MATLAB's name; other arguments go to Python's sum
     """MATLAB's sum over dimension ``dim`` (1-based; 'all'; default the first non-singleton)."""
-    if not isinstance(X, dlarray):
-        if isinstance(X, np.ndarray):   # MATLAB's sum of a numeric array
-            return _reduce(dlarray(X), dim, ad.reduce_sum)._data
+    if not isinstance(X, dlarray):   # anything else: Python's sum, as if the name were not imported
         return builtins.sum(X, *(() if dim is None else (dim,)), *args, **kw)
     return _reduce(X, dim, ad.reduce_sum)
 
