@@ -265,6 +265,20 @@ class DAGNetwork(_MatlabNetwork):
     training)."""
 
     class_name = "DAGNetwork"
+    _train_info = None   # trainNetwork's info struct (matlab/training.py)
+
+    def __iter__(self):
+        """``net, info = trainNetwork(...)``: trainNetwork's network unpacks as itself and its info
+        (``net = trainNetwork(...)`` is MATLAB's one-output form)."""
+        if self._train_info is None:
+            raise TypeError(f"A {type(self).class_name} is not iterable; only the network trainNetwork returns "
+                            "unpacks, as net, info = trainNetwork(...).")
+        return iter((self, self._train_info))
+
+    def __getitem__(self, i):
+        if self._train_info is None:
+            raise TypeError(f"A {type(self).class_name} is not subscriptable; use net.Layers[i] for its layers.")
+        return (self, self._train_info)[i]
 
     def __init__(self, graph, analysis):
         super().__init__(graph if isinstance(graph, LayerGraph) else LayerGraph(graph), analysis, True)

@@ -43,21 +43,12 @@ from .network import DAGNetwork, DLNetwork, SeriesNetwork
 from .training_options import TrainingOptions
 
 
-class NetworkAndInfo(tuple):
-    """What trainNetwork returns: ``(net, info)``, which unpacks as ``net, info = trainNetwork(...)``;
-    with one output (``net = trainNetwork(...)``, MATLAB's one-output form) it acts as the network:
-    its properties and methods (``net.Layers``, ``classify(net, X)``, ``predict(net, X)``) are the
-    network's."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(tuple.__getitem__(self, 0), name)
-
-    def __repr__(self):
-        return repr(tuple.__getitem__(self, 0))
-
-    __str__ = __repr__
+def _with_info(net, info):
+    """The trained network, holding ``info``: it is the SeriesNetwork or DAGNetwork for every
+    purpose (``net = trainNetwork(...)``, MATLAB's one-output form) and unpacks as ``net, info =
+    trainNetwork(...)`` (DAGNetwork.__iter__)."""
+    net._train_info = info
+    return net
 
 
 class Struct(dict):
@@ -427,5 +418,5 @@ def trainNetwork(*args):
     if view is not None:
         info["ProgressFigure"] = view.figure            # a matplotlib Figure (None without matplotlib)
         info["ProgressFigureFile"] = view.figure_path   # the PNG in CheckpointPath, or None
-    return NetworkAndInfo((trained, info))
+    return _with_info(trained, info)
 

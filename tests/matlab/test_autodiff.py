@@ -383,3 +383,21 @@ def test_forward_node_matches_torch():
     for row in gl:
         np.testing.assert_allclose(extractdata(row.Value), W[row.Layer, row.Parameter].grad.numpy(), rtol=1e-6,
                                    atol=1e-7)
+
+
+@pytest.mark.parametrize("fmt,shape", [("CB", (5, 6)), ("CBT", (4, 3, 5)), ("SCB", (7, 3, 4))])
+def test_ops_on_feature_and_sequence_formats(fmt, shape):
+    X = d64(shape, fmt)
+    c = shape[0] if fmt[0] == "C" else shape[1]
+    off, sc = d64((c, 1)), d64((c, 1))
+    fd_check(weighted(lambda X, o, s: batchnorm(X, o, s)[0]), [X, off, sc])
+    fd_check(weighted(lambda X, o, s: layernorm(X, o, s)), [X, off, sc])
+    fd_check(weighted(softmax), [X])
+    T = np.abs(R.standard_normal(shape))
+    fd_check(lambda X: crossentropy(softmax(X), T), [X])
+    y = extractdata(softmax(X))
+    cax = fmt.index("C")
+    np.testing.assert_allclose(y.sum(axis=cax), 1.0)
+    n = X.shape[fmt.index("B")]
+    ref = -(T * np.log(y)).sum() / n
+    np.testing.assert_allclose(float(crossentropy(softmax(X), T)), ref, rtol=1e-12)

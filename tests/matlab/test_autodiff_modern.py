@@ -11,6 +11,8 @@ from layergraph.matlab import (LayerArray, activations, addLayers, categorical, 
                                fullyConnectedLayer, imageInputLayer, initialize, predict, reluLayer, rng,
                                softmaxLayer, trainingOptions, trainNetwork)
 from layergraph.matlab.network import DLNetwork as _DL
+from layergraph.matlab.network import SeriesNetwork
+from layergraph.wolfram import NetChain
 
 
 
@@ -59,11 +61,21 @@ def test_one_output_trainNetwork():
     assert len(net.Layers) == 6
     yp, scores = classify(net, X)
     assert scores.shape == (16, 2) and predict(net, X).shape == (16, 2)
-    assert "SeriesNetwork with properties" in repr(net)
+    assert "SeriesNetwork with properties" in repr(net) and isinstance(net, SeriesNetwork)
+    assert isinstance(NetChain(net), NetChain)
     rng("default")
     trained, info = _train(X, labels)          # and [net, info] = trainNetwork(...)
     np.testing.assert_array_equal(predict(trained, X), predict(net, X))
-    assert len(info.TrainingLoss) == 4
+    assert len(info.TrainingLoss) == 4 and type(trained) is SeriesNetwork and net[1] is not None
+    import layergraph
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        layergraph.save(net, os.path.join(d, "n.lgnet"))
+        again = layergraph.load(os.path.join(d, "n.lgnet"))
+        np.testing.assert_array_equal(predict(again, X), predict(net, X))
+    with pytest.raises(TypeError, match="only the network trainNetwork returns unpacks"):
+        a, b = again
 
 
 def test_rng_default_and_shuffle():
