@@ -68,6 +68,8 @@ class dlarray:  # noqa: N801 -- MATLAB's class name
 
     def __init__(self, X, fmt=None):
         data = _as_data(X)
+        if not isinstance(X, dlarray) and isinstance(X, np.ndarray) and np.shares_memory(data, X):
+            data = np.array(data, copy=True)   # value semantics: a later edit of X does not change the dlarray
         self._key = None
         self._tape = None
         if fmt is None:
@@ -440,8 +442,8 @@ def stripdims(X, fmt=None):
 
 
 def extractdata(X) -> np.ndarray:
-    """The data (untraced), in the dlarray's dimension order."""
-    return X._data if isinstance(X, dlarray) else np.asarray(X)
+    """The data (untraced), in the dlarray's dimension order: a copy, as MATLAB's values are."""
+    return np.array(X._data, copy=True) if isinstance(X, dlarray) else np.array(X, copy=True)
 
 
 def _dims_arg(X, dim):

@@ -128,3 +128,13 @@ def test_display():
     assert repr(D).startswith("  3(S) × 2(S) × 1(T) × 2(U) dlarray\n\n(:,:,1,1) =")
     assert repr(stripdims(D)).startswith("  3×2×1×2 dlarray")
     assert repr(dlarray([396.0, 200.0])) == "  1×2 dlarray\n\n   396   200\n"
+
+
+def test_value_semantics():
+    x = np.ones((2, 3))
+    X = dlarray(x, "CB")
+    x[0, 0] = 5
+    assert extractdata(X)[0, 0] == 1
+    d = extractdata(X)
+    d[0, 0] = 7
+    assert extractdata(X)[0, 0] == 1
