@@ -363,7 +363,7 @@ def _sscb(X, what):
     return np.ascontiguousarray(data.transpose(3, 2, 0, 1))
 
 
-def _from_nchw(y, fmt="SSCB"):
+def _from_nchw(y):
     return np.ascontiguousarray(y.transpose(2, 3, 1, 0))
 
 
