@@ -64,3 +64,15 @@ def test_digits_from_folder_example():
     assert "size(img) = (8, 8)" in out
     assert "Trained from 1350 PNG files for 240 iterations" in out
     assert float(out.split("accuracy = ")[1].split()[0]) >= 0.9
+
+
+def test_custom_training_loop_example():
+    """MATLAB's "Train Network Using Custom Training Loop" (dlfeval, dlgradient, sgdmupdate with a
+    time-based decay) on the digits: reaches the accuracy trainNetwork reaches on the same layers."""
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "custom_training_loop.py")], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    assert "Epoch 10, iteration 110," in out
+    assert "  10(C) × 6(B) single dlarray" in out
+    ours = float(out.split("Custom loop accuracy: ")[1].split()[0])
+    theirs = float(out.split("trainNetwork accuracy: ")[1].split()[0])
+    assert ours >= 0.95 and ours >= theirs - 0.02

@@ -13,10 +13,26 @@ from .errors import LayerGraphError
 _rng = np.random.default_rng()
 
 
-def rng(seed=None):
+_GENERATORS = ("twister", "simdTwister", "combRecursive", "multFibonacci", "philox", "threefry", "v4",
+               "v5uniform", "v5normal")
+
+
+def rng(seed=None, generator=None):
     """Seed the generator that initializers (and later dropout and shuffling) use,
-    like MATLAB's ``rng(seed)``. Returns the generator."""
+    like MATLAB's ``rng(seed)``; ``rng('default')`` is seed 0 (MATLAB's default), ``rng('shuffle')``
+    a seed from the operating system. MATLAB's generator names are accepted (the numbers are
+    numpy's PCG64 in every case). Returns the generator."""
     global _rng
+    if generator is not None and generator not in _GENERATORS:
+        raise ValueError(f"Invalid generator {generator!r}. Expected one of {', '.join(_GENERATORS)}.")
+    if isinstance(seed, str):
+        if seed.lower() == "default":
+            seed = 0
+        elif seed.lower() == "shuffle":
+            _rng = np.random.default_rng()
+            return _rng
+        else:
+            raise ValueError(f"Invalid seed {seed!r}. Expected a nonnegative integer, 'default' or 'shuffle'.")
     if seed is not None:
         _rng = np.random.default_rng(seed)
     return _rng

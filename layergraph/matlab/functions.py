@@ -24,24 +24,29 @@ def layerGraph(layers=None) -> LayerGraph:
     return LayerGraph(layers)
 
 
+def _edited(original, lgraph: LayerGraph):
+    """An edit of a dlnetwork is an (uninitialized) dlnetwork, as in MATLAB; of a layer graph a layer graph."""
+    return DLNetwork.build(lgraph, Initialize=False) if isinstance(original, DLNetwork) else lgraph
+
+
 def addLayers(lgraph, layers) -> LayerGraph:
-    return layerGraph(lgraph).addLayers(layers)
+    return _edited(lgraph, layerGraph(lgraph).addLayers(layers))
 
 
 def removeLayers(lgraph, layerNames) -> LayerGraph:
-    return layerGraph(lgraph).removeLayers(layerNames)
+    return _edited(lgraph, layerGraph(lgraph).removeLayers(layerNames))
 
 
 def replaceLayer(lgraph, layerName, larray, ReconnectBy="name") -> LayerGraph:
-    return layerGraph(lgraph).replaceLayer(layerName, larray, ReconnectBy=ReconnectBy)
+    return _edited(lgraph, layerGraph(lgraph).replaceLayer(layerName, larray, ReconnectBy=ReconnectBy))
 
 
 def connectLayers(lgraph, s, d) -> LayerGraph:
-    return layerGraph(lgraph).connectLayers(s, d)
+    return _edited(lgraph, layerGraph(lgraph).connectLayers(s, d))
 
 
 def disconnectLayers(lgraph, s, d) -> LayerGraph:
-    return layerGraph(lgraph).disconnectLayers(s, d)
+    return _edited(lgraph, layerGraph(lgraph).disconnectLayers(s, d))
 
 
 def plot(lgraph, ax=None):
@@ -58,10 +63,14 @@ def analyzeNetwork(net, Plots="analyzer"):
     return report
 
 
-def dlnetwork(layers, Initialize=True) -> DLNetwork:
+def dlnetwork(layers=None, Initialize=True) -> DLNetwork:
     """dlnetwork(layers_or_lgraph): sizes inferred and learnables initialized.
     Output layers (classificationLayer, regressionLayer) are not allowed; a Wolfram net
-    (NetChain, NetGraph) gives its layers without any."""
+    (NetChain, NetGraph) gives its layers without any. ``dlnetwork()`` is an empty,
+    uninitialized network to build with addLayers and connectLayers; with ``Initialize=False``
+    the network may lack input layers (``initialize(net, X)`` sizes it)."""
+    if layers is None:
+        return DLNetwork.build(LayerGraph(), Initialize=False)
     net = as_core_net(layers)
     if net is not None:
         layers = layer_graph_of(net, "none")

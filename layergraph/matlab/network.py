@@ -40,15 +40,42 @@ def _device(env) -> str:
                           "MATLAB:InputParser:ArgumentFailedValidation")
 
 
+# array types whose forward / predict another module gives ({dlarray: f(net, X, training, Outputs)},
+# registered by matlab/autodiff.py, which imports this module and not the other way round)
+_ARRAY_CALLS: dict = {}
+
+
 class _MatlabNetwork(Network):
     """What dlnetwork and the assembled networks share: MATLAB-layout predict and
     activations, layer outputs named 'layer' or 'layer/port'."""
     from ..display.notebook import repr_mimebundle as _repr_mimebundle_  # Jupyter's rich output
 
+    class_name = "network"
+    _train_info = None   # the info of the training that returned this network (trainNetwork, trainnet)
+
+    def __iter__(self):
+        """``net, info = trainNetwork(...)`` / ``trainnet(...)``: a trained network unpacks as
+        itself and its info (``net = trainNetwork(...)`` is MATLAB's one-output form)."""
+        if self._train_info is None:
+            raise TypeError(f"A {type(self).class_name} is not iterable; only the network trainNetwork or trainnet "
+                            "returns unpacks, as net, info = trainNetwork(...).")
+        return iter((self, self._train_info))
+
+    def __getitem__(self, i):
+        if self._train_info is None:
+            raise TypeError(f"A {type(self).class_name} is not subscriptable; use net.Layers[i] for its layers.")
+        return (self, self._train_info)[i]
+
     def _output_refs(self):
         raise NotImplementedError
 
-    def _resolve_layer_output(self, name: str):
+    def _resolve_layer_output(self, name):
+        if isinstance(name, (int, np.integer)) and not isinstance(name, bool):   # activations(net, X, 4)
+            layers = self.Layers
+            if not 1 <= name <= len(layers):
+                raise LayerGraphError(f"Invalid layer index {name}. The network has {len(layers)} layers "
+                                      f"(indices 1 to {len(layers)}).")
+            name = layers[int(name) - 1].Name
         layer_name, _, port = name.partition("/")
         layer = self._graph.layer(layer_name)
         if not layer.OutputNames:
@@ -108,6 +135,8 @@ class _MatlabNetwork(Network):
 class DLNetwork(_MatlabNetwork):
     """MATLAB's dlnetwork. Build it with ``dlnetwork(layers_or_lgraph)``."""
 
+    class_name = "dlnetwork"
+
     def __init__(self, graph, analysis, initialized: bool):
         super().__init__(graph if isinstance(graph, LayerGraph) else LayerGraph(graph), analysis, initialized)
 
@@ -117,9 +146,17 @@ class DLNetwork(_MatlabNetwork):
     def forward(self, X, Outputs=None, dtype=np.float32):
         """Training-mode outputs (batch statistics in batch normalization, dropout
         active) and the updated State: ``Y, state = net.forward(X)``."""
+        call = _ARRAY_CALLS.get(type(X[0] if isinstance(X, (tuple, list)) and X else X))
+        if call is not None:   # a dlarray (matlab/autodiff.py): dlarrays out, traced inside dlfeval
+            return call(self, X, True, Outputs)
         refs = self._refs(Outputs)
         ex = self.executor("cpu", dtype)
         acts = run(ex, self._analysis, X, refs, MiniBatchSize=2 ** 62, training=True)
+        out = [to_matlab(acts[r], self.size(r)) for r in refs]
+        return (out[0] if len(out) == 1 else tuple(out)), self._state_after(ex)
+
+    def _state_after(self, ex) -> Table:
+        """The State after a training forward of ``ex``: the moving statistics updated with its batch's."""
         rows = []
         for layer in self.Layers:
             for name in layer.states:
@@ -129,8 +166,20 @@ class DLNetwork(_MatlabNetwork):
                 current = cv.channel_vector(getattr(layer, name))
                 rows.append((layer.Name, name, cv.update_running(current, batch, decay)
                              .astype(current.dtype).reshape(getattr(layer, name).shape)))
-        out = [to_matlab(acts[r], self.size(r)) for r in refs]
-        return (out[0] if len(out) == 1 else tuple(out)), Table(("Layer", "Parameter", "Value"), rows)
+        return Table(("Layer", "Parameter", "Value"), rows)
+
+    def predict(self, X, *args, **kwargs):
+        call = _ARRAY_CALLS.get(type(X[0] if isinstance(X, (tuple, list)) and X else X))
+        if call is not None:
+            return call(self, X, False, kwargs.get("Outputs"))
+        return super().predict(X, *args, **kwargs)
+
+    def _with_arrays(self, values: dict) -> "DLNetwork":
+        """The network with arrays {(layer, name): MATLAB-layout array} stored on its layers."""
+        per: dict[str, dict] = {}
+        for (layer, name), value in values.items():
+            per.setdefault(layer, {})[name] = value
+        return self.with_layers({n: self._graph.layer(n).with_matlab_arrays(**a) for n, a in per.items()})
 
     @classmethod
     def build(cls, obj, Initialize: bool = True) -> "DLNetwork":
@@ -139,6 +188,9 @@ class DLNetwork(_MatlabNetwork):
             if layer.is_output:
                 raise LayerGraphError(f"Layer '{name}': Detected output layer. The network must not have output "
                                       "layers.", "nnet_cnn:dlnetwork:OutputLayersNotSupported")
+        if not Initialize and analysis.errors and all(_waits_for_inputs(i) for i in analysis.errors):
+            # MATLAB's uninitialized dlnetwork may lack input layers: initialize(net, X) sizes it later
+            return cls(sized_graph(analysis, False), analysis, False)
         require_valid(analysis)
         return cls(sized_graph(analysis, bool(Initialize)), analysis, bool(Initialize))
 
@@ -162,6 +214,19 @@ class DLNetwork(_MatlabNetwork):
     def State(self) -> Table:
         rows = [(layer.Name, name, getattr(layer, name)) for layer in self.Layers for name in layer.states]
         return Table(("Layer", "Parameter", "Value"), rows)
+
+    @State.setter
+    def State(self, state: Table):
+        """``net.State = state`` (the state forward returns): every row must name a state of the network."""
+        names = {(layer.Name, n) for layer in self.Layers for n in layer.states}
+        values = {}
+        for row in state:
+            if (row[0], row[1]) not in names:
+                raise LayerGraphError(f"Invalid State: the network has no state parameter '{row[1]}' in layer "
+                                      f"'{row[0]}'.", "nnet_cnn:dlnetwork:InvalidState")
+            values[(row[0], row[1])] = np.asarray(row[2])
+        new = self._with_arrays(values)
+        self._graph, self._executors = new._graph, {}
 
     def _learnable_spec(self, layer_name, parameter):
         layer = self._graph.layer(layer_name)
@@ -206,13 +271,18 @@ class DLNetwork(_MatlabNetwork):
     __repr__ = __str__
 
 
+def _waits_for_inputs(issue) -> bool:
+    """An analysis issue an uninitialized dlnetwork may have: no input layer, or a layer input
+    that nothing feeds yet (a network input in MATLAB's sense)."""
+    return issue.Message.startswith(("Missing input layer.", "Unconnected input."))
+
+
 class DAGNetwork(_MatlabNetwork):
     """MATLAB's DAGNetwork (SeriesNetwork for a layer array): a network with output
     layers, ready for predict and classify. Built by ``assembleNetwork`` (and by
     training)."""
 
     class_name = "DAGNetwork"
-
     def __init__(self, graph, analysis):
         super().__init__(graph if isinstance(graph, LayerGraph) else LayerGraph(graph), analysis, True)
 

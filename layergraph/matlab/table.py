@@ -11,6 +11,8 @@ from ..display.matlab_format import format_size
 def _cell(value) -> str:
     if isinstance(value, str):
         return f"{{'{value}'}}"
+    if type(value).__name__ == "dlarray":   # matlab/dlarray.py (a Learnables or gradients table)
+        return f"{{{format_size(value.shape)} dlarray}}"
     if isinstance(value, np.ndarray):
         kind = value.dtype.name.replace("float32", "single").replace("float64", "double")
         return f"{{{format_size(value.shape if value.ndim > 1 else (value.shape[0], 1))} {kind}}}"

@@ -43,6 +43,14 @@ from .network import DAGNetwork, DLNetwork, SeriesNetwork
 from .training_options import TrainingOptions
 
 
+def with_info(net, info):
+    """The trained network, holding ``info``: it is the network for every purpose (``net =
+    trainNetwork(...)``, MATLAB's one-output form) and unpacks as ``net, info = trainNetwork(...)``
+    (the networks' __iter__, matlab/network.py); trainnet's too."""
+    net._train_info = info
+    return net
+
+
 class Struct(dict):
     """A MATLAB struct: fields by attribute (info.TrainingLoss) or by key."""
 
@@ -430,5 +438,5 @@ def trainNetwork(*args):
     if view is not None:
         info["ProgressFigure"] = view.figure            # a matplotlib Figure (None without matplotlib)
         info["ProgressFigureFile"] = view.figure_path   # the PNG in CheckpointPath, or None
-    return trained, info
+    return with_info(trained, info)
 

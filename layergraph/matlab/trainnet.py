@@ -6,8 +6,8 @@ the dlnetwork era (R2023b+), on the trainer trainNetwork uses (layergraph/train)
 named (``"crossentropy"``, ``"index-crossentropy"``, ``"binary-crossentropy"``, ``"mse"`` /
 ``"mean-squared-error"`` / ``"l2loss"``, ``"mae"`` / ``"mean-absolute-error"`` / ``"l1loss"``,
 ``"huber"``); the result is a dlnetwork, and ``net, info = trainnet(...)`` also gives the
-TrainingInfo (the returned network unpacks into both, so MATLAB's one- and two-output forms
-both read as in MATLAB). The data layouts are trainNetwork's (H x W x C x N images, N x C
+TrainingInfo (the returned network unpacks into both, as trainNetwork's does, so MATLAB's one-
+and two-output forms both read as in MATLAB). The data layouts are trainNetwork's (H x W x C x N images, N x C
 features); targets are categorical labels (crossentropy), class indices 1..K or labels
 (index-crossentropy), or numeric arrays in the output's layout (the other losses).
 The losses' normalization, the metrics' formulas and the choices where MATLAB's pages are
@@ -32,7 +32,7 @@ from .datastore import _is_datastore
 from .functions import dlnetwork
 from .network import DLNetwork
 from .table import Table
-from .training import Struct, _prepare, _prepare_datastore, normalized_input, train_config, _device
+from .training import Struct, _device, _prepare, _prepare_datastore, normalized_input, train_config, with_info
 from .training_options import METRICS, TrainingOptions
 
 # -- losses ---------------------------------------------------------------------------------------
@@ -138,21 +138,6 @@ class TrainingInfo:
     __str__ = __repr__
 
 
-class TrainedNetwork(DLNetwork):
-    """The dlnetwork trainnet returns. ``net = trainnet(...)`` is the network; ``net, info =
-    trainnet(...)`` unpacks it into the network and its TrainingInfo, as MATLAB's
-    ``[net, info] = trainnet(...)``."""
-
-    def __init__(self, net: DLNetwork, info: TrainingInfo):
-        self.__dict__.update(net.__dict__)
-        self._info = info
-
-    def __iter__(self):
-        plain = object.__new__(DLNetwork)
-        plain.__dict__.update({k: v for k, v in self.__dict__.items() if k != "_info"})
-        return iter((plain, self._info))
-
-
 # -- trainnet -------------------------------------------------------------------------------------
 def _as_dlnetwork(net) -> DLNetwork:
     if isinstance(net, DLNetwork):
@@ -252,7 +237,7 @@ def trainnet(*args):
     result = train(dl, {in_name: x}, {out_ref: t}, {out_ref: loss}, config)
     if (result.non_finite or result.read_error) and not options.Verbose:
         warnings.warn(result.stop_reason, RuntimeWarning, stacklevel=2)
-    return TrainedNetwork(result.net, _info(records, stems, result))
+    return with_info(result.net, _info(records, stems, result))
 
 
 def _info(records, stems, result) -> TrainingInfo:

@@ -37,16 +37,41 @@ def slots(state: dict, w, *names):
     return [state[name] for name in names]
 
 
+# One function per solver: the trainer's solver objects (below) and MATLAB's sgdmupdate,
+# adamupdate and rmspropupdate (matlab/autodiff.py) both call these, in place on w and the state.
+def sgdm_step(w, g, v, lr, momentum):
+    """v <- mu v - lr g;  w <- w + v."""
+    v *= momentum
+    v -= lr * g
+    w += v
+
+
+def adam_step(w, g, m, v, lr, gradient_decay, squared_gradient_decay, epsilon, t):
+    """m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2; w <- w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)."""
+    b1, b2 = gradient_decay, squared_gradient_decay
+    m *= b1
+    m += (1 - b1) * g
+    v *= b2
+    v += (1 - b2) * (g * g)
+    rate = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+    w -= (rate * m / (np.sqrt(v) + epsilon)).astype(w.dtype, copy=False)
+
+
+def rmsprop_step(w, g, v, lr, squared_gradient_decay, epsilon):
+    """v <- rho v + (1 - rho) g^2;  w <- w - lr g / (sqrt(v) + eps)."""
+    rho = squared_gradient_decay
+    v *= rho
+    v += (1 - rho) * (g * g)
+    w -= (lr * g / (np.sqrt(v) + epsilon)).astype(w.dtype, copy=False)
+
+
 @dataclass(frozen=True)
 class SGDM:
     momentum: float = 0.9
     name = "sgdm"
 
     def step(self, w, g, lr, state, t):
-        v, = slots(state, w, "Velocity")
-        v *= self.momentum
-        v -= lr * g
-        w += v
+        sgdm_step(w, g, *slots(state, w, "Velocity"), lr, self.momentum)
 
 
 @dataclass(frozen=True)
@@ -57,14 +82,8 @@ class Adam:
     name = "adam"
 
     def step(self, w, g, lr, state, t):
-        m, v = slots(state, w, "AverageGrad", "AverageSqGrad")
-        b1, b2 = self.gradient_decay, self.squared_gradient_decay
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * (g * g)
-        rate = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-        w -= (rate * m / (np.sqrt(v) + self.epsilon)).astype(w.dtype, copy=False)
+        adam_step(w, g, *slots(state, w, "AverageGrad", "AverageSqGrad"), lr, self.gradient_decay,
+                  self.squared_gradient_decay, self.epsilon, t)
 
 
 @dataclass(frozen=True)
@@ -74,11 +93,7 @@ class RMSProp:
     name = "rmsprop"
 
     def step(self, w, g, lr, state, t):
-        v, = slots(state, w, "AverageSqGrad")
-        rho = self.squared_gradient_decay
-        v *= rho
-        v += (1 - rho) * (g * g)
-        w -= (lr * g / (np.sqrt(v) + self.epsilon)).astype(w.dtype, copy=False)
+        rmsprop_step(w, g, *slots(state, w, "AverageSqGrad"), lr, self.squared_gradient_decay, self.epsilon)
 
 
 @dataclass(frozen=True)
