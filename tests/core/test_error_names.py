@@ -21,7 +21,7 @@ from layergraph.wolfram import LinearLayer, NetChain, NetInitialize, NetInsertSh
 @pytest.fixture(scope="module")
 def objects():
     dl = dlnetwork([featureInputLayer(3), fullyConnectedLayer(2)])
-    return {"a NetChain": NetChain([LinearLayer(3)], Input=4), "a DLNetwork": dl,
+    return {"a NetChain": NetChain([LinearLayer(3)], Input=4), "a dlnetwork": dl,   # MATLAB's name of the class
             "a LayerGraph": layerGraph([featureInputLayer(3), reluLayer()])}
 
 
@@ -45,7 +45,7 @@ CALLS = {
 }
 TAKES_A_NET = {"NetChain element", "NetInitialize", "NetInsertSharedArrays"}   # a NetChain is right there
 CASES = [pytest.param(call, kind, id=f"{name}-{kind}") for name, call in CALLS.items()
-         for kind in ("a NetChain", "a DLNetwork", "a LayerGraph")
+         for kind in ("a NetChain", "a dlnetwork", "a LayerGraph")
          if not (kind == "a NetChain" and name in TAKES_A_NET)]
 
 

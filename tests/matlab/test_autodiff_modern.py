@@ -74,7 +74,7 @@ def test_one_output_trainNetwork():
         layergraph.save(net, os.path.join(d, "n.lgnet"))
         again = layergraph.load(os.path.join(d, "n.lgnet"))
         np.testing.assert_array_equal(predict(again, X), predict(net, X))
-    with pytest.raises(TypeError, match="only the network trainNetwork returns unpacks"):
+    with pytest.raises(TypeError, match="only the network trainNetwork or trainnet returns unpacks"):
         a, b = again
 
 
