@@ -150,8 +150,8 @@ class UnsavedFunction:
 def _kind(obj) -> str:
     if isinstance(obj, Layer):
         return "Layer"
-    for cls in (SeriesNetwork, DAGNetwork, DLNetwork, LayerGraph, LayerArray):
-        if type(obj) is cls:
+    for cls in (SeriesNetwork, DAGNetwork, DLNetwork, LayerGraph, LayerArray):   # the most derived first
+        if isinstance(obj, cls):
             return cls.__name__
     if isinstance(obj, (list, tuple)):
         return "LayerArray"

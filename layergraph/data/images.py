@@ -83,24 +83,30 @@ def header(path) -> tuple[int, int, int]:
     return h, w, channels
 
 
-def resize(a: np.ndarray, size) -> np.ndarray:
-    """Bilinear resize of H x W (x C) pixels to ``size`` = (h, w), antialiased when shrinking
-    (Pillow's BILINEAR: a triangle filter widened by the scale factor, as MATLAB's imresize
-    does by default); integer pixels are rounded and clipped to their type, floats stay floats."""
+FILTERS = ("nearest", "bilinear", "bicubic", "lanczos")   # Pillow's resampling filters that resize() takes
+
+
+def resize(a: np.ndarray, size, method: str = "bilinear") -> np.ndarray:
+    """Resize H x W (x C) pixels to ``size`` = (h, w) with Pillow's ``method`` filter (one of
+    FILTERS), antialiased when shrinking (the filter widened by the scale factor; bilinear is
+    MATLAB's imresize default); integer pixels are rounded and clipped to their type, floats
+    stay floats (a Lanczos or bicubic filter may overshoot their range, as Pillow's does)."""
     h, w = int(size[0]), int(size[1])
     if a.shape[:2] == (h, w):
         return a
     Image = _pil()
+    flt = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC,
+           "lanczos": Image.LANCZOS}[method]
     dtype = a.dtype
     planes = a[:, :, None] if a.ndim == 2 else a
     out = np.empty((h, w, planes.shape[2]), dtype=np.float32 if dtype.kind != "u" or dtype.itemsize != 1 else dtype)
     for c in range(planes.shape[2]):
         p = planes[:, :, c]
         if dtype == np.uint8:
-            out[:, :, c] = np.asarray(Image.fromarray(np.ascontiguousarray(p)).resize((w, h), Image.BILINEAR))
+            out[:, :, c] = np.asarray(Image.fromarray(np.ascontiguousarray(p)).resize((w, h), flt))
         else:  # float, 16-bit or logical data: one 32-bit float plane each
             img = Image.fromarray(np.ascontiguousarray(p, dtype=np.float32), mode="F")
-            out[:, :, c] = np.asarray(img.resize((w, h), Image.BILINEAR))
+            out[:, :, c] = np.asarray(img.resize((w, h), flt))
     out = out[:, :, 0] if a.ndim == 2 else out
     if dtype == np.uint8:
         return out

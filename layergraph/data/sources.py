@@ -350,20 +350,21 @@ class Feed:
         self._pools = {}
 
 
-def run(executor, feeds: dict, refs, batch_size: int, progress=None) -> dict:
-    """Prediction over ``feeds`` ({input name: array or Column}) in order, ``batch_size``
-    observations at a time, reading ahead; {ref: activations} like ``core.network.run``.
-    ``progress(done, total)`` is called after each batch."""
+def run(executor, feeds: dict, refs, batch_size: int, progress=None, training: bool = False, rng=None) -> dict:
+    """A forward pass over ``feeds`` ({input name: array or Column}) in order, ``batch_size``
+    observations at a time, reading ahead; {ref: activations} like ``core.network.run``
+    (``training``, ``rng``: its training-mode pass). ``progress(done, total)`` is called
+    after each batch."""
     from ..core.network import run as run_arrays
     refs = list(refs)
     n = next(iter(feeds.values())).shape[0] if feeds else 0
     if n == 0 or not streamed(feeds):
         return run_arrays(executor, {k: v if not isinstance(v, Column) else v[:] for k, v in feeds.items()},
-                          refs, batch_size)
+                          refs, batch_size, training, rng)
     chunks = {ref: [] for ref in refs}
     done = 0
     for batch in batches(feeds, np.arange(n), batch_size, partial=True):
-        acts = run_arrays(executor, batch, refs, batch_size)
+        acts = run_arrays(executor, batch, refs, batch_size, training, rng)
         for ref in refs:
             chunks[ref].append(acts[ref])
         done += next(iter(batch.values())).shape[0]

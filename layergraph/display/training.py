@@ -1,4 +1,4 @@
-"""Training progress: MATLAB's verbose table (trainNetwork era), the
+"""Training progress: MATLAB's verbose tables (trainNetwork's boxed one and trainnet's), the
 'training-progress' view (a live rich panel in a terminal, and a matplotlib figure
 of loss and metric that a notebook shows inline), and the rich progress display of
 rounds that NetTrain shows by default.
@@ -117,6 +117,79 @@ class VerboseTable:
                 self._print(reason)
             else:
                 self._print(f"Training finished: {reason}.")
+        return False
+
+
+def format_g(v) -> str:
+    """A number in the trainnet table: five significant digits (0.48724, 84.375, 100, 6.464e-05)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if not math.isfinite(v):
+        return "Inf" if v > 0 else "-Inf"
+    return f"{v:.5g}"
+
+
+class TrainnetTable:
+    """The trainnet era's verbose table (R2023b+): a MATLAB-table-style block, four spaces
+    before and between columns as wide as their headers (an underscore rule under each),
+    values right-aligned with five significant digits; rows at iteration 1, every
+    ``frequency`` iterations and the last; with validation data a first row at iteration 0;
+    then ``Training stopped: <reason>``. ``metrics``: the metric column stems ("Accuracy",
+    "RMSE"), each a Training and (with validation) a Validation column after the losses."""
+
+    def __init__(self, metrics, validation: bool, frequency: int = 50, out=None):
+        self.metrics, self.validation, self.frequency = list(metrics), validation, frequency
+        self.out = out or sys.stdout
+        cols = ["Iteration", "Epoch", "TimeElapsed", "LearnRate", "TrainingLoss"]
+        if validation:
+            cols.append("ValidationLoss")
+        for m in self.metrics:
+            cols.append(f"Training{m}")
+            if validation:
+                cols.append(f"Validation{m}")
+        self.cols = cols
+
+    def _print(self, line=""):
+        print(line, file=self.out)
+
+    def header(self) -> list[str]:
+        return ["    " + "    ".join(self.cols), "    " + "    ".join("_" * len(c) for c in self.cols)]
+
+    def row(self, info) -> str:
+        metric = lambda key: (info.get(key) or {}) if isinstance(info.get(key), dict) else {}  # noqa: E731
+        values = {"Iteration": str(info["Iteration"]), "Epoch": str(info["Epoch"]),
+                  "TimeElapsed": hhmmss(info["TimeSinceStart"]), "LearnRate": format_g(info["BaseLearnRate"]),
+                  "TrainingLoss": format_g(info.get("TrainingLoss")),
+                  "ValidationLoss": format_g(info.get("ValidationLoss"))}
+        for m in self.metrics:
+            values[f"Training{m}"] = format_g(metric("TrainingMetric").get(m))
+            values[f"Validation{m}"] = format_g(metric("ValidationMetric").get(m))
+        return ("    " + "    ".join(values[c].rjust(len(c)) for c in self.cols)).rstrip()
+
+    def _header_once(self):
+        if not getattr(self, "_headed", False):
+            self._headed = True
+            for line in self.header():
+                self._print(line)
+
+    def __call__(self, info):
+        state = info["State"]
+        if state == "iteration":
+            it = info["Iteration"]
+            if it <= 1 or it % self.frequency == 0 or info.get("Final"):
+                self._header_once()
+                self._print(self.row(info))
+                self._printed = it
+        elif state == "done":
+            self._header_once()
+            last = info.get("Last")
+            if last is not None and getattr(self, "_printed", None) != last["Iteration"]:
+                self._print(self.row(last))
+            reason = info.get("StopReason", "")
+            if info.get("NonFinite") or info.get("ReadError"):   # the reason is a sentence of its own
+                self._print(reason)
+            else:
+                self._print(f"Training stopped: {reason}")
         return False
 
 

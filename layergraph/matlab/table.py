@@ -16,6 +16,8 @@ def _cell(value) -> str:
     if isinstance(value, np.ndarray):
         kind = value.dtype.name.replace("float32", "single").replace("float64", "double")
         return f"{{{format_size(value.shape if value.ndim > 1 else (value.shape[0], 1))} {kind}}}"
+    if isinstance(value, (float, np.floating)):   # format short g, as a table shows a double
+        return f"{float(value):.5g}"
     return str(value)
 
 

@@ -127,14 +127,16 @@ def _responses(Y, n, size, layer_name, dtype):
     return np.ascontiguousarray(t)
 
 
-def _prepare(X, Y, analysis, input_name, out_name, out_ref, dtype, classes=None):
-    """X, Y (MATLAB layout) -> internal inputs, targets and the categorical labels."""
+def _prepare(X, Y, analysis, input_name, out_name, out_ref, dtype, classes=None, out_layer=None):
+    """X, Y (MATLAB layout) -> internal inputs, targets and the categorical labels. The targets
+    are those of the output layer ``out_name`` (or ``out_layer``): labels for a classification
+    layer, numeric responses for a regression layer."""
     size_in = analysis.info(input_name).ActivationSizes["out"]
     x = to_internal(X, size_in, input_name, dtype)
     n = x.shape[0]
     if n == 0:
         raise LayerGraphError("Invalid training data. X contains no observations.")
-    out_layer = analysis.layers[out_name]
+    out_layer = analysis.layers[out_name] if out_layer is None else out_layer   # trainnet: its loss's stand-in
     act = analysis.info(out_ref[0]).ActivationSizes[out_ref[1]]
     if out_layer.family == "crossentropyex":
         if isinstance(Y, np.ndarray) and Y.dtype.kind == "f" and Y.ndim == 2 and Y.shape[1] > 1:
@@ -165,7 +167,7 @@ def _label_text(value) -> str:
     return str(Categorical([str(value)] if not isinstance(value, (int, np.integer)) else [value]).labels[0])
 
 
-def _prepare_datastore(ds, analysis, input_name, out_name, out_ref, dtype, classes=None):
+def _prepare_datastore(ds, analysis, input_name, out_name, out_ref, dtype, classes=None, out_layer=None):
     """A datastore -> (predictors as a source's Column, targets (an array when the datastore
     knows its labels, else a Column), the categorical labels or None). Nothing is decoded here
     but, for a datastore whose reads carry the responses, the first observation."""
@@ -174,7 +176,7 @@ def _prepare_datastore(ds, analysis, input_name, out_name, out_ref, dtype, class
     if n == 0:
         raise LayerGraphError("Invalid training data. The datastore contains no observations.")
     check_files(ds, size_in, input_name)
-    out_layer = analysis.layers[out_name]
+    out_layer = analysis.layers[out_name] if out_layer is None else out_layer   # trainnet: its loss's stand-in
     act = analysis.info(out_ref[0]).ActivationSizes[out_ref[1]]
     classify = out_layer.family == "crossentropyex"
     if isinstance(ds, (ImageDatastore, AugmentedImageDatastore)):
@@ -246,6 +248,42 @@ def _solver(options):
     return solvers.RMSProp(options.SquaredGradientDecayFactor, options.Epsilon)
 
 
+def normalized_input(options, in_layer, x):
+    """The input layer with its normalization statistics computed from the training
+    predictors ``x`` where trainingOptions asks for it (ResetInputNormalization, or statistics
+    not set yet), and the lines the verbose output announces."""
+    if not (options.ResetInputNormalization or needs_statistics(in_layer)):
+        return in_layer, []
+    reading = ReadProgress("Reading the training data for input normalization") \
+        if options.Verbose and isinstance(x, Column) else None
+    stats = input_statistics(in_layer, x, int(options.MiniBatchSize), reading)
+    if not stats:
+        return in_layer, []
+    return in_layer._resolved_copy(**stats), ["Initializing input data normalization."]
+
+
+def train_config(options, validation, x, **fields) -> TrainConfig:
+    """trainingOptions -> the trainer's TrainConfig (trainNetwork and trainnet): the solver, the
+    schedule, the limits; ``validation`` as the trainer takes it, ``x`` the training predictors
+    (a streamed Column gets a progress line for its statistics pass); ``fields`` the rest."""
+    best = options.OutputNetwork in ("best-validation-loss", "best-validation") or (
+        options.OutputNetwork == "auto" and validation is not None)
+    return TrainConfig(
+        solver=_solver(options), learn_rate=float(options.InitialLearnRate),
+        schedule=piecewise(options.LearnRateDropFactor, options.LearnRateDropPeriod)
+        if options.LearnRateSchedule == "piecewise" else None,
+        l2=float(options.L2Regularization), gradient_threshold_method=options.GradientThresholdMethod,
+        gradient_threshold=float(options.GradientThreshold), max_epochs=int(options.MaxEpochs),
+        minibatch_size=int(options.MiniBatchSize), shuffle=options.Shuffle, validation=validation,
+        validation_frequency=int(options.ValidationFrequency), validation_patience=options.ValidationPatience,
+        output_network="best-validation-loss" if best else "last-iteration",
+        bn_statistics="population" if options.BatchNormalizationStatistics == "auto"
+        else options.BatchNormalizationStatistics,
+        checkpoint_frequency=int(options.CheckpointFrequency), checkpoint_unit=options.CheckpointFrequencyUnit,
+        on_read=ReadProgress("Reading the training data for batch normalization statistics")
+        if options.Verbose and isinstance(x, Column) else None, **fields)
+
+
 def _output_fcn_adapter(fns, metric):
     fns = fns if isinstance(fns, list) else [fns]
     m_train = "TrainingAccuracy" if metric == "Accuracy" else "TrainingRMSE"
@@ -310,7 +348,7 @@ def trainNetwork(*args):
         else _prepare(X, Y, analysis, in_name, out_name, out_ref, dtype, classes)
     classes = cat.categories if cat is not None else None
     validation = None
-    if options.OutputNetwork == "best-validation-loss" and options.ValidationData is None:
+    if options.OutputNetwork in ("best-validation-loss", "best-validation") and options.ValidationData is None:
         raise LayerGraphError("OutputNetwork 'best-validation-loss' needs validation data. Set ValidationData in "
                               "trainingOptions, or use OutputNetwork 'last-iteration'.",
                               "nnet_cnn:TrainingOptions:BestValidationRequiresValidationData")
@@ -322,15 +360,9 @@ def trainNetwork(*args):
         xv, tv, _ = _prepare(Xv, Yv, analysis, in_name, out_name, out_ref, dtype, classes)
         validation = ({in_name: xv}, {out_ref: tv})
 
-    # input normalization from the training data
     announce = []
-    if resume is None and (options.ResetInputNormalization or needs_statistics(in_layer)):
-        reading = ReadProgress("Reading the training data for input normalization") \
-            if options.Verbose and isinstance(x, Column) else None
-        stats = input_statistics(in_layer, x, int(options.MiniBatchSize), reading)
-        if stats:
-            announce.append("Initializing input data normalization.")
-            in_layer = in_layer._resolved_copy(**stats)
+    if resume is None:
+        in_layer, announce = normalized_input(options, in_layer, x)
     body = graph._copy()
     body._g.nodes[in_name]["layer"] = in_layer
     body = body.removeLayers(out_name)
@@ -376,20 +408,8 @@ def trainNetwork(*args):
             path = os.path.join(folder, f"net_checkpoint__{state.iteration}__{stamp}.lgnet")
             write_checkpoint(path, finish(partial.net), state)
 
-    config = TrainConfig(
-        solver=_solver(options), learn_rate=float(options.InitialLearnRate),
-        schedule=piecewise(options.LearnRateDropFactor, options.LearnRateDropPeriod)
-        if options.LearnRateSchedule == "piecewise" else None,
-        l2=float(options.L2Regularization), gradient_threshold_method=options.GradientThresholdMethod,
-        gradient_threshold=float(options.GradientThreshold), max_epochs=int(options.MaxEpochs),
-        minibatch_size=int(options.MiniBatchSize), shuffle=options.Shuffle, validation=validation,
-        validation_frequency=int(options.ValidationFrequency), validation_patience=options.ValidationPatience,
-        output_network=options.OutputNetwork, bn_statistics=options.BatchNormalizationStatistics,
-        callbacks=callbacks, checkpoint=checkpoint, checkpoint_frequency=int(options.CheckpointFrequency),
-        checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype,
-        on_compile=announce_compiling if options.Verbose or view is not None else None,
-        on_read=ReadProgress("Reading the training data for batch normalization statistics")
-        if options.Verbose and isinstance(x, Column) else None)
+    config = train_config(options, validation, x, callbacks=callbacks, checkpoint=checkpoint, device=device,
+                          dtype=dtype, on_compile=announce_compiling if options.Verbose or view is not None else None)
     result = train(net, {in_name: x}, {out_ref: t}, {out_ref: loss}, config, resume=resume)
     if (result.non_finite or result.read_error) and not options.Verbose:
         warnings.warn(result.stop_reason, RuntimeWarning, stacklevel=2)  # the verbose table prints it

@@ -1,5 +1,8 @@
 """trainingOptions(solverName, ...): TrainingOptionsSGDM, TrainingOptionsADAM and
-TrainingOptionsRMSProp with the R2021 option set, defaults and display.
+TrainingOptionsRMSProp with the R2021 option set, defaults and display, plus the options of
+the trainnet era (Metrics, ObjectiveMetricName, InputDataFormats, TargetDataFormats,
+Acceleration, PreprocessingEnvironment; OutputNetwork 'best-validation' and 'auto',
+BatchNormalizationStatistics 'auto'), listed after the R2021 ones when one of them is set.
 
 Options that only matter for sequence data, parallel training or background
 dispatch (SequenceLength, SequencePaddingValue, SequencePaddingDirection,
@@ -60,6 +63,44 @@ def _worker_load(value, info: ValidationInfo):
     return arr
 
 
+METRICS = ("accuracy", "rmse")   # the Metrics names layergraph computes (trainnet, testnet)
+MATLAB_METRICS = ("accuracy", "auc", "fscore", "precision", "recall", "rmse")   # the names MATLAB takes
+
+
+def _metrics(value, info: ValidationInfo):
+    """[] / a name / a list of names -> a tuple of lower-case names."""
+    if value is None or (isinstance(value, (list, tuple)) and len(value) == 0):
+        return ()
+    names = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
+    if names is None or not all(isinstance(n, str) for n in names):
+        raise ValueError('Expected Metrics to be [], a metric name or a list of metric names. Supported values are '
+                         '"accuracy", "auc", "fscore", "precision", "recall", and "rmse" (metric objects and '
+                         'function handles are not supported by layergraph).')
+    out = []
+    for n in names:
+        low = n.lower()
+        if low not in MATLAB_METRICS:
+            raise ValueError(f'Invalid metric "{n}". Supported values are "accuracy", "auc", "fscore", "precision", '
+                             '"recall", and "rmse".')
+        if low not in METRICS:
+            raise ValueError(f'Metric "{n}" is not supported by layergraph; it computes "accuracy" and "rmse".')
+        out.append(low)
+    return tuple(out)
+
+
+def _objective(value, info: ValidationInfo):
+    if not isinstance(value, str):
+        raise ValueError('Expected ObjectiveMetricName to be "loss" or the name of a metric in Metrics.')
+    return value.lower()
+
+
+def _formats(value, info: ValidationInfo):
+    if isinstance(value, str) and value.lower() == "auto":
+        return "auto"
+    raise ValueError('Only "auto" is supported: layergraph reads data in the layouts trainnet expects by default '
+                     '(H x W x C x N images, N x C features).')
+
+
 def _sequence_length(value, info: ValidationInfo):
     if isinstance(value, str):
         return Choice("longest", "shortest").func(value, info)
@@ -107,8 +148,16 @@ class TrainingOptions(Validated):
     SequencePaddingDirection: Annotated[Any, Choice("right", "left")] = "right"
     DispatchInBackground: Annotated[Any, Logical] = False
     ResetInputNormalization: Annotated[Any, Logical] = True
-    BatchNormalizationStatistics: Annotated[Any, Choice("population", "moving")] = "population"
-    OutputNetwork: Annotated[Any, Choice("last-iteration", "best-validation-loss")] = "last-iteration"
+    BatchNormalizationStatistics: Annotated[Any, Choice("population", "moving", "auto")] = "population"
+    OutputNetwork: Annotated[Any, Choice("last-iteration", "best-validation-loss", "best-validation", "auto")] \
+        = "last-iteration"
+    # the trainnet era's options (R2023b+); shown after the R2021 ones when one of them is set
+    Metrics: Annotated[Any, BeforeValidator(_metrics)] = ()
+    ObjectiveMetricName: Annotated[Any, BeforeValidator(_objective)] = "loss"
+    InputDataFormats: Annotated[Any, BeforeValidator(_formats)] = "auto"
+    TargetDataFormats: Annotated[Any, BeforeValidator(_formats)] = "auto"
+    Acceleration: Annotated[Any, Choice("auto", "none")] = "auto"
+    PreprocessingEnvironment: Annotated[Any, Choice("serial", "background", "parallel")] = "serial"
 
     def __setattr__(self, name, value):
         if name not in type(self).model_fields:
@@ -118,11 +167,13 @@ class TrainingOptions(Validated):
 
     @classmethod
     def display_order(cls) -> list[str]:
-        common = [n for n in TrainingOptions.model_fields]
+        common = [n for n in TrainingOptions.model_fields if n not in NEW_ERA]
         return list(cls.solver_fields) + common
 
     def __str__(self):
         names = self.display_order()
+        if any(getattr(self, n) != TrainingOptions.model_fields[n].default for n in NEW_ERA):
+            names += list(NEW_ERA)
         width = 4 + max(map(len, names))
         lines = [f"  {self.class_name} with properties:", ""]
         for n in names:
@@ -132,9 +183,15 @@ class TrainingOptions(Validated):
     __repr__ = __str__
 
 
+NEW_ERA = ("Metrics", "ObjectiveMetricName", "InputDataFormats", "TargetDataFormats", "Acceleration",
+           "PreprocessingEnvironment")
+
+
 def _format_option(value) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
+    if isinstance(value, tuple) and all(isinstance(v, str) for v in value):   # Metrics
+        return "[]" if not value else "[" + " ".join(f'"{v}"' for v in value) + "]"
     if isinstance(value, tuple):  # ValidationData {X, Y}
         parts = []
         for v in value:

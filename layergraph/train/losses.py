@@ -14,6 +14,8 @@ its gradient with respect to the network output.
       -(t log y + (1 - t) log(1 - y)), averaged over the elements of an example and over
       the batch (y is clipped to [eps, 1 - eps] of its dtype first, so 0 and 1 give a large
       finite loss; the gradient is the formula's at the clipped value).
+  Huber(delta=1): MATLAB trainnet "huber": 0.5 d^2 where |d| <= delta, else
+      delta (|d| - delta / 2), averaged over the elements of the batch.
   ScaledLoss(loss, r): r times ``loss`` and its gradient (Wolfram's LossFunction ->
       {..., lspec -> Scaled[r], ...}).
 """
@@ -96,6 +98,22 @@ class BinaryCrossEntropy(Loss):
         loss = -np.sum(t64 * np.log(yc) + (1 - t64) * np.log1p(-yc)) / m
         grad = ((1 - t64) / (1 - yc) - t64 / yc) / m
         return float(loss), grad.astype(y.dtype)
+
+
+class Huber(Loss):
+    """Huber loss with transition point ``delta``: 0.5 d^2 where |d| <= delta, else
+    delta (|d| - 0.5 delta), d = y - t, averaged over all elements (MATLAB trainnet "huber")."""
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0):
+        self.delta = float(delta)
+
+    def __call__(self, y, t):
+        d = (y - t).astype(np.float64)
+        a, k = np.abs(d), self.delta
+        m = y.size
+        loss = np.sum(np.where(a <= k, 0.5 * d * d, k * (a - 0.5 * k))) / m
+        return float(loss), (np.clip(d, -k, k) / m).astype(y.dtype)
 
 
 class ScaledLoss(Loss):

@@ -70,6 +70,10 @@ class TrainConfig:
     validation_frequency: int = 50
     validation_patience: float = math.inf
     output_network: str = "last-iteration"  # or 'best-validation-loss'
+    # what 'best-validation-loss' and validation_patience compare (lower is better):
+    # objective(loss, metric) of a validation; None: the loss
+    objective: Callable[[float, Any], float] | None = None
+    validation_start: int = 1               # the first validation: after iteration 1, or 0 (before training)
     bn_statistics: str = "population"       # or 'moving'
     frozen_state: frozenset = frozenset()   # BN layers whose moving statistics stay as they are
     callbacks: list = field(default_factory=list)  # f(info) -> True to stop
@@ -314,6 +318,8 @@ class _Run:
         # mini-batches read ahead where the data is a source's (data/sources.py); arrays as before
         feed = Feed({**self.inputs, **self.targets}, self.bs, self.gen)
         self._notify(self._info("start"))
+        if cfg.validation is not None and cfg.validation_start == 0 and st.iteration == 0:
+            self._initial_validation()
         try:
             while st.epoch <= cfg.max_epochs:
                 if st.position == 0:
@@ -347,12 +353,13 @@ class _Run:
                               "ValidationMetric": math.nan, "BaseLearnRate": rate}
                     final = iteration == total_iters
                     stop_val = False
-                    if cfg.validation is not None and (iteration == 1 or iteration % cfg.validation_frequency == 0
-                                                       or final):
+                    if cfg.validation is not None and ((iteration == 1 and cfg.validation_start == 1)
+                                                       or iteration % cfg.validation_frequency == 0 or final):
                         vloss, vmetric = self.evaluate(cfg.validation)
                         record["ValidationLoss"], record["ValidationMetric"] = vloss, vmetric
-                        if vloss < st.best_loss:
-                            st.best_loss, st.bad_validations, st.best_iteration = vloss, 0, iteration
+                        score = vloss if cfg.objective is None else cfg.objective(vloss, vmetric)
+                        if score < st.best_loss:
+                            st.best_loss, st.bad_validations, st.best_iteration = score, 0, iteration
                             if cfg.output_network == "best-validation-loss":
                                 st.best_params = {n: {k: v.copy() for k, v in p.items()}
                                                   for n, p in self.ex.params.items()}
@@ -409,6 +416,20 @@ class _Run:
         self._notify(self._info("done", StopReason=reason, Final=True, Last=last, FinalValidation=final_val,
                                 NonFinite=finite_stop, ReadError=read_error))
         return result
+
+    def _initial_validation(self):
+        """The validation before the first iteration (iteration 0, epoch 0): a row of the
+        history, reported like an iteration; it counts for the best network (the initial one)."""
+        st, cfg = self.state, self.cfg
+        vloss, vmetric = self.evaluate(cfg.validation)
+        score = vloss if cfg.objective is None else cfg.objective(vloss, vmetric)
+        st.best_loss, st.best_iteration = score, 0
+        if cfg.output_network == "best-validation-loss":
+            st.best_params = {n: {k: v.copy() for k, v in p.items()} for n, p in self.ex.params.items()}
+        record = {"Iteration": 0, "Epoch": 0, "TrainingLoss": math.nan, "TrainingMetric": None,
+                  "ValidationLoss": vloss, "ValidationMetric": vmetric, "BaseLearnRate": self._rate(1, 1),
+                  "TimeSinceStart": self._elapsed()}
+        self._notify(self._info("iteration", **record, Final=False))
 
     def _checkpoint(self):
         st = self.state

@@ -7,7 +7,7 @@ Encoders (input ports) turn data into arrays before the net sees them:
   NetEncoder("Boolean")                           True -> 1, False -> 0
   NetEncoder("Image") == NetEncoder(("Image", (128, 128)))
   NetEncoder(("Image", (w, h)), ColorSpace="RGB", MeanImage=None, VarianceImage=None,
-             Interleaving=False, Method="Stretch")
+             Interleaving=False, Method="Stretch", Resampling=Automatic)
                                                   an image -> C x h x w in [0, 1], then
                                                   (x - MeanImage) / Sqrt[VarianceImage]
 
@@ -29,10 +29,9 @@ as a stream (``ImageEncoder.file_column``: decoded and conformed a mini-batch at
 ahead of the kernels), so the images need not fit in memory. Coders belong to the outer ports
 of a NetChain / NetGraph; the core never sees them.
 
-Resizing stays the hand-written bilinear ``resize_bilinear`` (pixel centres aligned, no
-antialiasing, in float64), not Pillow's: Pillow's bilinear filter antialiases when it
-shrinks and works in 32-bit floats, which would change what this encoder is documented
-(and tested against torch) to give.
+Resizing is Pillow's (data/images.py), in 32-bit floats, antialiased when shrinking.
+Resampling -> Automatic is "Lanczos", the default of Wolfram's ImageResize; "Nearest",
+"Bilinear" and "Bicubic" are Pillow's filters of those names (docs/porting_from_mathematica.md).
 """
 from __future__ import annotations
 
@@ -51,9 +50,10 @@ from .types import _wl, phrase
 PROPERTIES = ("Decision", "TopDecisions", "Probabilities", "TopProbabilities", "Probability", "Entropy")
 COLOR_SPACES = {"RGB": 3, "Grayscale": 1}
 METHODS = ("Stretch", "Fit", "Fill")
+RESAMPLING = ("Nearest", "Bilinear", "Bicubic", "Lanczos")   # Resampling's names (Pillow's filters)
 GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114])   # RGB -> Grayscale (ITU-R 601 luma, as Pillow's "L")
 _REQUIRED = object()
-SYMBOL_PARAMETERS = ("ColorSpace", "Interleaving", "Method")   # options, not "quoted" parameters
+SYMBOL_PARAMETERS = ("ColorSpace", "Interleaving", "Method", "Resampling")   # options, not "quoted" parameters
 
 
 def _is_number(v) -> bool:
@@ -294,7 +294,7 @@ class ImageEncoder(NetEncoder):
     kind = "Image"
     positional = ("ImageSize", "ColorSpace")
     defaults = {"ImageSize": (128, 128), "ColorSpace": "RGB", "MeanImage": None, "VarianceImage": None,
-                "Interleaving": False, "Method": "Stretch"}
+                "Interleaving": False, "Method": "Stretch", "Resampling": S.Automatic}
 
     def _setup(self):
         p = self.params
@@ -309,6 +309,7 @@ class ImageEncoder(NetEncoder):
         _check_options(self)
         if not any(same(p["Method"], m) for m in METHODS):
             self._bad("Method", p["Method"], "\"Stretch\", \"Fit\" or \"Fill\"")
+        self.filter = _filter(self, p["Resampling"])
         w, h = p["ImageSize"]
         self._mean = _statistic(self, "MeanImage", self.channels, (h, w))
         self._sd = _statistic(self, "VarianceImage", self.channels, (h, w))
@@ -326,7 +327,7 @@ class ImageEncoder(NetEncoder):
     def _one(self, value, port):
         w, h = self.params["ImageSize"]
         a = _conform(_pixels(value, lambda what: self._fail(port, what)), self.channels, (h, w),
-                     self.params["Method"])
+                     self.params["Method"], self.filter)
         if self._mean is not None:
             a = a - self._mean
         if self._sd is not None:
@@ -387,7 +388,7 @@ def _statistic(coder, name, channels, size):
         out = np.asarray(value, dtype=np.float64)
     elif isinstance(value, np.ndarray) or _is_pil(value):
         out = _conform(_pixels(value, lambda what: coder._bad(f"\"{name}\"", value, allowed + f" ({what})")),
-                       channels, size, "Stretch")
+                       channels, size, "Stretch", getattr(coder, "filter", "lanczos"))
     else:
         coder._bad(f"\"{name}\"", value, allowed)
     if name == "VarianceImage" and np.any(out <= 0):
@@ -431,46 +432,41 @@ def _pixels(value, fail) -> np.ndarray:
     fail(f"pixel values should be uint8 (0 to 255) or floats (0 to 1); received {a.dtype}")
 
 
-def _conform(a, channels, size, method) -> np.ndarray:
+def _filter(coder, value) -> str:
+    """Resampling -> Automatic or a method name: the data/images.resize filter."""
+    if value is S.Automatic:
+        return "lanczos"
+    for name in RESAMPLING:
+        if same(value, name):
+            return name.lower()
+    coder._bad("Resampling", value, "Automatic or one of " + ", ".join(f'"{m}"' for m in RESAMPLING))
+
+
+def _conform(a, channels, size, method, resampling="lanczos") -> np.ndarray:
     """Pixels h0 x w0 x c -> size[0] x size[1] x channels: drop an alpha channel, convert the
-    color space, conform the size with ``method``."""
+    color space, conform the size with ``method`` ("Stretch", "Fit", "Fill"), resampled with
+    the data/images.resize filter ``resampling``."""
     if a.shape[2] in (2, 4):
         a = a[:, :, :-1]
     if a.shape[2] != channels:
         a = np.repeat(a, 3, axis=2) if channels == 3 else (a @ GRAY_WEIGHTS)[:, :, None]
     h, w = size
     H, W = a.shape[:2]
+    def resize_to(nh, nw):
+        return a if (nh, nw) == (H, W) else images.resize(a, (nh, nw), resampling).astype(np.float64)
     if method == "Stretch":
-        return resize_bilinear(a, h, w)
+        return resize_to(h, w)
     if method == "Fit":     # the whole image, aspect ratio kept, black padding around it
         scale = min(h / H, w / W)
         nh, nw = max(1, min(h, round(H * scale))), max(1, min(w, round(W * scale)))
         out = np.zeros((h, w, a.shape[2]))
         top, left = (h - nh) // 2, (w - nw) // 2
-        out[top:top + nh, left:left + nw] = resize_bilinear(a, nh, nw)
+        out[top:top + nh, left:left + nw] = resize_to(nh, nw)
         return out
     scale = max(h / H, w / W)   # "Fill": cover the size, aspect ratio kept, the excess cropped
     nh, nw = max(h, round(H * scale)), max(w, round(W * scale))
     top, left = (nh - h) // 2, (nw - w) // 2
-    return resize_bilinear(a, nh, nw)[top:top + h, left:left + w]
-
-
-def _linear_weights(n_in, n_out):
-    # pixel centers at i + 1/2 (align_corners=False), sources clamped at the borders
-    src = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0, n_in - 1)
-    i0 = np.floor(src).astype(np.intp)
-    return i0, np.minimum(i0 + 1, n_in - 1), src - i0
-
-
-def resize_bilinear(a: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Bilinear resampling of h0 x w0 x c pixels to h x w x c, pixel centers aligned
-    (the align_corners=False convention), no antialiasing when shrinking."""
-    if a.shape[:2] == (h, w):
-        return a
-    r0, r1, fr = _linear_weights(a.shape[0], h)
-    c0, c1, fc = _linear_weights(a.shape[1], w)
-    rows = a[r0] * (1 - fr)[:, None, None] + a[r1] * fr[:, None, None]
-    return rows[:, c0] * (1 - fc)[None, :, None] + rows[:, c1] * fc[None, :, None]
+    return resize_to(nh, nw)[top:top + h, left:left + w]
 
 
 # -- decoders ---------------------------------------------------------------------------------

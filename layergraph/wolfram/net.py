@@ -36,9 +36,10 @@ from ..core.graph import Graph
 from ..core.infer import analyze as analyze_graph, find_cycle, flatten, require_valid
 from ..core.initializers import rng
 from ..core.layer import Layer as CoreLayer
-from ..core.network import Network, run
+from ..core.network import Network
 from ..core.registry import BY_CLASS, BY_WOLFRAM
 from ..core.shared import set_shared_learnables, shared_learnables
+from ..data.sources import Column, run, streamed
 from ..train.normalization import missing_statistics, needs_statistics, statistics
 from . import netarray
 from . import symbols as S
@@ -195,6 +196,7 @@ class _PortInput:
 
 
 _NOT_A_VIEW = object()
+STREAM_BATCH = 64   # images read and evaluated at a time when a net is evaluated on a list of files
 
 
 def _fits(want, got) -> bool:
@@ -614,7 +616,8 @@ class _Container:
         c, net = self._core_network({p: b.shape[1:] for p, b in batches.items()}, "evaluate")
         ex = net.executor(device, dtype)
         gen = _generator(RandomSeeding)
-        feeds = {f"$in:{p}": np.ascontiguousarray(b.reshape((b.shape[0],) + internal_shape(b.shape[1:])), dtype=dtype)
+        feeds = {f"$in:{p}": b.converted(internal_shape(b.shape[1:]), dtype) if isinstance(b, Column) else
+                 np.ascontiguousarray(b.reshape((b.shape[0],) + internal_shape(b.shape[1:])), dtype=dtype)
                  for p, b in batches.items()}
         refs = {p: c.leaves[src[0]].out_ref for p, src in c.out_ports.items()}
         out_dims = dict(c.out_dims)
@@ -623,7 +626,10 @@ class _Container:
             refs = {"$inner": c.leaves[path].out_ref}
             out_dims = {"$inner": c.leaves[path].out_dims}
         n = n_examples.pop()
-        bs = n if BatchSize is S.Automatic else _positive(BatchSize, "BatchSize")
+        if BatchSize is not S.Automatic:
+            bs = _positive(BatchSize, "BatchSize")
+        else:   # files are read STREAM_BATCH at a time, ahead of the kernels; arrays in one batch
+            bs = min(n, STREAM_BATCH) if streamed(feeds) else n
         acts = run(ex, feeds, set(refs.values()), max(bs, 1), training=same(NetEvaluationMode, "Train"), rng=gen)
         out = {}
         for p, ref in refs.items():
@@ -677,7 +683,10 @@ class _Container:
         c = self.compile()
         encoders = self._encoders
         for port, value in items.items():
-            if port in encoders:
+            files = encoders[port].file_column(value, port) if isinstance(encoders.get(port), ImageEncoder) else None
+            if files is not None:   # a list of image files: read a batch at a time when evaluated
+                arr, one = files, False
+            elif port in encoders:
                 arr, one = encoders[port].encode(value, port)
             else:
                 dims = c.in_dims.get(port)

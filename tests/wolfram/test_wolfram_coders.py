@@ -26,8 +26,8 @@ from layergraph.wolfram import (
     Ramp,
     SoftmaxLayer,
 )
-from layergraph.wolfram import All
-from layergraph.wolfram.coders import resize_bilinear
+from layergraph.wolfram import All, Automatic
+from layergraph.data import images
 
 R = np.random.default_rng(2)
 LABELS = ["neg", "pos"]
@@ -100,7 +100,7 @@ def test_bad_decoders():
 def test_defaults_pinned():
     enc = NetEncoder("Image")
     assert enc.params == {"ImageSize": (128, 128), "ColorSpace": "RGB", "MeanImage": None, "VarianceImage": None,
-                          "Interleaving": False, "Method": "Stretch"}
+                          "Interleaving": False, "Method": "Stretch", "Resampling": Automatic}
     assert enc.dims == (3, 128, 128)
     assert enc == NetEncoder(("Image", (128, 128))) == NetEncoder(("Image", 128))
     assert NetEncoder(("Image", (6, 4))).dims == (3, 4, 6)                     # {w, h} -> C x h x w
@@ -189,18 +189,27 @@ def test_mean_and_variance_images():
     np.testing.assert_allclose(dec(per_channel), IMG / 255.0)
 
 
-def test_bilinear_resize_matches_torch():
+def test_resampling():
+    """Resampling -> "Bilinear" is Pillow's antialiased bilinear filter, which torch's
+    interpolate(antialias=True) reproduces; Automatic is Lanczos (ImageResize's default);
+    "Nearest" on an integer enlargement repeats pixels; a bad name is refused."""
     import torch  # the test oracle; the test extra installs it
     F = torch.nn.functional
-    cases = [((5, 7), (11, 3)), ((8, 8), (3, 5)), ((4, 6), (4, 13)), ((9, 2), (2, 9)), ((1, 4), (3, 2))]
+    cases = [((5, 7), (11, 3)), ((8, 8), (3, 5)), ((4, 6), (4, 13)), ((9, 2), (2, 9)), ((16, 12), (5, 4))]
     for (h0, w0), (h, w) in cases:
         a = R.random((h0, w0, 3))
-        ours = resize_bilinear(a, h, w)
+        ours = NetEncoder(("Image", (w, h)), Resampling="Bilinear")(a)
         ref = F.interpolate(torch.from_numpy(a.transpose(2, 0, 1)[None]), size=(h, w), mode="bilinear",
-                            align_corners=False, antialias=False)[0].numpy().transpose(1, 2, 0)
-        np.testing.assert_allclose(ours, ref, atol=1e-12)
-    img = R.random((5, 7, 3))
-    np.testing.assert_allclose(NetEncoder(("Image", (3, 11)))(img), resize_bilinear(img, 11, 3).transpose(2, 0, 1))
+                            align_corners=False, antialias=True)[0].numpy()
+        np.testing.assert_allclose(ours, ref, atol=2e-6)
+        lanczos = NetEncoder(("Image", (w, h)))(a)
+        np.testing.assert_allclose(lanczos, images.resize(a.astype(np.float32), (h, w), "lanczos").transpose(2, 0, 1))
+        assert np.abs(lanczos - ours).max() > 1e-4   # a different filter
+    small = R.random((2, 3, 3))
+    np.testing.assert_allclose(NetEncoder(("Image", (6, 4)), Resampling="Nearest")(small),
+                               np.repeat(np.repeat(small, 2, 0), 2, 1).transpose(2, 0, 1), atol=1e-7)
+    with pytest.raises(LayerGraphError, match='Resampling -> "Gaussian".*Automatic or one of "Nearest"'):
+        NetEncoder(("Image", (6, 4)), Resampling="Gaussian")
 
 
 def test_fit_and_fill():
@@ -213,7 +222,7 @@ def test_fit_and_fill():
     fill = NetEncoder(("Image", (4, 4)), Method="Fill", Interleaving=True)(a)
     np.testing.assert_allclose(fill, a[:, 2:6])                              # the middle, the sides cropped
     stretch = NetEncoder(("Image", (4, 4)), Interleaving=True)(a)
-    np.testing.assert_allclose(stretch, resize_bilinear(a, 4, 4))
+    np.testing.assert_allclose(stretch, images.resize(a.astype(np.float32), (4, 4), "lanczos"))
 
 
 def test_pil_images_and_files(tmp_path):

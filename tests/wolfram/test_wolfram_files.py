@@ -63,3 +63,30 @@ def test_bad_files_stop_before_training(files, tmp_path):
     with pytest.raises(LayerGraphError, match="note.png"):
         NetTrain(net(), [(File(files[0]), 1), (File(str(text)), 2)], TrainingProgressReporting=None)
     assert repr(File("a.png")) == 'File["a.png"]'
+
+
+def test_evaluation_on_files_is_streamed(files, monkeypatch):
+    """net(files) reads the files a batch at a time (never the whole list at once) and gives
+    what the same images in memory give; a missing file stops the evaluation with its name."""
+    import layergraph.wolfram.net as wnet
+    from layergraph.wolfram import coders
+    trained = NetTrain(net(), [(File(p), int(DIGITS.target[k])) for k, p in enumerate(files)], MaxTrainingRounds=1,
+                       BatchSize=16, TrainingProgressReporting=None, RandomSeeding=3)
+    pixels = [np.asarray(Image.open(p)) for p in files]
+    expected = trained(pixels, None)
+    largest = []
+    read = coders._EncodedFiles.read
+
+    def counting(self, indices, rng):
+        largest.append(len(indices))
+        return read(self, indices, rng)
+    monkeypatch.setattr(coders._EncodedFiles, "read", counting)
+    monkeypatch.setattr(wnet, "STREAM_BATCH", 32)
+    np.testing.assert_allclose(trained(files, None), expected, rtol=1e-6)
+    assert max(largest) == 32 and sum(largest) == len(files)
+    assert trained([File(p) for p in files[:40]]) == trained(pixels[:40])
+    largest.clear()
+    probs = trained(files, "Probabilities", BatchSize=50)
+    assert len(probs) == len(files) and max(largest) == 50
+    with pytest.raises(LayerGraphError, match="gone.png"):
+        trained([files[0], os.path.join(os.path.dirname(files[0]), "gone.png")])
