@@ -58,6 +58,9 @@ class _CustomMixin:
     def description(self) -> str:
         return self.Description
 
+    def _matlab_view(self, name, internal):
+        return np.array(internal)   # stored as the user's code sees it: no layout to convert
+
     def learnable_values(self) -> dict:
         return {s.name: self.__dict__.get(s.name) for s in self.learnables}
 

@@ -228,8 +228,8 @@ def checkLayer(layer, validInputSize, *args, **kw):
                     fd = (up - dn) / (2 * h)
                     got = float(g.reshape(-1)[idx])
                     if abs(fd - got) > 1e-6 + 1e-4 * max(abs(fd), abs(got)):
-                        raise AssertionError(f"The derivative with respect to {what} at element {idx + 1} is {got:.6g}; "
-                                             f"finite differences give {fd:.6g}.")
+                        raise AssertionError(f"The derivative with respect to {what} at element {idx + 1} is "
+                                             f"{got:.6g}; finite differences give {fd:.6g}.")
 
         record("predictDoesNotError" + tag, predict_ok)
         record("predictReturnsValidSize" + tag, predict_size)

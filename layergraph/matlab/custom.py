@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import inspect
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -355,11 +354,13 @@ class _Impl:
         ys, vjp = traced(call, [np.asarray(x) for x in xs] + params, wrap, _unwrap)
         if hand:
             def vjp(dys):  # noqa: F811 -- the user's backward replaces the tape's
-                obj = copy.copy(obj0)
+                obj = copy.copy(obj0)   # dlarrays (untraced, formatted as predict's) as MATLAB passes them
                 for n, a in zip(names, params):
-                    obj.__dict__[n] = a
+                    obj.__dict__[n] = dlarray._new(a, "")
+                args = [dlarray._new(np.asarray(a), f) for a, f in zip(list(xs) + list(ys) + list(dys),
+                                                                      list(fmts) + [""] * (2 * len(ys)))]
                 try:
-                    got = obj.backward(*[np.asarray(x) for x in xs], *ys, *dys, memory[0])
+                    got = obj.backward(*args, memory[0])
                 except Exception as err:  # noqa: BLE001 -- the user's code
                     raise _user_error(spec, "backward", err) from None
                 got = list(got) if isinstance(got, (tuple, list)) else [got]
@@ -542,7 +543,6 @@ getLearnRateFactor = _factor_fn("LearnRate", False)
 setL2Factor = _factor_fn("L2", True)
 getL2Factor = _factor_fn("L2", False)
 
-_clock = time.perf_counter
 
 __all__ = ["nnet", "functionLayer", "networkDataLayout", "setLearnRateFactor", "getLearnRateFactor", "setL2Factor",
            "getL2Factor"]
