@@ -416,7 +416,12 @@ class FunctionLoss(Loss):
             value = self.fn(dlarray._new(yv, fmt), T)
             g = _data(self.backward(dlarray._new(yv, fmt), T))
         else:
-            (value,), vjp = traced(lambda Y: self.fn(Y, T), [yv], _wrap(fmt), _unwrap)
+            out = []
+            (value,), vjp = traced(lambda Y: out.append(self.fn(Y, T)) or out[0], [yv], _wrap(fmt), _unwrap)
+            if not isinstance(out[0], dlarray) or out[0]._key is None:
+                raise LayerGraphError("Value to differentiate is not traced. The loss function must return a dlarray "
+                                      "scalar computed from its inputs (Y, T) with dlarray functions; it returned "
+                                      f"{type(out[0]).__name__}.", "deep:dlgradient:NotTraced")
             g = vjp([np.ones_like(value)])[0]
         value = np.asarray(value)
         if value.size != 1:
