@@ -204,6 +204,15 @@ def checkLayer(layer, validInputSize, *args, **kw):
                     raise AssertionError(f"The derivative with respect to '{n}' has size {np.shape(dps[n])}; '{n}' "
                                          f"has size {np.shape(sized.learnable_values()[n])}.")
 
+        def backward_types():
+            for dtype in (np.float32, np.float64):
+                _, (ys, vjp) = run(True, dtype)
+                dxs, dps = vjp([np.ones_like(np.asarray(y)) for y in ys])
+                for what, g in [(f"input {i + 1}", g) for i, g in enumerate(dxs)] + list(dps.items()):
+                    if np.asarray(g).dtype != dtype:
+                        raise AssertionError(f"For data of type {np.dtype(dtype).name}, the derivative with respect "
+                                             f"to {what} has type {np.asarray(g).dtype.name}.")
+
         def gradients():
             xs = data(np.float64)
             P = params(np.float64)
@@ -241,6 +250,7 @@ def checkLayer(layer, validInputSize, *args, **kw):
         else:
             skipped += 3
         record("backwardDoesNotError" + tag if hand else "backwardPropagationDoesNotError" + tag, backward_runs)
+        record("backwardIsConsistentInDataType" + tag, backward_types)
         record("gradientsAreNumericallyCorrect" + tag, gradients)
     return _finish(lines, suite, results, failures, skipped, t0)
 

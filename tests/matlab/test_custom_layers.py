@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from layergraph.core.errors import LayerGraphError
-from layergraph.matlab import (LayerArray, categorical, checkLayer, classificationLayer,
+from layergraph.matlab import (LayerArray, additionLayer, categorical, checkLayer, classificationLayer,
                                convolution2dLayer, crossentropy, dlarray, dlfeval, dlgradient, dlnetwork, dims,
                                extractdata, featureInputLayer, finddim, fullyConnectedLayer, functionLayer,
                                getLearnRateFactor, imageInputLayer, layerGraph, nnet, predict, regressionLayer,
@@ -190,7 +190,7 @@ def test_handwritten_backward_equals_automatic_one():
 def test_wrong_handwritten_backward_fails_the_gradient_check():
     class badBackward(preluLayer):
         def backward(self, X, Z, dLdZ, memory):
-            return dLdZ, np.zeros((1, 1, self.Alpha.shape[2]))   # ignores the slope
+            return dLdZ, 0 * self.Alpha   # ignores the slope
 
     results, text = _quiet(lambda: checkLayer(badBackward(4, "bad"), [3, 3, 4]))
     assert results.failures() == ["gradientsAreNumericallyCorrect"]
@@ -244,6 +244,34 @@ def test_residual_dlnetwork_gradients_against_finite_differences():
         fd = (value(net, up.reshape(x.shape)) - value(net, dn.reshape(x.shape))) / (2 * h)
         assert gx.reshape(-1)[idx] == pytest.approx(fd, rel=1e-5, abs=1e-7)
     assert {("p1", "Alpha"), ("wadd", "Weights"), ("p2", "Alpha")} <= set(grads) and checked >= 15
+
+
+def test_forward_is_used_while_training_and_predict_otherwise_with_two_outputs():
+    class splitLayer(nnet.layer.Layer):
+        """Two outputs; forward (training) scales by 2, predict does not."""
+        def __init__(self):
+            self.Name = "split"
+            self.NumOutputs = 2
+
+        def predict(self, X):
+            return X, -X
+
+        def forward(self, X):
+            return 2 * X, -2 * X, "memory"
+
+    lg = layerGraph([featureInputLayer(3, "Normalization", "none", "Name", "in"), splitLayer(),
+                     additionLayer(2, "Name", "add")])
+    lg = lg.connectLayers("split/out2", "add/in2")
+    net = dlnetwork(lg)
+    assert net.Layers[1].OutputNames == ["out1", "out2"]
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
+    np.testing.assert_allclose(predict(net, x), 0 * x, atol=1e-7)
+    y, _ = net.forward(dlarray(x.T, "CB"))
+    np.testing.assert_allclose(extractdata(y), 0 * x.T, atol=1e-7)
+    out1, _ = net.forward(dlarray(x.T, "CB"), Outputs="split/out1")
+    np.testing.assert_allclose(extractdata(out1), 2 * x.T)
+    results, _ = _quiet(lambda: checkLayer(splitLayer(), [3], ObservationDimension=2))
+    assert results.Failed == 0 and "forwardPredictAreConsistentInSize" in [r.Name for r in results]
 
 
 # -- custom output layers and loss function handles --------------------------------------------------
