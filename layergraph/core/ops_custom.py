@@ -50,6 +50,11 @@ def to_matlab(x: np.ndarray):
     return np.ascontiguousarray(x.T), "CB"
 
 
+def matlab_shape(shape) -> tuple:
+    """The MATLAB-layout shape of an internal shape (N x C x H x W -> H x W x C x N, N x C -> C x N)."""
+    return (shape[2], shape[3], shape[1], shape[0]) if len(shape) == 4 else tuple(reversed(shape))
+
+
 def from_matlab(y: np.ndarray, image: bool) -> np.ndarray:
     """MATLAB-layout data back to the internal layout (a 3-D image batch has one observation)."""
     if image:
@@ -119,7 +124,7 @@ class CustomOp(Op):
                 continue
             g = np.asarray(g, dtype=self.dtype)
             if self.layer.impl.layout != "internal":
-                g = from_matlab(g.reshape(to_matlab(np.empty(shape, np.uint8))[0].shape), len(shape) == 4)
+                g = from_matlab(g.reshape(matlab_shape(shape)), len(shape) == 4)
             dxs.append(np.ascontiguousarray(g.reshape(shape)))
         grads = {n: np.ascontiguousarray(np.asarray(dps[n], dtype=self.dtype).reshape(P[n].shape))
                  for n in self.learnable_names if dps.get(n) is not None}

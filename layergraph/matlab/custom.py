@@ -347,11 +347,8 @@ class _Impl:
             return out
 
         params = [np.asarray(P[n]) for n in names]
-        wraps = [_wrap(f) for f in fmts] + [_wrap("")] * len(names)
-
-        def wrap(a, tape, key, _i=iter(range(10 ** 9))):
-            return wraps[next(_i)](a, tape, key)
-        ys, vjp = traced(call, [np.asarray(x) for x in xs] + params, wrap, _unwrap)
+        wraps = iter([_wrap(f) for f in fmts] + [_wrap("")] * len(names))   # traced wraps the arrays in order
+        ys, vjp = traced(call, [np.asarray(x) for x in xs] + params, lambda a, t, k: next(wraps)(a, t, k), _unwrap)
         if hand:
             def vjp(dys):  # noqa: F811 -- the user's backward replaces the tape's
                 obj = copy.copy(obj0)   # dlarrays (untraced, formatted as predict's) as MATLAB passes them
