@@ -17,6 +17,7 @@ from . import conventions as cv
 from .errors import LayerGraphError
 from .op import Op, _get
 from .ops_array import ARRAY_OPS
+from .ops_custom import OPS_CUSTOM
 from .registry import ELEMENTWISE
 
 
@@ -337,6 +338,7 @@ OPS = {
 }
 
 OPS.update(ARRAY_OPS)   # the array layers (elementwise functions, threading, reshape), sum pooling, group norm
+OPS.update(OPS_CUSTOM)  # custom layers: the user's code (layers/custom.py)
 
 
 def make_op(layer, in_sizes, out_sizes, dtype) -> Op:

@@ -12,18 +12,21 @@ from .datastore import __all__ as _datastores
 from .functions import __all__ as _functions
 from .onnx_export import exportONNXNetwork  # noqa: F401
 from .training import trainNetwork  # noqa: F401
-from .trainnet import TrainingInfo, minibatchpredict, scores2label, testnet, trainnet  # noqa: F401
 from .dlarray import *  # noqa: F401,F403
 from .dlarray import __all__ as _dlarray
 from .autodiff import *  # noqa: F401,F403
 from .autodiff import __all__ as _autodiff
+from .custom import *  # noqa: F401,F403
+from .custom import __all__ as _custom
+from .checklayer import checkLayer  # noqa: F401
+from .trainnet import TrainingInfo, minibatchpredict, scores2label, testnet, trainnet  # noqa: F401
 from .training_options import trainingOptions  # noqa: F401
 
 __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories",
                                                    "exportONNXNetwork", "rng", "trainNetwork", "trainingOptions",
                                                    "trainnet", "testnet", "minibatchpredict", "scores2label",
-                                                   "TrainingInfo"] + list(_datastores) + list(_dlarray) \
-    + list(_autodiff)
+                                                   "TrainingInfo"] \
+    + list(_datastores) + list(_dlarray) + list(_autodiff) + list(_custom) + ["checkLayer"]
 
 
 def _on_registry(entry, added):

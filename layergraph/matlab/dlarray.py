@@ -412,8 +412,8 @@ def _matmul(a, b):
 
 # -- the functions users call -------------------------------------------------------------------
 def dims(X) -> str:
-    """The data format ('' when unformatted)."""
-    return X._fmt if isinstance(X, dlarray) else ""
+    """The data format ('' when unformatted); a networkDataLayout's Format."""
+    return X._fmt if isinstance(X, dlarray) else str(getattr(X, "Format", "") or "")
 
 
 def finddim(X, label) -> list[int]:

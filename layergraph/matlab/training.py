@@ -379,6 +379,8 @@ def trainNetwork(*args):
     metric = "Accuracy" if cat is not None else "RMSE"
     loss = CrossEntropy(None if isinstance(out_layer.ClassWeights, str) else out_layer.ClassWeights) \
         if cat is not None else HalfMeanSquared()
+    if hasattr(out_layer, "custom_loss"):   # a custom output layer's forwardLoss (matlab/custom.py)
+        loss = out_layer.custom_loss()
     callbacks = []
     if options.Verbose:
         print("Training on single CPU.")

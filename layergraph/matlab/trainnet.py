@@ -64,11 +64,26 @@ class _Objective:
         return CONSTRUCTORS["classificationLayer" if self.labels else "regressionLayer"]()
 
 
-def _objective(lossFcn) -> _Objective:
+@dataclass(frozen=True)
+class _HandleObjective(_Objective):
+    """A loss function handle ``loss = f(Y, T)``: Y and T formatted dlarrays ('CB', 'SSCB'), T
+    one-hot for categorical targets; its gradient comes from the tape (matlab/custom.py)."""
+    fn: object = None
+    by_labels: bool = False
+
+    @property
+    def labels(self) -> bool:
+        return self.by_labels
+
+    def loss(self, act) -> Loss:
+        from .custom import FunctionLoss
+        return FunctionLoss(self.fn, formatted=True)
+
+
+def _objective(lossFcn, T=None, X=None) -> _Objective:
     if callable(lossFcn) and not isinstance(lossFcn, str):
-        raise LayerGraphError("A loss function handle needs automatic differentiation, which layergraph's trainnet "
-                              "does not have yet. Use one of the loss names: " + _names() + ".",
-                              "nnet_cnn:trainnet:InvalidLossFunction")
+        labels = isinstance(T, Categorical) or (T is None and getattr(X, "Labels", None) is not None)
+        return _HandleObjective("custom", lossFcn, labels)
     if not isinstance(lossFcn, str) or lossFcn.lower() not in LOSS_NAMES:
         raise LayerGraphError(f"Invalid loss function {lossFcn!r}. The loss must be one of " + _names() + ".",
                               "nnet_cnn:trainnet:InvalidLossFunction")
@@ -165,9 +180,9 @@ def trainnet(*args):
     if not isinstance(options, TrainingOptions):
         raise LayerGraphError("Expected options to be a training options object created by trainingOptions, "
                               f"not {type(options).__name__}.", "nnet_cnn:trainnet:InvalidTrainingOptions")
-    objective = _objective(lossFcn)
+    objective = _objective(lossFcn, T, X)
     for m in options.Metrics:
-        if m == "accuracy" and objective.name in ("mse", "mae", "huber"):
+        if m == "accuracy" and objective.name in ("mse", "mae", "huber"):  # a handle's: by its targets
             raise LayerGraphError(f'Metric "accuracy" needs a classification loss; the loss is "{lossFcn}". Use '
                                   '"rmse".', "nnet_cnn:trainnet:InvalidMetric")
     stems = [COLUMNS[m] for m in options.Metrics]

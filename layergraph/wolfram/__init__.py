@@ -24,13 +24,14 @@ from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers
 from .losses import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
 from .net import NetChain, NetGraph, NetPort
+from .function_layer import FunctionLayer
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops
 from .symbols import *  # noqa: F401,F403
 from .symbols import __all__ as _symbols
 from .train import NetTrain, NetTrainResultsObject
 
-__all__ = (["NetChain", "NetGraph", "NetPort"] + [n for n in _layers if n != "NetLayer"]
+__all__ = (["NetChain", "NetGraph", "NetPort", "FunctionLayer"] + [n for n in _layers if n != "NetLayer"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
            + ["Export", "File", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject",
               "Information", "Quantity", "LayerGraphError"]

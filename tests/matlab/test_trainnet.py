@@ -220,7 +220,7 @@ def test_trainnet_from_a_datastore_equals_in_memory(tmp_path):
     (lambda x, y: trainnet(x, y, _body() + [classificationLayer()], "crossentropy", _quiet()),
      "must not have output layers"),
     (lambda x, y: trainnet(x, y, _body(), "cross-entropy", _quiet()), 'The loss must be one of "crossentropy"'),
-    (lambda x, y: trainnet(x, y, _body(), lambda Y, T: 0, _quiet()), "needs automatic differentiation"),
+    (lambda x, y: trainnet(x, y, _body(), lambda Y, T: 0, _quiet()), "Value to differentiate is not traced"),
     (lambda x, y: trainnet(x, y, _body(), "mse", _quiet(Metrics="accuracy")), "needs a classification loss"),
     (lambda x, y: trainnet(x, y, _body(), "crossentropy", _quiet(ObjectiveMetricName="accuracy")),
      'Invalid ObjectiveMetricName "accuracy"'),
