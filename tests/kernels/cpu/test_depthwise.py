@@ -2,7 +2,7 @@
 conv_backward with groups == C: values and gradients against torch conv2d(groups=C), float64
 finite differences, the grouped im2col path they replace, every padding value, stride,
 dilation and filter size the router sends them, channel multipliers, the fused ReLU and max
-pooling, need_dx=False, float32 and uneven thread splits."""
+pooling, need_dx=False, float32 and uneven thread splits; and conv.py's 1x1 pointwise path."""
 from __future__ import annotations
 
 import numpy as np
@@ -213,3 +213,39 @@ def test_one_channel_keeps_the_im2col_path(routed):
     w = np.ones((2, 1, 3, 3))
     conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1, groups=1)
     assert routed["forward"] == 0
+
+
+# -- the 1x1 pointwise path of conv.py (the columns are x itself; dx written without col2im) ------
+@pytest.mark.parametrize("n,c,f,groups", [(1, 4, 6, 1), (5, 6, 4, 2), (3, 8, 8, 1)])
+def test_pointwise_matches_torch(threads, n, c, f, groups):
+    g = np.random.default_rng(n * c)
+    x = g.standard_normal((n, c, 5, 7))
+    w = g.standard_normal((f, c // groups, 1, 1))
+    b = g.standard_normal(f)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = F.conv2d(tx, tw, tb, groups=groups)
+    y = conv_forward(x, w, b, 1, 1, 1, 1, 0, 0, 0, 0, groups=groups)
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    dy = g.standard_normal(y.shape)
+    ty.backward(torch.tensor(dy))
+    dx, dw, db = conv_backward(dy, x, w, 1, 1, 1, 1, 0, 0, 0, 0, groups=groups)
+    for ours, ref in ((dx, tx), (dw, tw), (db, tb)):
+        np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=1e-11, atol=1e-11)
+    fd_check(lambda x: conv_forward(x, w, b, 1, 1, 1, 1, 0, 0, 0, 0, groups=groups), (x,), 0, dx, dy)
+
+
+def test_pointwise_transposed_convolution_matches_torch():
+    """A 1x1 stride-1 transposed convolution's forward is the pointwise backward's dx."""
+    g = np.random.default_rng(11)
+    x = g.standard_normal((3, 4, 6, 5))
+    w = g.standard_normal((4, 3, 1, 1))
+    b = g.standard_normal(3)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    ty = F.conv_transpose2d(tx, tw, tb)
+    y = conv.transposed_conv_forward(x, w, b, 1, 1, 1, 1, 0, 0, 0, 0)
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-12, atol=1e-12)
+    dy = g.standard_normal(y.shape)
+    ty.backward(torch.tensor(dy))
+    dx, dw, db = conv.transposed_conv_backward(dy, x, w, 1, 1, 1, 1, 0, 0, 0, 0)
+    for ours, ref in ((dx, tx), (dw, tw), (db, tb)):
+        np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=1e-11, atol=1e-11)
