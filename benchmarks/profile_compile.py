@@ -4,6 +4,7 @@ load) of the seed CNN's first trainNetwork or predict, by function and signature
     python benchmarks/profile_compile.py                 # trainNetwork, a fresh empty NUMBA_CACHE_DIR
     python benchmarks/profile_compile.py --what predict
     python benchmarks/profile_compile.py --warm DIR      # reuse DIR as the cache (a warm start)
+    python benchmarks/profile_compile.py --tree /tmp/old # the layergraph of another source tree
 
 The cold / warm first-call figures against torch are suite.py's (``--parts startup``); this
 script lists what the compile time is made of. Times are wall time of numba's "numba:compile"
@@ -76,6 +77,7 @@ def main(argv=None):
     ap.add_argument("--what", choices=("train", "predict"), default="train")
     ap.add_argument("--warm", metavar="DIR", help="use DIR as NUMBA_CACHE_DIR instead of a fresh empty folder")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tree", help="import layergraph from this source tree (default: this checkout)")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -85,6 +87,8 @@ def main(argv=None):
     from _harness import load, thread_env
     folder = a.warm or tempfile.mkdtemp(prefix="layergraph-compile-")
     env = thread_env(a.threads, NUMBA_CACHE_DIR=folder)
+    if a.tree:
+        env["PYTHONPATH"] = os.path.abspath(a.tree)
     print(f"1-min load average {load():.2f}; NUMBA_CACHE_DIR={folder}")
     subprocess.run([sys.executable, os.path.abspath(__file__), "--child", "--what", a.what, "--top", str(a.top)],
                    env=env, check=True)

@@ -11,11 +11,12 @@ The kernels and their numbers are untouched: this only watches.
 A first run compiles its kernels one after another as the first iteration reaches them
 (numba holds one compiler lock per process), the forward's kernels first, then the backward's.
 So at the first real compilation of a run on the CPU, ``CompileClock`` starts one helper
-process (``background_compile``, once per process, at a lower priority) that compiles the
+process (``background_compile``, once per process, where at least 2 cores are usable) that compiles the
 common backward kernels of the run's dtype into the same on-disk cache while this process
 compiles the forward: when the iteration reaches the backward, its kernels load from the cache
-(a cache load, not a compilation). On two cores that takes a cold first trainNetwork of the seed
-CNN from about 6 s to about 4 s (docs/performance.md). The helper runs the kernels' own
+(a cache load, not a compilation). For the seed CNN that takes the backward's kernels, about
+2.5 of the 6 s of CPU time a cold first trainNetwork compiles, off its critical path on two
+free cores (docs/performance.md). The helper runs the kernels' own
 wrappers on tiny arrays, so it compiles exactly the signatures that a run's calls compile; it
 computes nothing a run uses, and a kernel it has not finished is compiled here as before.
 ``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
@@ -41,14 +42,25 @@ _BACKGROUND_ENV = "LAYERGRAPH_BACKGROUND_COMPILE"
 _background = None   # the helper process, started at most once per process
 
 
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def background_compile(dtype="float32"):
     """Start the helper process that compiles the common backward kernels for ``dtype`` into
     numba's on-disk cache (see the module docstring); at most once per process, never when
-    LAYERGRAPH_BACKGROUND_COMPILE is 0. Returns the process, or None when none was started.
+    LAYERGRAPH_BACKGROUND_COMPILE is 0 or fewer than 2 cores are usable. Returns the process,
+    or None when none was started.
     It inherits the environment (NUMBA_CACHE_DIR, the thread settings) and imports the
     layergraph that this process imported."""
     global _background
     if _background is not None or os.environ.get(_BACKGROUND_ENV, "1").strip().lower() in ("0", "false", "no"):
+        return None
+    if _usable_cpus() < 2:  # on one core the helper would only take turns with this process
+        _background = False
         return None
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
@@ -67,10 +79,6 @@ def _compile_backward(dtype):
     """In the helper process: the backward kernels of convolution, batch normalization (plain,
     fused with ReLU, fused with ReLU and max pooling: one kernel), softmax and cross-entropy,
     the most expensive first, each called once on tiny arrays of ``dtype``."""
-    try:
-        os.nice(5)   # behind the training process when both want a core
-    except (AttributeError, OSError):
-        pass
     import numpy as np
 
     from ..kernels.cpu import conv, loss, norm, softmax
