@@ -76,9 +76,10 @@ def background_compile(dtype="float32"):
 
 
 def _compile_backward(dtype):
-    """In the helper process: the backward kernels of convolution, batch normalization (plain,
-    fused with ReLU, fused with ReLU and max pooling: one kernel), softmax and cross-entropy,
-    the most expensive first, each called once on tiny arrays of ``dtype``."""
+    """In the helper process: the backward kernels of batch normalization (plain, fused with
+    ReLU, fused with ReLU and max pooling: one kernel), softmax, cross-entropy, convolution and
+    depthwise convolution, each called once on tiny arrays of ``dtype``: the most expensive
+    first, the depthwise one (not in every network) last."""
     import numpy as np
 
     from ..kernels.cpu import conv, loss, norm, softmax
@@ -87,11 +88,12 @@ def _compile_backward(dtype):
     c = np.ones(2, dt)
     y = np.ones((2, 2, 2, 2), dt)  # stands for a fused forward's pooled output (the forward is this process's)
     norm.bn_backward(y, x, c, c, c, 1e-5, pool_out=(y, np.zeros(y.shape, np.int64)))
-    p = softmax.softmax_forward(x[:, :, 0, 0])
+    p = np.full((2, 2), 0.5, dt)  # stands for the softmax forward's output (also this process's)
     softmax.softmax_backward(np.ones_like(p), x[:, :, 0, 0], p)
     loss.crossentropyex_backward(p, np.eye(2, dtype=dt))
     w = np.ones((2, 2, 3, 3), dt)
     conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1)
+    conv.conv_backward(np.ones_like(x), x, w[:, :1], 1, 1, 1, 1, 1, 1, 1, 1, groups=2)  # depthwise, last
 
 
 class CompileClock:
