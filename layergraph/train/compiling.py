@@ -10,16 +10,16 @@ The kernels and their numbers are untouched: this only watches.
 
 A first run compiles its kernels one after another as the first iteration reaches them
 (numba holds one compiler lock per process), the forward's kernels first, then the backward's.
-So at the first real compilation of a run on the CPU, ``CompileClock`` starts one helper
-process (``background_compile``, once per process, where at least 2 cores are usable) that compiles the
-common backward kernels of the run's dtype into the same on-disk cache while this process
-compiles the forward: when the iteration reaches the backward, its kernels load from the cache
-(a cache load, not a compilation). For the seed CNN that takes the backward's kernels, about
-2.5 of the 6 s of CPU time a cold first trainNetwork compiles, off its critical path on two
-free cores (docs/performance.md). The helper runs the kernels' own
-wrappers on tiny arrays, so it compiles exactly the signatures that a run's calls compile; it
-computes nothing a run uses, and a kernel it has not finished is compiled here as before.
-``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
+So when a run on the CPU starts with a cold cache (or else at its first real compilation),
+``CompileClock`` starts one helper process (``background_compile``, once per process, where
+at least 2 cores are usable) that compiles the common backward kernels of the run's dtype
+into the same on-disk cache while this process compiles the forward: when the iteration
+reaches the backward, its kernels load from the cache (a cache load, not a compilation). For
+the seed CNN that takes the backward's kernels, about 2.5 of the 6 s of CPU time a cold first
+trainNetwork compiles, off its critical path on two free cores (docs/performance.md). The
+helper runs the kernels' own wrappers on tiny arrays, so it compiles exactly the signatures
+that a run's calls compile; it computes nothing a run uses, and a kernel it has not finished
+is compiled here as before. ``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
 """
 from __future__ import annotations
 
@@ -73,6 +73,19 @@ def background_compile(dtype="float32"):
         _background = False
         return None
     return _background
+
+
+def cache_looks_cold() -> bool:
+    """Whether numba's on-disk cache holds no compiled batch-normalization backward (the
+    kernel the helper compiles first) for the current source: then a run is about to compile,
+    and the helper can start at once instead of at the first compilation. Reads numba's cache
+    index (a private interface; any surprise answers False, and the first compilation starts
+    the helper as before)."""
+    try:
+        from ..kernels.cpu import norm
+        return not norm._bn_back._cache._cache_file._load_index()
+    except Exception:
+        return False
 
 
 def _compile_backward(dtype):
@@ -154,6 +167,8 @@ class CompileClock:
     def __enter__(self):
         from numba.core import event
         clock = self
+        if self.background is not None and cache_looks_cold():  # start the helper before the first compilation
+            background_compile(self.background)
 
         class Forward(event.Listener):   # numba takes instances of its Listener only
             def on_start(self, ev):

@@ -48,12 +48,27 @@ def _compiled(cache):
     return set(json.loads(line[len("COMPILED "):]))
 
 
+def _looks_cold(cache):
+    p = subprocess.run([sys.executable, "-c", "from layergraph.train.compiling import cache_looks_cold; "
+                                              "print(cache_looks_cold())"],
+                       env=_env(cache), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return p.stdout.strip().splitlines()[-1]
+
+
 def test_helper_compiles_the_backward_signatures_of_a_first_run(tmp_path):
-    helper = subprocess.run(
-        [sys.executable, "-c", "from layergraph.train.compiling import _compile_backward; "
-                               "_compile_backward('float32')"],
-        env=_env(tmp_path), capture_output=True, text=True, timeout=600)
+    assert _looks_cold(tmp_path) == "True"   # an empty cache: the helper starts with the run
+    # a training run's clock on a cold cache starts the helper as it is entered; wait for the helper
+    start = ("from layergraph.train import compiling\n"
+             "with compiling.CompileClock(None, 'float32'):\n"
+             "    pass\n"
+             "print('STARTED', bool(compiling._background))\n"
+             "print('RC', compiling._background.wait())\n")
+    helper = subprocess.run([sys.executable, "-c", start], env=dict(_env(tmp_path), LAYERGRAPH_BACKGROUND_COMPILE="1"),
+                            capture_output=True, text=True, timeout=600)
     assert helper.returncode == 0, helper.stderr[-3000:]
+    assert helper.stdout.split()[-4:] == ["STARTED", "True", "RC", "0"], helper.stdout
+    assert _looks_cold(tmp_path) == "False"
     compiled = _compiled(tmp_path)
     # the forward's kernels are compiled by the run itself (the listener sees compilations) ...
     assert {"_bn_train_relu_pool", "_bn_train", "_bias_act"} <= compiled
