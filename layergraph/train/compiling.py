@@ -69,7 +69,7 @@ def background_compile(dtype="float32"):
     try:
         _background = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
-    except OSError:   # no subprocess here (a frozen or sandboxed interpreter): compile in-process as before
+    except (OSError, ValueError):  # no subprocess here (a frozen or embedded interpreter): compile in-process
         _background = False
         return None
     return _background
