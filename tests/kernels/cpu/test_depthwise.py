@@ -249,3 +249,20 @@ def test_pointwise_transposed_convolution_matches_torch():
     dx, dw, db = conv.transposed_conv_backward(dy, x, w, 1, 1, 1, 1, 0, 0, 0, 0)
     for ours, ref in ((dx, tx), (dw, tw), (db, tb)):
         np.testing.assert_allclose(ours, ref.grad.numpy(), rtol=1e-11, atol=1e-11)
+
+
+def test_parallel_range_inside_the_pool_gives_the_same_result(monkeypatch):
+    """A kernel split by parallel_range, called from inside the pool's own work (where it runs
+    in the calling thread instead of waiting on the pool), gives the same result."""
+    from layergraph.kernels.cpu import _parallel
+    monkeypatch.setattr(_parallel, "threads", lambda: 2)
+    monkeypatch.setattr(_parallel, "SERIAL_BELOW", 0)
+    g = np.random.default_rng(9)
+    x = g.standard_normal((4, 8, 6, 6))
+    w = g.standard_normal((8, 1, 3, 3))
+    want = conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1, groups=8)
+    got = _parallel.batch_parallel(lambda chunks: [conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1, groups=8)
+                                                   for _ in chunks], 2, 1)
+    for out in got:
+        for y in out:
+            np.testing.assert_array_equal(y, want)
