@@ -7,9 +7,24 @@ cache load) with a "numba:compile" event; ``CompileClock`` listens for it while 
 trains, so that the run can say once that kernels are compiling and can leave that time
 out of its clock (MATLAB's "Time Elapsed", NetTrain's TimeGoal and TotalTrainingTime).
 The kernels and their numbers are untouched: this only watches.
+
+A first run compiles its kernels one after another as the first iteration reaches them
+(numba holds one compiler lock per process), the forward's kernels first, then the backward's.
+So when a run on the CPU starts with a cold cache (or else at its first real compilation),
+``CompileClock`` starts one helper process (``background_compile``, once per process, where
+at least 2 cores are usable) that compiles the common backward kernels of the run's dtype
+into the same on-disk cache while this process compiles the forward: when the iteration
+reaches the backward, its kernels load from the cache (a cache load, not a compilation). For
+the seed CNN that takes the backward's kernels, about 2.5 of the 6 s of CPU time a cold first
+trainNetwork compiles, off its critical path on two free cores (docs/performance.md). The
+helper runs the kernels' own wrappers on tiny arrays, so it compiles exactly the signatures
+that a run's calls compile; it computes nothing a run uses, and a kernel it has not finished
+is compiled here as before. ``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
 """
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -23,6 +38,77 @@ def announce_compiling(file=None) -> None:
     print(COMPILING, file=file or sys.stderr, flush=True)
 
 
+_BACKGROUND_ENV = "LAYERGRAPH_BACKGROUND_COMPILE"
+_background = None   # the helper process, started at most once per process
+
+
+def _usable_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def background_compile(dtype="float32"):
+    """Start the helper process that compiles the common backward kernels for ``dtype`` into
+    numba's on-disk cache (see the module docstring); at most once per process, never when
+    LAYERGRAPH_BACKGROUND_COMPILE is 0 or fewer than 2 cores are usable. Returns the process,
+    or None when none was started.
+    It inherits the environment (NUMBA_CACHE_DIR, the thread settings) and imports the
+    layergraph that this process imported."""
+    global _background
+    if _background is not None or os.environ.get(_BACKGROUND_ENV, "1").strip().lower() in ("0", "false", "no"):
+        return None
+    if _usable_cpus() < 2:  # on one core the helper would only take turns with this process
+        _background = False
+        return None
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    env[_BACKGROUND_ENV] = "0"  # the helper starts no helper
+    code = f"from layergraph.train.compiling import _compile_backward; _compile_backward({str(dtype)!r})"
+    try:
+        _background = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+    except (OSError, ValueError):  # no subprocess here (a frozen or embedded interpreter): compile in-process
+        _background = False
+        return None
+    return _background
+
+
+def cache_looks_cold() -> bool:
+    """Whether numba's on-disk cache holds no compiled batch-normalization backward (the
+    kernel the helper compiles first) for the current source: then a run is about to compile,
+    and the helper can start at once instead of at the first compilation. Reads numba's cache
+    index (a private interface; any surprise answers False, and the first compilation starts
+    the helper as before)."""
+    try:
+        from ..kernels.cpu import norm
+        return not norm._bn_back._cache._cache_file._load_index()
+    except Exception:
+        return False
+
+
+def _compile_backward(dtype):
+    """In the helper process: the backward kernels of batch normalization (plain, fused with
+    ReLU, fused with ReLU and max pooling: one kernel), softmax, cross-entropy, convolution and
+    depthwise convolution, each called once on tiny arrays of ``dtype``: the most expensive
+    first, the depthwise one (not in every network) last."""
+    import numpy as np
+
+    from ..kernels.cpu import conv, loss, norm, softmax
+    dt = np.dtype(dtype)
+    x = np.linspace(-1.0, 1.0, 2 * 2 * 4 * 4).astype(dt).reshape(2, 2, 4, 4)
+    c = np.ones(2, dt)
+    y = np.ones((2, 2, 2, 2), dt)  # stands for a fused forward's pooled output (the forward is this process's)
+    norm.bn_backward(y, x, c, c, c, 1e-5, pool_out=(y, np.zeros(y.shape, np.int64)))
+    p = np.full((2, 2), 0.5, dt)  # stands for the softmax forward's output (also this process's)
+    softmax.softmax_backward(np.ones_like(p), x[:, :, 0, 0], p)
+    loss.crossentropyex_backward(p, np.eye(2, dtype=dt))
+    w = np.ones((2, 2, 3, 3), dt)
+    conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1)
+    conv.conv_backward(np.ones_like(x), x, w[:, :1], 1, 1, 1, 1, 1, 1, 1, 1, groups=2)  # depthwise, last
+
+
 class CompileClock:
     """A clock that does not run while numba compiles. ``start()`` marks a moment;
     ``since(mark)`` is the time from it less the compilation in between.
@@ -31,13 +117,15 @@ class CompileClock:
     holds while it compiles, loads a cached overload or writes one to the cache (the
     writing happens after the "numba:compile" event has ended); the lock is re-entrant,
     so nested holds count once. ``on_compile`` is called at the first real compilation
-    ("numba:compile", which a cache load does not raise). Used as a context manager; numba
+    ("numba:compile", which a cache load does not raise); there too, with ``background`` (a
+    dtype), the helper process of background_compile starts. Used as a context manager; numba
     is imported on entering, with the first run, not when layergraph is imported."""
 
     KINDS = ("numba:compile", "numba:compiler_lock")
 
-    def __init__(self, on_compile: Callable[[], None] | None = None):
+    def __init__(self, on_compile: Callable[[], None] | None = None, background: str | None = None):
         self.on_compile = on_compile
+        self.background = background  # a dtype: start background_compile(dtype) at the first compilation
         self.total = 0.0          # seconds spent in the compiler, finished holds
         self._depth = 0
         self._began = 0.0
@@ -46,9 +134,12 @@ class CompileClock:
     # -- numba's listener interface --
     def on_start(self, ev):
         if ev.kind == "numba:compile":
-            if not self._said and self.on_compile is not None:
+            if not self._said:
                 self._said = True
-                self.on_compile()
+                if self.background is not None:
+                    background_compile(self.background)
+                if self.on_compile is not None:
+                    self.on_compile()
             return
         if self._depth == 0:
             self._began = time.perf_counter()
@@ -76,6 +167,8 @@ class CompileClock:
     def __enter__(self):
         from numba.core import event
         clock = self
+        if self.background is not None and cache_looks_cold():  # start the helper before the first compilation
+            background_compile(self.background)
 
         class Forward(event.Listener):   # numba takes instances of its Listener only
             def on_start(self, ev):

@@ -447,5 +447,7 @@ def train(net, inputs: dict, targets: dict, losses: dict, config: TrainConfig | 
     cfg = config or TrainConfig()
     if cfg.max_epochs < 1 or cfg.minibatch_size < 1:
         raise LayerGraphError("MaxEpochs and MiniBatchSize must be positive integers.")
-    with CompileClock(cfg.on_compile) as clock:
+    # on the CPU, a first run compiles the backward's kernels in a helper process (train/compiling.py)
+    background = np.dtype(cfg.dtype).name if cfg.device == "cpu" else None
+    with CompileClock(cfg.on_compile, background) as clock:
         return _Run(net, inputs, targets, losses, cfg, resume, clock).run()

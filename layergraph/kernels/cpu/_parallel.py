@@ -29,6 +29,7 @@ def workspace(shape, dtype, slot="cols"):
 
 
 _pool = None
+_PREFIX = "layergraph-kernels"
 
 
 def threads() -> int:
@@ -60,7 +61,7 @@ def batch_parallel(work, n, chunk=None):
         return [work(chunks())]
     if _pool is None:
         from concurrent.futures import ThreadPoolExecutor
-        _pool = ThreadPoolExecutor(nt, thread_name_prefix="layergraph-kernels")
+        _pool = ThreadPoolExecutor(nt, thread_name_prefix=_PREFIX)
     with blas_threads(1):
         futures = [_pool.submit(work, chunks()) for _ in range(t - 1)]
         out = [work(chunks())]
@@ -92,3 +93,34 @@ class blas_threads:
     def __exit__(self, *exc):
         if self.old is not None and self.old != self.n:
             blas_threads._lib.set_num_threads(self.old)
+
+
+# Small work is not worth a hand-off to the pool (about 20-50 us): below this many elements the
+# calling thread does it all.
+SERIAL_BELOW = 1 << 15
+
+
+def parallel_range(kernel, n, *args, size=None, grain=1):
+    """``kernel(lo, hi, *args)`` over slices of range(n), split over the pool as batch_parallel
+    splits a batch (slices of at least ``grain`` items handed out on demand, about four per
+    thread). ``kernel`` is a serial ``nogil`` numba function, so the threads run it at once.
+    This takes the place of ``parallel=True`` / ``prange`` in the kernels that training runs
+    first: a parfor kernel costs about 3x the compile time of the same loop compiled serially
+    (0.7-3 s each; docs/performance.md), and each slice computes exactly what the prange
+    iteration did, so the results do not change. ``size`` (the elements touched; default n)
+    below SERIAL_BELOW runs in the calling thread, and so does a call from one of the pool's own
+    threads (waiting there for the pool could leave no thread to do the work)."""
+    if n <= 0:
+        return
+    nt = threads()
+    if (nt <= 1 or (n if size is None else size) < SERIAL_BELOW or n <= grain
+            or threading.current_thread().name.startswith(_PREFIX)):
+        kernel(0, n, *args)
+        return
+    chunk = max(grain, -(-n // (4 * nt)))
+
+    def work(chunks):
+        for lo, hi in chunks:
+            kernel(lo, hi, *args)
+
+    batch_parallel(work, n, chunk)

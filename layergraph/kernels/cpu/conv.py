@@ -9,6 +9,7 @@ Output size floor((H + pt + pb - ((FH - 1) * dh + 1)) / sh) + 1.
   conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False) -> y
   conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True)
       -> (dx, dw, db)   dx is None when need_dx is False
+A depthwise convolution (groups == C > 1) runs on depthwise.py's direct kernels instead.
 
 Transposed convolution: x N x C x H x W; w C x F/G x FH x FW (input channels first, as
 conventions.py stores it); b (F,) or None. Cropping [ct cb cl cr] is removed from the full
@@ -25,6 +26,7 @@ from numba import njit
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import workspace as _workspace
 from ._util import as_float, like, out_empty
+from .depthwise import depthwise_backward, depthwise_forward
 from .pool import max_planes
 
 PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate")
@@ -223,6 +225,16 @@ _SUB = 4
 
 
 # -- convolution -------------------------------------------------------------------------------
+def _pool_geometry(pool, oh, ow):
+    """A fused max pooling (ph, pw, sh, sw, pt, pb, pl, pr) of the oh x ow output: (ph, pw, sh, sw,
+    pt, pl, pooled height, pooled width), checked."""
+    qh, qw, qsh, qsw, qt, qb, ql, qr = (int(v) for v in pool)
+    poh, pow_ = (oh + qt + qb - qh) // qsh + 1, (ow + ql + qr - qw) // qsw + 1
+    if min(qh, qw, qsh, qsw) < 1 or min(qt, qb, ql, qr) < 0 or poh < 1 or pow_ < 1:
+        raise ValueError(f"conv_forward: pool {tuple(pool)} does not fit the {oh}x{ow} output.")
+    return qh, qw, qsh, qsw, qt, ql, poh, pow_
+
+
 def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool=None):
     """The batch-split convolution on checked arguments; padding pt, pl of either sign (the
     far sides follow from oh, ow), pv a number. Returns N x F x OH x OW (or the pooled output)."""
@@ -231,22 +243,26 @@ def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool
     fg, kg, p = f // g, cg * kh * kw, oh * ow
     w2 = w.reshape(f, kg)
     if pool is not None:
-        qh, qw, qsh, qsw, qt, qb, ql, qr = (int(v) for v in pool)
-        poh, pow_ = (oh + qt + qb - qh) // qsh + 1, (ow + ql + qr - qw) // qsw + 1
-        if min(qh, qw, qsh, qsw) < 1 or min(qt, qb, ql, qr) < 0 or poh < 1 or pow_ < 1:
-            raise ValueError(f"conv_forward: pool {tuple(pool)} does not fit the {oh}x{ow} output.")
+        qh, qw, qsh, qsw, qt, ql, poh, pow_ = _pool_geometry(pool, oh, ow)
         out = out_empty((n, f, poh, pow_), x.dtype)
         y = None
     else:
         y = out = out_empty((n, f, p), x.dtype)
+    # a 1x1 filter at stride 1 without padding (MobileNet's pointwise convolutions): the columns
+    # are x itself, so the product reads x and im2col's copy is skipped
+    pointwise = kh == kw == 1 and sh == sw == 1 and pt == pl == 0 and (oh, ow) == x.shape[2:]
+    x3 = x.reshape(n, c, p) if pointwise else None
 
     def work(chunks):
-        c3 = _workspace((_SUB, c * kh * kw, p), x.dtype)
+        c3 = None if pointwise else _workspace((_SUB, c * kh * kw, p), x.dtype)
         ybuf = None if pool is None else _workspace((_SUB, f, p), x.dtype, "pre-pool")
         for s0, s1 in chunks:
-            cc = c3[:s1 - s0]
             yc = y[s0:s1] if pool is None else ybuf[:s1 - s0]
-            _im2col(x[s0:s1], kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, cc, False)
+            if pointwise:
+                cc = x3[s0:s1]
+            else:
+                cc = c3[:s1 - s0]
+                _im2col(x[s0:s1], kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, cc, False)
             for gi in range(g):
                 np.matmul(w2[gi * fg:(gi + 1) * fg], cc[:, gi * kg:(gi + 1) * kg], out=yc[:, gi * fg:(gi + 1) * fg])
             if bias is not None or relu:
@@ -282,6 +298,9 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     nchunks = -(-n // sub)
     dws = np.empty((nchunks, kg, f), dt) if want_dw else None  # dW transposed: ~10% faster products
     dbs = np.zeros((nchunks, f), np.float64)
+    # 1x1, stride 1, no padding: dx of each observation is W^T dy written in place (no col2im)
+    pointwise = kh == kw == 1 and sh == sw == 1 and pt == pl == 0 and (oh, ow) == tuple(xshape[2:])
+    dxv = dx.reshape(n, c, p) if want_dx and pointwise else None
 
     def work(chunks):
         cols = _workspace((K * sub * p,), dt, "bcols")
@@ -297,7 +316,12 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
                 for gi in range(g):
                     fs, ks = slice(gi * fg, (gi + 1) * fg), slice(gi * kg, (gi + 1) * kg)
                     np.matmul(c2[ks], d2[fs].T, out=dws[s0 // sub, :, fs])
-            if want_dx:
+            if want_dx and pointwise:
+                for i in range(s1 - s0):
+                    for gi in range(g):
+                        fs, ks = slice(gi * fg, (gi + 1) * fg), slice(gi * kg, (gi + 1) * kg)
+                        np.matmul(w2[fs].T, d2[fs, i * p:(i + 1) * p], out=dxv[s0 + i, ks])
+            elif want_dx:
                 for gi in range(g):  # the columns are spent: their gradient overwrites them
                     fs, ks = slice(gi * fg, (gi + 1) * fg), slice(gi * kg, (gi + 1) * kg)
                     np.matmul(w2[fs].T, d2[fs], out=c2[ks])
@@ -325,6 +349,20 @@ def _prepad(x, p, pv):
     return x, p, pv
 
 
+def _depthwise(x, p):
+    """Whether conv_forward / conv_backward take depthwise.py's kernels: one group per input
+    channel (and more than one channel)."""
+    return p["groups"] == x.shape[1] > 1
+
+
+def _zero_padded(x, p, pv):
+    """(x, p) with any padding other than zeros (a mirrored or replicated border, a non-zero
+    constant) applied first, as the depthwise kernels pad with zeros only."""
+    if isinstance(pv, str) or pv != 0.0:
+        return _pad(x, p["pt"], p["pb"], p["pl"], p["pr"], pv), dict(p, pt=0, pb=0, pl=0, pr=0)
+    return x, p
+
+
 def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False, pool=None):
     """``relu=True`` applies max(y, 0) in the same pass, and ``pool=(ph, pw, sh, sw, pt,
     pb, pl, pr)`` max-pools the result while it is still in cache: the executor fuses a
@@ -332,8 +370,18 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
     x, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
         "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)
-    x, p, pv = _prepad(x, p, pv)
     bias = None if b is None else like(b, x, "b", (f,))
+    if _depthwise(x, p):
+        xq, q = _zero_padded(x, p, pv)
+        qgeo = _pool_geometry(pool, oh, ow) if pool is not None else None
+        y = depthwise_forward(xq, w, bias, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], oh, ow, relu)
+        if qgeo is None:
+            return y
+        qh, qw, qsh, qsw, qt, ql, poh, pow_ = qgeo
+        out = out_empty((n, f, poh, pow_), x.dtype)
+        max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
+        return out
+    x, p, pv = _prepad(x, p, pv)
     return _forward(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, p["groups"], oh, ow,
                     relu, pool)
 
@@ -345,6 +393,13 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
         "conv_backward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)
     dy = like(dy, x, "dy", (n, f, oh, ow))
+    if _depthwise(x, p):
+        xq, q = _zero_padded(x, p, padding)
+        dx, dw2, db = depthwise_backward(dy, xq, w, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"],
+                                         bool(need_dx))
+        if dx is not None and xq is not x:
+            dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
+        return dx, dw2, db
     xp, q, pv = _prepad(x, p, padding)  # mirrored or replicated borders: the padded copy's gradient, folded back
     dx, dw2, db = _grads(dy, xp, w, xp.shape, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], pv, q["groups"],
                          bool(need_dx), True)

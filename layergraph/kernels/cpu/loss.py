@@ -14,17 +14,17 @@ any trailing dims (e.g. N x K x 1 x 1) are summed over like the class axis.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from ._parallel import parallel_range
 from ._util import as_float, like
 
 
-@njit(cache=True, parallel=True)
-def _ce(y, t, w, lo, dy):
-    """Per observation loss; writes dY into dy. y, t, dy: N x K x S; w: (K,)."""
+@njit(cache=True, nogil=True)
+def _ce(i0, i1, y, t, w, lo, dy, out):
+    """Observations i0:i1: their losses into out, dY into dy. y, t, dy: N x K x S; w: (K,)."""
     n, k, s = y.shape
-    out = np.zeros(n)
-    for i in prange(n):
+    for i in range(i0, i1):
         acc = 0.0
         for c in range(k):
             wc = w[c]
@@ -36,7 +36,6 @@ def _ce(y, t, w, lo, dy):
                 acc -= wc * tv * np.log(v)
                 dy[i, c, j] = -wc * tv / v / n
         out[i] = acc
-    return out
 
 
 def _prep(y, t, class_weights, name):
@@ -53,7 +52,8 @@ def _prep(y, t, class_weights, name):
 def _ce_run(y, t, class_weights, name):
     y3, t3, w = _prep(y, t, class_weights, name)
     dy = np.empty_like(y3)
-    per = _ce(y3, t3, w, float(np.finfo(y3.dtype).eps), dy)
+    per = np.zeros(y3.shape[0])
+    parallel_range(_ce, y3.shape[0], y3, t3, w, float(np.finfo(y3.dtype).eps), dy, per, size=y3.size)
     return float(per.sum() / y3.shape[0]), dy
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from ._parallel import parallel_range
 from ._util import as_float, like
 
 
@@ -19,10 +20,11 @@ def _ncs(a):
     return a.reshape(n, c, -1)
 
 
-@njit(cache=True, parallel=True)
-def _softmax_f(x, y):
+# Rows (observation, position) p0:p1; parallel_range splits them over threads.
+@njit(cache=True, nogil=True)
+def _softmax_f(p0, p1, x, y):
     n, c, s = x.shape
-    for p in prange(n * s):
+    for p in range(p0, p1):
         i = p // s
         j = p - i * s
         m = -np.inf
@@ -39,10 +41,10 @@ def _softmax_f(x, y):
             y[i, k, j] = y[i, k, j] * inv
 
 
-@njit(cache=True, parallel=True)
-def _softmax_b(dy, y, dx):
+@njit(cache=True, nogil=True)
+def _softmax_b(p0, p1, dy, y, dx):
     n, c, s = y.shape
-    for p in prange(n * s):
+    for p in range(p0, p1):
         i = p // s
         j = p - i * s
         dot = 0.0
@@ -58,7 +60,8 @@ def softmax_forward(x):
         raise ValueError(f"softmax_forward: expected N x C (x H x W) data, got shape {x.shape}.")
     y = np.empty_like(x)
     if x.size:
-        _softmax_f(_ncs(x), _ncs(y))
+        x3 = _ncs(x)
+        parallel_range(_softmax_f, x3.shape[0] * x3.shape[2], x3, _ncs(y), size=x.size)
     return y
 
 
@@ -67,5 +70,6 @@ def softmax_backward(dy, x, y):
     dy = like(dy, y, "dy", y.shape)
     dx = np.empty_like(y)
     if y.size:
-        _softmax_b(_ncs(dy), _ncs(y), _ncs(dx))
+        y3 = _ncs(y)
+        parallel_range(_softmax_b, y3.shape[0] * y3.shape[2], _ncs(dy), y3, _ncs(dx), size=y.size)
     return dx

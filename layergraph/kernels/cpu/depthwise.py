@@ -1,0 +1,225 @@
+"""Depthwise 2-D convolution: each input channel convolved with its own filters (groups equal
+to the channel count; MATLAB groupedConvolution2dLayer(..., 'channel-wise'), ONNX Conv with
+group = C). conv.py sends conv_forward / conv_backward here when groups == C > 1; the
+grouped im2col path would build C products of 1 x FH*FW by FH*FW x P, too small for BLAS.
+
+x N x C x H x W; w F x 1 x FH x FW with F = C*M (M filters per channel, groups outermost in F
+as everywhere: filter f reads channel f // M); any size, stride and dilation; zero padding
+pt, pl >= 0 applied on the fly (the far sides follow from the output size). conv.py pads a
+non-zero or mirrored PaddingValue first, so these kernels see zeros only.
+
+  depthwise_forward(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False) -> y (N x F x OH x OW)
+  depthwise_backward(dy, x, w, sh, sw, dh, dw, pt, pl, need_dx=True) -> (dx or None, dW, db)
+
+Each plane is split into its polyphase components (see _fill), so that every tap is one long
+unit-stride loop over the plane held in L1, whatever the stride and dilation. The forward
+splits the N*C input planes over threads, the backward the C input channels (a channel's dx
+planes and its filters' dW and db belong to one thread, so no two threads write the same
+place and the sums do not depend on the scheduling). dW and db are sums over N*OH*OW: per
+plane in the data's dtype, then in float64.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._parallel import parallel_range
+from ._util import out_empty
+
+_FM = {"reassoc", "contract"}  # lets the row sums vectorize; changes results only by rounding
+
+
+@njit(inline="always")
+def _span(off, s, w, ow):
+    """The output columns j (0 <= j < ow) whose input column j*s + off lies in 0..w-1."""
+    j0 = 0 if off >= 0 else (-off + s - 1) // s
+    last = w - 1 - off
+    j1 = 0 if last < 0 else min(ow, last // s + 1)
+    return j0, max(j0, j1)
+
+
+# A plane is first split into its sh x sw polyphase components, each zero-padded and laid out
+# flat with a common row length wq ("wide" rows: wq >= OW): phase (r, q) holds the padded
+# input's rows r, r + sh, ... and columns q, q + sw, .... Tap (a, b) of a stride-(sh, sw)
+# convolution then reads one phase at a fixed offset with unit stride, so the output plane,
+# also on wide rows, is a sum of FH*FW shifted copies: one long contiguous loop per tap,
+# vectorized whatever the stride, and the columns OW..wq-1 of the wide output are dropped.
+@njit(inline="always")
+def _tap(a, b, sh, sw, dh, dwd, wq, lp):
+    """Where tap (a, b) reads: the flat offset of its phase and shift."""
+    r, ro = (a * dh) % sh, (a * dh) // sh
+    q, co = (b * dwd) % sw, (b * dwd) // sw
+    return (r * sw + q) * lp + ro * wq + co
+
+
+@njit(inline="always")
+def _fill(src, pt, pl, sh, sw, hq, wq, lp, ph):
+    """ph (sh*sw*lp) = the phases of src (H x W) padded with pt rows and pl columns of zeros."""
+    h, w = src.shape
+    z = ph.dtype.type(0)
+    for t in range(ph.size):
+        ph[t] = z
+    for hi in range(h):
+        ip = hi + pt
+        i = ip // sh
+        if i >= hq:
+            break
+        srow = src[hi]
+        for q in range(sw):
+            j0, j1 = _span(q - pl, sw, w, wq)
+            base = ((ip - i * sh) * sw + q) * lp + i * wq
+            dst = ph[base + j0:base + j1]
+            sv = srow[j0 * sw + q - pl:]  # views from 0: no negative-index test in the loops
+            if sw == 1:
+                for t in range(j1 - j0):
+                    dst[t] = sv[t]
+            else:
+                for t in range(j1 - j0):
+                    dst[t] = sv[t * sw]
+
+
+@njit(inline="always")
+def _unfill(ph, pt, pl, sh, sw, hq, wq, lp, dst):
+    """The adjoint of _fill: dst (H x W) = what the phases hold at src's positions."""
+    h, w = dst.shape
+    z = dst.dtype.type(0)
+    for hi in range(h):
+        drow = dst[hi]
+        for j in range(w):
+            drow[j] = z
+        ip = hi + pt
+        i = ip // sh
+        if i >= hq:
+            continue
+        for q in range(sw):
+            j0, j1 = _span(q - pl, sw, w, wq)
+            base = ((ip - i * sh) * sw + q) * lp + i * wq
+            src = ph[base + j0:base + j1]
+            dv = drow[j0 * sw + q - pl:]
+            if sw == 1:
+                for t in range(j1 - j0):
+                    dv[t] = src[t]
+            else:
+                for t in range(j1 - j0):
+                    dv[t * sw] = src[t]
+
+
+@njit(inline="always")
+def _geometry(kh, kw, sh, sw, dh, dwd, oh, ow):
+    """(hq, wq, lp): rows and row length of a phase, and its flat length with a row of slack
+    (a wide row's last columns read past the phase's last row)."""
+    hq = oh + ((kh - 1) * dh) // sh
+    wq = ow + ((kw - 1) * dwd) // sw
+    return hq, wq, (hq + 1) * wq
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _dw_forward(q0, q1, x, w, b, sh, sw, dh, dwd, pt, pl, relu, y):
+    """(observation, input channel) pairs q0:q1 of the N*C: their M output planes of y."""
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    m = f // c
+    oh, ow = y.shape[2], y.shape[3]
+    hq, wq, lp = _geometry(kh, kw, sh, sw, dh, dwd, oh, ow)
+    ph = np.empty(sh * sw * lp, x.dtype)
+    yw = np.empty(oh * wq, x.dtype)
+    span = oh * wq
+    for u in range(q0, q1):
+        i = u // c
+        ch = u - i * c
+        _fill(x[i, ch], pt, pl, sh, sw, hq, wq, lp, ph)
+        for mm in range(m):
+            k = ch * m + mm
+            bk = b[k]
+            for t in range(span):
+                yw[t] = bk
+            for a in range(kh):
+                for bb in range(kw):
+                    base = _tap(a, bb, sh, sw, dh, dwd, wq, lp)
+                    src = ph[base:base + span]  # a view: the loop index is never negative, so it vectorizes
+                    wv = w[k, 0, a, bb]
+                    for t in range(span):
+                        yw[t] += wv * src[t]
+            out = y[i, k]
+            for oi in range(oh):
+                row = out[oi]
+                src = yw[oi * wq:oi * wq + ow]
+                if relu:
+                    for j in range(ow):
+                        row[j] = max(src[j], 0.0)
+                else:
+                    for j in range(ow):
+                        row[j] = src[j]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _dw_backward(c0, c1, dy, x, w, sh, sw, dh, dwd, pt, pl, want_dx, dx, dws, dbs):
+    """Input channels c0:c1: dx[:, c] (when want_dx), and dws[k] (FH*FW, float64) and dbs[k]
+    += the sums of the channel's filters k."""
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    m = f // c
+    oh, ow = dy.shape[2], dy.shape[3]
+    hq, wq, lp = _geometry(kh, kw, sh, sw, dh, dwd, oh, ow)
+    z = x.dtype.type(0)
+    ph = np.empty(sh * sw * lp, x.dtype)
+    gph = np.empty(sh * sw * lp, x.dtype)
+    gw = np.zeros(oh * wq, x.dtype)  # dy on wide rows: the columns past OW stay 0
+    span = oh * wq
+    for ch in range(c0, c1):
+        for i in range(n):
+            _fill(x[i, ch], pt, pl, sh, sw, hq, wq, lp, ph)
+            if want_dx:
+                for t in range(gph.size):
+                    gph[t] = z
+            for mm in range(m):
+                k = ch * m + mm
+                g = dy[i, k]
+                s = z
+                for oi in range(oh):
+                    gr = g[oi]
+                    dst = gw[oi * wq:oi * wq + ow]
+                    for j in range(ow):
+                        dst[j] = gr[j]
+                        s += gr[j]
+                dbs[k] += s
+                for a in range(kh):
+                    for bb in range(kw):
+                        base = _tap(a, bb, sh, sw, dh, dwd, wq, lp)
+                        src = ph[base:base + span]
+                        acc = z
+                        for t in range(span):
+                            acc += gw[t] * src[t]
+                        dws[k, a * kw + bb] += acc
+                        if want_dx:
+                            wv = w[k, 0, a, bb]
+                            dst = gph[base:base + span]
+                            for t in range(span):
+                                dst[t] += wv * gw[t]
+            if want_dx:
+                _unfill(gph, pt, pl, sh, sw, hq, wq, lp, dx[i, ch])
+
+
+def depthwise_forward(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False):
+    """y = the depthwise convolution of x (checked: C-contiguous, w F x 1 x FH x FW with F a
+    multiple of C, b (F,) of x's dtype or None) with zero padding pt, pl >= 0, plus b, then
+    max(y, 0) when relu."""
+    n = x.shape[0]
+    f = w.shape[0]
+    y = out_empty((n, f, oh, ow), x.dtype)
+    bias = np.zeros(f, x.dtype) if b is None else b
+    parallel_range(_dw_forward, n * x.shape[1], x, w, bias, sh, sw, dh, dw, pt, pl, bool(relu), y,
+                   size=y.size * w[0].size)
+    return y
+
+
+def depthwise_backward(dy, x, w, sh, sw, dh, dw, pt, pl, need_dx=True):
+    """Gradients of depthwise_forward given dy (N x F x OH x OW): (dx or None, dW of w's
+    shape, db (F,)), all of x's dtype."""
+    f, _, kh, kw = w.shape
+    dx = out_empty(x.shape, x.dtype) if need_dx else np.empty((0, 0, 0, 0), x.dtype)
+    dws = np.zeros((f, kh * kw), np.float64)
+    dbs = np.zeros(f, np.float64)
+    parallel_range(_dw_backward, x.shape[1], dy, x, w, sh, sw, dh, dw, pt, pl, bool(need_dx), dx, dws, dbs,
+                   size=dy.size * kh * kw)
+    return (dx if need_dx else None), dws.astype(x.dtype).reshape(w.shape), dbs.astype(x.dtype)
