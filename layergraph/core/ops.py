@@ -17,6 +17,7 @@ from . import conventions as cv
 from .errors import LayerGraphError
 from .op import Op, _get
 from .ops_array import ARRAY_OPS
+from .ops_extra import EXTRA_OPS
 from .registry import ELEMENTWISE
 
 
@@ -336,6 +337,7 @@ OPS = {
     "crossentropyex": OutputOp, "mse": OutputOp,
 }
 
+OPS.update(EXTRA_OPS)   # the ONNX importer's layers: multiplication, scaling, resize
 OPS.update(ARRAY_OPS)   # the array layers (elementwise functions, threading, reshape), sum pooling, group norm
 
 
