@@ -13,7 +13,7 @@ import layergraph.kernels.cuda as K
 pytestmark = pytest.mark.cuda
 
 FAMILIES = ["batchnorm", "relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish",
-            "gelu", "maxpool", "avgpool", "conv", "fc", "softmax", "addition"]
+            "gelu", "maxpool", "avgpool", "conv", "fc", "softmax", "addition", "hardsigmoid", "hardswish"]
 OPERATIONS = ["forward_train", "forward_infer", "backward"]
 
 
