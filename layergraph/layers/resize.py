@@ -3,7 +3,7 @@
 
 Each output coordinate maps to an input coordinate by GeometricTransformMode (ONNX's
 coordinate_transformation_mode): 'half-pixel' (x + 0.5) / s - 0.5, 'asymmetric' x / s,
-'align-corners' x (in - 1) / (out - 1), 'pytorch-half-pixel' (half-pixel, 0 when the output is
+'align-corners' x (in - 1) / (in s - 1), 'pytorch-half-pixel' (half-pixel, 0 when the output is
 1 wide), s the scale (given, or out / in for an OutputSize). 'nearest' rounds it by
 NearestRoundingMode: 'round' (halves up, MATLAB's default; ONNX round_prefer_ceil),
 'round-prefer-floor' (ONNX's default), 'floor', 'ceil'; 'bilinear' interpolates between the two
@@ -89,8 +89,9 @@ class Resize2DLayer(Layer):
         mode = self.GeometricTransformMode
         if mode == "asymmetric":
             c = x / scale
-        elif mode == "align-corners":
-            c = x * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros_like(x)
+        elif mode == "align-corners":    # ONNX: the length resized is in * scale, not rounded
+            n = n_in * scale if self.Scale is not None else n_out
+            c = x * (n_in - 1) / (n - 1) if n > 1 else np.zeros_like(x)
         elif mode == "pytorch-half-pixel":
             c = (x + 0.5) / scale - 0.5 if n_out > 1 else np.zeros_like(x)
         else:

@@ -679,26 +679,23 @@ def _conv_transpose(im, node, label, ins, a):
     auto = a.get("auto_pad", b"NOTSET")
     auto = auto.decode() if isinstance(auto, bytes) else auto
     hw = x.shape[1:]
+    full = [s[i] * (hw[i] - 1) + w.shape[2 + i] for i in range(2)]    # the layer's output before cropping
     if "output_shape" in a or auto in ("SAME_UPPER", "SAME_LOWER"):
-        target = list(a.get("output_shape", [hw[0] * s[0], hw[1] * s[1]]))[-2:]
-        pads = []
+        target = [int(v) for v in list(a.get("output_shape", [hw[0] * s[0], hw[1] * s[1]]))[-2:]]
+        crops = []
         for i in range(2):
-            total = s[i] * (hw[i] - 1) + op[i] + (w.shape[2 + i] - 1) + 1 - target[i]
-            if total < 0:
-                raise _Unsupported(f"output_shape {target} is larger than the full transposed convolution")
+            total = full[i] + op[i] - target[i]       # ONNX's total padding
             begin = total // 2 if auto == "SAME_UPPER" else total - total // 2
-            pads.append((begin, total - begin))
-        t, left, bot, r = pads[0][0], pads[1][0], pads[0][1], pads[1][1]
-        op = (0, 0)
+            crops.append((begin, full[i] - begin - target[i]))
+        t, bot, left, r = crops[0][0], crops[0][1], crops[1][0], crops[1][1]
     elif auto == "VALID":
-        t = left = bot = r = 0
+        t, bot, left, r = 0, -op[0], 0, -op[1]
     else:
-        pv = list(a.get("pads", [0, 0, 0, 0]))
-        t, left, bot, r = (int(v) for v in pv)
-    bot, r = bot - op[0], r - op[1]
-    if bot < 0 or r < 0:
-        raise _Unsupported(f"output_padding {list(a.get('output_padding'))} larger than the end padding: a transposed "
-                           "convolution layer crops, it does not pad")
+        t, left, bot, r = (int(v) for v in a.get("pads", [0, 0, 0, 0]))
+        bot, r = bot - op[0], r - op[1]
+    if min(t, bot, left, r) < 0:
+        raise _Unsupported("the output extends past the full transposed convolution (output_padding or output_shape "
+                           "beyond the padding): a transposed convolution layer crops, it does not pad")
     bias = np.zeros(o, np.float32) if b is None else b.astype(np.float32)
     return im._add(L.TransposedConvolution2DLayer, label, [x], FilterSize=(kh, kw), NumFilters=o, Stride=s,
                    CroppingSize=(t, bot, left, r), Weights=Internal(np.ascontiguousarray(w, dtype=np.float32)),
@@ -972,6 +969,24 @@ def _global(cls):
     return handler
 
 
+def _reduce(cls):
+    """ReduceMean / ReduceMax over the height and width: global average / max pooling."""
+    def handler(im, node, label, ins, a):
+        x = im.image(ins, "global pooling")
+        if im.opset >= 18 and len(ins) > 1 and ins[1] is not None:
+            axes = [int(v) for v in im.const(ins, 1, "axes").ravel()]
+        else:
+            axes = list(a.get("axes", []))
+        if sorted(ax % 4 for ax in axes) != [2, 3]:
+            raise _Unsupported(f"axes {axes or 'all'}; only the reduction over the height and width (axes 2 and 3) is "
+                               "a layer (global pooling)")
+        act = im._add(cls, label, [x])
+        if a.get("keepdims", 1):
+            return act
+        return _Flat(act, node)
+    return handler
+
+
 def _flatten(im, node, label, ins, a):
     x = im.data(ins)
     act = x.act if isinstance(x, _Flat) else im._act(x)
@@ -1185,6 +1200,7 @@ _HANDLERS = {
     "Add": _binary("Add"), "Sub": _binary("Sub"), "Mul": _binary("Mul"), "Div": _binary("Div"), "Sum": _sum,
     "Concat": _concat, "MaxPool": _pool("MaxPool"), "AveragePool": _pool("AveragePool"),
     "GlobalAveragePool": _global(L.GlobalAveragePooling2DLayer), "GlobalMaxPool": _global(L.GlobalMaxPooling2DLayer),
+    "ReduceMean": _reduce(L.GlobalAveragePooling2DLayer), "ReduceMax": _reduce(L.GlobalMaxPooling2DLayer),
     "Flatten": _flatten, "Reshape": _reshape, "Squeeze": _squeeze_unsqueeze("Squeeze"),
     "Unsqueeze": _squeeze_unsqueeze("Unsqueeze"), "Transpose": _transpose, "Dropout": _dropout,
     "Identity": _identity, "Pad": _pad, "Resize": _resize, "Upsample": _resize, "Shape": _shape,
