@@ -10,11 +10,13 @@ from .functions import *  # noqa: F401,F403
 from .datastore import *  # noqa: F401,F403
 from .datastore import __all__ as _datastores
 from .functions import __all__ as _functions
+from .onnx_import import importNetworkFromONNX, importONNXLayers, importONNXNetwork  # noqa: F401
 from .training import trainNetwork  # noqa: F401
 from .training_options import trainingOptions  # noqa: F401
 
 __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories", "rng",
-                                                   "trainNetwork", "trainingOptions"] + list(_datastores)
+                                                   "trainNetwork", "trainingOptions"] + list(_datastores) + [
+    "importNetworkFromONNX", "importONNXLayers", "importONNXNetwork"]
 
 
 def _on_registry(entry, added):

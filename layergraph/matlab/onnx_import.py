@@ -109,9 +109,10 @@ def importNetworkFromONNX(modelfile, *args, **kwargs) -> DLNetwork:
     opts = parse("importNetworkFromONNX", args, kwargs, (), 0, ["InputDataFormats", "OutputDataFormats", "Namespace",
                                                                  "PackageName"])
     if opts:
-        raise LayerGraphError(f"importNetworkFromONNX: {', '.join(opts)} are not supported here: the importer generates "
-                              "no custom layers (every op maps to a built-in layer or the import fails) and reads the "
-                              "data formats from the model (N x C, N x C x H x W).", "nnet_cnn:onnx:OptionNotSupported")
+        raise LayerGraphError(f"importNetworkFromONNX: {', '.join(opts)} are not supported here: the importer "
+                              "generates no custom layers (every op maps to a built-in layer or the import fails) "
+                              "and reads the data formats from the model (N x C, N x C x H x W).",
+                              "nnet_cnn:onnx:OptionNotSupported")
     imported = _import("importNetworkFromONNX", modelfile)
     return DLNetwork.build(layer_graph_of(_named(imported.net), "none"), Initialize=True)
 

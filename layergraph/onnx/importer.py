@@ -1137,7 +1137,7 @@ def _resize(im, node, label, ins, a):
         nearest = a.get("nearest_mode", b"round_prefer_floor")
         nearest = nearest.decode() if isinstance(nearest, bytes) else nearest
         if a.get("antialias", 0):
-            raise _Unsupported("antialias=1")
+            raise _Unsupported("antialias=1: a resize layer does not filter before it downsamples")
         policy = a.get("keep_aspect_ratio_policy", b"stretch")
         if (policy.decode() if isinstance(policy, bytes) else policy) != "stretch":
             raise _Unsupported(f"keep_aspect_ratio_policy {policy!r}")
