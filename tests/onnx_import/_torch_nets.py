@@ -92,13 +92,16 @@ def randomize_bn(model: nn.Module, seed: int = 0) -> nn.Module:
 NETS = {"residual_cnn": (ResidualCNN, (3, 16, 16)), "depthwise_se": (DepthwiseSE, (3, 8, 8)), "mlp": (MLP, (12,))}
 
 
-def export(name: str, path, opset: int = 17, dynamic_batch: bool = True, seed: int = 0):
-    """Export the named network (seeded, BN randomized, eval mode) to ``path``; the model."""
+def export(name: str, path, opset: int = 17, dynamic_batch: bool = True, seed: int = 0, fold_bn: bool = True):
+    """Export the named network (seeded, BN randomized, eval mode) to ``path``; the model.
+    ``fold_bn=False`` keeps the BatchNormalization nodes (the exporter's PRESERVE mode)."""
     cls, shape = NETS[name]
     torch.manual_seed(seed)
     model = randomize_bn(cls(), seed)
     x = torch.randn(2, *shape)
     kw = dict(dynamic_axes={"input": {0: "N"}, "output": {0: "N"}}) if dynamic_batch else {}
+    if not fold_bn:
+        kw["training"] = torch.onnx.TrainingMode.PRESERVE
     torch.onnx.export(model, (x,), str(path), input_names=["input"], output_names=["output"], opset_version=opset,
                       dynamo=False, **kw)
     return model

@@ -1,0 +1,168 @@
+"""The dialects' entry points: MATLAB's importNetworkFromONNX (a dlnetwork), importONNXNetwork
+(a DAGNetwork / SeriesNetwork with output layers: OutputLayerType, Classes, ImageInputSize) and
+importONNXLayers (a layerGraph); Wolfram's Import["net.onnx"] (a NetChain or NetGraph) and its
+elements. Each result prints, analyzes, predicts (matching onnxruntime) and trains a step like
+any network of its dialect."""
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+pytest.importorskip("torch")
+
+import layergraph.matlab as M   # noqa: E402
+import layergraph.wolfram as W   # noqa: E402
+from layergraph.core.errors import LayerGraphError   # noqa: E402
+
+from . import _torch_nets as T   # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("onnx")
+    out = {}
+    for name in T.NETS:
+        out[name] = d / f"{name}.onnx"
+        T.export(name, out[name], opset=13 if name != "mlp" else 17)
+    return out
+
+
+def _x(name, n=4, seed=0):
+    return np.random.default_rng(seed).standard_normal((n, *T.NETS[name][1])).astype(np.float32)
+
+
+def _ort(path, x):
+    return ort.InferenceSession(str(path)).run(None, {"input": x})[0]
+
+
+def _matlab_images(x):   # N x C x H x W -> H x W x C x N
+    return np.ascontiguousarray(x.transpose(2, 3, 1, 0))
+
+
+def test_import_network_from_onnx_is_a_dlnetwork_that_prints_analyzes_and_predicts(files):
+    net = M.importNetworkFromONNX(str(files["depthwise_se"]))
+    text = str(net)
+    assert "dlnetwork with properties" in text and "InputNames: {'input'}" in text
+    names = [layer.Name for layer in net.Layers]
+    assert names[0] == "input" and "x_se_Mul" in names and "x_dw_dw_0_Conv" in names   # node names, MATLAB-valid
+    assert net.Layers[0].Normalization == "zscore"
+    report = M.analyzeNetwork(net, Plots="none")
+    assert report is not None
+    x = _x("depthwise_se")
+    y = np.asarray(M.predict(net, _matlab_images(x)))
+    expected = _ort(files["depthwise_se"], x)
+    np.testing.assert_allclose(y.reshape(expected.shape), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_import_onnx_network_classification_classifies_and_trains(files):
+    path = files["residual_cnn"]
+    classes = ["a", "b", "c", "d", "e"]
+    net = M.importONNXNetwork(str(path), "OutputLayerType", "classification", "Classes", classes)
+    assert type(net).__name__ == "DAGNetwork"
+    assert net.Layers[-1].Classes == classes
+    x = _x("residual_cnn", 6)
+    scores = np.asarray(M.predict(net, _matlab_images(x)))
+    expected = _ort(path, x)
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
+    labels, _ = M.classify(net, _matlab_images(x))
+    assert [str(v) for v in labels] == [classes[i] for i in expected.argmax(1)]
+    lg = M.layerGraph(net)
+    opts = M.trainingOptions("sgdm", MaxEpochs=1, MiniBatchSize=6, Verbose=False, InitialLearnRate=0.01)
+    y = M.categorical([classes[i] for i in (0, 1, 2, 3, 4, 0)], classes)
+    trained = M.trainNetwork(_matlab_images(x), y, lg, opts)
+    trained = trained[0] if isinstance(trained, tuple) else trained
+    before = [w for w in (getattr(layer, "Weights", None) for layer in net.Layers) if w is not None]
+    after = [w for w in (getattr(layer, "Weights", None) for layer in trained.Layers) if w is not None]
+    assert any(not np.allclose(a, b) for a, b in zip(before, after))
+
+
+def test_import_onnx_network_regression_of_a_chain_is_a_series_network(files):
+    net = M.importONNXNetwork(str(files["mlp"]), "OutputLayerType", "regression")
+    assert type(net).__name__ == "SeriesNetwork"
+    assert type(net.Layers[-1]).__name__ == "RegressionOutputLayer"
+    x = _x("mlp", 5)
+    np.testing.assert_allclose(np.asarray(M.predict(net, x)), _ort(files["mlp"], x), rtol=1e-5, atol=1e-6)
+    opts = M.trainingOptions("adam", MaxEpochs=2, MiniBatchSize=5, Verbose=False)
+    trained = M.trainNetwork(x, np.random.default_rng(1).random((5, 3)).astype(np.float32), net.Layers, opts)
+    trained = trained[0] if isinstance(trained, tuple) else trained
+    assert not np.allclose(trained.Layers[1].Weights, net.Layers[1].Weights)
+
+
+def test_classes_default_and_output_type_default(files):
+    net = M.importONNXNetwork(str(files["residual_cnn"]))     # ends in softmax: classification
+    assert net.Layers[-1].Classes == ["1", "2", "3", "4", "5"]
+    with pytest.raises(LayerGraphError, match="'OutputLayerType'"):
+        M.importONNXNetwork(str(files["mlp"]), "OutputLayerType", "pixelclassification")
+    with pytest.raises(LayerGraphError, match="'Classes'.*3 classes for an output of 5"):
+        M.importONNXNetwork(str(files["residual_cnn"]), "OutputLayerType", "classification", "Classes", ["a", "b", "c"])
+
+
+def test_import_onnx_layers_gives_a_layer_graph(files):
+    lg = M.importONNXLayers(str(files["residual_cnn"]))
+    assert type(lg).__name__ == "LayerGraph"
+    assert "LayerGraph with properties" in str(lg) or "Layers" in str(lg)
+    assert not [layer for layer in lg.Layers if layer.is_output]
+    lg2 = M.importONNXLayers(str(files["residual_cnn"]), "OutputLayerType", "classification")
+    assert lg2.Layers[-1].Classes == ["1", "2", "3", "4", "5"]
+    dl = M.dlnetwork(lg)
+    x = _x("residual_cnn", 3)
+    np.testing.assert_allclose(np.asarray(M.predict(dl, _matlab_images(x))), _ort(files["residual_cnn"], x),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_image_input_size_fixes_open_dimensions(tmp_path):
+    import torch
+    path = tmp_path / "open.onnx"
+    model = T.randomize_bn(T.ResidualCNN())
+    torch.onnx.export(model, (torch.randn(1, 3, 16, 16),), str(path), input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "N", 2: "H", 3: "W"}}, opset_version=13, dynamo=False)
+    with pytest.raises(LayerGraphError, match="dynamic dimensions"):
+        M.importONNXNetwork(str(path), "OutputLayerType", "classification")
+    net = M.importONNXNetwork(str(path), "OutputLayerType", "classification", "ImageInputSize", [12, 20])
+    assert tuple(net.Layers[0].InputSize) == (12, 20, 3)
+    x = np.random.default_rng(0).standard_normal((2, 3, 12, 20)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(M.predict(net, _matlab_images(x))), _ort(path, x), rtol=1e-5, atol=1e-6)
+
+
+def test_wolfram_import_gives_a_net_that_evaluates_and_trains(files):
+    net = W.Import(str(files["mlp"]))
+    assert type(net).__name__ == "NetChain"
+    assert "LinearLayer" in str(net)
+    x = _x("mlp", 5)
+    np.testing.assert_allclose(np.asarray(net(x)), _ort(files["mlp"], x), rtol=1e-5, atol=1e-6)
+    same = W.Import(str(files["mlp"]), "ONNX")
+    np.testing.assert_allclose(np.asarray(same(x)), np.asarray(net(x)))
+    trained = W.NetTrain(net, {"Input": x, "Output": np.random.default_rng(2).random((5, 3)).astype(np.float32)},
+                         MaxTrainingRounds=2, TrainingProgressReporting=None)
+    assert not np.allclose(np.asarray(trained(x)), np.asarray(net(x)))
+
+
+def test_wolfram_import_of_a_graph_and_its_elements(files):
+    path = str(files["residual_cnn"])
+    net = W.Import(path)
+    assert type(net).__name__ == "NetGraph"
+    x = _x("residual_cnn", 3)
+    np.testing.assert_allclose(np.asarray(net(x)), _ort(files["residual_cnn"], x), rtol=1e-5, atol=1e-6)
+    arrays = W.Import(path, ("ONNX", "ArrayAssociation"))
+    assert all(isinstance(v, np.ndarray) for v in arrays.values()) and len(arrays) >= 10
+    assert W.Import(path, "OperatorSetVersion") == {"": 13}
+    assert W.Import(path, "ProducerName") == "pytorch"
+    assert "Net" in W.Import(path, "Elements")
+    with pytest.raises(LayerGraphError) as err:
+        W.Import(path, "ONNXGraph")
+    assert err.value.identifier == "Import::noelem"
+
+
+def test_wolfram_import_errors(tmp_path):
+    p = tmp_path / "x.onnx"
+    p.write_text("not a network")
+    with pytest.raises(LayerGraphError) as err:
+        W.Import(str(p))
+    assert err.value.identifier == "Import::fmterr" and "x.onnx" in str(err.value)
+    with pytest.raises(LayerGraphError) as err:
+        W.Import(str(tmp_path / "net.dat"))
+    assert err.value.identifier == "Import::infer"
+    with pytest.raises(LayerGraphError) as err:
+        W.Import(str(tmp_path / "missing.onnx"))
+    assert err.value.identifier == "Import::nffil"
