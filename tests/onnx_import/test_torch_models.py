@@ -33,8 +33,10 @@ def _run(path, x):
     return imported, y.reshape(y.shape[0], -1)
 
 
-@pytest.mark.parametrize("name, opset, dynamic, fold_bn", CASES,
-                         ids=[f"{n}-opset{o}-{'dyn' if d else 'fixed'}-{'folded' if f else 'bn'}" for n, o, d, f in CASES])
+IDS = [f"{n}-opset{o}-{'dyn' if d else 'fixed'}-{'folded' if f else 'bn'}" for n, o, d, f in CASES]
+
+
+@pytest.mark.parametrize("name, opset, dynamic, fold_bn", CASES, ids=IDS)
 def test_matches_onnxruntime(tmp_path, name, opset, dynamic, fold_bn):
     path = tmp_path / f"{name}.onnx"
     model = T.export(name, path, opset=opset, dynamic_batch=dynamic, fold_bn=fold_bn)
