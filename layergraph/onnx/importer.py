@@ -222,11 +222,21 @@ class _Padded:
 
 
 @dataclass
+class _HardSigmoid:
+    """HardSigmoid of ``act``, not yet a layer: x * HardSigmoid(x; 1/6, 1/2) is hard swish (the
+    exporters' hard swish before opset 14)."""
+    act: _Act
+    alpha: float
+    beta: float
+    node: object
+
+
+@dataclass
 class _Poison:
     """The output of a node that was not mapped (its consumers are not reported again)."""
 
 
-_DEFERRED = (_Flat, _Affine, _Linear, _Padded)
+_DEFERRED = (_Flat, _Affine, _Linear, _Padded, _HardSigmoid)
 
 
 def _size(shape) -> Size:
@@ -352,7 +362,8 @@ class _Importer:
                         dict(self.output_shapes))
 
     def _fail(self):
-        rows = "\n".join(f"  node '{n}' ({op}): {why}" for n, op, why in self.problems)
+        rows = "\n".join(f"  {op[1:-1]} '{n}': {why}" if op.startswith("(") else f"  node '{n}' ({op}): {why}"
+                         for n, op, why in self.problems)
         ops = sorted({op for _, op, _ in self.problems})
         raise OnnxImportError(
             f"Unable to import {self.file}: {len(self.problems)} node(s) cannot be mapped to layers "
@@ -511,6 +522,9 @@ class _Importer:
             return self._affine_layer(v)
         if isinstance(v, _Linear):
             return self._linear_layer(v)
+        if isinstance(v, _HardSigmoid):
+            return self._add(L.HardSigmoidLayer, v.node.name or v.node.output[0], [v.act], Alpha=v.alpha,
+                             Beta=v.beta)
         if isinstance(v, _Padded):
             raise _Unsupported(f"Pad (node '{v.node.name or v.node.output[0]}') is imported only before a Conv or an "
                                "AveragePool, which take its padding")
@@ -858,10 +872,22 @@ def _example_const(im, c, act: _Act, what):
     return e.reshape(e.shape + ((1,) if len(act.shape) == 2 else ()))
 
 
+def _hard_swish(im, x, y):
+    """x * HardSigmoid(x; 1/6, 1/2), the HardSigmoid read by this Mul only: the activation x."""
+    for a, b in ((x, y), (y, x)):
+        if (isinstance(b, _HardSigmoid) and isinstance(a, _Act) and a.ref == b.act.ref
+                and abs(b.alpha - 1 / 6) < 1e-6 and abs(b.beta - 0.5) < 1e-7
+                and im.consumers.get(b.node.output[0]) == 1):
+            return a
+    return None
+
+
 def _binary(kind):
     def handler(im, node, label, ins, a):
         x, y = ins[0], ins[1]
         xc, yc = isinstance(x, np.ndarray), isinstance(y, np.ndarray)
+        if kind == "Mul" and (src := _hard_swish(im, x, y)) is not None:
+            return im._add(L.HardSwishLayer, label, [src])
         if not xc and not yc:
             ax, ay = im._act(x), im._act(y)
             if len(ax.shape) != len(ay.shape):
@@ -1195,7 +1221,8 @@ _HANDLERS = {
     "Relu": _activation(L.ReLULayer), "LeakyRelu": _activation(L.LeakyReLULayer, Scale=("alpha", 0.01)),
     "Elu": _activation(L.ELULayer, Alpha=("alpha", 1.0)), "Sigmoid": _activation(L.SigmoidLayer),
     "Tanh": _activation(L.TanhLayer), "Softmax": _softmax, "Clip": _clip,
-    "HardSigmoid": _activation(L.HardSigmoidLayer, Alpha=("alpha", 0.2), Beta=("beta", 0.5)),
+    "HardSigmoid": lambda im, node, label, ins, a: _HardSigmoid(im._act(im.data(ins)), float(a.get("alpha", 0.2)),
+                                                                float(a.get("beta", 0.5)), node),
     "HardSwish": _activation(L.HardSwishLayer),
     "Add": _binary("Add"), "Sub": _binary("Sub"), "Mul": _binary("Mul"), "Div": _binary("Div"), "Sum": _sum,
     "Concat": _concat, "MaxPool": _pool("MaxPool"), "AveragePool": _pool("AveragePool"),

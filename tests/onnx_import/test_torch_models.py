@@ -57,7 +57,8 @@ def test_matches_onnxruntime(tmp_path, name, opset, dynamic, fold_bn):
     if name == "depthwise_se":
         assert imported.normalized_inputs == {"input": "zscore"}      # (x - mean) / std folded into the input
         assert {L.GroupedConvolution2DLayer, L.MultiplicationLayer, L.Resize2DLayer} <= kinds
-        assert (L.HardSwishLayer in kinds) == ("HardSwish" in ops)
+        assert L.HardSwishLayer in kinds     # the op (opset 14+), or x * HardSigmoid(x) folded before it
+        assert sum(isinstance(layer, L.HardSigmoidLayer) for layer in imported.net.graph.layers()) == 1   # SE gate
     if name == "residual_cnn":
         assert L.AdditionLayer in kinds and L.ScalingLayer not in kinds
 
