@@ -166,3 +166,43 @@ def test_wolfram_import_errors(tmp_path):
     with pytest.raises(LayerGraphError) as err:
         W.Import(str(tmp_path / "missing.onnx"))
     assert err.value.identifier == "Import::nffil"
+
+
+def test_imported_networks_save_and_load(files, tmp_path):
+    from layergraph import io
+    for name in ("depthwise_se", "residual_cnn"):
+        dl = M.importNetworkFromONNX(str(files[name]))
+        io.save(dl, tmp_path / "m.npz")
+        back = io.load(tmp_path / "m.npz")
+        x = _matlab_images(_x(name, 2))
+        np.testing.assert_array_equal(np.asarray(M.predict(back, x)), np.asarray(M.predict(dl, x)))
+        w = W.Import(str(files[name]))
+        io.save(w, tmp_path / "w.npz")
+        xi = _x(name, 2)
+        np.testing.assert_array_equal(np.asarray(io.load(tmp_path / "w.npz")(xi)), np.asarray(w(xi)))
+
+
+def test_constant_scaling_and_resize_layers_in_both_dialects(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 8, 8])
+    inits = [numpy_helper.from_array(np.array([1, 2, 3], np.float32).reshape(1, 3, 1, 1), "s"),
+             numpy_helper.from_array(np.array([0.5], np.float32), "b"),
+             numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "sc")]
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"), helper.make_node("Mul", ["r", "s"], ["m"], name="mul"),
+             helper.make_node("Sub", ["m", "b"], ["d"], name="sub"),
+             helper.make_node("Resize", ["d", "", "sc"], ["y"], name="up", mode="linear")]
+    p = tmp_path / "sr.onnx"
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], inits),
+                                opset_imports=[helper.make_opsetid("", 17)]), p)
+    dl = M.importNetworkFromONNX(str(p))
+    assert [type(layer).__name__ for layer in dl.Layers] == ["ImageInputLayer", "ReLULayer", "ScalingLayer",
+                                                             "Resize2DLayer"]
+    assert dl.Layers[2].Name == "sub"                 # the chain Mul, Sub is one layer, named by its last node
+    xs = np.random.default_rng(3).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    expected = ort.InferenceSession(str(p)).run(None, {"x": xs})[0]
+    np.testing.assert_allclose(np.asarray(M.predict(dl, _matlab_images(xs))).transpose(3, 2, 0, 1), expected,
+                               rtol=1e-5, atol=1e-6)
+    net = W.Import(str(p))
+    np.testing.assert_allclose(np.asarray(net(xs)), expected, rtol=1e-5, atol=1e-6)
