@@ -190,7 +190,8 @@ def test_constant_scaling_and_resize_layers_in_both_dialects(tmp_path):
     inits = [numpy_helper.from_array(np.array([1, 2, 3], np.float32).reshape(1, 3, 1, 1), "s"),
              numpy_helper.from_array(np.array([0.5], np.float32), "b"),
              numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "sc")]
-    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"), helper.make_node("Mul", ["r", "s"], ["m"], name="mul"),
+    nodes = [helper.make_node("Relu", ["x"], ["r"], name="relu"),
+             helper.make_node("Mul", ["r", "s"], ["m"], name="mul"),
              helper.make_node("Sub", ["m", "b"], ["d"], name="sub"),
              helper.make_node("Resize", ["d", "", "sc"], ["y"], name="up", mode="linear")]
     p = tmp_path / "sr.onnx"
