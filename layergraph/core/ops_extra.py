@@ -53,4 +53,13 @@ class ResizeOp(Op):
         return [k("resize", "backward")(dys[0], *self._r)], {}
 
 
-EXTRA_OPS = {"multiplication": MultiplicationOp, "scaling": ScalingOp, "resize": ResizeOp}
+class PlaceholderOp(Op):
+    """A placeholder layer refuses to run: building an executor over it fails with its text."""
+
+    def __init__(self, layer, in_sizes, out_sizes, dtype):
+        from .errors import LayerGraphError
+        raise LayerGraphError(layer.refusal(), "nnet_cnn:onnx:PlaceholderLayer")
+
+
+EXTRA_OPS = {"placeholder": PlaceholderOp,
+             "multiplication": MultiplicationOp, "scaling": ScalingOp, "resize": ResizeOp}

@@ -28,6 +28,7 @@ from .pool import (
     GlobalMaxPooling2DLayer,
     MaxPooling2DLayer,
 )
+from .placeholder import PlaceholderLayer
 from .resize import Resize2DLayer
 from .scaling import ScalingLayer
 from .sumpool import SumPooling2DLayer
@@ -42,5 +43,5 @@ __all__ = [
     "ClassificationOutputLayer", "RegressionOutputLayer",
     "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
     "InstanceNormalizationLayer", "SumPooling2DLayer", "GroupNormalizationLayer",
-    "MultiplicationLayer", "ScalingLayer", "Resize2DLayer", "HardSigmoidLayer", "HardSwishLayer",
+    "MultiplicationLayer", "ScalingLayer", "Resize2DLayer", "HardSigmoidLayer", "HardSwishLayer", "PlaceholderLayer",
 ]

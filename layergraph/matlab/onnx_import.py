@@ -5,7 +5,9 @@
   a DAGNetwork, or a SeriesNetwork when the layers run in series, with a classificationLayer
   or regressionLayer after each output;
 * ``importONNXLayers(modelfile, ...)``: the layerGraph (an output layer only when
-  OutputLayerType is given).
+  OutputLayerType is given); as MATLAB's, it puts a placeholder layer (PlaceholderLayer: the
+  op, the node, the reason; it refuses to run) where no layer computes a node, with a warning,
+  while the other two fail with the list of such nodes.
 
 The file's graph becomes core layers once; here it only gets MATLAB's output layers (as a
 network handed over by the Wolfram dialect does, matlab/exchange.py). Layer names are the ONNX
@@ -15,6 +17,7 @@ softmax, else 'regression' (docs/onnx_ops.md). Classes given none: '1', '2', ...
 the output has channels."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 from .. import layers as L
@@ -26,7 +29,7 @@ from .network import DAGNetwork, DLNetwork, SeriesNetwork
 _OUTPUT_TYPES = ("classification", "regression")
 
 
-def _import(function, modelfile, size=None):
+def _import(function, modelfile, size=None, placeholders=False):
     try:
         from ..onnx.importer import import_file
     except ImportError as err:   # pragma: no cover - the onnx extra is missing
@@ -39,7 +42,13 @@ def _import(function, modelfile, size=None):
         first = next(vi for vi in model.graph.input if vi.name not in {t.name for t in model.graph.initializer})
         dims = [d.dim_value if d.HasField("dim_value") else None for d in first.type.tensor_type.shape.dim]
         sizes = {first.name: _image_size(size, dims, function)}
-    return import_file(modelfile, sizes)
+    imported = import_file(modelfile, sizes, placeholders)
+    if imported.placeholders:
+        rows = "; ".join(f"'{node}' ({op}): {why}" for node, op, why in imported.placeholders)
+        warnings.warn(f"Unable to import {len(imported.placeholders)} ONNX operator(s); {function} inserted "
+                      f"placeholder layers in their place: {rows}. Replace them before using the network.",
+                      UserWarning, stacklevel=3)
+    return imported
 
 
 def _image_size(size, dims, function):
@@ -136,9 +145,10 @@ def importONNXNetwork(modelfile, *args, **kwargs):
 
 def importONNXLayers(modelfile, *args, **kwargs):
     """importONNXLayers(modelfile, 'OutputLayerType', ..., 'Classes', ..., 'ImageInputSize', ...): the layerGraph,
-    with its learnables; output layers only when OutputLayerType is given."""
+    with its learnables; output layers only when OutputLayerType is given; placeholder layers for
+    nodes no layer computes (with a warning)."""
     opts = parse("importONNXLayers", args, kwargs, (), 0, _OPTIONS)
-    imported = _import("importONNXLayers", modelfile, opts.get("ImageInputSize"))
+    imported = _import("importONNXLayers", modelfile, opts.get("ImageInputSize"), placeholders=True)
     kind = opts.get("OutputLayerType")
     net = _named(_with_outputs(imported, "importONNXLayers", kind, opts.get("Classes")))
     return layer_graph_of(net, "all" if kind is not None else "none")

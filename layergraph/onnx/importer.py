@@ -276,25 +276,32 @@ class Imported:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     ops: list[str] = field(default_factory=list)
     normalized_inputs: dict[str, str] = field(default_factory=dict)
+    placeholders: list[tuple[str, str, str]] = field(default_factory=list)   # (node, op, reason)
     input_shapes: dict[str, tuple] = field(default_factory=dict)    # input port -> ONNX example shape
     output_shapes: dict[str, tuple] = field(default_factory=dict)   # output port -> ONNX example shape
 
 
-def import_model(model, file: str = "the model", input_sizes: dict | None = None) -> Imported:
+def import_model(model, file: str = "the model", input_sizes: dict | None = None,
+                 placeholders: bool = False) -> Imported:
     """The core network of a checked ModelProto (``read_model``). ``input_sizes``: {input name:
     example shape (C, H, W) or (C,)} for inputs whose dimensions the file leaves open (MATLAB's
-    ImageInputSize)."""
-    return _Importer(model, file, input_sizes or {}).run()
+    ImageInputSize). ``placeholders``: a node no layer computes becomes a PlaceholderLayer (its
+    output sizes from ONNX's shape inference) instead of failing the import; one that cannot
+    (unknown output shapes, no activation input) is still an error."""
+    return _Importer(model, file, input_sizes or {}, placeholders).run()
 
 
-def import_file(file, input_sizes: dict | None = None) -> Imported:
+def import_file(file, input_sizes: dict | None = None, placeholders: bool = False) -> Imported:
     where = f"'{os.fspath(file)}'" if isinstance(file, (str, os.PathLike)) else "the model"
-    return import_model(read_model(file), where, input_sizes)
+    return import_model(read_model(file), where, input_sizes, placeholders)
 
 
 class _Importer:
-    def __init__(self, model, file, input_sizes):
+    def __init__(self, model, file, input_sizes, placeholders=False):
         self.model, self.file = model, file
+        self.placeholders = placeholders
+        self.made_placeholders: list[tuple[str, str, str]] = []
+        self.shapes = _inferred_shapes(model) if placeholders else {}
         self.opset = opset_of(model)
         self.g = Graph()
         self.names = _Names()
@@ -358,7 +365,8 @@ class _Importer:
         ops = sorted({n.op_type for n in graph.node})
         m = self.model
         return Imported(net, self.opset, m.ir_version, m.producer_name, m.producer_version, m.domain,
-                        m.model_version, m.doc_string, arrays, ops, dict(self.normalized), dict(self.input_shapes),
+                        m.model_version, m.doc_string, arrays, ops, dict(self.normalized), self.made_placeholders,
+                        dict(self.input_shapes),
                         dict(self.output_shapes))
 
     def _fail(self):
@@ -452,12 +460,10 @@ class _Importer:
                 raise _Unsupported("no layer computes this op" if op not in _NOTES else _NOTES[op])
             outs = handler(self, node, label, ins, attrs(node))
         except _Unsupported as err:
-            self.problems.append((label, op, str(err)))
-            self._poison(node)
+            self._unmapped(node, label, op, ins, str(err))
             return
         except LayerGraphError as err:
-            self.problems.append((label, op, f"its attributes give no valid layer: {err}"))
-            self._poison(node)
+            self._unmapped(node, label, op, ins, f"its attributes give no valid layer: {err}")
             return
         outs = outs if isinstance(outs, list) else [outs]
         for t, v in zip(node.output, outs):
@@ -471,6 +477,32 @@ class _Importer:
                 self.problems.append((label, op, f"its output {t!r} (output {list(node.output).index(t) + 1}) is "
                                       "used, and no layer computes it"))
                 self._poison(node)
+
+    def _unmapped(self, node, label, op, ins, reason):
+        """A node no layer computes: a placeholder layer where asked and possible, else a problem."""
+        if self.placeholders:
+            try:
+                acts = [self._act(v) for v in ins if v is not None and not isinstance(v, np.ndarray)]
+                outs = [t for t in node.output if t]
+                shapes = [self.shapes.get(t) for t in outs]
+                if not acts:
+                    raise _Unsupported("it has no activation input")
+                if any(sh is None for sh in shapes):
+                    raise _Unsupported("ONNX's shape inference does not fix its output shapes")
+                name = self.names.make(label)
+                layer = L.PlaceholderLayer(Name=name, ONNXOperator=op, ONNXNode=label, Reason=reason,
+                                           num_inputs=len(acts), OutputShapes=shapes)
+                self.g._add(layer)
+                for a, port in zip(acts, layer.InputNames):
+                    self.g._connect(a.ref[0], a.ref[1], name, port)
+                for t, port, shape in zip(outs, layer.OutputNames, shapes):
+                    self.vals[t] = _Act((name, port), shape)
+                self.made_placeholders.append((label, op, reason))
+                return
+            except (_Unsupported, LayerGraphError) as err:
+                reason = f"{reason} (and no placeholder layer: {err})"
+        self.problems.append((label, op, reason))
+        self._poison(node)
 
     def declared_batch(self):
         """The batch size the file fixes for its first input (None: dynamic)."""
@@ -604,6 +636,23 @@ class _Importer:
         if not -rank_full <= a < rank_full:
             raise _Unsupported(f"axis {a} is out of range for rank {rank_full}")
         return a % rank_full
+
+
+def _inferred_shapes(model) -> dict:
+    """{tensor: example shape} from ONNX's shape inference (C++; runs nothing from the file), for
+    the tensors whose dimensions after the batch are all known."""
+    import onnx
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model)
+    except Exception:   # noqa: BLE001 - inference is a help here; without it there are no placeholders
+        return {}
+    out = {}
+    for vi in list(inferred.graph.value_info) + list(inferred.graph.output):
+        dims = vi.type.tensor_type.shape.dim
+        ex = [d.dim_value if d.HasField("dim_value") else None for d in dims][1:]
+        if 1 <= len(ex) <= 3 and all(d is not None and d > 0 for d in ex):
+            out[vi.name] = tuple(ex)
+    return out
 
 
 # -- op handlers -------------------------------------------------------------------------------------------

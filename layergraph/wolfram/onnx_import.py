@@ -3,7 +3,8 @@
 ``Import(file)`` (the format from the extension ".onnx"), ``Import(file, "ONNX")``,
 ``Import(file, ("ONNX", elem))`` or ``Import(file, elem)``. Elements as Wolfram's ONNX format
 page lists them: "Net" (the default: a NetChain when the layers run in series, else a
-NetGraph, every array initialized), "ArrayAssociation" (initializer name -> array),
+NetGraph, every array initialized; a node no layer computes is a placeholder layer, as
+Wolfram's PlaceholderLayer, which cannot be evaluated, with the message Import::onnxplaceholder), "ArrayAssociation" (initializer name -> array),
 "ArrayList", "IRVersion", "OperatorSetVersion" ({domain: version}), "ProducerName",
 "ProducerVersion", "ModelDomain", "ModelVersion", "Description", "Elements". "ONNXGraph" and
 "NetExternalObject" are not supported. A file that cannot be imported gives Import::fmterr
@@ -49,9 +50,14 @@ def Import(file, fmt=None):
     if not os.path.isfile(os.fspath(file)):
         raise LayerGraphError(f"File {os.fspath(file)!r} not found during Import.", "Import::nffil")
     try:
-        imported = import_file(file)
+        imported = import_file(file, placeholders=element == "Net")
     except OnnxImportError as err:
         raise LayerGraphError(f"Cannot import data as ONNX format: {err}", "Import::fmterr") from None
+    if imported.placeholders:
+        from .messages import message
+        message("Import::onnxplaceholder", f"{len(imported.placeholders)} ONNX operator(s) have no layer and were "
+                "imported as placeholder layers, which cannot be evaluated or trained: "
+                + "; ".join(f"{node} ({op}): {why}" for node, op, why in imported.placeholders))
     if element == "ArrayAssociation":
         return dict(imported.arrays)
     if element == "ArrayList":

@@ -207,3 +207,45 @@ def test_constant_scaling_and_resize_layers_in_both_dialects(tmp_path):
                                rtol=1e-5, atol=1e-6)
     net = W.Import(str(p))
     np.testing.assert_allclose(np.asarray(net(xs)), expected, rtol=1e-5, atol=1e-6)
+
+
+def _model_with_cos(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2, 6, 6])
+    w = numpy_helper.from_array(np.ones((2, 3, 3, 3), np.float32), "W")
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="relu"), helper.make_node("Cos", ["a"], ["b"], name="my_cos"),
+             helper.make_node("Conv", ["b", "W"], ["y"], name="conv")]
+    p = tmp_path / "cos.onnx"
+    onnx.save(helper.make_model(helper.make_graph(nodes, "g", [x], [y], [w]),
+                                opset_imports=[helper.make_opsetid("", 17)]), p)
+    return str(p)
+
+
+def test_import_onnx_layers_puts_a_placeholder_that_refuses_to_run(tmp_path):
+    p = _model_with_cos(tmp_path)
+    with pytest.raises(LayerGraphError, match="node 'my_cos' \\(Cos\\)"):
+        M.importNetworkFromONNX(p)
+    with pytest.warns(UserWarning, match="placeholder layers.*'my_cos' \\(Cos\\)"):
+        lg = M.importONNXLayers(p)
+    kinds = [type(layer).__name__ for layer in lg.Layers]
+    assert kinds == ["ImageInputLayer", "ReLULayer", "PlaceholderLayer", "Convolution2DLayer"]
+    ph = lg.Layers[2]
+    assert (ph.ONNXOperator, ph.ONNXNode) == ("Cos", "my_cos")
+    assert M.analyzeNetwork(lg, Plots="none") is not None
+    assert ph.description() == "Placeholder for the ONNX operator 'Cos'"
+    dl = M.dlnetwork(lg)                    # sizes analyse (the placeholder's from ONNX's shape inference)
+    with pytest.raises(LayerGraphError, match="placeholder for the ONNX operator 'Cos'.*replaceLayer"):
+        M.predict(dl, np.zeros((8, 8, 3, 1), np.float32))
+    fixed = M.replaceLayer(lg, "my_cos", M.reluLayer("Name", "instead"))
+    assert np.asarray(M.predict(M.dlnetwork(fixed), np.ones((8, 8, 3, 1), np.float32))).shape == (6, 6, 2, 1)
+
+
+def test_wolfram_import_gives_a_placeholder_with_a_message(tmp_path):
+    from layergraph.wolfram.messages import WolframMessage
+    with pytest.warns(WolframMessage, match="my_cos \\(Cos\\)"):
+        net = W.Import(_model_with_cos(tmp_path))
+    assert "Placeholder" in str(net)
+    with pytest.raises(LayerGraphError, match="placeholder"):
+        net(np.zeros((1, 3, 8, 8), np.float32))
