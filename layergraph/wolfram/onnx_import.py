@@ -6,8 +6,9 @@ page lists them: "Net" (the default: a NetChain when the layers run in series, e
 NetGraph, every array initialized; a node no layer computes is a placeholder layer, as
 Wolfram's PlaceholderLayer, which cannot be evaluated, with the message
 Import::onnxplaceholder), "ArrayAssociation" (initializer name -> array), "ArrayList",
-"IRVersion", "OperatorSetVersion" ({domain: version}), "ProducerName", "ProducerVersion", "ModelDomain", "ModelVersion", "Description", "Elements". "ONNXGraph" and
-"NetExternalObject" are not supported. A file that cannot be imported gives Import::fmterr
+"IRVersion", "OperatorSetVersion" ({domain: version}), "ProducerName", "ProducerVersion",
+"ModelDomain", "ModelVersion", "Description", "Elements". "ONNXGraph" and "NetExternalObject"
+are not supported. A file that cannot be imported gives Import::fmterr
 with the importer's reason."""
 from __future__ import annotations
 
