@@ -26,9 +26,10 @@ def test_the_covered_list_names_real_node_tests_of_mapped_ops():
     assert COVERED <= names
     assert len(COVERED) >= 110
     ops = {c.model.graph.node[0].op_type for c in CASES if c.name in COVERED}
-    # every mapped op has at least one covered node test, except those whose node tests all use
-    # configurations with no layer (ReduceMean/ReduceMax over other axes, Pad alone, Sum of rank-1 data)
-    assert set(MAPPED_OPS) - ops == {"ReduceMean", "ReduceMax", "Pad", "Sum", "LayerNormalization", "MatMul"} - ops
+    # every mapped op has a covered node test, except those whose node tests all use configurations
+    # with no layer: ReduceMean/ReduceMax over other axes, Pad alone, Sum of rank-1 data, LayerNormalization
+    # over other axes or with its Mean/InvStdDev outputs used (test_patterns.py covers these ops' mapped forms)
+    assert set(MAPPED_OPS) - ops == {"ReduceMean", "ReduceMax", "Pad", "Sum", "LayerNormalization"}
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.name not in COVERED], ids=lambda c: c.name)
