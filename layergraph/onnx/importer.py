@@ -200,6 +200,7 @@ class _Affine:
     scale: np.ndarray
     bias: np.ndarray
     node: object
+    exclusive: bool = False    # every tensor from act to here has one reader (the chain may fold into an input)
 
 
 @dataclass
@@ -571,8 +572,8 @@ class _Importer:
         bias = np.broadcast_to(v.bias, shape)
         flat_s, flat_b = scale.reshape(shape[0], -1), bias.reshape(shape[0], -1)
         per_channel = np.all(flat_s == flat_s[:, :1]) and np.all(flat_b == flat_b[:, :1])
-        if (lname is not None and self.consumers.get(src.tensor) == 1 and np.all(scale > 0) and per_channel
-                and len(src.shape) in (1, 3)):
+        if (lname is not None and v.exclusive and src.tensor not in self.normalized and np.all(scale > 0)
+                and per_channel and len(src.shape) in (1, 3)):
             # (x - Mean) / StandardDeviation right after the input: the input layer's normalization
             layer = self.g.layer(lname)
             stat = (shape[0],) if len(src.shape) == 1 else (shape[0], 1, 1)
@@ -948,7 +949,9 @@ def _binary(kind):
             fn = {"Add": "Plus", "Sub": "Subtract", "Div": "Divide"}[kind]
             return im._add(L.ThreadingFunctionLayer, label, [ax, ay], num_inputs=2, Function=fn)
         value, c = (y, x) if xc else (x, y)
-        if isinstance(value, _Affine):
+        tensor = node.input[1 if xc else 0]
+        exclusive = (value.exclusive if isinstance(value, _Affine) else True) and im.consumers.get(tensor) == 1
+        if isinstance(value, _Affine) and im.consumers.get(tensor) == 1:   # compose: one scaling layer
             base, s0, b0 = value.act, value.scale, value.bias
         else:
             base = im._act(value)
@@ -968,7 +971,7 @@ def _binary(kind):
             if np.any(e == 0):
                 raise _Unsupported("division by a constant with zeros")
             s, b = s0 / e, b0 / e
-        return _Affine(base, np.asarray(s), np.asarray(b), node)
+        return _Affine(base, np.asarray(s), np.asarray(b), node, exclusive)
     return handler
 
 

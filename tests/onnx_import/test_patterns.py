@@ -136,3 +136,20 @@ def test_constant_subgraph_is_folded():
     (sc,) = [layer for layer in imported.net.graph.layers() if isinstance(layer, L.ScalingLayer)]
     assert float(sc.Bias) == 4.0 and float(sc.Scale) == 1.0
     assert onnx.__version__
+
+
+def test_an_input_read_twice_keeps_its_values():
+    """(x - m) feeds a Conv, and x itself feeds a Relu: no folding into the input layer."""
+    nodes = [helper.make_node("Sub", ["x", "mean"], ["c"]), helper.make_node("Relu", ["x"], ["r"]),
+             helper.make_node("Add", ["c", "r"], ["y"])]
+    imported, kinds = _check(nodes, (3, 4, 4), {"mean": _f(1, 3, 1, 1)})
+    assert imported.normalized_inputs == {} and L.ScalingLayer in kinds
+
+
+def test_an_affine_result_read_twice_folds_only_up_to_where_it_branches():
+    """c = x - m is read by a Relu and by a Div: c is the input layer's output (zero-centred), the
+    Div is a scaling layer after it."""
+    nodes = [helper.make_node("Sub", ["x", "mean"], ["c"]), helper.make_node("Div", ["c", "std"], ["d"]),
+             helper.make_node("Relu", ["c"], ["r"]), helper.make_node("Add", ["d", "r"], ["y"])]
+    imported, kinds = _check(nodes, (3, 4, 4), {"mean": _f(1, 3, 1, 1), "std": np.abs(_f(1, 3, 1, 1)) + 0.5})
+    assert imported.normalized_inputs == {"x": "zerocenter"} and L.ScalingLayer in kinds
