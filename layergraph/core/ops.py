@@ -18,6 +18,7 @@ from .errors import LayerGraphError
 from .op import Op, _get
 from .ops_array import ARRAY_OPS
 from .ops_custom import OPS_CUSTOM
+from .ops_extra import EXTRA_OPS
 from .registry import ELEMENTWISE
 
 
@@ -337,6 +338,7 @@ OPS = {
     "crossentropyex": OutputOp, "mse": OutputOp,
 }
 
+OPS.update(EXTRA_OPS)   # the ONNX importer's layers: multiplication, scaling, resize
 OPS.update(ARRAY_OPS)   # the array layers (elementwise functions, threading, reshape), sum pooling, group norm
 OPS.update(OPS_CUSTOM)  # custom layers: the user's code (layers/custom.py)
 

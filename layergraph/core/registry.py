@@ -222,6 +222,13 @@ for _e in (
           "InstanceNormalization", doc="Instance normalization layer", kernel="in",
           wolfram_example="", shape_keeping=True),   # NormalizationLayer[]
     Entry(L.SumPooling2DLayer, None, "PoolingLayer", None, wolfram_example="2, Function=Total"),  # "Function" -> Total
+    # layers the ONNX importer needs (issue 12); MATLAB's names, Wolfram's kept as core layers
+    Entry(L.MultiplicationLayer, "multiplicationLayer", None, "Mul", (2,), ("NumInputs",), **_INPUTS,
+          doc="Multiplication layer", kernel="multiplication"),
+    Entry(L.ScalingLayer, "scalingLayer", None, "Mul", doc="Scaling layer", kernel="scaling", shape_keeping=True),
+    Entry(L.Resize2DLayer, "resize2dLayer", None, "Resize", doc="2-D resize layer", kernel="resize"),
+    Entry(L.HardSigmoidLayer, None, None, "HardSigmoid", elementwise=(M.hardsigmoid, M.hardsigmoid_grad)),
+    Entry(L.HardSwishLayer, None, None, "HardSwish", elementwise=(M.hardswish, M.hardswish_grad)),
     Entry(L.ClassificationOutputLayer, "classificationLayer", None, None, hidden=("OutputSize",),
           doc="Classification output layer", kernel="crossentropyex"),
     Entry(L.RegressionOutputLayer, "regressionLayer", None, None, doc="Regression output layer", kernel="mse"),

@@ -121,3 +121,31 @@ def gelu_grad(dy, x, F, tanh_approx=False):
     cdf = F(0.5) * (F(1) + math.erf(x * F(_SQRT_HALF)))
     pdf = F(_INV_SQRT_2PI) * math.exp(F(-0.5) * x * x)
     return dy * (cdf + x * pdf)
+
+
+def hardsigmoid(x, F, alpha=0.2, beta=0.5):
+    """max(0, min(1, alpha x + beta)) (ONNX HardSigmoid)."""
+    t = alpha * x + beta
+    return F(0) if t <= F(0) else (F(1) if t >= F(1) else t)
+
+
+def hardsigmoid_grad(dy, x, F, alpha=0.2, beta=0.5):
+    t = alpha * x + beta
+    return dy * alpha if (t > F(0) and t < F(1)) else F(0)
+
+
+def hardswish(x, F):
+    """x max(0, min(1, x/6 + 1/2)) (ONNX HardSwish)."""
+    if x <= F(-3):
+        return F(0)
+    if x >= F(3):
+        return x
+    return x * (x + F(3)) / F(6)
+
+
+def hardswish_grad(dy, x, F):
+    if x <= F(-3):
+        return F(0)
+    if x >= F(3):
+        return dy
+    return dy * (F(2) * x + F(3)) / F(6)

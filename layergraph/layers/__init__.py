@@ -16,8 +16,10 @@ from .combine import AdditionLayer, ConcatenationLayer, DepthConcatenationLayer
 from .conv import Convolution2DLayer, GroupedConvolution2DLayer, TransposedConvolution2DLayer
 from .dense import DropoutLayer, FlattenLayer, FullyConnectedLayer
 from .groupnorm import GroupNormalizationLayer
+from .hard import HardSigmoidLayer, HardSwishLayer
 from .input import FeatureInputLayer, ImageInputLayer
 from .instancenorm import InstanceNormalizationLayer
+from .multiply import MultiplicationLayer
 from .norm import BatchNormalizationLayer, LayerNormalizationLayer
 from .output import ClassificationOutputLayer, RegressionOutputLayer
 from .pool import (
@@ -26,6 +28,9 @@ from .pool import (
     GlobalMaxPooling2DLayer,
     MaxPooling2DLayer,
 )
+from .placeholder import PlaceholderLayer
+from .resize import Resize2DLayer
+from .scaling import ScalingLayer
 from .sumpool import SumPooling2DLayer
 
 __all__ = [
@@ -38,4 +43,5 @@ __all__ = [
     "ClassificationOutputLayer", "RegressionOutputLayer",
     "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
     "InstanceNormalizationLayer", "SumPooling2DLayer", "GroupNormalizationLayer",
+    "MultiplicationLayer", "ScalingLayer", "Resize2DLayer", "HardSigmoidLayer", "HardSwishLayer", "PlaceholderLayer",
 ]

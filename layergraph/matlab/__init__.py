@@ -11,6 +11,7 @@ from .datastore import *  # noqa: F401,F403
 from .datastore import __all__ as _datastores
 from .functions import __all__ as _functions
 from .onnx_export import exportONNXNetwork  # noqa: F401
+from .onnx_import import importNetworkFromONNX, importONNXLayers, importONNXNetwork  # noqa: F401
 from .training import trainNetwork  # noqa: F401
 from .dlarray import *  # noqa: F401,F403
 from .dlarray import __all__ as _dlarray
@@ -23,7 +24,8 @@ from .trainnet import TrainingInfo, minibatchpredict, scores2label, testnet, tra
 from .training_options import trainingOptions  # noqa: F401
 
 __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories",
-                                                   "exportONNXNetwork", "rng", "trainNetwork", "trainingOptions",
+                                                   "exportONNXNetwork", "importNetworkFromONNX", "importONNXLayers",
+                                                   "importONNXNetwork", "rng", "trainNetwork", "trainingOptions",
                                                    "trainnet", "testnet", "minibatchpredict", "scores2label",
                                                    "TrainingInfo"] \
     + list(_datastores) + list(_dlarray) + list(_autodiff) + list(_custom) + ["checkLayer"]

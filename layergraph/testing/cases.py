@@ -278,6 +278,30 @@ CASES: dict[type, Case] = {
         twin={"PoolSize": (2, 2), "Stride": (1, 1)},
         bad=(({"PoolSize": (2, 0)}, ["PoolSize", "0"]),),
         wolfram_bad=(("2, Function=Plus", "Function"),)),
+    # the ONNX importer's layers (issue 12)
+    L.MultiplicationLayer: Case(
+        inputs=(IMAGE, IMAGE), variants=(None, (3,)),
+        bad=(((1,), ["'NumInputs'", "MultiplicationLayer", ": 1.", ">= 2"]),),
+        required=("NumInputs",),
+        defaults={"Name": "", "NumInputs": 2, "InputNames": ["in1", "in2"], "OutputNames": ["out"]},
+        type_name=("Multiplication", "multiplication")),
+    L.ScalingLayer: Case(
+        inputs=_ACT, variants=(None, ("Scale", -2.5, "Bias", 0.5)),
+        bad=((("Scale", "a"), ["'Scale'", "'a'"]), (("Bias", np.inf), ["'Bias'", "finite"])),
+        defaults={"Name": "", "Scale": np.array(1.0), "Bias": np.array(0.0)},
+        type_name=("Scaling", "scaling")),
+    L.Resize2DLayer: Case(
+        variants=(("Scale", 2), ("OutputSize", [3, 7], "Method", "bilinear"),
+                  ("Scale", [1.5, 0.5], "Method", "bilinear", "GeometricTransformMode", "align-corners"),
+                  ("OutputSize", [9, 4], "NearestRoundingMode", "floor", "GeometricTransformMode", "asymmetric")),
+        bad=((("Scale", 0), ["'Scale'", "0"]), (("Method", "cubic"), ["'Method'", "'cubic'"])),
+        defaults={"Name": "", "Scale": None, "OutputSize": None, "Method": "nearest",
+                  "GeometricTransformMode": "half-pixel", "NearestRoundingMode": "round"},
+        type_name=("Resize", "resize")),
+    L.HardSigmoidLayer: Case(inputs=_ACT, core={}, variants=({}, {"Alpha": 0.5, "Beta": 0.6}),
+                             kinks=(-2.5, 2.5, -1.2, 0.8), bad=(({"Alpha": 0}, ["Alpha", "0"]),)),
+    L.HardSwishLayer: Case(inputs=_ACT, core={}, variants=({},), kinks=(-3.0, 3.0),
+                           bad=(({"Alpha": 1}, ["'Alpha'", "not a recognized parameter"]),)),
     L.ClassificationOutputLayer: Case(
         inputs=(("feature", 4),), before=(("softmaxLayer", ("Name", "sm")),),
         variants=(("Classes", ["a", "b", "c", "d"], "ClassWeights", [1, 2, 3, 4]),),

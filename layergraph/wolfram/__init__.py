@@ -25,6 +25,7 @@ from .layers import __all__ as _layers
 from .losses import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLossLayer
 from .net import NetChain, NetGraph, NetPort
 from .function_layer import FunctionLayer
+from .onnx_import import Import
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops
 from .symbols import *  # noqa: F401,F403
@@ -33,8 +34,8 @@ from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort", "FunctionLayer"] + [n for n in _layers if n != "NetLayer"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
-           + ["Export", "File", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain", "NetTrainResultsObject",
-              "Information", "Quantity", "LayerGraphError"]
+           + ["Export", "File", "Import", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain",
+              "NetTrainResultsObject", "Information", "Quantity", "LayerGraphError"]
            + list(_ops) + [n for n in _symbols if n != "Symbol"])
 
 

@@ -96,15 +96,17 @@ def test_every_row_has_a_case_and_the_left_out_rows_are_named():
     assert set(CASES) == {e.layer for e in REGISTRY}
     assert {rid(e) for e in REGISTRY if not e.wolfram} == {
         "imageInputLayer", "featureInputLayer", "leakyReluLayer", "clippedReluLayer", "globalAveragePooling2dLayer",
-        "globalMaxPooling2dLayer", "flattenLayer", "ArrayTransposeLayer", "classificationLayer", "regressionLayer"}
+        "globalMaxPooling2dLayer", "flattenLayer", "ArrayTransposeLayer", "classificationLayer", "regressionLayer",
+        "multiplicationLayer", "scalingLayer", "resize2dLayer", "HardSigmoidLayer", "HardSwishLayer"}
     assert {rid(e) for e in REGISTRY if not e.matlab} == {
         "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
-        "SumPooling2DLayer"}
+        "SumPooling2DLayer", "HardSigmoidLayer", "HardSwishLayer"}
     # the CUDA checks run on the rows whose family has 'cuda' kernels, and only there
     assert {rid(r.values[0]) for r in CUDA_RUNS} == {
         "convolution2dLayer", "groupedConvolution2dLayer", "batchNormalizationLayer", "reluLayer", "leakyReluLayer",
         "clippedReluLayer", "eluLayer", "tanhLayer", "sigmoidLayer", "swishLayer", "geluLayer", "softmaxLayer",
-        "maxPooling2dLayer", "averagePooling2dLayer", "fullyConnectedLayer", "additionLayer"}
+        "maxPooling2dLayer", "averagePooling2dLayer", "fullyConnectedLayer", "additionLayer", "HardSigmoidLayer",
+        "HardSwishLayer"}
     assert {rid(e) for e in REGISTRY if e.layer.is_output} == {"classificationLayer", "regressionLayer"}
     # the wrong-size-learnable checks run on the rows with learnables; the others have none to give
     assert {rid(e) for e in LEARNABLE_ROWS} == {

@@ -15,6 +15,7 @@ from ...core import registry
 from .. import family_kernels
 from . import (
     activation,
+    broadcast,
     combine,
     conv,
     dense,
@@ -26,11 +27,12 @@ from . import (
     loss,
     norm,
     pool,
+    resize,
     softmax,
 )
 
-_MODULES = (activation, combine, conv, dense, dropout, elementwise, flatten, groupnorm, instancenorm, loss, norm,
-            pool, softmax)
+_MODULES = (activation, broadcast, combine, conv, dense, dropout, elementwise, flatten, groupnorm, instancenorm, loss,
+            norm, pool, resize, softmax)
 # A kernel family that no layer runs on (DepthConcatenationLayer runs on "concatenation" along the
 # channels), kept for callers of the kernels themselves.
 _KERNEL_ONLY = {"depthconcatenation": "depthconcat"}

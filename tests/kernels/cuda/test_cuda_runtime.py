@@ -13,7 +13,7 @@ import layergraph.kernels.cuda as K
 pytestmark = pytest.mark.cuda
 
 FAMILIES = ["batchnorm", "relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish",
-            "gelu", "maxpool", "avgpool", "conv", "fc", "softmax", "addition"]
+            "gelu", "maxpool", "avgpool", "conv", "fc", "softmax", "addition", "hardsigmoid", "hardswish"]
 OPERATIONS = ["forward_train", "forward_infer", "backward"]
 
 
@@ -51,7 +51,7 @@ _NO_DEVICE_SCRIPT = """
 import sys
 import numpy as np
 import layergraph.kernels.cuda as K
-assert len(K.KERNELS) == 45
+assert len(K.KERNELS) == 51  # 45 + hardsigmoid, hardswish (issue 12)
 lazy = [m for m in ("_bn_kernels", "_act_kernels", "_pool_kernels", "_conv_kernels", "_dense_kernels")
         if "layergraph.kernels.cuda." + m in sys.modules]
 assert not lazy, lazy
