@@ -15,6 +15,7 @@ from .graph import Graph
 from .infer import Analysis, analyze, require_valid
 from .initializers import initialize as init_values
 from .layer import Layer
+from .sequence import pad, unpad
 from .size import Size
 
 
@@ -28,8 +29,12 @@ def initialize_layer(layer: Layer, input_size, dtype=np.float32) -> Layer:
         if getattr(layer, spec.name) is None:
             sz = layer.learnable_sizes(input_size)[spec.name]
             fan_in, fan_out = layer.fans(spec.name)
-            updates[spec.name] = init_values(getattr(layer, spec.initializer), sz, fan_in, fan_out,
-                                             layer_name=layer.Name, param=spec.name, dtype=dtype)
+            # a layer's own initializers first (an LSTM's 'unit-forget-gate'), then the core's
+            own = getattr(layer, "initial_value", None)
+            value = None if own is None else own(spec.name, getattr(layer, spec.initializer), sz, dtype)
+            updates[spec.name] = value if value is not None else init_values(
+                getattr(layer, spec.initializer), sz, fan_in, fan_out, layer_name=layer.Name, param=spec.name,
+                dtype=dtype)
     for name, sz in layer.state_sizes(input_size).items():
         if getattr(layer, name) is None:
             fill = np.ones if name == "TrainedVariance" else np.zeros
@@ -52,25 +57,65 @@ def sized_graph(analysis: Analysis, initialize: bool) -> Graph:
     return g
 
 
-def run(executor, feeds: dict, refs, batch_size: int, training: bool = False, rng=None) -> dict:
-    """Forward internal-layout data (``feeds``: input layer name -> N x ... array) in
-    mini-batches of ``batch_size`` observations; returns the internal activations at
-    ``refs`` ((layer, output) pairs), each N x ... . No observations give empty
-    results of the activations' sizes (the kernels never see N = 0)."""
+def run(executor, feeds: dict, refs, batch_size: int, training: bool = False, rng=None, padding=None) -> dict:
+    """Forward internal-layout data (``feeds``: input layer name -> N x ... array, or a list of
+    N sequences, each C x (spatial) x S_n) in mini-batches of ``batch_size`` observations;
+    returns the internal activations at ``refs`` ((layer, output) pairs), each N x ... , or for
+    an output with time from a list of sequences, the list of each sequence's own steps.
+    ``padding`` (``SequencePadding``) says how a batch of sequences is padded. No observations
+    give empty results of the activations' sizes (the kernels never see N = 0)."""
     refs = list(refs)
-    n = next(iter(feeds.values())).shape[0] if feeds else 0
+    padding = padding or SequencePadding()
+    n = len(next(iter(feeds.values()))) if feeds else 0
     if n == 0:
         analysis = executor.analysis
-        return {ref: np.zeros((0, *analysis.info(ref[0]).ActivationSizes[ref[1]].internal), executor.dtype)
+        return {ref: [] if analysis.info(ref[0]).ActivationSizes[ref[1]].is_sequence else
+                np.zeros((0, *analysis.info(ref[0]).ActivationSizes[ref[1]].internal), executor.dtype)
                 for ref in refs}
     chunks = {ref: [] for ref in refs}
+    listed = set()
     for start in range(0, n, batch_size):
-        batch = {k: v[start:start + batch_size] for k, v in feeds.items()}
-        acts = executor.forward(batch, training=training, keep=set(refs), rng=rng)
+        batch, seq = padding.batch(feeds, slice(start, start + batch_size), executor.dtype)
+        acts = executor.forward(batch, training=training, keep=set(refs), rng=rng, seq=seq or None)
         for ref in refs:
-            chunks[ref].append(acts[ref])
+            meta = executor.seq_meta.get(ref)
+            if meta is not None:
+                chunks[ref].extend(unpad(acts[ref], meta))
+                listed.add(ref)
+            else:
+                chunks[ref].append(acts[ref])
     # always a copy: a result may be one of the executor's pooled buffers
-    return {ref: np.concatenate(parts, axis=0) for ref, parts in chunks.items()}
+    return {ref: parts if ref in listed else np.concatenate(parts, axis=0) for ref, parts in chunks.items()}
+
+
+class SequencePadding:
+    """How ``run`` (and the trainer) pads a mini-batch of sequences: ``length`` 'longest',
+    'shortest' or a number of steps (a longer sequence is cut, keeping its first steps with
+    padding on the right, its last with padding on the left), the padding ``value`` and
+    ``direction`` 'right' or 'left' (MATLAB's SequenceLength, SequencePaddingValue and
+    SequencePaddingDirection)."""
+
+    def __init__(self, length="longest", value: float = 0.0, direction: str = "right"):
+        self.length, self.value, self.left = length, float(value), direction == "left"
+
+    def steps(self, lengths) -> int | None:
+        if self.length == "longest":
+            return None
+        if self.length == "shortest":
+            return int(min(lengths))
+        return int(self.length)
+
+    def batch(self, feeds: dict, idx, dtype) -> tuple[dict, dict]:
+        """(arrays, {input name: SeqInfo}) of the observations ``idx`` of each feed."""
+        arrays, seq = {}, {}
+        for name, v in feeds.items():
+            if isinstance(v, list):
+                part = v[idx] if isinstance(idx, slice) else [v[i] for i in idx]
+                arrays[name], seq[name] = pad(part, self.steps([p.shape[-1] for p in part]), self.value,
+                                              self.left, dtype)
+            else:
+                arrays[name] = v[idx]
+        return arrays, seq
 
 
 class Network:

@@ -17,6 +17,7 @@ from . import conventions as cv
 from .errors import LayerGraphError
 from .op import Op, _get
 from .ops_array import ARRAY_OPS
+from .ops_recurrent import RECURRENT_OPS
 from .registry import ELEMENTWISE
 
 
@@ -39,7 +40,10 @@ class InputOp(Op):
             return {}
         needs = {"zerocenter": ("Mean",), "zscore": ("Mean", "StandardDeviation"),
                  "rescale-symmetric": ("Min", "Max"), "rescale-zero-one": ("Min", "Max")}.get(mode, ())
-        return {name: self._stat(name) for name in needs}
+        stats = {name: self._stat(name) for name in needs}
+        if self.out_sizes and self.out_sizes[0].is_sequence:   # N x C x (H x W) x T: the same for every step
+            stats = {name: v[..., None] for name, v in stats.items()}
+        return stats
 
     def forward(self, k, xs, P, training):
         x = xs[0]
@@ -242,6 +246,10 @@ class FullyConnectedOp(Op):
 
     def forward(self, k, xs, P, training):
         x = xs[0]
+        if self.in_sizes[0].is_sequence:   # N x C x T: the same product at every step (Z_t = W X_t + b)
+            n, c, t = x.shape
+            y = k("fc", "forward_infer")(x.transpose(0, 2, 1).reshape(n * t, c), P["Weights"], P["Bias"])
+            return [np.ascontiguousarray(y.reshape(n, t, -1).transpose(0, 2, 1))], x
         x2 = x.reshape(x.shape[0], -1)
         y = k("fc", "forward_infer")(x2, P["Weights"], P["Bias"])
         if x.ndim == 4:
@@ -250,6 +258,11 @@ class FullyConnectedOp(Op):
 
     def backward(self, k, dys, ctx, P):
         x = ctx
+        if self.in_sizes[0].is_sequence:
+            n, c, t = x.shape
+            dy = dys[0].transpose(0, 2, 1).reshape(n * t, -1)
+            dx, dw, db = k("fc", "backward")(dy, x.transpose(0, 2, 1).reshape(n * t, c), P["Weights"])
+            return [np.ascontiguousarray(dx.reshape(n, t, c).transpose(0, 2, 1))], {"Weights": dw, "Bias": db}
         dy = dys[0].reshape(dys[0].shape[0], -1)
         dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"])
         return [dx.reshape(x.shape)], {"Weights": dw, "Bias": db}
@@ -337,6 +350,7 @@ OPS = {
 }
 
 OPS.update(ARRAY_OPS)   # the array layers (elementwise functions, threading, reshape), sum pooling, group norm
+OPS.update(RECURRENT_OPS)   # lstmLayer, bilstmLayer
 
 
 def make_op(layer, in_sizes, out_sizes, dtype) -> Op:

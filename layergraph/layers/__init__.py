@@ -26,6 +26,7 @@ from .pool import (
     GlobalMaxPooling2DLayer,
     MaxPooling2DLayer,
 )
+from .recurrent import BiLSTMLayer, LSTMLayer, SequenceInputLayer
 from .sumpool import SumPooling2DLayer
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "ClassificationOutputLayer", "RegressionOutputLayer",
     "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
     "InstanceNormalizationLayer", "SumPooling2DLayer", "GroupNormalizationLayer",
+    "SequenceInputLayer", "LSTMLayer", "BiLSTMLayer",
 ]

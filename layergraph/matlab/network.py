@@ -23,11 +23,12 @@ from .layer_graph import LayerGraph
 from .table import Table
 
 
-def _forward(executor, analysis, X, refs, MiniBatchSize):
-    """MATLAB-layout data (``data.run``) or a datastore (its predictors, streamed)."""
+def _forward(executor, analysis, X, refs, MiniBatchSize, **sequence):
+    """MATLAB-layout data (``data.run``; ``sequence``: SequenceLength, SequencePaddingValue,
+    SequencePaddingDirection) or a datastore (its predictors, streamed)."""
     if datastore._is_datastore(X):
         return datastore.run(executor, analysis, X, refs, MiniBatchSize)
-    return run(executor, analysis, X, refs, MiniBatchSize)
+    return run(executor, analysis, X, refs, MiniBatchSize, **sequence)
 
 
 def _device(env) -> str:
@@ -66,11 +67,15 @@ class _MatlabNetwork(Network):
         return [self._resolve_layer_output(o) for o in ([Outputs] if isinstance(Outputs, str) else Outputs)]
 
     def predict(self, X, MiniBatchSize=128, Outputs=None, ExecutionEnvironment="cpu", Acceleration="auto",
-                dtype=np.float32):
-        """Scores or responses for the data X (MATLAB layout). With several outputs, a
-        tuple in the order of ``Outputs`` (default: the network's outputs)."""
+                dtype=np.float32, SequenceLength="longest", SequencePaddingValue=0, SequencePaddingDirection="right"):
+        """Scores or responses for the data X (MATLAB layout; sequences: a list of C x S arrays,
+        padded per mini-batch as the Sequence* options say). With several outputs, a tuple in
+        the order of ``Outputs`` (default: the network's outputs); a sequence output is a list
+        of C x S arrays, one per observation, at its own length."""
         refs = self._refs(Outputs)
-        acts = _forward(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, refs, MiniBatchSize)
+        acts = _forward(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, refs, MiniBatchSize,
+                        SequenceLength=SequenceLength, SequencePaddingValue=SequencePaddingValue,
+                        SequencePaddingDirection=SequencePaddingDirection)
         out = [to_matlab(acts[r], self.size(r)) for r in refs]
         return out[0] if len(out) == 1 else tuple(out)
 
@@ -252,19 +257,24 @@ class DAGNetwork(_MatlabNetwork):
     def OutputNames(self) -> list[str]:
         return self._graph.output_layers()
 
-    def classify(self, X, MiniBatchSize=128, ExecutionEnvironment="cpu", dtype=np.float32):
+    def classify(self, X, MiniBatchSize=128, ExecutionEnvironment="cpu", dtype=np.float32, SequenceLength="longest",
+                 SequencePaddingValue=0, SequencePaddingDirection="right"):
         """(labels, scores): the class of the highest score per observation and the
-        N x K scores of the classification output layer."""
+        N x K scores of the classification output layer; for a sequence-to-sequence network,
+        per observation the labels of each step (1 x S) and the K x S scores."""
         outputs = [self._graph.layer(n) for n in self.OutputNames]
         classifiers = [layer for layer in outputs if layer.family == "crossentropyex"]
         if len(classifiers) != 1:
             raise LayerGraphError("classify needs a network with one classification output layer; this network "
                                   f"has {len(classifiers)}.", "nnet_cnn:classify:NotAClassificationNetwork")
         scores = self.predict(X, MiniBatchSize=MiniBatchSize, ExecutionEnvironment=ExecutionEnvironment,
-                              dtype=dtype)
+                              dtype=dtype, SequenceLength=SequenceLength, SequencePaddingValue=SequencePaddingValue,
+                              SequencePaddingDirection=SequencePaddingDirection)
         if isinstance(scores, tuple):
             scores = scores[[layer.family for layer in outputs].index("crossentropyex")]
         classes = np.asarray(classifiers[0].Classes)
+        if isinstance(scores, list):   # per time step
+            return [classes[np.argmax(s, axis=0)][None, :] for s in scores], scores
         if scores.shape[0] == 0:
             return classes[:0], scores
         return classes[np.argmax(scores.reshape(scores.shape[0], -1), axis=1)], scores

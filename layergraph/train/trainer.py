@@ -45,6 +45,7 @@ from ..core import shared
 from ..core.errors import LayerGraphError
 from ..core.executor import Executor
 from ..core.initializers import rng as global_rng
+from ..core.sequence import Padded, SequenceData
 from ..data.sources import Column, Feed, SourceError, batches, streamed
 from .compiling import CompileClock
 from .frontend import count as _count
@@ -140,8 +141,9 @@ class _Run:
             for spec in layer.learnables:
                 if (step.name, spec.name) in alias:
                     continue
-                self.learnables.append((step.name, spec.name, float(getattr(layer, spec.learn_rate)),
-                                        float(getattr(layer, spec.l2))))
+                w = ex.params[step.name][spec.name]
+                self.learnables.append((step.name, spec.name, _factor(getattr(layer, spec.learn_rate), w),
+                                        _factor(getattr(layer, spec.l2), w)))
         self.bn = [(s.name, s.op.layer) for s in ex.steps if s.op.layer.family == "batchnorm"]
         self.single_metric = next(iter(losses.values())) if len(losses) == 1 else None
         self._backup = {}  # the weights before the current step, to undo a step that overflows
@@ -176,17 +178,29 @@ class _Run:
     def _losses(self, acts, targets):
         total, seeds, metric = 0.0, {}, None
         for ref, loss in self.losses.items():
-            value, dy = loss(acts[ref], targets[ref])
+            y, t = acts[ref], targets[ref]
+            meta = self.ex.seq_meta.get(ref)
+            mask = None
+            if meta is not None and not meta.full:
+                # padded steps: the target there (zeros, core/sequence.py) as the output, so that
+                # they add nothing to the loss nor to its gradient
+                mask = meta.mask()[:, None, :]
+                y = np.where(mask, y, t).astype(y.dtype, copy=False)
+            value, dy = loss(y, t)
+            if mask is not None:
+                dy = np.where(mask, dy, 0).astype(dy.dtype, copy=False)
             total += value
             seeds[ref] = dy
             if loss is self.single_metric:
-                metric = loss.metric(acts[ref], targets[ref], value)
+                metric = loss.metric(y, t, value) if mask is None else loss.metric(y, t, value, mask=mask)
         return total, seeds, metric
 
     def evaluate(self, data) -> tuple[float, float | None]:
         """Loss and metric of the current network in prediction mode, over all observations."""
         inputs, targets = data
         refs = set(self.losses)
+        if any(isinstance(v, SequenceData) for v in {**inputs, **targets}.values()):
+            return self._evaluate_batches(inputs, targets, refs)
         outs = {ref: [] for ref in refs}
         streamed_targets = {k: [] for k, v in targets.items() if isinstance(v, Column)}
         for batch in batches({**inputs, **targets}, None, self.bs, partial=True):
@@ -200,6 +214,24 @@ class _Run:
         total, _, metric = self._losses(ys, targets)
         return total, metric
 
+    def _evaluate_batches(self, inputs, targets, refs):
+        """``evaluate`` over sequence data: mini-batches differ in length, so the loss and the
+        metric are averaged over the batches (by observations; the metric by the steps it counted)."""
+        n = total = 0.0
+        metric_sum = metric_weight = 0.0
+        for batch in batches({**inputs, **targets}, None, self.bs, partial=True):
+            acts = self.ex.forward({k: batch[k] for k in inputs}, training=False, keep=refs, seq=_padding(batch, inputs))
+            m = next(iter(batch.values())).shape[0]
+            value, _, metric = self._losses(acts, {k: batch[k] for k in targets})
+            total += value * m
+            n += m
+            if metric is not None:
+                meta = next((self.ex.seq_meta.get(r) for r in refs if self.ex.seq_meta.get(r) is not None), None)
+                w = float(np.sum(meta.lengths)) if meta is not None else m
+                metric_sum += metric * w
+                metric_weight += w
+        return total / n, (metric_sum / metric_weight if metric_weight else None)
+
     def _update(self, grads, rate, t) -> bool:
         """L2, thresholding and the solver step. False (and the weights as they were) when
         the step would make a weight NaN or Inf."""
@@ -207,13 +239,13 @@ class _Run:
         grads = shared.sum_gradients(grads, self.ex.shared)
         live = []
         for layer, name, lrf, l2f in self.learnables:
-            if lrf == 0:
+            if np.all(lrf == 0):
                 continue
             g = grads.get(layer, {}).get(name)
             if g is None:
                 continue
             w = P[layer][name]
-            if cfg.l2 and l2f:
+            if cfg.l2 and np.any(l2f):
                 g += (cfg.l2 * l2f) * w
             live.append((layer, name, lrf, w, g))
         threshold([g for *_, g in live], cfg.gradient_threshold_method, cfg.gradient_threshold)
@@ -323,7 +355,7 @@ class _Run:
                     iteration = st.iteration + 1
                     rate = self._rate(iteration, st.epoch)
                     acts = self.ex.forward({k: data[k] for k in self.inputs}, training=True, keep=set(self.losses),
-                                           rng=self.gen)
+                                           rng=self.gen, seq=_padding(data, self.inputs))
                     loss, seeds, metric = self._losses(acts, {k: data[k] for k in self.targets})
                     grads = self.ex.backward(seeds) if math.isfinite(loss) else {}
                     if not math.isfinite(loss) or not self._finite_grads(grads):
@@ -417,6 +449,21 @@ class _Run:
         saved = TrainState(**{**st.__dict__, "elapsed": elapsed})
         self.cfg.checkpoint(saved, TrainResult(self.network(), list(st.history), "checkpoint", None,
                                                st.iteration, saved))
+
+
+def _factor(value, w):
+    """A learn-rate or L2 factor as it multiplies the array ``w``: a number, or one value per
+    block of rows (an LSTM's 1-by-4 factors: one per gate) repeated over the block's rows."""
+    if isinstance(value, tuple):
+        per = w.shape[0] // len(value)
+        return np.repeat(np.asarray(value, dtype=np.float64), per).reshape(-1, *([1] * (w.ndim - 1)))
+    return float(value)
+
+
+def _padding(batch: dict, names) -> dict | None:
+    """{input: SeqInfo} of the inputs of a mini-batch that are padded sequence batches."""
+    seq = {k: batch[k].seq for k in names if isinstance(batch[k], Padded)}
+    return seq or None
 
 
 def train(net, inputs: dict, targets: dict, losses: dict, config: TrainConfig | None = None,

@@ -26,11 +26,12 @@ from . import (
     loss,
     norm,
     pool,
+    recurrent,
     softmax,
 )
 
 _MODULES = (activation, combine, conv, dense, dropout, elementwise, flatten, groupnorm, instancenorm, loss, norm,
-            pool, softmax)
+            pool, recurrent, softmax)
 # A kernel family that no layer runs on (DepthConcatenationLayer runs on "concatenation" along the
 # channels), kept for callers of the kernels themselves.
 _KERNEL_ONLY = {"depthconcatenation": "depthconcat"}

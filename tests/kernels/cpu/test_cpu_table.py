@@ -13,7 +13,7 @@ from layergraph.kernels.cpu import KERNELS
 FAMILIES = ["conv", "transposed_conv", "batchnorm", "layernorm", "maxpool", "avgpool", "globalavgpool",
             "globalmaxpool", "fc", "relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish", "gelu",
             "softmax", "dropout", "addition", "concatenation", "depthconcatenation", "flatten",
-            "crossentropyex", "mse", "elementwise", "threading", "instancenorm", "groupnorm"]
+            "crossentropyex", "mse", "elementwise", "threading", "instancenorm", "groupnorm", "lstm"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
