@@ -220,7 +220,8 @@ class _Run:
         n = total = 0.0
         metric_sum = metric_weight = 0.0
         for batch in batches({**inputs, **targets}, None, self.bs, partial=True):
-            acts = self.ex.forward({k: batch[k] for k in inputs}, training=False, keep=refs, seq=_padding(batch, inputs))
+            acts = self.ex.forward({k: batch[k] for k in inputs}, training=False, keep=refs,
+                                   seq=_padding(batch, inputs))
             m = next(iter(batch.values())).shape[0]
             value, _, metric = self._losses(acts, {k: batch[k] for k in targets})
             total += value * m
