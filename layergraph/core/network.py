@@ -88,6 +88,35 @@ def run(executor, feeds: dict, refs, batch_size: int, training: bool = False, rn
     return {ref: parts if ref in listed else np.concatenate(parts, axis=0) for ref, parts in chunks.items()}
 
 
+def run_stateful(executor, feeds: dict, refs, batch_size: int, states: dict, padding=None) -> tuple[dict, dict]:
+    """``run`` with the recurrent layers starting from ``states`` ({layer: (h, c)}, each N x dH,
+    one row per observation) instead of their HiddenState / CellState; returns the activations
+    and the states after each observation's data ({layer: (h, c)}, N x dH): stateful prediction
+    (MATLAB's predictAndUpdateState)."""
+    steps = [s for s in executor.steps if s.name in states]
+    n = len(next(iter(feeds.values()))) if feeds else 0
+    parts = {ref: [] for ref in refs}
+    finals = {s.name: ([], []) for s in steps}
+    try:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            for s in steps:
+                h, c = states[s.name]
+                s.op.initial_state = (h[start:stop], c[start:stop])
+            acts = run(executor, {k: v[start:stop] for k, v in feeds.items()}, refs, batch_size, padding=padding)
+            for ref in refs:
+                parts[ref].append(acts[ref])
+            for s in steps:
+                finals[s.name][0].append(s.op.final_state[0])
+                finals[s.name][1].append(s.op.final_state[1])
+    finally:
+        for s in steps:
+            s.op.initial_state = None
+    out = {ref: [a for p in ps for a in p] if isinstance(ps[0], list) else np.concatenate(ps) for ref, ps in
+           parts.items()} if n else run(executor, feeds, refs, batch_size, padding=padding)
+    return out, {k: (np.concatenate(h), np.concatenate(c)) for k, (h, c) in finals.items() if h}
+
+
 class SequencePadding:
     """How ``run`` (and the trainer) pads a mini-batch of sequences: ``length`` 'longest',
     'shortest' or a number of steps (a longer sequence is cut, keeping its first steps with

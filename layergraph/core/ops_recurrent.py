@@ -49,8 +49,12 @@ class LSTMOp(Op):
             h, c = self.initial_state
             return (np.ascontiguousarray(np.broadcast_to(h, (n, d)), dtype=self.dtype),
                     np.ascontiguousarray(np.broadcast_to(c, (n, d)), dtype=self.dtype))
-        return (np.ascontiguousarray(np.broadcast_to(P["HiddenState"], (n, d))),
-                np.ascontiguousarray(np.broadcast_to(P["CellState"], (n, d))))
+        h, c = P["HiddenState"], P["CellState"]
+        if h.ndim == 2 and h.shape[0] != n:   # one state per observation (stateful prediction)
+            raise LayerGraphError(f"Layer '{self.layer.Name}': the network state holds {h.shape[0]} observations "
+                                  f"(HiddenState is {d}x{h.shape[0]}) but the data has {n}. Use as many "
+                                  "observations, or resetState first.", "nnet_cnn:layer:LSTMLayer:StateSize")
+        return (np.ascontiguousarray(np.broadcast_to(h, (n, d))), np.ascontiguousarray(np.broadcast_to(c, (n, d))))
 
     def _last(self, seq, n, t):
         """Each sequence's last own step (the output 'last' reads)."""

@@ -101,6 +101,10 @@ def _factor(n_gates):
 
 
 AS_GIVEN = ArrayLayout(lambda layer, v: v.reshape(v.shape[0], -1), lambda layer, v: v)
+# HiddenState / CellState: MATLAB's H x 1 (or, after stateful prediction of N observations,
+# H x N) <-> (H,) or N x H, the form the op reads
+STATE = ArrayLayout(lambda layer, v: v.reshape(-1) if v.ndim == 1 or v.shape[1] == 1 else np.ascontiguousarray(v.T),
+                    lambda layer, v: v.reshape(-1, 1) if v.ndim == 1 else np.ascontiguousarray(v.T))
 _WEIGHT_INITS = ("glorot", "he", "orthogonal", "narrow-normal", "zeros", "ones")
 _LEARNABLES = (
     LearnableSpec("InputWeights", "InputWeightsInitializer", "InputWeightsLearnRateFactor", "InputWeightsL2Factor"),
@@ -123,7 +127,7 @@ class _LSTMBase(Layer):
                                  "GateActivationFunction")
     # the weights are stored as MATLAB has them (4H x C, 4H x H); vectors as (4H,) and (H,)
     array_layouts: ClassVar = {"InputWeights": AS_GIVEN, "RecurrentWeights": AS_GIVEN, "Bias": COLUMN,
-                               "HiddenState": COLUMN, "CellState": COLUMN}
+                               "HiddenState": STATE, "CellState": STATE}
 
     NumHiddenUnits: PosInt
     InputSize: Annotated[Any, AutoOr(Scalar(1, integer=True), "a positive integer")] = AUTO
@@ -141,6 +145,9 @@ class _LSTMBase(Layer):
     RecurrentWeightsInitializer: Annotated[Any, Choice(*_WEIGHT_INITS, allow_callable=True)] = "orthogonal"
     BiasInitializer: Annotated[Any, Choice("unit-forget-gate", "narrow-normal", "ones", "zeros",
                                            allow_callable=True)] = "unit-forget-gate"
+    # the HiddenState / CellState before the first stateful prediction, which resetState restores
+    # (internal: MATLAB keeps them as InitialHiddenState / InitialCellState); None: not updated yet
+    initial_states: Any = None
 
     @property
     def InputNames(self) -> list[str]:

@@ -9,6 +9,7 @@ from ..core import conventions as cv
 from ..core.errors import LayerGraphError
 from ..core.network import SequencePadding
 from ..core.network import run as run_internal
+from ..core.network import run_stateful as run_stateful_internal
 from ..core.size import Size
 
 
@@ -136,3 +137,30 @@ def run(executor, analysis, X, refs, MiniBatchSize=128, training=False, Sequence
     if len({len(d) for d in data.values()}) != 1:
         raise LayerGraphError("All network inputs must have the same number of observations.")
     return run_internal(executor, data, refs, bs, training, padding=padding)
+
+
+def run_stateful(executor, analysis, X, refs, MiniBatchSize=128, SequenceLength="longest", SequencePaddingValue=0,
+                 SequencePaddingDirection="right"):
+    """``run`` from the recurrent layers' current states (core ``run_stateful``): (activations,
+    {layer: (h, c)} after X, N x dH)."""
+    bs = _check_minibatch(MiniBatchSize)
+    padding = _check_sequence_options(SequenceLength, SequencePaddingValue, SequencePaddingDirection)
+    names = executor.input_names
+    if len(names) != 1:
+        raise LayerGraphError("Stateful prediction takes networks with one input layer.")
+    n0 = names[0]
+    x = to_internal(X, analysis.info(n0).ActivationSizes["out"], n0, executor.dtype,
+                    getattr(analysis.layers[n0], "MinLength", 1))
+    n = len(x)
+    states = {}
+    for step in executor.steps:
+        layer = step.op.layer
+        if layer.family != "lstm" or layer.HasStateInputs:
+            continue
+        h, c = executor.params[step.name]["HiddenState"], executor.params[step.name]["CellState"]
+        if h.ndim == 2 and h.shape[0] != n:
+            raise LayerGraphError(f"Layer '{step.name}': the network state holds {h.shape[0]} observations but X "
+                                  f"has {n}. Use as many observations, or resetState first.",
+                                  "nnet_cnn:layer:LSTMLayer:StateSize")
+        states[step.name] = (np.broadcast_to(h, (n, h.shape[-1])), np.broadcast_to(c, (n, c.shape[-1])))
+    return run_stateful_internal(executor, {n0: x}, refs, bs, states, padding)

@@ -17,7 +17,7 @@ from ..core.network import Network, sized_graph
 from ..display.matlab_format import format_value
 from .analysis import analyze, to_graph
 from . import datastore
-from .data import run, to_matlab
+from .data import run, run_stateful as run_stateful_matlab, to_matlab
 from .layer_array import LayerArray
 from .layer_graph import LayerGraph
 from .table import Table
@@ -79,6 +79,34 @@ class _MatlabNetwork(Network):
         out = [to_matlab(acts[r], self.size(r)) for r in refs]
         return out[0] if len(out) == 1 else tuple(out)
 
+    def predictAndUpdateState(self, X, MiniBatchSize=128, ExecutionEnvironment="cpu", dtype=np.float32,
+                              SequenceLength="longest", SequencePaddingValue=0, SequencePaddingDirection="right"):
+        """(updated network, Y): ``predict`` from the recurrent layers' current state, and the
+        network whose layers hold the state after X (H x N: one column per observation)."""
+        refs = self._output_refs()
+        ex = self.executor(_device(ExecutionEnvironment), dtype)
+        acts, finals = run_stateful_matlab(ex, self._analysis, X, refs, MiniBatchSize, SequenceLength,
+                                           SequencePaddingValue, SequencePaddingDirection)
+        layers = {}
+        for name, (h, c) in finals.items():
+            layer = self._graph.layer(name)
+            kept = layer.initial_states or (layer.internal("HiddenState"), layer.internal("CellState"))
+            layers[name] = layer._resolved_copy(HiddenState=h[0] if len(h) == 1 else h,
+                                                CellState=c[0] if len(c) == 1 else c, initial_states=kept)
+        out = [to_matlab(acts[r], self.size(r)) for r in refs]
+        return self.with_layers(layers), (out[0] if len(out) == 1 else tuple(out))
+
+    def resetState(self):
+        """The network with every recurrent layer's HiddenState / CellState as before its first
+        stateful prediction."""
+        layers = {}
+        for name in self._graph._g.nodes:
+            layer = self._graph.layer(name)
+            if getattr(layer, "initial_states", None) is not None:
+                h, c = layer.initial_states
+                layers[name] = layer._resolved_copy(HiddenState=h, CellState=c, initial_states=None)
+        return self.with_layers(layers) if layers else self
+
     def activations(self, X, layer, OutputAs="channels", MiniBatchSize=128, ExecutionEnvironment="cpu",
                     dtype=np.float32):
         """Activations of one layer: 'channels' gives H x W x C x N (N x C for feature
@@ -127,6 +155,11 @@ class DLNetwork(_MatlabNetwork):
         acts = run(ex, self._analysis, X, refs, MiniBatchSize=2 ** 62, training=True)
         rows = []
         for layer in self.Layers:
+            final = getattr(ex.step(layer.Name).op, "final_state", None) if layer.states else None
+            if final is not None:   # a recurrent layer: its state after the data, H x N
+                for name, value in zip(layer.states, final):
+                    rows.append((layer.Name, name, np.ascontiguousarray(value.T)))
+                continue
             for name in layer.states:
                 mean, var = ex.batch_stats[layer.Name]
                 batch = mean if name == "TrainedMean" else var
@@ -270,6 +303,14 @@ class DAGNetwork(_MatlabNetwork):
         scores = self.predict(X, MiniBatchSize=MiniBatchSize, ExecutionEnvironment=ExecutionEnvironment,
                               dtype=dtype, SequenceLength=SequenceLength, SequencePaddingValue=SequencePaddingValue,
                               SequencePaddingDirection=SequencePaddingDirection)
+        return self._labels_of(scores)
+
+    def _labels_of(self, scores):
+        outputs = [self._graph.layer(n) for n in self.OutputNames]
+        classifiers = [layer for layer in outputs if layer.family == "crossentropyex"]
+        if len(classifiers) != 1:
+            raise LayerGraphError("classify needs a network with one classification output layer; this network "
+                                  f"has {len(classifiers)}.", "nnet_cnn:classify:NotAClassificationNetwork")
         if isinstance(scores, tuple):
             scores = scores[[layer.family for layer in outputs].index("crossentropyex")]
         classes = np.asarray(classifiers[0].Classes)
@@ -278,6 +319,15 @@ class DAGNetwork(_MatlabNetwork):
         if scores.shape[0] == 0:
             return classes[:0], scores
         return classes[np.argmax(scores.reshape(scores.shape[0], -1), axis=1)], scores
+
+    def classifyAndUpdateState(self, X, MiniBatchSize=128, ExecutionEnvironment="cpu", dtype=np.float32,
+                               SequenceLength="longest", SequencePaddingValue=0, SequencePaddingDirection="right"):
+        """(updated network, labels, scores): ``classify`` with the state carried as
+        ``predictAndUpdateState`` carries it."""
+        new, scores = self.predictAndUpdateState(X, MiniBatchSize, ExecutionEnvironment, dtype, SequenceLength,
+                                                 SequencePaddingValue, SequencePaddingDirection)
+        labels, scores = self._labels_of(scores)
+        return new, labels, scores
 
     def __str__(self):
         lines = [f"  {type(self).class_name} with properties:", "",

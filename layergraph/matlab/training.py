@@ -145,6 +145,8 @@ def _step_targets(Y, x, out_layer, out_name, act, classes, padding, dtype):
     if out_layer.family == "crossentropyex":
         flat = [np.asarray(y.labels if isinstance(y, Categorical) else ([y] if isinstance(y, str) else y)).ravel()
                 for y in ys]
+        if classes is None and all(isinstance(y, Categorical) for y in ys):   # their categories, in their order
+            classes = list(dict.fromkeys(c for y in ys for c in y.categories))
         cat = _labels(np.concatenate(flat), sum(f.size for f in flat), classes, out_name)   # MATLAB's categories
         steps = [Categorical(f, cat.categories).onehot(dtype).T for f in flat]               # K x S each
     else:
