@@ -148,6 +148,7 @@ def forward(net, X, Outputs=None):
     return net.forward(X, Outputs=Outputs)
 
 
-__all__ = ["assembleNetwork", "predict", "classify", "predictAndUpdateState", "classifyAndUpdateState", "resetState", "activations", "forward", "layerGraph", "addLayers",
+__all__ = ["assembleNetwork", "predict", "classify", "predictAndUpdateState", "classifyAndUpdateState", "resetState",
+           "activations", "forward", "layerGraph", "addLayers",
            "removeLayers", "replaceLayer", "connectLayers", "disconnectLayers", "plot", "analyzeNetwork", "dlnetwork",
            "LayerArray"]
