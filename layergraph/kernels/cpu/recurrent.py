@@ -27,6 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._parallel import blas_threads
 from ._util import as_float, like
 
 GATES = {"sigmoid": 0, "hard-sigmoid": 1}
@@ -174,15 +175,24 @@ def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse):
     return out, h, c, (xt, acts, hprev, cprev, cs, m)
 
 
+# BLAS at one thread throughout: the per-step products are small, and OpenBLAS's own threads
+# only wake up and spin between them (and into the next kernels; _parallel.py)
 def lstm_forward_train(x, w, r, b, h0=None, c0=None, mask=None, gate="sigmoid", state="tanh", reverse=False):
-    return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse)
+    with blas_threads(1):
+        return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse)
 
 
 def lstm_forward_infer(x, w, r, b, h0=None, c0=None, mask=None, gate="sigmoid", state="tanh", reverse=False):
-    return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse)[:3]
+    with blas_threads(1):
+        return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse)[:3]
 
 
 def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse=False):
+    with blas_threads(1):
+        return _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse)
+
+
+def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse):
     xt, acts, hprev, cprev, cs, m = ctx
     t, n, ch = xt.shape
     hid = acts.shape[2] // 4
