@@ -76,9 +76,13 @@ def run(executor, feeds: dict, refs, batch_size: int, training: bool = False, rn
     listed = set()
     for start in range(0, n, batch_size):
         batch, seq = padding.batch(feeds, slice(start, start + batch_size), executor.dtype)
-        acts = executor.forward(batch, training=training, keep=set(refs), rng=rng, seq=seq or None)
+        if padding.chunk is not None and seq:
+            acts, metas = _forward_chunks(executor, batch, seq, refs, padding.chunk, training, rng)
+        else:
+            acts = executor.forward(batch, training=training, keep=set(refs), rng=rng, seq=seq or None)
+            metas = executor.seq_meta
         for ref in refs:
-            meta = executor.seq_meta.get(ref)
+            meta = metas.get(ref)
             if meta is not None:
                 chunks[ref].extend(unpad(acts[ref], meta))
                 listed.add(ref)
@@ -86,6 +90,38 @@ def run(executor, feeds: dict, refs, batch_size: int, training: bool = False, rn
                 chunks[ref].append(acts[ref])
     # always a copy: a result may be one of the executor's pooled buffers
     return {ref: parts if ref in listed else np.concatenate(parts, axis=0) for ref, parts in chunks.items()}
+
+
+def _forward_chunks(executor, batch, seq, refs, k, training, rng):
+    """A padded batch of sequences in chunks of ``k`` steps, each recurrent layer starting a
+    chunk from the state the previous chunk left (MATLAB's SequenceLength = k in prediction):
+    outputs with time are the chunks' outputs joined, the others the last chunk's."""
+    steps = max(info.steps for info in seq.values())
+    recurrent = [s for s in executor.steps if s.op.layer.family == "lstm" and not s.op.layer.HasStateInputs]
+    parts = {ref: [] for ref in refs}
+    metas = {}
+    try:
+        for s0 in range(0, steps, k):
+            chunk = {name: (a[..., s0:s0 + k] if name in seq else a) for name, a in batch.items()}
+            acts = executor.forward(chunk, training=training, keep=set(refs), rng=rng,
+                                    seq={name: info.window(s0, k) for name, info in seq.items()})
+            for s in recurrent:
+                s.op.initial_state = s.op.final_state
+            for ref in refs:
+                parts[ref].append(acts[ref])
+            metas = executor.seq_meta
+    finally:
+        for s in recurrent:
+            s.op.initial_state = None
+    full = next(iter(seq.values()))
+    out, out_meta = {}, {}
+    for ref in refs:
+        if metas.get(ref) is not None:
+            out[ref] = np.concatenate(parts[ref], axis=-1)
+            out_meta[ref] = full
+        else:
+            out[ref] = parts[ref][-1]
+    return out, out_meta
 
 
 def run_stateful(executor, feeds: dict, refs, batch_size: int, states: dict, padding=None) -> tuple[dict, dict]:
@@ -126,13 +162,13 @@ class SequencePadding:
 
     def __init__(self, length="longest", value: float = 0.0, direction: str = "right"):
         self.length, self.value, self.left = length, float(value), direction == "left"
+        # a number of steps: the longest sequence's length, run in chunks of that many steps
+        self.chunk = None if isinstance(length, str) else int(length)
 
     def steps(self, lengths) -> int | None:
-        if self.length == "longest":
-            return None
         if self.length == "shortest":
             return int(min(lengths))
-        return int(self.length)
+        return None
 
     def batch(self, feeds: dict, idx, dtype) -> tuple[dict, dict]:
         """(arrays, {input name: SeqInfo}) of the observations ``idx`` of each feed."""

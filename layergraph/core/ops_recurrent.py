@@ -85,7 +85,10 @@ class LSTMOp(Op):
         cT = cs[0] if len(cs) == 1 else np.concatenate(cs, axis=1)
         self.final_state = (hT, cT)
         last = None
-        if self.layer.OutputMode == "last":
+        if self.layer.OutputMode == "last" and self.layer.directions == 1:
+            y = hT.copy()   # the state after each sequence's last own step (carried over a chunk without any)
+            last = self._last(seq, n, t)
+        elif self.layer.OutputMode == "last":
             last = self._last(seq, n, t)
             y = np.ascontiguousarray(y[np.arange(n), :, last])
         outs = [y, hT, cT] if self.layer.HasStateOutputs else [y]
@@ -96,13 +99,16 @@ class LSTMOp(Op):
         hid = self.layer.NumHiddenUnits
         dout = dys[0]
         n = dout.shape[0]
-        if last is not None:
+        dhT = dys[1] if self.layer.HasStateOutputs else None
+        dcT = dys[2] if self.layer.HasStateOutputs else None
+        if last is not None and self.layer.directions == 1:   # the output is the final state
+            dy = np.zeros((n, dout.shape[1], t), dout.dtype)
+            dhT = dout if dhT is None else dhT + dout
+        elif last is not None:
             dy = np.zeros((n, dout.shape[1], t), dout.dtype)
             dy[np.arange(n), :, last] = dout
         else:
             dy = dout
-        dhT = dys[1] if self.layer.HasStateOutputs else None
-        dcT = dys[2] if self.layer.HasStateOutputs else None
         gate, state = self._acts()
         bwd = k("lstm", "backward")
         dx, dws, drs, dbs, dh0s, dc0s = None, [], [], [], [], []

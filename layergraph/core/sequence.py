@@ -30,6 +30,17 @@ class SeqInfo:
         """No padding at all (every sequence is T steps long)."""
         return bool(np.all(self.lengths == self.steps))
 
+    def window(self, start: int, k: int) -> "SeqInfo":
+        """The padding of steps start .. start + k - 1 (a chunk): each sequence's own steps there
+        are a prefix (padding on the right) or a suffix (on the left) of the chunk."""
+        width = min(k, self.steps - start)
+        if self.left:
+            first = self.steps - self.lengths   # a sequence's first own step
+            own = np.clip(start + width - first, 0, width)
+        else:
+            own = np.clip(self.lengths - start, 0, width)
+        return SeqInfo(own.astype(np.int64), width, self.left)
+
     def take(self, idx) -> "SeqInfo":
         return SeqInfo(self.lengths[idx], self.steps, self.left)
 

@@ -108,9 +108,7 @@ def _check_sequence_options(length, value, direction) -> SequencePadding:
         if isinstance(length, (bool, np.bool_)) or not isinstance(length, (int, np.integer)) or length < 1:
             raise LayerGraphError(f"Invalid value for 'SequenceLength': {length!r}. Expected 'longest', 'shortest' "
                                   "or a positive integer.", "MATLAB:InputParser:ArgumentFailedValidation")
-        raise LayerGraphError("SequenceLength as a number of time steps (splitting sequences into chunks with the "
-                              "state carried between them) is not supported by prediction yet; use 'longest' or "
-                              "'shortest'.", "layergraph:predict:SequenceChunks")
+        return SequencePadding(int(length), float(value), str(direction).lower())
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise LayerGraphError(f"Invalid value for 'SequencePaddingValue': {value!r}. Expected a numeric scalar.",
                               "MATLAB:InputParser:ArgumentFailedValidation")

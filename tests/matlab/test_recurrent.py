@@ -86,8 +86,8 @@ def test_shortest_truncates_and_integer_length_is_refused():
     np.testing.assert_allclose(Y[0], net.predict([X[0][:, :3]])[0], rtol=1e-6, atol=1e-6)
     left = net.predict(X, SequenceLength="shortest", SequencePaddingDirection="left")   # keeps the last steps
     np.testing.assert_allclose(left[2], net.predict([X[2][:, -3:]])[0], rtol=1e-6, atol=1e-6)
-    with pytest.raises(LayerGraphError, match="not supported by prediction yet"):
-        net.predict(X, SequenceLength=4)
+    with pytest.raises(LayerGraphError, match="'SequenceLength'"):
+        net.predict(X, SequenceLength=0)
     with pytest.raises(LayerGraphError, match="'SequencePaddingDirection'"):
         net.predict(X, SequencePaddingDirection="up")
 
@@ -187,3 +187,15 @@ def _randomized(layers):
     """The layers with their learnables set (assembleNetwork takes no empty ones)."""
     net = dlnetwork(layers[:-1])
     return [*net.Layers, layers[-1]]
+
+
+def test_integer_sequence_length_runs_chunks_with_the_state_carried():
+    X = _seqs([7, 3, 10, 5])
+    seq = _net(lstmLayer(4), lstmLayer(3), fullyConnectedLayer(2))
+    last = _net(lstmLayer(4), lstmLayer(3, "OutputMode", "last"), fullyConnectedLayer(2))
+    for direction in ("right", "left"):
+        for k in (1, 3, 4, 20):
+            kw = dict(SequenceLength=k, SequencePaddingDirection=direction, MiniBatchSize=3)
+            for got, want in zip(seq.predict(X, **kw), seq.predict(X)):
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(last.predict(X, **kw), last.predict(X), rtol=1e-5, atol=1e-6)
