@@ -183,7 +183,9 @@ class Executor:
             if step.name in fused_away:
                 continue
             fusion = train_fusions.get(step.name)
-            if fusion is not None and (step.name, step.outputs[0]) not in keep:  # a kept BN output: unfused
+            padded = op.seq is not None and not op.seq.full   # BN over padded sequences: its own masked path
+            # a kept BN output: unfused
+            if fusion is not None and not padded and (step.name, step.outputs[0]) not in keep:
                 relu, pool = fusion
                 last = (relu.name, relu.outputs[0])
                 if pool is not None and last in keep:  # a kept ReLU output: no pooling in the pass

@@ -130,6 +130,8 @@ class BatchNormOp(Op):
 
     def forward(self, k, xs, P, training):
         eps = self.layer.Epsilon
+        if training and self.seq is not None and not self.seq.full and xs[0].ndim == 3:
+            return self._forward_valid_steps(k, xs[0], P, eps)
         if training:
             y, mean, var = k("batchnorm", "forward_train")(xs[0], P["Scale"], P["Offset"], eps)
             return [y], (xs[0], mean, var)
@@ -149,7 +151,26 @@ class BatchNormOp(Op):
         y, mean, var, arg = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True, pool=pool)
         return y, (x, mean, var, {"pool_out": (y, arg)})
 
+    def _forward_valid_steps(self, k, x, P, eps):
+        """A padded batch of vector sequences (N x C x T): the batch statistics over each
+        sequence's own steps only, as the feature batch of those steps (padding gives 0)."""
+        valid = self.seq.mask()                                    # N x T
+        steps = np.ascontiguousarray(x.transpose(0, 2, 1)[valid])   # M x C
+        y2, mean, var = k("batchnorm", "forward_train")(steps, P["Scale"], P["Offset"], eps)
+        y = np.zeros((x.shape[0], x.shape[2], x.shape[1]), x.dtype)
+        y[valid] = y2
+        return [np.ascontiguousarray(y.transpose(0, 2, 1))], (steps, mean, var, {"valid": valid})
+
     def backward(self, k, dys, ctx, P):
+        if len(ctx) > 3 and "valid" in ctx[3]:
+            steps, mean, var, extra = ctx
+            valid = extra["valid"]
+            dy2 = np.ascontiguousarray(dys[0].transpose(0, 2, 1)[valid])
+            dx2, dscale, doffset = k("batchnorm", "backward")(dy2, steps, P["Scale"], mean, var, self.layer.Epsilon)
+            n, c, t = dys[0].shape
+            dx = np.zeros((n, t, c), dx2.dtype)
+            dx[valid] = dx2
+            return [np.ascontiguousarray(dx.transpose(0, 2, 1))], {"Scale": dscale, "Offset": doffset}
         x, mean, var = ctx[:3]
         fused = ctx[3] if len(ctx) > 3 else {}  # fused: dys[0] is at the ReLU's (or the pooling's) output
         dx, dscale, doffset = k("batchnorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon,

@@ -83,6 +83,34 @@ def test_padding_is_masked_out_of_the_loss():
     np.testing.assert_allclose(a.Layers[1].InputWeights, b.Layers[1].InputWeights, rtol=1e-5, atol=1e-7)
 
 
+def test_batch_normalization_on_sequences_uses_each_sequences_own_steps():
+    """Batch statistics over the valid steps only: the padding value changes nothing, in a
+    training pass (BN followed by ReLU, which training would otherwise fuse) or in training."""
+    from layergraph.matlab import batchNormalizationLayer, reluLayer
+    X, y = _toy(8, seed=3)
+    layers = [sequenceInputLayer(2), batchNormalizationLayer(), reluLayer(), lstmLayer(4, "OutputMode", "last"),
+              fullyConnectedLayer(2), softmaxLayer(), classificationLayer()]
+    net = dlnetwork(layers[:-1])
+    steps = np.concatenate(X, axis=1)
+    ex = net.executor("cpu", np.float64)
+    from layergraph.core.network import SequencePadding
+    batch, seq = SequencePadding(value=50.0).batch({"sequenceinput": [x.astype(np.float64) for x in X]},
+                                                   slice(0, 8), np.float64)
+    acts = ex.forward(batch, training=True, keep={("batchnorm", "out")}, seq=seq)
+    mean, var = ex.batch_stats["batchnorm"]
+    np.testing.assert_allclose(mean, steps.mean(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(var, steps.var(axis=1), rtol=1e-6)
+    assert acts[("batchnorm", "out")].shape == batch["sequenceinput"].shape
+    from layergraph import rng
+    weights = []
+    for value in (0.0, -40.0):
+        rng(2)
+        trained, _ = trainNetwork(X, categorical(y), layers, _opts(MaxEpochs=2, Shuffle="never",
+                                                                   SequencePaddingValue=value))
+        weights.append(trained.Layers[3].InputWeights)
+    np.testing.assert_allclose(weights[0], weights[1], rtol=1e-5, atol=1e-6)
+
+
 def test_per_step_labels_that_do_not_fit_are_refused():
     X, _ = _toy(4)
     layers = [sequenceInputLayer(2), lstmLayer(4), fullyConnectedLayer(2), softmaxLayer(), classificationLayer()]
