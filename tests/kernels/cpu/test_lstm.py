@@ -68,6 +68,25 @@ def test_forward_matches_reference(gate, state, reverse, left):
     assert np.all(y[~np.broadcast_to(mask[:, None, :], y.shape)] == 0)   # padded steps output 0
 
 
+def test_float32_gate_math_is_close_to_libm():
+    """float32 computes tanh by a rational function and sigmoid from it (recurrent.py)."""
+    import numba
+    from layergraph.kernels.cpu.recurrent import _gate, _state
+
+    @numba.njit
+    def apply(v, out_t, out_s):
+        for i in range(v.size):
+            out_t[i] = _state(v[i], 0, True)
+            out_s[i] = _gate(v[i], 0, True)
+
+    v = np.linspace(-12, 12, 200001).astype(np.float32)
+    t, s = np.empty_like(v), np.empty_like(v)
+    apply(v, t, s)
+    v64 = v.astype(np.float64)
+    assert np.abs(t - np.tanh(v64)).max() < 5e-7
+    assert np.abs(s - 1 / (1 + np.exp(-v64))).max() < 5e-7
+
+
 def test_float32_keeps_dtype_and_agrees():
     p64 = problem()
     p32 = {k: v.astype(np.float32) for k, v in p64.items()}
