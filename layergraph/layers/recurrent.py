@@ -174,7 +174,13 @@ class _LSTMBase(Layer):
     def _check(self):
         if self.InputWeights is not None and self.InputSize == AUTO and self.InputWeights.ndim == 2:
             object.__setattr__(self, "InputSize", int(self.InputWeights.shape[1]))
-        check_given_arrays(self, {**self.learnable_sizes(), **self.state_sizes()})
+        check_given_arrays(self, self.learnable_sizes())
+        for name in self.states:   # H x 1, or H x N after stateful prediction of N observations
+            value = getattr(self, name)
+            if value is not None and (value.ndim > 2 or value.shape[0] != self._state_rows):
+                raise ValueError(f"Invalid value for '{name}' of {self.class_name}: array of size "
+                                 f"{'x'.join(map(str, value.shape))}. Expected {name} to be of size "
+                                 f"{self._state_rows}x1 (or {self._state_rows}xN, one column per observation).")
         if self.HasStateInputs and (self.HiddenState is not None or self.CellState is not None):
             raise ValueError(f"{self.class_name}: HiddenState and CellState cannot be set when HasStateInputs is "
                              "true; the states come from the 'hidden' and 'cell' inputs.")

@@ -199,3 +199,12 @@ def test_integer_sequence_length_runs_chunks_with_the_state_carried():
             for got, want in zip(seq.predict(X, **kw), seq.predict(X)):
                 np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(last.predict(X, **kw), last.predict(X), rtol=1e-5, atol=1e-6)
+
+
+def test_a_sequence_network_opened_in_wolfram_is_refused_with_the_librarys_error():
+    """Wolfram's "Varying" ports are not there yet (docs/recurrent_plan.md 6a): the refusal is
+    a LayerGraphError naming the layer, not an internal exception."""
+    from layergraph.wolfram import NetGraph
+    net = _net(lstmLayer(4, "Name", "rnn"), fullyConnectedLayer(2))
+    with pytest.raises(LayerGraphError, match="'rnn'.*expects sequence input"):
+        NetGraph(net)

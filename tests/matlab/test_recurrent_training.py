@@ -183,3 +183,19 @@ def test_predict_and_update_state_carries_the_state():
     np.testing.assert_allclose(later[0], net.predict([full[:, :5]])[0][:, 3:], rtol=1e-5, atol=1e-6)
     with pytest.raises(LayerGraphError, match="holds 2 observations"):
         predictAndUpdateState(n3, [full])
+
+
+def test_carried_state_saves_and_loads(tmp_path):
+    import layergraph
+    X, _ = _toy(4)
+    net = dlnetwork([sequenceInputLayer(2), lstmLayer(3), fullyConnectedLayer(2)])
+    carried, _ = predictAndUpdateState(net, X[:2])
+    layergraph.save(carried, tmp_path / "net.lgnet")
+    back = layergraph.load(tmp_path / "net.lgnet")
+    np.testing.assert_array_equal(back.Layers[1].HiddenState, carried.Layers[1].HiddenState)
+    assert back.Layers[1].HiddenState.shape == (3, 2)
+    for a, b in zip(predictAndUpdateState(back, X[2:])[1], predictAndUpdateState(carried, X[2:])[1]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(resetState(back).Layers[1].CellState, net.Layers[1].CellState)
+    with pytest.raises(LayerGraphError, match="4x1 \\(or 4xN"):
+        lstmLayer(4, "HiddenState", np.zeros((3, 1)))
