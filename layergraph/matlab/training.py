@@ -318,12 +318,10 @@ def _output_fcn_adapter(fns, metric):
 
 # -- trainNetwork ----------------------------------------------------------------------------
 def _sequence_padding(options) -> SequencePadding:
-    length = options.SequenceLength
-    if not isinstance(length, str):
-        raise LayerGraphError("SequenceLength as a number of time steps (splitting each mini-batch into chunks with "
-                              "the state carried between them) is not supported by trainNetwork yet; use 'longest' "
-                              "or 'shortest'.", "layergraph:trainNetwork:SequenceChunks")
-    return SequencePadding(length, float(options.SequencePaddingValue), options.SequencePaddingDirection)
+    """trainingOptions' Sequence* options; SequenceLength = k pads each mini-batch to its longest
+    sequence and trains it k steps at a time (TrainConfig.sequence_chunk)."""
+    return SequencePadding(options.SequenceLength, float(options.SequencePaddingValue),
+                           options.SequencePaddingDirection)
 
 
 def trainNetwork(*args):
@@ -447,7 +445,7 @@ def trainNetwork(*args):
         validation_frequency=int(options.ValidationFrequency), validation_patience=options.ValidationPatience,
         output_network=options.OutputNetwork, bn_statistics=options.BatchNormalizationStatistics,
         callbacks=callbacks, checkpoint=checkpoint, checkpoint_frequency=int(options.CheckpointFrequency),
-        checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype,
+        checkpoint_unit=options.CheckpointFrequencyUnit, device=device, dtype=dtype, sequence_chunk=padding.chunk,
         on_compile=announce_compiling if options.Verbose or view is not None else None,
         on_read=ReadProgress("Reading the training data for batch normalization statistics")
         if options.Verbose and isinstance(x, Column) else None)

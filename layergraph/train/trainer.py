@@ -83,6 +83,10 @@ class TrainConfig:
     on_compile: Callable[[], None] | None = None  # called when kernels start compiling (once a run)
     # progress(done, total) of the pass over streamed data for the population statistics
     on_read: Callable[[int, int], None] | None = None
+    # sequences: train each padded mini-batch in chunks of this many steps (truncated
+    # backpropagation through time), one update per chunk, the recurrent state carried between
+    # the chunks of a mini-batch (detached) and reset at the next; None: the whole sequences
+    sequence_chunk: int | None = None
 
 
 @dataclass
@@ -175,9 +179,37 @@ class _Run:
         cfg = self.cfg
         return cfg.learn_rate if cfg.schedule is None else float(cfg.schedule(cfg.learn_rate, iteration, epoch))
 
-    def _losses(self, acts, targets):
+    def _chunks(self, data):
+        """(inputs, targets, padding, last) per forward of a mini-batch: the whole batch, or with
+        ``sequence_chunk`` k its padded sequences k steps at a time (targets with time cut the
+        same way; targets without time belong to the last chunk only)."""
+        inputs = {k: data[k] for k in self.inputs}
+        targets = {k: data[k] for k in self.targets}
+        seq = _padding(data, self.inputs)
+        k = self.cfg.sequence_chunk
+        if k is None or seq is None:
+            return [(inputs, targets, seq, True)]
+        steps = max(info.steps for info in seq.values())
+        out = []
+        for s0 in range(0, steps, k):
+            cut = {name: (a[..., s0:s0 + k] if name in seq else a) for name, a in inputs.items()}
+            cut_t = {ref: (t[..., s0:s0 + k] if isinstance(t, Padded) else t) for ref, t in targets.items()}
+            out.append((cut, cut_t, {name: info.window(s0, k) for name, info in seq.items()}, s0 + k >= steps))
+        return out
+
+    def _carry_state(self, reset: bool):
+        """Between the chunks of a mini-batch the recurrent layers start from the state the last
+        chunk left (a copy: no gradient flows back into it); ``reset``: from their own again."""
+        for step in self.ex.steps:
+            if hasattr(step.op, "initial_state"):
+                final = getattr(step.op, "final_state", None)
+                step.op.initial_state = None if reset or final is None else tuple(a.copy() for a in final)
+
+    def _losses(self, acts, targets, timeless: bool = True):
         total, seeds, metric = 0.0, {}, None
         for ref, loss in self.losses.items():
+            if not timeless and self.ex.seq_meta.get(ref) is None:   # its target is the whole sequence's
+                continue
             y, t = acts[ref], targets[ref]
             meta = self.ex.seq_meta.get(ref)
             mask = None
@@ -355,23 +387,36 @@ class _Run:
                     data = feed.batch(st.order, st.position)
                     iteration = st.iteration + 1
                     rate = self._rate(iteration, st.epoch)
-                    acts = self.ex.forward({k: data[k] for k in self.inputs}, training=True, keep=set(self.losses),
-                                           rng=self.gen, seq=_padding(data, self.inputs))
-                    loss, seeds, metric = self._losses(acts, {k: data[k] for k in self.targets})
-                    grads = self.ex.backward(seeds) if math.isfinite(loss) else {}
-                    if not math.isfinite(loss) or not self._finite_grads(grads):
-                        what = "training loss is NaN" if math.isnan(loss) else (
-                            "training loss is Inf" if not math.isfinite(loss) else "a gradient is not finite")
-                        reason = (f"Training stopped at iteration {iteration} because {what}. The network "
-                                  f"returned is the one after iteration {st.iteration}, whose weights are finite.")
-                        finite_stop = True
+                    failure = None
+                    losses, metric = [], None
+                    for chunk_in, chunk_t, seq, final_chunk in self._chunks(data):
+                        acts = self.ex.forward(chunk_in, training=True, keep=set(self.losses), rng=self.gen,
+                                               seq=seq)
+                        self._carry_state(final_chunk)
+                        loss, seeds, chunk_metric = self._losses(acts, chunk_t, timeless=final_chunk)
+                        if not seeds:   # an earlier chunk of a sequence-to-one network: the state only
+                            continue
+                        losses.append(loss)
+                        metric = chunk_metric if metric is None or chunk_metric is None else \
+                            (metric * (len(losses) - 1) + chunk_metric) / len(losses)
+                        grads = self.ex.backward(seeds) if math.isfinite(loss) else {}
+                        if not math.isfinite(loss) or not self._finite_grads(grads):
+                            what = "training loss is NaN" if math.isnan(loss) else (
+                                "training loss is Inf" if not math.isfinite(loss) else "a gradient is not finite")
+                            failure = (f"Training stopped at iteration {iteration} because {what}. The network "
+                                       f"returned is the one after iteration {st.iteration}, whose weights are "
+                                       "finite.")
+                            break
+                        if not self._update(grads, rate, iteration):
+                            failure = (f"Training stopped at iteration {iteration} because the update made weights "
+                                       f"NaN or Inf. The network returned is the one after iteration "
+                                       f"{st.iteration}, whose weights are finite.")
+                            break
+                    self._carry_state(True)
+                    if failure is not None:
+                        reason, finite_stop = failure, True
                         break
-                    if not self._update(grads, rate, iteration):
-                        reason = (f"Training stopped at iteration {iteration} because the update made weights "
-                                  f"NaN or Inf. The network returned is the one after iteration {st.iteration}, "
-                                  "whose weights are finite.")
-                        finite_stop = True
-                        break
+                    loss = float(np.mean(losses))
                     self._update_moving()
                     st.iteration = iteration
                     st.position += 1

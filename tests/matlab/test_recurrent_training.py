@@ -121,8 +121,6 @@ def test_per_step_labels_that_do_not_fit_are_refused():
     assert f"Observation 3 has {X[2].shape[1]} time steps" in str(err.value)
     with pytest.raises(LayerGraphError, match="cell array"):
         trainNetwork(X, categorical(["a", "b", "a", "b"]), layers, _opts())
-    with pytest.raises(LayerGraphError, match="not supported by trainNetwork yet"):
-        trainNetwork(X, Y, layers, _opts(SequenceLength=3))
 
 
 def test_gate_learn_rate_factor_zero_freezes_that_gate():
@@ -199,3 +197,29 @@ def test_carried_state_saves_and_loads(tmp_path):
     np.testing.assert_array_equal(resetState(back).Layers[1].CellState, net.Layers[1].CellState)
     with pytest.raises(LayerGraphError, match="4x1 \\(or 4xN"):
         lstmLayer(4, "HiddenState", np.zeros((3, 1)))
+
+
+def test_integer_sequence_length_trains_in_chunks():
+    """SequenceLength = k: k steps at a time, one update per chunk, the state carried through a
+    mini-batch. With k at least the longest sequence it is the whole-sequence training; shorter
+    chunks train too (sequence-to-sequence and sequence-to-label)."""
+    from layergraph import rng
+    X, y = _toy(24, seed=6)
+    Y = [categorical(np.where(x[0] > 0, "up", "down"), ["down", "up"]) for x in X]
+    seq_layers = [sequenceInputLayer(2), lstmLayer(6), fullyConnectedLayer(2), softmaxLayer(), classificationLayer()]
+    runs = {}
+    for k in ("longest", 50):
+        rng(4)
+        runs[k] = trainNetwork(X, Y, seq_layers, _opts(MaxEpochs=2, Shuffle="never", SequenceLength=k))
+    np.testing.assert_allclose(runs[50][0].Layers[1].InputWeights, runs["longest"][0].Layers[1].InputWeights,
+                               rtol=1e-6, atol=1e-7)
+    net, info = trainNetwork(X, Y, seq_layers, _opts(MaxEpochs=8, SequenceLength=3))
+    assert info.TrainingLoss[-1] < info.TrainingLoss[0]
+    labels, _ = net.classify(X)
+    hits = np.concatenate([lab.ravel() == np.where(x[0] > 0, "up", "down") for lab, x in zip(labels, X)])
+    assert hits.mean() > 0.8
+    last_layers = [sequenceInputLayer(2), lstmLayer(6, "OutputMode", "last"), fullyConnectedLayer(2), softmaxLayer(),
+                   classificationLayer()]
+    net, info = trainNetwork(X, categorical(y), last_layers, _opts(MaxEpochs=8, SequenceLength=2))
+    assert np.all(np.isfinite(info.TrainingLoss)) and info.TrainingLoss[-1] < info.TrainingLoss[0]
+    assert len(info.TrainingLoss) == 8 * (24 // 8)           # one iteration per mini-batch, chunks or not
