@@ -244,7 +244,8 @@ class _Writer:
         if out is not _OTHER:
             return out
         if isinstance(value, Size):
-            return {"$size": [[int(s) for s in value.spatial], int(value.channels)]}
+            time = [] if value.time is None else [int(value.time)]   # a sequence's time (core/size.py)
+            return {"$size": [[int(s) for s in value.spatial], int(value.channels), *time]}
         if type(value) is tuple:
             return {"$tuple": [self.value(layer, field, v) for v in value]}
         if type(value) is list:
@@ -333,9 +334,9 @@ class _Reader:
             return float(arg)
         if tag == "$array" and isinstance(arg, str):
             return self.array(arg, where)
-        if tag == "$size" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], list) \
-                and all(type(s) is int for s in arg[0]) and type(arg[1]) is int:
-            return Size(tuple(arg[0]), arg[1])
+        if tag == "$size" and isinstance(arg, list) and len(arg) in (2, 3) and isinstance(arg[0], list) \
+                and all(type(s) is int for s in arg[0]) and all(type(v) is int for v in arg[1:]):
+            return Size(tuple(arg[0]), *arg[1:])
         if tag == "$function" and isinstance(arg, str):
             if not function_ok:
                 raise self.fail(f"{where} is a saved function name, which only an initializer property whose "

@@ -76,3 +76,16 @@ def test_custom_training_loop_example():
     ours = float(out.split("Custom loop accuracy: ")[1].split()[0])
     theirs = float(out.split("trainNetwork accuracy: ")[1].split()[0])
     assert ours >= 0.95 and ours >= theirs - 0.02
+
+
+def test_sequence_digits_example():
+    """Digits read row by row as 8 time steps by an LSTM: the layer array, the verbose table,
+    >= 95% held out, and stateful prediction over two halves giving the whole digits' scores."""
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "sequence_digits.py")], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    assert "     1   ''   Sequence Input          Sequence input with 8 dimensions" in out
+    assert "LSTM with 64 hidden units" in out
+    assert "|  Epoch  |  Iteration  |  Time Elapsed  |" in out
+    assert float(out.split("Held-out accuracy: ")[1].split()[0]) >= 0.95
+    assert "give the whole digits' scores: True" in out
+    assert "the state is zero again: True" in out

@@ -140,14 +140,32 @@ class Executor:
         raise LayerGraphError(f"Layer '{name}' does not exist in the network.")
 
     # -- forward -----------------------------------------------------------------------------
+    def _seq_metas(self, seq: dict | None) -> tuple[dict, dict]:
+        """The sequence metadata (core/sequence.py SeqInfo or None) at every step's input and
+        every output, from the input layers' (``seq``): an op passes its first input's on to
+        its outputs with time unless its ``seq_out`` changes it."""
+        outs: dict[tuple[str, str], object] = {}
+        ins: dict[str, object] = {}
+        for step in self.steps:
+            m = (seq or {}).get(step.name) if step.op.layer.is_input else \
+                (outs.get(step.inputs[0]) if step.inputs else None)
+            ins[step.name] = m
+            out = step.op.seq_out(m)
+            sizes = step.op.out_sizes
+            for j, port in enumerate(step.outputs):   # only an output with time has padding
+                outs[(step.name, port)] = out if j < len(sizes) and sizes[j].is_sequence else None
+        return ins, outs
+
     def forward(self, inputs: dict[str, np.ndarray], training: bool = False, keep: set | None = None,
-                rng=None, dropout: bool | None = None) -> dict[tuple[str, str], np.ndarray]:
+                rng=None, dropout: bool | None = None, seq: dict | None = None) -> dict[tuple[str, str], np.ndarray]:
         """Run every layer. ``inputs`` maps input layer names to internal-layout
         batches. Returns the activations of the network outputs (unconnected output
         ports) and of the (layer, port) pairs in ``keep``. With ``training`` the
         contexts for ``backward`` are kept and BN batch statistics recorded;
         ``dropout=False`` turns dropout off in a training pass (the trainer's pass for
-        population statistics)."""
+        population statistics). ``seq`` maps input layer names to the padding of their
+        sequence batches (core/sequence.py ``SeqInfo``; None: no padding); each op reads its
+        input's as ``op.seq``, and ``self.seq_meta`` holds the metadata of every output."""
         keep = set(keep or ())
         acts: dict[tuple[str, str], np.ndarray] = {}
         ctxs = {} if training else None
@@ -158,12 +176,16 @@ class Executor:
         fused_away = set()
         self._fused_into = {}  # relu (and maxpool) name -> batchnorm name, fused in this training pass
         train_fusions = self._train_fusions() if training else {}
+        seq_in, self.seq_meta = self._seq_metas(seq)
         for i, step in enumerate(self.steps):
             op = step.op
+            op.seq = seq_in[step.name]
             if step.name in fused_away:
                 continue
             fusion = train_fusions.get(step.name)
-            if fusion is not None and (step.name, step.outputs[0]) not in keep:  # a kept BN output: unfused
+            padded = op.seq is not None and not op.seq.full   # BN over padded sequences: its own masked path
+            # a kept BN output: unfused
+            if fusion is not None and not padded and (step.name, step.outputs[0]) not in keep:
                 relu, pool = fusion
                 last = (relu.name, relu.outputs[0])
                 if pool is not None and last in keep:  # a kept ReLU output: no pooling in the pass

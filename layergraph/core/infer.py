@@ -55,7 +55,7 @@ class LayerInfo:
 
     @property
     def ActivationFormats(self) -> dict[str, str]:
-        return {p: s.format + "B" for p, s in self.ActivationSizes.items()}
+        return {p: s.batch_format for p, s in self.ActivationSizes.items()}
 
     def activations_text(self) -> str:
         return ", ".join(f"{s}" for s in self.ActivationSizes.values()) or "-"

@@ -15,6 +15,7 @@ from .graph import Graph
 from .infer import Analysis, analyze, require_valid
 from .initializers import initialize as init_values
 from .layer import Layer
+from .sequence import pad, unpad
 from .size import Size
 
 
@@ -28,8 +29,12 @@ def initialize_layer(layer: Layer, input_size, dtype=np.float32) -> Layer:
         if getattr(layer, spec.name) is None:
             sz = layer.learnable_sizes(input_size)[spec.name]
             fan_in, fan_out = layer.fans(spec.name)
-            updates[spec.name] = init_values(getattr(layer, spec.initializer), sz, fan_in, fan_out,
-                                             layer_name=layer.Name, param=spec.name, dtype=dtype)
+            # a layer's own initializers first (an LSTM's 'unit-forget-gate'), then the core's
+            own = getattr(layer, "initial_value", None)
+            value = None if own is None else own(spec.name, getattr(layer, spec.initializer), sz, dtype)
+            updates[spec.name] = value if value is not None else init_values(
+                getattr(layer, spec.initializer), sz, fan_in, fan_out, layer_name=layer.Name, param=spec.name,
+                dtype=dtype)
     for name, sz in layer.state_sizes(input_size).items():
         if getattr(layer, name) is None:
             fill = np.ones if name == "TrainedVariance" else np.zeros
@@ -52,25 +57,130 @@ def sized_graph(analysis: Analysis, initialize: bool) -> Graph:
     return g
 
 
-def run(executor, feeds: dict, refs, batch_size: int, training: bool = False, rng=None) -> dict:
-    """Forward internal-layout data (``feeds``: input layer name -> N x ... array) in
-    mini-batches of ``batch_size`` observations; returns the internal activations at
-    ``refs`` ((layer, output) pairs), each N x ... . No observations give empty
-    results of the activations' sizes (the kernels never see N = 0)."""
+def run(executor, feeds: dict, refs, batch_size: int, training: bool = False, rng=None, padding=None) -> dict:
+    """Forward internal-layout data (``feeds``: input layer name -> N x ... array, or a list of
+    N sequences, each C x (spatial) x S_n) in mini-batches of ``batch_size`` observations;
+    returns the internal activations at ``refs`` ((layer, output) pairs), each N x ... , or for
+    an output with time from a list of sequences, the list of each sequence's own steps.
+    ``padding`` (``SequencePadding``) says how a batch of sequences is padded. No observations
+    give empty results of the activations' sizes (the kernels never see N = 0)."""
     refs = list(refs)
-    n = next(iter(feeds.values())).shape[0] if feeds else 0
+    padding = padding or SequencePadding()
+    n = len(next(iter(feeds.values()))) if feeds else 0
     if n == 0:
         analysis = executor.analysis
-        return {ref: np.zeros((0, *analysis.info(ref[0]).ActivationSizes[ref[1]].internal), executor.dtype)
+        return {ref: [] if analysis.info(ref[0]).ActivationSizes[ref[1]].is_sequence else
+                np.zeros((0, *analysis.info(ref[0]).ActivationSizes[ref[1]].internal), executor.dtype)
                 for ref in refs}
     chunks = {ref: [] for ref in refs}
+    listed = set()
     for start in range(0, n, batch_size):
-        batch = {k: v[start:start + batch_size] for k, v in feeds.items()}
-        acts = executor.forward(batch, training=training, keep=set(refs), rng=rng)
+        batch, seq = padding.batch(feeds, slice(start, start + batch_size), executor.dtype)
+        if padding.chunk is not None and seq:
+            acts, metas = _forward_chunks(executor, batch, seq, refs, padding.chunk, training, rng)
+        else:
+            acts = executor.forward(batch, training=training, keep=set(refs), rng=rng, seq=seq or None)
+            metas = executor.seq_meta
         for ref in refs:
-            chunks[ref].append(acts[ref])
+            meta = metas.get(ref)
+            if meta is not None:
+                chunks[ref].extend(unpad(acts[ref], meta))
+                listed.add(ref)
+            else:
+                chunks[ref].append(acts[ref])
     # always a copy: a result may be one of the executor's pooled buffers
-    return {ref: np.concatenate(parts, axis=0) for ref, parts in chunks.items()}
+    return {ref: parts if ref in listed else np.concatenate(parts, axis=0) for ref, parts in chunks.items()}
+
+
+def _forward_chunks(executor, batch, seq, refs, k, training, rng):
+    """A padded batch of sequences in chunks of ``k`` steps, each recurrent layer starting a
+    chunk from the state the previous chunk left (MATLAB's SequenceLength = k in prediction):
+    outputs with time are the chunks' outputs joined, the others the last chunk's."""
+    steps = max(info.steps for info in seq.values())
+    recurrent = [s for s in executor.steps if s.op.layer.family == "lstm" and not s.op.layer.HasStateInputs]
+    parts = {ref: [] for ref in refs}
+    metas = {}
+    try:
+        for s0 in range(0, steps, k):
+            chunk = {name: (a[..., s0:s0 + k] if name in seq else a) for name, a in batch.items()}
+            acts = executor.forward(chunk, training=training, keep=set(refs), rng=rng,
+                                    seq={name: info.window(s0, k) for name, info in seq.items()})
+            for s in recurrent:
+                s.op.initial_state = s.op.final_state
+            for ref in refs:
+                parts[ref].append(acts[ref])
+            metas = executor.seq_meta
+    finally:
+        for s in recurrent:
+            s.op.initial_state = None
+    full = next(iter(seq.values()))
+    out, out_meta = {}, {}
+    for ref in refs:
+        if metas.get(ref) is not None:
+            out[ref] = np.concatenate(parts[ref], axis=-1)
+            out_meta[ref] = full
+        else:
+            out[ref] = parts[ref][-1]
+    return out, out_meta
+
+
+def run_stateful(executor, feeds: dict, refs, batch_size: int, states: dict, padding=None) -> tuple[dict, dict]:
+    """``run`` with the recurrent layers starting from ``states`` ({layer: (h, c)}, each N x dH,
+    one row per observation) instead of their HiddenState / CellState; returns the activations
+    and the states after each observation's data ({layer: (h, c)}, N x dH): stateful prediction
+    (MATLAB's predictAndUpdateState)."""
+    steps = [s for s in executor.steps if s.name in states]
+    n = len(next(iter(feeds.values()))) if feeds else 0
+    parts = {ref: [] for ref in refs}
+    finals = {s.name: ([], []) for s in steps}
+    try:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            for s in steps:
+                h, c = states[s.name]
+                s.op.initial_state = (h[start:stop], c[start:stop])
+            acts = run(executor, {k: v[start:stop] for k, v in feeds.items()}, refs, batch_size, padding=padding)
+            for ref in refs:
+                parts[ref].append(acts[ref])
+            for s in steps:
+                finals[s.name][0].append(s.op.final_state[0])
+                finals[s.name][1].append(s.op.final_state[1])
+    finally:
+        for s in steps:
+            s.op.initial_state = None
+    out = {ref: [a for p in ps for a in p] if isinstance(ps[0], list) else np.concatenate(ps) for ref, ps in
+           parts.items()} if n else run(executor, feeds, refs, batch_size, padding=padding)
+    return out, {k: (np.concatenate(h), np.concatenate(c)) for k, (h, c) in finals.items() if h}
+
+
+class SequencePadding:
+    """How ``run`` (and the trainer) pads a mini-batch of sequences: ``length`` 'longest',
+    'shortest' or a number of steps (a longer sequence is cut, keeping its first steps with
+    padding on the right, its last with padding on the left), the padding ``value`` and
+    ``direction`` 'right' or 'left' (MATLAB's SequenceLength, SequencePaddingValue and
+    SequencePaddingDirection)."""
+
+    def __init__(self, length="longest", value: float = 0.0, direction: str = "right"):
+        self.length, self.value, self.left = length, float(value), direction == "left"
+        # a number of steps: the longest sequence's length, run in chunks of that many steps
+        self.chunk = None if isinstance(length, str) else int(length)
+
+    def steps(self, lengths) -> int | None:
+        if self.length == "shortest":
+            return int(min(lengths))
+        return None
+
+    def batch(self, feeds: dict, idx, dtype) -> tuple[dict, dict]:
+        """(arrays, {input name: SeqInfo}) of the observations ``idx`` of each feed."""
+        arrays, seq = {}, {}
+        for name, v in feeds.items():
+            if isinstance(v, list):
+                part = v[idx] if isinstance(idx, slice) else [v[i] for i in idx]
+                arrays[name], seq[name] = pad(part, self.steps([p.shape[-1] for p in part]), self.value,
+                                              self.left, dtype)
+            else:
+                arrays[name] = v[idx]
+        return arrays, seq
 
 
 class Network:

@@ -16,6 +16,13 @@ class Op:
     # True where forward computes on host (numpy) arrays itself rather than through ``k``: such
     # an op cannot take the device arrays of a 'cuda' executor, which refuses it by name.
     host_only: bool = False
+    # The padding of the input sequence batch (core/sequence.py SeqInfo; None: no time or no
+    # padding), set by the executor before forward as it sets ``rng``.
+    seq = None
+
+    def seq_out(self, seq):
+        """The sequence metadata of this op's outputs given its input's (the same by default)."""
+        return seq
 
     def __init__(self, layer, in_sizes, out_sizes, dtype):
         self.layer = layer

@@ -19,6 +19,7 @@ from .op import Op, _get
 from .ops_array import ARRAY_OPS
 from .ops_custom import OPS_CUSTOM
 from .ops_extra import EXTRA_OPS
+from .ops_recurrent import RECURRENT_OPS
 from .registry import ELEMENTWISE
 
 
@@ -41,7 +42,10 @@ class InputOp(Op):
             return {}
         needs = {"zerocenter": ("Mean",), "zscore": ("Mean", "StandardDeviation"),
                  "rescale-symmetric": ("Min", "Max"), "rescale-zero-one": ("Min", "Max")}.get(mode, ())
-        return {name: self._stat(name) for name in needs}
+        stats = {name: self._stat(name) for name in needs}
+        if self.out_sizes and self.out_sizes[0].is_sequence:   # N x C x (H x W) x T: the same for every step
+            stats = {name: v[..., None] for name, v in stats.items()}
+        return stats
 
     def forward(self, k, xs, P, training):
         x = xs[0]
@@ -128,6 +132,8 @@ class BatchNormOp(Op):
 
     def forward(self, k, xs, P, training):
         eps = self.layer.Epsilon
+        if training and self.seq is not None and not self.seq.full and xs[0].ndim == 3:
+            return self._forward_valid_steps(k, xs[0], P, eps)
         if training:
             y, mean, var = k("batchnorm", "forward_train")(xs[0], P["Scale"], P["Offset"], eps)
             return [y], (xs[0], mean, var)
@@ -147,7 +153,26 @@ class BatchNormOp(Op):
         y, mean, var, arg = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True, pool=pool)
         return y, (x, mean, var, {"pool_out": (y, arg)})
 
+    def _forward_valid_steps(self, k, x, P, eps):
+        """A padded batch of vector sequences (N x C x T): the batch statistics over each
+        sequence's own steps only, as the feature batch of those steps (padding gives 0)."""
+        valid = self.seq.mask()                                    # N x T
+        steps = np.ascontiguousarray(x.transpose(0, 2, 1)[valid])   # M x C
+        y2, mean, var = k("batchnorm", "forward_train")(steps, P["Scale"], P["Offset"], eps)
+        y = np.zeros((x.shape[0], x.shape[2], x.shape[1]), x.dtype)
+        y[valid] = y2
+        return [np.ascontiguousarray(y.transpose(0, 2, 1))], (steps, mean, var, {"valid": valid})
+
     def backward(self, k, dys, ctx, P):
+        if len(ctx) > 3 and "valid" in ctx[3]:
+            steps, mean, var, extra = ctx
+            valid = extra["valid"]
+            dy2 = np.ascontiguousarray(dys[0].transpose(0, 2, 1)[valid])
+            dx2, dscale, doffset = k("batchnorm", "backward")(dy2, steps, P["Scale"], mean, var, self.layer.Epsilon)
+            n, c, t = dys[0].shape
+            dx = np.zeros((n, t, c), dx2.dtype)
+            dx[valid] = dx2
+            return [np.ascontiguousarray(dx.transpose(0, 2, 1))], {"Scale": dscale, "Offset": doffset}
         x, mean, var = ctx[:3]
         fused = ctx[3] if len(ctx) > 3 else {}  # fused: dys[0] is at the ReLU's (or the pooling's) output
         dx, dscale, doffset = k("batchnorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon,
@@ -244,6 +269,10 @@ class FullyConnectedOp(Op):
 
     def forward(self, k, xs, P, training):
         x = xs[0]
+        if self.in_sizes[0].is_sequence:   # N x C x T: the same product at every step (Z_t = W X_t + b)
+            n, c, t = x.shape
+            y = k("fc", "forward_infer")(x.transpose(0, 2, 1).reshape(n * t, c), P["Weights"], P["Bias"])
+            return [np.ascontiguousarray(y.reshape(n, t, -1).transpose(0, 2, 1))], x
         x2 = x.reshape(x.shape[0], -1)
         y = k("fc", "forward_infer")(x2, P["Weights"], P["Bias"])
         if x.ndim == 4:
@@ -252,6 +281,11 @@ class FullyConnectedOp(Op):
 
     def backward(self, k, dys, ctx, P):
         x = ctx
+        if self.in_sizes[0].is_sequence:
+            n, c, t = x.shape
+            dy = dys[0].transpose(0, 2, 1).reshape(n * t, -1)
+            dx, dw, db = k("fc", "backward")(dy, x.transpose(0, 2, 1).reshape(n * t, c), P["Weights"])
+            return [np.ascontiguousarray(dx.reshape(n, t, c).transpose(0, 2, 1))], {"Weights": dw, "Bias": db}
         dy = dys[0].reshape(dys[0].shape[0], -1)
         dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"])
         return [dx.reshape(x.shape)], {"Weights": dw, "Bias": db}
@@ -341,6 +375,7 @@ OPS = {
 OPS.update(EXTRA_OPS)   # the ONNX importer's layers: multiplication, scaling, resize
 OPS.update(ARRAY_OPS)   # the array layers (elementwise functions, threading, reshape), sum pooling, group norm
 OPS.update(OPS_CUSTOM)  # custom layers: the user's code (layers/custom.py)
+OPS.update(RECURRENT_OPS)   # lstmLayer, bilstmLayer
 
 
 def make_op(layer, in_sizes, out_sizes, dtype) -> Op:

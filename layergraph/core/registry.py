@@ -155,6 +155,7 @@ _INPUTS = dict(hook="num_inputs")
 for _e in (
     Entry(L.ImageInputLayer, "imageInputLayer", None, None, ([28, 28, 3],), ("InputSize",), doc="Image input layer"),
     Entry(L.FeatureInputLayer, "featureInputLayer", None, None, (10,), ("InputSize",), doc="Feature input layer"),
+    Entry(L.SequenceInputLayer, "sequenceInputLayer", None, None, (12,), ("InputSize",), doc="Sequence input layer"),
     Entry(L.Convolution2DLayer, "convolution2dLayer", "ConvolutionLayer", "Conv", (5, 20), ("FilterSize", "NumFilters"),
           **_PAD, doc="2-D convolutional layer", kernel="conv", wolfram_example="20, 5"),
     Entry(L.GroupedConvolution2DLayer, "groupedConvolution2dLayer", "ConvolutionLayer", "Conv", (3, 8, 2),
@@ -202,6 +203,11 @@ for _e in (
           doc="2-D global max pooling layer", kernel="globalmaxpool"),
     Entry(L.FullyConnectedLayer, "fullyConnectedLayer", "LinearLayer", "Gemm", (10,), ("OutputSize",),
           doc="Fully connected layer", kernel="fc", wolfram_example="10"),
+    Entry(L.LSTMLayer, "lstmLayer", None, "LSTM", (100,), ("NumHiddenUnits",),
+          doc="Long short-term memory (LSTM) layer for recurrent neural network (RNN)", kernel="lstm"),
+    Entry(L.BiLSTMLayer, "bilstmLayer", None, "LSTM", (100,), ("NumHiddenUnits",),
+          doc="Bidirectional long short-term memory (BiLSTM) layer for recurrent neural network (RNN)",
+          kernel="lstm"),
     Entry(L.DropoutLayer, "dropoutLayer", "DropoutLayer", "Dropout", (), ("Probability",), doc="Dropout layer",
           kernel="dropout", wolfram_example="", shape_keeping=True),
     Entry(L.FlattenLayer, "flattenLayer", None, "Flatten",  # column-major; Wolfram's is ArrayReshapeLayer

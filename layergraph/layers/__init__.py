@@ -31,6 +31,7 @@ from .pool import (
 from .placeholder import PlaceholderLayer
 from .resize import Resize2DLayer
 from .scaling import ScalingLayer
+from .recurrent import BiLSTMLayer, LSTMLayer, SequenceInputLayer
 from .sumpool import SumPooling2DLayer
 
 __all__ = [
@@ -44,4 +45,5 @@ __all__ = [
     "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
     "InstanceNormalizationLayer", "SumPooling2DLayer", "GroupNormalizationLayer",
     "MultiplicationLayer", "ScalingLayer", "Resize2DLayer", "HardSigmoidLayer", "HardSwishLayer", "PlaceholderLayer",
+    "SequenceInputLayer", "LSTMLayer", "BiLSTMLayer",
 ]

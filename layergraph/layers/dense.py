@@ -93,6 +93,11 @@ class FullyConnectedLayer(Layer):
         if self.InputSize != AUTO and self.InputSize != x.numel:
             raise SizeError("in", f"The layer expects input size {self.InputSize} (InputSize) but the input "
                                   f"has {x.numel} elements ({x}).")
+        if x.is_sequence:   # per time step (Z_t = W X_t + b); vector sequences only
+            if x.is_image:
+                raise SizeError("in", f"The layer expects vector sequences (C x S); the input is a sequence of "
+                                      f"{x} images. Flatten them first (flattenLayer).")
+            return self._resolved_copy(InputSize=x.numel), [Size((), self.OutputSize, x.time)]
         out = Size((1,) * len(x.spatial), self.OutputSize)
         # row-major weights compute the same for any input of this many elements; their MATLAB
         # view is the column-major matrix for this input

@@ -97,7 +97,8 @@ def predict(net, X, *args, **kwargs):
     images H x W x C x N, features N x C. Options as 'Name', value pairs or keywords:
     MiniBatchSize, Outputs, ExecutionEnvironment ('auto', 'cpu', 'gpu'), Acceleration."""
     return net.predict(X, **parse("predict", args, kwargs, ("MiniBatchSize",), 0,
-                                  ["MiniBatchSize", "Outputs", "ExecutionEnvironment", "Acceleration", "dtype"]))
+                                  ["MiniBatchSize", "Outputs", "ExecutionEnvironment", "Acceleration", "dtype",
+                                   *_SEQUENCE_OPTIONS]))
 
 
 def classify(net, X, *args, **kwargs):
@@ -107,7 +108,41 @@ def classify(net, X, *args, **kwargs):
         raise LayerGraphError("classify needs a network with a classification output layer (assembleNetwork or "
                         "trainNetwork); a dlnetwork has none: use predict.")
     return net.classify(X, **parse("classify", args, kwargs, ("MiniBatchSize",), 0,
-                                   ["MiniBatchSize", "ExecutionEnvironment", "dtype"]))
+                                   ["MiniBatchSize", "ExecutionEnvironment", "dtype", *_SEQUENCE_OPTIONS]))
+
+
+_SEQUENCE_OPTIONS = ("SequenceLength", "SequencePaddingValue", "SequencePaddingDirection")
+
+
+def predictAndUpdateState(net, X, *args, **kwargs):
+    """``[updatedNet, Y] = predictAndUpdateState(net, X)``: predict X from the network's state
+    (the recurrent layers' HiddenState / CellState, one per observation after an earlier call)
+    and return the network holding the state after X. Options as predict's."""
+    _stateful(net, "predictAndUpdateState")
+    return net.predictAndUpdateState(X, **parse("predictAndUpdateState", args, kwargs, ("MiniBatchSize",), 0,
+                                                ["MiniBatchSize", "ExecutionEnvironment", "dtype",
+                                                 *_SEQUENCE_OPTIONS]))
+
+
+def classifyAndUpdateState(net, X, *args, **kwargs):
+    """``[updatedNet, labels, scores] = classifyAndUpdateState(net, X)`` (MATLAB: not recommended;
+    use predict with the state). Options as classify's."""
+    _stateful(net, "classifyAndUpdateState")
+    return net.classifyAndUpdateState(X, **parse("classifyAndUpdateState", args, kwargs, ("MiniBatchSize",), 0,
+                                                 ["MiniBatchSize", "ExecutionEnvironment", "dtype",
+                                                  *_SEQUENCE_OPTIONS]))
+
+
+def resetState(net):
+    """The network with the recurrent layers' states as they were before stateful prediction."""
+    _stateful(net, "resetState")
+    return net.resetState()
+
+
+def _stateful(net, name):
+    if not hasattr(net, "resetState"):
+        raise LayerGraphError(f"{name} needs a network (SeriesNetwork, DAGNetwork or dlnetwork); got "
+                              f"{type(net).__name__}.", "MATLAB:UndefinedFunction")
 
 
 def activations(net, X, layer, *args, **kwargs):
@@ -122,6 +157,7 @@ def forward(net, X, Outputs=None):
     return net.forward(X, Outputs=Outputs)
 
 
-__all__ = ["assembleNetwork", "predict", "classify", "activations", "forward", "layerGraph", "addLayers",
+__all__ = ["assembleNetwork", "predict", "classify", "predictAndUpdateState", "classifyAndUpdateState", "resetState",
+           "activations", "forward", "layerGraph", "addLayers",
            "removeLayers", "replaceLayer", "connectLayers", "disconnectLayers", "plot", "analyzeNetwork", "dlnetwork",
            "LayerArray"]

@@ -17,17 +17,18 @@ from ..core.network import Network, sized_graph
 from ..display.matlab_format import format_value
 from .analysis import analyze, to_graph
 from . import datastore
-from .data import run, to_matlab
+from .data import run, run_stateful as run_stateful_matlab, to_matlab
 from .layer_array import LayerArray
 from .layer_graph import LayerGraph
 from .table import Table
 
 
-def _forward(executor, analysis, X, refs, MiniBatchSize):
-    """MATLAB-layout data (``data.run``) or a datastore (its predictors, streamed)."""
+def _forward(executor, analysis, X, refs, MiniBatchSize, **sequence):
+    """MATLAB-layout data (``data.run``; ``sequence``: SequenceLength, SequencePaddingValue,
+    SequencePaddingDirection) or a datastore (its predictors, streamed)."""
     if datastore._is_datastore(X):
         return datastore.run(executor, analysis, X, refs, MiniBatchSize)
-    return run(executor, analysis, X, refs, MiniBatchSize)
+    return run(executor, analysis, X, refs, MiniBatchSize, **sequence)
 
 
 def _device(env) -> str:
@@ -93,13 +94,45 @@ class _MatlabNetwork(Network):
         return [self._resolve_layer_output(o) for o in ([Outputs] if isinstance(Outputs, str) else Outputs)]
 
     def predict(self, X, MiniBatchSize=128, Outputs=None, ExecutionEnvironment="cpu", Acceleration="auto",
-                dtype=np.float32):
-        """Scores or responses for the data X (MATLAB layout). With several outputs, a
-        tuple in the order of ``Outputs`` (default: the network's outputs)."""
+                dtype=np.float32, SequenceLength="longest", SequencePaddingValue=0, SequencePaddingDirection="right"):
+        """Scores or responses for the data X (MATLAB layout; sequences: a list of C x S arrays,
+        padded per mini-batch as the Sequence* options say). With several outputs, a tuple in
+        the order of ``Outputs`` (default: the network's outputs); a sequence output is a list
+        of C x S arrays, one per observation, at its own length."""
         refs = self._refs(Outputs)
-        acts = _forward(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, refs, MiniBatchSize)
+        acts = _forward(self.executor(_device(ExecutionEnvironment), dtype), self._analysis, X, refs, MiniBatchSize,
+                        SequenceLength=SequenceLength, SequencePaddingValue=SequencePaddingValue,
+                        SequencePaddingDirection=SequencePaddingDirection)
         out = [to_matlab(acts[r], self.size(r)) for r in refs]
         return out[0] if len(out) == 1 else tuple(out)
+
+    def predictAndUpdateState(self, X, MiniBatchSize=128, ExecutionEnvironment="cpu", dtype=np.float32,
+                              SequenceLength="longest", SequencePaddingValue=0, SequencePaddingDirection="right"):
+        """(updated network, Y): ``predict`` from the recurrent layers' current state, and the
+        network whose layers hold the state after X (H x N: one column per observation)."""
+        refs = self._output_refs()
+        ex = self.executor(_device(ExecutionEnvironment), dtype)
+        acts, finals = run_stateful_matlab(ex, self._analysis, X, refs, MiniBatchSize, SequenceLength,
+                                           SequencePaddingValue, SequencePaddingDirection)
+        layers = {}
+        for name, (h, c) in finals.items():
+            layer = self._graph.layer(name)
+            kept = layer.initial_states or (layer.internal("HiddenState"), layer.internal("CellState"))
+            layers[name] = layer._resolved_copy(HiddenState=h[0] if len(h) == 1 else h,
+                                                CellState=c[0] if len(c) == 1 else c, initial_states=kept)
+        out = [to_matlab(acts[r], self.size(r)) for r in refs]
+        return self.with_layers(layers), (out[0] if len(out) == 1 else tuple(out))
+
+    def resetState(self):
+        """The network with every recurrent layer's HiddenState / CellState as before its first
+        stateful prediction."""
+        layers = {}
+        for name in self._graph._g.nodes:
+            layer = self._graph.layer(name)
+            if getattr(layer, "initial_states", None) is not None:
+                h, c = layer.initial_states
+                layers[name] = layer._resolved_copy(HiddenState=h, CellState=c, initial_states=None)
+        return self.with_layers(layers) if layers else self
 
     def activations(self, X, layer, OutputAs="channels", MiniBatchSize=128, ExecutionEnvironment="cpu",
                     dtype=np.float32):
@@ -159,6 +192,11 @@ class DLNetwork(_MatlabNetwork):
         """The State after a training forward of ``ex``: the moving statistics updated with its batch's."""
         rows = []
         for layer in self.Layers:
+            final = getattr(ex.step(layer.Name).op, "final_state", None) if layer.states else None
+            if final is not None:   # a recurrent layer: its state after the data, H x N
+                for name, value in zip(layer.states, final):
+                    rows.append((layer.Name, name, np.ascontiguousarray(value.T)))
+                continue
             for name in layer.states:
                 mean, var = ex.batch_stats[layer.Name]
                 batch = mean if name == "TrainedMean" else var
@@ -322,22 +360,44 @@ class DAGNetwork(_MatlabNetwork):
     def OutputNames(self) -> list[str]:
         return self._graph.output_layers()
 
-    def classify(self, X, MiniBatchSize=128, ExecutionEnvironment="cpu", dtype=np.float32):
+    def classify(self, X, MiniBatchSize=128, ExecutionEnvironment="cpu", dtype=np.float32, SequenceLength="longest",
+                 SequencePaddingValue=0, SequencePaddingDirection="right"):
         """(labels, scores): the class of the highest score per observation and the
-        N x K scores of the classification output layer."""
+        N x K scores of the classification output layer; for a sequence-to-sequence network,
+        per observation the labels of each step (1 x S) and the K x S scores."""
         outputs = [self._graph.layer(n) for n in self.OutputNames]
         classifiers = [layer for layer in outputs if layer.family == "crossentropyex"]
         if len(classifiers) != 1:
             raise LayerGraphError("classify needs a network with one classification output layer; this network "
                                   f"has {len(classifiers)}.", "nnet_cnn:classify:NotAClassificationNetwork")
         scores = self.predict(X, MiniBatchSize=MiniBatchSize, ExecutionEnvironment=ExecutionEnvironment,
-                              dtype=dtype)
+                              dtype=dtype, SequenceLength=SequenceLength, SequencePaddingValue=SequencePaddingValue,
+                              SequencePaddingDirection=SequencePaddingDirection)
+        return self._labels_of(scores)
+
+    def _labels_of(self, scores):
+        outputs = [self._graph.layer(n) for n in self.OutputNames]
+        classifiers = [layer for layer in outputs if layer.family == "crossentropyex"]
+        if len(classifiers) != 1:
+            raise LayerGraphError("classify needs a network with one classification output layer; this network "
+                                  f"has {len(classifiers)}.", "nnet_cnn:classify:NotAClassificationNetwork")
         if isinstance(scores, tuple):
             scores = scores[[layer.family for layer in outputs].index("crossentropyex")]
         classes = np.asarray(classifiers[0].Classes)
+        if isinstance(scores, list):   # per time step
+            return [classes[np.argmax(s, axis=0)][None, :] for s in scores], scores
         if scores.shape[0] == 0:
             return classes[:0], scores
         return classes[np.argmax(scores.reshape(scores.shape[0], -1), axis=1)], scores
+
+    def classifyAndUpdateState(self, X, MiniBatchSize=128, ExecutionEnvironment="cpu", dtype=np.float32,
+                               SequenceLength="longest", SequencePaddingValue=0, SequencePaddingDirection="right"):
+        """(updated network, labels, scores): ``classify`` with the state carried as
+        ``predictAndUpdateState`` carries it."""
+        new, scores = self.predictAndUpdateState(X, MiniBatchSize, ExecutionEnvironment, dtype, SequenceLength,
+                                                 SequencePaddingValue, SequencePaddingDirection)
+        labels, scores = self._labels_of(scores)
+        return new, labels, scores
 
     def __str__(self):
         lines = [f"  {type(self).class_name} with properties:", "",

@@ -25,6 +25,8 @@ import numpy as np
 from ..core import conventions as cv
 from ..core.errors import LayerGraphError
 from ..core.infer import require_valid
+from ..core.network import SequencePadding
+from ..core.sequence import SequenceData
 from ..display.training import ProgressView, VerboseTable
 from ..train import CrossEntropy, HalfMeanSquared, TrainConfig, solvers, train
 from ..train.checkpoint import read_checkpoint, write_checkpoint
@@ -135,12 +137,61 @@ def _responses(Y, n, size, layer_name, dtype):
     return np.ascontiguousarray(t)
 
 
-def _prepare(X, Y, analysis, input_name, out_name, out_ref, dtype, classes=None, out_layer=None):
+def _step_targets(Y, x, out_layer, out_name, act, classes, padding, dtype):
+    """Targets per time step (sequence-to-sequence): Y a list of 1 x S categorical labels (or
+    R x S responses), one per sequence, each as long as its sequence -> (SequenceData of
+    K x S one-hot or R x S arrays, padded with zeros; the categorical labels or None)."""
+    ys = list(Y) if isinstance(Y, (list, tuple)) else None
+    if ys is None or len(ys) != len(x):
+        got = f"{len(ys)} sequences of labels" if ys is not None else f"a {type(Y).__name__}"
+        raise LayerGraphError(f"Invalid training data. For a sequence-to-sequence network (layer '{out_name}' gets "
+                              f"one output per time step), Y must be a cell array (list) of {len(x)} sequences of "
+                              f"responses, one per observation, each as long as its sequence; got {got}.",
+                              "nnet_cnn:internal:cnn:util:TrainNetworkDataValidator")
+    steps = []
+    cat = None
+    if out_layer.family == "crossentropyex":
+        flat = [np.asarray(y.labels if isinstance(y, Categorical) else ([y] if isinstance(y, str) else y)).ravel()
+                for y in ys]
+        if classes is None and all(isinstance(y, Categorical) for y in ys):   # their categories, in their order
+            classes = list(dict.fromkeys(c for y in ys for c in y.categories))
+        cat = _labels(np.concatenate(flat), sum(f.size for f in flat), classes, out_name)   # MATLAB's categories
+        steps = [Categorical(f, cat.categories).onehot(dtype).T for f in flat]               # K x S each
+    else:
+        for i, y in enumerate(ys, 1):
+            a = np.asarray(y, dtype=dtype)
+            a = a[None, :] if a.ndim == 1 else a
+            if a.ndim != 2 or a.shape[0] != act.channels:
+                raise LayerGraphError(f"Invalid training data. Observation {i}: responses per time step must be "
+                                      f"{act.channels} x S, but they have size {'x'.join(map(str, a.shape))}.")
+            steps.append(np.ascontiguousarray(a))
+    for i, (xi, t) in enumerate(zip(x, steps), 1):
+        if t.shape[-1] != xi.shape[-1]:
+            raise LayerGraphError(f"Invalid training data. Observation {i} has {xi.shape[-1]} time steps, but its "
+                                  f"responses have {t.shape[-1]}; per-step labels must be as long as their "
+                                  "sequence.", "nnet_cnn:internal:cnn:util:TrainNetworkDataValidator")
+    return SequenceData(steps, padding, 0.0, dtype), cat
+
+
+def _prepare(X, Y, analysis, input_name, out_name, out_ref, dtype, classes=None, padding=None, out_layer=None):
     """X, Y (MATLAB layout) -> internal inputs, targets and the categorical labels. The targets
-    are those of the output layer ``out_name`` (or ``out_layer``): labels for a classification
-    layer, numeric responses for a regression layer."""
+    are those of the output layer ``out_name`` (or ``out_layer``, trainnet's stand-in for its
+    loss): labels for a classification layer, numeric responses for a regression layer.
+    Sequence data (a list of C x S arrays) becomes SequenceData, padded per mini-batch as
+    ``padding`` (trainingOptions' Sequence* options) says."""
     size_in = analysis.info(input_name).ActivationSizes["out"]
-    x = to_internal(X, size_in, input_name, dtype)
+    x = to_internal(X, size_in, input_name, dtype, getattr(analysis.layers[input_name], "MinLength", 1))
+    if size_in.is_sequence:
+        if not x:
+            raise LayerGraphError("Invalid training data. X contains no observations.")
+        out_layer = analysis.layers[out_name] if out_layer is None else out_layer
+        act = analysis.info(out_ref[0]).ActivationSizes[out_ref[1]]
+        if act.is_sequence:
+            t, cat = _step_targets(Y, x, out_layer, out_name, act, classes, padding, dtype)
+            if cat is not None:
+                _check_classes(cat, act, out_layer, out_name)
+            return SequenceData(x, padding, dtype=dtype), t, cat
+        x = SequenceData(x, padding, dtype=dtype)
     n = x.shape[0]
     if n == 0:
         raise LayerGraphError("Invalid training data. X contains no observations.")
@@ -312,6 +363,13 @@ def _output_fcn_adapter(fns, metric):
 
 
 # -- trainNetwork ----------------------------------------------------------------------------
+def _sequence_padding(options) -> SequencePadding:
+    """trainingOptions' Sequence* options; SequenceLength = k pads each mini-batch to its longest
+    sequence and trains it k steps at a time (TrainConfig.sequence_chunk)."""
+    return SequencePadding(options.SequenceLength, float(options.SequencePaddingValue),
+                           options.SequencePaddingDirection)
+
+
 def trainNetwork(*args):
     """[net, info] = trainNetwork(X, Y, layers, options) or trainNetwork(ds, layers, options)."""
     if len(args) == 3 and _is_datastore(args[0]):
@@ -352,8 +410,9 @@ def trainNetwork(*args):
     dtype = np.float32
     classes = out_layer.Classes if out_layer.family == "crossentropyex" and isinstance(out_layer.Classes, list) \
         else None
+    padding = _sequence_padding(options)
     x, t, cat = _prepare_datastore(X, analysis, in_name, out_name, out_ref, dtype, classes) if _is_datastore(X) \
-        else _prepare(X, Y, analysis, in_name, out_name, out_ref, dtype, classes)
+        else _prepare(X, Y, analysis, in_name, out_name, out_ref, dtype, classes, padding)
     classes = cat.categories if cat is not None else None
     validation = None
     if options.OutputNetwork in ("best-validation-loss", "best-validation") and options.ValidationData is None:
@@ -365,7 +424,7 @@ def trainNetwork(*args):
         validation = ({in_name: xv}, {out_ref: tv})
     elif options.ValidationData is not None:
         Xv, Yv = options.ValidationData
-        xv, tv, _ = _prepare(Xv, Yv, analysis, in_name, out_name, out_ref, dtype, classes)
+        xv, tv, _ = _prepare(Xv, Yv, analysis, in_name, out_name, out_ref, dtype, classes, padding)
         validation = ({in_name: xv}, {out_ref: tv})
 
     announce = []
@@ -419,7 +478,8 @@ def trainNetwork(*args):
             write_checkpoint(path, finish(partial.net), state)
 
     config = train_config(options, validation, x, callbacks=callbacks, checkpoint=checkpoint, device=device,
-                          dtype=dtype, on_compile=announce_compiling if options.Verbose or view is not None else None)
+                          dtype=dtype, sequence_chunk=padding.chunk,
+                          on_compile=announce_compiling if options.Verbose or view is not None else None)
     result = train(net, {in_name: x}, {out_ref: t}, {out_ref: loss}, config, resume=resume)
     if (result.non_finite or result.read_error) and not options.Verbose:
         warnings.warn(result.stop_reason, RuntimeWarning, stacklevel=2)  # the verbose table prints it

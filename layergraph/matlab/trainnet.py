@@ -206,8 +206,9 @@ def trainnet(*args):
         isinstance(T, Categorical)) else None
     dtype = np.float32
     def prepare(data, labels):
-        where = (analysis, in_name, out_name, out_ref, dtype, classes, stand_in)
-        return _prepare_datastore(data, *where) if _is_datastore(data) else _prepare(data, labels, *where)
+        where = (analysis, in_name, out_name, out_ref, dtype, classes)
+        return _prepare_datastore(data, *where, out_layer=stand_in) if _is_datastore(data) \
+            else _prepare(data, labels, *where, out_layer=stand_in)
     x, t, _ = prepare(X, T)
     validation = None
     if options.ValidationData is not None:
@@ -333,8 +334,9 @@ def testnet(net, *args):
         raise LayerGraphError("layergraph's testnet tests networks with one input and one output.",
                               "nnet_cnn:testnet:InvalidNetwork")
     analysis, in_name, out_ref = net._analysis, ins[0], outs[0]
-    args_ = (analysis, in_name, out_ref[0], out_ref, np.float32, None, objective.stand_in())
-    x, t, _ = _prepare_datastore(X, *args_) if _is_datastore(X) else _prepare(X, T, *args_)
+    args_ = (analysis, in_name, out_ref[0], out_ref, np.float32, None)
+    x, t, _ = _prepare_datastore(X, *args_, out_layer=objective.stand_in()) if _is_datastore(X) \
+        else _prepare(X, T, *args_, out_layer=objective.stand_in())
     from ..data.sources import run
     y = run(net.executor("cpu", np.float32), {in_name: x}, [out_ref], 128)[out_ref]
     t = np.asarray(t)

@@ -18,7 +18,7 @@ from .. import layers as L
 from ..core import conventions as cv
 from ..core.layer import AUTO
 from ..core.size import Size
-from .harness import FEATURE, IMAGE
+from .harness import FEATURE, IMAGE, SEQUENCE
 
 IMAGE4 = ("image", (6, 5, 4))   # four channels: two groups of two
 
@@ -64,6 +64,14 @@ _NORM_LEARNING = {
 }
 _INPUT_STATS = {"Mean": None, "StandardDeviation": None, "Min": None, "Max": None,
                 "NormalizationDimension": "auto", "SplitComplexInputs": False}
+_LSTM_DEFAULTS = {
+    "OutputMode": "sequence", "StateActivationFunction": "tanh", "GateActivationFunction": "sigmoid",
+    "HasStateInputs": False, "HasStateOutputs": False, "InputWeights": None, "RecurrentWeights": None, "Bias": None,
+    "HiddenState": None, "CellState": None, "InputWeightsInitializer": "glorot",
+    "RecurrentWeightsInitializer": "orthogonal", "BiasInitializer": "unit-forget-gate",
+    "InputWeightsLearnRateFactor": 1, "RecurrentWeightsLearnRateFactor": 1, "BiasLearnRateFactor": 1,
+    "InputWeightsL2Factor": 1, "RecurrentWeightsL2Factor": 1, "BiasL2Factor": 0,
+}
 _MANUAL_PADDING = {"Stride": (1, 1), "PaddingMode": "manual", "PaddingSize": (0, 0, 0, 0)}
 _NORM_TWIN = {"Scale": ("Scaling", _flat), "Offset": ("Biases", _flat)}
 _BIASED = {"Weights": ("Weights", lambda w, layer, spec: cv.conv_weights_to_internal(w)), "Bias": ("Biases", _flat)}
@@ -91,6 +99,35 @@ CASES: dict[type, Case] = {
         # Normalization 'none' [out]; the other defaults [mem]
         defaults={"Name": "", "InputSize": 10, "Normalization": "none", **_INPUT_STATS},
         type_name=("Feature Input", "featureinput")),                   # DefaultName UNCONFIRMED
+    L.SequenceInputLayer: Case(
+        bad=(((0,), ["'InputSize'", "0", "positive integer"]),
+             ((12, "MinLength", 0), ["'MinLength'", "0", ">= 1"]),
+             ((12, "Normalization", "center"), ["'Normalization'", "'center'", "'zscore'"])),
+        required=("InputSize",),
+        defaults={"Name": "", "InputSize": 12, "MinLength": 1, "Normalization": "none", **_INPUT_STATS},
+        type_name=("Sequence Input", "sequenceinput")),                  # DefaultName UNCONFIRMED
+    L.LSTMLayer: Case(
+        inputs=(SEQUENCE,),
+        variants=((5,), (4, "OutputMode", "last", "GateActivationFunction", "hard-sigmoid",
+                         "StateActivationFunction", "softsign")),
+        bad=(((0,), ["'NumHiddenUnits'", "0", ">= 1"]),
+             ((10, "OutputMode", "first"), ["'OutputMode'", "'first'", "'sequence'", "'last'"]),
+             ((10, "GateActivationFunction", "relu"), ["'GateActivationFunction'", "'sigmoid'", "'hard-sigmoid'"]),
+             ((10, "StateActivationFunction", "relu"), ["'StateActivationFunction'", "'tanh'", "'softsign'"]),
+             ((10, "BiasLearnRateFactor", [1, 2, 3]), ["'BiasLearnRateFactor'", "1-by-4"]),
+             ((10, "InputWeights", np.zeros((8, 3))), ["'InputWeights'", "8x3", "40x3"]),
+             ((10, "RecurrentWeights", np.zeros((40, 3))), ["'RecurrentWeights'", "40x3", "40x10"])),
+        required=("NumHiddenUnits",),
+        defaults={"Name": "", "NumHiddenUnits": 100, "InputSize": AUTO, **_LSTM_DEFAULTS},
+        type_name=("LSTM", "lstm")),
+    L.BiLSTMLayer: Case(
+        inputs=(SEQUENCE,),
+        variants=((3,), (2, "OutputMode", "last", "GateActivationFunction", "hard-sigmoid")),
+        bad=(((0,), ["'NumHiddenUnits'", "0", ">= 1"]),
+             ((10, "BiasL2Factor", [1, 2, 3, 4]), ["'BiasL2Factor'", "1-by-8"])),
+        required=("NumHiddenUnits",),
+        defaults={"Name": "", "NumHiddenUnits": 100, "InputSize": AUTO, **_LSTM_DEFAULTS},
+        type_name=("BiLSTM", "bilstm")),                                 # DefaultName UNCONFIRMED
     L.Convolution2DLayer: Case(
         twin_arrays=_BIASED,
         bad=(((3.5, 16), ["'FilterSize'", "3.5", "positive integers"]),

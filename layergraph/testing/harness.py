@@ -19,28 +19,37 @@ from ..core.layer import AUTO
 
 IMAGE = ("image", (6, 5, 3))   # MATLAB's H x W x C; the conv row's 5 x 5 filter fits
 FEATURE = ("feature", 6)
+SEQUENCE = ("sequence", (3, 4))   # vector sequences: C = 3 features, 4 time steps each
 
 
 # -- the small network ----------------------------------------------------------------------------
 def input_layer(spec, name="in"):
     """The MATLAB input layer of an input spec, without normalization (the checks feed raw data)."""
-    from ..matlab import featureInputLayer, imageInputLayer
+    from ..matlab import featureInputLayer, imageInputLayer, sequenceInputLayer
     kind, size = spec
     if kind == "image":
         return imageInputLayer(list(size), "Name", name, "Normalization", "none")
     if kind == "feature":
         return featureInputLayer(size, "Name", name)
+    if kind == "sequence":
+        return sequenceInputLayer(size[0], "Name", name)
     raise ValueError(f"unknown input kind {kind!r}")
 
 
-def sample(spec, n=2, seed=0) -> np.ndarray:
-    """A float64 batch for an input spec in MATLAB's layout (H x W x C x N or N x C)."""
+def sample(spec, n=2, seed=0):
+    """A float64 batch for an input spec in MATLAB's layout (H x W x C x N or N x C; sequences:
+    a list of N C x T arrays, MATLAB's N-by-1 cell)."""
     kind, size = spec
+    r = np.random.default_rng(seed)
+    if kind == "sequence":
+        return [r.standard_normal(size) for _ in range(n)]
     shape = (*size, n) if kind == "image" else (n, size)
-    return np.random.default_rng(seed).standard_normal(shape)
+    return r.standard_normal(shape)
 
 
 def to_internal(spec, X):
+    if spec[0] == "sequence":
+        return np.ascontiguousarray(np.stack(X))   # N x C x T: one length, no padding
     return cv.matlab_images_to_internal(X) if spec[0] == "image" else np.ascontiguousarray(X)
 
 
@@ -130,7 +139,8 @@ def check_forward(net, spec, name, n=2):
         for ref in ex.output_refs():
             size = net._analysis.info(ref[0]).ActivationSizes[ref[1]]
             y = acts[ref]
-            assert y.shape == (n, size.channels, *size.spatial), (ref, y.shape, size)
+            steps = (x.shape[-1],) if size.is_sequence else ()
+            assert y.shape == (n, size.channels, *size.spatial, *steps), (ref, y.shape, size)
             assert np.all(np.isfinite(y)), ref
     return Y
 

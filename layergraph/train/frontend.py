@@ -34,6 +34,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..core.errors import LayerGraphError
+from ..core.sequence import SequenceData
 from ..data.sources import Column, batches
 from .normalization import statistics, streamed_statistics
 
@@ -52,6 +53,8 @@ def as_core(array, size, dtype) -> np.ndarray:
 def input_statistics(layer, x, batch_size: int = 128, progress=None) -> dict:
     """The input layer's normalization statistics from its training data: an array, or a
     source's Column (read in mini-batches, ahead of use; ``progress(done, total)`` after each)."""
+    if isinstance(x, SequenceData):   # over every time step of every sequence, padding left out
+        return statistics(layer, x.steps())
     if not isinstance(x, Column):
         return statistics(layer, x)
 
@@ -74,7 +77,7 @@ def count(arrays: dict) -> int:
 
 
 def take(arrays: dict, idx) -> dict:
-    return {k: v.subset(idx) if isinstance(v, Column) else v[idx] for k, v in arrays.items()}
+    return {k: v.subset(idx) if isinstance(v, (Column, SequenceData)) else v[idx] for k, v in arrays.items()}
 
 
 def holdout(inputs: dict, targets: dict, fraction: float, seed=None):

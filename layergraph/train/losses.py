@@ -33,7 +33,8 @@ class Loss:
     def __call__(self, y, t) -> tuple[float, np.ndarray]:
         raise NotImplementedError
 
-    def metric(self, y, t, loss: float) -> float | None:
+    def metric(self, y, t, loss: float, mask=None) -> float | None:
+        """``mask`` (N x 1 x T, sequences): the steps that count."""
         return None
 
 
@@ -49,10 +50,14 @@ class CrossEntropy(Loss):
         loss = get_kernel("crossentropyex", "forward_train", "cpu")(y, t, w)
         return loss, get_kernel("crossentropyex", "backward", "cpu")(y, t, w)
 
-    def metric(self, y, t, loss):
-        """Percentage of observations whose largest score is the true class."""
+    def metric(self, y, t, loss, mask=None):
+        """Percentage of observations (of time steps, for sequences: only each sequence's own,
+        ``mask`` N x 1 x T) whose largest score is the true class."""
         n = y.shape[0]
         hit = np.argmax(y.reshape(n, y.shape[1], -1), axis=1) == np.argmax(t.reshape(n, t.shape[1], -1), axis=1)
+        if mask is not None:
+            m = mask.reshape(n, -1)
+            return 100.0 * float(np.sum(hit & m) / max(np.sum(m), 1))
         return 100.0 * float(np.mean(hit))
 
 
@@ -63,7 +68,7 @@ class HalfMeanSquared(Loss):
     def __call__(self, y, t):
         return get_kernel("mse", "forward_train", "cpu")(y, t), get_kernel("mse", "backward", "cpu")(y, t)
 
-    def metric(self, y, t, loss):
+    def metric(self, y, t, loss, mask=None):
         """sqrt(sum (y - t)^2 / N), i.e. sqrt(2 * loss): the RMSE of one response per
         observation (with several responses, their squared errors are summed)."""
         return float(np.sqrt(2.0 * loss))
@@ -126,5 +131,6 @@ class ScaledLoss(Loss):
         value, grad = self.loss(y, t)
         return self.factor * value, grad * grad.dtype.type(self.factor)
 
-    def metric(self, y, t, loss):
-        return self.loss.metric(y, t, loss / self.factor if self.factor else 0.0)
+    def metric(self, y, t, loss, mask=None):
+        value = loss / self.factor if self.factor else 0.0
+        return self.loss.metric(y, t, value) if mask is None else self.loss.metric(y, t, value, mask=mask)

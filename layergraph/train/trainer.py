@@ -45,6 +45,7 @@ from ..core import shared
 from ..core.errors import LayerGraphError
 from ..core.executor import Executor
 from ..core.initializers import rng as global_rng
+from ..core.sequence import Padded, SequenceData
 from ..data.sources import Column, Feed, SourceError, batches, streamed
 from .compiling import CompileClock
 from .frontend import count as _count
@@ -86,6 +87,10 @@ class TrainConfig:
     on_compile: Callable[[], None] | None = None  # called when kernels start compiling (once a run)
     # progress(done, total) of the pass over streamed data for the population statistics
     on_read: Callable[[int, int], None] | None = None
+    # sequences: train each padded mini-batch in chunks of this many steps (truncated
+    # backpropagation through time), one update per chunk, the recurrent state carried between
+    # the chunks of a mini-batch (detached) and reset at the next; None: the whole sequences
+    sequence_chunk: int | None = None
 
 
 @dataclass
@@ -144,8 +149,9 @@ class _Run:
             for spec in layer.learnables:
                 if (step.name, spec.name) in alias:
                     continue
-                self.learnables.append((step.name, spec.name, float(getattr(layer, spec.learn_rate)),
-                                        float(getattr(layer, spec.l2))))
+                w = ex.params[step.name][spec.name]
+                self.learnables.append((step.name, spec.name, _factor(getattr(layer, spec.learn_rate), w),
+                                        _factor(getattr(layer, spec.l2), w)))
         self.bn = [(s.name, s.op.layer) for s in ex.steps if s.op.layer.family == "batchnorm"]
         self.single_metric = next(iter(losses.values())) if len(losses) == 1 else None
         self._backup = {}  # the weights before the current step, to undo a step that overflows
@@ -177,20 +183,60 @@ class _Run:
         cfg = self.cfg
         return cfg.learn_rate if cfg.schedule is None else float(cfg.schedule(cfg.learn_rate, iteration, epoch))
 
-    def _losses(self, acts, targets):
+    def _chunks(self, data):
+        """(inputs, targets, padding, last) per forward of a mini-batch: the whole batch, or with
+        ``sequence_chunk`` k its padded sequences k steps at a time (targets with time cut the
+        same way; targets without time belong to the last chunk only)."""
+        inputs = {k: data[k] for k in self.inputs}
+        targets = {k: data[k] for k in self.targets}
+        seq = _padding(data, self.inputs)
+        k = self.cfg.sequence_chunk
+        if k is None or seq is None:
+            return [(inputs, targets, seq, True)]
+        steps = max(info.steps for info in seq.values())
+        out = []
+        for s0 in range(0, steps, k):
+            cut = {name: (a[..., s0:s0 + k] if name in seq else a) for name, a in inputs.items()}
+            cut_t = {ref: (t[..., s0:s0 + k] if isinstance(t, Padded) else t) for ref, t in targets.items()}
+            out.append((cut, cut_t, {name: info.window(s0, k) for name, info in seq.items()}, s0 + k >= steps))
+        return out
+
+    def _carry_state(self, reset: bool):
+        """Between the chunks of a mini-batch the recurrent layers start from the state the last
+        chunk left (a copy: no gradient flows back into it); ``reset``: from their own again."""
+        for step in self.ex.steps:
+            if hasattr(step.op, "initial_state"):
+                final = getattr(step.op, "final_state", None)
+                step.op.initial_state = None if reset or final is None else tuple(a.copy() for a in final)
+
+    def _losses(self, acts, targets, timeless: bool = True):
         total, seeds, metric = 0.0, {}, None
         for ref, loss in self.losses.items():
-            value, dy = loss(acts[ref], targets[ref])
+            if not timeless and self.ex.seq_meta.get(ref) is None:   # its target is the whole sequence's
+                continue
+            y, t = acts[ref], targets[ref]
+            meta = self.ex.seq_meta.get(ref)
+            mask = None
+            if meta is not None and not meta.full:
+                # padded steps: the target there (zeros, core/sequence.py) as the output, so that
+                # they add nothing to the loss nor to its gradient
+                mask = meta.mask()[:, None, :]
+                y = np.where(mask, y, t).astype(y.dtype, copy=False)
+            value, dy = loss(y, t)
+            if mask is not None:
+                dy = np.where(mask, dy, 0).astype(dy.dtype, copy=False)
             total += value
             seeds[ref] = dy
             if loss is self.single_metric:
-                metric = loss.metric(acts[ref], targets[ref], value)
+                metric = loss.metric(y, t, value) if mask is None else loss.metric(y, t, value, mask=mask)
         return total, seeds, metric
 
     def evaluate(self, data) -> tuple[float, float | None]:
         """Loss and metric of the current network in prediction mode, over all observations."""
         inputs, targets = data
         refs = set(self.losses)
+        if any(isinstance(v, SequenceData) for v in {**inputs, **targets}.values()):
+            return self._evaluate_batches(inputs, targets, refs)
         outs = {ref: [] for ref in refs}
         streamed_targets = {k: [] for k, v in targets.items() if isinstance(v, Column)}
         for batch in batches({**inputs, **targets}, None, self.bs, partial=True):
@@ -204,6 +250,25 @@ class _Run:
         total, _, metric = self._losses(ys, targets)
         return total, metric
 
+    def _evaluate_batches(self, inputs, targets, refs):
+        """``evaluate`` over sequence data: mini-batches differ in length, so the loss and the
+        metric are averaged over the batches (by observations; the metric by the steps it counted)."""
+        n = total = 0.0
+        metric_sum = metric_weight = 0.0
+        for batch in batches({**inputs, **targets}, None, self.bs, partial=True):
+            acts = self.ex.forward({k: batch[k] for k in inputs}, training=False, keep=refs,
+                                   seq=_padding(batch, inputs))
+            m = next(iter(batch.values())).shape[0]
+            value, _, metric = self._losses(acts, {k: batch[k] for k in targets})
+            total += value * m
+            n += m
+            if metric is not None:
+                meta = next((self.ex.seq_meta.get(r) for r in refs if self.ex.seq_meta.get(r) is not None), None)
+                w = float(np.sum(meta.lengths)) if meta is not None else m
+                metric_sum += metric * w
+                metric_weight += w
+        return total / n, (metric_sum / metric_weight if metric_weight else None)
+
     def _update(self, grads, rate, t) -> bool:
         """L2, thresholding and the solver step. False (and the weights as they were) when
         the step would make a weight NaN or Inf."""
@@ -211,13 +276,13 @@ class _Run:
         grads = shared.sum_gradients(grads, self.ex.shared)
         live = []
         for layer, name, lrf, l2f in self.learnables:
-            if lrf == 0:
+            if np.all(lrf == 0):
                 continue
             g = grads.get(layer, {}).get(name)
             if g is None:
                 continue
             w = P[layer][name]
-            if cfg.l2 and l2f:
+            if cfg.l2 and np.any(l2f):
                 g += (cfg.l2 * l2f) * w
             live.append((layer, name, lrf, w, g))
         threshold([g for *_, g in live], cfg.gradient_threshold_method, cfg.gradient_threshold)
@@ -328,23 +393,36 @@ class _Run:
                     data = feed.batch(st.order, st.position)
                     iteration = st.iteration + 1
                     rate = self._rate(iteration, st.epoch)
-                    acts = self.ex.forward({k: data[k] for k in self.inputs}, training=True, keep=set(self.losses),
-                                           rng=self.gen)
-                    loss, seeds, metric = self._losses(acts, {k: data[k] for k in self.targets})
-                    grads = self.ex.backward(seeds) if math.isfinite(loss) else {}
-                    if not math.isfinite(loss) or not self._finite_grads(grads):
-                        what = "training loss is NaN" if math.isnan(loss) else (
-                            "training loss is Inf" if not math.isfinite(loss) else "a gradient is not finite")
-                        reason = (f"Training stopped at iteration {iteration} because {what}. The network "
-                                  f"returned is the one after iteration {st.iteration}, whose weights are finite.")
-                        finite_stop = True
+                    failure = None
+                    losses, metric = [], None
+                    for chunk_in, chunk_t, seq, final_chunk in self._chunks(data):
+                        acts = self.ex.forward(chunk_in, training=True, keep=set(self.losses), rng=self.gen,
+                                               seq=seq)
+                        self._carry_state(final_chunk)
+                        loss, seeds, chunk_metric = self._losses(acts, chunk_t, timeless=final_chunk)
+                        if not seeds:   # an earlier chunk of a sequence-to-one network: the state only
+                            continue
+                        losses.append(loss)
+                        metric = chunk_metric if metric is None or chunk_metric is None else \
+                            (metric * (len(losses) - 1) + chunk_metric) / len(losses)
+                        grads = self.ex.backward(seeds) if math.isfinite(loss) else {}
+                        if not math.isfinite(loss) or not self._finite_grads(grads):
+                            what = "training loss is NaN" if math.isnan(loss) else (
+                                "training loss is Inf" if not math.isfinite(loss) else "a gradient is not finite")
+                            failure = (f"Training stopped at iteration {iteration} because {what}. The network "
+                                       f"returned is the one after iteration {st.iteration}, whose weights are "
+                                       "finite.")
+                            break
+                        if not self._update(grads, rate, iteration):
+                            failure = (f"Training stopped at iteration {iteration} because the update made weights "
+                                       f"NaN or Inf. The network returned is the one after iteration "
+                                       f"{st.iteration}, whose weights are finite.")
+                            break
+                    self._carry_state(True)
+                    if failure is not None:
+                        reason, finite_stop = failure, True
                         break
-                    if not self._update(grads, rate, iteration):
-                        reason = (f"Training stopped at iteration {iteration} because the update made weights "
-                                  f"NaN or Inf. The network returned is the one after iteration {st.iteration}, "
-                                  "whose weights are finite.")
-                        finite_stop = True
-                        break
+                    loss = float(np.mean(losses))
                     self._update_moving()
                     st.iteration = iteration
                     st.position += 1
@@ -438,6 +516,21 @@ class _Run:
         saved = TrainState(**{**st.__dict__, "elapsed": elapsed})
         self.cfg.checkpoint(saved, TrainResult(self.network(), list(st.history), "checkpoint", None,
                                                st.iteration, saved))
+
+
+def _factor(value, w):
+    """A learn-rate or L2 factor as it multiplies the array ``w``: a number, or one value per
+    block of rows (an LSTM's 1-by-4 factors: one per gate) repeated over the block's rows."""
+    if isinstance(value, tuple):
+        per = w.shape[0] // len(value)
+        return np.repeat(np.asarray(value, dtype=np.float64), per).reshape(-1, *([1] * (w.ndim - 1)))
+    return float(value)
+
+
+def _padding(batch: dict, names) -> dict | None:
+    """{input: SeqInfo} of the inputs of a mini-batch that are padded sequence batches."""
+    seq = {k: batch[k].seq for k in names if isinstance(batch[k], Padded)}
+    return seq or None
 
 
 def train(net, inputs: dict, targets: dict, losses: dict, config: TrainConfig | None = None,

@@ -1409,8 +1409,12 @@ class CoreLayerView(NetLayer):
         return ["Input"]
 
     def array_dims(self, in_dims):
+        from ..core.layer import SizeError
         sizes = [dims_to_size(d) for d in in_dims]
-        sized, _ = self.spec.infer(sizes)
+        try:
+            sized, _ = self.spec.infer(sizes)
+        except SizeError as err:   # the input does not fit the core layer (an LSTM given no sequence)
+            raise _err(self.head, err.message) from None
         return {**sized.learnable_sizes(sizes[0]), **sized.state_sizes(sizes[0])}
 
     def _check_arrays(self, in_dims):

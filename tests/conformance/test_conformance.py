@@ -55,6 +55,8 @@ def make(entry, args=None, name="x"):
 def spec_of(layer, default):
     if layer.is_input:
         size = layer.InputSize
+        if layer.class_name == "SequenceInputLayer":
+            return ("sequence", (size, 4))
         return ("feature", size) if isinstance(size, int) else ("image", tuple(size))
     return default
 
@@ -95,7 +97,8 @@ def network(entry, variant, spec, seed=0):
 def test_every_row_has_a_case_and_the_left_out_rows_are_named():
     assert set(CASES) == {e.layer for e in REGISTRY}
     assert {rid(e) for e in REGISTRY if not e.wolfram} == {
-        "imageInputLayer", "featureInputLayer", "leakyReluLayer", "clippedReluLayer", "globalAveragePooling2dLayer",
+        "imageInputLayer", "featureInputLayer", "sequenceInputLayer", "lstmLayer", "bilstmLayer",
+        "leakyReluLayer", "clippedReluLayer", "globalAveragePooling2dLayer",
         "globalMaxPooling2dLayer", "flattenLayer", "ArrayTransposeLayer", "classificationLayer", "regressionLayer",
         "multiplicationLayer", "scalingLayer", "resize2dLayer", "HardSigmoidLayer", "HardSwishLayer"}
     assert {rid(e) for e in REGISTRY if not e.matlab} == {
@@ -111,7 +114,8 @@ def test_every_row_has_a_case_and_the_left_out_rows_are_named():
     # the wrong-size-learnable checks run on the rows with learnables; the others have none to give
     assert {rid(e) for e in LEARNABLE_ROWS} == {
         "convolution2dLayer", "groupedConvolution2dLayer", "transposedConv2dLayer", "batchNormalizationLayer",
-        "layerNormalizationLayer", "groupNormalizationLayer", "fullyConnectedLayer", "instanceNormalizationLayer"}
+        "layerNormalizationLayer", "groupNormalizationLayer", "fullyConnectedLayer", "instanceNormalizationLayer",
+        "lstmLayer", "bilstmLayer"}
     for e in REGISTRY:
         assert case(e).bad, f"{rid(e)}: no bad value to refuse"
         assert (e.wolfram is None) == (e.wolfram_example is None), rid(e)

@@ -27,12 +27,13 @@ from . import (
     loss,
     norm,
     pool,
+    recurrent,
     resize,
     softmax,
 )
 
 _MODULES = (activation, broadcast, combine, conv, dense, dropout, elementwise, flatten, groupnorm, instancenorm, loss,
-            norm, pool, resize, softmax)
+            norm, pool, recurrent, resize, softmax)
 # A kernel family that no layer runs on (DepthConcatenationLayer runs on "concatenation" along the
 # channels), kept for callers of the kernels themselves.
 _KERNEL_ONLY = {"depthconcatenation": "depthconcat"}

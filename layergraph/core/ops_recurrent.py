@@ -1,0 +1,136 @@
+"""The adapter of the recurrent layers (layers/recurrent.py) to the LSTM kernels.
+
+One op for lstmLayer and bilstmLayer (one kernel call per direction, the reverse one over the
+same masked batch). The padding of the input batch comes from the executor as ``self.seq``
+(core/sequence.py); padded steps freeze the state, so OutputMode 'last' is each sequence's
+output at its own last step. The initial state is, in order: the 'hidden' and 'cell' inputs
+(HasStateInputs), ``initial_state`` (N x dH arrays set by a caller that carries state between
+calls: stateful prediction, sequence chunks), the layer's HiddenState / CellState, zeros.
+After each forward ``final_state`` holds the state after every sequence's last step.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import LayerGraphError
+from .op import Op
+
+
+class LSTMOp(Op):
+    learnable_names = ("InputWeights", "RecurrentWeights", "Bias")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.state_names = () if self.layer.HasStateInputs else ("HiddenState", "CellState")
+        self.initial_state: tuple[np.ndarray, np.ndarray] | None = None
+        self.final_state: tuple[np.ndarray, np.ndarray] | None = None
+
+    def seq_out(self, seq):
+        return None if self.layer.OutputMode == "last" else seq
+
+    def _acts(self):
+        return self.layer.GateActivationFunction, self.layer.StateActivationFunction
+
+    def _mask(self, x):
+        seq = self.seq
+        if seq is None or seq.full:
+            return None, None
+        if seq.steps != x.shape[2] or len(seq.lengths) != x.shape[0]:
+            raise LayerGraphError(f"Layer '{self.layer.Name}': the sequence lengths ({len(seq.lengths)} sequences "
+                                  f"of at most {seq.steps} steps) do not fit the batch {x.shape}.")
+        return seq.mask(), seq
+
+    def _start(self, xs, P, n):
+        d = self.layer.directions * self.layer.NumHiddenUnits
+        if self.layer.HasStateInputs:
+            return (np.ascontiguousarray(xs[1].reshape(n, d), dtype=self.dtype),
+                    np.ascontiguousarray(xs[2].reshape(n, d), dtype=self.dtype))
+        if self.initial_state is not None:
+            h, c = self.initial_state
+            return (np.ascontiguousarray(np.broadcast_to(h, (n, d)), dtype=self.dtype),
+                    np.ascontiguousarray(np.broadcast_to(c, (n, d)), dtype=self.dtype))
+        h, c = P["HiddenState"], P["CellState"]
+        if h.ndim == 2 and h.shape[0] != n:   # one state per observation (stateful prediction)
+            raise LayerGraphError(f"Layer '{self.layer.Name}': the network state holds {h.shape[0]} observations "
+                                  f"(HiddenState is {d}x{h.shape[0]}) but the data has {n}. Use as many "
+                                  "observations, or resetState first.", "nnet_cnn:layer:LSTMLayer:StateSize")
+        return (np.ascontiguousarray(np.broadcast_to(h, (n, d))), np.ascontiguousarray(np.broadcast_to(c, (n, d))))
+
+    def _last(self, seq, n, t):
+        """Each sequence's last own step (the output 'last' reads)."""
+        if seq is None or seq.left:
+            return np.full(n, t - 1)
+        return np.maximum(seq.lengths - 1, 0)
+
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        n, _, t = x.shape
+        hid = self.layer.NumHiddenUnits
+        mask, seq = self._mask(x)
+        h0, c0 = self._start(xs, P, n)
+        gate, state = self._acts()
+        fn = k("lstm", "forward_train")
+        ys, hs, cs, ctxs = [], [], [], []
+        for d in range(self.layer.directions):
+            rows = slice(4 * hid * d, 4 * hid * (d + 1))
+            cols = slice(hid * d, hid * (d + 1))
+            y, h, c, ctx = fn(x, P["InputWeights"][rows], P["RecurrentWeights"][rows], P["Bias"][rows],
+                              h0[:, cols], c0[:, cols], mask, gate, state, d == 1)
+            ys.append(y)
+            hs.append(h)
+            cs.append(c)
+            ctxs.append(ctx if training else None)
+        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=1)
+        hT = hs[0] if len(hs) == 1 else np.concatenate(hs, axis=1)
+        cT = cs[0] if len(cs) == 1 else np.concatenate(cs, axis=1)
+        self.final_state = (hT, cT)
+        last = None
+        if self.layer.OutputMode == "last" and self.layer.directions == 1:
+            y = hT.copy()   # the state after each sequence's last own step (carried over a chunk without any)
+            last = self._last(seq, n, t)
+        elif self.layer.OutputMode == "last":
+            last = self._last(seq, n, t)
+            y = np.ascontiguousarray(y[np.arange(n), :, last])
+        outs = [y, hT, cT] if self.layer.HasStateOutputs else [y]
+        return outs, ((ctxs, last, t) if training else None)
+
+    def backward(self, k, dys, ctx, P):
+        ctxs, last, t = ctx
+        hid = self.layer.NumHiddenUnits
+        dout = dys[0]
+        n = dout.shape[0]
+        dhT = dys[1] if self.layer.HasStateOutputs else None
+        dcT = dys[2] if self.layer.HasStateOutputs else None
+        if last is not None and self.layer.directions == 1:   # the output is the final state
+            dy = np.zeros((n, dout.shape[1], t), dout.dtype)
+            dhT = dout if dhT is None else dhT + dout
+        elif last is not None:
+            dy = np.zeros((n, dout.shape[1], t), dout.dtype)
+            dy[np.arange(n), :, last] = dout
+        else:
+            dy = dout
+        gate, state = self._acts()
+        bwd = k("lstm", "backward")
+        dx, dws, drs, dbs, dh0s, dc0s = None, [], [], [], [], []
+        for d, c in enumerate(ctxs):
+            rows = slice(4 * hid * d, 4 * hid * (d + 1))
+            cols = slice(hid * d, hid * (d + 1))
+            gx, gw, gr, gb, gh, gc = bwd(np.ascontiguousarray(dy[:, cols]),
+                                         None if dhT is None else np.ascontiguousarray(dhT[:, cols]),
+                                         None if dcT is None else np.ascontiguousarray(dcT[:, cols]),
+                                         c, P["InputWeights"][rows], P["RecurrentWeights"][rows], gate, state, d == 1)
+            dx = gx if dx is None else dx + gx
+            dws.append(gw)
+            drs.append(gr)
+            dbs.append(gb)
+            dh0s.append(gh)
+            dc0s.append(gc)
+        grads = {"InputWeights": np.concatenate(dws), "RecurrentWeights": np.concatenate(drs),
+                 "Bias": np.concatenate(dbs)}
+        dxs = [dx]
+        if self.layer.HasStateInputs:
+            dxs += [np.concatenate(dh0s, axis=1), np.concatenate(dc0s, axis=1)]
+        return dxs, grads
+
+
+RECURRENT_OPS = {"lstm": LSTMOp}

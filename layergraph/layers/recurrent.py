@@ -1,0 +1,282 @@
+"""Sequence input and recurrent layers: sequenceInputLayer, lstmLayer, bilstmLayer.
+
+Sequences are N x C x T in the internal layout (core/size.py: ``Size.time``). An LSTM's
+arrays are MATLAB's, stored as they are: InputWeights 4H x C, RecurrentWeights 4H x H and
+Bias 4H (x 1 in MATLAB), gates stacked i, f, g (cell candidate), o; a BiLSTM stacks the
+forward gates on top of the backward ones (8H rows) and its HiddenState / CellState (2H)
+and output (2H channels) hold the forward half first. The kernels (kernels/cpu/recurrent.py)
+read these arrays directly; Wolfram's LongShortTermMemoryLayer stacks its 12 arrays into the
+same spec (docs/recurrent_plan.md, part 4).
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+import numpy as np
+from pydantic import BeforeValidator, ValidationInfo, model_validator
+
+from ..core.errors import LayerGraphError
+from ..core.layer import AUTO, ArrayLayout, AutoOr, Choice, Layer, LearnableSpec, Logical, Scalar, SizeError, Stored
+from ..core.size import VARYING, Size
+from ..display.matlab_format import format_size
+from ._common import COLUMN, PosInt, check_given_arrays
+from .input import FEATURE_STATISTIC, IMAGE_STATISTIC, NORMALIZATIONS, STATISTICS, _InputLayer
+
+
+# -- sequenceInputLayer ----------------------------------------------------------------------------------------
+def _sequence_size(value, info: ValidationInfo):
+    text = "a positive integer (vector sequences) or a vector [h w c] of positive integers (image sequences)"
+    try:
+        arr = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise ValueError(f"Expected InputSize to be {text}.") from None
+    if arr.size not in (1, 3) or not np.all(np.isfinite(arr)) or np.any(arr < 1) or np.any(arr != np.round(arr)):
+        raise ValueError(f"Expected InputSize to be {text}.")
+    dims = [int(v) for v in arr]
+    return dims[0] if len(dims) == 1 else tuple(dims)
+
+
+def _by_kind(layer):
+    return FEATURE_STATISTIC if isinstance(layer.InputSize, int) else IMAGE_STATISTIC
+
+
+SEQUENCE_STATISTIC = ArrayLayout(lambda layer, v: _by_kind(layer).to_internal(layer, v),
+                                             lambda layer, v: _by_kind(layer).to_matlab(layer, v))
+
+
+class SequenceInputLayer(_InputLayer):
+    """sequenceInputLayer: sequences of vectors (InputSize C; data C x S per sequence) or of
+    images (InputSize [h w c]; data h x w x c x S). Statistics as for featureInputLayer
+    (C x 1) or imageInputLayer (h x w x c or 1 x 1 x c), over every time step."""
+
+    class_name: ClassVar[str] = "SequenceInputLayer"
+    Type: ClassVar[str] = "Sequence Input"
+    DefaultName: ClassVar[str] = "sequenceinput"
+    general: ClassVar[tuple[str, ...]] = ("Name", "InputSize", "MinLength", "SplitComplexInputs")
+    array_layouts: ClassVar = {n: SEQUENCE_STATISTIC for n in STATISTICS}
+
+    InputSize: Annotated[Any, BeforeValidator(_sequence_size)]
+    MinLength: Annotated[Any, Scalar(1, integer=True)] = 1
+    Normalization: Annotated[Any, Choice(*NORMALIZATIONS, allow_callable=True)] = "none"
+
+    def _statistic_sizes(self):
+        if isinstance(self.InputSize, int):
+            return [(self.InputSize, 1), (1, 1)]
+        h, w, c = self.InputSize
+        return [(h, w, c), (1, 1, c), (1, 1)]
+
+    def property_groups(self):
+        hyper = ("Normalization", "NormalizationDimension") + self._statistics_shown()
+        return [("", self.general), ("Hyperparameters", hyper)]
+
+    def description(self) -> str:
+        dims = self.InputSize if isinstance(self.InputSize, int) else format_size(self.InputSize)
+        return f"Sequence input with {dims} dimensions{self._normalization_text()}"
+
+    def infer(self, inputs):
+        if isinstance(self.InputSize, int):
+            return self, [Size((), self.InputSize, VARYING)]
+        h, w, c = self.InputSize
+        return self, [Size((h, w), c, VARYING)]
+
+
+# -- lstmLayer / bilstmLayer -------------------------------------------------------------------------------------
+def _factor(n_gates):
+    """A learn-rate or L2 factor: a nonnegative scalar, or one per gate (a 1-by-n vector)."""
+    text = f"a nonnegative scalar or a 1-by-{n_gates} vector of nonnegative numbers"
+
+    def check(value, info: ValidationInfo):
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ValueError(f"Expected {info.field_name} to be {text}.") from None
+        if isinstance(value, (str, bool, np.bool_)) or arr.ndim > 2 or (arr.ndim == 2 and min(arr.shape) != 1):
+            raise ValueError(f"Expected {info.field_name} to be {text}.")
+        arr = arr.ravel()
+        if arr.size not in (1, n_gates) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"Expected {info.field_name} to be {text}.")
+        return float(arr[0]) if arr.size == 1 else tuple(float(v) for v in arr)
+
+    return BeforeValidator(check)
+
+
+AS_GIVEN = ArrayLayout(lambda layer, v: v.reshape(v.shape[0], -1), lambda layer, v: v)
+# HiddenState / CellState: MATLAB's H x 1 (or, after stateful prediction of N observations,
+# H x N) <-> (H,) or N x H, the form the op reads
+STATE = ArrayLayout(lambda layer, v: v.reshape(-1) if v.ndim == 1 or v.shape[1] == 1 else np.ascontiguousarray(v.T),
+                    lambda layer, v: v.reshape(-1, 1) if v.ndim == 1 else np.ascontiguousarray(v.T))
+_WEIGHT_INITS = ("glorot", "he", "orthogonal", "narrow-normal", "zeros", "ones")
+_LEARNABLES = (
+    LearnableSpec("InputWeights", "InputWeightsInitializer", "InputWeightsLearnRateFactor", "InputWeightsL2Factor"),
+    LearnableSpec("RecurrentWeights", "RecurrentWeightsInitializer", "RecurrentWeightsLearnRateFactor",
+                  "RecurrentWeightsL2Factor"),
+    LearnableSpec("Bias", "BiasInitializer", "BiasLearnRateFactor", "BiasL2Factor"),
+)
+
+
+class _LSTMBase(Layer):
+    """What lstmLayer and bilstmLayer share; ``directions`` is 1 or 2."""
+
+    family: ClassVar[str] = "lstm"
+    directions: ClassVar[int] = 1
+    learnables: ClassVar = _LEARNABLES
+    states: ClassVar = ("HiddenState", "CellState")
+    general: ClassVar = ("Name", "InputNames", "OutputNames", "NumInputs", "NumOutputs", "HasStateInputs",
+                         "HasStateOutputs")
+    hyperparameters: ClassVar = ("InputSize", "NumHiddenUnits", "OutputMode", "StateActivationFunction",
+                                 "GateActivationFunction")
+    # the weights are stored as MATLAB has them (4H x C, 4H x H); vectors as (4H,) and (H,)
+    array_layouts: ClassVar = {"InputWeights": AS_GIVEN, "RecurrentWeights": AS_GIVEN, "Bias": COLUMN,
+                               "HiddenState": STATE, "CellState": STATE}
+
+    NumHiddenUnits: PosInt
+    InputSize: Annotated[Any, AutoOr(Scalar(1, integer=True), "a positive integer")] = AUTO
+    OutputMode: Annotated[Any, Choice("sequence", "last")] = "sequence"
+    StateActivationFunction: Annotated[Any, Choice("tanh", "softsign")] = "tanh"
+    GateActivationFunction: Annotated[Any, Choice("sigmoid", "hard-sigmoid")] = "sigmoid"
+    HasStateInputs: Annotated[Any, Logical] = False
+    HasStateOutputs: Annotated[Any, Logical] = False
+    InputWeights: Annotated[Any, Stored] = None
+    RecurrentWeights: Annotated[Any, Stored] = None
+    Bias: Annotated[Any, Stored] = None
+    HiddenState: Annotated[Any, Stored] = None
+    CellState: Annotated[Any, Stored] = None
+    InputWeightsInitializer: Annotated[Any, Choice(*_WEIGHT_INITS, allow_callable=True)] = "glorot"
+    RecurrentWeightsInitializer: Annotated[Any, Choice(*_WEIGHT_INITS, allow_callable=True)] = "orthogonal"
+    BiasInitializer: Annotated[Any, Choice("unit-forget-gate", "narrow-normal", "ones", "zeros",
+                                           allow_callable=True)] = "unit-forget-gate"
+    # the HiddenState / CellState before the first stateful prediction, which resetState restores
+    # (internal: MATLAB keeps them as InitialHiddenState / InitialCellState); None: not updated yet
+    initial_states: Any = None
+
+    @property
+    def InputNames(self) -> list[str]:
+        return ["in", "hidden", "cell"] if self.HasStateInputs else ["in"]
+
+    @property
+    def OutputNames(self) -> list[str]:
+        return ["out", "hidden", "cell"] if self.HasStateOutputs else ["out"]
+
+    def property_groups(self):
+        return [("", self.general), ("Hyperparameters", self.hyperparameters),
+                ("Learnable Parameters", ("InputWeights", "RecurrentWeights", "Bias")),
+                ("State Parameters", self.states)]
+
+    @property
+    def _rows(self) -> int:
+        return 4 * self.directions * self.NumHiddenUnits
+
+    @property
+    def _state_rows(self) -> int:
+        return self.directions * self.NumHiddenUnits
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.InputWeights is not None and self.InputSize == AUTO and self.InputWeights.ndim == 2:
+            object.__setattr__(self, "InputSize", int(self.InputWeights.shape[1]))
+        check_given_arrays(self, self.learnable_sizes())
+        for name in self.states:   # H x 1, or H x N after stateful prediction of N observations
+            value = getattr(self, name)
+            if value is not None and (value.ndim > 2 or value.shape[0] != self._state_rows):
+                raise ValueError(f"Invalid value for '{name}' of {self.class_name}: array of size "
+                                 f"{'x'.join(map(str, value.shape))}. Expected {name} to be of size "
+                                 f"{self._state_rows}x1 (or {self._state_rows}xN, one column per observation).")
+        if self.HasStateInputs and (self.HiddenState is not None or self.CellState is not None):
+            raise ValueError(f"{self.class_name}: HiddenState and CellState cannot be set when HasStateInputs is "
+                             "true; the states come from the 'hidden' and 'cell' inputs.")
+        return self
+
+    def _check_assignment(self, name, value):
+        if name == "NumHiddenUnits":
+            raise LayerGraphError(f"Unable to set the 'NumHiddenUnits' property of class '{self.class_name}' "
+                                  "because it is read-only.", "MATLAB:class:SetProhibited")
+        if name in ("HiddenState", "CellState") and self.HasStateInputs and value is not None:
+            raise LayerGraphError(f"Unable to set {name} of layer '{self.Name}': the layer has state inputs "
+                                  "(HasStateInputs is true).", "nnet_cnn:layer:LSTMLayer:SettingStateWithStateInputs")
+
+    def learnable_sizes(self, size=None):
+        return {"InputWeights": (self._rows, self.InputSize), "RecurrentWeights": (self._rows, self.NumHiddenUnits),
+                "Bias": (self._rows, 1)}
+
+    def state_sizes(self, size=None):
+        return {} if self.HasStateInputs else {"HiddenState": (self._state_rows, 1), "CellState": (self._state_rows, 1)}
+
+    def fans(self, name):
+        # glorot / he over one direction's four gates: numIn the input (or hidden) size, numOut 4H
+        n_in = self.InputSize if name == "InputWeights" else self.NumHiddenUnits
+        return n_in, 4 * self.NumHiddenUnits
+
+    def initial_value(self, name, initializer, sz, dtype):
+        """'unit-forget-gate': forget-gate biases 1, the others 0 (each direction); None: the
+        core's initializers."""
+        if initializer != "unit-forget-gate":
+            return None
+        h = self.NumHiddenUnits
+        value = np.zeros(sz, dtype=dtype)
+        for d in range(self.directions):
+            value[4 * h * d + h:4 * h * d + 2 * h] = 1
+        return value
+
+    def infer(self, inputs):
+        x = inputs[0]
+        if not x.is_sequence:
+            raise SizeError("in", f"Invalid input data for layer '{self.Name}' ({self.class_name}): the layer "
+                                  f"expects sequence input (a vector sequence of C x S), but the input has size "
+                                  f"{x} and no time dimension.")
+        if x.is_image:
+            raise SizeError("in", f"Invalid input data for layer '{self.Name}' ({self.class_name}): the layer "
+                                  f"expects vector sequences, but the input is a sequence of {x} images. Flatten "
+                                  "them first.")
+        if self.InputSize != AUTO and self.InputSize != x.channels:
+            raise SizeError("in", f"The layer expects input size {self.InputSize} (InputSize) but the input has "
+                                  f"{x.channels} channels.")
+        h = self._state_rows
+        for port, s in zip(("hidden", "cell"), inputs[1:]):
+            if s.is_sequence or s.is_image or s.channels != h:
+                raise SizeError(port, f"The '{port}' input must be a {h}-by-N state (NumHiddenUnits "
+                                      f"{self.NumHiddenUnits}{' per direction' if self.directions == 2 else ''}); "
+                                      f"the input has size {s}.")
+        out = Size((), h, x.time) if self.OutputMode == "sequence" else Size((), h)
+        states = [Size((), h), Size((), h)] if self.HasStateOutputs else []
+        return self._resolved_copy(InputSize=x.channels), [out, *states]
+
+
+class LSTMLayer(_LSTMBase):
+    """lstmLayer(numHiddenUnits): long short-term memory."""
+
+    class_name: ClassVar[str] = "LSTMLayer"
+    Type: ClassVar[str] = "LSTM"
+    DefaultName: ClassVar[str] = "lstm"
+
+    InputWeightsLearnRateFactor: Annotated[Any, _factor(4)] = 1.0
+    RecurrentWeightsLearnRateFactor: Annotated[Any, _factor(4)] = 1.0
+    BiasLearnRateFactor: Annotated[Any, _factor(4)] = 1.0
+    InputWeightsL2Factor: Annotated[Any, _factor(4)] = 1.0
+    RecurrentWeightsL2Factor: Annotated[Any, _factor(4)] = 1.0
+    BiasL2Factor: Annotated[Any, _factor(4)] = 0.0
+
+    def description(self):
+        return f"LSTM with {self.NumHiddenUnits} hidden units"
+
+
+class BiLSTMLayer(_LSTMBase):
+    """bilstmLayer(numHiddenUnits): an LSTM over the sequence and one over its reverse, outputs
+    concatenated (forward first)."""
+
+    class_name: ClassVar[str] = "BiLSTMLayer"
+    Type: ClassVar[str] = "BiLSTM"
+    DefaultName: ClassVar[str] = "bilstm"
+    directions: ClassVar[int] = 2
+
+    InputWeightsLearnRateFactor: Annotated[Any, _factor(8)] = 1.0
+    RecurrentWeightsLearnRateFactor: Annotated[Any, _factor(8)] = 1.0
+    BiasLearnRateFactor: Annotated[Any, _factor(8)] = 1.0
+    InputWeightsL2Factor: Annotated[Any, _factor(8)] = 1.0
+    RecurrentWeightsL2Factor: Annotated[Any, _factor(8)] = 1.0
+    BiasL2Factor: Annotated[Any, _factor(8)] = 0.0
+
+    def description(self):
+        return f"BiLSTM with {self.NumHiddenUnits} hidden units"
+
+
+__all__ = ["SequenceInputLayer", "LSTMLayer", "BiLSTMLayer"]
