@@ -7,6 +7,26 @@ import numpy as np
 from .op import Op
 
 
+def _traced_gradients(fn, xs, dy):
+    """The gradients of a user's Python function ``fn(*xs)`` at ``xs`` for the output gradient
+    ``dy``, exact, from the tape (core/traced_array.py: numpy's operations traced); None when
+    ``fn`` uses something the tape cannot follow (then the kernels' central differences serve)."""
+    from . import autodiff as ad
+    from .traced_array import TracedArray
+    tape = ad.Tape()
+    keys = [tape.leaf() for _ in xs]
+    try:
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"), ad.tracing(tape):
+            y = fn(*[TracedArray(np.asarray(x, dtype=np.float64), key, tape) for x, key in zip(xs, keys)])
+        if not isinstance(y, TracedArray) or y.tape is not tape or y.key is None or y.shape != np.shape(dy):
+            return None
+        grads = tape.gradients(y.key, np.asarray(dy, dtype=np.float64), keys)
+    except Exception:  # noqa: BLE001 -- the user's code, or an operation the tape does not know
+        return None
+    return [np.zeros_like(x) if g is None else np.asarray(g, dtype=np.float64).reshape(np.shape(x)).astype(x.dtype)
+            for g, x in zip(grads, xs)]
+
+
 class ElementwiseOp(Op):
     def forward(self, k, xs, P, training):
         y = k("elementwise", "forward_infer")(xs[0], self.layer.Function)
@@ -14,7 +34,12 @@ class ElementwiseOp(Op):
 
     def backward(self, k, dys, ctx, P):
         x, y = ctx
-        return [k("elementwise", "backward")(dys[0], x, y, self.layer.Function)], {}
+        fn = self.layer.Function
+        if callable(fn):
+            exact = _traced_gradients(fn, [x], dys[0])
+            if exact is not None:
+                return exact, {}
+        return [k("elementwise", "backward")(dys[0], x, y, fn)], {}
 
 
 class ThreadingOp(Op):
@@ -22,7 +47,12 @@ class ThreadingOp(Op):
         return [k("threading", "forward_infer")(xs, self.layer.Function)], xs
 
     def backward(self, k, dys, ctx, P):
-        return list(k("threading", "backward")(dys[0], ctx, self.layer.Function)), {}
+        fn = self.layer.Function
+        if callable(fn):
+            exact = _traced_gradients(fn, ctx, dys[0])
+            if exact is not None:
+                return exact, {}
+        return list(k("threading", "backward")(dys[0], ctx, fn)), {}
 
 
 class ReshapeOp(Op):

@@ -1005,8 +1005,8 @@ class ElementwiseLayer(NetLayer):
     """``ElementwiseLayer[f]``: f one of Ramp, Tanh, LogisticSigmoid, Exp, Log, Sqrt, Sin, Cos,
     Abs, ArcTan, Erf, the names "ReLU", "ELU", "SELU", "GELU", "Swish", "HardSwish", "Mish",
     "SoftSign", "SoftPlus", "HardTanh", "HardSigmoid", "Sigmoid" (and those of any activation
-    registered in core/registry.py), or a Python function of an array (its derivative is taken
-    by central differences)."""
+    registered in core/registry.py), or a Python function of an array (its derivative comes from
+    the tape when numpy's traced operations compute it, else from central differences)."""
 
     head = "ElementwiseLayer"
 

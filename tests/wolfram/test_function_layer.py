@@ -119,3 +119,30 @@ def test_bad_input():
     assert chain(np.ones(3, np.float32)).shape == (1,)   # the probe's first element is positive
     with pytest.raises(LayerGraphError, match="output dimensions must not depend on the values"):
         chain(np.array([[1.0, 0.0, 0.0], [-1.0, 0.0, 0.0]], np.float32))
+
+
+def test_elementwise_and_threading_layers_take_exact_gradients_from_the_tape():
+    """ElementwiseLayer(f) / ThreadingLayer(f) with a Python function: the tape's gradient when f
+    is traceable (exact: the analytic derivative to rounding), central differences otherwise."""
+    from layergraph.core.ops_array import ElementwiseOp, ThreadingOp
+    from layergraph.kernels import get_kernel
+    from layergraph.layers import ElementwiseFunctionLayer, ThreadingFunctionLayer
+
+    def k(family, which):
+        return get_kernel(family, which, "cpu")
+    g = np.random.default_rng(2)
+    x = g.uniform(0.1, 2.0, (4, 3))
+    dy = g.standard_normal((4, 3))
+    op = ElementwiseOp.__new__(ElementwiseOp)
+    op.layer = ElementwiseFunctionLayer(Name="f", Function=lambda v: v ** 3 + np.sin(v) * np.log(v))
+    (dx,), _ = op.backward(k, [dy], (x, None), {})
+    np.testing.assert_allclose(dx, dy * (3 * x ** 2 + np.cos(x) * np.log(x) + np.sin(x) / x), rtol=1e-13)
+    op.layer = ElementwiseFunctionLayer(Name="f", Function=lambda v: np.clip(v, 0.0, 1.0))   # not on the tape
+    (dx,), _ = op.backward(k, [dy], (x, np.clip(x, 0, 1)), {})
+    np.testing.assert_allclose(dx, dy * (x < 1.0), atol=1e-6)
+    a, b = g.standard_normal((4, 1)), g.standard_normal((4, 3))
+    th = ThreadingOp.__new__(ThreadingOp)
+    th.layer = ThreadingFunctionLayer(Name="t", Function=lambda p, q: p * q + q ** 2)
+    da, db = th.backward(k, [dy], [a, b], {})[0]
+    np.testing.assert_allclose(da, np.sum(dy * b, axis=1, keepdims=True), rtol=1e-13)
+    np.testing.assert_allclose(db, dy * (a + 2 * b), rtol=1e-13)
