@@ -128,11 +128,12 @@ def reduce_mean(g: _Graph, x: str, axes: list[int], base: str) -> str:
     return g.node("ReduceMean", [x, g.ints(f"{base}_axes", axes)], base, keepdims=1)
 
 
-def softmax_channels(g: _Graph, x: str, rank: int, base: str) -> str:
+def softmax_channels(g: _Graph, x: str, rank: int, base: str, one_position: bool = False) -> str:
     """Softmax over axis 1 (the channels) at each position. Before opset 13 Softmax flattens
-    everything from its axis on into one, which is the channels alone only for N x C; other
-    ranks move the channels last, take the softmax there and move them back."""
-    if rank == 2 or g.opset >= 13:
+    everything from its axis on into one, which is the channels alone only for N x C or an
+    image of one position (1 x 1, ``one_position``); other images move the channels last, take
+    the softmax there and move them back."""
+    if rank == 2 or g.opset >= 13 or one_position:
         return g.node("Softmax", [x], base, axis=1)
     perm = [0, *range(2, rank), 1]
     t = g.node("Transpose", [x], f"{base}_channels_last", perm=perm)
@@ -366,7 +367,8 @@ def _groupnorm(g: _Graph, s: Site) -> list[str]:
 
 
 def _softmax(g: _Graph, s: Site) -> list[str]:
-    return [softmax_channels(g, s.x, 1 + len(s.in_sizes[0].internal), s.name)]
+    size = s.in_sizes[0]
+    return [softmax_channels(g, s.x, 1 + len(size.internal), s.name, all(d == 1 for d in size.spatial))]
 
 
 def _pool_attrs(L):
