@@ -23,9 +23,11 @@ import layergraph.matlab as ml   # noqa: E402
 import layergraph.wolfram as wl   # noqa: E402
 from layergraph.onnx import export as ox   # noqa: E402
 from onnx_import import _torch_nets as T   # noqa: E402
-from onnx_import.test_dialects import _matlab_images, _ort, _x, files   # noqa: E402, F401  (files: the fixture)
+from onnx_import import test_dialects as D   # noqa: E402
 from test_export import _check_and_run, _close, _internal_input, _onnx_to_matlab, _r, _to_matlab_layout, bn, winit  # noqa: E402,E501
 
+files = D.files   # the fixture: the torch models, exported once per module
+_matlab_images, _ort, _x = D._matlab_images, D._ort, D._x
 TORCH_OPSET = {"residual_cnn": 13, "depthwise_se": 13, "mlp": 17}   # as the files fixture exports them
 
 
