@@ -876,6 +876,14 @@ def _softmax(im, node, label, ins, a):
     x = im._act(im.data(ins))
     rank = len(x.shape) + 1
     axis = im.axis(int(a.get("axis", -1 if im.opset >= 13 else 1)), rank)
+    if im.opset < 13 and axis == rank - 1 and len(x.shape) > 1:
+        # the last axis alone (what Softmax flattens from it on): a softmax over the channels between
+        # two transposes (the exporters' Transpose, Softmax(last), Transpose form before opset 13)
+        k = len(x.shape)
+        pad = (2,) if k == 2 else ()
+        first = im._add(L.ArrayTransposeLayer, f"{label}_last_first", [x], Perm=(k - 1, *range(k - 1), *pad))
+        y = im._add(L.SoftmaxLayer, label, [first])
+        return im._add(L.ArrayTransposeLayer, f"{label}_first_last", [y], Perm=(*range(1, k), 0, *pad))
     if im.opset < 13:
         if axis != 1 or (len(x.shape) > 1 and int(np.prod(x.shape[1:])) != 1):
             raise _Unsupported(f"opset {im.opset} Softmax with axis {a.get('axis', 1)} normalizes over the flattened "

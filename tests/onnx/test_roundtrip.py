@@ -142,3 +142,21 @@ def test_wolfram_chain_export_then_import(opset, tmp_path):
     _close(ours, np.asarray(again(x)))
     # and the MATLAB side opens the same file
     _close(ours, np.asarray(ml.predict(ml.importNetworkFromONNX(path), _matlab_images(x))).reshape(ours.shape))
+
+
+@pytest.mark.parametrize("opset", [9, 11, 13])
+def test_softmax_over_the_channels_of_an_image_round_trips(opset, tmp_path):
+    """Before opset 13 the export writes Transpose, Softmax(last axis), Transpose; the import reads
+    a Softmax over the last axis as a softmax layer between transposes."""
+    net = ml.dlnetwork(ml.LayerArray([ml.imageInputLayer([5, 6, 3], "Normalization", "none", Name="in"),
+                                      ml.convolution2dLayer(3, 4, "Padding", "same", "BiasInitializer",
+                                                            "narrow-normal"),
+                                      ml.softmaxLayer()]))
+    path = str(tmp_path / "seg.onnx")
+    ml.exportONNXNetwork(net, path, "OpsetVersion", opset)
+    x = _internal_input(net)
+    ours = np.asarray(net.predict(_to_matlab_layout(x)))
+    again = ml.importNetworkFromONNX(path)
+    _close(ours, np.asarray(ml.predict(again, _to_matlab_layout(x))))
+    _close(ours, _onnx_to_matlab(_check_and_run(path, {"in": x})[1][0]))
+    _close(np.asarray(wl.NetGraph(net)(x)), np.asarray(wl.Import(path)(x)))
