@@ -527,16 +527,16 @@ def _resize(g: _Graph, s: Site) -> list[str]:
         return [g.node("Upsample" if g.opset < 10 else "Resize", [x, sc], n, mode=method)]
     attrs = dict(mode=method, coordinate_transformation_mode=_COORDS[L.GeometricTransformMode],
                  nearest_mode=_ROUNDING[L.NearestRoundingMode] if method == "nearest" else None)
-    roi = g.const(f"{n}_roi", np.zeros(0), np.float32) if g.opset < 13 else ""
-    empty = g.const(f"{n}_no_scales", np.zeros(0), np.float32) if g.opset < 13 else ""
     if g.opset >= 18:
         if L.Scale is not None:
             ins = [x, "", g.const(f"{n}_scales", scales, np.float32)]
         else:
             ins = [x, "", "", g.ints(f"{n}_sizes", [oh, ow])]
         return [g.node("Resize", ins, n, axes=[2, 3], **attrs)]
+    roi = g.const(f"{n}_roi", np.zeros(0), np.float32) if g.opset < 13 else ""   # an input until opset 13
     if L.Scale is not None:
         return [g.node("Resize", [x, roi, g.const(f"{n}_scales", [1.0, 1.0, *scales], np.float32)], n, **attrs)]
+    empty = g.const(f"{n}_no_scales", np.zeros(0), np.float32) if g.opset < 13 else ""
     shape = g.node("Shape", [x], f"{n}_shape")
     nc = g.node("Slice", [shape, g.ints(f"{n}_start", [0]), g.ints(f"{n}_end", [2])], f"{n}_batch_channels")
     sizes = g.node("Concat", [nc, g.ints(f"{n}_hw", [oh, ow])], f"{n}_sizes", axis=0)
