@@ -128,11 +128,12 @@ def reduce_mean(g: _Graph, x: str, axes: list[int], base: str) -> str:
     return g.node("ReduceMean", [x, g.ints(f"{base}_axes", axes)], base, keepdims=1)
 
 
-def softmax_channels(g: _Graph, x: str, rank: int, base: str) -> str:
+def softmax_channels(g: _Graph, x: str, rank: int, base: str, one_position: bool = False) -> str:
     """Softmax over axis 1 (the channels) at each position. Before opset 13 Softmax flattens
-    everything from its axis on into one, which is the channels alone only for N x C; other
-    ranks move the channels last, take the softmax there and move them back."""
-    if rank == 2 or g.opset >= 13:
+    everything from its axis on into one, which is the channels alone only for N x C or an
+    image of one position (1 x 1, ``one_position``); other images move the channels last, take
+    the softmax there and move them back."""
+    if rank == 2 or g.opset >= 13 or one_position:
         return g.node("Softmax", [x], base, axis=1)
     perm = [0, *range(2, rank), 1]
     t = g.node("Transpose", [x], f"{base}_channels_last", perm=perm)
@@ -366,7 +367,8 @@ def _groupnorm(g: _Graph, s: Site) -> list[str]:
 
 
 def _softmax(g: _Graph, s: Site) -> list[str]:
-    return [softmax_channels(g, s.x, 1 + len(s.in_sizes[0].internal), s.name)]
+    size = s.in_sizes[0]
+    return [softmax_channels(g, s.x, 1 + len(size.internal), s.name, all(d == 1 for d in size.spatial))]
 
 
 def _pool_attrs(L):
@@ -467,6 +469,88 @@ def _transpose(g: _Graph, s: Site) -> list[str]:
     return [g.node("Transpose", [s.x], s.name, perm=[0, *(int(p) + 1 for p in s.layer.Perm)])]
 
 
+def _multiplication(g: _Graph, s: Site) -> list[str]:
+    """Mul, folded left; ONNX's multidirectional broadcasting is MATLAB's (equal or singleton
+    dimensions of inputs of one rank, N x C x H x W)."""
+    y = s.inputs[0]
+    for i, other in enumerate(s.inputs[1:]):
+        y = g.node("Mul", [y, other], s.name if i == len(s.inputs) - 2 else f"{s.name}_{i + 1}")
+    return [y]
+
+
+def _scaling(g: _Graph, s: Site) -> list[str]:
+    """Scale .* x + Bias: Mul then Add. The arrays are one example's, broadcasting from the
+    right (a scalar, (C, 1, 1), the example's shape) as numpy's and ONNX's broadcasting do, so
+    they are written as they are stored."""
+    L, n = s.layer, s.name
+    y = g.node("Mul", [s.x, g.const(f"{n}_Scale", np.asarray(L.Scale))], f"{n}_scaled")
+    return [g.node("Add", [y, g.const(f"{n}_Bias", np.asarray(L.Bias))], n)]
+
+
+_COORDS = {"half-pixel": "half_pixel", "asymmetric": "asymmetric", "align-corners": "align_corners",
+           "pytorch-half-pixel": "pytorch_half_pixel"}
+_ROUNDING = {"round": "round_prefer_ceil", "round-prefer-floor": "round_prefer_floor", "floor": "floor",
+             "ceil": "ceil"}
+
+
+def _resize(g: _Graph, s: Site) -> list[str]:
+    """resize2dLayer. From opset 11: Resize with its coordinate_transformation_mode and
+    nearest_mode, by scales (Scale) or sizes (OutputSize; before 18 the batch and channels come
+    from Shape, from 18 the axes attribute names H and W). Opset 9 (Upsample) and 10 (Resize)
+    have one coordinate mapping, asymmetric, and nearest rounds down when it enlarges: only a
+    layer of that form, by a Scale (or an OutputSize an integer multiple of the input), is
+    written there."""
+    L, x, n = s.layer, s.x, s.name
+    h, w = s.in_sizes[0].spatial
+    oh, ow = s.out_sizes[0].spatial
+    method = "nearest" if L.Method == "nearest" else "linear"
+    if L.Scale is not None:
+        scales = [float(v) for v in L.Scale]
+    else:
+        scales = [oh / h, ow / w]
+    if L.GeometricTransformMode == "align-corners" and L.Scale is not None and (
+            abs(h * scales[0] - oh) > 1e-9 or abs(w * scales[1] - ow) > 1e-9):
+        raise NotExportable(f"'align-corners' with Scale [{scales[0]:g} {scales[1]:g}] on a {h}x{w} input resizes to "
+                            "a fractional length, which runtimes map differently (ONNX's reference by the unrounded "
+                            "length, onnxruntime by the output's); give OutputSize instead")
+    if g.opset < 11:
+        if L.GeometricTransformMode != "asymmetric":
+            raise NotExportable(f"GeometricTransformMode '{L.GeometricTransformMode}' needs Resize of opset 11 "
+                                "or later (opset 9 and 10 resize by 'asymmetric' coordinates only)")
+        if method == "nearest" and (L.NearestRoundingMode != "floor" or min(scales) < 1):
+            raise NotExportable("nearest resizing at opset 9 and 10 rounds down and only enlarges: "
+                                "NearestRoundingMode 'floor' and a scale of 1 or more, or opset 11 or later")
+        if L.Scale is None and (oh % h or ow % w):
+            raise NotExportable(f"OutputSize [{oh} {ow}] is no integer multiple of the input {h}x{w}; "
+                                "opset 9 and 10 resize by scales only")
+        sc = g.const(f"{n}_scales", [1.0, 1.0, *scales], np.float32)
+        return [g.node("Upsample" if g.opset < 10 else "Resize", [x, sc], n, mode=method)]
+    attrs = dict(mode=method, coordinate_transformation_mode=_COORDS[L.GeometricTransformMode],
+                 nearest_mode=_ROUNDING[L.NearestRoundingMode] if method == "nearest" else None)
+    if g.opset >= 18:
+        if L.Scale is not None:
+            ins = [x, "", g.const(f"{n}_scales", scales, np.float32)]
+        else:
+            ins = [x, "", "", g.ints(f"{n}_sizes", [oh, ow])]
+        return [g.node("Resize", ins, n, axes=[2, 3], **attrs)]
+    roi = g.const(f"{n}_roi", np.zeros(0), np.float32) if g.opset < 13 else ""   # an input until opset 13
+    if L.Scale is not None:
+        return [g.node("Resize", [x, roi, g.const(f"{n}_scales", [1.0, 1.0, *scales], np.float32)], n, **attrs)]
+    empty = g.const(f"{n}_no_scales", np.zeros(0), np.float32) if g.opset < 13 else ""
+    shape = g.node("Shape", [x], f"{n}_shape")
+    nc = g.node("Slice", [shape, g.ints(f"{n}_start", [0]), g.ints(f"{n}_end", [2])], f"{n}_batch_channels")
+    sizes = g.node("Concat", [nc, g.ints(f"{n}_hw", [oh, ow])], f"{n}_sizes", axis=0)
+    return [g.node("Resize", [x, roi, empty, sizes], n, **attrs)]
+
+
+def _hardsigmoid(g: _Graph, s: Site) -> list[str]:
+    return [g.node("HardSigmoid", [s.x], s.name, alpha=float(s.layer.Alpha), beta=float(s.layer.Beta))]
+
+
+def _hardswish(g: _Graph, s: Site) -> list[str]:
+    return [UNARY["HardSwish"](g, s.x, s.name)]   # HardSwish from 14, x * HardSigmoid(1/6, 1/2) before
+
+
 def _passthrough(g: _Graph, s: Site) -> list[str]:
     return [g.node("Identity", [s.x], s.name)] if s.layer.OutputNames else []
 
@@ -485,9 +569,29 @@ EXPORTERS = {
     "elementwise": _elementwise, "threading": _threading, "reshape": _reshape, "transpose": _transpose,
     # output layers: their input is the network's output (MATLAB's exporter writes nothing for them)
     "crossentropyex": _passthrough, "mse": _passthrough,
+    # the ONNX importer's layers
+    "multiplication": _multiplication, "scaling": _scaling, "resize": _resize,
+    "hardsigmoid": _hardsigmoid, "hardswish": _hardswish,
     **{fam: (lambda g, s: [_activation(g, s)[0]])
        for fam in ("relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish", "gelu")},
 }
+
+
+# families the executor runs that have no ONNX form, with the reason (the export names it)
+NOT_EXPORTABLE = {
+    "placeholder": "a placeholder for an ONNX node that no layer computes (from importONNXLayers or Import) has "
+                   "no ONNX form of its own; replace it with a layer that computes it (replaceLayer) first",
+    "custom": "a custom layer's predict is Python code, which has no ONNX form",
+}
+
+
+def _refuse(reason: str):
+    def write(g, s):
+        L = s.layer
+        if L.family == "placeholder":
+            raise NotExportable(f"{reason} (ONNX operator '{L.ONNXOperator}', node '{L.ONNXNode}')")
+        raise NotExportable(reason)
+    return write
 
 
 def exporter_for(family: str):
@@ -496,6 +600,8 @@ def exporter_for(family: str):
     without hyperparameters that names its ONNX operator (``Entry.onnx``); otherwise it has none."""
     if family in EXPORTERS:
         return EXPORTERS[family]
+    if family in NOT_EXPORTABLE:
+        return _refuse(NOT_EXPORTABLE[family])
     for e in REGISTRY:
         if e.family == family and e.elementwise is not None and e.onnx and not e.layer.hyperparameters:
             op = e.onnx
@@ -504,11 +610,13 @@ def exporter_for(family: str):
 
 
 def families() -> list[str]:
-    """Every registry family, in registry order (the tests parametrize over it)."""
+    """Every registry family, in registry order, then the families the executor runs that have
+    no registry row (core/ops.py OPS: the placeholder, custom layers); the tests parametrize over it."""
+    from ..core.ops import OPS
     out: list[str] = []
-    for e in REGISTRY:
-        if e.family not in out:
-            out.append(e.family)
+    for fam in [e.family for e in REGISTRY] + list(OPS):
+        if fam not in out:
+            out.append(fam)
     return out
 
 
@@ -667,5 +775,5 @@ def save_model(model, path) -> None:
         raise
 
 
-__all__ = ["DEFAULT_OPSET", "EXPORTERS", "MIN_OPSET", "NotExportable", "Problem", "UnsupportedLayers",
+__all__ = ["DEFAULT_OPSET", "EXPORTERS", "MIN_OPSET", "NOT_EXPORTABLE", "NotExportable", "Problem", "UnsupportedLayers",
            "families", "max_opset", "save_model", "to_onnx", "unsupported"]

@@ -315,6 +315,7 @@ class _Importer:
         self.normalized: dict[str, str] = {}
         self.consumers: dict[str, int] = {}
         self.made: dict[int, tuple] = {}
+        self.core_sizes: dict[tuple[str, str], Size] = {}   # (layer, output) -> the size the core gives it
         self.input_shapes: dict[str, tuple] = {}
         self.output_shapes: dict[str, tuple] = {}
         for node in model.graph.node:
@@ -528,6 +529,7 @@ class _Importer:
         for a, port in zip(acts, layer.InputNames):
             self.g._connect(a.ref[0], a.ref[1], name, port)
         rank = len(acts[0].shape) if rank is None else rank
+        self.core_sizes[(name, layer.OutputNames[0])] = outs[0]
         return _Act((name, layer.OutputNames[0]), _shape_of(outs[0], rank))
 
     def _act(self, v) -> _Act:
@@ -874,6 +876,14 @@ def _softmax(im, node, label, ins, a):
     x = im._act(im.data(ins))
     rank = len(x.shape) + 1
     axis = im.axis(int(a.get("axis", -1 if im.opset >= 13 else 1)), rank)
+    if im.opset < 13 and axis == rank - 1 and len(x.shape) > 1:
+        # the last axis alone (what Softmax flattens from it on): a softmax over the channels between
+        # two transposes (the exporters' Transpose, Softmax(last), Transpose form before opset 13)
+        k = len(x.shape)
+        pad = (2,) if k == 2 else ()
+        first = im._add(L.ArrayTransposeLayer, f"{label}_last_first", [x], Perm=(k - 1, *range(k - 1), *pad))
+        y = im._add(L.SoftmaxLayer, label, [first])
+        return im._add(L.ArrayTransposeLayer, f"{label}_first_last", [y], Perm=(*range(1, k), 0, *pad))
     if im.opset < 13:
         if axis != 1 or (len(x.shape) > 1 and int(np.prod(x.shape[1:])) != 1):
             raise _Unsupported(f"opset {im.opset} Softmax with axis {a.get('axis', 1)} normalizes over the flattened "
@@ -1083,6 +1093,11 @@ def _reshape_to(im, node, label, act: _Act, target: list, what):
     target = tuple(int(t) for t in target)
     if target == act.shape:
         return act
+    core = im.core_sizes.get(act.ref)
+    if core is not None and all(d == 1 for d in core.spatial) and target in ((core.channels,), core.internal):
+        # a fully connected layer's output is 1 x 1 x C in the core (C in ONNX): the reshapes between
+        # the two forms (our exporter's after a Gemm and before an output) need no layer
+        return _Act(act.ref, target, act.tensor)
     if len(target) == 1:
         return _Flat(act, node)
     return im._add(L.ArrayReshapeLayer, label, [act], rank=len(target), OutputSize=_size(target))

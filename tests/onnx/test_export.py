@@ -16,6 +16,7 @@ import pytest
 
 import layergraph.matlab as ml
 import layergraph.wolfram as wl
+from layergraph import layers as L
 from layergraph.core import conventions as cv
 from layergraph.core.errors import LayerGraphError
 from layergraph.onnx import export as ox
@@ -183,6 +184,30 @@ MATLAB_CASES = {
         ("width", lambda: two_branch(ml.concatenationLayer(2, 2, Name="cat"), pad2=[1, 1, 0, 0])),
         ("depth", lambda: two_branch(ml.depthConcatenationLayer(2, Name="cat"), f2=3)),
     ],
+    # the ONNX importer's layers; the hard activations have no MATLAB constructor: the core layers
+    "multiplication": [
+        ("same-size", lambda: two_branch(ml.multiplicationLayer(2, Name="mul"))),
+        ("gate", lambda: _gated(2)),
+        ("three", lambda: _gated(3)),
+    ],
+    "scaling": [
+        ("per-channel", lambda: dl(img(), ml.scalingLayer("Scale", _r(C, 1, 1, seed=3), "Bias", _r(1, H, W, seed=4)))),
+        ("scalar", lambda: dl(img(), conv(), ml.scalingLayer("Scale", -2.5, "Bias", 0.5))),
+        ("full", lambda: dl(img(), ml.scalingLayer("Scale", _r(C, H, W, seed=5), "Bias", _r(C, H, W, seed=6)))),
+        ("feature", lambda: dl(feat(), ml.scalingLayer("Scale", _r(5, seed=7), "Bias", _r(5, seed=8)))),
+    ],
+    # the forms every opset writes (asymmetric; nearest rounding down); the others: test_resize_modes
+    "resize": [
+        ("nearest-2", lambda: dl(img(), ml.resize2dLayer("Scale", 2, "GeometricTransformMode", "asymmetric",
+                                                         "NearestRoundingMode", "floor"))),
+        ("bilinear", lambda: dl(img(), conv(), ml.resize2dLayer("Scale", [2, 1.5], "Method", "bilinear",
+                                                                "GeometricTransformMode", "asymmetric"))),
+        ("output-size", lambda: dl(img(), ml.resize2dLayer("OutputSize", [2 * H, 3 * W], "Method", "bilinear",
+                                                           "GeometricTransformMode", "asymmetric"))),
+    ],
+    "hardsigmoid": [("alpha-beta", lambda: dl(img(), L.HardSigmoidLayer(Alpha=0.3, Beta=0.4))),
+                    ("torch", lambda: dl(feat(), L.HardSigmoidLayer(Alpha=1 / 6, Beta=0.5)))],
+    "hardswish": [("image", lambda: dl(img(), conv(), L.HardSwishLayer()))],
     "crossentropyex": [("seed-like", lambda: assembled(
         ml.imageInputLayer([H, W, C], "Normalization", "zerocenter", "Mean", _r(1, 1, C, seed=9)),
         ml.convolution2dLayer(3, 4, "Weights", _r(3, 3, C, 4, seed=10), "Bias", _r(1, 1, 4, seed=11)),
@@ -193,6 +218,19 @@ MATLAB_CASES = {
         ml.featureInputLayer(5, "Normalization", "none"),
         ml.fullyConnectedLayer(2, "Weights", _r(2, 5, seed=14), "Bias", _r(2, 1, seed=15)), ml.regressionLayer()))],
 }
+
+
+def _gated(n):
+    """A squeeze-and-excitation gate: in -> conv(3, C, same) -> mul/in1, in -> GAP (1 x 1 x C) -> mul/in2
+    (broadcast over H x W), and for three inputs in -> conv(1 x W) (H x 1 x C) -> mul/in3."""
+    lg = ml.layerGraph(ml.LayerArray([img(), conv(3, C, Padding="same", Name="c1"),
+                                      ml.multiplicationLayer(n, Name="mul")]))
+    lg = ml.connectLayers(ml.addLayers(lg, ml.globalAveragePooling2dLayer(Name="gap")), "in", "gap")
+    lg = ml.connectLayers(lg, "gap", "mul/in2")
+    if n == 3:
+        lg = ml.addLayers(lg, ml.convolution2dLayer([1, W], C, "BiasInitializer", "narrow-normal", Name="c3"))
+        lg = ml.connectLayers(ml.connectLayers(lg, "in", "c3"), "c3", "mul/in3")
+    return ml.dlnetwork(lg)
 
 
 def _matlab_params():
@@ -318,6 +356,13 @@ WOLFRAM_CASES = {
                                                  wl.ElementwiseLayer(wl.Exp), wl.ElementwiseLayer(wl.Sqrt)))],
     "threading": [(str(f), (lambda f=f: _threaded(f)))
                   for f in (wl.Plus, wl.Subtract, wl.Times, wl.Divide, wl.Max, wl.Min, wl.Power)],
+    # the ONNX importer's layers have no Wolfram name: the core layers in a net
+    "multiplication": [("times", lambda: _graph_of(L.MultiplicationLayer()))],
+    "scaling": [("scaling", lambda: chain(L.ScalingLayer(Scale=_r(C, 1, 1, seed=3), Bias=_r(W, seed=4))))],
+    "resize": [("bilinear", lambda: chain(L.Resize2DLayer(Scale=(2, 3), Method="bilinear",
+                                                          GeometricTransformMode="asymmetric")))],
+    "hardsigmoid": [("hardsigmoid", lambda: chain(L.HardSigmoidLayer(Alpha=0.25, Beta=0.45)))],
+    "hardswish": [("hardswish", lambda: chain(wl.ConvolutionLayer(4, 3), L.HardSwishLayer()))],
     "addition": [("total", lambda: _graph_of(wl.TotalLayer()))],
     "concatenation": [("catenate", lambda: _graph_of(wl.CatenateLayer()))],
 }
@@ -374,16 +419,33 @@ def test_wolfram_net_at_the_newest_opset(build):
 
 
 # -- coverage of the registry -------------------------------------------------------------------------------
-NOT_EXPORTABLE: set[str] = set()   # families with no ONNX form (none today)
+NOT_EXPORTABLE = set(ox.NOT_EXPORTABLE)   # families with no ONNX form: the placeholder, custom layers
 
 
 @pytest.mark.parametrize("family", ox.families())
 def test_every_registry_family_is_exported_and_tested(family):
     if family in NOT_EXPORTABLE:
-        assert family not in ox.EXPORTERS
+        assert family not in ox.EXPORTERS and ox.NOT_EXPORTABLE[family]
         return
     assert family in ox.EXPORTERS, f"registry family {family!r} has no ONNX exporter"
     assert family in MATLAB_CASES or family in WOLFRAM_CASES, f"registry family {family!r} has no export test"
+
+
+def test_a_placeholder_is_refused_with_its_reason(tmp_path):
+    """importONNXLayers' / Import's placeholder for a node no layer computes is listed with the
+    reason, in each dialect's words, and nothing is written."""
+    ph = L.PlaceholderLayer(Name="ph", ONNXOperator="Erf2", ONNXNode="n7", Reason="no layer",
+                            OutputShapes=((C, H, W),))
+    path = tmp_path / "ph.onnx"
+    with pytest.raises(LayerGraphError) as e:
+        ml.exportONNXNetwork(dl(img(), ph, ml.reluLayer(Name="r")), str(path))
+    text = str(e.value)
+    assert "'ph' (Placeholder)" in text and "replaceLayer" in text and "'Erf2'" in text and "'n7'" in text
+    assert "'r'" not in text
+    with pytest.raises(LayerGraphError) as e:
+        wl.Export(str(path), wl.NetChain([ph, wl.ElementwiseLayer(wl.Ramp)], Input=(C, H, W)))
+    assert e.value.identifier == "Export::onnxlayers" and "1 (Placeholder" in str(e.value)
+    assert os.listdir(tmp_path) == []
 
 
 # -- details -------------------------------------------------------------------------------------------------
@@ -756,3 +818,66 @@ def test_wolfram_graph_with_two_outputs_and_a_nested_chain(tmp_path):
     for name, y in zip(names, outs):
         _close(np.asarray(ours[name]), y)
     assert any(n.name.startswith("block/") for n in model.graph.node)   # the nested layers keep their paths
+
+
+RESIZE_MODES = [
+    ("Scale", 2),                                                        # half-pixel, 'round' (MATLAB's defaults)
+    ("Scale", [1.5, 0.5], "NearestRoundingMode", "round-prefer-floor"),
+    ("OutputSize", [9, 4], "NearestRoundingMode", "ceil"),
+    ("OutputSize", [3, 7], "Method", "bilinear"),
+    ("Scale", [1.5, 0.4], "Method", "bilinear", "GeometricTransformMode", "align-corners"),   # 4 x 5 -> 6 x 2
+    ("OutputSize", [1, 10], "Method", "bilinear", "GeometricTransformMode", "pytorch-half-pixel"),
+    ("OutputSize", [2, 2], "NearestRoundingMode", "floor", "GeometricTransformMode", "align-corners"),
+]
+
+
+@pytest.mark.parametrize("opset", [11, 13, 17, 18, ox.max_opset()])
+@pytest.mark.parametrize("args", RESIZE_MODES, ids=lambda a: "-".join(str(v) for v in a))
+def test_resize_modes(args, opset, tmp_path):
+    """resize2dLayer's coordinate and rounding modes: ONNX Resize from opset 11 (scales, or sizes
+    from Shape before 18 and by axes from 18); refused at 9 and 10, which have none of them."""
+    net = dl(img(), conv(3, 2), ml.resize2dLayer(*args))
+    x = _internal_input(net)
+    path = str(tmp_path / "r.onnx")
+    ml.exportONNXNetwork(net, path, "OpsetVersion", opset)
+    model, outs = _check_and_run(path, {"in": x})
+    resize = next(n for n in model.graph.node if n.op_type == "Resize")
+    assert any(a.name == "axes" for a in resize.attribute) == (opset >= 18)
+    _close(net.predict(_to_matlab_layout(x)), _onnx_to_matlab(outs[0]))
+    if args[:2] == ("Scale", 2):
+        for old in (9, 10):
+            with pytest.raises(LayerGraphError, match=r"'resize' \(Resize\): GeometricTransformMode 'half-pixel'"):
+                ml.exportONNXNetwork(net, str(tmp_path / "old.onnx"), "OpsetVersion", old)
+
+
+def test_resize_before_opset_11_is_upsample_or_resize_10(tmp_path):
+    net = MATLAB_CASES["resize"][0][1]()
+    assert [n.op_type for n in ox.to_onnx(_core(net), 9).graph.node].count("Upsample") == 1
+    assert [n.op_type for n in ox.to_onnx(_core(net), 10).graph.node].count("Resize") == 1
+    down = dl(img(), ml.resize2dLayer("Scale", 0.5, "GeometricTransformMode", "asymmetric",
+                                      "NearestRoundingMode", "floor"))
+    with pytest.raises(ox.UnsupportedLayers, match="only enlarges"):
+        ox.to_onnx(_core(down), 10)
+    odd = dl(img(), ml.resize2dLayer("OutputSize", [H + 1, W], "GeometricTransformMode", "asymmetric",
+                                     "Method", "bilinear"))
+    with pytest.raises(ox.UnsupportedLayers, match="no integer multiple"):
+        ox.to_onnx(_core(odd), 9)
+    assert "Resize" in [n.op_type for n in ox.to_onnx(_core(odd), 11).graph.node]
+    fractional = dl(img(), ml.resize2dLayer("Scale", 0.5, "GeometricTransformMode", "align-corners"))   # 7 -> 3.5
+    with pytest.raises(ox.UnsupportedLayers, match="fractional length.*give OutputSize"):
+        ox.to_onnx(_core(fractional), 13)
+
+
+def test_hard_swish_before_opset_14_is_x_times_hard_sigmoid():
+    net = MATLAB_CASES["hardswish"][0][1]()
+    ops13 = [n for n in ox.to_onnx(_core(net), 13).graph.node]
+    hs = next(n for n in ops13 if n.op_type == "HardSigmoid")
+    assert {a.name: round(a.f, 6) for a in hs.attribute} == {"alpha": round(1 / 6, 6), "beta": 0.5}
+    assert "HardSwish" not in [n.op_type for n in ops13]
+    assert "HardSwish" in [n.op_type for n in ox.to_onnx(_core(net), 14).graph.node]
+
+
+def test_scaling_is_mul_then_add():
+    net = MATLAB_CASES["scaling"][0][1]()
+    ops = [n.op_type for n in ox.to_onnx(_core(net), 13).graph.node]
+    assert ops[ops.index("Mul") + 1] == "Add"
