@@ -499,10 +499,17 @@ class LinearLayer(NetLayer):
             else:
                 arrays["Weights"] = cv.fc_weights_row_major(w, spec.input_order, in_sizes[0].dims)
         arrays.update(_biases_from(spec, "Bias"))
-        if in_sizes:   # the weights alone would say a vector input
+        # the weights alone would say a vector input; a 1 x 1 x C input (MATLAB's size after a fully
+        # connected layer, where Wolfram's LinearLayer gives a vector) is left to the graph: a vector
+        # and a C x 1 x 1 array flatten alike, and which one arrives depends on the layer before
+        ambiguous = bool(in_sizes) and bool(in_sizes[0].spatial) and all(d == 1 for d in in_sizes[0].spatial)
+        if in_sizes and not ambiguous:
             arrays["Input"] = _dims_of(in_sizes[0])
-        return cls(spec.OutputSize, LearningRateMultipliers=_lrm_from(spec, {"Weights": "Weights", "Biases": "Bias"},
-                                                                       arrays), **arrays)
+        layer = cls(spec.OutputSize, LearningRateMultipliers=_lrm_from(spec, {"Weights": "Weights", "Biases": "Bias"},
+                                                                        arrays), **arrays)
+        if ambiguous:   # not the vector the weights alone would say: any input of their flattened size
+            layer.input_spec = None
+        return layer
 
     def build(self, name, in_dims):
         dims = _single(self.head, in_dims)

@@ -102,3 +102,21 @@ def test_matlab_name():
 def test_a_plain_list_is_layers_not_a_network():
     chain = NetChain([fullyConnectedLayer(3), Ramp], Input=4)
     assert list(chain._nodes) == ["1", "2"]
+
+
+@pytest.mark.parametrize("before", ["fc", "conv", "gap"])
+def test_a_fully_connected_layer_after_a_1x1_output_opens_in_wolfram(before):
+    """MATLAB gives 1 x 1 x C after a fully connected layer, a 1x1 convolution output or global
+    pooling; Wolfram's view has a vector after LinearLayer and a C x 1 x 1 array otherwise. The
+    next LinearLayer takes either (it flattens), and the numbers are MATLAB's both ways."""
+    from layergraph import convolution2dLayer, globalAveragePooling2dLayer, imageInputLayer
+    rng(0)
+    head = {"fc": [convolution2dLayer(3, 4), fullyConnectedLayer(6), reluLayer()],
+            "conv": [convolution2dLayer([6, 5], 4)],
+            "gap": [convolution2dLayer(3, 4), globalAveragePooling2dLayer()]}[before]
+    net = dlnetwork(LayerArray([imageInputLayer([6, 5, 3], Normalization="none"), *head, fullyConnectedLayer(3)]))
+    X = np.random.default_rng(1).random((6, 5, 3, 2)).astype(np.float32)
+    wolfram = NetGraph(net)
+    np.testing.assert_allclose(np.asarray(wolfram(np.ascontiguousarray(X.transpose(3, 2, 0, 1)))),
+                               net.predict(X), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(dlnetwork(wolfram).predict(X), net.predict(X))
