@@ -582,6 +582,7 @@ NOT_EXPORTABLE = {
     "placeholder": "a placeholder for an ONNX node that no layer computes (from importONNXLayers or Import) has "
                    "no ONNX form of its own; replace it with a layer that computes it (replaceLayer) first",
     "custom": "a custom layer's predict is Python code, which has no ONNX form",
+    "lstm": "the export of recurrent layers to ONNX's LSTM is not written yet",
 }
 
 
@@ -673,6 +674,12 @@ def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None):
             xs = [tensors.get(r) or g.fresh(f"{r[0]}:missing") for r in refs]
             in_sizes = [info.InputSizes[p] for p in layer.InputNames]
         out_sizes = [info.ActivationSizes[p] for p in layer.OutputNames]
+        if any(getattr(z, "is_sequence", False) for z in (*in_sizes, *out_sizes)):
+            # a sequence (N x C x T, each observation its own length) has no exporter yet, whatever the layer
+            problems.append(Problem(shown, layer.Type, "sequence data (a time dimension) is not exported to ONNX yet"))
+            for p in layer.OutputNames:
+                tensors[(name, p)] = g.fresh(f"{name}:missing")
+            continue
         fn = exporter_for(layer.family)
         if fn is None:
             problems.append(Problem(shown, layer.Type, "no ONNX form for this layer family"))
