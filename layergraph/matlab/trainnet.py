@@ -292,7 +292,8 @@ def _info(records, stems, result, lbfgs=False) -> TrainingInfo:
         if v is not None and not math.isnan(v):
             vm = vm if isinstance(vm, dict) else {}
             val_rows.append((r["Iteration"], float(v), *[num(vm.get(s)) for s in stems]))
-    columns = ("Iteration", "Loss", "GradientNorm", "StepNorm") if lbfgs else ("Iteration", "Epoch", "LearnRate", "Loss")
+    columns = ("Iteration", "Loss", "GradientNorm", "StepNorm") if lbfgs else \
+        ("Iteration", "Epoch", "LearnRate", "Loss")
     training = Table((*columns, *stems), train_rows)
     validation = Table(("Iteration", "Loss", *stems), val_rows)
     return TrainingInfo(training, validation, result.output_iteration, result.stop_reason)
