@@ -30,7 +30,8 @@ __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categoric
                                                    "importONNXNetwork", "rng", "trainNetwork", "trainingOptions",
                                                    "trainnet", "testnet", "minibatchpredict", "scores2label",
                                                    "TrainingInfo"] \
-    + list(_datastores) + list(_dlarray) + list(_autodiff) + list(_custom) + ["checkLayer", "minibatchqueue", "cat", "summary"]
+    + list(_datastores) + list(_dlarray) + list(_autodiff) + list(_custom) \
+    + ["checkLayer", "minibatchqueue", "cat", "summary"]
 
 
 def _on_registry(entry, added):

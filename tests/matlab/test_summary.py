@@ -3,8 +3,9 @@ TotalLearnables."""
 import numpy as np
 import pytest
 
-from layergraph import (LayerGraphError, addLayers, analyzeNetwork, concatenationLayer, convolution2dLayer, dlnetwork, featureInputLayer, fullyConnectedLayer, imageInputLayer,
-                        initialize, layerGraph, reluLayer, softmaxLayer, summary)
+from layergraph import (LayerGraphError, addLayers, analyzeNetwork, concatenationLayer, convolution2dLayer,
+                        dlnetwork, featureInputLayer, fullyConnectedLayer, imageInputLayer, initialize, layerGraph,
+                        reluLayer, softmaxLayer, summary)
 from layergraph.matlab.network import _count_text
 
 
