@@ -204,3 +204,32 @@ def test_cat():
     assert list(c.labels) == ["x", "y", "y", "x"]
     with pytest.raises(LayerGraphError, match="not consistent"):
         cat(1, np.ones((2, 2)), np.ones((2, 3)))
+
+
+def test_image_datastore_from_files_and_augmented_labels(tmp_path):
+    """imageDatastore: one variable (the image, as MATLAB's read gives); an augmentedImageDatastore
+    over it adds the labels, which collate to category indices in the order of the categories."""
+    from PIL import Image
+
+    from layergraph import categories, imageDatastore
+    g = np.random.default_rng(4)
+    pixels = {}
+    for k in range(6):
+        label = "ab"[k % 2]
+        (tmp_path / label).mkdir(exist_ok=True)
+        a = g.integers(0, 255, (7, 5), dtype=np.uint8)
+        path = tmp_path / label / f"im{k}.png"
+        Image.fromarray(a).save(path)
+        pixels[str(path)] = a
+    imds = imageDatastore(str(tmp_path), IncludeSubfolders=True, LabelSource="foldernames")
+    mbq = minibatchqueue(imds, MiniBatchSize=4, MiniBatchFormat="SSBC")
+    assert mbq.NumOutputs == 1
+    X = next(mbq)
+    assert dims(X) == "SSCB" and X.shape == (7, 5, 1, 4)
+    for j, f in enumerate(imds.Files[:4]):
+        np.testing.assert_array_equal(extractdata(X)[:, :, 0, j], pixels[f].astype(np.float32))
+    aug = augmentedImageDatastore([7, 5], imds)
+    A, T = next(minibatchqueue(aug, MiniBatchSize=6, MiniBatchFormat=["SSBC", "BC"]))
+    cats = categories(imds.Labels)
+    want = [cats.index(str(v)) + 1 for v in imds.Labels.labels]
+    np.testing.assert_array_equal(extractdata(T).ravel(), want)
