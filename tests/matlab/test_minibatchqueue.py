@@ -162,7 +162,9 @@ def test_options_are_checked_and_read_only():
 
 
 @pytest.mark.parametrize("env", ["background", "parallel"])
-def test_background_readers_give_the_serial_batches_with_augmentation(env):
+def test_background_readers_give_the_serial_batches_with_augmentation(env, monkeypatch):
+    from layergraph.data import sources
+    monkeypatch.setattr(sources, "WORKERS", 2)     # "parallel": worker processes even on a small machine
     rng(0)
     X = np.random.default_rng(1).random((12, 12, 1, 9))
     aug = imageDataAugmenter(RandXTranslation=[-3, 3], RandYTranslation=[-3, 3])
@@ -174,6 +176,8 @@ def test_background_readers_give_the_serial_batches_with_augmentation(env):
         out = [extractdata(b) for b in _pass(mbq)]
         shuffle(mbq)
         next(mbq)                                      # a reader stopped mid-pass by reset
+        if e == "parallel":
+            assert mbq._reader._pool is not None        # read by worker processes
         reset(mbq)
         return out + [extractdata(b) for b in _pass(mbq)]
 
