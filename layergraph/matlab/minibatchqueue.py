@@ -376,6 +376,8 @@ class MiniBatchQueue:
         b = self._pos
         outs = self._read_next(b)
         self.__dict__["_pos"] = b + 1
+        if not self.hasdata():
+            self._close_reader()      # the pass is read: its reader thread or processes end now
         outs = tuple(self._wrap(o, k) for k, o in enumerate(outs))
         return outs[0] if len(outs) == 1 else outs
 

@@ -182,6 +182,7 @@ def test_background_readers_give_the_serial_batches_with_augmentation(env, monke
         return out + [extractdata(b) for b in _pass(mbq)]
 
     serial, other = run("serial"), run(env)
+    assert sources._SOURCES == {}                       # the worker processes ended with their pass
     assert len(serial) == 6
     for a, b in zip(serial, other):
         np.testing.assert_array_equal(a, b)
