@@ -4,7 +4,8 @@
 
 The doc example's network (three convolution / batch normalization / ReLU blocks, a fully
 connected layer and a softmax) as a dlnetwork, trained by a loop of dlfeval, dlgradient and
-sgdmupdate with the doc's time-based learning rate decay, then the same layers trained by
+sgdmupdate with the doc's time-based learning rate decay, on mini-batches from a
+minibatchqueue over a combined arrayDatastore (images, labels), then the same layers trained by
 trainNetwork with a constant rate, for comparison. The digits are 8 x 8 (the doc's are 28 x 28),
 so the first convolution is 3 x 3 instead of 5 x 5.
 """
@@ -57,20 +58,42 @@ def modelLoss(net, X, T):
     return loss, gradients, state
 
 
+dsTrain = combine(arrayDatastore(XTrain, IterationDimension=4), arrayDatastore(TTrain))
+dsTest = arrayDatastore(XTest, IterationDimension=4)
+
+
+def preprocessMiniBatchPredictors(dataX):
+    return cat(4, *dataX)
+
+
+def preprocessMiniBatch(dataX, dataT):
+    X = preprocessMiniBatchPredictors(dataX)
+    T = cat(2, *dataT)
+    T = onehotencode(T, 1)
+    return X, T
+
+
+# The doc keeps the last, partial mini-batch (PartialMiniBatch "return"); on 1437 images it
+# would hold 29, so here it is discarded, as trainNetwork does below.
+mbq = minibatchqueue(dsTrain, MiniBatchSize=miniBatchSize, MiniBatchFcn=preprocessMiniBatch,
+                     MiniBatchFormat=["SSCB", ""], PartialMiniBatch="discard")
+print(mbq)
+
 velocity = []
+numObservationsTrain = XTrain.shape[3]
+numIterationsPerEpoch = numObservationsTrain // miniBatchSize
+numIterations = numEpochs * numIterationsPerEpoch
+
+epoch = 0
 iteration = 0
-numObservations = XTrain.shape[3]
-numIterationsPerEpoch = numObservations // miniBatchSize
-shuffle = np.random.default_rng(1)
 start = time.perf_counter()
-for epoch in range(1, numEpochs + 1):
-    perm = shuffle.permutation(numObservations)
-    for i in range(numIterationsPerEpoch):
+while epoch < numEpochs:
+    epoch += 1
+    shuffle(mbq)
+    while hasdata(mbq):
         iteration += 1
-        idx = perm[i * miniBatchSize:(i + 1) * miniBatchSize]
-        Xb = dlarray(XTrain[..., idx], 'SSCB')
-        Tb = dlarray(onehotencode(TTrain[idx], 1), 'CB')
-        loss, gradients, state = dlfeval(modelLoss, net, Xb, Tb)
+        X, T = next(mbq)
+        loss, gradients, state = dlfeval(modelLoss, net, X, T)
         net.State = state
         learnRate = initialLearnRate / (1 + decay * iteration)
         net, velocity = sgdmupdate(net, gradients, velocity, learnRate, momentum)
@@ -78,10 +101,22 @@ for epoch in range(1, numEpochs + 1):
 print(f"Custom loop: {iteration} iterations in {time.perf_counter() - start:.1f} s")
 print()
 print("The last mini-batch's first targets:")
-print(Tb[:, :6])
+print(dlarray(T[:, :6], "CB"))
 
-scores = extractdata(predict(net, dlarray(XTest, 'SSCB')))           # 10(C) x N
-YTest = np.array(classes)[np.argmax(scores, axis=0)]
+
+def modelPredictions(net, mbq, classes):
+    Y = []
+    while hasdata(mbq):
+        X = next(mbq)
+        scores = predict(net, X)
+        Y.extend(np.array(classes)[np.argmax(extractdata(scores), axis=0)])
+    return np.array(Y)
+
+
+numOutputs = 1
+mbqTest = minibatchqueue(dsTest, numOutputs, MiniBatchSize=miniBatchSize,
+                         MiniBatchFcn=preprocessMiniBatchPredictors, MiniBatchFormat="SSCB")
+YTest = modelPredictions(net, mbqTest, classes)
 accuracy = np.mean(YTest == TTest.labels)
 print(f"Custom loop accuracy: {accuracy:.4f}")
 

@@ -138,14 +138,20 @@ class TrainnetTable(VerboseTable):
     values right-aligned with five significant digits; rows at iteration 1, every
     ``frequency`` iterations and the last; with validation data a first row at iteration 0;
     then ``Training stopped: <reason>``. ``metrics``: the metric column stems ("Accuracy",
-    "RMSE"), each a Training and (with validation) a Validation column after the losses."""
+    "RMSE"), each a Training and (with validation) a Validation column after the losses.
+    ``lbfgs``: the L-BFGS solver's columns, Iteration TimeElapsed TrainingLoss (ValidationLoss)
+    GradientNorm StepNorm, then the metrics (where ValidationLoss and the metrics go among
+    them is UNCONFIRMED)."""
 
-    def __init__(self, metrics, validation: bool, frequency: int = 50, out=None):
+    def __init__(self, metrics, validation: bool, frequency: int = 50, out=None, lbfgs: bool = False):
         self.metrics, self.validation, self.frequency = list(metrics), validation, frequency
         self.out = out or sys.stdout
-        cols = ["Iteration", "Epoch", "TimeElapsed", "LearnRate", "TrainingLoss"]
+        cols = ["Iteration", "TimeElapsed", "TrainingLoss"] if lbfgs else \
+            ["Iteration", "Epoch", "TimeElapsed", "LearnRate", "TrainingLoss"]
         if validation:
             cols.append("ValidationLoss")
+        if lbfgs:
+            cols += ["GradientNorm", "StepNorm"]
         for m in self.metrics:
             cols.append(f"Training{m}")
             if validation:
@@ -160,9 +166,10 @@ class TrainnetTable(VerboseTable):
             value = info.get(key)
             return value if isinstance(value, dict) else {}
         values = {"Iteration": str(info["Iteration"]), "Epoch": str(info["Epoch"]),
-                  "TimeElapsed": hhmmss(info["TimeSinceStart"]), "LearnRate": format_g(info["BaseLearnRate"]),
+                  "TimeElapsed": hhmmss(info["TimeSinceStart"]), "LearnRate": format_g(info.get("BaseLearnRate")),
                   "TrainingLoss": format_g(info.get("TrainingLoss")),
-                  "ValidationLoss": format_g(info.get("ValidationLoss"))}
+                  "ValidationLoss": format_g(info.get("ValidationLoss")),
+                  "GradientNorm": format_g(info.get("GradientNorm")), "StepNorm": format_g(info.get("StepNorm"))}
         for m in self.metrics:
             values[f"Training{m}"] = format_g(metric("TrainingMetric").get(m))
             values[f"Validation{m}"] = format_g(metric("ValidationMetric").get(m))

@@ -22,13 +22,16 @@ from .custom import __all__ as _custom
 from .checklayer import checkLayer  # noqa: F401
 from .trainnet import TrainingInfo, minibatchpredict, scores2label, testnet, trainnet  # noqa: F401
 from .training_options import trainingOptions  # noqa: F401
+from .minibatchqueue import cat, minibatchqueue  # noqa: F401
+from .network import summary  # noqa: F401
 
 __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories",
                                                    "exportONNXNetwork", "importNetworkFromONNX", "importONNXLayers",
                                                    "importONNXNetwork", "rng", "trainNetwork", "trainingOptions",
                                                    "trainnet", "testnet", "minibatchpredict", "scores2label",
                                                    "TrainingInfo"] \
-    + list(_datastores) + list(_dlarray) + list(_autodiff) + list(_custom) + ["checkLayer"]
+    + list(_datastores) + list(_dlarray) + list(_autodiff) + list(_custom) \
+    + ["checkLayer", "minibatchqueue", "cat", "summary"]
 
 
 def _on_registry(entry, added):

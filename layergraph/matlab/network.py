@@ -304,9 +304,55 @@ class DLNetwork(_MatlabNetwork):
                 f"          State: [{len(self.State)}x3 table]\n"
                 f"     InputNames: {format_value(self.InputNames)}\n"
                 f"    OutputNames: {format_value(self.OutputNames)}\n"
-                f"    Initialized: {int(self.Initialized)}\n")
+                f"    Initialized: {int(self.Initialized)}\n\n"
+                "  View summary with summary.\n")
 
     __repr__ = __str__
+
+    def summary(self) -> str:
+        """MATLAB's ``summary(net)`` (R2022b+) as text: Initialized, the number of learnables
+        (elements of every learnable set so far; ``1.5k``, ``125.6k``, ``2.3M``), the inputs
+        with their sizes."""
+        total = 0
+        for layer in self.Layers:
+            for spec in layer.learnables:
+                value = getattr(layer, spec.name)
+                total += 0 if value is None else int(np.asarray(value).size)
+        lines = [f"   Initialized: {'true' if self.Initialized else 'false'}", "",
+                 f"   Number of learnables: {_count_text(total)}", "", "   Inputs:"]
+        names = self.InputNames
+        width = max((len(n) for n in names), default=0) + 2
+        for i, name in enumerate(names, 1):
+            lines.append(f"      {i}   {repr(name).ljust(width)}   {self._input_text(name)}".rstrip())
+        return "\n".join(lines) + "\n"
+
+    def _input_text(self, name) -> str:
+        try:
+            size = self._analysis.info(name).ActivationSizes["out"]
+        except (KeyError, AttributeError, LayerGraphError):
+            return ""
+        if size is None:
+            return ""
+        if size.is_image:
+            return "×".join(str(d) for d in size.dims) + " images"
+        return f"{size.channels} features"
+
+
+def summary(net) -> None:
+    """``summary(net)``: prints the dlnetwork's summary (DLNetwork.summary gives the text)."""
+    if not isinstance(net, DLNetwork):
+        raise LayerGraphError(f"summary takes a dlnetwork; received {type(net).__name__}.",
+                              "MATLAB:UndefinedFunction")
+    print(net.summary())
+
+
+def _count_text(n: int) -> str:
+    """A count as summary prints it: 801, 1.5k, 12k, 125.6k; millions with M (UNCONFIRMED)."""
+    if n < 1000:
+        return str(n)
+    value, unit = (n / 1e6, "M") if n >= 999_950 else (n / 1e3, "k")
+    text = f"{value:.1f}"
+    return (text[:-2] if text.endswith(".0") else text) + unit
 
 
 def _waits_for_inputs(issue) -> bool:
@@ -415,4 +461,4 @@ class SeriesNetwork(DAGNetwork):
     class_name = "SeriesNetwork"
 
 
-__all__ = ["DAGNetwork", "DLNetwork", "SeriesNetwork", "to_graph"]
+__all__ = ["DAGNetwork", "DLNetwork", "SeriesNetwork", "summary", "to_graph"]

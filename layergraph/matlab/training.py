@@ -304,6 +304,8 @@ def _solver(options):
         return solvers.SGDM(options.Momentum)
     if name == "adam":
         return solvers.Adam(options.GradientDecayFactor, options.SquaredGradientDecayFactor, options.Epsilon)
+    if name == "lbfgs":
+        return None   # not a per-step rule: trainnet runs train/lbfgs.py
     return solvers.RMSProp(options.SquaredGradientDecayFactor, options.Epsilon)
 
 
@@ -384,6 +386,9 @@ def trainNetwork(*args):
     if not isinstance(options, TrainingOptions):
         raise LayerGraphError("Expected options to be a training options object created by trainingOptions, "
                               f"not {type(options).__name__}.", "nnet_cnn:trainNetwork:InvalidTrainingOptions")
+    if options.solver_name == "lbfgs":
+        raise LayerGraphError("The L-BFGS solver is not supported by trainNetwork. To train with the \"lbfgs\" "
+                              "solver, use the trainnet function.", "nnet_cnn:trainNetwork:LBFGSNotSupported")
     resume = None
     if isinstance(layers, (str, os.PathLike)):
         layers, resume = read_checkpoint(layers)

@@ -235,29 +235,69 @@ class TrainingOptionsRMSProp(TrainingOptions):
     Epsilon: Annotated[Any, Scalar(0, lo_open=True, what="a positive scalar")] = 1e-8
 
 
-SOLVERS = {"sgdm": TrainingOptionsSGDM, "adam": TrainingOptionsADAM, "rmsprop": TrainingOptionsRMSProp}
+class TrainingOptionsLBFGS(TrainingOptions):
+    """trainingOptions("lbfgs") (R2023b, trainnet only): the full-batch L-BFGS solver
+    (layergraph/train/lbfgs.py). Its options are the L-BFGS block, then the validation,
+    monitoring, data format, normalization and hardware options; the stochastic solvers'
+    options (learning rate, mini-batches, epochs, L2, gradient threshold, shuffling,
+    checkpoints, sequences) are not options of this solver. Defaults: MaxIterations 1000,
+    LineSearchMethod "weak-wolfe", HistorySize 10, InitialInverseHessianFactor 1,
+    MaxNumLineSearchIterations 20 [doc]; GradientTolerance and StepTolerance 1e-5
+    (UNCONFIRMED); the display order is UNCONFIRMED (docs/modern_api.md)."""
+
+    class_name: ClassVar[str] = "TrainingOptionsLBFGS"
+    solver_name: ClassVar[str] = "lbfgs"
+    solver_fields: ClassVar[tuple[str, ...]] = ("MaxIterations", "LineSearchMethod", "MaxNumLineSearchIterations",
+                                                "HistorySize", "InitialInverseHessianFactor", "GradientTolerance",
+                                                "StepTolerance")
+    common_fields: ClassVar[tuple[str, ...]] = (
+        "ValidationData", "ValidationFrequency", "ValidationPatience", "Verbose", "VerboseFrequency", "Plots",
+        "OutputFcn", "ExecutionEnvironment", "ResetInputNormalization", "BatchNormalizationStatistics",
+        "OutputNetwork")
+    MaxIterations: Annotated[Any, PosInt] = 1000
+    LineSearchMethod: Annotated[Any, Choice("weak-wolfe", "strong-wolfe", "backtracking")] = "weak-wolfe"
+    MaxNumLineSearchIterations: Annotated[Any, PosInt] = 20
+    HistorySize: Annotated[Any, PosInt] = 10
+    InitialInverseHessianFactor: Annotated[Any, Scalar(0, lo_open=True, what="a positive scalar")] = 1
+    GradientTolerance: Annotated[Any, Scalar(0, what="a nonnegative scalar")] = 1e-5
+    StepTolerance: Annotated[Any, Scalar(0, what="a nonnegative scalar")] = 1e-5
+
+    @classmethod
+    def own_fields(cls) -> list[str]:
+        return list(cls.solver_fields) + list(cls.common_fields) + list(NEW_ERA)
+
+    @classmethod
+    def display_order(cls) -> list[str]:
+        return list(cls.solver_fields) + list(cls.common_fields)
+
+    def __setattr__(self, name, value):
+        if name in type(self).model_fields and name not in self.own_fields():
+            raise LayerGraphError(f"Unrecognized property '{name}' for class '{self.class_name}'.",
+                                  "MATLAB:noPublicFieldForClass")
+        super().__setattr__(name, value)
+
+
+SOLVERS = {"sgdm": TrainingOptionsSGDM, "adam": TrainingOptionsADAM, "rmsprop": TrainingOptionsRMSProp,
+           "lbfgs": TrainingOptionsLBFGS}
 
 
 def trainingOptions(solverName, *args, **kwargs) -> TrainingOptions:
     """trainingOptions(solverName, 'Name', value, ...) or with keywords:
     trainingOptions('sgdm', InitialLearnRate=0.01, MaxEpochs=20)."""
     if not isinstance(solverName, str):
-        raise LayerGraphError(f"Expected solverName to be one of 'sgdm', 'adam', 'rmsprop', but it is "
+        raise LayerGraphError(f"Expected solverName to be one of 'sgdm', 'adam', 'rmsprop', 'lbfgs', but it is "
                               f"{solverName!r}.", "MATLAB:trainingOptions:InvalidSolverName")
     low = solverName.lower()
-    if low == "lbfgs":
-        raise LayerGraphError("The 'lbfgs' solver is not supported by layergraph (it needs trainnet, R2023b+). "
-                              "Use 'sgdm', 'adam' or 'rmsprop'.", "MATLAB:trainingOptions:InvalidSolverName")
     if low not in SOLVERS:
-        raise LayerGraphError(f"Expected solverName to match one of these values: 'sgdm', 'adam', 'rmsprop'. "
-                              f"The input, '{solverName}', did not match any of the valid values.",
+        raise LayerGraphError(f"Expected solverName to match one of these values: 'sgdm', 'adam', 'rmsprop', "
+                              f"'lbfgs'. The input, '{solverName}', did not match any of the valid values.",
                               "MATLAB:trainingOptions:InvalidSolverName")
     cls = SOLVERS[low]
     if len(args) % 2:
         raise LayerGraphError("Name-value arguments must come in pairs.", "MATLAB:InputParser:ParamMissingValue")
     pairs = list(zip(args[::2], args[1::2])) + list(kwargs.items())
     all_names = sorted({n for c in SOLVERS.values() for n in c.model_fields})
-    own = list(cls.model_fields)
+    own = cls.own_fields() if hasattr(cls, "own_fields") else list(cls.model_fields)
     values = {}
     for name, value in pairs:
         if not isinstance(name, str):
@@ -265,7 +305,8 @@ def trainingOptions(solverName, *args, **kwargs) -> TrainingOptions:
                                   "MATLAB:InputParser:ParamMustBeChar")
         full = match_name(name, all_names, "trainingOptions")
         if full not in own:
-            owners = [s for s, c in SOLVERS.items() if full in c.model_fields]
+            owners = [s for s, c in SOLVERS.items()
+                      if full in (c.own_fields() if hasattr(c, "own_fields") else c.model_fields)]
             raise LayerGraphError(f"'{full}' is not an option for solver '{cls.solver_name}'. It is an option "
                                   f"of the solvers {', '.join(repr(o) for o in owners)}.",
                                   "nnet_cnn:TrainingOptions:InvalidOptionForSolver")

@@ -26,6 +26,7 @@ from ..core.infer import require_valid
 from ..display.training import ProgressView, TrainnetTable
 from ..train import BinaryCrossEntropy, CrossEntropy, Huber, Loss, MeanAbsolute, MeanSquared, ScaledLoss, train
 from ..train.compiling import announce_compiling
+from ..train.lbfgs import LBFGSOptions, LBFGSTrainConfig, train_lbfgs
 from .args import parse
 from .categorical import Categorical
 from .datastore import _is_datastore
@@ -33,7 +34,7 @@ from .functions import dlnetwork
 from .network import DLNetwork
 from .table import Table
 from .training import Struct, _device, _prepare, _prepare_datastore, normalized_input, train_config, with_info
-from .training_options import METRICS, TrainingOptions
+from .training_options import METRICS, TrainingOptions, TrainingOptionsLBFGS
 
 # -- losses ---------------------------------------------------------------------------------------
 LOSS_NAMES = {"crossentropy": "crossentropy", "index-crossentropy": "index-crossentropy",
@@ -233,9 +234,10 @@ def trainnet(*args):
 
     loss = _WithMetrics(objective.loss(act), objective, options.Metrics)
     records = []   # every iteration's info, validations included (the histories)
+    lbfgs = isinstance(options, TrainingOptionsLBFGS)
     callbacks = [lambda info: records.append(info) if info["State"] == "iteration" else None]
     if options.Verbose:
-        callbacks.append(TrainnetTable(stems, validation is not None, int(options.VerboseFrequency)))
+        callbacks.append(TrainnetTable(stems, validation is not None, int(options.VerboseFrequency), lbfgs=lbfgs))
     view = None
     if options.Plots == "training-progress":
         view = ProgressView(stems[0] if stems else None)
@@ -250,26 +252,50 @@ def trainnet(*args):
     config = train_config(options, validation, x, callbacks=callbacks, device=device, dtype=dtype,
                           objective=objective_fn, validation_start=0,
                           on_compile=announce_compiling if options.Verbose or view is not None else None)
-    result = train(dl, {in_name: x}, {out_ref: t}, {out_ref: loss}, config)
+    if lbfgs:
+        result = train_lbfgs(dl, {in_name: x}, {out_ref: t}, {out_ref: loss}, _lbfgs_config(options, config))
+    else:
+        result = train(dl, {in_name: x}, {out_ref: t}, {out_ref: loss}, config)
     if (result.non_finite or result.read_error) and not options.Verbose:
         warnings.warn(result.stop_reason, RuntimeWarning, stacklevel=2)
-    return with_info(result.net, _info(records, stems, result))
+    return with_info(result.net, _info(records, stems, result, lbfgs))
 
 
-def _info(records, stems, result) -> TrainingInfo:
+def _lbfgs_config(options, config) -> LBFGSTrainConfig:
+    """TrainingOptionsLBFGS and the TrainConfig trainnet built from it (validation, output network,
+    statistics, callbacks) -> the L-BFGS trainer's config."""
+    o = LBFGSOptions(max_iterations=int(options.MaxIterations), gradient_tolerance=float(options.GradientTolerance),
+                     step_tolerance=float(options.StepTolerance), line_search=options.LineSearchMethod,
+                     history_size=int(options.HistorySize),
+                     initial_inverse_hessian_factor=float(options.InitialInverseHessianFactor),
+                     max_line_search_iterations=int(options.MaxNumLineSearchIterations))
+    c = config
+    return LBFGSTrainConfig(lbfgs=o, validation=c.validation, validation_frequency=c.validation_frequency,
+                            validation_patience=c.validation_patience, output_network=c.output_network,
+                            objective=c.objective, validation_start=c.validation_start, bn_statistics=c.bn_statistics,
+                            frozen_state=c.frozen_state, callbacks=c.callbacks, seed=c.seed, device=c.device,
+                            dtype=c.dtype, on_compile=c.on_compile)
+
+
+def _info(records, stems, result, lbfgs=False) -> TrainingInfo:
     def num(v):
         return math.nan if v is None else float(v)
     train_rows, val_rows = [], []
     for r in records:
         m, vm = r.get("TrainingMetric") or {}, r.get("ValidationMetric")
-        if r["Iteration"] > 0:
+        if r["Iteration"] > 0 and lbfgs:
+            train_rows.append((r["Iteration"], num(r["TrainingLoss"]), num(r["GradientNorm"]), num(r["StepNorm"]),
+                               *[num(m.get(s)) for s in stems]))
+        elif r["Iteration"] > 0:
             train_rows.append((r["Iteration"], r["Epoch"], num(r["BaseLearnRate"]), num(r["TrainingLoss"]),
                                *[num(m.get(s)) for s in stems]))
         v = r.get("ValidationLoss")
         if v is not None and not math.isnan(v):
             vm = vm if isinstance(vm, dict) else {}
             val_rows.append((r["Iteration"], float(v), *[num(vm.get(s)) for s in stems]))
-    training = Table(("Iteration", "Epoch", "LearnRate", "Loss", *stems), train_rows)
+    columns = ("Iteration", "Loss", "GradientNorm", "StepNorm") if lbfgs else \
+        ("Iteration", "Epoch", "LearnRate", "Loss")
+    training = Table((*columns, *stems), train_rows)
     validation = Table(("Iteration", "Loss", *stems), val_rows)
     return TrainingInfo(training, validation, result.output_iteration, result.stop_reason)
 

@@ -94,7 +94,7 @@ def test_sgdm_display_starts_with_momentum():
     (lambda: trainingOptions("adam", Momentum=0.9), "'Momentum' is not an option for solver 'adam'"),
     (lambda: trainingOptions("sgdm", BatchSize=10), "'BatchSize' is not a recognized parameter"),
     (lambda: trainingOptions("sgd"), "'sgd', did not match"),
-    (lambda: trainingOptions("lbfgs"), "'lbfgs' solver is not supported"),
+    (lambda: trainingOptions("lbfgs", MaxEpochs=3), "'MaxEpochs' is not an option for solver 'lbfgs'"),
     (lambda: trainingOptions("sgdm", MaxEpochs=0), "Expected MaxEpochs to be a positive integer"),
     (lambda: trainingOptions("sgdm", Momentum=1.5), "Momentum"),
     (lambda: trainingOptions("adam", GradientDecayFactor=1), "GradientDecayFactor"),
