@@ -26,6 +26,8 @@ from .losses import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLos
 from .net import NetChain, NetGraph, NetPort
 from .function_layer import FunctionLayer
 from .onnx_import import Import
+from .recurrent import (LongShortTermMemoryLayer, SequenceLastLayer, SequenceMostLayer, SequenceRestLayer,
+                        SequenceReverseLayer)
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops
 from .symbols import *  # noqa: F401,F403
@@ -33,6 +35,8 @@ from .symbols import __all__ as _symbols
 from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort", "FunctionLayer"] + [n for n in _layers if n != "NetLayer"]
+           + ["LongShortTermMemoryLayer", "SequenceLastLayer", "SequenceMostLayer", "SequenceRestLayer",
+              "SequenceReverseLayer"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
            + ["Export", "File", "Import", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain",
               "NetTrainResultsObject", "Information", "Quantity", "LayerGraphError"]
