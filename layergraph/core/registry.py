@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import layers as L
-from ..layers import sequence_ops as SQ
 from ..kernels import activation_math as M
 
 
@@ -236,11 +235,6 @@ for _e in (
     Entry(L.Resize2DLayer, "resize2dLayer", None, "Resize", doc="2-D resize layer", kernel="resize"),
     Entry(L.HardSigmoidLayer, None, None, "HardSigmoid", elementwise=(M.hardsigmoid, M.hardsigmoid_grad)),
     Entry(L.HardSwishLayer, None, None, "HardSwish", elementwise=(M.hardswish, M.hardswish_grad)),
-    # Wolfram's sequence layers (layers/sequence_ops.py, core/ops_sequence.py)
-    Entry(SQ.SequenceLastLayer, None, "SequenceLastLayer", None),
-    Entry(SQ.SequenceMostLayer, None, "SequenceMostLayer", None),
-    Entry(SQ.SequenceRestLayer, None, "SequenceRestLayer", None),
-    Entry(SQ.SequenceReverseLayer, None, "SequenceReverseLayer", None),
     Entry(L.ClassificationOutputLayer, "classificationLayer", None, None, hidden=("OutputSize",),
           doc="Classification output layer", kernel="crossentropyex"),
     Entry(L.RegressionOutputLayer, "regressionLayer", None, None, doc="Regression output layer", kernel="mse"),

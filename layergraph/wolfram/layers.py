@@ -27,7 +27,7 @@ from . import symbols as S
 from .args import checked_init, one_of, same
 from .display import layer_renderable, layer_text
 from .netarray import NetArray, share_array, take_netarrays
-from .types import _wl, dims_to_size, port_spec, wl_list
+from .types import _wl, dims_to_size, port_spec, size_to_dims, wl_list
 
 
 # A lone layer computes, and is sized for its printout, as the NetChain of itself. NetChain is
@@ -429,7 +429,10 @@ def _padding_from(spec: CoreLayer):
 
 
 def _dims_of(size) -> tuple:
-    """Wolfram's channel-first dims of a core size: {c, h, w} for images, {n} for features."""
+    """Wolfram's channel-first dims of a core size: {c, h, w} for images, {n} for features,
+    {"Varying", n} for sequences."""
+    if size.is_sequence:
+        return size_to_dims(size, 2)
     return (size.channels, *size.spatial) if size.spatial else (size.channels,)
 
 
@@ -1449,6 +1452,8 @@ def from_core(spec: CoreLayer, in_sizes=None) -> NetLayer:
     cls = _BY_HEAD.get(entry.wolfram) if entry is not None and entry.wolfram else None
     if cls is None or spec.is_input or spec.is_output:
         return CoreLayerView(spec)
+    if in_sizes and any(s.is_sequence for s in in_sizes) and not getattr(cls, "takes_sequences", False):
+        return CoreLayerView(spec)   # on a sequence per step (MATLAB's fullyConnectedLayer), which cls is not
     try:
         layer = cls.from_core(spec, in_sizes)
         probe = in_sizes or ([Size((), 1)] if cls in (ElementwiseLayer, DropoutLayer) else None)
