@@ -32,4 +32,5 @@ predicted = np.array(trained([X[i] for i in test]))
 print(f"Held-out accuracy: {np.mean(predicted == labels[test]):.4f}")
 print(trained[1])
 # sequences of different lengths in one call: the first 6 rows of one digit, all 8 of another
-print("Two sequences of lengths 6 and 8:", trained([X[test[0]][:6], X[test[1]]]), "true:", list(labels[test[:2]]))
+two = trained([X[test[0]][:6], X[test[1]]])
+print("Two sequences of lengths 6 and 8:", two, "true:", [int(v) for v in labels[test[:2]]])

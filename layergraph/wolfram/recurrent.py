@@ -148,12 +148,12 @@ def _dropout(head, value):
     elif isinstance(value, (list, tuple)) and all(isinstance(r, tuple) and len(r) == 2 for r in value):
         rules = dict(value)
     if rules is None or any(m not in DROPOUT_METHODS for m in rules):
-        raise LayerGraphError(f"{head}: specification for \"Dropout\" should be either None, a numeric probability, "
+        raise LayerGraphError(f"{head}: Specification for \"Dropout\" should be either None, a numeric probability, "
                               f"or a list of rules mapping methods to probabilities, where the allowed methods are "
                               f"{allowed}.", "General::invdrpspc")
     for p in rules.values():
         if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool) or not 0 <= p <= 1:
-            raise LayerGraphError(f"{head}: dropout probabilities should be numeric values between 0 and 1.",
+            raise LayerGraphError(f"{head}: Dropout probabilities should be numeric values between 0 and 1.",
                                   "General::invdrppval")
     raise LayerGraphError(f"{head}: \"Dropout\" -> {_wl(value)} is not supported yet; only \"Dropout\" -> None. "
                           "(Put a DropoutLayer before the layer for dropout on its input.)", "General::unsupported")
@@ -186,6 +186,15 @@ class LongShortTermMemoryLayer(NetLayer):
         if k is not None and self.input_spec is None:
             self.input_spec = (VARYING_DIM, int(k))
         self._check_arrays([self.input_spec] if self.input_spec is not None else None)
+
+    def with_arrays(self, arrays):
+        """A copy with these arrays; input weights of k columns make the "Input" a sequence of
+        length-k vectors, as a layer constructed with them has."""
+        new = super().with_arrays(arrays)
+        w = new.arrays.get("InputGateInputWeights")
+        if new.input_spec is None and w is not None and w.ndim == 2:
+            new.input_spec = (VARYING_DIM, int(w.shape[1]))
+        return new
 
     def array_dims(self, in_dims):
         n = self.params["OutputSize"]
