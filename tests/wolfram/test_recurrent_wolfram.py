@@ -352,3 +352,24 @@ def test_bad_layers_and_options_are_refused_in_wolframs_words():
     # per-step layers that take sequences: an ElementwiseLayer
     y = NetChain([Tanh], Input=("Varying", 2))([np.ones((3, 2)), np.ones((1, 2))])
     assert [np.asarray(v).shape for v in y] == [(3, 2), (1, 2)]
+
+
+def test_learning_rate_multipliers_of_single_gates():
+    """LearningRateMultipliers of one gate's array become that gate's core factor (a 1-by-4
+    vector i, f, g, o); NetTrain leaves a frozen array as it was and trains the others."""
+    layer = LongShortTermMemoryLayer(3, LearningRateMultipliers={"ForgetGateBiases": 0, "MemoryGateStateWeights": 0})
+    spec = NetChain([layer], Input=("Varying", 2)).compile().leaves[("1",)].built.specs[0]
+    assert spec.BiasLearnRateFactor == (1.0, 0.0, 1.0, 1.0)
+    assert spec.RecurrentWeightsLearnRateFactor == (1.0, 1.0, 0.0, 1.0)
+    assert spec.InputWeightsLearnRateFactor == 1.0
+    r = np.random.default_rng(4)
+    X = [r.standard_normal((int(t), 2)) for t in r.integers(1, 5, 32)]
+    net = NetInitialize(NetChain([layer, SequenceLastLayer(), LinearLayer(1)], Input=("Varying", 2)),
+                        RandomSeeding=3)
+    trained = NetTrain(net, (X, [[float(x.sum())] for x in X]), MaxTrainingRounds=2, RandomSeeding=1,
+                       TrainingProgressReporting=None)
+    a, b = net._nodes["1"].arrays, trained._nodes["1"].arrays
+    for name in ("ForgetGateBiases", "MemoryGateStateWeights"):
+        np.testing.assert_array_equal(a[name], b[name])
+    for name in ("InputGateBiases", "ForgetGateStateWeights", "MemoryGateInputWeights"):
+        assert not np.array_equal(a[name], b[name]), name
