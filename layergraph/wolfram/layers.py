@@ -27,7 +27,7 @@ from . import symbols as S
 from .args import checked_init, one_of, same
 from .display import layer_renderable, layer_text
 from .netarray import NetArray, share_array, take_netarrays
-from .types import _wl, dims_to_size, port_spec, size_to_dims, wl_list
+from .types import _wl, dims_to_size, is_varying, port_spec, size_to_dims, wl_list
 
 
 # A lone layer computes, and is sized for its printout, as the NetChain of itself. NetChain is
@@ -1056,6 +1056,7 @@ class SoftmaxLayer(NetLayer):
     """``SoftmaxLayer[]`` == ``SoftmaxLayer[-1]``: normalizes over the last dimension."""
 
     head = "SoftmaxLayer"
+    takes_sequences = True   # a sequence of vectors: each element normalized (the last level)
 
     def __init__(self, level=-1, **options):
         super().__init__(**options)
@@ -1073,6 +1074,10 @@ class SoftmaxLayer(NetLayer):
         dims = _single(self.head, in_dims)
         axis = _level(self.head, self.params["Level"], len(dims))
         spec = L.SoftmaxLayer(Name=name)
+        if is_varying(dims):   # {"Varying", d}: the core's channels are the last level
+            if axis != 1:
+                raise _err(self.head, "on a sequence only the last level (-1) can be normalized.")
+            return Built([spec], 0, 2, None)
         if axis == 0:
             return Built([spec], 0, len(dims), None)
         # bring the level to the channel position, normalize, move it back

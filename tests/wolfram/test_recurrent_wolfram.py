@@ -373,3 +373,21 @@ def test_learning_rate_multipliers_of_single_gates():
         np.testing.assert_array_equal(a[name], b[name])
     for name in ("InputGateBiases", "ForgetGateStateWeights", "MemoryGateInputWeights"):
         assert not np.array_equal(a[name], b[name]), name
+
+
+def test_softmax_per_element_and_batch_size_on_sequences():
+    net = NetInitialize(NetChain([LongShortTermMemoryLayer(3), SoftmaxLayer()], Input=("Varying", 2)),
+                        RandomSeeding=2)
+    X = _seqs([4, 1, 6, 2], d=2)
+    y = net(X)
+    assert [v.shape for v in y] == [(4, 3), (1, 3), (6, 3), (2, 3)]
+    for v in y:
+        np.testing.assert_allclose(v.sum(axis=1), 1, rtol=1e-6)
+    lstm = NetChain([net._nodes["1"]])
+    for v, x in zip(y, X):   # softmax of each element of the LSTM's output
+        z = np.exp(lstm(x))
+        np.testing.assert_allclose(v, z / z.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-6)
+    for v, w in zip(net(X, BatchSize=3), y):   # mini-batches padded on their own
+        np.testing.assert_allclose(v, w, rtol=1e-5, atol=1e-6)
+    with pytest.raises(LayerGraphError, match="only the last level"):
+        NetChain([SoftmaxLayer(1)], Input=("Varying", 2))
