@@ -10,7 +10,8 @@ the computation is the core's (see docs/porting_from_mathematica.md).
 The modules import in one direction (tests/test_import_graph.py holds it), bottom to top:
 symbols, args, messages, types (with ``_wl``, a value as Wolfram writes it) -> display (pure
 formatting; it asks layers and nets for their sizes) and netarray (NetArray and the rules of
-shared arrays) -> coders, losses, layers -> net (the containers) -> initialize, information
+shared arrays) -> coders, losses, layers -> recurrent (LongShortTermMemoryLayer, the sequence layers and
+sequence data) -> net (the containers) -> initialize, information
 -> shared (NetExtract / NetReplacePart / NetInsertSharedArrays of shared arrays) -> ops ->
 train. Where a lower object needs a higher one, the higher module registers itself at
 import: net.py the chain a lone layer evaluates as (``layers.register_lone_chain``), ops.py
