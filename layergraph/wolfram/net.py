@@ -51,7 +51,8 @@ from .layers import (Built, CoreLayerView, DropoutLayer, ElementwiseLayer, Linea
                      from_core, register_lone_chain)
 from .losses import LossLayer
 from .recurrent import Sequences, sequence_input, sequence_output
-from .types import _wl, dims_to_size, internal_shape, is_varying, known, phrase, port_spec, size_to_dims, wl_list
+from .types import (VARYING_DIM, _wl, dims_to_size, internal_shape, is_varying, known, phrase, port_spec,
+                    size_to_dims, wl_list)
 
 
 class NetPort:
@@ -705,8 +706,7 @@ class _Container:
             elif port in encoders:
                 arr, one = encoders[port].encode(value, port)
             else:
-                dims = c.in_dims.get(port)
-                dims = dims if dims is not None else self._port_specs.get(port)
+                dims = self._data_dims(port, c)
                 arr, one = sequence_input(port, value, dims) if is_varying(dims) else \
                     _numeric_input(port, value, dims)
             if single is not None and single != one:
@@ -714,6 +714,23 @@ class _Container:
             single = one
             out[port] = arr
         return out, bool(single)
+
+    def _data_dims(self, port: str, c: Compiled | None = None):
+        """The dims the data of input ``port`` has: the sized port's, else its spec, else
+        ``("Varying", None)`` when it feeds a layer that takes only sequences (an LSTM): its
+        data are then sequences whose vectors' size the data gives."""
+        c = c if c is not None else self.compile()
+        dims = c.in_dims.get(port)
+        dims = dims if dims is not None else self._port_specs.get(port)
+        if dims is None:
+            leaves, _, inputs, _ = self._expand()
+            for path, _, _ in inputs.get(port, []):
+                layer = leaves[path]
+                if is_varying(layer.input_spec):
+                    return layer.input_spec
+                if getattr(layer, "requires_sequences", False):
+                    return (VARYING_DIM, None)
+        return dims
 
     # -- Wolfram-style access --------------------------------------------------------------------------
     def __len__(self):

@@ -102,6 +102,10 @@ def sequence_input(port, value, dims, what="Data") -> tuple[Sequences, bool]:
     d = dims[1]
     if isinstance(value, np.ndarray) and value.ndim == 3:
         value = list(value)
+    if d is None:   # {"Varying", Automatic}: the vectors' size is the first sequence's
+        first = value if not isinstance(value, (list, tuple)) or not value else \
+            next((v for v in value if np.ndim(v) == 2), value)
+        d = int(np.shape(first)[-1]) if np.ndim(first) == 2 else None
     if isinstance(value, (list, tuple)) and len(value) == 0:
         raise LayerGraphError(f"{what} for port \"{port}\": no sequences were given.", "General::netinvinput")
     one = not isinstance(value, (list, tuple)) or not any(isinstance(v, (list, tuple, np.ndarray)) and
@@ -166,6 +170,7 @@ class LongShortTermMemoryLayer(NetLayer):
     head = "LongShortTermMemoryLayer"
     array_names = _LSTM_ARRAYS
     takes_sequences = True
+    requires_sequences = True   # its input port's data are sequences even before the net is sized
 
     def __init__(self, n=None, *, Dropout=None, **options):
         if isinstance(options.get("Input"), (int, np.integer)) and not isinstance(options.get("Input"), bool):
@@ -296,6 +301,7 @@ def core_arrays(arrays: dict) -> dict[str, np.ndarray]:
 class _SequenceLayer(NetLayer):
     core_class = None
     takes_sequences = True
+    requires_sequences = True
 
     def __init__(self, **options):
         super().__init__(**options)

@@ -77,7 +77,7 @@ def _port_array(net, value, port, target=False):
         if column is not None:
             return column
     if coder is None and not target:   # a sequence port {"Varying", d}: a list of T x d matrices
-        dims = net.compile().in_dims.get(port) or net._port_specs.get(port)
+        dims = net._data_dims(port)
         if is_varying(dims):
             return sequence_input(port, value, dims, "Data provided")[0]
     return _as_array(value, port) if coder is None else coder.encode_many(value, port)

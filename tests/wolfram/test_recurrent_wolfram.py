@@ -391,3 +391,20 @@ def test_softmax_per_element_and_batch_size_on_sequences():
         np.testing.assert_allclose(v, w, rtol=1e-5, atol=1e-6)
     with pytest.raises(LayerGraphError, match="only the last level"):
         NetChain([SoftmaxLayer(1)], Input=("Varying", 2))
+
+
+def test_the_input_size_comes_from_the_data():
+    """NetChain[{LongShortTermMemoryLayer[n], ...}] without "Input": NetTrain sizes it from the
+    sequences, as Wolfram does; so does "Input" -> {"Varying", Automatic}."""
+    r = np.random.default_rng(5)
+    X = [r.standard_normal((int(t), 3)) for t in r.integers(1, 6, 20)]
+    for spec in (None, ("Varying", None)):
+        net = NetChain([LongShortTermMemoryLayer(4), SequenceLastLayer(), LinearLayer(1)], Input=spec)
+        assert net.compile().in_dims["Input"] is None
+        trained = NetTrain(net, (X, [[float(x[-1, 0])] for x in X]), MaxTrainingRounds=1, RandomSeeding=1,
+                           TrainingProgressReporting=None)
+        assert trained.compile().in_dims["Input"] == ("Varying", 3)
+        assert trained(X).shape == (20, 1)
+    with pytest.raises(LayerGraphError, match="should be a sequence of length-3 vectors; received a sequence of "
+                                              "length-2"):
+        NetTrain(net, ([X[0], X[1][:, :2]], [[0.0], [1.0]]), MaxTrainingRounds=1, TrainingProgressReporting=None)
