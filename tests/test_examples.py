@@ -89,3 +89,13 @@ def test_sequence_digits_example():
     assert float(out.split("Held-out accuracy: ")[1].split()[0]) >= 0.95
     assert "give the whole digits' scores: True" in out
     assert "the state is zero again: True" in out
+
+
+def test_wolfram_sequence_digits_example():
+    """Digits read row by row, 8 steps of 8 features, by a LongShortTermMemoryLayer: >= 95%."""
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "wolfram_sequence_digits.py")],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert "Input port:       matrix (size: n\u00d78)" in out
+    assert "SequenceLastLayer         vector (size: 64)" in out
+    assert float(out.split("Held-out accuracy: ")[1].split()[0]) >= 0.95
+    assert "Two sequences of lengths 6 and 8:" in out

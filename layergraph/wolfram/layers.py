@@ -27,7 +27,7 @@ from . import symbols as S
 from .args import checked_init, one_of, same
 from .display import layer_renderable, layer_text
 from .netarray import NetArray, share_array, take_netarrays
-from .types import _wl, dims_to_size, port_spec, wl_list
+from .types import _wl, dims_to_size, is_varying, port_spec, size_to_dims, wl_list
 
 
 # A lone layer computes, and is sized for its printout, as the NetChain of itself. NetChain is
@@ -429,7 +429,10 @@ def _padding_from(spec: CoreLayer):
 
 
 def _dims_of(size) -> tuple:
-    """Wolfram's channel-first dims of a core size: {c, h, w} for images, {n} for features."""
+    """Wolfram's channel-first dims of a core size: {c, h, w} for images, {n} for features,
+    {"Varying", n} for sequences."""
+    if size.is_sequence:
+        return size_to_dims(size, 2)
     return (size.channels, *size.spatial) if size.spatial else (size.channels,)
 
 
@@ -1060,6 +1063,7 @@ class SoftmaxLayer(NetLayer):
     """``SoftmaxLayer[]`` == ``SoftmaxLayer[-1]``: normalizes over the last dimension."""
 
     head = "SoftmaxLayer"
+    takes_sequences = True   # a sequence of vectors: each element normalized (the last level)
 
     def __init__(self, level=-1, **options):
         super().__init__(**options)
@@ -1077,6 +1081,10 @@ class SoftmaxLayer(NetLayer):
         dims = _single(self.head, in_dims)
         axis = _level(self.head, self.params["Level"], len(dims))
         spec = L.SoftmaxLayer(Name=name)
+        if is_varying(dims):   # {"Varying", d}: the core's channels are the last level
+            if axis != 1:
+                raise _err(self.head, "on a sequence only the last level (-1) can be normalized.")
+            return Built([spec], 0, 2, None)
         if axis == 0:
             return Built([spec], 0, len(dims), None)
         # bring the level to the channel position, normalize, move it back
@@ -1456,6 +1464,8 @@ def from_core(spec: CoreLayer, in_sizes=None) -> NetLayer:
     cls = _BY_HEAD.get(entry.wolfram) if entry is not None and entry.wolfram else None
     if cls is None or spec.is_input or spec.is_output:
         return CoreLayerView(spec)
+    if in_sizes and any(s.is_sequence for s in in_sizes) and not getattr(cls, "takes_sequences", False):
+        return CoreLayerView(spec)   # on a sequence per step (MATLAB's fullyConnectedLayer), which cls is not
     try:
         layer = cls.from_core(spec, in_sizes)
         probe = in_sizes or ([Size((), 1)] if cls in (ElementwiseLayer, DropoutLayer) else None)

@@ -37,6 +37,7 @@ from ..core.infer import analyze as analyze_graph, find_cycle, flatten, require_
 from ..core.initializers import rng
 from ..core.layer import Layer as CoreLayer
 from ..core.network import Network
+from ..core.network import run as run_sequences
 from ..core.registry import BY_CLASS, BY_WOLFRAM
 from ..core.shared import set_shared_learnables, shared_learnables
 from ..data.sources import Column, run, streamed
@@ -46,10 +47,12 @@ from . import symbols as S
 from .args import checked_init, one_of, same
 from .coders import ClassDecoder, ImageEncoder, NetDecoder, NetEncoder, _Coder, check_sides
 from .display import net_renderable, net_text
-from .layers import (Built, CoreLayerView, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer, from_core,
-                     register_lone_chain)
+from .layers import (Built, CoreLayerView, DropoutLayer, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer,
+                     from_core, register_lone_chain)
 from .losses import LossLayer
-from .types import _wl, dims_to_size, internal_shape, known, phrase, port_spec, size_to_dims, wl_list
+from .recurrent import Sequences, sequence_input, sequence_output
+from .types import (VARYING_DIM, _wl, dims_to_size, internal_shape, is_varying, known, phrase, port_spec,
+                    size_to_dims, wl_list)
 
 
 class NetPort:
@@ -164,6 +167,8 @@ class Compiled:
 
 def _core_input(name: str, dims):
     size = dims_to_size(dims)
+    if size.is_sequence:   # {"Varying", d}: sequences of length-d vectors
+        return L.SequenceInputLayer(Name=name, InputSize=size.channels, Normalization="none")
     if size.is_image:
         h, w = size.spatial
         return L.ImageInputLayer(Name=name, InputSize=(h, w, size.channels), Normalization="none")
@@ -258,6 +263,12 @@ class _Leaf:
                 raise LayerGraphError(
                     f"Incompatible dimensions for the input to {_where(self)}: {phrase(got)} is not "
                     f"compatible with {phrase(want)} (its \"Input\" -> {wl_list(want)}).", "General::ninctyp")
+        if any(is_varying(d) for d in in_list) and not getattr(layer, "takes_sequences", False) \
+                and not isinstance(layer, (ElementwiseLayer, DropoutLayer, CoreLayerView)):
+            got = next(d for d in in_list if is_varying(d))
+            raise LayerGraphError(f"Validation failed for {_where(self)}: the port \"Input\" received {phrase(got)}; "
+                                  f"{layer.head} does not take sequences. Take an element first (SequenceLastLayer) "
+                                  "or use a recurrent layer.", "General::valfail")
         built = layer.build(self.name, in_list)
         if self.bad_view:
             raise LayerGraphError(f"{_where(self)} is an input layer: it takes a net's input port, not the output of "
@@ -616,7 +627,8 @@ class _Container:
         c, net = self._core_network({p: b.shape[1:] for p, b in batches.items()}, "evaluate")
         ex = net.executor(device, dtype)
         gen = _generator(RandomSeeding)
-        feeds = {f"$in:{p}": b.converted(internal_shape(b.shape[1:]), dtype) if isinstance(b, Column) else
+        feeds = {f"$in:{p}": b.internal(dtype) if isinstance(b, Sequences) else
+                 b.converted(internal_shape(b.shape[1:]), dtype) if isinstance(b, Column) else
                  np.ascontiguousarray(b.reshape((b.shape[0],) + internal_shape(b.shape[1:])), dtype=dtype)
                  for p, b in batches.items()}
         refs = {p: c.leaves[src[0]].out_ref for p, src in c.out_ports.items()}
@@ -630,9 +642,14 @@ class _Container:
             bs = _positive(BatchSize, "BatchSize")
         else:   # files are read STREAM_BATCH at a time, ahead of the kernels; arrays in one batch
             bs = min(n, STREAM_BATCH) if streamed(feeds) else n
-        acts = run(ex, feeds, set(refs.values()), max(bs, 1), training=same(NetEvaluationMode, "Train"), rng=gen)
+        # sequences (lists of C x T arrays) go to the core's run, which pads each mini-batch
+        runner = run_sequences if any(isinstance(f, list) for f in feeds.values()) else run
+        acts = runner(ex, feeds, set(refs.values()), max(bs, 1), training=same(NetEvaluationMode, "Train"), rng=gen)
         out = {}
         for p, ref in refs.items():
+            if isinstance(acts[ref], list):   # a sequence per example: T x C matrices of their own lengths
+                out[p] = sequence_output(acts[ref], single)
+                continue
             y = acts[ref].reshape((n,) + tuple(out_dims[p]))
             decoder = None if inner else self._decoders.get(p)
             if decoder is not None and prop is not None:
@@ -689,13 +706,31 @@ class _Container:
             elif port in encoders:
                 arr, one = encoders[port].encode(value, port)
             else:
-                dims = c.in_dims.get(port)
-                arr, one = _numeric_input(port, value, dims if dims is not None else self._port_specs.get(port))
+                dims = self._data_dims(port, c)
+                arr, one = sequence_input(port, value, dims) if is_varying(dims) else \
+                    _numeric_input(port, value, dims)
             if single is not None and single != one:
                 raise LayerGraphError("Give either one example or a batch for every input.", "General::netinvinput")
             single = one
             out[port] = arr
         return out, bool(single)
+
+    def _data_dims(self, port: str, c: Compiled | None = None):
+        """The dims the data of input ``port`` has: the sized port's, else its spec, else
+        ``("Varying", None)`` when it feeds a layer that takes only sequences (an LSTM): its
+        data are then sequences whose vectors' size the data gives."""
+        c = c if c is not None else self.compile()
+        dims = c.in_dims.get(port)
+        dims = dims if dims is not None else self._port_specs.get(port)
+        if dims is None:
+            leaves, _, inputs, _ = self._expand()
+            for path, _, _ in inputs.get(port, []):
+                layer = leaves[path]
+                if is_varying(layer.input_spec):
+                    return layer.input_spec
+                if getattr(layer, "requires_sequences", False):
+                    return (VARYING_DIM, None)
+        return dims
 
     # -- Wolfram-style access --------------------------------------------------------------------------
     def __len__(self):

@@ -38,7 +38,8 @@ from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer
 from .losses import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer, OutputLoss
 from .messages import message
 from .net import NetChain, _Container, _generator, _lrm_option, _positive, numeric_array
-from .types import _wl, dims_to_size, phrase, wl_list
+from .recurrent import Sequences, sequence_input
+from .types import _wl, dims_to_size, is_varying, phrase, wl_list
 
 # Wolfram's optimizer defaults (12.x MXNetLink table; newest versions)
 METHODS = {
@@ -75,6 +76,10 @@ def _port_array(net, value, port, target=False):
         column = coder.file_column(value, port) if isinstance(coder, ImageEncoder) else None
         if column is not None:
             return column
+    if coder is None and not target:   # a sequence port {"Varying", d}: a list of T x d matrices
+        dims = net._data_dims(port)
+        if is_varying(dims):
+            return sequence_input(port, value, dims, "Data provided")[0]
     return _as_array(value, port) if coder is None else coder.encode_many(value, port)
 
 
@@ -460,7 +465,8 @@ def NetTrain(net, data, prop="TrainedNet", *, LossFunction=S.Automatic, Method=S
     # the data in the core's layout: inputs by their Wolfram dimensions, targets by the
     # sizes of the core outputs that the losses read
     def core_inputs(xs_):
-        return {f"$in:{p}": as_core(x, dims_to_size(tuple(x.shape[1:])), dtype) for p, x in xs_.items()}
+        return {f"$in:{p}": x.core_data(dtype) if isinstance(x, Sequences) else
+                as_core(x, dims_to_size(tuple(x.shape[1:])), dtype) for p, x in xs_.items()}
 
     def core_targets(ys_, n_):
         out = {}

@@ -10,20 +10,36 @@ A Wolfram example of dimensions ``dims`` is the core's one-example size:
 so a batch moves between Wolfram's layout (batch first, channels first) and the
 internal one by a reshape, never a copy. Unknown dimensions are ``None``; an unknown
 rank is ``None`` instead of a tuple.
+
+A sequence of vectors of size d is ``("Varying", d)`` (Wolfram's {"Varying", d}; each example
+a T x d matrix, time first), the core's ``Size((), d, time=VARYING)``, internal C x T per
+example (wolfram/recurrent.py converts the data); its type prints ``matrix (size: n×d)``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..core.errors import LayerGraphError, brief
-from ..core.size import Size
+from ..core.size import VARYING, Size
 from . import symbols as S
+
+VARYING_DIM = "Varying"   # the first dimension of a sequence's dims: its length varies
 
 TIMES = "\u00d7"       # Wolfram writes 3x32x32 with the multiplication sign
 DOTTED_SQUARE = "\u25fb"  # an unknown size
 
 
+def is_varying(dims) -> bool:
+    """Dims of a sequence whose length varies: ("Varying", d)."""
+    return dims is not None and len(dims) >= 1 and isinstance(dims[0], str) and dims[0] == VARYING_DIM
+
+
 def dims_to_size(dims: tuple[int, ...]) -> Size:
+    if is_varying(dims):
+        if len(dims) != 2:
+            raise LayerGraphError(f"Sequences of arrays of rank {len(dims) - 1} are not supported; ports take "
+                                  "sequences of vectors {\"Varying\", d}.", "General::unsupported")
+        return Size((), dims[1], VARYING)
     if len(dims) == 0:      # a real: one feature
         return Size((), 1)
     if len(dims) == 1:
@@ -39,6 +55,8 @@ def dims_to_size(dims: tuple[int, ...]) -> Size:
 def size_to_dims(size: Size, rank: int) -> tuple[int, ...]:
     """The Wolfram dims of a core size, given the rank the Wolfram layer produces."""
     flat = (size.channels, *size.spatial)
+    if size.is_sequence:
+        return (VARYING_DIM if size.time == VARYING else size.time, size.channels)
     if rank == 0:
         return ()
     if rank == 1:
@@ -63,7 +81,7 @@ def type_text(dims) -> str:
         return "array"
     if len(dims) == 0:
         return "real"
-    parts = TIMES.join(DOTTED_SQUARE if d is None else str(d) for d in dims)
+    parts = TIMES.join(DOTTED_SQUARE if d is None else ("n" if d == VARYING_DIM else str(d)) for d in dims)
     if len(dims) == 1:
         return f"vector (size: {parts})"
     if len(dims) == 2:
@@ -79,6 +97,8 @@ def phrase(dims) -> str:
         return "a real"
     if len(dims) == 1:
         return f"a length-{dims[0]} vector"
+    if is_varying(dims):
+        return f"a sequence of length-{dims[1]} vectors (an n{TIMES}{dims[1]} matrix)"
     if len(dims) == 2:
         return f"a {dims[0]}{TIMES}{dims[1]} matrix"
     return "a " + TIMES.join(map(str, dims)) + " array"
@@ -86,7 +106,8 @@ def phrase(dims) -> str:
 
 def wl_list(dims) -> str:
     """``{3, 32, 32}``: dims as Wolfram writes a list."""
-    return "{" + ", ".join("Automatic" if d is None else str(d) for d in dims) + "}"
+    return "{" + ", ".join("Automatic" if d is None else (f'"{d}"' if isinstance(d, str) else str(d))
+                           for d in dims) + "}"
 
 
 def _wl(value) -> str:
@@ -111,7 +132,7 @@ def _wl(value) -> str:
 
 def port_spec(value, what: str):
     """A port specification: "Real" (a scalar), an integer n (a vector), a tuple/list of
-    dims, or ``None``/``Automatic``."""
+    dims, ``("Varying", d)`` (a sequence of length-d vectors) or ``None``/``Automatic``."""
     if value is None or value is S.Automatic:
         return None
     if isinstance(value, str):
@@ -127,8 +148,13 @@ def port_spec(value, what: str):
         raise LayerGraphError(f"{what}: {value!r} is not a valid port specification. Use an integer n, a list of "
                               "dimensions {n1, n2, ...} or Automatic.", "General::invspec") from None
     out = []
-    for d in dims:
-        if d is S.Automatic or d is None:
+    for i, d in enumerate(dims):
+        if i == 0 and isinstance(d, str) and d == VARYING_DIM:
+            if len(dims) != 2:
+                raise LayerGraphError(f"{what}: {value!r}: only sequences of vectors {{\"Varying\", d}} are "
+                                      "supported.", "General::unsupported")
+            out.append(VARYING_DIM)
+        elif d is S.Automatic or d is None:
             out.append(None)
         elif isinstance(d, int) and not isinstance(d, bool) and d >= 1:
             out.append(int(d))

@@ -201,10 +201,13 @@ def test_integer_sequence_length_runs_chunks_with_the_state_carried():
             np.testing.assert_allclose(last.predict(X, **kw), last.predict(X), rtol=1e-5, atol=1e-6)
 
 
-def test_a_sequence_network_opened_in_wolfram_is_refused_with_the_librarys_error():
-    """Wolfram's "Varying" ports are not there yet (docs/recurrent_plan.md 6a): the refusal is
-    a LayerGraphError naming the layer, not an internal exception."""
+def test_a_sequence_network_opens_in_wolfram():
+    """Wolfram's "Varying" ports (docs/recurrent_plan.md 6d): the network opens as a NetGraph with
+    a sequence input port and gives the same outputs (tests/wolfram/test_recurrent.py has more)."""
     from layergraph.wolfram import NetGraph
     net = _net(lstmLayer(4, "Name", "rnn"), fullyConnectedLayer(2))
-    with pytest.raises(LayerGraphError, match="'rnn'.*expects sequence input"):
-        NetGraph(net)
+    g = NetGraph(net)
+    assert g.compile().in_dims["Input"] == ("Varying", 5)
+    X = _seqs([3, 5])
+    for got, want in zip(g([x.T for x in X]), net.predict(X)):
+        np.testing.assert_allclose(got.T, want, rtol=1e-5, atol=1e-6)

@@ -1,0 +1,90 @@
+"""Layers that take elements of a sequence, for Wolfram's SequenceLastLayer,
+SequenceMostLayer, SequenceRestLayer and SequenceReverseLayer (wolfram/recurrent.py).
+
+A sequence is N x C x (spatial) x T inside (core/size.py ``Size.time``). Each layer acts on
+every sequence's own steps (core/sequence.py ``SeqInfo``: the padding of the batch), not on
+the padded batch's columns: Last takes each sequence's last own step, Most drops it, Rest
+drops the first, Reverse reverses the own steps in place (the padding stays where it is).
+The ops are in core/ops_sequence.py.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from ..core.layer import Layer, SizeError
+from ..core.size import VARYING, Size
+
+
+class _SequenceOpLayer(Layer):
+    verb: ClassVar[str] = ""
+    min_length: ClassVar[int] = 1
+    hyperparameters: ClassVar = ()
+
+    def description(self):
+        return self.verb
+
+    def _sequence(self, inputs) -> Size:
+        x = inputs[0]
+        if not x.is_sequence:
+            raise SizeError("in", f"Layer '{self.Name}' ({self.class_name}) expects a sequence, but its input has "
+                                  f"size {x} and no time dimension.")
+        if x.time != VARYING and x.time < self.min_length:
+            raise SizeError("in", f"Layer '{self.Name}' ({self.class_name}) needs sequences of at least "
+                                  f"{self.min_length} steps; the input has {x.time}.")
+        return x
+
+
+class SequenceLastLayer(_SequenceOpLayer):
+    """The last element of each sequence: N x C x T -> N x C."""
+
+    class_name: ClassVar[str] = "SequenceLastLayer"
+    Type: ClassVar[str] = "Sequence Last"
+    DefaultName: ClassVar[str] = "sequencelast"
+    family: ClassVar[str] = "sequence_last"
+    verb: ClassVar[str] = "Last element of each sequence"
+
+    def infer(self, inputs):
+        return self, [self._sequence(inputs).without_time()]
+
+
+class SequenceMostLayer(_SequenceOpLayer):
+    """Each sequence without its last element (one step shorter)."""
+
+    class_name: ClassVar[str] = "SequenceMostLayer"
+    Type: ClassVar[str] = "Sequence Most"
+    DefaultName: ClassVar[str] = "sequencemost"
+    family: ClassVar[str] = "sequence_most"
+    verb: ClassVar[str] = "Each sequence without its last element"
+    min_length: ClassVar[int] = 2
+
+    def infer(self, inputs):
+        x = self._sequence(inputs)
+        return self, [x if x.time == VARYING else x.with_time(x.time - 1)]
+
+
+class SequenceRestLayer(SequenceMostLayer):
+    """Each sequence without its first element (one step shorter)."""
+
+    class_name: ClassVar[str] = "SequenceRestLayer"
+    Type: ClassVar[str] = "Sequence Rest"
+    DefaultName: ClassVar[str] = "sequencerest"
+    family: ClassVar[str] = "sequence_rest"
+    verb: ClassVar[str] = "Each sequence without its first element"
+
+
+class SequenceReverseLayer(_SequenceOpLayer):
+    """Each sequence's elements in reverse order."""
+
+    class_name: ClassVar[str] = "SequenceReverseLayer"
+    Type: ClassVar[str] = "Sequence Reverse"
+    DefaultName: ClassVar[str] = "sequencereverse"
+    family: ClassVar[str] = "sequence_reverse"
+    verb: ClassVar[str] = "Each sequence reversed"
+
+    def infer(self, inputs):
+        return self, [self._sequence(inputs)]
+
+
+SEQUENCE_LAYERS = (SequenceLastLayer, SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer)
+
+__all__ = [c.__name__ for c in SEQUENCE_LAYERS]

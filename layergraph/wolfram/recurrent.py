@@ -1,0 +1,356 @@
+"""Wolfram's recurrent and sequence layers on the core's specs, and sequence data.
+
+``LongShortTermMemoryLayer[n]`` builds into the core's one LSTM spec (layers/recurrent.py
+``LSTMLayer``, the kernels of kernels/cpu/recurrent.py), the same that MATLAB's lstmLayer is.
+Its 12 arrays ("InputGateInputWeights" n x k, "InputGateStateWeights" n x n,
+"InputGateBiases" n, the same for "OutputGate", "ForgetGate", "MemoryGate") are the core's
+stacked InputWeights (4n x k), RecurrentWeights (4n x n) and Bias (4n) in MATLAB's gate order
+input, forget, memory (cell candidate), output: ``GATES`` below is the one place that says so.
+The state starts at zero (Wolfram's default initial "State" and "CellState").
+
+``SequenceLastLayer[]``, ``SequenceMostLayer[]``, ``SequenceRestLayer[]`` and
+``SequenceReverseLayer[]`` build into the core's sequence layers (layers/sequence_ops.py),
+which act on each sequence's own elements of a padded batch.
+
+Data of a port ``{"Varying", d}``: one example is a T x d matrix (time first, as Wolfram has
+it), a batch a list of them of different lengths (``Sequences``); inside, each is d x T and a
+mini-batch is padded (core/sequence.py) with the padding masked out.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import layers as L
+from ..core.errors import LayerGraphError
+from ..core.layer import Internal
+from ..core.sequence import SequenceData
+from ..core.network import SequencePadding
+from ..layers import sequence_ops as SQ
+from . import layers as WL
+from .args import checked_init
+from .layers import Built, NetLayer, NoCounterpart, _at_default, _err, _pos_int, _single
+from .types import TIMES, VARYING_DIM, _wl, is_varying, wl_list
+
+# Wolfram's gate names in the core's (MATLAB's) stacking order i, f, g (memory), o
+GATES = ("InputGate", "ForgetGate", "MemoryGate", "OutputGate")
+# Wolfram's order of the arrays (its documentation lists them so)
+_LSTM_ARRAYS = tuple(f"{g}{kind}" for g in ("InputGate", "OutputGate", "ForgetGate", "MemoryGate")
+                     for kind in ("InputWeights", "StateWeights", "Biases"))
+_CORE = {"InputWeights": "InputWeights", "StateWeights": "RecurrentWeights", "Biases": "Bias"}
+DROPOUT_METHODS = ("VariationalWeights", "VariationalInput", "VariationalState", "StateUpdate")
+
+
+# -- sequence data ---------------------------------------------------------------------------
+class Sequences:
+    """A batch of sequences for a ``{"Varying", d}`` port: T_i x d arrays (time first). It
+    stands where a batch array stands (``shape[0]`` the examples, ``shape[1:]`` the port's
+    dims, indexing takes examples)."""
+
+    def __init__(self, items: list[np.ndarray], d: int):
+        self.items, self.d = items, d
+
+    @property
+    def shape(self):
+        return (len(self.items), VARYING_DIM, self.d)
+
+    @property
+    def ndim(self):
+        return 3
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return Sequences(self.items[idx], self.d)
+        return Sequences([self.items[int(i)] for i in np.asarray(idx).ravel()], self.d)
+
+    def internal(self, dtype) -> list[np.ndarray]:
+        """Each sequence in the core's layout: d x T."""
+        return [np.ascontiguousarray(s.T, dtype=dtype) for s in self.items]
+
+    def core_data(self, dtype) -> SequenceData:
+        """The trainer's form: padded per mini-batch on the right with zeros, masked."""
+        return SequenceData(self.internal(dtype), SequencePadding(), dtype=dtype)
+
+
+def _as_sequence(port, value, d, what):
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise LayerGraphError(f"{what} for port \"{port}\" should be a sequence of numeric vectors (a T{TIMES}{d} "
+                              "matrix) or a list of them.", "General::netinvinput") from None
+    if arr.ndim != 2:
+        raise LayerGraphError(f"{what} for port \"{port}\" should be a sequence of length-{d} vectors (a matrix, "
+                              f"time first); received an array of dimensions {wl_list(arr.shape)} (rank "
+                              f"{arr.ndim}).", "General::netinvinput")
+    if arr.shape[0] == 0:
+        raise LayerGraphError(f"{what} for port \"{port}\": an empty sequence was given; sequences need at least one "
+                              "element.", "General::netinvinput")
+    if d is not None and arr.shape[1] != d:
+        raise LayerGraphError(f"{what} for port \"{port}\" should be a sequence of length-{d} vectors; received a "
+                              f"sequence of length-{arr.shape[1]} vectors ({wl_list(arr.shape)}).",
+                              "General::netinvinput")
+    if not np.all(np.isfinite(arr)):
+        raise LayerGraphError(f"{what} for port \"{port}\" should be numeric and finite.", "General::netinvinput")
+    return arr
+
+
+def sequence_input(port, value, dims, what="Data") -> tuple[Sequences, bool]:
+    """(Sequences, whether ``value`` was one example) for a port of dims ``("Varying", d)``:
+    one T x d matrix, a list of them (lengths may differ) or an N x T x d array."""
+    d = dims[1]
+    if isinstance(value, np.ndarray) and value.ndim == 3:
+        value = list(value)
+    if d is None:   # {"Varying", Automatic}: the vectors' size is the first sequence's
+        first = value if not isinstance(value, (list, tuple)) or not value else \
+            next((v for v in value if np.ndim(v) == 2), value)
+        d = int(np.shape(first)[-1]) if np.ndim(first) == 2 else None
+    if isinstance(value, (list, tuple)) and len(value) == 0:
+        raise LayerGraphError(f"{what} for port \"{port}\": no sequences were given.", "General::netinvinput")
+    one = not isinstance(value, (list, tuple)) or not any(isinstance(v, (list, tuple, np.ndarray)) and
+                                                          np.ndim(v) == 2 for v in value)
+    if one:
+        if isinstance(value, (list, tuple)) and all(isinstance(v, (list, tuple, np.ndarray)) for v in value) \
+                and any(np.ndim(v) != 1 for v in value):
+            ranks = sorted({int(np.ndim(v)) for v in value})
+            raise LayerGraphError(f"{what} for port \"{port}\" mixes arrays of ranks {ranks}; give sequences (matrices "
+                                  f"T{TIMES}{d}) only.", "General::netinvinput")
+        return Sequences([_as_sequence(port, value, d, what)], d), True
+    ranks = sorted({int(np.ndim(v)) for v in value})
+    if ranks != [2]:
+        raise LayerGraphError(f"{what} for port \"{port}\" mixes arrays of ranks {ranks}; each example should be a "
+                              f"sequence of length-{d} vectors (a T{TIMES}{d} matrix).", "General::netinvinput")
+    return Sequences([_as_sequence(port, v, d, what) for v in value], d), False
+
+
+def sequence_output(values, single):
+    """The core's per-sequence outputs (each C x T) as Wolfram's T x C matrices."""
+    out = [np.ascontiguousarray(v.T) for v in values]
+    return out[0] if single else out
+
+
+# -- the layers ------------------------------------------------------------------------------
+def _sequence_dims(head, dims, port="Input"):
+    if not is_varying(dims):
+        raise LayerGraphError(f"Validation failed for {head}: the port \"{port}\" should be a sequence of vectors "
+                              f"{{\"Varying\", k}}, but received {wl_list(dims)}. Give the net's input "
+                              "\"Input\" -> {\"Varying\", k}.", "General::valfail")
+    return dims
+
+
+def _dropout(head, value):
+    """None, or the refusal of a "Dropout" spec (checked as Wolfram checks it first)."""
+    if value is None:
+        return None
+    allowed = ", ".join(f'"{m}"' for m in DROPOUT_METHODS)
+    rules = None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        rules = {"VariationalWeights": value}
+    elif isinstance(value, dict):
+        rules = dict(value)
+    elif isinstance(value, (list, tuple)) and all(isinstance(r, tuple) and len(r) == 2 for r in value):
+        rules = dict(value)
+    if rules is None or any(m not in DROPOUT_METHODS for m in rules):
+        raise LayerGraphError(f"{head}: Specification for \"Dropout\" should be either None, a numeric probability, "
+                              f"or a list of rules mapping methods to probabilities, where the allowed methods are "
+                              f"{allowed}.", "General::invdrpspc")
+    for p in rules.values():
+        if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool) or not 0 <= p <= 1:
+            raise LayerGraphError(f"{head}: Dropout probabilities should be numeric values between 0 and 1.",
+                                  "General::invdrppval")
+    raise LayerGraphError(f"{head}: \"Dropout\" -> {_wl(value)} is not supported yet; only \"Dropout\" -> None. "
+                          "(Put a DropoutLayer before the layer for dropout on its input.)", "General::unsupported")
+
+
+class LongShortTermMemoryLayer(NetLayer):
+    """``LongShortTermMemoryLayer[n]``: a sequence of length-k vectors -> a sequence of
+    length-n vectors (the state s_t at each step), starting from zero state."""
+
+    head = "LongShortTermMemoryLayer"
+    array_names = _LSTM_ARRAYS
+    takes_sequences = True
+    requires_sequences = True   # its input port's data are sequences even before the net is sized
+
+    def __init__(self, n=None, *, Dropout=None, **options):
+        if isinstance(options.get("Input"), (int, np.integer)) and not isinstance(options.get("Input"), bool):
+            options["Input"] = (VARYING_DIM, int(options["Input"]))   # "Input" -> k: vectors of size k
+        super().__init__(**options)
+        if n is None and self.arrays.get("InputGateBiases") is not None:
+            n = self.arrays["InputGateBiases"].shape[0]
+        if n is None:
+            raise LayerGraphError(f"{self.head}: the output size n is not specified; give "
+                                  f"{self.head}(n).", "General::nfspec")
+        n = _pos_int(self.head, "the output size", n)
+        _dropout(self.head, Dropout)
+        self.params = {"OutputSize": n, "Dropout": None}
+        if self.input_spec is not None:
+            _sequence_dims(self.head, self.input_spec)
+        k = next((a.shape[1] for name, a in self.arrays.items() if a is not None and name.endswith("InputWeights")
+                  and a.ndim == 2), None)
+        if k is not None and self.input_spec is None:
+            self.input_spec = (VARYING_DIM, int(k))
+        self._check_arrays([self.input_spec] if self.input_spec is not None else None)
+
+    def with_arrays(self, arrays):
+        """A copy with these arrays; input weights of k columns make the "Input" a sequence of
+        length-k vectors, as a layer constructed with them has."""
+        new = super().with_arrays(arrays)
+        w = new.arrays.get("InputGateInputWeights")
+        if new.input_spec is None and w is not None and w.ndim == 2:
+            new.input_spec = (VARYING_DIM, int(w.shape[1]))
+        return new
+
+    def array_dims(self, in_dims):
+        n = self.params["OutputSize"]
+        k = in_dims[0][1] if in_dims and in_dims[0] is not None else None
+        out = {}
+        for g in GATES:
+            if k is not None:
+                out[f"{g}InputWeights"] = (n, k)
+            out[f"{g}StateWeights"] = (n, n)
+            out[f"{g}Biases"] = (n,)
+        return {name: out[name] for name in self.array_names if name in out}
+
+    def _check_arrays(self, in_dims):
+        dims = self.array_dims(in_dims)
+        for name, value in self.arrays.items():
+            want = dims.get(name)
+            if value is None:
+                continue
+            if want is None:   # the input size is not known yet: the weights are n x something
+                want = (self.params["OutputSize"], value.shape[1] if value.ndim == 2 else None)
+            if tuple(value.shape) != tuple(want):
+                raise _err(self.head, f"the array \"{name}\" has dimensions {wl_list(value.shape)}, but dimensions "
+                                      f"{wl_list(want)} were expected.")
+
+    def _probe_dims(self):
+        return [self.input_spec] if self.input_spec is not None else None
+
+    def _stacked(self):
+        """{core learnable: the four gates' arrays stacked (i, f, g, o)}; a learnable stays
+        out while any of its gates' arrays is unset (NetInitialize fills those)."""
+        kw = {}
+        for kind, core in _CORE.items():
+            parts = [self.arrays.get(f"{g}{kind}") for g in GATES]
+            if all(p is not None for p in parts):
+                kw[core] = Internal(np.concatenate(parts, axis=0).astype(np.float32))
+        return kw
+
+    def _factors(self) -> dict:
+        """LearningRateMultipliers of the 12 arrays as the core's per-gate learn-rate factors
+        (one number when the four gates agree, else a 1-by-4 vector in the order i, f, g, o)."""
+        out = {}
+        for kind, core in _CORE.items():
+            rates = tuple(float(self.factor(f"{g}{kind}")) for g in GATES)
+            out[f"{core}LearnRateFactor"] = rates[0] if len(set(rates)) == 1 else rates
+        return out
+
+    def build(self, name, in_dims):
+        dims = _sequence_dims(self.head, _single(self.head, in_dims))
+        self._check_arrays(in_dims)
+        n = self.params["OutputSize"]
+        zero = Internal(np.zeros(n, np.float32))
+        spec = L.LSTMLayer(Name=name, NumHiddenUnits=n, InputSize=int(dims[1]), OutputMode="sequence",
+                           HiddenState=zero, CellState=zero, **self._stacked(),
+                           **self._factors())
+        return Built([spec], 0, 2, lstm_arrays)
+
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        """The Wolfram layer of a core LSTM (MATLAB's lstmLayer) that it computes exactly: one
+        direction, OutputMode 'sequence', sigmoid and tanh, zero state, no state ports, factors
+        at their defaults."""
+        if not isinstance(spec, L.LSTMLayer) or spec.directions != 1:
+            raise NoCounterpart("a BiLSTM is NetBidirectionalOperator in Wolfram")
+        if spec.OutputMode != "sequence" or spec.HasStateInputs or spec.HasStateOutputs:
+            raise NoCounterpart("OutputMode 'last' or state ports")
+        if spec.GateActivationFunction != "sigmoid" or spec.StateActivationFunction != "tanh":
+            raise NoCounterpart("Wolfram's LSTM has sigmoid gates and tanh states only")
+        for s in ("HiddenState", "CellState"):
+            v = spec.internal(s)
+            if v is not None and np.any(v):
+                raise NoCounterpart(f"{s} is not zero")
+        _at_default(spec, "InputWeightsLearnRateFactor", "RecurrentWeightsLearnRateFactor", "BiasLearnRateFactor")
+        arrays = lstm_arrays(spec) if spec.InputWeights is not None else {}
+        if in_sizes:
+            arrays["Input"] = (VARYING_DIM, int(in_sizes[0].channels))
+        return cls(spec.NumHiddenUnits, **arrays)
+
+
+def lstm_arrays(core) -> dict[str, np.ndarray]:
+    """Wolfram's 12 arrays of a core LSTM spec (the stacked arrays cut at each gate)."""
+    out = {}
+    h = core.NumHiddenUnits
+    for kind, name in _CORE.items():
+        value = core.internal(name)
+        if value is None:
+            continue
+        for i, g in enumerate(GATES):
+            out[f"{g}{kind}"] = np.ascontiguousarray(value[i * h:(i + 1) * h])
+    return out
+
+
+def core_arrays(arrays: dict) -> dict[str, np.ndarray]:
+    """The core LSTM's InputWeights, RecurrentWeights, Bias (MATLAB's layout) of Wolfram's 12
+    arrays: what ``build`` stacks, for tests and other dialects."""
+    return {core: np.concatenate([np.asarray(arrays[f"{g}{kind}"]) for g in GATES], axis=0)
+            for kind, core in _CORE.items()}
+
+
+class _SequenceLayer(NetLayer):
+    core_class = None
+    takes_sequences = True
+    requires_sequences = True
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        if self.input_spec is not None:
+            _sequence_dims(self.head, self.input_spec)
+
+    def _probe_dims(self):
+        return [self.input_spec] if self.input_spec is not None else [(VARYING_DIM, 1)]
+
+    @classmethod
+    def from_core(cls, spec, in_sizes=None):
+        return cls()
+
+    def build(self, name, in_dims):
+        dims = _sequence_dims(self.head, _single(self.head, in_dims))
+        rank = 1 if self.core_class is SQ.SequenceLastLayer else len(dims)
+        return Built([self.core_class(Name=name)], 0, rank, None)
+
+
+class SequenceLastLayer(_SequenceLayer):
+    """``SequenceLastLayer[]``: the last element of each sequence."""
+    head = "SequenceLastLayer"
+    core_class = SQ.SequenceLastLayer
+
+
+class SequenceMostLayer(_SequenceLayer):
+    """``SequenceMostLayer[]``: each sequence without its last element (sequences of at least 2)."""
+    head = "SequenceMostLayer"
+    core_class = SQ.SequenceMostLayer
+
+
+class SequenceRestLayer(_SequenceLayer):
+    """``SequenceRestLayer[]``: each sequence without its first element (sequences of at least 2)."""
+    head = "SequenceRestLayer"
+    core_class = SQ.SequenceRestLayer
+
+
+class SequenceReverseLayer(_SequenceLayer):
+    """``SequenceReverseLayer[]``: each sequence's elements in reverse order."""
+    head = "SequenceReverseLayer"
+    core_class = SQ.SequenceReverseLayer
+
+
+RECURRENT_CLASSES = (LongShortTermMemoryLayer, SequenceLastLayer, SequenceMostLayer, SequenceRestLayer,
+                     SequenceReverseLayer)
+for _cls in RECURRENT_CLASSES:
+    checked_init(_cls)
+    WL._recorded(_cls)
+    WL._BY_HEAD[_cls.head] = _cls   # from_core finds them by the registry's Wolfram name
+del _cls
+
+__all__ = [c.__name__ for c in RECURRENT_CLASSES]
