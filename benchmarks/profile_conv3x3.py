@@ -23,10 +23,11 @@ ap.add_argument("--channels", type=int, nargs="+", default=[16, 32, 64])
 ap.add_argument("--threads", type=int, default=1)
 ap.add_argument("--repeats", type=int, default=10)
 ap.add_argument("--no-torch", action="store_true")
+ap.add_argument("--tree", help="the layergraph source tree to import (default: this checkout)")
 args = ap.parse_args()
 for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, args.tree or os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import numpy as np  # noqa: E402
 
