@@ -225,13 +225,18 @@ def _from_rows(rows, b, relu, y):
                         dst[j] = blk[j, k] + bk
 
 
-def _rows_eligible(c, g, sh, sw):
+def _rows_eligible(c, g, sh, sw, forward=False):
     """Whether a convolution takes the pixel-major path: one group, stride 1, at least
-    _ROWS_MIN_C input channels (a row of 3 channels is too short to copy fast)."""
-    return g == 1 and sh == sw == 1 and c >= _ROWS_MIN_C
+    _ROWS_MIN_C input channels (a row of 3 channels is too short to copy fast), and for the
+    forward at least _ROWS_MIN_C_FWD (below that the two transposes cost what the faster product
+    saves: measured at 16 and 32 channels), and at most _ROWS_MAX_C (VGG's 128 and 256 channels
+    measured even with the im2col path, within the noise)."""
+    return g == 1 and sh == sw == 1 and max(_ROWS_MIN_C, _ROWS_MIN_C_FWD if forward else 0) <= c <= _ROWS_MAX_C
 
 
 _ROWS_MIN_C = 8
+_ROWS_MIN_C_FWD = 64
+_ROWS_MAX_C = 64
 # pixels per block of the pixel-major path: the rows of a block, (pixels x K), stay near L2
 _ROWS_PIX = 1024
 
@@ -557,7 +562,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
         return out
     x, p, pv = _prepad(x, p, pv)
-    if pool is None and _rows_eligible(c, p["groups"], p["sh"], p["sw"]):
+    if pool is None and _rows_eligible(c, p["groups"], p["sh"], p["sw"], forward=True):
         return _forward_rows(x, w, bias, p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu)
     return _forward(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, p["groups"], oh, ow,
                     relu, pool)

@@ -1,5 +1,6 @@
-"""The pixel-major ("im2row") path of conv_forward / conv_backward (one group, stride 1, at least
-conv._ROWS_MIN_C input channels): values and gradients against torch conv2d, float64 finite
+"""The pixel-major ("im2row") path of conv_forward / conv_backward (one group, stride 1, between
+conv._ROWS_MIN_C and conv._ROWS_MAX_C input channels; the forward from conv._ROWS_MIN_C_FWD, which
+these tests lower to reach it at small shapes): values and gradients against torch conv2d, float64 finite
 differences, the im2col path it replaces, float32 at ResNet-20's shapes, uneven batches over
 threads."""
 import numpy as np
@@ -24,7 +25,9 @@ def threads(request, monkeypatch):
 
 @pytest.fixture
 def rows_calls(monkeypatch):
-    """Counts the calls of the pixel-major forward and backward, so each test shows it ran them."""
+    """Counts the calls of the pixel-major forward and backward, so each test shows it ran them;
+    the forward takes the path from 8 channels."""
+    monkeypatch.setattr(cv, "_ROWS_MIN_C_FWD", 8)
     calls = {"forward": 0, "backward": 0}
     f0, b0 = cv._forward_rows, cv._grads_rows
 
@@ -125,9 +128,9 @@ def test_rows_equal_im2col_float32_resnet_shapes(threads, monkeypatch, c, hw):
 
 
 def test_rows_not_taken_where_not_eligible(rows_calls):
-    """Strides, groups and narrow inputs stay on the im2col path (and still match torch)."""
+    """Strides, groups, narrow and wide inputs stay on the im2col path (and still match torch)."""
     g = np.random.default_rng(0)
-    for c, groups, s in ((8, 1, 2), (8, 2, 1), (3, 1, 1)):
+    for c, groups, s in ((8, 1, 2), (8, 2, 1), (3, 1, 1), (65, 1, 1)):
         x = g.standard_normal((2, c, 6, 6))
         w = g.standard_normal((4, c // groups, 3, 3))
         y = conv_forward(x, w, None, s, s, 1, 1, 1, 1, 1, 1, groups=groups)
