@@ -285,23 +285,22 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
     dx = out_empty((n, c, q), dt) if want_dx else None
     sub = _rows_sub(max(p, q))
     nchunks = -(-n // sub)
-    dws = np.empty((nchunks, K, f), dt)  # rows (a, b, c)
+    dws = np.empty((nchunks, K, f), dt)  # dW transposed, rows (c, a, b)
     dbs = np.zeros((nchunks, f), np.float64)
-    x3, dy3 = x.reshape(n, c, q), dy.reshape(n, f, p)
+    dy3 = dy.reshape(n, f, p)
     qt, ql = (kh - 1) * dh - pt, (kw - 1) * dw - pl
 
     def work(chunks):
-        xt = _workspace((sub * q, c), dt, "rx")
         rows = _workspace((sub * max(p * K, q * Kd),), dt, "rrows")
         dyt = _workspace((sub * p, f), dt, "rdy")
         dxt = _workspace((sub * q, c), dt, "rdx") if want_dx else None
         for s0, s1 in chunks:
             m, k = s1 - s0, s0 // sub
             _to_rows(dy3[s0:s1], dyt[:m * p], dbs[k], True)
-            _to_rows(x3[s0:s1], xt[:m * q], dbs[k], False)
-            r = rows[:m * p * K].reshape(m * p, K)
-            _im2row(xt[:m * q], m, h, wd, kh, kw, dh, dw, pt, pl, pv, oh, ow, r)
-            np.matmul(r.T, dyt[:m * p], out=dws[k])
+            # dW^T = the channel-major columns (K x m) times dy's rows (m x F): x needs no transpose
+            c3 = rows[:m * p * K].reshape(K, m, p)
+            _im2col(x[s0:s1], kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, c3, True)
+            np.matmul(c3.reshape(K, m * p), dyt[:m * p], out=dws[k])
             if want_dx:
                 rd = rows[:m * q * Kd].reshape(m * q, Kd)
                 _im2row(dyt[:m * p], m, oh, ow, kh, kw, dh, dw, qt, ql, 0.0, h, wd, rd)
@@ -309,7 +308,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
                 _from_rows(dxt[:m * q], np.zeros(0, dt), False, dx[s0:s1])
 
     _batch_parallel(work, n, sub)
-    dW = np.ascontiguousarray(dws.sum(axis=0).reshape(kh, kw, c, f).transpose(3, 2, 0, 1)).reshape(f, K)
+    dW = np.ascontiguousarray(dws.sum(axis=0).T)
     return (dx.reshape(n, c, h, wd) if want_dx else None), dW, dbs.sum(axis=0).astype(dt)
 
 
