@@ -6,7 +6,8 @@ against torch's conv2d forward and backward on the same shapes (issue 16).
 For each shape (N x C x 32x32 / 16x16 / 8x8, F = C in 16, 32, 64) it times, by the process's CPU
 time (``time.process_time``, all threads) and in one process: our conv_forward and conv_backward
 whole, and their pieces called the way conv.py calls them (im2col, the forward product, the bias
-epilogue; the backward's dy gather, im2col, dW product, dX product, col2im), then torch's
+epilogue; the backward's dy gather, im2col, dW product, dX product, col2im; and, where the tree
+has it, the pixel-major path's transposes, im2row, products and transposing epilogue), then torch's
 F.conv2d and its autograd backward (dx, dW, db). Medians over ``--repeats`` calls after 2
 warm-up calls. The machine's load is printed; nothing is asserted.
 """
@@ -112,6 +113,32 @@ def pieces(n, c, hw, repeats):
         out["bwd dW GEMM"] = cpu_ms(b_dw, repeats)
         out["bwd dX GEMM"] = cpu_ms(b_dx, repeats)
     out["bwd col2im"] = cpu_ms(b_col2im, repeats)
+    if hasattr(cv, "_im2row"):  # the pixel-major path's pieces (where this tree has it), same blocks as conv.py
+        rs = cv._rows_sub(P)
+        xt = np.empty((rs * P, c), np.float32)
+        rows = np.empty((rs * P, K), np.float32)
+        yt = np.empty((rs * P, c), np.float32)
+        wr = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(K, c))
+        c3r = np.empty((K, rs, P), np.float32)
+        none = np.zeros(0)
+
+        def blocks(fn):
+            return lambda: [fn(s, min(s + rs, n)) for s in range(0, n, rs)]
+
+        def r_im2row(s0, s1):
+            cv._im2row(xt[:(s1 - s0) * P], s1 - s0, hw, hw, 3, 3, 1, 1, 1, 1, 0.0, hw, hw, rows[:(s1 - s0) * P])
+
+        out["rows: to_rows x / dy"] = cpu_ms(blocks(lambda s0, s1: cv._to_rows(x.reshape(n, c, P)[s0:s1],
+                                                                                xt[:(s1 - s0) * P], none, False)),
+                                             repeats)
+        out["rows: im2row"] = cpu_ms(blocks(r_im2row), repeats)
+        with blas_threads(1):
+            out["rows: fwd / dX GEMM"] = cpu_ms(blocks(lambda s0, s1: np.matmul(rows[:(s1 - s0) * P], wr,
+                                                                                 out=yt[:(s1 - s0) * P])), repeats)
+            out["rows: dW GEMM"] = cpu_ms(blocks(lambda s0, s1: np.matmul(c3r.reshape(K, rs * P)[:, :(s1 - s0) * P],
+                                                                           yt[:(s1 - s0) * P], out=dws)), repeats)
+        out["rows: from_rows"] = cpu_ms(blocks(lambda s0, s1: cv._from_rows(yt[:(s1 - s0) * P], b, False,
+                                                                            y[s0:s1])), repeats)
     if not args.no_torch:
         import torch
         torch.set_num_threads(args.threads)
