@@ -9,7 +9,9 @@ Output size floor((H + pt + pb - ((FH - 1) * dh + 1)) / sh) + 1.
   conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False) -> y
   conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True)
       -> (dx, dw, db)   dx is None when need_dx is False
-A depthwise convolution (groups == C > 1) runs on depthwise.py's direct kernels instead.
+A depthwise convolution (groups == C > 1) runs on depthwise.py's direct kernels instead. A
+one-group stride-1 convolution of 8 to 64 input channels takes the pixel-major path in the
+backward (and from 64 channels in the forward): see "the pixel-major path" below.
 
 Transposed convolution: x N x C x H x W; w C x F/G x FH x FW (input channels first, as
 conventions.py stores it); b (F,) or None. Cropping [ct cb cl cr] is removed from the full
