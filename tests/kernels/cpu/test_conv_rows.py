@@ -53,6 +53,8 @@ CASES = [  # (C, F, FH, FW), (dh, dw), (pt, pb, pl, pr), padding_value
     ((8, 5, 3, 3), (1, 1), (2, 1, 1, 2), "symmetric-include-edge"),
     ((8, 4, 3, 2), (2, 1), (2, 2, 1, 1), "replicate"),
     ((8, 4, 3, 3), (1, 1), (1, 2, 2, 1), "symmetric-exclude-edge"),
+    ((64, 6, 3, 3), (1, 1), (1, 1, 1, 1), 0.0),  # 64 channels: dW from x's rows
+    ((64, 5, 3, 2), (2, 1), (2, 1, 0, 2), 0.5),
 ]
 
 
@@ -81,7 +83,7 @@ def test_rows_match_torch(threads, rows_calls, n, wshape, d, pads, pv):
     assert rows_calls == {"forward": 2, "backward": 2}
 
 
-@pytest.mark.parametrize("wshape,d,pads,pv", [CASES[0], CASES[1], CASES[3], CASES[6]])
+@pytest.mark.parametrize("wshape,d,pads,pv", [CASES[0], CASES[1], CASES[3], CASES[6], CASES[10]])
 def test_rows_finite_differences(rows_calls, wshape, d, pads, pv):
     g = np.random.default_rng(3)
     c, f, fh, fw = wshape
