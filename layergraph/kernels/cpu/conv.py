@@ -139,7 +139,7 @@ def _bias_act(y, b, relu):
 # For groups == 1 at stride 1, the columns are built pixel-major instead: one row of K = FH*FW*C
 # values per output pixel (tap-major, channel-minor, read from a pixel-major copy of x), so that
 # each product is (pixels x K) (K x F), the orientation in which OpenBLAS's single-threaded sgemm
-# ran 1.3x to 2x faster at 16-64 channels than F x K times K x pixels (docs/performance.md,
+# ran up to 2x faster at 16-64 channels than F x K times K x pixels (docs/performance.md,
 # "Issue 16, 3x3 convolution"). dx is the stride-1 convolution of dy with the flipped filters,
 # built the same way, so there is no col2im scatter.
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
