@@ -9,7 +9,9 @@ Output size floor((H + pt + pb - ((FH - 1) * dh + 1)) / sh) + 1.
   conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False) -> y
   conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True)
       -> (dx, dw, db)   dx is None when need_dx is False
-A depthwise convolution (groups == C > 1) runs on depthwise.py's direct kernels instead.
+A depthwise convolution (groups == C > 1) runs on depthwise.py's direct kernels instead. A
+one-group stride-1 convolution of 8 to 64 input channels takes the pixel-major path in the
+backward (and from 64 channels in the forward): see "the pixel-major path" below.
 
 Transposed convolution: x N x C x H x W; w C x F/G x FH x FW (input channels first, as
 conventions.py stores it); b (F,) or None. Cropping [ct cb cl cr] is removed from the full
@@ -131,6 +133,198 @@ def _bias_act(y, b, relu):
             else:
                 for j in range(p):
                     row[j] = row[j] + bk
+
+
+# -- the pixel-major ("im2row") path ---------------------------------------------------------
+# For groups == 1 at stride 1, the columns are built pixel-major instead: one row of K = FH*FW*C
+# values per output pixel (tap-major, channel-minor, read from a pixel-major copy of x), so that
+# each product is (pixels x K) (K x F), the orientation in which OpenBLAS's single-threaded sgemm
+# ran up to 2x faster at 16-64 channels than F x K times K x pixels (docs/performance.md,
+# "Issue 16, 3x3 convolution"). dx is the stride-1 convolution of dy with the flipped filters,
+# built the same way, so there is no col2im scatter.
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _to_rows(x, out, sums, want_sums):
+    """x (n x C x P) -> out (n*P x C), and sums[c] += the sum of x[:, c] when want_sums (the
+    bias gradient; float32 per plane, then float64). Blocks of _TB pixels keep the block of out
+    being written in L1."""
+    n, c, p = x.shape
+    z = x.dtype.type(0)
+    for i0 in range(n):
+        for ch in range(c):
+            src = x[i0, ch]
+            r = z
+            for j in range(p):
+                r += src[j]
+            if want_sums:
+                sums[ch] += r
+        for j0 in range(0, p, _TB):
+            j1 = min(j0 + _TB, p)
+            blk = out[i0 * p + j0:i0 * p + j1]
+            for ch in range(c):
+                src = x[i0, ch, j0:j1]
+                for j in range(j1 - j0):
+                    blk[j, ch] = src[j]
+
+
+_TB = 32
+
+
+@njit(cache=True, nogil=True)
+def _im2row(xt, n, h, w, kh, kw, dh, dw, pt, pl, pv, oh, ow, rows):
+    """rows[(i0*oh + i)*ow + j, (a*kw + b)*C + ch] = xt[(i0*h + hi)*w + wi, ch] at
+    hi = i + a*dh - pt, wi = j + b*dw - pl (stride 1), or pv outside the input. With dw == 1 the
+    kw taps of a filter row that lie inside the input are one contiguous span of xt."""
+    c = xt.shape[1]
+    xf = xt.reshape(-1)
+    for i0 in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                r = rows[(i0 * oh + i) * ow + j]
+                for a in range(kh):
+                    hi = i + a * dh - pt
+                    seg = r[a * kw * c:(a + 1) * kw * c]
+                    if hi < 0 or hi >= h:
+                        for t in range(kw * c):
+                            seg[t] = pv
+                        continue
+                    base = (i0 * h + hi) * w
+                    wi0 = j - pl
+                    if dw == 1 and wi0 >= 0 and wi0 + kw <= w:
+                        src = xf[(base + wi0) * c:(base + wi0 + kw) * c]
+                        for t in range(kw * c):
+                            seg[t] = src[t]
+                        continue
+                    for b in range(kw):
+                        wi = wi0 + b * dw
+                        dst = seg[b * c:(b + 1) * c]
+                        if 0 <= wi < w:
+                            src = xt[base + wi]
+                            for ch in range(c):
+                                dst[ch] = src[ch]
+                        else:
+                            for ch in range(c):
+                                dst[ch] = pv
+
+
+@njit(cache=True, nogil=True)
+def _from_rows(rows, b, relu, y):
+    """y (n x F x P) = rows (n*P x F) transposed, + b[f] (when b has F entries), then max(., 0)
+    when relu; in blocks of _TB pixels."""
+    n, f, p = y.shape
+    has_b = b.shape[0] == f
+    for i0 in range(n):
+        for j0 in range(0, p, _TB):
+            j1 = min(j0 + _TB, p)
+            blk = rows[i0 * p + j0:i0 * p + j1]
+            for k in range(f):
+                dst = y[i0, k, j0:j1]
+                bk = b[k] if has_b else 0.0
+                if relu:
+                    for j in range(j1 - j0):
+                        dst[j] = max(blk[j, k] + bk, 0.0)
+                else:
+                    for j in range(j1 - j0):
+                        dst[j] = blk[j, k] + bk
+
+
+def _rows_eligible(c, g, sh, sw, forward=False):
+    """Whether a convolution takes the pixel-major path: one group, stride 1, at least
+    _ROWS_MIN_C input channels (a row of 3 channels is too short to copy fast), and for the
+    forward at least _ROWS_MIN_C_FWD (below that the two transposes cost what the faster product
+    saves: measured at 16 and 32 channels), and at most _ROWS_MAX_C (VGG's 128 and 256 channels
+    measured even with the im2col path, within the noise)."""
+    return g == 1 and sh == sw == 1 and max(_ROWS_MIN_C, _ROWS_MIN_C_FWD if forward else 0) <= c <= _ROWS_MAX_C
+
+
+_ROWS_MIN_C = 8
+_ROWS_MIN_C_FWD = 64
+_ROWS_MAX_C = 64
+_ROWS_XROWS_C = 64
+# pixels per block of the pixel-major path: the rows of a block, (pixels x K), stay near L2
+_ROWS_PIX = 1024
+
+
+def _rows_sub(p):
+    return max(1, _ROWS_PIX // p)
+
+
+def _forward_rows(x, w, bias, dh, dw, pt, pl, pv, oh, ow, relu):
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    K, p, q = c * kh * kw, oh * ow, h * wd
+    wr = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(K, f))  # rows (a, b, c), columns f
+    y = out_empty((n, f, p), x.dtype)
+    x3 = x.reshape(n, c, q)
+    b = bias if bias is not None else np.zeros(0, x.dtype)
+    sub = _rows_sub(p)
+    none = np.zeros(0)
+
+    def work(chunks):
+        xt = _workspace((sub * q, c), x.dtype, "rx")
+        rows = _workspace((sub * p, K), x.dtype, "rrows")
+        yt = _workspace((sub * p, f), x.dtype, "ry")
+        for s0, s1 in chunks:
+            m = s1 - s0
+            _to_rows(x3[s0:s1], xt[:m * q], none, False)
+            _im2row(xt[:m * q], m, h, wd, kh, kw, dh, dw, pt, pl, pv, oh, ow, rows[:m * p])
+            np.matmul(rows[:m * p], wr, out=yt[:m * p])
+            _from_rows(yt[:m * p], b, bool(relu), y[s0:s1])
+
+    _batch_parallel(work, n, sub)
+    return y.reshape(n, f, oh, ow)
+
+
+def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
+    """_grads for one group at stride 1 on the pixel-major path: (dx or None, dW (F x C*FH*FW),
+    db). dx is the convolution of dy (padded by (FH-1)*dh - pt above, (FW-1)*dw - pl left) with
+    the filters flipped and their two channel axes swapped."""
+    n, c, h, wd = x.shape
+    f, _, kh, kw = w.shape
+    oh, ow = dy.shape[2], dy.shape[3]
+    K, Kd, p, q = c * kh * kw, f * kh * kw, oh * ow, h * wd
+    dt = dy.dtype
+    # dx's filters: rows (a, b, f) of the flipped taps, columns c
+    wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(Kd, c)) if want_dx else None
+    dx = out_empty((n, c, q), dt) if want_dx else None
+    sub = _rows_sub(max(p, q))
+    nchunks = -(-n // sub)
+    # dW's columns: from 64 channels x's rows (x transposed, _im2row; dW^T's rows then (a, b, c)),
+    # below that the channel-major im2col (no transpose of x; rows (c, a, b)): each measured
+    # 5-20 % less CPU time than the other where it is used
+    xrows = c >= _ROWS_XROWS_C
+    dws = np.empty((nchunks, K, f), dt)  # dW transposed
+    dbs = np.zeros((nchunks, f), np.float64)
+    x3, dy3 = x.reshape(n, c, q), dy.reshape(n, f, p)
+    none = np.zeros(0)
+    qt, ql = (kh - 1) * dh - pt, (kw - 1) * dw - pl
+
+    def work(chunks):
+        rows = _workspace((sub * max(p * K, q * Kd),), dt, "rrows")
+        dyt = _workspace((sub * p, f), dt, "rdy")
+        dxt = _workspace((sub * q, c), dt, "rdx") if want_dx else None
+        xt = _workspace((sub * q, c), dt, "rx") if xrows else None
+        for s0, s1 in chunks:
+            m, k = s1 - s0, s0 // sub
+            _to_rows(dy3[s0:s1], dyt[:m * p], dbs[k], True)
+            if xrows:  # dW^T = x's rows transposed (K x m) times dy's rows (m x F)
+                _to_rows(x3[s0:s1], xt[:m * q], none, False)
+                r = rows[:m * p * K].reshape(m * p, K)
+                _im2row(xt[:m * q], m, h, wd, kh, kw, dh, dw, pt, pl, pv, oh, ow, r)
+                np.matmul(r.T, dyt[:m * p], out=dws[k])
+            else:  # dW^T = the channel-major columns (K x m) times dy's rows (m x F)
+                c3 = rows[:m * p * K].reshape(K, m, p)
+                _im2col(x[s0:s1], kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, c3, True)
+                np.matmul(c3.reshape(K, m * p), dyt[:m * p], out=dws[k])
+            if want_dx:
+                rd = rows[:m * q * Kd].reshape(m * q, Kd)
+                _im2row(dyt[:m * p], m, oh, ow, kh, kw, dh, dw, qt, ql, 0.0, h, wd, rd)
+                np.matmul(rd, wf, out=dxt[:m * q])
+                _from_rows(dxt[:m * q], np.zeros(0, dt), False, dx[s0:s1])
+
+    _batch_parallel(work, n, sub)
+    dWt = dws.sum(axis=0)
+    dW = np.ascontiguousarray(dWt.reshape(kh, kw, c, f).transpose(3, 2, 0, 1) if xrows else dWt.T).reshape(f, K)
+    return (dx.reshape(n, c, h, wd) if want_dx else None), dW, dbs.sum(axis=0).astype(dt)
 
 
 # -- padding ----------------------------------------------------------------------------------
@@ -382,6 +576,8 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
         return out
     x, p, pv = _prepad(x, p, pv)
+    if pool is None and _rows_eligible(c, p["groups"], p["sh"], p["sw"], forward=True):
+        return _forward_rows(x, w, bias, p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu)
     return _forward(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, p["groups"], oh, ow,
                     relu, pool)
 
@@ -401,8 +597,11 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
             dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dx, dw2, db
     xp, q, pv = _prepad(x, p, padding)  # mirrored or replicated borders: the padded copy's gradient, folded back
-    dx, dw2, db = _grads(dy, xp, w, xp.shape, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], pv, q["groups"],
-                         bool(need_dx), True)
+    if _rows_eligible(c, q["groups"], q["sh"], q["sw"]):
+        dx, dw2, db = _grads_rows(dy, xp, w, q["dh"], q["dw"], q["pt"], q["pl"], pv, bool(need_dx))
+    else:
+        dx, dw2, db = _grads(dy, xp, w, xp.shape, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], pv,
+                             q["groups"], bool(need_dx), True)
     if isinstance(padding, str) and dx is not None:
         dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
     return dx, dw2.reshape(w.shape), db
