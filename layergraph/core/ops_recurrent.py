@@ -1,9 +1,10 @@
 """The adapter of the recurrent layers (layers/recurrent.py) to the LSTM and GRU kernels.
 
 One op for lstmLayer and bilstmLayer (one kernel call per direction, the reverse one over the
-same masked batch), one for gruLayer; what they share is in ``_RecurrentOp``. The padding of the input batch comes from the executor as ``self.seq``
-(core/sequence.py); padded steps freeze the state, so OutputMode 'last' is each sequence's
-output at its own last step. The initial state is, in order: the 'hidden' and 'cell' inputs
+same masked batch), one for gruLayer; what they share is in ``_RecurrentOp``. The padding of
+the input batch comes from the executor as ``self.seq`` (core/sequence.py); padded steps freeze
+the state, so OutputMode 'last' is each sequence's output at its own last step. The initial
+state is, in order: the 'hidden' (and 'cell') inputs
 (HasStateInputs), ``initial_state`` (N x dH arrays set by a caller that carries state between
 calls: stateful prediction, sequence chunks), the layer's HiddenState / CellState, zeros.
 After each forward ``final_state`` holds the state after every sequence's last step (a tuple in
