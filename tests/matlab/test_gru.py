@@ -210,3 +210,13 @@ def test_trains_in_chunks_with_the_state_carried():
     labels, _ = net.classify(X)
     hits = np.concatenate([lab.ravel() == np.where(x[0] > 0, "up", "down") for lab, x in zip(labels, X)])
     assert hits.mean() > 0.8
+
+
+def test_dlnetwork_forward_reports_the_hidden_state():
+    net = _net(gruLayer(4, "Name", "g"), fullyConnectedLayer(2))
+    X = _seqs([3, 5])
+    _, state = net.forward(X)
+    rows = [tuple(r) for r in state]
+    assert [(r[0], r[1]) for r in rows] == [("g", "HiddenState")]
+    whole = net.predict(X, Outputs="g/out")
+    np.testing.assert_allclose(rows[0][2], np.stack([w[:, -1] for w in whole], axis=1), rtol=1e-5, atol=1e-6)
