@@ -1,5 +1,7 @@
-"""LSTM forward and backward through time (MATLAB lstmLayer / bilstmLayer, Wolfram
-LongShortTermMemoryLayer), numba for the recurrence, numpy BLAS for the big products.
+"""LSTM and GRU forward and backward through time (MATLAB lstmLayer / bilstmLayer / gruLayer,
+Wolfram LongShortTermMemoryLayer), numba for the recurrence, numpy BLAS for the big products.
+The GRU's part is at the end of the file (its equations there); what both share: ``_setup``,
+``_project``, ``_input_grads``, ``_at``, the gate and state functions.
 
 Layout: x N x C x T (internal sequence layout, time last); w 4H x C, r 4H x H, b (4H,), gates
 stacked in MATLAB's order i, f, g (cell candidate), o (Wolfram's fused order too); h0, c0 N x H;
@@ -281,6 +283,14 @@ def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse):
 
 
 # -- GRU ---------------------------------------------------------------------------------------------------------
+# w 3H x C, r 3H x H, b (3H,) the input biases, rb (3H,) the recurrent ones ('recurrent-bias-after-
+# multiplication' only), gates stacked r (reset), z (update), h (candidate), MATLAB's order (torch's r, z, n):
+#   r, z = gate(W x + b + R h + rb)                             (rb = 0 but in mode 2)
+#   after-multiplication (0), recurrent-bias-after-multiplication (2):  h~ = state(W_h x + b_h + r (R_h h + rb_h))
+#   before-multiplication (1):                                         h~ = state(W_h x + b_h + R_h (r h))
+#   h_t = (1 - z) h~ + z h_{t-1}; padded steps freeze h and output 0, as the LSTM's
+#   gru_forward_train(x, w, r, b, rb, h0, mask, mode, gate, state, reverse) -> (y, hT, ctx)
+#   gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse) -> (dx, dw, dr, db, drb, dh0)
 MODES = {"after-multiplication": 0, "before-multiplication": 1, "recurrent-bias-after-multiplication": 2}
 
 
