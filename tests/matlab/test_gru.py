@@ -220,3 +220,15 @@ def test_dlnetwork_forward_reports_the_hidden_state():
     assert [(r[0], r[1]) for r in rows] == [("g", "HiddenState")]
     whole = net.predict(X, Outputs="g/out")
     np.testing.assert_allclose(rows[0][2], np.stack([w[:, -1] for w in whole], axis=1), rtol=1e-5, atol=1e-6)
+
+
+def test_wolfram_and_onnx_export_refuse_with_the_librarys_errors(tmp_path):
+    """Wolfram's "Varying" ports and ONNX GRU export are later steps (docs/recurrent_plan.md 6):
+    the refusals are LayerGraphErrors naming the layer."""
+    from layergraph.matlab import exportONNXNetwork
+    from layergraph.wolfram import NetGraph
+    net = _net(gruLayer(4, "Name", "rnn"), fullyConnectedLayer(2))
+    with pytest.raises(LayerGraphError, match="'rnn'.*expects sequence input"):
+        NetGraph(net)
+    with pytest.raises(LayerGraphError, match="'rnn' \\(GRU\\): no ONNX form"):
+        exportONNXNetwork(net, str(tmp_path / "net.onnx"))
