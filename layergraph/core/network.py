@@ -97,7 +97,7 @@ def _forward_chunks(executor, batch, seq, refs, k, training, rng):
     chunk from the state the previous chunk left (MATLAB's SequenceLength = k in prediction):
     outputs with time are the chunks' outputs joined, the others the last chunk's."""
     steps = max(info.steps for info in seq.values())
-    recurrent = [s for s in executor.steps if s.op.layer.family == "lstm" and not s.op.layer.HasStateInputs]
+    recurrent = [s for s in executor.steps if hasattr(s.op, "initial_state") and not s.op.layer.HasStateInputs]
     parts = {ref: [] for ref in refs}
     metas = {}
     try:
@@ -125,32 +125,31 @@ def _forward_chunks(executor, batch, seq, refs, k, training, rng):
 
 
 def run_stateful(executor, feeds: dict, refs, batch_size: int, states: dict, padding=None) -> tuple[dict, dict]:
-    """``run`` with the recurrent layers starting from ``states`` ({layer: (h, c)}, each N x dH,
-    one row per observation) instead of their HiddenState / CellState; returns the activations
-    and the states after each observation's data ({layer: (h, c)}, N x dH): stateful prediction
-    (MATLAB's predictAndUpdateState)."""
+    """``run`` with the recurrent layers starting from ``states`` ({layer: (h, c)} for an LSTM,
+    (h,) for a GRU: the layer's ``states``, each N x dH, one row per observation) instead of
+    their HiddenState / CellState; returns the activations and the states after each
+    observation's data (the same form): stateful prediction (MATLAB's predictAndUpdateState)."""
     steps = [s for s in executor.steps if s.name in states]
     n = len(next(iter(feeds.values()))) if feeds else 0
     parts = {ref: [] for ref in refs}
-    finals = {s.name: ([], []) for s in steps}
+    finals = {s.name: [[] for _ in states[s.name]] for s in steps}
     try:
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
             for s in steps:
-                h, c = states[s.name]
-                s.op.initial_state = (h[start:stop], c[start:stop])
+                s.op.initial_state = tuple(a[start:stop] for a in states[s.name])
             acts = run(executor, {k: v[start:stop] for k, v in feeds.items()}, refs, batch_size, padding=padding)
             for ref in refs:
                 parts[ref].append(acts[ref])
             for s in steps:
-                finals[s.name][0].append(s.op.final_state[0])
-                finals[s.name][1].append(s.op.final_state[1])
+                for acc, a in zip(finals[s.name], s.op.final_state):
+                    acc.append(a)
     finally:
         for s in steps:
             s.op.initial_state = None
     out = {ref: [a for p in ps for a in p] if isinstance(ps[0], list) else np.concatenate(ps) for ref, ps in
            parts.items()} if n else run(executor, feeds, refs, batch_size, padding=padding)
-    return out, {k: (np.concatenate(h), np.concatenate(c)) for k, (h, c) in finals.items() if h}
+    return out, {k: tuple(np.concatenate(a) for a in f) for k, f in finals.items() if f and f[0]}
 
 
 class SequencePadding:

@@ -1,12 +1,14 @@
-"""The adapter of the recurrent layers (layers/recurrent.py) to the LSTM kernels.
+"""The adapter of the recurrent layers (layers/recurrent.py) to the LSTM and GRU kernels.
 
 One op for lstmLayer and bilstmLayer (one kernel call per direction, the reverse one over the
-same masked batch). The padding of the input batch comes from the executor as ``self.seq``
-(core/sequence.py); padded steps freeze the state, so OutputMode 'last' is each sequence's
-output at its own last step. The initial state is, in order: the 'hidden' and 'cell' inputs
+same masked batch), one for gruLayer; what they share is in ``_RecurrentOp``. The padding of
+the input batch comes from the executor as ``self.seq`` (core/sequence.py); padded steps freeze
+the state, so OutputMode 'last' is each sequence's output at its own last step. The initial
+state is, in order: the 'hidden' (and 'cell') inputs
 (HasStateInputs), ``initial_state`` (N x dH arrays set by a caller that carries state between
 calls: stateful prediction, sequence chunks), the layer's HiddenState / CellState, zeros.
-After each forward ``final_state`` holds the state after every sequence's last step.
+After each forward ``final_state`` holds the state after every sequence's last step (a tuple in
+the order of the layer's ``states``: (hidden, cell) for an LSTM, (hidden,) for a GRU).
 """
 from __future__ import annotations
 
@@ -16,14 +18,17 @@ from .errors import LayerGraphError
 from .op import Op
 
 
-class LSTMOp(Op):
+class _RecurrentOp(Op):
+    """What the recurrent ops share: the mask from the batch's padding, the initial state, the
+    step OutputMode 'last' reads."""
+
     learnable_names = ("InputWeights", "RecurrentWeights", "Bias")
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.state_names = () if self.layer.HasStateInputs else ("HiddenState", "CellState")
-        self.initial_state: tuple[np.ndarray, np.ndarray] | None = None
-        self.final_state: tuple[np.ndarray, np.ndarray] | None = None
+        self.state_names = () if self.layer.HasStateInputs else tuple(self.layer.states)
+        self.initial_state: tuple[np.ndarray, ...] | None = None
+        self.final_state: tuple[np.ndarray, ...] | None = None
 
     def seq_out(self, seq):
         return None if self.layer.OutputMode == "last" else seq
@@ -41,26 +46,30 @@ class LSTMOp(Op):
         return seq.mask(), seq
 
     def _start(self, xs, P, n):
+        """The initial states (one N x dH array per name in the layer's ``states``)."""
         d = self.layer.directions * self.layer.NumHiddenUnits
+        names = self.layer.states
         if self.layer.HasStateInputs:
-            return (np.ascontiguousarray(xs[1].reshape(n, d), dtype=self.dtype),
-                    np.ascontiguousarray(xs[2].reshape(n, d), dtype=self.dtype))
+            return tuple(np.ascontiguousarray(a.reshape(n, d), dtype=self.dtype) for a in xs[1:1 + len(names)])
         if self.initial_state is not None:
-            h, c = self.initial_state
-            return (np.ascontiguousarray(np.broadcast_to(h, (n, d)), dtype=self.dtype),
-                    np.ascontiguousarray(np.broadcast_to(c, (n, d)), dtype=self.dtype))
-        h, c = P["HiddenState"], P["CellState"]
+            return tuple(np.ascontiguousarray(np.broadcast_to(a, (n, d)), dtype=self.dtype)
+                         for a in self.initial_state)
+        h = P[names[0]]
         if h.ndim == 2 and h.shape[0] != n:   # one state per observation (stateful prediction)
             raise LayerGraphError(f"Layer '{self.layer.Name}': the network state holds {h.shape[0]} observations "
-                                  f"(HiddenState is {d}x{h.shape[0]}) but the data has {n}. Use as many "
+                                  f"({names[0]} is {d}x{h.shape[0]}) but the data has {n}. Use as many "
                                   "observations, or resetState first.", "nnet_cnn:layer:LSTMLayer:StateSize")
-        return (np.ascontiguousarray(np.broadcast_to(h, (n, d))), np.ascontiguousarray(np.broadcast_to(c, (n, d))))
+        return tuple(np.ascontiguousarray(np.broadcast_to(P[name], (n, d))) for name in names)
 
     def _last(self, seq, n, t):
         """Each sequence's last own step (the output 'last' reads)."""
         if seq is None or seq.left:
             return np.full(n, t - 1)
         return np.maximum(seq.lengths - 1, 0)
+
+
+class LSTMOp(_RecurrentOp):
+    """lstmLayer and bilstmLayer."""
 
     def forward(self, k, xs, P, training):
         x = xs[0]
@@ -133,4 +142,42 @@ class LSTMOp(Op):
         return dxs, grads
 
 
-RECURRENT_OPS = {"lstm": LSTMOp}
+class GRUOp(_RecurrentOp):
+    """gruLayer: Bias is 3H, or 6H (input then recurrent biases) with ResetGateMode
+    'recurrent-bias-after-multiplication'; one state, 'hidden'. OutputMode 'last' is the final
+    state (= each sequence's output at its own last step: padded steps freeze the state)."""
+
+    def _kw(self):
+        gate, state = self._acts()
+        return dict(mode=self.layer.ResetGateMode, gate=gate, state=state)
+
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        hid = self.layer.NumHiddenUnits
+        mask, _ = self._mask(x)
+        (h0,) = self._start(xs, P, x.shape[0])
+        bias = P["Bias"]
+        rb = bias[3 * hid:] if self.layer.ResetGateMode == "recurrent-bias-after-multiplication" else None
+        y, hT, ctx = k("gru", "forward_train")(x, P["InputWeights"], P["RecurrentWeights"], bias[:3 * hid], rb, h0,
+                                              mask, **self._kw())
+        self.final_state = (hT,)
+        if self.layer.OutputMode == "last":
+            y = hT.copy()
+        outs = [y, hT] if self.layer.HasStateOutputs else [y]
+        return outs, ((ctx, x.shape[2]) if training else None)
+
+    def backward(self, k, dys, ctx, P):
+        ctx, t = ctx
+        dout = dys[0]
+        dhT = dys[1] if self.layer.HasStateOutputs else None
+        dy = dout
+        if self.layer.OutputMode == "last":   # the output is the final state
+            dy = None
+            dhT = dout if dhT is None else dhT + dout
+        dx, dw, dr, db, drb, dh0 = k("gru", "backward")(dy, dhT, ctx, P["InputWeights"], P["RecurrentWeights"],
+                                                         **self._kw())
+        grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db if drb is None else np.concatenate([db, drb])}
+        return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
+
+
+RECURRENT_OPS = {"lstm": LSTMOp, "gru": GRUOp}

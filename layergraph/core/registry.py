@@ -208,6 +208,8 @@ for _e in (
     Entry(L.BiLSTMLayer, "bilstmLayer", None, "LSTM", (100,), ("NumHiddenUnits",),
           doc="Bidirectional long short-term memory (BiLSTM) layer for recurrent neural network (RNN)",
           kernel="lstm"),
+    Entry(L.GRULayer, "gruLayer", None, "GRU", (100,), ("NumHiddenUnits",),
+          doc="Gated recurrent unit (GRU) layer for recurrent neural network (RNN)", kernel="gru"),
     Entry(L.DropoutLayer, "dropoutLayer", "DropoutLayer", "Dropout", (), ("Probability",), doc="Dropout layer",
           kernel="dropout", wolfram_example="", shape_keeping=True),
     Entry(L.FlattenLayer, "flattenLayer", None, "Flatten",  # column-major; Wolfram's is ArrayReshapeLayer

@@ -1,4 +1,4 @@
-"""Sequence input and recurrent layers: sequenceInputLayer, lstmLayer, bilstmLayer.
+"""Sequence input and recurrent layers: sequenceInputLayer, lstmLayer, bilstmLayer, gruLayer.
 
 Sequences are N x C x T in the internal layout (core/size.py: ``Size.time``). An LSTM's
 arrays are MATLAB's, stored as they are: InputWeights 4H x C, RecurrentWeights 4H x H and
@@ -6,7 +6,9 @@ Bias 4H (x 1 in MATLAB), gates stacked i, f, g (cell candidate), o; a BiLSTM sta
 forward gates on top of the backward ones (8H rows) and its HiddenState / CellState (2H)
 and output (2H channels) hold the forward half first. The kernels (kernels/cpu/recurrent.py)
 read these arrays directly; Wolfram's LongShortTermMemoryLayer stacks its 12 arrays into the
-same spec (docs/recurrent_plan.md, part 4).
+same spec (docs/recurrent_plan.md, part 4). A GRU's are InputWeights 3H x C, RecurrentWeights
+3H x H, gates r (reset), z (update), h (candidate), and Bias 3H, or 6H (the input biases, then
+the recurrent ones) with ResetGateMode 'recurrent-bias-after-multiplication'.
 """
 from __future__ import annotations
 
@@ -114,18 +116,21 @@ _LEARNABLES = (
 )
 
 
-class _LSTMBase(Layer):
-    """What lstmLayer and bilstmLayer share; ``directions`` is 1 or 2."""
+class _RecurrentBase(Layer):
+    """What lstmLayer, bilstmLayer and gruLayer share: ``gates`` blocks of H rows per direction
+    (``directions`` 1 or 2), the states ``states`` (each an input / output port when
+    HasStateInputs / HasStateOutputs, named by ``state_ports``)."""
 
-    family: ClassVar[str] = "lstm"
+    gates: ClassVar[int] = 4
     directions: ClassVar[int] = 1
     learnables: ClassVar = _LEARNABLES
     states: ClassVar = ("HiddenState", "CellState")
+    state_ports: ClassVar = ("hidden", "cell")
     general: ClassVar = ("Name", "InputNames", "OutputNames", "NumInputs", "NumOutputs", "HasStateInputs",
                          "HasStateOutputs")
     hyperparameters: ClassVar = ("InputSize", "NumHiddenUnits", "OutputMode", "StateActivationFunction",
                                  "GateActivationFunction")
-    # the weights are stored as MATLAB has them (4H x C, 4H x H); vectors as (4H,) and (H,)
+    # the weights are stored as MATLAB has them (kH x C, kH x H); vectors as (kH,) and (H,)
     array_layouts: ClassVar = {"InputWeights": AS_GIVEN, "RecurrentWeights": AS_GIVEN, "Bias": COLUMN,
                                "HiddenState": STATE, "CellState": STATE}
 
@@ -140,22 +145,19 @@ class _LSTMBase(Layer):
     RecurrentWeights: Annotated[Any, Stored] = None
     Bias: Annotated[Any, Stored] = None
     HiddenState: Annotated[Any, Stored] = None
-    CellState: Annotated[Any, Stored] = None
     InputWeightsInitializer: Annotated[Any, Choice(*_WEIGHT_INITS, allow_callable=True)] = "glorot"
     RecurrentWeightsInitializer: Annotated[Any, Choice(*_WEIGHT_INITS, allow_callable=True)] = "orthogonal"
-    BiasInitializer: Annotated[Any, Choice("unit-forget-gate", "narrow-normal", "ones", "zeros",
-                                           allow_callable=True)] = "unit-forget-gate"
-    # the HiddenState / CellState before the first stateful prediction, which resetState restores
-    # (internal: MATLAB keeps them as InitialHiddenState / InitialCellState); None: not updated yet
+    # the states before the first stateful prediction, which resetState restores (internal:
+    # MATLAB keeps them as InitialHiddenState / InitialCellState); None: not updated yet
     initial_states: Any = None
 
     @property
     def InputNames(self) -> list[str]:
-        return ["in", "hidden", "cell"] if self.HasStateInputs else ["in"]
+        return ["in", *self.state_ports] if self.HasStateInputs else ["in"]
 
     @property
     def OutputNames(self) -> list[str]:
-        return ["out", "hidden", "cell"] if self.HasStateOutputs else ["out"]
+        return ["out", *self.state_ports] if self.HasStateOutputs else ["out"]
 
     def property_groups(self):
         return [("", self.general), ("Hyperparameters", self.hyperparameters),
@@ -164,7 +166,11 @@ class _LSTMBase(Layer):
 
     @property
     def _rows(self) -> int:
-        return 4 * self.directions * self.NumHiddenUnits
+        return self.gates * self.directions * self.NumHiddenUnits
+
+    @property
+    def _bias_rows(self) -> int:
+        return self._rows
 
     @property
     def _state_rows(self) -> int:
@@ -181,41 +187,31 @@ class _LSTMBase(Layer):
                 raise ValueError(f"Invalid value for '{name}' of {self.class_name}: array of size "
                                  f"{'x'.join(map(str, value.shape))}. Expected {name} to be of size "
                                  f"{self._state_rows}x1 (or {self._state_rows}xN, one column per observation).")
-        if self.HasStateInputs and (self.HiddenState is not None or self.CellState is not None):
-            raise ValueError(f"{self.class_name}: HiddenState and CellState cannot be set when HasStateInputs is "
-                             "true; the states come from the 'hidden' and 'cell' inputs.")
+        if self.HasStateInputs and any(getattr(self, name) is not None for name in self.states):
+            names = " and ".join(self.states)
+            raise ValueError(f"{self.class_name}: {names} cannot be set when HasStateInputs is true; the "
+                             f"states come from the {' and '.join(repr(p) for p in self.state_ports)} inputs.")
         return self
 
     def _check_assignment(self, name, value):
         if name == "NumHiddenUnits":
             raise LayerGraphError(f"Unable to set the 'NumHiddenUnits' property of class '{self.class_name}' "
                                   "because it is read-only.", "MATLAB:class:SetProhibited")
-        if name in ("HiddenState", "CellState") and self.HasStateInputs and value is not None:
+        if name in self.states and self.HasStateInputs and value is not None:
             raise LayerGraphError(f"Unable to set {name} of layer '{self.Name}': the layer has state inputs "
                                   "(HasStateInputs is true).", "nnet_cnn:layer:LSTMLayer:SettingStateWithStateInputs")
 
     def learnable_sizes(self, size=None):
         return {"InputWeights": (self._rows, self.InputSize), "RecurrentWeights": (self._rows, self.NumHiddenUnits),
-                "Bias": (self._rows, 1)}
+                "Bias": (self._bias_rows, 1)}
 
     def state_sizes(self, size=None):
-        return {} if self.HasStateInputs else {"HiddenState": (self._state_rows, 1), "CellState": (self._state_rows, 1)}
+        return {} if self.HasStateInputs else {name: (self._state_rows, 1) for name in self.states}
 
     def fans(self, name):
-        # glorot / he over one direction's four gates: numIn the input (or hidden) size, numOut 4H
+        # glorot / he over one direction's gates: numIn the input (or hidden) size, numOut kH
         n_in = self.InputSize if name == "InputWeights" else self.NumHiddenUnits
-        return n_in, 4 * self.NumHiddenUnits
-
-    def initial_value(self, name, initializer, sz, dtype):
-        """'unit-forget-gate': forget-gate biases 1, the others 0 (each direction); None: the
-        core's initializers."""
-        if initializer != "unit-forget-gate":
-            return None
-        h = self.NumHiddenUnits
-        value = np.zeros(sz, dtype=dtype)
-        for d in range(self.directions):
-            value[4 * h * d + h:4 * h * d + 2 * h] = 1
-        return value
+        return n_in, self.gates * self.NumHiddenUnits
 
     def infer(self, inputs):
         x = inputs[0]
@@ -231,14 +227,35 @@ class _LSTMBase(Layer):
             raise SizeError("in", f"The layer expects input size {self.InputSize} (InputSize) but the input has "
                                   f"{x.channels} channels.")
         h = self._state_rows
-        for port, s in zip(("hidden", "cell"), inputs[1:]):
+        for port, s in zip(self.state_ports, inputs[1:]):
             if s.is_sequence or s.is_image or s.channels != h:
                 raise SizeError(port, f"The '{port}' input must be a {h}-by-N state (NumHiddenUnits "
                                       f"{self.NumHiddenUnits}{' per direction' if self.directions == 2 else ''}); "
                                       f"the input has size {s}.")
         out = Size((), h, x.time) if self.OutputMode == "sequence" else Size((), h)
-        states = [Size((), h), Size((), h)] if self.HasStateOutputs else []
+        states = [Size((), h)] * len(self.state_ports) if self.HasStateOutputs else []
         return self._resolved_copy(InputSize=x.channels), [out, *states]
+
+
+class _LSTMBase(_RecurrentBase):
+    """What lstmLayer and bilstmLayer share."""
+
+    family: ClassVar[str] = "lstm"
+
+    CellState: Annotated[Any, Stored] = None
+    BiasInitializer: Annotated[Any, Choice("unit-forget-gate", "narrow-normal", "ones", "zeros",
+                                           allow_callable=True)] = "unit-forget-gate"
+
+    def initial_value(self, name, initializer, sz, dtype):
+        """'unit-forget-gate': forget-gate biases 1, the others 0 (each direction); None: the
+        core's initializers."""
+        if initializer != "unit-forget-gate":
+            return None
+        h = self.NumHiddenUnits
+        value = np.zeros(sz, dtype=dtype)
+        for d in range(self.directions):
+            value[4 * h * d + h:4 * h * d + 2 * h] = 1
+        return value
 
 
 class LSTMLayer(_LSTMBase):
@@ -279,4 +296,48 @@ class BiLSTMLayer(_LSTMBase):
         return f"BiLSTM with {self.NumHiddenUnits} hidden units"
 
 
-__all__ = ["SequenceInputLayer", "LSTMLayer", "BiLSTMLayer"]
+class GRULayer(_RecurrentBase):
+    """gruLayer(numHiddenUnits): gated recurrent unit. ResetGateMode (docs/recurrent_plan.md 1.4):
+
+    * 'after-multiplication': h~ = state(W_h x + b_h + r .* (R_h h))
+    * 'before-multiplication': h~ = state(W_h x + R_h (r .* h) + b_h)
+    * 'recurrent-bias-after-multiplication': h~ = state(W_h x + b_h + r .* (R_h h + b_Rh)), the
+      reset and update gates also adding their recurrent biases; Bias is 6H x 1 then
+
+    with r, z = gate(W x + R h + b) and h_t = (1 - z) .* h~ + z .* h_{t-1}."""
+
+    class_name: ClassVar[str] = "GRULayer"
+    Type: ClassVar[str] = "GRU"
+    DefaultName: ClassVar[str] = "gru"
+    family: ClassVar[str] = "gru"
+    gates: ClassVar[int] = 3
+    states: ClassVar = ("HiddenState",)
+    state_ports: ClassVar = ("hidden",)
+    hyperparameters: ClassVar = _RecurrentBase.hyperparameters + ("ResetGateMode",)
+    array_layouts: ClassVar = {"InputWeights": AS_GIVEN, "RecurrentWeights": AS_GIVEN, "Bias": COLUMN,
+                               "HiddenState": STATE}
+
+    ResetGateMode: Annotated[Any, Choice("after-multiplication", "before-multiplication",
+                                         "recurrent-bias-after-multiplication")] = "after-multiplication"
+    BiasInitializer: Annotated[Any, Choice("zeros", "narrow-normal", "ones", allow_callable=True)] = "zeros"
+    InputWeightsLearnRateFactor: Annotated[Any, _factor(3)] = 1.0
+    RecurrentWeightsLearnRateFactor: Annotated[Any, _factor(3)] = 1.0
+    BiasLearnRateFactor: Annotated[Any, _factor(3)] = 1.0
+    InputWeightsL2Factor: Annotated[Any, _factor(3)] = 1.0
+    RecurrentWeightsL2Factor: Annotated[Any, _factor(3)] = 1.0
+    BiasL2Factor: Annotated[Any, _factor(3)] = 0.0
+
+    @property
+    def _bias_rows(self) -> int:
+        return 2 * self._rows if self.ResetGateMode == "recurrent-bias-after-multiplication" else self._rows
+
+    def factor_block(self, name) -> int:
+        """Rows per value of a 1-by-3 factor: H (a 6H Bias takes each gate's value for its input
+        and its recurrent bias)."""
+        return self.NumHiddenUnits
+
+    def description(self):
+        return f"GRU with {self.NumHiddenUnits} hidden units"
+
+
+__all__ = ["SequenceInputLayer", "LSTMLayer", "BiLSTMLayer", "GRULayer"]

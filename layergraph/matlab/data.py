@@ -140,7 +140,7 @@ def run(executor, analysis, X, refs, MiniBatchSize=128, training=False, Sequence
 def run_stateful(executor, analysis, X, refs, MiniBatchSize=128, SequenceLength="longest", SequencePaddingValue=0,
                  SequencePaddingDirection="right"):
     """``run`` from the recurrent layers' current states (core ``run_stateful``): (activations,
-    {layer: (h, c)} after X, N x dH)."""
+    {layer: (h, c) or (h,)} after X, N x dH)."""
     bs = _check_minibatch(MiniBatchSize)
     padding = _check_sequence_options(SequenceLength, SequencePaddingValue, SequencePaddingDirection)
     names = executor.input_names
@@ -153,12 +153,13 @@ def run_stateful(executor, analysis, X, refs, MiniBatchSize=128, SequenceLength=
     states = {}
     for step in executor.steps:
         layer = step.op.layer
-        if layer.family != "lstm" or layer.HasStateInputs:
+        if not hasattr(step.op, "initial_state") or layer.HasStateInputs:
             continue
-        h, c = executor.params[step.name]["HiddenState"], executor.params[step.name]["CellState"]
+        values = [executor.params[step.name][name] for name in layer.states]
+        h = values[0]
         if h.ndim == 2 and h.shape[0] != n:
             raise LayerGraphError(f"Layer '{step.name}': the network state holds {h.shape[0]} observations but X "
                                   f"has {n}. Use as many observations, or resetState first.",
                                   "nnet_cnn:layer:LSTMLayer:StateSize")
-        states[step.name] = (np.broadcast_to(h, (n, h.shape[-1])), np.broadcast_to(c, (n, c.shape[-1])))
+        states[step.name] = tuple(np.broadcast_to(v, (n, v.shape[-1])) for v in values)
     return run_stateful_internal(executor, {n0: x}, refs, bs, states, padding)

@@ -115,11 +115,11 @@ class _MatlabNetwork(Network):
         acts, finals = run_stateful_matlab(ex, self._analysis, X, refs, MiniBatchSize, SequenceLength,
                                            SequencePaddingValue, SequencePaddingDirection)
         layers = {}
-        for name, (h, c) in finals.items():
+        for name, values in finals.items():
             layer = self._graph.layer(name)
-            kept = layer.initial_states or (layer.internal("HiddenState"), layer.internal("CellState"))
-            layers[name] = layer._resolved_copy(HiddenState=h[0] if len(h) == 1 else h,
-                                                CellState=c[0] if len(c) == 1 else c, initial_states=kept)
+            kept = layer.initial_states or tuple(layer.internal(s) for s in layer.states)
+            layers[name] = layer._resolved_copy(**{s: v[0] if len(v) == 1 else v for s, v in zip(layer.states, values)},
+                                                initial_states=kept)
         out = [to_matlab(acts[r], self.size(r)) for r in refs]
         return self.with_layers(layers), (out[0] if len(out) == 1 else tuple(out))
 
@@ -130,8 +130,8 @@ class _MatlabNetwork(Network):
         for name in self._graph._g.nodes:
             layer = self._graph.layer(name)
             if getattr(layer, "initial_states", None) is not None:
-                h, c = layer.initial_states
-                layers[name] = layer._resolved_copy(HiddenState=h, CellState=c, initial_states=None)
+                layers[name] = layer._resolved_copy(**dict(zip(layer.states, layer.initial_states)),
+                                                    initial_states=None)
         return self.with_layers(layers) if layers else self
 
     def activations(self, X, layer, OutputAs="channels", MiniBatchSize=128, ExecutionEnvironment="cpu",

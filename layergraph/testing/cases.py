@@ -72,6 +72,8 @@ _LSTM_DEFAULTS = {
     "InputWeightsLearnRateFactor": 1, "RecurrentWeightsLearnRateFactor": 1, "BiasLearnRateFactor": 1,
     "InputWeightsL2Factor": 1, "RecurrentWeightsL2Factor": 1, "BiasL2Factor": 0,
 }
+_GRU_DEFAULTS = {**{k: v for k, v in _LSTM_DEFAULTS.items() if k != "CellState"}, "BiasInitializer": "zeros",
+                 "ResetGateMode": "after-multiplication"}
 _MANUAL_PADDING = {"Stride": (1, 1), "PaddingMode": "manual", "PaddingSize": (0, 0, 0, 0)}
 _NORM_TWIN = {"Scale": ("Scaling", _flat), "Offset": ("Biases", _flat)}
 _BIASED = {"Weights": ("Weights", lambda w, layer, spec: cv.conv_weights_to_internal(w)), "Bias": ("Biases", _flat)}
@@ -128,6 +130,24 @@ CASES: dict[type, Case] = {
         required=("NumHiddenUnits",),
         defaults={"Name": "", "NumHiddenUnits": 100, "InputSize": AUTO, **_LSTM_DEFAULTS},
         type_name=("BiLSTM", "bilstm")),                                 # DefaultName UNCONFIRMED
+    L.GRULayer: Case(
+        inputs=(SEQUENCE,),
+        variants=((5,), (4, "OutputMode", "last", "GateActivationFunction", "hard-sigmoid",
+                         "StateActivationFunction", "softsign"),
+                  (3, "ResetGateMode", "before-multiplication"),
+                  (3, "ResetGateMode", "recurrent-bias-after-multiplication", "OutputMode", "last")),
+        bad=(((0,), ["'NumHiddenUnits'", "0", ">= 1"]),
+             ((10, "ResetGateMode", "middle"), ["'ResetGateMode'", "'middle'", "'after-multiplication'",
+                                               "'before-multiplication'", "'recurrent-bias-after-multiplication'"]),
+             ((10, "GateActivationFunction", "relu"), ["'GateActivationFunction'", "'sigmoid'", "'hard-sigmoid'"]),
+             ((10, "BiasInitializer", "unit-forget-gate"), ["'BiasInitializer'", "'unit-forget-gate'", "'zeros'"]),
+             ((10, "BiasLearnRateFactor", [1, 2, 3, 4]), ["'BiasLearnRateFactor'", "1-by-3"]),
+             ((10, "Bias", np.zeros((30, 1)), "ResetGateMode", "recurrent-bias-after-multiplication"),
+              ["'Bias'", "30x1", "60x1"]),
+             ((10, "RecurrentWeights", np.zeros((40, 10))), ["'RecurrentWeights'", "40x10", "30x10"])),
+        required=("NumHiddenUnits",),
+        defaults={"Name": "", "NumHiddenUnits": 100, "InputSize": AUTO, **_GRU_DEFAULTS},
+        type_name=("GRU", "gru")),                                       # Type, DefaultName UNCONFIRMED
     L.Convolution2DLayer: Case(
         twin_arrays=_BIASED,
         bad=(((3.5, 16), ["'FilterSize'", "3.5", "positive integers"]),

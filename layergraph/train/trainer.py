@@ -150,8 +150,9 @@ class _Run:
                 if (step.name, spec.name) in alias:
                     continue
                 w = ex.params[step.name][spec.name]
-                self.learnables.append((step.name, spec.name, _factor(getattr(layer, spec.learn_rate), w),
-                                        _factor(getattr(layer, spec.l2), w)))
+                block = layer.factor_block(spec.name) if hasattr(layer, "factor_block") else None
+                self.learnables.append((step.name, spec.name, _factor(getattr(layer, spec.learn_rate), w, block),
+                                        _factor(getattr(layer, spec.l2), w, block)))
         self.bn = [(s.name, s.op.layer) for s in ex.steps if s.op.layer.family == "batchnorm"]
         self.single_metric = next(iter(losses.values())) if len(losses) == 1 else None
         self._backup = {}  # the weights before the current step, to undo a step that overflows
@@ -518,12 +519,14 @@ class _Run:
                                                st.iteration, saved))
 
 
-def _factor(value, w):
+def _factor(value, w, block=None):
     """A learn-rate or L2 factor as it multiplies the array ``w``: a number, or one value per
-    block of rows (an LSTM's 1-by-4 factors: one per gate) repeated over the block's rows."""
+    block of rows (an LSTM's 1-by-4 factors: one per gate) repeated over the block's rows;
+    ``block`` rows per value if the layer says (a GRU's 6H Bias: the three values twice)."""
     if isinstance(value, tuple):
-        per = w.shape[0] // len(value)
-        return np.repeat(np.asarray(value, dtype=np.float64), per).reshape(-1, *([1] * (w.ndim - 1)))
+        per = block or w.shape[0] // len(value)
+        rows = np.repeat(np.asarray(value, dtype=np.float64), per)
+        return np.tile(rows, w.shape[0] // rows.size).reshape(-1, *([1] * (w.ndim - 1)))
     return float(value)
 
 

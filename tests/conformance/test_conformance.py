@@ -97,7 +97,7 @@ def network(entry, variant, spec, seed=0):
 def test_every_row_has_a_case_and_the_left_out_rows_are_named():
     assert set(CASES) == {e.layer for e in REGISTRY}
     assert {rid(e) for e in REGISTRY if not e.wolfram} == {
-        "imageInputLayer", "featureInputLayer", "sequenceInputLayer", "lstmLayer", "bilstmLayer",
+        "imageInputLayer", "featureInputLayer", "sequenceInputLayer", "lstmLayer", "bilstmLayer", "gruLayer",
         "leakyReluLayer", "clippedReluLayer", "globalAveragePooling2dLayer",
         "globalMaxPooling2dLayer", "flattenLayer", "ArrayTransposeLayer", "classificationLayer", "regressionLayer",
         "multiplicationLayer", "scalingLayer", "resize2dLayer", "HardSigmoidLayer", "HardSwishLayer"}
@@ -115,7 +115,7 @@ def test_every_row_has_a_case_and_the_left_out_rows_are_named():
     assert {rid(e) for e in LEARNABLE_ROWS} == {
         "convolution2dLayer", "groupedConvolution2dLayer", "transposedConv2dLayer", "batchNormalizationLayer",
         "layerNormalizationLayer", "groupNormalizationLayer", "fullyConnectedLayer", "instanceNormalizationLayer",
-        "lstmLayer", "bilstmLayer"}
+        "lstmLayer", "bilstmLayer", "gruLayer"}
     for e in REGISTRY:
         assert case(e).bad, f"{rid(e)}: no bad value to refuse"
         assert (e.wolfram is None) == (e.wolfram_example is None), rid(e)
