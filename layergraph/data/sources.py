@@ -21,12 +21,12 @@ message of the source (which names the file).
 Who reads: decoding images is mostly Python in Pillow, which holds the GIL, and so do the
 numba kernels that are not compiled ``nogil``; a reader thread then waits for the kernels
 and the kernels for it. So a training run (``Feed``) reads with a pool of worker processes
-when the machine has cores to spare (``WORKERS``) and can fork (Linux): the workers are
+when the machine has more than one core (``WORKERS``) and can fork (Linux): the workers are
 forked from the training process, so they have the source as it is (a ReadFcn or transform
 that is a lambda included) and only the batches travel back, as PyTorch's DataLoader does.
 A run's pool is started once and reused every epoch; a one-off pass (statistics,
 validation, prediction) forks its own. The workers only decode and never call the kernels.
-Without spare cores, or where a process cannot fork, one background thread reads.
+On one core, or where a process cannot fork, one background thread reads.
 """
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ import numpy as np
 from ..core.errors import LayerGraphError
 
 DEPTH = 4   # mini-batches read ahead
-# reader processes of a training run: None picks min(4, cores - 1) on a machine with at least 3
-# cores and 0 (a thread) below; 0: always a thread
+# reader processes of a training run: None picks min(4, cores - 1) on a machine with at least 2
+# cores and 0 (a thread) on one core; 0: always a thread. On 2 cores one worker process beats the
+# thread (which waits for the GIL the kernels hold): docs/performance.md, data from a folder
 WORKERS = None
 
 
@@ -51,7 +52,7 @@ def _workers() -> int:
     if WORKERS is not None:
         return int(WORKERS)
     cores = os.cpu_count() or 1
-    return min(4, cores - 1) if cores >= 3 else 0
+    return min(4, cores - 1) if cores >= 2 else 0
 
 
 class SourceError(LayerGraphError):

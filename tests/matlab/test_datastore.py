@@ -256,11 +256,13 @@ def test_reader_processes_train_the_same(folder, monkeypatch):
     np.testing.assert_array_equal(runs[0][1].TrainingLoss, runs[1][1].TrainingLoss)
 
 
-def test_prefetch_reads_ahead_on_another_thread(folder):
-    """The batches of a source come from a reader thread, at most DEPTH ahead."""
+def test_prefetch_reads_ahead_on_another_thread(folder, monkeypatch):
+    """The batches of a source come from a reader thread (where no worker processes read), at
+    most DEPTH ahead."""
     import threading
     import time
     from layergraph.data import sources
+    monkeypatch.setattr(sources, "WORKERS", 0)
 
     seen = []
 

@@ -69,7 +69,9 @@ def test_evaluation_on_files_is_streamed(files, monkeypatch):
     """net(files) reads the files a batch at a time (never the whole list at once) and gives
     what the same images in memory give; a missing file stops the evaluation with its name."""
     import layergraph.wolfram.net as wnet
+    from layergraph.data import sources
     from layergraph.wolfram import coders
+    monkeypatch.setattr(sources, "WORKERS", 0)   # reads counted in this process (a thread), not in workers
     trained = NetTrain(net(), [(File(p), int(DIGITS.target[k])) for k, p in enumerate(files)], MaxTrainingRounds=1,
                        BatchSize=16, TrainingProgressReporting=None, RandomSeeding=3)
     pixels = [np.asarray(Image.open(p)) for p in files]
