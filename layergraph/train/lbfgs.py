@@ -372,22 +372,4 @@ def _train(run: _Run, cfg: LBFGSTrainConfig) -> TrainResult:
                 steps.close()
                 if "x" in state:
                     obj.set(state["x"])
-    run.ex._ctx = None
-    st.elapsed = run._elapsed()
-    output_iteration = st.iteration
-    if cfg.output_network == "best-validation-loss" and st.best_params is not None:
-        for name, p in st.best_params.items():
-            for k, v in p.items():
-                run.ex.params[name][k][...] = v
-        output_iteration = st.best_iteration
-    if cfg.bn_statistics == "population" and not interrupted and st.iteration > 0:
-        run.population_statistics()
-    final_val = None
-    if cfg.validation is not None and st.iteration > 0 and read_error is None:
-        vloss, vmetric = run.evaluate(cfg.validation)
-        final_val = {"Loss": vloss, "Metric": vmetric}
-    result = TrainResult(run.network(), st.history, reason, final_val, output_iteration, st, non_finite=non_finite,
-                         compile_seconds=run.clock.total, read_error=read_error)
-    run._notify(run._info("done", StopReason=reason, Final=True, Last=last, FinalValidation=final_val,
-                          NonFinite=non_finite, ReadError=read_error))
-    return result
+    return run.finish(reason, last, interrupted, non_finite, read_error)

@@ -475,6 +475,13 @@ class _Run:
             interrupted = True
         finally:
             feed.close()
+        return self.finish(reason, last, interrupted, finite_stop, read_error)
+
+    def finish(self, reason, last, interrupted: bool, non_finite: bool, read_error) -> TrainResult:
+        """The end of a run (this loop's or train/lbfgs.py's): the clock stopped, the best
+        validation network restored where asked, population statistics, the final validation,
+        the result and the 'done' report."""
+        cfg, st = self.cfg, self.state
         self.ex._ctx = None
         st.elapsed = self._elapsed()
         self.t0 = self.clock.start()
@@ -491,9 +498,9 @@ class _Run:
             vloss, vmetric = self.evaluate(cfg.validation)
             final_val = {"Loss": vloss, "Metric": vmetric}
         result = TrainResult(self.network(), st.history, reason, final_val, output_iteration, st,
-                             non_finite=finite_stop, compile_seconds=self.clock.total, read_error=read_error)
+                             non_finite=non_finite, compile_seconds=self.clock.total, read_error=read_error)
         self._notify(self._info("done", StopReason=reason, Final=True, Last=last, FinalValidation=final_val,
-                                NonFinite=finite_stop, ReadError=read_error))
+                                NonFinite=non_finite, ReadError=read_error))
         return result
 
     def _initial_validation(self):
