@@ -85,6 +85,48 @@ class SequenceReverseLayer(_SequenceOpLayer):
         return self, [self._sequence(inputs)]
 
 
-SEQUENCE_LAYERS = (SequenceLastLayer, SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer)
+class SequenceFoldLayer(_SequenceOpLayer):
+    """Each sequence's own steps as examples of their own: N x C x (spatial) x T -> M x C x
+    (spatial), M the number of own steps of the batch (all N * T without padding), in the order
+    sequence by sequence, step by step. With SequenceUnfoldLayer it runs a net on every element
+    of a sequence at once (Wolfram's NetMapOperator): time folded into the batch, padded steps
+    left out (so a batch normalization inside sees own steps only)."""
+
+    class_name: ClassVar[str] = "SequenceFoldLayer"
+    Type: ClassVar[str] = "Sequence Fold"
+    DefaultName: ClassVar[str] = "sequencefold"
+    family: ClassVar[str] = "sequence_fold"
+    verb: ClassVar[str] = "Each sequence's elements as examples"
+
+    def infer(self, inputs):
+        return self, [self._sequence(inputs).without_time()]
+
+
+class SequenceUnfoldLayer(_SequenceOpLayer):
+    """The inverse of SequenceFoldLayer: input "in" the folded sequence batch (its lengths and
+    padding), input "per_step" the M x C' x (spatial') results of its own steps -> N x C' x
+    (spatial') x T with zeros on the padded steps."""
+
+    class_name: ClassVar[str] = "SequenceUnfoldLayer"
+    Type: ClassVar[str] = "Sequence Unfold"
+    DefaultName: ClassVar[str] = "sequenceunfold"
+    family: ClassVar[str] = "sequence_unfold"
+    verb: ClassVar[str] = "Per-element results as sequences"
+
+    @property
+    def InputNames(self) -> list[str]:
+        return ["in", "per_step"]
+
+    def infer(self, inputs):
+        x = self._sequence(inputs)
+        y = inputs[1]
+        if y.is_sequence:
+            raise SizeError("per_step", f"Layer '{self.Name}' (SequenceUnfoldLayer) expects one result per element "
+                                        f"(no time dimension); the input has size {y}.")
+        return self, [Size(y.spatial, y.channels, x.time)]
+
+
+SEQUENCE_LAYERS = (SequenceLastLayer, SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer, SequenceFoldLayer,
+                   SequenceUnfoldLayer)
 
 __all__ = [c.__name__ for c in SEQUENCE_LAYERS]

@@ -50,7 +50,8 @@ from .display import net_renderable, net_text
 from .layers import (Built, CoreLayerView, DropoutLayer, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer,
                      from_core, register_lone_chain)
 from .losses import LossLayer
-from .recurrent import Sequences, sequence_input, sequence_output
+from .embedding import index_sequences
+from .recurrent import Sequences, sequence_output
 from .types import (VARYING_DIM, _wl, dims_to_size, internal_shape, is_varying, known, phrase, port_spec,
                     size_to_dims, wl_list)
 
@@ -707,7 +708,7 @@ class _Container:
                 arr, one = encoders[port].encode(value, port)
             else:
                 dims = self._data_dims(port, c)
-                arr, one = sequence_input(port, value, dims) if is_varying(dims) else \
+                arr, one = index_sequences(port, value, dims) if is_varying(dims) else \
                     _numeric_input(port, value, dims)
             if single is not None and single != one:
                 raise LayerGraphError("Give either one example or a batch for every input.", "General::netinvinput")
