@@ -30,6 +30,7 @@ from .function_layer import FunctionLayer
 from .onnx_import import Import
 from .recurrent import (LongShortTermMemoryLayer, SequenceLastLayer, SequenceMostLayer, SequenceRestLayer,
                         SequenceReverseLayer)
+from .operators import NetBidirectionalOperator, NetMapOperator
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops
 from .symbols import *  # noqa: F401,F403
@@ -39,6 +40,7 @@ from .train import NetTrain, NetTrainResultsObject
 __all__ = (["NetChain", "NetGraph", "NetPort", "FunctionLayer"] + [n for n in _layers if n != "NetLayer"]
            + ["LongShortTermMemoryLayer", "SequenceLastLayer", "SequenceMostLayer", "SequenceRestLayer",
               "SequenceReverseLayer", "EmbeddingLayer"]
+           + ["NetMapOperator", "NetBidirectionalOperator"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
            + ["Export", "File", "Import", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain",
               "NetTrainResultsObject", "Information", "Quantity", "LayerGraphError"]
