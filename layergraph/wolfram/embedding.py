@@ -20,7 +20,7 @@ from ..core.errors import LayerGraphError
 from ..core.layer import Internal
 from .args import checked_init
 from .layers import Built, NetLayer, _BY_HEAD, _err, _pos_int, _recorded, _single
-from .recurrent import sequence_input
+from .recurrent import Sequences, sequence_input
 from .types import VARYING_DIM, _wl, is_varying, wl_list
 from . import symbols as S
 
@@ -131,6 +131,23 @@ def _weights(core) -> dict[str, np.ndarray]:
     return {"Weights": np.ascontiguousarray(core.internal("Weights"))}
 
 
+class IndexSequences(Sequences):
+    """Sequences of a "Varying" port (a variable-length vector per example): T x 1 inside,
+    dims ("Varying",) outside."""
+
+    @property
+    def shape(self):
+        return (len(self.items), VARYING_DIM)
+
+    @property
+    def ndim(self):
+        return 2
+
+    def __getitem__(self, idx):
+        sub = super().__getitem__(idx)
+        return IndexSequences(sub.items, sub.d)
+
+
 def index_sequences(port, value, dims, what="Data"):
     """``sequence_input`` for any sequence port: a port "Varying" (a sequence of indices) takes a
     list of integers per example (or a list of such lists), read as T x 1 sequences."""
@@ -145,7 +162,8 @@ def index_sequences(port, value, dims, what="Data"):
         value = [as_column(v) for v in value]
     else:
         value = as_column(value)
-    return sequence_input(port, value, (VARYING_DIM, 1), what)
+    seqs, one = sequence_input(port, value, (VARYING_DIM, 1), what)
+    return IndexSequences(seqs.items, 1), one
 
 
 EMBEDDING_CLASSES = (EmbeddingLayer,)
