@@ -36,6 +36,7 @@ AGGREGATIONS = ("Catenate", "Total", "Mean")
 # -- the helper layers (not shown, not extracted) ---------------------------------------------------
 class _Hidden(NetLayer):
     takes_sequences = True
+    operator_helper = True   # Information's layer counts and lists leave it out
     operator = "NetMapOperator"
 
     def __init__(self, operator="NetMapOperator"):
@@ -72,6 +73,8 @@ class _Unfold(_Hidden):
 
 class _Reverse(SequenceReverseLayer):
     """SequenceReverseLayer, refusing a non-sequence in the operator's words."""
+
+    operator_helper = True
 
     def __init__(self, operator="NetBidirectionalOperator", which="input"):
         super().__init__()
@@ -176,6 +179,10 @@ class _Operator(_Container):
     def _extra_rows(self):
         return []
 
+    def save_options(self) -> dict:
+        """What layergraph.save writes besides the parts and the ports (io.py)."""
+        return {}
+
     def __rich__(self):
         from rich.text import Text
         return Text(repr(self))
@@ -269,6 +276,9 @@ class NetBidirectionalOperator(_Operator):
     def _extra_rows(self):
         return [("Aggregation", self.aggregation)]
 
+    def save_options(self):
+        return {"aggregation": self.aggregation}
+
 
 def _aggregation(agg) -> str:
     name = getattr(agg, "name", agg)
@@ -279,4 +289,12 @@ def _aggregation(agg) -> str:
 
 
 OPERATOR_CLASSES = (NetMapOperator, NetBidirectionalOperator)
+
+
+def from_saved(head: str, parts: dict, ports: dict, options: dict):
+    """The operator that io.py's reader finds in a file (``save_options`` gave ``options``)."""
+    if head == "NetMapOperator":
+        return NetMapOperator(parts["Net"], **ports)
+    agg = options.get("aggregation", "Catenate")
+    return NetBidirectionalOperator((parts["ForwardNet"], parts["BackwardNet"]), getattr(S, agg), **ports)
 __all__ = ["NetMapOperator", "NetBidirectionalOperator"]
