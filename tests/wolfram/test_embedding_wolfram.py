@@ -129,13 +129,13 @@ def test_bad_arguments():
 def test_nettrain_embedding_lstm_classifier_on_index_sequences():
     """Does the sequence contain the index 3? Sequences of 2..7 indices in 1..5."""
     r = np.random.default_rng(0)
-    X = [list(r.integers(1, 6, r.integers(2, 8))) for _ in range(500)]
+    X = [list(r.integers(1, 6, r.integers(2, 8))) for _ in range(600)]
     Y = ["yes" if 3 in s else "no" for s in X]
     net = NetChain([EmbeddingLayer(4, 5), LongShortTermMemoryLayer(8), SequenceLastLayer(), LinearLayer(2),
                     SoftmaxLayer()], Input="Varying", Output=NetDecoder(("Class", ["no", "yes"])))
-    trained = NetTrain(net, list(zip(X[:400], Y[:400])), MaxTrainingRounds=40, RandomSeeding=1,
+    trained = NetTrain(net, list(zip(X[:500], Y[:500])), MaxTrainingRounds=40, RandomSeeding=1,
                        TrainingProgressReporting=None)
-    got = trained(X[400:])
-    assert np.mean([a == b for a, b in zip(got, Y[400:])]) >= 0.9
+    got = trained(X[500:])
+    assert np.mean([a == b for a, b in zip(got, Y[500:])]) >= 0.9
     w0 = np.asarray(NetExtract(NetInitialize(net, RandomSeeding=1), (1, "Weights")))
     assert not np.allclose(np.asarray(NetExtract(trained, (1, "Weights"))), w0)   # the embedding learned
