@@ -208,8 +208,9 @@ class NetMapOperator(_Operator):
                        (("Net", out), ("$unfold", "Input", 1)),
                        (("$unfold", "Output"), ("$port", "Output"))]
         from .types import port_spec
-        if Input is not None:
-            self._port_specs["Input"] = port_spec(Input, "NetMapOperator option \"Input\"")
+        if Input is not None:   # on the operator's port and on the leaf it feeds, which a net holding it reads
+            self._port_specs["Input"] = self._nodes["$fold"].input_spec = \
+                port_spec(Input, "NetMapOperator option \"Input\"")
         if Output is not None:
             self._port_specs["Output"] = port_spec(Output, "NetMapOperator option \"Output\"")
 
@@ -250,6 +251,7 @@ class NetBidirectionalOperator(_Operator):
         if Input is not None:
             from .types import port_spec
             self._port_specs["Input"] = port_spec(Input, "NetBidirectionalOperator option \"Input\"")
+            self._nodes["$reverse_in"].input_spec = self._port_specs["Input"]
 
     def _build(self, fnet, fports, bnet, bports):
         self._nodes = OrderedDict([("ForwardNet", fnet), ("BackwardNet", bnet),
@@ -271,6 +273,7 @@ class NetBidirectionalOperator(_Operator):
         b = parts.get("BackwardNet", self._nodes["BackwardNet"])
         (f, fp), (b, bp) = _operand(self.head, f), _operand(self.head, b)
         new._build(f, fp, b, bp)
+        new._nodes["$reverse_in"].input_spec = self._port_specs.get("Input")
         return new
 
     def _extra_rows(self):
