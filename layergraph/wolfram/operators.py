@@ -52,9 +52,10 @@ class _Fold(_Hidden):
 
     def build(self, name, in_dims):
         dims = in_dims[0]
-        if not is_varying(dims):
-            raise LayerGraphError(f"{self.operator}: the input should be a sequence (\"Input\" -> \"Varying\" or "
-                                  f"{{\"Varying\", d}}); received {phrase(dims)}.", "NetMapOperator::invin")
+        if len(dims) == 0:
+            raise LayerGraphError(f"{self.operator}: the input should be a sequence (\"Input\" -> \"Varying\", "
+                                  f"{{\"Varying\", d}} or an array {{n, ...}} mapped over its first dimension); "
+                                  f"received {phrase(dims)}.", "NetMapOperator::invin")
         return Built([SQ.SequenceFoldLayer(Name=name)], 0, len(dims) - 1, None)
 
 
@@ -64,11 +65,12 @@ class _Unfold(_Hidden):
 
     def build(self, name, in_dims):
         seq, elem = in_dims
-        if len(elem) > 1:
-            raise LayerGraphError(f"{self.operator}: the net maps each element to {phrase(elem)}; sequences of "
-                                  "arrays of rank 2 or more are not supported yet (the net should give a real or a "
-                                  "vector per element).", "General::unsupported")
-        return Built([SQ.SequenceUnfoldLayer(Name=name)], 0, len(elem) + 1, None)
+        if len(elem) > (1 if is_varying(seq) else 2):
+            raise LayerGraphError(f"{self.operator}: the net maps each element to {phrase(elem)}; "
+                                  + ("sequences of arrays of rank 2 or more" if is_varying(seq) else
+                                     "arrays of rank 4") + " are not supported yet.", "General::unsupported")
+        return Built([SQ.SequenceUnfoldLayer(Name=name, element="scalar" if len(elem) == 0 else "vector")], 0,
+                     len(elem) + 1, None)
 
 
 class _Reverse(SequenceReverseLayer):

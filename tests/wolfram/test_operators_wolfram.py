@@ -282,8 +282,6 @@ def test_bad_nets_aggregations_and_inputs():
         NetBidirectionalOperator(LongShortTermMemoryLayer(2), Max)
     with pytest.raises(LayerGraphError, match="aggregation"):
         NetBidirectionalOperator(LongShortTermMemoryLayer(2), "Sum")
-    with pytest.raises(LayerGraphError, match="NetMapOperator: the input should be a sequence"):
-        NetChain([NetMapOperator(LinearLayer(2))], Input=3).compile()
     with pytest.raises(LayerGraphError, match="backward net's output should be a sequence"):
         NetChain([NetBidirectionalOperator(NetChain([LongShortTermMemoryLayer(2), SequenceLastLayer()]))],
                  Input=("Varying", 2)).compile()
@@ -292,3 +290,34 @@ def test_bad_nets_aggregations_and_inputs():
                  Input=("Varying", 2)).compile()
     with pytest.raises(LayerGraphError, match="a net to map is needed"):
         NetMapOperator()
+
+
+def test_map_over_the_first_dimension_of_a_fixed_length_array():
+    """A fixed-length sequence {T, d} (an array mapped over its first dimension): values and
+    gradients are the layer's per row; {T} of indices maps to {T, size}; {T, h, w} to {T, n}."""
+    m = NetInitialize(NetMapOperator(LinearLayer(3), Input=(5, 2)), RandomSeeding=1)
+    assert m.compile().out_dims["Output"] == (5, 3)
+    lin = NetExtract(m, "Net")
+    w, b = lin.arrays["Weights"].astype(np.float64), lin.arrays["Biases"].astype(np.float64)
+    x = np.random.default_rng(0).standard_normal((2, 5, 2))
+    np.testing.assert_allclose(m(x, WorkingPrecision="Real64"), x @ w.T + b, rtol=1e-12, atol=1e-12)
+    view = NetChain([m])._for_training({"Input": x}, lambda n: n, None, np.float64)
+    ex = view.core.executor("cpu", np.float64)
+    ref = view.output_ref("Output")
+    y = ex.forward({"$in:Input": x.reshape(2, 5, 2, 1)}, training=True)[ref]
+    dy = np.random.default_rng(1).standard_normal(y.shape)
+    grads = ex.backward({ref: dy}, input_grads=True)
+    g = dy.reshape(2, 5, 3)
+    name = view._compiled.leaves[("1", "Net")].core_names[0]
+    np.testing.assert_allclose(grads[name]["Weights"], np.einsum("ntk,ntc->kc", g, x), rtol=1e-12)
+    dx = next(v for (nm, _), v in ex.input_grads.items() if nm == "$in:Input")
+    np.testing.assert_allclose(dx.reshape(2, 5, 2), g @ w, rtol=1e-12, atol=1e-12)
+    from layergraph.wolfram import EmbeddingLayer
+    e = NetInitialize(NetMapOperator(EmbeddingLayer(2, 10), Input=6), RandomSeeding=2)
+    assert e.compile().out_dims["Output"] == (6, 2)
+    table = np.asarray(NetExtract(e, ("Net", "Weights")))
+    np.testing.assert_allclose(e([1, 2, 3, 10, 10, 4]), table[[0, 1, 2, 9, 9, 3]], rtol=1e-6)
+    r = NetInitialize(NetMapOperator(LinearLayer(3), Input=(4, 3, 2)))
+    assert r.compile().out_dims["Output"] == (4, 3)
+    with pytest.raises(LayerGraphError, match="NetMapOperator: the input should be a sequence"):
+        NetChain([NetMapOperator(LinearLayer(2))], Input="Real").compile()
