@@ -28,7 +28,7 @@ from . import symbols as S
 from .layers import Built, NetLayer
 from .net import _as_node, _Container
 from .recurrent import SequenceReverseLayer
-from .types import is_varying, phrase, type_text
+from .types import dims_to_size, is_varying, phrase, type_text
 
 AGGREGATIONS = ("Catenate", "Total", "Mean")
 
@@ -83,10 +83,14 @@ class _Reverse(SequenceReverseLayer):
         self.operator, self.which = operator, which
 
     def build(self, name, in_dims):
-        if not is_varying(in_dims[0]):
-            raise LayerGraphError(f"{self.operator}: the {self.which} should be a sequence; received "
-                                  f"{phrase(in_dims[0])}. Both nets should map a sequence to a sequence.",
-                                  "NetBidirectionalOperator::invseq")
+        dims = in_dims[0]
+        if not is_varying(dims):
+            if self.which == "input":
+                raise LayerGraphError(f"{self.operator}: the input should be a sequence; received {phrase(dims)}.",
+                                      "NetBidirectionalOperator::invseq")
+            # "the output is again reversed if net produces a sequence": a net that ends in one
+            # array (SequenceLastLayer, ...) gives it as it is
+            return Built([L.ArrayReshapeLayer(Name=name, OutputSize=dims_to_size(dims))], 0, len(dims), None)
         return super().build(name, in_dims)
 
 
@@ -100,18 +104,18 @@ class _Aggregate(_Hidden):
 
     def build(self, name, in_dims):
         f, b = in_dims
-        if not (is_varying(f) and is_varying(b)):
-            bad = f if not is_varying(f) else b
-            raise LayerGraphError(f"NetBidirectionalOperator: both nets should give a sequence; received "
-                                  f"{phrase(bad)}.", "NetBidirectionalOperator::invseq")
+        if is_varying(f) != is_varying(b) or (not is_varying(f) and len(f) != len(b)):
+            raise LayerGraphError(f"NetBidirectionalOperator: the forward net gives {phrase(f)} and the backward net "
+                                  f"{phrase(b)}; both should give sequences, or arrays of one rank.",
+                                  "NetBidirectionalOperator::incdims")
         if self.kind != "Catenate" and f != b:
             raise LayerGraphError(f"NetBidirectionalOperator: with the aggregation {self.kind} the forward and the "
                                   f"backward net should give outputs of the same dimensions; they give "
                                   f"{type_text(f)} and {type_text(b)}.", "NetBidirectionalOperator::incdims")
-        rank = max(len(f), len(b))
-        if self.kind == "Catenate":
-            specs = [L.DepthConcatenationLayer(Name=name, num_inputs=2)]
-            rank = 2
+        rank = len(f)
+        if self.kind == "Catenate":   # per element (sequences) or along the first dimension (arrays)
+            specs = [L.DepthConcatenationLayer(Name=name, num_inputs=2) if is_varying(f) or len(f) == 1 else
+                     L.ConcatenationLayer(Name=name, num_inputs=2, Dim=len(f))]
         elif self.kind == "Total":
             specs = [L.AdditionLayer(Name=name, num_inputs=2)]
         else:
@@ -155,7 +159,10 @@ class _Operator(_Container):
     def __len__(self):
         return len(self.public)
 
+    aliases: dict = {}
+
     def _resolve_node(self, spec) -> str:
+        spec = self.aliases.get(spec, spec) if isinstance(spec, str) else spec
         if isinstance(spec, str) and spec in self.public:
             return spec
         raise LayerGraphError(f"{self.head} has no part {spec!r}. Parts: " + ", ".join(f'"{p}"' for p in self.public)
@@ -233,6 +240,7 @@ class NetBidirectionalOperator(_Operator):
 
     head = "NetBidirectionalOperator"
     public = ("ForwardNet", "BackwardNet")
+    aliases = {"ReverseNet": "BackwardNet"}   # the name an earlier version of the doc page gives
 
     def __init__(self, net=None, agg=S.Catenate, *, Input=None):
         super().__init__()

@@ -282,9 +282,12 @@ def test_bad_nets_aggregations_and_inputs():
         NetBidirectionalOperator(LongShortTermMemoryLayer(2), Max)
     with pytest.raises(LayerGraphError, match="aggregation"):
         NetBidirectionalOperator(LongShortTermMemoryLayer(2), "Sum")
-    with pytest.raises(LayerGraphError, match="backward net's output should be a sequence"):
-        NetChain([NetBidirectionalOperator(NetChain([LongShortTermMemoryLayer(2), SequenceLastLayer()]))],
+    with pytest.raises(LayerGraphError, match="both should give sequences, or arrays of one rank"):
+        NetChain([NetBidirectionalOperator((LongShortTermMemoryLayer(2),
+                                            NetChain([LongShortTermMemoryLayer(2), SequenceLastLayer()])))],
                  Input=("Varying", 2)).compile()
+    with pytest.raises(LayerGraphError, match="NetBidirectionalOperator: the input should be a sequence"):
+        NetChain([NetBidirectionalOperator(LinearLayer(2))], Input=3).compile()
     with pytest.raises(LayerGraphError, match="same dimensions"):
         NetChain([NetBidirectionalOperator((LongShortTermMemoryLayer(2), LongShortTermMemoryLayer(3)), Total)],
                  Input=("Varying", 2)).compile()
@@ -321,3 +324,18 @@ def test_map_over_the_first_dimension_of_a_fixed_length_array():
     assert r.compile().out_dims["Output"] == (4, 3)
     with pytest.raises(LayerGraphError, match="NetMapOperator: the input should be a sequence"):
         NetChain([NetMapOperator(LinearLayer(2))], Input="Real").compile()
+
+
+def test_bidirectional_nets_that_end_in_a_vector_are_not_reversed():
+    """"the output is again reversed if net produces a sequence of vectors": a net ending in
+    SequenceLastLayer gives its vector as it is; Catenate joins the two vectors."""
+    inner = NetChain([LongShortTermMemoryLayer(3), SequenceLastLayer()])
+    net = NetInitialize(NetChain([NetBidirectionalOperator(inner)], Input=("Varying", 2)), RandomSeeding=1)
+    assert net.compile().out_dims["Output"] == (6,)
+    op = net._nodes["1"]
+    f, b = NetExtract(op, "ForwardNet"), NetExtract(op, "ReverseNet")   # the earlier doc's name of BackwardNet
+    assert b is NetExtract(op, "BackwardNet")
+    X = _seqs([4, 2], d=2, seed=3)
+    for x, y in zip(X, net(X, WorkingPrecision="Real64")):
+        want = np.concatenate([f(x, WorkingPrecision="Real64"), b(x[::-1], WorkingPrecision="Real64")])
+        np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-12)
