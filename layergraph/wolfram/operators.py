@@ -150,6 +150,8 @@ def _operand(head, net):
 
 class _Operator(_Container):
     public: tuple[str, ...] = ()
+    multiport = False    # one "Input" port, as a leaf of a net's view has (NetFlatten keeps an operator whole)
+    input_spec = None
 
     def _copy(self):
         new = super()._copy()

@@ -141,6 +141,11 @@ def test_map_printout_nesting_and_save_load():
         np.testing.assert_allclose(y, NetExtract(m, "Net")(list(x))[-1], rtol=1e-6)
     graph = NetGraph({"map": m, "last": SequenceLastLayer()}, [(NetPort("Input"), "map"), ("map", "last")])
     np.testing.assert_allclose(np.stack(graph(X)), np.stack(lasts), rtol=1e-6)
+    from layergraph.wolfram import NetFlatten   # an operator stays one node
+    flat = NetFlatten(NetChain([NetChain([m]), SequenceLastLayer()]))
+    assert [type(n).__name__ for n in flat._nodes.values()] == ["NetMapOperator", "SequenceLastLayer"]
+    np.testing.assert_allclose(np.stack(flat(X)), np.stack(lasts), rtol=1e-6)
+    assert type(NetFlatten(graph)._nodes["map"]).__name__ == "NetMapOperator"
     path = os.path.join(tempfile.mkdtemp(), "map.lgnet")
     lg.save(chain, path)
     back = lg.load(path)
