@@ -154,7 +154,7 @@ class SequenceUnfoldLayer(_SequenceOpLayer):
         return self, [Size(y.spatial, y.channels, x.time)]
 
 
-SEQUENCE_LAYERS = (SequenceLastLayer, SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer, SequenceFoldLayer,
-                   SequenceUnfoldLayer)
+SEQUENCE_LAYERS = (SequenceLastLayer, SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer)
+MAP_LAYERS = (SequenceFoldLayer, SequenceUnfoldLayer)   # NetMapOperator's (wolfram/operators.py)
 
-__all__ = [c.__name__ for c in SEQUENCE_LAYERS]
+__all__ = [c.__name__ for c in SEQUENCE_LAYERS + MAP_LAYERS]
