@@ -756,7 +756,7 @@ class _WolframReader:
             self.core.expect(isinstance(options, dict) and set(layers) == (
                 {"Net"} if d["container"] == "NetMapOperator" else {"ForwardNet", "BackwardNet"}),
                 f"the {d['container']} {where} lacks its nets.")
-            return from_saved(d["container"], layers, ports, options)
+            return from_saved(d["container"], layers, ports, options, lrm)
         self.core.expect(d["container"] == "NetGraph", f"{d['container']!r} is not NetChain or NetGraph.")
         edges = d.get("edges")
         self.core.expect(isinstance(edges, list) and all(isinstance(e, list) and len(e) == 2 for e in edges),

@@ -26,7 +26,8 @@ from ..core.errors import LayerGraphError
 from ..layers import sequence_ops as SQ
 from . import symbols as S
 from .layers import Built, NetLayer
-from .net import _as_node, _Container
+from .args import checked_init
+from .net import _as_node, _Container, _lrm_option
 from .recurrent import SequenceReverseLayer
 from .types import dims_to_size, is_varying, phrase, type_text
 
@@ -206,8 +207,9 @@ class NetMapOperator(_Operator):
     head = "NetMapOperator"
     public = ("Net",)
 
-    def __init__(self, net=None, *, Input=None, Output=None):
+    def __init__(self, net=None, *, Input=None, Output=None, LearningRateMultipliers=S.Automatic):
         super().__init__()
+        self._lrm = _lrm_option(LearningRateMultipliers)
         if net is None:
             raise LayerGraphError("NetMapOperator: a net to map is needed: NetMapOperator(net).",
                                   "NetMapOperator::argx")
@@ -244,8 +246,9 @@ class NetBidirectionalOperator(_Operator):
     public = ("ForwardNet", "BackwardNet")
     aliases = {"ReverseNet": "BackwardNet"}   # the name an earlier version of the doc page gives
 
-    def __init__(self, net=None, agg=S.Catenate, *, Input=None):
+    def __init__(self, net=None, agg=S.Catenate, *, Input=None, LearningRateMultipliers=S.Automatic):
         super().__init__()
+        self._lrm = _lrm_option(LearningRateMultipliers)
         if net is None:
             raise LayerGraphError("NetBidirectionalOperator: a net is needed: NetBidirectionalOperator(net) or "
                                   "NetBidirectionalOperator((fnet, bnet)).", "NetBidirectionalOperator::argx")
@@ -306,10 +309,16 @@ def _aggregation(agg) -> str:
 OPERATOR_CLASSES = (NetMapOperator, NetBidirectionalOperator)
 
 
-def from_saved(head: str, parts: dict, ports: dict, options: dict):
+for _cls in OPERATOR_CLASSES:
+    checked_init(_cls)
+del _cls
+
+
+def from_saved(head: str, parts: dict, ports: dict, options: dict, lrm=S.Automatic):
     """The operator that io.py's reader finds in a file (``save_options`` gave ``options``)."""
     if head == "NetMapOperator":
-        return NetMapOperator(parts["Net"], **ports)
+        return NetMapOperator(parts["Net"], LearningRateMultipliers=lrm, **ports)
     agg = options.get("aggregation", "Catenate")
-    return NetBidirectionalOperator((parts["ForwardNet"], parts["BackwardNet"]), getattr(S, agg), **ports)
+    return NetBidirectionalOperator((parts["ForwardNet"], parts["BackwardNet"]), getattr(S, agg),
+                                    LearningRateMultipliers=lrm, **ports)
 __all__ = ["NetMapOperator", "NetBidirectionalOperator"]

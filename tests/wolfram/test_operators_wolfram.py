@@ -344,3 +344,24 @@ def test_bidirectional_nets_that_end_in_a_vector_are_not_reversed():
     for x, y in zip(X, net(X, WorkingPrecision="Real64")):
         want = np.concatenate([f(x, WorkingPrecision="Real64"), b(x[::-1], WorkingPrecision="Real64")])
         np.testing.assert_allclose(y, want, rtol=1e-10, atol=1e-12)
+
+
+def test_learning_rate_multipliers_of_an_operator_and_its_options():
+    from layergraph.wolfram import MeanSquaredLossLayer
+    op = NetBidirectionalOperator(LongShortTermMemoryLayer(2), LearningRateMultipliers={"BackwardNet": 0},
+                                  Input=("Varying", 2))
+    net = NetInitialize(NetChain([op, SequenceLastLayer()]), RandomSeeding=1)
+    r = np.random.default_rng(0)
+    data = [(r.standard_normal((4, 2)), r.standard_normal(4)) for _ in range(30)]
+    trained = NetTrain(net, data, MaxTrainingRounds=2, LossFunction=MeanSquaredLossLayer(),
+                       TrainingProgressReporting=None)
+    w = lambda n, p: np.asarray(NetExtract(n, (1, p, "InputGateInputWeights")))  # noqa: E731
+    assert not np.allclose(w(trained, "ForwardNet"), w(net, "ForwardNet"))
+    np.testing.assert_array_equal(w(trained, "BackwardNet"), w(net, "BackwardNet"))   # frozen
+    path = os.path.join(tempfile.mkdtemp(), "lrm.lgnet")
+    lg.save(trained, path)
+    assert lg.load(path)._nodes["1"]._lrm == {"BackwardNet": 0.0}
+    with pytest.raises(LayerGraphError, match="Bogus is not a known option for NetMapOperator"):
+        NetMapOperator(LinearLayer(2), Bogus=1)
+    with pytest.raises(LayerGraphError, match="LearningRateMultipliers -> -1"):
+        NetBidirectionalOperator(LongShortTermMemoryLayer(2), LearningRateMultipliers=-1)
