@@ -245,7 +245,7 @@ def test_bidirectional_pair_printout_extract_and_save_load():
     assert NetExtract(op, "BackwardNet").params["OutputSize"] == 2
     assert Information(op, "LayersCount") == 2 and len(op) == 2
     with pytest.raises(LayerGraphError, match="no part"):
-        NetExtract(op, "ReverseNet")
+        NetExtract(op, "SideNet")
     path = os.path.join(tempfile.mkdtemp(), "bi.lgnet")
     lg.save(op, path)
     back = lg.load(path)
