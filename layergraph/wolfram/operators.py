@@ -14,8 +14,10 @@ NetChain and NetGraph (a nested core graph, flattened by the core), not a second
   "BackwardNet" -> "$reverse_out", joined by "$aggregate": Catenate (per element, the forward
   net's vector then the backward net's), Total or Mean.
 
-NetExtract names the parts: "Net"; "ForwardNet" and "BackwardNet" (the English and Chinese
-pages' names; the Japanese page says "ReverseNet", docs/recurrent_plan.md 7.12).
+NetExtract names the parts: "Net"; "ForwardNet" and "BackwardNet" (the current doc page's names;
+"ReverseNet", an earlier page's, is an alias: docs/recurrent_plan.md 7.12). A net that ends in
+one array rather than a sequence is not reversed back (the doc: "again reversed if net produces a
+sequence"). Helper layers carry ``operator_helper``; NetFlatten keeps an operator whole.
 """
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ from .. import layers as L
 from ..core.errors import LayerGraphError
 from ..layers import sequence_ops as SQ
 from . import symbols as S
-from .layers import Built, NetLayer
 from .args import checked_init
+from .layers import Built, NetLayer
 from .net import _as_node, _Container, _lrm_option
 from .recurrent import SequenceReverseLayer
 from .types import dims_to_size, is_varying, phrase, type_text
