@@ -116,9 +116,8 @@ class _Aggregate(_Hidden):
                                   f"backward net should give outputs of the same dimensions; they give "
                                   f"{type_text(f)} and {type_text(b)}.", "NetBidirectionalOperator::incdims")
         rank = len(f)
-        if self.kind == "Catenate":   # per element (sequences) or along the first dimension (arrays)
-            specs = [L.DepthConcatenationLayer(Name=name, num_inputs=2) if is_varying(f) or len(f) == 1 else
-                     L.ConcatenationLayer(Name=name, num_inputs=2, Dim=len(f))]
+        if self.kind == "Catenate":   # per element (sequences), or along the first dimension (arrays): channels
+            specs = [L.DepthConcatenationLayer(Name=name, num_inputs=2)]
         elif self.kind == "Total":
             specs = [L.AdditionLayer(Name=name, num_inputs=2)]
         else:
