@@ -133,7 +133,7 @@ def test_nettrain_embedding_lstm_classifier_on_index_sequences():
     Y = ["yes" if 3 in s else "no" for s in X]
     net = NetChain([EmbeddingLayer(4, 5), LongShortTermMemoryLayer(8), SequenceLastLayer(), LinearLayer(2),
                     SoftmaxLayer()], Input="Varying", Output=NetDecoder(("Class", ["no", "yes"])))
-    trained = NetTrain(net, list(zip(X[:500], Y[:500])), MaxTrainingRounds=40, RandomSeeding=1,
+    trained = NetTrain(net, list(zip(X[:500], Y[:500])), MaxTrainingRounds=20, LearningRate=0.01, RandomSeeding=1,
                        TrainingProgressReporting=None)
     got = trained(X[500:])
     assert np.mean([a == b for a, b in zip(got, Y[500:])]) >= 0.9
