@@ -491,7 +491,8 @@ class _Reader:
 # ``{"$netport": [node, port]}``, ``{"$coder": ["NetDecoder", kind, {parameter: value}]}``.
 # A Python function (ElementwiseLayer(lambda x: ...)) cannot be written: save refuses it.
 
-WOLFRAM_KINDS = ("NetChain", "NetGraph", "NetLayer", "LossLayer", "NetCoder", "NetArray")
+WOLFRAM_KINDS = ("NetChain", "NetGraph", "NetLayer", "LossLayer", "NetCoder", "NetArray", "NetMapOperator",
+                 "NetBidirectionalOperator")
 
 
 def _loss_classes() -> dict:
@@ -505,6 +506,7 @@ def _wolfram_kind(obj) -> str | None:
     from .wolfram.layers import NetLayer
     from .wolfram.losses import LossLayer
     from .wolfram.net import NetChain, NetGraph
+    from .wolfram.operators import OPERATOR_CLASSES
     from .wolfram.shared import NetArray
     if isinstance(obj, NetLayer):
         return "NetLayer"
@@ -514,7 +516,7 @@ def _wolfram_kind(obj) -> str | None:
         return "NetCoder"
     if isinstance(obj, NetArray) and isinstance(obj.name, str):
         return "NetArray"
-    for cls in (NetChain, NetGraph):
+    for cls in (NetChain, NetGraph, *OPERATOR_CLASSES):
         if type(obj) is cls:
             return cls.__name__
     return None
@@ -606,9 +608,13 @@ class _WolframWriter:
     def container(self, net, where: str) -> dict:
         from .wolfram import symbols as S
         from .wolfram.net import NetPort
+        operator = hasattr(net, "save_options")   # an operator (wolfram/operators.py): its parts, not its helpers
+        nodes = net.parts() if operator else net._nodes
         out = {"container": net.head,
                "nodes": [[name, self.node(node, f"{where}/{name}" if where else name)]
-                         for name, node in net._nodes.items()]}
+                         for name, node in nodes.items()]}
+        if operator:
+            out["options"] = dict(net.save_options())
         ports = {p: net._coders.get(p, dims) for p, dims in net._port_specs.items()}
         ports.update(net._coders)
         out["ports"] = {p: self.value(v, where or net.head) for p, v in ports.items()}
@@ -744,6 +750,13 @@ class _WolframReader:
         lrm = self.value(d.get("LearningRateMultipliers"), where)
         if d["container"] == "NetChain":
             return NetChain(layers, LearningRateMultipliers=lrm, **ports)
+        if d["container"] in ("NetMapOperator", "NetBidirectionalOperator"):
+            from .wolfram.operators import from_saved
+            options = d.get("options", {})
+            self.core.expect(isinstance(options, dict) and set(layers) == (
+                {"Net"} if d["container"] == "NetMapOperator" else {"ForwardNet", "BackwardNet"}),
+                f"the {d['container']} {where} lacks its nets.")
+            return from_saved(d["container"], layers, ports, options, lrm)
         self.core.expect(d["container"] == "NetGraph", f"{d['container']!r} is not NetChain or NetGraph.")
         edges = d.get("edges")
         self.core.expect(isinstance(edges, list) and all(isinstance(e, list) and len(e) == 2 for e in edges),

@@ -18,6 +18,7 @@ from .errors import LayerGraphError
 from .op import Op, _get
 from .ops_array import ARRAY_OPS
 from .ops_custom import OPS_CUSTOM
+from .ops_embedding import EMBEDDING_OPS
 from .ops_extra import EXTRA_OPS
 from .ops_recurrent import RECURRENT_OPS
 from .ops_sequence import SEQUENCE_OPS
@@ -377,7 +378,8 @@ OPS.update(EXTRA_OPS)   # the ONNX importer's layers: multiplication, scaling, r
 OPS.update(ARRAY_OPS)   # the array layers (elementwise functions, threading, reshape), sum pooling, group norm
 OPS.update(OPS_CUSTOM)  # custom layers: the user's code (layers/custom.py)
 OPS.update(RECURRENT_OPS)   # lstmLayer, bilstmLayer
-OPS.update(SEQUENCE_OPS)    # Wolfram's SequenceLast/Most/Rest/ReverseLayer
+OPS.update(SEQUENCE_OPS)    # Wolfram's SequenceLast/Most/Rest/ReverseLayer, NetMapOperator's fold/unfold
+OPS.update(EMBEDDING_OPS)   # Wolfram's EmbeddingLayer
 
 
 def make_op(layer, in_sizes, out_sizes, dtype) -> Op:

@@ -113,5 +113,61 @@ class SequenceReverseOp(_SequenceOp):
         return [self._apply(dys[0], ctx)], {}   # a permutation that is its own inverse
 
 
+def _own_steps(op, x):
+    """(N, T) bool mask of each sequence's own steps of the batch ``x``."""
+    lengths, left = op._lengths(x)
+    return SeqInfo(lengths, x.shape[-1], left).mask()
+
+
+class SequenceFoldOp(_SequenceOp):
+    """N x C x ... x T -> M x C x ...: the own steps, sequence by sequence (one gather)."""
+
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        if not self.in_sizes[0].is_sequence:   # a fixed-length sequence {T, ...}: a reshape (row-major)
+            e = self.out_sizes[0]
+            return [np.ascontiguousarray(x).reshape((-1, e.channels, *e.spatial))], (None, x.shape)
+        mask = _own_steps(self, x)
+        y = np.ascontiguousarray(np.moveaxis(x, -1, 1)[mask])
+        return [y], (mask, x.shape)
+
+    def backward(self, k, dys, ctx, P):
+        mask, shape = ctx
+        if mask is None:
+            return [np.ascontiguousarray(dys[0]).reshape(shape)], {}
+        moved = np.zeros((shape[0], shape[-1], *shape[1:-1]), dtype=dys[0].dtype)
+        moved[mask] = dys[0]
+        return [np.ascontiguousarray(np.moveaxis(moved, 1, -1))], {}
+
+
+class SequenceUnfoldOp(_SequenceOp):
+    """(the folded sequence batch, M x C' x ... per-step results) -> N x C' x ... x T, zeros on
+    padded steps (one scatter); the sequence input only gives the lengths: no gradient."""
+
+    def forward(self, k, xs, P, training):
+        x, y = xs
+        if not self.in_sizes[0].is_sequence:   # a fixed-length sequence {T, ...}: a reshape (row-major)
+            o = self.out_sizes[0]
+            return [np.ascontiguousarray(y).reshape((x.shape[0], o.channels, *o.spatial))], (None, (x.shape, y.shape))
+        mask = _own_steps(self, x)
+        if int(mask.sum()) != y.shape[0]:
+            raise LayerGraphError(f"Layer '{self.layer.Name}': {y.shape[0]} per-element results for "
+                                  f"{int(mask.sum())} sequence elements.")
+        moved = np.zeros((x.shape[0], x.shape[-1], *y.shape[1:]), dtype=y.dtype)
+        moved[mask] = y
+        return [np.ascontiguousarray(np.moveaxis(moved, 1, -1))], (mask, x.shape)
+
+    def backward(self, k, dys, ctx, P):
+        mask, shape = ctx
+        need = self.need_dx is None or self.need_dx[0]
+        if mask is None:
+            xshape, yshape = shape
+            return [np.zeros(xshape, dtype=dys[0].dtype) if need else None,
+                    np.ascontiguousarray(dys[0]).reshape(yshape)], {}
+        dy = np.moveaxis(dys[0], -1, 1)
+        return [np.zeros(shape, dtype=dys[0].dtype) if need else None, np.ascontiguousarray(dy[mask])], {}
+
+
 SEQUENCE_OPS = {"sequence_last": SequenceLastOp, "sequence_most": SequenceMostOp, "sequence_rest": SequenceRestOp,
-                "sequence_reverse": SequenceReverseOp}
+                "sequence_reverse": SequenceReverseOp, "sequence_fold": SequenceFoldOp,
+                "sequence_unfold": SequenceUnfoldOp}

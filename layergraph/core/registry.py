@@ -230,6 +230,8 @@ for _e in (
           "InstanceNormalization", doc="Instance normalization layer", kernel="in",
           wolfram_example="", shape_keeping=True),   # NormalizationLayer[]
     Entry(L.SumPooling2DLayer, None, "PoolingLayer", None, wolfram_example="2, Function=Total"),  # "Function" -> Total
+    # Wolfram's EmbeddingLayer (wolfram/embedding.py); no MATLAB constructor (docs/recurrent_plan.md 6g)
+    Entry(L.EmbeddingLayer, None, "EmbeddingLayer", "Gather", kernel="embedding", wolfram_example="3, 10"),
     # layers the ONNX importer needs (issue 12); MATLAB's names, Wolfram's kept as core layers
     Entry(L.MultiplicationLayer, "multiplicationLayer", None, "Mul", (2,), ("NumInputs",), **_INPUTS,
           doc="Multiplication layer", kernel="multiplication"),

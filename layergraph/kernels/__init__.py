@@ -77,6 +77,8 @@ dropout     dropout_forward_train(x, p, seed) -> (y, mask)   seed: int or numpy 
             dropout_forward_infer(x, p) -> y (a copy of x); dropout_backward(dy, mask, p) -> dx
 addition    addition_forward(inputs) -> y; addition_backward(dy, k) -> tuple of k arrays
 concatenation  concat_forward(inputs, axis) -> y; concat_backward(dy, sizes, axis) -> tuple
+embedding   embedding_forward(idx, w) -> y; embedding_backward(dy, idx, n) -> dw
+            idx int64 (M,) 0-based rows of w (n x d); y M x d; repeated indices add in dw
 depthconcatenation  depthconcat_forward(inputs) -> y; depthconcat_backward(dy, sizes) -> tuple
 lstm        lstm_forward_train(x, w, r, b, h0, c0, mask, gate, state, reverse) -> (y, hT, cT, ctx)
             lstm_forward_infer(...) -> (y, hT, cT); lstm_backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse)

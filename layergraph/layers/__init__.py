@@ -14,6 +14,7 @@ from .activation import (
 from .array import ArrayReshapeLayer, ArrayTransposeLayer, ElementwiseFunctionLayer, ThreadingFunctionLayer
 from .combine import AdditionLayer, ConcatenationLayer, DepthConcatenationLayer
 from .conv import Convolution2DLayer, GroupedConvolution2DLayer, TransposedConvolution2DLayer
+from .embedding import EmbeddingLayer
 from .dense import DropoutLayer, FlattenLayer, FullyConnectedLayer
 from .groupnorm import GroupNormalizationLayer
 from .hard import HardSigmoidLayer, HardSwishLayer
@@ -45,5 +46,5 @@ __all__ = [
     "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
     "InstanceNormalizationLayer", "SumPooling2DLayer", "GroupNormalizationLayer",
     "MultiplicationLayer", "ScalingLayer", "Resize2DLayer", "HardSigmoidLayer", "HardSwishLayer", "PlaceholderLayer",
-    "SequenceInputLayer", "LSTMLayer", "BiLSTMLayer", "GRULayer",
+    "SequenceInputLayer", "LSTMLayer", "BiLSTMLayer", "GRULayer", "EmbeddingLayer",
 ]

@@ -86,4 +86,10 @@ class DepthConcatenationLayer(_MultiInput):
         return f"Depth concatenation of {self.num_inputs} inputs"
 
     def infer(self, inputs):
-        return self, [_concat(inputs, self.InputNames, len(inputs[0].dims) - 1, "the channel dimension")]
+        out = _concat(inputs, self.InputNames, len(inputs[0].dims) - 1, "the channel dimension")
+        # sequences (N x C x T) join on the channels, step by step: the same time dimension
+        for port, size in zip(self.InputNames[1:], inputs[1:]):
+            if size.time != inputs[0].time:
+                raise SizeError(port, f"Input size mismatch. Inputs must have the same time dimension: {size} at "
+                                      f"'{port}' but {inputs[0]} at 'in1'.")
+        return self, [out if inputs[0].time is None else out.with_time(inputs[0].time)]

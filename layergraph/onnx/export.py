@@ -585,7 +585,9 @@ NOT_EXPORTABLE = {
     "lstm": "the export of recurrent layers to ONNX's LSTM is not written yet",
     "gru": "the export of recurrent layers to ONNX's GRU is not written yet",
     **{f"sequence_{k}": "the export of sequence data (a time dimension) to ONNX is not written yet"
-       for k in ("last", "most", "rest", "reverse")},
+       for k in ("last", "most", "rest", "reverse", "fold", "unfold")},
+    "embedding": "the export of EmbeddingLayer to ONNX's Gather (with its 1-based indices shifted to 0-based) is "
+                 "not written yet",
 }
 
 

@@ -18,7 +18,7 @@ from .. import layers as L
 from ..core import conventions as cv
 from ..core.layer import AUTO
 from ..core.size import Size
-from .harness import FEATURE, IMAGE, SEQUENCE
+from .harness import FEATURE, IMAGE, INTEGER, SEQUENCE
 
 IMAGE4 = ("image", (6, 5, 4))   # four channels: two groups of two
 
@@ -335,6 +335,12 @@ CASES: dict[type, Case] = {
         twin={"PoolSize": (2, 2), "Stride": (1, 1)},
         bad=(({"PoolSize": (2, 0)}, ["PoolSize", "0"]),),
         wolfram_bad=(("2, Function=Plus", "Function"),)),
+    L.EmbeddingLayer: Case(
+        inputs=(INTEGER,), core={"Dimension": 3, "NumWords": 10},
+        twin_arrays={"Weights": ("Weights", lambda w, layer, spec: np.asarray(w).T)},   # MATLAB's view: size x n
+        bad=(({"Dimension": 0, "NumWords": 10}, ["Dimension", "0"]),
+             ({"Dimension": 3, "NumWords": 10, "Weights": np.zeros((3, 9))}, ["Weights", "3x9", "3x10"])),
+        wolfram_bad=(("0, 10", "embedding size"), ("3, 1.5", "number of indices"))),
     # the ONNX importer's layers (issue 12)
     L.MultiplicationLayer: Case(
         inputs=(IMAGE, IMAGE), variants=(None, (3,)),

@@ -20,6 +20,7 @@ from ..core.layer import AUTO
 IMAGE = ("image", (6, 5, 3))   # MATLAB's H x W x C; the conv row's 5 x 5 filter fits
 FEATURE = ("feature", 6)
 SEQUENCE = ("sequence", (3, 4))   # vector sequences: C = 3 features, 4 time steps each
+INTEGER = ("integer", (4, 10))    # 4 indices per example, each an integer in 1..10 (an embedding's input)
 
 
 # -- the small network ----------------------------------------------------------------------------
@@ -31,6 +32,8 @@ def input_layer(spec, name="in"):
         return imageInputLayer(list(size), "Name", name, "Normalization", "none")
     if kind == "feature":
         return featureInputLayer(size, "Name", name)
+    if kind == "integer":   # indices are features that hold integers
+        return featureInputLayer(size[0], "Name", name)
     if kind == "sequence":
         return sequenceInputLayer(size[0], "Name", name)
     raise ValueError(f"unknown input kind {kind!r}")
@@ -43,6 +46,8 @@ def sample(spec, n=2, seed=0):
     r = np.random.default_rng(seed)
     if kind == "sequence":
         return [r.standard_normal(size) for _ in range(n)]
+    if kind == "integer":   # every index occurs more than once across a batch of two or more
+        return r.integers(1, size[1] + 1, (n, size[0])).astype(np.float64)
     shape = (*size, n) if kind == "image" else (n, size)
     return r.standard_normal(shape)
 
@@ -170,7 +175,10 @@ def check_gradients(net, spec, kinks=(), n=2, h=1e-5, rtol=1e-6, atol=1e-9, seed
 
     dx = ex.input_grads[(ex.input_names[0], "out")]
     assert dx.shape == x.shape
-    directional(x, dx, "input")
+    if spec[0] == "integer":   # indices: piecewise constant, no input direction to step along
+        assert not np.any(dx), "the gradient of integer indices is zero"
+    else:
+        directional(x, dx, "input")
     for layer, params in grads.items():
         for pname, g in params.items():
             directional(ex.params[layer][pname], g, f"{layer}.{pname}")
@@ -333,6 +341,8 @@ def wolfram_layer(name: str, arguments: str, **arrays):
 def wolfram_dims(spec):
     """Wolfram's per-example dimensions of a MATLAB input spec (channels first)."""
     kind, size = spec
+    if kind == "integer":
+        return (size[0],)
     return (size[2], size[0], size[1]) if kind == "image" else (size,)
 
 

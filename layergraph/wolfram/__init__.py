@@ -17,6 +17,7 @@ train. Where a lower object needs a higher one, the higher module registers itse
 import: net.py the chain a lone layer evaluates as (``layers.register_lone_chain``), ops.py
 the NetExtract that ``net[spec]`` is (``net.register_extract``)."""
 from ..core.errors import LayerGraphError
+from .embedding import EmbeddingLayer
 from .coders import File, NetDecoder, NetEncoder
 from .export import Export
 from .information import Information, Quantity
@@ -29,6 +30,7 @@ from .function_layer import FunctionLayer
 from .onnx_import import Import
 from .recurrent import (LongShortTermMemoryLayer, SequenceLastLayer, SequenceMostLayer, SequenceRestLayer,
                         SequenceReverseLayer)
+from .operators import NetBidirectionalOperator, NetMapOperator
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops
 from .symbols import *  # noqa: F401,F403
@@ -37,7 +39,8 @@ from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort", "FunctionLayer"] + [n for n in _layers if n != "NetLayer"]
            + ["LongShortTermMemoryLayer", "SequenceLastLayer", "SequenceMostLayer", "SequenceRestLayer",
-              "SequenceReverseLayer"]
+              "SequenceReverseLayer", "EmbeddingLayer"]
+           + ["NetMapOperator", "NetBidirectionalOperator"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
            + ["Export", "File", "Import", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain",
               "NetTrainResultsObject", "Information", "Quantity", "LayerGraphError"]

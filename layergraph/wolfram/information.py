@@ -117,7 +117,9 @@ def _property(net, prop):
         if prop == "ArraysTotalSize":
             return _total_size(4 * total)
     if prop.startswith("Layer"):
-        leaves = net._expand()[0]
+        # an operator's helper layers (operators.py: fold, reverse, aggregate) are not the user's
+        leaves = OrderedDict((p, leaf) for p, leaf in net._expand()[0].items()
+                             if not getattr(leaf, "operator_helper", False))
         if prop == "Layers":
             return OrderedDict(leaves)
         if prop == "LayersList":
@@ -131,7 +133,7 @@ def _property(net, prop):
             g = nx.DiGraph()
             for path, leaf in leaves.items():
                 g.add_node(path, layer=leaf.head)
-            g.add_edges_from((s[0], d[0]) for s, d in edges)
+            g.add_edges_from((s[0], d[0]) for s, d in edges if s[0] in leaves and d[0] in leaves)
             return g
     c = net.compile()
     if prop in ("InputPorts", "OutputPorts"):

@@ -50,7 +50,8 @@ from .display import net_renderable, net_text
 from .layers import (Built, CoreLayerView, DropoutLayer, ElementwiseLayer, LinearLayer, NetLayer, ThreadingLayer,
                      from_core, register_lone_chain)
 from .losses import LossLayer
-from .recurrent import Sequences, sequence_input, sequence_output
+from .embedding import index_sequences
+from .recurrent import Sequences, sequence_output
 from .types import (VARYING_DIM, _wl, dims_to_size, internal_shape, is_varying, known, phrase, port_spec,
                     size_to_dims, wl_list)
 
@@ -395,7 +396,7 @@ class _Container:
         return ins, outs
 
     # -- nested containers: a core graph with nested graphs, flattened by the core -------------------
-    def _core_nesting(self, prefix=(), lrm=None) -> Graph:
+    def _core_nesting(self, prefix=(), lrm=None, keep=()) -> Graph:
         """This net as a core graph: its layers as leaf builder nodes (``_Leaf``, with the
         LearningRateMultipliers that match them: the net's own, else those it inherits),
         nested nets as nested graphs, its ports (``_interface``) as the graph's ports."""
@@ -410,8 +411,10 @@ class _Container:
             if isinstance(node, NetLayer):
                 g._add_node(name, _Leaf(prefix + (name,), node if factor is _NOMATCH else node.copy(lrm=factor),
                                         fed.get(name, 0)))
+            elif isinstance(node, keep):   # a net kept whole (NetFlatten keeps operators): a leaf of the view
+                g._add_node(name, _Leaf(prefix + (name,), node, fed.get(name, 0)))
             else:
-                g._add_node(name, node._core_nesting(prefix + (name,), None if factor is _NOMATCH else factor))
+                g._add_node(name, node._core_nesting(prefix + (name,), None if factor is _NOMATCH else factor, keep))
 
         def into(dst):   # a leaf's numbered input (a list of inputs) is its port "Input<k>"
             return dst[1] if dst[2] is None else f"{dst[1]}{dst[2] + 1}"
@@ -423,10 +426,11 @@ class _Container:
         g._set_ports({p: [(t[0], into(t)) for t in targets] for p, targets in ins.items()}, outs)
         return g
 
-    def _expand(self, prefix=(), lrm=None):
+    def _expand(self, prefix=(), lrm=None, keep=()):
         """(leaves {path: layer}, edges [(src leaf ref, dst leaf ref)], inputs {port: [dst refs]},
-        outputs {port: src ref}); leaf refs are (path, port) and (path, port, index)."""
-        flat = flatten(self._core_nesting(prefix, lrm))
+        outputs {port: src ref}); leaf refs are (path, port) and (path, port, index). Nets of the
+        classes ``keep`` stay whole, as leaves."""
+        flat = flatten(self._core_nesting(prefix, lrm, keep))
         leaf = {n: flat.layer(n) for n in flat.graph.nodes}
 
         def dst(n, port):
@@ -707,7 +711,7 @@ class _Container:
                 arr, one = encoders[port].encode(value, port)
             else:
                 dims = self._data_dims(port, c)
-                arr, one = sequence_input(port, value, dims) if is_varying(dims) else \
+                arr, one = index_sequences(port, value, dims) if is_varying(dims) else \
                     _numeric_input(port, value, dims)
             if single is not None and single != one:
                 raise LayerGraphError("Give either one example or a batch for every input.", "General::netinvinput")

@@ -402,7 +402,8 @@ def NetFlatten(net):
     """Nested chains and graphs become one level; nested layer names are joined with "/"
     (UNCONFIRMED: Wolfram's naming). A chain stays a chain; a graph becomes a flat graph."""
     _require_net(net, "NetFlatten")
-    leaves, edges, inputs, outputs = net._expand()
+    from .operators import _Operator   # an operator is one node, as in Wolfram (it is not a NetChain / NetGraph)
+    leaves, edges, inputs, outputs = net._expand(keep=(_Operator,))
     if isinstance(net, NetChain):
         return _rebuild_chain([("/".join(p), leaf) for p, leaf in leaves.items()], net)
     names = {p: "/".join(p) for p in leaves}

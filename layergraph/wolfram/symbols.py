@@ -93,6 +93,8 @@ Min = _symbol("Min")
 # pooling functions
 Mean = _symbol("Mean")
 Total = _symbol("Total")
+# NetBidirectionalOperator's default aggregation (Mean and Total are the others)
+Catenate = _symbol("Catenate")
 
 NUMPY_SYMBOLS = (Exp, Log, Sqrt, Sin, Cos, Abs, ArcTan, Erf)
 BINARY_SYMBOLS = (Plus, Subtract, Times, Divide, Power, Max, Min)
@@ -129,7 +131,7 @@ def is_elementwise(f) -> bool:
 
 __all__ = ["Symbol", "Scaled", "Span", "Automatic", "All", "Inherited", "Infinity", "Ramp", "Tanh", "LogisticSigmoid",
            "Exp", "Log", "Sqrt", "Sin", "Cos", "Abs", "ArcTan", "Erf", "Plus", "Subtract", "Times", "Divide",
-           "Power", "Max", "Min", "Mean", "Total"]
+           "Power", "Max", "Min", "Mean", "Total", "Catenate"]
 
 # The symbol of a row registered after import becomes a name of this module (and so of
 # layergraph.wolfram, whose __getattr__ looks here) until the row is unregistered.

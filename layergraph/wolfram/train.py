@@ -38,7 +38,8 @@ from .layers import ElementwiseLayer, NetLayer, SoftmaxLayer
 from .losses import CrossEntropyLossLayer, LossLayer, MeanSquaredLossLayer, OutputLoss
 from .messages import message
 from .net import NetChain, _Container, _generator, _lrm_option, _positive, numeric_array
-from .recurrent import Sequences, sequence_input
+from .embedding import index_sequences
+from .recurrent import Sequences
 from .types import _wl, dims_to_size, is_varying, phrase, wl_list
 
 # Wolfram's optimizer defaults (12.x MXNetLink table; newest versions)
@@ -79,7 +80,7 @@ def _port_array(net, value, port, target=False):
     if coder is None and not target:   # a sequence port {"Varying", d}: a list of T x d matrices
         dims = net._data_dims(port)
         if is_varying(dims):
-            return sequence_input(port, value, dims, "Data provided")[0]
+            return index_sequences(port, value, dims, "Data provided")[0]
     return _as_array(value, port) if coder is None else coder.encode_many(value, port)
 
 

@@ -36,6 +36,8 @@ def is_varying(dims) -> bool:
 
 def dims_to_size(dims: tuple[int, ...]) -> Size:
     if is_varying(dims):
+        if len(dims) == 1:   # "Varying": a variable-length vector (of indices, for EmbeddingLayer)
+            return Size((), 1, VARYING)
         if len(dims) != 2:
             raise LayerGraphError(f"Sequences of arrays of rank {len(dims) - 1} are not supported; ports take "
                                   "sequences of vectors {\"Varying\", d}.", "General::unsupported")
@@ -56,7 +58,8 @@ def size_to_dims(size: Size, rank: int) -> tuple[int, ...]:
     """The Wolfram dims of a core size, given the rank the Wolfram layer produces."""
     flat = (size.channels, *size.spatial)
     if size.is_sequence:
-        return (VARYING_DIM if size.time == VARYING else size.time, size.channels)
+        length = VARYING_DIM if size.time == VARYING else size.time
+        return (length,) if rank == 1 and size.channels == 1 else (length, size.channels)
     if rank == 0:
         return ()
     if rank == 1:
@@ -95,6 +98,8 @@ def phrase(dims) -> str:
         return "an array"
     if len(dims) == 0:
         return "a real"
+    if is_varying(dims) and len(dims) == 1:
+        return "a variable-length vector"
     if len(dims) == 1:
         return f"a length-{dims[0]} vector"
     if is_varying(dims):
@@ -138,6 +143,8 @@ def port_spec(value, what: str):
     if isinstance(value, str):
         if value == "Real":
             return ()
+        if value == VARYING_DIM:   # a variable-length vector
+            return (VARYING_DIM,)
         raise LayerGraphError(f"{what}: {value!r} is not a valid port specification. Use an integer n, a list of "
                               "dimensions {n1, n2, ...} or Automatic.", "General::invspec")
     if isinstance(value, (int,)) and not isinstance(value, bool):
@@ -150,7 +157,7 @@ def port_spec(value, what: str):
     out = []
     for i, d in enumerate(dims):
         if i == 0 and isinstance(d, str) and d == VARYING_DIM:
-            if len(dims) != 2:
+            if len(dims) > 2:
                 raise LayerGraphError(f"{what}: {value!r}: only sequences of vectors {{\"Varying\", d}} are "
                                       "supported.", "General::unsupported")
             out.append(VARYING_DIM)

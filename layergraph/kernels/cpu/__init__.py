@@ -21,6 +21,7 @@ from . import (
     dense,
     dropout,
     elementwise,
+    embedding,
     flatten,
     groupnorm,
     instancenorm,
@@ -32,8 +33,8 @@ from . import (
     softmax,
 )
 
-_MODULES = (activation, broadcast, combine, conv, dense, dropout, elementwise, flatten, groupnorm, instancenorm, loss,
-            norm, pool, recurrent, resize, softmax)
+_MODULES = (activation, broadcast, combine, conv, dense, dropout, elementwise, embedding, flatten, groupnorm,
+            instancenorm, loss, norm, pool, recurrent, resize, softmax)
 # A kernel family that no layer runs on (DepthConcatenationLayer runs on "concatenation" along the
 # channels), kept for callers of the kernels themselves.
 _KERNEL_ONLY = {"depthconcatenation": "depthconcat"}
