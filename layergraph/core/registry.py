@@ -210,6 +210,8 @@ for _e in (
           kernel="lstm"),
     Entry(L.GRULayer, "gruLayer", None, "GRU", (100,), ("NumHiddenUnits",),
           doc="Gated recurrent unit (GRU) layer for recurrent neural network (RNN)", kernel="gru"),
+    # no MATLAB constructor (Deep Learning Toolbox has lstmLayer, bilstmLayer, gruLayer only)
+    Entry(L.RecurrentLayer, None, None, "RNN", kernel="rnn"),
     Entry(L.DropoutLayer, "dropoutLayer", "DropoutLayer", "Dropout", (), ("Probability",), doc="Dropout layer",
           kernel="dropout", wolfram_example="", shape_keeping=True),
     Entry(L.FlattenLayer, "flattenLayer", None, "Flatten",  # column-major; Wolfram's is ArrayReshapeLayer

@@ -314,6 +314,15 @@ CASES: dict[type, Case] = {
         core={"OutputSize": Size((5, 3), 6)}, twin={"OutputSize": Size((5, 3), 6)},
         bad=(({"OutputSize": 3}, ["OutputSize", "3"]),),
         wolfram_bad=(("(0, 3)", "dimensions"),)),
+    L.RecurrentLayer: Case(
+        inputs=(SEQUENCE,), core={"NumHiddenUnits": 4},
+        variants=({"NumHiddenUnits": 4},
+                  {"NumHiddenUnits": 3, "OutputMode": "last", "StateActivationFunction": "softsign"}),
+        bad=(({"NumHiddenUnits": 0}, ["NumHiddenUnits", "0"]),
+             ({"NumHiddenUnits": 3, "StateActivationFunction": "relu"}, ["StateActivationFunction", "'relu'",
+                                                                         "'tanh'", "'softsign'"]),
+             ({"NumHiddenUnits": 3, "BiasLearnRateFactor": [1, 2]}, ["BiasLearnRateFactor", "1-by-1"]),
+             ({"NumHiddenUnits": 3, "RecurrentWeights": np.zeros((4, 3))}, ["RecurrentWeights", "4x3", "3x3"]))),
     L.ArrayTransposeLayer: Case(
         core={"Perm": (0, 2, 1)},
         bad=(({"Perm": (0, 0, 1)}, ["Perm"]),)),

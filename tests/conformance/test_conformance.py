@@ -100,9 +100,10 @@ def test_every_row_has_a_case_and_the_left_out_rows_are_named():
         "imageInputLayer", "featureInputLayer", "sequenceInputLayer", "lstmLayer", "bilstmLayer", "gruLayer",
         "leakyReluLayer", "clippedReluLayer", "globalAveragePooling2dLayer",
         "globalMaxPooling2dLayer", "flattenLayer", "ArrayTransposeLayer", "classificationLayer", "regressionLayer",
-        "multiplicationLayer", "scalingLayer", "resize2dLayer", "HardSigmoidLayer", "HardSwishLayer"}
+        "multiplicationLayer", "scalingLayer", "resize2dLayer", "HardSigmoidLayer", "HardSwishLayer",
+        "RecurrentLayer"}
     assert {rid(e) for e in REGISTRY if not e.matlab} == {
-        "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
+        "RecurrentLayer", "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
         "SumPooling2DLayer", "HardSigmoidLayer", "HardSwishLayer"}
     # the CUDA checks run on the rows whose family has 'cuda' kernels, and only there
     assert {rid(r.values[0]) for r in CUDA_RUNS} == {
@@ -115,7 +116,7 @@ def test_every_row_has_a_case_and_the_left_out_rows_are_named():
     assert {rid(e) for e in LEARNABLE_ROWS} == {
         "convolution2dLayer", "groupedConvolution2dLayer", "transposedConv2dLayer", "batchNormalizationLayer",
         "layerNormalizationLayer", "groupNormalizationLayer", "fullyConnectedLayer", "instanceNormalizationLayer",
-        "lstmLayer", "bilstmLayer", "gruLayer"}
+        "lstmLayer", "bilstmLayer", "gruLayer", "RecurrentLayer"}
     for e in REGISTRY:
         assert case(e).bad, f"{rid(e)}: no bad value to refuse"
         assert (e.wolfram is None) == (e.wolfram_example is None), rid(e)
