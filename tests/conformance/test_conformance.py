@@ -103,8 +103,8 @@ def test_every_row_has_a_case_and_the_left_out_rows_are_named():
         "multiplicationLayer", "scalingLayer", "resize2dLayer", "HardSigmoidLayer", "HardSwishLayer",
         "RecurrentLayer"}
     assert {rid(e) for e in REGISTRY if not e.matlab} == {
-        "RecurrentLayer", "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
-        "SumPooling2DLayer", "HardSigmoidLayer", "HardSwishLayer"}
+        "RecurrentLayer", "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer",
+        "ArrayTransposeLayer", "SumPooling2DLayer", "HardSigmoidLayer", "HardSwishLayer"}
     # the CUDA checks run on the rows whose family has 'cuda' kernels, and only there
     assert {rid(r.values[0]) for r in CUDA_RUNS} == {
         "convolution2dLayer", "groupedConvolution2dLayer", "batchNormalizationLayer", "reluLayer", "leakyReluLayer",
