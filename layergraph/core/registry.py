@@ -211,7 +211,7 @@ for _e in (
     Entry(L.GRULayer, "gruLayer", None, "GRU", (100,), ("NumHiddenUnits",),
           doc="Gated recurrent unit (GRU) layer for recurrent neural network (RNN)", kernel="gru"),
     # no MATLAB constructor (Deep Learning Toolbox has lstmLayer, bilstmLayer, gruLayer only)
-    Entry(L.RecurrentLayer, None, None, "RNN", kernel="rnn"),
+    Entry(L.RecurrentLayer, None, "BasicRecurrentLayer", "RNN", kernel="rnn", wolfram_example="4"),
     Entry(L.DropoutLayer, "dropoutLayer", "DropoutLayer", "Dropout", (), ("Probability",), doc="Dropout layer",
           kernel="dropout", wolfram_example="", shape_keeping=True),
     Entry(L.FlattenLayer, "flattenLayer", None, "Flatten",  # column-major; Wolfram's is ArrayReshapeLayer
