@@ -143,6 +143,9 @@ CASES: dict[type, Case] = {
              ((10, "BiasLearnRateFactor", [1, 2, 3]), ["'BiasLearnRateFactor'", "1-by-4"]),
              ((10, "InputWeights", np.zeros((8, 3))), ["'InputWeights'", "8x3", "40x3"]),
              ((10, "RecurrentWeights", np.zeros((40, 3))), ["'RecurrentWeights'", "40x3", "40x10"])),
+        twin=(4,), twin_arrays=_recurrent_twin("LongShortTermMemoryLayer"),
+        wolfram_zero_states=("HiddenState", "CellState"),
+        wolfram_bad=(("0", "output size"), ('4, Dropout={"Bogus": 0.1}', "allowed methods")),
         required=("NumHiddenUnits",),
         defaults={"Name": "", "NumHiddenUnits": 100, "InputSize": AUTO, **_LSTM_DEFAULTS},
         type_name=("LSTM", "lstm")),
@@ -169,6 +172,8 @@ CASES: dict[type, Case] = {
              ((10, "Bias", np.zeros((30, 1)), "ResetGateMode", "recurrent-bias-after-multiplication"),
               ["'Bias'", "30x1", "60x1"]),
              ((10, "RecurrentWeights", np.zeros((40, 10))), ["'RecurrentWeights'", "40x10", "30x10"])),
+        twin=(4,), twin_arrays=_recurrent_twin("GatedRecurrentLayer"), wolfram_zero_states=("HiddenState",),
+        wolfram_bad=(("0", "output size"), ("4, Dropout=-1", "Dropout probabilities")),
         required=("NumHiddenUnits",),
         defaults={"Name": "", "NumHiddenUnits": 100, "InputSize": AUTO, **_GRU_DEFAULTS},
         type_name=("GRU", "gru")),                                       # Type, DefaultName UNCONFIRMED
