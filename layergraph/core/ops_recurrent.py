@@ -1,14 +1,16 @@
 """The adapter of the recurrent layers (layers/recurrent.py) to the LSTM and GRU kernels.
 
 One op for lstmLayer and bilstmLayer (one kernel call per direction, the reverse one over the
-same masked batch), one for gruLayer; what they share is in ``_RecurrentOp``. The padding of
-the input batch comes from the executor as ``self.seq`` (core/sequence.py); padded steps freeze
+same masked batch), one for gruLayer, one for the basic recurrent layer (RecurrentLayer); what
+they share is in ``_RecurrentOp``. The padding of the input batch comes from the executor as
+``self.seq`` (core/sequence.py); padded steps freeze
 the state, so OutputMode 'last' is each sequence's output at its own last step. The initial
 state is, in order: the 'hidden' (and 'cell') inputs
 (HasStateInputs), ``initial_state`` (N x dH arrays set by a caller that carries state between
 calls: stateful prediction, sequence chunks), the layer's HiddenState / CellState, zeros.
 After each forward ``final_state`` holds the state after every sequence's last step (a tuple in
-the order of the layer's ``states``: (hidden, cell) for an LSTM, (hidden,) for a GRU).
+the order of the layer's ``states``: (hidden, cell) for an LSTM, (hidden,) for a GRU and a
+basic recurrent layer).
 """
 from __future__ import annotations
 
@@ -180,4 +182,33 @@ class GRUOp(_RecurrentOp):
         return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
 
 
-RECURRENT_OPS = {"lstm": LSTMOp, "gru": GRUOp}
+class RNNOp(_RecurrentOp):
+    """The basic recurrent layer (RecurrentLayer): one state, 'hidden'; OutputMode 'last' is the
+    final state (each sequence's output at its own last step)."""
+
+    def forward(self, k, xs, P, training):
+        x = xs[0]
+        mask, _ = self._mask(x)
+        (h0,) = self._start(xs, P, x.shape[0])
+        y, hT, ctx = k("rnn", "forward_train")(x, P["InputWeights"], P["RecurrentWeights"], P["Bias"], h0, mask,
+                                              self.layer.StateActivationFunction)
+        self.final_state = (hT,)
+        if self.layer.OutputMode == "last":
+            y = hT.copy()
+        outs = [y, hT] if self.layer.HasStateOutputs else [y]
+        return outs, (ctx if training else None)
+
+    def backward(self, k, dys, ctx, P):
+        dout = dys[0]
+        dhT = dys[1] if self.layer.HasStateOutputs else None
+        dy = dout
+        if self.layer.OutputMode == "last":   # the output is the final state
+            dy = None
+            dhT = dout if dhT is None else dhT + dout
+        dx, dw, dr, db, dh0 = k("rnn", "backward")(dy, dhT, ctx, P["InputWeights"], P["RecurrentWeights"],
+                                                   self.layer.StateActivationFunction)
+        grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db}
+        return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
+
+
+RECURRENT_OPS = {"lstm": LSTMOp, "gru": GRUOp, "rnn": RNNOp}

@@ -203,13 +203,17 @@ for _e in (
           doc="2-D global max pooling layer", kernel="globalmaxpool"),
     Entry(L.FullyConnectedLayer, "fullyConnectedLayer", "LinearLayer", "Gemm", (10,), ("OutputSize",),
           doc="Fully connected layer", kernel="fc", wolfram_example="10"),
-    Entry(L.LSTMLayer, "lstmLayer", None, "LSTM", (100,), ("NumHiddenUnits",),
-          doc="Long short-term memory (LSTM) layer for recurrent neural network (RNN)", kernel="lstm"),
+    Entry(L.LSTMLayer, "lstmLayer", "LongShortTermMemoryLayer", "LSTM", (100,), ("NumHiddenUnits",),
+          doc="Long short-term memory (LSTM) layer for recurrent neural network (RNN)", kernel="lstm",
+          wolfram_example="4"),
     Entry(L.BiLSTMLayer, "bilstmLayer", None, "LSTM", (100,), ("NumHiddenUnits",),
           doc="Bidirectional long short-term memory (BiLSTM) layer for recurrent neural network (RNN)",
           kernel="lstm"),
-    Entry(L.GRULayer, "gruLayer", None, "GRU", (100,), ("NumHiddenUnits",),
-          doc="Gated recurrent unit (GRU) layer for recurrent neural network (RNN)", kernel="gru"),
+    Entry(L.GRULayer, "gruLayer", "GatedRecurrentLayer", "GRU", (100,), ("NumHiddenUnits",),   # 'after-multiplication'
+          doc="Gated recurrent unit (GRU) layer for recurrent neural network (RNN)", kernel="gru",
+          wolfram_example="4"),
+    # no MATLAB constructor (Deep Learning Toolbox has lstmLayer, bilstmLayer, gruLayer only)
+    Entry(L.RecurrentLayer, None, "BasicRecurrentLayer", "RNN", kernel="rnn", wolfram_example="4"),
     Entry(L.DropoutLayer, "dropoutLayer", "DropoutLayer", "Dropout", (), ("Probability",), doc="Dropout layer",
           kernel="dropout", wolfram_example="", shape_keeping=True),
     Entry(L.FlattenLayer, "flattenLayer", None, "Flatten",  # column-major; Wolfram's is ArrayReshapeLayer

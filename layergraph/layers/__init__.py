@@ -32,7 +32,7 @@ from .pool import (
 from .placeholder import PlaceholderLayer
 from .resize import Resize2DLayer
 from .scaling import ScalingLayer
-from .recurrent import BiLSTMLayer, GRULayer, LSTMLayer, SequenceInputLayer
+from .recurrent import BiLSTMLayer, GRULayer, LSTMLayer, RecurrentLayer, SequenceInputLayer
 from .sumpool import SumPooling2DLayer
 
 __all__ = [
@@ -46,5 +46,5 @@ __all__ = [
     "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
     "InstanceNormalizationLayer", "SumPooling2DLayer", "GroupNormalizationLayer",
     "MultiplicationLayer", "ScalingLayer", "Resize2DLayer", "HardSigmoidLayer", "HardSwishLayer", "PlaceholderLayer",
-    "SequenceInputLayer", "LSTMLayer", "BiLSTMLayer", "GRULayer", "EmbeddingLayer",
+    "SequenceInputLayer", "LSTMLayer", "BiLSTMLayer", "GRULayer", "RecurrentLayer", "EmbeddingLayer",
 ]

@@ -1,4 +1,5 @@
-"""Sequence input and recurrent layers: sequenceInputLayer, lstmLayer, bilstmLayer, gruLayer.
+"""Sequence input and recurrent layers: sequenceInputLayer, lstmLayer, bilstmLayer, gruLayer, and the
+basic recurrent layer (RecurrentLayer: Wolfram's BasicRecurrentLayer, ONNX's RNN; no MATLAB constructor).
 
 Sequences are N x C x T in the internal layout (core/size.py: ``Size.time``). An LSTM's
 arrays are MATLAB's, stored as they are: InputWeights 4H x C, RecurrentWeights 4H x H and
@@ -8,7 +9,8 @@ and output (2H channels) hold the forward half first. The kernels (kernels/cpu/r
 read these arrays directly; Wolfram's LongShortTermMemoryLayer stacks its 12 arrays into the
 same spec (docs/recurrent_plan.md, part 4). A GRU's are InputWeights 3H x C, RecurrentWeights
 3H x H, gates r (reset), z (update), h (candidate), and Bias 3H, or 6H (the input biases, then
-the recurrent ones) with ResetGateMode 'recurrent-bias-after-multiplication'.
+the recurrent ones) with ResetGateMode 'recurrent-bias-after-multiplication'. A basic recurrent
+layer's are InputWeights H x C, RecurrentWeights H x H and Bias H.
 """
 from __future__ import annotations
 
@@ -340,4 +342,34 @@ class GRULayer(_RecurrentBase):
         return f"GRU with {self.NumHiddenUnits} hidden units"
 
 
-__all__ = ["SequenceInputLayer", "LSTMLayer", "BiLSTMLayer", "GRULayer"]
+class RecurrentLayer(_RecurrentBase):
+    """The basic recurrent layer: h_t = state(W x_t + R h_{t-1} + b), state tanh (Wolfram's
+    BasicRecurrentLayer, ONNX's RNN with its default activation) or softsign. One block of H rows;
+    one state, 'hidden'. MATLAB has no constructor for it (docs/recurrent_plan.md 6f); the
+    property names, defaults and checks are those of the other recurrent layers, and
+    GateActivationFunction (inherited) is not used and not shown."""
+
+    class_name: ClassVar[str] = "RecurrentLayer"
+    Type: ClassVar[str] = "RNN"
+    DefaultName: ClassVar[str] = "rnn"
+    family: ClassVar[str] = "rnn"
+    gates: ClassVar[int] = 1
+    states: ClassVar = ("HiddenState",)
+    state_ports: ClassVar = ("hidden",)
+    hyperparameters: ClassVar = ("InputSize", "NumHiddenUnits", "OutputMode", "StateActivationFunction")
+    array_layouts: ClassVar = {"InputWeights": AS_GIVEN, "RecurrentWeights": AS_GIVEN, "Bias": COLUMN,
+                               "HiddenState": STATE}
+
+    BiasInitializer: Annotated[Any, Choice("zeros", "narrow-normal", "ones", allow_callable=True)] = "zeros"
+    InputWeightsLearnRateFactor: Annotated[Any, _factor(1)] = 1.0
+    RecurrentWeightsLearnRateFactor: Annotated[Any, _factor(1)] = 1.0
+    BiasLearnRateFactor: Annotated[Any, _factor(1)] = 1.0
+    InputWeightsL2Factor: Annotated[Any, _factor(1)] = 1.0
+    RecurrentWeightsL2Factor: Annotated[Any, _factor(1)] = 1.0
+    BiasL2Factor: Annotated[Any, _factor(1)] = 0.0
+
+    def description(self):
+        return f"RNN with {self.NumHiddenUnits} hidden units"
+
+
+__all__ = ["SequenceInputLayer", "LSTMLayer", "BiLSTMLayer", "GRULayer", "RecurrentLayer"]

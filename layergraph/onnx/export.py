@@ -584,6 +584,7 @@ NOT_EXPORTABLE = {
     "custom": "a custom layer's predict is Python code, which has no ONNX form",
     "lstm": "the export of recurrent layers to ONNX's LSTM is not written yet",
     "gru": "the export of recurrent layers to ONNX's GRU is not written yet",
+    "rnn": "the export of recurrent layers to ONNX's RNN is not written yet",
     **{f"sequence_{k}": "the export of sequence data (a time dimension) to ONNX is not written yet"
        for k in ("last", "most", "rest", "reverse", "fold", "unfold")},
     "embedding": "the export of EmbeddingLayer to ONNX's Gather (with its 1-based indices shifted to 0-based) is "

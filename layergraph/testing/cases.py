@@ -38,6 +38,8 @@ class Case:
     # {MATLAB name: (Wolfram array, function(value, layer, input spec))}
     twin: object = None
     twin_arrays: dict = field(default_factory=dict)
+    # states the Wolfram layer holds at zero (a recurrent layer's initial state): zero in the twin
+    wolfram_zero_states: tuple = ()
     # bad values: (constructor arguments or core properties, fragments the error has; the
     # first names the property)
     bad: tuple = ()
@@ -52,6 +54,28 @@ class Case:
 
 def _flat(v, layer, spec):
     return np.asarray(v).reshape(-1, order="F")
+
+
+def _as_is(v, layer, spec):
+    return np.asarray(v)
+
+
+def _gates(kind, head):
+    """A stacked recurrent learnable (kH x ...) as the Wolfram layer ``head``'s per-gate arrays
+    "<gate><kind>" (the gate order is the Wolfram layer's: wolfram/recurrent.py)."""
+    def cut(v, layer, spec):
+        from ..wolfram import recurrent as R   # the dialect's own table of its gates
+        gates = {"LongShortTermMemoryLayer": R.GATES, "GatedRecurrentLayer": R.GRU_GATES}[head]
+        h = layer.NumHiddenUnits
+        v = np.asarray(v).reshape(len(gates) * h, -1)
+        return {f"{g}{kind}": (v[i * h:(i + 1) * h] if v.shape[1] > 1 else v[i * h:(i + 1) * h, 0])
+                for i, g in enumerate(gates)}
+    return cut
+
+
+def _recurrent_twin(head):
+    return {"InputWeights": (None, _gates("InputWeights", head)),
+            "RecurrentWeights": (None, _gates("StateWeights", head)), "Bias": (None, _gates("Biases", head))}
 
 
 _CONV_LEARNING = {
@@ -119,6 +143,9 @@ CASES: dict[type, Case] = {
              ((10, "BiasLearnRateFactor", [1, 2, 3]), ["'BiasLearnRateFactor'", "1-by-4"]),
              ((10, "InputWeights", np.zeros((8, 3))), ["'InputWeights'", "8x3", "40x3"]),
              ((10, "RecurrentWeights", np.zeros((40, 3))), ["'RecurrentWeights'", "40x3", "40x10"])),
+        twin=(4,), twin_arrays=_recurrent_twin("LongShortTermMemoryLayer"),
+        wolfram_zero_states=("HiddenState", "CellState"),
+        wolfram_bad=(("0", "output size"), ('4, Dropout={"Bogus": 0.1}', "allowed methods")),
         required=("NumHiddenUnits",),
         defaults={"Name": "", "NumHiddenUnits": 100, "InputSize": AUTO, **_LSTM_DEFAULTS},
         type_name=("LSTM", "lstm")),
@@ -145,6 +172,8 @@ CASES: dict[type, Case] = {
              ((10, "Bias", np.zeros((30, 1)), "ResetGateMode", "recurrent-bias-after-multiplication"),
               ["'Bias'", "30x1", "60x1"]),
              ((10, "RecurrentWeights", np.zeros((40, 10))), ["'RecurrentWeights'", "40x10", "30x10"])),
+        twin=(4,), twin_arrays=_recurrent_twin("GatedRecurrentLayer"), wolfram_zero_states=("HiddenState",),
+        wolfram_bad=(("0", "output size"), ("4, Dropout=-1", "Dropout probabilities")),
         required=("NumHiddenUnits",),
         defaults={"Name": "", "NumHiddenUnits": 100, "InputSize": AUTO, **_GRU_DEFAULTS},
         type_name=("GRU", "gru")),                                       # Type, DefaultName UNCONFIRMED
@@ -314,6 +343,19 @@ CASES: dict[type, Case] = {
         core={"OutputSize": Size((5, 3), 6)}, twin={"OutputSize": Size((5, 3), 6)},
         bad=(({"OutputSize": 3}, ["OutputSize", "3"]),),
         wolfram_bad=(("(0, 3)", "dimensions"),)),
+    L.RecurrentLayer: Case(
+        inputs=(SEQUENCE,), core={"NumHiddenUnits": 4},
+        twin_arrays={"InputWeights": ("InputWeights", _as_is), "RecurrentWeights": ("StateWeights", _as_is),
+                     "Bias": ("Biases", _flat)},
+        wolfram_zero_states=("HiddenState",),
+        wolfram_bad=(("0", "output size"), ("4, Dropout=2", "Dropout probabilities")),
+        variants=({"NumHiddenUnits": 4},
+                  {"NumHiddenUnits": 3, "OutputMode": "last", "StateActivationFunction": "softsign"}),
+        bad=(({"NumHiddenUnits": 0}, ["NumHiddenUnits", "0"]),
+             ({"NumHiddenUnits": 3, "StateActivationFunction": "relu"}, ["StateActivationFunction", "'relu'",
+                                                                         "'tanh'", "'softsign'"]),
+             ({"NumHiddenUnits": 3, "BiasLearnRateFactor": [1, 2]}, ["BiasLearnRateFactor", "1-by-1"]),
+             ({"NumHiddenUnits": 3, "RecurrentWeights": np.zeros((4, 3))}, ["RecurrentWeights", "4x3", "3x3"]))),
     L.ArrayTransposeLayer: Case(
         core={"Perm": (0, 2, 1)},
         bad=(({"Perm": (0, 0, 1)}, ["Perm"]),)),

@@ -80,9 +80,11 @@ def small_network(layer, spec, before=()):
     return assembleNetwork(lg) if layer.is_output else dlnetwork(lg)
 
 
-def randomized(net, name, seed=0):
+def randomized(net, name, seed=0, zero=()):
     """The network with the learnables and state of layer ``name`` replaced by random values of
-    their sizes (variances positive), so that a check sees no zero bias or unit scale."""
+    their sizes (variances positive), so that a check sees no zero bias or unit scale; the
+    properties in ``zero`` are set to zeros instead (a recurrent layer's state, which the Wolfram
+    layer holds at zero)."""
     from ..matlab import dlnetwork
     r = np.random.default_rng(seed)
     layer = net.layer_graph.layer(name).model_copy(deep=True)
@@ -91,6 +93,7 @@ def randomized(net, name, seed=0):
         if value is None:
             continue
         new = r.uniform(0.5, 1.5, value.shape) if "Variance" in prop else r.standard_normal(value.shape)
+        new = np.zeros(value.shape) if prop in zero else new
         setattr(layer, prop, new.astype(value.dtype))
     lg = net.layer_graph
     from ..matlab import replaceLayer
@@ -339,11 +342,38 @@ def wolfram_layer(name: str, arguments: str, **arrays):
 
 
 def wolfram_dims(spec):
-    """Wolfram's per-example dimensions of a MATLAB input spec (channels first)."""
+    """Wolfram's per-example dimensions of a MATLAB input spec (channels first; a vector
+    sequence {"Varying", C})."""
     kind, size = spec
     if kind == "integer":
         return (size[0],)
+    if kind == "sequence":
+        return ("Varying", size[0])
     return (size[2], size[0], size[1]) if kind == "image" else (size,)
+
+
+def wolfram_data(spec, X, dtype=np.float32):
+    """A batch in MATLAB's layout (:func:`sample`) as a Wolfram net takes it: images and
+    features channels first; sequences N x T x C (each example a T x C matrix, time first)."""
+    if spec[0] == "sequence":
+        return np.ascontiguousarray(np.stack([x.T for x in X]), dtype=dtype)
+    return to_internal(spec, X).astype(dtype)
+
+
+def wolfram_shape(dims, spec):
+    """The array shape of one example of Wolfram dims: a varying length is the spec's steps."""
+    return tuple(spec[1][1] if d == "Varying" else d for d in dims)
+
+
+def _single(spec, X):
+    return [x.astype(np.float32) for x in X] if spec[0] == "sequence" else X.astype(np.float32)
+
+
+def _matlab_layout(spec, y_w, y_m):
+    """A Wolfram output beside MATLAB's: a sequence's T x C elements as MATLAB's C x T."""
+    if spec[0] == "sequence" and y_w.ndim == 3 and y_m.ndim == 3:
+        return np.ascontiguousarray(y_w.transpose(0, 2, 1))
+    return y_w
 
 
 def wolfram_net(layer, spec):
@@ -374,7 +404,7 @@ def built_core_layer(layer, spec):
 def check_wolfram_forward(net, spec, n=2):
     from ..wolfram import NetInitialize
     net = NetInitialize(net, RandomSeeding=1)
-    x = to_internal(spec, sample(spec, n)).astype(np.float32)
+    x = wolfram_data(spec, sample(spec, n))
     y = wolfram_eval(net, x)
     assert y.shape[0] == n and np.all(np.isfinite(y)), y.shape
     return net, y
@@ -391,7 +421,7 @@ def check_wolfram_roundtrip(net, spec, folder):
     assert type(back) is type(net) and repr(back) == repr(net)
     for array in net._nodes["1"].active_arrays:
         same_value(np.asarray(NetExtract(net, (1, array))), np.asarray(NetExtract(back, (1, array))), array)
-    x = to_internal(spec, sample(spec, 3)).astype(np.float32)
+    x = wolfram_data(spec, sample(spec, 3))
     assert np.array_equal(wolfram_eval(net, x), wolfram_eval(back, x))
     return back
 
@@ -404,9 +434,9 @@ def check_opens_as_wolfram(matlab_net, spec, wolfram_name):
     from ..wolfram import NetGraph
     wnet = NetGraph(matlab_net)
     assert type(wnet._nodes["x"]).__name__ == wolfram_name, type(wnet._nodes["x"]).__name__
-    X = sample(spec, 3).astype(np.float32)
+    X = _single(spec, sample(spec, 3))
     y_m = np.asarray(predict(matlab_net, X))
-    y_w = np.asarray(wnet(to_internal(spec, X)))
+    y_w = _matlab_layout(spec, np.asarray(wnet(wolfram_data(spec, X))), y_m)
     y_back = np.asarray(predict(dlnetwork(wnet), X))
     if y_m.ndim == 4:
         y_m, y_back = cv.matlab_images_to_internal(y_m), cv.matlab_images_to_internal(y_back)
@@ -416,24 +446,26 @@ def check_opens_as_wolfram(matlab_net, spec, wolfram_name):
 
 def check_twin(matlab_net, spec, wolfram_name, arguments, to_wolfram, name="x", rtol=1e-5, atol=1e-5):
     """The Wolfram layer given the MATLAB layer's learnables and state (converted by
-    ``to_wolfram``: {MATLAB name: (Wolfram array, function(value, layer, input spec))})
-    gives the MATLAB network's outputs on the same data, through the layouts of
-    core/conventions.py."""
+    ``to_wolfram``: {MATLAB name: (Wolfram array, function(value, layer, input spec))}; with
+    the array None the function gives {Wolfram array: value}, a stacked learnable cut into
+    several arrays) gives the MATLAB network's outputs on the same data, through the layouts
+    of core/conventions.py."""
     from ..matlab import predict
     layer = matlab_net.layer_graph.layer(name)
     arrays = {}
     for prop, (array, convert) in to_wolfram.items():
-        arrays[array] = np.asarray(convert(getattr(layer, prop), layer, spec), dtype=np.float32)
+        value = convert(getattr(layer, prop), layer, spec)
+        for key, v in (value.items() if array is None else [(array, value)]):
+            arrays[key] = np.asarray(v, dtype=np.float32)
     from ..wolfram import NetReplacePart
     # arrays set into the sized net, as a user would: a LinearLayer given its Weights up front
     # would read their second dimension as a vector "Input"
     wnet = wolfram_net(wolfram_layer(wolfram_name, arguments), spec)
     if arrays:
         wnet = NetReplacePart(wnet, {(1, k): v for k, v in arrays.items()})
-    X = sample(spec, 3).astype(np.float32)
-    x = to_internal(spec, X)
-    y_w = wolfram_eval(wnet, x)
+    X = _single(spec, sample(spec, 3))
     y_m = np.asarray(predict(matlab_net, X))
+    y_w = _matlab_layout(spec, wolfram_eval(wnet, wolfram_data(spec, X)), y_m)
     if y_m.ndim == 4:
         y_m = cv.matlab_images_to_internal(y_m)
     np.testing.assert_allclose(y_w.reshape(y_m.shape), y_m, rtol=rtol, atol=atol)

@@ -10,8 +10,8 @@ the computation is the core's (see docs/porting_from_mathematica.md).
 The modules import in one direction (tests/test_import_graph.py holds it), bottom to top:
 symbols, args, messages, types (with ``_wl``, a value as Wolfram writes it) -> display (pure
 formatting; it asks layers and nets for their sizes) and netarray (NetArray and the rules of
-shared arrays) -> coders, losses, layers -> recurrent (LongShortTermMemoryLayer, the sequence layers and
-sequence data) -> net (the containers) -> initialize, information
+shared arrays) -> coders, losses, layers -> recurrent (LongShortTermMemoryLayer, GatedRecurrentLayer,
+BasicRecurrentLayer, the sequence layers and sequence data) -> net (the containers) -> initialize, information
 -> shared (NetExtract / NetReplacePart / NetInsertSharedArrays of shared arrays) -> ops ->
 train. Where a lower object needs a higher one, the higher module registers itself at
 import: net.py the chain a lone layer evaluates as (``layers.register_lone_chain``), ops.py
@@ -28,8 +28,8 @@ from .losses import CrossEntropyLossLayer, MeanAbsoluteLossLayer, MeanSquaredLos
 from .net import NetChain, NetGraph, NetPort
 from .function_layer import FunctionLayer
 from .onnx_import import Import
-from .recurrent import (LongShortTermMemoryLayer, SequenceLastLayer, SequenceMostLayer, SequenceRestLayer,
-                        SequenceReverseLayer)
+from .recurrent import (BasicRecurrentLayer, GatedRecurrentLayer, LongShortTermMemoryLayer, SequenceLastLayer,
+                        SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer)
 from .operators import NetBidirectionalOperator, NetMapOperator
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops
@@ -38,8 +38,8 @@ from .symbols import __all__ as _symbols
 from .train import NetTrain, NetTrainResultsObject
 
 __all__ = (["NetChain", "NetGraph", "NetPort", "FunctionLayer"] + [n for n in _layers if n != "NetLayer"]
-           + ["LongShortTermMemoryLayer", "SequenceLastLayer", "SequenceMostLayer", "SequenceRestLayer",
-              "SequenceReverseLayer", "EmbeddingLayer"]
+           + ["LongShortTermMemoryLayer", "GatedRecurrentLayer", "BasicRecurrentLayer", "SequenceLastLayer",
+              "SequenceMostLayer", "SequenceRestLayer", "SequenceReverseLayer", "EmbeddingLayer"]
            + ["NetMapOperator", "NetBidirectionalOperator"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
            + ["Export", "File", "Import", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain",

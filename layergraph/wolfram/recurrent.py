@@ -1,5 +1,12 @@
 """Wolfram's recurrent and sequence layers on the core's specs, and sequence data.
 
+``GatedRecurrentLayer[n]`` builds into the core GRU (``GRULayer``, MATLAB's gruLayer) in
+ResetGateMode 'after-multiplication' (Wolfram's memory gate m = Tanh(Wmx.x + r*(Wms.s) + bm)),
+its 9 arrays "InputGate*", "ResetGate*", "MemoryGate*" stacked r, z (= Wolfram's InputGate), h
+(``GRU_GATES``); ``BasicRecurrentLayer[n]`` into the core's basic recurrent layer
+(``RecurrentLayer``: s = Tanh(wi.x + ws.s + b)), "InputWeights", "StateWeights", "Biases" as
+they are. All three share ``_RecurrentLayer``.
+
 ``LongShortTermMemoryLayer[n]`` builds into the core's one LSTM spec (layers/recurrent.py
 ``LSTMLayer``, the kernels of kernels/cpu/recurrent.py), the same that MATLAB's lstmLayer is.
 Its 12 arrays ("InputGateInputWeights" n x k, "InputGateStateWeights" n x n,
@@ -18,6 +25,8 @@ mini-batch is padded (core/sequence.py) with the padding masked out.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import layers as L
@@ -33,6 +42,8 @@ from .types import TIMES, VARYING_DIM, _wl, is_varying, wl_list
 
 # Wolfram's gate names in the core's (MATLAB's) stacking order i, f, g (memory), o
 GATES = ("InputGate", "ForgetGate", "MemoryGate", "OutputGate")
+# the GRU's in the core's (MATLAB's) order r (reset), z (update: Wolfram's InputGate), h (memory)
+GRU_GATES = ("ResetGate", "InputGate", "MemoryGate")
 # Wolfram's order of the arrays (its documentation lists them so)
 _LSTM_ARRAYS = tuple(f"{g}{kind}" for g in ("InputGate", "OutputGate", "ForgetGate", "MemoryGate")
                      for kind in ("InputWeights", "StateWeights", "Biases"))
@@ -159,16 +170,24 @@ def _dropout(head, value):
         if not isinstance(p, (int, float, np.integer, np.floating)) or isinstance(p, bool) or not 0 <= p <= 1:
             raise LayerGraphError(f"{head}: Dropout probabilities should be numeric values between 0 and 1.",
                                   "General::invdrppval")
+    if head == "BasicRecurrentLayer" and rules.get("StateUpdate", 0) > 0:   # its one update is the state
+        raise LayerGraphError(f"{head}: \"UpdateVector\" dropout method is not applicable to BasicRecurrentLayer.",
+                              "General::valfail")
     raise LayerGraphError(f"{head}: \"Dropout\" -> {_wl(value)} is not supported yet; only \"Dropout\" -> None. "
                           "(Put a DropoutLayer before the layer for dropout on its input.)", "General::unsupported")
 
 
-class LongShortTermMemoryLayer(NetLayer):
-    """``LongShortTermMemoryLayer[n]``: a sequence of length-k vectors -> a sequence of
-    length-n vectors (the state s_t at each step), starting from zero state."""
+class _RecurrentLayer(NetLayer):
+    """What LongShortTermMemoryLayer, GatedRecurrentLayer and BasicRecurrentLayer share: a
+    sequence of length-k vectors -> a sequence of length-n vectors (the state s_t at each step),
+    starting from zero state. ``gates`` are Wolfram's gate names in the core spec's stacking
+    order (the one place each layer says so); each gate has "<gate>InputWeights" n x k,
+    "<gate>StateWeights" n x n and "<gate>Biases" n, stacked into the core's InputWeights,
+    RecurrentWeights and Bias by ``_stacked`` and cut back by ``recurrent_arrays``."""
 
-    head = "LongShortTermMemoryLayer"
-    array_names = _LSTM_ARRAYS
+    head = "Layer"
+    gates: tuple[str, ...] = ()
+    core_class: type = None
     takes_sequences = True
     requires_sequences = True   # its input port's data are sequences even before the net is sized
 
@@ -176,8 +195,9 @@ class LongShortTermMemoryLayer(NetLayer):
         if isinstance(options.get("Input"), (int, np.integer)) and not isinstance(options.get("Input"), bool):
             options["Input"] = (VARYING_DIM, int(options["Input"]))   # "Input" -> k: vectors of size k
         super().__init__(**options)
-        if n is None and self.arrays.get("InputGateBiases") is not None:
-            n = self.arrays["InputGateBiases"].shape[0]
+        first_bias = f"{self.gates[0]}Biases"
+        if n is None and self.arrays.get(first_bias) is not None:
+            n = self.arrays[first_bias].shape[0]
         if n is None:
             raise LayerGraphError(f"{self.head}: the output size n is not specified; give "
                                   f"{self.head}(n).", "General::nfspec")
@@ -196,7 +216,7 @@ class LongShortTermMemoryLayer(NetLayer):
         """A copy with these arrays; input weights of k columns make the "Input" a sequence of
         length-k vectors, as a layer constructed with them has."""
         new = super().with_arrays(arrays)
-        w = new.arrays.get("InputGateInputWeights")
+        w = new.arrays.get(f"{self.gates[0]}InputWeights")
         if new.input_spec is None and w is not None and w.ndim == 2:
             new.input_spec = (VARYING_DIM, int(w.shape[1]))
         return new
@@ -205,7 +225,7 @@ class LongShortTermMemoryLayer(NetLayer):
         n = self.params["OutputSize"]
         k = in_dims[0][1] if in_dims and in_dims[0] is not None else None
         out = {}
-        for g in GATES:
+        for g in self.gates:
             if k is not None:
                 out[f"{g}InputWeights"] = (n, k)
             out[f"{g}StateWeights"] = (n, n)
@@ -228,73 +248,139 @@ class LongShortTermMemoryLayer(NetLayer):
         return [self.input_spec] if self.input_spec is not None else None
 
     def _stacked(self):
-        """{core learnable: the four gates' arrays stacked (i, f, g, o)}; a learnable stays
+        """{core learnable: the gates' arrays stacked in the core's order}; a learnable stays
         out while any of its gates' arrays is unset (NetInitialize fills those)."""
         kw = {}
         for kind, core in _CORE.items():
-            parts = [self.arrays.get(f"{g}{kind}") for g in GATES]
+            parts = [self.arrays.get(f"{g}{kind}") for g in self.gates]
             if all(p is not None for p in parts):
                 kw[core] = Internal(np.concatenate(parts, axis=0).astype(np.float32))
         return kw
 
     def _factors(self) -> dict:
-        """LearningRateMultipliers of the 12 arrays as the core's per-gate learn-rate factors
-        (one number when the four gates agree, else a 1-by-4 vector in the order i, f, g, o)."""
+        """LearningRateMultipliers of the arrays as the core's per-gate learn-rate factors
+        (one number when the gates agree, else a 1-by-(number of gates) vector in the core's
+        order)."""
         out = {}
         for kind, core in _CORE.items():
-            rates = tuple(float(self.factor(f"{g}{kind}")) for g in GATES)
+            rates = tuple(float(self.factor(f"{g}{kind}")) for g in self.gates)
             out[f"{core}LearnRateFactor"] = rates[0] if len(set(rates)) == 1 else rates
         return out
+
+    def _spec_options(self, zero) -> dict:
+        """The core spec's properties beyond the common ones (the LSTM's zero CellState, the
+        GRU's ResetGateMode)."""
+        return {}
 
     def build(self, name, in_dims):
         dims = _sequence_dims(self.head, _single(self.head, in_dims))
         self._check_arrays(in_dims)
         n = self.params["OutputSize"]
         zero = Internal(np.zeros(n, np.float32))
-        spec = L.LSTMLayer(Name=name, NumHiddenUnits=n, InputSize=int(dims[1]), OutputMode="sequence",
-                           HiddenState=zero, CellState=zero, **self._stacked(),
-                           **self._factors())
-        return Built([spec], 0, 2, lstm_arrays)
+        spec = self.core_class(Name=name, NumHiddenUnits=n, InputSize=int(dims[1]), OutputMode="sequence",
+                               HiddenState=zero, **self._spec_options(zero), **self._stacked(), **self._factors())
+        return Built([spec], 0, 2, functools.partial(recurrent_arrays, gates=self.gates))
+
+    @classmethod
+    def _check_core(cls, spec):
+        """Raise NoCounterpart where the core spec computes what this layer cannot say."""
 
     @classmethod
     def from_core(cls, spec, in_sizes=None):
-        """The Wolfram layer of a core LSTM (MATLAB's lstmLayer) that it computes exactly: one
-        direction, OutputMode 'sequence', sigmoid and tanh, zero state, no state ports, factors
-        at their defaults."""
-        if not isinstance(spec, L.LSTMLayer) or spec.directions != 1:
-            raise NoCounterpart("a BiLSTM is NetBidirectionalOperator in Wolfram")
+        """The Wolfram layer of a core spec (MATLAB's lstmLayer / gruLayer) that it computes
+        exactly: one direction, OutputMode 'sequence', Wolfram's activations, zero state, no
+        state ports, factors at their defaults."""
+        if type(spec) is not cls.core_class or spec.directions != 1:
+            raise NoCounterpart(f"not a one-direction {cls.core_class.__name__}")
         if spec.OutputMode != "sequence" or spec.HasStateInputs or spec.HasStateOutputs:
             raise NoCounterpart("OutputMode 'last' or state ports")
-        if spec.GateActivationFunction != "sigmoid" or spec.StateActivationFunction != "tanh":
-            raise NoCounterpart("Wolfram's LSTM has sigmoid gates and tanh states only")
-        for s in ("HiddenState", "CellState"):
+        if spec.StateActivationFunction != "tanh" or (cls.core_class is not L.RecurrentLayer and
+                                                      spec.GateActivationFunction != "sigmoid"):
+            raise NoCounterpart(f"{cls.head} has sigmoid gates and tanh states only")
+        for s in spec.states:
             v = spec.internal(s)
             if v is not None and np.any(v):
                 raise NoCounterpart(f"{s} is not zero")
+        cls._check_core(spec)
         _at_default(spec, "InputWeightsLearnRateFactor", "RecurrentWeightsLearnRateFactor", "BiasLearnRateFactor")
-        arrays = lstm_arrays(spec) if spec.InputWeights is not None else {}
+        arrays = recurrent_arrays(spec, cls.gates) if spec.InputWeights is not None else {}
         if in_sizes:
             arrays["Input"] = (VARYING_DIM, int(in_sizes[0].channels))
         return cls(spec.NumHiddenUnits, **arrays)
 
 
-def lstm_arrays(core) -> dict[str, np.ndarray]:
-    """Wolfram's 12 arrays of a core LSTM spec (the stacked arrays cut at each gate)."""
+def _array_names(order):
+    """Wolfram's arrays in the order its documentation lists them."""
+    return tuple(f"{g}{kind}" for g in order for kind in ("InputWeights", "StateWeights", "Biases"))
+
+
+class LongShortTermMemoryLayer(_RecurrentLayer):
+    """``LongShortTermMemoryLayer[n]``: the core LSTM (MATLAB's lstmLayer), forget-gate biases
+    initialized to 1."""
+
+    head = "LongShortTermMemoryLayer"
+    gates = GATES
+    core_class = L.LSTMLayer
+    array_names = _LSTM_ARRAYS
+
+    def _spec_options(self, zero):
+        return {"CellState": zero}
+
+
+class GatedRecurrentLayer(_RecurrentLayer):
+    """``GatedRecurrentLayer[n]``: Wolfram's equations (docs/recurrent_plan.md 2.1)
+    i = σ(Wix.x + Wis.s + bi), r = σ(Wrx.x + Wrs.s + br), m = Tanh(Wmx.x + r*(Wms.s) + bm),
+    s = (1 - i)*m + i*s_prev: the core GRU (MATLAB's gruLayer) in ResetGateMode
+    'after-multiplication', Wolfram's InputGate being MATLAB's update gate z."""
+
+    head = "GatedRecurrentLayer"
+    gates = GRU_GATES
+    core_class = L.GRULayer
+    array_names = _array_names(("InputGate", "ResetGate", "MemoryGate"))
+
+    def _spec_options(self, zero):
+        return {"ResetGateMode": "after-multiplication"}
+
+    @classmethod
+    def _check_core(cls, spec):
+        if spec.ResetGateMode != "after-multiplication":
+            raise NoCounterpart(f"ResetGateMode {spec.ResetGateMode!r}: Wolfram's GRU is 'after-multiplication'")
+
+
+class BasicRecurrentLayer(_RecurrentLayer):
+    """``BasicRecurrentLayer[n]``: s_t = Tanh(wi.x_t + ws.s_{t-1} + b), the core's basic
+    recurrent layer (layers/recurrent.py RecurrentLayer); arrays "InputWeights" n x k,
+    "StateWeights" n x n, "Biases" n."""
+
+    head = "BasicRecurrentLayer"
+    gates = ("",)
+    core_class = L.RecurrentLayer
+    array_names = _array_names(("",))
+
+
+def recurrent_arrays(core, gates) -> dict[str, np.ndarray]:
+    """Wolfram's arrays of a core recurrent spec (the stacked arrays cut at each gate)."""
     out = {}
     h = core.NumHiddenUnits
     for kind, name in _CORE.items():
         value = core.internal(name)
         if value is None:
             continue
-        for i, g in enumerate(GATES):
+        for i, g in enumerate(gates):
             out[f"{g}{kind}"] = np.ascontiguousarray(value[i * h:(i + 1) * h])
     return out
 
 
-def core_arrays(arrays: dict) -> dict[str, np.ndarray]:
-    """The core LSTM's InputWeights, RecurrentWeights, Bias (MATLAB's layout) of Wolfram's 12
-    arrays: what ``build`` stacks, for tests and other dialects."""
-    return {core: np.concatenate([np.asarray(arrays[f"{g}{kind}"]) for g in GATES], axis=0)
+def lstm_arrays(core) -> dict[str, np.ndarray]:
+    """Wolfram's 12 arrays of a core LSTM spec."""
+    return recurrent_arrays(core, GATES)
+
+
+def core_arrays(arrays: dict, gates=GATES) -> dict[str, np.ndarray]:
+    """The core spec's InputWeights, RecurrentWeights, Bias (MATLAB's layout) of Wolfram's
+    arrays (``gates`` in the core's order; the LSTM's by default): what ``build`` stacks, for
+    tests and other dialects."""
+    return {core: np.concatenate([np.asarray(arrays[f"{g}{kind}"]) for g in gates], axis=0)
             for kind, core in _CORE.items()}
 
 
@@ -345,8 +431,8 @@ class SequenceReverseLayer(_SequenceLayer):
     core_class = SQ.SequenceReverseLayer
 
 
-RECURRENT_CLASSES = (LongShortTermMemoryLayer, SequenceLastLayer, SequenceMostLayer, SequenceRestLayer,
-                     SequenceReverseLayer)
+RECURRENT_CLASSES = (LongShortTermMemoryLayer, GatedRecurrentLayer, BasicRecurrentLayer, SequenceLastLayer,
+                     SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer)
 for _cls in RECURRENT_CLASSES:
     checked_init(_cls)
     WL._recorded(_cls)

@@ -97,13 +97,13 @@ def network(entry, variant, spec, seed=0):
 def test_every_row_has_a_case_and_the_left_out_rows_are_named():
     assert set(CASES) == {e.layer for e in REGISTRY}
     assert {rid(e) for e in REGISTRY if not e.wolfram} == {
-        "imageInputLayer", "featureInputLayer", "sequenceInputLayer", "lstmLayer", "bilstmLayer", "gruLayer",
+        "imageInputLayer", "featureInputLayer", "sequenceInputLayer", "bilstmLayer",
         "leakyReluLayer", "clippedReluLayer", "globalAveragePooling2dLayer",
         "globalMaxPooling2dLayer", "flattenLayer", "ArrayTransposeLayer", "classificationLayer", "regressionLayer",
         "multiplicationLayer", "scalingLayer", "resize2dLayer", "HardSigmoidLayer", "HardSwishLayer"}
     assert {rid(e) for e in REGISTRY if not e.matlab} == {
-        "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer", "ArrayTransposeLayer",
-        "SumPooling2DLayer", "HardSigmoidLayer", "HardSwishLayer", "EmbeddingLayer"}
+        "RecurrentLayer", "ElementwiseFunctionLayer", "ThreadingFunctionLayer", "ArrayReshapeLayer",
+        "ArrayTransposeLayer", "SumPooling2DLayer", "HardSigmoidLayer", "HardSwishLayer", "EmbeddingLayer"}
     # the CUDA checks run on the rows whose family has 'cuda' kernels, and only there
     assert {rid(r.values[0]) for r in CUDA_RUNS} == {
         "convolution2dLayer", "groupedConvolution2dLayer", "batchNormalizationLayer", "reluLayer", "leakyReluLayer",
@@ -115,7 +115,7 @@ def test_every_row_has_a_case_and_the_left_out_rows_are_named():
     assert {rid(e) for e in LEARNABLE_ROWS} == {
         "convolution2dLayer", "groupedConvolution2dLayer", "transposedConv2dLayer", "batchNormalizationLayer",
         "layerNormalizationLayer", "groupNormalizationLayer", "fullyConnectedLayer", "instanceNormalizationLayer",
-        "lstmLayer", "bilstmLayer", "gruLayer", "EmbeddingLayer"}
+        "lstmLayer", "bilstmLayer", "gruLayer", "RecurrentLayer", "EmbeddingLayer"}
     for e in REGISTRY:
         assert case(e).bad, f"{rid(e)}: no bad value to refuse"
         assert (e.wolfram is None) == (e.wolfram_example is None), rid(e)
@@ -286,7 +286,7 @@ def test_wolfram_constructs_sizes_initializes_and_runs(entry):
     net, y = H.check_wolfram_forward(H.wolfram_net(layer, spec), spec)
     assert net.initialized
     # the output has the dimensions that Wolfram's sizing gave the layer's port
-    assert tuple(y.shape[1:]) == tuple(net.compile().leaves[("1",)].out_dims)
+    assert tuple(y.shape[1:]) == H.wolfram_shape(net.compile().leaves[("1",)].out_dims, spec)
 
 
 @pytest.mark.parametrize("entry", WOLFRAM_ROWS, **ids)
@@ -297,8 +297,9 @@ def test_matlab_and_wolfram_twins_agree(entry):
     spec = wolfram_spec(entry)
     layer = make(entry, c.twin)
     states = [s.name for s in layer.learnables] + list(layer.states)
-    assert set(c.twin_arrays) == set(states), f"{rid(entry)}: the twin must carry every learnable and state"
-    net = H.randomized(H.small_network(layer, spec), "x", seed=2)
+    assert set(c.twin_arrays) | set(c.wolfram_zero_states) == set(states), \
+        f"{rid(entry)}: the twin must carry every learnable and state"
+    net = H.randomized(H.small_network(layer, spec), "x", seed=2, zero=c.wolfram_zero_states)
     H.check_twin(net, spec, entry.wolfram, entry.wolfram_example, c.twin_arrays)
 
 
@@ -307,7 +308,7 @@ def test_matlab_network_opens_as_wolfram_net(entry):
     """The MATLAB construction of the row (its example) in a network, opened with NetGraph,
     is the row's Wolfram layer (from_core) with the same outputs, and back again."""
     spec = wolfram_spec(entry)
-    net = H.randomized(H.small_network(make(entry), spec), "x", seed=3)
+    net = H.randomized(H.small_network(make(entry), spec), "x", seed=3, zero=case(entry).wolfram_zero_states)
     H.check_opens_as_wolfram(net, spec, entry.wolfram)
 
 

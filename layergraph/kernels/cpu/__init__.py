@@ -30,11 +30,12 @@ from . import (
     pool,
     recurrent,
     resize,
+    rnn,
     softmax,
 )
 
 _MODULES = (activation, broadcast, combine, conv, dense, dropout, elementwise, embedding, flatten, groupnorm,
-            instancenorm, loss, norm, pool, recurrent, resize, softmax)
+            instancenorm, loss, norm, pool, recurrent, resize, rnn, softmax)
 # A kernel family that no layer runs on (DepthConcatenationLayer runs on "concatenation" along the
 # channels), kept for callers of the kernels themselves.
 _KERNEL_ONLY = {"depthconcatenation": "depthconcat"}

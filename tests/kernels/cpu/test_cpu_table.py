@@ -14,7 +14,7 @@ FAMILIES = ["conv", "transposed_conv", "batchnorm", "layernorm", "maxpool", "avg
             "globalmaxpool", "fc", "relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish", "gelu",
             "softmax", "dropout", "addition", "concatenation", "depthconcatenation", "flatten",
             "crossentropyex", "mse", "elementwise", "threading", "instancenorm", "groupnorm",
-            "multiplication", "scaling", "resize", "hardsigmoid", "hardswish", "lstm", "gru", "embedding"]
+            "multiplication", "scaling", "resize", "hardsigmoid", "hardswish", "lstm", "gru", "rnn", "embedding"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
