@@ -10,7 +10,7 @@ from pydantic import model_validator
 
 from ..core.layer import AUTO, AutoOr, Choice, Given, Layer, LearnableSpec, Scalar, Stored
 from ..core.size import Size
-from ._common import CHANNELS, Factor, check_channels
+from ._common import CHANNELS, Factor, check_channels, per_step
 
 SCALE = LearnableSpec("Scale", "ScaleInitializer", "ScaleLearnRateFactor", "ScaleL2Factor")
 OFFSET = LearnableSpec("Offset", "OffsetInitializer", "OffsetLearnRateFactor", "OffsetL2Factor")
@@ -76,6 +76,7 @@ class _ChannelNorm(Layer):
         return sized, [x]
 
 
+@per_step
 class BatchNormalizationLayer(_ChannelNorm):
     """batchNormalizationLayer: normalizes each channel over the observations and
     spatial positions of a mini-batch; predicts with TrainedMean / TrainedVariance."""

@@ -586,6 +586,8 @@ NOT_EXPORTABLE = {
     "gru": "the export of recurrent layers to ONNX's GRU is not written yet",
     **{f"sequence_{k}": "the export of sequence data (a time dimension) to ONNX is not written yet"
        for k in ("last", "most", "rest", "reverse")},
+    **{k: "ONNX has no operator that folds time into the batch and back (an ONNX graph has no sequence "
+          "padding to carry between them)" for k in ("sequencefolding", "sequenceunfolding")},
 }
 
 
