@@ -25,6 +25,9 @@ class SequenceFoldingLayer(Layer):
     Type: ClassVar[str] = "Sequence Folding"          # UNCONFIRMED (recurrent_plan 6i)
     DefaultName: ClassVar[str] = "seqfold"            # UNCONFIRMED
     family: ClassVar[str] = "sequencefolding"
+    # the display shows the ports that are not the one default port, as additionLayer's and
+    # maxPooling2dLayer's (with HasUnpoolingOutputs) do: UNCONFIRMED for this layer (6i)
+    general: ClassVar = ("Name", "NumOutputs", "OutputNames")
 
     @property
     def OutputNames(self):
@@ -36,7 +39,7 @@ class SequenceFoldingLayer(Layer):
     def infer(self, inputs):
         x = inputs[0]
         if not (x.is_sequence and x.is_image):
-            what = f"a sequence of {x} vectors" if x.is_sequence else f"data of size {x} without time"
+            what = f"a vector sequence of {x.channels} features" if x.is_sequence else f"data of size {x} without time"
             raise SizeError("in", f"Invalid input data for layer '{self.Name}' (SequenceFoldingLayer): the "
                                   f"layer expects image sequences (h x w x c x S), but the input is {what}.")
         return self, [x.without_time(), MINI_BATCH_SIZE]
@@ -50,6 +53,7 @@ class SequenceUnfoldingLayer(Layer):
     Type: ClassVar[str] = "Sequence Unfolding"        # UNCONFIRMED (recurrent_plan 6i)
     DefaultName: ClassVar[str] = "sequnfold"          # UNCONFIRMED
     family: ClassVar[str] = "sequenceunfolding"
+    general: ClassVar = ("Name", "NumInputs", "InputNames")
 
     @property
     def InputNames(self):
