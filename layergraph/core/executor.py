@@ -186,7 +186,9 @@ class Executor:
             if step.name in fused_away:
                 continue
             fusion = train_fusions.get(step.name)
-            padded = op.seq is not None and not op.seq.full   # BN over padded sequences: its own masked path
+            # BN over padded vector sequences: its own masked path (an image sequence's op folds the
+            # valid steps itself, fused or not: core/ops_folding.py)
+            padded = op.seq is not None and not op.seq.full and not getattr(op, "folds_valid_steps", False)
             # a kept BN output: unfused
             if fusion is not None and not padded and (step.name, step.outputs[0]) not in keep:
                 relu, pool = fusion

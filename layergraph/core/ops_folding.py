@@ -69,6 +69,7 @@ class FoldedStepsOp(Op):
     (sized for one step), unfold."""
 
     host_only = True
+    folds_valid_steps = True   # padding never reaches the inner op: the executor may fuse it with padding
 
     def __init__(self, inner: Op, in_sizes, out_sizes):
         super().__init__(inner.layer, in_sizes, out_sizes, inner.dtype)

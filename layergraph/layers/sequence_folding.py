@@ -68,10 +68,7 @@ class SequenceUnfoldingLayer(Layer):
             raise SizeError("in", f"Invalid input data for layer '{self.Name}' (SequenceUnfoldingLayer): the "
                                   f"layer expects a batch of images from a sequence folding layer, but the input "
                                   f"is a sequence of size {x}.")
-        if len(inputs) > 1 and inputs[1] != MINI_BATCH_SIZE:
-            raise SizeError("miniBatchSize", f"Invalid input for the 'miniBatchSize' input of layer '{self.Name}': "
-                                             f"connect the 'miniBatchSize' output of a sequence folding layer "
-                                             f"(its size is {MINI_BATCH_SIZE}; the input has size {inputs[1]}).")
+        # where the 'miniBatchSize' input comes from is checked by the dialect's rule (matlab/analysis.py)
         return self, [x.with_time(VARYING)]
 
 
