@@ -16,7 +16,8 @@ from ..core.size import Size
 from ..display.matlab_format import format_size, int2str
 from ._common import (
     CHANNELS, CONV_WEIGHTS, GROUPED_BIAS, GROUPED_WEIGHTS, TRANSPOSED_WEIGHTS, Factor, ManualPaddingOnly, Pad4,
-    PaddingMode, PosInt, check_channels, per_step, check_given_arrays, require_fit, require_image, same_padding, window_output,
+    PaddingMode, PosInt, check_channels, check_given_arrays, per_step, require_fit, require_image, same_padding,
+    window_output,
 )
 
 WEIGHTS = LearnableSpec("Weights", "WeightsInitializer", "WeightLearnRateFactor", "WeightL2Factor")

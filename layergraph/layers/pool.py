@@ -8,7 +8,9 @@ from pydantic import model_validator
 from ..core.layer import Choice, Layer, Logical, SizeError, Vector
 from ..core.size import Size
 from ..display.matlab_format import format_size, int2str
-from ._common import ManualPaddingOnly, Pad4, PaddingMode, per_step, require_fit, require_image, same_padding, window_output
+from ._common import (
+    ManualPaddingOnly, Pad4, PaddingMode, per_step, require_fit, require_image, same_padding, window_output,
+)
 
 Vec2 = Annotated[Any, Vector(2)]
 

@@ -22,19 +22,27 @@ from layergraph.matlab import (
     classify,
     convolution2dLayer,
     dlnetwork,
+    eluLayer,
     flattenLayer,
     fullyConnectedLayer,
     globalAveragePooling2dLayer,
+    globalMaxPooling2dLayer,
+    groupedConvolution2dLayer,
+    groupNormalizationLayer,
     imageInputLayer,
+    instanceNormalizationLayer,
+    layerNormalizationLayer,
     lstmLayer,
     maxPooling2dLayer,
     predict,
     reluLayer,
+    resize2dLayer,
     sequenceInputLayer,
     sigmoidLayer,
     softmaxLayer,
     trainingOptions,
     trainNetwork,
+    transposedConv2dLayer,
 )
 
 H, W, C = 6, 5, 2
@@ -128,8 +136,19 @@ def test_per_step_layers_equal_torch_on_each_time_step():
         np.testing.assert_allclose(y, _torch_steps(x, net), rtol=1e-4, atol=1e-5)
 
 
-def test_sequence_network_equals_image_network_per_step_in_float64():
-    seq = _randomize(dlnetwork([sequenceInputLayer([H, W, C]), *_per_step_layers()]), seed=1)
+OTHER_PER_STEP = {
+    "grouped-transposed-resize": lambda: [groupedConvolution2dLayer(3, 2, 2, "Padding", "same"),
+                                          transposedConv2dLayer(2, 3, "Stride", 2), resize2dLayer("Scale", 0.5),
+                                          eluLayer(), globalMaxPooling2dLayer()],
+    "average-softmax": lambda: [averagePooling2dLayer(2, "Padding", "same", "PaddingValue", "mean"),
+                                softmaxLayer(), globalAveragePooling2dLayer()],
+}
+
+
+@pytest.mark.parametrize("layers", [_per_step_layers, *OTHER_PER_STEP.values()],
+                         ids=["conv-bn-relu-max", *OTHER_PER_STEP])
+def test_sequence_network_equals_image_network_per_step_in_float64(layers):
+    seq = _randomize(dlnetwork([sequenceInputLayer([H, W, C]), *layers()]), seed=1)
     img = dlnetwork([imageInputLayer([H, W, C], "Normalization", "none"), *seq.Layers[1:]])
     x = np.stack(_internal(_seqs([4, 4])))                           # N x C x H x W x T, no padding
     ys = seq.executor("cpu", np.float64).forward({"sequenceinput": x})
@@ -281,3 +300,10 @@ def test_layers_that_take_no_image_sequences_say_so():
     with pytest.raises(LayerGraphError) as err:
         dlnetwork([sequenceInputLayer([H, W, C]), convolution2dLayer(7, 4)])
     assert "smaller than the filter size 7x7" in str(err.value)
+    for layer in (layerNormalizationLayer(), groupNormalizationLayer(2), instanceNormalizationLayer()):
+        with pytest.raises(LayerGraphError) as err:
+            dlnetwork([sequenceInputLayer([H, W, C]), layer])
+        assert f"{type(layer).class_name} does not take image sequences" in str(err.value)
+    with pytest.raises(LayerGraphError) as err:
+        dlnetwork([sequenceInputLayer([H, W, C]), fullyConnectedLayer(3)])
+    assert "Flatten them first" in str(err.value)
