@@ -28,7 +28,8 @@ from ..data.sources import Source
 from ..display.matlab_format import format_size, format_value
 from .args import parse
 from .categorical import Categorical
-from .table import Table
+from .table import Struct, Table
+
 
 # imformats' extensions (MATLAB's default FileExtensions); Pillow decodes most of them, and a
 # file it cannot decode is reported by name
@@ -119,15 +120,27 @@ class _Datastore:
     def reset(self) -> None:
         self._pos = 0
 
-    def read(self):
+    def _info(self, idx: list[int]):
+        """``read``'s second output for the observations ``idx`` (MATLAB's info struct). A datastore
+        that documents no fields gives an empty struct (choice: docs/modern_api.md)."""
+        return Struct()
+
+    def read(self, nargout: int = 1):
+        """The next ReadSize observations; ``data, info = ds.read(nargout=2)`` is MATLAB's
+        ``[data, info] = read(ds)`` (the MATLAB Engine's keyword for a second output)."""
+        nargout = _check_nargout(nargout, "read")
         if not self.hasdata():
             raise LayerGraphError("No more data to read. Use the reset method to reset the datastore to the start "
                                   "of the data. Before calling read, check if data is available to read by using "
                                   "the hasdata method.", "MATLAB:datastoreio:splittabledatastore:noMoreData")
         stop = min(self._pos + self._read_size(), self._n())
-        out = self._group([self._native(i, global_rng()) for i in range(self._pos, stop)])
+        natives, info = self._natives_info(list(range(self._pos, stop)), global_rng(), nargout == 2)
         self._pos = stop
-        return out
+        return (self._group(natives), info) if nargout == 2 else self._group(natives)
+
+    def _natives_info(self, idx, rng, with_info):
+        """The reads of observations ``idx`` and (``with_info``) their info."""
+        return [self._native(i, rng) for i in idx], (self._info(idx) if with_info else None)
 
     def readall(self):
         """Every observation, from the start (the read position is left as it was)."""
@@ -161,6 +174,13 @@ class _Datastore:
 
     def __repr__(self):
         return str(self)
+
+
+def _check_nargout(nargout, function) -> int:
+    if isinstance(nargout, (bool, np.bool_)) or nargout not in (1, 2):
+        raise LayerGraphError(f"Invalid value for 'nargout' of {function}: {nargout!r}. {function} has one or two "
+                              f"outputs (data, info = {function}(..., nargout=2)).", "MATLAB:TooManyOutputs")
+    return int(nargout)
 
 
 def _columns_of(native) -> tuple:
@@ -340,13 +360,21 @@ class ImageDatastore(_Datastore):
 
     class_name = "matlab.io.datastore.ImageDatastore"
 
-    def __init__(self, files, labels, read_size, read_fcn, default_fcn):
+    def __init__(self, files, labels, read_size, read_fcn, default_fcn, roots=((), ())):
         super().__init__()
         self._files = list(files)
         self._labels = _label_vector(labels, len(self._files))
         self._read_size_value = read_size
         self._read_fcn = read_fcn
         self._default_fcn = default_fcn
+        self._roots_value, self._roots = roots
+
+    def __setstate__(self, state):
+        """After loading (pickle) on another machine, the files move to the equivalent root that
+        exists there, as MATLAB's datastores do when they are loaded."""
+        self.__dict__.update(state)
+        self._roots_value, self._roots = self.__dict__.get("_roots_value", ()), self.__dict__.get("_roots", ())
+        self._files = [_resolve_root(f, self._roots) for f in self._files]
 
     # -- properties ----------------------------------------------------------------------------
     @property
@@ -355,7 +383,7 @@ class ImageDatastore(_Datastore):
 
     @Files.setter
     def Files(self, files):
-        files = [os.fspath(f) for f in _as_list(files)]
+        files = [_resolve_root(os.fspath(f), self._roots) for f in _as_list(files)]
         missing = [f for f in files if not os.path.isfile(f)]
         if missing:
             raise LayerGraphError(f"Cannot find files or folders matching: '{missing[0]}'.",
@@ -394,8 +422,16 @@ class ImageDatastore(_Datastore):
         self._read_fcn, self._default_fcn = fcn, fcn is readDatastoreImage
 
     @property
-    def AlternateFileSystemRoots(self) -> list:
-        return []
+    def AlternateFileSystemRoots(self):
+        """The rows of equivalent root paths, as they were given (a list of strings for one row)."""
+        return self._roots_value if self._roots else []
+
+    @AlternateFileSystemRoots.setter
+    def AlternateFileSystemRoots(self, value):
+        shown, rows = _check_roots(value)
+        files = [_resolve_root(f, rows) for f in self._files]
+        self._roots_value, self._roots, self._files = shown, rows, files
+        self.reset()
 
     # -- reading --------------------------------------------------------------------------------
     def _n(self):
@@ -437,9 +473,31 @@ class ImageDatastore(_Datastore):
     def _responses(self):
         return self._labels
 
-    def readimage(self, k):
-        """The k-th image (1-based)."""
-        return self._native(_one_index(k, self._n()) - 1)
+    def readimage(self, k, nargout: int = 1):
+        """The k-th image (1-based); ``img, info = imds.readimage(k, nargout=2)`` is MATLAB's
+        ``[img, info] = readimage(imds, k)`` (info: Filename, FileSize, Label)."""
+        nargout = _check_nargout(nargout, "readimage")
+        i = _one_index(k, self._n()) - 1
+        image = self._native(i)
+        return (image, self._info_of([i], single=True)) if nargout == 2 else image
+
+    def _info(self, idx):
+        return self._info_of(idx, single=self._read_size_value == 1)
+
+    def _info_of(self, idx, single: bool):
+        """MATLAB's info struct: Filename (the file, or a list of them when ReadSize > 1), FileSize
+        in bytes (a number, or a column of them), Label (the label(s); [] without labels)."""
+        files = [self._files[i] for i in idx]
+        sizes = np.array([float(os.path.getsize(f)) for f in files]).reshape(-1, 1)
+        if self._labels is None:
+            label = []
+        elif single:
+            label = self._label(idx[0])
+        else:
+            label = _subset_labels(self._labels, idx)
+        if single:
+            return Struct(Filename=files[0], FileSize=float(sizes[0, 0]), Label=label)
+        return Struct(Filename=files, FileSize=sizes, Label=label)
 
     def readall(self):
         return [self._native(i) for i in range(self._n())]
@@ -501,7 +559,8 @@ class ImageDatastore(_Datastore):
             rows.append(("Labels", format_value(list(map(str, self._labels)))))
         else:
             rows.append(("Labels", "{}"))
-        rows += [("AlternateFileSystemRoots", "{}"), ("ReadSize", str(self._read_size_value)),
+        rows += [("AlternateFileSystemRoots", _roots_text(self._roots_value, self._roots)),
+                 ("ReadSize", str(self._read_size_value)),
                  ("ReadFcn", format_value(self._read_fcn))]
         return _property_block("ImageDatastore", rows)
 
@@ -551,14 +610,112 @@ def imageDatastore(location, *args, **kwargs) -> ImageDatastore:
     if not callable(fcn):
         raise LayerGraphError(f"Invalid value for 'ReadFcn': {fcn!r}. Expected a function handle.",
                               "MATLAB:datastoreio:customreaddatastore:invalidReadFcn")
-    if opts.get("AlternateFileSystemRoots") not in (None, [], ()):
-        raise LayerGraphError("'AlternateFileSystemRoots' is not supported by layergraph: give the files where "
-                              "they are on this machine.", "MATLAB:datastoreio:imagedatastore:unsupported")
-    files = _list_files(_as_list(location), subfolders, exts)
+    shown, rows = _check_roots(opts.get("AlternateFileSystemRoots", []))
+    if rows:
+        _check_roots_cover(_as_list(location), rows)
+    files = _list_files([_resolve_root(os.fspath(loc), rows) for loc in _as_list(location)], subfolders, exts)
     labels = opts.get("Labels")
     if labels is None and source == "foldernames":
         labels = Categorical([os.path.basename(os.path.dirname(f)) for f in files])
-    return ImageDatastore(files, labels, read_size, fcn, fcn is readDatastoreImage)
+    return ImageDatastore(files, labels, read_size, fcn, fcn is readDatastoreImage, (shown, rows))
+
+
+# -- AlternateFileSystemRoots ----------------------------------------------------------------------------
+def _root_key(path: str) -> str:
+    """A root or a path compared across systems: either separator, no trailing one; a Windows
+    drive ('Z:') compared without case."""
+    key = path.replace("\\", "/").rstrip("/")
+    return key[0].lower() + key[1:] if len(key) >= 2 and key[1] == ":" else key
+
+
+def _roots_error(value, why: str):
+    return LayerGraphError(f"Invalid value for 'AlternateFileSystemRoots': {value!r}. {why} Expected a string "
+                           'vector of equivalent root paths, such as ["Z:\\datasets", "/mynetwork/datasets"], or a '
+                           "cell array (list) of such rows.",
+                           "MATLAB:datastoreio:filebaseddatastore:invalidAlternateRootsSpecification")
+
+
+def _check_roots(value) -> tuple:
+    """(the value as given, its rows as tuples of roots) for 'AlternateFileSystemRoots': one row
+    (a list of strings) or several (a list of lists); each row two or more roots of two or more
+    characters; every root unique and none inside another."""
+    if value is None or (isinstance(value, (list, tuple, np.ndarray)) and len(value) == 0):
+        return [], ()
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise _roots_error(value, "It is not a list of root paths.")
+    rows = [value] if all(isinstance(v, str) for v in value) else list(value)
+    out = []
+    for row in rows:
+        if isinstance(row, np.ndarray):
+            row = row.tolist()
+        if isinstance(row, str) or not isinstance(row, (list, tuple)) or \
+                not all(isinstance(r, (str, os.PathLike)) for r in row):
+            raise _roots_error(value, f"The row {row!r} is not a list of root paths.")
+        row = tuple(os.fspath(r) for r in row)
+        if len(row) < 2:
+            raise _roots_error(value, f"The row {list(row)!r} gives {len(row)} root path; each row must give at "
+                                      "least two equivalent root paths.")
+        short = [r for r in row if len(r) < 2]
+        if short:
+            raise _roots_error(value, f"The root path {short[0]!r} has fewer than 2 characters.")
+        out.append(row)
+    keys = [_root_key(r) for row in out for r in row]
+    for k, a in enumerate(keys):
+        for b in keys[k + 1:]:
+            if a == b:
+                raise _roots_error(value, f"The root path '{a}' is given twice.")
+            if b.startswith(a + "/") or a.startswith(b + "/"):
+                raise _roots_error(value, f"The root paths '{a}' and '{b}' are subfolders of each other.")
+    return value, tuple(out)
+
+
+def _exists(path: str) -> bool:
+    return bool(glob.glob(path)) if glob.has_magic(path) else os.path.exists(path)
+
+
+def _resolve_root(path: str, rows) -> str:
+    """``path`` itself if it exists here or no root matches it; otherwise the same path under the
+    first equivalent root of its row where it exists (joined with this system's separator)."""
+    if not rows or _exists(path):
+        return path
+    key = _root_key(path)
+    for row in rows:
+        for root in row:
+            rk = _root_key(root)
+            if key != rk and not key.startswith(rk + "/"):
+                continue
+            rest = [p for p in key[len(rk):].split("/") if p]
+            for alt in row:
+                candidate = os.path.join(alt, *rest) if rest else alt
+                if alt != root and _exists(candidate):
+                    return candidate if glob.has_magic(candidate) else os.path.abspath(candidate)
+            return path
+    return path
+
+
+def _check_roots_cover(locations, rows):
+    """MATLAB's rule: at least one root path points to where the files are."""
+    keys = [_root_key(os.path.abspath(os.fspath(loc)) if os.path.exists(os.fspath(loc)) else os.fspath(loc))
+            for loc in locations]
+    for row in rows:
+        for root in row:
+            rk = _root_key(root)
+            if any(k == rk or k.startswith(rk + "/") for k in keys):
+                return
+    raise LayerGraphError(f"'AlternateFileSystemRoots' must have at least one root path that the location "
+                          f"{', '.join(repr(os.fspath(loc)) for loc in locations)} lies under.",
+                          "MATLAB:datastoreio:filebaseddatastore:invalidAlternateRootsSpecification")
+
+
+def _roots_text(value, rows) -> str:
+    """The display: a string row as MATLAB shows a string array, several rows as a cell's size."""
+    if not rows:
+        return "{}"
+    if len(rows) == 1 and all(isinstance(v, str) for v in value):
+        return "[" + "    ".join(f'"{r}"' for r in rows[0]) + "]"
+    return f"{{{len(rows)}x1 cell}}"
 
 
 def splitEachLabel(imds: ImageDatastore, *args, **kwargs):
@@ -1122,6 +1279,10 @@ class CombinedDatastore(_Datastore):
     def _describe(self, i):
         return "; ".join(s._describe(i) for s in self.UnderlyingDatastores)
 
+    def _info(self, idx):
+        """One info per underlying datastore, in their order (choice: docs/modern_api.md)."""
+        return [s._info(idx) for s in self.UnderlyingDatastores]
+
     def _group(self, natives):
         return natives[0] if len(natives) == 1 else natives
 
@@ -1166,14 +1327,30 @@ class TransformedDatastore(_Datastore):
         return self.UnderlyingDatastores[0]._n()
 
     def _native(self, i, rng):
+        return self._apply(i, rng)[0]
+
+    def _info(self, idx):
+        return self.UnderlyingDatastores[0]._info(idx)
+
+    def _natives_info(self, idx, rng, with_info):
+        if not (with_info and self.IncludeInfo):
+            return super()._natives_info(idx, rng, with_info)
+        pairs = [self._apply(i, rng) for i in idx]
+        infos = [info for _, info in pairs]
+        return [data for data, _ in pairs], infos[0] if len(infos) == 1 else infos
+
+    def _apply(self, i, rng):
+        """(data, info) of observation i: ``fcn(data)``, or with IncludeInfo ``[data, info] =
+        fcn(data, info)`` on the underlying read's info."""
         ds = self.UnderlyingDatastores[0]
         data = ds._native(i, rng)
         fcn = self.Transforms[0]
         try:
             if self.IncludeInfo:
-                out = fcn(data, {"Filename": ds._describe(i)})
-                return out[0] if isinstance(out, tuple) and len(out) == 2 else out
-            return fcn(data)
+                info = ds._info([i])
+                out = fcn(data, info)
+                return tuple(out) if isinstance(out, tuple) and len(out) == 2 else (out, info)
+            return fcn(data), None
         except LayerGraphError:
             raise
         except Exception as err:
@@ -1219,8 +1396,9 @@ def transform(ds, fcn, *args, **kwargs) -> TransformedDatastore:
 
 
 # -- functions on any datastore, MATLAB's way --------------------------------------------------------------
-def read(ds):
-    return ds.read()
+def read(ds, nargout: int = 1):
+    """``data = read(ds)``; ``data, info = read(ds, nargout=2)`` is ``[data, info] = read(ds)``."""
+    return ds.read(nargout=nargout)
 
 
 def readall(ds):
@@ -1255,8 +1433,9 @@ def numpartitions(ds, *args):
     return ds.numpartitions(*args)
 
 
-def readimage(ds, k):
-    return ds.readimage(k)
+def readimage(ds, k, nargout: int = 1):
+    """``img = readimage(imds, k)``; ``img, info = readimage(imds, k, nargout=2)``."""
+    return ds.readimage(k, nargout=nargout)
 
 
 # -- the datastore as the trainer's source -------------------------------------------------------------------

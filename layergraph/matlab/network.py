@@ -361,6 +361,29 @@ def _waits_for_inputs(issue) -> bool:
     return issue.Message.startswith(("Missing input layer.", "Unconnected input."))
 
 
+class ClassifyOutputs(tuple):
+    """classify's two outputs (labels, scores). They unpack as ``YPred, scores = classify(net, X)``;
+    MATLAB's one-output form ``YPred = classify(net, X)`` would hold both, so using the pair as the
+    labels (comparing it, making an array of it, asking it for an attribute) fails at once and says
+    how to write it, instead of a wrong number lines later."""
+
+    __slots__ = ()
+    _HINT = ("classify returns two outputs, the labels and the scores: write YPred, scores = classify(net, X) "
+             "(or YPred, _ = classify(net, X)); MATLAB's YPred = classify(net, X) holds both here.")
+
+    def _refuse(self, *args, **kwargs):
+        raise LayerGraphError(self._HINT, "layergraph:classify:TwoOutputs")
+
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _refuse
+    __array__ = _refuse
+    __hash__ = tuple.__hash__
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise LayerGraphError(f"{self._HINT} (asked for '{name}')", "layergraph:classify:TwoOutputs")
+
+
 class DAGNetwork(_MatlabNetwork):
     """MATLAB's DAGNetwork (SeriesNetwork for a layer array): a network with output
     layers, ready for predict and classify. Built by ``assembleNetwork`` (and by
@@ -419,7 +442,7 @@ class DAGNetwork(_MatlabNetwork):
         scores = self.predict(X, MiniBatchSize=MiniBatchSize, ExecutionEnvironment=ExecutionEnvironment,
                               dtype=dtype, SequenceLength=SequenceLength, SequencePaddingValue=SequencePaddingValue,
                               SequencePaddingDirection=SequencePaddingDirection)
-        return self._labels_of(scores)
+        return ClassifyOutputs(self._labels_of(scores))
 
     def _labels_of(self, scores):
         outputs = [self._graph.layer(n) for n in self.OutputNames]

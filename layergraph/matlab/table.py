@@ -1,4 +1,4 @@
-"""A small column table printed as MATLAB prints tables (Connections, Learnables)."""
+"""A small column table printed as MATLAB prints tables (Connections, Learnables), and MATLAB's struct."""
 from __future__ import annotations
 
 from collections import namedtuple
@@ -66,3 +66,29 @@ class Table:
         return "\n".join(out) + "\n"
 
     __repr__ = __str__
+
+
+class Struct(dict):
+    """A MATLAB struct: fields by attribute (info.TrainingLoss) or by key."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"Reference to non-existent field '{name}'.") from None
+
+    def __repr__(self):
+        width = max(map(len, self), default=0) + 4
+        lines = []
+        for k, v in self.items():
+            if isinstance(v, np.ndarray) and v.size > 1:
+                shown = f"[1x{v.size} double]"
+            elif v is None or (isinstance(v, np.ndarray) and v.size == 0):
+                shown = "[]"
+            elif isinstance(v, float):
+                from ..display.matlab_format import format_scalar
+                shown = format_scalar(v)
+            else:
+                shown = repr(v) if not isinstance(v, str) else f"'{v}'"
+            lines.append(f"{k.rjust(width)}: {shown}")
+        return "\n".join(lines) + "\n"

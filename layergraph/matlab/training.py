@@ -42,6 +42,7 @@ from .data import to_internal
 from .datastore import AugmentedImageDatastore, ImageDatastore, _is_datastore, _Source, check_files
 from .layer_graph import LayerGraph
 from .network import DAGNetwork, DLNetwork, SeriesNetwork
+from .table import Struct
 from .training_options import TrainingOptions
 
 
@@ -51,32 +52,6 @@ def with_info(net, info):
     (the networks' __iter__, matlab/network.py); trainnet's too."""
     net._train_info = info
     return net
-
-
-class Struct(dict):
-    """A MATLAB struct: fields by attribute (info.TrainingLoss) or by key."""
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"Reference to non-existent field '{name}'.") from None
-
-    def __repr__(self):
-        width = max(map(len, self), default=0) + 4
-        lines = []
-        for k, v in self.items():
-            if isinstance(v, np.ndarray) and v.size > 1:
-                shown = f"[1x{v.size} double]"
-            elif v is None or (isinstance(v, np.ndarray) and v.size == 0):
-                shown = "[]"
-            elif isinstance(v, float):
-                from ..display.matlab_format import format_scalar
-                shown = format_scalar(v)
-            else:
-                shown = repr(v) if not isinstance(v, str) else f"'{v}'"
-            lines.append(f"{k.rjust(width)}: {shown}")
-        return "\n".join(lines) + "\n"
 
 
 # -- data ----------------------------------------------------------------------------

@@ -33,7 +33,8 @@ from .datastore import _is_datastore
 from .functions import dlnetwork
 from .network import DLNetwork
 from .table import Table
-from .training import Struct, _device, _prepare, _prepare_datastore, normalized_input, train_config, with_info
+from .table import Struct
+from .training import _device, _prepare, _prepare_datastore, normalized_input, train_config, with_info
 from .training_options import METRICS, TrainingOptions, TrainingOptionsLBFGS
 
 # -- losses ---------------------------------------------------------------------------------------

@@ -53,6 +53,23 @@ def _train(X, labels):
     return trainNetwork(X, categorical(labels), layers, opts)
 
 
+def test_one_output_classify_fails_at_once():
+    """YPred = classify(net, X) (MATLAB's one-output form) would hold labels and scores: using it
+    as the labels says how to write it; the two-output form unpacks as before."""
+    rng("default")
+    X = np.random.default_rng(1).standard_normal((4, 4, 1, 12)).astype(np.float32)
+    labels = np.arange(12) % 2
+    net = _train(X, labels)
+    YPred = classify(net, X)
+    for use in (lambda: YPred == labels, lambda: labels == YPred, lambda: np.asarray(YPred),
+                lambda: np.mean(YPred == labels), lambda: YPred.shape):
+        with pytest.raises(LayerGraphError, match=r"YPred, scores = classify\(net, X\)"):
+            use()
+    yp, scores = YPred
+    assert yp.shape == (12,) and scores.shape == (12, 2) and YPred[0] is yp
+    assert set(np.unique(yp)) <= {"0", "1"}
+
+
 def test_one_output_trainNetwork():
     rng("default")
     X = np.random.default_rng(0).standard_normal((4, 4, 1, 16)).astype(np.float32)
