@@ -95,6 +95,20 @@ def test_the_issue_layer_array_analyzes_with_sscbt_formats():
     assert "26x26x8" in text and "5408" in text
 
 
+def test_the_issue_layer_array_trains():
+    """The issue's array as it stands, on 28 x 28 digit frames (8x8 digits scaled by 3) of 2 to 4 steps."""
+    X8, y = moving_digits(60, seed=1)
+    X = [np.pad(np.kron(x[:, 2:10], np.ones((3, 3, 1, 1))), ((2, 2), (2, 2), (0, 0), (0, 0)))[..., :4] for x in X8]
+    layers = [sequenceInputLayer([28, 28, 1]), convolution2dLayer(3, 8), reluLayer(), flattenLayer(),
+              lstmLayer(16, "OutputMode", "last"), fullyConnectedLayer(10), softmaxLayer(), classificationLayer()]
+    opts = trainingOptions("adam", "MaxEpochs", 2, "MiniBatchSize", 16, "Verbose", False)
+    net, info = trainNetwork(X, categorical(y.astype(str)), layers, opts)
+    # 3 full mini-batches of 16 per epoch (the last partial one is left out, as in MATLAB)
+    assert np.all(np.isfinite(info.TrainingLoss)) and len(info.TrainingLoss) == 6
+    scores = predict(net, X[:5])
+    assert scores.shape == (5, 10) and np.allclose(scores.sum(axis=1), 1, atol=1e-5)
+
+
 def test_every_per_step_layer_keeps_time_in_analysis():
     a = analyzeNetwork([sequenceInputLayer([8, 8, 3]), convolution2dLayer(3, 4), batchNormalizationLayer(),
                         sigmoidLayer(), averagePooling2dLayer(2, "Stride", 2), globalAveragePooling2dLayer(),
