@@ -147,13 +147,16 @@ class Executor:
         outs: dict[tuple[str, str], object] = {}
         ins: dict[str, object] = {}
         for step in self.steps:
+            # an op reads its first input's metadata, or that of its ``seq_input`` (a sequence
+            # unfolding reads the folding's through 'miniBatchSize')
             m = (seq or {}).get(step.name) if step.op.layer.is_input else \
-                (outs.get(step.inputs[0]) if step.inputs else None)
+                (outs.get(step.inputs[getattr(step.op, "seq_input", 0)]) if step.inputs else None)
             ins[step.name] = m
             out = step.op.seq_out(m)
             sizes = step.op.out_sizes
-            for j, port in enumerate(step.outputs):   # only an output with time has padding
-                outs[(step.name, port)] = out if j < len(sizes) and sizes[j].is_sequence else None
+            carry = getattr(step.op, "seq_ports", ())
+            for j, port in enumerate(step.outputs):   # only an output with time (or a seq_port) has padding
+                outs[(step.name, port)] = out if (j < len(sizes) and sizes[j].is_sequence) or port in carry else None
         return ins, outs
 
     def forward(self, inputs: dict[str, np.ndarray], training: bool = False, keep: set | None = None,
@@ -183,7 +186,9 @@ class Executor:
             if step.name in fused_away:
                 continue
             fusion = train_fusions.get(step.name)
-            padded = op.seq is not None and not op.seq.full   # BN over padded sequences: its own masked path
+            # BN over padded vector sequences: its own masked path (an image sequence's op folds the
+            # valid steps itself, fused or not: core/ops_folding.py)
+            padded = op.seq is not None and not op.seq.full and not getattr(op, "folds_valid_steps", False)
             # a kept BN output: unfused
             if fusion is not None and not padded and (step.name, step.outputs[0]) not in keep:
                 relu, pool = fusion

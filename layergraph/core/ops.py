@@ -20,6 +20,7 @@ from .ops_array import ARRAY_OPS
 from .ops_custom import OPS_CUSTOM
 from .ops_embedding import EMBEDDING_OPS
 from .ops_extra import EXTRA_OPS
+from .ops_folding import FOLDING_OPS, FoldedStepsOp
 from .ops_recurrent import RECURRENT_OPS
 from .ops_sequence import SEQUENCE_OPS
 from .registry import ELEMENTWISE
@@ -380,6 +381,7 @@ OPS.update(OPS_CUSTOM)  # custom layers: the user's code (layers/custom.py)
 OPS.update(RECURRENT_OPS)   # lstmLayer, bilstmLayer
 OPS.update(SEQUENCE_OPS)    # Wolfram's SequenceLast/Most/Rest/ReverseLayer, NetMapOperator's fold/unfold
 OPS.update(EMBEDDING_OPS)   # Wolfram's EmbeddingLayer
+OPS.update(FOLDING_OPS)     # sequenceFoldingLayer, sequenceUnfoldingLayer
 
 
 def make_op(layer, in_sizes, out_sizes, dtype) -> Op:
@@ -387,4 +389,8 @@ def make_op(layer, in_sizes, out_sizes, dtype) -> Op:
     cls = OPS.get(layer.family) or (ActivationOp if layer.family in ELEMENTWISE else None)
     if cls is None:
         raise LayerGraphError(f"Layer '{layer.Name}' ({layer.Type}) has no kernels yet.")
+    if getattr(layer, "per_step", False) and in_sizes and in_sizes[0].is_sequence and in_sizes[0].is_image:
+        # an image sequence: the layer's op on the images of every step at once (core/ops_folding.py)
+        steps = cls(layer, [s.without_time() for s in in_sizes], [s.without_time() for s in out_sizes], dtype)
+        return FoldedStepsOp(steps, in_sizes, out_sizes)
     return cls(layer, in_sizes, out_sizes, dtype)

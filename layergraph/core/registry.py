@@ -218,6 +218,8 @@ for _e in (
           kernel="dropout", wolfram_example="", shape_keeping=True),
     Entry(L.FlattenLayer, "flattenLayer", None, "Flatten",  # column-major; Wolfram's is ArrayReshapeLayer
           doc="Flatten layer", kernel="flatten"),
+    Entry(L.SequenceFoldingLayer, "sequenceFoldingLayer", None, None, doc="Sequence folding layer"),
+    Entry(L.SequenceUnfoldingLayer, "sequenceUnfoldingLayer", None, None, doc="Sequence unfolding layer"),
     Entry(L.AdditionLayer, "additionLayer", "TotalLayer", "Add", (2,), ("NumInputs",), **_INPUTS,
           doc="Addition layer", kernel="addition", wolfram_example=""),
     Entry(L.ConcatenationLayer, "concatenationLayer", "CatenateLayer", "Concat", (3, 2), ("Dim", "NumInputs"),

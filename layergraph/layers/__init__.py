@@ -33,6 +33,7 @@ from .placeholder import PlaceholderLayer
 from .resize import Resize2DLayer
 from .scaling import ScalingLayer
 from .recurrent import BiLSTMLayer, GRULayer, LSTMLayer, RecurrentLayer, SequenceInputLayer
+from .sequence_folding import SequenceFoldingLayer, SequenceUnfoldingLayer
 from .sumpool import SumPooling2DLayer
 
 __all__ = [
@@ -47,4 +48,5 @@ __all__ = [
     "InstanceNormalizationLayer", "SumPooling2DLayer", "GroupNormalizationLayer",
     "MultiplicationLayer", "ScalingLayer", "Resize2DLayer", "HardSigmoidLayer", "HardSwishLayer", "PlaceholderLayer",
     "SequenceInputLayer", "LSTMLayer", "BiLSTMLayer", "GRULayer", "RecurrentLayer", "EmbeddingLayer",
+    "SequenceFoldingLayer", "SequenceUnfoldingLayer",
 ]

@@ -29,6 +29,27 @@ class ManualPaddingOnly:
                 "nnet_cnn:layer:Layer:PaddingSizeCanOnlyBeSetInManualMode")
 
 
+def per_step(cls):
+    """Class decorator: on an image sequence (H x W x C per step, time ``T``) the layer acts on
+    each time step alone, as on a batch of images (MATLAB's 'SSCBT' input, or the images
+    between a sequence folding and unfolding). Its ``infer`` sizes one step and gives the
+    outputs the input's time; ``per_step`` tells the executor to fold time into the batch
+    (core/ops_folding.py). Vector sequences and data without time keep the layer's own rule."""
+    own = cls.infer
+
+    def infer(self, inputs):
+        x = inputs[0]
+        if not (x.is_sequence and x.is_image):
+            return own(self, inputs)
+        sized, outs = own(self, [s.without_time() for s in inputs])
+        return sized, [o.with_time(x.time) for o in outs]
+
+    infer.__doc__ = own.__doc__
+    cls.infer = infer
+    cls.per_step = True
+    return cls
+
+
 def padding_args(value, field="Padding"):
     """MATLAB's Padding argument -> (PaddingMode, PaddingSize [t b l r]).
 

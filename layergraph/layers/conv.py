@@ -16,7 +16,8 @@ from ..core.size import Size
 from ..display.matlab_format import format_size, int2str
 from ._common import (
     CHANNELS, CONV_WEIGHTS, GROUPED_BIAS, GROUPED_WEIGHTS, TRANSPOSED_WEIGHTS, Factor, ManualPaddingOnly, Pad4,
-    PaddingMode, PosInt, check_channels, check_given_arrays, require_fit, require_image, same_padding, window_output,
+    PaddingMode, PosInt, check_channels, check_given_arrays, per_step, require_fit, require_image, same_padding,
+    window_output,
 )
 
 WEIGHTS = LearnableSpec("Weights", "WeightsInitializer", "WeightLearnRateFactor", "WeightL2Factor")
@@ -45,6 +46,7 @@ def _padding_text(mode, pads) -> str:
     return "padding 'same'" if mode == "same" else f"padding {int2str(pads)}"
 
 
+@per_step
 class Convolution2DLayer(ManualPaddingOnly, _LearnableFactors):
     """convolution2dLayer: 2-D convolution (MATLAB computes cross-correlation)."""
 
@@ -109,6 +111,7 @@ def _num_groups(value, info: ValidationInfo):
     return Scalar(1, integer=True, what="a positive integer or 'channel-wise'").func(value, info)
 
 
+@per_step
 class GroupedConvolution2DLayer(ManualPaddingOnly, _LearnableFactors):
     """groupedConvolution2dLayer: NumGroups groups of NumFiltersPerGroup filters each;
     NumGroups 'channel-wise' is depth-wise convolution."""
@@ -176,6 +179,7 @@ class GroupedConvolution2DLayer(ManualPaddingOnly, _LearnableFactors):
         return sized, [Size(out, self.NumFiltersPerGroup * groups)]
 
 
+@per_step
 class TransposedConvolution2DLayer(_LearnableFactors):
     """transposedConv2dLayer: output (in-1)*stride + filter - cropping; 'same'
     cropping gives in*stride."""

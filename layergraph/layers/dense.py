@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, ValidationInfo, model_validator
 from ..core import conventions as cv
 from ..core.layer import AUTO, ArrayLayout, AutoOr, Choice, Layer, Scalar, SizeError, Stored
 from ..core.size import Size
-from ._common import COLUMN, Factor, PosInt, check_given_arrays
+from ._common import COLUMN, Factor, PosInt, check_given_arrays, per_step
 from .conv import BIAS, WEIGHTS
 
 
@@ -121,8 +121,11 @@ class DropoutLayer(Layer):
         return f"{100 * self.Probability:g}% dropout"
 
 
+@per_step
 class FlattenLayer(Layer):
-    """flattenLayer: H x W x C -> H*W*C features, in MATLAB's column-major order."""
+    """flattenLayer: H x W x C -> H*W*C features, in MATLAB's column-major order; an image
+    sequence (SSCBT) becomes a vector sequence (CBT) of H*W*C features per step, a vector
+    sequence stays as it is."""
 
     class_name: ClassVar[str] = "FlattenLayer"
     Type: ClassVar[str] = "Flatten"
@@ -133,4 +136,6 @@ class FlattenLayer(Layer):
         return "Flatten"
 
     def infer(self, inputs):
+        if inputs[0].is_sequence and not inputs[0].is_image:
+            return self, [inputs[0]]
         return self, [Size((), inputs[0].numel)]

@@ -8,9 +8,9 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import model_validator
 
-from ..core.layer import AUTO, AutoOr, Choice, Given, Layer, LearnableSpec, Scalar, Stored
+from ..core.layer import AUTO, AutoOr, Choice, Given, Layer, LearnableSpec, Scalar, SizeError, Stored
 from ..core.size import Size
-from ._common import CHANNELS, Factor, check_channels
+from ._common import CHANNELS, Factor, check_channels, per_step
 
 SCALE = LearnableSpec("Scale", "ScaleInitializer", "ScaleLearnRateFactor", "ScaleL2Factor")
 OFFSET = LearnableSpec("Offset", "OffsetInitializer", "OffsetLearnRateFactor", "OffsetL2Factor")
@@ -66,6 +66,9 @@ class _ChannelNorm(Layer):
 
     def infer(self, inputs):
         x = inputs[0]
+        if x.is_sequence and x.is_image:   # batchNormalizationLayer takes them per step (per_step)
+            raise SizeError("in", f"{self.class_name} does not take image sequences yet; the input is a sequence "
+                                  f"of {x} images. Use batchNormalizationLayer, or flatten them first (flattenLayer).")
         check_channels(self.NumChannels, x.channels)
         sized = self._resolved_copy(NumChannels=x.channels)
         # arrays given in the internal layout (a dialect's build) read in MATLAB's layout for this input
@@ -76,6 +79,7 @@ class _ChannelNorm(Layer):
         return sized, [x]
 
 
+@per_step
 class BatchNormalizationLayer(_ChannelNorm):
     """batchNormalizationLayer: normalizes each channel over the observations and
     spatial positions of a mini-batch; predicts with TrainedMean / TrainedVariance."""

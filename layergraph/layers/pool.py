@@ -5,14 +5,17 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import model_validator
 
-from ..core.layer import Choice, Layer, Logical, Vector
+from ..core.layer import Choice, Layer, Logical, SizeError, Vector
 from ..core.size import Size
 from ..display.matlab_format import format_size, int2str
-from ._common import ManualPaddingOnly, Pad4, PaddingMode, require_fit, require_image, same_padding, window_output
+from ._common import (
+    ManualPaddingOnly, Pad4, PaddingMode, per_step, require_fit, require_image, same_padding, window_output,
+)
 
 Vec2 = Annotated[Any, Vector(2)]
 
 
+@per_step
 class _Pooling(ManualPaddingOnly, Layer):
     hyperparameters: ClassVar = ("PoolSize", "Stride", "PaddingMode", "PaddingSize")
     PoolSize: Vec2
@@ -60,6 +63,12 @@ class MaxPooling2DLayer(_Pooling):
     def OutputNames(self):
         return ["out", "indices", "size"] if self.HasUnpoolingOutputs else ["out"]
 
+    def infer(self, inputs):
+        if inputs[0].is_sequence and self.HasUnpoolingOutputs:
+            raise SizeError("in", f"A max pooling layer with HasUnpoolingOutputs true takes images, not "
+                                  f"sequences; the input is a sequence of {inputs[0]} images.")
+        return super().infer(inputs)
+
 
 class AveragePooling2DLayer(_Pooling):
     """averagePooling2dLayer; PaddingValue 0 counts padding as zeros, 'mean' leaves it out."""
@@ -81,6 +90,7 @@ class AveragePooling2DLayer(_Pooling):
         return self
 
 
+@per_step
 class _GlobalPooling(Layer):
     def infer(self, inputs):
         x = require_image(inputs[0], f"A {self.Type.lower()} layer")

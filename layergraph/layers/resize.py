@@ -19,6 +19,7 @@ from pydantic import BeforeValidator, ValidationInfo, model_validator
 
 from ..core.layer import Choice, Layer, SizeError, Vector
 from ..core.size import Size
+from ._common import per_step
 
 _SCALE = Vector(2, lo=0, integer=False, what="a positive scalar or a vector of 2 positive numbers")
 _SIZE = Vector(2, what="a vector of 2 positive integers")
@@ -35,6 +36,7 @@ def _optional(check):
     return BeforeValidator(run)
 
 
+@per_step
 class Resize2DLayer(Layer):
     class_name: ClassVar[str] = "Resize2DLayer"
     Type: ClassVar[str] = "Resize"

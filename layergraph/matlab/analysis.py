@@ -56,7 +56,28 @@ def _no_softmax_before_regression(name, layer, layers, feeds):
     return None
 
 
-RULES = (_softmax_before_classification, _no_softmax_before_regression)
+def _folding_pairs(name, layer, layers, feeds):
+    """A sequence folding's 'miniBatchSize' output feeds the 'miniBatchSize' input of a sequence
+    unfolding, and an unfolding's comes from a folding (MATLAB's doc: "you must connect the
+    miniBatchSize output to the miniBatchSize input of the corresponding sequence unfolding layer")."""
+    if layer.family == "sequencefolding":
+        if not any(src == (name, "miniBatchSize") and dst[1] == "miniBatchSize"
+                   and getattr(layers.get(dst[0]), "family", None) == "sequenceunfolding"
+                   for dst, src in feeds.items()):
+            return Issue("Error", name, "miniBatchSize",
+                         f"Missing sequence unfolding layer. The 'miniBatchSize' output of sequence folding layer "
+                         f"'{name}' must be connected to the 'miniBatchSize' input of a sequence unfolding layer.")
+    if layer.family == "sequenceunfolding":
+        src = feeds.get((name, "miniBatchSize"))
+        if src is not None and (src[1] != "miniBatchSize" or layers[src[0]].family != "sequencefolding"):
+            return Issue("Error", name, "miniBatchSize",
+                         f"Invalid connection. The 'miniBatchSize' input of sequence unfolding layer '{name}' must "
+                         f"be connected to the 'miniBatchSize' output of a sequence folding layer, not to "
+                         f"'{src[0]}/{src[1]}'.")
+    return None
+
+
+RULES = (_softmax_before_classification, _no_softmax_before_regression, _folding_pairs)
 
 
 def analyze(obj) -> Analysis:

@@ -589,6 +589,8 @@ NOT_EXPORTABLE = {
        for k in ("last", "most", "rest", "reverse", "fold", "unfold")},
     "embedding": "the export of EmbeddingLayer to ONNX's Gather (with its 1-based indices shifted to 0-based) is "
                  "not written yet",
+    **{k: "ONNX has no operator that folds time into the batch and back (an ONNX graph has no sequence "
+          "padding to carry between them)" for k in ("sequencefolding", "sequenceunfolding")},
 }
 
 

@@ -18,7 +18,7 @@ from .. import layers as L
 from ..core import conventions as cv
 from ..core.layer import AUTO
 from ..core.size import Size
-from .harness import FEATURE, IMAGE, INTEGER, SEQUENCE
+from .harness import FEATURE, IMAGE, IMAGE_SEQUENCE, INTEGER, SEQUENCE
 
 IMAGE4 = ("image", (6, 5, 4))   # four channels: two groups of two
 
@@ -32,6 +32,7 @@ class Case:
     variants: tuple = (None,)
     core: dict = field(default_factory=dict)   # required properties of a row with no MATLAB constructor
     before: tuple = ()                          # (constructor name, args) between the input and the layer
+    after: tuple = ()                           # (constructor name, args) after the layer (a folding's unfolding)
     kinks: tuple = ()                           # inputs where the layer is not differentiable
     # the twin: MATLAB arguments (or core properties) matching the registry's wolfram_example
     # (None: the example), and each learnable or state as a Wolfram array:
@@ -178,6 +179,7 @@ CASES: dict[type, Case] = {
         defaults={"Name": "", "NumHiddenUnits": 100, "InputSize": AUTO, **_GRU_DEFAULTS},
         type_name=("GRU", "gru")),                                       # Type, DefaultName UNCONFIRMED
     L.Convolution2DLayer: Case(
+        inputs=(IMAGE, IMAGE_SEQUENCE),   # image sequences: each time step alone (core/ops_folding.py)
         twin_arrays=_BIASED,
         bad=(((3.5, 16), ["'FilterSize'", "3.5", "positive integers"]),
              ((3, 0), ["'NumFilters'", "0", ">= 1"]),
@@ -215,7 +217,7 @@ CASES: dict[type, Case] = {
                   "CroppingMode": "manual", "CroppingSize": (0, 0, 0, 0), **_CONV_LEARNING},
         type_name=("Transposed Convolution", "transposed-conv")),
     L.BatchNormalizationLayer: Case(
-        inputs=(IMAGE, FEATURE),
+        inputs=(IMAGE, FEATURE, IMAGE_SEQUENCE),
         twin=("Epsilon", 1e-3),        # Wolfram's default epsilon
         twin_arrays={**_NORM_TWIN, "TrainedMean": ("MovingMean", _flat), "TrainedVariance": ("MovingVariance", _flat)},
         bad=((("Epsilon", 1e-7), ["'Epsilon'", "BatchNormalizationLayer", "1e-07", ">= 1e-05"]),
@@ -282,6 +284,7 @@ CASES: dict[type, Case] = {
         bad=(_NAME,), wolfram_bad=(("0", "level"),),
         defaults={"Name": ""}, type_name=("Softmax", "softmax")),
     L.MaxPooling2DLayer: Case(
+        inputs=(IMAGE, IMAGE_SEQUENCE),
         bad=(((2, "Stride", 0), ["'Stride'", "0"]),
              ((2, "Padding", 2), ["'PaddingSize'", "[2  2  2  2]", "smaller than the pool size 2x2"]),
              ((2, "HasUnpoolingOutputs", "yes"), ["'HasUnpoolingOutputs'", "'yes'", "logical"])),
@@ -292,12 +295,13 @@ CASES: dict[type, Case] = {
                   "OutputNames": ["out"], **_MANUAL_PADDING},
         type_name=("Max Pooling", "maxpool")),
     L.AveragePooling2DLayer: Case(
+        inputs=(IMAGE, IMAGE_SEQUENCE),
         bad=(((2, "PaddingValue", 3), ["'PaddingValue'", "3", "0 or 'mean'"]),),
         wolfram_bad=(("2, Function=Plus", "Function"),),
         required=("PoolSize",),
         defaults={"Name": "", "PoolSize": (2, 2), "PaddingValue": 0, **_MANUAL_PADDING},
         type_name=("Average Pooling", "avgpool")),                      # UNCONFIRMED
-    L.GlobalAveragePooling2DLayer: Case(bad=(_NAME,), defaults={"Name": ""},
+    L.GlobalAveragePooling2DLayer: Case(inputs=(IMAGE, IMAGE_SEQUENCE), bad=(_NAME,), defaults={"Name": ""},
                                         type_name=("Global Average Pooling", "gapool")),  # DefaultName UNCONFIRMED
     L.GlobalMaxPooling2DLayer: Case(bad=(_NAME,), defaults={"Name": ""},
                                     type_name=("Global Max Pooling", "gmpool")),        # UNCONFIRMED
@@ -317,7 +321,18 @@ CASES: dict[type, Case] = {
              (("half",), ["'Probability'", "'half'", "numeric scalar"])),
         wolfram_bad=(("1.5", "dropout probability"),),
         defaults={"Name": "", "Probability": 0.5}, type_name=("Dropout", "dropout")),
-    L.FlattenLayer: Case(bad=(_NAME,), defaults={"Name": ""}, type_name=("Flatten", "flatten")),  # UNCONFIRMED
+    L.FlattenLayer: Case(inputs=(IMAGE, IMAGE_SEQUENCE), bad=(_NAME,), defaults={"Name": ""},
+                         type_name=("Flatten", "flatten")),  # UNCONFIRMED
+    # sequenceFoldingLayer / sequenceUnfoldingLayer: run as the pair MATLAB requires (the folding's
+    # 'miniBatchSize' output into the unfolding's 'miniBatchSize' input); Type and DefaultName UNCONFIRMED
+    L.SequenceFoldingLayer: Case(inputs=(IMAGE_SEQUENCE,), after=(("sequenceUnfoldingLayer", ()),), bad=(_NAME,),
+                                 defaults={"Name": "", "NumInputs": 1, "InputNames": ["in"], "NumOutputs": 2,
+                                           "OutputNames": ["out", "miniBatchSize"]},
+                                 type_name=("Sequence Folding", "seqfold")),
+    L.SequenceUnfoldingLayer: Case(inputs=(IMAGE_SEQUENCE,), before=(("sequenceFoldingLayer", ()),), bad=(_NAME,),
+                                   defaults={"Name": "", "NumInputs": 2, "InputNames": ["in", "miniBatchSize"],
+                                             "NumOutputs": 1, "OutputNames": ["out"]},
+                                   type_name=("Sequence Unfolding", "sequnfold")),
     L.AdditionLayer: Case(
         bad=(((1,), ["'NumInputs'", "AdditionLayer", ": 1.", ">= 2"]),),
         wolfram_bad=(("InputPorts=0", "InputPorts"),),

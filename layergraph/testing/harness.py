@@ -21,6 +21,7 @@ IMAGE = ("image", (6, 5, 3))   # MATLAB's H x W x C; the conv row's 5 x 5 filter
 FEATURE = ("feature", 6)
 SEQUENCE = ("sequence", (3, 4))   # vector sequences: C = 3 features, 4 time steps each
 INTEGER = ("integer", (4, 10))    # 4 indices per example, each an integer in 1..10 (an embedding's input)
+IMAGE_SEQUENCE = ("image_sequence", (6, 5, 3, 4))   # image sequences: h x w x c images, 4 time steps each
 
 
 # -- the small network ----------------------------------------------------------------------------
@@ -36,6 +37,8 @@ def input_layer(spec, name="in"):
         return featureInputLayer(size[0], "Name", name)
     if kind == "sequence":
         return sequenceInputLayer(size[0], "Name", name)
+    if kind == "image_sequence":
+        return sequenceInputLayer(list(size[:3]), "Name", name)
     raise ValueError(f"unknown input kind {kind!r}")
 
 
@@ -44,7 +47,7 @@ def sample(spec, n=2, seed=0):
     a list of N C x T arrays, MATLAB's N-by-1 cell)."""
     kind, size = spec
     r = np.random.default_rng(seed)
-    if kind == "sequence":
+    if kind in ("sequence", "image_sequence"):
         return [r.standard_normal(size) for _ in range(n)]
     if kind == "integer":   # every index occurs more than once across a batch of two or more
         return r.integers(1, size[1] + 1, (n, size[0])).astype(np.float64)
@@ -55,28 +58,37 @@ def sample(spec, n=2, seed=0):
 def to_internal(spec, X):
     if spec[0] == "sequence":
         return np.ascontiguousarray(np.stack(X))   # N x C x T: one length, no padding
+    if spec[0] == "image_sequence":                # h x w x c x T each -> N x C x H x W x T
+        return np.ascontiguousarray(np.stack([np.moveaxis(s, 2, 0) for s in X]))
     return cv.matlab_images_to_internal(X) if spec[0] == "image" else np.ascontiguousarray(X)
 
 
-def graph_of(layer, spec, before=()):
-    """input -> before... -> layer, with every further input port of the layer fed by the
-    layer that feeds its first one (addition and concatenation take the same array twice)."""
+def graph_of(layer, spec, before=(), after=()):
+    """input -> before... -> layer -> after..., with every further input port of the layer fed
+    by the layer that feeds its first one (addition and concatenation take the same array
+    twice; an output of the same name where it has one: a sequence folding's 'miniBatchSize'
+    into an unfolding), and every further input port of the first ``after`` layer by the
+    layer's output of the same name."""
     from ..matlab import connectLayers, layerGraph
-    chain = [input_layer(spec), *before, layer]
+    chain = [input_layer(spec), *before, layer, *after]
     lg = layerGraph(chain)
-    feeder = chain[-2].Name
+    named = list(lg.Layers)   # in the chain's order, unnamed layers named
+    feeder, nxt = named[len(before)], named[len(before) + 2] if after else None
     for port in layer.InputNames[1:]:
-        lg = connectLayers(lg, feeder, f"{layer.Name}/{port}")
+        source = f"{feeder.Name}/{port}" if port in feeder.OutputNames[1:] else feeder.Name
+        lg = connectLayers(lg, source, f"{layer.Name}/{port}")
+    for port in nxt.InputNames[1:] if nxt is not None else ():
+        lg = connectLayers(lg, f"{layer.Name}/{port}", f"{nxt.Name}/{port}")
     return lg
 
 
-def small_network(layer, spec, before=()):
+def small_network(layer, spec, before=(), after=()):
     """The network the checks run: a dlnetwork, or an assembled network for an output layer
     (which needs its learnables set: the layers before an output layer here have none)."""
     from ..matlab import assembleNetwork, dlnetwork
     if layer.is_input:
         return dlnetwork([layer])
-    lg = graph_of(layer, spec, before)
+    lg = graph_of(layer, spec, before, after)
     return assembleNetwork(lg) if layer.is_output else dlnetwork(lg)
 
 
