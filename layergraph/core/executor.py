@@ -50,6 +50,10 @@ class Executor:
         # shared learnables (core/shared.py): one internal array per group, read by every member
         self.shared = tie_params(graph, self.params)
         self.input_names = [s.name for s in self.steps if s.op.layer.is_input]
+        self._plan()
+
+    def _plan(self):
+        """What depends on the steps: last uses, fusion chains, and the per-run state (reset)."""
         self.batch_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._ctx: dict[str, object] | None = None
         self._last_use = {}
@@ -58,8 +62,31 @@ class Executor:
             for ref in step.inputs:
                 self._last_use[ref] = i
                 consumers.setdefault(ref, []).append(step)
-        self._chains = self._fusable_chains(self.steps, consumers) if device == "cpu" else {}
+        self._chains = self._fusable_chains(self.steps, consumers) if self.device == "cpu" else {}
         self._device_params: dict[str, dict] | None = None  # non-'cpu': self.params on the device
+        self.__dict__.pop("_train_fusions_cache", None)
+        self.__dict__.pop("_grad_refs_cache", None)
+
+    def with_values(self, graph, names) -> "Executor":
+        """The plan of ``graph``, a graph that differs from this executor's only in the values
+        (learnables, state) the layers ``names`` hold, same sizes and hyperparameters: those
+        steps get new ops and parameters, the others' ops and parameter arrays are shared with
+        this executor (which is not changed; a network's executor never writes its parameters)."""
+        new = object.__new__(Executor)
+        new.__dict__.update(self.__dict__)
+        new.params = dict(self.params)
+        new.steps = []
+        for step in self.steps:
+            if step.name in names:
+                info = self.analysis.info(step.name)
+                op = make_op(graph.layer(step.name), list(info.InputSizes.values()),
+                             list(info.ActivationSizes.values()), self.dtype)
+                new.params[step.name] = op.prepare()
+                step = Step(step.name, op, step.inputs, step.outputs)
+            new.steps.append(step)
+        new.shared = tie_params(graph, new.params)
+        new._plan()
+        return new
 
     @staticmethod
     def _fusable_chains(steps, consumers):
