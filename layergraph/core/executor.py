@@ -184,7 +184,8 @@ class Executor:
         return ins, outs
 
     def forward(self, inputs: dict[str, np.ndarray], training: bool = False, keep: set | None = None,
-                rng=None, dropout: bool | None = None, seq: dict | None = None) -> dict[tuple[str, str], np.ndarray]:
+                rng=None, dropout: bool | None = None, seq: dict | None = None,
+                predicting: bool = False) -> dict[tuple[str, str], np.ndarray]:
         """Run every layer. ``inputs`` maps input layer names to internal-layout
         batches. Returns the activations of the network outputs (unconnected output
         ports) and of the (layer, port) pairs in ``keep``. With ``training`` the
@@ -192,7 +193,9 @@ class Executor:
         ``dropout=False`` turns dropout off in a training pass (the trainer's pass for
         population statistics). ``seq`` maps input layer names to the padding of their
         sequence batches (core/sequence.py ``SeqInfo``; None: no padding); each op reads its
-        input's as ``op.seq``, and ``self.seq_meta`` holds the metadata of every output."""
+        input's as ``op.seq``, and ``self.seq_meta`` holds the metadata of every output.
+        ``predicting`` with ``training``: the contexts for ``backward`` of a pass that computes
+        prediction's numbers (``Op.predicting``; no fusion, no batch statistics)."""
         keep = set(keep or ())
         acts: dict[tuple[str, str], np.ndarray] = {}
         ctxs = {} if training else None
@@ -202,11 +205,12 @@ class Executor:
         params = self.params if transfers is None else self._params_on_device(transfers[0])
         fused_away = set()
         self._fused_into = {}  # relu (and maxpool) name -> batchnorm name, fused in this training pass
-        train_fusions = self._train_fusions() if training else {}
+        train_fusions = self._train_fusions() if training and not predicting else {}
         seq_in, self.seq_meta = self._seq_metas(seq)
         for i, step in enumerate(self.steps):
             op = step.op
             op.seq = seq_in[step.name]
+            op.predicting = predicting
             if step.name in fused_away:
                 continue
             fusion = train_fusions.get(step.name)
@@ -256,7 +260,7 @@ class Executor:
                 ys = [transfers[0](y) for y in ys]  # once per batch, after the host-side normalization
             if training:
                 ctxs[step.name] = ctx
-                if op.layer.family == "batchnorm":
+                if op.layer.family == "batchnorm" and not predicting:
                     self.batch_stats[step.name] = (ctx[1], ctx[2])
             for port, y in zip(step.outputs, ys):
                 acts[(step.name, port)] = y

@@ -267,14 +267,8 @@ def _network_call(net, X, training, Outputs):
     traced_net = isinstance(net, _TracedNetwork) and net._ad_tape is tape
     traced = tape is not None and (traced_net or any(isinstance(x, dlarray) and x._tape is tape for x in xs))
     layers = {s.name: s.op.layer for s in ex.steps}
-    if traced and not training:
-        stateful = [n for n, lay in layers.items() if lay.family in ("batchnorm", "dropout")]
-        if stateful:
-            raise LayerGraphError(f"predict inside dlfeval cannot differentiate through layer '{stateful[0]}' "
-                                  f"({layers[stateful[0]].Type}) yet; use forward, or predict outside dlfeval.",
-                                  "deep:dlnetwork:PredictNotDifferentiable")
-    run_training = training or traced
-    acts = ex.forward(feeds, training=run_training, keep=set(refs), dropout=None if training else False)
+    # traced predict: prediction's numbers (trained statistics, no dropout) with the contexts kept
+    acts = ex.forward(feeds, training=training or traced, keep=set(refs), predicting=traced and not training)
     outs = []
     for ref in refs:
         data, fmt = _output_dlarray(acts[ref])
