@@ -20,6 +20,7 @@ import numpy as np
 from ..core import autodiff as ad
 from ..core import conventions as cv
 from ..core.errors import LayerGraphError
+from ..core.shared import shared_learnables
 from ..layers._common import same_padding
 from ..train import solvers
 from . import network as _network
@@ -58,6 +59,9 @@ def _trace(value, tape):
         net.__class__ = _TracedNetwork
         net._ad_tape = tape
         net._ad_keys = {(r[0], r[1]): tape.leaf() for r in value._arrays("learnables")}
+        for members in shared_learnables(value._graph).values():   # a shared array is one variable
+            for m in members[1:]:
+                net._ad_keys[m] = net._ad_keys[members[0]]
         net.__dict__.pop("_ad_learnables", None)
         return net
     if isinstance(value, Table):
