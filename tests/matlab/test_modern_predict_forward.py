@@ -173,3 +173,32 @@ def test_forward_in_dlfeval_matches_torch_train_mode_and_state():
     # net.State = state stores them; predict then uses them
     net.State = state
     np.testing.assert_allclose(np.asarray(net.State.Value[0], np.float64).reshape(-1), new["TrainedMean"])
+
+
+def test_custom_layer_runs_predict_in_traced_predict_and_forward_in_forward():
+    from layergraph.matlab import featureInputLayer, nnet
+    from layergraph.matlab import sum as msum
+
+    class scaleLayer(nnet.layer.Layer):
+        """predict cubes (times 1), forward cubes times 2: the gradients tell which ran."""
+        def __init__(self):
+            self.Name = "scale"
+
+        def predict(self, X):
+            return X * X * X
+
+        def forward(self, X):
+            return 2 * X * X * X
+
+    net = dlnetwork(LayerArray([featureInputLayer(3, "Normalization", "none", "Name", "in"), scaleLayer()]))
+    x = R.standard_normal((3, 4))
+    X = dlarray(x, "CB")
+
+    def grad_of(call):
+        def model(X):
+            y = call(net, X)
+            y = y[0] if isinstance(y, tuple) else y
+            return dlgradient(msum(y, "all"), X)
+        return extractdata(dlfeval(model, X))
+    np.testing.assert_allclose(grad_of(lambda n, v: n.predict(v)), 3 * x * x, rtol=1e-12)
+    np.testing.assert_allclose(grad_of(lambda n, v: n.forward(v)), 6 * x * x, rtol=1e-12)
