@@ -256,11 +256,22 @@ def batchnorm_infer(x, scale, offset, mean, var, eps):
     inv = (1.0 / np.sqrt(var.astype(np.float64) + eps)).astype(x.dtype)
     xhat = (x - mean.reshape(shape)) * inv.reshape(shape)
     y = xhat * scale.reshape(shape) + offset.reshape(shape)
+    return y, batchnorm_fixed_vjp(x, scale, mean, var, eps)
+
+
+def batchnorm_fixed_vjp(x, scale, mean, var, eps):
+    """The vjp of y = (x - mean) / sqrt(var + eps) * scale + offset per channel (axis 1) with the
+    statistics held fixed: dy -> (dx, dscale, doffset), dscale and doffset (C,). The backward of
+    batchnorm with given statistics and of a batch normalization layer in differentiated prediction."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    inv = (1.0 / np.sqrt(np.asarray(var, np.float64).reshape(-1) + eps)).astype(x.dtype)
     axes = (0,) + tuple(range(2, x.ndim))
 
     def vjp(dy):
-        return dy * (scale * inv).reshape(shape), (dy * xhat).sum(axis=axes), dy.sum(axis=axes)
-    return y, vjp
+        xhat = (x - np.asarray(mean).reshape(shape)) * inv.reshape(shape)
+        return (dy * (np.asarray(scale).reshape(-1) * inv).reshape(shape), (dy * xhat).sum(axis=axes),
+                dy.sum(axis=axes))
+    return vjp
 
 
 def layernorm(x, scale, offset, eps, channel_only=False):

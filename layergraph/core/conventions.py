@@ -18,6 +18,8 @@ FH x FW x C x F, bias 1 x 1 x F, FC weights Out x In with In the column-major
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # -- batch normalization running statistics --------------------------------------
@@ -61,11 +63,15 @@ def internal_images_to_matlab(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 3, 1, 0))
 
 
+@functools.lru_cache(maxsize=64)
 def matlab_flatten_order(c: int, h: int, w: int) -> np.ndarray:
     """perm such that ``x_internal.reshape(N, -1)[:, k]`` is MATLAB's flat element
-    ``perm[k]``: MATLAB flattens H x W x C column-major (H fastest)."""
+    ``perm[k]``: MATLAB flattens H x W x C column-major (H fastest). Computed once per size
+    (read-only: every fully connected layer of that input size shares it)."""
     cc, hh, ww = np.meshgrid(np.arange(c), np.arange(h), np.arange(w), indexing="ij")
-    return (hh + h * ww + h * w * cc).ravel()
+    perm = (hh + h * ww + h * w * cc).ravel()
+    perm.flags.writeable = False
+    return perm
 
 
 # -- weights ---------------------------------------------------------------------------

@@ -50,6 +50,10 @@ class Executor:
         # shared learnables (core/shared.py): one internal array per group, read by every member
         self.shared = tie_params(graph, self.params)
         self.input_names = [s.name for s in self.steps if s.op.layer.is_input]
+        self._plan()
+
+    def _plan(self):
+        """What depends on the steps: last uses, fusion chains, and the per-run state (reset)."""
         self.batch_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._ctx: dict[str, object] | None = None
         self._last_use = {}
@@ -58,8 +62,31 @@ class Executor:
             for ref in step.inputs:
                 self._last_use[ref] = i
                 consumers.setdefault(ref, []).append(step)
-        self._chains = self._fusable_chains(self.steps, consumers) if device == "cpu" else {}
+        self._chains = self._fusable_chains(self.steps, consumers) if self.device == "cpu" else {}
         self._device_params: dict[str, dict] | None = None  # non-'cpu': self.params on the device
+        self.__dict__.pop("_train_fusions_cache", None)
+        self.__dict__.pop("_grad_refs_cache", None)
+
+    def with_values(self, graph, names) -> "Executor":
+        """The plan of ``graph``, a graph that differs from this executor's only in the values
+        (learnables, state) the layers ``names`` hold, same sizes and hyperparameters: those
+        steps get new ops and parameters, the others' ops and parameter arrays are shared with
+        this executor (which is not changed; a network's executor never writes its parameters)."""
+        new = object.__new__(Executor)
+        new.__dict__.update(self.__dict__)
+        new.params = dict(self.params)
+        new.steps = []
+        for step in self.steps:
+            if step.name in names:
+                info = self.analysis.info(step.name)
+                op = make_op(graph.layer(step.name), list(info.InputSizes.values()),
+                             list(info.ActivationSizes.values()), self.dtype)
+                new.params[step.name] = op.prepare()
+                step = Step(step.name, op, step.inputs, step.outputs)
+            new.steps.append(step)
+        new.shared = tie_params(graph, new.params)
+        new._plan()
+        return new
 
     @staticmethod
     def _fusable_chains(steps, consumers):
@@ -160,7 +187,8 @@ class Executor:
         return ins, outs
 
     def forward(self, inputs: dict[str, np.ndarray], training: bool = False, keep: set | None = None,
-                rng=None, dropout: bool | None = None, seq: dict | None = None) -> dict[tuple[str, str], np.ndarray]:
+                rng=None, dropout: bool | None = None, seq: dict | None = None,
+                predicting: bool = False) -> dict[tuple[str, str], np.ndarray]:
         """Run every layer. ``inputs`` maps input layer names to internal-layout
         batches. Returns the activations of the network outputs (unconnected output
         ports) and of the (layer, port) pairs in ``keep``. With ``training`` the
@@ -168,7 +196,9 @@ class Executor:
         ``dropout=False`` turns dropout off in a training pass (the trainer's pass for
         population statistics). ``seq`` maps input layer names to the padding of their
         sequence batches (core/sequence.py ``SeqInfo``; None: no padding); each op reads its
-        input's as ``op.seq``, and ``self.seq_meta`` holds the metadata of every output."""
+        input's as ``op.seq``, and ``self.seq_meta`` holds the metadata of every output.
+        ``predicting`` with ``training``: the contexts for ``backward`` of a pass that computes
+        prediction's numbers (``Op.predicting``; no fusion, no batch statistics)."""
         keep = set(keep or ())
         acts: dict[tuple[str, str], np.ndarray] = {}
         ctxs = {} if training else None
@@ -178,11 +208,12 @@ class Executor:
         params = self.params if transfers is None else self._params_on_device(transfers[0])
         fused_away = set()
         self._fused_into = {}  # relu (and maxpool) name -> batchnorm name, fused in this training pass
-        train_fusions = self._train_fusions() if training else {}
+        train_fusions = self._train_fusions() if training and not predicting else {}
         seq_in, self.seq_meta = self._seq_metas(seq)
         for i, step in enumerate(self.steps):
             op = step.op
             op.seq = seq_in[step.name]
+            op.predicting = predicting
             if step.name in fused_away:
                 continue
             fusion = train_fusions.get(step.name)
@@ -234,7 +265,7 @@ class Executor:
                 ys = [transfers[0](y) for y in ys]  # once per batch, after the host-side normalization
             if training:
                 ctxs[step.name] = ctx
-                if op.layer.family == "batchnorm":
+                if op.layer.family == "batchnorm" and not predicting:
                     self.batch_stats[step.name] = (ctx[1], ctx[2])
             for port, y in zip(step.outputs, ys):
                 acts[(step.name, port)] = y

@@ -7,6 +7,8 @@ the Wolfram dialect maps its options onto these through ``conventions.py``.
 """
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar, NamedTuple
 
@@ -407,7 +409,7 @@ class Layer(Validated):
     def _matlab_view(self, name: str, internal: np.ndarray) -> np.ndarray:
         value = np.array(type(self).array_layouts[name].to_matlab(self, internal), order="C")
         given = self._shapes.get(name)
-        if given is not None and int(np.prod(given.shape)) == value.size:
+        if given is not None and math.prod(given.shape) == value.size:
             value = value.reshape(given.shape, order="F")   # MATLAB's reshape (a learnable's differ in singletons only)
             value = np.asfortranarray(value) if given.fortran else np.ascontiguousarray(value)
         # a fresh converted copy: an in-place edit (layer.Weights[0] = v) would change the copy and

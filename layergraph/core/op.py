@@ -19,6 +19,10 @@ class Op:
     # The padding of the input sequence batch (core/sequence.py SeqInfo; None: no time or no
     # padding), set by the executor before forward as it sets ``rng``.
     seq = None
+    # Set by the executor before forward: a training pass (contexts kept for backward) that
+    # computes what prediction computes: batch normalization on its trained statistics, no
+    # dropout, a custom layer's predict (the gradient of prediction: MATLAB's predict in dlfeval).
+    predicting: bool = False
 
     def seq_out(self, seq):
         """The sequence metadata of this op's outputs given its input's (the same by default)."""

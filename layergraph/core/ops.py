@@ -135,6 +135,10 @@ class BatchNormOp(Op):
 
     def forward(self, k, xs, P, training):
         eps = self.layer.Epsilon
+        if training and self.predicting:   # differentiated prediction: the trained statistics, held fixed
+            y = k("batchnorm", "forward_infer")(xs[0], P["Scale"], P["Offset"], P["TrainedMean"],
+                                                P["TrainedVariance"], eps)
+            return [y], ("population", xs[0])
         if training and self.seq is not None and not self.seq.full and xs[0].ndim == 3:
             return self._forward_valid_steps(k, xs[0], P, eps)
         if training:
@@ -167,6 +171,11 @@ class BatchNormOp(Op):
         return [np.ascontiguousarray(y.transpose(0, 2, 1))], (steps, mean, var, {"valid": valid})
 
     def backward(self, k, dys, ctx, P):
+        if isinstance(ctx[0], str):   # the trained statistics: an affine map per channel
+            from .autodiff import batchnorm_fixed_vjp
+            dx, dscale, doffset = batchnorm_fixed_vjp(ctx[1], P["Scale"], P["TrainedMean"], P["TrainedVariance"],
+                                                      self.layer.Epsilon)(dys[0])
+            return [dx], {"Scale": dscale.reshape(P["Scale"].shape), "Offset": doffset.reshape(P["Offset"].shape)}
         if len(ctx) > 3 and "valid" in ctx[3]:
             steps, mean, var, extra = ctx
             valid = extra["valid"]
@@ -304,7 +313,7 @@ class DropoutOp(Op):
 
     def forward(self, k, xs, P, training):
         p = self.layer.Probability
-        if not training or p == 0:
+        if not training or p == 0 or self.predicting:
             return [xs[0]], None
         y, mask = k("dropout", "forward_train")(xs[0], p, self.rng)
         return [y], mask

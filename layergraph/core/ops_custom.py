@@ -90,7 +90,7 @@ class CustomOp(Op):
     def forward(self, k, xs, P, training):
         impl, name = self.layer.impl, self.layer.Name
         views, fmts = self._views(xs)
-        ys_view, vjp = impl.run(self.layer, views, fmts, dict(P), bool(training))
+        ys_view, vjp = impl.run(self.layer, views, fmts, dict(P), bool(training) and not self.predicting)
         n = xs[0].shape[0] if xs else 0
         ys = []
         for i, (y, size) in enumerate(zip(ys_view, self.out_sizes)):

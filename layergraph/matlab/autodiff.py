@@ -20,6 +20,7 @@ import numpy as np
 from ..core import autodiff as ad
 from ..core import conventions as cv
 from ..core.errors import LayerGraphError
+from ..core.shared import shared_learnables
 from ..layers._common import same_padding
 from ..train import solvers
 from . import network as _network
@@ -37,12 +38,15 @@ class _TracedNetwork(DLNetwork):
 
     @property
     def Learnables(self) -> Table:
-        rows = []
-        for row in DLNetwork.Learnables.fget(self):
-            x = dlarray._new(np.array(row[2]), "")
-            x._key, x._tape = self._ad_keys[(row[0], row[1])], self._ad_tape
-            rows.append((row[0], row[1], x))
-        return Table(_COLUMNS, rows)
+        traced = self.__dict__.get("_ad_learnables")
+        if traced is None:   # one traced dlarray per learnable, the same at every read
+            traced = []
+            for layer, name, value in self._arrays("learnables"):
+                x = dlarray._new(value, "")
+                x._key, x._tape = self._ad_keys[(layer, name)], self._ad_tape
+                traced.append((layer, name, x))
+            self._ad_learnables = traced
+        return Table(_COLUMNS, traced)
 
 
 def _trace(value, tape):
@@ -54,7 +58,11 @@ def _trace(value, tape):
         net = copy.copy(value)
         net.__class__ = _TracedNetwork
         net._ad_tape = tape
-        net._ad_keys = {(r[0], r[1]): tape.leaf() for r in DLNetwork.Learnables.fget(value)}
+        net._ad_keys = {(r[0], r[1]): tape.leaf() for r in value._arrays("learnables")}
+        for members in shared_learnables(value._graph).values():   # a shared array is one variable
+            for m in members[1:]:
+                net._ad_keys[m] = net._ad_keys[members[0]]
+        net.__dict__.pop("_ad_learnables", None)
         return net
     if isinstance(value, Table):
         return Table(value.columns, [tuple(_trace(v, tape) if isinstance(v, dlarray) else
@@ -75,6 +83,7 @@ def _untrace(value):
         net = copy.copy(value)
         net.__class__ = DLNetwork
         del net._ad_tape, net._ad_keys
+        net.__dict__.pop("_ad_learnables", None)
         return net
     if isinstance(value, Table):
         return Table(value.columns, [tuple(_untrace(v) for v in row) for row in value])
@@ -262,14 +271,8 @@ def _network_call(net, X, training, Outputs):
     traced_net = isinstance(net, _TracedNetwork) and net._ad_tape is tape
     traced = tape is not None and (traced_net or any(isinstance(x, dlarray) and x._tape is tape for x in xs))
     layers = {s.name: s.op.layer for s in ex.steps}
-    if traced and not training:
-        stateful = [n for n, lay in layers.items() if lay.family in ("batchnorm", "dropout")]
-        if stateful:
-            raise LayerGraphError(f"predict inside dlfeval cannot differentiate through layer '{stateful[0]}' "
-                                  f"({layers[stateful[0]].Type}) yet; use forward, or predict outside dlfeval.",
-                                  "deep:dlnetwork:PredictNotDifferentiable")
-    run_training = training or traced
-    acts = ex.forward(feeds, training=run_training, keep=set(refs), dropout=None if training else False)
+    # traced predict: prediction's numbers (trained statistics, no dropout) with the contexts kept
+    acts = ex.forward(feeds, training=training or traced, keep=set(refs), predicting=traced and not training)
     outs = []
     for ref in refs:
         data, fmt = _output_dlarray(acts[ref])
@@ -303,8 +306,9 @@ def _network_call(net, X, training, Outputs):
                 if g is None:
                     dxs.append(None)
                     continue
-                lay = layers[layer]
-                dxs.append(np.array(lay._matlab_view(param, steps[layer].op.stored(param, g))))
+                g = layers[layer]._matlab_view(param, steps[layer].op.stored(param, g))
+                g.flags.writeable = True   # a fresh copy (a property's view is read-only)
+                dxs.append(g)
             return dxs
 
         in_keys = [x._key if isinstance(x, dlarray) and x._tape is tape else None for x in xs]
@@ -692,10 +696,8 @@ def huber(Y, T, *args, **kw):
 def _items(obj):
     """[(key, MATLAB-layout array, learn-rate factor)] of the learnables in ``obj``."""
     if isinstance(obj, DLNetwork):
-        out = []
-        for row in DLNetwork.Learnables.fget(obj):
-            out.append(((row[0], row[1]), np.asarray(row[2]), float(obj.getLearnRateFactor(row[0], row[1]))))
-        return out
+        factors = obj._learn_rate_factors()
+        return [((r[0], r[1]), r[2], float(factors[(r[0], r[1])])) for r in obj._arrays("learnables")]
     if isinstance(obj, Table):
         return [((row[0], row[1]) if len(row) >= 3 else (i,), np.asarray(_as_data(row[-1])), 1.0)
                 for i, row in enumerate(obj)]
@@ -752,8 +754,61 @@ def _updated(net, values: dict):
     return _like(net, values)
 
 
+def _in_order(obj, keys, name, what):
+    """The arrays of ``obj`` (gradients or a solver state) for the learnables ``keys`` of a
+    dlnetwork, in their order: a table in the order of net.Learnables is read row by row,
+    anything else matched by key. None for MATLAB's [] (a first call's state)."""
+    if what == "state" and _state(obj) is None:
+        return None
+    if isinstance(obj, Table) and len(obj) == len(keys) and len(obj.columns) >= 3 and \
+            all((row[0], row[1]) == k for row, k in zip(obj, keys)):
+        return [_as_data(row[-1]) for row in obj]
+    found = {k: a for k, a, _ in _items(obj)}
+    out = []
+    for k in keys:
+        if k not in found:
+            raise LayerGraphError(f"{name}: the {'gradients' if what == 'grad' else 'state'} have no value for the "
+                                  f"learnable {k!r}. They must have the structure of the parameters.",
+                                  "deep:solvers:GradientMismatch")
+        out.append(found[k])
+    return out
+
+
+def _solve_network(name, net, grad, states, step):
+    """``_solve`` for a dlnetwork: its learnables in the order of net.Learnables, the gradients and
+    states read in that order, the learnables a factor 0 freezes left as they are; the new network
+    keeps the executors of the old one for the layers that did not change."""
+    rows = net._arrays("learnables")
+    keys = [(r[0], r[1]) for r in rows]
+    factors = net._learn_rate_factors()
+    g_in = _in_order(grad, keys, name, "grad")
+    st_in = [_in_order(s, keys, name, "state") for s in states]
+    new_w, new_states = {}, [[] for _ in states]
+    for i, (key, (_, _, w)) in enumerate(zip(keys, rows)):
+        g = np.asarray(g_in[i], dtype=w.dtype)
+        if g.size != w.size:
+            raise LayerGraphError(f"{name}: the gradient of {key!r} has {g.size} elements; the parameter has {w.size}.",
+                                  "deep:solvers:GradientMismatch")
+        g = g.reshape(w.shape)
+        slots = [np.array(st[i], dtype=w.dtype).reshape(w.shape) if st is not None else np.zeros_like(w)
+                 for st in st_in]
+        factor = float(factors[key])
+        if factor != 0:
+            w = np.array(w, order="C")
+            step(w, g, slots, factor)
+            w.flags.writeable = False   # as a layer's property gives it (net.Learnables reads it as it is)
+            new_w[key] = w
+        for d, slot in zip(new_states, slots):
+            d.append(slot)
+    out = net._with_arrays(new_w, matlab=new_w) if new_w else copy.copy(net)
+    return (out, *(Table(_COLUMNS, [(k[0], k[1], dlarray._new(a, "")) for k, a in zip(keys, d)])
+                   for d in new_states))
+
+
 def _solve(name, net, grad, states, step):
     """One solver step over every learnable: ``step(w, g, state arrays, lr factor)`` in place on copies."""
+    if isinstance(net, DLNetwork):
+        return _solve_network(name, net, grad, states, step)
     params = _items(net)
     g_of = {k: a for k, a, _ in _items(grad)}
     st_of = [_state(s) for s in states]

@@ -191,19 +191,19 @@ class DLNetwork(_MatlabNetwork):
     def _state_after(self, ex) -> Table:
         """The State after a training forward of ``ex``: the moving statistics updated with its batch's."""
         rows = []
-        for layer in self.Layers:
-            final = getattr(ex.step(layer.Name).op, "final_state", None) if layer.states else None
+        steps = {s.name: s for s in ex.steps}
+        for layer_name, name, value in self._arrays("state"):
+            op = steps[layer_name].op
+            final = getattr(op, "final_state", None)
             if final is not None:   # a recurrent layer: its state after the data, H x N
-                for name, value in zip(layer.states, final):
-                    rows.append((layer.Name, name, np.ascontiguousarray(value.T)))
+                rows.append((layer_name, name, np.ascontiguousarray(final[op.layer.states.index(name)].T)))
                 continue
-            for name in layer.states:
-                mean, var = ex.batch_stats[layer.Name]
-                batch = mean if name == "TrainedMean" else var
-                decay = layer.MeanDecay if name == "TrainedMean" else layer.VarianceDecay
-                current = cv.channel_vector(getattr(layer, name))
-                rows.append((layer.Name, name, cv.update_running(current, batch, decay)
-                             .astype(current.dtype).reshape(getattr(layer, name).shape)))
+            mean, var = ex.batch_stats[layer_name]
+            batch = mean if name == "TrainedMean" else var
+            decay = op.layer.MeanDecay if name == "TrainedMean" else op.layer.VarianceDecay
+            current = cv.channel_vector(value)
+            rows.append((layer_name, name, cv.update_running(current, batch, decay)
+                         .astype(current.dtype).reshape(value.shape)))
         return Table(("Layer", "Parameter", "Value"), rows)
 
     def predict(self, X, *args, **kwargs):
@@ -212,12 +212,56 @@ class DLNetwork(_MatlabNetwork):
             return call(self, X, False, kwargs.get("Outputs"))
         return super().predict(X, *args, **kwargs)
 
-    def _with_arrays(self, values: dict) -> "DLNetwork":
-        """The network with arrays {(layer, name): MATLAB-layout array} stored on its layers."""
+    def _with_arrays(self, values: dict, matlab: dict | None = None) -> "DLNetwork":
+        """The network with arrays {(layer, name): MATLAB-layout array} stored on its layers.
+        Its executors are this network's with the changed layers' steps rebuilt (the rest
+        shared, core/executor.py ``Executor.with_values``); ``matlab`` ({(layer, name): read-only
+        MATLAB-layout array}, the values a solver function just computed) fills its Learnables
+        without converting them back."""
         per: dict[str, dict] = {}
         for (layer, name), value in values.items():
             per.setdefault(layer, {})[name] = value
-        return self.with_layers({n: self._graph.layer(n).with_matlab_arrays(**a) for n, a in per.items()})
+        new = self.with_layers({n: self._graph.layer(n).with_matlab_arrays(**a) for n, a in per.items()})
+        new._executors = {k: ex.with_values(new._graph, set(per)) for k, ex in self._executors.items()}
+        for kind in ("learnables", "state"):   # the tables' arrays that did not change, and the new ones given
+            cached = self.__dict__.get("_cache_" + kind)
+            if cached is not None and cached[0] is self._graph:
+                rows = []
+                for layer, name, value in cached[1]:
+                    if (layer, name) in values:
+                        value = (matlab or {}).get((layer, name))
+                        value = getattr(new._graph.layer(layer), name) if value is None else value
+                    rows.append((layer, name, value))
+                new.__dict__["_cache_" + kind] = (new._graph, tuple(rows))
+        cached = self.__dict__.get("_cache_factors")
+        if cached is not None and cached[0] is self._graph:
+            new.__dict__["_cache_factors"] = (new._graph, cached[1])
+        return new
+
+    def _arrays(self, kind: str) -> tuple:
+        """((layer, parameter, MATLAB-layout array), ...) of the learnables (``kind``
+        'learnables') or the state ('state'), read once per graph (a network's graph is never
+        changed in place; the arrays are read-only views, as a layer's properties give them)."""
+        key = "_cache_" + kind
+        cached = self.__dict__.get(key)
+        if cached is None or cached[0] is not self._graph:
+            layers = self._graph.layers()
+            if kind == "learnables":
+                rows = tuple((layer.Name, spec.name, getattr(layer, spec.name))
+                             for layer in layers for spec in layer.learnables)
+            else:
+                rows = tuple((layer.Name, name, getattr(layer, name)) for layer in layers for name in layer.states)
+            cached = self.__dict__[key] = (self._graph, rows)
+        return cached[1]
+
+    def _learn_rate_factors(self) -> dict:
+        """{(layer, parameter): learn-rate factor}, read once per graph."""
+        cached = self.__dict__.get("_cache_factors")
+        if cached is None or cached[0] is not self._graph:
+            cached = self.__dict__["_cache_factors"] = (self._graph, {
+                (layer.Name, spec.name): getattr(layer, spec.learn_rate)
+                for layer in self._graph.layers() for spec in layer.learnables})
+        return cached[1]
 
     @classmethod
     def build(cls, obj, Initialize: bool = True) -> "DLNetwork":
@@ -244,19 +288,16 @@ class DLNetwork(_MatlabNetwork):
 
     @property
     def Learnables(self) -> Table:
-        rows = [(layer.Name, spec.name, getattr(layer, spec.name))
-                for layer in self.Layers for spec in layer.learnables]
-        return Table(("Layer", "Parameter", "Value"), rows)
+        return Table(("Layer", "Parameter", "Value"), self._arrays("learnables"))
 
     @property
     def State(self) -> Table:
-        rows = [(layer.Name, name, getattr(layer, name)) for layer in self.Layers for name in layer.states]
-        return Table(("Layer", "Parameter", "Value"), rows)
+        return Table(("Layer", "Parameter", "Value"), self._arrays("state"))
 
     @State.setter
     def State(self, state: Table):
         """``net.State = state`` (the state forward returns): every row must name a state of the network."""
-        names = {(layer.Name, n) for layer in self.Layers for n in layer.states}
+        names = {(r[0], r[1]) for r in self._arrays("state")}
         values = {}
         for row in state:
             if (row[0], row[1]) not in names:
@@ -264,7 +305,8 @@ class DLNetwork(_MatlabNetwork):
                                       f"'{row[0]}'.", "nnet_cnn:dlnetwork:InvalidState")
             values[(row[0], row[1])] = np.asarray(row[2])
         new = self._with_arrays(values)
-        self._graph, self._executors = new._graph, {}
+        self._graph, self._executors = new._graph, new._executors
+        self.__dict__.update({k: v for k, v in new.__dict__.items() if k.startswith("_cache_")})
 
     def _learnable_spec(self, layer_name, parameter):
         layer = self._graph.layer(layer_name)

@@ -21,12 +21,22 @@ def _cell(value) -> str:
     return str(value)
 
 
+_ROW_TYPES: dict[tuple[str, ...], type] = {}   # one row class per column set (namedtuple() is slow)
+
+
+def _row_type(columns: tuple[str, ...]) -> type:
+    row = _ROW_TYPES.get(columns)
+    if row is None:
+        row = _ROW_TYPES[columns] = namedtuple("Row", columns)
+    return row
+
+
 class Table:
     """Rows of named columns; ``t.Source`` gives a column, ``t[i]`` a row."""
 
     def __init__(self, columns: tuple[str, ...], rows=()):
         self._columns = tuple(columns)
-        self._row = namedtuple("Row", self._columns)
+        self._row = _row_type(self._columns)
         self._rows = [self._row(*r) for r in rows]
 
     @property
