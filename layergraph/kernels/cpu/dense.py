@@ -17,7 +17,10 @@ import numpy as np
 from ._parallel import batch_parallel
 from ._util import as_float, like, out_empty
 
-_MIN_ROWS = 16  # fewer rows per thread than this: one thread does it all
+# fewer rows per thread than this: one thread does it all. Two threads on 16 rows each (batch 32)
+# cost 2-3x the CPU time of one thread on all 32 (two single-threaded OpenBLAS products at once,
+# and the hand-off; measured 2026-12-04 on the 784-512-512-10 MLP's layers, docs/performance.md)
+_MIN_ROWS = 64
 
 
 def _x2(x, w, name):
