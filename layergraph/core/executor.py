@@ -98,24 +98,31 @@ class Executor:
     @staticmethod
     def _pixel_major_plan(steps, consumers, chains) -> set:
         """The convolutions whose prediction output (after their fused chain) is pixel-major:
-        those with ``pixel_major_ok`` and no pooling in their chain whose every reader takes a
-        pixel-major input (another such convolution, an elementwise layer, an addition). Other
-        layers get a pixel-major input transposed back first (forward's ``_channel_major``)."""
+        those with ``pixel_major_ok`` and no pooling in their chain whose output is worth keeping
+        pixel-major: every reader takes that layout (another such convolution, an elementwise
+        layer, an addition) and at least one leads to such a convolution, directly or through
+        elementwise layers and additions (so MobileNet's pointwise convolutions, read by an
+        activation and then a depthwise convolution, stay channel-major). Other layers get a
+        pixel-major input transposed back first (forward's ``_layouts_for``)."""
         cands = {s.name for s in steps if s.op.layer.family == "conv" and s.op.pixel_major_ok()
                  and (s.name not in chains or chains[s.name][2] is None)}
 
-        def takes(step):
+        def passes(step):   # layout-blind: an addition or elementwise layer
             fam = step.op.layer.family
-            return step.name in cands or ((fam == "addition" or fam in ELEMENTWISE)
-                                          and len(step.outputs) == 1 and not step.op.layer.is_output)
+            return ((fam == "addition" or fam in ELEMENTWISE) and len(step.outputs) == 1
+                    and not step.op.layer.is_output)
 
-        plan = set()
-        for name in cands:
-            end = chains[name][-1][-1] if name in chains else (name, "out")
-            readers = consumers.get(end, [])
-            if readers and all(takes(r) for r in readers):
-                plan.add(name)
-        return plan
+        memo: dict = {}
+
+        def worth(ref):
+            if ref not in memo:
+                memo[ref] = False   # a cycle cannot occur (topological order); this only guards
+                readers = consumers.get(ref, [])
+                memo[ref] = bool(readers) and all(r.name in cands or passes(r) for r in readers) and any(
+                    r.name in cands or worth((r.name, r.outputs[0])) for r in readers)
+            return memo[ref]
+
+        return {name for name in cands if worth(chains[name][-1][-1] if name in chains else (name, "out"))}
 
     def _train_fusions(self) -> dict:
         """{batchnorm name: (relu step, maxpool step or None)} where the ReLU is the BN output's

@@ -31,6 +31,7 @@ def residual_net(act="relu"):
             lg = L.connectLayers(lg, last, f"{p}add/in2")
         last, ch = f"{p}r", width
     lg = L.addLayers(lg, [L.convolution2dLayer(3, 8, "Padding", 1, "Name", "tail"),
+                          L.convolution2dLayer(3, 8, "Padding", 1, "Name", "tail2"),
                           L.maxPooling2dLayer(2, "Stride", 2, "Name", "pool"),
                           L.globalAveragePooling2dLayer("Name", "gap"), L.fullyConnectedLayer(5, "Name", "fc"),
                           L.softmaxLayer("Name", "sm")])
@@ -58,7 +59,8 @@ def plan_off(monkeypatch):
 
 def test_the_plan_keeps_the_residual_body_pixel_major():
     ex = residual_net().executor("cpu", np.float64)
-    # c0 has 3 input channels; 'tail' feeds a max pooling, which reads channel-major only
+    # c0 has 3 input channels; 'tail' is read by 'tail2', whose max pooling (fused) is channel-major
+    # only, so 'tail' reads its input transposed back
     assert ex._pixel_major == {"b0c1", "b0c2", "b1c1", "b1c2", "b1skip"}
 
 
@@ -74,7 +76,7 @@ def test_predict_equals_the_channel_major_plan(plan_off, act, n):
     np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-13)
 
 
-@pytest.mark.parametrize("layer", ["b0n1", "b0a1", "b0add", "b1r", "b1skipn", "tail"])
+@pytest.mark.parametrize("layer", ["b0n1", "b0a1", "b0add", "b1r", "b1skipn", "tail", "tail2"])
 def test_activations_equal_the_channel_major_plan(plan_off, layer):
     net = residual_net()
     X = np.random.default_rng(0).standard_normal((12, 10, 3, 4))
@@ -103,3 +105,20 @@ def test_training_forward_is_unchanged(plan_off):
     plan_off()
     ref, _ = net.forward(X, dtype=np.float64)
     np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-13)
+
+
+def test_a_convolution_leading_to_no_pixel_major_reader_stays_channel_major(plan_off):
+    # MobileNet's pattern: a pointwise convolution, BN and ReLU6, then a depthwise convolution
+    L.rng(5)
+    net = L.dlnetwork([L.imageInputLayer([6, 6, 8], "Normalization", "none"),
+                       L.convolution2dLayer(1, 16, "Name", "pw"), L.batchNormalizationLayer,
+                       L.clippedReluLayer(6), L.groupedConvolution2dLayer(3, 1, "channel-wise", "Padding", 1),
+                       L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c2"), L.reluLayer("Name", "r2"),
+                       L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c3"),
+                       L.fullyConnectedLayer(3), L.softmaxLayer])
+    # c2 (16 channels) leads through its ReLU (fused) to c3; c3 is read by the fully connected layer
+    assert net.executor("cpu", np.float64)._pixel_major == {"c2"}
+    X = np.random.default_rng(0).standard_normal((6, 6, 8, 3))
+    y = net.predict(X, dtype=np.float64)
+    plan_off()
+    np.testing.assert_allclose(y, net.predict(X, dtype=np.float64), rtol=1e-12, atol=1e-13)
