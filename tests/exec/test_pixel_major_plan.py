@@ -14,10 +14,13 @@ def residual_net(act="relu"):
                        L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c0"),
                        L.batchNormalizationLayer("Name", "bn0"), L.reluLayer("Name", "r0")])
     last, ch = "r0", 8
+
+    def activation(name):
+        return L.reluLayer("Name", name) if act == "relu" else L.leakyReluLayer(0.1, "Name", name)
     for i, (width, stride) in enumerate(((8, 1), (16, 2))):
         p = f"b{i}"
         lg = L.addLayers(lg, [L.convolution2dLayer(3, width, "Stride", stride, "Padding", 1, "Name", f"{p}c1"),
-                              L.batchNormalizationLayer("Name", f"{p}n1"), (L.reluLayer("Name", f"{p}a1") if act == "relu" else L.leakyReluLayer(0.1, "Name", f"{p}a1")),
+                              L.batchNormalizationLayer("Name", f"{p}n1"), activation(f"{p}a1"),
                               L.convolution2dLayer(3, width, "Padding", 1, "Name", f"{p}c2"),
                               L.batchNormalizationLayer("Name", f"{p}n2"),
                               L.additionLayer(2, "Name", f"{p}add"), L.reluLayer("Name", f"{p}r")])
