@@ -22,7 +22,13 @@ from .errors import LayerGraphError
 from .initializers import rng as global_rng
 from .op import Op
 from .ops import make_op
+from .registry import ELEMENTWISE
 from .shared import tie_params
+
+# Prediction on 'cpu' keeps activations pixel-major (N x H x W x C) between the convolutions that
+# compute faster that way (ConvOp.pixel_major_ok) and the elementwise layers and additions
+# between them; False turns the plan off (the tests compare both).
+PIXEL_MAJOR = True
 
 
 @dataclass
@@ -63,9 +69,12 @@ class Executor:
                 self._last_use[ref] = i
                 consumers.setdefault(ref, []).append(step)
         self._chains = self._fusable_chains(self.steps, consumers) if self.device == "cpu" else {}
+        self._pixel_major = self._pixel_major_plan(self.steps, consumers, self._chains) if self.device == "cpu" \
+            else set()
         self._device_params: dict[str, dict] | None = None  # non-'cpu': self.params on the device
         self.__dict__.pop("_train_fusions_cache", None)
         self.__dict__.pop("_grad_refs_cache", None)
+        self.__dict__.pop("_no_seq_metas", None)
 
     def with_values(self, graph, names) -> "Executor":
         """The plan of ``graph``, a graph that differs from this executor's only in the values
@@ -114,6 +123,35 @@ class Executor:
             if len(refs) > 1:
                 chains[step.name] = (*links, refs)
         return chains
+
+    @staticmethod
+    def _pixel_major_plan(steps, consumers, chains) -> set:
+        """The convolutions whose prediction output (after their fused chain) is pixel-major:
+        those with ``pixel_major_ok`` and no pooling in their chain whose output is worth keeping
+        pixel-major: every reader takes that layout (another such convolution, an elementwise
+        layer, an addition) and at least one leads to such a convolution, directly or through
+        elementwise layers and additions (so MobileNet's pointwise convolutions, read by an
+        activation and then a depthwise convolution, stay channel-major). Other layers get a
+        pixel-major input transposed back first (forward's ``_layouts_for``)."""
+        cands = {s.name for s in steps if s.op.layer.family == "conv" and s.op.pixel_major_ok()
+                 and (s.name not in chains or chains[s.name][2] is None)}
+
+        def passes(step):   # layout-blind: an addition or elementwise layer
+            fam = step.op.layer.family
+            return ((fam == "addition" or fam in ELEMENTWISE) and len(step.outputs) == 1
+                    and not step.op.layer.is_output)
+
+        memo: dict = {}
+
+        def worth(ref):
+            if ref not in memo:
+                memo[ref] = False   # a cycle cannot occur (topological order); this only guards
+                readers = consumers.get(ref, [])
+                memo[ref] = bool(readers) and all(r.name in cands or passes(r) for r in readers) and any(
+                    r.name in cands or worth((r.name, r.outputs[0])) for r in readers)
+            return memo[ref]
+
+        return {name for name in cands if worth(chains[name][-1][-1] if name in chains else (name, "out"))}
 
     def _train_fusions(self) -> dict:
         """{batchnorm name: (relu step, maxpool step or None)} where the ReLU is the BN output's
@@ -170,7 +208,11 @@ class Executor:
     def _seq_metas(self, seq: dict | None) -> tuple[dict, dict]:
         """The sequence metadata (core/sequence.py SeqInfo or None) at every step's input and
         every output, from the input layers' (``seq``): an op passes its first input's on to
-        its outputs with time unless its ``seq_out`` changes it."""
+        its outputs with time unless its ``seq_out`` changes it. Without padding (no ``seq``)
+        they are computed once and kept (a walk over every step: about 0.1 ms per call on
+        ResNet-20)."""
+        if not seq and self.__dict__.get("_no_seq_metas") is not None:
+            return self._no_seq_metas
         outs: dict[tuple[str, str], object] = {}
         ins: dict[str, object] = {}
         for step in self.steps:
@@ -184,6 +226,8 @@ class Executor:
             carry = getattr(step.op, "seq_ports", ())
             for j, port in enumerate(step.outputs):   # only an output with time (or a seq_port) has padding
                 outs[(step.name, port)] = out if (j < len(sizes) and sizes[j].is_sequence) or port in carry else None
+        if not seq:
+            self._no_seq_metas = (ins, outs)
         return ins, outs
 
     def forward(self, inputs: dict[str, np.ndarray], training: bool = False, keep: set | None = None,
@@ -210,12 +254,19 @@ class Executor:
         self._fused_into = {}  # relu (and maxpool) name -> batchnorm name, fused in this training pass
         train_fusions = self._train_fusions() if training and not predicting else {}
         seq_in, self.seq_meta = self._seq_metas(seq)
+        plan = self._pixel_major if PIXEL_MAJOR and not training and transfers is None else ()
+        pm: set = set()   # refs whose array in acts is pixel-major (N x H x W x C)
         for i, step in enumerate(self.steps):
             op = step.op
             op.seq = seq_in[step.name]
             op.predicting = predicting
             if step.name in fused_away:
                 continue
+            chain = None if training else self._chains.get(step.name)
+            unfused = chain is None or any(ref in keep for ref in chain[-1][:-1])
+            planned = step.name in plan and (chain is None or not unfused)
+            if pm:
+                self._layouts_for(step, acts, pm, planned)
             fusion = train_fusions.get(step.name)
             # BN over padded vector sequences: its own masked path (an image sequence's op folds the
             # valid steps itself, fused or not: core/ops_folding.py)
@@ -237,8 +288,18 @@ class Executor:
                         last = (s.name, s.outputs[0])
                 acts[last] = y
                 continue
-            chain = None if training else self._chains.get(step.name)
-            if chain is not None and not any(ref in keep for ref in chain[-1][:-1]):
+            if planned:
+                bn, relu, _, refs = chain if chain is not None else (None, None, None, [(step.name, "out")])
+                ref = step.inputs[0]
+                y = op.forward_pixel_major(self.k, acts[ref], ref in pm, self.params[step.name],
+                                           (bn.op, self.params[bn.name]) if bn is not None else None,
+                                           relu is not None)
+                acts[refs[-1]] = y
+                pm.add(refs[-1])
+                fused_away.update(s.name for s in (bn, relu) if s is not None)
+                self._drop(acts, step, i, keep)
+                continue
+            if chain is not None and not unfused:
                 bn, relu, pool, refs = chain
                 y = op.forward_fused(self.k, acts[step.inputs[0]], self.params[step.name],
                                      (bn.op, self.params[bn.name]) if bn is not None else None, relu is not None,
@@ -270,11 +331,37 @@ class Executor:
             for port, y in zip(step.outputs, ys):
                 acts[(step.name, port)] = y
             if not training:
+                if pm and any(ref in pm for ref in step.inputs):   # an addition or elementwise layer
+                    pm.update((step.name, port) for port in step.outputs)
                 self._drop(acts, step, i, keep)
+        for ref in pm:   # what is returned is channel-major
+            if ref in acts:
+                acts[ref] = _channel_major(acts[ref])
         self._ctx = ctxs
         if transfers is not None:  # only the outputs and kept activations are left: one copy each
             acts = {ref: transfers[1](a) for ref, a in acts.items()}
         return acts
+
+    @staticmethod
+    def _layouts_for(step, acts, pm, planned):
+        """Before ``step`` runs in a prediction with pixel-major activations (``pm``): a planned
+        convolution reads either layout; an addition or elementwise layer with a pixel-major input
+        gets all its inputs pixel-major; any other layer gets them channel-major (transposed
+        once, in place in ``acts``)."""
+        refs = [ref for ref in step.inputs if ref in acts]
+        if planned or not any(ref in pm for ref in refs):
+            return
+        fam = step.op.layer.family
+        if (fam == "addition" or fam in ELEMENTWISE) and len(step.outputs) == 1 and not step.op.layer.is_output:
+            for ref in refs:
+                if ref not in pm and acts[ref].ndim == 4:
+                    acts[ref] = np.ascontiguousarray(acts[ref].transpose(0, 2, 3, 1))
+                    pm.add(ref)
+            return
+        for ref in refs:
+            if ref in pm:
+                acts[ref] = _channel_major(acts[ref])
+                pm.discard(ref)
 
     def _drop(self, acts, step, i, keep):
         """In prediction, free the activations that no later layer reads."""
@@ -338,6 +425,11 @@ class Executor:
                     grads_act[ref] = dx
         self.input_grads = grads_act  # what is left: gradients at the input layers' outputs
         return grads
+
+
+def _channel_major(a):
+    """A pixel-major N x H x W x C activation as N x C x H x W."""
+    return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
 
 
 def _no_device_kernel(device, what, err=None) -> str:

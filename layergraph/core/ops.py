@@ -102,6 +102,35 @@ class ConvOp(Op):
         args, kw = self._hp()
         return k("conv", "forward_infer")(x, w, b, *args, relu=relu, pool=pool, **kw)
 
+    def pixel_major_ok(self) -> bool:
+        """Whether prediction may keep this convolution's input and output pixel-major (N x H x W
+        x C; the executor's pixel-major plan): one group, 8 to 64 input channels, a constant
+        padding value, images without time. The rule of kernels/cpu/conv.py's
+        pixel_major_eligible, where the product runs fastest that way (docs/performance.md)."""
+        size = self.in_sizes[0]
+        return (self._groups() == 1 and not size.is_sequence and len(size.spatial) == 2
+                and 8 <= size.channels <= 64 and not isinstance(self.layer.PaddingValue, str))
+
+    def forward_pixel_major(self, k, x, x_nhwc, P, bn=None, relu=False):
+        """forward_fused (no pooling) with a pixel-major output, N x OH x OW x F, from x N x C x H x
+        W or (``x_nhwc``) N x H x W x C."""
+        w, b = self._folded(P, bn)
+        args, kw = self._hp()
+        return k("conv", "forward_infer")(x, w, b, *args, relu=relu, x_layout="nhwc" if x_nhwc else "nchw",
+                                          y_layout="nhwc", **kw)
+
+    def _folded(self, P, bn):
+        """The weights and bias with a following batch normalization folded in (``bn``: its op
+        and parameters, or None)."""
+        w, b = P["Weights"], P["Bias"]
+        if bn is not None:
+            bn_op, bnP = bn
+            f = bnP["Scale"].astype(np.float64) / np.sqrt(bnP["TrainedVariance"].astype(np.float64)
+                                                          + bn_op.layer.Epsilon)
+            w = (w * f[:, None, None, None]).astype(self.dtype)
+            b = ((b - bnP["TrainedMean"]) * f + bnP["Offset"]).astype(self.dtype)
+        return w, b
+
     def backward(self, k, dys, ctx, P):
         args, kw = self._hp()
         need_dx = self.need_dx is None or self.need_dx[0]  # no dx for the network input: no W^T dy, no col2im

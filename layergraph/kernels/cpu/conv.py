@@ -170,9 +170,9 @@ _TB = 32
 
 
 @njit(cache=True, nogil=True)
-def _im2row(xt, n, h, w, kh, kw, dh, dw, pt, pl, pv, oh, ow, rows):
+def _im2row(xt, n, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, rows):
     """rows[(i0*oh + i)*ow + j, (a*kw + b)*C + ch] = xt[(i0*h + hi)*w + wi, ch] at
-    hi = i + a*dh - pt, wi = j + b*dw - pl (stride 1), or pv outside the input. With dw == 1 the
+    hi = i*sh + a*dh - pt, wi = j*sw + b*dw - pl, or pv outside the input. With dw == 1 the
     kw taps of a filter row that lie inside the input are one contiguous span of xt."""
     c = xt.shape[1]
     xf = xt.reshape(-1)
@@ -181,14 +181,14 @@ def _im2row(xt, n, h, w, kh, kw, dh, dw, pt, pl, pv, oh, ow, rows):
             for j in range(ow):
                 r = rows[(i0 * oh + i) * ow + j]
                 for a in range(kh):
-                    hi = i + a * dh - pt
+                    hi = i * sh + a * dh - pt
                     seg = r[a * kw * c:(a + 1) * kw * c]
                     if hi < 0 or hi >= h:
                         for t in range(kw * c):
                             seg[t] = pv
                         continue
                     base = (i0 * h + hi) * w
-                    wi0 = j - pl
+                    wi0 = j * sw - pl
                     if dw == 1 and wi0 >= 0 and wi0 + kw <= w:
                         src = xf[(base + wi0) * c:(base + wi0 + kw) * c]
                         for t in range(kw * c):
@@ -225,6 +225,92 @@ def _from_rows(rows, b, relu, y):
                 else:
                     for j in range(j1 - j0):
                         dst[j] = blk[j, k] + bk
+
+
+@njit(cache=True, nogil=True)
+def _bias_act_rows(y, b, relu):
+    """y (pixels x F) += b (when it has F entries), then max(y, 0) when relu: the epilogue of
+    the pixel-major forward, in place."""
+    m, f = y.shape
+    has_b = b.shape[0] == f
+    for i in range(m):
+        row = y[i]
+        if has_b and relu:
+            for k in range(f):
+                row[k] = max(row[k] + b[k], 0.0)
+        elif has_b:
+            for k in range(f):
+                row[k] = row[k] + b[k]
+        elif relu:
+            for k in range(f):
+                row[k] = max(row[k], 0.0)
+
+
+def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x_nhwc, shape):
+    """One group, a constant padding value: the output N x OH x OW x F (pixel-major), from x
+    N x C x H x W or (``x_nhwc``) N x H x W x C, ``shape`` the N x C x H x W it stands for. x's
+    rows (pixels x C) are x itself when pixel-major, else one blocked transpose per chunk;
+    _im2row, one (pixels x K)(K x F) product straight into the output, the bias and ReLU on it."""
+    n, c, h, wd = shape
+    f, _, kh, kw = w.shape
+    K, p, q = c * kh * kw, oh * ow, h * wd
+    wr = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(K, f))  # rows (a, b, c), columns f
+    y = out_empty((n, oh, ow, f), x.dtype)
+    y2 = y.reshape(n * p, f)
+    x2 = x.reshape(n * q, c) if x_nhwc else None
+    x3 = None if x_nhwc else x.reshape(n, c, q)
+    b = bias if bias is not None else np.zeros(0, x.dtype)
+    sub = _rows_sub(p)
+    none = np.zeros(0)
+    # a 1x1 filter at stride 1 without padding on pixel-major x: the rows are x itself
+    direct = x_nhwc and kh == kw == 1 and sh == sw == 1 and pt == pl == 0 and (oh, ow) == (h, wd)
+
+    def work(chunks):
+        xt = None if x_nhwc else _workspace((sub * q, c), x.dtype, "rx")
+        rows = None if direct else _workspace((sub * p, K), x.dtype, "rrows")
+        for s0, s1 in chunks:
+            m = s1 - s0
+            if x_nhwc:
+                src = x2[s0 * q:s1 * q]
+            else:
+                src = xt[:m * q]
+                _to_rows(x3[s0:s1], src, none, False)
+            if direct:
+                r = src
+            else:
+                r = rows[:m * p]
+                _im2row(src, m, h, wd, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, r)
+            out = y2[s0 * p:s1 * p]
+            np.matmul(r, wr, out=out)
+            if b.shape[0] or relu:
+                _bias_act_rows(out, b, bool(relu))
+
+    _batch_parallel(work, n, sub)
+    return y
+
+
+def pixel_major_eligible(c, groups, padding_value=0.0):
+    """Whether conv_forward(..., y_layout='nhwc') computes pixel-major throughout (one group, 8 to
+    64 input channels, a constant padding value; any stride, dilation, filter size) rather than
+    through the channel-major path and a transpose. The executor's pixel-major prediction plan
+    (core/executor.py) keeps activations pixel-major between such convolutions."""
+    return groups == 1 and _ROWS_MIN_C <= c <= _ROWS_MAX_C and not isinstance(padding_value, str)
+
+
+def nhwc_to_nchw(y):
+    """A pixel-major N x H x W x C array as a new N x C x H x W one (blocked transpose)."""
+    n, h, w, c = y.shape
+    out = out_empty((n, c, h * w), y.dtype)
+    _from_rows(np.ascontiguousarray(y).reshape(n * h * w, c), np.zeros(0, y.dtype), False, out)
+    return out.reshape(n, c, h, w)
+
+
+def nchw_to_nhwc(x):
+    """An N x C x H x W array as a new pixel-major N x H x W x C one (blocked transpose)."""
+    n, c, h, w = x.shape
+    out = out_empty((n * h * w, c), x.dtype)
+    _to_rows(np.ascontiguousarray(x).reshape(n, c, h * w), out, np.zeros(0), False)
+    return out.reshape(n, h, w, c)
 
 
 def _rows_eligible(c, g, sh, sw, forward=False):
@@ -266,7 +352,7 @@ def _forward_rows(x, w, bias, dh, dw, pt, pl, pv, oh, ow, relu):
         for s0, s1 in chunks:
             m = s1 - s0
             _to_rows(x3[s0:s1], xt[:m * q], none, False)
-            _im2row(xt[:m * q], m, h, wd, kh, kw, dh, dw, pt, pl, pv, oh, ow, rows[:m * p])
+            _im2row(xt[:m * q], m, h, wd, kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, rows[:m * p])
             np.matmul(rows[:m * p], wr, out=yt[:m * p])
             _from_rows(yt[:m * p], b, bool(relu), y[s0:s1])
 
@@ -309,7 +395,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
             if xrows:  # dW^T = x's rows transposed (K x m) times dy's rows (m x F)
                 _to_rows(x3[s0:s1], xt[:m * q], none, False)
                 r = rows[:m * p * K].reshape(m * p, K)
-                _im2row(xt[:m * q], m, h, wd, kh, kw, dh, dw, pt, pl, pv, oh, ow, r)
+                _im2row(xt[:m * q], m, h, wd, kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, r)
                 np.matmul(r.T, dyt[:m * p], out=dws[k])
             else:  # dW^T = the channel-major columns (K x m) times dy's rows (m x F)
                 c3 = rows[:m * p * K].reshape(K, m, p)
@@ -317,7 +403,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
                 np.matmul(c3.reshape(K, m * p), dyt[:m * p], out=dws[k])
             if want_dx:
                 rd = rows[:m * q * Kd].reshape(m * q, Kd)
-                _im2row(dyt[:m * p], m, oh, ow, kh, kw, dh, dw, qt, ql, 0.0, h, wd, rd)
+                _im2row(dyt[:m * p], m, oh, ow, kh, kw, 1, 1, dh, dw, qt, ql, 0.0, h, wd, rd)
                 np.matmul(rd, wf, out=dxt[:m * q])
                 _from_rows(dxt[:m * q], np.zeros(0, dt), False, dx[s0:s1])
 
@@ -557,10 +643,43 @@ def _zero_padded(x, p, pv):
     return x, p
 
 
-def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False, pool=None):
+def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False, pool=None,
+                 x_layout="nchw", y_layout="nchw"):
     """``relu=True`` applies max(y, 0) in the same pass, and ``pool=(ph, pw, sh, sw, pt,
     pb, pl, pr)`` max-pools the result while it is still in cache: the executor fuses a
-    following ReLU and max pooling this way at prediction time."""
+    following ReLU and max pooling this way at prediction time. ``x_layout='nhwc'``: x is
+    pixel-major, N x H x W x C; ``y_layout='nhwc'``: the result is N x OH x OW x F (not with
+    ``pool``). Where pixel_major_eligible holds, a pixel-major x or y costs no transpose;
+    elsewhere x is transposed first or y after (the same numbers either way, up to rounding)."""
+    if x_layout not in ("nchw", "nhwc") or y_layout not in ("nchw", "nhwc"):
+        raise ValueError(f"conv_forward: x_layout and y_layout must be 'nchw' or 'nhwc', got {x_layout!r}, "
+                         f"{y_layout!r}.")
+    if y_layout == "nhwc" and pool is not None:
+        raise ValueError("conv_forward: a fused pooling gives a channel-major output only (y_layout 'nchw').")
+    x_nhwc = x_layout == "nhwc"
+    if x_nhwc:
+        x = as_float(x)
+        if x.ndim != 4:
+            raise ValueError(f"conv_forward: expected pixel-major x N x H x W x C, got {x.shape}.")
+        if y_layout == "nhwc" and pixel_major_eligible(x.shape[3], int(groups), padding_value):
+            xv = x.transpose(0, 3, 1, 2)  # only its shape is read by the checks
+            xv, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
+                "conv_forward", xv, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb,
+                pl=pl, pr=pr, groups=groups)
+            bias = None if b is None else like(b, x, "b", (f,))
+            return _forward_pixel_major(np.ascontiguousarray(x), w, bias, p["sh"], p["sw"], p["dh"], p["dw"],
+                                        p["pt"], p["pl"], pv, oh, ow, relu, True, (n, c, h, wd))
+        x = nhwc_to_nchw(x)
+    if y_layout == "nhwc":
+        x = as_float(x)
+        if x.ndim == 4 and pixel_major_eligible(x.shape[1], int(groups), padding_value):
+            x, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
+                "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb,
+                pl=pl, pr=pr, groups=groups)
+            bias = None if b is None else like(b, x, "b", (f,))
+            return _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv,
+                                        oh, ow, relu, False, x.shape)
+        return nchw_to_nhwc(conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, relu))
     x, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
         "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)

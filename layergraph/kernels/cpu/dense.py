@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._parallel import batch_parallel
+from ._parallel import batch_parallel, blas_threads
 from ._util import as_float, like, out_empty
 
-_MIN_ROWS = 16  # fewer rows per thread than this: one thread does it all
+# fewer rows per thread than this: one thread does it all. Two threads on 16 rows each (batch 32)
+# cost 2-3x the CPU time of one thread on all 32 (two single-threaded OpenBLAS products at once,
+# and the hand-off; measured 2026-12-04 on the 784-512-512-10 MLP's layers, docs/performance.md)
+_MIN_ROWS = 64
 
 
 def _x2(x, w, name):
@@ -50,7 +53,8 @@ def fc_forward(x, w, b):
     if _split(n) > 1:
         batch_parallel(work, n)
     else:
-        work([(0, n)])
+        with blas_threads(1):   # a multi-threaded OpenBLAS here spins against the next kernels
+            work([(0, n)])
     return y
 
 
@@ -67,7 +71,11 @@ def fc_backward(dy, x, w):
             parts.append((lo, dy[lo:hi].T @ x2[lo:hi]))
         return parts
 
-    done = batch_parallel(work, n) if _split(n) > 1 else [work([(0, n)])]
+    if _split(n) > 1:
+        done = batch_parallel(work, n)
+    else:
+        with blas_threads(1):
+            done = [work([(0, n)])]
     parts = sorted((p for ps in done for p in ps), key=lambda q: q[0])  # a fixed order: reproducible sums
     dw = parts[0][1]
     for _, p in parts[1:]:

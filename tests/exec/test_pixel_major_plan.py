@@ -1,0 +1,127 @@
+"""The executor's pixel-major prediction plan (core/executor.py PIXEL_MAJOR): which convolutions
+it keeps pixel-major, and that prediction and activations give the channel-major plan's numbers
+(float64: to rounding) on a residual network with stride-2 blocks, 1x1 shortcuts, additions,
+elementwise layers between convolutions, a pooling reader and a global pooling at the end."""
+import numpy as np
+import pytest
+
+import layergraph as L
+import layergraph.core.executor as E
+
+
+def residual_net(act="relu"):
+    lg = L.layerGraph([L.imageInputLayer([12, 10, 3], "Normalization", "none", "Name", "in"),
+                       L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c0"),
+                       L.batchNormalizationLayer("Name", "bn0"), L.reluLayer("Name", "r0")])
+    last, ch = "r0", 8
+
+    def activation(name):
+        return L.reluLayer("Name", name) if act == "relu" else L.leakyReluLayer(0.1, "Name", name)
+    for i, (width, stride) in enumerate(((8, 1), (16, 2))):
+        p = f"b{i}"
+        lg = L.addLayers(lg, [L.convolution2dLayer(3, width, "Stride", stride, "Padding", 1, "Name", f"{p}c1"),
+                              L.batchNormalizationLayer("Name", f"{p}n1"), activation(f"{p}a1"),
+                              L.convolution2dLayer(3, width, "Padding", 1, "Name", f"{p}c2"),
+                              L.batchNormalizationLayer("Name", f"{p}n2"),
+                              L.additionLayer(2, "Name", f"{p}add"), L.reluLayer("Name", f"{p}r")])
+        lg = L.connectLayers(lg, last, f"{p}c1")
+        if stride != 1 or width != ch:
+            lg = L.addLayers(lg, [L.convolution2dLayer(1, width, "Stride", stride, "Name", f"{p}skip"),
+                                  L.batchNormalizationLayer("Name", f"{p}skipn")])
+            lg = L.connectLayers(lg, last, f"{p}skip")
+            lg = L.connectLayers(lg, f"{p}skipn", f"{p}add/in2")
+        else:
+            lg = L.connectLayers(lg, last, f"{p}add/in2")
+        last, ch = f"{p}r", width
+    lg = L.addLayers(lg, [L.convolution2dLayer(3, 8, "Padding", 1, "Name", "tail"),
+                          L.convolution2dLayer(3, 8, "Padding", 1, "Name", "tail2"),
+                          L.maxPooling2dLayer(2, "Stride", 2, "Name", "pool"),
+                          L.globalAveragePooling2dLayer("Name", "gap"), L.fullyConnectedLayer(5, "Name", "fc"),
+                          L.softmaxLayer("Name", "sm")])
+    lg = L.connectLayers(lg, last, "tail")
+    L.rng(3)
+    net = L.dlnetwork(lg)
+    g = np.random.default_rng(4)   # batch statistics that are not the identity, so the folding shows
+    values = {}
+    for layer in net.Layers:
+        if type(layer).__name__ == "BatchNormalizationLayer":
+            c = layer.NumChannels
+            values[(layer.Name, "TrainedMean")] = g.standard_normal((1, 1, c))
+            values[(layer.Name, "TrainedVariance")] = g.uniform(0.5, 2, (1, 1, c))
+            values[(layer.Name, "Scale")] = g.uniform(0.5, 1.5, (1, 1, c))
+            values[(layer.Name, "Offset")] = g.standard_normal((1, 1, c))
+    return net._with_arrays(values)
+
+
+@pytest.fixture
+def plan_off(monkeypatch):
+    def off():
+        monkeypatch.setattr(E, "PIXEL_MAJOR", False)
+    return off
+
+
+def test_the_plan_keeps_the_residual_body_pixel_major():
+    ex = residual_net().executor("cpu", np.float64)
+    # c0 has 3 input channels; 'tail' is read by 'tail2', whose max pooling (fused) is channel-major
+    # only, so 'tail' reads its input transposed back
+    assert ex._pixel_major == {"b0c1", "b0c2", "b1c1", "b1c2", "b1skip"}
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky"])
+@pytest.mark.parametrize("n", [1, 6])
+def test_predict_equals_the_channel_major_plan(plan_off, act, n):
+    net = residual_net(act)
+    X = np.random.default_rng(n).standard_normal((12, 10, 3, n))
+    y = net.predict(X, dtype=np.float64)
+    plan_off()
+    ref = net.predict(X, dtype=np.float64)
+    assert y.shape == (n, 5)
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("layer", ["b0n1", "b0a1", "b0add", "b1r", "b1skipn", "tail", "tail2"])
+def test_activations_equal_the_channel_major_plan(plan_off, layer):
+    net = residual_net()
+    X = np.random.default_rng(0).standard_normal((12, 10, 3, 4))
+    a = net.activations(X, layer, dtype=np.float64)
+    plan_off()
+    ref = net.activations(X, layer, dtype=np.float64)
+    assert a.shape == ref.shape and a.shape[-1] == 4   # H x W x C x N, as MATLAB gives it
+    np.testing.assert_allclose(a, ref, rtol=1e-12, atol=1e-13)
+
+
+def test_several_outputs_and_float32(plan_off):
+    net = residual_net()
+    X = np.random.default_rng(1).standard_normal((12, 10, 3, 5)).astype(np.float32)
+    outs = net.predict(X, Outputs=["b1add", "sm"])
+    plan_off()
+    refs = net.predict(X, Outputs=["b1add", "sm"])
+    for a, r in zip(outs, refs):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-5)
+
+
+def test_training_forward_is_unchanged(plan_off):
+    net = residual_net()
+    X = np.random.default_rng(2).standard_normal((12, 10, 3, 3))
+    y, _ = net.forward(X, dtype=np.float64)
+    plan_off()
+    ref, _ = net.forward(X, dtype=np.float64)
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-13)
+
+
+def test_a_convolution_leading_to_no_pixel_major_reader_stays_channel_major(plan_off):
+    # MobileNet's pattern: a pointwise convolution, BN and ReLU6, then a depthwise convolution
+    L.rng(5)
+    net = L.dlnetwork([L.imageInputLayer([6, 6, 8], "Normalization", "none"),
+                       L.convolution2dLayer(1, 16, "Name", "pw"), L.batchNormalizationLayer,
+                       L.clippedReluLayer(6), L.groupedConvolution2dLayer(3, 1, "channel-wise", "Padding", 1),
+                       L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c2"), L.reluLayer("Name", "r2"),
+                       L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c3"),
+                       L.fullyConnectedLayer(3), L.softmaxLayer])
+    # c2 (16 channels) leads through its ReLU (fused) to c3; c3 is read by the fully connected layer
+    assert net.executor("cpu", np.float64)._pixel_major == {"c2"}
+    X = np.random.default_rng(0).standard_normal((6, 6, 8, 3))
+    y = net.predict(X, dtype=np.float64)
+    plan_off()
+    np.testing.assert_allclose(y, net.predict(X, dtype=np.float64), rtol=1e-12, atol=1e-13)
