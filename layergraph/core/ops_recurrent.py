@@ -78,17 +78,18 @@ class LSTMOp(_RecurrentOp):
         mask, seq = self._mask(x)
         h0, c0 = self._start(xs, P, n)
         gate, state = self._acts()
-        fn = k("lstm", "forward_train")
+        fn = k("lstm", "forward_train" if training else "forward_infer")
+        final_only = self.layer.OutputMode == "last" and self.layer.directions == 1
         ys, hs, cs, ctxs = [], [], [], []
         for d in range(self.layer.directions):
             rows = slice(4 * hid * d, 4 * hid * (d + 1))
             cols = slice(hid * d, hid * (d + 1))
-            y, h, c, ctx = fn(x, P["InputWeights"][rows], P["RecurrentWeights"][rows], P["Bias"][rows],
-                              h0[:, cols], c0[:, cols], mask, gate, state, d == 1)
-            ys.append(y)
-            hs.append(h)
-            cs.append(c)
-            ctxs.append(ctx if training else None)
+            out = fn(x, P["InputWeights"][rows], P["RecurrentWeights"][rows], P["Bias"][rows],
+                     h0[:, cols], c0[:, cols], mask, gate, state, d == 1, sequence=not final_only)
+            ys.append(out[0])
+            hs.append(out[1])
+            cs.append(out[2])
+            ctxs.append(out[3] if training else None)
         y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=1)
         hT = hs[0] if len(hs) == 1 else np.concatenate(hs, axis=1)
         cT = cs[0] if len(cs) == 1 else np.concatenate(cs, axis=1)
@@ -111,7 +112,7 @@ class LSTMOp(_RecurrentOp):
         dhT = dys[1] if self.layer.HasStateOutputs else None
         dcT = dys[2] if self.layer.HasStateOutputs else None
         if last is not None and self.layer.directions == 1:   # the output is the final state
-            dy = np.zeros((n, dout.shape[1], t), dout.dtype)
+            dy = None
             dhT = dout if dhT is None else dhT + dout
         elif last is not None:
             dy = np.zeros((n, dout.shape[1], t), dout.dtype)
@@ -124,7 +125,7 @@ class LSTMOp(_RecurrentOp):
         for d, c in enumerate(ctxs):
             rows = slice(4 * hid * d, 4 * hid * (d + 1))
             cols = slice(hid * d, hid * (d + 1))
-            gx, gw, gr, gb, gh, gc = bwd(np.ascontiguousarray(dy[:, cols]),
+            gx, gw, gr, gb, gh, gc = bwd(None if dy is None else np.ascontiguousarray(dy[:, cols]),
                                          None if dhT is None else np.ascontiguousarray(dhT[:, cols]),
                                          None if dcT is None else np.ascontiguousarray(dcT[:, cols]),
                                          c, P["InputWeights"][rows], P["RecurrentWeights"][rows], gate, state, d == 1)
@@ -158,8 +159,11 @@ class GRUOp(_RecurrentOp):
         (h0,) = self._start(xs, P, x.shape[0])
         bias = P["Bias"]
         rb = bias[3 * hid:] if self.layer.ResetGateMode == "recurrent-bias-after-multiplication" else None
-        y, hT, ctx = k("gru", "forward_train")(x, P["InputWeights"], P["RecurrentWeights"], bias[:3 * hid], rb, h0,
-                                              mask, **self._kw())
+        out = k("gru", "forward_train" if training else "forward_infer")(
+            x, P["InputWeights"], P["RecurrentWeights"], bias[:3 * hid], rb, h0, mask,
+            sequence=self.layer.OutputMode != "last", **self._kw())
+        y, hT = out[0], out[1]
+        ctx = out[2] if training else None
         self.final_state = (hT,)
         if self.layer.OutputMode == "last":
             y = hT.copy()
