@@ -11,11 +11,21 @@ from layergraph.kernels.cpu import recurrent as cpu
 pytestmark = pytest.mark.cuda
 
 
+@pytest.fixture(autouse=True)
+def _fewer_threads(monkeypatch):
+    # Fewer simulated threads per launch (a step is 2 to 4 launches); the grid-stride loops
+    # still cover every element, as conftest's small_launch makes them do.
+    from layergraph.kernels.cuda import _runtime
+    monkeypatch.setattr(_runtime, "MAX_THREADS", 8)
+    monkeypatch.setattr(_runtime, "MAX_BLOCKS", 1)
+    monkeypatch.setattr(_runtime, "REDUCE_THREADS", 4)
+
+
 def _tol(dtype):
     return dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
 
 
-def _data(k, dtype, n=3, c=2, t=4, hid=3, seed=0):
+def _data(k, dtype, n=3, c=2, t=3, hid=3, seed=0):
     g = np.random.default_rng(seed)
     x = g.standard_normal((n, c, t)).astype(dtype)
     w = (0.6 * g.standard_normal((k * hid, c))).astype(dtype)
@@ -51,13 +61,12 @@ def _close(ours, ref, dtype):
 def test_lstm_matches_cpu(dtype, gate, state, reverse, left):
     x, w, r, b, h0, dy, dh = _data(4, dtype)
     c0 = (0.7 * h0).astype(dtype)
-    mask = _mask(3, 4, left)
+    mask = _mask(3, 3, left)
     kw = dict(mask=mask, gate=gate, state=state, reverse=reverse)
     ours = K.lstm_forward_train(x, w, r, b, h0, c0, **kw)
     ref = cpu.lstm_forward_train(x, w, r, b, h0, c0, **kw)
     _close(ours[:3], ref[:3], dtype)
-    _close(K.lstm_forward_infer(x, w, r, b, h0, c0, **kw), ref[:3], dtype)
-    _close(K.lstm_forward_infer(x, w, r, b, h0, c0, sequence=False, **kw)[1:], ref[1:3], dtype)
+    _close(K.lstm_forward_infer(x, w, r, b, h0, c0, sequence=left, **kw)[int(not left):], ref[int(not left):3], dtype)
     bk = dict(gate=gate, state=state, reverse=reverse)
     _close(K.lstm_backward(dy, dh, -dh, ours[3], w, r, **bk), cpu.lstm_backward(dy, dh, -dh, ref[3], w, r, **bk),
            dtype)
@@ -74,7 +83,7 @@ def test_gru_matches_cpu(mode, gate, state, reverse, left):
     dtype = np.float64
     x, w, r, b, h0, dy, dh = _data(3, dtype, seed=1)
     rb = 0.5 * b if mode == "recurrent-bias-after-multiplication" else None
-    kw = dict(mask=_mask(3, 4, left), mode=mode, gate=gate, state=state, reverse=reverse)
+    kw = dict(mask=_mask(3, 3, left), mode=mode, gate=gate, state=state, reverse=reverse)
     ours = K.gru_forward_train(x, w, r, b, rb, h0, **kw)
     ref = cpu.gru_forward_train(x, w, r, b, rb, h0, **kw)
     _close(ours[:2], ref[:2], dtype)
@@ -86,11 +95,12 @@ def test_gru_matches_cpu(mode, gate, state, reverse, left):
 
 def test_gru_float32_matches_cpu():
     x, w, r, b, h0, dy, dh = _data(3, np.float32, seed=2)
-    kw = dict(mask=_mask(3, 4, False), mode="before-multiplication")
+    kw = dict(mask=_mask(3, 3, False), mode="before-multiplication")
     ours = K.gru_forward_train(x, w, r, b, None, h0, **kw)
     ref = cpu.gru_forward_train(x, w, r, b, None, h0, **kw)
     _close(ours[:2], ref[:2], np.float32)
-    _close(K.gru_backward(dy, dh, ours[2], w, r, mode=kw["mode"]), cpu.gru_backward(dy, dh, ref[2], w, r, mode=kw["mode"]),
+    mode = kw["mode"]
+    _close(K.gru_backward(dy, dh, ours[2], w, r, mode=mode), cpu.gru_backward(dy, dh, ref[2], w, r, mode=mode),
            np.float32)
 
 
@@ -144,3 +154,21 @@ def test_bad_arguments_are_refused():
         K.lstm_forward_train(x, w, r, b, mask=np.ones((2, 3), bool))
     with pytest.raises(ValueError, match="mode must be one of"):
         K.gru_forward_train(x, w[:6], r[:6], b[:6], mode="sideways")
+
+
+@pytest.mark.parametrize("layer", ["lstm", "bilstm", "gru"])
+def test_sequence_classifier_predicts_on_the_gpu_as_on_the_cpu(layer):
+    """A network with a recurrent layer (OutputMode 'last', ragged sequences, so padded and
+    masked) through the executor on the 'cuda' kernels (ExecutionEnvironment 'gpu')."""
+    from layergraph import (
+        bilstmLayer, dlnetwork, fullyConnectedLayer, gruLayer, lstmLayer, sequenceInputLayer, softmaxLayer,
+    )
+    rec = {"lstm": lambda: lstmLayer(3, "OutputMode", "last"), "bilstm": lambda: bilstmLayer(2, "OutputMode", "last"),
+           "gru": lambda: gruLayer(3, "OutputMode", "last")}[layer]()
+    net = dlnetwork([sequenceInputLayer(2), rec, fullyConnectedLayer(3), softmaxLayer()])
+    g = np.random.default_rng(5)
+    X = [g.standard_normal((2, k)) for k in (3, 1, 2)]
+    cpu_y = net.predict(X, dtype=np.float64)
+    gpu_y = net.predict(X, ExecutionEnvironment="gpu", dtype=np.float64)
+    assert isinstance(gpu_y, np.ndarray) and gpu_y.shape == cpu_y.shape
+    np.testing.assert_allclose(gpu_y, cpu_y, rtol=1e-10, atol=1e-12)
