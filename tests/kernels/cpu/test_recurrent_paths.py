@@ -104,3 +104,22 @@ def test_large_batch_splits_by_itself_with_the_same_values():
     _same(auto[:3], one[:3], close=True)
     _same(lstm_backward(dy, None, None, auto[3], w, r), lstm_backward(dy, None, None, one[3], w, r, chunks=1),
           close=True)
+
+
+def test_every_blas_is_held_at_one_thread_inside_and_restored():
+    """numba's np.dot calls SciPy's BLAS, numpy's @ its own: both are held at one thread while a
+    recurrent kernel runs (their spinning workers slowed the per-step products 15x), and both get
+    their thread counts back afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from layergraph.kernels.cpu import recurrent
+    x, w, r, b, h0, mask, dy, dh = _data(4, n=2, t=2, hid=2)
+    lstm_forward_train(x, w, r, b)
+
+    def counts():
+        return sorted((i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas")
+    before = counts()
+    assert any("scipy" in path for path, _ in before)   # the one numba's np.dot calls is loaded
+    with recurrent._blas1():
+        assert all(n == 1 for _, n in counts())
+    assert counts() == before
