@@ -5,8 +5,12 @@ training (forward + backward through time). The GRU runs in ResetGateMode
 
     python benchmarks/bench_lstm.py [--threads 2] [--repeat 10]
 
-Cases are N (batch), C (features), T (steps), H (hidden units), mode, cell. Each side runs in its own
-process with the same thread count, alternately (see _harness.py)."""
+Cases are N (batch), C (features), T (steps), H (hidden units), mode, cell. Mode 'train-last' and
+'predict-last' are a sequence classifier's recurrent layer (OutputMode 'last': only the final
+state is used; ours computes no y and takes no dy, torch's gradient flows from h_n). Prediction is
+ours' infer forward (nothing stored). Each side runs in its own process with the same thread
+count, alternately (see _harness.py); the batch split over threads is ours' default
+(kernels/cpu/recurrent.py, _row_chunks)."""
 from __future__ import annotations
 
 import os
@@ -21,7 +25,8 @@ from _harness import main, timed
 CASES = [[32, 8, 8, 64, "train", "lstm"], [32, 8, 8, 64, "predict", "lstm"], [64, 40, 100, 128, "train", "lstm"],
          [64, 40, 100, 128, "predict", "lstm"], [8, 16, 500, 64, "train", "lstm"],
          [32, 8, 8, 64, "train", "gru"], [64, 40, 100, 128, "train", "gru"], [64, 40, 100, 128, "predict", "gru"],
-         [8, 16, 500, 64, "train", "gru"]]
+         [8, 16, 500, 64, "train", "gru"], [64, 40, 100, 128, "train-last", "lstm"],
+         [64, 40, 100, 128, "predict-last", "lstm"]]
 RB = "recurrent-bias-after-multiplication"
 
 
@@ -57,6 +62,15 @@ def ours(case, repeat, warmup):
         return timed(gru_step, repeat, warmup)
     if case[4] == "predict":
         return timed(lambda: lstm_forward_infer(x, w, r, b), repeat, warmup)
+    if case[4] == "predict-last":
+        return timed(lambda: lstm_forward_infer(x, w, r, b, sequence=False), repeat, warmup)
+    if case[4] == "train-last":
+        dh = np.ascontiguousarray(dy[:, :, -1])
+
+        def last_step():
+            _, h, c, ctx = lstm_forward_train(x, w, r, b, sequence=False)
+            lstm_backward(None, dh, None, ctx, w, r)
+        return timed(last_step, repeat, warmup)
 
     def step():
         y, h, c, ctx = lstm_forward_train(x, w, r, b)
@@ -71,12 +85,19 @@ def torch_lstm(case, repeat, warmup):
     m = (torch.nn.LSTM if case[5] == "lstm" else torch.nn.GRU)(x.shape[1], r.shape[1], batch_first=True)
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)))
     dyt = torch.from_numpy(np.ascontiguousarray(dy.transpose(0, 2, 1)))
-    if case[4] == "predict":
+    if case[4] in ("predict", "predict-last"):
         def run():
             with torch.no_grad():
                 m(xt)
         return timed(run, repeat, warmup)
     xt.requires_grad_(True)
+    if case[4] == "train-last":
+        dh = torch.from_numpy(np.ascontiguousarray(dy[None, :, :, -1]))
+
+        def last_step():
+            _, (h, _) = m(xt)
+            torch.autograd.grad(h, [xt, *m.parameters()], dh)
+        return timed(last_step, repeat, warmup)
 
     def step():
         y, _ = m(xt)

@@ -20,6 +20,27 @@ from .errors import LayerGraphError
 from .op import Op
 
 
+def _host(a):
+    """A device array (the 'cuda' kernels' results) copied to the host; anything else as it is.
+    The small glue of these ops (initial and final states, the halves of a bidirectional layer)
+    is numpy; the kernels take host or device arrays alike."""
+    return a.copy_to_host() if hasattr(a, "copy_to_host") else a
+
+
+def _cat(arrays, axis):
+    """One direction's array as it is (on the device where the kernel left it), two concatenated
+    on the host."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate([_host(a) for a in arrays], axis=axis)
+
+
+def _cols(a, cols, whole):
+    """Direction ``cols`` of an N x dH (x T) array (None stays None); ``whole``: one direction, the
+    array as it is."""
+    if a is None or whole:
+        return a
+    return np.ascontiguousarray(_host(a)[:, cols])
+
+
 class _RecurrentOp(Op):
     """What the recurrent ops share: the mask from the batch's padding, the initial state, the
     step OutputMode 'last' reads."""
@@ -52,16 +73,16 @@ class _RecurrentOp(Op):
         d = self.layer.directions * self.layer.NumHiddenUnits
         names = self.layer.states
         if self.layer.HasStateInputs:
-            return tuple(np.ascontiguousarray(a.reshape(n, d), dtype=self.dtype) for a in xs[1:1 + len(names)])
+            return tuple(np.ascontiguousarray(_host(a).reshape(n, d), dtype=self.dtype) for a in xs[1:1 + len(names)])
         if self.initial_state is not None:
             return tuple(np.ascontiguousarray(np.broadcast_to(a, (n, d)), dtype=self.dtype)
                          for a in self.initial_state)
-        h = P[names[0]]
+        h = _host(P[names[0]])
         if h.ndim == 2 and h.shape[0] != n:   # one state per observation (stateful prediction)
             raise LayerGraphError(f"Layer '{self.layer.Name}': the network state holds {h.shape[0]} observations "
                                   f"({names[0]} is {d}x{h.shape[0]}) but the data has {n}. Use as many "
                                   "observations, or resetState first.", "nnet_cnn:layer:LSTMLayer:StateSize")
-        return tuple(np.ascontiguousarray(np.broadcast_to(P[name], (n, d))) for name in names)
+        return tuple(np.ascontiguousarray(np.broadcast_to(_host(P[name]), (n, d))) for name in names)
 
     def _last(self, seq, n, t):
         """Each sequence's last own step (the output 'last' reads)."""
@@ -80,28 +101,28 @@ class LSTMOp(_RecurrentOp):
         mask, seq = self._mask(x)
         h0, c0 = self._start(xs, P, n)
         gate, state = self._acts()
-        fn = k("lstm", "forward_train")
+        fn = k("lstm", "forward_train" if training else "forward_infer")
+        final_only = self.layer.OutputMode == "last" and self.layer.directions == 1
         ys, hs, cs, ctxs = [], [], [], []
         for d in range(self.layer.directions):
             rows = slice(4 * hid * d, 4 * hid * (d + 1))
             cols = slice(hid * d, hid * (d + 1))
-            y, h, c, ctx = fn(x, P["InputWeights"][rows], P["RecurrentWeights"][rows], P["Bias"][rows],
-                              h0[:, cols], c0[:, cols], mask, gate, state, d == 1)
-            ys.append(y)
-            hs.append(h)
-            cs.append(c)
-            ctxs.append(ctx if training else None)
-        y = ys[0] if len(ys) == 1 else np.concatenate(ys, axis=1)
-        hT = hs[0] if len(hs) == 1 else np.concatenate(hs, axis=1)
-        cT = cs[0] if len(cs) == 1 else np.concatenate(cs, axis=1)
-        self.final_state = (hT, cT)
+            out = fn(x, P["InputWeights"][rows], P["RecurrentWeights"][rows], P["Bias"][rows],
+                     h0[:, cols], c0[:, cols], mask, gate, state, d == 1, sequence=not final_only)
+            ys.append(out[0])
+            hs.append(out[1])
+            cs.append(out[2])
+            ctxs.append(out[3] if training else None)
+        y, hT, cT = _cat(ys, 1), _cat(hs, 1), _cat(cs, 1)
+        self.final_state = (_host(hT), _host(cT))
         last = None
         if self.layer.OutputMode == "last" and self.layer.directions == 1:
-            y = hT.copy()   # the state after each sequence's last own step (carried over a chunk without any)
+            # the state after each sequence's last own step (carried over a chunk without any)
+            y = hT.copy() if isinstance(hT, np.ndarray) else hT   # device arrays: no kernel writes its inputs
             last = self._last(seq, n, t)
         elif self.layer.OutputMode == "last":
             last = self._last(seq, n, t)
-            y = np.ascontiguousarray(y[np.arange(n), :, last])
+            y = np.ascontiguousarray(_host(y)[np.arange(n), :, last])
         outs = [y, hT, cT] if self.layer.HasStateOutputs else [y]
         return outs, ((ctxs, last, t) if training else None)
 
@@ -113,34 +134,32 @@ class LSTMOp(_RecurrentOp):
         dhT = dys[1] if self.layer.HasStateOutputs else None
         dcT = dys[2] if self.layer.HasStateOutputs else None
         if last is not None and self.layer.directions == 1:   # the output is the final state
-            dy = np.zeros((n, dout.shape[1], t), dout.dtype)
-            dhT = dout if dhT is None else dhT + dout
+            dy = None
+            dhT = dout if dhT is None else _host(dhT) + _host(dout)
         elif last is not None:
             dy = np.zeros((n, dout.shape[1], t), dout.dtype)
-            dy[np.arange(n), :, last] = dout
+            dy[np.arange(n), :, last] = _host(dout)
         else:
             dy = dout
         gate, state = self._acts()
         bwd = k("lstm", "backward")
         dx, dws, drs, dbs, dh0s, dc0s = None, [], [], [], [], []
+        one = len(ctxs) == 1
         for d, c in enumerate(ctxs):
             rows = slice(4 * hid * d, 4 * hid * (d + 1))
             cols = slice(hid * d, hid * (d + 1))
-            gx, gw, gr, gb, gh, gc = bwd(np.ascontiguousarray(dy[:, cols]),
-                                         None if dhT is None else np.ascontiguousarray(dhT[:, cols]),
-                                         None if dcT is None else np.ascontiguousarray(dcT[:, cols]),
+            gx, gw, gr, gb, gh, gc = bwd(_cols(dy, cols, one), _cols(dhT, cols, one), _cols(dcT, cols, one),
                                          c, P["InputWeights"][rows], P["RecurrentWeights"][rows], gate, state, d == 1)
-            dx = gx if dx is None else dx + gx
+            dx = gx if dx is None else _host(dx) + _host(gx)
             dws.append(gw)
             drs.append(gr)
             dbs.append(gb)
             dh0s.append(gh)
             dc0s.append(gc)
-        grads = {"InputWeights": np.concatenate(dws), "RecurrentWeights": np.concatenate(drs),
-                 "Bias": np.concatenate(dbs)}
+        grads = {"InputWeights": _cat(dws, 0), "RecurrentWeights": _cat(drs, 0), "Bias": _cat(dbs, 0)}
         dxs = [dx]
         if self.layer.HasStateInputs:
-            dxs += [np.concatenate(dh0s, axis=1), np.concatenate(dc0s, axis=1)]
+            dxs += [_cat(dh0s, 1), _cat(dc0s, 1)]
         return dxs, grads
 
 
@@ -160,11 +179,14 @@ class GRUOp(_RecurrentOp):
         (h0,) = self._start(xs, P, x.shape[0])
         bias = P["Bias"]
         rb = bias[3 * hid:] if self.layer.ResetGateMode == "recurrent-bias-after-multiplication" else None
-        y, hT, ctx = k("gru", "forward_train")(x, P["InputWeights"], P["RecurrentWeights"], bias[:3 * hid], rb, h0,
-                                              mask, **self._kw())
-        self.final_state = (hT,)
+        out = k("gru", "forward_train" if training else "forward_infer")(
+            x, P["InputWeights"], P["RecurrentWeights"], bias[:3 * hid], rb, h0, mask,
+            sequence=self.layer.OutputMode != "last", **self._kw())
+        y, hT = out[0], out[1]
+        ctx = out[2] if training else None
+        self.final_state = (_host(hT),)
         if self.layer.OutputMode == "last":
-            y = hT.copy()
+            y = hT.copy() if isinstance(hT, np.ndarray) else hT
         outs = [y, hT] if self.layer.HasStateOutputs else [y]
         return outs, ((ctx, x.shape[2]) if training else None)
 
@@ -175,10 +197,10 @@ class GRUOp(_RecurrentOp):
         dy = dout
         if self.layer.OutputMode == "last":   # the output is the final state
             dy = None
-            dhT = dout if dhT is None else dhT + dout
+            dhT = dout if dhT is None else _host(dhT) + _host(dout)
         dx, dw, dr, db, drb, dh0 = k("gru", "backward")(dy, dhT, ctx, P["InputWeights"], P["RecurrentWeights"],
                                                          **self._kw())
-        grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db if drb is None else np.concatenate([db, drb])}
+        grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db if drb is None else _cat([db, drb], 0)}
         return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
 
 

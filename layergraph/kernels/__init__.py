@@ -80,15 +80,16 @@ concatenation  concat_forward(inputs, axis) -> y; concat_backward(dy, sizes, axi
 embedding   embedding_forward(idx, w) -> y; embedding_backward(dy, idx, n) -> dw
             idx int64 (M,) 0-based rows of w (n x d); y M x d; repeated indices add in dw
 depthconcatenation  depthconcat_forward(inputs) -> y; depthconcat_backward(dy, sizes) -> tuple
-lstm        lstm_forward_train(x, w, r, b, h0, c0, mask, gate, state, reverse) -> (y, hT, cT, ctx)
+lstm        lstm_forward_train(x, w, r, b, h0, c0, mask, gate, state, reverse, sequence=True) -> (y, hT, cT, ctx)
             lstm_forward_infer(...) -> (y, hT, cT); lstm_backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse)
                 -> (dx, dw, dr, db, dh0, dc0)   x N x C x T; w 4H x C, r 4H x H (gates i, f, g, o); mask
-            N x T (None: every step); 'cpu' only (kernels/cpu/recurrent.py)
-gru         gru_forward_train(x, w, r, b, rb, h0, mask, mode, gate, state, reverse) -> (y, hT, ctx)
+            N x T (None: every step); sequence=False: y None (only the final state); dy may be None
+            (no gradient at the outputs); 'cpu' also takes chunks= (the batch's split over threads)
+gru         gru_forward_train(x, w, r, b, rb, h0, mask, mode, gate, state, reverse, sequence=True) -> (y, hT, ctx)
             gru_forward_infer(...) -> (y, hT); gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse)
                 -> (dx, dw, dr, db, drb, dh0)   w 3H x C, r 3H x H (gates r, z, candidate); mode
             'after-multiplication' | 'before-multiplication' | 'recurrent-bias-after-multiplication' (rb,
-            drb: the recurrent bias, that mode only); 'cpu' only
+            drb: the recurrent bias, that mode only); sequence and dy None as the LSTM's
 flatten     flatten_forward(x, column_major=True) -> y (N x C*H*W)
             flatten_backward(dy, C, H, W, column_major=True) -> dx
             column_major: MATLAB order h + H*(w + W*c); False: row-major (c, h, w), Wolfram

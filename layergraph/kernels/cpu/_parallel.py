@@ -69,30 +69,38 @@ def batch_parallel(work, n, chunk=None):
 
 
 class blas_threads:
-    """Temporarily set the BLAS thread count (threadpoolctl's handle, found once)."""
+    """Temporarily set the BLAS thread count (threadpoolctl's handles, found once) of every BLAS
+    loaded when they were looked up: numpy's, and SciPy's, which is the one numba's ``np.dot``
+    calls inside compiled code (``rescan`` after loading a new one)."""
 
-    _lib = False
+    _libs = None
 
     def __init__(self, n):
         self.n = n
 
+    @classmethod
+    def rescan(cls):
+        cls._libs = None
+
     def __enter__(self):
-        if blas_threads._lib is False:
+        if blas_threads._libs is None:
             try:
                 from threadpoolctl import ThreadpoolController
-                libs = ThreadpoolController().select(user_api="blas").lib_controllers
-                blas_threads._lib = libs[0] if libs else None
+                blas_threads._libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
             except Exception:  # no threadpoolctl or an unknown BLAS: leave it alone
-                blas_threads._lib = None
-        lib = blas_threads._lib
-        self.old = lib.num_threads if lib is not None else None
-        if lib is not None and self.old != self.n:
-            lib.set_num_threads(self.n)
+                blas_threads._libs = []
+        self.old = []
+        for lib in blas_threads._libs:
+            old = lib.num_threads
+            self.old.append(old)
+            if old != self.n:
+                lib.set_num_threads(self.n)
         return self
 
     def __exit__(self, *exc):
-        if self.old is not None and self.old != self.n:
-            blas_threads._lib.set_num_threads(self.old)
+        for lib, old in zip(blas_threads._libs, self.old):
+            if old != self.n:
+                lib.set_num_threads(old)
 
 
 # Small work is not worth a hand-off to the pool (about 20-50 us): below this many elements the

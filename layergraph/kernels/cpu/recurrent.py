@@ -26,10 +26,12 @@ gradients are one product each after it; the loop over time runs in one compiled
 """
 from __future__ import annotations
 
+import threading
+
 import numba
 import numpy as np
 
-from ._parallel import blas_threads
+from ._parallel import _PREFIX, batch_parallel, blas_threads, threads
 from ._util import as_float, like
 
 GATES = {"sigmoid": 0, "hard-sigmoid": 1}
@@ -106,70 +108,99 @@ def _at(s, T, reverse):
 
 
 @numba.njit(cache=True, nogil=True)
-def _forward_loop(xp, r_t, h, c, mask, gate, state, reverse, acts, hprev, cprev, cs, y, fast):
-    """xp T x N x 4H (input projection + bias), r_t H x 4H, h and c N x H (updated in place to
-    the final state). Writes acts (post-activation gates), the states entering each step and
-    the cell after it (T x N x H each) and y (T x N x H, 0 on padded steps)."""
+def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, acts, hprev, cprev, cs, y, want_y,
+                  hT, cT, fast):
+    """Rows lo:hi of the batch through every step. xp T x N x 4H (input projection + bias), r_t
+    H x 4H, h0 and c0 N x H (read), hT and cT N x H (rows lo:hi written: the final state). With
+    ``store`` (training) writes acts (post-activation gates), the states entering each step and
+    the cell after it (T x N x H each); without, those are not touched (prediction). With
+    ``want_y`` writes y (T x N x H, 0 on padded steps). Per step one product of the rows' states
+    (one BLAS call into a buffer made once), then the gate math of those rows in one pass."""
     T, N, H4 = xp.shape
     H = H4 // 4
+    nc = hi - lo
+    h = h0[lo:hi].copy()
+    c = c0[lo:hi].copy()
+    z = np.empty((nc, H4), xp.dtype)
     for s in range(T):
         t = _at(s, T, reverse)
-        z = np.dot(h, r_t)
-        for n in range(N):
-            hprev[t, n] = h[n]
-            cprev[t, n] = c[n]
+        np.dot(h, r_t, z)
+        for i in range(nc):
+            n = lo + i
+            if store:
+                hprev[t, n] = h[i]
+                cprev[t, n] = c[i]
             if not mask[n, t]:
-                acts[t, n] = 0.0
-                cs[t, n] = c[n]
-                y[t, n] = 0.0
+                if store:
+                    acts[t, n] = 0.0
+                    cs[t, n] = c[i]
+                if want_y:
+                    y[t, n] = 0.0
                 continue
+            zi = z[i]
+            xi = xp[t, n]
+            hi_ = h[i]
+            ci = c[i]
             for j in range(H):
-                gi = _gate(z[n, j] + xp[t, n, j], gate, fast)
-                gf = _gate(z[n, H + j] + xp[t, n, H + j], gate, fast)
-                gg = _state(z[n, 2 * H + j] + xp[t, n, 2 * H + j], state, fast)
-                go = _gate(z[n, 3 * H + j] + xp[t, n, 3 * H + j], gate, fast)
-                cn = gf * c[n, j] + gi * gg
+                gi = _gate(zi[j] + xi[j], gate, fast)
+                gf = _gate(zi[H + j] + xi[H + j], gate, fast)
+                gg = _state(zi[2 * H + j] + xi[2 * H + j], state, fast)
+                go = _gate(zi[3 * H + j] + xi[3 * H + j], gate, fast)
+                cn = gf * ci[j] + gi * gg
                 hn = go * _state(cn, state, fast)
-                acts[t, n, j] = gi
-                acts[t, n, H + j] = gf
-                acts[t, n, 2 * H + j] = gg
-                acts[t, n, 3 * H + j] = go
-                cs[t, n, j] = cn
-                c[n, j] = cn
-                h[n, j] = hn
-                y[t, n, j] = hn
+                ci[j] = cn
+                hi_[j] = hn
+                if store:
+                    acts[t, n, j] = gi
+                    acts[t, n, H + j] = gf
+                    acts[t, n, 2 * H + j] = gg
+                    acts[t, n, 3 * H + j] = go
+                    cs[t, n, j] = cn
+            if want_y:
+                y[t, n] = hi_
+    hT[lo:hi] = h
+    cT[lo:hi] = c
 
 
 @numba.njit(cache=True, nogil=True)
-def _backward_loop(dy, dh, dc, acts, cprev, cs, mask, r, gate, state, reverse, dg, fast):
-    """dy T x N x H; dh, dc N x H (the gradients at the final state, updated in place to those at
-    the initial state); writes dg (T x N x 4H, the gates' pre-activation gradients)."""
+def _backward_loop(lo, hi, dy, dh, dc, acts, cprev, cs, mask, r, gate, state, reverse, dg, fast):
+    """Rows lo:hi. dy T x N x H (or 1 x 1 x 1: no gradient at the outputs); dh, dc N x H (the
+    gradients at the final state, rows lo:hi updated in place to those at the initial state);
+    writes dg (T x N x 4H, the gates' pre-activation gradients). Per step the gate math of the
+    rows in one pass, then one product dg_t r into a buffer made once."""
     T, N, H4 = acts.shape
     H = H4 // 4
+    has_dy = dy.shape[0] == T
+    back = np.empty((hi - lo, H), dg.dtype)
     for s in range(T):
         t = _at(s, T, not reverse)
-        for n in range(N):
+        for n in range(lo, hi):
             if not mask[n, t]:
                 dg[t, n] = 0.0
                 continue
+            a = acts[t, n]
+            d = dg[t, n]
+            dhn = dh[n]
+            dcn = dc[n]
+            cp = cprev[t, n]
+            cn = cs[t, n]
             for j in range(H):
-                gi = acts[t, n, j]
-                gf = acts[t, n, H + j]
-                gg = acts[t, n, 2 * H + j]
-                go = acts[t, n, 3 * H + j]
-                sc = _state(cs[t, n, j], state, fast)
-                dht = dh[n, j] + dy[t, n, j]
-                dct = dc[n, j] + dht * go * _state_grad_out(sc, state)
-                dg[t, n, j] = dct * gg * _gate_grad(gi, gate)
-                dg[t, n, H + j] = dct * cprev[t, n, j] * _gate_grad(gf, gate)
-                dg[t, n, 2 * H + j] = dct * gi * _state_grad_out(gg, state)
-                dg[t, n, 3 * H + j] = dht * sc * _gate_grad(go, gate)
-                dc[n, j] = dct * gf
-        back = np.dot(dg[t], r)
-        for n in range(N):
+                gi = a[j]
+                gf = a[H + j]
+                gg = a[2 * H + j]
+                go = a[3 * H + j]
+                sc = _state(cn[j], state, fast)
+                dht = dhn[j] + dy[t, n, j] if has_dy else dhn[j]
+                dct = dcn[j] + dht * go * _state_grad_out(sc, state)
+                d[j] = dct * gg * _gate_grad(gi, gate)
+                d[H + j] = dct * cp[j] * _gate_grad(gf, gate)
+                d[2 * H + j] = dct * gi * _state_grad_out(gg, state)
+                d[3 * H + j] = dht * sc * _gate_grad(go, gate)
+                dcn[j] = dct * gf
+        np.dot(dg[t][lo:hi], r, back)
+        for n in range(lo, hi):
             if mask[n, t]:
-                for j in range(H):
-                    dh[n, j] = back[n, j]
+                dh[n] = back[n - lo]
 
 
 def _codes(gate, state, name="lstm"):
@@ -233,39 +264,105 @@ def _final_grad(a, n, hid, dt):
     return np.zeros((n, hid), dt) if a is None else np.array(a, dtype=dt).reshape(n, hid)
 
 
-def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse):
+# The batch split: sequences are independent, so each of the pool's threads runs the whole time
+# loop over its own rows (its own per-step products, single-threaded BLAS; no synchronisation per
+# step). Only where each thread gets at least SPLIT_ROWS rows and the call is big enough that the
+# hand-off (tens of microseconds) is small beside it (benchmarks/bench_lstm.py, docs/performance.md).
+SPLIT_ROWS = 8
+SPLIT_WORK = 1 << 18          # rows x steps x gate rows
+
+
+def _row_chunks(n, t, k_h):
+    nt = threads()
+    if (nt <= 1 or n < 2 * SPLIT_ROWS or n * t * k_h < SPLIT_WORK
+            or threading.current_thread().name.startswith(_PREFIX)):
+        return 1
+    return min(nt, n // SPLIT_ROWS)
+
+
+def _over_rows(kernel, n, chunks, *args):
+    """``kernel(lo, hi, *args)`` over ``chunks`` equal slices of the batch's n rows, one per
+    thread of the pool (or all in this thread)."""
+    if chunks <= 1:
+        kernel(0, n, *args)
+        return
+    size = -(-n // chunks)
+
+    def work(slices):
+        for lo, hi in slices:
+            kernel(lo, hi, *args)
+    batch_parallel(work, n, size)
+
+
+_NONE = {}
+
+
+def _none(dt):
+    """A placeholder for the arrays a call does not use (1 x 1 x 1, never read or written)."""
+    a = _NONE.get(dt)
+    if a is None:
+        a = _NONE[dt] = np.zeros((1, 1, 1), dt)
+    return a
+
+
+def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, store, sequence, chunks=None):
     x, w, r, b, h, m = _setup(x, w, r, b, h0, mask, 4, "lstm")
     g, s = _codes(gate, state)
     n, ch, t = x.shape
     hid = r.shape[1]
+    dt = x.dtype
     c = _state0(c0, x, n, hid, "c0")
     xt, xp = _project(x, w, b)
-    acts = np.empty((t, n, 4 * hid), x.dtype)
-    hprev, cprev, cs, y = (np.empty((t, n, hid), x.dtype) for _ in range(4))
-    _forward_loop(xp, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), acts, hprev, cprev, cs, y,
-                  x.dtype == np.float32)
-    out = np.ascontiguousarray(y.transpose(1, 2, 0))             # N x H x T
-    return out, h, c, (xt, acts, hprev, cprev, cs, m)
+    if store:
+        acts = np.empty((t, n, 4 * hid), dt)
+        hprev, cprev, cs = (np.empty((t, n, hid), dt) for _ in range(3))
+    else:
+        acts = hprev = cprev = cs = _none(dt)
+    y = np.empty((t, n, hid), dt) if sequence else _none(dt)
+    hT, cT = np.empty_like(h), np.empty_like(c)
+    chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
+    _over_rows(_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), store,
+               acts, hprev, cprev, cs, y, sequence, hT, cT, dt == np.float32)
+    out = np.ascontiguousarray(y.transpose(1, 2, 0)) if sequence else None      # N x H x T
+    return out, hT, cT, ((xt, acts, hprev, cprev, cs, m) if store else None)
 
 
 # BLAS at one thread throughout: the per-step products are small, and OpenBLAS's own threads
-# only wake up and spin between them (and into the next kernels; _parallel.py)
-def lstm_forward_train(x, w, r, b, h0=None, c0=None, mask=None, gate="sigmoid", state="tanh", reverse=False):
-    with blas_threads(1):
-        return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse)
+# only wake up and spin between them (and into the next kernels; _parallel.py). numba's np.dot
+# calls SciPy's BLAS, which is held too (_blas1).
+def _blas1():
+    if not _loaded:
+        import scipy.linalg.cython_blas  # noqa: F401 -- what numba's np.dot calls; loaded anyway on its first call
+        _loaded.append(True)
+        blas_threads.rescan()
+    return blas_threads(1)
 
 
-def lstm_forward_infer(x, w, r, b, h0=None, c0=None, mask=None, gate="sigmoid", state="tanh", reverse=False):
-    with blas_threads(1):
-        return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse)[:3]
+_loaded = []
 
 
-def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse=False):
-    with blas_threads(1):
-        return _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse)
+def lstm_forward_train(x, w, r, b, h0=None, c0=None, mask=None, gate="sigmoid", state="tanh", reverse=False,
+                       sequence=True, chunks=None):
+    """-> (y N x H x T, or None when not ``sequence``; hT, cT N x H; ctx). ``chunks``: the
+    batch's split over threads (None: chosen by size)."""
+    with _blas1():
+        return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, True, sequence, chunks)
 
 
-def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse):
+def lstm_forward_infer(x, w, r, b, h0=None, c0=None, mask=None, gate="sigmoid", state="tanh", reverse=False,
+                       sequence=True, chunks=None):
+    """-> (y, hT, cT): the training forward's values, nothing stored for a backward."""
+    with _blas1():
+        return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, False, sequence, chunks)[:3]
+
+
+def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse=False, chunks=None):
+    """dy N x H x T, or None (no gradient at the outputs: OutputMode 'last' reads the final state)."""
+    with _blas1():
+        return _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks)
+
+
+def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
     xt, acts, hprev, cprev, cs, m = ctx
     t, n, ch = xt.shape
     hid = acts.shape[2] // 4
@@ -273,10 +370,12 @@ def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse):
     w = like(w, xt, "w", (4 * hid, ch))
     r = like(r, xt, "r", (4 * hid, hid))
     g, s = _codes(gate, state)
-    dyt = _time_first(dy, (t, n, hid), dt)
+    dyt = _none(dt) if dy is None else _time_first(dy, (t, n, hid), dt)
     dh, dc = _final_grad(dhT, n, hid, dt), _final_grad(dcT, n, hid, dt)
     dg = np.empty((t, n, 4 * hid), dt)
-    _backward_loop(dyt, dh, dc, acts, cprev, cs, m, r, g, s, bool(reverse), dg, dt == np.float32)
+    chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
+    _over_rows(_backward_loop, n, chunks, dyt, dh, dc, acts, cprev, cs, m, r, g, s, bool(reverse), dg,
+               dt == np.float32)
     dx, dw, db = _input_grads(dg, xt, w)
     dr = dg.reshape(t * n, 4 * hid).T @ hprev.reshape(t * n, hid)
     return dx, dw, dr, db, dh, dc
@@ -295,99 +394,125 @@ MODES = {"after-multiplication": 0, "before-multiplication": 1, "recurrent-bias-
 
 
 @numba.njit(cache=True, nogil=True)
-def _gru_forward_loop(xp, r_t, rh_t, rb, h, mask, mode, gate, state, reverse, acts, hprev, aux, y, fast):
-    """xp T x N x 3H (input projection + input bias), r_t H x 3H, rh_t H x H (the candidate's
-    block of R, transposed; read by 'before-multiplication' only), rb (3H,) the recurrent bias
-    (zeros unless 'recurrent-bias-after-multiplication'), h N x H updated in place to the final
-    state. Writes acts (r, z, candidate after activation), hprev (the state entering each
-    step), aux (modes 0 and 2: the candidate's recurrent term R_h h + rb_h; mode 1: r * h) and
-    y (0 on padded steps)."""
+def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, reverse, store, acts, hprev, aux, y,
+                      want_y, hT, fast):
+    """Rows lo:hi of the batch. xp T x N x 3H (input projection + input bias), r_t H x 3H, rh_t
+    H x H (the candidate's block of R, transposed; read by 'before-multiplication' only), rb
+    (3H,) the recurrent bias (zeros unless 'recurrent-bias-after-multiplication'), h0 N x H
+    (read), hT N x H (rows lo:hi written). With ``store`` writes acts (r, z, candidate after
+    activation), hprev (the state entering each step) and aux (modes 0 and 2: the candidate's
+    recurrent term R_h h + rb_h; mode 1: r * h); without, those are not touched. With
+    ``want_y`` writes y (0 on padded steps)."""
     T, N, H3 = xp.shape
     H = H3 // 3
-    q = np.empty_like(h)
+    nc = hi - lo
+    h = h0[lo:hi].copy()
+    z = np.empty((nc, H3), xp.dtype)
+    g = np.empty((nc, 2 * H), xp.dtype)            # r, z of the step
+    rh = np.empty((nc, H), xp.dtype)               # r * h (mode 1) or the candidate's recurrent term
+    q = np.empty((nc, H), xp.dtype)
     for s in range(T):
         t = _at(s, T, reverse)
-        z = np.dot(h, r_t)
-        for n in range(N):
-            hprev[t, n] = h[n]
+        np.dot(h, r_t, z)
+        for i in range(nc):
+            n = lo + i
+            if store:
+                hprev[t, n] = h[i]
             if not mask[n, t]:
-                acts[t, n] = 0.0
-                aux[t, n] = 0.0
                 continue
             for j in range(H):
-                gr = _gate(xp[t, n, j] + z[n, j] + rb[j], gate, fast)
-                acts[t, n, j] = gr
-                acts[t, n, H + j] = _gate(xp[t, n, H + j] + z[n, H + j] + rb[H + j], gate, fast)
-                aux[t, n, j] = gr * h[n, j] if mode == 1 else z[n, 2 * H + j] + rb[2 * H + j]
+                gr = _gate(xp[t, n, j] + z[i, j] + rb[j], gate, fast)
+                g[i, j] = gr
+                g[i, H + j] = _gate(xp[t, n, H + j] + z[i, H + j] + rb[H + j], gate, fast)
+                rh[i, j] = gr * h[i, j] if mode == 1 else z[i, 2 * H + j] + rb[2 * H + j]
         if mode == 1:
-            q = np.dot(aux[t], rh_t)                    # R_h (r * h): the second product of the step
-        for n in range(N):
+            np.dot(rh, rh_t, q)                        # R_h (r * h): the second product of the step
+        for i in range(nc):
+            n = lo + i
             if not mask[n, t]:
-                y[t, n] = 0.0
+                if store:
+                    acts[t, n] = 0.0
+                    aux[t, n] = 0.0
+                if want_y:
+                    y[t, n] = 0.0
                 continue
             for j in range(H):
-                rec = q[n, j] if mode == 1 else acts[t, n, j] * aux[t, n, j]
+                gr = g[i, j]
+                gz = g[i, H + j]
+                rec = q[i, j] if mode == 1 else gr * rh[i, j]
                 gn = _state(xp[t, n, 2 * H + j] + rec, state, fast)
-                gz = acts[t, n, H + j]
-                hn = (1.0 - gz) * gn + gz * h[n, j]
-                acts[t, n, 2 * H + j] = gn
-                h[n, j] = hn
-                y[t, n, j] = hn
+                hn = (1.0 - gz) * gn + gz * h[i, j]
+                h[i, j] = hn
+                if store:
+                    acts[t, n, j] = gr
+                    acts[t, n, H + j] = gz
+                    acts[t, n, 2 * H + j] = gn
+                    aux[t, n, j] = rh[i, j]
+            if want_y:
+                y[t, n] = h[i]
+    hT[lo:hi] = h
 
 
 @numba.njit(cache=True, nogil=True)
-def _gru_backward_loop(dy, dh, acts, hprev, aux, mask, r, rh, mode, gate, state, reverse, dg, dgr, dn):
-    """dy T x N x H; dh N x H (the gradient at the final state, updated in place to the one at
-    the initial state); r 3H x H, rh H x H (the candidate's block of R). Writes dg (T x N x 3H:
-    the pre-activation gradients of the input side, for dW, db, dx) and dgr (those of the
-    recurrent side R h + rb, for dR, the recurrent bias and dh; mode 1: the candidate block 0,
-    its product has r * h as input); dn N x H is scratch."""
+def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate, state, reverse, dg, dgr):
+    """Rows lo:hi. dy T x N x H (or 1 x 1 x 1: none); dh N x H (the gradient at the final state,
+    rows lo:hi updated in place to the one at the initial state); r 3H x H, rh H x H (the
+    candidate's block of R). Writes dg (T x N x 3H: the pre-activation gradients of the input
+    side, for dW, db, dx) and dgr (those of the recurrent side R h + rb, for dR, the recurrent
+    bias and dh; mode 1: the candidate block 0, its product has r * h as input)."""
     T, N, H3 = acts.shape
     H = H3 // 3
-    drh = np.empty_like(dn)
+    nc = hi - lo
+    has_dy = dy.shape[0] == T
+    dn = np.zeros((nc, H), dg.dtype)
+    drh = np.empty((nc, H), dg.dtype)
+    back = np.empty((nc, H), dg.dtype)
     for s in range(T):
         t = _at(s, T, not reverse)
-        for n in range(N):
+        for i in range(nc):
+            n = lo + i
             if not mask[n, t]:
                 dg[t, n] = 0.0
                 dgr[t, n] = 0.0
-                dn[n] = 0.0
+                dn[i] = 0.0
                 continue
             for j in range(H):
                 gz = acts[t, n, H + j]
                 gn = acts[t, n, 2 * H + j]
-                dht = dh[n, j] + dy[t, n, j]
+                dht = dh[n, j] + dy[t, n, j] if has_dy else dh[n, j]
                 d_n = dht * (1.0 - gz) * _state_grad_out(gn, state)
-                dn[n, j] = d_n
+                dn[i, j] = d_n
                 dg[t, n, H + j] = dht * (hprev[t, n, j] - gn) * _gate_grad(gz, gate)
                 dg[t, n, 2 * H + j] = d_n
         if mode == 1:
-            drh = np.dot(dn, rh)                        # the gradient of r * h
-        for n in range(N):
+            np.dot(dn, rh, drh)                        # the gradient of r * h
+        for i in range(nc):
+            n = lo + i
             if not mask[n, t]:
                 continue
             for j in range(H):
                 gr = acts[t, n, j]
                 gz = acts[t, n, H + j]
-                dht = dh[n, j] + dy[t, n, j]
+                dht = dh[n, j] + dy[t, n, j] if has_dy else dh[n, j]
                 if mode == 1:
-                    dgate_r = drh[n, j] * hprev[t, n, j]
-                    direct = dht * gz + drh[n, j] * gr
+                    dgate_r = drh[i, j] * hprev[t, n, j]
+                    direct = dht * gz + drh[i, j] * gr
                     dgr[t, n, 2 * H + j] = 0.0
                 else:
-                    dgate_r = dn[n, j] * aux[t, n, j]
+                    dgate_r = dn[i, j] * aux[t, n, j]
                     direct = dht * gz
-                    dgr[t, n, 2 * H + j] = dn[n, j] * gr
+                    dgr[t, n, 2 * H + j] = dn[i, j] * gr
                 d_r = dgate_r * _gate_grad(gr, gate)
                 dg[t, n, j] = d_r
                 dgr[t, n, j] = d_r
                 dgr[t, n, H + j] = dg[t, n, H + j]
                 dh[n, j] = direct                       # + dgr R below
-        back = np.dot(dgr[t], r)
-        for n in range(N):
+        np.dot(dgr[t][lo:hi], r, back)
+        for i in range(nc):
+            n = lo + i
             if mask[n, t]:
                 for j in range(H):
-                    dh[n, j] += back[n, j]
+                    dh[n, j] += back[i, j]
 
 
 def _gru_mode(mode):
@@ -397,48 +522,60 @@ def _gru_mode(mode):
         raise ValueError(f"gru: mode must be one of {list(MODES)}; got {mode!r}.") from None
 
 
-def _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse):
+def _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse, store, sequence, chunks):
     x, w, r, b, h, m = _setup(x, w, r, b, h0, mask, 3, "gru")
     md = _gru_mode(mode)
     g, s = _codes(gate, state, "gru")
     n, ch, t = x.shape
     hid = r.shape[1]
+    dt = x.dtype
     if md == 2:
         rb = like(rb, x, "rb", (3 * hid,))
     elif rb is not None:
         raise ValueError(f"gru: a recurrent bias is used by 'recurrent-bias-after-multiplication' only, not {mode!r}.")
     else:
-        rb = np.zeros(3 * hid, x.dtype)
+        rb = np.zeros(3 * hid, dt)
     xt, xp = _project(x, w, b)
-    acts = np.empty((t, n, 3 * hid), x.dtype)
-    hprev, aux, y = (np.empty((t, n, hid), x.dtype) for _ in range(3))
+    if store:
+        acts = np.empty((t, n, 3 * hid), dt)
+        hprev, aux = np.empty((t, n, hid), dt), np.empty((t, n, hid), dt)
+    else:
+        acts = hprev = aux = _none(dt)
+    y = np.empty((t, n, hid), dt) if sequence else _none(dt)
+    hT = np.empty_like(h)
     rh_t = np.ascontiguousarray(r[2 * hid:].T)
-    _gru_forward_loop(xp, np.ascontiguousarray(r.T), rh_t, rb, h, m, md, g, s, bool(reverse), acts, hprev, aux, y,
-                      x.dtype == np.float32)
-    return np.ascontiguousarray(y.transpose(1, 2, 0)), h, (xt, acts, hprev, aux, m)
+    chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
+    _over_rows(_gru_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), rh_t, rb, h, m, md, g, s, bool(reverse),
+               store, acts, hprev, aux, y, sequence, hT, dt == np.float32)
+    out = np.ascontiguousarray(y.transpose(1, 2, 0)) if sequence else None
+    return out, hT, ((xt, acts, hprev, aux, m) if store else None)
 
 
 def gru_forward_train(x, w, r, b, rb=None, h0=None, mask=None, mode="after-multiplication", gate="sigmoid",
-                      state="tanh", reverse=False):
-    """-> (y N x H x T, hT N x H, ctx). Gates r, z, candidate (MATLAB's order); b the input
-    bias (3H,), rb the recurrent bias (3H,, 'recurrent-bias-after-multiplication' only)."""
-    with blas_threads(1):
-        return _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse)
+                      state="tanh", reverse=False, sequence=True, chunks=None):
+    """-> (y N x H x T (None when not ``sequence``), hT N x H, ctx). Gates r, z, candidate
+    (MATLAB's order); b the input bias (3H,), rb the recurrent bias (3H,, 'recurrent-bias-after-
+    multiplication' only); ``chunks`` the batch's split over threads (None: chosen by size)."""
+    with _blas1():
+        return _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse, True, sequence, chunks)
 
 
 def gru_forward_infer(x, w, r, b, rb=None, h0=None, mask=None, mode="after-multiplication", gate="sigmoid",
-                      state="tanh", reverse=False):
-    with blas_threads(1):
-        return _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse)[:2]
+                      state="tanh", reverse=False, sequence=True, chunks=None):
+    """-> (y, hT): the training forward's values, nothing stored for a backward."""
+    with _blas1():
+        return _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse, False, sequence, chunks)[:2]
 
 
-def gru_backward(dy, dhT, ctx, w, r, mode="after-multiplication", gate="sigmoid", state="tanh", reverse=False):
-    """-> (dx, dw, dr, db, drb, dh0); drb None unless 'recurrent-bias-after-multiplication'."""
-    with blas_threads(1):
-        return _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse)
+def gru_backward(dy, dhT, ctx, w, r, mode="after-multiplication", gate="sigmoid", state="tanh", reverse=False,
+                 chunks=None):
+    """-> (dx, dw, dr, db, drb, dh0); drb None unless 'recurrent-bias-after-multiplication'; dy
+    may be None (no gradient at the outputs)."""
+    with _blas1():
+        return _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse, chunks)
 
 
-def _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse):
+def _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse, chunks):
     xt, acts, hprev, aux, m = ctx
     t, n, ch = xt.shape
     hid = acts.shape[2] // 3
@@ -447,11 +584,12 @@ def _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse):
     r = like(r, xt, "r", (3 * hid, hid))
     md = _gru_mode(mode)
     g, s = _codes(gate, state, "gru")
-    dyt = _time_first(dy, (t, n, hid), dt)
+    dyt = _none(dt) if dy is None else _time_first(dy, (t, n, hid), dt)
     dh = _final_grad(dhT, n, hid, dt)
     dg, dgr = np.empty((t, n, 3 * hid), dt), np.empty((t, n, 3 * hid), dt)
-    _gru_backward_loop(dyt, dh, acts, hprev, aux, m, r, np.ascontiguousarray(r[2 * hid:]), md, g, s, bool(reverse),
-                       dg, dgr, np.empty((n, hid), dt))
+    chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
+    _over_rows(_gru_backward_loop, n, chunks, dyt, dh, acts, hprev, aux, m, r, np.ascontiguousarray(r[2 * hid:]), md,
+               g, s, bool(reverse), dg, dgr)
     dx, dw, db = _input_grads(dg, xt, w)
     dgr2 = dgr.reshape(t * n, 3 * hid)
     dr = dgr2.T @ hprev.reshape(t * n, hid)

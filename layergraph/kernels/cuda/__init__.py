@@ -15,7 +15,7 @@ has its activation kernels compiled for the GPU (activations.py).
 """
 from ...core import registry
 from .. import family_kernels
-from . import activations, batchnorm, conv, dense, pooling
+from . import activations, batchnorm, conv, dense, pooling, recurrent
 from ._runtime import CudaUnavailableError, is_device_array, to_device, to_host
 from .batchnorm import bn_backward, bn_forward_infer, bn_forward_train
 from .conv import conv_backward, conv_forward
@@ -27,6 +27,14 @@ from .dense import (
     softmax_backward,
     softmax_forward,
 )
+from .recurrent import (
+    gru_backward,
+    gru_forward_infer,
+    gru_forward_train,
+    lstm_backward,
+    lstm_forward_infer,
+    lstm_forward_train,
+)
 from .pooling import (
     avgpool_backward,
     avgpool_forward,
@@ -35,7 +43,7 @@ from .pooling import (
     maxpool_forward_train,
 )
 
-_MODULES = (activations, batchnorm, conv, dense, pooling)
+_MODULES = (activations, batchnorm, conv, dense, pooling, recurrent)
 
 
 # (family, operation) -> function, for the families whose functions this package has; one
@@ -70,4 +78,6 @@ __all__ = [
     "maxpool_forward_train", "maxpool_forward_infer", "maxpool_backward",
     "avgpool_forward", "avgpool_backward", "conv_forward", "conv_backward", "fc_forward", "fc_backward",
     "softmax_forward", "softmax_backward", "addition_forward", "addition_backward",
+    "lstm_forward_train", "lstm_forward_infer", "lstm_backward", "gru_forward_train", "gru_forward_infer",
+    "gru_backward",
 ] + [f"{f}_{op}" for f in activations.NAMES for op in ("forward", "backward")]

@@ -13,7 +13,8 @@ import layergraph.kernels.cuda as K
 pytestmark = pytest.mark.cuda
 
 FAMILIES = ["batchnorm", "relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish",
-            "gelu", "maxpool", "avgpool", "conv", "fc", "softmax", "addition", "hardsigmoid", "hardswish"]
+            "gelu", "maxpool", "avgpool", "conv", "fc", "softmax", "addition", "hardsigmoid", "hardswish",
+            "lstm", "gru"]
 OPERATIONS = ["forward_train", "forward_infer", "backward"]
 
 
@@ -51,8 +52,9 @@ _NO_DEVICE_SCRIPT = """
 import sys
 import numpy as np
 import layergraph.kernels.cuda as K
-assert len(K.KERNELS) == 51  # 45 + hardsigmoid, hardswish (issue 12)
-lazy = [m for m in ("_bn_kernels", "_act_kernels", "_pool_kernels", "_conv_kernels", "_dense_kernels")
+assert len(K.KERNELS) == 57  # 45 + hardsigmoid, hardswish (issue 12) + lstm, gru (issue 13)
+lazy = [m for m in ("_bn_kernels", "_act_kernels", "_pool_kernels", "_conv_kernels", "_dense_kernels",
+                    "_recurrent_kernels")
         if "layergraph.kernels.cuda." + m in sys.modules]
 assert not lazy, lazy
 from numba import cuda
