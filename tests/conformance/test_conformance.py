@@ -115,7 +115,7 @@ def test_every_row_has_a_case_and_the_left_out_rows_are_named():
         "convolution2dLayer", "groupedConvolution2dLayer", "batchNormalizationLayer", "reluLayer", "leakyReluLayer",
         "clippedReluLayer", "eluLayer", "tanhLayer", "sigmoidLayer", "swishLayer", "geluLayer", "softmaxLayer",
         "maxPooling2dLayer", "averagePooling2dLayer", "fullyConnectedLayer", "additionLayer", "HardSigmoidLayer",
-        "HardSwishLayer"}
+        "HardSwishLayer", "lstmLayer", "bilstmLayer", "gruLayer"}
     assert {rid(e) for e in REGISTRY if e.layer.is_output} == {"classificationLayer", "regressionLayer"}
     # the wrong-size-learnable checks run on the rows with learnables; the others have none to give
     assert {rid(e) for e in LEARNABLE_ROWS} == {
