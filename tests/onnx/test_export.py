@@ -803,7 +803,7 @@ def test_the_registry_onnx_column_names_an_operator_the_export_writes():
         for layer in analyze(core.graph).layers.values():
             written.setdefault(type(layer), set()).update(ops)
     for row in REGISTRY:
-        if row.onnx and row.family not in ox.NOT_EXPORTABLE | SEQUENCE_FAMILIES:   # LSTM, GRU: tested on sequences
+        if row.onnx and row.family not in NOT_EXPORTABLE | SEQUENCE_FAMILIES:   # LSTM, GRU: tested on sequences
             assert row.onnx in written.get(row.layer, set()), (row.layer.__name__, row.onnx)
 
 
