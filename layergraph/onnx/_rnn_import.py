@@ -320,7 +320,7 @@ def _on_sequence(im, node, label, ins, a):
     return _HANDLERS[op](im, node, label, ins, a)
 
 
-# -- the LSTM / GRU node -------------------------------------------------------------------------------------------------
+# -- the LSTM / GRU node ---------------------------------------------------------------------------------------------
 def _activations(a, op, dirs, label):
     per = 3 if op == "LSTM" else 2
     names = [_decode(v) for v in a.get("activations", [])] or ["Sigmoid", "Tanh", "Tanh"][:per] * dirs
@@ -330,9 +330,9 @@ def _activations(a, op, dirs, label):
     consumed = {"HardSigmoid", "LeakyRelu", "ThresholdedRelu", "ScaledTanh", "Elu", "Affine"}
     ai = bi = 0
     for i, nm in enumerate(names):
-        if nm in consumed:   # its alpha / beta: by position when one is given per activation, else in order
-            al = alphas[i] if len(alphas) == len(names) else (alphas[ai] if ai < len(alphas) else None)
-            be = betas[i] if len(betas) == len(names) else (betas[bi] if bi < len(betas) else None)
+        if nm in consumed:   # alpha / beta are consumed in order by the activations that take them (onnxruntime)
+            al = alphas[ai] if ai < len(alphas) else None
+            be = betas[bi] if bi < len(betas) else None
             ai, bi = ai + 1, bi + 1
             if nm == "HardSigmoid" and ((al is not None and abs(al - 0.2) > 1e-6) or
                                         (be is not None and abs(be - 0.5) > 1e-6)):
