@@ -1377,7 +1377,8 @@ _HANDLERS["Add"] = _add_bias(_HANDLERS["Add"])
 
 from . import _rnn_import as _rnn  # noqa: E402 -- it reads the importer's classes
 
-_HANDLERS["LSTM"] = _HANDLERS["GRU"] = lambda *args: _rnn.rnn(*args)   # looked up at the call: either module may load first
+# looked up at the call: either module may be imported first
+_HANDLERS["LSTM"] = _HANDLERS["GRU"] = lambda *args: _rnn.rnn(*args)
 
 _NOTES = {
     "Cast": "Cast of an activation (only constants are cast at import)",

@@ -107,7 +107,7 @@ def _imported(model):
 
 
 def _run_sequences(imp, net, seqs, dtype=np.float32):
-    """Each of ``seqs`` (C x T_n, its own length) through the imported network: {port: list per sequence (or N x ...)}."""
+    """Each of ``seqs`` (C x T_n, its own length) through the imported network: {port: its outputs}."""
     (port, layer), = imp.net.inputs.items()
     out = net.run({layer: [np.asarray(s, dtype) for s in seqs]}, list(imp.net.outputs.values()),
                   batch_size=len(seqs), dtype=dtype)
