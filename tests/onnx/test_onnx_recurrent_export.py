@@ -146,17 +146,18 @@ def test_state_outputs_and_state_inputs(tmp_path):
     """An encoder's hidden and cell outputs (Y_h, Y_c as N x H) feed a decoder's state inputs
     (initial_h, initial_c); a BiLSTM's states are N x 2H, forward first; the outputs of a
     network whose unconnected ports are states are those states."""
-    lg = ml.layerGraph([ml.sequenceInputLayer(C, Name="x"), ml.lstmLayer(4, Name="enc", HasStateOutputs=True)])
-    lg = lg.addLayers([ml.lstmLayer(4, Name="dec", HasStateInputs=True), ml.fullyConnectedLayer(2, Name="fc")])
-    lg = ml.connectLayers(lg, "enc/out", "dec/in")
-    lg = ml.connectLayers(ml.connectLayers(lg, "enc/hidden", "dec/hidden"), "enc/cell", "dec/cell")
-    net = ml.dlnetwork(lg)
     X = _seqs()
-    for opset in OPSETS:
-        path = tmp_path / f"encdec{opset}.onnx"
-        ml.exportONNXNetwork(net, str(path), "OpsetVersion", opset)
-        _, sess = _session(path)
-        _close(sess.run(None, {"x": _tnc(X)})[0], _tnc(net.predict(X)))
+    for rnn in (ml.lstmLayer, ml.bilstmLayer):   # a bilstm's N x 2H states -> [2, N, H] by Reshape + Transpose
+        lg = ml.layerGraph([ml.sequenceInputLayer(C, Name="x"), rnn(4, Name="enc", HasStateOutputs=True)])
+        lg = lg.addLayers([rnn(4, Name="dec", HasStateInputs=True), ml.fullyConnectedLayer(2, Name="fc")])
+        lg = ml.connectLayers(lg, "enc/out", "dec/in")
+        lg = ml.connectLayers(ml.connectLayers(lg, "enc/hidden", "dec/hidden"), "enc/cell", "dec/cell")
+        net = ml.dlnetwork(lg)
+        for opset in OPSETS:
+            path = tmp_path / f"encdec{opset}.onnx"
+            ml.exportONNXNetwork(net, str(path), "OpsetVersion", opset)
+            _, sess = _session(path)
+            _close(sess.run(None, {"x": _tnc(X)})[0], _tnc(net.predict(X)))
     for layer in (ml.lstmLayer(3, Name="r", HasStateOutputs=True), ml.bilstmLayer(3, Name="r", HasStateOutputs=True),
                   ml.gruLayer(3, Name="r", HasStateOutputs=True, OutputMode="last"),
                   ml.bilstmLayer(3, Name="r", HasStateOutputs=True, OutputMode="last")):

@@ -371,3 +371,21 @@ def test_wolfram_round_trip_with_sequence_layers(tmp_path):
     np.testing.assert_allclose(np.asarray(back(x)), np.asarray(net(x)), rtol=1e-5, atol=1e-6)
     ml_back = ml.importNetworkFromONNX(path)   # the same file in MATLAB: C x T sequences
     np.testing.assert_allclose(ml_back.predict([s.T for s in x]), np.asarray(net(x)), rtol=1e-5, atol=1e-6)
+
+
+def test_encoder_decoder_round_trip_keeps_the_state_connections(tmp_path):
+    """The encoder's Y_h / Y_c, unsqueezed into the decoder's initial_h / initial_c, come back as the
+    encoder's state outputs connected to the decoder's state inputs."""
+    lg = ml.layerGraph([ml.sequenceInputLayer(5, Name="x"), ml.lstmLayer(4, Name="enc", HasStateOutputs=True)])
+    lg = lg.addLayers([ml.lstmLayer(4, Name="dec", HasStateInputs=True), ml.fullyConnectedLayer(2, Name="fc")])
+    lg = ml.connectLayers(lg, "enc/out", "dec/in")
+    lg = ml.connectLayers(ml.connectLayers(lg, "enc/hidden", "dec/hidden"), "enc/cell", "dec/cell")
+    net = ml.dlnetwork(lg)
+    path = str(tmp_path / "ed.onnx")
+    ml.exportONNXNetwork(net, path, "OpsetVersion", 13)
+    back = ml.importNetworkFromONNX(path)
+    dec = next(x for x in back.Layers if x.Name.startswith("dec"))
+    assert dec.HasStateInputs and next(x for x in back.Layers if x.Name.startswith("enc")).HasStateOutputs
+    X = _seqs(t=6) + _seqs(n=1, t=2, seed=9)
+    for a, b in zip(net.predict(X), back.predict(X)):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
