@@ -33,9 +33,8 @@ import numpy as np
 from .. import layers as L
 from ..core.layer import Internal
 from ..layers.sequence_ops import SequenceLastLayer, SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer
-from . import importer as _importer  # noqa: F401 -- loads the importer first (it imports this module at its end)
 from ._fold import BATCH, TIME, attrs
-from .importer import _Act, _Unsupported, _size
+from ._values import _Act, _size, _Unsupported
 
 _TRANSPARENT = {"Sub", "Add", "Mul", "Div", "Identity", "Dropout", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu",
                 "MatMul", "Softsign", "Slice"}
@@ -316,8 +315,7 @@ def _on_sequence(im, node, label, ins, a):
                                    f"({x.shape[0]},) or one value")
             ins = [v.reshape(-1) if isinstance(v, np.ndarray) and v.size > 1 else
                    (v.reshape(()) if isinstance(v, np.ndarray) else v) for v in ins]
-    from .importer import _HANDLERS
-    return _HANDLERS[op](im, node, label, ins, a)
+    return im.handlers[op](im, node, label, ins, a)
 
 
 # -- the LSTM / GRU node ---------------------------------------------------------------------------------------------

@@ -40,8 +40,18 @@ INT_MIN = -(2 ** 63)
 ACTIVATIONS = {"sigmoid": "Sigmoid", "hard-sigmoid": "HardSigmoid", "tanh": "Tanh", "softsign": "Softsign"}
 
 
+class NotExportable(Exception):
+    """Raised by an exporter for a layer it cannot write; the message says why (export.py re-exports it)."""
+
+
+def _stored(layer, name):
+    value = layer.internal(name)
+    if value is None:
+        raise NotExportable(f"{name} is empty")
+    return np.asarray(value)
+
+
 def _raise(msg):
-    from .export import NotExportable
     raise NotExportable(msg)
 
 
@@ -89,7 +99,6 @@ def fc(g, s):
     L, n = s.layer, s.name
     if s.in_sizes[0].is_image:
         _raise("a fully connected layer on image sequences is not exported")
-    from .export import _stored
     w = np.asarray(_stored(L, "Weights"))
     y = g.node("MatMul", [s.x, g.const(f"{n}_WT", np.ascontiguousarray(w.T))], f"{n}_matmul")
     return [g.node("Add", [y, g.const(f"{n}_B", _stored(L, "Bias").reshape(-1))], n)]
@@ -159,7 +168,6 @@ def _y_out(g, y, dirs, base):
 
 def _recurrent(g, s, op, gates, order, bias_rows, attrs, n_states):
     L, x, n = s.layer, s.x, s.name
-    from .export import _stored
     h, dirs = int(L.NumHiddenUnits), int(L.directions)
     w = _blocks(np.asarray(_stored(L, "InputWeights")), order, h, dirs, gates)
     r = _blocks(np.asarray(_stored(L, "RecurrentWeights")), order, h, dirs, gates)

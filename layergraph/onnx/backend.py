@@ -20,8 +20,8 @@ from onnx import numpy_helper
 from onnx.backend.base import Backend, BackendRep
 
 from ..core.network import Network
-from .importer import import_model, read_model  # noqa: I001 -- before _rnn_import, which reads it
 from ._rnn_import import core_array, onnx_array
+from .importer import import_model, read_model
 
 
 def _bind(model, inputs):

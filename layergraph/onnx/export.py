@@ -31,6 +31,7 @@ from ..core.infer import analyze
 from ..core.registry import REGISTRY, WOLFRAM_FUNCTIONS
 from ..core.size import Size
 from . import _sequence_export as _seq
+from ._sequence_export import NotExportable, _stored
 
 MIN_OPSET = 9
 DEFAULT_OPSET = 13     # Softmax over one axis and Clip / Pad inputs in their current form; run by every runtime seen
@@ -41,10 +42,6 @@ def max_opset() -> int:
     """The newest standard operator set of the installed onnx package."""
     import onnx
     return int(onnx.defs.onnx_opset_version())
-
-
-class NotExportable(Exception):
-    """Raised by an exporter for a layer it cannot write; the message says why."""
 
 
 @dataclass
@@ -102,13 +99,6 @@ class Site:
     @property
     def x(self) -> str:
         return self.inputs[0]
-
-
-def _stored(layer, name):
-    value = layer.internal(name)
-    if value is None:
-        raise NotExportable(f"{name} is empty")
-    return np.asarray(value)
 
 
 # -- opset-dependent forms -------------------------------------------------------------------

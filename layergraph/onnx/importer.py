@@ -50,6 +50,7 @@ from ..core.infer import analyze
 from ..core.layer import Internal
 from ..core.size import Size
 from ._fold import BATCH, FOLDABLE, FoldError, attrs, fold
+from ._values import _Act, _size, _Unsupported
 
 MIN_OPSET = 9
 _FLOATS = {1: np.float32, 10: np.float16, 11: np.float64}
@@ -67,10 +68,6 @@ class OnnxImportError(LayerGraphError):
     def __init__(self, message: str, identifier: str = "layergraph:onnx:import", nodes=()):
         super().__init__(message, identifier)
         self.nodes = list(nodes)
-
-
-class _Unsupported(Exception):
-    """This node (with this configuration) has no layer: the reason, in words."""
 
 
 # -- reading a file ------------------------------------------------------------------------------------------
@@ -179,15 +176,6 @@ class _Names:
 
 # -- values during import ----------------------------------------------------------------------------------
 @dataclass
-class _Act:
-    """An activation computed by layers: (core layer, output port) and its example shape."""
-    ref: tuple[str, str]
-    shape: tuple[int, ...]
-    tensor: str = ""
-    seq: str | None = None   # a sequence (core N x C x T): its ONNX layout, "TNC" or "NTC" (_rnn_import.py)
-
-
-@dataclass
 class _Flat:
     """A Flatten / Reshape(N, -1) of ``act``, not yet a layer (a Gemm reads the image itself)."""
     act: _Act
@@ -241,17 +229,6 @@ class _Poison:
 _DEFERRED = (_Flat, _Affine, _Linear, _Padded, _HardSigmoid)
 
 
-def _size(shape) -> Size:
-    if len(shape) == 1:
-        return Size((), shape[0])
-    if len(shape) == 3:
-        return Size((shape[1], shape[2]), shape[0])
-    if len(shape) == 2:
-        return Size((shape[1], 1), shape[0])
-    raise _Unsupported(f"a tensor of shape (N, {', '.join(map(str, shape))}) (rank {len(shape) + 1}); layers take "
-                       "rank 2 (N x C), 3 (N x C x L) or 4 (N x C x H x W)")
-
-
 def _internal(shape) -> tuple:
     return tuple(shape) + ((1,) if len(shape) == 2 else ())
 
@@ -303,6 +280,8 @@ def import_file(file, input_sizes: dict | None = None, placeholders: bool = Fals
 
 
 class _Importer:
+    handlers: dict = {}   # the op handlers (_HANDLERS, set below), for _rnn_import.py to reach
+
     def __init__(self, model, file, input_sizes, placeholders=False):
         self.model, self.file = model, file
         self.placeholders = placeholders
@@ -1375,10 +1354,10 @@ def _add_bias(handler):
 
 _HANDLERS["Add"] = _add_bias(_HANDLERS["Add"])
 
-from . import _rnn_import as _rnn  # noqa: E402 -- it reads the importer's classes
+from . import _rnn_import as _rnn  # noqa: E402 -- LSTM / GRU and sequences
 
-# looked up at the call: either module may be imported first
-_HANDLERS["LSTM"] = _HANDLERS["GRU"] = lambda *args: _rnn.rnn(*args)
+_HANDLERS["LSTM"] = _HANDLERS["GRU"] = _rnn.rnn
+_Importer.handlers = _HANDLERS
 
 _NOTES = {
     "Cast": "Cast of an activation (only constants are cast at import)",
