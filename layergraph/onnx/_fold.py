@@ -13,6 +13,7 @@ import numpy as np
 from onnx import helper, numpy_helper
 
 BATCH = np.int64(-(2 ** 62))   # the batch dimension of a shape computed at import
+TIME = np.int64(-(2 ** 62) + 1)   # the time dimension of a sequence's shape (_rnn_import.py)
 
 
 class FoldError(Exception):
@@ -31,6 +32,8 @@ def _no_batch(*arrays):
     for a in arrays:
         if np.asarray(a).dtype.kind == "i" and np.any(np.asarray(a) == BATCH):
             raise FoldError("the computation uses the batch size, which is not fixed at import")
+        if np.asarray(a).dtype.kind == "i" and np.any(np.asarray(a) == TIME):
+            raise FoldError("the computation uses the length of a sequence, which is not fixed at import")
 
 
 def constant_value(node) -> np.ndarray:
@@ -150,4 +153,4 @@ FOLDABLE = {"Constant", "Identity", "Cast", "Gather", "Unsqueeze", "Squeeze", "C
             "Greater", "Max", "Min", "Neg", "Sqrt", "Floor", "Ceil", "Abs", "Reciprocal", "Exp", "Relu",
             "Sigmoid", "Tanh", "Where"}
 
-__all__ = ["BATCH", "FOLDABLE", "FoldError", "attrs", "fold", "constant_value"]
+__all__ = ["BATCH", "TIME", "FOLDABLE", "FoldError", "attrs", "fold", "constant_value"]

@@ -7,7 +7,9 @@ inputs' float type. A node test gives weights as graph inputs, so ``run`` binds 
 first graph input is the data; another input is data too when it has the first's shape (the
 two operands of Add or Mul), and otherwise a constant, as an initializer (Conv's weights,
 BatchNormalization's statistics, Gemm's B and C, Reshape's shape, Resize's scales). The first
-dimension of every tensor is the batch; a rank-3 tensor N x C x L runs as N x C x L x 1.
+dimension of every tensor is the batch (a rank-3 tensor N x C x L runs as N x C x L x 1), except
+the sequences and states of LSTM / GRU nodes, which go in and come out in their ONNX forms
+(``Imported.input_forms`` / ``output_forms``).
 Anything the importer cannot map raises its ``OnnxImportError``: a backend test of an
 unsupported configuration fails with that error (never a wrong number)."""
 from __future__ import annotations
@@ -18,6 +20,7 @@ from onnx import numpy_helper
 from onnx.backend.base import Backend, BackendRep
 
 from ..core.network import Network
+from ._rnn_import import core_array, onnx_array
 from .importer import import_model, read_model
 
 
@@ -60,6 +63,11 @@ class LayergraphRep(BackendRep):
         dtype = np.float64 if any(np.asarray(x).dtype == np.float64 for x in data.values()) else np.float32
         for port, layer in imported.net.inputs.items():
             x = np.asarray(data[next(k for k in data if k == port or _valid(k) == port)], dtype=dtype)
+            if port in imported.input_forms:   # a sequence or a state, not batch first (_rnn_import.py)
+                x = core_array(x, imported.input_forms[port])
+                n = x.shape[0]
+                feeds[layer] = x
+                continue
             n = x.shape[0]
             feeds[layer] = x.reshape(x.shape + (1,)) if x.ndim == 3 else x
         refs = list(imported.net.outputs.values())
@@ -67,6 +75,9 @@ class LayergraphRep(BackendRep):
         results = []
         for port, ref in imported.net.outputs.items():
             y = out[ref]
+            if port in imported.output_forms:
+                results.append(onnx_array(np.stack(y) if isinstance(y, list) else y, *imported.output_forms[port]))
+                continue
             results.append(y.reshape((y.shape[0],) + tuple(imported.output_shapes[port])))
         return tuple(results)
 

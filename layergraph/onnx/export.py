@@ -30,6 +30,8 @@ from ..core.exchange import CoreNet
 from ..core.infer import analyze
 from ..core.registry import REGISTRY, WOLFRAM_FUNCTIONS
 from ..core.size import Size
+from . import _sequence_export as _seq
+from ._sequence_export import NotExportable, _stored
 
 MIN_OPSET = 9
 DEFAULT_OPSET = 13     # Softmax over one axis and Clip / Pad inputs in their current form; run by every runtime seen
@@ -40,10 +42,6 @@ def max_opset() -> int:
     """The newest standard operator set of the installed onnx package."""
     import onnx
     return int(onnx.defs.onnx_opset_version())
-
-
-class NotExportable(Exception):
-    """Raised by an exporter for a layer it cannot write; the message says why."""
 
 
 @dataclass
@@ -101,13 +99,6 @@ class Site:
     @property
     def x(self) -> str:
         return self.inputs[0]
-
-
-def _stored(layer, name):
-    value = layer.internal(name)
-    if value is None:
-        raise NotExportable(f"{name} is empty")
-    return np.asarray(value)
 
 
 # -- opset-dependent forms -------------------------------------------------------------------
@@ -572,6 +563,9 @@ EXPORTERS = {
     # the ONNX importer's layers
     "multiplication": _multiplication, "scaling": _scaling, "resize": _resize,
     "hardsigmoid": _hardsigmoid, "hardswish": _hardswish,
+    # recurrent and sequence layers (their forms on T x N x C data: _sequence_export.py)
+    **{fam: _seq.SEQUENCE_EXPORTERS[fam] for fam in ("lstm", "gru", "sequence_last", "sequence_most",
+                                                     "sequence_rest", "sequence_reverse")},
     **{fam: (lambda g, s: [_activation(g, s)[0]])
        for fam in ("relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish", "gelu")},
 }
@@ -582,11 +576,9 @@ NOT_EXPORTABLE = {
     "placeholder": "a placeholder for an ONNX node that no layer computes (from importONNXLayers or Import) has "
                    "no ONNX form of its own; replace it with a layer that computes it (replaceLayer) first",
     "custom": "a custom layer's predict is Python code, which has no ONNX form",
-    "lstm": "the export of recurrent layers to ONNX's LSTM is not written yet",
-    "gru": "the export of recurrent layers to ONNX's GRU is not written yet",
-    "rnn": "the export of recurrent layers to ONNX's RNN is not written yet",
-    **{f"sequence_{k}": "the export of sequence data (a time dimension) to ONNX is not written yet"
-       for k in ("last", "most", "rest", "reverse", "fold", "unfold")},
+    "rnn": "the export of the basic recurrent layer to ONNX's RNN is not written yet",
+    **{f"sequence_{k}": "NetMapOperator's folding of time into the batch has no ONNX form written yet"
+       for k in ("fold", "unfold")},
     "embedding": "the export of EmbeddingLayer to ONNX's Gather (with its 1-based indices shifted to 0-based) is "
                  "not written yet",
     **{k: "ONNX has no operator that folds time into the batch and back (an ONNX graph has no sequence "
@@ -672,7 +664,7 @@ def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None):
                 problems.append(Problem(shown, layer.Type, "an input layer that is no input port of the network"))
                 continue
             xs, in_sizes = [in_ports[name]], [info.ActivationSizes[layer.OutputNames[0]]]
-            inputs.append((in_ports[name], in_sizes[0].internal))
+            inputs.append((in_ports[name], _onnx_shape(in_sizes[0])))
         else:
             refs = [feeds.get((name, p)) for p in layer.InputNames]
             if any(r is None for r in refs):
@@ -682,13 +674,20 @@ def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None):
             xs = [tensors.get(r) or g.fresh(f"{r[0]}:missing") for r in refs]
             in_sizes = [info.InputSizes[p] for p in layer.InputNames]
         out_sizes = [info.ActivationSizes[p] for p in layer.OutputNames]
-        if any(getattr(z, "is_sequence", False) for z in (*in_sizes, *out_sizes)):
-            # a sequence (N x C x T, each observation its own length) has no exporter yet, whatever the layer
-            problems.append(Problem(shown, layer.Type, "sequence data (a time dimension) is not exported to ONNX yet"))
-            for p in layer.OutputNames:
-                tensors[(name, p)] = g.fresh(f"{name}:missing")
-            continue
         fn = exporter_for(layer.family)
+        if any(z.is_sequence for z in (*in_sizes, *out_sizes)):
+            # sequence data, written T x N x C (_sequence_export.py): the families with a form there
+            fam = layer.family
+            if layer.is_input:
+                fn = (lambda f: lambda g_, s_: _seq.sequence_input(g_, s_, f))(fn)
+            elif fam in _seq.SEQUENCE_EXPORTERS:
+                fn = _seq.SEQUENCE_EXPORTERS[fam]
+            elif fam not in _seq.LAYOUT_FREE:
+                problems.append(Problem(shown, layer.Type, "this layer is not exported on sequence data (a time "
+                                        "dimension); on sequences the export writes the input, LSTM, BiLSTM, GRU, "
+                                        "fully connected, softmax, concatenation, elementwise, dropout, addition "
+                                        "and sequence layers"))
+                fn = _missing
         if fn is None:
             problems.append(Problem(shown, layer.Type, "no ONNX form for this layer family"))
             fn = _missing
@@ -702,6 +701,10 @@ def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None):
     for port, ref in core.outputs.items():
         if ref in tensors:
             size = analysis.info(ref[0]).ActivationSizes[ref[1]]
+            if size.is_sequence:   # T x N x C, as inside the graph
+                g.nodes.append(helper.make_node("Identity", [tensors[ref]], [port], name=g.fresh(f"{port}:Identity")))
+                outputs.append((port, _onnx_shape(size)))
+                continue
             shape = tuple(output_shapes.get(port) or size.internal) if output_shapes else size.internal
             if int(np.prod(shape)) != size.numel:
                 raise ValueError(f"output {port}: shape {shape} does not hold the {size.numel} elements of {size}")
@@ -719,8 +722,18 @@ def unsupported(core: CoreNet, opset: int = DEFAULT_OPSET, dtype=np.float32) -> 
     return _sites_and_problems(core, opset, dtype)[4]
 
 
+class _Seq(tuple):
+    """One observation's shape of a sequence tensor, written T x N x (shape)."""
+
+
+def _onnx_shape(size: Size):
+    return _Seq(size.internal) if size.is_sequence else size.internal
+
+
 def _value_info(name: str, elem, shape: tuple, batch):
     from onnx import helper
+    if isinstance(shape, _Seq):   # a sequence: the symbolic time dimension first, then the batch
+        return helper.make_tensor_value_info(name, elem, ["T", batch, *shape])
     return helper.make_tensor_value_info(name, elem, [batch, *shape])
 
 

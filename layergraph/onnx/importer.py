@@ -50,6 +50,7 @@ from ..core.infer import analyze
 from ..core.layer import Internal
 from ..core.size import Size
 from ._fold import BATCH, FOLDABLE, FoldError, attrs, fold
+from ._values import _Act, _size, _Unsupported
 
 MIN_OPSET = 9
 _FLOATS = {1: np.float32, 10: np.float16, 11: np.float64}
@@ -67,10 +68,6 @@ class OnnxImportError(LayerGraphError):
     def __init__(self, message: str, identifier: str = "layergraph:onnx:import", nodes=()):
         super().__init__(message, identifier)
         self.nodes = list(nodes)
-
-
-class _Unsupported(Exception):
-    """This node (with this configuration) has no layer: the reason, in words."""
 
 
 # -- reading a file ------------------------------------------------------------------------------------------
@@ -179,14 +176,6 @@ class _Names:
 
 # -- values during import ----------------------------------------------------------------------------------
 @dataclass
-class _Act:
-    """An activation computed by layers: (core layer, output port) and its example shape."""
-    ref: tuple[str, str]
-    shape: tuple[int, ...]
-    tensor: str = ""
-
-
-@dataclass
 class _Flat:
     """A Flatten / Reshape(N, -1) of ``act``, not yet a layer (a Gemm reads the image itself)."""
     act: _Act
@@ -240,17 +229,6 @@ class _Poison:
 _DEFERRED = (_Flat, _Affine, _Linear, _Padded, _HardSigmoid)
 
 
-def _size(shape) -> Size:
-    if len(shape) == 1:
-        return Size((), shape[0])
-    if len(shape) == 3:
-        return Size((shape[1], shape[2]), shape[0])
-    if len(shape) == 2:
-        return Size((shape[1], 1), shape[0])
-    raise _Unsupported(f"a tensor of shape (N, {', '.join(map(str, shape))}) (rank {len(shape) + 1}); layers take "
-                       "rank 2 (N x C), 3 (N x C x L) or 4 (N x C x H x W)")
-
-
 def _internal(shape) -> tuple:
     return tuple(shape) + ((1,) if len(shape) == 2 else ())
 
@@ -280,6 +258,10 @@ class Imported:
     placeholders: list[tuple[str, str, str]] = field(default_factory=list)   # (node, op, reason)
     input_shapes: dict[str, tuple] = field(default_factory=dict)    # input port -> ONNX example shape
     output_shapes: dict[str, tuple] = field(default_factory=dict)   # output port -> ONNX example shape
+    # ports whose ONNX tensor is not batch first (_rnn_import.py): "TNC" / "NTC" sequences (core N x C x T),
+    # "DNH" / "NDH" states (core N x DH), "TDNH" / "NTDH" / "TNDH" / ... an LSTM / GRU's Y (core N x DH x T)
+    input_forms: dict[str, str] = field(default_factory=dict)
+    output_forms: dict[str, tuple] = field(default_factory=dict)   # port -> (form, directions, hidden size)
 
 
 def import_model(model, file: str = "the model", input_sizes: dict | None = None,
@@ -298,6 +280,8 @@ def import_file(file, input_sizes: dict | None = None, placeholders: bool = Fals
 
 
 class _Importer:
+    handlers: dict = {}   # the op handlers (_HANDLERS, set below), for _rnn_import.py to reach
+
     def __init__(self, model, file, input_sizes, placeholders=False):
         self.model, self.file = model, file
         self.placeholders = placeholders
@@ -324,6 +308,13 @@ class _Importer:
                     self.consumers[t] = self.consumers.get(t, 0) + 1
         for o in model.graph.output:
             self.consumers[o.name] = self.consumers.get(o.name, 0) + 1
+        self.readers: dict[str, list] = {}   # tensor -> [(node, input index)]
+        for node in model.graph.node:
+            for i, t in enumerate(node.input):
+                if t:
+                    self.readers.setdefault(t, []).append((node, i))
+        self.input_forms: dict[str, str] = {}
+        self.output_forms: dict[str, tuple] = {}
 
     # -- the pass ------------------------------------------------------------------------------------------
     def run(self) -> Imported:
@@ -347,13 +338,21 @@ class _Importer:
                 self.problems.append((vi.name, "(graph output)", f"the output {vi.name!r} is {reason}; an output "
                                       "must be computed from the network's inputs"))
                 continue
+            port = valid_name(vi.name)
+            if isinstance(v, (_rnn.RnnY, _rnn.RnnState)):   # an LSTM / GRU's Y, Y_h or Y_c as it is
+                outputs[port] = v.ref
+                self.output_shapes[port] = (v.dirs * v.hidden,)
+                self.output_forms[port] = (v.form, v.dirs, v.hidden)
+                continue
             try:
                 act = self._act(v)
             except _Unsupported as err:
                 self.problems.append((vi.name, "(graph output)", str(err)))
                 continue
-            outputs[valid_name(vi.name)] = act.ref
-            self.output_shapes[valid_name(vi.name)] = act.shape
+            outputs[port] = act.ref
+            self.output_shapes[port] = act.shape
+            if act.seq:
+                self.output_forms[port] = (act.seq, 1, act.shape[0])
         if self.problems:
             self._fail()
         if not outputs:
@@ -369,7 +368,7 @@ class _Importer:
         return Imported(net, self.opset, m.ir_version, m.producer_name, m.producer_version, m.domain,
                         m.model_version, m.doc_string, arrays, ops, dict(self.normalized), self.made_placeholders,
                         dict(self.input_shapes),
-                        dict(self.output_shapes))
+                        dict(self.output_shapes), dict(self.input_forms), dict(self.output_forms))
 
     def _fail(self):
         rows = "\n".join(f"  {op[1:-1]} '{n}': {why}" if op.startswith("(") else f"  node '{n}' ({op}): {why}"
@@ -385,6 +384,26 @@ class _Importer:
     def _input(self, vi):
         tt = vi.type.tensor_type
         name = vi.name
+        role = _rnn.input_role(self, name)
+        if role == "lens":   # each sequence's length is the data's own (_rnn_import.py)
+            self.vals[name] = _rnn.SeqLens()
+            return
+        if role is not None and tt.elem_type in _FLOATS:
+            lname = self.names.make(name)
+            try:
+                layer, value, shape = _rnn.sequence_input(self, vi, role, lname)
+            except _Unsupported as err:
+                self.problems.append((name, "(graph input)", str(err)))
+                self.vals[name] = _Poison()
+                return
+            self.g._add(layer)
+            self.inputs[valid_name(name)] = lname
+            self.input_shapes[valid_name(name)] = shape
+            self.input_forms[valid_name(name)] = "DNH" if role == "state" else role
+            if role != "state":
+                self.input_tensors[name] = lname
+            self.vals[name] = value
+            return
         if not vi.type.HasField("tensor_type") or tt.elem_type not in _FLOATS:
             self.problems.append((name, "(graph input)", f"the input {name!r} is not a float tensor (element type "
                                   f"{tt.elem_type}); inputs must be float32, float16 or float64"))
@@ -448,6 +467,9 @@ class _Importer:
             if node.domain not in ("", "ai.onnx"):
                 raise _Unsupported(f"the op is in the domain {node.domain!r}; only the default ONNX domain is "
                                    "supported")
+            if op in ("ConstantOfShape", "Expand") and _rnn._has_batch(self, node, ins):   # an initial state
+                self._store(node, label, op, _rnn._batch_const(self, node, ins, attrs(node)))
+                return
             if all(v is None or isinstance(v, np.ndarray) for v in ins) and op in FOLDABLE:
                 try:
                     outs = fold(op, node, ins, self.opset)
@@ -457,6 +479,12 @@ class _Importer:
                     if t:
                         self.consts[t] = np.asarray(v)
                 return
+            if any(isinstance(v, _rnn.DEFERRED) or _rnn.seq_of(v) for v in ins) or \
+                    op in ("Unsqueeze", "ConstantOfShape", "Expand"):
+                outs = _rnn.shape_op(self, node, label, ins, attrs(node))
+                if outs is not NotImplemented:
+                    self._store(node, label, op, outs)
+                    return
             handler = _HANDLERS.get(op)
             if handler is None:
                 raise _Unsupported("no layer computes this op" if op not in _NOTES else _NOTES[op])
@@ -467,9 +495,12 @@ class _Importer:
         except LayerGraphError as err:
             self._unmapped(node, label, op, ins, f"its attributes give no valid layer: {err}")
             return
+        self._store(node, label, op, outs)
+
+    def _store(self, node, label, op, outs):
         outs = outs if isinstance(outs, list) else [outs]
         for t, v in zip(node.output, outs):
-            if t:
+            if t and v is not None:
                 if isinstance(v, np.ndarray):
                     self.consts[t] = v
                 else:
@@ -524,12 +555,16 @@ class _Importer:
         acts = [self._act(v) for v in inputs]
         name = self.names.make(label)
         layer = layer_cls(Name=name, **props)
-        _, outs = layer.infer([_size(a.shape) for a in acts])
+        _, outs = layer.infer([_size(a.shape).with_time() if a.seq else _size(a.shape) for a in acts])
         self.g._add(layer)
         for a, port in zip(acts, layer.InputNames):
             self.g._connect(a.ref[0], a.ref[1], name, port)
         rank = len(acts[0].shape) if rank is None else rank
         self.core_sizes[(name, layer.OutputNames[0])] = outs[0]
+        if outs[0].is_sequence:   # a sequence stays in the ONNX layout of the input's
+            if outs[0].is_image:
+                raise _Unsupported("a sequence of images")
+            return _Act((name, layer.OutputNames[0]), (outs[0].channels,), seq=next(a.seq for a in acts if a.seq))
         return _Act((name, layer.OutputNames[0]), _shape_of(outs[0], rank))
 
     def _act(self, v) -> _Act:
@@ -563,6 +598,9 @@ class _Importer:
         if isinstance(v, _Padded):
             raise _Unsupported(f"Pad (node '{v.node.name or v.node.output[0]}') is imported only before a Conv or an "
                                "AveragePool, which take its padding")
+        if isinstance(v, _rnn.DEFERRED):
+            raise _Unsupported(f"an LSTM / GRU's output or state of form {getattr(v, 'form', '?')} (with its direction "
+                               "axis), or a constant over the batch, is used where an activation is needed")
         raise _Unsupported("the value cannot be an activation")
 
     def _affine_layer(self, v: _Affine) -> _Act:
@@ -1315,6 +1353,11 @@ def _add_bias(handler):
 
 
 _HANDLERS["Add"] = _add_bias(_HANDLERS["Add"])
+
+from . import _rnn_import as _rnn  # noqa: E402 -- LSTM / GRU and sequences
+
+_HANDLERS["LSTM"] = _HANDLERS["GRU"] = _rnn.rnn
+_Importer.handlers = _HANDLERS
 
 _NOTES = {
     "Cast": "Cast of an activation (only constants are cast at import)",

@@ -222,10 +222,13 @@ def test_dlnetwork_forward_reports_the_hidden_state():
     np.testing.assert_allclose(rows[0][2], np.stack([w[:, -1] for w in whole], axis=1), rtol=1e-5, atol=1e-6)
 
 
-def test_onnx_export_refuses_with_the_librarys_error(tmp_path):
-    """ONNX GRU export is a later step (docs/recurrent_plan.md 6): the refusal is a
-    LayerGraphError naming the layer."""
+def test_onnx_export_writes_a_gru_node(tmp_path):
+    """ONNX GRU export (step 7, docs/onnx.md "Sequences"; its checks against onnxruntime are in
+    tests/onnx/test_onnx_recurrent_export.py): the file holds one GRU node named after the layer."""
+    import onnx
+
     from layergraph.matlab import exportONNXNetwork
     net = _net(gruLayer(4, "Name", "rnn"), fullyConnectedLayer(2))
-    with pytest.raises(LayerGraphError, match="'rnn'"):
-        exportONNXNetwork(net, str(tmp_path / "net.onnx"))
+    exportONNXNetwork(net, str(tmp_path / "net.onnx"))
+    nodes = [n for n in onnx.load(str(tmp_path / "net.onnx")).graph.node if n.op_type == "GRU"]
+    assert [n.name for n in nodes] == ["rnn:GRU"]

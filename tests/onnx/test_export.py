@@ -420,6 +420,9 @@ def test_wolfram_net_at_the_newest_opset(build):
 
 # -- coverage of the registry -------------------------------------------------------------------------------
 NOT_EXPORTABLE = set(ox.NOT_EXPORTABLE)   # families with no ONNX form: the placeholder, custom layers
+# the recurrent and sequence families: their cases (sequence data) are in test_onnx_recurrent_export.py,
+# which checks that each has an exporter and a case
+SEQUENCE_FAMILIES = {"lstm", "gru", "sequence_last", "sequence_most", "sequence_rest", "sequence_reverse"}
 
 
 @pytest.mark.parametrize("family", ox.families())
@@ -428,7 +431,8 @@ def test_every_registry_family_is_exported_and_tested(family):
         assert family not in ox.EXPORTERS and ox.NOT_EXPORTABLE[family]
         return
     assert family in ox.EXPORTERS, f"registry family {family!r} has no ONNX exporter"
-    assert family in MATLAB_CASES or family in WOLFRAM_CASES, f"registry family {family!r} has no export test"
+    assert family in MATLAB_CASES or family in WOLFRAM_CASES or family in SEQUENCE_FAMILIES, \
+        f"registry family {family!r} has no export test"
 
 
 def test_a_placeholder_is_refused_with_its_reason(tmp_path):
@@ -655,7 +659,7 @@ def test_the_cases_reach_every_registry_family():
     for cases in WOLFRAM_CASES.values():
         for _, build in cases:
             seen |= _families_in(build().to_core_net())
-    assert set(ox.families()) - NOT_EXPORTABLE <= seen, sorted(set(ox.families()) - seen)
+    assert set(ox.families()) - NOT_EXPORTABLE - SEQUENCE_FAMILIES <= seen, sorted(set(ox.families()) - seen)
     for fam, cases in WOLFRAM_CASES.items():
         for _, build in cases:
             assert fam in _families_in(build().to_core_net()), f"Wolfram case {fam!r} builds no {fam} layer"
@@ -799,7 +803,7 @@ def test_the_registry_onnx_column_names_an_operator_the_export_writes():
         for layer in analyze(core.graph).layers.values():
             written.setdefault(type(layer), set()).update(ops)
     for row in REGISTRY:
-        if row.onnx and row.family not in ox.NOT_EXPORTABLE:   # e.g. "LSTM": its ONNX operator, not written yet
+        if row.onnx and row.family not in NOT_EXPORTABLE | SEQUENCE_FAMILIES:   # LSTM, GRU: tested on sequences
             assert row.onnx in written.get(row.layer, set()), (row.layer.__name__, row.onnx)
 
 
@@ -881,22 +885,3 @@ def test_scaling_is_mul_then_add():
     net = MATLAB_CASES["scaling"][0][1]()
     ops = [n.op_type for n in ox.to_onnx(_core(net), 13).graph.node]
     assert ops[ops.index("Mul") + 1] == "Add"
-
-
-def test_a_sequence_network_is_refused_with_every_layer_listed(tmp_path):
-    """Recurrent layers and sequence data have no exporter yet: one error lists each layer that
-    sees a time dimension, and no file is written."""
-    from layergraph import (LayerArray, classificationLayer, exportONNXNetwork, fullyConnectedLayer, lstmLayer,
-                            rng, sequenceInputLayer, softmaxLayer, trainNetwork, trainingOptions)
-    rng(0)
-    g = np.random.default_rng(0)
-    X = [g.standard_normal((3, int(t))).astype(np.float32) for t in (5, 7, 4, 6)]
-    layers = LayerArray([sequenceInputLayer(3), lstmLayer(4, OutputMode="last"), fullyConnectedLayer(2),
-                         softmaxLayer(), classificationLayer()])
-    net, _ = trainNetwork(X, ["a", "b", "a", "b"], layers, trainingOptions("sgdm", MaxEpochs=1, Verbose=False))
-    path = tmp_path / "seq.onnx"
-    with pytest.raises(LayerGraphError) as err:
-        exportONNXNetwork(net, str(path))
-    text = str(err.value)
-    assert "sequence data" in text and "'sequenceinput'" in text and "'lstm'" in text
-    assert not path.exists()
