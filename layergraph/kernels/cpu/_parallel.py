@@ -69,28 +69,40 @@ def batch_parallel(work, n, chunk=None):
 
 
 class blas_threads:
-    """Temporarily set the BLAS thread count (threadpoolctl's handles, found once) of every BLAS
-    loaded when they were looked up: numpy's, and SciPy's, which is the one numba's ``np.dot``
-    calls inside compiled code (``rescan`` after loading a new one)."""
+    """Temporarily set the BLAS thread count (threadpoolctl's handles, found once). By default
+    only numpy's BLAS, the one the kernels' products outside compiled code call; ``every=True``
+    also holds the others loaded when they were looked up (SciPy's, which numba's ``np.dot``
+    calls inside compiled code: the recurrent kernels; ``rescan`` after loading a new one).
+    The default is what the other kernels had before the recurrent kernels needed SciPy's held:
+    each set is a call into OpenBLAS, and only the recurrent kernels' compiled loops call SciPy's."""
 
     _libs = None
 
-    def __init__(self, n):
+    def __init__(self, n, every: bool = False):
         self.n = n
+        self.every = every
 
     @classmethod
     def rescan(cls):
         cls._libs = None
 
-    def __enter__(self):
-        if blas_threads._libs is None:
+    @classmethod
+    def _lookup(cls):
+        if cls._libs is None:
             try:
                 from threadpoolctl import ThreadpoolController
-                blas_threads._libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+                libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
             except Exception:  # no threadpoolctl or an unknown BLAS: leave it alone
-                blas_threads._libs = []
+                libs = []
+            numpys = [lib for lib in libs if "numpy" in str(getattr(lib, "filepath", ""))]
+            cls._libs = (libs, numpys or libs[:1])
+        return cls._libs
+
+    def __enter__(self):
+        every, numpys = blas_threads._lookup()
+        self.libs = every if self.every else numpys
         self.old = []
-        for lib in blas_threads._libs:
+        for lib in self.libs:
             old = lib.num_threads
             self.old.append(old)
             if old != self.n:
@@ -98,7 +110,7 @@ class blas_threads:
         return self
 
     def __exit__(self, *exc):
-        for lib, old in zip(blas_threads._libs, self.old):
+        for lib, old in zip(self.libs, self.old):
             if old != self.n:
                 lib.set_num_threads(old)
 

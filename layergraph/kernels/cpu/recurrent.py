@@ -335,7 +335,7 @@ def _blas1():
         import scipy.linalg.cython_blas  # noqa: F401 -- what numba's np.dot calls; loaded anyway on its first call
         _loaded.append(True)
         blas_threads.rescan()
-    return blas_threads(1)
+    return blas_threads(1, every=True)
 
 
 _loaded = []

@@ -24,9 +24,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._parallel import blas_threads
 from ._util import like
-from .recurrent import STATES, _at, _final_grad, _input_grads, _project, _setup, _state, _state_grad_out, _time_first
+from .recurrent import (STATES, _at, _blas1, _final_grad, _input_grads, _project, _setup, _state, _state_grad_out,
+                        _time_first)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -90,19 +90,19 @@ def _rnn_forward(x, w, r, b, h0, mask, state, reverse):
 
 def rnn_forward_train(x, w, r, b, h0=None, mask=None, state="tanh", reverse=False):
     """-> (y N x H x T, hT N x H, ctx)."""
-    with blas_threads(1):
+    with _blas1():
         return _rnn_forward(x, w, r, b, h0, mask, state, reverse)
 
 
 def rnn_forward_infer(x, w, r, b, h0=None, mask=None, state="tanh", reverse=False):
     """-> (y N x H x T, hT N x H)."""
-    with blas_threads(1):
+    with _blas1():
         return _rnn_forward(x, w, r, b, h0, mask, state, reverse)[:2]
 
 
 def rnn_backward(dy, dhT, ctx, w, r, state="tanh", reverse=False):
     """-> (dx N x C x T, dw H x C, dr H x H, db (H,), dh0 N x H)."""
-    with blas_threads(1):
+    with _blas1():
         xt, ys, hprev, m = ctx
         t, n, ch = xt.shape
         hid = ys.shape[2]
