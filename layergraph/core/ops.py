@@ -92,13 +92,7 @@ class ConvOp(Op):
         """Prediction with a following batch normalization folded into the weights
         (W * s / sqrt(v + eps), (b - m) * s / sqrt(v + eps) + o), and a following ReLU and
         max pooling applied in the same pass. Equal to the unfused layers up to rounding."""
-        w, b = P["Weights"], P["Bias"]
-        if bn is not None:
-            bn_op, bnP = bn
-            f = bnP["Scale"].astype(np.float64) / np.sqrt(bnP["TrainedVariance"].astype(np.float64)
-                                                          + bn_op.layer.Epsilon)
-            w = (w * f[:, None, None, None]).astype(self.dtype)
-            b = ((b - bnP["TrainedMean"]) * f + bnP["Offset"]).astype(self.dtype)
+        w, b = self._folded(P, bn)
         args, kw = self._hp()
         return k("conv", "forward_infer")(x, w, b, *args, relu=relu, pool=pool, **kw)
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .errors import LayerGraphError
 from .op import Op
+from .ops_folding import fold, unfold
 from .sequence import SeqInfo
 
 
@@ -128,16 +129,13 @@ class SequenceFoldOp(_SequenceOp):
             e = self.out_sizes[0]
             return [np.ascontiguousarray(x).reshape((-1, e.channels, *e.spatial))], (None, x.shape)
         mask = _own_steps(self, x)
-        y = np.ascontiguousarray(np.moveaxis(x, -1, 1)[mask])
-        return [y], (mask, x.shape)
+        return [fold(x, mask)], (mask, x.shape)
 
     def backward(self, k, dys, ctx, P):
         mask, shape = ctx
         if mask is None:
             return [np.ascontiguousarray(dys[0]).reshape(shape)], {}
-        moved = np.zeros((shape[0], shape[-1], *shape[1:-1]), dtype=dys[0].dtype)
-        moved[mask] = dys[0]
-        return [np.ascontiguousarray(np.moveaxis(moved, 1, -1))], {}
+        return [unfold(dys[0], shape[0], shape[-1], mask)], {}
 
 
 class SequenceUnfoldOp(_SequenceOp):
@@ -153,9 +151,7 @@ class SequenceUnfoldOp(_SequenceOp):
         if int(mask.sum()) != y.shape[0]:
             raise LayerGraphError(f"Layer '{self.layer.Name}': {y.shape[0]} per-element results for "
                                   f"{int(mask.sum())} sequence elements.")
-        moved = np.zeros((x.shape[0], x.shape[-1], *y.shape[1:]), dtype=y.dtype)
-        moved[mask] = y
-        return [np.ascontiguousarray(np.moveaxis(moved, 1, -1))], (mask, x.shape)
+        return [unfold(y, x.shape[0], x.shape[-1], mask)], (mask, x.shape)
 
     def backward(self, k, dys, ctx, P):
         mask, shape = ctx
@@ -164,8 +160,7 @@ class SequenceUnfoldOp(_SequenceOp):
             xshape, yshape = shape
             return [np.zeros(xshape, dtype=dys[0].dtype) if need else None,
                     np.ascontiguousarray(dys[0]).reshape(yshape)], {}
-        dy = np.moveaxis(dys[0], -1, 1)
-        return [np.zeros(shape, dtype=dys[0].dtype) if need else None, np.ascontiguousarray(dy[mask])], {}
+        return [np.zeros(shape, dtype=dys[0].dtype) if need else None, fold(dys[0], mask)], {}
 
 
 SEQUENCE_OPS = {"sequence_last": SequenceLastOp, "sequence_most": SequenceMostOp, "sequence_rest": SequenceRestOp,
