@@ -13,13 +13,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import autodiff as ad
+from .operators import TapeOperators
 
 
 def _data(x):
     return x.data if isinstance(x, TracedArray) else np.asarray(x)
 
 
-class TracedArray:
+class TracedArray(TapeOperators):
     __array_priority__ = 1000
     __slots__ = ("data", "key", "tape")
 
@@ -52,7 +53,7 @@ class TracedArray:
         return f"TracedArray({self.data!r})"
 
     # -- arithmetic --------------------------------------------------------------------------------
-    def _bin(self, other, name, reverse=False):
+    def _binary(self, other, name, reverse=False):
         a, b = (other, self) if reverse else (self, other)
         da, db = _data(a), _data(b)
         if da.dtype != db.dtype and np.ndim(da) and np.ndim(db):
@@ -65,59 +66,15 @@ class TracedArray:
         y, vjp = ad.binary(name, da, db)
         return TracedArray._make(y, [a, b], lambda dys, need: vjp(dys[0]))
 
-    def __add__(self, o):
-        return self._bin(o, "add")
+    def _unary_op(self, name):
+        return _unary(name, self)
 
-    def __radd__(self, o):
-        return self._bin(o, "add", True)
+    @staticmethod
+    def _matmul_op(a, b):
+        return _matmul(a, b)
 
-    def __sub__(self, o):
-        return self._bin(o, "sub")
-
-    def __rsub__(self, o):
-        return self._bin(o, "sub", True)
-
-    def __mul__(self, o):
-        return self._bin(o, "mul")
-
-    def __rmul__(self, o):
-        return self._bin(o, "mul", True)
-
-    def __truediv__(self, o):
-        return self._bin(o, "div")
-
-    def __rtruediv__(self, o):
-        return self._bin(o, "div", True)
-
-    def __pow__(self, o):
-        return self._bin(o, "pow")
-
-    def __rpow__(self, o):
-        return self._bin(o, "pow", True)
-
-    def __neg__(self):
-        return _unary("neg", self)
-
-    def __abs__(self):
-        return _unary("abs", self)
-
-    def __matmul__(self, o):
-        return _matmul(self, o)
-
-    def __rmatmul__(self, o):
-        return _matmul(o, self)
-
-    def __lt__(self, o):
-        return self.data < _data(o)
-
-    def __le__(self, o):
-        return self.data <= _data(o)
-
-    def __gt__(self, o):
-        return self.data > _data(o)
-
-    def __ge__(self, o):
-        return self.data >= _data(o)
+    def _compare(self, o, op):
+        return op(self.data, _data(o))
 
     # -- shape -------------------------------------------------------------------------------------------
     def __getitem__(self, idx):
@@ -187,8 +144,8 @@ class TracedArray:
         if name in _BINARY and len(inputs) == 2:
             a, b = inputs
             if isinstance(a, TracedArray):
-                return a._bin(b, _BINARY[name])
-            return b._bin(a, _BINARY[name], reverse=True)
+                return a._binary(b, _BINARY[name])
+            return b._binary(a, _BINARY[name], reverse=True)
         if name in ("greater", "less", "greater_equal", "less_equal", "equal", "not_equal"):
             return ufunc(*[_data(i) for i in inputs], **kw)
         raise TypeError(f"np.{name} is not supported on traced arrays (a FunctionLayer's function); supported: "

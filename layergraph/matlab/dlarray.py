@@ -21,6 +21,7 @@ import numpy as np
 
 from ..core import autodiff as ad
 from ..core.errors import LayerGraphError
+from ..core.operators import TapeOperators
 
 ORDER = "SCBTU"
 
@@ -59,7 +60,7 @@ def _as_data(X):
     return a
 
 
-class dlarray:  # noqa: N801 -- MATLAB's class name
+class dlarray(TapeOperators):  # noqa: N801 -- MATLAB's class name
     """``dlarray(X)``, ``dlarray(X, fmt)``, ``dlarray(v, dim)`` (a vector as a column labelled
     ``dim``, the second dimension 'U')."""
 
@@ -179,66 +180,19 @@ class dlarray:  # noqa: N801 -- MATLAB's class name
             fmt, y = fmt[:-1], y.reshape(y.shape[:-1])
         return dlarray._new(y, fmt, [a, b], lambda dys, need: _pair(vjp(dys[0].reshape(full)), sa, sb))
 
-    def __add__(self, o):
-        return self._binary(o, "add")
-
-    def __radd__(self, o):
-        return self._binary(o, "add", True)
-
-    def __sub__(self, o):
-        return self._binary(o, "sub")
-
-    def __rsub__(self, o):
-        return self._binary(o, "sub", True)
-
-    def __mul__(self, o):
-        return self._binary(o, "mul")
-
-    def __rmul__(self, o):
-        return self._binary(o, "mul", True)
-
-    def __truediv__(self, o):
-        return self._binary(o, "div")
-
-    def __rtruediv__(self, o):
-        return self._binary(o, "div", True)
-
-    def __pow__(self, o):
-        return self._binary(o, "pow")
-
-    def __rpow__(self, o):
-        return self._binary(o, "pow", True)
-
-    def __neg__(self):
-        return _unary("neg", self)
-
     def __pos__(self):
         return self
 
-    def __abs__(self):
-        return _unary("abs", self)
+    def _unary_op(self, name):
+        return _unary(name, self)
 
-    def __matmul__(self, o):
-        return _matmul(self, o)
-
-    def __rmatmul__(self, o):
-        return _matmul(o, self)
+    @staticmethod
+    def _matmul_op(a, b):
+        return _matmul(a, b)
 
     def _compare(self, o, op):
         (da, db), fmt = _align(self, o)
         return dlarray._new(op(da, db), fmt)
-
-    def __lt__(self, o):
-        return self._compare(o, np.less)
-
-    def __le__(self, o):
-        return self._compare(o, np.less_equal)
-
-    def __gt__(self, o):
-        return self._compare(o, np.greater)
-
-    def __ge__(self, o):
-        return self._compare(o, np.greater_equal)
 
     def __eq__(self, o):
         return self._compare(o, np.equal)
