@@ -198,6 +198,10 @@ class DLNetwork(_MatlabNetwork):
             if final is not None:   # a recurrent layer: its state after the data, H x N
                 rows.append((layer_name, name, np.ascontiguousarray(final[op.layer.states.index(name)].T)))
                 continue
+            coded = getattr(op, "updated_state", None)
+            if coded is not None:   # a custom layer: the values its code returned, as the layer stores them
+                rows.append((layer_name, name, op.layer._matlab_view(name, coded[name]).astype(value.dtype)))
+                continue
             mean, var = ex.batch_stats[layer_name]
             batch = mean if name == "TrainedMean" else var
             decay = op.layer.MeanDecay if name == "TrainedMean" else op.layer.VarianceDecay

@@ -332,7 +332,7 @@ def _train(run: _Run, cfg: LBFGSTrainConfig) -> TrainResult:
                         reason = done.value
                         break
                     obj.set(state["x"])            # the accepted point (the search may have ended elsewhere)
-                    if run.bn:
+                    if run.bn or run.coded_state:
                         obj(state["x"])            # its batch statistics for the moving averages
                     run._update_moving()
                     obj.iteration = step.iteration + 1
