@@ -68,6 +68,10 @@ class _CustomMixin:
     def learnable_sizes(self, size=None) -> dict:
         return {n: tuple(v.shape) for n, v in self.learnable_values().items() if v is not None}
 
+    def property_groups(self):
+        groups = super().property_groups()
+        return groups + [("State Parameters", tuple(self.states))] if self.states else groups
+
     def state_values(self) -> dict:
         return {n: self.__dict__.get(n) for n in self.states}
 

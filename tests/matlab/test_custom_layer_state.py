@@ -149,3 +149,15 @@ def test_bad_state_layers():
         net.forward(dlarray(R.standard_normal((C, N)), "CB"))
     with pytest.raises(LayerGraphError, match="cannot be both Learnable and State"):
         type("both", (nnet.layer.Layer,), {"Learnable": ("A",), "State": ("A",)})
+
+
+def test_check_layer_and_display():
+    import contextlib
+    import io
+
+    from layergraph.matlab import checkLayer
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        results = checkLayer(runningCenter(C, "c"), [C], ObservationDimension=2)
+    assert results.Failed == 0 and results.Passed == 19, out.getvalue()
+    text = str(runningCenter(C, "c"))
+    assert "   State Parameters\n    RunningMean: [3x1 double]" in text
