@@ -211,7 +211,12 @@ def _input_to_internal(X, size, name):
     data = _as_data(X)
     if size.is_sequence:   # sequenceInputLayer: 'CBT' (vectors), 'SSCBT' (images); dlarray orders 'CTB' as 'CBT'
         want = "S" * len(size.spatial) + "CBT"
-        if not fmt and data.ndim <= len(want):
+        if not fmt:   # unformatted: read as the layer's format when it has its number of dimensions
+            if data.ndim != len(want):
+                raise LayerGraphError(f"Invalid input data for layer '{name}'. The layer expects data with format "
+                                      f"'{want}'; the unformatted data has {data.ndim} dimensions (size "
+                                      f"{_dims(data.shape)}). Give a formatted dlarray, e.g. dlarray(X, '{want}').",
+                                      "deep:dlnetwork:InvalidInputFormat")
             fmt = want
         if fmt != want or data.ndim > len(want):
             raise LayerGraphError(f"Invalid input data for layer '{name}'. The layer expects data with format "

@@ -176,6 +176,9 @@ def test_bad_input():
     with pytest.raises(LayerGraphError, match=r"Layer expects input data with 3 channels, but the input data has 2 "
                                                r"channels"):
         net.forward(dlarray(R.standard_normal((2, N, T)), "CBT"))
+    with pytest.raises(LayerGraphError, match=r"the unformatted data has 2 dimensions \(size \[3 5\]\). Give a "
+                                               r"formatted dlarray, e.g. dlarray\(X, 'CBT'\)"):
+        net.predict(dlarray(R.standard_normal((C, T))))
 
 
 def test_image_sequences_sscbt():
