@@ -120,6 +120,36 @@ def _layer_classes() -> dict[str, type]:
 LAYER_CLASSES = _layer_classes()
 
 
+_CUSTOM_MODULE = "layergraph.matlab.custom"
+_CUSTOM_BASES = ("Layer", "ClassificationLayer", "RegressionLayer")
+
+
+def _custom_template(layer):
+    """The user's object of a MATLAB custom layer (matlab/custom.py), else None."""
+    impl = layer.__dict__.get("impl") if getattr(layer, "family", None) in ("custom", "crossentropyex", "mse") \
+        else None
+    template = getattr(impl, "template", None)
+    if template is None or type(impl).__module__ != _CUSTOM_MODULE:
+        return None
+    return template
+
+
+def _custom_table(CustomLayers) -> dict[str, type]:
+    """load's CustomLayers (a class, or a list, tuple or dict of them) as {class name: class}."""
+    from .matlab.custom import _Base
+    if CustomLayers is None:
+        return {}
+    items = list(CustomLayers.values()) if isinstance(CustomLayers, dict) else \
+        [CustomLayers] if isinstance(CustomLayers, type) else list(CustomLayers)
+    out = {}
+    for c in items:
+        if not (isinstance(c, type) and issubclass(c, _Base)):
+            raise LayerGraphError(f"Invalid value in CustomLayers: {c!r}. Expected custom layer classes (subclasses "
+                                  "of nnet.layer.Layer).", "layergraph:load:InvalidCustomLayers")
+        out[c.__name__] = c
+    return out
+
+
 class UnsavedFunction:
     """Stands in, after loading, for an initializer function that the file could not
     hold. Shows as ``@name``; calling it raises an error that says so."""
@@ -177,6 +207,7 @@ class _Writer:
     def __init__(self, path: str):
         self.path = path
         self.arrays: dict[str, np.ndarray] = {}
+        self.custom_classes: dict[str, type] = {}   # the custom layer classes met (the save checks its file with them)
 
     def fail(self, layer: Layer, message: str, identifier: str) -> LayerGraphError:
         return LayerGraphError(f"Unable to save to '{self.path}': layer '{layer.Name}' ({layer.class_name}): "
@@ -184,6 +215,8 @@ class _Writer:
 
     def layer(self, layer: Layer) -> dict:
         cls = type(layer)
+        if _custom_template(layer) is not None:
+            return self.custom(layer)
         if LAYER_CLASSES.get(cls.class_name) is not cls:
             raise self.fail(layer, f"the class {cls.__module__}.{cls.__qualname__} is not one of layergraph's "
                                    "layer classes, so load could not create it.", "layergraph:save:UnknownLayerClass")
@@ -199,6 +232,29 @@ class _Writer:
         if cls in MATLAB_LIMITS and not layer._limits:
             out["limits"] = "none"   # made outside MATLAB's constructors (e.g. a Wolfram layer's Epsilon 1e-6)
         return out
+
+    def custom(self, layer: Layer) -> dict:
+        """A MATLAB custom layer (a subclass of nnet.layer.Layer): its spec's properties (name,
+        learnables, their factors, states) and the user object's own attributes, which must be
+        plain values; the class itself is code, given to ``load`` by the user (CustomLayers)."""
+        template = _custom_template(layer)
+        user_cls = type(template)
+        self.custom_classes[user_cls.__name__] = user_cls
+        props = {f: self.value(layer, f, getattr(layer, f)) for f in type(layer).model_fields if f != "impl"}
+        skip = {"Name", "Description", *user_cls.Learnable, *user_cls.State}
+        attributes = {}
+        for key, value in template.__dict__.items():
+            if key.startswith("_") or key in skip:
+                continue
+            if callable(value) and not isinstance(value, (np.ndarray, str, type)):
+                raise self.fail(layer, f"property '{key}' of the custom layer class {user_cls.__name__} holds the "
+                                       f"Python function '{_function_name(value)}'. A layergraph file holds no code, "
+                                       "so the function cannot be saved.", "layergraph:save:FunctionNotSaved")
+            attributes[key] = self.value(layer, key, value)
+        base = next(b.__name__ for b in user_cls.__mro__ if b.__name__ in _CUSTOM_BASES
+                    and b.__module__ == _CUSTOM_MODULE)
+        return {"class": "$custom", "custom": user_cls.__name__, "base": base, "properties": props,
+                "attributes": attributes}
 
     def function(self, layer, field, fn, initializers) -> dict:
         name = _function_name(fn)
@@ -254,7 +310,7 @@ class _Writer:
                                "hold.", "layergraph:save:UnsupportedValue")
 
 
-def _describe(obj, path: str) -> tuple[dict, dict[str, np.ndarray]]:
+def _describe(obj, path: str) -> tuple[dict, dict[str, np.ndarray], dict]:
     from . import __version__
     wolfram = _wolfram_kind(obj)
     if wolfram is not None:
@@ -262,7 +318,7 @@ def _describe(obj, path: str) -> tuple[dict, dict[str, np.ndarray]]:
         desc = {"format": FORMAT, "version": VERSION, "kind": wolfram, "written_by": f"layergraph {__version__}",
                 "net": writer.node(obj, "")}
         desc["arrays"] = {key: {"dtype": a.dtype.str, "shape": list(a.shape)} for key, a in writer.arrays.items()}
-        return desc, writer.arrays
+        return desc, writer.arrays, {}
     kind = _kind(obj)
     writer = _Writer(path)
     desc: dict = {"format": FORMAT, "version": VERSION, "kind": kind, "written_by": f"layergraph {__version__}"}
@@ -283,7 +339,7 @@ def _describe(obj, path: str) -> tuple[dict, dict[str, np.ndarray]]:
             desc["shared"] = {name: [list(m) for m in members] for name, members in table.items()}
             _save_shared_once(desc["layers"], list(g.nodes), table, writer.arrays)
     desc["arrays"] = {key: {"dtype": a.dtype.str, "shape": list(a.shape)} for key, a in writer.arrays.items()}
-    return desc, writer.arrays
+    return desc, writer.arrays, writer.custom_classes
 
 
 def _save_shared_once(items: list, names: list, table: dict, arrays: dict) -> None:
@@ -309,9 +365,10 @@ class _Reader:
     """Builds the object from a description and its arrays; every problem is a
     LayerGraphError that starts with ``prefix`` (which names the file)."""
 
-    def __init__(self, prefix: str, arrays):
+    def __init__(self, prefix: str, arrays, custom: dict | None = None):
         self.prefix = prefix
         self.arrays = arrays        # key -> ndarray (or a callable that reads one)
+        self.custom = custom or {}  # the custom layer classes the caller gave: {class name: class}
 
     def fail(self, message: str, identifier: str = "layergraph:load:InvalidFile") -> LayerGraphError:
         return LayerGraphError(f"{self.prefix}{message}", identifier)
@@ -358,6 +415,8 @@ class _Reader:
         props = item["properties"]
         name = props.get("Name")
         label = f"layer {index} ('{name}')" if isinstance(name, str) and name else f"layer {index}"
+        if item["class"] == "$custom":
+            return self.custom_layer(item, label)
         cls = LAYER_CLASSES.get(item["class"])
         if cls is None:
             raise self.fail(f"{label} has the class '{item['class']}', which is not a layergraph layer class. Known "
@@ -384,6 +443,45 @@ class _Reader:
         except Exception as err:  # a validator tripped over a value no user would type (e.g. 10**400)
             raise self.fail(f"{label} ({cls.class_name}): invalid property value ({type(err).__name__}: {err}).",
                             "layergraph:load:InvalidProperty") from None
+
+    def custom_layer(self, item, label) -> Layer:
+        """A custom layer: an object of the class the caller gave (found by name), its attributes,
+        learnables and states set from the file (its constructor is not run), then its spec."""
+        from .matlab import custom as mc
+        name, base = item.get("custom"), item.get("base")
+        attributes = item.get("attributes")
+        self.expect(isinstance(name, str) and base in _CUSTOM_BASES and isinstance(attributes, dict),
+                    f"{label} is a custom layer without its class name, base or attributes.")
+        cls = self.custom.get(name)
+        if cls is None:
+            raise self.fail(f"{label} is a custom layer of class '{name}'. A layergraph file holds no code: give the "
+                            f"class to load, load(path, CustomLayers=[{name}]).", "layergraph:load:MissingCustomLayer")
+        if not issubclass(cls, getattr(mc, base)):
+            raise self.fail(f"{label}: the class {name} given in CustomLayers is not a subclass of "
+                            f"nnet.layer.{base}, as the saved layer's class was.", "layergraph:load:MissingCustomLayer")
+        props = {k: self.value(v, f"property '{k}' of {label}", False) for k, v in item["properties"].items()}
+        obj = object.__new__(cls)
+        for key, v in attributes.items():
+            obj.__dict__[key] = self.value(v, f"attribute '{key}' of {label}", False)
+        missing = [n for n in ("Name", *cls.Learnable, *cls.State) if n not in props]
+        if missing:
+            raise self.fail(f"{label} ({name}): the file has no {', '.join(missing)}; the class {name} given in "
+                            "CustomLayers declares other properties than the saved layer's.",
+                            "layergraph:load:InvalidProperty")
+        for key in ("Name", "Description", *cls.Learnable, *cls.State):
+            if key in props:
+                obj.__dict__[key] = props[key]
+        try:
+            spec = obj.core_spec()
+            factors = {k: props[k] for k in type(spec).model_fields if k.endswith(("LearnRateFactor", "L2Factor"))
+                       and k in props}
+            for k in ("Classes", "ResponseNames"):
+                if k in props and k in type(spec).model_fields:
+                    factors[k] = props[k]
+            spec = type(spec)(**{**{k: getattr(spec, k) for k in type(spec).model_fields}, **factors})
+        except LayerGraphError as err:
+            raise LayerGraphError(f"{self.prefix}{label} ({name}): {err}", err.identifier) from None
+        return spec
 
     def build(self, desc) -> object:
         self.expect(isinstance(desc, dict), "it is not a JSON object.")
@@ -811,9 +909,10 @@ def save(obj, path) -> None:
         raise LayerGraphError(f"Expected the file name to be a string or a path, not {type(path).__name__}.",
                               "layergraph:save:InvalidFileName")
     path = os.fspath(path)
-    desc, arrays = _describe(obj, path)
+    desc, arrays, custom = _describe(obj, path)
     # what save writes must load: rebuild it here, with the same checks load makes
-    again = _Reader(f"Unable to save to '{path}': ", arrays).build(json.loads(json.dumps(desc, allow_nan=False)))
+    again = _Reader(f"Unable to save to '{path}': ", arrays, custom).build(
+        json.loads(json.dumps(desc, allow_nan=False)))
     if desc["kind"] in WOLFRAM_KINDS and not _same_wolfram(obj, again):
         raise LayerGraphError(f"Unable to save to '{path}': the {desc['kind']} would not load as it is (its "
                               "constructor call does not give it back); this is a bug in layergraph.",
@@ -840,11 +939,14 @@ def save(obj, path) -> None:
             os.remove(tmp)
 
 
-def load(path):
+def load(path, CustomLayers=None):
     """Load what ``save`` wrote: the network, layer graph, layer array or layer,
     with every property and array as it was saved. Runs no code from the file.
     A training checkpoint (``CheckpointPath`` of trainingOptions) loads as its
-    network, as MATLAB's ``load`` of a checkpoint file gives ``net``."""
+    network, as MATLAB's ``load`` of a checkpoint file gives ``net``. A file with
+    custom layers needs their classes (``CustomLayers=[preluLayer, ...]``), as MATLAB
+    needs the class files on its path."""
+    custom = _custom_table(CustomLayers)
     if not isinstance(path, (str, os.PathLike)):
         raise LayerGraphError(f"Expected the file name to be a string or a path, not {type(path).__name__}.",
                               "layergraph:load:InvalidFileName")
@@ -859,7 +961,7 @@ def load(path):
     except OSError as err:
         raise LayerGraphError(f"{prefix}{err.strerror or err}.", "layergraph:load:FileNotFound") from None
     with f:
-        return _load_from(f, prefix, checkpoint_ok=True)
+        return _load_from(f, prefix, checkpoint_ok=True, custom=custom)
 
 
 _DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, zlib.error, NotImplementedError,
@@ -870,7 +972,7 @@ def _damaged(prefix: str, err) -> LayerGraphError:
     return LayerGraphError(f"{prefix}the file is damaged or truncated ({err}).", "layergraph:load:DamagedFile")
 
 
-def _load_from(f, prefix: str, checkpoint_ok: bool):
+def _load_from(f, prefix: str, checkpoint_ok: bool, custom: dict | None = None):
     """Load from a seekable binary file object."""
     head = f.read(4)
     f.seek(0)
@@ -892,7 +994,7 @@ def _load_from(f, prefix: str, checkpoint_ok: bool):
                 except _DAMAGED as err:
                     raise _damaged(prefix, err) from None
                 return _load_from(_io.BytesIO(data), f"{prefix[:-2]} (the network of the training checkpoint): ",
-                                  checkpoint_ok=False)
+                                  checkpoint_ok=False, custom=custom)
             if names and all(n.endswith(".npy") for n in names):
                 what = (f"a plain .npz of arrays ({', '.join(n[:-4] for n in names[:5])}"
                         f"{', ...' if len(names) > 5 else ''}) without the member '{DESCRIPTION}'")
@@ -949,7 +1051,7 @@ def _load_from(f, prefix: str, checkpoint_ok: bool):
                                       "the description gives.", "layergraph:load:DamagedFile")
             return a
 
-        return _Reader(prefix, {key: read for key in meta}).build(desc)
+        return _Reader(prefix, {key: read for key in meta}, custom).build(desc)
 
 
 __all__ = ["save", "load", "UnsavedFunction"]

@@ -120,13 +120,20 @@ def fc_weights_to_internal(w: np.ndarray, input_dims: tuple[int, ...]) -> np.nda
     return np.ascontiguousarray(w[:, matlab_flatten_order(c, h, wd)])
 
 
+@functools.lru_cache(maxsize=64)
+def matlab_unflatten_order(c: int, h: int, w: int) -> np.ndarray:
+    """The inverse of ``matlab_flatten_order``: MATLAB's flat element k is internal column
+    ``inv[k]`` (a gather, several times faster than the scatter by ``perm``)."""
+    inv = np.argsort(matlab_flatten_order(c, h, w))
+    inv.flags.writeable = False
+    return inv
+
+
 def fc_weights_to_matlab(w: np.ndarray, input_dims: tuple[int, ...]) -> np.ndarray:
     if len(input_dims) != 3:
         return np.ascontiguousarray(w)
     h, wd, c = input_dims
-    out = np.empty_like(w)
-    out[:, matlab_flatten_order(c, h, wd)] = w
-    return out
+    return np.ascontiguousarray(np.take(w, matlab_unflatten_order(c, h, wd), axis=1))
 
 
 def fc_weights_row_major(w: np.ndarray, input_order: str, input_dims: tuple[int, ...]) -> np.ndarray:

@@ -94,8 +94,22 @@ class Executor:
                 step = Step(step.name, op, step.inputs, step.outputs)
             new.steps.append(step)
         new.shared = tie_params(graph, new.params)
-        new._plan()
+        new._replan()
         return new
+
+    def _replan(self):
+        """``_plan`` after ``with_values``: the steps have the same names, families and
+        connections, so the plan is the old one with its Step objects replaced by the new ones
+        (last uses, the pixel-major set and the gradient and sequence caches are by name)."""
+        by = {s.name: s for s in self.steps}
+        self.batch_stats, self._ctx, self._device_params = {}, None, None
+
+        def new(step):
+            return None if step is None else by[step.name]
+        self._chains = {k: (*(new(s) for s in v[:-1]), v[-1]) for k, v in self._chains.items()}
+        fusions = self.__dict__.get("_train_fusions_cache")
+        if fusions is not None:
+            self._train_fusions_cache = {k: (new(r), new(p)) for k, (r, p) in fusions.items()}
 
     @staticmethod
     def _fusable_chains(steps, consumers):

@@ -77,9 +77,17 @@ def _size_text(shape) -> str:
 class CustomOp(Op):
     host_only = True   # the user's code runs on numpy arrays
 
+    # the updated values of the layer's states after the last forward ({name: array}; a layer
+    # whose code updates state: MATLAB's properties (State)), None before one
+    updated_state: dict | None = None
+
     @property
     def learnable_names(self):
         return tuple(s.name for s in self.layer.learnables)
+
+    @property
+    def state_names(self):
+        return tuple(self.layer.states)
 
     def _views(self, xs):
         if self.layer.impl.layout == "internal":
@@ -91,6 +99,19 @@ class CustomOp(Op):
         impl, name = self.layer.impl, self.layer.Name
         views, fmts = self._views(xs)
         ys_view, vjp = impl.run(self.layer, views, fmts, dict(P), bool(training) and not self.predicting)
+        states = self.state_names
+        if states:
+            ys_view, new = ys_view[:len(ys_view) - len(states)], ys_view[len(ys_view) - len(states):]
+            updated = {}
+            for name, v in zip(states, new):
+                v = np.asarray(v)
+                if v.size != np.size(P[name]):
+                    raise LayerGraphError(
+                        f"Layer '{self.layer.Name}': the updated value of state parameter '{name}' has size "
+                        f"{_size_text(v.shape)}; the state has size {_size_text(np.shape(P[name]))}.",
+                        "nnet_cnn:internal:cnn:layer:CustomLayer:StateSizeMismatch")
+                updated[name] = np.ascontiguousarray(v.reshape(np.shape(P[name])), dtype=self.dtype)
+            self.updated_state = updated
         n = xs[0].shape[0] if xs else 0
         ys = []
         for i, (y, size) in enumerate(zip(ys_view, self.out_sizes)):

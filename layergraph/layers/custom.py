@@ -10,7 +10,8 @@ provides
   layout                  'matlab' (images H x W x C x N, features C x N) or 'internal'
   input_names, output_names
   infer(spec, sizes)      -> (sized spec, output Sizes)   (runs the user's code on a probe)
-  run(spec, xs, fmts, P, training) -> (ys, vjp)           vjp(dys) -> (dxs, {learnable: grad})
+  run(spec, xs, fmts, P, training) -> (ys, vjp)           vjp(dys) -> (dxs, {learnable: grad});
+                          for a spec with states, ys ends with their updated values (not differentiated)
   loss(spec)              (output layers) -> a train.losses.Loss
 
 One spec class per (user class, Type, learnables) is made by ``custom_class`` (cached), so
@@ -66,6 +67,16 @@ class _CustomMixin:
 
     def learnable_sizes(self, size=None) -> dict:
         return {n: tuple(v.shape) for n, v in self.learnable_values().items() if v is not None}
+
+    def property_groups(self):
+        groups = super().property_groups()
+        return groups + [("State Parameters", tuple(self.states))] if self.states else groups
+
+    def state_values(self) -> dict:
+        return {n: self.__dict__.get(n) for n in self.states}
+
+    def state_sizes(self, size=None) -> dict:
+        return {n: tuple(v.shape) for n, v in self.state_values().items() if v is not None}
 
     def user(self):
         """The dialect's user object with this spec's learnables (a copy)."""
@@ -126,9 +137,11 @@ class CustomRegressionLayer(_CustomMixin, RegressionOutputLayer):
 _CLASSES: dict = {}
 
 
-def custom_class(class_name: str, type_name: str, learnables: tuple[str, ...], base: type = CustomLayer) -> type:
-    """The spec class of a user's layer class: one field per learnable and two factors each."""
-    key = (class_name, type_name, tuple(learnables), base)
+def custom_class(class_name: str, type_name: str, learnables: tuple[str, ...], base: type = CustomLayer,
+                 states: tuple[str, ...] = ()) -> type:
+    """The spec class of a user's layer class: one field per learnable and two factors each, one
+    field per state (MATLAB's properties (State): arrays the layer's code updates)."""
+    key = (class_name, type_name, tuple(learnables), base, tuple(states))
     cls = _CLASSES.get(key)
     if cls is not None:
         return cls
@@ -137,9 +150,11 @@ def custom_class(class_name: str, type_name: str, learnables: tuple[str, ...], b
         ann[n], ns[n] = Annotated[Any, Array], None
         for suffix in ("LearnRateFactor", "L2Factor"):
             ann[n + suffix], ns[n + suffix] = Annotated[Any, Scalar(0)], 1.0
-    for name in ("class_name", "Type", "learnables"):
+    for n in states:
+        ann[n], ns[n] = Annotated[Any, Array], None
+    for name in ("class_name", "Type", "learnables", "states"):
         ann[name] = ClassVar
-    ns.update(__annotations__=ann, __module__=__name__, class_name=class_name, Type=type_name,
+    ns.update(__annotations__=ann, __module__=__name__, class_name=class_name, Type=type_name, states=tuple(states),
               learnables=tuple(LearnableSpec(n, "", n + "LearnRateFactor", n + "L2Factor") for n in learnables))
     cls = type(f"{base.__name__}_{class_name}", (base,), ns)
     _CLASSES[key] = cls

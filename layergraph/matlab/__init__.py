@@ -24,6 +24,7 @@ from .trainnet import TrainingInfo, minibatchpredict, scores2label, testnet, tra
 from .training_options import trainingOptions  # noqa: F401
 from .minibatchqueue import cat, minibatchqueue  # noqa: F401
 from .network import summary  # noqa: F401
+from .lbfgs_update import lbfgsState, lbfgsupdate  # noqa: F401
 
 __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categorical", "categories",
                                                    "exportONNXNetwork", "importNetworkFromONNX", "importONNXLayers",
@@ -31,7 +32,7 @@ __all__ = list(CONSTRUCTORS) + list(_functions) + ["LayerGraphError", "categoric
                                                    "trainnet", "testnet", "minibatchpredict", "scores2label",
                                                    "TrainingInfo"] \
     + list(_datastores) + list(_dlarray) + list(_autodiff) + list(_custom) \
-    + ["checkLayer", "minibatchqueue", "cat", "summary"]
+    + ["checkLayer", "minibatchqueue", "cat", "summary", "lbfgsState", "lbfgsupdate"]
 
 
 def _on_registry(entry, added):

@@ -20,6 +20,7 @@ import numpy as np
 from ..core import autodiff as ad
 from ..core import conventions as cv
 from ..core.errors import LayerGraphError
+from ..core.sequence import SeqInfo
 from ..core.shared import shared_learnables
 from ..layers._common import same_padding
 from ..train import solvers
@@ -191,9 +192,44 @@ def dlgradient(loss, *args, **kw):
 
 
 # -- dlnetwork forward / predict on dlarrays ---------------------------------------------------------
+# MATLAB layout of a dlarray format -> the executor's internal layout (a transpose)
+_TO_INTERNAL = {"SSCB": (3, 2, 0, 1), "CB": (1, 0), "CBT": (1, 0, 2), "SSCBT": (3, 2, 0, 1, 4)}
+
+
+def _to_layout(data, fmt):
+    return np.ascontiguousarray(data.transpose(_TO_INTERNAL[fmt]))
+
+
+def _from_layout(y, fmt):
+    """An internal array (or gradient) back in the dlarray format's MATLAB layout."""
+    return np.ascontiguousarray(y.transpose(np.argsort(_TO_INTERNAL[fmt])))
+
+
 def _input_to_internal(X, size, name):
+    """(internal array, format, SeqInfo or None) of the data X for the input layer ``name``."""
     fmt = X._fmt if isinstance(X, dlarray) else ""
     data = _as_data(X)
+    if size.is_sequence:   # sequenceInputLayer: 'CBT' (vectors), 'SSCBT' (images); dlarray orders 'CTB' as 'CBT'
+        want = "S" * len(size.spatial) + "CBT"
+        if not fmt:   # unformatted: read as the layer's format when it has its number of dimensions
+            if data.ndim != len(want):
+                raise LayerGraphError(f"Invalid input data for layer '{name}'. The layer expects data with format "
+                                      f"'{want}'; the unformatted data has {data.ndim} dimensions (size "
+                                      f"{_dims(data.shape)}). Give a formatted dlarray, e.g. dlarray(X, '{want}').",
+                                      "deep:dlnetwork:InvalidInputFormat")
+            fmt = want
+        if fmt != want or data.ndim > len(want):
+            raise LayerGraphError(f"Invalid input data for layer '{name}'. The layer expects data with format "
+                                  f"'{want}', but the data has format '{fmt}'.", "deep:dlnetwork:InvalidInputFormat")
+        data = data.reshape(data.shape + (1,) * (len(want) - data.ndim))
+        got = data.shape[:len(size.spatial) + 1]
+        if got != size.dims:
+            what = f"{size.channels} channels" if not size.spatial else f"size {_dims(size.dims)}"
+            has = f"{got[-1]} channels" if not size.spatial else f"size {_dims(got)}"
+            raise LayerGraphError(f"Invalid input data for layer '{name}'. Layer expects input data with {what}, "
+                                  f"but the input data has {has}.", "deep:dlnetwork:InvalidInputSize")
+        x = _to_layout(data, fmt)
+        return x, fmt, SeqInfo(np.full(x.shape[0], x.shape[-1], np.int64), x.shape[-1])
     if size.is_image:
         if not fmt:
             fmt = "SSCB"[:max(data.ndim, 3)] if data.ndim <= 4 else fmt
@@ -206,7 +242,7 @@ def _input_to_internal(X, size, name):
             raise LayerGraphError(f"Invalid input data for layer '{name}'. Layer expects input data of size "
                                   f"{_dims(size.dims)}, but the input data has size {_dims(data.shape[:3])}.",
                                   "deep:dlnetwork:InvalidInputSize")
-        return cv.matlab_images_to_internal(data), "SSCB"
+        return cv.matlab_images_to_internal(data), "SSCB", None
     fmt = fmt or "CB"
     if fmt != "CB":
         raise LayerGraphError(f"Invalid input data for layer '{name}'. The layer expects data with format 'CB', "
@@ -215,15 +251,19 @@ def _input_to_internal(X, size, name):
         raise LayerGraphError(f"Invalid input data for layer '{name}'. Layer expects input data with "
                               f"{size.channels} channels, but the input data has {data.shape[0]} channels.",
                               "deep:dlnetwork:InvalidInputSize")
-    return np.ascontiguousarray(data.T), "CB"
+    return np.ascontiguousarray(data.T), "CB", None
 
 
 def _dims(shape):
     return "[" + " ".join(map(str, shape)) + "]"
 
 
-def _output_dlarray(y):
-    """An internal activation as MATLAB's dlnetwork returns it: 'CB' once no spatial extent is left."""
+def _output_dlarray(y, size):
+    """An internal activation as MATLAB's dlnetwork returns it: 'CBT' / 'SSCBT' with time, 'CB'
+    once no spatial extent is left (a fully connected output), 'SSCB' otherwise."""
+    if size.is_sequence:
+        fmt = "CBT" if y.ndim == 3 else "SSCBT"
+        return _from_layout(y, fmt), fmt
     if y.ndim == 2:
         return np.ascontiguousarray(y.T), "CB"
     if y.shape[2:] == (1, 1):
@@ -233,6 +273,8 @@ def _output_dlarray(y):
 
 def _output_grad(dy, shape, fmt):
     """A gradient at an output (the dlarray's layout) in the executor's internal layout ``shape``."""
+    if fmt in ("CBT", "SSCBT"):
+        return _to_layout(dy, fmt).reshape(shape)
     if fmt == "CB":
         return np.ascontiguousarray(dy.T).reshape(shape)
     return cv.matlab_images_to_internal(dy).reshape(shape)
@@ -261,25 +303,32 @@ def _network_call(net, X, training, Outputs):
                               "were given.")
     dtype = next((x.dtype for x in xs if isinstance(x, dlarray) and x.dtype.kind == "f"), np.dtype(np.float32))
     ex = net.executor("cpu", dtype)
-    feeds, fmts = {}, []
+    feeds, fmts, seq = {}, [], {}
     for n, x in zip(names, xs):
-        feeds[n], f = _input_to_internal(x, net._analysis.info(n).ActivationSizes["out"], n)
+        feeds[n], f, info = _input_to_internal(x, net._analysis.info(n).ActivationSizes["out"], n)
         feeds[n] = np.ascontiguousarray(feeds[n], dtype=ex.dtype)
         fmts.append(f)
+        if info is not None:
+            seq[n] = info
+    if len({len(a) for a in feeds.values()}) > 1:
+        raise LayerGraphError("All network inputs must have the same number of observations.",
+                              "deep:dlnetwork:InconsistentBatchSize")
     refs = net._refs(Outputs)
     tape = ad.current()
     traced_net = isinstance(net, _TracedNetwork) and net._ad_tape is tape
     traced = tape is not None and (traced_net or any(isinstance(x, dlarray) and x._tape is tape for x in xs))
     layers = {s.name: s.op.layer for s in ex.steps}
     # traced predict: prediction's numbers (trained statistics, no dropout) with the contexts kept
-    acts = ex.forward(feeds, training=training or traced, keep=set(refs), predicting=traced and not training)
+    acts = ex.forward(feeds, training=training or traced, keep=set(refs), predicting=traced and not training,
+                      seq=seq or None)
     outs = []
     for ref in refs:
-        data, fmt = _output_dlarray(acts[ref])
+        data, fmt = _output_dlarray(acts[ref], net.size(ref))
         outs.append(dlarray._new(np.array(data, copy=True), fmt))
     state = net._state_after(ex) if training else None
     if traced:
         ctx, fused = ex._ctx, dict(ex._fused_into)
+        op_seq = [(s.op, s.op.seq) for s in ex.steps]   # the padding each op saw (a later call may change it)
         shapes = [acts[r].shape for r in refs]
         learn = list(net._ad_keys) if traced_net else []
         steps = {s.name: s for s in ex.steps}
@@ -287,6 +336,8 @@ def _network_call(net, X, training, Outputs):
 
         def vjp(dys, need):
             ex._ctx, ex._fused_into = ctx, fused
+            for op, info in op_seq:
+                op.seq = info
             seeds = {r: _output_grad(d, s, o._fmt) for r, d, s, o in zip(refs, dys, shapes, outs) if d is not None}
             want_x = any(need[:n_in])
             grads = ex.backward(seeds, input_grads=want_x)
@@ -299,7 +350,7 @@ def _network_call(net, X, training, Outputs):
                 scale = _input_scale(steps[n].op, ex.params[n])
                 if scale is not None:
                     g = g * scale
-                g = cv.internal_images_to_matlab(g) if f == "SSCB" else np.ascontiguousarray(g.T)
+                g = _from_layout(g, f)
                 dxs.append(g.reshape(_as_data(x).shape))
             for (layer, param), wanted in zip(learn, need[n_in:]):
                 g = grads.get(layer, {}).get(param) if wanted else None

@@ -152,11 +152,15 @@ def checkLayer(layer, validInputSize, *args, **kw):
         fmts = ["SSCB"[-(len(s) + 1):] if len(s) == 3 else "CB" for s in sizes]
 
         def params(dtype):
-            return {n: np.asarray(sized.learnable_values()[n], dtype=dtype) for n in names}
+            values = {**sized.learnable_values(), **sized.state_values()}
+            return {n: np.asarray(values[n], dtype=dtype) for n in names + list(sized.states)}
 
         def run(training, dtype, xs=None, P=None):
+            """(xs, (the layer's outputs, vjp)): a layer with State returns the updated values after
+            its outputs (core/ops_custom.py takes them off; so does this check)."""
             xs = data(dtype) if xs is None else xs
-            return xs, impl.run(sized, xs, fmts, params(dtype) if P is None else P, training)
+            ys, vjp = impl.run(sized, xs, fmts, params(dtype) if P is None else P, training)
+            return xs, (ys[:len(ys) - len(sized.states)], vjp)
 
         def predict_ok():
             run(False, np.float32)

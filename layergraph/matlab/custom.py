@@ -94,6 +94,7 @@ class Acceleratable:
 
 class _Base:
     Learnable: tuple = ()
+    State: tuple = ()
     Name = ""
     Description = ""
     Type = ""
@@ -103,16 +104,21 @@ class _Base:
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        names = cls.Learnable
-        if isinstance(names, str):
-            names = (names,)
-        cls.Learnable = tuple(names)
-        for n in cls.Learnable:
-            if not isinstance(n, str) or not n.isidentifier():
-                raise LayerGraphError(f"Invalid Learnable declaration in class {cls.__name__}: {n!r} is not a "
-                                      "property name.", "MATLAB:class:InvalidProperty")
-            if n not in cls.__dict__:
-                setattr(cls, n, None)
+        for block in ("Learnable", "State"):
+            names = getattr(cls, block)
+            if isinstance(names, str):
+                names = (names,)
+            setattr(cls, block, tuple(names))
+            for n in getattr(cls, block):
+                if not isinstance(n, str) or not n.isidentifier():
+                    raise LayerGraphError(f"Invalid {block} declaration in class {cls.__name__}: {n!r} is not a "
+                                          "property name.", "MATLAB:class:InvalidProperty")
+                if n not in cls.__dict__:
+                    setattr(cls, n, None)
+        both = set(cls.Learnable) & set(cls.State)
+        if both:
+            raise LayerGraphError(f"Invalid property declaration in class {cls.__name__}: {', '.join(sorted(both))} "
+                                  "cannot be both Learnable and State.", "MATLAB:class:InvalidProperty")
 
     # MATLAB's inherited properties
     @property
@@ -175,8 +181,12 @@ class _Base:
     def core_spec(self):
         cls = type(self)
         type_name = str(self.Type) if self.Type else cls.__name__
-        spec_cls = custom_class(cls.__name__, type_name, cls.Learnable, cls._spec_base)
+        spec_cls = custom_class(cls.__name__, type_name, cls.Learnable, cls._spec_base, cls.State)
         values, fields = {}, {}
+        for n in cls.State:
+            v = getattr(self, n)
+            v = v._data if isinstance(v, dlarray) else v
+            values[n] = None if v is None else np.asarray(v)
         for n in cls.Learnable:
             v = getattr(self, n)
             if isinstance(v, dlarray):
@@ -187,7 +197,7 @@ class _Base:
         if "Classes" in spec_cls.model_fields and self.__dict__.get("Classes", "auto") != "auto":
             fields["Classes"] = self.Classes
         template = copy.copy(self)
-        for n in cls.Learnable:
+        for n in cls.Learnable + cls.State:
             template.__dict__[n] = None
         try:
             return spec_cls(Name=str(self.Name), Description=str(self.Description), impl=_Impl(template),
@@ -259,7 +269,7 @@ class _Impl:
 
     def user(self, spec):
         obj = copy.copy(self.template)
-        for n, v in spec.learnable_values().items():
+        for n, v in {**spec.learnable_values(), **spec.state_values()}.items():
             obj.__dict__[n] = v
         obj.__dict__["Name"] = spec.Name
         return obj
@@ -272,7 +282,8 @@ class _Impl:
     def infer(self, spec, sizes):
         obj = self.user(spec)
         names = type(obj).Learnable
-        if any(getattr(obj, n) is None for n in names) and _defines(obj, "initialize"):
+        states = type(obj).State
+        if any(getattr(obj, n) is None for n in names + states) and _defines(obj, "initialize"):
             try:
                 got = obj.initialize(*[_layout_of(s) for s in sizes])
             except LayerGraphError:
@@ -289,6 +300,14 @@ class _Impl:
                     "or define an initialize function that sets it.",
                     "nnet_cnn:internal:cnn:layer:CustomLayer:EmptyLearnable")
             values[n] = np.asarray(_data(v))
+        for n in states:
+            v = getattr(obj, n)
+            if v is None or np.size(_data(v)) == 0:
+                raise LayerGraphError(
+                    f"Layer '{spec.Name}': State parameter '{n}' is empty. Set '{n}' in the layer's constructor, "
+                    "or define an initialize function that sets it.",
+                    "nnet_cnn:internal:cnn:layer:CustomLayer:EmptyState")
+            values[n] = np.asarray(_data(v))
         sized = spec._resolved_copy(**values)
         gen = np.random.default_rng(0)
         n_obs = 2
@@ -296,7 +315,7 @@ class _Impl:
         fmts = ["SSCB" if s.is_image else "CB" for s in sizes]
         ys, _ = self.run(sized, xs, fmts, {k: v.astype(np.float32) for k, v in values.items()}, False, probe=True)
         outs = []
-        for i, y in enumerate(ys):
+        for i, y in enumerate(ys[:len(ys) - len(states)]):
             shape = np.shape(y)
             if len(shape) == 4 or (len(shape) == 3 and sizes and sizes[0].is_image):
                 obs = shape[3] if len(shape) == 4 else 1
@@ -320,6 +339,7 @@ class _Impl:
     # -- evaluation ------------------------------------------------------------------------------
     def run(self, spec, xs, fmts, P, training, probe=False):
         names = type(self.template).Learnable
+        states = type(self.template).State
         n_in = len(xs)
         obj0 = self.user(spec)
         method = "forward" if training and _defines(obj0, "forward") else "predict"
@@ -332,6 +352,8 @@ class _Impl:
             obj = copy.copy(obj0)
             for n, a in zip(names, args[n_in:]):
                 obj.__dict__[n] = a
+            for n in states:   # the stored values, untraced (not differentiated)
+                obj.__dict__[n] = dlarray._new(np.asarray(P[n]), "")
             try:
                 out = getattr(obj, method)(*args[:n_in])
             except LayerGraphError:
@@ -339,12 +361,15 @@ class _Impl:
             except Exception as err:  # noqa: BLE001 -- the user's code
                 raise _user_error(spec, method, err) from None
             out = list(out) if isinstance(out, (tuple, list)) else [out]
-            if method == "forward" and len(out) == n_out + 1:
+            if method == "forward" and len(out) == n_out + len(states) + 1:
                 memory[0] = out.pop()
-            if len(out) != n_out:
+            if len(out) != n_out + len(states):
+                what = f"{n_out} (NumOutputs)" if not states else \
+                    f"{n_out} (NumOutputs) followed by the {len(states)} updated state values ({', '.join(states)})"
                 raise LayerGraphError(f"Layer '{spec.Name}': {method} returned {len(out)} outputs; the layer has "
-                                      f"{n_out} (NumOutputs).", "nnet_cnn:internal:cnn:layer:CustomLayer:NumOutputs")
-            return out
+                                      f"{what}.", "nnet_cnn:internal:cnn:layer:CustomLayer:NumOutputs")
+            # the updated state: values, not on the tape
+            return out[:n_out] + [np.asarray(_data(v)) for v in out[n_out:]]
 
         params = [np.asarray(P[n]) for n in names]
         wraps = iter([_wrap(f) for f in fmts] + [_wrap("")] * len(names))   # traced wraps the arrays in order
@@ -354,8 +379,11 @@ class _Impl:
                 obj = copy.copy(obj0)   # dlarrays (untraced, formatted as predict's) as MATLAB passes them
                 for n, a in zip(names, params):
                     obj.__dict__[n] = dlarray._new(a, "")
-                args = [dlarray._new(np.asarray(a), f) for a, f in zip(list(xs) + list(ys) + list(dys),
-                                                                      list(fmts) + [""] * (2 * len(ys)))]
+                for n in states:
+                    obj.__dict__[n] = dlarray._new(np.asarray(P[n]), "")
+                zs, dzs = list(ys[:n_out]), list(dys[:n_out])   # the layer's outputs (not the updated state)
+                args = [dlarray._new(np.asarray(a), f) for a, f in zip(list(xs) + zs + dzs,
+                                                                      list(fmts) + [""] * (2 * n_out))]
                 try:
                     got = obj.backward(*args, memory[0])
                 except Exception as err:  # noqa: BLE001 -- the user's code

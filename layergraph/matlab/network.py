@@ -174,7 +174,10 @@ class DLNetwork(_MatlabNetwork):
         super().__init__(graph if isinstance(graph, LayerGraph) else LayerGraph(graph), analysis, initialized)
 
     def _output_refs(self):
-        return self._graph.unconnected_outputs()
+        cached = self.__dict__.get("_cache_outputs")   # read once per graph (never changed in place)
+        if cached is None or cached[0] is not self._graph:
+            cached = self.__dict__["_cache_outputs"] = (self._graph, list(self._graph.unconnected_outputs()))
+        return list(cached[1])
 
     def forward(self, X, Outputs=None, dtype=np.float32):
         """Training-mode outputs (batch statistics in batch normalization, dropout
@@ -197,6 +200,10 @@ class DLNetwork(_MatlabNetwork):
             final = getattr(op, "final_state", None)
             if final is not None:   # a recurrent layer: its state after the data, H x N
                 rows.append((layer_name, name, np.ascontiguousarray(final[op.layer.states.index(name)].T)))
+                continue
+            coded = getattr(op, "updated_state", None)
+            if coded is not None:   # a custom layer: the values its code returned, as the layer stores them
+                rows.append((layer_name, name, op.layer._matlab_view(name, coded[name]).astype(value.dtype)))
                 continue
             mean, var = ex.batch_stats[layer_name]
             batch = mean if name == "TrainedMean" else var
@@ -233,9 +240,10 @@ class DLNetwork(_MatlabNetwork):
                         value = getattr(new._graph.layer(layer), name) if value is None else value
                     rows.append((layer, name, value))
                 new.__dict__["_cache_" + kind] = (new._graph, tuple(rows))
-        cached = self.__dict__.get("_cache_factors")
-        if cached is not None and cached[0] is self._graph:
-            new.__dict__["_cache_factors"] = (new._graph, cached[1])
+        for key in ("_cache_factors", "_cache_outputs"):   # new arrays, the same structure and factors
+            cached = self.__dict__.get(key)
+            if cached is not None and cached[0] is self._graph:
+                new.__dict__[key] = (new._graph, cached[1])
         return new
 
     def _arrays(self, kind: str) -> tuple:

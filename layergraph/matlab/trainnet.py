@@ -29,8 +29,11 @@ from ..train.compiling import announce_compiling
 from ..train.lbfgs import LBFGSOptions, LBFGSTrainConfig, train_lbfgs
 from .args import parse
 from .categorical import Categorical
+from ..data import sources
 from .datastore import _is_datastore
+from .dlarray import _as_data, dlarray
 from .functions import dlnetwork
+from .minibatchqueue import MiniBatchQueue
 from .network import DLNetwork
 from .table import Table
 from .table import Struct
@@ -155,6 +158,63 @@ class TrainingInfo:
     __str__ = __repr__
 
 
+# -- a minibatchqueue as training data --------------------------------------------------------------
+class _QueueSource(sources.Source):
+    """The observations of a minibatchqueue for the trainer: ``read(indices)`` is the queue's
+    mini-batch of those observations (its datastore's reads, MiniBatchFcn, OutputCast and
+    MiniBatchFormat), output k in the internal layout of ``sizes[k]``: the network's input,
+    then its output (the targets)."""
+
+    def __init__(self, mbq, keys, sizes, names, dtype):
+        if mbq.NumOutputs < len(keys):
+            raise LayerGraphError(f"Invalid training data. The minibatchqueue has {mbq.NumOutputs} output"
+                                  f"{'s' if mbq.NumOutputs != 1 else ''}; trainnet needs {len(keys)}: the predictors "
+                                  "and the targets (in the order of the network's inputs, then its outputs).",
+                                  "nnet_cnn:trainnet:InvalidMiniBatchQueue")
+        self.mbq, self.keys, self.sizes, self.names, self.dtype = mbq, list(keys), list(sizes), list(names), dtype
+        self.n, self.random = mbq._ds._n(), mbq._ds.random
+        if self.n == 0:
+            raise LayerGraphError("Invalid training data. The minibatchqueue's datastore contains no observations.")
+        first = self.read(np.array([0]), np.random.default_rng(0))
+        self.shapes = {k: (a.shape[1:], a.dtype) for k, a in first.items()}
+
+    def read(self, indices, rng):
+        from .autodiff import _to_layout
+        outs = self.mbq._make(np.asarray(indices), rng)
+        result = {}
+        for k, (key, size, what) in enumerate(zip(self.keys, self.sizes, self.names)):
+            if size.is_sequence:
+                raise LayerGraphError(f"trainnet on a minibatchqueue takes image ('SSCB') and feature ('CB') data; "
+                                      f"the {what} are sequences. Give the sequences to trainnet as a cell array or "
+                                      "a datastore.", "nnet_cnn:trainnet:InvalidMiniBatchQueue")
+            v = self.mbq._wrap(outs[k], k)
+            want = "SSCB" if size.is_image else "CB"
+            fmt = v._fmt if isinstance(v, dlarray) else ""
+            data = np.asarray(_as_data(v))
+            fmt = fmt or want
+            if fmt not in (want, want[:-1]) or data.ndim > len(want):
+                raise LayerGraphError(f"Invalid training data. Output {k + 1} of the minibatchqueue (the {what}) has "
+                                      f"format '{fmt}'; the network expects '{want}'. Set MiniBatchFormat.",
+                                      "nnet_cnn:trainnet:InvalidMiniBatchQueue")
+            data = data.reshape(data.shape + (1,) * (len(want) - data.ndim))
+            x = _to_layout(data, want)
+            if x.shape[0] != len(indices) or x.shape[1:] != size.internal:
+                shape = "x".join(map(str, data.shape))
+                raise LayerGraphError(f"Invalid training data. Output {k + 1} of the minibatchqueue (the {what}) has "
+                                      f"size {shape} for a mini-batch of {len(indices)} observations; the network "
+                                      f"expects {'x'.join(map(str, size.dims))} per observation ('{want}').",
+                                      "nnet_cnn:trainnet:InvalidMiniBatchQueue")
+            result[key] = np.ascontiguousarray(x, dtype=self.dtype)
+        return result
+
+
+def _queue_data(mbq, analysis, in_name, out_ref, dtype):
+    """(predictors, targets) of a minibatchqueue: two Columns of one source."""
+    sizes = [analysis.info(in_name).ActivationSizes["out"], analysis.info(out_ref[0]).ActivationSizes[out_ref[1]]]
+    source = _QueueSource(mbq, [in_name, out_ref], sizes, ["predictors", "targets"], dtype)
+    return source.column(in_name), source.column(out_ref), None
+
+
 # -- trainnet -------------------------------------------------------------------------------------
 def _as_dlnetwork(net) -> DLNetwork:
     if isinstance(net, DLNetwork):
@@ -166,14 +226,17 @@ def _as_dlnetwork(net) -> DLNetwork:
 
 
 def trainnet(*args):
-    """net = trainnet(X, T, net, lossFcn, options), trainnet(ds, net, lossFcn, options);
-    ``net, info = trainnet(...)``."""
+    """net = trainnet(X, T, net, lossFcn, options), trainnet(ds, net, lossFcn, options),
+    trainnet(mbq, net, lossFcn, options); ``net, info = trainnet(...)``. A minibatchqueue's
+    mini-batches are its own (its MiniBatchSize, MiniBatchFcn and MiniBatchFormat; the options'
+    MiniBatchSize has no effect) in the order the options' Shuffle gives (docs/modern_api.md)."""
     if len(args) == 5:
         X, T, net, lossFcn, options = args
     elif len(args) == 4:
         (X, net, lossFcn, options), T = args, None
-        if not _is_datastore(X):
-            raise LayerGraphError("trainnet(data, net, lossFcn, options) takes a datastore whose reads give the "
+        if not _is_datastore(X) and not isinstance(X, MiniBatchQueue):
+            raise LayerGraphError("trainnet(data, net, lossFcn, options) takes a datastore or a minibatchqueue whose "
+                                  "reads give the "
                                   "predictors and the targets; for arrays give the targets too: trainnet(X, T, net, "
                                   "lossFcn, options).", "nnet_cnn:trainnet:InvalidData")
     else:
@@ -207,7 +270,12 @@ def trainnet(*args):
     classes = list(range(1, act.channels + 1)) if objective.name == "index-crossentropy" and not (
         isinstance(T, Categorical)) else None
     dtype = np.float32
+    if isinstance(X, MiniBatchQueue) and not isinstance(options, TrainingOptionsLBFGS):
+        options = options.model_copy(update={"MiniBatchSize": X.MiniBatchSize})   # the queue's mini-batches
+
     def prepare(data, labels):
+        if isinstance(data, MiniBatchQueue):
+            return _queue_data(data, analysis, in_name, out_ref, dtype)
         where = (analysis, in_name, out_name, out_ref, dtype, classes)
         return _prepare_datastore(data, *where, out_layer=stand_in) if _is_datastore(data) \
             else _prepare(data, labels, *where, out_layer=stand_in)
@@ -215,7 +283,7 @@ def trainnet(*args):
     validation = None
     if options.ValidationData is not None:
         vd = options.ValidationData
-        xv, tv, _ = prepare(vd, None) if _is_datastore(vd) else prepare(*vd)
+        xv, tv, _ = prepare(vd, None) if _is_datastore(vd) or isinstance(vd, MiniBatchQueue) else prepare(*vd)
         validation = ({in_name: xv}, {out_ref: tv})
     # trainnet's defaults are the trainnet era's: OutputNetwork and BatchNormalizationStatistics
     # "auto" unless given (the options object shows R2021's defaults, which trainNetwork keeps)

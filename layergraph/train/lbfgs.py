@@ -170,6 +170,50 @@ def _backtracking(ls: _Search):
 SEARCHES = {"weak-wolfe": _weak_wolfe, "strong-wolfe": _strong_wolfe, "backtracking": _backtracking}
 
 
+class Memory:
+    """The curvature pairs (s, y), newest last, at most ``history_size``, and the scale gamma of
+    H_0 = gamma I (``initial`` until the first pair, s'y / y'y of the newest pair after it)."""
+
+    def __init__(self, history_size: int, initial: float):
+        self.S, self.Y = deque(maxlen=int(history_size)), deque(maxlen=int(history_size))
+        self.initial = self.gamma = float(initial)
+
+    def direction(self, g) -> np.ndarray:
+        d = -two_loop(g, self.S, self.Y, self.gamma)
+        if not float(g @ d) < 0:          # round-off made it no descent direction
+            self.S.clear(), self.Y.clear()
+            self.gamma = self.initial
+            d = -self.gamma * g
+        return d
+
+    def add(self, s, y):
+        """Keep the pair when s'y > 0 (relative to |s||y|), so that H stays positive definite."""
+        sy = float(s @ y)
+        if sy > 1e-10 * float(np.sqrt(s @ s) * np.sqrt(y @ y)):
+            self.S.append(s)
+            self.Y.append(y)
+            self.gamma = sy / float(y @ y)
+
+
+def iterate(fg: Callable, x, f, g, memory: Memory, line_search: str, budget: int):
+    """One L-BFGS iteration from x (with f, g there): the direction from ``memory``, the line
+    search (at most ``budget`` evaluations of fg), the new pair. Returns (x, f, g, step size,
+    evaluations), or (None, None, None, None, evaluations) when the line search found no step
+    that met its conditions and no lower point. trainnet's solver (``minimize``) and the custom
+    loops' lbfgsupdate both step with it."""
+    d = memory.direction(g)
+    ls = _Search(fg, x, f, g, d, int(budget))
+    found = SEARCHES[line_search](ls)
+    if found is None:
+        if ls.best is None or not ls.best[0] < f:
+            return None, None, None, None, ls.count
+        found = (ls.best[1], ls.best[0], ls.best[2])   # no step met the conditions; take the lowest
+    a, f_new, g_new = found
+    s = a * d
+    memory.add(s, g_new - g)
+    return x + s, f_new, g_new, a, ls.count
+
+
 def minimize(fg: Callable, x0: np.ndarray, options: LBFGSOptions, state: dict | None = None, first=None):
     """L-BFGS from ``x0`` (see the module's description); yields a Step per iteration and
     returns the stop reason. ``state`` (a dict) holds x, f, g as they are after each step;
@@ -179,36 +223,17 @@ def minimize(fg: Callable, x0: np.ndarray, options: LBFGSOptions, state: dict | 
     f, g = fg(x) if first is None else first
     state = {} if state is None else state
     state.update(x=x, f=f, g=g, evaluations=1)
-    S, Y = deque(maxlen=int(o.history_size)), deque(maxlen=int(o.history_size))
-    gamma = float(o.initial_inverse_hessian_factor)
-    search = SEARCHES[o.line_search]
+    memory = Memory(o.history_size, o.initial_inverse_hessian_factor)
     for k in range(1, int(o.max_iterations) + 1):
-        d = -two_loop(g, S, Y, gamma)
-        if not float(g @ d) < 0:          # round-off made it no descent direction
-            S.clear(), Y.clear()
-            gamma = float(o.initial_inverse_hessian_factor)
-            d = -gamma * g
-        ls = _Search(fg, x, f, g, d, int(o.max_line_search_iterations))
-        found = search(ls)
-        if found is None:
-            if ls.best is not None and ls.best[0] < f:   # no step met the conditions; take the lowest
-                found = (ls.best[1], ls.best[0], ls.best[2])
-            else:
-                state["evaluations"] += ls.count
-                return LINE_SEARCH_FAILED
-        a, f_new, g_new = found
-        s = a * d
-        y = g_new - g
-        sy = float(s @ y)
-        if sy > 1e-10 * float(np.sqrt(s @ s) * np.sqrt(y @ y)):
-            S.append(s)
-            Y.append(y)
-            gamma = sy / float(y @ y)
-        x = x + s
-        f, g = f_new, g_new
-        state.update(x=x, f=f, g=g, evaluations=state["evaluations"] + ls.count)
+        x_new, f_new, g_new, a, count = iterate(fg, x, f, g, memory, o.line_search, o.max_line_search_iterations)
+        if x_new is None:
+            state["evaluations"] += count
+            return LINE_SEARCH_FAILED
+        s = x_new - x
+        x, f, g = x_new, f_new, g_new
+        state.update(x=x, f=f, g=g, evaluations=state["evaluations"] + count)
         gnorm, snorm = float(np.linalg.norm(g)), float(np.linalg.norm(s))
-        yield Step(k, float(f), gnorm, snorm, float(a), ls.count)
+        yield Step(k, float(f), gnorm, snorm, float(a), count)
         if gnorm <= o.gradient_tolerance:
             return GRADIENT_TOLERANCE
         if snorm <= o.step_tolerance:
@@ -332,7 +357,7 @@ def _train(run: _Run, cfg: LBFGSTrainConfig) -> TrainResult:
                         reason = done.value
                         break
                     obj.set(state["x"])            # the accepted point (the search may have ended elsewhere)
-                    if run.bn:
+                    if run.bn or run.coded_state:
                         obj(state["x"])            # its batch statistics for the moving averages
                     run._update_moving()
                     obj.iteration = step.iteration + 1

@@ -154,6 +154,9 @@ class _Run:
                 self.learnables.append((step.name, spec.name, _factor(getattr(layer, spec.learn_rate), w, block),
                                         _factor(getattr(layer, spec.l2), w, block)))
         self.bn = [(s.name, s.op.layer) for s in ex.steps if s.op.layer.family == "batchnorm"]
+        # layers whose own code updates their state (custom layers' State): their values after the step
+        self.coded_state = [(s.name, s.op) for s in ex.steps if getattr(s.op, "updated_state", False) is not False
+                            and s.op.state_names]
         self.single_metric = next(iter(losses.values())) if len(losses) == 1 else None
         self._backup = {}  # the weights before the current step, to undo a step that overflows
         if resume is not None:
@@ -307,6 +310,11 @@ class _Run:
             P = self.ex.params[name]
             P["TrainedMean"][...] = cv.update_running(P["TrainedMean"], mean, layer.MeanDecay)
             P["TrainedVariance"][...] = cv.update_running(P["TrainedVariance"], var, layer.VarianceDecay)
+        for name, op in self.coded_state:   # the values the layer's forward returned (MATLAB: net.State = state)
+            if name in self.cfg.frozen_state or op.updated_state is None:
+                continue
+            for key, value in op.updated_state.items():
+                self.ex.params[name][key][...] = value
 
     def population_statistics(self):
         """One pass over the training data (batch statistics per mini-batch, dropout off),
