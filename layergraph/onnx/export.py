@@ -53,6 +53,8 @@ class _Graph:
     nodes: list = field(default_factory=list)
     initializers: list = field(default_factory=list)
     names: set = field(default_factory=set)
+    lens: str = ""     # the graph input sequence_lens ("" when none: one length per batch)
+    lens64: str = ""   # ... cast to int64, once (_sequence_export._lens64)
 
     def fresh(self, base: str) -> str:
         name, i = base, 1
@@ -564,7 +566,7 @@ EXPORTERS = {
     "multiplication": _multiplication, "scaling": _scaling, "resize": _resize,
     "hardsigmoid": _hardsigmoid, "hardswish": _hardswish,
     # recurrent and sequence layers (their forms on T x N x C data: _sequence_export.py)
-    **{fam: _seq.SEQUENCE_EXPORTERS[fam] for fam in ("lstm", "gru", "sequence_last", "sequence_most",
+    **{fam: _seq.SEQUENCE_EXPORTERS[fam] for fam in ("lstm", "gru", "rnn", "sequence_last", "sequence_most",
                                                      "sequence_rest", "sequence_reverse")},
     **{fam: (lambda g, s: [_activation(g, s)[0]])
        for fam in ("relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish", "gelu")},
@@ -576,7 +578,6 @@ NOT_EXPORTABLE = {
     "placeholder": "a placeholder for an ONNX node that no layer computes (from importONNXLayers or Import) has "
                    "no ONNX form of its own; replace it with a layer that computes it (replaceLayer) first",
     "custom": "a custom layer's predict is Python code, which has no ONNX form",
-    "rnn": "the export of the basic recurrent layer to ONNX's RNN is not written yet",
     **{f"sequence_{k}": "NetMapOperator's folding of time into the batch has no ONNX form written yet"
        for k in ("fold", "unfold")},
     "embedding": "the export of EmbeddingLayer to ONNX's Gather (with its 1-based indices shifted to 0-based) is "
@@ -641,11 +642,21 @@ def _ordered(core: CoreNet):
     return analysis, feeds
 
 
-def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None):
+LENS = "sequence_lens"   # the graph input of each observation's length (to_onnx's sequence_lengths)
+
+
+def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None, sequence_lengths=False):
     """Write every layer into a scratch graph: the problems found, and the graph when there are none."""
     from onnx import TensorProto, helper
     analysis, feeds = _ordered(core)
     g = _Graph(opset, np.dtype(dtype))
+    if sequence_lengths:
+        if not any(analysis.info(layer).ActivationSizes[analysis.layers[layer].OutputNames[0]].is_sequence
+                   for layer in core.inputs.values()):
+            raise ValueError("sequence_lengths: the network has no sequence input")
+        if LENS in core.inputs or LENS in core.outputs:
+            raise ValueError(f"sequence_lengths: the network has a port named {LENS!r} already")
+        g.lens = LENS
     elem = TensorProto.DOUBLE if g.dtype == np.float64 else TensorProto.FLOAT
     tensors: dict[tuple[str, str], str] = {}
     in_ports = {layer: port for port, layer in core.inputs.items()}
@@ -717,9 +728,10 @@ def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None):
     return g, elem, inputs, outputs, problems
 
 
-def unsupported(core: CoreNet, opset: int = DEFAULT_OPSET, dtype=np.float32) -> list[Problem]:
+def unsupported(core: CoreNet, opset: int = DEFAULT_OPSET, dtype=np.float32,
+                sequence_lengths: bool = False) -> list[Problem]:
     """Every layer of the network that cannot be written at this opset, with the reason."""
-    return _sites_and_problems(core, opset, dtype)[4]
+    return _sites_and_problems(core, opset, dtype, sequence_lengths=sequence_lengths)[4]
 
 
 class _Seq(tuple):
@@ -739,23 +751,30 @@ def _value_info(name: str, elem, shape: tuple, batch):
 
 def to_onnx(core: CoreNet, opset: int = DEFAULT_OPSET, name: str = "Network", batch_size: int | None = None,
             dtype=np.float32, doc_string: str = "", model_version: int = 0, producer_version: str = "",
-            output_shapes: dict | None = None):
+            output_shapes: dict | None = None, sequence_lengths: bool = False):
     """The ONNX model of a sized core network. ``batch_size`` fixes the batch dimension of
     the inputs and outputs (else the symbolic dimension "N"); ``output_shapes`` (port -> one
     observation's shape) gives an output the form the dialect shows it in (MATLAB's predict
     and Wolfram's net give a 1 x 1 x C result of a fully connected layer as C values), by a
     final Reshape; by default an output has the internal shape. The arrays are written in
     ``dtype`` (float32, or float64 as ONNX DOUBLE). Raises ``UnsupportedLayers`` listing every
-    layer that cannot be written, and ValueError for an opset outside MIN_OPSET..max_opset()."""
+    layer that cannot be written, and ValueError for an opset outside MIN_OPSET..max_opset().
+    ``sequence_lengths`` (a network with sequence inputs): a graph input ``sequence_lens`` ([N], int32,
+    each observation's number of steps, the data padded at the end) read by every recurrent node and the
+    layers that need each observation's own end (_sequence_export.py); without it every observation of
+    a batch has the input's T steps."""
     from onnx import helper
     top = max_opset()
     if not isinstance(opset, (int, np.integer)) or isinstance(opset, bool) or not MIN_OPSET <= opset <= top:
         raise ValueError(f"opset {opset!r} is outside {MIN_OPSET}..{top}")
-    g, elem, inputs, outputs, problems = _sites_and_problems(core, int(opset), dtype, output_shapes)
+    g, elem, inputs, outputs, problems = _sites_and_problems(core, int(opset), dtype, output_shapes,
+                                                             bool(sequence_lengths))
     if problems:
         raise UnsupportedLayers(problems)
     batch = int(batch_size) if batch_size is not None else "N"
-    graph = helper.make_graph(g.nodes, name, [_value_info(p, elem, s, batch) for p, s in inputs],
+    from onnx import TensorProto
+    lens = [helper.make_tensor_value_info(LENS, TensorProto.INT32, [batch])] if g.lens else []
+    graph = helper.make_graph(g.nodes, name, [_value_info(p, elem, s, batch) for p, s in inputs] + lens,
                               [_value_info(p, elem, s, batch) for p, s in outputs], initializer=g.initializers,
                               doc_string=doc_string or None)
     opsets = [helper.make_opsetid("", int(opset))]

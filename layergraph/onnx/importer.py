@@ -1356,7 +1356,7 @@ _HANDLERS["Add"] = _add_bias(_HANDLERS["Add"])
 
 from . import _rnn_import as _rnn  # noqa: E402 -- LSTM / GRU and sequences
 
-_HANDLERS["LSTM"] = _HANDLERS["GRU"] = _rnn.rnn
+_HANDLERS["LSTM"] = _HANDLERS["GRU"] = _HANDLERS["RNN"] = _rnn.rnn
 _Importer.handlers = _HANDLERS
 
 _NOTES = {
