@@ -38,7 +38,7 @@ from ._values import _Act, _size, _Unsupported
 
 RECURRENT = ("LSTM", "GRU", "RNN")   # the recurrent ops: X input 0, sequence_lens 4, initial_h 5 (LSTM: initial_c 6)
 _TRANSPARENT = {"Sub", "Add", "Mul", "Div", "Identity", "Dropout", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu",
-                "MatMul", "Softsign", "Slice"}
+                "MatMul", "Softsign", "Slice", "Cast", "Squeeze"}
 _GATE = {"Sigmoid": "sigmoid", "HardSigmoid": "hard-sigmoid"}
 _STATE = {"Tanh": "tanh", "Softsign": "softsign"}
 
@@ -109,7 +109,8 @@ def input_role(im, name):
                 return "TNC" if tnc else "NTC"
             if op == "Transpose" and idx == 0 and list(attrs(node).get("perm", [])) == [1, 0, 2]:
                 frontier.append((node.output[0], not flipped))
-            elif op in _TRANSPARENT and (op != "MatMul" or idx == 0) and node.output:
+            elif ((op in _TRANSPARENT and (op != "MatMul" or idx == 0)) or (op == "Gather" and idx == 1)) \
+                    and node.output:   # Gather by indices: an embedding of a sequence of indices
                 frontier.append((node.output[0], flipped))
     return None
 
@@ -540,6 +541,13 @@ def core_array(x, form: str):
     """A graph input's ONNX array (``Imported.input_forms``) in the core's layout: a TNC / NTC sequence as
     N x C x T, a [1, N, H] state as N x H."""
     x = np.asarray(x)
+    if form.startswith("I"):   # integer 0-based indices (an embedding's, _embedding_import.py) -> 1-based numbers
+        v = x.astype(np.float64) + 1
+        if form == "I1":
+            return v.reshape(-1, 1)
+        if form in ("ITN", "INT"):   # a sequence of indices -> N x 1 x T
+            return np.ascontiguousarray((v.T if form == "ITN" else v)[:, None, :])
+        return v
     if form == "TNC":
         return np.ascontiguousarray(x.transpose(1, 2, 0))
     if form == "NTC":

@@ -544,6 +544,25 @@ def _hardswish(g: _Graph, s: Site) -> list[str]:
     return [UNARY["HardSwish"](g, s.x, s.name)]   # HardSwish from 14, x * HardSigmoid(1/6, 1/2) before
 
 
+def _embedding(g: _Graph, s: Site) -> list[str]:
+    """EmbeddingLayer -> ``Gather`` of the rows of Weights (NumWords x Dimension, as stored) by the input's 1-based
+    indices made 0-based: ``Cast`` to int64 (a non-integer is truncated toward zero) and ``Sub`` 1. The graph
+    input stays the net's (float numbers 1..NumWords). Out of range, the graph does not check as the core does:
+    0 becomes -1, which Gather reads as the last row (its negative indices count from the end); above NumWords
+    the runtime fails (onnxruntime: an error). On a sequence (T x N x 1) the channel axis is squeezed first
+    (T x N -> T x N x Dimension); otherwise the Gather's N x (input) x Dimension is reshaped to the core's size."""
+    L, n = s.layer, s.name
+    w = np.asarray(_stored(L, "Weights"))   # NumWords x Dimension
+    from onnx import TensorProto
+    idx = g.node("Cast", [s.x], f"{n}_int64", to=TensorProto.INT64)
+    idx = g.node("Sub", [idx, g.ints(f"{n}_one", [1])], f"{n}_index")
+    if s.in_sizes[0].is_sequence:
+        idx = _seq.squeeze(g, idx, [2], f"{n}_index_tn")
+        return [g.node("Gather", [g.const(f"{n}_Weights", w), idx], n, axis=0)]
+    y = g.node("Gather", [g.const(f"{n}_Weights", w), idx], f"{n}_gather", axis=0)
+    return [g.node("Reshape", [y, g.ints(f"{n}_shape", [-1, *s.out_sizes[0].internal])], n)]
+
+
 def _passthrough(g: _Graph, s: Site) -> list[str]:
     return [g.node("Identity", [s.x], s.name)] if s.layer.OutputNames else []
 
@@ -564,7 +583,7 @@ EXPORTERS = {
     "crossentropyex": _passthrough, "mse": _passthrough,
     # the ONNX importer's layers
     "multiplication": _multiplication, "scaling": _scaling, "resize": _resize,
-    "hardsigmoid": _hardsigmoid, "hardswish": _hardswish,
+    "hardsigmoid": _hardsigmoid, "hardswish": _hardswish, "embedding": _embedding,
     # recurrent and sequence layers (their forms on T x N x C data: _sequence_export.py)
     **{fam: _seq.SEQUENCE_EXPORTERS[fam] for fam in ("lstm", "gru", "rnn", "sequence_last", "sequence_most",
                                                      "sequence_rest", "sequence_reverse")},
@@ -580,8 +599,6 @@ NOT_EXPORTABLE = {
     "custom": "a custom layer's predict is Python code, which has no ONNX form",
     **{f"sequence_{k}": "NetMapOperator's folding of time into the batch has no ONNX form written yet"
        for k in ("fold", "unfold")},
-    "embedding": "the export of EmbeddingLayer to ONNX's Gather (with its 1-based indices shifted to 0-based) is "
-                 "not written yet",
     **{k: "ONNX has no operator that folds time into the batch and back (an ONNX graph has no sequence "
           "padding to carry between them)" for k in ("sequencefolding", "sequenceunfolding")},
 }
@@ -693,10 +710,12 @@ def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None, se
                 fn = (lambda f: lambda g_, s_: _seq.sequence_input(g_, s_, f))(fn)
             elif fam in _seq.SEQUENCE_EXPORTERS:
                 fn = _seq.SEQUENCE_EXPORTERS[fam]
+            elif fam == "embedding":   # one form for both: the sequence's channel axis squeezed
+                fn = _embedding
             elif fam not in _seq.LAYOUT_FREE:
                 problems.append(Problem(shown, layer.Type, "this layer is not exported on sequence data (a time "
-                                        "dimension); on sequences the export writes the input, LSTM, BiLSTM, GRU, "
-                                        "fully connected, softmax, concatenation, elementwise, dropout, addition "
+                                        "dimension); on sequences the export writes the input, LSTM, BiLSTM, GRU, RNN, "
+                                        "embedding, fully connected, softmax, concatenation, elementwise, dropout, addition "
                                         "and sequence layers"))
                 fn = _missing
         if fn is None:

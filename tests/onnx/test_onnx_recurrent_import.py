@@ -252,6 +252,13 @@ TORCH = {
     "gru": (lambda: _Net(torch.nn.GRU(3, 4)), False),
     "gru batch_first": (lambda: _Net(torch.nn.GRU(3, 4, batch_first=True)), True),
     "gru two layers": (lambda: _Net(torch.nn.GRU(3, 4, num_layers=2), states=False), False),
+    "gru bidirectional": (lambda: _Net(torch.nn.GRU(3, 4, bidirectional=True), states=False), False),
+    "gru batch_first bidirectional + states": (lambda: _Net(torch.nn.GRU(3, 4, batch_first=True,
+                                                                         bidirectional=True)), True),
+    "rnn": (lambda: _Net(torch.nn.RNN(3, 4), states=False), False),
+    "rnn batch_first + state": (lambda: _Net(torch.nn.RNN(3, 4, batch_first=True)), True),
+    "rnn two layers bidirectional": (lambda: _Net(torch.nn.RNN(3, 4, num_layers=2, bidirectional=True),
+                                                  states=False), False),
 }
 
 
