@@ -39,8 +39,8 @@ class Indices:
 
 
 def _rows_of_constant(im, node, idx):
-    return node.op_type == "Gather" and idx == 1 and int(_attr(node, "axis", 0)) == 0 and \
-        isinstance(im.consts.get(node.input[0]), np.ndarray) and im.consts[node.input[0]].ndim == 2
+    """Indices of a Gather of a constant (its axis and rank are checked at the Gather, with the reason)."""
+    return node.op_type == "Gather" and idx == 1 and isinstance(im.consts.get(node.input[0]), np.ndarray)
 
 
 def _attr(node, name, default):
@@ -130,9 +130,12 @@ def _embedding(im, label, w, v, axis):
         raise _Unsupported("a Gather of a T x N x 1 sequence of indices; the importer takes it squeezed (T x N)")
     n, d = w.shape
     form = "array" if (not v.act.seq and not v.squeezed and v.act.shape == (1,)) else "auto"
-    if not v.act.seq and len(v.act.shape) != 1:
+    matrix = len(v.act.shape) == 3 and v.act.shape[2] == 1   # the export's d1 x d2 indices, N x d1 x d2 x 1
+    if not v.act.seq and len(v.act.shape) != 1 and not matrix:
         raise _Unsupported(f"indices of shape (N, {', '.join(map(str, v.act.shape))}); the importer takes [N], "
-                           "[N, d] and sequences")
-    return im._add(L.EmbeddingLayer, label, [v.act], rank=2 if not (v.act.seq or v.squeezed) else None,
+                           "[N, d], [N, d1, d2, 1] and sequences")
+    # (the Gather's N x d1 x d2 x 1 x Dimension is taken as the layer's d1 x d2 x Dimension: the export reshapes it so)
+    rank = 3 if matrix else 2 if not (v.act.seq or v.squeezed) else None
+    return im._add(L.EmbeddingLayer, label, [v.act], rank=rank,
                    Dimension=d, NumWords=n, input_form=form,
                    Weights=Internal(np.ascontiguousarray(w, dtype=np.float32)))

@@ -714,9 +714,9 @@ def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None, se
                 fn = _embedding
             elif fam not in _seq.LAYOUT_FREE:
                 problems.append(Problem(shown, layer.Type, "this layer is not exported on sequence data (a time "
-                                        "dimension); on sequences the export writes the input, LSTM, BiLSTM, GRU, RNN, "
-                                        "embedding, fully connected, softmax, concatenation, elementwise, dropout, addition "
-                                        "and sequence layers"))
+                                        "dimension); on sequences the export writes the input, LSTM, BiLSTM, GRU, "
+                                        "RNN, embedding, fully connected, softmax, concatenation, elementwise, "
+                                        "dropout, addition and sequence layers"))
                 fn = _missing
         if fn is None:
             problems.append(Problem(shown, layer.Type, "no ONNX form for this layer family"))
