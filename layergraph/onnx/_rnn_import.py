@@ -38,7 +38,7 @@ from ._values import _Act, _size, _Unsupported
 
 RECURRENT = ("LSTM", "GRU", "RNN")   # the recurrent ops: X input 0, sequence_lens 4, initial_h 5 (LSTM: initial_c 6)
 _TRANSPARENT = {"Sub", "Add", "Mul", "Div", "Identity", "Dropout", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu",
-                "MatMul", "Softsign", "Slice", "Cast", "Squeeze"}
+                "MatMul", "Softsign", "Slice", "Cast", "Squeeze", "ReverseSequence", "GatherElements"}
 _GATE = {"Sigmoid": "sigmoid", "HardSigmoid": "hard-sigmoid"}
 _STATE = {"Tanh": "tanh", "Softsign": "softsign"}
 
@@ -70,7 +70,11 @@ class BatchConst:
 
 @dataclass
 class SeqLens:
-    """A graph input read only as ``sequence_lens``: the lengths are the data's own."""
+    """A graph input read only as ``sequence_lens`` (or a value computed from it, for the export's ReverseSequence
+    and GatherElements of each observation's last step): the lengths are the data's own. ``shift``: the value is
+    the lengths + shift; ``shaped``: reshaped [1, N, 1] (and expanded) as GatherElements' indices."""
+    shift: int = 0
+    shaped: bool = False
 
 
 @dataclass
@@ -92,7 +96,8 @@ def input_role(im, name):
     """"TNC" / "NTC" (a sequence read by an LSTM / GRU's X in that layout), "state" (read as initial_h / c),
     "lens" (read as sequence_lens only), or None."""
     direct = [(n, i) for n, i in im.readers.get(name, [])]
-    if direct and all(n.op_type in RECURRENT and i == 4 for n, i in direct):
+    if direct and all((n.op_type in RECURRENT and i == 4) or n.op_type == "Cast" for n, i in direct) and \
+            any(n.op_type in RECURRENT for n, _ in direct):   # (the Cast: the export's int64 copy of the lengths)
         return "lens"
     if direct and all(n.op_type in RECURRENT and i in (5, 6) for n, i in direct):
         return "state"
@@ -187,6 +192,8 @@ def shape_op(im, node, label, ins, a):
             return im._add(SequenceLastLayer, label, [x.act])
         raise _Unsupported(f"{op} of a sequence's last step kept as a one-step sequence; the importer takes it "
                            "squeezed (Squeeze of the time axis)")
+    if isinstance(x, SeqLens):
+        return _lens_op(im, node, ins, a, x)
     if isinstance(x, (BatchConst, SeqLens)):
         raise _Unsupported(f"{op} of {'a constant over the batch' if isinstance(x, BatchConst) else 'sequence_lens'}")
     if op == "Shape":
@@ -233,6 +240,22 @@ def shape_op(im, node, label, ins, a):
     return _on_sequence(im, node, label, ins, a)
 
 
+def _lens_op(im, node, ins, a, x):
+    """The export's arithmetic on sequence_lens: Cast, lens - 1, Reshape [1, -1, 1], Expand over the channels."""
+    op = node.op_type
+    if op in ("Cast", "Identity"):
+        return x
+    c = ins[1] if len(ins) > 1 else None
+    if op in ("Sub", "Add") and isinstance(c, np.ndarray) and c.size == 1 and not x.shaped:
+        return SeqLens(x.shift + (-1 if op == "Sub" else 1) * int(np.ravel(c)[0]), False)
+    if op == "Reshape" and isinstance(c, np.ndarray) and [int(v) for v in np.ravel(c)] == [1, -1, 1]:
+        return SeqLens(x.shift, True)
+    if op == "Expand" and x.shaped:
+        return x
+    raise _Unsupported(f"{op} of sequence_lens; the importer takes the lengths as the data's own (read by the "
+                       "recurrent nodes, ReverseSequence, and GatherElements at lens - 1)")
+
+
 def _reads_state(im, tensor):
     readers = im.readers.get(tensor, [])
     return bool(readers) and all(n.op_type in RECURRENT and i in (5, 6) for n, i in readers)
@@ -259,8 +282,8 @@ def _batch_const(im, node, ins, a):
     return BatchConst(base)
 
 
-SEQUENCE_OPS = ("LSTM", "GRU", "RNN", "Transpose", "Squeeze", "Reshape", "Shape", "Slice", "Softmax", "MatMul", "Add",
-                "Sub", "Mul", "Div", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu", "Dropout", "Identity")
+SEQUENCE_OPS = ("LSTM", "GRU", "RNN", "Transpose", "Squeeze", "Reshape", "Shape", "Slice", "Softmax", "Concat",
+                "ReverseSequence", "GatherElements", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu", "Dropout", "Identity")
 _BIG = 2 ** 30
 
 
@@ -302,6 +325,24 @@ def _on_sequence(im, node, label, ins, a):
                            f"takes {', '.join(SEQUENCE_OPS)}")
     if op == "Slice":
         return _time_slice(im, node, label, ins, a, x)
+    if op == "ReverseSequence":   # each observation's own steps reversed: SequenceReverseLayer
+        lens = ins[1] if len(ins) > 1 else None
+        t, n = x.seq.index("T"), x.seq.index("N")
+        if not (isinstance(lens, SeqLens) and lens.shift == 0 and not lens.shaped) or \
+                int(a.get("time_axis", 0)) != t or int(a.get("batch_axis", 1)) != n:
+            raise _Unsupported("ReverseSequence by lengths other than sequence_lens, or along other axes")
+        return im._add(SequenceReverseLayer, label, [x])
+    if op == "GatherElements":   # the export's last step of each observation (index lens - 1 along the time)
+        idx = ins[1] if len(ins) > 1 else None
+        if not (isinstance(idx, SeqLens) and idx.shift == -1 and idx.shaped) or \
+                int(a.get("axis", 0)) % 3 != x.seq.index("T"):
+            raise _Unsupported("GatherElements of a sequence by indices other than sequence_lens - 1 along the time")
+        return LastStep(x, node)
+    if op == "Concat":   # over the channels (the export's NetBidirectionalOperator Catenate, a concatenation)
+        if int(a.get("axis", 0)) % 3 != 2 or not all(isinstance(v, _Act) and v.seq == x.seq for v in ins):
+            raise _Unsupported(f"Concat along axis {a.get('axis')} of sequences; the layers concatenate sequences "
+                               "of one layout over their channels (axis 2 or -1)")
+        return im._add(L.DepthConcatenationLayer, label, list(ins), num_inputs=len(ins))
     if op == "Softmax":
         axis = int(a.get("axis", -1 if im.opset >= 13 else 1))
         if axis % 3 != 2:
