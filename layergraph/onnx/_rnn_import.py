@@ -283,7 +283,8 @@ def _batch_const(im, node, ins, a):
 
 
 SEQUENCE_OPS = ("LSTM", "GRU", "RNN", "Transpose", "Squeeze", "Reshape", "Shape", "Slice", "Softmax", "Concat",
-                "ReverseSequence", "GatherElements", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu", "Dropout", "Identity")
+                "ReverseSequence", "GatherElements", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Tanh", "Sigmoid",
+                "LeakyRelu", "Elu", "Dropout", "Identity")
 _BIG = 2 ** 30
 
 
