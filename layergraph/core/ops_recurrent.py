@@ -43,7 +43,25 @@ def _cols(a, cols, whole):
 
 class _RecurrentOp(Op):
     """What the recurrent ops share: the mask from the batch's padding, the initial state, the
-    step OutputMode 'last' reads."""
+    step OutputMode 'last' reads, the flattening of an image sequence."""
+
+    def _vectors(self, x):
+        """An image sequence N x C x H x W x T ('SSCBT') as the vector sequence N x (H W C) x T that the
+        layer reads: each step's image flattened column-major (H fastest), as flattenLayer does
+        (conventions.matlab_flatten_order); a vector sequence as it is."""
+        if x.ndim == 3:
+            return x
+        n, c, h, w, t = x.shape
+        return np.ascontiguousarray(_host(x).transpose(0, 1, 3, 2, 4).reshape(n, c * w * h, t))
+
+    def _images(self, dx):
+        """The input gradient back in the input's layout (the inverse of ``_vectors``)."""
+        size = self.in_sizes[0]
+        if dx is None or not size.is_image:
+            return dx
+        (h, w), c = size.spatial, size.channels
+        n, _, t = dx.shape
+        return np.ascontiguousarray(_host(dx).reshape(n, c, w, h, t).transpose(0, 1, 3, 2, 4))
 
     learnable_names = ("InputWeights", "RecurrentWeights", "Bias")
 
@@ -95,7 +113,7 @@ class LSTMOp(_RecurrentOp):
     """lstmLayer and bilstmLayer."""
 
     def forward(self, k, xs, P, training):
-        x = xs[0]
+        x = self._vectors(xs[0])
         n, _, t = x.shape
         hid = self.layer.NumHiddenUnits
         mask, seq = self._mask(x)
@@ -157,7 +175,7 @@ class LSTMOp(_RecurrentOp):
             dh0s.append(gh)
             dc0s.append(gc)
         grads = {"InputWeights": _cat(dws, 0), "RecurrentWeights": _cat(drs, 0), "Bias": _cat(dbs, 0)}
-        dxs = [dx]
+        dxs = [self._images(dx)]
         if self.layer.HasStateInputs:
             dxs += [_cat(dh0s, 1), _cat(dc0s, 1)]
         return dxs, grads
@@ -173,7 +191,7 @@ class GRUOp(_RecurrentOp):
         return dict(mode=self.layer.ResetGateMode, gate=gate, state=state)
 
     def forward(self, k, xs, P, training):
-        x = xs[0]
+        x = self._vectors(xs[0])
         hid = self.layer.NumHiddenUnits
         mask, _ = self._mask(x)
         (h0,) = self._start(xs, P, x.shape[0])
@@ -201,6 +219,7 @@ class GRUOp(_RecurrentOp):
         dx, dw, dr, db, drb, dh0 = k("gru", "backward")(dy, dhT, ctx, P["InputWeights"], P["RecurrentWeights"],
                                                          **self._kw())
         grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db if drb is None else _cat([db, drb], 0)}
+        dx = self._images(dx)
         return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
 
 
@@ -209,7 +228,7 @@ class RNNOp(_RecurrentOp):
     final state (each sequence's output at its own last step)."""
 
     def forward(self, k, xs, P, training):
-        x = xs[0]
+        x = self._vectors(xs[0])
         mask, _ = self._mask(x)
         (h0,) = self._start(xs, P, x.shape[0])
         y, hT, ctx = k("rnn", "forward_train")(x, P["InputWeights"], P["RecurrentWeights"], P["Bias"], h0, mask,
@@ -230,6 +249,7 @@ class RNNOp(_RecurrentOp):
         dx, dw, dr, db, dh0 = k("rnn", "backward")(dy, dhT, ctx, P["InputWeights"], P["RecurrentWeights"],
                                                    self.layer.StateActivationFunction)
         grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db}
+        dx = self._images(dx)
         return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
 
 

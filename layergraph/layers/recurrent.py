@@ -221,13 +221,16 @@ class _RecurrentBase(Layer):
             raise SizeError("in", f"Invalid input data for layer '{self.Name}' ({self.class_name}): the layer "
                                   f"expects sequence input (a vector sequence of C x S), but the input has size "
                                   f"{x} and no time dimension.")
-        if x.is_image:
-            raise SizeError("in", f"Invalid input data for layer '{self.Name}' ({self.class_name}): the layer "
-                                  f"expects vector sequences, but the input is a sequence of {x} images. Flatten "
-                                  "them first.")
-        if self.InputSize != AUTO and self.InputSize != x.channels:
+        channels = x.channels
+        if x.is_image:   # 'SSCBT': each step's h x w x c image read as its h*w*c values, column-major (H fastest)
+            if len(x.spatial) != 2:
+                raise SizeError("in", f"Invalid input data for layer '{self.Name}' ({self.class_name}): the layer "
+                                      f"takes vector sequences or sequences of 2-D images; the input is a sequence "
+                                      f"of {x} arrays.")
+            channels = x.channels * x.spatial[0] * x.spatial[1]
+        if self.InputSize != AUTO and self.InputSize != channels:
             raise SizeError("in", f"The layer expects input size {self.InputSize} (InputSize) but the input has "
-                                  f"{x.channels} channels.")
+                                  f"{channels} channels" + (f" ({x} images, flattened)." if x.is_image else "."))
         h = self._state_rows
         for port, s in zip(self.state_ports, inputs[1:]):
             if s.is_sequence or s.is_image or s.channels != h:
@@ -236,7 +239,7 @@ class _RecurrentBase(Layer):
                                       f"the input has size {s}.")
         out = Size((), h, x.time) if self.OutputMode == "sequence" else Size((), h)
         states = [Size((), h)] * len(self.state_ports) if self.HasStateOutputs else []
-        return self._resolved_copy(InputSize=x.channels), [out, *states]
+        return self._resolved_copy(InputSize=channels), [out, *states]
 
 
 class _LSTMBase(_RecurrentBase):

@@ -36,8 +36,9 @@ from ..layers.sequence_ops import SequenceLastLayer, SequenceMostLayer, Sequence
 from ._fold import BATCH, TIME, attrs
 from ._values import _Act, _size, _Unsupported
 
+RECURRENT = ("LSTM", "GRU", "RNN")   # the recurrent ops: X input 0, sequence_lens 4, initial_h 5 (LSTM: initial_c 6)
 _TRANSPARENT = {"Sub", "Add", "Mul", "Div", "Identity", "Dropout", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu",
-                "MatMul", "Softsign", "Slice"}
+                "MatMul", "Softsign", "Slice", "Cast", "Squeeze", "ReverseSequence", "GatherElements"}
 _GATE = {"Sigmoid": "sigmoid", "HardSigmoid": "hard-sigmoid"}
 _STATE = {"Tanh": "tanh", "Softsign": "softsign"}
 
@@ -69,7 +70,11 @@ class BatchConst:
 
 @dataclass
 class SeqLens:
-    """A graph input read only as ``sequence_lens``: the lengths are the data's own."""
+    """A graph input read only as ``sequence_lens`` (or a value computed from it, for the export's ReverseSequence
+    and GatherElements of each observation's last step): the lengths are the data's own. ``shift``: the value is
+    the lengths + shift; ``shaped``: reshaped [1, N, 1] (and expanded) as GatherElements' indices."""
+    shift: int = 0
+    shaped: bool = False
 
 
 @dataclass
@@ -91,9 +96,10 @@ def input_role(im, name):
     """"TNC" / "NTC" (a sequence read by an LSTM / GRU's X in that layout), "state" (read as initial_h / c),
     "lens" (read as sequence_lens only), or None."""
     direct = [(n, i) for n, i in im.readers.get(name, [])]
-    if direct and all(n.op_type in ("LSTM", "GRU") and i == 4 for n, i in direct):
+    if direct and all((n.op_type in RECURRENT and i == 4) or n.op_type == "Cast" for n, i in direct) and \
+            any(n.op_type in RECURRENT for n, _ in direct):   # (the Cast: the export's int64 copy of the lengths)
         return "lens"
-    if direct and all(n.op_type in ("LSTM", "GRU") and i in (5, 6) for n, i in direct):
+    if direct and all(n.op_type in RECURRENT and i in (5, 6) for n, i in direct):
         return "state"
     frontier, seen = [(name, False)], set()
     while frontier:
@@ -103,12 +109,13 @@ def input_role(im, name):
         seen.add(t)
         for node, idx in im.readers.get(t, []):
             op = node.op_type
-            if op in ("LSTM", "GRU") and idx == 0:
+            if op in RECURRENT and idx == 0:
                 tnc = (int(attrs(node).get("layout", 0)) == 0) != flipped
                 return "TNC" if tnc else "NTC"
             if op == "Transpose" and idx == 0 and list(attrs(node).get("perm", [])) == [1, 0, 2]:
                 frontier.append((node.output[0], not flipped))
-            elif op in _TRANSPARENT and (op != "MatMul" or idx == 0) and node.output:
+            elif ((op in _TRANSPARENT and (op != "MatMul" or idx == 0)) or (op == "Gather" and idx == 1)) \
+                    and node.output:   # Gather by indices: an embedding of a sequence of indices
                 frontier.append((node.output[0], flipped))
     return None
 
@@ -161,7 +168,7 @@ def shape_op(im, node, label, ins, a):
     """The value of a shape op on a sequence, an RNN output or a batch constant; NotImplemented when ins[0] is none
     of them (the op's own handler takes it)."""
     op, x = node.op_type, ins[0] if ins else None
-    if not isinstance(x, (_Act, *DEFERRED)) and seq_of(x) and op not in ("Add", "Sub", "Mul", "Div", "LSTM", "GRU"):
+    if not isinstance(x, (_Act, *DEFERRED)) and seq_of(x) and op not in ("Add", "Sub", "Mul", "Div", *RECURRENT):
         x = im._act(x)   # a pattern over a sequence (a normalization, a product by weights) read by another op
         ins = [x, *ins[1:]]
     seq = isinstance(x, _Act) and x.seq is not None
@@ -185,6 +192,8 @@ def shape_op(im, node, label, ins, a):
             return im._add(SequenceLastLayer, label, [x.act])
         raise _Unsupported(f"{op} of a sequence's last step kept as a one-step sequence; the importer takes it "
                            "squeezed (Squeeze of the time axis)")
+    if isinstance(x, SeqLens):
+        return _lens_op(im, node, ins, a, x)
     if isinstance(x, (BatchConst, SeqLens)):
         raise _Unsupported(f"{op} of {'a constant over the batch' if isinstance(x, BatchConst) else 'sequence_lens'}")
     if op == "Shape":
@@ -231,9 +240,25 @@ def shape_op(im, node, label, ins, a):
     return _on_sequence(im, node, label, ins, a)
 
 
+def _lens_op(im, node, ins, a, x):
+    """The export's arithmetic on sequence_lens: Cast, lens - 1, Reshape [1, -1, 1], Expand over the channels."""
+    op = node.op_type
+    if op in ("Cast", "Identity"):
+        return x
+    c = ins[1] if len(ins) > 1 else None
+    if op in ("Sub", "Add") and isinstance(c, np.ndarray) and c.size == 1 and not x.shaped:
+        return SeqLens(x.shift + (-1 if op == "Sub" else 1) * int(np.ravel(c)[0]), False)
+    if op == "Reshape" and isinstance(c, np.ndarray) and [int(v) for v in np.ravel(c)] == [1, -1, 1]:
+        return SeqLens(x.shift, True)
+    if op == "Expand" and x.shaped:
+        return x
+    raise _Unsupported(f"{op} of sequence_lens; the importer takes the lengths as the data's own (read by the "
+                       "recurrent nodes, ReverseSequence, and GatherElements at lens - 1)")
+
+
 def _reads_state(im, tensor):
     readers = im.readers.get(tensor, [])
-    return bool(readers) and all(n.op_type in ("LSTM", "GRU") and i in (5, 6) for n, i in readers)
+    return bool(readers) and all(n.op_type in RECURRENT and i in (5, 6) for n, i in readers)
 
 
 def _has_batch(im, node, ins):
@@ -257,8 +282,9 @@ def _batch_const(im, node, ins, a):
     return BatchConst(base)
 
 
-SEQUENCE_OPS = ("LSTM", "GRU", "Transpose", "Squeeze", "Reshape", "Shape", "Slice", "Softmax", "MatMul", "Add",
-                "Sub", "Mul", "Div", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu", "Dropout", "Identity")
+SEQUENCE_OPS = ("LSTM", "GRU", "RNN", "Transpose", "Squeeze", "Reshape", "Shape", "Slice", "Softmax", "Concat",
+                "ReverseSequence", "GatherElements", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Tanh", "Sigmoid",
+                "LeakyRelu", "Elu", "Dropout", "Identity")
 _BIG = 2 ** 30
 
 
@@ -300,6 +326,24 @@ def _on_sequence(im, node, label, ins, a):
                            f"takes {', '.join(SEQUENCE_OPS)}")
     if op == "Slice":
         return _time_slice(im, node, label, ins, a, x)
+    if op == "ReverseSequence":   # each observation's own steps reversed: SequenceReverseLayer
+        lens = ins[1] if len(ins) > 1 else None
+        t, n = x.seq.index("T"), x.seq.index("N")
+        if not (isinstance(lens, SeqLens) and lens.shift == 0 and not lens.shaped) or \
+                int(a.get("time_axis", 0)) != t or int(a.get("batch_axis", 1)) != n:
+            raise _Unsupported("ReverseSequence by lengths other than sequence_lens, or along other axes")
+        return im._add(SequenceReverseLayer, label, [x])
+    if op == "GatherElements":   # the export's last step of each observation (index lens - 1 along the time)
+        idx = ins[1] if len(ins) > 1 else None
+        if not (isinstance(idx, SeqLens) and idx.shift == -1 and idx.shaped) or \
+                int(a.get("axis", 0)) % 3 != x.seq.index("T"):
+            raise _Unsupported("GatherElements of a sequence by indices other than sequence_lens - 1 along the time")
+        return LastStep(x, node)
+    if op == "Concat":   # over the channels (the export's NetBidirectionalOperator Catenate, a concatenation)
+        if int(a.get("axis", 0)) % 3 != 2 or not all(isinstance(v, _Act) and v.seq == x.seq for v in ins):
+            raise _Unsupported(f"Concat along axis {a.get('axis')} of sequences; the layers concatenate sequences "
+                               "of one layout over their channels (axis 2 or -1)")
+        return im._add(L.DepthConcatenationLayer, label, list(ins), num_inputs=len(ins))
     if op == "Softmax":
         axis = int(a.get("axis", -1 if im.opset >= 13 else 1))
         if axis % 3 != 2:
@@ -318,10 +362,18 @@ def _on_sequence(im, node, label, ins, a):
     return im.handlers[op](im, node, label, ins, a)
 
 
-# -- the LSTM / GRU node ---------------------------------------------------------------------------------------------
+# -- the LSTM / GRU / RNN node -----------------------------------------------------------------------------------------
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+ORDER = {"LSTM": [0, 2, 3, 1],   # ONNX i, o, f, c -> i, f, g (c), o
+         "GRU": [1, 0, 2],       # z, r, h -> r, z, h
+         "RNN": [0]}
+
+
 def _activations(a, op, dirs, label):
-    per = 3 if op == "LSTM" else 2
-    names = [_decode(v) for v in a.get("activations", [])] or ["Sigmoid", "Tanh", "Tanh"][:per] * dirs
+    """(gate, state) activation names of the layers (gate None for RNN)."""
+    per = {"LSTM": 3, "GRU": 2, "RNN": 1}[op]
+    default = ["Tanh"] if op == "RNN" else ["Sigmoid", "Tanh", "Tanh"][:per]
+    names = [_decode(v) for v in a.get("activations", [])] or default * dirs
     if len(names) != per * dirs:
         raise _Unsupported(f"activations {names}: {per * dirs} are expected ({per} per direction)")
     alphas, betas = list(a.get("activation_alpha", [])), list(a.get("activation_beta", []))
@@ -339,6 +391,10 @@ def _activations(a, op, dirs, label):
     per_dir = [names[d * per:(d + 1) * per] for d in range(dirs)]
     if any(p != per_dir[0] for p in per_dir):
         raise _Unsupported(f"activations {names} differ between the directions")
+    if op == "RNN":
+        if per_dir[0][0] not in _STATE:
+            raise _Unsupported(f"activations {per_dir[0]}; the basic recurrent layer takes [f] = [Tanh or Softsign]")
+        return None, _STATE[per_dir[0][0]]
     gate, state = per_dir[0][0], per_dir[0][1]
     if gate not in _GATE or state not in _STATE or (per == 3 and per_dir[0][2] != state):
         allowed = "[f, g, h] = [Sigmoid or HardSigmoid, Tanh or Softsign, the same as g]" if per == 3 else \
@@ -381,9 +437,30 @@ def _initial(im, v, name, dirs, h, layout):
     return None if not np.any(flat) else flat
 
 
+def _arrays(op, w, r, wb, rb, h, dirs, a):
+    """The layer's stored arrays (and GRU's ResetGateMode) from ONNX's W, R, Wb, Rb of ``dirs`` directions."""
+    gates, order = GATES[op], ORDER[op]
+    props = {}
+    if op == "GRU":
+        lbr = int(a.get("linear_before_reset", 0))
+        if lbr == 0:
+            mode, bias = "before-multiplication", _reorder(wb + rb, order, h, dirs, gates)
+        elif not np.any(rb):
+            mode, bias = "after-multiplication", _reorder(wb, order, h, dirs, gates)
+        else:
+            mode = "recurrent-bias-after-multiplication"
+            bias = np.concatenate([_reorder(wb, order, h, dirs, gates), _reorder(rb, order, h, dirs, gates)])
+        props["ResetGateMode"] = mode
+    else:   # LSTM, RNN: one bias per gate, Wb + Rb
+        bias = _reorder(wb + rb, order, h, dirs, gates)
+    props.update(InputWeights=Internal(_reorder(w, order, h, dirs, gates)),
+                 RecurrentWeights=Internal(_reorder(r, order, h, dirs, gates)), Bias=Internal(bias))
+    return props
+
+
 def rnn(im, node, label, ins, a):
     op = node.op_type
-    gates = 4 if op == "LSTM" else 3
+    gates = GATES[op]
     x = ins[0]
     if not isinstance(x, _Act) and seq_of(x):   # a normalization of the input, a product by weights: the layers
         x = im._act(x)
@@ -407,9 +484,6 @@ def rnn(im, node, label, ins, a):
     if direction not in ("forward", "reverse", "bidirectional"):
         raise _Unsupported(f"direction {direction!r}")
     dirs = 2 if direction == "bidirectional" else 1
-    if op == "GRU" and dirs == 2:
-        raise _Unsupported("direction 'bidirectional': no layer computes a bidirectional GRU (MATLAB has no "
-                           "bigruLayer); export two GRUs, one reversed, and concatenate them instead")
     w, r = im.const(ins, 1, "W"), im.const(ins, 2, "R")
     b = im.const(ins, 3, "B") if len(ins) > 3 else None
     c = x.shape[0]
@@ -429,65 +503,79 @@ def rnn(im, node, label, ins, a):
     gate, state = _activations(a, op, dirs, label)
     wb = np.zeros((dirs, gates * h), np.float32) if b is None else b[:, :gates * h]
     rb = np.zeros((dirs, gates * h), np.float32) if b is None else b[:, gates * h:]
-    props = dict(NumHiddenUnits=h, InputSize=c, GateActivationFunction=gate, StateActivationFunction=state)
-    if op == "LSTM":
-        order = [0, 2, 3, 1]   # ONNX i, o, f, c -> i, f, g (c), o
-        bias = _reorder(wb + rb, order, h, dirs, gates)
-        cls = L.BiLSTMLayer if dirs == 2 else L.LSTMLayer
-        state_names = ("HiddenState", "CellState")
-    else:
-        order = [1, 0, 2]      # z, r, h -> r, z, h
-        lbr = int(a.get("linear_before_reset", 0))
-        if lbr == 0:
-            mode, bias = "before-multiplication", _reorder(wb + rb, order, h, dirs, gates)
-        elif not np.any(rb):
-            mode, bias = "after-multiplication", _reorder(wb, order, h, dirs, gates)
-        else:
-            mode = "recurrent-bias-after-multiplication"
-            bias = np.concatenate([_reorder(wb, order, h, dirs, gates), _reorder(rb, order, h, dirs, gates)])
-        props["ResetGateMode"] = mode
-        cls = L.GRULayer
-        state_names = ("HiddenState",)
-    props.update(InputWeights=Internal(_reorder(w, order, h, dirs, gates)),
-                 RecurrentWeights=Internal(_reorder(r, order, h, dirs, gates)), Bias=Internal(bias))
+    base = dict(NumHiddenUnits=h, InputSize=c, StateActivationFunction=state)
+    if gate is not None:
+        base["GateActivationFunction"] = gate
+    state_names = {"LSTM": ("HiddenState", "CellState"), "GRU": ("HiddenState",), "RNN": ("HiddenState",)}[op]
     initial = [_initial(im, ins[5 + i] if len(ins) > 5 + i else None, ("initial_h", "initial_c")[i], dirs, h, layout)
                for i in range(len(state_names))]
     ports = [v for v in initial if isinstance(v, RnnState)]
     if ports and len(ports) != len(initial):
         raise _Unsupported("initial_h and initial_c must both come from the network (state inputs) or both be "
                            "constants")
-    if ports:
-        props["HasStateInputs"] = True
-    else:
-        for name, v in zip(state_names, initial):   # zeros when the node has none (ONNX's default)
-            props[name] = Internal(np.zeros(dirs * h, np.float32) if v is None else v)
     used = [bool(t) and im.consumers.get(t, 0) > 0 for t in node.output] + [False] * 3
     y_used, states_used = used[0], used[1:1 + len(state_names)]
     last = dirs == 1 and not y_used and states_used[0] and not any(states_used[1:])
-    props["OutputMode"] = "last" if last else "sequence"
-    props["HasStateOutputs"] = not last and any(states_used)
+    base["OutputMode"] = "last" if last else "sequence"
+    base["HasStateOutputs"] = not last and any(states_used)
+    y_form = "TDNH" if layout == 0 else "NTDH"
+    s_form = "DNH" if layout == 0 else "NDH"
+    outs = [None] * len(node.output)
+    if op == "LSTM" or dirs == 1:   # one layer (bilstmLayer for both directions of an LSTM)
+        props = dict(base, **_arrays(op, w, r, wb, rb, h, dirs, a))
+        if ports:
+            props["HasStateInputs"] = True
+        else:
+            for name, v in zip(state_names, initial):   # zeros when the node has none (ONNX's default)
+                props[name] = Internal(np.zeros(dirs * h, np.float32) if v is None else v)
+        cls = {"LSTM": L.BiLSTMLayer if dirs == 2 else L.LSTMLayer, "GRU": L.GRULayer, "RNN": L.RecurrentLayer}[op]
+        name, y_ref = _layer(im, cls, label, x, props, ports, direction == "reverse", want, y_used)
+        layer = im.g.layer(name)
+        if y_used:
+            outs[0] = RnnY(y_ref, dirs, h, y_form)
+        for i, port in enumerate(layer.state_ports):
+            if 1 + i < len(outs) and states_used[i]:
+                outs[1 + i] = RnnState((name, "out") if last else (name, port), dirs, h, s_form)
+        return outs
+    # a bidirectional GRU / RNN: the forward layer and the layer between two SequenceReverse layers (what Wolfram's
+    # NetBidirectionalOperator computes), their outputs (and final states) concatenated, forward first
+    cls = L.GRULayer if op == "GRU" else L.RecurrentLayer
+    halves = []
+    for d, part in enumerate(("forward", "backward")):
+        props = dict(base, **_arrays(op, w[d:d + 1], r[d:d + 1], wb[d:d + 1], rb[d:d + 1], h, 1, a))
+        v = initial[0]
+        props["HiddenState"] = Internal(np.zeros(h, np.float32) if v is None else v[d * h:(d + 1) * h])
+        halves.append(_layer(im, cls, f"{label}_{part}", x, props, [], d == 1, want, y_used))
+    if y_used:
+        cat = im._add(L.DepthConcatenationLayer, label, [_Act(ref, (h,), "", seq=want) for _, ref in halves],
+                      num_inputs=2)
+        outs[0] = RnnY(cat.ref, 2, h, y_form)
+    if len(outs) > 1 and states_used[0]:
+        cat = im._add(L.DepthConcatenationLayer, f"{label}_Y_h", [_Act((n, "hidden"), (h,)) for n, _ in halves],
+                      num_inputs=2)
+        outs[1] = RnnState(cat.ref, 2, h, s_form)
+    return outs
+
+
+def _layer(im, cls, label, x, props, ports, reverse, want, y_used):
+    """Add one recurrent layer reading the sequence ``x`` (reversed first, and its Y reversed back, for the reverse
+    direction: no MATLAB layer runs backwards); its state inputs from ``ports``. (layer name, Y's core ref)."""
     src = x
-    if direction == "reverse":
+    if reverse:
         src = im._add(SequenceReverseLayer, f"{label}_reverse_input", [x])
     name = im.names.make(label)
     layer = cls(Name=name, **props)
-    sizes = [_size(src.shape).with_time()] + [_size((dirs * h,))] * len(ports)
+    h = props["NumHiddenUnits"]
+    sizes = [_size(src.shape).with_time()] + [_size((layer.directions * h,))] * len(ports)
     layer.infer(sizes)
     im.g._add(layer)
     im.g._connect(src.ref[0], src.ref[1], name, "in")
     for v, port in zip(ports, layer.state_ports):
         im.g._connect(v.ref[0], v.ref[1], name, port)
-    y_form = "TDNH" if layout == 0 else "NTDH"
-    outs = [None] * len(node.output)
-    if y_used:
-        ref = (name, "out")
-        if direction == "reverse":
-            ref = im._add(SequenceReverseLayer, f"{label}_reverse_output", [_Act(ref, (h,), "", seq=want)]).ref
-        outs[0] = RnnY(ref, dirs, h, y_form)
-    for i, port in enumerate(layer.state_ports):
-        if 1 + i < len(outs) and states_used[i]:
-            outs[1 + i] = RnnState((name, "out") if last else (name, port), dirs, h, "DNH" if layout == 0 else "NDH")
-    return outs
+    ref = (name, "out")
+    if reverse and y_used:
+        ref = im._add(SequenceReverseLayer, f"{label}_reverse_output", [_Act(ref, (h,), "", seq=want)]).ref
+    return name, ref
 
 
 # -- data in the ONNX forms (the backend, the tests) ------------------------------------------------------------------
@@ -495,6 +583,13 @@ def core_array(x, form: str):
     """A graph input's ONNX array (``Imported.input_forms``) in the core's layout: a TNC / NTC sequence as
     N x C x T, a [1, N, H] state as N x H."""
     x = np.asarray(x)
+    if form.startswith("I"):   # integer 0-based indices (an embedding's, _embedding_import.py) -> 1-based numbers
+        v = x.astype(np.float64) + 1
+        if form == "I1":
+            return v.reshape(-1, 1)
+        if form in ("ITN", "INT"):   # a sequence of indices -> N x 1 x T
+            return np.ascontiguousarray((v.T if form == "ITN" else v)[:, None, :])
+        return v
     if form == "TNC":
         return np.ascontiguousarray(x.transpose(1, 2, 0))
     if form == "NTC":

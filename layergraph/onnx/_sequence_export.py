@@ -7,9 +7,13 @@ its Y on axis 1; docs/recurrent_plan.md part 3). The graph input of a sequence i
 ``[T, N, C]`` with the symbolic time dimension "T"; a sequence output likewise. Inside the core a
 sequence is N x C x T (core/size.py); the exporters here only ever see ONNX tensor names.
 
-The ONNX graph takes one length per batch: every sequence of a batch has the T steps of the input
-(no ``sequence_lens`` is written), which is what predict computes for a batch of equal lengths; a
-batch of sequences of different lengths is run as batches of equal lengths (or one at a time).
+By default the ONNX graph takes one length per batch: every sequence of a batch has the T steps of
+the input (no ``sequence_lens`` is written, as MathWorks' exporter), which is what predict computes
+for a batch of equal lengths. With ``to_onnx(..., sequence_lengths=True)`` the graph has a second
+input ``sequence_lens`` ([N], int32, each observation's length; the data padded at the end), fed to
+every LSTM / GRU / RNN node; SequenceLast then takes each observation's own last step
+(``GatherElements``, opset 11+), a bilstm's 'last' likewise, SequenceReverse reverses each
+observation's own steps (``ReverseSequence``); SequenceMost / SequenceRest are refused there.
 
 * lstmLayer / bilstmLayer -> ``LSTM`` (direction forward / bidirectional; gates MATLAB i, f, g, o
   -> ONNX i, o, f, c, blocks [0, 3, 1, 2] of each direction; ``B`` = [Bias(iofc), zeros(4H)] as
@@ -19,6 +23,8 @@ batch of sequences of different lengths is run as batches of equal lengths (or o
   ``Y_h`` / ``Y_c``, [D, N, H] -> N x DH (forward first). HasStateInputs: the N x DH inputs ->
   ``initial_h`` / ``initial_c`` [D, N, H]. HiddenState / CellState: ``initial_h`` / ``initial_c``
   (a H x 1 state expanded over the batch; none when zero).
+* RecurrentLayer (the basic recurrent layer) -> ``RNN`` (``activations`` [Tanh or Softsign],
+  ``B`` = [Bias, zeros(H)]).
 * gruLayer -> ``GRU`` (r, z, h -> z, r, h: blocks [1, 0, 2]): ResetGateMode 'before-multiplication'
   ``linear_before_reset`` 0 with ``B`` = [Bias, 0]; 'after-multiplication' 1 with [Bias, 0];
   'recurrent-bias-after-multiplication' 1 with [Bias(1:3H), Bias(3H+1:6H)].
@@ -176,7 +182,7 @@ def _recurrent(g, s, op, gates, order, bias_rows, attrs, n_states):
     acts = attrs.pop("activations")
     states = [_state_in(g, s, x, 1 + i, name, dirs, h, f"{n}_initial_{'hc'[i]}")
               for i, name in enumerate(L.states[:n_states])]
-    ins = [x, g.const(f"{n}_W", w), g.const(f"{n}_R", r), g.const(f"{n}_B", b), "", *states]
+    ins = [x, g.const(f"{n}_W", w), g.const(f"{n}_R", r), g.const(f"{n}_B", b), g.lens, *states]
     while ins and ins[-1] == "":
         ins.pop()
     sequence = L.OutputMode == "sequence"
@@ -195,7 +201,7 @@ def _recurrent(g, s, op, gates, order, bias_rows, attrs, n_states):
         results.append(squeeze(g, outs[1], [0], n))
     else:             # bilstm 'last': the last step of Y (the backward half after one step)
         seq = _y_out(g, outs[0], dirs, f"{n}_sequence")
-        results.append(squeeze(g, slice_(g, seq, [-1], [INT_MAX], [0], f"{n}_last_step"), [0], n))
+        results.append(last_step(g, seq, dirs * h, n))
     if L.HasStateOutputs:
         for i in range(n_states):
             results.append(_state_out(g, outs[1 + i], dirs, f"{n}_{L.state_ports[i]}"))
@@ -227,25 +233,66 @@ def gru(g, s):
     return _recurrent(g, s, "GRU", 3, [1, 0, 2], bias_rows, dict(activations=acts, linear_before_reset=lbr), 1)
 
 
+def rnn(g, s):
+    """The basic recurrent layer (RecurrentLayer, Wolfram's BasicRecurrentLayer) -> ``RNN``: one gate block,
+    ``activations`` [state], B = [Bias, zeros(H)] (ONNX adds Wb + Rb)."""
+    L = s.layer
+    return _recurrent(g, s, "RNN", 1, [0], _lstm_bias, dict(activations=[ACTIVATIONS[L.StateActivationFunction]]), 1)
+
+
+def _lens64(g, base):
+    """The graph's sequence_lens (int32, as LSTM / GRU / RNN take it) as int64, once (ReverseSequence, indices)."""
+    if not getattr(g, "lens64", ""):
+        g.lens64 = g.node("Cast", [g.lens], f"{base}_lens_int64", to=7)   # TensorProto.INT64
+    return g.lens64
+
+
+def last_step(g, x, c, base):
+    """The last step of a T x N x c sequence: ``Slice [-1:]`` + ``Squeeze``; with the graph's sequence_lens each
+    observation's own last step, ``GatherElements`` at lens - 1 (opset 11+)."""
+    if not g.lens:
+        return squeeze(g, slice_(g, x, [-1], [INT_MAX], [0], f"{base}_step"), [0], base)
+    if g.opset < 11:
+        _raise("the last step of sequences of their own lengths needs GatherElements, which is opset 11 or later")
+    lens = _lens64(g, base)
+    at = g.node("Sub", [lens, g.ints(f"{base}_one", [1])], f"{base}_last_index")
+    idx = g.node("Reshape", [at, g.ints(f"{base}_index_shape", [1, -1, 1])], f"{base}_index_1n1")
+    shape = g.node("Concat", [g.ints(f"{base}_one_step", [1]),
+                              slice_(g, g.node("Shape", [x], f"{base}_xshape"), [1], [2], [0], f"{base}_batch"),
+                              g.ints(f"{base}_channels", [c])], f"{base}_index_shape_1nc", axis=0)
+    full = g.node("Expand", [idx, shape], f"{base}_index")
+    return squeeze(g, g.node("GatherElements", [x, full], f"{base}_step", axis=0), [0], base)
+
+
 def sequence_last(g, s):
-    return [squeeze(g, slice_(g, s.x, [-1], [INT_MAX], [0], f"{s.name}_step"), [0], s.name)]
+    return [last_step(g, s.x, s.in_sizes[0].channels, s.name)]
+
+
+def _one_length(g, what):
+    if g.lens:
+        _raise(f"{what} changes each sequence's length, which the sequence_lens of the following nodes would "
+               "have to follow; it is not written with sequence_lens")
 
 
 def sequence_most(g, s):
+    _one_length(g, "SequenceMostLayer")
     return [slice_(g, s.x, [0], [-1], [0], s.name)]
 
 
 def sequence_rest(g, s):
+    _one_length(g, "SequenceRestLayer")
     return [slice_(g, s.x, [1], [INT_MAX], [0], s.name)]
 
 
 def sequence_reverse(g, s):
+    if g.lens:   # each sequence's own steps reversed, its padding left where it is
+        return [g.node("ReverseSequence", [s.x, _lens64(g, s.name)], s.name, batch_axis=1, time_axis=0)]
     return [slice_(g, s.x, [-1], [INT_MIN], [0], s.name, steps=[-1])]
 
 
 # families whose ONNX form on T x N x C data differs from their form on other data
 SEQUENCE_EXPORTERS = {
-    "fc": fc, "softmax": softmax, "concatenation": concat, "lstm": lstm, "gru": gru,
+    "fc": fc, "softmax": softmax, "concatenation": concat, "lstm": lstm, "gru": gru, "rnn": rnn,
     "sequence_last": sequence_last, "sequence_most": sequence_most, "sequence_rest": sequence_rest,
     "sequence_reverse": sequence_reverse,
 }

@@ -6,7 +6,9 @@ machinery (its node tests) drives the importer and the core's kernels.
 inputs' float type. A node test gives weights as graph inputs, so ``run`` binds them: the
 first graph input is the data; another input is data too when it has the first's shape (the
 two operands of Add or Mul), and otherwise a constant, as an initializer (Conv's weights,
-BatchNormalization's statistics, Gemm's B and C, Reshape's shape, Resize's scales). The first
+BatchNormalization's statistics, Gemm's B and C, Reshape's shape, Resize's scales); a Gather by
+integer indices that are a graph input (an embedding's) has the indices as the data and the
+gathered array as a constant. The first
 dimension of every tensor is the batch (a rank-3 tensor N x C x L runs as N x C x L x 1), except
 the sequences and states of LSTM / GRU nodes, which go in and come out in their ONNX forms
 (``Imported.input_forms`` / ``output_forms``).
@@ -35,9 +37,18 @@ def _bind(model, inputs):
         raise ValueError(f"the model takes {len(graph_inputs)} inputs; {len(inputs)} were given")
     data, keep = {}, []
     first = np.asarray(inputs[0]).shape if inputs else None
+    # integer indices of a Gather (an embedding's): the indices are the data, the gathered array a constant
+    gathered = {n.input[0]: n.input[1] for n in m.graph.node if n.op_type == "Gather" and len(n.input) > 1}
+    index = {t for t in gathered.values() if any(vi.name == t and vi.type.tensor_type.elem_type in (6, 7)
+                                                 for vi in graph_inputs)}
     for i, (vi, x) in enumerate(zip(graph_inputs, inputs)):
         x = np.asarray(x)
-        if i == 0 or x.shape == first:
+        if index and (vi.name in index or (vi.name not in gathered and x.shape == first)):
+            data[vi.name] = x
+            keep.append(vi)
+        elif index:
+            m.graph.initializer.append(numpy_helper.from_array(x, vi.name))
+        elif i == 0 or x.shape == first:
             data[vi.name] = x
             keep.append(vi)
         else:

@@ -13,7 +13,7 @@ MAPPED_OPS = (
     "GroupNormalization", "Gemm", "MatMul", "Relu", "LeakyRelu", "Elu", "Sigmoid", "Tanh", "Softmax", "Clip",
     "HardSigmoid", "HardSwish", "Mul", "Add", "Sub", "Div", "Sum", "Concat", "MaxPool", "AveragePool",
     "GlobalAveragePool", "GlobalMaxPool", "Flatten", "Reshape", "Transpose", "Dropout", "Identity", "Pad", "Resize",
-    "Upsample", "ReduceMean", "ReduceMax", "Squeeze", "Unsqueeze",
+    "Upsample", "ReduceMean", "ReduceMax", "Squeeze", "Unsqueeze", "RNN", "Gather",
 )
 
 COVERED = frozenset({
@@ -117,7 +117,13 @@ COVERED = frozenset({
     "test_resize_upsample_sizes_nearest_ceil_half_pixel",
     "test_resize_upsample_sizes_nearest_floor_align_corners",
     "test_resize_upsample_sizes_nearest_round_prefer_ceil_asymmetric",
+    "test_rnn_seq_length",
     "test_sigmoid",
+    "test_simple_rnn_batchwise",
+    "test_simple_rnn_bidirectional",
+    "test_simple_rnn_defaults",
+    "test_simple_rnn_reverse",
+    "test_simple_rnn_with_initial_bias",
     "test_squeeze_negative_axes",
     "test_softmax_axis_1",
     "test_softmax_example",

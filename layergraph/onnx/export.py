@@ -53,6 +53,8 @@ class _Graph:
     nodes: list = field(default_factory=list)
     initializers: list = field(default_factory=list)
     names: set = field(default_factory=set)
+    lens: str = ""     # the graph input sequence_lens ("" when none: one length per batch)
+    lens64: str = ""   # ... cast to int64, once (_sequence_export._lens64)
 
     def fresh(self, base: str) -> str:
         name, i = base, 1
@@ -542,6 +544,25 @@ def _hardswish(g: _Graph, s: Site) -> list[str]:
     return [UNARY["HardSwish"](g, s.x, s.name)]   # HardSwish from 14, x * HardSigmoid(1/6, 1/2) before
 
 
+def _embedding(g: _Graph, s: Site) -> list[str]:
+    """EmbeddingLayer -> ``Gather`` of the rows of Weights (NumWords x Dimension, as stored) by the input's 1-based
+    indices made 0-based: ``Cast`` to int64 (a non-integer is truncated toward zero) and ``Sub`` 1. The graph
+    input stays the net's (float numbers 1..NumWords). Out of range, the graph does not check as the core does:
+    0 becomes -1, which Gather reads as the last row (its negative indices count from the end); above NumWords
+    the runtime fails (onnxruntime: an error). On a sequence (T x N x 1) the channel axis is squeezed first
+    (T x N -> T x N x Dimension); otherwise the Gather's N x (input) x Dimension is reshaped to the core's size."""
+    L, n = s.layer, s.name
+    w = np.asarray(_stored(L, "Weights"))   # NumWords x Dimension
+    from onnx import TensorProto
+    idx = g.node("Cast", [s.x], f"{n}_int64", to=TensorProto.INT64)
+    idx = g.node("Sub", [idx, g.ints(f"{n}_one", [1])], f"{n}_index")
+    if s.in_sizes[0].is_sequence:
+        idx = _seq.squeeze(g, idx, [2], f"{n}_index_tn")
+        return [g.node("Gather", [g.const(f"{n}_Weights", w), idx], n, axis=0)]
+    y = g.node("Gather", [g.const(f"{n}_Weights", w), idx], f"{n}_gather", axis=0)
+    return [g.node("Reshape", [y, g.ints(f"{n}_shape", [-1, *s.out_sizes[0].internal])], n)]
+
+
 def _passthrough(g: _Graph, s: Site) -> list[str]:
     return [g.node("Identity", [s.x], s.name)] if s.layer.OutputNames else []
 
@@ -562,9 +583,9 @@ EXPORTERS = {
     "crossentropyex": _passthrough, "mse": _passthrough,
     # the ONNX importer's layers
     "multiplication": _multiplication, "scaling": _scaling, "resize": _resize,
-    "hardsigmoid": _hardsigmoid, "hardswish": _hardswish,
+    "hardsigmoid": _hardsigmoid, "hardswish": _hardswish, "embedding": _embedding,
     # recurrent and sequence layers (their forms on T x N x C data: _sequence_export.py)
-    **{fam: _seq.SEQUENCE_EXPORTERS[fam] for fam in ("lstm", "gru", "sequence_last", "sequence_most",
+    **{fam: _seq.SEQUENCE_EXPORTERS[fam] for fam in ("lstm", "gru", "rnn", "sequence_last", "sequence_most",
                                                      "sequence_rest", "sequence_reverse")},
     **{fam: (lambda g, s: [_activation(g, s)[0]])
        for fam in ("relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish", "gelu")},
@@ -576,11 +597,8 @@ NOT_EXPORTABLE = {
     "placeholder": "a placeholder for an ONNX node that no layer computes (from importONNXLayers or Import) has "
                    "no ONNX form of its own; replace it with a layer that computes it (replaceLayer) first",
     "custom": "a custom layer's predict is Python code, which has no ONNX form",
-    "rnn": "the export of the basic recurrent layer to ONNX's RNN is not written yet",
     **{f"sequence_{k}": "NetMapOperator's folding of time into the batch has no ONNX form written yet"
        for k in ("fold", "unfold")},
-    "embedding": "the export of EmbeddingLayer to ONNX's Gather (with its 1-based indices shifted to 0-based) is "
-                 "not written yet",
     **{k: "ONNX has no operator that folds time into the batch and back (an ONNX graph has no sequence "
           "padding to carry between them)" for k in ("sequencefolding", "sequenceunfolding")},
 }
@@ -641,11 +659,21 @@ def _ordered(core: CoreNet):
     return analysis, feeds
 
 
-def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None):
+LENS = "sequence_lens"   # the graph input of each observation's length (to_onnx's sequence_lengths)
+
+
+def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None, sequence_lengths=False):
     """Write every layer into a scratch graph: the problems found, and the graph when there are none."""
     from onnx import TensorProto, helper
     analysis, feeds = _ordered(core)
     g = _Graph(opset, np.dtype(dtype))
+    if sequence_lengths:
+        if not any(analysis.info(layer).ActivationSizes[analysis.layers[layer].OutputNames[0]].is_sequence
+                   for layer in core.inputs.values()):
+            raise ValueError("sequence_lengths: the network has no sequence input")
+        if LENS in core.inputs or LENS in core.outputs:
+            raise ValueError(f"sequence_lengths: the network has a port named {LENS!r} already")
+        g.lens = LENS
     elem = TensorProto.DOUBLE if g.dtype == np.float64 else TensorProto.FLOAT
     tensors: dict[tuple[str, str], str] = {}
     in_ports = {layer: port for port, layer in core.inputs.items()}
@@ -682,11 +710,13 @@ def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None):
                 fn = (lambda f: lambda g_, s_: _seq.sequence_input(g_, s_, f))(fn)
             elif fam in _seq.SEQUENCE_EXPORTERS:
                 fn = _seq.SEQUENCE_EXPORTERS[fam]
+            elif fam == "embedding":   # one form for both: the sequence's channel axis squeezed
+                fn = _embedding
             elif fam not in _seq.LAYOUT_FREE:
                 problems.append(Problem(shown, layer.Type, "this layer is not exported on sequence data (a time "
                                         "dimension); on sequences the export writes the input, LSTM, BiLSTM, GRU, "
-                                        "fully connected, softmax, concatenation, elementwise, dropout, addition "
-                                        "and sequence layers"))
+                                        "RNN, embedding, fully connected, softmax, concatenation, elementwise, "
+                                        "dropout, addition and sequence layers"))
                 fn = _missing
         if fn is None:
             problems.append(Problem(shown, layer.Type, "no ONNX form for this layer family"))
@@ -717,9 +747,10 @@ def _sites_and_problems(core: CoreNet, opset: int, dtype, output_shapes=None):
     return g, elem, inputs, outputs, problems
 
 
-def unsupported(core: CoreNet, opset: int = DEFAULT_OPSET, dtype=np.float32) -> list[Problem]:
+def unsupported(core: CoreNet, opset: int = DEFAULT_OPSET, dtype=np.float32,
+                sequence_lengths: bool = False) -> list[Problem]:
     """Every layer of the network that cannot be written at this opset, with the reason."""
-    return _sites_and_problems(core, opset, dtype)[4]
+    return _sites_and_problems(core, opset, dtype, sequence_lengths=sequence_lengths)[4]
 
 
 class _Seq(tuple):
@@ -739,23 +770,30 @@ def _value_info(name: str, elem, shape: tuple, batch):
 
 def to_onnx(core: CoreNet, opset: int = DEFAULT_OPSET, name: str = "Network", batch_size: int | None = None,
             dtype=np.float32, doc_string: str = "", model_version: int = 0, producer_version: str = "",
-            output_shapes: dict | None = None):
+            output_shapes: dict | None = None, sequence_lengths: bool = False):
     """The ONNX model of a sized core network. ``batch_size`` fixes the batch dimension of
     the inputs and outputs (else the symbolic dimension "N"); ``output_shapes`` (port -> one
     observation's shape) gives an output the form the dialect shows it in (MATLAB's predict
     and Wolfram's net give a 1 x 1 x C result of a fully connected layer as C values), by a
     final Reshape; by default an output has the internal shape. The arrays are written in
     ``dtype`` (float32, or float64 as ONNX DOUBLE). Raises ``UnsupportedLayers`` listing every
-    layer that cannot be written, and ValueError for an opset outside MIN_OPSET..max_opset()."""
+    layer that cannot be written, and ValueError for an opset outside MIN_OPSET..max_opset().
+    ``sequence_lengths`` (a network with sequence inputs): a graph input ``sequence_lens`` ([N], int32,
+    each observation's number of steps, the data padded at the end) read by every recurrent node and the
+    layers that need each observation's own end (_sequence_export.py); without it every observation of
+    a batch has the input's T steps."""
     from onnx import helper
     top = max_opset()
     if not isinstance(opset, (int, np.integer)) or isinstance(opset, bool) or not MIN_OPSET <= opset <= top:
         raise ValueError(f"opset {opset!r} is outside {MIN_OPSET}..{top}")
-    g, elem, inputs, outputs, problems = _sites_and_problems(core, int(opset), dtype, output_shapes)
+    g, elem, inputs, outputs, problems = _sites_and_problems(core, int(opset), dtype, output_shapes,
+                                                             bool(sequence_lengths))
     if problems:
         raise UnsupportedLayers(problems)
     batch = int(batch_size) if batch_size is not None else "N"
-    graph = helper.make_graph(g.nodes, name, [_value_info(p, elem, s, batch) for p, s in inputs],
+    from onnx import TensorProto
+    lens = [helper.make_tensor_value_info(LENS, TensorProto.INT32, [batch])] if g.lens else []
+    graph = helper.make_graph(g.nodes, name, [_value_info(p, elem, s, batch) for p, s in inputs] + lens,
                               [_value_info(p, elem, s, batch) for p, s in outputs], initializer=g.initializers,
                               doc_string=doc_string or None)
     opsets = [helper.make_opsetid("", int(opset))]

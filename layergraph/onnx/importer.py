@@ -384,6 +384,20 @@ class _Importer:
     def _input(self, vi):
         tt = vi.type.tensor_type
         name = vi.name
+        if _emb.is_index_input(self, vi):   # integer indices of an embedding (PyTorch's nn.Embedding)
+            lname = self.names.make(name)
+            try:
+                layer, value, shape, form = _emb.index_input(self, vi, lname)
+            except _Unsupported as err:
+                self.problems.append((name, "(graph input)", str(err)))
+                self.vals[name] = _Poison()
+                return
+            self.g._add(layer)
+            self.inputs[valid_name(name)] = lname
+            self.input_shapes[valid_name(name)] = shape
+            self.input_forms[valid_name(name)] = form
+            self.vals[name] = value
+            return
         role = _rnn.input_role(self, name)
         if role == "lens":   # each sequence's length is the data's own (_rnn_import.py)
             self.vals[name] = _rnn.SeqLens()
@@ -479,6 +493,11 @@ class _Importer:
                     if t:
                         self.consts[t] = np.asarray(v)
                 return
+            if op == "Cast" or any(isinstance(v, _emb.Indices) for v in ins):   # embedding indices
+                outs = _emb.index_op(self, node, label, ins, attrs(node))
+                if outs is not NotImplemented:
+                    self._store(node, label, op, outs)
+                    return
             if any(isinstance(v, _rnn.DEFERRED) or _rnn.seq_of(v) for v in ins) or \
                     op in ("Unsqueeze", "ConstantOfShape", "Expand"):
                 outs = _rnn.shape_op(self, node, label, ins, attrs(node))
@@ -1354,16 +1373,18 @@ def _add_bias(handler):
 
 _HANDLERS["Add"] = _add_bias(_HANDLERS["Add"])
 
-from . import _rnn_import as _rnn  # noqa: E402 -- LSTM / GRU and sequences
+from . import _embedding_import as _emb  # noqa: E402 -- Gather of a constant matrix's rows: EmbeddingLayer
+from . import _rnn_import as _rnn  # noqa: E402 -- LSTM / GRU / RNN and sequences
 
-_HANDLERS["LSTM"] = _HANDLERS["GRU"] = _rnn.rnn
+_HANDLERS["LSTM"] = _HANDLERS["GRU"] = _HANDLERS["RNN"] = _rnn.rnn
 _Importer.handlers = _HANDLERS
 
 _NOTES = {
     "Cast": "Cast of an activation (only constants are cast at import)",
-    "Gather": "Gather of an activation (only constants are gathered at import)",
+    "Gather": "Gather of an activation (constants are gathered at import; an activation of integer indices "
+              "gathers the rows of a constant matrix: an embedding layer)",
 }
 
-SUPPORTED = sorted(set(_HANDLERS) - {"Shape"} | {"Constant"})
+SUPPORTED = sorted(set(_HANDLERS) - {"Shape"} | {"Constant", "Gather"})
 
 __all__ = ["Imported", "OnnxImportError", "SUPPORTED", "import_file", "import_model", "read_model", "valid_name"]

@@ -421,8 +421,10 @@ def test_wolfram_net_at_the_newest_opset(build):
 # -- coverage of the registry -------------------------------------------------------------------------------
 NOT_EXPORTABLE = set(ox.NOT_EXPORTABLE)   # families with no ONNX form: the placeholder, custom layers
 # the recurrent and sequence families: their cases (sequence data) are in test_onnx_recurrent_export.py,
-# which checks that each has an exporter and a case
-SEQUENCE_FAMILIES = {"lstm", "gru", "sequence_last", "sequence_most", "sequence_rest", "sequence_reverse"}
+# which checks that each has an exporter and a case; the basic recurrent layer's and the embedding's (integer
+# inputs) are in test_onnx_rnn_seqlens.py and test_onnx_embedding.py
+SEQUENCE_FAMILIES = {"lstm", "gru", "sequence_last", "sequence_most", "sequence_rest", "sequence_reverse", "rnn",
+                     "embedding"}
 
 
 @pytest.mark.parametrize("family", ox.families())

@@ -35,7 +35,7 @@ def _node_cases():
 
 
 CASES = {c.name: c for c in _node_cases()}
-REFUSED = {"test_lstm_with_peepholes": "peepholes", "test_gru_bidirectional": "bidirectional GRU"}
+REFUSED = {"test_lstm_with_peepholes": "peepholes"}   # test_gru_bidirectional: two gruLayers, one reversed
 
 
 def test_the_node_tests_are_those_expected():
@@ -65,7 +65,7 @@ def test_node_tests_without_a_layer_are_refused_with_the_reason(name):
     with pytest.raises(OnnxImportError) as err:
         LayergraphBackend.prepare(CASES[name].model).run(list(CASES[name].data_sets[0][0]))
     text = str(err.value)
-    assert {"peepholes": "peephole", "bidirectional GRU": "bigruLayer"}[REFUSED[name]] in text
+    assert {"peepholes": "peephole"}[REFUSED[name]] in text
     assert ("LSTM" if "lstm" in name else "GRU") in text
 
 
@@ -73,7 +73,7 @@ def test_node_tests_without_a_layer_are_refused_with_the_reason(name):
 def _rnn_model(op, c, h, *, direction="forward", layout=0, outputs=("Y", "Y_h"), lens=False, initial=False,
                seed=0, opset=14, **attrs):
     r = np.random.default_rng(seed)
-    gates = 4 if op == "LSTM" else 3
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
     d = 2 if direction == "bidirectional" else 1
     inits = [numpy_helper.from_array((0.5 * r.standard_normal((d, gates * h, c))).astype(np.float32), "W"),
              numpy_helper.from_array((0.5 * r.standard_normal((d, gates * h, h))).astype(np.float32), "R"),
@@ -123,6 +123,12 @@ CONFIGS = [
     ("GRU", dict()), ("GRU", dict(linear_before_reset=1)), ("GRU", dict(direction="reverse", initial=True)),
     ("GRU", dict(linear_before_reset=1, activations=["HardSigmoid", "Softsign"])),
     ("GRU", dict(layout=1, linear_before_reset=1, initial=True)),
+    # a bidirectional GRU: two gruLayers, the second between two SequenceReverse layers, concatenated
+    ("GRU", dict(direction="bidirectional")), ("GRU", dict(direction="bidirectional", linear_before_reset=1,
+                                                          initial=True)),
+    # ONNX's RNN: the basic recurrent layer (RecurrentLayer, Wolfram's BasicRecurrentLayer)
+    ("RNN", dict()), ("RNN", dict(direction="reverse", initial=True)), ("RNN", dict(activations=["Softsign"])),
+    ("RNN", dict(direction="bidirectional", initial=True)), ("RNN", dict(layout=1)),
 ]
 
 
@@ -177,7 +183,8 @@ def test_only_y_h_read_is_output_mode_last_and_names_come_from_the_node():
 BAD = [
     ("LSTM", dict(clip=3.0), "clip=3.0"),
     ("LSTM", dict(input_forget=1), "input_forget=1"),
-    ("GRU", dict(direction="bidirectional"), "bigruLayer"),
+    ("RNN", dict(activations=["Relu"]), "the basic recurrent layer takes [f] = [Tanh or Softsign]"),
+    ("RNN", dict(direction="bidirectional", activations=["Tanh", "Softsign"]), "differ between the directions"),
     ("LSTM", dict(activations=["Relu", "Tanh", "Tanh"]), "activations ['Relu', 'Tanh', 'Tanh']"),
     ("LSTM", dict(activations=["Sigmoid", "Tanh", "Softsign"]), "the same as g"),
     ("LSTM", dict(activations=["HardSigmoid", "Tanh", "Tanh"], activation_alpha=[0.3], activation_beta=[0.5]),
@@ -245,6 +252,13 @@ TORCH = {
     "gru": (lambda: _Net(torch.nn.GRU(3, 4)), False),
     "gru batch_first": (lambda: _Net(torch.nn.GRU(3, 4, batch_first=True)), True),
     "gru two layers": (lambda: _Net(torch.nn.GRU(3, 4, num_layers=2), states=False), False),
+    "gru bidirectional": (lambda: _Net(torch.nn.GRU(3, 4, bidirectional=True), states=False), False),
+    "gru batch_first bidirectional + states": (lambda: _Net(torch.nn.GRU(3, 4, batch_first=True,
+                                                                         bidirectional=True)), True),
+    "rnn": (lambda: _Net(torch.nn.RNN(3, 4), states=False), False),
+    "rnn batch_first + state": (lambda: _Net(torch.nn.RNN(3, 4, batch_first=True)), True),
+    "rnn two layers bidirectional": (lambda: _Net(torch.nn.RNN(3, 4, num_layers=2, bidirectional=True),
+                                                  states=False), False),
 }
 
 
