@@ -319,8 +319,9 @@ class NetLayer:
                               f"{', '.join(layer.array_names) or 'none'}.", "NetReplacePart::nopart")
 
     # -- evaluation of a lone layer ----------------------------------------------------------------
-    def __call__(self, x, **options):
-        return _LONE_CHAIN([self])(x, **options)
+    def __call__(self, x, prop=S.Automatic, **options):
+        from .states import lone_call
+        return lone_call(self, x, prop, **options)
 
     def lone_leaf(self):
         """This layer sized as the chain of itself: the compiled leaf (``in_dims``,

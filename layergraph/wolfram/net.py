@@ -38,6 +38,7 @@ from ..core.initializers import rng
 from ..core.layer import Layer as CoreLayer
 from ..core.network import Network
 from ..core.network import run as run_sequences
+from ..core.network import run_stateful
 from ..core.registry import BY_CLASS, BY_WOLFRAM
 from ..core.shared import set_shared_learnables, shared_learnables
 from ..data.sources import Column, run, streamed
@@ -61,7 +62,9 @@ class NetPort:
     a named port of a layer."""
 
     def __init__(self, *spec):
-        if len(spec) == 1 and isinstance(spec[0], str):
+        if len(spec) == 2 and spec[0] is S.All and spec[1] == "States":   # NetPort[All, "States"]
+            self.node, self.port = S.All, "States"
+        elif len(spec) == 1 and isinstance(spec[0], str):
             self.node, self.port = None, spec[0]
         elif len(spec) == 2 and isinstance(spec[0], (int, str, tuple)) and not isinstance(spec[0], bool) \
                 and (isinstance(spec[1], str) or (isinstance(spec[1], int) and not isinstance(spec[1], bool)
@@ -74,6 +77,8 @@ class NetPort:
     def __repr__(self):
         if self.node is None:
             return f'NetPort["{self.port}"]'
+        if self.node is S.All:
+            return 'NetPort[All, "States"]'
         node = f'"{self.node}"' if isinstance(self.node, str) else str(self.node)
         port = f'"{self.port}"' if isinstance(self.port, str) else str(self.port)
         return f'NetPort[{{{node}, {port}}}]'
@@ -83,6 +88,9 @@ class NetPort:
 
     def __hash__(self):
         return hash((self.node, self.port))
+
+
+ALL_STATES = NetPort(S.All, "States")
 
 
 # -- layer-list entries ---------------------------------------------------------------------
@@ -610,9 +618,35 @@ class _Container:
         a batch, ``net({"port": data, ...})`` for several inputs. One output gives an array,
         several a dict by port name. An output with a Class decoder gives labels; ``prop``
         picks another decoder property ("Probabilities", ("TopProbabilities", n), ...) or None
-        for the raw output."""
-        inner = isinstance(prop, NetPort) and prop.node is not None
-        if prop is not S.Automatic and not inner and not self._decoders:
+        for the raw output. ``prop`` ``NetPort(All, "States")`` gives the recurrent layers'
+        final states ({(2, "State"): ..., ...}, wolfram/states.py), a list of NetPorts a dict
+        by NetPort; ``data`` may hold ``NetPort(All, "States"): {key: state}``, the initial states."""
+        states_in = None
+        if isinstance(data, dict) and any(isinstance(k, NetPort) and k == ALL_STATES for k in data):
+            states_in = data[ALL_STATES]
+            data = {k: v for k, v in data.items() if not (isinstance(k, NetPort) and k == ALL_STATES)}
+            if states_in is None:
+                states_in = {}
+        out, finals, _ = self._evaluate(data, prop, states_in, False, NetEvaluationMode=NetEvaluationMode,
+                                        WorkingPrecision=WorkingPrecision, RandomSeeding=RandomSeeding,
+                                        BatchSize=BatchSize, TargetDevice=TargetDevice)
+        return out
+
+    def _evaluate(self, data, prop, states_in, one_only, *, NetEvaluationMode="Test", WorkingPrecision="Real32",
+                  RandomSeeding=S.Automatic, BatchSize=S.Automatic, TargetDevice="CPU"):
+        """(the result ``__call__`` gives, the final states {key: state} or None, one example?);
+        ``states_in`` ({key: state} or None) the initial states; ``one_only``: a batch is an
+        error (NetStateObject), raised before anything runs."""
+        props = prop if isinstance(prop, list) else None
+        if props is not None:
+            bad = next((p for p in props if not isinstance(p, NetPort)), None)
+            if bad is not None or not props:
+                raise LayerGraphError(f"{_wl(bad) if props else '{}'} is not a NetPort; a list of properties should "
+                                      "be a list of NetPort specifications.", "General::invport")
+        all_states = isinstance(prop, NetPort) and prop == ALL_STATES
+        want_states = all_states or (props is not None and ALL_STATES in props) or one_only
+        inner = isinstance(prop, NetPort) and prop.node is not None and not all_states
+        if prop is not S.Automatic and not inner and not all_states and props is None and not self._decoders:
             raise LayerGraphError("The net has no output decoder, so it has no properties to give; call net(x).",
                                   "General::nodecoder")
         if not one_of(NetEvaluationMode, "Test", "Train"):
@@ -625,42 +659,77 @@ class _Container:
                                   "\"Real64\".", "General::invwp")
         device = _target_device(TargetDevice)
         batches, single = self._parse_data(data)
+        if one_only and not single:
+            raise LayerGraphError("NetStateObject evaluates one example at a time (its states are those of one "
+                                  "sequence); give one example.", "NetStateObject::batch")
         n_examples = {b.shape[0] for b in batches.values()}
         if len(n_examples) != 1:
             raise LayerGraphError("The inputs should have the same number of examples.", "General::netbatchlen")
         c, net = self._core_network({p: b.shape[1:] for p, b in batches.items()}, "evaluate")
+        n = next(iter(n_examples))
+        table = None
+        if want_states or states_in is not None:
+            from .states import final_states, initial_states, state_table
+            table = state_table(c)
+            start = initial_states(table, states_in, n, dtype)   # checked before anything runs
         ex = net.executor(device, dtype)
         gen = _generator(RandomSeeding)
         feeds = {f"$in:{p}": b.internal(dtype) if isinstance(b, Sequences) else
                  b.converted(internal_shape(b.shape[1:]), dtype) if isinstance(b, Column) else
                  np.ascontiguousarray(b.reshape((b.shape[0],) + internal_shape(b.shape[1:])), dtype=dtype)
                  for p, b in batches.items()}
-        refs = {p: c.leaves[src[0]].out_ref for p, src in c.out_ports.items()}
-        out_dims = dict(c.out_dims)
+        # targets: {result key: (core ref, dims, decoder)}
+        graph_out = {p: (c.leaves[src[0]].out_ref, c.out_dims[p], self._decoders.get(p))
+                     for p, src in c.out_ports.items()}
         if inner:   # net(x, NetPort(layer, "Output")): the value at a layer's output
             path = self._leaf_path(prop)
-            refs = {"$inner": c.leaves[path].out_ref}
-            out_dims = {"$inner": c.leaves[path].out_dims}
-        n = n_examples.pop()
+            targets = {"$inner": (c.leaves[path].out_ref, c.leaves[path].out_dims, None)}
+        elif props is not None:
+            targets = {}
+            for p in props:
+                if p == ALL_STATES:
+                    continue
+                if p.node is None:
+                    if p.port not in graph_out:
+                        raise LayerGraphError(f"{p}: the net has no output port \"{p.port}\". Outputs: "
+                                              + ", ".join(graph_out) + ".", "General::invport")
+                    targets[p] = graph_out[p.port]
+                else:
+                    path = self._leaf_path(p)
+                    targets[p] = (c.leaves[path].out_ref, c.leaves[path].out_dims, None)
+        else:
+            targets = graph_out
+        refs = {ref for ref, _, _ in (targets or graph_out).values()} or {ref for ref, _, _ in graph_out.values()}
         if BatchSize is not S.Automatic:
             bs = _positive(BatchSize, "BatchSize")
         else:   # files are read STREAM_BATCH at a time, ahead of the kernels; arrays in one batch
             bs = min(n, STREAM_BATCH) if streamed(feeds) else n
-        # sequences (lists of C x T arrays) go to the core's run, which pads each mini-batch
-        runner = run_sequences if any(isinstance(f, list) for f in feeds.values()) else run
-        acts = runner(ex, feeds, set(refs.values()), max(bs, 1), training=same(NetEvaluationMode, "Train"), rng=gen)
+        finals = None
+        if table is not None:   # the core's stateful run: every recurrent op starts from its state
+            acts, finals = run_stateful(ex, feeds, refs, max(bs, 1), start,
+                                        training=same(NetEvaluationMode, "Train"), rng=gen)
+            finals = final_states(table, finals, single)
+        else:
+            # sequences (lists of C x T arrays) go to the core's run, which pads each mini-batch
+            runner = run_sequences if any(isinstance(f, list) for f in feeds.values()) else run
+            acts = runner(ex, feeds, refs, max(bs, 1), training=same(NetEvaluationMode, "Train"), rng=gen)
         out = {}
-        for p, ref in refs.items():
+        for key, (ref, dims, decoder) in targets.items():
             if isinstance(acts[ref], list):   # a sequence per example: T x C matrices of their own lengths
-                out[p] = sequence_output(acts[ref], single)
+                out[key] = sequence_output(acts[ref], single)
                 continue
-            y = acts[ref].reshape((n,) + tuple(out_dims[p]))
-            decoder = None if inner else self._decoders.get(p)
-            if decoder is not None and prop is not None:
-                out[p] = decoder.decode(y, prop, single)
+            y = acts[ref].reshape((n,) + tuple(dims))
+            if decoder is not None and prop is not None and props is None:
+                out[key] = decoder.decode(y, prop, single)
+            elif decoder is not None and props is not None:
+                out[key] = decoder.decode(y, S.Automatic, single)
             else:
-                out[p] = y[0] if single else y
-        return next(iter(out.values())) if len(out) == 1 else out
+                out[key] = y[0] if single else y
+        if all_states:
+            return finals, finals, single
+        if props is not None:
+            return {p: (finals if p == ALL_STATES else out[p]) for p in props}, finals, single
+        return (next(iter(out.values())) if len(out) == 1 else out), finals, single
 
     def _leaf_path(self, port: NetPort) -> tuple:
         """The leaf whose output NetPort(layer, "Output") names; a nested net's layer is
