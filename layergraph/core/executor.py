@@ -320,7 +320,8 @@ class Executor:
             if transfers is not None and op.host_only:
                 raise KernelNotFoundError(_no_device_kernel(
                     self.device, f"layer '{step.name}' (family {op.layer.family!r}, {op.layer.Type})"))
-            mode = training if dropout is None or op.layer.family != "dropout" else training and dropout
+            drops = op.layer.family == "dropout" or getattr(op, "drops_out", False)   # recurrent dropout too
+            mode = training if dropout is None or not drops else training and dropout
             ys, ctx = op.forward(self.k, xs, params[step.name], mode)
             if transfers is not None and op.layer.is_input:
                 ys = [transfers[0](y) for y in ys]  # once per batch, after the host-side normalization

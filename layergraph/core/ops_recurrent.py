@@ -41,17 +41,91 @@ def _cols(a, cols, whole):
     return np.ascontiguousarray(_host(a)[:, cols])
 
 
+def keep_mask(rng, shape, p, dtype):
+    """Inverted dropout's mask: 1 / (1 - p) where kept (probability 1 - p), 0 where dropped
+    (p = 1: everything dropped)."""
+    if p >= 1:
+        return np.zeros(shape, dtype)
+    return (rng.random(shape) >= p).astype(dtype) * np.asarray(1.0 / (1.0 - p), dtype)
+
+
+class DropoutMasks:
+    """One training forward's recurrent dropout masks for one direction (the layer's ``dropout``,
+    Wolfram's "Dropout" methods; the NeuralNetworks paclet's RecurrentDropoutMethodT and
+    MakeRNNDropoutData, docs/porting_from_mathematica.md), applied around the kernel call:
+
+    * "VariationalInput" p: each gate's own mask on the input vector, one per sequence (shared by
+      its steps), ``W_g (m_g * x_t)``. The kernel gets x as G copies, one per gate with its mask
+      (N x G*C x T), and the input weights block-diagonal (G*H x G*C), so its one input projection
+      computes every gate's masked contribution; the gradients are read back per block.
+    * "VariationalWeights" p: DropConnect, one mask per weight matrix entry (input and recurrent
+      weights, not the biases), the same for the whole batch and every step; the kernel gets
+      ``W * M``, and the weights' gradients are multiplied by M.
+
+    Masks are inverted dropout (``keep_mask``), drawn in the order input, input weights,
+    recurrent weights."""
+
+    def __init__(self, rng, rates, x, w, r, gates):
+        n, c, _ = x.shape
+        dt = x.dtype
+        p_in, p_w = rates.get("VariationalInput", 0), rates.get("VariationalWeights", 0)
+        self.gates = gates
+        self.mi = keep_mask(rng, (gates, n, c), p_in, dt) if p_in else None
+        self.mw = keep_mask(rng, w.shape, p_w, dt) if p_w else None
+        self.mr = keep_mask(rng, r.shape, p_w, dt) if p_w else None
+
+    def inputs(self, x, w, r):
+        """(x, w, r) as the kernel takes them."""
+        if self.mw is not None:
+            w, r = _host(w) * self.mw, _host(r) * self.mr
+        if self.mi is not None:
+            x, w = _host(x), _host(w)
+            g_, (n, c, t), h = self.gates, x.shape, w.shape[0] // self.gates
+            xg = np.empty((n, g_ * c, t), x.dtype)
+            wb = np.zeros((g_ * h, g_ * c), w.dtype)
+            for g in range(g_):
+                xg[:, g * c:(g + 1) * c] = x * self.mi[g][:, :, None]
+                wb[g * h:(g + 1) * h, g * c:(g + 1) * c] = w[g * h:(g + 1) * h]
+            x, w = xg, wb
+        return x, w, r
+
+    def grads(self, dx, dw, dr):
+        """The kernel's gradients (of its x, w, r) as those of the layer's x, w, r."""
+        if self.mi is not None:
+            dx, dw = _host(dx), _host(dw)
+            c, h = self.mi.shape[2], dw.shape[0] // self.gates
+            dx = sum(dx[:, g * c:(g + 1) * c] * self.mi[g][:, :, None] for g in range(self.gates))
+            dw = np.concatenate([dw[g * h:(g + 1) * h, g * c:(g + 1) * c] for g in range(self.gates)], axis=0)
+        if self.mw is not None:
+            dw, dr = _host(dw) * self.mw, _host(dr) * self.mr
+        return dx, dw, dr
+
+
 class _RecurrentOp(Op):
     """What the recurrent ops share: the mask from the batch's padding, the initial state, the
-    step OutputMode 'last' reads."""
+    step OutputMode 'last' reads, the dropout masks (training with the layer's ``dropout``)."""
 
     learnable_names = ("InputWeights", "RecurrentWeights", "Bias")
+    rng = None   # set by the executor: a numpy Generator (dropout masks)
 
     def __init__(self, *args):
         super().__init__(*args)
         self.state_names = () if self.layer.HasStateInputs else tuple(self.layer.states)
         self.initial_state: tuple[np.ndarray, ...] | None = None
         self.final_state: tuple[np.ndarray, ...] | None = None
+
+    @property
+    def drops_out(self) -> bool:
+        """The executor's switch: the trainer's statistics pass turns this op's dropout off."""
+        return bool(self.layer.dropout)
+
+    def _masks(self, training, x, w, r):
+        """DropoutMasks for this forward, or None (not training, or no dropout)."""
+        rates = {m: float(p) for m, p in (self.layer.dropout or {}).items() if p > 0}
+        if not rates or not training or self.predicting:
+            return None
+        rng = self.rng if self.rng is not None else np.random.default_rng()
+        return DropoutMasks(rng, rates, x, w, r, self.layer.gates)
 
     def seq_out(self, seq):
         return None if self.layer.OutputMode == "last" else seq
@@ -107,12 +181,16 @@ class LSTMOp(_RecurrentOp):
         for d in range(self.layer.directions):
             rows = slice(4 * hid * d, 4 * hid * (d + 1))
             cols = slice(hid * d, hid * (d + 1))
-            out = fn(x, P["InputWeights"][rows], P["RecurrentWeights"][rows], P["Bias"][rows],
-                     h0[:, cols], c0[:, cols], mask, gate, state, d == 1, sequence=not final_only)
+            xd, w, r = x, P["InputWeights"][rows], P["RecurrentWeights"][rows]
+            drop = self._masks(training, x, w, r)
+            if drop is not None:
+                xd, w, r = drop.inputs(x, w, r)
+            out = fn(xd, w, r, P["Bias"][rows], h0[:, cols], c0[:, cols], mask, gate, state, d == 1,
+                     sequence=not final_only)
             ys.append(out[0])
             hs.append(out[1])
             cs.append(out[2])
-            ctxs.append(out[3] if training else None)
+            ctxs.append((out[3], drop, w, r) if training else None)
         y, hT, cT = _cat(ys, 1), _cat(hs, 1), _cat(cs, 1)
         self.final_state = (_host(hT), _host(cT))
         last = None
@@ -145,11 +223,12 @@ class LSTMOp(_RecurrentOp):
         bwd = k("lstm", "backward")
         dx, dws, drs, dbs, dh0s, dc0s = None, [], [], [], [], []
         one = len(ctxs) == 1
-        for d, c in enumerate(ctxs):
-            rows = slice(4 * hid * d, 4 * hid * (d + 1))
+        for d, (c, drop, w, r) in enumerate(ctxs):
             cols = slice(hid * d, hid * (d + 1))
             gx, gw, gr, gb, gh, gc = bwd(_cols(dy, cols, one), _cols(dhT, cols, one), _cols(dcT, cols, one),
-                                         c, P["InputWeights"][rows], P["RecurrentWeights"][rows], gate, state, d == 1)
+                                         c, w, r, gate, state, d == 1)
+            if drop is not None:
+                gx, gw, gr = drop.grads(gx, gw, gr)
             dx = gx if dx is None else _host(dx) + _host(gx)
             dws.append(gw)
             drs.append(gr)
@@ -179,11 +258,14 @@ class GRUOp(_RecurrentOp):
         (h0,) = self._start(xs, P, x.shape[0])
         bias = P["Bias"]
         rb = bias[3 * hid:] if self.layer.ResetGateMode == "recurrent-bias-after-multiplication" else None
+        xd, w, r = x, P["InputWeights"], P["RecurrentWeights"]
+        drop = self._masks(training, x, w, r)
+        if drop is not None:
+            xd, w, r = drop.inputs(x, w, r)
         out = k("gru", "forward_train" if training else "forward_infer")(
-            x, P["InputWeights"], P["RecurrentWeights"], bias[:3 * hid], rb, h0, mask,
-            sequence=self.layer.OutputMode != "last", **self._kw())
+            xd, w, r, bias[:3 * hid], rb, h0, mask, sequence=self.layer.OutputMode != "last", **self._kw())
         y, hT = out[0], out[1]
-        ctx = out[2] if training else None
+        ctx = (out[2], drop, w, r) if training else None
         self.final_state = (_host(hT),)
         if self.layer.OutputMode == "last":
             y = hT.copy() if isinstance(hT, np.ndarray) else hT
@@ -198,8 +280,10 @@ class GRUOp(_RecurrentOp):
         if self.layer.OutputMode == "last":   # the output is the final state
             dy = None
             dhT = dout if dhT is None else _host(dhT) + _host(dout)
-        dx, dw, dr, db, drb, dh0 = k("gru", "backward")(dy, dhT, ctx, P["InputWeights"], P["RecurrentWeights"],
-                                                         **self._kw())
+        ctx, drop, w, r = ctx
+        dx, dw, dr, db, drb, dh0 = k("gru", "backward")(dy, dhT, ctx, w, r, **self._kw())
+        if drop is not None:
+            dx, dw, dr = drop.grads(dx, dw, dr)
         grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db if drb is None else _cat([db, drb], 0)}
         return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
 
@@ -212,13 +296,16 @@ class RNNOp(_RecurrentOp):
         x = xs[0]
         mask, _ = self._mask(x)
         (h0,) = self._start(xs, P, x.shape[0])
-        y, hT, ctx = k("rnn", "forward_train")(x, P["InputWeights"], P["RecurrentWeights"], P["Bias"], h0, mask,
-                                              self.layer.StateActivationFunction)
+        xd, w, r = x, P["InputWeights"], P["RecurrentWeights"]
+        drop = self._masks(training, x, w, r)
+        if drop is not None:
+            xd, w, r = drop.inputs(x, w, r)
+        y, hT, ctx = k("rnn", "forward_train")(xd, w, r, P["Bias"], h0, mask, self.layer.StateActivationFunction)
         self.final_state = (hT,)
         if self.layer.OutputMode == "last":
             y = hT.copy()
         outs = [y, hT] if self.layer.HasStateOutputs else [y]
-        return outs, (ctx if training else None)
+        return outs, ((ctx, drop, w, r) if training else None)
 
     def backward(self, k, dys, ctx, P):
         dout = dys[0]
@@ -227,8 +314,10 @@ class RNNOp(_RecurrentOp):
         if self.layer.OutputMode == "last":   # the output is the final state
             dy = None
             dhT = dout if dhT is None else dhT + dout
-        dx, dw, dr, db, dh0 = k("rnn", "backward")(dy, dhT, ctx, P["InputWeights"], P["RecurrentWeights"],
-                                                   self.layer.StateActivationFunction)
+        ctx, drop, w, r = ctx
+        dx, dw, dr, db, dh0 = k("rnn", "backward")(dy, dhT, ctx, w, r, self.layer.StateActivationFunction)
+        if drop is not None:
+            dx, dw, dr = drop.grads(dx, dw, dr)
         grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db}
         return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
 

@@ -104,6 +104,24 @@ def _factor(n_gates):
     return BeforeValidator(check)
 
 
+# recurrent dropout methods (Wolfram's names); the kernels apply the first and the last (around
+# the kernel calls, core/ops_recurrent.py); "VariationalState" and "StateUpdate" act inside the
+# recurrence and are not implemented yet
+DROPOUT_METHODS = ("VariationalInput", "VariationalWeights", "VariationalState", "StateUpdate")
+DROPOUT_DONE = ("VariationalInput", "VariationalWeights")
+
+
+def _check_dropout(cls, value):
+    if not isinstance(value, dict) or any(m not in DROPOUT_METHODS for m in value):
+        raise ValueError(f"{cls}: dropout should be a dict {{method: probability}} with methods "
+                         f"{', '.join(DROPOUT_METHODS)}; got {value!r}.")
+    for m, p in value.items():
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+            raise ValueError(f"{cls}: the dropout probability of {m} should be a number between 0 and 1; got {p!r}.")
+        if p > 0 and m not in DROPOUT_DONE:
+            raise ValueError(f"{cls}: {m} dropout is not supported yet (only {' and '.join(DROPOUT_DONE)}).")
+
+
 AS_GIVEN = ArrayLayout(lambda layer, v: v.reshape(v.shape[0], -1), lambda layer, v: v)
 # HiddenState / CellState: MATLAB's H x 1 (or, after stateful prediction of N observations,
 # H x N) <-> (H,) or N x H, the form the op reads
@@ -152,6 +170,9 @@ class _RecurrentBase(Layer):
     # the states before the first stateful prediction, which resetState restores (internal:
     # MATLAB keeps them as InitialHiddenState / InitialCellState); None: not updated yet
     initial_states: Any = None
+    # recurrent dropout in training (internal: Wolfram's "Dropout"; MATLAB's layers have none):
+    # {method: p}, methods DROPOUT_METHODS (core/ops_recurrent.py says what each drops); None: none
+    dropout: Any = None
 
     @property
     def InputNames(self) -> list[str]:
@@ -180,6 +201,8 @@ class _RecurrentBase(Layer):
 
     @model_validator(mode="after")
     def _check(self):
+        if self.dropout is not None:
+            _check_dropout(self.class_name, self.dropout)
         if self.InputWeights is not None and self.InputSize == AUTO and self.InputWeights.ndim == 2:
             object.__setattr__(self, "InputSize", int(self.InputWeights.shape[1]))
         check_given_arrays(self, self.learnable_sizes())

@@ -11,7 +11,8 @@ The modules import in one direction (tests/test_import_graph.py holds it), botto
 symbols, args, messages, types (with ``_wl``, a value as Wolfram writes it) -> display (pure
 formatting; it asks layers and nets for their sizes) and netarray (NetArray and the rules of
 shared arrays) -> coders, losses, layers -> recurrent (LongShortTermMemoryLayer, GatedRecurrentLayer,
-BasicRecurrentLayer, the sequence layers and sequence data) -> net (the containers) -> states (NetPort[All, "States"], NetStateObject) -> initialize, information
+BasicRecurrentLayer, the sequence layers and sequence data, recurrent states by key) -> net (the containers) ->
+states (NetStateObject; it registers the call of a lone layer, ``layers.register_lone_call``) -> initialize, information
 -> shared (NetExtract / NetReplacePart / NetInsertSharedArrays of shared arrays) -> ops ->
 train. Where a lower object needs a higher one, the higher module registers itself at
 import: net.py the chain a lone layer evaluates as (``layers.register_lone_chain``), ops.py

@@ -36,6 +36,16 @@ from .types import _wl, dims_to_size, is_varying, port_spec, size_to_dims, wl_li
 _LONE_CHAIN = None
 
 
+_LONE_CALL = None
+
+
+def register_lone_call(call) -> None:
+    """states.py: ``call(layer, x, prop, **options)`` evaluates a lone layer (its recurrent
+    states keyed ("State",), not (1, "State"))."""
+    global _LONE_CALL
+    _LONE_CALL = call
+
+
 def register_lone_chain(chain_class) -> None:
     """net.py: ``chain_class([layer])`` is the net a lone layer evaluates and sizes as."""
     global _LONE_CHAIN
@@ -320,8 +330,9 @@ class NetLayer:
 
     # -- evaluation of a lone layer ----------------------------------------------------------------
     def __call__(self, x, prop=S.Automatic, **options):
-        from .states import lone_call
-        return lone_call(self, x, prop, **options)
+        if _LONE_CALL is not None:   # states.py: the states of a lone layer keyed as its own
+            return _LONE_CALL(self, x, prop, **options)
+        return _LONE_CHAIN([self])(x, prop, **options)
 
     def lone_leaf(self):
         """This layer sized as the chain of itself: the compiled leaf (``in_dims``,

@@ -52,7 +52,7 @@ from .layers import (Built, CoreLayerView, DropoutLayer, ElementwiseLayer, Linea
                      from_core, register_lone_chain)
 from .losses import LossLayer
 from .embedding import index_sequences
-from .recurrent import Sequences, sequence_output
+from .recurrent import Sequences, final_states, initial_states, sequence_output, state_table
 from .types import (VARYING_DIM, _wl, dims_to_size, internal_shape, is_varying, known, phrase, port_spec,
                     size_to_dims, wl_list)
 
@@ -669,7 +669,6 @@ class _Container:
         n = next(iter(n_examples))
         table = None
         if want_states or states_in is not None:
-            from .states import final_states, initial_states, state_table
             table = state_table(c)
             start = initial_states(table, states_in, n, dtype)   # checked before anything runs
         ex = net.executor(device, dtype)

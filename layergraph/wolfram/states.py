@@ -24,86 +24,9 @@ import numpy as np
 from ..core.errors import LayerGraphError
 from . import layers as WL
 from .net import ALL_STATES, NetChain, NetPort, _Container
+from .recurrent import _as_key, _key_text, initial_states, state_table
 from .symbols import Automatic
-from .types import _wl, wl_list
-
-# the core spec's state names -> Wolfram's state ports
-STATE_PORTS = {"HiddenState": "State", "CellState": "CellState"}
-
-
-def _key_part(name: str):
-    return int(name) if name.isdigit() else name
-
-
-def state_table(c) -> dict:
-    """{Wolfram key: (core step name, index in the core layer's ``states``, size)} of a compiled,
-    sized net (``Compiled``), in the net's order. A recurrent layer whose states come from its
-    state inputs has none to keep."""
-    table = {}
-    for path in c.order:
-        info = c.leaves[path]
-        for name, spec in zip(info.core_names, info.built.specs):
-            states = getattr(spec, "states", None)
-            if not states or getattr(spec, "HasStateInputs", False) or not hasattr(spec, "NumHiddenUnits"):
-                continue
-            size = spec.directions * spec.NumHiddenUnits
-            prefix = tuple(_key_part(p) for p in path)
-            if len(info.built.specs) > 1:   # a leaf of several core layers: the core layer's name as well
-                prefix += (name.rsplit("/", 1)[-1],)
-            for i, s in enumerate(states):
-                table[prefix + (STATE_PORTS.get(s, s),)] = (name, i, size)
-    return table
-
-
-def _key_text(key) -> str:
-    return "{" + ", ".join(f'"{k}"' if isinstance(k, str) else str(k) for k in key) + "}"
-
-
-def _as_key(key):
-    if isinstance(key, list):
-        key = tuple(key)
-    if isinstance(key, str):
-        key = (key,)
-    return key
-
-
-def initial_states(table: dict, given, n: int, dtype) -> dict:
-    """{core step: tuple of N x size arrays}: ``given`` ({key: vector or N x size}, None: none)
-    over zeros."""
-    if given is not None and not isinstance(given, dict):
-        raise LayerGraphError(f"The value of NetPort[All, \"States\"] should be an association of states "
-                              f"{{key: vector}}; received {_wl(given)}.", "General::invstates")
-    values = {}
-    for raw, value in (given or {}).items():
-        key = _as_key(raw)
-        if key not in table:
-            known = ", ".join(_key_text(k) for k in table) or "none"
-            raise LayerGraphError(f"{_key_text(key) if isinstance(key, tuple) else _wl(raw)} is not a recurrent state "
-                                  f"of the net. Its states: {known}.", "General::invstates")
-        size = table[key][2]
-        try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            arr = None
-        if arr is None or not (arr.shape == (size,) or arr.shape == (n, size)) or not np.all(np.isfinite(arr)):
-            shape = wl_list(arr.shape) if arr is not None else _wl(value)
-            raise LayerGraphError(f"The state {_key_text(key)} should be a vector of size {size} (or a {n}{chr(215)}"
-                                  f"{size} matrix, one per example); received {shape}.", "General::invstates")
-        values[key] = np.ascontiguousarray(np.broadcast_to(arr, (n, size)), dtype=dtype)
-    out: dict[str, list] = {}
-    for key, (step, i, size) in table.items():
-        out.setdefault(step, []).append(values.get(key, np.zeros((n, size), dtype)))
-    return {step: tuple(v) for step, v in out.items()}
-
-
-def final_states(table: dict, finals: dict, single: bool) -> dict:
-    """{key: final state} (a vector for one example, N x size for a batch)."""
-    out = {}
-    for key, (step, i, _) in table.items():
-        value = np.asarray(finals[step][i])
-        out[key] = value[0].copy() if single else value.copy()
-    return out
-
+from .types import _wl
 
 class NetStateObject:
     """``NetStateObject[net]``, ``NetStateObject[net, seed]``: the net with stored recurrent states
@@ -189,5 +112,7 @@ def lone_call(layer, data, prop, **options):
         return {k: (strip(v) if isinstance(k, NetPort) and k == ALL_STATES else v) for k, v in out.items()}
     return out
 
+
+WL.register_lone_call(lone_call)
 
 __all__ = ["NetStateObject"]
