@@ -110,7 +110,7 @@ class _RecurrentOp(Op):
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.state_names = () if self.layer.HasStateInputs else tuple(self.layer.states)
+        self.state_names = tuple(self.layer.kept_states)
         self.initial_state: tuple[np.ndarray, ...] | None = None
         self.final_state: tuple[np.ndarray, ...] | None = None
 
@@ -146,8 +146,11 @@ class _RecurrentOp(Op):
         """The initial states (one N x dH array per name in the layer's ``states``)."""
         d = self.layer.directions * self.layer.NumHiddenUnits
         names = self.layer.states
-        if self.layer.HasStateInputs:
-            return tuple(np.ascontiguousarray(_host(a).reshape(n, d), dtype=self.dtype) for a in xs[1:1 + len(names)])
+        fed = self.layer.input_states
+        if fed:   # the inputs' states; the others (only some states are inputs) from the layer's
+            given = dict(zip(fed, xs[1:1 + len(fed)]))
+            return tuple(np.ascontiguousarray(_host(given[s]).reshape(n, d), dtype=self.dtype) if s in given else
+                         np.ascontiguousarray(np.broadcast_to(_host(P[s]), (n, d)), dtype=self.dtype) for s in names)
         if self.initial_state is not None:
             return tuple(np.ascontiguousarray(np.broadcast_to(a, (n, d)), dtype=self.dtype)
                          for a in self.initial_state)
@@ -237,8 +240,8 @@ class LSTMOp(_RecurrentOp):
             dc0s.append(gc)
         grads = {"InputWeights": _cat(dws, 0), "RecurrentWeights": _cat(drs, 0), "Bias": _cat(dbs, 0)}
         dxs = [dx]
-        if self.layer.HasStateInputs:
-            dxs += [_cat(dh0s, 1), _cat(dc0s, 1)]
+        d0 = {"HiddenState": dh0s, "CellState": dc0s}
+        dxs += [_cat(d0[s], 1) for s in self.layer.input_states]
         return dxs, grads
 
 
@@ -285,7 +288,7 @@ class GRUOp(_RecurrentOp):
         if drop is not None:
             dx, dw, dr = drop.grads(dx, dw, dr)
         grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db if drb is None else _cat([db, drb], 0)}
-        return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
+        return ([dx, dh0] if self.layer.input_states else [dx]), grads
 
 
 class RNNOp(_RecurrentOp):
@@ -319,7 +322,7 @@ class RNNOp(_RecurrentOp):
         if drop is not None:
             dx, dw, dr = drop.grads(dx, dw, dr)
         grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db}
-        return ([dx, dh0] if self.layer.HasStateInputs else [dx]), grads
+        return ([dx, dh0] if self.layer.input_states else [dx]), grads
 
 
 RECURRENT_OPS = {"lstm": LSTMOp, "gru": GRUOp, "rnn": RNNOp}

@@ -173,10 +173,27 @@ class _RecurrentBase(Layer):
     # recurrent dropout in training (internal: Wolfram's "Dropout"; MATLAB's layers have none):
     # {method: p}, methods DROPOUT_METHODS (core/ops_recurrent.py says what each drops); None: none
     dropout: Any = None
+    # with HasStateInputs, the states that come from inputs (internal; None: all of ``states``, as
+    # MATLAB has it): Wolfram's NetGraph connects a layer's "State" and "CellState" one by one, the
+    # other starting from its HiddenState / CellState (zero)
+    state_inputs: Any = None
+
+    @property
+    def input_states(self) -> tuple[str, ...]:
+        """The states that come from inputs (in the order of ``states``)."""
+        if not self.HasStateInputs:
+            return ()
+        return tuple(self.states) if self.state_inputs is None else tuple(s for s in self.states
+                                                                           if s in self.state_inputs)
+
+    @property
+    def kept_states(self) -> tuple[str, ...]:
+        """The states the layer holds (HiddenState, CellState) rather than takes as inputs."""
+        return tuple(s for s in self.states if s not in self.input_states)
 
     @property
     def InputNames(self) -> list[str]:
-        return ["in", *self.state_ports] if self.HasStateInputs else ["in"]
+        return ["in", *(p for s, p in zip(self.states, self.state_ports) if s in self.input_states)]
 
     @property
     def OutputNames(self) -> list[str]:
@@ -212,8 +229,12 @@ class _RecurrentBase(Layer):
                 raise ValueError(f"Invalid value for '{name}' of {self.class_name}: array of size "
                                  f"{'x'.join(map(str, value.shape))}. Expected {name} to be of size "
                                  f"{self._state_rows}x1 (or {self._state_rows}xN, one column per observation).")
-        if self.HasStateInputs and any(getattr(self, name) is not None for name in self.states):
-            names = " and ".join(self.states)
+        if self.state_inputs is not None and (not self.HasStateInputs or not self.input_states or
+                                              any(v not in self.states for v in self.state_inputs)):
+            raise ValueError(f"{self.class_name}: state_inputs should name some of {', '.join(self.states)} "
+                             f"(with HasStateInputs); got {self.state_inputs!r}.")
+        if self.HasStateInputs and any(getattr(self, name) is not None for name in self.input_states):
+            names = " and ".join(self.input_states)
             raise ValueError(f"{self.class_name}: {names} cannot be set when HasStateInputs is true; the "
                              f"states come from the {' and '.join(repr(p) for p in self.state_ports)} inputs.")
         return self
@@ -222,7 +243,7 @@ class _RecurrentBase(Layer):
         if name == "NumHiddenUnits":
             raise LayerGraphError(f"Unable to set the 'NumHiddenUnits' property of class '{self.class_name}' "
                                   "because it is read-only.", "MATLAB:class:SetProhibited")
-        if name in self.states and self.HasStateInputs and value is not None:
+        if name in self.input_states and value is not None:
             raise LayerGraphError(f"Unable to set {name} of layer '{self.Name}': the layer has state inputs "
                                   "(HasStateInputs is true).", "nnet_cnn:layer:LSTMLayer:SettingStateWithStateInputs")
 
@@ -231,7 +252,7 @@ class _RecurrentBase(Layer):
                 "Bias": (self._bias_rows, 1)}
 
     def state_sizes(self, size=None):
-        return {} if self.HasStateInputs else {name: (self._state_rows, 1) for name in self.states}
+        return {name: (self._state_rows, 1) for name in self.kept_states}
 
     def fans(self, name):
         # glorot / he over one direction's gates: numIn the input (or hidden) size, numOut kH
@@ -252,7 +273,7 @@ class _RecurrentBase(Layer):
             raise SizeError("in", f"The layer expects input size {self.InputSize} (InputSize) but the input has "
                                   f"{x.channels} channels.")
         h = self._state_rows
-        for port, s in zip(self.state_ports, inputs[1:]):
+        for port, s in zip(self.InputNames[1:], inputs[1:]):
             if s.is_sequence or s.is_image or s.channels != h:
                 raise SizeError(port, f"The '{port}' input must be a {h}-by-N state (NumHiddenUnits "
                                       f"{self.NumHiddenUnits}{' per direction' if self.directions == 2 else ''}); "

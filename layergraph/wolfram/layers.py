@@ -146,6 +146,7 @@ class Built:
     read_arrays: Callable[[CoreLayer], dict[str, np.ndarray]] | None = None
     frozen_state: bool = False   # BN moving statistics stay (multiplier 0 or Momentum 1)
     extra: dict[str, Any] = field(default_factory=dict)
+    port_forms: dict[str, int] | None = None   # the ranks of outputs beyond "Output" (a recurrent layer's states)
 
     @property
     def form(self) -> int | None:

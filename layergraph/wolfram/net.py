@@ -91,6 +91,7 @@ class NetPort:
 
 
 ALL_STATES = NetPort(S.All, "States")
+STATE_CORE_PORTS = {"State": "hidden", "CellState": "cell"}   # a recurrent layer's state ports -> the core's
 
 
 # -- layer-list entries ---------------------------------------------------------------------
@@ -156,6 +157,18 @@ class LeafInfo:
     @property
     def out_ref(self):
         return (self.core_names[-1], "out")
+
+    def ref(self, port="Output"):
+        """The core (layer, port) of its output ``port`` ("Output", or a recurrent layer's state
+        port "State" / "CellState": the core layer's 'hidden' / 'cell' output)."""
+        if port == "Output":
+            return self.out_ref
+        return (self.core_names[-1], STATE_CORE_PORTS[port])
+
+    def port_dims(self, port="Output"):
+        if port == "Output":
+            return self.out_dims
+        return (self.layer.params["OutputSize"],)
 
 
 @dataclass
@@ -227,14 +240,20 @@ class _Leaf:
     OutputNames = ["Output"]
     is_output = False
 
-    def __init__(self, path, layer, n_inputs, view_dims=_NOT_A_VIEW, bad_view=False, from_view=None):
+    def __init__(self, path, layer, n_inputs, view_dims=_NOT_A_VIEW, bad_view=False, from_view=None,
+                 state_in=(), state_out=()):
         self.path, self.layer, self.name = path, layer, "/".join(path)
         self.view_dims = view_dims
         self.is_input = view_dims is not _NOT_A_VIEW
         self.bad_view = bad_view      # an input layer fed by another layer: an error once it is reached
         self.from_view = from_view    # fed by a port that has an input layer: an error once the net is sized
+        # a recurrent layer's connected state ports ("State", "CellState"), in its order
+        order = tuple(getattr(layer, "state_ports", lambda: ())())
+        self.state_in = tuple(p for p in order if p in state_in)
+        self.state_out = order if state_out else ()   # all of them: the core layer's outputs by position
         self.InputNames = [] if self.is_input else (
-            [f"Input{i + 1}" for i in range(n_inputs)] if layer.multiport else ["Input"])
+            [f"Input{i + 1}" for i in range(n_inputs)] if layer.multiport else ["Input", *self.state_in])
+        self.OutputNames = ["Output", *self.state_out]
 
     @property
     def keeps_shape(self) -> bool:
@@ -278,7 +297,16 @@ class _Leaf:
             raise LayerGraphError(f"Validation failed for {_where(self)}: the port \"Input\" received {phrase(got)}; "
                                   f"{layer.head} does not take sequences. Take an element first (SequenceLastLayer) "
                                   "or use a recurrent layer.", "General::valfail")
-        built = layer.build(self.name, in_list)
+        if self.state_in or self.state_out:
+            n = layer.params["OutputSize"]
+            for port, got in zip(self.state_in, in_list[1:]):
+                if tuple(got) != (n,):
+                    raise LayerGraphError(f"Incompatible dimensions for the state port \"{port}\" of {_where(self)}: "
+                                          f"{phrase(got)} is not compatible with {phrase((n,))}.", "General::ninctyp")
+            built = layer.build(self.name, in_list[:1], state_in=self.state_in, state_out=bool(self.state_out))
+            built.port_forms = {p: 1 for p in self.state_out}   # the states are vectors
+        else:
+            built = layer.build(self.name, in_list)
         if self.bad_view:
             raise LayerGraphError(f"{_where(self)} is an input layer: it takes a net's input port, not the output of "
                                   "another layer.", "General::invnetarg")
@@ -410,15 +438,23 @@ class _Container:
         nested nets as nested graphs, its ports (``_interface``) as the graph's ports."""
         rules = self._lrm if self._lrm is not None else lrm
         fed: dict[str, int] = {}
-        for _, dst in self._edges:
+        st_in: dict[str, set] = {}
+        st_out: dict[str, set] = {}
+        for src, dst in self._edges:
             if dst[0] != "$port":
-                fed[dst[0]] = fed.get(dst[0], 0) + 1
+                if dst[1] in STATE_CORE_PORTS:
+                    st_in.setdefault(dst[0], set()).add(dst[1])
+                else:
+                    fed[dst[0]] = fed.get(dst[0], 0) + 1
+            if src[0] != "$port" and src[1] in STATE_CORE_PORTS:
+                st_out.setdefault(src[0], set()).add(src[1])
         g = Graph()
         for position, (name, node) in enumerate(self._nodes.items(), 1):
             factor = _match_lrm(rules, name, position)
             if isinstance(node, NetLayer):
                 g._add_node(name, _Leaf(prefix + (name,), node if factor is _NOMATCH else node.copy(lrm=factor),
-                                        fed.get(name, 0)))
+                                        fed.get(name, 0), state_in=st_in.get(name, ()),
+                                        state_out=st_out.get(name, ())))
             elif isinstance(node, keep):   # a net kept whole (NetFlatten keeps operators): a leaf of the view
                 g._add_node(name, _Leaf(prefix + (name,), node, fed.get(name, 0)))
             else:
@@ -442,12 +478,14 @@ class _Container:
         leaf = {n: flat.layer(n) for n in flat.graph.nodes}
 
         def dst(n, port):
+            if port in STATE_CORE_PORTS:   # a recurrent layer's state input
+                return (leaf[n].path, port, None)
             return (leaf[n].path, "Input", None if port == "Input" else int(port[len("Input"):]) - 1)
 
         leaves = OrderedDict((node.path, node.layer) for node in leaf.values())
-        edges = [((leaf[a].path, "Output"), dst(b, port)) for a, _, b, port in flat.connections()]
+        edges = [((leaf[a].path, pa), dst(b, port)) for a, pa, b, port in flat.connections()]
         inputs = {p: [dst(n, port) for n, port in targets] for p, targets in flat.input_ports().items()}
-        outputs = {p: (leaf[n].path, "Output") for p, (n, _) in flat.output_ports().items()}
+        outputs = {p: (leaf[n].path, pn) for p, (n, pn) in flat.output_ports().items()}
         return leaves, edges, inputs, outputs
 
     # -- sizing: the core's inference over the leaves as builder nodes ------------------------------
@@ -466,7 +504,10 @@ class _Container:
             if dims is None:
                 dims = self._port_specs.get(port)
             if dims is None:
-                for path, _, _ in targets:
+                for path, p, _ in targets:
+                    if p in STATE_CORE_PORTS:   # a state: a vector of the layer's size
+                        dims = (leaves[path].params["OutputSize"],)
+                        break
                     if leaves[path].input_spec is not None:
                         dims = leaves[path].input_spec
                         break
@@ -486,7 +527,8 @@ class _Container:
                 info.out_dims = size_to_dims(record.out_sizes[0], record.form)
         node_path = {node: path for path, node in view.items()}
         order = [node_path[n] for n in analysis.node_order if n in node_path]
-        out_dims = {p: infos[src[0]].out_dims for p, src in outputs.items()}
+        out_dims = {p: infos[src[0]].port_dims(src[1]) if infos[src[0]].built is not None or src[1] == "Output"
+                    else None for p, src in outputs.items()}
         for p, want in self._port_specs.items():
             if p in out_dims and out_dims[p] is not None and known(want) and out_dims[p] != want:
                 raise LayerGraphError(f"Incompatible dimensions for the output port \"{p}\": {phrase(out_dims[p])} "
@@ -516,11 +558,24 @@ class _Container:
         holds is its port's "$in:port"), edges as the net's; the output ports with the dims
         their specs fix, for sizes from outputs)."""
         incoming: dict[tuple, list] = {p: [] for p in leaves}
+        states_in: dict[tuple, dict] = {p: {} for p in leaves}    # state port -> source
+        states_out: dict[tuple, set] = {p: set() for p in leaves}
         for port, targets in inputs.items():
             for path, p, idx in targets:
-                incoming[path].append((idx, ("$port", port)))
+                if p in STATE_CORE_PORTS:
+                    states_in[path][p] = ("$port", port)
+                else:
+                    incoming[path].append((idx, ("$port", port)))
         for src, dst in edges:
-            incoming[dst[0]].append((dst[2], src))
+            if dst[1] in STATE_CORE_PORTS:
+                states_in[dst[0]][dst[1]] = src
+            else:
+                incoming[dst[0]].append((dst[2], src))
+            if src[1] in STATE_CORE_PORTS:
+                states_out[src[0]].add(src[1])
+        for src in outputs.values():
+            if src[1] in STATE_CORE_PORTS:
+                states_out[src[0]].add(src[1])
         for path in incoming:
             incoming[path].sort(key=lambda t: (t[0] is not None, t[0] or 0))
         view, views = {}, {}
@@ -543,14 +598,16 @@ class _Container:
                 lg._add_node(view[path], _Leaf(path, layer, 0, port_dims[feeds[0][1][1]]))
                 continue
             port_fed = next((src[1] for _, src in feeds if src[0] == "$port" and src[1] in views), None)
-            leaf = _Leaf(path, layer, len(feeds), bad_view=getattr(layer, "is_input", False), from_view=port_fed)
+            leaf = _Leaf(path, layer, len(feeds), bad_view=getattr(layer, "is_input", False), from_view=port_fed,
+                         state_in=tuple(states_in[path]), state_out=tuple(states_out[path]))
             lg._add_node(view[path], leaf)
-            for (_, src), inp in zip(feeds, leaf.InputNames):
+            srcs = [src for _, src in feeds] + [states_in[path][p] for p in leaf.state_in]
+            for src, inp in zip(srcs, leaf.InputNames):
                 if src[0] != "$port":
-                    lg._connect(view[src[0]], "Output", view[path], inp)
+                    lg._connect(view[src[0]], src[1], view[path], inp)
                 elif src[1] in views or port_dims[src[1]] is not None:   # else the input stays unsized
                     lg._connect(f"$in:{src[1]}", "Output", view[path], inp)
-        lg._set_ports(outputs={p: (view[src[0]], "Output") for p, src in outputs.items()})
+        lg._set_ports(outputs={p: (view[src[0]], src[1]) for p, src in outputs.items()})
         for port in outputs:
             dims = self._port_specs.get(port)
             if known(dims):
@@ -678,7 +735,7 @@ class _Container:
                  np.ascontiguousarray(b.reshape((b.shape[0],) + internal_shape(b.shape[1:])), dtype=dtype)
                  for p, b in batches.items()}
         # targets: {result key: (core ref, dims, decoder)}
-        graph_out = {p: (c.leaves[src[0]].out_ref, c.out_dims[p], self._decoders.get(p))
+        graph_out = {p: (c.leaves[src[0]].ref(src[1]), c.out_dims[p], self._decoders.get(p))
                      for p, src in c.out_ports.items()}
         if inner:   # net(x, NetPort(layer, "Output")): the value at a layer's output
             path = self._leaf_path(prop)
@@ -1121,6 +1178,8 @@ class NetGraph(_Container):
     def _edge(self, s, d, index, edge):
         if isinstance(s, NetPort) and s.node is None:
             src = ("$port", s.port)
+        elif isinstance(s, NetPort) and s.port in _state_ports(self._nodes[self._vertex(s.node, edge)]):
+            src = (self._vertex(s.node, edge), s.port)   # NetPort[layer, "State"] -> dst: the final state
         elif isinstance(s, NetPort):
             node = self._vertex(s.node, edge)
             if s.port not in self._node_outputs(node):
@@ -1146,6 +1205,8 @@ class NetGraph(_Container):
         elif isinstance(d, NetPort) and _numbered_input(self._nodes[self._vertex(d.node, edge)], d.port):
             node = self._vertex(d.node, edge)
             dst = (node, "Input", int(d.port[5:]) - 1, "explicit")   # "Input2": the second input
+        elif isinstance(d, NetPort) and d.port in _state_ports(self._nodes[self._vertex(d.node, edge)]):
+            dst = (self._vertex(d.node, edge), d.port, None)   # src -> NetPort[layer, "State"]: the initial state
         elif isinstance(d, NetPort):
             node = self._vertex(d.node, edge)
             if d.port not in self._node_inputs(node):
@@ -1177,6 +1238,11 @@ for _cls in (NetPort, NetChain, NetGraph):
     checked_init(_cls)
 
 register_lone_chain(NetChain)   # a lone layer evaluates as the chain of itself
+
+
+def _state_ports(node) -> tuple:
+    """A recurrent layer's state ports ("State", and "CellState" for an LSTM); none for others."""
+    return tuple(node.state_ports()) if isinstance(node, NetLayer) and hasattr(node, "state_ports") else ()
 
 
 def _numbered_input(node, port) -> bool:
@@ -1308,7 +1374,7 @@ def to_core_net(net) -> CoreNet:
              if getattr(c.leaves[p].layer, "is_input", False)}
     return CoreNet(graph=c.graph,
                    inputs={port: f"$in:{port}" for port in c.in_dims},
-                   outputs={port: c.leaves[path].out_ref for port, (path, _) in c.out_ports.items()},
+                   outputs={port: c.leaves[path].ref(p) for port, (path, p) in c.out_ports.items()},
                    names=names,
                    classes={port: list(decoder.labels) for port, decoder in net._decoders.items()
                             if isinstance(decoder, ClassDecoder)},
@@ -1384,7 +1450,7 @@ class _TrainingView:
 
     def output_ref(self, port):
         """The core (layer, port) of the net's output ``port``."""
-        return self._output_leaf(port).out_ref
+        return self._output_leaf(port).ref(self._compiled.out_ports[port][1])
 
     def output_layer(self, port):
         """The net's layer that gives the output ``port``."""

@@ -365,14 +365,27 @@ class _RecurrentLayer(NetLayer):
         GRU's ResetGateMode)."""
         return {}
 
-    def build(self, name, in_dims):
+    def state_ports(self) -> tuple[str, ...]:
+        """Its state ports (Wolfram's "State", "CellState"): in a NetGraph, ``src -> NetPort[layer,
+        "State"]`` gives the initial state, ``NetPort[layer, "State"] -> dst`` the final one."""
+        return tuple(STATE_PORTS[s] for s in self.core_class.states)
+
+    def build(self, name, in_dims, state_in=(), state_out=False):
+        """The core spec; ``state_in``: the state ports connected in a NetGraph (their states are
+        the core layer's state inputs, the others start at zero), ``state_out``: its final states
+        are outputs too (the core layer's 'hidden' and 'cell')."""
         dims = _sequence_dims(self.head, _single(self.head, in_dims))
         self._check_arrays(in_dims)
         n = self.params["OutputSize"]
         zero = Internal(np.zeros(n, np.float32))
+        names = dict(zip(self.state_ports(), self.core_class.states))
+        fed = tuple(names[p] for p in state_in)
+        states = {"HiddenState": zero, **self._spec_options(zero)}
+        states = {k: v for k, v in states.items() if k not in fed}
+        ports = dict(HasStateInputs=bool(fed), HasStateOutputs=bool(state_out),
+                     state_inputs=fed if fed and len(fed) < len(names) else None)
         spec = self.core_class(Name=name, NumHiddenUnits=n, InputSize=int(dims[1]), OutputMode="sequence",
-                               HiddenState=zero, **self._spec_options(zero), **self._stacked(), **self._factors(),
-                               dropout=self._drop)
+                               **states, **ports, **self._stacked(), **self._factors(), dropout=self._drop)
         return Built([spec], 0, 2, functools.partial(recurrent_arrays, gates=self.gates))
 
     @classmethod
