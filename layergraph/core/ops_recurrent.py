@@ -61,18 +61,31 @@ class DropoutMasks:
     * "VariationalWeights" p: DropConnect, one mask per weight matrix entry (input and recurrent
       weights, not the biases), the same for the whole batch and every step; the kernel gets
       ``W * M``, and the weights' gradients are multiplied by M.
+    * "VariationalState" p: each gate's own mask on the state entering its recurrent product,
+      one per sequence (G x N x H), ``R_g (ms_g * s)``; and "StateUpdate" p: a fresh mask every
+      step (T x N x H) on the state update (the LSTM's memory candidate, the GRU's candidate).
+      These act inside the recurrence: the kernel family "maskedrecurrent" runs them.
 
     Masks are inverted dropout (``keep_mask``), drawn in the order input, input weights,
-    recurrent weights."""
+    recurrent weights, state, update."""
 
     def __init__(self, rng, rates, x, w, r, gates):
-        n, c, _ = x.shape
+        n, c, t = x.shape
+        hid = r.shape[1]
         dt = x.dtype
         p_in, p_w = rates.get("VariationalInput", 0), rates.get("VariationalWeights", 0)
+        p_s, p_u = rates.get("VariationalState", 0), rates.get("StateUpdate", 0)
         self.gates = gates
         self.mi = keep_mask(rng, (gates, n, c), p_in, dt) if p_in else None
         self.mw = keep_mask(rng, w.shape, p_w, dt) if p_w else None
         self.mr = keep_mask(rng, r.shape, p_w, dt) if p_w else None
+        self.ms = keep_mask(rng, (gates, n, hid), p_s, dt) if p_s else None
+        self.mu = keep_mask(rng, (t, n, hid), p_u, dt) if p_u else None
+
+    @property
+    def inner(self) -> bool:
+        """Masks inside the recurrence: the masked kernel (kernels/cpu/recurrent_masked.py) runs."""
+        return self.ms is not None or self.mu is not None
 
     def inputs(self, x, w, r):
         """(x, w, r) as the kernel takes them."""
@@ -188,8 +201,13 @@ class LSTMOp(_RecurrentOp):
             drop = self._masks(training, x, w, r)
             if drop is not None:
                 xd, w, r = drop.inputs(x, w, r)
-            out = fn(xd, w, r, P["Bias"][rows], h0[:, cols], c0[:, cols], mask, gate, state, d == 1,
-                     sequence=not final_only)
+            if drop is not None and drop.inner:
+                out = k("maskedrecurrent", "forward_train")(xd, w, r, P["Bias"][rows], None, h0[:, cols], c0[:, cols],
+                                                            mask, drop.ms, drop.mu, "lstm", gate, state, d == 1,
+                                                            sequence=not final_only)
+            else:
+                out = fn(xd, w, r, P["Bias"][rows], h0[:, cols], c0[:, cols], mask, gate, state, d == 1,
+                         sequence=not final_only)
             ys.append(out[0])
             hs.append(out[1])
             cs.append(out[2])
@@ -228,8 +246,11 @@ class LSTMOp(_RecurrentOp):
         one = len(ctxs) == 1
         for d, (c, drop, w, r) in enumerate(ctxs):
             cols = slice(hid * d, hid * (d + 1))
-            gx, gw, gr, gb, gh, gc = bwd(_cols(dy, cols, one), _cols(dhT, cols, one), _cols(dcT, cols, one),
-                                         c, w, r, gate, state, d == 1)
+            args = (_cols(dy, cols, one), _cols(dhT, cols, one), _cols(dcT, cols, one), c, w, r, gate, state, d == 1)
+            if drop is not None and drop.inner:
+                gx, gw, gr, gb, _, gh, gc = k("maskedrecurrent", "backward")(*args)
+            else:
+                gx, gw, gr, gb, gh, gc = bwd(*args)
             if drop is not None:
                 gx, gw, gr = drop.grads(gx, gw, gr)
             dx = gx if dx is None else _host(dx) + _host(gx)
@@ -265,8 +286,15 @@ class GRUOp(_RecurrentOp):
         drop = self._masks(training, x, w, r)
         if drop is not None:
             xd, w, r = drop.inputs(x, w, r)
-        out = k("gru", "forward_train" if training else "forward_infer")(
-            xd, w, r, bias[:3 * hid], rb, h0, mask, sequence=self.layer.OutputMode != "last", **self._kw())
+        if drop is not None and drop.inner:
+            kw = self._kw()
+            y, hT, _, c = k("maskedrecurrent", "forward_train")(
+                xd, w, r, bias[:3 * hid], rb, h0, None, mask, drop.ms, drop.mu, "gru", kw["gate"], kw["state"], False,
+                sequence=self.layer.OutputMode != "last")
+            out = (y, hT, c)
+        else:
+            out = k("gru", "forward_train" if training else "forward_infer")(
+                xd, w, r, bias[:3 * hid], rb, h0, mask, sequence=self.layer.OutputMode != "last", **self._kw())
         y, hT = out[0], out[1]
         ctx = (out[2], drop, w, r) if training else None
         self.final_state = (_host(hT),)
@@ -284,7 +312,14 @@ class GRUOp(_RecurrentOp):
             dy = None
             dhT = dout if dhT is None else _host(dhT) + _host(dout)
         ctx, drop, w, r = ctx
-        dx, dw, dr, db, drb, dh0 = k("gru", "backward")(dy, dhT, ctx, w, r, **self._kw())
+        if drop is not None and drop.inner:
+            kw = self._kw()
+            dx, dw, dr, db, drb, dh0, _ = k("maskedrecurrent", "backward")(dy, dhT, None, ctx, w, r, kw["gate"],
+                                                                           kw["state"], False)
+            if self.layer.ResetGateMode != "recurrent-bias-after-multiplication":
+                drb = None
+        else:
+            dx, dw, dr, db, drb, dh0 = k("gru", "backward")(dy, dhT, ctx, w, r, **self._kw())
         if drop is not None:
             dx, dw, dr = drop.grads(dx, dw, dr)
         grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db if drb is None else _cat([db, drb], 0)}
@@ -303,7 +338,12 @@ class RNNOp(_RecurrentOp):
         drop = self._masks(training, x, w, r)
         if drop is not None:
             xd, w, r = drop.inputs(x, w, r)
-        y, hT, ctx = k("rnn", "forward_train")(xd, w, r, P["Bias"], h0, mask, self.layer.StateActivationFunction)
+        if drop is not None and drop.inner:
+            y, hT, _, ctx = k("maskedrecurrent", "forward_train")(xd, w, r, P["Bias"], None, h0, None, mask, drop.ms,
+                                                                  None, "rnn", "sigmoid",
+                                                                  self.layer.StateActivationFunction, False)
+        else:
+            y, hT, ctx = k("rnn", "forward_train")(xd, w, r, P["Bias"], h0, mask, self.layer.StateActivationFunction)
         self.final_state = (hT,)
         if self.layer.OutputMode == "last":
             y = hT.copy()
@@ -318,7 +358,11 @@ class RNNOp(_RecurrentOp):
             dy = None
             dhT = dout if dhT is None else dhT + dout
         ctx, drop, w, r = ctx
-        dx, dw, dr, db, dh0 = k("rnn", "backward")(dy, dhT, ctx, w, r, self.layer.StateActivationFunction)
+        if drop is not None and drop.inner:
+            dx, dw, dr, db, _, dh0, _ = k("maskedrecurrent", "backward")(dy, dhT, None, ctx, w, r, "sigmoid",
+                                                                         self.layer.StateActivationFunction, False)
+        else:
+            dx, dw, dr, db, dh0 = k("rnn", "backward")(dy, dhT, ctx, w, r, self.layer.StateActivationFunction)
         if drop is not None:
             dx, dw, dr = drop.grads(dx, dw, dr)
         grads = {"InputWeights": dw, "RecurrentWeights": dr, "Bias": db}

@@ -104,11 +104,12 @@ def _factor(n_gates):
     return BeforeValidator(check)
 
 
-# recurrent dropout methods (Wolfram's names); the kernels apply the first and the last (around
-# the kernel calls, core/ops_recurrent.py); "VariationalState" and "StateUpdate" act inside the
-# recurrence and are not implemented yet
+# recurrent dropout methods (Wolfram's names; core/ops_recurrent.py DropoutMasks says what each
+# drops): the first two around the kernel calls, the other two inside the recurrence (the kernel
+# family "maskedrecurrent")
 DROPOUT_METHODS = ("VariationalInput", "VariationalWeights", "VariationalState", "StateUpdate")
-DROPOUT_DONE = ("VariationalInput", "VariationalWeights")
+DROPOUT_DONE = DROPOUT_METHODS
+INNER_DROPOUT = ("VariationalState", "StateUpdate")
 
 
 def _check_dropout(cls, value):
@@ -220,6 +221,12 @@ class _RecurrentBase(Layer):
     def _check(self):
         if self.dropout is not None:
             _check_dropout(self.class_name, self.dropout)
+            inner = [m for m in INNER_DROPOUT if self.dropout.get(m, 0) > 0]
+            if inner and getattr(self, "ResetGateMode", None) == "before-multiplication":
+                raise ValueError(f"{self.class_name}: {inner[0]} dropout is not supported with ResetGateMode "
+                                 "'before-multiplication'.")
+            if self.dropout.get("StateUpdate", 0) > 0 and self.gates == 1:
+                raise ValueError(f"{self.class_name}: StateUpdate dropout needs a state update (a gated layer).")
         if self.InputWeights is not None and self.InputSize == AUTO and self.InputWeights.ndim == 2:
             object.__setattr__(self, "InputSize", int(self.InputWeights.shape[1]))
         check_given_arrays(self, self.learnable_sizes())

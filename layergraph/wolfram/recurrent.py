@@ -35,7 +35,6 @@ from ..core.layer import Internal
 from ..core.sequence import SequenceData
 from ..core.network import SequencePadding
 from ..layers import sequence_ops as SQ
-from ..layers.recurrent import DROPOUT_DONE
 from . import layers as WL
 from .args import checked_init
 from .layers import Built, NetLayer, NoCounterpart, _at_default, _err, _pos_int, _single
@@ -262,12 +261,7 @@ def _dropout(head, value):
     if head == "BasicRecurrentLayer" and rules.get("StateUpdate", 0) > 0:   # its one update is the state
         raise LayerGraphError(f"{head}: \"UpdateVector\" dropout method is not applicable to BasicRecurrentLayer.",
                               "General::valfail")
-    rules = {m: float(p) for m, p in rules.items()}
-    todo = [m for m, p in rules.items() if p > 0 and m not in DROPOUT_DONE]
-    if todo:
-        raise LayerGraphError(f"{head}: the \"Dropout\" method \"{todo[0]}\" is not supported yet; the methods "
-                              "\"VariationalInput\" and \"VariationalWeights\" are.", "General::unsupported")
-    return rules
+    return {m: float(p) for m, p in rules.items()}
 
 
 class _RecurrentLayer(NetLayer):

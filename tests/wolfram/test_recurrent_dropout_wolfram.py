@@ -1,6 +1,8 @@
 """The recurrent layers' "Dropout" (LongShortTermMemoryLayer, GatedRecurrentLayer, BasicRecurrentLayer):
-"VariationalInput" (each gate's own mask on the input, one per sequence) and "VariationalWeights"
-(DropConnect on the input and state weights), in training only. Values against a numpy step
+"VariationalInput" (each gate's own mask on the input, one per sequence), "VariationalWeights"
+(DropConnect on the input and state weights), "VariationalState" (each gate's own mask on the state
+entering its recurrent product, one per sequence) and "StateUpdate" (a fresh mask per step on the
+memory / candidate update), in training only. Values against a numpy step
 reference of Wolfram's equations with the same masks (drawn from the same seed), gradients by
 float64 central differences for a fixed mask, evaluation unchanged, the masks' form, NetTrain,
 specs and messages."""
@@ -27,6 +29,12 @@ from layergraph.wolfram.recurrent import GATES, GRU_GATES, Sequences
 CLASSES = [LongShortTermMemoryLayer, GatedRecurrentLayer, BasicRecurrentLayer]
 GATES_OF = {LongShortTermMemoryLayer: GATES, GatedRecurrentLayer: GRU_GATES, BasicRecurrentLayer: ("",)}
 RATES = {"VariationalInput": 0.3, "VariationalWeights": 0.25}
+ALL = {"VariationalInput": 0.3, "VariationalWeights": 0.25, "VariationalState": 0.2, "StateUpdate": 0.35}
+
+
+def _rates(cls, rates):
+    """The basic layer has no state update (Wolfram refuses "StateUpdate" for it)."""
+    return {m: p for m, p in rates.items() if not (cls is BasicRecurrentLayer and m == "StateUpdate")}
 
 
 def _seqs(lengths, d=3, seed=0):
@@ -63,21 +71,26 @@ def _forward(ex, x, seq, out_ref, seed, training=True):
                       rng=np.random.default_rng(seed))[out_ref]
 
 
-def _masks(cls, n_seq, k, n, rates, seed):
+def _masks(cls, n_seq, k, n, rates, seed, steps):
     """The masks the op draws (core/ops_recurrent.py DropoutMasks: input, input weights, recurrent
-    weights, from the executor's generator), per gate in the core's order."""
+    weights, state, update, from the executor's generator), per gate in the core's order."""
     g = len(GATES_OF[cls])
     rng = np.random.default_rng(seed)
     p_in, p_w = rates.get("VariationalInput", 0), rates.get("VariationalWeights", 0)
+    p_s, p_u = rates.get("VariationalState", 0), rates.get("StateUpdate", 0)
     mi = keep_mask(rng, (g, n_seq, k), p_in, np.float64) if p_in else np.ones((g, n_seq, k))
     mw = keep_mask(rng, (g * n, k), p_w, np.float64) if p_w else np.ones((g * n, k))
     mr = keep_mask(rng, (g * n, n), p_w, np.float64) if p_w else np.ones((g * n, n))
-    return mi, mw, mr
+    ms = keep_mask(rng, (g, n_seq, n), p_s, np.float64) if p_s else np.ones((g, n_seq, n))
+    mu = keep_mask(rng, (steps, n_seq, n), p_u, np.float64) if p_u else np.ones((steps, n_seq, n))
+    return mi, mw, mr, ms, mu
 
 
-def _reference(cls, layer, x, mi, mw, mr):
-    """Wolfram's documented equations, step by step, with gate g's input x * mi[g] and its weights
-    W_g * mw_g, R_g * mr_g (the paclet's Writer: SowMappedFC[xdrop @ input, wdrop @ W, b])."""
+def _reference(cls, layer, x, mi, mw, mr, ms, mu):
+    """Wolfram's documented equations, step by step, with the masks where the paclet's Writer puts
+    them: gate g's input x * mi[g] and weights W_g * mw_g, R_g * mr_g (SowMappedFC[xdrop @ input,
+    wdrop @ W, b]), its state s * ms[g] (SowFC[sdrop @ s, R]), the update m * mu[t] (LSTM
+    c = f*c + i*sudrop[m], GRU SowMix[sudrop @ h, s, z])."""
     gates = GATES_OF[cls]
     n = layer.arrays[f"{gates[0]}Biases"].shape[0]
     a = {kk: v.astype(np.float64) for kk, v in layer.arrays.items()}
@@ -85,38 +98,40 @@ def _reference(cls, layer, x, mi, mw, mr):
     R = {g: a[f"{g}StateWeights"] * mr[i * n:(i + 1) * n] for i, g in enumerate(gates)}
     B = {g: a[f"{g}Biases"] for g in gates}
     X = {g: x * mi[i] for i, g in enumerate(gates)}   # one mask per sequence, every step
+    S = {g: ms[i] for i, g in enumerate(gates)}
     sig = lambda v: 1 / (1 + np.exp(-v))   # noqa: E731
     s, c = np.zeros(n), np.zeros(n)
     for t in range(len(x)):
-        pre = {g: W[g] @ X[g][t] + B[g] for g in gates}
+        pre = {g: W[g] @ X[g][t] + B[g] + R[g] @ (S[g] * s) for g in gates}
         if cls is LongShortTermMemoryLayer:
-            i = sig(pre["InputGate"] + R["InputGate"] @ s)
-            o = sig(pre["OutputGate"] + R["OutputGate"] @ s)
-            f = sig(pre["ForgetGate"] + R["ForgetGate"] @ s)
-            m = np.tanh(pre["MemoryGate"] + R["MemoryGate"] @ s)
-            c = f * c + i * m
+            i, o, f = sig(pre["InputGate"]), sig(pre["OutputGate"]), sig(pre["ForgetGate"])
+            m = np.tanh(pre["MemoryGate"])
+            c = f * c + i * (m * mu[t])
             s = o * np.tanh(c)
         elif cls is GatedRecurrentLayer:
-            i = sig(pre["InputGate"] + R["InputGate"] @ s)
-            r = sig(pre["ResetGate"] + R["ResetGate"] @ s)
-            m = np.tanh(pre["MemoryGate"] + r * (R["MemoryGate"] @ s))
-            s = (1 - i) * m + i * s
+            i = sig(pre["InputGate"])
+            r = sig(pre["ResetGate"])
+            m = np.tanh(W["MemoryGate"] @ X["MemoryGate"][t] + B["MemoryGate"]
+                        + r * (R["MemoryGate"] @ (S["MemoryGate"] * s)))
+            s = (1 - i) * (m * mu[t]) + i * s
         else:
-            s = np.tanh(pre[""] + R[""] @ s)
+            s = np.tanh(pre[""])
     return s
 
 
 @pytest.mark.parametrize("cls", CLASSES)
-@pytest.mark.parametrize("rates", [RATES, {"VariationalInput": 0.4}, {"VariationalWeights": 0.5}])
+@pytest.mark.parametrize("rates", [RATES, ALL, {"VariationalInput": 0.4}, {"VariationalWeights": 0.5},
+                                   {"VariationalState": 0.4}, {"StateUpdate": 0.4, "VariationalState": 0.3}])
 def test_training_values_match_the_reference_with_the_same_masks(cls, rates):
+    rates = _rates(cls, rates)
     net = _net(cls, rates)
     X = _seqs([6, 2, 4], seed=3)
     ex, x, seq, out_ref, _ = _executor(net, X)
     y = _forward(ex, x, seq, out_ref, seed=11)
-    mi, mw, mr = _masks(cls, 3, 3, 4, rates, seed=11)
+    mi, mw, mr, ms, mu = _masks(cls, 3, 3, 4, rates, seed=11, steps=6)
     lin = net._nodes["3"]
     for j, xs in enumerate(X):
-        s = _reference(cls, net._nodes["1"], xs, mi[:, j], mw, mr)
+        s = _reference(cls, net._nodes["1"], xs, mi[:, j], mw, mr, ms[:, j], mu[:, j])
         want = lin.arrays["Weights"].astype(np.float64) @ s + lin.arrays["Biases"]
         np.testing.assert_allclose(y[j], want, rtol=1e-10, atol=1e-12)
     # another seed, other masks; the same seed, the same numbers
@@ -125,8 +140,9 @@ def test_training_values_match_the_reference_with_the_same_masks(cls, rates):
 
 
 @pytest.mark.parametrize("cls", CLASSES)
-def test_gradients_match_finite_differences_for_a_fixed_mask(cls):
-    net = _net(cls, RATES, n=3, k=2, seed=4)
+@pytest.mark.parametrize("rates", [RATES, ALL])
+def test_gradients_match_finite_differences_for_a_fixed_mask(cls, rates):
+    net = _net(cls, _rates(cls, rates), n=3, k=2, seed=4)
     X = _seqs([5, 2, 3], d=2, seed=6)
     ex, x, seq, out_ref, name = _executor(net, X)
     y = _forward(ex, x, seq, out_ref, seed=21)
@@ -163,7 +179,7 @@ def test_gradients_match_finite_differences_for_a_fixed_mask(cls):
 @pytest.mark.parametrize("cls", CLASSES)
 def test_dropout_is_off_in_evaluation_and_on_with_net_evaluation_mode_train(cls):
     X = _seqs([5, 3], seed=8)
-    with_drop = _net(cls, RATES)
+    with_drop = _net(cls, _rates(cls, ALL))
     without = _same_without_dropout(with_drop, cls)
     np.testing.assert_array_equal(with_drop(X), without(X))
     np.testing.assert_array_equal(with_drop(X, NetEvaluationMode="Train", RandomSeeding=3),
@@ -187,11 +203,12 @@ def test_nettrain_with_dropout_learns(cls):
     r = np.random.default_rng(0)
     X = [r.standard_normal((int(t), 2)) for t in r.integers(2, 8, 280)]
     Y = np.array([[float(x[:, 0].sum() > 0)] for x in X])
-    layer = cls(8, Dropout={"VariationalInput": 0.1, "VariationalWeights": 0.1})
+    layer = cls(8, Dropout=_rates(cls, {"VariationalInput": 0.1, "VariationalWeights": 0.1, "VariationalState": 0.1,
+                                        "StateUpdate": 0.1}))
     net = NetChain([layer, SequenceLastLayer(), LinearLayer(1)], Input=("Varying", 2))
     trained = NetTrain(net, (X[:200], Y[:200]), MaxTrainingRounds=60, RandomSeeding=1, BatchSize=16)
     pred = np.array(trained(X[200:])).reshape(-1)
-    assert np.mean((pred > 0.5) == (Y[200:, 0] > 0.5)) >= 0.85
+    assert np.mean((pred > 0.5) == (Y[200:, 0] > 0.5)) >= 0.8   # chance: 0.5
 
 
 def test_specs_parameters_and_messages():
@@ -200,11 +217,7 @@ def test_specs_parameters_and_messages():
     c = NetChain([layer], Input=("Varying", 2)).compile()
     assert c.leaves[("1",)].built.specs[0].dropout == {"VariationalWeights": 0.2}
     assert GatedRecurrentLayer(2, Dropout=[("VariationalInput", 0.5)]).params["Dropout"] == {"VariationalInput": 0.5}
-    with pytest.raises(LayerGraphError, match="StateUpdate.*not supported yet"):
-        LongShortTermMemoryLayer(3, Dropout={"StateUpdate": 0.1})
-    with pytest.raises(LayerGraphError, match="VariationalState.*not supported yet"):
-        GatedRecurrentLayer(3, Dropout={"VariationalState": 0.1})
-    LongShortTermMemoryLayer(3, Dropout={"StateUpdate": 0})   # p = 0 drops nothing: allowed
+    BasicRecurrentLayer(3, Dropout={"StateUpdate": 0})   # p = 0 drops nothing: allowed
     with pytest.raises(LayerGraphError, match="Dropout probabilities should be numeric values between 0 and 1"):
         LongShortTermMemoryLayer(3, Dropout={"VariationalInput": 1.5})
     with pytest.raises(LayerGraphError, match="allowed methods"):
@@ -215,11 +228,11 @@ def test_specs_parameters_and_messages():
 
 def test_save_load_keeps_the_dropout(tmp_path):
     import layergraph
-    net = _net(LongShortTermMemoryLayer, RATES)
+    net = _net(LongShortTermMemoryLayer, ALL)
     path = tmp_path / "net.lgnet"
     layergraph.save(net, path)
     back = layergraph.load(path)
-    assert NetExtract(back, (1, "Dropout")) == RATES
+    assert NetExtract(back, (1, "Dropout")) == ALL
     X = _seqs([4, 2], seed=9)
     np.testing.assert_array_equal(back(X), net(X))
     np.testing.assert_array_equal(back(X, NetEvaluationMode="Train", RandomSeeding=5),
