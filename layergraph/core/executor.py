@@ -62,6 +62,7 @@ class Executor:
         """What depends on the steps: last uses, fusion chains, and the per-run state (reset)."""
         self.batch_stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._ctx: dict[str, object] | None = None
+        self._out_shapes: dict[str, list] = {}   # per step of several outputs: (shape, dtype) of each
         self._last_use = {}
         consumers: dict[tuple[str, str], list[Step]] = {}
         for i, step in enumerate(self.steps):
@@ -334,12 +335,15 @@ class Executor:
             if transfers is not None and op.host_only:
                 raise KernelNotFoundError(_no_device_kernel(
                     self.device, f"layer '{step.name}' (family {op.layer.family!r}, {op.layer.Type})"))
-            mode = training if dropout is None or op.layer.family != "dropout" else training and dropout
+            drops = op.layer.family == "dropout" or getattr(op, "drops_out", False)   # recurrent dropout too
+            mode = training if dropout is None or not drops else training and dropout
             ys, ctx = op.forward(self.k, xs, params[step.name], mode)
             if transfers is not None and op.layer.is_input:
                 ys = [transfers[0](y) for y in ys]  # once per batch, after the host-side normalization
             if training:
                 ctxs[step.name] = ctx
+                if len(ys) > 1:   # a missing output gradient is zeros of that output's shape (backward)
+                    self._out_shapes[step.name] = [(y.shape, y.dtype) for y in ys]
                 if op.layer.family == "batchnorm" and not predicting:
                     self.batch_stats[step.name] = (ctx[1], ctx[2])
             for port, y in zip(step.outputs, ys):
@@ -425,7 +429,9 @@ class Executor:
             if step.name in self._fused_into:  # its batch normalization applies the mask (and scatter)
                 grads_act[step.inputs[0]] = dys[0]
                 continue
-            dys = [d if d is not None else np.zeros_like(next(x for x in dys if x is not None)) for d in dys]
+            shapes = self._out_shapes.get(step.name)
+            dys = [d if d is not None else np.zeros(*shapes[j]) if shapes is not None else
+                   np.zeros_like(next(x for x in dys if x is not None)) for j, d in enumerate(dys)]
             step.op.need_dx = needs
             dxs, g = step.op.backward(self.k, dys, self._ctx[step.name], self.params[step.name])
             if g:

@@ -46,7 +46,8 @@ class Builder(Protocol):
         of the spec named after the node; the others are named ``node$i``) and ``form``
         (an opaque value the core attaches to the node's outputs and hands to the builders
         they feed as ``in_forms``: what a core Size does not say, such as a dialect's array
-        rank). ``in_forms`` holds None for inputs from plain layers. None: not buildable
+        rank; ``port_forms``, optionally, {output name: form} for outputs whose form differs).
+        ``in_forms`` holds None for inputs from plain layers. None: not buildable
         yet (the node stays unsized). A LayerGraphError raised here stops inference."""
 
     def with_output_size(self, size: Size, form) -> "Builder | None":

@@ -289,9 +289,10 @@ def analyze(graph: Graph, rules: tuple[Rule, ...] = (), issues: list[Issue] | No
             in_forms = [forms.get(feeds[(n, port)]) for port in layer.InputNames]
             _expand_builder(n, expanded[n], list(inputs.values()), in_forms, rows, layers, issues, rules, feeds)
             record = expanded[n]
+            port_forms = getattr(record.expansion, "port_forms", None) or {}   # a form per output, if it says
             for port, size in zip(layer.OutputNames, record.out_sizes):
                 sizes[(n, port)] = size
-                forms[(n, port)] = record.form
+                forms[(n, port)] = port_forms.get(port, record.form)
             continue
         rows[n].InputSizes = inputs
         try:

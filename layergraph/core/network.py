@@ -124,7 +124,8 @@ def _forward_chunks(executor, batch, seq, refs, k, training, rng):
     return out, out_meta
 
 
-def run_stateful(executor, feeds: dict, refs, batch_size: int, states: dict, padding=None) -> tuple[dict, dict]:
+def run_stateful(executor, feeds: dict, refs, batch_size: int, states: dict, padding=None, training: bool = False,
+                 rng=None) -> tuple[dict, dict]:
     """``run`` with the recurrent layers starting from ``states`` ({layer: (h, c)} for an LSTM,
     (h,) for a GRU: the layer's ``states``, each N x dH, one row per observation) instead of
     their HiddenState / CellState; returns the activations and the states after each
@@ -138,7 +139,8 @@ def run_stateful(executor, feeds: dict, refs, batch_size: int, states: dict, pad
             stop = min(start + batch_size, n)
             for s in steps:
                 s.op.initial_state = tuple(a[start:stop] for a in states[s.name])
-            acts = run(executor, {k: v[start:stop] for k, v in feeds.items()}, refs, batch_size, padding=padding)
+            acts = run(executor, {k: v[start:stop] for k, v in feeds.items()}, refs, batch_size, training, rng,
+                       padding=padding)
             for ref in refs:
                 parts[ref].append(acts[ref])
             for s in steps:

@@ -90,6 +90,10 @@ gru         gru_forward_train(x, w, r, b, rb, h0, mask, mode, gate, state, rever
                 -> (dx, dw, dr, db, drb, dh0)   w 3H x C, r 3H x H (gates r, z, candidate); mode
             'after-multiplication' | 'before-multiplication' | 'recurrent-bias-after-multiplication' (rb,
             drb: the recurrent bias, that mode only); sequence and dy None as the LSTM's
+maskedrecurrent  masked_recurrent_forward(x, w, r, b, rb, h0, c0, mask, ms, mu, cell, gate, state, reverse,
+            sequence=True) -> (y, hT, cT, ctx); masked_recurrent_backward(dy, dhT, dcT, ctx, w, r, gate, state,
+            reverse) -> (dx, dw, dr, db, drb, dh0, dc0)   cell 'lstm' | 'gru' | 'rnn'; ms G x N x H state masks
+            per gate, mu T x N x H update masks per step (None: ones); 'cpu' only (recurrent dropout in training)
 flatten     flatten_forward(x, column_major=True) -> y (N x C*H*W)
             flatten_backward(dy, C, H, W, column_major=True) -> dx
             column_major: MATLAB order h + H*(w + W*c); False: row-major (c, h, w), Wolfram

@@ -104,6 +104,25 @@ def _factor(n_gates):
     return BeforeValidator(check)
 
 
+# recurrent dropout methods (Wolfram's names; core/ops_recurrent.py DropoutMasks says what each
+# drops): the first two around the kernel calls, the other two inside the recurrence (the kernel
+# family "maskedrecurrent")
+DROPOUT_METHODS = ("VariationalInput", "VariationalWeights", "VariationalState", "StateUpdate")
+DROPOUT_DONE = DROPOUT_METHODS
+INNER_DROPOUT = ("VariationalState", "StateUpdate")
+
+
+def _check_dropout(cls, value):
+    if not isinstance(value, dict) or any(m not in DROPOUT_METHODS for m in value):
+        raise ValueError(f"{cls}: dropout should be a dict {{method: probability}} with methods "
+                         f"{', '.join(DROPOUT_METHODS)}; got {value!r}.")
+    for m, p in value.items():
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)) or not 0 <= p <= 1:
+            raise ValueError(f"{cls}: the dropout probability of {m} should be a number between 0 and 1; got {p!r}.")
+        if p > 0 and m not in DROPOUT_DONE:
+            raise ValueError(f"{cls}: {m} dropout is not supported yet (only {' and '.join(DROPOUT_DONE)}).")
+
+
 AS_GIVEN = ArrayLayout(lambda layer, v: v.reshape(v.shape[0], -1), lambda layer, v: v)
 # HiddenState / CellState: MATLAB's H x 1 (or, after stateful prediction of N observations,
 # H x N) <-> (H,) or N x H, the form the op reads
@@ -152,10 +171,30 @@ class _RecurrentBase(Layer):
     # the states before the first stateful prediction, which resetState restores (internal:
     # MATLAB keeps them as InitialHiddenState / InitialCellState); None: not updated yet
     initial_states: Any = None
+    # recurrent dropout in training (internal: Wolfram's "Dropout"; MATLAB's layers have none):
+    # {method: p}, methods DROPOUT_METHODS (core/ops_recurrent.py says what each drops); None: none
+    dropout: Any = None
+    # with HasStateInputs, the states that come from inputs (internal; None: all of ``states``, as
+    # MATLAB has it): Wolfram's NetGraph connects a layer's "State" and "CellState" one by one, the
+    # other starting from its HiddenState / CellState (zero)
+    state_inputs: Any = None
+
+    @property
+    def input_states(self) -> tuple[str, ...]:
+        """The states that come from inputs (in the order of ``states``)."""
+        if not self.HasStateInputs:
+            return ()
+        return tuple(self.states) if self.state_inputs is None else tuple(s for s in self.states
+                                                                           if s in self.state_inputs)
+
+    @property
+    def kept_states(self) -> tuple[str, ...]:
+        """The states the layer holds (HiddenState, CellState) rather than takes as inputs."""
+        return tuple(s for s in self.states if s not in self.input_states)
 
     @property
     def InputNames(self) -> list[str]:
-        return ["in", *self.state_ports] if self.HasStateInputs else ["in"]
+        return ["in", *(p for s, p in zip(self.states, self.state_ports) if s in self.input_states)]
 
     @property
     def OutputNames(self) -> list[str]:
@@ -180,6 +219,14 @@ class _RecurrentBase(Layer):
 
     @model_validator(mode="after")
     def _check(self):
+        if self.dropout is not None:
+            _check_dropout(self.class_name, self.dropout)
+            inner = [m for m in INNER_DROPOUT if self.dropout.get(m, 0) > 0]
+            if inner and getattr(self, "ResetGateMode", None) == "before-multiplication":
+                raise ValueError(f"{self.class_name}: {inner[0]} dropout is not supported with ResetGateMode "
+                                 "'before-multiplication'.")
+            if self.dropout.get("StateUpdate", 0) > 0 and self.gates == 1:
+                raise ValueError(f"{self.class_name}: StateUpdate dropout needs a state update (a gated layer).")
         if self.InputWeights is not None and self.InputSize == AUTO and self.InputWeights.ndim == 2:
             object.__setattr__(self, "InputSize", int(self.InputWeights.shape[1]))
         check_given_arrays(self, self.learnable_sizes())
@@ -189,8 +236,12 @@ class _RecurrentBase(Layer):
                 raise ValueError(f"Invalid value for '{name}' of {self.class_name}: array of size "
                                  f"{'x'.join(map(str, value.shape))}. Expected {name} to be of size "
                                  f"{self._state_rows}x1 (or {self._state_rows}xN, one column per observation).")
-        if self.HasStateInputs and any(getattr(self, name) is not None for name in self.states):
-            names = " and ".join(self.states)
+        if self.state_inputs is not None and (not self.HasStateInputs or not self.input_states or
+                                              any(v not in self.states for v in self.state_inputs)):
+            raise ValueError(f"{self.class_name}: state_inputs should name some of {', '.join(self.states)} "
+                             f"(with HasStateInputs); got {self.state_inputs!r}.")
+        if self.HasStateInputs and any(getattr(self, name) is not None for name in self.input_states):
+            names = " and ".join(self.input_states)
             raise ValueError(f"{self.class_name}: {names} cannot be set when HasStateInputs is true; the "
                              f"states come from the {' and '.join(repr(p) for p in self.state_ports)} inputs.")
         return self
@@ -199,7 +250,7 @@ class _RecurrentBase(Layer):
         if name == "NumHiddenUnits":
             raise LayerGraphError(f"Unable to set the 'NumHiddenUnits' property of class '{self.class_name}' "
                                   "because it is read-only.", "MATLAB:class:SetProhibited")
-        if name in self.states and self.HasStateInputs and value is not None:
+        if name in self.input_states and value is not None:
             raise LayerGraphError(f"Unable to set {name} of layer '{self.Name}': the layer has state inputs "
                                   "(HasStateInputs is true).", "nnet_cnn:layer:LSTMLayer:SettingStateWithStateInputs")
 
@@ -208,7 +259,7 @@ class _RecurrentBase(Layer):
                 "Bias": (self._bias_rows, 1)}
 
     def state_sizes(self, size=None):
-        return {} if self.HasStateInputs else {name: (self._state_rows, 1) for name in self.states}
+        return {name: (self._state_rows, 1) for name in self.kept_states}
 
     def fans(self, name):
         # glorot / he over one direction's gates: numIn the input (or hidden) size, numOut kH
@@ -232,7 +283,7 @@ class _RecurrentBase(Layer):
             raise SizeError("in", f"The layer expects input size {self.InputSize} (InputSize) but the input has "
                                   f"{channels} channels" + (f" ({x} images, flattened)." if x.is_image else "."))
         h = self._state_rows
-        for port, s in zip(self.state_ports, inputs[1:]):
+        for port, s in zip(self.InputNames[1:], inputs[1:]):
             if s.is_sequence or s.is_image or s.channels != h:
                 raise SizeError(port, f"The '{port}' input must be a {h}-by-N state (NumHiddenUnits "
                                       f"{self.NumHiddenUnits}{' per direction' if self.directions == 2 else ''}); "

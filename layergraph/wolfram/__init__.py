@@ -11,7 +11,8 @@ The modules import in one direction (tests/test_import_graph.py holds it), botto
 symbols, args, messages, types (with ``_wl``, a value as Wolfram writes it) -> display (pure
 formatting; it asks layers and nets for their sizes) and netarray (NetArray and the rules of
 shared arrays) -> coders, losses, layers -> recurrent (LongShortTermMemoryLayer, GatedRecurrentLayer,
-BasicRecurrentLayer, the sequence layers and sequence data) -> net (the containers) -> initialize, information
+BasicRecurrentLayer, the sequence layers and sequence data, recurrent states by key) -> net (the containers) ->
+states (NetStateObject; it registers the call of a lone layer, ``layers.register_lone_call``) -> initialize, information
 -> shared (NetExtract / NetReplacePart / NetInsertSharedArrays of shared arrays) -> ops ->
 train. Where a lower object needs a higher one, the higher module registers itself at
 import: net.py the chain a lone layer evaluates as (``layers.register_lone_chain``), ops.py
@@ -31,6 +32,7 @@ from .onnx_import import Import
 from .recurrent import (BasicRecurrentLayer, GatedRecurrentLayer, LongShortTermMemoryLayer, SequenceLastLayer,
                         SequenceMostLayer, SequenceRestLayer, SequenceReverseLayer)
 from .operators import NetBidirectionalOperator, NetMapOperator
+from .states import NetStateObject
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops
 from .symbols import *  # noqa: F401,F403
@@ -40,7 +42,7 @@ from .train import NetTrain, NetTrainResultsObject
 __all__ = (["NetChain", "NetGraph", "NetPort", "FunctionLayer"] + [n for n in _layers if n != "NetLayer"]
            + ["LongShortTermMemoryLayer", "GatedRecurrentLayer", "BasicRecurrentLayer", "SequenceLastLayer",
               "SequenceMostLayer", "SequenceRestLayer", "SequenceReverseLayer", "EmbeddingLayer"]
-           + ["NetMapOperator", "NetBidirectionalOperator"]
+           + ["NetMapOperator", "NetBidirectionalOperator", "NetStateObject"]
            + ["CrossEntropyLossLayer", "MeanAbsoluteLossLayer", "MeanSquaredLossLayer"]
            + ["Export", "File", "Import", "NetDecoder", "NetEncoder", "NetInitialize", "NetTrain",
               "NetTrainResultsObject", "Information", "Quantity", "LayerGraphError"]

@@ -95,6 +95,10 @@ def layer_sections(layer):
     if arrays:
         sections.append(("Arrays", arrays))
     sections.append(("Ports", ports))
+    states = getattr(layer, "state_ports", None)   # a recurrent layer's "State" (and "CellState"): vectors of size n
+    if states is not None:
+        n = layer.params.get("OutputSize")
+        sections.append(("States", [(p, type_text((n,)), False) for p in states()]))
     return [(title, rows) for title, rows in sections if rows]
 
 

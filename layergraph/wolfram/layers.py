@@ -36,6 +36,16 @@ from .types import _wl, dims_to_size, is_varying, port_spec, size_to_dims, wl_li
 _LONE_CHAIN = None
 
 
+_LONE_CALL = None
+
+
+def register_lone_call(call) -> None:
+    """states.py: ``call(layer, x, prop, **options)`` evaluates a lone layer (its recurrent
+    states keyed ("State",), not (1, "State"))."""
+    global _LONE_CALL
+    _LONE_CALL = call
+
+
 def register_lone_chain(chain_class) -> None:
     """net.py: ``chain_class([layer])`` is the net a lone layer evaluates and sizes as."""
     global _LONE_CHAIN
@@ -136,6 +146,7 @@ class Built:
     read_arrays: Callable[[CoreLayer], dict[str, np.ndarray]] | None = None
     frozen_state: bool = False   # BN moving statistics stay (multiplier 0 or Momentum 1)
     extra: dict[str, Any] = field(default_factory=dict)
+    port_forms: dict[str, int] | None = None   # the ranks of outputs beyond "Output" (a recurrent layer's states)
 
     @property
     def form(self) -> int | None:
@@ -319,8 +330,10 @@ class NetLayer:
                               f"{', '.join(layer.array_names) or 'none'}.", "NetReplacePart::nopart")
 
     # -- evaluation of a lone layer ----------------------------------------------------------------
-    def __call__(self, x, **options):
-        return _LONE_CHAIN([self])(x, **options)
+    def __call__(self, x, prop=S.Automatic, **options):
+        if _LONE_CALL is not None:   # states.py: the states of a lone layer keyed as its own
+            return _LONE_CALL(self, x, prop, **options)
+        return _LONE_CHAIN([self])(x, prop, **options)
 
     def lone_leaf(self):
         """This layer sized as the chain of itself: the compiled leaf (``in_dims``,

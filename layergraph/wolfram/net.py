@@ -38,6 +38,7 @@ from ..core.initializers import rng
 from ..core.layer import Layer as CoreLayer
 from ..core.network import Network
 from ..core.network import run as run_sequences
+from ..core.network import run_stateful
 from ..core.registry import BY_CLASS, BY_WOLFRAM
 from ..core.shared import set_shared_learnables, shared_learnables
 from ..data.sources import Column, run, streamed
@@ -51,7 +52,7 @@ from .layers import (Built, CoreLayerView, DropoutLayer, ElementwiseLayer, Linea
                      from_core, register_lone_chain)
 from .losses import LossLayer
 from .embedding import index_sequences
-from .recurrent import Sequences, sequence_output
+from .recurrent import Sequences, final_states, initial_states, sequence_output, state_table
 from .types import (VARYING_DIM, _wl, dims_to_size, internal_shape, is_varying, known, phrase, port_spec,
                     size_to_dims, wl_list)
 
@@ -61,7 +62,9 @@ class NetPort:
     a named port of a layer."""
 
     def __init__(self, *spec):
-        if len(spec) == 1 and isinstance(spec[0], str):
+        if len(spec) == 2 and spec[0] is S.All and spec[1] == "States":   # NetPort[All, "States"]
+            self.node, self.port = S.All, "States"
+        elif len(spec) == 1 and isinstance(spec[0], str):
             self.node, self.port = None, spec[0]
         elif len(spec) == 2 and isinstance(spec[0], (int, str, tuple)) and not isinstance(spec[0], bool) \
                 and (isinstance(spec[1], str) or (isinstance(spec[1], int) and not isinstance(spec[1], bool)
@@ -74,6 +77,8 @@ class NetPort:
     def __repr__(self):
         if self.node is None:
             return f'NetPort["{self.port}"]'
+        if self.node is S.All:
+            return 'NetPort[All, "States"]'
         node = f'"{self.node}"' if isinstance(self.node, str) else str(self.node)
         port = f'"{self.port}"' if isinstance(self.port, str) else str(self.port)
         return f'NetPort[{{{node}, {port}}}]'
@@ -83,6 +88,10 @@ class NetPort:
 
     def __hash__(self):
         return hash((self.node, self.port))
+
+
+ALL_STATES = NetPort(S.All, "States")
+STATE_CORE_PORTS = {"State": "hidden", "CellState": "cell"}   # a recurrent layer's state ports -> the core's
 
 
 # -- layer-list entries ---------------------------------------------------------------------
@@ -148,6 +157,18 @@ class LeafInfo:
     @property
     def out_ref(self):
         return (self.core_names[-1], "out")
+
+    def ref(self, port="Output"):
+        """The core (layer, port) of its output ``port`` ("Output", or a recurrent layer's state
+        port "State" / "CellState": the core layer's 'hidden' / 'cell' output)."""
+        if port == "Output":
+            return self.out_ref
+        return (self.core_names[-1], STATE_CORE_PORTS[port])
+
+    def port_dims(self, port="Output"):
+        if port == "Output":
+            return self.out_dims
+        return (self.layer.params["OutputSize"],)
 
 
 @dataclass
@@ -219,14 +240,20 @@ class _Leaf:
     OutputNames = ["Output"]
     is_output = False
 
-    def __init__(self, path, layer, n_inputs, view_dims=_NOT_A_VIEW, bad_view=False, from_view=None):
+    def __init__(self, path, layer, n_inputs, view_dims=_NOT_A_VIEW, bad_view=False, from_view=None,
+                 state_in=(), state_out=()):
         self.path, self.layer, self.name = path, layer, "/".join(path)
         self.view_dims = view_dims
         self.is_input = view_dims is not _NOT_A_VIEW
         self.bad_view = bad_view      # an input layer fed by another layer: an error once it is reached
         self.from_view = from_view    # fed by a port that has an input layer: an error once the net is sized
+        # a recurrent layer's connected state ports ("State", "CellState"), in its order
+        order = tuple(getattr(layer, "state_ports", lambda: ())())
+        self.state_in = tuple(p for p in order if p in state_in)
+        self.state_out = order if state_out else ()   # all of them: the core layer's outputs by position
         self.InputNames = [] if self.is_input else (
-            [f"Input{i + 1}" for i in range(n_inputs)] if layer.multiport else ["Input"])
+            [f"Input{i + 1}" for i in range(n_inputs)] if layer.multiport else ["Input", *self.state_in])
+        self.OutputNames = ["Output", *self.state_out]
 
     @property
     def keeps_shape(self) -> bool:
@@ -270,7 +297,16 @@ class _Leaf:
             raise LayerGraphError(f"Validation failed for {_where(self)}: the port \"Input\" received {phrase(got)}; "
                                   f"{layer.head} does not take sequences. Take an element first (SequenceLastLayer) "
                                   "or use a recurrent layer.", "General::valfail")
-        built = layer.build(self.name, in_list)
+        if self.state_in or self.state_out:
+            n = layer.params["OutputSize"]
+            for port, got in zip(self.state_in, in_list[1:]):
+                if tuple(got) != (n,):
+                    raise LayerGraphError(f"Incompatible dimensions for the state port \"{port}\" of {_where(self)}: "
+                                          f"{phrase(got)} is not compatible with {phrase((n,))}.", "General::ninctyp")
+            built = layer.build(self.name, in_list[:1], state_in=self.state_in, state_out=bool(self.state_out))
+            built.port_forms = {p: 1 for p in self.state_out}   # the states are vectors
+        else:
+            built = layer.build(self.name, in_list)
         if self.bad_view:
             raise LayerGraphError(f"{_where(self)} is an input layer: it takes a net's input port, not the output of "
                                   "another layer.", "General::invnetarg")
@@ -402,15 +438,23 @@ class _Container:
         nested nets as nested graphs, its ports (``_interface``) as the graph's ports."""
         rules = self._lrm if self._lrm is not None else lrm
         fed: dict[str, int] = {}
-        for _, dst in self._edges:
+        st_in: dict[str, set] = {}
+        st_out: dict[str, set] = {}
+        for src, dst in self._edges:
             if dst[0] != "$port":
-                fed[dst[0]] = fed.get(dst[0], 0) + 1
+                if dst[1] in STATE_CORE_PORTS:
+                    st_in.setdefault(dst[0], set()).add(dst[1])
+                else:
+                    fed[dst[0]] = fed.get(dst[0], 0) + 1
+            if src[0] != "$port" and src[1] in STATE_CORE_PORTS:
+                st_out.setdefault(src[0], set()).add(src[1])
         g = Graph()
         for position, (name, node) in enumerate(self._nodes.items(), 1):
             factor = _match_lrm(rules, name, position)
             if isinstance(node, NetLayer):
                 g._add_node(name, _Leaf(prefix + (name,), node if factor is _NOMATCH else node.copy(lrm=factor),
-                                        fed.get(name, 0)))
+                                        fed.get(name, 0), state_in=st_in.get(name, ()),
+                                        state_out=st_out.get(name, ())))
             elif isinstance(node, keep):   # a net kept whole (NetFlatten keeps operators): a leaf of the view
                 g._add_node(name, _Leaf(prefix + (name,), node, fed.get(name, 0)))
             else:
@@ -434,12 +478,14 @@ class _Container:
         leaf = {n: flat.layer(n) for n in flat.graph.nodes}
 
         def dst(n, port):
+            if port in STATE_CORE_PORTS:   # a recurrent layer's state input
+                return (leaf[n].path, port, None)
             return (leaf[n].path, "Input", None if port == "Input" else int(port[len("Input"):]) - 1)
 
         leaves = OrderedDict((node.path, node.layer) for node in leaf.values())
-        edges = [((leaf[a].path, "Output"), dst(b, port)) for a, _, b, port in flat.connections()]
+        edges = [((leaf[a].path, pa), dst(b, port)) for a, pa, b, port in flat.connections()]
         inputs = {p: [dst(n, port) for n, port in targets] for p, targets in flat.input_ports().items()}
-        outputs = {p: (leaf[n].path, "Output") for p, (n, _) in flat.output_ports().items()}
+        outputs = {p: (leaf[n].path, pn) for p, (n, pn) in flat.output_ports().items()}
         return leaves, edges, inputs, outputs
 
     # -- sizing: the core's inference over the leaves as builder nodes ------------------------------
@@ -458,7 +504,10 @@ class _Container:
             if dims is None:
                 dims = self._port_specs.get(port)
             if dims is None:
-                for path, _, _ in targets:
+                for path, p, _ in targets:
+                    if p in STATE_CORE_PORTS:   # a state: a vector of the layer's size
+                        dims = (leaves[path].params["OutputSize"],)
+                        break
                     if leaves[path].input_spec is not None:
                         dims = leaves[path].input_spec
                         break
@@ -478,7 +527,8 @@ class _Container:
                 info.out_dims = size_to_dims(record.out_sizes[0], record.form)
         node_path = {node: path for path, node in view.items()}
         order = [node_path[n] for n in analysis.node_order if n in node_path]
-        out_dims = {p: infos[src[0]].out_dims for p, src in outputs.items()}
+        out_dims = {p: infos[src[0]].port_dims(src[1]) if infos[src[0]].built is not None or src[1] == "Output"
+                    else None for p, src in outputs.items()}
         for p, want in self._port_specs.items():
             if p in out_dims and out_dims[p] is not None and known(want) and out_dims[p] != want:
                 raise LayerGraphError(f"Incompatible dimensions for the output port \"{p}\": {phrase(out_dims[p])} "
@@ -508,11 +558,24 @@ class _Container:
         holds is its port's "$in:port"), edges as the net's; the output ports with the dims
         their specs fix, for sizes from outputs)."""
         incoming: dict[tuple, list] = {p: [] for p in leaves}
+        states_in: dict[tuple, dict] = {p: {} for p in leaves}    # state port -> source
+        states_out: dict[tuple, set] = {p: set() for p in leaves}
         for port, targets in inputs.items():
             for path, p, idx in targets:
-                incoming[path].append((idx, ("$port", port)))
+                if p in STATE_CORE_PORTS:
+                    states_in[path][p] = ("$port", port)
+                else:
+                    incoming[path].append((idx, ("$port", port)))
         for src, dst in edges:
-            incoming[dst[0]].append((dst[2], src))
+            if dst[1] in STATE_CORE_PORTS:
+                states_in[dst[0]][dst[1]] = src
+            else:
+                incoming[dst[0]].append((dst[2], src))
+            if src[1] in STATE_CORE_PORTS:
+                states_out[src[0]].add(src[1])
+        for src in outputs.values():
+            if src[1] in STATE_CORE_PORTS:
+                states_out[src[0]].add(src[1])
         for path in incoming:
             incoming[path].sort(key=lambda t: (t[0] is not None, t[0] or 0))
         view, views = {}, {}
@@ -535,14 +598,16 @@ class _Container:
                 lg._add_node(view[path], _Leaf(path, layer, 0, port_dims[feeds[0][1][1]]))
                 continue
             port_fed = next((src[1] for _, src in feeds if src[0] == "$port" and src[1] in views), None)
-            leaf = _Leaf(path, layer, len(feeds), bad_view=getattr(layer, "is_input", False), from_view=port_fed)
+            leaf = _Leaf(path, layer, len(feeds), bad_view=getattr(layer, "is_input", False), from_view=port_fed,
+                         state_in=tuple(states_in[path]), state_out=tuple(states_out[path]))
             lg._add_node(view[path], leaf)
-            for (_, src), inp in zip(feeds, leaf.InputNames):
+            srcs = [src for _, src in feeds] + [states_in[path][p] for p in leaf.state_in]
+            for src, inp in zip(srcs, leaf.InputNames):
                 if src[0] != "$port":
-                    lg._connect(view[src[0]], "Output", view[path], inp)
+                    lg._connect(view[src[0]], src[1], view[path], inp)
                 elif src[1] in views or port_dims[src[1]] is not None:   # else the input stays unsized
                     lg._connect(f"$in:{src[1]}", "Output", view[path], inp)
-        lg._set_ports(outputs={p: (view[src[0]], "Output") for p, src in outputs.items()})
+        lg._set_ports(outputs={p: (view[src[0]], src[1]) for p, src in outputs.items()})
         for port in outputs:
             dims = self._port_specs.get(port)
             if known(dims):
@@ -610,9 +675,35 @@ class _Container:
         a batch, ``net({"port": data, ...})`` for several inputs. One output gives an array,
         several a dict by port name. An output with a Class decoder gives labels; ``prop``
         picks another decoder property ("Probabilities", ("TopProbabilities", n), ...) or None
-        for the raw output."""
-        inner = isinstance(prop, NetPort) and prop.node is not None
-        if prop is not S.Automatic and not inner and not self._decoders:
+        for the raw output. ``prop`` ``NetPort(All, "States")`` gives the recurrent layers'
+        final states ({(2, "State"): ..., ...}, wolfram/states.py), a list of NetPorts a dict
+        by NetPort; ``data`` may hold ``NetPort(All, "States"): {key: state}``, the initial states."""
+        states_in = None
+        if isinstance(data, dict) and any(isinstance(k, NetPort) and k == ALL_STATES for k in data):
+            states_in = data[ALL_STATES]
+            data = {k: v for k, v in data.items() if not (isinstance(k, NetPort) and k == ALL_STATES)}
+            if states_in is None:
+                states_in = {}
+        out, finals, _ = self._evaluate(data, prop, states_in, False, NetEvaluationMode=NetEvaluationMode,
+                                        WorkingPrecision=WorkingPrecision, RandomSeeding=RandomSeeding,
+                                        BatchSize=BatchSize, TargetDevice=TargetDevice)
+        return out
+
+    def _evaluate(self, data, prop, states_in, one_only, *, NetEvaluationMode="Test", WorkingPrecision="Real32",
+                  RandomSeeding=S.Automatic, BatchSize=S.Automatic, TargetDevice="CPU"):
+        """(the result ``__call__`` gives, the final states {key: state} or None, one example?);
+        ``states_in`` ({key: state} or None) the initial states; ``one_only``: a batch is an
+        error (NetStateObject), raised before anything runs."""
+        props = prop if isinstance(prop, list) else None
+        if props is not None:
+            bad = next((p for p in props if not isinstance(p, NetPort)), None)
+            if bad is not None or not props:
+                raise LayerGraphError(f"{_wl(bad) if props else '{}'} is not a NetPort; a list of properties should "
+                                      "be a list of NetPort specifications.", "General::invport")
+        all_states = isinstance(prop, NetPort) and prop == ALL_STATES
+        want_states = all_states or (props is not None and ALL_STATES in props) or one_only
+        inner = isinstance(prop, NetPort) and prop.node is not None and not all_states
+        if prop is not S.Automatic and not inner and not all_states and props is None and not self._decoders:
             raise LayerGraphError("The net has no output decoder, so it has no properties to give; call net(x).",
                                   "General::nodecoder")
         if not one_of(NetEvaluationMode, "Test", "Train"):
@@ -625,42 +716,76 @@ class _Container:
                                   "\"Real64\".", "General::invwp")
         device = _target_device(TargetDevice)
         batches, single = self._parse_data(data)
+        if one_only and not single:
+            raise LayerGraphError("NetStateObject evaluates one example at a time (its states are those of one "
+                                  "sequence); give one example.", "NetStateObject::batch")
         n_examples = {b.shape[0] for b in batches.values()}
         if len(n_examples) != 1:
             raise LayerGraphError("The inputs should have the same number of examples.", "General::netbatchlen")
         c, net = self._core_network({p: b.shape[1:] for p, b in batches.items()}, "evaluate")
+        n = next(iter(n_examples))
+        table = None
+        if want_states or states_in is not None:
+            table = state_table(c)
+            start = initial_states(table, states_in, n, dtype)   # checked before anything runs
         ex = net.executor(device, dtype)
         gen = _generator(RandomSeeding)
         feeds = {f"$in:{p}": b.internal(dtype) if isinstance(b, Sequences) else
                  b.converted(internal_shape(b.shape[1:]), dtype) if isinstance(b, Column) else
                  np.ascontiguousarray(b.reshape((b.shape[0],) + internal_shape(b.shape[1:])), dtype=dtype)
                  for p, b in batches.items()}
-        refs = {p: c.leaves[src[0]].out_ref for p, src in c.out_ports.items()}
-        out_dims = dict(c.out_dims)
+        # targets: {result key: (core ref, dims, decoder)}
+        graph_out = {p: (c.leaves[src[0]].ref(src[1]), c.out_dims[p], self._decoders.get(p))
+                     for p, src in c.out_ports.items()}
         if inner:   # net(x, NetPort(layer, "Output")): the value at a layer's output
             path = self._leaf_path(prop)
-            refs = {"$inner": c.leaves[path].out_ref}
-            out_dims = {"$inner": c.leaves[path].out_dims}
-        n = n_examples.pop()
+            targets = {"$inner": (c.leaves[path].out_ref, c.leaves[path].out_dims, None)}
+        elif props is not None:
+            targets = {}
+            for p in props:
+                if p == ALL_STATES:
+                    continue
+                if p.node is None:
+                    if p.port not in graph_out:
+                        raise LayerGraphError(f"{p}: the net has no output port \"{p.port}\". Outputs: "
+                                              + ", ".join(graph_out) + ".", "General::invport")
+                    targets[p] = graph_out[p.port]
+                else:
+                    path = self._leaf_path(p)
+                    targets[p] = (c.leaves[path].out_ref, c.leaves[path].out_dims, None)
+        else:
+            targets = graph_out
+        refs = {ref for ref, _, _ in (targets or graph_out).values()} or {ref for ref, _, _ in graph_out.values()}
         if BatchSize is not S.Automatic:
             bs = _positive(BatchSize, "BatchSize")
         else:   # files are read STREAM_BATCH at a time, ahead of the kernels; arrays in one batch
             bs = min(n, STREAM_BATCH) if streamed(feeds) else n
-        # sequences (lists of C x T arrays) go to the core's run, which pads each mini-batch
-        runner = run_sequences if any(isinstance(f, list) for f in feeds.values()) else run
-        acts = runner(ex, feeds, set(refs.values()), max(bs, 1), training=same(NetEvaluationMode, "Train"), rng=gen)
+        finals = None
+        if table is not None:   # the core's stateful run: every recurrent op starts from its state
+            acts, finals = run_stateful(ex, feeds, refs, max(bs, 1), start,
+                                        training=same(NetEvaluationMode, "Train"), rng=gen)
+            finals = final_states(table, finals, single)
+        else:
+            # sequences (lists of C x T arrays) go to the core's run, which pads each mini-batch
+            runner = run_sequences if any(isinstance(f, list) for f in feeds.values()) else run
+            acts = runner(ex, feeds, refs, max(bs, 1), training=same(NetEvaluationMode, "Train"), rng=gen)
         out = {}
-        for p, ref in refs.items():
+        for key, (ref, dims, decoder) in targets.items():
             if isinstance(acts[ref], list):   # a sequence per example: T x C matrices of their own lengths
-                out[p] = sequence_output(acts[ref], single)
+                out[key] = sequence_output(acts[ref], single)
                 continue
-            y = acts[ref].reshape((n,) + tuple(out_dims[p]))
-            decoder = None if inner else self._decoders.get(p)
-            if decoder is not None and prop is not None:
-                out[p] = decoder.decode(y, prop, single)
+            y = acts[ref].reshape((n,) + tuple(dims))
+            if decoder is not None and prop is not None and props is None:
+                out[key] = decoder.decode(y, prop, single)
+            elif decoder is not None and props is not None:
+                out[key] = decoder.decode(y, S.Automatic, single)
             else:
-                out[p] = y[0] if single else y
-        return next(iter(out.values())) if len(out) == 1 else out
+                out[key] = y[0] if single else y
+        if all_states:
+            return finals, finals, single
+        if props is not None:
+            return {p: (finals if p == ALL_STATES else out[p]) for p in props}, finals, single
+        return (next(iter(out.values())) if len(out) == 1 else out), finals, single
 
     def _leaf_path(self, port: NetPort) -> tuple:
         """The leaf whose output NetPort(layer, "Output") names; a nested net's layer is
@@ -1053,6 +1178,8 @@ class NetGraph(_Container):
     def _edge(self, s, d, index, edge):
         if isinstance(s, NetPort) and s.node is None:
             src = ("$port", s.port)
+        elif isinstance(s, NetPort) and s.port in _state_ports(self._nodes[self._vertex(s.node, edge)]):
+            src = (self._vertex(s.node, edge), s.port)   # NetPort[layer, "State"] -> dst: the final state
         elif isinstance(s, NetPort):
             node = self._vertex(s.node, edge)
             if s.port not in self._node_outputs(node):
@@ -1078,6 +1205,8 @@ class NetGraph(_Container):
         elif isinstance(d, NetPort) and _numbered_input(self._nodes[self._vertex(d.node, edge)], d.port):
             node = self._vertex(d.node, edge)
             dst = (node, "Input", int(d.port[5:]) - 1, "explicit")   # "Input2": the second input
+        elif isinstance(d, NetPort) and d.port in _state_ports(self._nodes[self._vertex(d.node, edge)]):
+            dst = (self._vertex(d.node, edge), d.port, None)   # src -> NetPort[layer, "State"]: the initial state
         elif isinstance(d, NetPort):
             node = self._vertex(d.node, edge)
             if d.port not in self._node_inputs(node):
@@ -1109,6 +1238,11 @@ for _cls in (NetPort, NetChain, NetGraph):
     checked_init(_cls)
 
 register_lone_chain(NetChain)   # a lone layer evaluates as the chain of itself
+
+
+def _state_ports(node) -> tuple:
+    """A recurrent layer's state ports ("State", and "CellState" for an LSTM); none for others."""
+    return tuple(node.state_ports()) if isinstance(node, NetLayer) and hasattr(node, "state_ports") else ()
 
 
 def _numbered_input(node, port) -> bool:
@@ -1240,7 +1374,7 @@ def to_core_net(net) -> CoreNet:
              if getattr(c.leaves[p].layer, "is_input", False)}
     return CoreNet(graph=c.graph,
                    inputs={port: f"$in:{port}" for port in c.in_dims},
-                   outputs={port: c.leaves[path].out_ref for port, (path, _) in c.out_ports.items()},
+                   outputs={port: c.leaves[path].ref(p) for port, (path, p) in c.out_ports.items()},
                    names=names,
                    classes={port: list(decoder.labels) for port, decoder in net._decoders.items()
                             if isinstance(decoder, ClassDecoder)},
@@ -1316,7 +1450,7 @@ class _TrainingView:
 
     def output_ref(self, port):
         """The core (layer, port) of the net's output ``port``."""
-        return self._output_leaf(port).out_ref
+        return self._output_leaf(port).ref(self._compiled.out_ports[port][1])
 
     def output_layer(self, port):
         """The net's layer that gives the output ``port``."""

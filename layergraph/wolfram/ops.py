@@ -15,6 +15,7 @@ from .coders import _Coder, check_sides
 from .layers import NetLayer
 from .net import NetChain, NetGraph, NetPort, _as_node, _Container, register_extract
 from .netarray import NetArray, NetSharedArray
+from .states import NetStateObject
 from .types import _wl, port_spec
 
 
@@ -75,6 +76,8 @@ def NetExtract(net, spec):
     """``NetExtract(layer, "Weights")``, ``NetExtract(net, 2)``, ``NetExtract(net, "name")``,
     ``NetExtract(net, (2, "Weights"))`` (a path: Wolfram's {2, "Weights"}), ``NetExtract(net, All)``
     (a dict of the layers); uninitialized arrays give Automatic. A list of specs gives a list."""
+    if isinstance(net, NetStateObject):   # NetExtract[NetStateObject[...], "States"]
+        return net[spec]
     _require_net(net, "NetExtract", True)
     if isinstance(spec, list):
         return [NetExtract(net, s) for s in spec]

@@ -141,6 +141,85 @@ def sequence_output(values, single):
     return out[0] if single else out
 
 
+# -- recurrent states by Wolfram's keys (NetPort[All, "States"], NetStateObject: states.py) ---------
+# the core spec's state names -> Wolfram's state ports
+STATE_PORTS = {"HiddenState": "State", "CellState": "CellState"}
+
+
+def _key_part(name: str):
+    return int(name) if name.isdigit() else name
+
+
+def state_table(c) -> dict:
+    """{Wolfram key: (core step name, index in the core layer's ``states``, size)} of a compiled,
+    sized net (``Compiled``), in the net's order. A recurrent layer whose states come from its
+    state inputs has none to keep."""
+    table = {}
+    for path in c.order:
+        info = c.leaves[path]
+        for name, spec in zip(info.core_names, info.built.specs):
+            states = getattr(spec, "states", None)
+            if not states or getattr(spec, "HasStateInputs", False) or not hasattr(spec, "NumHiddenUnits"):
+                continue
+            size = spec.directions * spec.NumHiddenUnits
+            prefix = tuple(_key_part(p) for p in path)
+            if len(info.built.specs) > 1:   # a leaf of several core layers: the core layer's name as well
+                prefix += (name.rsplit("/", 1)[-1],)
+            for i, s in enumerate(states):
+                table[prefix + (STATE_PORTS.get(s, s),)] = (name, i, size)
+    return table
+
+
+def _key_text(key) -> str:
+    return "{" + ", ".join(f'"{k}"' if isinstance(k, str) else str(k) for k in key) + "}"
+
+
+def _as_key(key):
+    if isinstance(key, list):
+        key = tuple(key)
+    if isinstance(key, str):
+        key = (key,)
+    return key
+
+
+def initial_states(table: dict, given, n: int, dtype) -> dict:
+    """{core step: tuple of N x size arrays}: ``given`` ({key: vector or N x size}, None: none)
+    over zeros."""
+    if given is not None and not isinstance(given, dict):
+        raise LayerGraphError(f"The value of NetPort[All, \"States\"] should be an association of states "
+                              f"{{key: vector}}; received {_wl(given)}.", "General::invstates")
+    values = {}
+    for raw, value in (given or {}).items():
+        key = _as_key(raw)
+        if key not in table:
+            known = ", ".join(_key_text(k) for k in table) or "none"
+            raise LayerGraphError(f"{_key_text(key) if isinstance(key, tuple) else _wl(raw)} is not a recurrent state "
+                                  f"of the net. Its states: {known}.", "General::invstates")
+        size = table[key][2]
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or not (arr.shape == (size,) or arr.shape == (n, size)) or not np.all(np.isfinite(arr)):
+            shape = wl_list(arr.shape) if arr is not None else _wl(value)
+            raise LayerGraphError(f"The state {_key_text(key)} should be a vector of size {size} (or a {n}{chr(215)}"
+                                  f"{size} matrix, one per example); received {shape}.", "General::invstates")
+        values[key] = np.ascontiguousarray(np.broadcast_to(arr, (n, size)), dtype=dtype)
+    out: dict[str, list] = {}
+    for key, (step, i, size) in table.items():
+        out.setdefault(step, []).append(values.get(key, np.zeros((n, size), dtype)))
+    return {step: tuple(v) for step, v in out.items()}
+
+
+def final_states(table: dict, finals: dict, single: bool) -> dict:
+    """{key: final state} (a vector for one example, N x size for a batch)."""
+    out = {}
+    for key, (step, i, _) in table.items():
+        value = np.asarray(finals[step][i])
+        out[key] = value[0].copy() if single else value.copy()
+    return out
+
+
 # -- the layers ------------------------------------------------------------------------------
 def _sequence_dims(head, dims, port="Input"):
     if not is_varying(dims):
@@ -150,8 +229,17 @@ def _sequence_dims(head, dims, port="Input"):
     return dims
 
 
+def _dropout_param(value):
+    """The "Dropout" parameter as the layer keeps it (and NetExtract gives it): None, a
+    probability, or the rules as a dict."""
+    if value is None or isinstance(value, (int, float, np.integer, np.floating)):
+        return value if value is None else float(value)
+    return {m: float(p) for m, p in (value.items() if isinstance(value, dict) else value)}
+
+
 def _dropout(head, value):
-    """None, or the refusal of a "Dropout" spec (checked as Wolfram checks it first)."""
+    """The core's ``dropout`` ({method: p}) of a "Dropout" spec, checked as Wolfram checks it
+    (a bare p is {"VariationalWeights" -> p}); None for None."""
     if value is None:
         return None
     allowed = ", ".join(f'"{m}"' for m in DROPOUT_METHODS)
@@ -173,8 +261,7 @@ def _dropout(head, value):
     if head == "BasicRecurrentLayer" and rules.get("StateUpdate", 0) > 0:   # its one update is the state
         raise LayerGraphError(f"{head}: \"UpdateVector\" dropout method is not applicable to BasicRecurrentLayer.",
                               "General::valfail")
-    raise LayerGraphError(f"{head}: \"Dropout\" -> {_wl(value)} is not supported yet; only \"Dropout\" -> None. "
-                          "(Put a DropoutLayer before the layer for dropout on its input.)", "General::unsupported")
+    return {m: float(p) for m, p in rules.items()}
 
 
 class _RecurrentLayer(NetLayer):
@@ -202,8 +289,8 @@ class _RecurrentLayer(NetLayer):
             raise LayerGraphError(f"{self.head}: the output size n is not specified; give "
                                   f"{self.head}(n).", "General::nfspec")
         n = _pos_int(self.head, "the output size", n)
-        _dropout(self.head, Dropout)
-        self.params = {"OutputSize": n, "Dropout": None}
+        self._drop = _dropout(self.head, Dropout)
+        self.params = {"OutputSize": n, "Dropout": _dropout_param(Dropout)}
         if self.input_spec is not None:
             _sequence_dims(self.head, self.input_spec)
         k = next((a.shape[1] for name, a in self.arrays.items() if a is not None and name.endswith("InputWeights")
@@ -272,13 +359,27 @@ class _RecurrentLayer(NetLayer):
         GRU's ResetGateMode)."""
         return {}
 
-    def build(self, name, in_dims):
+    def state_ports(self) -> tuple[str, ...]:
+        """Its state ports (Wolfram's "State", "CellState"): in a NetGraph, ``src -> NetPort[layer,
+        "State"]`` gives the initial state, ``NetPort[layer, "State"] -> dst`` the final one."""
+        return tuple(STATE_PORTS[s] for s in self.core_class.states)
+
+    def build(self, name, in_dims, state_in=(), state_out=False):
+        """The core spec; ``state_in``: the state ports connected in a NetGraph (their states are
+        the core layer's state inputs, the others start at zero), ``state_out``: its final states
+        are outputs too (the core layer's 'hidden' and 'cell')."""
         dims = _sequence_dims(self.head, _single(self.head, in_dims))
         self._check_arrays(in_dims)
         n = self.params["OutputSize"]
         zero = Internal(np.zeros(n, np.float32))
+        names = dict(zip(self.state_ports(), self.core_class.states))
+        fed = tuple(names[p] for p in state_in)
+        states = {"HiddenState": zero, **self._spec_options(zero)}
+        states = {k: v for k, v in states.items() if k not in fed}
+        ports = dict(HasStateInputs=bool(fed), HasStateOutputs=bool(state_out),
+                     state_inputs=fed if fed and len(fed) < len(names) else None)
         spec = self.core_class(Name=name, NumHiddenUnits=n, InputSize=int(dims[1]), OutputMode="sequence",
-                               HiddenState=zero, **self._spec_options(zero), **self._stacked(), **self._factors())
+                               **states, **ports, **self._stacked(), **self._factors(), dropout=self._drop)
         return Built([spec], 0, 2, functools.partial(recurrent_arrays, gates=self.gates))
 
     @classmethod
@@ -306,7 +407,7 @@ class _RecurrentLayer(NetLayer):
         arrays = recurrent_arrays(spec, cls.gates) if spec.InputWeights is not None else {}
         if in_sizes:
             arrays["Input"] = (VARYING_DIM, int(in_sizes[0].channels))
-        return cls(spec.NumHiddenUnits, **arrays)
+        return cls(spec.NumHiddenUnits, Dropout=dict(spec.dropout) if spec.dropout else None, **arrays)
 
 
 def _array_names(order):

@@ -275,8 +275,8 @@ def test_bad_input_is_refused_in_wolframs_words(cls):
         cls(3, Dropout=1.5)
     with pytest.raises(LayerGraphError, match='allowed methods are "VariationalWeights", "VariationalInput"'):
         cls(3, Dropout={"Bogus": 0.1})
-    with pytest.raises(LayerGraphError, match='"Dropout" -> .* is not supported yet'):
-        cls(3, Dropout=[("VariationalInput", 0.2)])
+    with pytest.raises(LayerGraphError, match="Dropout probabilities should be numeric values between 0 and 1"):
+        cls(3, Dropout=[("VariationalState", -0.2)])
     with pytest.raises(LayerGraphError, match="the output size"):
         cls(0)
     with pytest.raises(LayerGraphError, match="the output size n is not specified"):
@@ -301,5 +301,4 @@ def test_basic_recurrent_layer_refuses_the_state_update_dropout():
     with pytest.raises(LayerGraphError, match='"UpdateVector" dropout method is not applicable to '
                                               "BasicRecurrentLayer"):
         BasicRecurrentLayer(3, Dropout={"StateUpdate": 0.3})
-    with pytest.raises(LayerGraphError, match="not supported yet"):   # the GRU has a state update
-        GatedRecurrentLayer(3, Dropout={"StateUpdate": 0.3})
+    assert GatedRecurrentLayer(3, Dropout={"StateUpdate": 0.3}).params["Dropout"] == {"StateUpdate": 0.3}

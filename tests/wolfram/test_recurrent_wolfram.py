@@ -340,9 +340,8 @@ def test_bad_layers_and_options_are_refused_in_wolframs_words():
         LongShortTermMemoryLayer(3, Dropout=1.5)
     with pytest.raises(LayerGraphError, match='allowed methods are "VariationalWeights", "VariationalInput"'):
         LongShortTermMemoryLayer(3, Dropout={"Bogus": 0.1})
-    with pytest.raises(LayerGraphError, match=r'"Dropout" -> \{"VariationalInput", 0.2\}|"Dropout" -> .* is not '
-                                              "supported"):
-        LongShortTermMemoryLayer(3, Dropout=[("VariationalInput", 0.2)])
+    with pytest.raises(LayerGraphError, match="Dropout probabilities should be numeric values between 0 and 1"):
+        LongShortTermMemoryLayer(3, Dropout=[("StateUpdate", "a")])
     with pytest.raises(LayerGraphError, match="the output size"):
         LongShortTermMemoryLayer(0)
     with pytest.raises(LayerGraphError, match=r'"InputGateBiases" has dimensions \{3\}, but dimensions \{4\}'):

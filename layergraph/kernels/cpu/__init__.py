@@ -29,16 +29,19 @@ from . import (
     norm,
     pool,
     recurrent,
+    recurrent_masked,
     resize,
     rnn,
     softmax,
 )
 
 _MODULES = (activation, broadcast, combine, conv, dense, dropout, elementwise, embedding, flatten, groupnorm,
-            instancenorm, loss, norm, pool, recurrent, resize, rnn, softmax)
+            instancenorm, loss, norm, pool, recurrent, recurrent_masked, resize, rnn, softmax)
 # A kernel family that no layer runs on (DepthConcatenationLayer runs on "concatenation" along the
 # channels), kept for callers of the kernels themselves.
-_KERNEL_ONLY = {"depthconcatenation": "depthconcat"}
+# "maskedrecurrent": the recurrent layers' training path with dropout masks inside the recurrence
+# (recurrent_masked.py), which the recurrent ops call themselves.
+_KERNEL_ONLY = {"depthconcatenation": "depthconcat", "maskedrecurrent": "masked_recurrent"}
 
 
 def _on_registry(entry, added):

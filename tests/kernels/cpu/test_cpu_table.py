@@ -14,7 +14,8 @@ FAMILIES = ["conv", "transposed_conv", "batchnorm", "layernorm", "maxpool", "avg
             "globalmaxpool", "fc", "relu", "leakyrelu", "clippedrelu", "elu", "tanh", "sigmoid", "swish", "gelu",
             "softmax", "dropout", "addition", "concatenation", "depthconcatenation", "flatten",
             "crossentropyex", "mse", "elementwise", "threading", "instancenorm", "groupnorm",
-            "multiplication", "scaling", "resize", "hardsigmoid", "hardswish", "lstm", "gru", "rnn", "embedding"]
+            "multiplication", "scaling", "resize", "hardsigmoid", "hardswish", "lstm", "gru", "rnn", "embedding",
+            "maskedrecurrent"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
