@@ -306,7 +306,7 @@ def _input_grads(dg, xt, w):
     kh = dg.shape[2]
     dg2 = dg.reshape(t * n, kh)
     dw = _matmul(dg2.T, xt.reshape(t * n, ch), np.empty((kh, ch), dg.dtype))
-    db = _colsum(dg2)
+    db = dg2.sum(axis=0)
     dx2 = _matmul(dg2, w, np.empty((t * n, ch), dg.dtype))
     dx = np.ascontiguousarray(dx2.reshape(t, n, ch).transpose(1, 2, 0))
     return dx, dw, db
@@ -335,21 +335,6 @@ def _matmul(a, b, out, bias=None):
             if bias is not None:
                 out[lo:hi] += bias
     batch_parallel(work, m, -(-m // nt))
-    return out
-
-
-def _colsum(a):
-    """a.sum(axis=0) of a C-contiguous matrix, its columns split over the pool."""
-    m, k = a.shape
-    nt = threads()
-    if nt <= 1 or m * k < MATMUL_SPLIT // 8 or k < 2 * SPLIT_ROWS or threading.current_thread().name.startswith(_PREFIX):
-        return a.sum(axis=0)
-    out = np.empty(k, a.dtype)
-
-    def work(chunks):
-        for lo, hi in chunks:
-            a[:, lo:hi].sum(axis=0, out=out[lo:hi])
-    batch_parallel(work, k, -(-k // nt))
     return out
 
 
@@ -560,7 +545,7 @@ def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, re
                 gz = g[i, H + j]
                 rec = q[i, j] if mode == 1 else gr * rh[i, j]
                 gn = _state(xp[t, n, 2 * H + j] + rec, state, fast)
-                hn = (1.0 - gz) * gn + gz * h[i, j]
+                hn = (_ONE - gz) * gn + gz * h[i, j]
                 h[i, j] = hn
                 if store:
                     acts[t, n, j] = gr
@@ -599,7 +584,7 @@ def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate
                 gz = acts[t, n, H + j]
                 gn = acts[t, n, 2 * H + j]
                 dht = dh[n, j] + dy[t, n, j] if has_dy else dh[n, j]
-                d_n = dht * (1.0 - gz) * _state_grad_out(gn, state)
+                d_n = dht * (_ONE - gz) * _state_grad_out(gn, state)
                 dn[i, j] = d_n
                 dg[t, n, H + j] = dht * (hprev[t, n, j] - gn) * _gate_grad(gz, gate)
                 dg[t, n, 2 * H + j] = d_n
@@ -714,5 +699,5 @@ def _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse, chunks):
     dr = _matmul(dgr2.T, hprev.reshape(t * n, hid), np.empty((3 * hid, hid), dt))
     if md == 1:   # the candidate block's product has r * h as its input
         dr[2 * hid:] = dg.reshape(t * n, 3 * hid)[:, 2 * hid:].T @ aux.reshape(t * n, hid)
-    drb = _colsum(dgr2) if md == 2 else None
+    drb = dgr2.sum(axis=0) if md == 2 else None
     return dx, dw, dr, db, drb, dh
