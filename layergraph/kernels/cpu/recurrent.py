@@ -31,7 +31,7 @@ import threading
 import numba
 import numpy as np
 
-from ._parallel import _PREFIX, batch_parallel, blas_threads, parallel_range, threads
+from ._parallel import _PREFIX, batch_parallel, blas_threads, parallel_range, threads, workspace
 from ._util import as_float, like
 
 GATES = {"sigmoid": 0, "hard-sigmoid": 1}
@@ -294,7 +294,7 @@ def _project(x, w, b):
     """(x as T x N x C, the input projection of every step T x N x kH): one matrix product (its
     rows split over the pool)."""
     n, ch, t = x.shape
-    xt = np.ascontiguousarray(x.transpose(2, 0, 1))
+    xt = _to_tnh(x)
     xp = np.empty((t, n, w.shape[0]), x.dtype)
     _matmul(xt.reshape(t * n, ch), w.T, xp.reshape(t * n, w.shape[0]), b)
     return xt, xp
@@ -308,7 +308,7 @@ def _input_grads(dg, xt, w):
     dw = _matmul(dg2.T, xt.reshape(t * n, ch), np.empty((kh, ch), dg.dtype))
     db = dg2.sum(axis=0)
     dx2 = _matmul(dg2, w, np.empty((t * n, ch), dg.dtype))
-    dx = np.ascontiguousarray(dx2.reshape(t, n, ch).transpose(1, 2, 0))
+    dx = _to_nht(dx2.reshape(t, n, ch))
     return dx, dw, db
 
 
@@ -340,10 +340,10 @@ def _matmul(a, b, out, bias=None):
 
 def _time_first(a, shape, dt):
     """An N x H x T gradient (None: zeros) as T x N x H."""
-    return np.zeros(shape, dt) if a is None else np.ascontiguousarray(np.asarray(a, dt).transpose(2, 0, 1))
+    return np.zeros(shape, dt) if a is None else _to_tnh(np.asarray(a, dt))
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+@numba.njit(cache=True, nogil=True)
 def _nht_rows(lo, hi, y, out):
     """out[n, j, t] = y[t, n, j] for n in lo:hi, in blocks of 16 steps (both sides stay in cache)."""
     T, N, H = y.shape
@@ -355,11 +355,32 @@ def _nht_rows(lo, hi, y, out):
                     out[n, j, t] = y[t, n, j]
 
 
+@numba.njit(cache=True, nogil=True)
+def _tnh_rows(lo, hi, a, out):
+    """out[t, n, j] = a[n, j, t] for n in lo:hi (the inverse of _nht_rows), in blocks of 16 steps."""
+    N, H, T = a.shape
+    for n in range(lo, hi):
+        for t0 in range(0, T, 16):
+            t1 = min(T, t0 + 16)
+            for j in range(H):
+                for t in range(t0, t1):
+                    out[t, n, j] = a[n, j, t]
+
+
 def _to_nht(y):
     """A T x N x H array as N x H x T (the layout outside the kernels), split over the pool."""
     t, n, hid = y.shape
     out = np.empty((n, hid, t), y.dtype)
     parallel_range(_nht_rows, n, y, out, size=y.size)
+    return out
+
+
+def _to_tnh(a):
+    """An N x H x T array as T x N x H (the loops' layout), split over the pool."""
+    a = np.ascontiguousarray(a)
+    n, hid, t = a.shape
+    out = np.empty((t, n, hid), a.dtype)
+    parallel_range(_tnh_rows, n, a, out, size=a.size)
     return out
 
 
@@ -476,7 +497,7 @@ def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
     g, s = _codes(gate, state)
     dyt = _none(dt) if dy is None else _time_first(dy, (t, n, hid), dt)
     dh, dc = _final_grad(dhT, n, hid, dt), _final_grad(dcT, n, hid, dt)
-    dg = np.empty((t, n, 4 * hid), dt)
+    dg = workspace((t, n, 4 * hid), dt, "rnn_dg")     # scratch of this call (a fresh one page-faults)
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
     _over_rows(_backward_loop, n, chunks, dyt, dh, dc, acts, c0, cs, m, r, g, s, bool(reverse), dg,
                dt == np.float32)
@@ -651,7 +672,7 @@ def _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse, store, se
     chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
     _over_rows(_gru_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), rh_t, rb, h, m, md, g, s, bool(reverse),
                store, acts, hprev, aux, y, sequence, hT, dt == np.float32)
-    out = np.ascontiguousarray(y.transpose(1, 2, 0)) if sequence else None
+    out = _to_nht(y) if sequence else None
     return out, hT, ((xt, acts, hprev, aux, m) if store else None)
 
 
@@ -690,7 +711,7 @@ def _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse, chunks):
     g, s = _codes(gate, state, "gru")
     dyt = _none(dt) if dy is None else _time_first(dy, (t, n, hid), dt)
     dh = _final_grad(dhT, n, hid, dt)
-    dg, dgr = np.empty((t, n, 3 * hid), dt), np.empty((t, n, 3 * hid), dt)
+    dg, dgr = workspace((t, n, 3 * hid), dt, "rnn_dg"), workspace((t, n, 3 * hid), dt, "rnn_dgr")
     chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
     _over_rows(_gru_backward_loop, n, chunks, dyt, dh, acts, hprev, aux, m, r, np.ascontiguousarray(r[2 * hid:]), md,
                g, s, bool(reverse), dg, dgr)
