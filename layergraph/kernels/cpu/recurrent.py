@@ -519,23 +519,25 @@ MODES = {"after-multiplication": 0, "before-multiplication": 1, "recurrent-bias-
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, reverse, store, acts, hprev, aux, y,
-                      want_y, hT, fast):
-    """Rows lo:hi of the batch. xp T x N x 3H (input projection + input bias), r_t H x 3H, rh_t
-    H x H (the candidate's block of R, transposed; read by 'before-multiplication' only), rb
-    (3H,) the recurrent bias (zeros unless 'recurrent-bias-after-multiplication'), h0 N x H
-    (read), hT N x H (rows lo:hi written). With ``store`` writes acts (r, z, candidate after
-    activation), hprev (the state entering each step) and aux (modes 0 and 2: the candidate's
-    recurrent term R_h h + rb_h; mode 1: r * h); without, those are not touched. With
-    ``want_y`` writes y (0 on padded steps)."""
+def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, reverse, store, hprev, aux, y, want_y,
+                      hT, fast):
+    """Rows lo:hi of the batch. xp T x N x 3H (input projection + input bias; its rows lo:hi are
+    overwritten with the gates after activation, r, z, candidate: the store of the training
+    forward, scratch in prediction; 0 on padded steps), r_t H x 3H, rh_t H x H (the candidate's
+    block of R, transposed; read by 'before-multiplication' only), rb (3H,) the recurrent bias
+    (zeros unless 'recurrent-bias-after-multiplication'), h0 N x H (read), hT N x H (rows lo:hi
+    written). With ``store`` writes hprev (the state entering each step) and aux (modes 0 and 2:
+    the candidate's recurrent term R_h h + rb_h; mode 1: r * h); without, those are not touched.
+    With ``want_y`` writes y (0 on padded steps). Each row's gate math runs as branch-free loops
+    over contiguous memory (vectorized; sigmoid and tanh in float32 without libm)."""
     T, N, H3 = xp.shape
     H = H3 // 3
     nc = hi - lo
     h = h0[lo:hi].copy()
     z = np.empty((nc, H3), xp.dtype)
-    g = np.empty((nc, 2 * H), xp.dtype)            # r, z of the step
     rh = np.empty((nc, H), xp.dtype)               # r * h (mode 1) or the candidate's recurrent term
     q = np.empty((nc, H), xp.dtype)
+    quick = fast and gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, reverse)
         np.dot(h, r_t, z)
@@ -545,36 +547,59 @@ def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, re
                 hprev[t, n] = h[i]
             if not mask[n, t]:
                 continue
-            for j in range(H):
-                gr = _gate(xp[t, n, j] + z[i, j] + rb[j], gate, fast)
-                g[i, j] = gr
-                g[i, H + j] = _gate(xp[t, n, H + j] + z[i, H + j] + rb[H + j], gate, fast)
-                rh[i, j] = gr * h[i, j] if mode == 1 else z[i, 2 * H + j] + rb[2 * H + j]
+            a = xp[t, n]
+            zi = z[i]
+            if quick:
+                for j in range(2 * H):
+                    a[j] = _sig32(a[j] + zi[j] + rb[j])
+            else:
+                for j in range(2 * H):
+                    a[j] = _gate(a[j] + zi[j] + rb[j], gate, fast)
+            rhi = rh[i]
+            if mode == 1:
+                hr = h[i]
+                for j in range(H):
+                    rhi[j] = a[j] * hr[j]
+            else:
+                for j in range(H):
+                    rhi[j] = zi[2 * H + j] + rb[2 * H + j]
         if mode == 1:
             np.dot(rh, rh_t, q)                        # R_h (r * h): the second product of the step
+        else:
+            for i in range(nc):
+                a = xp[_at(s, T, reverse), lo + i]
+                qi = q[i]
+                rhi = rh[i]
+                for j in range(H):
+                    qi[j] = a[j] * rhi[j]              # r (R_h h + rb_h)
         for i in range(nc):
             n = lo + i
+            a = xp[t, n]
             if not mask[n, t]:
+                a[:] = 0.0
                 if store:
-                    acts[t, n] = 0.0
                     aux[t, n] = 0.0
                 if want_y:
                     y[t, n] = 0.0
                 continue
-            for j in range(H):
-                gr = g[i, j]
-                gz = g[i, H + j]
-                rec = q[i, j] if mode == 1 else gr * rh[i, j]
-                gn = _state(xp[t, n, 2 * H + j] + rec, state, fast)
-                hn = (_ONE - gz) * gn + gz * h[i, j]
-                h[i, j] = hn
-                if store:
-                    acts[t, n, j] = gr
-                    acts[t, n, H + j] = gz
-                    acts[t, n, 2 * H + j] = gn
-                    aux[t, n, j] = rh[i, j]
+            hr = h[i]
+            qi = q[i]
+            if quick:
+                for j in range(H):
+                    gz = a[H + j]
+                    gn = _tanh32(a[2 * H + j] + qi[j])
+                    hr[j] = (_ONE - gz) * gn + gz * hr[j]
+                    a[2 * H + j] = gn
+            else:
+                for j in range(H):
+                    gz = a[H + j]
+                    gn = _state(a[2 * H + j] + qi[j], state, fast)
+                    hr[j] = (_ONE - gz) * gn + gz * hr[j]
+                    a[2 * H + j] = gn
+            if store:
+                aux[t, n] = rh[i]
             if want_y:
-                y[t, n] = h[i]
+                y[t, n] = hr
     hT[lo:hi] = h
 
 
@@ -662,18 +687,17 @@ def _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse, store, se
         rb = np.zeros(3 * hid, dt)
     xt, xp = _project(x, w, b)
     if store:
-        acts = np.empty((t, n, 3 * hid), dt)
         hprev, aux = np.empty((t, n, hid), dt), np.empty((t, n, hid), dt)
     else:
-        acts = hprev = aux = _none(dt)
+        hprev = aux = _none(dt)
     y = np.empty((t, n, hid), dt) if sequence else _none(dt)
     hT = np.empty_like(h)
     rh_t = np.ascontiguousarray(r[2 * hid:].T)
     chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
     _over_rows(_gru_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), rh_t, rb, h, m, md, g, s, bool(reverse),
-               store, acts, hprev, aux, y, sequence, hT, dt == np.float32)
+               store, hprev, aux, y, sequence, hT, dt == np.float32)
     out = _to_nht(y) if sequence else None
-    return out, hT, ((xt, acts, hprev, aux, m) if store else None)
+    return out, hT, ((xt, xp, hprev, aux, m) if store else None)     # xp: the gates now
 
 
 def gru_forward_train(x, w, r, b, rb=None, h0=None, mask=None, mode="after-multiplication", gate="sigmoid",
