@@ -617,52 +617,81 @@ def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate
     dn = np.zeros((nc, H), dg.dtype)
     drh = np.empty((nc, H), dg.dtype)
     back = np.empty((nc, H), dg.dtype)
+    quick = gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, not reverse)
         for i in range(nc):
             n = lo + i
+            d = dg[t, n]
             if not mask[n, t]:
-                dg[t, n] = 0.0
+                d[:] = 0.0
                 dgr[t, n] = 0.0
                 dn[i] = 0.0
                 continue
-            for j in range(H):
-                gz = acts[t, n, H + j]
-                gn = acts[t, n, 2 * H + j]
-                dht = dh[n, j] + dy[t, n, j] if has_dy else dh[n, j]
-                d_n = dht * (_ONE - gz) * _state_grad_out(gn, state)
-                dn[i, j] = d_n
-                dg[t, n, H + j] = dht * (hprev[t, n, j] - gn) * _gate_grad(gz, gate)
-                dg[t, n, 2 * H + j] = d_n
+            a = acts[t, n]
+            hp = hprev[t, n]
+            dhn = dh[n]
+            dni = dn[i]
+            if has_dy:
+                dyn = dy[t, n]
+                for j in range(H):
+                    dhn[j] += dyn[j]
+            if quick:
+                for j in range(H):
+                    gz = a[H + j]
+                    gn = a[2 * H + j]
+                    d_n = dhn[j] * (_ONE - gz) * (_ONE - gn * gn)
+                    dni[j] = d_n
+                    d[H + j] = dhn[j] * (hp[j] - gn) * (gz * (_ONE - gz))
+                    d[2 * H + j] = d_n
+            else:
+                for j in range(H):
+                    gz = a[H + j]
+                    gn = a[2 * H + j]
+                    d_n = dhn[j] * (_ONE - gz) * _state_grad_out(gn, state)
+                    dni[j] = d_n
+                    d[H + j] = dhn[j] * (hp[j] - gn) * _gate_grad(gz, gate)
+                    d[2 * H + j] = d_n
         if mode == 1:
             np.dot(dn, rh, drh)                        # the gradient of r * h
         for i in range(nc):
             n = lo + i
             if not mask[n, t]:
                 continue
-            for j in range(H):
-                gr = acts[t, n, j]
-                gz = acts[t, n, H + j]
-                dht = dh[n, j] + dy[t, n, j] if has_dy else dh[n, j]
-                if mode == 1:
-                    dgate_r = drh[i, j] * hprev[t, n, j]
-                    direct = dht * gz + drh[i, j] * gr
-                    dgr[t, n, 2 * H + j] = 0.0
-                else:
-                    dgate_r = dn[i, j] * aux[t, n, j]
-                    direct = dht * gz
-                    dgr[t, n, 2 * H + j] = dn[i, j] * gr
-                d_r = dgate_r * _gate_grad(gr, gate)
-                dg[t, n, j] = d_r
-                dgr[t, n, j] = d_r
-                dgr[t, n, H + j] = dg[t, n, H + j]
-                dh[n, j] = direct                       # + dgr R below
+            a = acts[t, n]
+            d = dg[t, n]
+            e = dgr[t, n]
+            dhn = dh[n]
+            dni = dn[i]
+            if mode == 1:
+                hp = hprev[t, n]
+                dri = drh[i]
+                for j in range(H):
+                    gr = a[j]
+                    d_r = dri[j] * hp[j] * _gate_grad(gr, gate)
+                    d[j] = d_r
+                    e[j] = d_r
+                    e[H + j] = d[H + j]
+                    e[2 * H + j] = 0.0
+                    dhn[j] = dhn[j] * a[H + j] + dri[j] * gr     # + dgr R below
+            else:
+                ax = aux[t, n]
+                for j in range(H):
+                    gr = a[j]
+                    d_r = dni[j] * ax[j] * (gr * (_ONE - gr) if quick else _gate_grad(gr, gate))
+                    d[j] = d_r
+                    e[j] = d_r
+                    e[H + j] = d[H + j]
+                    e[2 * H + j] = dni[j] * gr
+                    dhn[j] = dhn[j] * a[H + j]                    # + dgr R below
         np.dot(dgr[t][lo:hi], r, back)
         for i in range(nc):
             n = lo + i
             if mask[n, t]:
+                dhn = dh[n]
+                bi = back[i]
                 for j in range(H):
-                    dh[n, j] += back[i, j]
+                    dhn[j] += bi[j]
 
 
 def _gru_mode(mode):
