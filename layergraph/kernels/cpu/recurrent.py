@@ -31,7 +31,7 @@ import threading
 import numba
 import numpy as np
 
-from ._parallel import _PREFIX, batch_parallel, blas_threads, threads
+from ._parallel import _PREFIX, batch_parallel, blas_threads, parallel_range, threads, workspace
 from ._util import as_float, like
 
 GATES = {"sigmoid": 0, "hard-sigmoid": 1}
@@ -68,36 +68,52 @@ def _tanh32(x):
     return x * p / q
 
 
+# The constants below are float32 so that every expression keeps its argument's type: float32 op
+# float32 stays float32, float32 op float64 is float64 (a Python float literal would make a float32
+# gate float64 and the loop 4 lanes wide instead of 8). 1, 0.5, 2.5 and 5 are exact in float32,
+# so float64 loses nothing; hard-sigmoid's 0.2 v + 0.5 is computed as (v + 2.5) / 5.
+_ONE = _F(1.0)
+_ZERO = _F(0.0)
+_TWO_HALF = _F(2.5)
+_FIVE = _F(5.0)
+
+
+@numba.njit(cache=True, inline="always")
+def _sig32(v):
+    """float32 sigmoid as 0.5 + 0.5 tanh(v / 2) (no branch: the vectorized loops' gate)."""
+    return _HALF + _HALF * _tanh32(_HALF * v)
+
+
 @numba.njit(cache=True, inline="always")
 def _gate(v, kind, fast):
     if kind == 0:
         if fast:
-            return _HALF + _HALF * _tanh32(_HALF * v)
-        return 1.0 / (1.0 + np.exp(-v))
-    return min(1.0, max(0.0, 0.2 * v + 0.5))
+            return _sig32(v)
+        return _ONE / (_ONE + np.exp(-v))
+    return min(_ONE, max(_ZERO, (v + _TWO_HALF) / _FIVE))
 
 
 @numba.njit(cache=True, inline="always")
 def _gate_grad(y, kind):
     """The gate's derivative from its output."""
     if kind == 0:
-        return y * (1.0 - y)
-    return 0.2 if 0.0 < y < 1.0 else 0.0
+        return y * (_ONE - y)
+    return (y - y + _ONE) / _FIVE if _ZERO < y < _ONE else y - y
 
 
 @numba.njit(cache=True, inline="always")
 def _state(v, kind, fast):
     if kind == 0:
         return _tanh32(v) if fast else np.tanh(v)
-    return v / (1.0 + abs(v))
+    return v / (_ONE + abs(v))
 
 
 @numba.njit(cache=True, inline="always")
 def _state_grad_out(y, kind):
     """The state activation's derivative from its output (tanh: 1 - y^2; softsign: (1 - |y|)^2)."""
     if kind == 0:
-        return 1.0 - y * y
-    a = 1.0 - abs(y)
+        return _ONE - y * y
+    a = _ONE - abs(y)
     return a * a
 
 
@@ -107,96 +123,134 @@ def _at(s, T, reverse):
     return T - 1 - s if reverse else s
 
 
-@numba.njit(cache=True, nogil=True)
-def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, acts, hprev, cprev, cs, y, want_y,
-                  hT, cT, fast):
-    """Rows lo:hi of the batch through every step. xp T x N x 4H (input projection + bias), r_t
-    H x 4H, h0 and c0 N x H (read), hT and cT N x H (rows lo:hi written: the final state). With
-    ``store`` (training) writes acts (post-activation gates), the states entering each step and
-    the cell after it (T x N x H each); without, those are not touched (prediction). With
-    ``want_y`` writes y (T x N x H, 0 on padded steps). Per step one product of the rows' states
-    (one BLAS call into a buffer made once), then the gate math of those rows in one pass."""
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hprev, cs, y, want_y, hT, cT, fast):
+    """Rows lo:hi of the batch through every step. xp T x N x 4H (input projection + bias; its
+    rows lo:hi are overwritten with the post-activation gates of each step: the store of the
+    training forward, scratch in prediction), r_t H x 4H, h0 and c0 N x H (read), hT and cT N x H
+    (rows lo:hi written: the final state). With ``store`` (training) writes the states entering
+    each step and the cell after it (hprev, cs: T x N x H); without, those are not touched. With
+    ``want_y`` writes y (T x N x H, 0 on padded steps); a padded step's gates are 0. Per step one
+    product of the rows' states (one BLAS call into a buffer made once), then the gate math of
+    each row in one pass over contiguous memory (sigmoid and tanh in float32: one branch-free
+    loop the compiler vectorizes; the other activations and float64: the general loop)."""
     T, N, H4 = xp.shape
     H = H4 // 4
     nc = hi - lo
     h = h0[lo:hi].copy()
     c = c0[lo:hi].copy()
     z = np.empty((nc, H4), xp.dtype)
+    quick = fast and gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, reverse)
         np.dot(h, r_t, z)
         for i in range(nc):
             n = lo + i
+            a = xp[t, n]
             if store:
                 hprev[t, n] = h[i]
-                cprev[t, n] = c[i]
             if not mask[n, t]:
+                a[:] = 0.0
                 if store:
-                    acts[t, n] = 0.0
                     cs[t, n] = c[i]
                 if want_y:
                     y[t, n] = 0.0
                 continue
             zi = z[i]
-            xi = xp[t, n]
-            hi_ = h[i]
-            ci = c[i]
-            for j in range(H):
-                gi = _gate(zi[j] + xi[j], gate, fast)
-                gf = _gate(zi[H + j] + xi[H + j], gate, fast)
-                gg = _state(zi[2 * H + j] + xi[2 * H + j], state, fast)
-                go = _gate(zi[3 * H + j] + xi[3 * H + j], gate, fast)
-                cn = gf * ci[j] + gi * gg
-                hn = go * _state(cn, state, fast)
-                ci[j] = cn
-                hi_[j] = hn
-                if store:
-                    acts[t, n, j] = gi
-                    acts[t, n, H + j] = gf
-                    acts[t, n, 2 * H + j] = gg
-                    acts[t, n, 3 * H + j] = go
-                    cs[t, n, j] = cn
+            hr = h[i]
+            cr = c[i]
+            if quick:   # branch-free: vectorized (8 lanes of float32 on AVX2)
+                for j in range(H):
+                    gi = _sig32(a[j] + zi[j])
+                    gf = _sig32(a[H + j] + zi[H + j])
+                    gg = _tanh32(a[2 * H + j] + zi[2 * H + j])
+                    go = _sig32(a[3 * H + j] + zi[3 * H + j])
+                    cn = gf * cr[j] + gi * gg
+                    cr[j] = cn
+                    hr[j] = go * _tanh32(cn)
+                    a[j] = gi
+                    a[H + j] = gf
+                    a[2 * H + j] = gg
+                    a[3 * H + j] = go
+            else:
+                for j in range(H):
+                    gi = _gate(a[j] + zi[j], gate, fast)
+                    gf = _gate(a[H + j] + zi[H + j], gate, fast)
+                    gg = _state(a[2 * H + j] + zi[2 * H + j], state, fast)
+                    go = _gate(a[3 * H + j] + zi[3 * H + j], gate, fast)
+                    cn = gf * cr[j] + gi * gg
+                    cr[j] = cn
+                    hr[j] = go * _state(cn, state, fast)
+                    a[j] = gi
+                    a[H + j] = gf
+                    a[2 * H + j] = gg
+                    a[3 * H + j] = go
+            if store:
+                cs[t, n] = cr
             if want_y:
-                y[t, n] = hi_
+                y[t, n] = hr
     hT[lo:hi] = h
     cT[lo:hi] = c
 
 
-@numba.njit(cache=True, nogil=True)
-def _backward_loop(lo, hi, dy, dh, dc, acts, cprev, cs, mask, r, gate, state, reverse, dg, fast):
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _backward_loop(lo, hi, dy, dh, dc, acts, c0, cs, mask, r, gate, state, reverse, dg, fast):
     """Rows lo:hi. dy T x N x H (or 1 x 1 x 1: no gradient at the outputs); dh, dc N x H (the
     gradients at the final state, rows lo:hi updated in place to those at the initial state);
-    writes dg (T x N x 4H, the gates' pre-activation gradients). Per step the gate math of the
-    rows in one pass, then one product dg_t r into a buffer made once."""
+    acts T x N x 4H the post-activation gates, cs T x N x H the cell after each step (frozen on
+    padded steps), c0 N x H the initial cell (the cell entering a step is the one after the
+    step before it, or c0); writes dg (T x N x 4H, the gates' pre-activation gradients). Per step the gate math of the
+    rows in one pass (sigmoid and tanh in float32: a branch-free loop), then one product dg_t r
+    into a buffer made once."""
     T, N, H4 = acts.shape
     H = H4 // 4
     has_dy = dy.shape[0] == T
     back = np.empty((hi - lo, H), dg.dtype)
+    quick = fast and gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, not reverse)
         for n in range(lo, hi):
+            d = dg[t, n]
             if not mask[n, t]:
-                dg[t, n] = 0.0
+                d[:] = 0.0
                 continue
             a = acts[t, n]
-            d = dg[t, n]
             dhn = dh[n]
             dcn = dc[n]
-            cp = cprev[t, n]
+            cp = c0[n] if s == T - 1 else cs[t + 1 if reverse else t - 1, n]
             cn = cs[t, n]
-            for j in range(H):
-                gi = a[j]
-                gf = a[H + j]
-                gg = a[2 * H + j]
-                go = a[3 * H + j]
-                sc = _state(cn[j], state, fast)
-                dht = dhn[j] + dy[t, n, j] if has_dy else dhn[j]
-                dct = dcn[j] + dht * go * _state_grad_out(sc, state)
-                d[j] = dct * gg * _gate_grad(gi, gate)
-                d[H + j] = dct * cp[j] * _gate_grad(gf, gate)
-                d[2 * H + j] = dct * gi * _state_grad_out(gg, state)
-                d[3 * H + j] = dht * sc * _gate_grad(go, gate)
-                dcn[j] = dct * gf
+            if has_dy:
+                dyn = dy[t, n]
+                for j in range(H):
+                    dhn[j] += dyn[j]
+            if quick:
+                for j in range(H):
+                    gi = a[j]
+                    gf = a[H + j]
+                    gg = a[2 * H + j]
+                    go = a[3 * H + j]
+                    sc = _tanh32(cn[j])
+                    dht = dhn[j]
+                    dct = dcn[j] + dht * go * (_ONE - sc * sc)
+                    d[j] = dct * gg * (gi * (_ONE - gi))
+                    d[H + j] = dct * cp[j] * (gf * (_ONE - gf))
+                    d[2 * H + j] = dct * gi * (_ONE - gg * gg)
+                    d[3 * H + j] = dht * sc * (go * (_ONE - go))
+                    dcn[j] = dct * gf
+            else:
+                for j in range(H):
+                    gi = a[j]
+                    gf = a[H + j]
+                    gg = a[2 * H + j]
+                    go = a[3 * H + j]
+                    sc = _state(cn[j], state, fast)
+                    dht = dhn[j]
+                    dct = dcn[j] + dht * go * _state_grad_out(sc, state)
+                    d[j] = dct * gg * _gate_grad(gi, gate)
+                    d[H + j] = dct * cp[j] * _gate_grad(gf, gate)
+                    d[2 * H + j] = dct * gi * _state_grad_out(gg, state)
+                    d[3 * H + j] = dht * sc * _gate_grad(go, gate)
+                    dcn[j] = dct * gf
         np.dot(dg[t][lo:hi], r, back)
         for n in range(lo, hi):
             if mask[n, t]:
@@ -237,27 +291,97 @@ def _state0(v, x, n, hid, name):
 
 
 def _project(x, w, b):
-    """(x as T x N x C, the input projection of every step T x N x kH): one matrix product."""
+    """(x as T x N x C, the input projection of every step T x N x kH): one matrix product (its
+    rows split over the pool)."""
     n, ch, t = x.shape
-    xt = np.ascontiguousarray(x.transpose(2, 0, 1))
-    xp = (xt.reshape(t * n, ch) @ w.T).reshape(t, n, w.shape[0])
-    xp += b
+    xt = _to_tnh(x)
+    xp = np.empty((t, n, w.shape[0]), x.dtype)
+    _matmul(xt.reshape(t * n, ch), w.T, xp.reshape(t * n, w.shape[0]), b)
     return xt, xp
 
 
 def _input_grads(dg, xt, w):
     """From the gates' pre-activation gradients dg (T x N x kH): (dx N x C x T, dw, db)."""
     t, n, ch = xt.shape
-    dg2 = dg.reshape(t * n, dg.shape[2])
-    dw = dg2.T @ xt.reshape(t * n, ch)
+    kh = dg.shape[2]
+    dg2 = dg.reshape(t * n, kh)
+    dw = _matmul(dg2.T, xt.reshape(t * n, ch), np.empty((kh, ch), dg.dtype))
     db = dg2.sum(axis=0)
-    dx = np.ascontiguousarray((dg2 @ w).reshape(t, n, ch).transpose(1, 2, 0))
+    dx2 = _matmul(dg2, w, np.empty((t * n, ch), dg.dtype))
+    dx = _to_nht(dx2.reshape(t, n, ch))
     return dx, dw, db
+
+
+# The big products before and after the loop (the input projection, dx, dW, dR), split by rows of
+# the result over the pool, each thread one single-threaded BLAS product into its own rows (no sum
+# of parts; OpenBLAS's own threads would spin between them and into the loop that follows).
+MATMUL_SPLIT = 1 << 22        # multiply-adds below which the calling thread does it all
+
+
+def _matmul(a, b, out, bias=None):
+    """out = a @ b (+ bias) with out C-contiguous; -> out."""
+    m = a.shape[0]
+    nt = threads()
+    if (nt <= 1 or m < 2 * SPLIT_ROWS or m * a.shape[1] * b.shape[1] < MATMUL_SPLIT
+            or threading.current_thread().name.startswith(_PREFIX)):
+        np.matmul(a, b, out=out)
+        if bias is not None:
+            out += bias
+        return out
+
+    def work(chunks):
+        for lo, hi in chunks:
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+            if bias is not None:
+                out[lo:hi] += bias
+    batch_parallel(work, m, -(-m // nt))
+    return out
 
 
 def _time_first(a, shape, dt):
     """An N x H x T gradient (None: zeros) as T x N x H."""
-    return np.zeros(shape, dt) if a is None else np.ascontiguousarray(np.asarray(a, dt).transpose(2, 0, 1))
+    return np.zeros(shape, dt) if a is None else _to_tnh(np.asarray(a, dt))
+
+
+@numba.njit(cache=True, nogil=True)
+def _nht_rows(lo, hi, y, out):
+    """out[n, j, t] = y[t, n, j] for n in lo:hi, in blocks of 16 steps (both sides stay in cache)."""
+    T, N, H = y.shape
+    for n in range(lo, hi):
+        for t0 in range(0, T, 16):
+            t1 = min(T, t0 + 16)
+            for j in range(H):
+                for t in range(t0, t1):
+                    out[n, j, t] = y[t, n, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _tnh_rows(lo, hi, a, out):
+    """out[t, n, j] = a[n, j, t] for n in lo:hi (the inverse of _nht_rows), in blocks of 16 steps."""
+    N, H, T = a.shape
+    for n in range(lo, hi):
+        for t0 in range(0, T, 16):
+            t1 = min(T, t0 + 16)
+            for j in range(H):
+                for t in range(t0, t1):
+                    out[t, n, j] = a[n, j, t]
+
+
+def _to_nht(y):
+    """A T x N x H array as N x H x T (the layout outside the kernels), split over the pool."""
+    t, n, hid = y.shape
+    out = np.empty((n, hid, t), y.dtype)
+    parallel_range(_nht_rows, n, y, out, size=y.size)
+    return out
+
+
+def _to_tnh(a):
+    """An N x H x T array as T x N x H (the loops' layout), split over the pool."""
+    a = np.ascontiguousarray(a)
+    n, hid, t = a.shape
+    out = np.empty((t, n, hid), a.dtype)
+    parallel_range(_tnh_rows, n, a, out, size=a.size)
+    return out
 
 
 def _final_grad(a, n, hid, dt):
@@ -314,17 +438,18 @@ def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, store, sequence, ch
     c = _state0(c0, x, n, hid, "c0")
     xt, xp = _project(x, w, b)
     if store:
-        acts = np.empty((t, n, 4 * hid), dt)
-        hprev, cprev, cs = (np.empty((t, n, hid), dt) for _ in range(3))
+        hprev, cs = np.empty((t, n, hid), dt), np.empty((t, n, hid), dt)
     else:
-        acts = hprev = cprev = cs = _none(dt)
+        hprev = cs = _none(dt)
     y = np.empty((t, n, hid), dt) if sequence else _none(dt)
     hT, cT = np.empty_like(h), np.empty_like(c)
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
     _over_rows(_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), store,
-               acts, hprev, cprev, cs, y, sequence, hT, cT, dt == np.float32)
-    out = np.ascontiguousarray(y.transpose(1, 2, 0)) if sequence else None      # N x H x T
-    return out, hT, cT, ((xt, acts, hprev, cprev, cs, m) if store else None)
+               hprev, cs, y, sequence, hT, cT, dt == np.float32)
+    out = _to_nht(y) if sequence else None      # N x H x T
+    # the training context: xp now holds the post-activation gates; the cell entering step t is
+    # the one after the step before it (or c0), so it is not stored twice
+    return out, hT, cT, ((xt, xp, hprev, c, cs, m) if store else None)
 
 
 # BLAS at one thread throughout: the per-step products are small, and OpenBLAS's own threads
@@ -363,7 +488,7 @@ def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse
 
 
 def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
-    xt, acts, hprev, cprev, cs, m = ctx
+    xt, acts, hprev, c0, cs, m = ctx
     t, n, ch = xt.shape
     hid = acts.shape[2] // 4
     dt = xt.dtype
@@ -372,12 +497,12 @@ def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
     g, s = _codes(gate, state)
     dyt = _none(dt) if dy is None else _time_first(dy, (t, n, hid), dt)
     dh, dc = _final_grad(dhT, n, hid, dt), _final_grad(dcT, n, hid, dt)
-    dg = np.empty((t, n, 4 * hid), dt)
+    dg = workspace((t, n, 4 * hid), dt, "rnn_dg")     # scratch of this call (a fresh one page-faults)
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
-    _over_rows(_backward_loop, n, chunks, dyt, dh, dc, acts, cprev, cs, m, r, g, s, bool(reverse), dg,
+    _over_rows(_backward_loop, n, chunks, dyt, dh, dc, acts, c0, cs, m, r, g, s, bool(reverse), dg,
                dt == np.float32)
     dx, dw, db = _input_grads(dg, xt, w)
-    dr = dg.reshape(t * n, 4 * hid).T @ hprev.reshape(t * n, hid)
+    dr = _matmul(dg.reshape(t * n, 4 * hid).T, hprev.reshape(t * n, hid), np.empty((4 * hid, hid), dt))
     return dx, dw, dr, db, dh, dc
 
 
@@ -393,24 +518,26 @@ def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
 MODES = {"after-multiplication": 0, "before-multiplication": 1, "recurrent-bias-after-multiplication": 2}
 
 
-@numba.njit(cache=True, nogil=True)
-def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, reverse, store, acts, hprev, aux, y,
-                      want_y, hT, fast):
-    """Rows lo:hi of the batch. xp T x N x 3H (input projection + input bias), r_t H x 3H, rh_t
-    H x H (the candidate's block of R, transposed; read by 'before-multiplication' only), rb
-    (3H,) the recurrent bias (zeros unless 'recurrent-bias-after-multiplication'), h0 N x H
-    (read), hT N x H (rows lo:hi written). With ``store`` writes acts (r, z, candidate after
-    activation), hprev (the state entering each step) and aux (modes 0 and 2: the candidate's
-    recurrent term R_h h + rb_h; mode 1: r * h); without, those are not touched. With
-    ``want_y`` writes y (0 on padded steps)."""
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, reverse, store, hprev, aux, y, want_y,
+                      hT, fast):
+    """Rows lo:hi of the batch. xp T x N x 3H (input projection + input bias; its rows lo:hi are
+    overwritten with the gates after activation, r, z, candidate: the store of the training
+    forward, scratch in prediction; 0 on padded steps), r_t H x 3H, rh_t H x H (the candidate's
+    block of R, transposed; read by 'before-multiplication' only), rb (3H,) the recurrent bias
+    (zeros unless 'recurrent-bias-after-multiplication'), h0 N x H (read), hT N x H (rows lo:hi
+    written). With ``store`` writes hprev (the state entering each step) and aux (modes 0 and 2:
+    the candidate's recurrent term R_h h + rb_h; mode 1: r * h); without, those are not touched.
+    With ``want_y`` writes y (0 on padded steps). Each row's gate math runs as branch-free loops
+    over contiguous memory (vectorized; sigmoid and tanh in float32 without libm)."""
     T, N, H3 = xp.shape
     H = H3 // 3
     nc = hi - lo
     h = h0[lo:hi].copy()
     z = np.empty((nc, H3), xp.dtype)
-    g = np.empty((nc, 2 * H), xp.dtype)            # r, z of the step
     rh = np.empty((nc, H), xp.dtype)               # r * h (mode 1) or the candidate's recurrent term
     q = np.empty((nc, H), xp.dtype)
+    quick = fast and gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, reverse)
         np.dot(h, r_t, z)
@@ -420,40 +547,63 @@ def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, re
                 hprev[t, n] = h[i]
             if not mask[n, t]:
                 continue
-            for j in range(H):
-                gr = _gate(xp[t, n, j] + z[i, j] + rb[j], gate, fast)
-                g[i, j] = gr
-                g[i, H + j] = _gate(xp[t, n, H + j] + z[i, H + j] + rb[H + j], gate, fast)
-                rh[i, j] = gr * h[i, j] if mode == 1 else z[i, 2 * H + j] + rb[2 * H + j]
+            a = xp[t, n]
+            zi = z[i]
+            if quick:
+                for j in range(2 * H):
+                    a[j] = _sig32(a[j] + zi[j] + rb[j])
+            else:
+                for j in range(2 * H):
+                    a[j] = _gate(a[j] + zi[j] + rb[j], gate, fast)
+            rhi = rh[i]
+            if mode == 1:
+                hr = h[i]
+                for j in range(H):
+                    rhi[j] = a[j] * hr[j]
+            else:
+                for j in range(H):
+                    rhi[j] = zi[2 * H + j] + rb[2 * H + j]
         if mode == 1:
             np.dot(rh, rh_t, q)                        # R_h (r * h): the second product of the step
+        else:
+            for i in range(nc):
+                a = xp[_at(s, T, reverse), lo + i]
+                qi = q[i]
+                rhi = rh[i]
+                for j in range(H):
+                    qi[j] = a[j] * rhi[j]              # r (R_h h + rb_h)
         for i in range(nc):
             n = lo + i
+            a = xp[t, n]
             if not mask[n, t]:
+                a[:] = 0.0
                 if store:
-                    acts[t, n] = 0.0
                     aux[t, n] = 0.0
                 if want_y:
                     y[t, n] = 0.0
                 continue
-            for j in range(H):
-                gr = g[i, j]
-                gz = g[i, H + j]
-                rec = q[i, j] if mode == 1 else gr * rh[i, j]
-                gn = _state(xp[t, n, 2 * H + j] + rec, state, fast)
-                hn = (1.0 - gz) * gn + gz * h[i, j]
-                h[i, j] = hn
-                if store:
-                    acts[t, n, j] = gr
-                    acts[t, n, H + j] = gz
-                    acts[t, n, 2 * H + j] = gn
-                    aux[t, n, j] = rh[i, j]
+            hr = h[i]
+            qi = q[i]
+            if quick:
+                for j in range(H):
+                    gz = a[H + j]
+                    gn = _tanh32(a[2 * H + j] + qi[j])
+                    hr[j] = (_ONE - gz) * gn + gz * hr[j]
+                    a[2 * H + j] = gn
+            else:
+                for j in range(H):
+                    gz = a[H + j]
+                    gn = _state(a[2 * H + j] + qi[j], state, fast)
+                    hr[j] = (_ONE - gz) * gn + gz * hr[j]
+                    a[2 * H + j] = gn
+            if store:
+                aux[t, n] = rh[i]
             if want_y:
-                y[t, n] = h[i]
+                y[t, n] = hr
     hT[lo:hi] = h
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate, state, reverse, dg, dgr):
     """Rows lo:hi. dy T x N x H (or 1 x 1 x 1: none); dh N x H (the gradient at the final state,
     rows lo:hi updated in place to the one at the initial state); r 3H x H, rh H x H (the
@@ -467,52 +617,81 @@ def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate
     dn = np.zeros((nc, H), dg.dtype)
     drh = np.empty((nc, H), dg.dtype)
     back = np.empty((nc, H), dg.dtype)
+    quick = gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, not reverse)
         for i in range(nc):
             n = lo + i
+            d = dg[t, n]
             if not mask[n, t]:
-                dg[t, n] = 0.0
+                d[:] = 0.0
                 dgr[t, n] = 0.0
                 dn[i] = 0.0
                 continue
-            for j in range(H):
-                gz = acts[t, n, H + j]
-                gn = acts[t, n, 2 * H + j]
-                dht = dh[n, j] + dy[t, n, j] if has_dy else dh[n, j]
-                d_n = dht * (1.0 - gz) * _state_grad_out(gn, state)
-                dn[i, j] = d_n
-                dg[t, n, H + j] = dht * (hprev[t, n, j] - gn) * _gate_grad(gz, gate)
-                dg[t, n, 2 * H + j] = d_n
+            a = acts[t, n]
+            hp = hprev[t, n]
+            dhn = dh[n]
+            dni = dn[i]
+            if has_dy:
+                dyn = dy[t, n]
+                for j in range(H):
+                    dhn[j] += dyn[j]
+            if quick:
+                for j in range(H):
+                    gz = a[H + j]
+                    gn = a[2 * H + j]
+                    d_n = dhn[j] * (_ONE - gz) * (_ONE - gn * gn)
+                    dni[j] = d_n
+                    d[H + j] = dhn[j] * (hp[j] - gn) * (gz * (_ONE - gz))
+                    d[2 * H + j] = d_n
+            else:
+                for j in range(H):
+                    gz = a[H + j]
+                    gn = a[2 * H + j]
+                    d_n = dhn[j] * (_ONE - gz) * _state_grad_out(gn, state)
+                    dni[j] = d_n
+                    d[H + j] = dhn[j] * (hp[j] - gn) * _gate_grad(gz, gate)
+                    d[2 * H + j] = d_n
         if mode == 1:
             np.dot(dn, rh, drh)                        # the gradient of r * h
         for i in range(nc):
             n = lo + i
             if not mask[n, t]:
                 continue
-            for j in range(H):
-                gr = acts[t, n, j]
-                gz = acts[t, n, H + j]
-                dht = dh[n, j] + dy[t, n, j] if has_dy else dh[n, j]
-                if mode == 1:
-                    dgate_r = drh[i, j] * hprev[t, n, j]
-                    direct = dht * gz + drh[i, j] * gr
-                    dgr[t, n, 2 * H + j] = 0.0
-                else:
-                    dgate_r = dn[i, j] * aux[t, n, j]
-                    direct = dht * gz
-                    dgr[t, n, 2 * H + j] = dn[i, j] * gr
-                d_r = dgate_r * _gate_grad(gr, gate)
-                dg[t, n, j] = d_r
-                dgr[t, n, j] = d_r
-                dgr[t, n, H + j] = dg[t, n, H + j]
-                dh[n, j] = direct                       # + dgr R below
+            a = acts[t, n]
+            d = dg[t, n]
+            e = dgr[t, n]
+            dhn = dh[n]
+            dni = dn[i]
+            if mode == 1:
+                hp = hprev[t, n]
+                dri = drh[i]
+                for j in range(H):
+                    gr = a[j]
+                    d_r = dri[j] * hp[j] * _gate_grad(gr, gate)
+                    d[j] = d_r
+                    e[j] = d_r
+                    e[H + j] = d[H + j]
+                    e[2 * H + j] = 0.0
+                    dhn[j] = dhn[j] * a[H + j] + dri[j] * gr     # + dgr R below
+            else:
+                ax = aux[t, n]
+                for j in range(H):
+                    gr = a[j]
+                    d_r = dni[j] * ax[j] * (gr * (_ONE - gr) if quick else _gate_grad(gr, gate))
+                    d[j] = d_r
+                    e[j] = d_r
+                    e[H + j] = d[H + j]
+                    e[2 * H + j] = dni[j] * gr
+                    dhn[j] = dhn[j] * a[H + j]                    # + dgr R below
         np.dot(dgr[t][lo:hi], r, back)
         for i in range(nc):
             n = lo + i
             if mask[n, t]:
+                dhn = dh[n]
+                bi = back[i]
                 for j in range(H):
-                    dh[n, j] += back[i, j]
+                    dhn[j] += bi[j]
 
 
 def _gru_mode(mode):
@@ -537,18 +716,17 @@ def _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse, store, se
         rb = np.zeros(3 * hid, dt)
     xt, xp = _project(x, w, b)
     if store:
-        acts = np.empty((t, n, 3 * hid), dt)
         hprev, aux = np.empty((t, n, hid), dt), np.empty((t, n, hid), dt)
     else:
-        acts = hprev = aux = _none(dt)
+        hprev = aux = _none(dt)
     y = np.empty((t, n, hid), dt) if sequence else _none(dt)
     hT = np.empty_like(h)
     rh_t = np.ascontiguousarray(r[2 * hid:].T)
     chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
     _over_rows(_gru_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), rh_t, rb, h, m, md, g, s, bool(reverse),
-               store, acts, hprev, aux, y, sequence, hT, dt == np.float32)
-    out = np.ascontiguousarray(y.transpose(1, 2, 0)) if sequence else None
-    return out, hT, ((xt, acts, hprev, aux, m) if store else None)
+               store, hprev, aux, y, sequence, hT, dt == np.float32)
+    out = _to_nht(y) if sequence else None
+    return out, hT, ((xt, xp, hprev, aux, m) if store else None)     # xp: the gates now
 
 
 def gru_forward_train(x, w, r, b, rb=None, h0=None, mask=None, mode="after-multiplication", gate="sigmoid",
@@ -586,13 +764,13 @@ def _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse, chunks):
     g, s = _codes(gate, state, "gru")
     dyt = _none(dt) if dy is None else _time_first(dy, (t, n, hid), dt)
     dh = _final_grad(dhT, n, hid, dt)
-    dg, dgr = np.empty((t, n, 3 * hid), dt), np.empty((t, n, 3 * hid), dt)
+    dg, dgr = workspace((t, n, 3 * hid), dt, "rnn_dg"), workspace((t, n, 3 * hid), dt, "rnn_dgr")
     chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
     _over_rows(_gru_backward_loop, n, chunks, dyt, dh, acts, hprev, aux, m, r, np.ascontiguousarray(r[2 * hid:]), md,
                g, s, bool(reverse), dg, dgr)
     dx, dw, db = _input_grads(dg, xt, w)
     dgr2 = dgr.reshape(t * n, 3 * hid)
-    dr = dgr2.T @ hprev.reshape(t * n, hid)
+    dr = _matmul(dgr2.T, hprev.reshape(t * n, hid), np.empty((3 * hid, hid), dt))
     if md == 1:   # the candidate block's product has r * h as its input
         dr[2 * hid:] = dg.reshape(t * n, 3 * hid)[:, 2 * hid:].T @ aux.reshape(t * n, hid)
     drb = dgr2.sum(axis=0) if md == 2 else None
