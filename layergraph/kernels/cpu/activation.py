@@ -4,8 +4,9 @@ tanhLayer, sigmoidLayer, swishLayer, geluLayer, and every other registry row wit
 ``<family>_forward(x, *hp) -> y`` and ``<family>_backward(dy, x, y=None, *hp) -> dx`` for any
 shape, compiled from the row's scalar functions (kernels/activation_math.py) into serial
 numba loops that _parallel.parallel_range splits over the kernels' thread pool. The wrappers
-flatten to 1-D so each loop is compiled for two types only (float32 and float64 vectors); hyperparameters travel as a tuple of Python floats. A backward whose
-gradient reads y computes it when y is None.
+flatten to 1-D so each loop is compiled for two types only (float32 and float64 vectors);
+hyperparameters travel as a tuple of Python floats. A backward whose gradient reads y computes
+it when y is None.
 
 Compilation and numba's cache: the loops are closures over the scalar functions (made here
 once per family, compiled on first call). ``cache=True`` keys a closure by its cells, pickled:
