@@ -9,17 +9,19 @@ out of its clock (MATLAB's "Time Elapsed", NetTrain's TimeGoal and TotalTraining
 The kernels and their numbers are untouched: this only watches.
 
 A first run compiles its kernels one after another as the first iteration reaches them
-(numba holds one compiler lock per process), the forward's kernels first, then the backward's.
-So when a run on the CPU starts with a cold cache (or else at its first real compilation),
-``CompileClock`` starts one helper process (``background_compile``, once per process, where
-at least 2 cores are usable) that compiles the common backward kernels of the run's dtype
-into the same on-disk cache while this process compiles the forward: when the iteration
-reaches the backward, its kernels load from the cache (a cache load, not a compilation). For
-the seed CNN that takes the backward's kernels, about 2.5 of the 6 s of CPU time a cold first
-trainNetwork compiles, off its critical path on two free cores (docs/performance.md). The
-helper runs the kernels' own wrappers on tiny arrays, so it compiles exactly the signatures
-that a run's calls compile; it computes nothing a run uses, and a kernel it has not finished
-is compiled here as before. ``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
+(numba holds one compiler lock per process), the forward's kernels first, then the backward's
+from the loss down. So when a run on the CPU starts with a cold cache (or else at its first real
+compilation), ``CompileClock`` starts one helper process (``background_compile``, once per
+process, where at least 2 cores are usable) that compiles the common backward kernels of the
+run's dtype into the same on-disk cache, from the bottom of a CNN's backward up, while this
+process compiles the forward: when the iteration reaches a backward kernel the helper has
+finished, it loads from the cache (a cache load, not a compilation), and the two meet at one
+kernel at most, whatever the machine's load. For the seed CNN the helper takes most of the
+backward's kernels, about half the CPU time a cold first trainNetwork compiles, off its
+critical path on two free cores (docs/performance.md). The helper runs the kernels' own
+wrappers on tiny arrays, so it compiles exactly the signatures that a run's calls compile; it
+computes nothing a run uses, and a kernel it has not finished is compiled here as before.
+``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
 """
 from __future__ import annotations
 
@@ -76,8 +78,8 @@ def background_compile(dtype="float32"):
 
 
 def cache_looks_cold() -> bool:
-    """Whether numba's on-disk cache holds no compiled batch-normalization backward (the
-    kernel the helper compiles first) for the current source: then a run is about to compile,
+    """Whether numba's on-disk cache holds no compiled batch-normalization backward (the one
+    fused with ReLU and max pooling, which the helper compiles second) for the current source: then a run is about to compile,
     and the helper can start at once instead of at the first compilation. Reads numba's cache
     index (a private interface; any surprise answers False, and the first compilation starts
     the helper as before)."""

@@ -43,6 +43,15 @@ def _bias_act_rows(y, b, relu):
                 row[k] = t if t > z else z
 
 
+def _epilogue(y, bias, relu):
+    """The bias (and the ReLU): numpy's addition without a ReLU, as before the fusion, so that a
+    network without fc -> relu compiles nothing more on its first run."""
+    if relu:
+        _bias_act_rows(y, bias, True)
+    elif bias.size:
+        y += bias
+
+
 def _x2(x, w, name):
     x = as_float(x)
     if x.ndim < 2:
@@ -78,13 +87,11 @@ def fc_forward(x, w, b, relu=False):
     y = np.empty((n, w.shape[0]), x.dtype)
     bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))
     relu = bool(relu)
-    epilogue = relu or bias.size > 0
 
     def work(chunks):
         for lo, hi in chunks:
             np.matmul(x2[lo:hi], w.T, out=y[lo:hi])
-            if epilogue:
-                _bias_act_rows(y[lo:hi], bias, relu)
+            _epilogue(y[lo:hi], bias, relu)
 
     def cols(chunks):   # output columns lo:hi of every row
         for lo, hi in chunks:
@@ -94,8 +101,7 @@ def fc_forward(x, w, b, relu=False):
         batch_parallel(work, n)
     elif _split_columns(n, w.shape[0], x2.shape[1]):
         batch_parallel(cols, w.shape[0], -(-w.shape[0] // _parallel.threads()))
-        if epilogue:  # on the whole of y: a few microseconds, and one compiled signature
-            _bias_act_rows(y, bias, relu)
+        _epilogue(y, bias, relu)   # on the whole of y: a few microseconds, and one compiled signature
     else:
         with blas_threads(1):   # a multi-threaded OpenBLAS here spins against the next kernels
             work([(0, n)])

@@ -18,10 +18,10 @@ def threads(request, monkeypatch):
 
 
 def _blas():
-    # the first call compiles (or loads) the bias/ReLU epilogue, and numba's start-up loads SciPy's
+    # the first fused call compiles (or loads) the bias/ReLU epilogue, and numba's start-up loads SciPy's
     # BLAS: counted from then on, so that what is compared is the thread counts of the same libraries
-    fc_forward(np.ones((1, 1)), np.ones((1, 1)), np.ones(1))
-    fc_forward(np.ones((1, 1), np.float32), np.ones((1, 1), np.float32), np.ones(1, np.float32))
+    fc_forward(np.ones((1, 1)), np.ones((1, 1)), np.ones(1), relu=True)
+    fc_forward(np.ones((1, 1), np.float32), np.ones((1, 1), np.float32), np.ones(1, np.float32), relu=True)
     from threadpoolctl import ThreadpoolController
     return [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
 
