@@ -80,9 +80,9 @@ def background_compile(dtype="float32"):
 def cache_looks_cold() -> bool:
     """Whether numba's on-disk cache holds no compiled batch-normalization backward (the one
     fused with ReLU and max pooling, which the helper compiles second) for the current source:
-    then a run is about to compile, and the helper can start at once instead of at the first compilation. Reads numba's cache
-    index (a private interface; any surprise answers False, and the first compilation starts
-    the helper as before)."""
+    then a run is about to compile, and the helper can start at once instead of at the first
+    compilation. Reads numba's cache index (a private interface; any surprise answers False,
+    and the first compilation starts the helper as before)."""
     try:
         from ..kernels.cpu import norm
         return not norm._bn_back_pooled._cache._cache_file._load_index()
