@@ -115,7 +115,8 @@ class Executor:
     @staticmethod
     def _fusable_chains(steps, consumers):
         """conv -> [batchnorm] -> [relu] -> [maxpool] runs, each link the only reader of the
-        one before, that prediction computes in one convolution pass.
+        one before, that prediction computes in one convolution pass, and fc -> relu (images or
+        features, not sequences), one fully connected pass.
         {conv name: (bn step, relu step, maxpool step, refs of the chain)}."""
         chains = {}
 
@@ -125,6 +126,11 @@ class Executor:
             return readers[0] if ok and readers[0].op.layer.NumOutputs == 1 else None
 
         for step in steps:
+            if step.op.layer.family == "fc" and not step.op.in_sizes[0].is_sequence:
+                relu = only((step.name, "out"), "relu")   # fc -> relu: the bias and ReLU in the product's pass
+                if relu is not None:
+                    chains[step.name] = (None, relu, None, [(step.name, "out"), (relu.name, "out")])
+                continue
             if step.op.layer.family != "conv":
                 continue
             links, ref = [], (step.name, "out")

@@ -314,6 +314,12 @@ class FullyConnectedOp(Op):
             y = y.reshape(y.shape[0], y.shape[1], 1, 1)
         return [y], x
 
+    def forward_fused(self, k, x, P, bn=None, relu=False, pool=None):
+        """Prediction of the layer and a following ReLU in one pass (the executor's fc -> relu
+        chain; never a sequence input, never bn or pool)."""
+        y = k("fc", "forward_infer")(x.reshape(x.shape[0], -1), P["Weights"], P["Bias"], relu=relu)
+        return y.reshape(y.shape[0], y.shape[1], 1, 1) if x.ndim == 4 else y
+
     def backward(self, k, dys, ctx, P):
         x = ctx
         if self.in_sizes[0].is_sequence:

@@ -174,9 +174,11 @@ class DLNetwork(_MatlabNetwork):
         super().__init__(graph if isinstance(graph, LayerGraph) else LayerGraph(graph), analysis, initialized)
 
     def _output_refs(self):
-        cached = self.__dict__.get("_cache_outputs")   # read once per graph (never changed in place)
+        """The unconnected outputs, found once per graph (as _arrays: a network's graph is never
+        changed in place; walking the graph took about 0.1 ms of every predict call)."""
+        cached = self.__dict__.get("_cache_outputs")
         if cached is None or cached[0] is not self._graph:
-            cached = self.__dict__["_cache_outputs"] = (self._graph, list(self._graph.unconnected_outputs()))
+            cached = self.__dict__["_cache_outputs"] = (self._graph, tuple(self._graph.unconnected_outputs()))
         return list(cached[1])
 
     def forward(self, X, Outputs=None, dtype=np.float32):

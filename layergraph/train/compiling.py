@@ -9,17 +9,19 @@ out of its clock (MATLAB's "Time Elapsed", NetTrain's TimeGoal and TotalTraining
 The kernels and their numbers are untouched: this only watches.
 
 A first run compiles its kernels one after another as the first iteration reaches them
-(numba holds one compiler lock per process), the forward's kernels first, then the backward's.
-So when a run on the CPU starts with a cold cache (or else at its first real compilation),
-``CompileClock`` starts one helper process (``background_compile``, once per process, where
-at least 2 cores are usable) that compiles the common backward kernels of the run's dtype
-into the same on-disk cache while this process compiles the forward: when the iteration
-reaches the backward, its kernels load from the cache (a cache load, not a compilation). For
-the seed CNN that takes the backward's kernels, about 2.5 of the 6 s of CPU time a cold first
-trainNetwork compiles, off its critical path on two free cores (docs/performance.md). The
-helper runs the kernels' own wrappers on tiny arrays, so it compiles exactly the signatures
-that a run's calls compile; it computes nothing a run uses, and a kernel it has not finished
-is compiled here as before. ``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
+(numba holds one compiler lock per process), the forward's kernels first, then the backward's
+from the loss down. So when a run on the CPU starts with a cold cache (or else at its first real
+compilation), ``CompileClock`` starts one helper process (``background_compile``, once per
+process, where at least 2 cores are usable) that compiles the common backward kernels of the
+run's dtype into the same on-disk cache, from the bottom of a CNN's backward up, while this
+process compiles the forward: when the iteration reaches a backward kernel the helper has
+finished, it loads from the cache (a cache load, not a compilation), and the two meet at one
+kernel at most, whatever the machine's load. For the seed CNN the helper takes most of the
+backward's kernels, about half the CPU time a cold first trainNetwork compiles, off its
+critical path on two free cores (docs/performance.md). The helper runs the kernels' own
+wrappers on tiny arrays, so it compiles exactly the signatures that a run's calls compile; it
+computes nothing a run uses, and a kernel it has not finished is compiled here as before.
+``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
 """
 from __future__ import annotations
 
@@ -76,23 +78,27 @@ def background_compile(dtype="float32"):
 
 
 def cache_looks_cold() -> bool:
-    """Whether numba's on-disk cache holds no compiled batch-normalization backward (the
-    kernel the helper compiles first) for the current source: then a run is about to compile,
-    and the helper can start at once instead of at the first compilation. Reads numba's cache
-    index (a private interface; any surprise answers False, and the first compilation starts
-    the helper as before)."""
+    """Whether numba's on-disk cache holds no compiled batch-normalization backward (the one
+    fused with ReLU and max pooling, which the helper compiles second) for the current source:
+    then a run is about to compile, and the helper can start at once instead of at the first
+    compilation. Reads numba's cache index (a private interface; any surprise answers False,
+    and the first compilation starts the helper as before)."""
     try:
         from ..kernels.cpu import norm
-        return not norm._bn_back._cache._cache_file._load_index()
+        return not norm._bn_back_pooled._cache._cache_file._load_index()
     except Exception:
         return False
 
 
 def _compile_backward(dtype):
-    """In the helper process: the backward kernels of batch normalization (plain, fused with
-    ReLU, fused with ReLU and max pooling: one kernel), softmax, cross-entropy, convolution and
-    depthwise convolution, each called once on tiny arrays of ``dtype``: the most expensive
-    first, the depthwise one (not in every network) last."""
+    """In the helper process: the backward kernels, each called once on tiny arrays of ``dtype``.
+    First those of a CNN's backward in the reverse of the order its first iteration reaches them
+    (the first convolution's dW on the im2col path, batch normalization fused with ReLU and max
+    pooling, an inner convolution's pixel-major path, batch normalization fused with ReLU,
+    softmax, cross-entropy), so that the run, compiling its forward and then its backward from
+    the loss down, and this process, going up from the bottom, meet at one kernel at most
+    instead of compiling the same ones side by side; then the less common ones (plain batch
+    normalization, the im2col path's dx, the depthwise convolution)."""
     import numpy as np
 
     from ..kernels.cpu import conv, loss, norm, softmax
@@ -100,13 +106,18 @@ def _compile_backward(dtype):
     x = np.linspace(-1.0, 1.0, 2 * 2 * 4 * 4).astype(dt).reshape(2, 2, 4, 4)
     c = np.ones(2, dt)
     y = np.ones((2, 2, 2, 2), dt)  # stands for a fused forward's pooled output (the forward is this process's)
-    norm.bn_backward(y, x, c, c, c, 1e-5, pool_out=(y, np.zeros(y.shape, np.int64)))
     p = np.full((2, 2), 0.5, dt)  # stands for the softmax forward's output (also this process's)
+    w = np.ones((2, 2, 3, 3), dt)
+    conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1, need_dx=False)  # im2col: dW, db
+    norm.bn_backward(y, x, c, c, c, 1e-5, pool_out=(y, np.zeros(y.shape, np.int64)))
+    x8 = np.linspace(-1.0, 1.0, 2 * 8 * 4 * 4).astype(dt).reshape(2, 8, 4, 4)
+    conv.conv_backward(np.ones((2, 2, 4, 4), dt), x8, np.ones((2, 8, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1)  # rows
+    norm.bn_backward(x, x, c, c, c, 1e-5, relu_out=x)
     softmax.softmax_backward(np.ones_like(p), x[:, :, 0, 0], p)
     loss.crossentropyex_backward(p, np.eye(2, dtype=dt))
-    w = np.ones((2, 2, 3, 3), dt)
-    conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1)
-    conv.conv_backward(np.ones_like(x), x, w[:, :1], 1, 1, 1, 1, 1, 1, 1, 1, groups=2)  # depthwise, last
+    norm.bn_backward(x, x, c, c, c, 1e-5)
+    conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1)  # im2col: dx too
+    conv.conv_backward(np.ones_like(x), x, w[:, :1], 1, 1, 1, 1, 1, 1, 1, 1, groups=2)  # depthwise
 
 
 class CompileClock:

@@ -241,3 +241,28 @@ def test_prediction_fusion_gives_the_unfused_numbers():
     unfused = ex.forward({"in": x}, keep={("c", "out")})
     assert ("c", "out") in unfused
     assert np.allclose(fused, unfused[("fc", "out")], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch", [3, 40])   # 40 x 96 x 1200: the fully connected products split by columns
+def test_prediction_fuses_fc_and_relu(batch):
+    """fc -> relu runs as one fully connected pass with the bias and ReLU in its epilogue; keeping
+    the fc output turns it off; both agree with torch (float64)."""
+    rng(5)
+    lg = layerGraph([featureInputLayer(1200, "Normalization", "none", "Name", "in"),
+                     fullyConnectedLayer(96, "Name", "fc1"), reluLayer("Name", "r1"),
+                     fullyConnectedLayer(7, "Name", "fc2"), reluLayer("Name", "r2"),
+                     fullyConnectedLayer(3, "Name", "fc3")])
+    net = dlnetwork(lg)
+    ex = net.executor("cpu", np.float64)
+    assert set(ex._chains) == {"fc1", "fc2"}
+    x = np.random.default_rng(6).standard_normal((batch, 1200))
+    fused = ex.forward({"in": x})[("fc3", "out")]
+    unfused = ex.forward({"in": x}, keep={("fc1", "out"), ("fc2", "out")})
+    assert ("fc1", "out") in unfused and (unfused[("fc1", "out")] < 0).any()
+    np.testing.assert_allclose(fused, unfused[("fc3", "out")], rtol=1e-12, atol=1e-12)
+    t = torch.tensor(x)
+    for name in ("fc1", "fc2", "fc3"):
+        P = ex.params[name]
+        t = F.linear(t, torch.tensor(P["Weights"]), torch.tensor(P["Bias"]))
+        t = torch.relu(t) if name != "fc3" else t
+    np.testing.assert_allclose(fused, t.numpy(), rtol=1e-11, atol=1e-11)

@@ -2,10 +2,11 @@
 tanhLayer, sigmoidLayer, swishLayer, geluLayer, and every other registry row with scalar math).
 
 ``<family>_forward(x, *hp) -> y`` and ``<family>_backward(dy, x, y=None, *hp) -> dx`` for any
-shape, compiled from the row's scalar functions (kernels/activation_math.py) into parallel
-numba loops. The wrappers flatten to 1-D so each loop is compiled for two types only (float32
-and float64 vectors); hyperparameters travel as a tuple of Python floats. A backward whose
-gradient reads y computes it when y is None.
+shape, compiled from the row's scalar functions (kernels/activation_math.py) into serial
+numba loops that _parallel.parallel_range splits over the kernels' thread pool. The wrappers
+flatten to 1-D so each loop is compiled for two types only (float32 and float64 vectors);
+hyperparameters travel as a tuple of Python floats. A backward whose gradient reads y computes
+it when y is None.
 
 Compilation and numba's cache: the loops are closures over the scalar functions (made here
 once per family, compiled on first call). ``cache=True`` keys a closure by its cells, pickled:
@@ -17,9 +18,10 @@ miss a change in another file).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .._scalar import Elementwise, jitable, source_stamp
+from ._parallel import parallel_range
 from ._util import as_float, flat, like, out_like
 
 
@@ -28,25 +30,46 @@ def _loops(math: Elementwise):
     stamp = source_stamp(math.forward, math.gradient)
     F = np.float64  # the CPU computes in float64 and rounds once into the output's dtype
 
-    @njit(cache=True, parallel=True)
-    def forward(x, hp, y):
+    # serial nogil loops over [lo, hi), split over the kernels' pool by parallel_range (small
+    # arrays stay on the calling thread): no OpenMP team to wake between two BLAS products, which
+    # on a busy machine cost milliseconds per call, and a third of a prange loop's compile time
+    @njit(cache=True, nogil=True)
+    def forward(lo, hi, x, hp, y):
         stamp  # noqa: B018 -- a closure cell, and so part of the cache key (see the module docstring)
-        for i in prange(x.size):
-            y[i] = f(x[i], F, *hp)
+        xs, ys = x[lo:hi], y[lo:hi]   # views from 0: an index known >= 0, so the loop vectorizes
+        for i in range(xs.size):
+            ys[i] = f(xs[i], F, *hp)
 
-    @njit(cache=True, parallel=True)
-    def gradient1(dy, a, hp, dx):
+    @njit(cache=True, nogil=True)
+    def gradient1(lo, hi, dy, a, hp, dx):
         stamp  # noqa: B018
-        for i in prange(a.size):
-            dx[i] = g(dy[i], a[i], F, *hp)
+        gs, av, ds = dy[lo:hi], a[lo:hi], dx[lo:hi]
+        for i in range(gs.size):
+            ds[i] = g(gs[i], av[i], F, *hp)
 
-    @njit(cache=True, parallel=True)
-    def gradient2(dy, x, y, hp, dx):
+    @njit(cache=True, nogil=True)
+    def gradient2(lo, hi, dy, x, y, hp, dx):
         stamp  # noqa: B018
-        for i in prange(x.size):
-            dx[i] = g(dy[i], x[i], y[i], F, *hp)
+        gs, xs, ys, ds = dy[lo:hi], x[lo:hi], y[lo:hi], dx[lo:hi]
+        for i in range(gs.size):
+            ds[i] = g(gs[i], xs[i], ys[i], F, *hp)
 
     return forward, (gradient2 if len(math.reads) == 2 else gradient1)
+
+
+# Below this many elements one thread does it all (a hand-off to the pool, 20-50 us, costs more
+# than a vectorized loop over 256 k values); above, slices of at least _GRAIN elements.
+_SERIAL_BELOW = 1 << 18
+_GRAIN = 1 << 15
+
+
+def _run(loop, *arrays):
+    """loop(lo, hi, *arrays) over the first array's length, split over the pool when large."""
+    n = arrays[0].size
+    if n < _SERIAL_BELOW:
+        loop(0, n, *arrays)
+    else:
+        parallel_range(loop, n, *arrays, grain=_GRAIN)
 
 
 def make_kernels(family: str, forward, gradient):
@@ -67,7 +90,7 @@ def make_kernels(family: str, forward, gradient):
         x = as_float(x)
         y = out_like(x)
         if x.size:
-            compiled()[0](flat(x), tuple([float(h) for h in hp]), flat(y))
+            _run(compiled()[0], flat(x), tuple([float(h) for h in hp]), flat(y))
         return y
 
     def bwd(dy, x, y=None, *args, **kwargs):
@@ -80,11 +103,11 @@ def make_kernels(family: str, forward, gradient):
         if x.size:
             loop, fhp = compiled()[1], tuple([float(h) for h in hp])
             if reads == ("x",):
-                loop(flat(dy), flat(x), fhp, flat(dx))
+                _run(loop, flat(dy), flat(x), fhp, flat(dx))
             elif reads == ("y",):
-                loop(flat(dy), flat(y), fhp, flat(dx))
+                _run(loop, flat(dy), flat(y), fhp, flat(dx))
             else:
-                loop(flat(dy), flat(x), flat(y), fhp, flat(dx))
+                _run(loop, flat(dy), flat(x), flat(y), fhp, flat(dx))
         return dx
 
     fwd.__name__ = fwd.__qualname__ = fname

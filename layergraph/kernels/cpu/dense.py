@@ -2,7 +2,7 @@
 
 x is N x In (or N x C x H x W, read as its row-major (C, H, W) flatten, which is the order
 conventions.fc_weights_to_internal prepares the weights for); w Out x In; b (Out,) or None.
-  fc_forward(x, w, b) -> y (N x Out)
+  fc_forward(x, w, b, relu=False) -> y (N x Out); relu: max(y, 0), fused
   fc_backward(dy, x, w) -> (dx (shape of x), dw (Out x In), db (Out,))
 
 The batch is split over the kernels' thread pool with a single-threaded BLAS in each thread
@@ -13,7 +13,9 @@ the next kernels of a training step, which made the whole step up to 1.7x slower
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
+from . import _parallel
 from ._parallel import batch_parallel, blas_threads
 from ._util import as_float, like, out_empty
 
@@ -21,6 +23,33 @@ from ._util import as_float, like, out_empty
 # cost 2-3x the CPU time of one thread on all 32 (two single-threaded OpenBLAS products at once,
 # and the hand-off; measured 2026-12-04 on the 784-512-512-10 MLP's layers, docs/performance.md)
 _MIN_ROWS = 64
+
+
+@njit(cache=True, nogil=True)
+def _bias_act_rows(y, b, relu):
+    """y (N x Out) += b (when it has Out entries), then max(y, 0) when relu (ReLU's rule: NaN
+    gives 0): the fused epilogue, in place, on a block of rows while it is in cache."""
+    m, f = y.shape
+    has_b = b.shape[0] == f
+    z = y.dtype.type(0)
+    for i in range(m):
+        row = y[i]
+        if has_b:
+            for k in range(f):
+                row[k] = row[k] + b[k]
+        if relu:
+            for k in range(f):
+                t = row[k]
+                row[k] = t if t > z else z
+
+
+def _epilogue(y, bias, relu):
+    """The bias (and the ReLU): numpy's addition without a ReLU, as before the fusion, so that a
+    network without fc -> relu compiles nothing more on its first run."""
+    if relu:
+        _bias_act_rows(y, bias, True)
+    elif bias.size:
+        y += bias
 
 
 def _x2(x, w, name):
@@ -38,20 +67,41 @@ def _split(n):
     return max(1, min(n, n // _MIN_ROWS))
 
 
-def fc_forward(x, w, b):
+# Below _MIN_ROWS rows per thread, a product of at least this many multiply-adds is split over
+# the output columns instead (each thread one single-threaded product of all the rows with its
+# share of W's rows): batch 32 of a 784 -> 512 layer is 12.8 M; a 512 -> 10 layer (82 k at
+# batch 16) is not worth a hand-off.
+_MIN_COLUMN_WORK = 1 << 22
+
+
+def _split_columns(n, out, k):
+    return _parallel.threads() > 1 and out >= 64 and n * out * k >= _MIN_COLUMN_WORK
+
+
+def fc_forward(x, w, b, relu=False):
+    """``relu=True``: max(x W^T + b, 0) in the same pass (the executor's prediction fusion of a
+    following reluLayer), the bias and the ReLU applied to each block of rows while it is in
+    cache (_bias_act_rows)."""
     x, x2, w = _x2(x, w, "fc_forward")
     n = x2.shape[0]
     y = np.empty((n, w.shape[0]), x.dtype)
-    bias = None if b is None else like(b, x, "b", (w.shape[0],))
+    bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))
+    relu = bool(relu)
 
     def work(chunks):
         for lo, hi in chunks:
             np.matmul(x2[lo:hi], w.T, out=y[lo:hi])
-            if bias is not None:
-                y[lo:hi] += bias
+            _epilogue(y[lo:hi], bias, relu)
+
+    def cols(chunks):   # output columns lo:hi of every row
+        for lo, hi in chunks:
+            np.matmul(x2, w[lo:hi].T, out=y[:, lo:hi])
 
     if _split(n) > 1:
         batch_parallel(work, n)
+    elif _split_columns(n, w.shape[0], x2.shape[1]):
+        batch_parallel(cols, w.shape[0], -(-w.shape[0] // _parallel.threads()))
+        _epilogue(y, bias, relu)   # on the whole of y: a few microseconds, and one compiled signature
     else:
         with blas_threads(1):   # a multi-threaded OpenBLAS here spins against the next kernels
             work([(0, n)])
@@ -71,6 +121,8 @@ def fc_backward(dy, x, w):
             parts.append((lo, dy[lo:hi].T @ x2[lo:hi]))
         return parts
 
+    if _split(n) == 1 and _split_columns(n, w.shape[0], x2.shape[1]):
+        return dx.reshape(x.shape), _backward_columns(dy, x2, w, dx), dy.sum(axis=0)
     if _split(n) > 1:
         done = batch_parallel(work, n)
     else:
@@ -81,3 +133,26 @@ def fc_backward(dy, x, w):
     for _, p in parts[1:]:
         dw += p
     return dx.reshape(x.shape), dw, dy.sum(axis=0)
+
+
+def _backward_columns(dy, x2, w, dx):
+    """fc_backward's two products for a batch too small to split by rows, split instead by their
+    output columns over the pool: dx[:, a:b] = dy W[:, a:b] (written into dx) and dW[a:b] =
+    dy[:, a:b]^T x (returned), each element computed whole by one thread, so the result does not
+    depend on which thread takes which slice."""
+    out, k = w.shape
+    dw = np.empty((out, k), dy.dtype)
+    nt = _parallel.threads()
+    sk, so = -(-k // nt), -(-out // nt)
+    tasks = [(0, a, min(a + sk, k)) for a in range(0, k, sk)] + [(1, a, min(a + so, out)) for a in range(0, out, so)]
+
+    def work(chunks):
+        for lo, hi in chunks:
+            for which, a, b in tasks[lo:hi]:
+                if which == 0:
+                    np.matmul(dy, w[:, a:b], out=dx[:, a:b])
+                else:
+                    np.matmul(dy[:, a:b].T, x2, out=dw[a:b])
+
+    batch_parallel(work, len(tasks), 1)
+    return dw

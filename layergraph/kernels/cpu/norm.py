@@ -32,7 +32,7 @@ from numba import njit, prange
 
 from ._parallel import parallel_range
 from ._util import as_float, like, out_empty, out_like
-from .pool import _max_plane_arg, _prep
+from .pool import _max_plane_arg, _prep, is_2x2
 
 _FM = {"reassoc", "contract"}  # lets sums vectorize; changes results only by rounding
 
@@ -164,11 +164,54 @@ def _bn_train_relu_pool(k0, k1, x, scale, offset, eps, h, w, ph, pw, sh, sw, pt,
             _max_plane_arg(plane2, ph, pw, sh, sw, pt, pl, y[i, k], arg[i, k])
 
 
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _bn_train_relu_pool2(k0, k1, x, scale, offset, eps, w, y, arg, mean, var):
+    """_bn_train_relu_pool for the 2 x 2 stride-2 pooling without padding (the common one), each
+    pooled value read straight from x (no scratch plane): the same maxima and argmax (the first
+    maximum in scan order) as _max_plane_arg's 2 x 2 loop on the rectified plane. x N x C x S
+    (S = h*w); y, arg N x C x OH x OW. A kernel of its own, so a first run compiles neither
+    _max_plane_arg's general loops nor a scratch allocation (about 2 s of the seed CNN's 2.2)."""
+    n, c, s = x.shape
+    oh, ow = y.shape[2], y.shape[3]
+    z = x.dtype.type(0)
+    for k in range(k0, k1):
+        at, bt = _batch_affine(x, k, scale, offset, eps, mean, var)
+        for i in range(n):
+            src = x[i, k]
+            for r in range(oh):
+                orow = y[i, k, r]
+                arow = arg[i, k, r]
+                b0 = 2 * r * w
+                b1 = b0 + w
+                for j in range(ow):
+                    q = b0 + 2 * j
+                    t = src[q] * at + bt
+                    m = t if t > z else z
+                    a = q
+                    t = src[q + 1] * at + bt
+                    v = t if t > z else z
+                    u = v > m
+                    m = v if u else m
+                    a = q + 1 if u else a
+                    q = b1 + 2 * j
+                    t = src[q] * at + bt
+                    v = t if t > z else z
+                    u = v > m
+                    m = v if u else m
+                    a = q if u else a
+                    t = src[q + 1] * at + bt
+                    v = t if t > z else z
+                    u = v > m
+                    m = v if u else m
+                    a = q + 1 if u else a
+                    orow[j] = m
+                    arow[j] = a
+
+
 # The backward: per channel, sums of dy and dy*(x - mean), then dx = a*dy + k2*x + k3. How dy
-# is read is the varying part: as it is (_PLAIN), where a fused ReLU's output is > 0
-# (_MASKED), or at a fused max pooling's output, scattered to its argmax where the pooled
-# value is > 0 (_POOLED).
-_PLAIN, _MASKED, _POOLED = 0, 1, 2
+# is read is the varying part: as it is (_bn_back_plain), where a fused ReLU's output is > 0
+# (_bn_back_masked), or at a fused max pooling's output, scattered to its argmax where the pooled
+# value is > 0 (_bn_back_pooled).
 
 
 @njit(inline="always")
@@ -204,23 +247,31 @@ def _scatter_sums(g, yr, ar, xr, mt):
 
 
 @njit(inline="always")
-def _sums(dy, x, k, mt, mode, ym, arg):
-    """(sum dy, sum dy*(x - mean)) over channel k, dy read as ``mode`` says: row sums in x's
+def _sums(dy, x, k, mt, masked, ym):
+    """(sum dy, sum dy*(x - mean)) over channel k, dy read as _row_sums reads it: row sums in x's
     dtype (in blocks, as _channel_stats sums), added up in float64."""
     n, c, s = x.shape
     sdy = 0.0
     sdyx = 0.0
     for i in range(n):
-        if mode == _POOLED:
-            r1, r2 = _scatter_sums(dy[i, k], ym[i, k], arg[i, k], x[i, k], mt)
-            sdy += r1
-            sdyx += r2
-            continue
         for j0 in range(0, s, _BLOCK):
             e = j0 + _BLOCK
-            r1, r2 = _row_sums(dy[i, k, j0:e], x[i, k, j0:e], mt, mode == _MASKED, ym[i, k, j0:e])
+            r1, r2 = _row_sums(dy[i, k, j0:e], x[i, k, j0:e], mt, masked, ym[i, k, j0:e])
             sdy += r1
             sdyx += r2
+    return sdy, sdyx
+
+
+@njit(inline="always")
+def _pooled_sums(dy, x, k, mt, ym, arg):
+    """_sums with dy read as _scatter_sums reads it."""
+    n = x.shape[0]
+    sdy = 0.0
+    sdyx = 0.0
+    for i in range(n):
+        r1, r2 = _scatter_sums(dy[i, k], ym[i, k], arg[i, k], x[i, k], mt)
+        sdy += r1
+        sdyx += r2
     return sdy, sdyx
 
 
@@ -263,20 +314,44 @@ def _pooled_apply(dyp, yp, arg, x, k, at, k2t, k3t, dx):
                 o[q] += at * g[j]
 
 
+# Three kernels, one per way of reading dy, rather than one with a mode argument: a first run
+# compiles only those its network uses (the seed CNN: the masked and the pooled ones), each in
+# about a third of the time of the one with every mode, and the compile helper process
+# (train/compiling.py) and the run can each take some of them.
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _bn_back(k0, k1, dy, x, scale, mean, var, eps, mode, ym, arg, dx, dscale, doffset):
-    """x, dx N x C x S. _PLAIN: dy N x C x S (ym, arg unused); _MASKED: also ym, the fused ReLU's
-    output; _POOLED: dy, ym and arg N x C x P, the pooled output's gradient, value and argmax."""
+def _bn_back_plain(k0, k1, dy, x, scale, mean, var, eps, dx, dscale, doffset):
+    """x, dy, dx N x C x S."""
     n, c, s = x.shape
     for k in range(k0, k1):
         m = mean[k]
         mt = x.dtype.type(m)
-        sdy, sdyx = _sums(dy, x, k, mt, mode, ym, arg)
+        sdy, sdyx = _sums(dy, x, k, mt, False, dy)
         dscale[k], doffset[k], at, k2t, k3t = _dx_coefficients(x, sdy, sdyx, scale[k], var[k], eps, m, n * s)
-        if mode == _POOLED:
-            _pooled_apply(dy, ym, arg, x, k, at, k2t, k3t, dx)
-        else:
-            _apply(dy, x, k, at, k2t, k3t, mode == _MASKED, ym, dx)
+        _apply(dy, x, k, at, k2t, k3t, False, dy, dx)
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _bn_back_masked(k0, k1, dy, x, scale, mean, var, eps, ym, dx, dscale, doffset):
+    """x, dy, dx N x C x S; ym, the fused ReLU's output: dy counts where ym > 0."""
+    n, c, s = x.shape
+    for k in range(k0, k1):
+        m = mean[k]
+        mt = x.dtype.type(m)
+        sdy, sdyx = _sums(dy, x, k, mt, True, ym)
+        dscale[k], doffset[k], at, k2t, k3t = _dx_coefficients(x, sdy, sdyx, scale[k], var[k], eps, m, n * s)
+        _apply(dy, x, k, at, k2t, k3t, True, ym, dx)
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _bn_back_pooled(k0, k1, dy, x, scale, mean, var, eps, ym, arg, dx, dscale, doffset):
+    """x, dx N x C x S; dy, ym and arg N x C x P: the pooled output's gradient, value and argmax."""
+    n, c, s = x.shape
+    for k in range(k0, k1):
+        m = mean[k]
+        mt = x.dtype.type(m)
+        sdy, sdyx = _pooled_sums(dy, x, k, mt, ym, arg)
+        dscale[k], doffset[k], at, k2t, k3t = _dx_coefficients(x, sdy, sdyx, scale[k], var[k], eps, m, n * s)
+        _pooled_apply(dy, ym, arg, x, k, at, k2t, k3t, dx)
 
 
 def _bn_args(x, name, *vecs):
@@ -308,8 +383,12 @@ def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None):
         arg = out_empty(y.shape, np.int64)
         h, w = x.shape[2:]
         mean, var = _per_channel(x, 2)
-        parallel_range(_bn_train_relu_pool, x3.shape[1], x3, scale, offset, float(epsilon), h, w, ph, pw, sh, sw, pt,
-                       pl, y, arg, mean, var, size=x.size)
+        if is_2x2(ph, pw, sh, sw, pt, pl, h, w, y.shape[2], y.shape[3]):
+            parallel_range(_bn_train_relu_pool2, x3.shape[1], x3, scale, offset, float(epsilon), w, y, arg, mean, var,
+                           size=x.size)
+        else:
+            parallel_range(_bn_train_relu_pool, x3.shape[1], x3, scale, offset, float(epsilon), h, w, ph, pw, sh, sw,
+                           pt, pl, y, arg, mean, var, size=x.size)
         return y, mean, var, arg
     y = out_like(x)
     mean, var = _per_channel(x, 2)
@@ -344,17 +423,17 @@ def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None, pool_out=None):
         arg = np.ascontiguousarray(arg, dtype=np.int64)
         if yp.ndim != 4 or yp.shape[:2] != (n, c) or arg.shape != yp.shape:
             raise ValueError(f"bn_backward: pooled y {yp.shape} and argmax {arg.shape} do not fit x {x.shape}.")
-        arg = arg.reshape(n, c, -1)
-        mode = _POOLED
+        kernel, extra = _bn_back_pooled, (yp.reshape(n, c, -1), arg.reshape(n, c, -1))
     else:
         dy = like(dy, x, "dy", x.shape)
-        yp = dy if relu_out is None else like(relu_out, x, "relu_out", x.shape)
-        arg = np.empty((0, 0, 0), np.int64)
-        mode = _PLAIN if relu_out is None else _MASKED
+        if relu_out is None:
+            kernel, extra = _bn_back_plain, ()
+        else:
+            kernel, extra = _bn_back_masked, (like(relu_out, x, "relu_out", x.shape).reshape(x3.shape),)
     dx = out_like(x)
     dscale, doffset = _per_channel(x, 2)
-    parallel_range(_bn_back, c, dy.reshape(n, c, -1), x3, scale, mean, var, float(epsilon), mode, yp.reshape(n, c, -1),
-                   arg, dx.reshape(x3.shape), dscale, doffset, size=x.size)
+    parallel_range(kernel, c, dy.reshape(n, c, -1), x3, scale, mean, var, float(epsilon), *extra, dx.reshape(x3.shape),
+                   dscale, doffset, size=x.size)
     return dx, dscale, doffset
 
 

@@ -18,6 +18,10 @@ def threads(request, monkeypatch):
 
 
 def _blas():
+    # the first fused call compiles (or loads) the bias/ReLU epilogue, and numba's start-up loads SciPy's
+    # BLAS: counted from then on, so that what is compared is the thread counts of the same libraries
+    fc_forward(np.ones((1, 1)), np.ones((1, 1)), np.ones(1), relu=True)
+    fc_forward(np.ones((1, 1), np.float32), np.ones((1, 1), np.float32), np.ones(1, np.float32), relu=True)
     from threadpoolctl import ThreadpoolController
     return [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
 
@@ -37,3 +41,55 @@ def test_fc_matches_torch(threads, n):
     np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=1e-12)
     for ours, ref in ((dx, xt.grad), (dw, wt.grad), (db, bt.grad)):
         np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-12, atol=1e-11)
+
+
+# -- a small batch of a large layer: the products split over the output columns ----------------
+def test_small_batch_of_a_large_layer_splits_the_columns():
+    assert dense._split(8) == 1 and dense._split_columns(8, 520, 1024) == (dense._parallel.threads() > 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu", [False, True])
+def test_column_split_matches_torch(threads, dtype, relu):
+    g = np.random.default_rng(7)
+    n, k, out = 8, 1024, 521   # 8 * 521 * 1024 multiply-adds: over _MIN_COLUMN_WORK; 521 splits unevenly
+    assert n * out * k >= dense._MIN_COLUMN_WORK
+    x, w, b = (g.standard_normal(s).astype(dtype) for s in ((n, k), (out, k), (out,)))
+    dy = g.standard_normal((n, out)).astype(dtype)
+    before = _blas()
+    y = fc_forward(x, w, b, relu=relu)
+    dx, dw, db = fc_backward(dy, x, w)
+    assert _blas() == before
+    assert y.dtype == dx.dtype == dw.dtype == db.dtype == dtype
+    xt, wt, bt = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, w, b))
+    yt = torch.nn.functional.linear(xt, wt, bt)
+    if relu:
+        yt = torch.relu(yt)
+        assert (y == 0).any() and (y > 0).any()
+    torch.nn.functional.linear(xt, wt, bt).backward(torch.tensor(dy, dtype=torch.float64))
+    tol = dict(rtol=1e-4, atol=1e-3) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(y, yt.detach().numpy(), **tol)
+    for ours, ref in ((dx, xt.grad), (dw, wt.grad), (db, bt.grad)):
+        np.testing.assert_allclose(ours, ref.numpy(), **tol)
+
+
+def test_column_split_gradients_match_finite_differences():
+    from _cpu_testutil import fd_check
+    g = np.random.default_rng(8)
+    n, k, out = 4, 1100, 1000
+    assert dense._split(n) == 1 and n * out * k >= dense._MIN_COLUMN_WORK
+    x, w, b = g.standard_normal((n, k)), g.standard_normal((out, k)), g.standard_normal(out)
+    dy = g.standard_normal((n, out))
+    dx, dw, _ = fc_backward(dy, x, w)
+    fd_check(lambda x, w: fc_forward(x, w, b), [x, w], 0, dx, dy)
+    fd_check(lambda x, w: fc_forward(x, w, b), [x, w], 1, dw, dy)
+
+
+def test_column_split_is_the_same_whoever_takes_a_slice():
+    g = np.random.default_rng(9)
+    x, w, b = g.standard_normal((8, 1024)), g.standard_normal((600, 1024)), g.standard_normal(600)
+    dy = g.standard_normal((8, 600))
+    first = fc_forward(x, w, b, relu=True), *fc_backward(dy, x, w)
+    for _ in range(3):
+        for a, c in zip(first, (fc_forward(x, w, b, relu=True), *fc_backward(dy, x, w))):
+            np.testing.assert_array_equal(a, c)
