@@ -195,7 +195,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     n, c, h, wd = shape
     f = U.shape[2]
     th, tw = (oh + 1) // 2, (ow + 1) // 2
-    per, q, p = th * tw, h * wd, oh * ow
+    q, p = h * wd, oh * ow
     dt = x.dtype
     y = out_empty((n, oh, ow, f), dt)
     y2 = y.reshape(n * p, f)

@@ -32,7 +32,7 @@ def pm_calls(monkeypatch):
     w0 = cv._winograd.winograd_forward
 
     def f(*a, **k):
-        calls.append(a[-2])  # x_nhwc
+        calls.append(a[13])  # x_nhwc
         return f0(*a, **k)
 
     def wf(*a, **k):   # the 3x3 stride-1 dilation-1 filters: Winograd, the same layouts

@@ -108,7 +108,7 @@ def test_float32_error_is_bounded_by_the_direct_products(n, c, hw):
     assert e_w < 1e-6 and e_w <= 1.5 * e_d, (e_w, e_d)
 
 
-def test_conv_forward_dispatches_3x3_stride_1_to_winograd(monkeypatch):
+def test_conv_forward_dispatches_3x3_stride_1_from_32_channels_to_winograd(monkeypatch):
     calls = []
     w0 = wg.winograd_forward
 
@@ -117,21 +117,23 @@ def test_conv_forward_dispatches_3x3_stride_1_to_winograd(monkeypatch):
         return w0(*a, **k)
     monkeypatch.setattr(wg, "winograd_forward", spy)
     g = np.random.default_rng(0)
-    x = g.standard_normal((2, 8, 6, 6))
-    w3 = g.standard_normal((4, 8, 3, 3))
-    for args in ((1, 1, 1, 1), (2, 2, 1, 1), (1, 1, 2, 2)):   # stride 1; stride 2; dilation 2
-        y = cv.conv_forward(x, w3, None, *args, 1, 1, 1, 1, y_layout="nhwc")
-        ref = cv.conv_forward(x, w3, None, *args, 1, 1, 1, 1)
-        np.testing.assert_allclose(y, ref.transpose(0, 2, 3, 1), rtol=1e-12, atol=1e-12)
-    assert calls == [(16, 8, 4)]
-    cv.conv_forward(x, g.standard_normal((4, 8, 5, 5)), None, 1, 1, 1, 1, 2, 2, 2, 2, y_layout="nhwc")
+    for c in (16, 32):
+        x = g.standard_normal((2, c, 6, 6))
+        w3 = g.standard_normal((4, c, 3, 3))
+        for args in ((1, 1, 1, 1), (2, 2, 1, 1), (1, 1, 2, 2)):   # stride 1; stride 2; dilation 2
+            y = cv.conv_forward(x, w3, None, *args, 1, 1, 1, 1, y_layout="nhwc")
+            ref = cv.conv_forward(x, w3, None, *args, 1, 1, 1, 1)
+            np.testing.assert_allclose(y, ref.transpose(0, 2, 3, 1), rtol=1e-12, atol=1e-12)
+    assert calls == [(16, 32, 4)]   # 16 channels: _im2row's product (cv._WINOGRAD_MIN_C)
+    x = g.standard_normal((2, 32, 6, 6))
+    cv.conv_forward(x, g.standard_normal((4, 32, 5, 5)), None, 1, 1, 1, 1, 2, 2, 2, 2, y_layout="nhwc")
     assert len(calls) == 1   # 5x5: im2row
 
 
 def test_the_transform_cache():
     g = np.random.default_rng(0)
-    x = g.standard_normal((2, 8, 6, 6)).astype(np.float32)
-    w = g.standard_normal((4, 8, 3, 3)).astype(np.float32)
+    x = g.standard_normal((2, 32, 6, 6)).astype(np.float32)
+    w = g.standard_normal((4, 32, 3, 3)).astype(np.float32)
     cache = {}
     y = cv.conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1, y_layout="nhwc", winograd=cache)
     (key, u), = cache.items()
@@ -144,12 +146,12 @@ def test_the_transform_cache():
     assert len(cache) == 2 and y64.dtype == np.float64   # one entry per dtype
 
 
-@pytest.mark.parametrize("fh, stride, groups", [(3, 1, 1), (1, 2, 1), (3, 1, 2)])
-def test_conv_forward_residual_on_every_pixel_major_path(fh, stride, groups):
-    # Winograd, _im2row's product (1x1 stride 2), and the transposing fallback (two groups)
-    g = np.random.default_rng(fh + stride + groups)
-    x = g.standard_normal((3, 8, 7, 6))
-    w = g.standard_normal((6, 8 // groups, fh, fh))
+@pytest.mark.parametrize("c, fh, stride, groups", [(32, 3, 1, 1), (16, 3, 1, 1), (8, 1, 2, 1), (8, 3, 1, 2)])
+def test_conv_forward_residual_on_every_pixel_major_path(c, fh, stride, groups):
+    # Winograd; _im2row's product (3x3 at 16 channels, 1x1 stride 2); the transposing fallback (groups)
+    g = np.random.default_rng(fh + stride + groups + c)
+    x = g.standard_normal((3, c, 7, 6))
+    w = g.standard_normal((6, c // groups, fh, fh))
     b = g.standard_normal(6)
     p = (fh - 1) // 2
     ref = cv.conv_forward(x, w, b, stride, stride, 1, 1, p, p, p, p, groups=groups).transpose(0, 2, 3, 1)
