@@ -50,6 +50,8 @@ def our_label(op, x):
     fam = getattr(op.layer, "family", type(op).__name__)
     if type(op).__name__ == "ConvOp":
         L = op.layer
+        if not hasattr(L, "NumFilters"):   # a grouped (MobileNet: channel-wise) convolution
+            return f"conv {int(L.FilterSize[0])}x{int(L.FilterSize[0])} s{int(L.Stride[0])} grouped @{x.shape[2]}"
         return conv_label(x.shape[1], int(L.NumFilters), int(L.FilterSize[0]), int(L.Stride[0]), x.shape[2])
     return str(fam)
 

@@ -24,6 +24,8 @@ import numpy as np
 from numba import njit
 
 from ._parallel import batch_parallel as _batch_parallel
+from ._parallel import blas_threads as _blas_threads
+from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
 from ._util import out_empty
 
@@ -207,7 +209,8 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     empty_res = np.zeros((0, f), dt)
     U2 = np.ascontiguousarray(U.reshape(4, 4, c, f).transpose(1, 0, 2, 3))  # [b, a] = U[4a + b]
     rows_per = max(1, _TILE_VALUES // (max(c, f) * tw))   # tile rows per product block
-    sub = max(1, rows_per // th)                         # observations per chunk
+    # observations per chunk; at least one chunk per thread
+    sub = max(1, min(rows_per // th, -(-n // _threads())))
     rows_blk = max(rows_per, th)
     pvx = dt.type(pv)
     none = np.zeros(0)
@@ -239,5 +242,9 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
                 _output_rows(M.reshape(4, 2, -1), r0, r1, th, tw, oh, ow, brow, mask, bool(relu), bool(relu6), res,
                              S, ybuf, out)
 
-    _batch_parallel(work, n, sub)
+    # BLAS at one thread even when the batch is one chunk (batch_parallel then leaves BLAS alone):
+    # these products are small, and OpenBLAS's second thread made them 50-100x slower on a busy
+    # machine (docs/performance.md)
+    with _blas_threads(1):
+        _batch_parallel(work, n, sub)
     return y
