@@ -304,7 +304,8 @@ def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual):
         residual = like(residual, x, "residual", (shape[0], oh, ow, f))
     if shape[1] >= _WINOGRAD_MIN_C and _winograd.eligible(shape[1], 1, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]):
         U = _winograd.transformed(w, U)
-        return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual)
+        return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
+                                          to_rows=_to_rows)
     return _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
                                 x_nhwc, shape, residual)
 

@@ -188,12 +188,15 @@ def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, relu6, res, S, yb
                     out[j] = max(out[j], 0.0)
 
 
-def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, relu6=False):
+def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, relu6=False,
+                     to_rows=None):
     """The 3x3 stride-1 convolution of x (N x C x H x W, or ``x_nhwc``: N x H x W x C; ``shape``
     the N x C x H x W it stands for) with the transformed filters ``U`` (filter_transform), pad
     pt above and pl left with the constant pv: y N x OH x OW x F, + bias, + ``residual`` (N x OH x
-    OW x F, added before the activation), then ReLU (``relu``) or ReLU6 (``relu6``)."""
-    from .conv import _to_rows  # the blocked transpose
+    OW x F, added before the activation), then ReLU (``relu``) or ReLU6 (``relu6``). ``to_rows``:
+    conv.py's blocked transpose for a channel-major x (else x is transposed whole first)."""
+    if not x_nhwc and to_rows is None:   # conv.py passes its blocked transpose, one chunk at a time
+        x, x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)), True
     n, c, h, wd = shape
     f = U.shape[2]
     th, tw = (oh + 1) // 2, (ow + 1) // 2
@@ -227,7 +230,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
                 src = x2[s0 * q:s1 * q]
             else:
                 src = xt[:m * q]
-                _to_rows(x3[s0:s1], src, none, False)
+                to_rows(x3[s0:s1], src, none, False)
             out = y2[s0 * p:s1 * p]
             res = res2[s0 * p:s1 * p] if res2 is not None else empty_res
             nr = m * th
