@@ -50,6 +50,8 @@ def our_label(op, x):
     fam = getattr(op.layer, "family", type(op).__name__)
     if type(op).__name__ == "ConvOp":
         L = op.layer
+        if not hasattr(L, "NumFilters"):   # a grouped (MobileNet: channel-wise) convolution
+            return f"conv {int(L.FilterSize[0])}x{int(L.FilterSize[0])} s{int(L.Stride[0])} grouped @{x.shape[2]}"
         return conv_label(x.shape[1], int(L.NumFilters), int(L.FilterSize[0]), int(L.Stride[0]), x.shape[2])
     return str(fam)
 
@@ -66,6 +68,8 @@ def profile_ours(training):
 
         def timed(k, a0, *a, **kw):
             x = a0[0] if isinstance(a0, (list, tuple)) else a0
+            if attr == "forward_pixel_major" and a[0]:   # pixel-major x: label by its N x C x H x W
+                x = x.transpose(0, 3, 1, 2)
             if attr.startswith("backward") and type(op).__name__ == "ConvOp":
                 x = a[0]  # a convolution's ctx is its input
             t0 = time.process_time()
@@ -75,12 +79,15 @@ def profile_ours(training):
                 lab = our_label(op, x) + " (backward)"
             else:
                 lab = our_label(op, x) + (" (+BN)" if attr == "forward_fused" and kw.get("bn") else "")
+                lab += " (pixel-major)" if attr == "forward_pixel_major" else ""
+                lab += " (+residual)" if kw.get("residual") is not None else ""
             acc[lab] += dt
             return r
         setattr(op, attr, timed)
 
     for s in ex.steps:
-        for attr in ("forward", "backward", "forward_fused", "forward_train_fused", "backward_fused"):
+        for attr in ("forward", "backward", "forward_fused", "forward_train_fused", "backward_fused",
+                     "forward_pixel_major"):
             wrap(s.op, attr)
     if training:
         def run():
@@ -153,7 +160,7 @@ def profile_torch(training):
 
 print(f"{args.net}, batch {args.batch}, {args.threads} thread(s), {args.steps} steps; CPU ms per step; "
       f"load average {os.getloadavg()[0]:.2f} before")
-for training in (True, False):
+for training in ((False,) if os.environ.get("PROFILE_PREDICT_ONLY") else (True, False)):
     ours, ours_whole = profile_ours(training)
     th, th_whole = ({}, float("nan")) if args.no_torch else profile_torch(training)
     what = "training step" if training else "prediction"

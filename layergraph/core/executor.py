@@ -72,6 +72,8 @@ class Executor:
         self._chains = self._fusable_chains(self.steps, consumers) if self.device == "cpu" else {}
         self._pixel_major = self._pixel_major_plan(self.steps, consumers, self._chains) if self.device == "cpu" \
             else set()
+        self._residuals = self._residual_fusions(self.steps, consumers, self._chains, self._pixel_major)
+        self._index = {s.name: i for i, s in enumerate(self.steps)}
         self._device_params: dict[str, dict] | None = None  # non-'cpu': self.params on the device
         self.__dict__.pop("_train_fusions_cache", None)
         self.__dict__.pop("_grad_refs_cache", None)
@@ -173,6 +175,33 @@ class Executor:
             return memo[ref]
 
         return {name for name in cands if worth(chains[name][-1][-1] if name in chains else (name, "out"))}
+
+    @staticmethod
+    def _residual_fusions(steps, consumers, chains, planned) -> dict:
+        """{planned convolution: (addition step, relu step or None, the addition's other input)}
+        where the convolution's chain output is the only reader-facing input of a two-input
+        addition (a ResNet block's second convolution and its BN), and the addition's output
+        is read by a ReLU alone (fused too) or by anything: prediction then computes
+        relu(conv(x) + other) in the convolution's epilogue, when ``other`` is already computed
+        (forward checks; otherwise the layers run one by one)."""
+        out = {}
+        for name in planned:
+            ref = chains[name][-1][-1] if name in chains else (name, "out")
+            if name in chains and chains[name][1] is not None:
+                continue   # a ReLU already follows the convolution: nothing to add to
+            readers = consumers.get(ref, [])
+            if len(readers) != 1:
+                continue
+            add = readers[0]
+            if (add.op.layer.family != "addition" or len(add.inputs) != 2 or add.inputs.count(ref) != 1
+                    or len(add.outputs) != 1 or add.op.layer.is_output):
+                continue
+            other = add.inputs[1] if add.inputs[0] == ref else add.inputs[0]
+            nxt = consumers.get((add.name, add.outputs[0]), [])
+            relu = nxt[0] if (len(nxt) == 1 and nxt[0].op.layer.family == "relu" and len(nxt[0].outputs) == 1
+                              and not nxt[0].op.layer.is_output) else None
+            out[name] = (add, relu, other)
+        return out
 
     def _train_fusions(self) -> dict:
         """{batchnorm name: (relu step, maxpool step or None)} where the ReLU is the BN output's
@@ -312,13 +341,20 @@ class Executor:
             if planned:
                 bn, relu, _, refs = chain if chain is not None else (None, None, None, [(step.name, "out")])
                 ref = step.inputs[0]
+                res = self._residual_for(step, acts, pm, keep, refs[-1])
+                if res is not None:
+                    add, relu, other = res
                 y = op.forward_pixel_major(self.k, acts[ref], ref in pm, self.params[step.name],
                                            (bn.op, self.params[bn.name]) if bn is not None else None,
-                                           relu is not None)
-                acts[refs[-1]] = y
-                pm.add(refs[-1])
+                                           relu is not None, residual=None if res is None else acts[other])
+                last = refs[-1] if res is None else ((relu or add).name, (relu or add).outputs[0])
+                acts[last] = y
+                pm.add(last)
                 fused_away.update(s.name for s in (bn, relu) if s is not None)
                 self._drop(acts, step, i, keep)
+                if res is not None:
+                    fused_away.add(add.name)
+                    self._drop(acts, add, self._index[add.name], keep)
                 continue
             if chain is not None and not unfused:
                 bn, relu, pool, refs = chain
@@ -365,6 +401,22 @@ class Executor:
         if transfers is not None:  # only the outputs and kept activations are left: one copy each
             acts = {ref: transfers[1](a) for ref, a in acts.items()}
         return acts
+
+    def _residual_for(self, step, acts, pm, keep, ref):
+        """The residual fusion of planned convolution ``step`` in this pass (_residual_fusions),
+        or None: its addition's other input is computed, 4-D, and no output in between is kept
+        (``keep``). A channel-major other input is transposed to pixel-major in ``acts`` first."""
+        fusion = self._residuals.get(step.name)
+        if fusion is None:
+            return None
+        add, relu, other = fusion
+        if other not in acts or acts[other].ndim != 4 or ref in keep or (
+                relu is not None and (add.name, add.outputs[0]) in keep):
+            return None
+        if other not in pm:
+            acts[other] = np.ascontiguousarray(acts[other].transpose(0, 2, 3, 1))
+            pm.add(other)
+        return fusion
 
     @staticmethod
     def _layouts_for(step, acts, pm, planned):

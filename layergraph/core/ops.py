@@ -105,13 +105,36 @@ class ConvOp(Op):
         return (self._groups() == 1 and not size.is_sequence and len(size.spatial) == 2
                 and 8 <= size.channels <= 64 and not isinstance(self.layer.PaddingValue, str))
 
-    def forward_pixel_major(self, k, x, x_nhwc, P, bn=None, relu=False):
+    def forward_pixel_major(self, k, x, x_nhwc, P, bn=None, relu=False, residual=None):
         """forward_fused (no pooling) with a pixel-major output, N x OH x OW x F, from x N x C x H x
-        W or (``x_nhwc``) N x H x W x C."""
-        w, b = self._folded(P, bn)
+        W or (``x_nhwc``) N x H x W x C; ``residual`` (pixel-major, N x OH x OW x F) added before
+        the ReLU. The folded weights and their Winograd transform are kept between calls while
+        the parameters they come from hold the same values (_pixel_major_weights)."""
+        w, b, u = self._pixel_major_weights(P, bn)
         args, kw = self._hp()
+        extra = {} if residual is None else {"residual": residual}
         return k("conv", "forward_infer")(x, w, b, *args, relu=relu, x_layout="nhwc" if x_nhwc else "nchw",
-                                          y_layout="nhwc", **kw)
+                                          y_layout="nhwc", winograd=u, **extra, **kw)
+
+    def _pixel_major_weights(self, P, bn):
+        """(_folded's weights and bias, a dict where the kernel keeps its transform of them), computed
+        once and reused while the source arrays (the weights, bias and BN's four) are the same
+        objects holding the same values: a trainer updates parameters in place, so identity alone
+        would not do; comparing them costs a pass over the weights, a fraction of the folding and
+        the transform."""
+        src = (P["Weights"], P["Bias"]) + (tuple(bn[1][n] for n in ("Scale", "Offset", "TrainedMean",
+                                                                     "TrainedVariance")) if bn is not None else ())
+        eps = bn[0].layer.Epsilon if bn is not None else None
+        c = getattr(self, "_pm_cache", None)
+        if (c is not None and c[0] == eps and len(c[1]) == len(src)
+                and all(a is s0 for a, (s0, _) in zip(src, c[1]))
+                and all(np.array_equal(a, copy) for a, (_, copy) in zip(src, c[1]))):
+            return c[2]
+        w, b = self._folded(P, bn)
+        u = {}   # the kernel's scratch for its transform of these weights (Winograd), filled on first use
+        out = (w, b, u)
+        self._pm_cache = (eps, tuple((a, np.array(a, copy=True)) for a in src), out)
+        return out
 
     def _folded(self, P, bn):
         """The weights and bias with a following batch normalization folded in (``bn``: its op

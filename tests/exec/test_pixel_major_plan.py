@@ -125,3 +125,81 @@ def test_a_convolution_leading_to_no_pixel_major_reader_stays_channel_major(plan
     y = net.predict(X, dtype=np.float64)
     plan_off()
     np.testing.assert_allclose(y, net.predict(X, dtype=np.float64), rtol=1e-12, atol=1e-13)
+
+
+def test_residual_fusions_are_planned_where_the_addition_reads_a_planned_convolution():
+    ex = residual_net().executor("cpu", np.float64)
+    # block 0: b0c2 + BN, added to r0 (computed before); block 1: both b1c2 and the 1x1 shortcut
+    # qualify, and the pass fuses whichever runs second (the other's output is then computed)
+    assert set(ex._residuals) == {"b0c2", "b1c2", "b1skip"}
+    add, relu, other = ex._residuals["b0c2"]
+    assert (add.name, relu.name, other) == ("b0add", "b0r", ("r0", "out"))
+
+
+def wide_net():
+    """Two residual blocks at 32 channels: 3x3 stride-1 convolutions that run as Winograd."""
+    lg = L.layerGraph([L.imageInputLayer([10, 9, 3], "Normalization", "none", "Name", "in"),
+                       L.convolution2dLayer(3, 32, "Padding", 1, "Name", "c0"),
+                       L.batchNormalizationLayer("Name", "bn0"), L.reluLayer("Name", "r0")])
+    last = "r0"
+    for i in range(2):
+        p = f"w{i}"
+        lg = L.addLayers(lg, [L.convolution2dLayer(3, 32, "Padding", 1, "Name", f"{p}c1"),
+                              L.batchNormalizationLayer("Name", f"{p}n1"), L.reluLayer("Name", f"{p}a1"),
+                              L.convolution2dLayer(3, 32, "Padding", 1, "Name", f"{p}c2"),
+                              L.batchNormalizationLayer("Name", f"{p}n2"),
+                              L.additionLayer(2, "Name", f"{p}add"), L.reluLayer("Name", f"{p}r")])
+        lg = L.connectLayers(lg, last, f"{p}c1")
+        lg = L.connectLayers(lg, last, f"{p}add/in2")
+        last = f"{p}r"
+    lg = L.addLayers(lg, [L.convolution2dLayer(3, 8, "Padding", 1, "Name", "tail"),
+                          L.globalAveragePooling2dLayer("Name", "gap"), L.fullyConnectedLayer(4, "Name", "fc"),
+                          L.softmaxLayer("Name", "sm")])
+    lg = L.connectLayers(lg, last, "tail")
+    L.rng(6)
+    net = L.dlnetwork(lg)
+    g = np.random.default_rng(7)
+    values = {}
+    for layer in net.Layers:
+        if type(layer).__name__ == "BatchNormalizationLayer":
+            c = layer.NumChannels
+            values[(layer.Name, "TrainedMean")] = g.standard_normal((1, 1, c)) * 0.1
+            values[(layer.Name, "TrainedVariance")] = g.uniform(0.5, 2, (1, 1, c))
+            values[(layer.Name, "Scale")] = g.uniform(0.5, 1.5, (1, 1, c))
+            values[(layer.Name, "Offset")] = g.standard_normal((1, 1, c)) * 0.1
+    return net._with_arrays(values)
+
+
+def test_winograd_through_the_plan_equals_the_channel_major_plan(plan_off, monkeypatch):
+    from layergraph.kernels.cpu import winograd as wg
+    calls = []
+    w0 = wg.winograd_forward
+    monkeypatch.setattr(wg, "winograd_forward", lambda *a, **k: calls.append(a[11] is not None)
+                        or w0(*a, **k))
+    net = wide_net()
+    X = np.random.default_rng(8).standard_normal((10, 9, 3, 5))
+    y = net.predict(X, dtype=np.float64)
+    a = net.activations(X, "w1n2", dtype=np.float64)   # a kept BN output: that block unfused
+    y32 = net.predict(X.astype(np.float32))
+    # 4 Winograd convolutions per pass, the two second ones with their residual (not in activations)
+    assert calls[:4] == [False, True, False, True] and len(calls) >= 8
+    plan_off()
+    np.testing.assert_allclose(y, net.predict(X, dtype=np.float64), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(a, net.activations(X, "w1n2", dtype=np.float64), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y32, net.predict(X.astype(np.float32)), rtol=1e-4, atol=1e-6)
+
+
+def test_the_folded_weights_follow_parameters_changed_in_place(plan_off):
+    # a trainer updates the executor's parameter arrays in place: the cached folding and Winograd
+    # transform (ConvOp._pixel_major_weights) must not serve the old values
+    ex = wide_net().executor("cpu", np.float64)
+    x = {"in": np.random.default_rng(9).standard_normal((3, 3, 10, 9))}
+    out = ex.output_refs()[0]
+    first = ex.forward(x)[out]
+    ex.params["w0c2"]["Weights"] *= -0.5
+    ex.params["w1n1"]["TrainedMean"] += 0.3
+    second = ex.forward(x)[out]
+    plan_off()
+    ref = ex.forward(x)[out]
+    assert np.abs(first - second).max() > 1e-3
+    np.testing.assert_allclose(second, ref, rtol=1e-12, atol=1e-13)

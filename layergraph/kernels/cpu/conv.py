@@ -28,6 +28,7 @@ from numba import njit
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import workspace as _workspace
 from ._util import as_float, like, out_empty
+from . import winograd as _winograd
 from .depthwise import depthwise_backward, depthwise_forward
 from .pool import max_planes
 
@@ -228,29 +229,32 @@ def _from_rows(rows, b, relu, y):
 
 
 @njit(cache=True, nogil=True)
-def _bias_act_rows(y, b, relu):
-    """y (pixels x F) += b (when it has F entries), then max(y, 0) when relu: the epilogue of
-    the pixel-major forward, in place."""
+def _bias_act_rows(y, b, relu, res):
+    """y (pixels x F) += b (when it has F entries), += res (y's shape, when it has rows), then
+    max(y, 0) when relu: the epilogue of the pixel-major forward, in place."""
     m, f = y.shape
     has_b = b.shape[0] == f
+    has_r = res.shape[0] > 0
     for i in range(m):
         row = y[i]
-        if has_b and relu:
-            for k in range(f):
-                row[k] = max(row[k] + b[k], 0.0)
-        elif has_b:
+        if has_b:
             for k in range(f):
                 row[k] = row[k] + b[k]
-        elif relu:
+        if has_r:
+            rr = res[i]
+            for k in range(f):
+                row[k] = row[k] + rr[k]
+        if relu:
             for k in range(f):
                 row[k] = max(row[k], 0.0)
 
 
-def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x_nhwc, shape):
+def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None):
     """One group, a constant padding value: the output N x OH x OW x F (pixel-major), from x
     N x C x H x W or (``x_nhwc``) N x H x W x C, ``shape`` the N x C x H x W it stands for. x's
     rows (pixels x C) are x itself when pixel-major, else one blocked transpose per chunk;
-    _im2row, one (pixels x K)(K x F) product straight into the output, the bias and ReLU on it."""
+    _im2row, one (pixels x K)(K x F) product straight into the output, the bias (and a residual,
+    N x OH x OW x F) and ReLU on it."""
     n, c, h, wd = shape
     f, _, kh, kw = w.shape
     K, p, q = c * kh * kw, oh * ow, h * wd
@@ -260,6 +264,8 @@ def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x
     x2 = x.reshape(n * q, c) if x_nhwc else None
     x3 = None if x_nhwc else x.reshape(n, c, q)
     b = bias if bias is not None else np.zeros(0, x.dtype)
+    res2 = residual.reshape(n * p, f) if residual is not None else None
+    no_res = np.zeros((0, f), x.dtype)
     sub = _rows_sub(p)
     none = np.zeros(0)
     # a 1x1 filter at stride 1 without padding on pixel-major x: the rows are x itself
@@ -282,10 +288,40 @@ def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x
                 _im2row(src, m, h, wd, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, r)
             out = y2[s0 * p:s1 * p]
             np.matmul(r, wr, out=out)
-            if b.shape[0] or relu:
-                _bias_act_rows(out, b, bool(relu))
+            res = res2[s0 * p:s1 * p] if res2 is not None else no_res
+            if b.shape[0] or relu or res2 is not None:
+                _bias_act_rows(out, b, bool(relu), res)
 
     _batch_parallel(work, n, sub)
+    return y
+
+
+def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual):
+    """The pixel-major forward: Winograd where it applies (3x3, stride 1, dilation 1), else
+    _im2row's product; a residual (N x OH x OW x F) added before the ReLU."""
+    f, _, kh, kw = w.shape
+    if residual is not None:
+        residual = like(residual, x, "residual", (shape[0], oh, ow, f))
+    if shape[1] >= _WINOGRAD_MIN_C and _winograd.eligible(shape[1], 1, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]):
+        U = _winograd.transformed(w, U)
+        return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
+                                          to_rows=_to_rows)
+    return _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
+                                x_nhwc, shape, residual)
+
+
+# Winograd from 32 input channels: at 16 its 16 products (tiles x 16)(16 x 16) ran at 37 GFLOP/s
+# against the direct product's 77 and it measured no faster than _im2row (docs/performance.md)
+_WINOGRAD_MIN_C = 32
+
+
+def _add_relu(y, residual, relu):
+    """y (pixel-major) + residual, then max(., 0) when relu; in place (y is the kernel's own)."""
+    if residual is not None:
+        r = like(residual, y, "residual", y.shape)
+        np.add(y, r, out=y)
+    if relu:
+        np.maximum(y, 0, out=y)
     return y
 
 
@@ -644,18 +680,25 @@ def _zero_padded(x, p, pv):
 
 
 def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False, pool=None,
-                 x_layout="nchw", y_layout="nchw"):
+                 x_layout="nchw", y_layout="nchw", winograd=None, residual=None):
     """``relu=True`` applies max(y, 0) in the same pass, and ``pool=(ph, pw, sh, sw, pt,
     pb, pl, pr)`` max-pools the result while it is still in cache: the executor fuses a
     following ReLU and max pooling this way at prediction time. ``x_layout='nhwc'``: x is
     pixel-major, N x H x W x C; ``y_layout='nhwc'``: the result is N x OH x OW x F (not with
     ``pool``). Where pixel_major_eligible holds, a pixel-major x or y costs no transpose;
-    elsewhere x is transposed first or y after (the same numbers either way, up to rounding)."""
+    elsewhere x is transposed first or y after (the same numbers either way, up to rounding).
+    There, a 3x3 filter at stride 1 and dilation 1 on 32 or more channels runs as Winograd
+    F(2x2, 3x3) (winograd.py);
+    ``winograd``: a dict the caller keeps with these weights, where the transformed filters are
+    stored on first use (else they are computed on each call). ``residual`` (pixel-major y only,
+    N x OH x OW x F): added before the ReLU, a ResNet block's addition fused into the epilogue."""
     if x_layout not in ("nchw", "nhwc") or y_layout not in ("nchw", "nhwc"):
         raise ValueError(f"conv_forward: x_layout and y_layout must be 'nchw' or 'nhwc', got {x_layout!r}, "
                          f"{y_layout!r}.")
     if y_layout == "nhwc" and pool is not None:
         raise ValueError("conv_forward: a fused pooling gives a channel-major output only (y_layout 'nchw').")
+    if residual is not None and y_layout != "nhwc":
+        raise ValueError("conv_forward: a fused residual needs the pixel-major output (y_layout 'nhwc').")
     x_nhwc = x_layout == "nhwc"
     if x_nhwc:
         x = as_float(x)
@@ -667,8 +710,8 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                 "conv_forward", xv, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb,
                 pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
-            return _forward_pixel_major(np.ascontiguousarray(x), w, bias, p["sh"], p["sw"], p["dh"], p["dw"],
-                                        p["pt"], p["pl"], pv, oh, ow, relu, True, (n, c, h, wd))
+            return _pixel_major(np.ascontiguousarray(x), w, bias, p, pv, oh, ow, relu, True, (n, c, h, wd),
+                                winograd, residual)
         x = nhwc_to_nchw(x)
     if y_layout == "nhwc":
         x = as_float(x)
@@ -677,9 +720,9 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                 "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb,
                 pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
-            return _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv,
-                                        oh, ow, relu, False, x.shape)
-        return nchw_to_nhwc(conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, relu))
+            return _pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, winograd, residual)
+        y = nchw_to_nhwc(conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value))
+        return _add_relu(y, residual, relu)
     x, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
         "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)

@@ -29,10 +29,17 @@ def pm_calls(monkeypatch):
     calls = []
     f0 = cv._forward_pixel_major
 
+    w0 = cv._winograd.winograd_forward
+
     def f(*a, **k):
-        calls.append(a[-2])  # x_nhwc
+        calls.append(a[13])  # x_nhwc
         return f0(*a, **k)
+
+    def wf(*a, **k):   # the 3x3 stride-1 dilation-1 filters: Winograd, the same layouts
+        calls.append(a[9])
+        return w0(*a, **k)
     monkeypatch.setattr(cv, "_forward_pixel_major", f)
+    monkeypatch.setattr(cv._winograd, "winograd_forward", wf)
     return calls
 
 

@@ -1,0 +1,253 @@
+"""Winograd F(2x2, 3x3) for the pixel-major prediction forward (issue 16): a one-group 3x3
+convolution at stride 1 and dilation 1, x and y pixel-major (rows of C and F values per pixel).
+
+Each 2x2 block of output pixels (a tile) reads a 4x4 patch of x. With B^T, G, A^T of Lavin and
+Gray ("Fast Algorithms for Convolutional Neural Networks", 2016),
+
+    V[k, t, c] = (B^T d_{t,c} B)[k]    the 16 values of tile t's patch in channel c,
+    U[k, c, f] = (G g_{f,c} G^T)[k]    the filter, once per set of weights (filter_transform),
+    M[k] = V[k] U[k]                   16 products (tiles x C)(C x F) through BLAS,
+    y_t = A^T M_t A                    (2x2 output pixels per filter), + bias, ReLU, a residual,
+
+2.25x fewer multiplications than the direct (im2row) product and 4 values per input pixel
+written instead of 9. The transforms are sums and differences only (G's halves are in U), so
+in float32 the result differs from the direct product by rounding of the same order: the tests
+bound the relative error against a float64 reference (tests/kernels/cpu/test_winograd.py).
+
+  filter_transform(w) -> U (16 x C x F, w's dtype; computed in float64); transformed(w, cache)
+  winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, relu6=False)
+      -> y N x OH x OW x F
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ._parallel import batch_parallel as _batch_parallel
+from ._parallel import blas_threads as _blas_threads
+from ._parallel import threads as _threads
+from ._parallel import workspace as _workspace
+from ._util import out_empty
+
+_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+# tiles per block: V and M of a block (16 x tiles x C, 16 x tiles x F) stay near L2
+_TILE_VALUES = 32768
+
+
+def filter_transform(w):
+    """U[i*4 + j, c, f] = (G w[f, c] G^T)[i, j] for F x C x 3 x 3 weights, in w's dtype."""
+    u = np.einsum("ia,fcab,jb->ijcf", _G, np.asarray(w, np.float64), _G, optimize=True)
+    f, c = w.shape[:2]
+    return np.ascontiguousarray(u.reshape(16, c, f), dtype=w.dtype)
+
+
+def transformed(w, cache=None):
+    """filter_transform(w), kept in ``cache`` (a dict the caller holds with these weights, or None)
+    under the weights' dtype and shape."""
+    if cache is None:
+        return filter_transform(w)
+    key = (w.dtype.str, w.shape)
+    u = cache.get(key)
+    if u is None:
+        u = cache[key] = filter_transform(w)
+    return u
+
+
+def eligible(c, groups, kh, kw, sh, sw, dh, dw):
+    """Whether the pixel-major forward runs through winograd_forward."""
+    return groups == 1 and kh == kw == 3 and sh == sw == dh == dw == 1
+
+
+# How the transforms run (the loops are what costs: at 16 channels, loops of C values per tile,
+# as a plain tile-by-tile transform has them, run scalar, and cost 10x the arithmetic; measured,
+# docs/performance.md). Whole rows of tiles are transformed at once, with every inner loop over
+# a full row: B^T's rows (the vertical pass) combine 4 rows of x of W*C values each; B's columns
+# (the horizontal pass) are 3 loops over the row of tiles viewed as pairs of pixels (2C values
+# per tile), z0[e] = r[e] - r[e + 2C], z1[e] = r[e + C] + r[e + 2C], z2[e] = r[e + 2C] - r[e + C],
+# whose first C values per tile are B's columns 0, 1, 2 and whose second C values of z0 are
+# column 3 (z1's and z2's second halves are computed and not used). The products read V[k] as
+# strided views (tiles x C, row stride 2C). The output transform is the mirror image: A^T's rows
+# over rows of tiles, then A's columns as two loops over the pixel pairs of an output row, the
+# even pixel and the odd one blended by a 0/1 mask (exact: 1*a + 0*b).
+
+
+@njit(cache=True, nogil=True)
+def _input_rows(xt, h, w, pt, pl, pv, th, tw, r0, r1, pvrow, e, Z):
+    """Z[a, z, (R - r0)*tw*2C + ...] for the tile rows r0 <= R < r1 (R = obs*th + ti) of the
+    pixel-major rows xt (obs*h*w x C). e (4 x (2tw+2)*C): a padded row of B^T d for one tile row;
+    pvrow (w*C): pv."""
+    c = xt.shape[1]
+    xf = xt.reshape(-1)
+    wc = w * c
+    L = tw * 2 * c
+    width = e.shape[1]
+    two_pv = pv + pv
+    zero = pv - pv
+    for R in range(r0, r1):
+        o = R // th
+        ti = R - o * th
+        hi = 2 * ti - pt
+        s0 = xf[((o * h + hi) * w) * c:((o * h + hi) * w) * c + wc] if 0 <= hi < h else pvrow
+        s1 = xf[((o * h + hi + 1) * w) * c:((o * h + hi + 1) * w) * c + wc] if 0 <= hi + 1 < h else pvrow
+        s2 = xf[((o * h + hi + 2) * w) * c:((o * h + hi + 2) * w) * c + wc] if 0 <= hi + 2 < h else pvrow
+        s3 = xf[((o * h + hi + 3) * w) * c:((o * h + hi + 3) * w) * c + wc] if 0 <= hi + 3 < h else pvrow
+        off = pl * c
+        e0 = e[0, off:off + wc]
+        e1 = e[1, off:off + wc]
+        e2 = e[2, off:off + wc]
+        e3 = e[3, off:off + wc]
+        for j in range(wc):
+            e0[j] = s0[j] - s2[j]
+        for j in range(wc):
+            e1[j] = s1[j] + s2[j]
+        for j in range(wc):
+            e2[j] = s2[j] - s1[j]
+        for j in range(wc):
+            e3[j] = s1[j] - s3[j]
+        for j in range(off):   # the padding columns: pv in all 4 rows
+            e[0, j] = zero
+            e[1, j] = two_pv
+            e[2, j] = zero
+            e[3, j] = zero
+        for j in range(off + wc, width):
+            e[0, j] = zero
+            e[1, j] = two_pv
+            e[2, j] = zero
+            e[3, j] = zero
+        q0 = (R - r0) * L
+        for a in range(4):
+            r = e[a]
+            z0 = Z[a, 0, q0:q0 + L]
+            z1 = Z[a, 1, q0:q0 + L]
+            z2 = Z[a, 2, q0:q0 + L]
+            ra = r[:L]
+            rb = r[c:c + L]
+            rc = r[2 * c:2 * c + L]
+            for j in range(L):
+                z0[j] = ra[j] - rc[j]
+            for j in range(L):
+                z1[j] = rb[j] + rc[j]
+            for j in range(L):
+                z2[j] = rc[j] - rb[j]
+
+
+@njit(cache=True, nogil=True)
+def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, relu6, res, S, ybuf, y):
+    """y's rows (obs*oh*ow x F) of the tile rows r0 <= R < r1 from Mb (4 x 2 x tiles*2F: M[a, b]
+    at [a, b // 2, :, (b % 2)*F:...]): A^T M A, + brow (the bias repeated per pixel, length
+    2tw*F), + res (y's rows; when it has any), then ReLU or ReLU6. S (2 x 2 x (2tw+2)*F, zero
+    at both ends): A^T M for one tile row; mask (2tw*F): 1 at even output pixels."""
+    f = y.shape[1]
+    yf = y.reshape(-1)
+    rf = res.reshape(-1)
+    has_r = rf.shape[0] > 0
+    L = tw * 2 * f
+    owf = ow * f
+    for R in range(r0, r1):
+        o = R // th
+        ti = R - o * th
+        q0 = (R - r0) * L
+        for pr in range(2):
+            m0 = Mb[0, pr, q0:q0 + L]
+            m1 = Mb[1, pr, q0:q0 + L]
+            m2 = Mb[2, pr, q0:q0 + L]
+            m3 = Mb[3, pr, q0:q0 + L]
+            sa = S[0, pr, f:f + L]
+            sb = S[1, pr, f:f + L]
+            for j in range(L):
+                sa[j] = m0[j] + m1[j] + m2[j]
+            for j in range(L):
+                sb[j] = m1[j] - m2[j] - m3[j]
+        for i in range(2):
+            oi = 2 * ti + i
+            if oi >= oh:
+                continue
+            p0 = S[i, 0, f:f + L]
+            p1 = S[i, 0, 2 * f:2 * f + L]
+            qm = S[i, 1, 0:L]
+            q1 = S[i, 1, f:f + L]
+            base = (o * oh + oi) * owf
+            out = yf[base:base + L] if owf == L else ybuf
+            for j in range(L):
+                mk = mask[j]
+                out[j] = mk * (p0[j] + p1[j] + q1[j]) + (1 - mk) * (p0[j] - qm[j] - q1[j]) + brow[j]
+            if owf != L:
+                dst = yf[base:base + owf]
+                for j in range(owf):
+                    dst[j] = ybuf[j]
+                out = dst
+            if has_r:
+                rr = rf[base:base + owf]
+                for j in range(owf):
+                    out[j] += rr[j]
+            if relu6:
+                for j in range(owf):
+                    out[j] = min(max(out[j], 0.0), 6.0)
+            elif relu:
+                for j in range(owf):
+                    out[j] = max(out[j], 0.0)
+
+
+def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, relu6=False,
+                     to_rows=None):
+    """The 3x3 stride-1 convolution of x (N x C x H x W, or ``x_nhwc``: N x H x W x C; ``shape``
+    the N x C x H x W it stands for) with the transformed filters ``U`` (filter_transform), pad
+    pt above and pl left with the constant pv: y N x OH x OW x F, + bias, + ``residual`` (N x OH x
+    OW x F, added before the activation), then ReLU (``relu``) or ReLU6 (``relu6``). ``to_rows``:
+    conv.py's blocked transpose for a channel-major x (else x is transposed whole first)."""
+    if not x_nhwc and to_rows is None:   # conv.py passes its blocked transpose, one chunk at a time
+        x, x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)), True
+    n, c, h, wd = shape
+    f = U.shape[2]
+    th, tw = (oh + 1) // 2, (ow + 1) // 2
+    q, p = h * wd, oh * ow
+    dt = x.dtype
+    y = out_empty((n, oh, ow, f), dt)
+    y2 = y.reshape(n * p, f)
+    x2 = x.reshape(n * q, c) if x_nhwc else None
+    x3 = None if x_nhwc else x.reshape(n, c, q)
+    brow = np.tile(bias if bias is not None else np.zeros(f, dt), 2 * tw).astype(dt)
+    mask = np.tile(np.r_[np.ones(f, dt), np.zeros(f, dt)], tw).astype(dt)
+    res2 = residual.reshape(n * p, f) if residual is not None else None
+    empty_res = np.zeros((0, f), dt)
+    U2 = np.ascontiguousarray(U.reshape(4, 4, c, f).transpose(1, 0, 2, 3))  # [b, a] = U[4a + b]
+    rows_per = max(1, _TILE_VALUES // (max(c, f) * tw))   # tile rows per product block
+    # observations per chunk; at least one chunk per thread
+    sub = max(1, min(rows_per // th, -(-n // _threads())))
+    rows_blk = max(rows_per, th)
+    pvx = dt.type(pv)
+    none = np.zeros(0)
+
+    def work(chunks):
+        xt = None if x_nhwc else _workspace((sub * q, c), dt, "wx")
+        e = np.empty((4, (2 * tw + 2) * c), dt)
+        S = np.zeros((2, 2, (2 * tw + 2) * f), dt)
+        ybuf = np.empty(2 * tw * f, dt)
+        pvrow = np.full(wd * c, pvx, dt)
+        for s0, s1 in chunks:
+            m = s1 - s0
+            if x_nhwc:
+                src = x2[s0 * q:s1 * q]
+            else:
+                src = xt[:m * q]
+                to_rows(x3[s0:s1], src, none, False)
+            out = y2[s0 * p:s1 * p]
+            res = res2[s0 * p:s1 * p] if res2 is not None else empty_res
+            nr = m * th
+            for r0 in range(0, nr, rows_blk):
+                r1 = min(nr, r0 + rows_blk)
+                T = (r1 - r0) * tw
+                Z = _workspace((4, 3, T, 2 * c), dt, "wz")
+                M = _workspace((4, 2, T, 2 * f), dt, "wm")
+                _input_rows(src, h, wd, pt, pl, pvx, th, tw, r0, r1, pvrow, e, Z.reshape(4, 3, -1))
+                for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, c))):
+                    np.matmul(Z[:, zi, :, lo:lo + c], U2[b], out=M[:, b // 2, :, (b % 2) * f:(b % 2 + 1) * f])
+                _output_rows(M.reshape(4, 2, -1), r0, r1, th, tw, oh, ow, brow, mask, bool(relu), bool(relu6), res,
+                             S, ybuf, out)
+
+    # BLAS at one thread even when the batch is one chunk (batch_parallel then leaves BLAS alone):
+    # these products are small, and OpenBLAS's second thread made them 50-100x slower on a busy
+    # machine (docs/performance.md)
+    with _blas_threads(1):
+        _batch_parallel(work, n, sub)
+    return y

@@ -1,0 +1,170 @@
+"""Winograd F(2x2, 3x3) (kernels/cpu/winograd.py), the pixel-major prediction forward of 3x3
+stride-1 convolutions: values against torch conv2d in float64 (paddings, padding values, odd
+sizes, channel counts that are not multiples of 8, both input layouts, bias, ReLU / ReLU6, a fused
+residual, several threads with uneven batches); in float32, the error against a float64
+reference bounded by that of the direct (im2row) product at ResNet-20's shapes; the filter
+transform against G g G^T written out; the transform cache; conv_forward's dispatch and its
+residual argument. Forward only: prediction is the one caller (training keeps the channel-major
+im2col path, whose gradients test_cpu_gradients.py checks)."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from layergraph.kernels.cpu import conv as cv
+from layergraph.kernels.cpu import winograd as wg
+
+
+@pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
+def threads(request, monkeypatch):
+    if request.param is not None:
+        from layergraph.kernels.cpu import _parallel
+        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
+    return request.param
+
+
+def _ref(x, w, b, pads, pv):
+    pt, pb, pl, pr = pads
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=pv)
+    y = F.conv2d(torch.tensor(xp, dtype=torch.float64), torch.tensor(w, dtype=torch.float64),
+                 None if b is None else torch.tensor(b, dtype=torch.float64))
+    return y.numpy().transpose(0, 2, 3, 1)   # N x OH x OW x F
+
+
+CASES = [  # n, C, F, H, W, (pt, pb, pl, pr), padding value
+    (2, 8, 5, 7, 9, (1, 1, 1, 1), 0.0),     # odd output sizes: half tiles at the bottom and right
+    (3, 16, 16, 8, 8, (1, 1, 1, 1), 0.0),
+    (1, 9, 4, 6, 5, (0, 2, 2, 0), 0.5),     # asymmetric padding, a padding value
+    (2, 8, 8, 5, 5, (3, 0, 0, 3), -1.0),    # padding larger than the filter's reach
+    (2, 4, 3, 4, 4, (0, 0, 0, 0), 0.0),     # no padding
+    (5, 12, 20, 3, 3, (1, 1, 1, 1), 0.0),   # one tile per image
+    (1, 64, 64, 2, 11, (2, 1, 0, 2), 0.25),
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("x_nhwc", [False, True])
+@pytest.mark.parametrize("act", ["none", "relu", "relu6"])
+def test_values_against_torch_float64(case, x_nhwc, act, threads):
+    n, c, f, h, w, pads, pv = case
+    g = np.random.default_rng(c * 7 + f + n)
+    x = g.standard_normal((n, c, h, w)) * 3
+    wt = g.standard_normal((f, c, 3, 3))
+    b = g.standard_normal(f) if act != "none" else None
+    ref = _ref(x, wt, b, pads, pv)
+    oh, ow = ref.shape[1:3]
+    xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x_nhwc else x
+    y = wg.winograd_forward(xin, wg.filter_transform(wt), b, pads[0], pads[2], pv, oh, ow, act == "relu",
+                            x_nhwc, x.shape, relu6=act == "relu6")
+    expect = np.maximum(ref, 0) if act == "relu" else np.clip(ref, 0, 6) if act == "relu6" else ref
+    assert y.shape == expect.shape and y.dtype == np.float64
+    np.testing.assert_allclose(y, expect, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES[:4])
+def test_the_residual_is_added_before_the_relu(case, threads):
+    n, c, f, h, w, pads, pv = case
+    g = np.random.default_rng(11)
+    x = g.standard_normal((n, c, h, w))
+    wt = g.standard_normal((f, c, 3, 3))
+    b = g.standard_normal(f)
+    ref = _ref(x, wt, b, pads, pv)
+    res = g.standard_normal(ref.shape)
+    y = wg.winograd_forward(x, wg.filter_transform(wt), b, pads[0], pads[2], pv, *ref.shape[1:3], True, False,
+                            x.shape, residual=res)
+    np.testing.assert_allclose(y, np.maximum(ref + res, 0), rtol=1e-12, atol=1e-12)
+
+
+def test_filter_transform_is_g_w_gt():
+    g = np.random.default_rng(0)
+    w = g.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+    u = wg.filter_transform(w)
+    assert u.shape == (16, 3, 5) and u.dtype == np.float32
+    for fi in range(5):
+        for ci in range(3):
+            np.testing.assert_allclose(u[:, ci, fi], (G @ w[fi, ci].astype(np.float64) @ G.T).reshape(16),
+                                       rtol=1e-6)
+
+
+@pytest.mark.parametrize("n, c, hw", [(4, 16, 32), (8, 32, 16), (16, 64, 8)])
+def test_float32_error_is_bounded_by_the_direct_products(n, c, hw):
+    """The bound stated in docs/performance.md: at ResNet-20's shapes (He-scaled weights, ReLU
+    inputs), Winograd's float32 error against float64 is below 1e-6 of the output's largest
+    magnitude, and at most 1.5x that of the direct (im2row) float32 product."""
+    g = np.random.default_rng(c)
+    x = np.maximum(g.standard_normal((n, c, hw, hw)), 0)
+    wt = g.standard_normal((c, c, 3, 3)) * np.sqrt(2 / (9 * c))
+    b = g.standard_normal(c) * 0.1
+    ref = _ref(x, wt, b, (1, 1, 1, 1), 0.0)
+    x32, w32, b32 = x.astype(np.float32), wt.astype(np.float32), b.astype(np.float32)
+    xr = np.ascontiguousarray(x32.transpose(0, 2, 3, 1))
+    y = wg.winograd_forward(xr, wg.filter_transform(w32), b32, 1, 1, 0.0, hw, hw, False, True, x.shape)
+    direct = cv._forward_pixel_major(xr, w32, b32, 1, 1, 1, 1, 1, 1, 0.0, hw, hw, False, True, x.shape)
+    scale = np.abs(ref).max()
+    e_w = np.abs(y - ref).max() / scale
+    e_d = np.abs(direct - ref).max() / scale
+    assert y.dtype == np.float32
+    assert e_w < 1e-6 and e_w <= 1.5 * e_d, (e_w, e_d)
+
+
+def test_conv_forward_dispatches_3x3_stride_1_from_32_channels_to_winograd(monkeypatch):
+    calls = []
+    w0 = wg.winograd_forward
+
+    def spy(*a, **k):
+        calls.append(a[1].shape)
+        return w0(*a, **k)
+    monkeypatch.setattr(wg, "winograd_forward", spy)
+    g = np.random.default_rng(0)
+    for c in (16, 32):
+        x = g.standard_normal((2, c, 6, 6))
+        w3 = g.standard_normal((4, c, 3, 3))
+        for args in ((1, 1, 1, 1), (2, 2, 1, 1), (1, 1, 2, 2)):   # stride 1; stride 2; dilation 2
+            y = cv.conv_forward(x, w3, None, *args, 1, 1, 1, 1, y_layout="nhwc")
+            ref = cv.conv_forward(x, w3, None, *args, 1, 1, 1, 1)
+            np.testing.assert_allclose(y, ref.transpose(0, 2, 3, 1), rtol=1e-12, atol=1e-12)
+    assert calls == [(16, 32, 4)]   # 16 channels: _im2row's product (cv._WINOGRAD_MIN_C)
+    x = g.standard_normal((2, 32, 6, 6))
+    cv.conv_forward(x, g.standard_normal((4, 32, 5, 5)), None, 1, 1, 1, 1, 2, 2, 2, 2, y_layout="nhwc")
+    assert len(calls) == 1   # 5x5: im2row
+
+
+def test_the_transform_cache():
+    g = np.random.default_rng(0)
+    x = g.standard_normal((2, 32, 6, 6)).astype(np.float32)
+    w = g.standard_normal((4, 32, 3, 3)).astype(np.float32)
+    cache = {}
+    y = cv.conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1, y_layout="nhwc", winograd=cache)
+    (key, u), = cache.items()
+    np.testing.assert_array_equal(u, wg.filter_transform(w))
+    y2 = cv.conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1, y_layout="nhwc", winograd=cache)
+    assert len(cache) == 1 and cache[key] is u
+    np.testing.assert_array_equal(y, y2)
+    y64 = cv.conv_forward(x.astype(np.float64), w.astype(np.float64), None, 1, 1, 1, 1, 1, 1, 1, 1,
+                          y_layout="nhwc", winograd=cache)
+    assert len(cache) == 2 and y64.dtype == np.float64   # one entry per dtype
+
+
+@pytest.mark.parametrize("c, fh, stride, groups", [(32, 3, 1, 1), (16, 3, 1, 1), (8, 1, 2, 1), (8, 3, 1, 2)])
+def test_conv_forward_residual_on_every_pixel_major_path(c, fh, stride, groups):
+    # Winograd; _im2row's product (3x3 at 16 channels, 1x1 stride 2); the transposing fallback (groups)
+    g = np.random.default_rng(fh + stride + groups + c)
+    x = g.standard_normal((3, c, 7, 6))
+    w = g.standard_normal((6, c // groups, fh, fh))
+    b = g.standard_normal(6)
+    p = (fh - 1) // 2
+    ref = cv.conv_forward(x, w, b, stride, stride, 1, 1, p, p, p, p, groups=groups).transpose(0, 2, 3, 1)
+    res = g.standard_normal(ref.shape)
+    y = cv.conv_forward(x, w, b, stride, stride, 1, 1, p, p, p, p, groups=groups, relu=True, y_layout="nhwc",
+                        residual=res)
+    np.testing.assert_allclose(y, np.maximum(ref + res, 0), rtol=1e-12, atol=1e-12)
+
+
+def test_bad_residual_arguments():
+    x = np.zeros((2, 8, 6, 6))
+    w = np.zeros((4, 8, 3, 3))
+    with pytest.raises(ValueError, match="residual needs the pixel-major output"):
+        cv.conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1, residual=np.zeros((2, 6, 6, 4)))
+    with pytest.raises(ValueError, match=r"residual: expected shape \(2, 6, 6, 4\)"):
+        cv.conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1, y_layout="nhwc", residual=np.zeros((2, 6, 6, 3)))
