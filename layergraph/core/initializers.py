@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from .errors import LayerGraphError
@@ -36,6 +38,18 @@ def rng(seed=None, generator=None):
     if seed is not None:
         _rng = np.random.default_rng(seed)
     return _rng
+
+
+@contextlib.contextmanager
+def drawing_from(gen):
+    """Initializers draw from ``gen`` inside the block (a dialect's own seeded generator, e.g.
+    NetInitialize's RandomSeeding), and the global generator ``rng`` seeds is left as it was."""
+    global _rng
+    saved, _rng = _rng, gen
+    try:
+        yield gen
+    finally:
+        _rng = saved
 
 
 def _glorot(sz, fan_in, fan_out, gen):

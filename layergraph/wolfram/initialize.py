@@ -132,7 +132,8 @@ def NetInitialize(net, which=S.Automatic, *, Method="Kaiming", RandomSeeding=123
     staged = _replace_leaves(net, new_leaves)
     # the core fills what is still missing (biases 0, scalings 1, moving mean 0, variance 1)
     c2 = staged.compile()
-    core = Network.build(c2.graph, initialize=True)
+    with core_init.drawing_from(gen):   # the core's initializers (recurrent weights, ...) on the seeded gen too
+        core = Network.build(c2.graph, initialize=True)
     final = {}
     for path in c2.order:
         info = c2.leaves[path]
