@@ -294,6 +294,9 @@ class Executor:
         ``predicting`` with ``training``: the contexts for ``backward`` of a pass that computes
         prediction's numbers (``Op.predicting``; no fusion, no batch statistics)."""
         keep = set(keep or ())
+        # the last pass's contexts go first: kept through this pass, they would hold two passes'
+        # activations at once (the peak memory of a training loop; autodiff keeps its own reference)
+        self._ctx = None
         acts: dict[tuple[str, str], np.ndarray] = {}
         ctxs = {} if training else None
         self.batch_stats = {}
@@ -397,6 +400,8 @@ class Executor:
         for ref in pm:   # what is returned is channel-major
             if ref in acts:
                 acts[ref] = _channel_major(acts[ref])
+        if training:   # the outputs and kept activations only: the contexts hold what backward needs
+            acts = {ref: a for ref, a in acts.items() if ref in keep or ref not in self._last_use}
         self._ctx = ctxs
         if transfers is not None:  # only the outputs and kept activations are left: one copy each
             acts = {ref: transfers[1](a) for ref, a in acts.items()}
@@ -463,15 +468,21 @@ class Executor:
         return cache[input_grads]
 
     def backward(self, seeds: dict[tuple[str, str], np.ndarray],
-                 input_grads: bool = False) -> dict[str, dict[str, np.ndarray]]:
+                 input_grads: bool = False, release: bool = False) -> dict[str, dict[str, np.ndarray]]:
         """Gradients of the learnables, given the loss gradients at some activations
         (after a ``forward(training=True)``). Returns {layer: {parameter: gradient}}.
         An activation's gradient is computed only where some layer at or upstream of it has
         learnables (an op learns which of its inputs need one from ``op.need_dx`` and may
         skip the others: the first convolution's dx); ``input_grads=True`` also computes the
-        gradients at the input layers' outputs, left in ``self.input_grads``."""
+        gradients at the input layers' outputs, left in ``self.input_grads``. ``release``: each
+        layer's context is let go once its backward has run (the trainer's loop: the saved
+        activations are freed as the gradients are made, a lower peak; no second backward of
+        the pass)."""
         if self._ctx is None:
             raise LayerGraphError("backward needs a forward pass with training=True first.")
+        ctxs = self._ctx
+        if release:
+            self._ctx = None
         need = self._grad_refs(bool(input_grads))
         grads_act = dict(seeds)
         grads: dict[str, dict[str, np.ndarray]] = {}
@@ -491,7 +502,8 @@ class Executor:
             dys = [d if d is not None else np.zeros(*shapes[j]) if shapes is not None else
                    np.zeros_like(next(x for x in dys if x is not None)) for j, d in enumerate(dys)]
             step.op.need_dx = needs
-            dxs, g = step.op.backward(self.k, dys, self._ctx[step.name], self.params[step.name])
+            dxs, g = step.op.backward(self.k, dys, ctxs.pop(step.name) if release else ctxs[step.name],
+                                      self.params[step.name])
             if g:
                 grads[step.name] = g
             for ref, dx, wanted in zip(step.inputs, dxs, needs):
