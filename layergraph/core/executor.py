@@ -215,9 +215,9 @@ class Executor:
         return out
 
     def _train_fusions(self) -> dict:
-        """{batchnorm name: (relu step, maxpool step or None)} where the ReLU is the BN output's
-        only reader (and the max pooling the ReLU's): training computes them in one pass each
-        way ('cpu' kernels, as prediction's chains)."""
+        """{batchnorm name: (relu step, maxpool step or None)} where the ReLU (or clipped ReLU)
+        is the BN output's only reader (and the max pooling a plain ReLU's): training computes
+        them in one pass each way ('cpu' kernels, as prediction's chains)."""
         fusions = self.__dict__.get("_train_fusions_cache")
         if fusions is None:
             fusions = {}
@@ -230,10 +230,10 @@ class Executor:
                     if step.op.layer.family != "batchnorm" or len(step.outputs) != 1:
                         continue
                     r = readers.get((step.name, step.outputs[0]), [])
-                    if len(r) == 1 and r[0].op.layer.family == "relu" and len(r[0].outputs) == 1:
+                    if len(r) == 1 and r[0].op.layer.family in FUSED_RELUS and len(r[0].outputs) == 1:
                         q = readers.get((r[0].name, r[0].outputs[0]), [])
                         pool = q[0] if len(q) == 1 and q[0].op.layer.family == "maxpool" \
-                            and len(q[0].outputs) == 1 else None
+                            and len(q[0].outputs) == 1 and r[0].op.layer.family == "relu" else None
                         fusions[step.name] = (r[0], pool)
             self._train_fusions_cache = fusions
         return fusions
@@ -339,7 +339,7 @@ class Executor:
                 if pool is not None and last in keep:  # a kept ReLU output: no pooling in the pass
                     pool = None
                 y, ctx = op.forward_train_fused(self.k, acts[step.inputs[0]], self.params[step.name],
-                                                pool.op._hp() if pool is not None else None)
+                                                pool.op._hp() if pool is not None else None, _ceiling(relu))
                 ctxs[step.name] = ctx
                 self.batch_stats[step.name] = (ctx[1], ctx[2])
                 for s in (relu, pool):

@@ -194,16 +194,18 @@ class BatchNormOp(Op):
         return [k("batchnorm", "forward_infer")(xs[0], P["Scale"], P["Offset"], P["TrainedMean"],
                                                 P["TrainedVariance"], eps)], None
 
-    def forward_train_fused(self, k, x, P, pool=None):
-        """Training forward with a following ReLU (and max pooling: ``pool`` its hyperparameters)
-        in the same pass: (relu(bn(x)) or its pooling, ctx). The executor's fusion ('cpu'
+    def forward_train_fused(self, k, x, P, pool=None, ceiling=np.inf):
+        """Training forward with a following ReLU (a clipped ReLU: ``ceiling``, without pooling;
+        and max pooling: ``pool`` its hyperparameters) in the same pass: (relu(bn(x)) or its
+        pooling, ctx). The executor's fusion ('cpu'
         kernels) when each link is the only reader of the one before; backward then takes the
         gradient at the last link's output and applies the ReLU's mask (and the pooling's
         scatter) in the BN passes."""
         eps = self.layer.Epsilon
         if pool is None:
-            y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True)
-            return y, (x, mean, var, {"relu_out": y})
+            y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True,
+                                                           ceiling=ceiling)
+            return y, (x, mean, var, {"relu_out": y} if ceiling == np.inf else {"relu_out": y, "ceiling": ceiling})
         y, mean, var, arg = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True, pool=pool)
         return y, (x, mean, var, {"pool_out": (y, arg)})
 

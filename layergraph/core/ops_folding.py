@@ -108,10 +108,10 @@ class FoldedStepsOp(Op):
         xf, folding = self._fold(x)
         return unfold(self.inner.forward_fused(k, xf, P, bn, relu, pool, ceiling), *folding)
 
-    def forward_train_fused(self, k, x, P, pool=None):
+    def forward_train_fused(self, k, x, P, pool=None, ceiling=float("inf")):
         """Batch normalization with its ReLU (and max pooling) on the folded images."""
         xf, folding = self._fold(x)
-        y, ctx = self.inner.forward_train_fused(k, xf, P, pool)
+        y, ctx = self.inner.forward_train_fused(k, xf, P, pool, ceiling)
         return unfold(y, *folding), _wrap_ctx(ctx, folding)
 
 

@@ -17,8 +17,9 @@ from layergraph.kernels.cpu import dense
 def mobile_net(width=32):
     """conv 3x3 + BN + ReLU6, depthwise 3x3 + BN + ReLU6, pointwise 1x1 + BN + ReLU6 (pixel-major:
     it leads to a 3x3 convolution), a residual block of two 3x3 convolutions (Winograd from 32
-    channels) whose addition is read by a ReLU6 and then a 3x3 convolution + BN + ReLU6, a stride-2 depthwise + BN + clipped ReLU (4) +
-    max pooling, global pooling, fc + clipped ReLU (1.5), fc, softmax."""
+    channels) whose addition is read by a ReLU6 and then a 3x3 convolution + BN + ReLU6, a
+    stride-2 depthwise + BN + clipped ReLU (4) + max pooling, global pooling, fc + clipped ReLU
+    (1.5), fc, softmax."""
     lg = L.layerGraph([L.imageInputLayer([10, 9, 3], "Normalization", "none", "Name", "in"),
                        L.convolution2dLayer(3, width, "Padding", 1, "Name", "c0"),
                        L.batchNormalizationLayer("Name", "n0"), L.clippedReluLayer(6, "Name", "r0"),
@@ -84,8 +85,8 @@ def test_the_chains_take_the_clipped_relus():
     ex = mobile_net().executor("cpu", np.float64)
     chains = {k: tuple(None if s is None else s.name for s in v[:3]) for k, v in ex._chains.items()}
     assert chains == {"c0": ("n0", "r0", None), "dw": ("ndw", "rdw", None), "pw": ("npw", "rpw", None),
-                      "ca": ("na", "ra", None), "cb": ("nb", None, None), "cc": ("ncc", "rcc", None), "dw2": ("ndw2", "rdw2", "mp"),
-                      "fc1": (None, "rfc", None)}
+                      "ca": ("na", "ra", None), "cb": ("nb", None, None), "cc": ("ncc", "rcc", None),
+                      "dw2": ("ndw2", "rdw2", "mp"), "fc1": (None, "rfc", None)}
     assert {"pw", "ca", "cb"} <= ex._pixel_major
     add, relu, other = ex._residuals["cb"]
     assert (add.name, relu.name, other) == ("add", "radd", ("rpw", "out"))
