@@ -224,9 +224,14 @@ def _row_sums(g, xr, mt, masked, top, yr):
     z = xr.dtype.type(0)
     r1 = z
     r2 = z
-    if masked:
+    if masked and top < np.inf:   # a clipped ReLU: its own loop, so that a ReLU's has one test
         for j in range(g.size):
             gj = g[j] if (yr[j] > z and yr[j] <= top) else z
+            r1 += gj
+            r2 += gj * (xr[j] - mt)
+    elif masked:
+        for j in range(g.size):
+            gj = g[j] if yr[j] > z else z
             r1 += gj
             r2 += gj * (xr[j] - mt)
     else:
@@ -288,10 +293,15 @@ def _apply(dy, x, k, at, k2t, k3t, masked, top, ym, dx):
         g = dy[i, k]
         xr = x[i, k]
         o = dx[i, k]
-        if masked:
+        if masked and top < np.inf:
             yr = ym[i, k]
             for j in range(s):
                 gj = g[j] if (yr[j] > z and yr[j] <= top) else z
+                o[j] = at * gj + k2t * xr[j] + k3t
+        elif masked:
+            yr = ym[i, k]
+            for j in range(s):
+                gj = g[j] if yr[j] > z else z
                 o[j] = at * gj + k2t * xr[j] + k3t
         else:
             for j in range(s):
