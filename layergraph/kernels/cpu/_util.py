@@ -81,3 +81,15 @@ def out_empty(shape, dtype):
 
 def out_like(x):
     return out_empty(x.shape, x.dtype)
+
+
+def relu_ceiling(name, ceiling) -> float:
+    """A fused (clipped) ReLU's ceiling as a float, checked: a number > 0; inf for a plain ReLU
+    (the fused epilogues compute min(max(y, 0), ceiling))."""
+    try:
+        c = float(ceiling)
+    except (TypeError, ValueError):
+        c = float("nan")
+    if not c > 0:
+        raise ValueError(f"{name}: ceiling must be a number > 0 (inf for a plain ReLU), got {ceiling!r}.")
+    return c

@@ -2,7 +2,7 @@
 
 x is N x In (or N x C x H x W, read as its row-major (C, H, W) flatten, which is the order
 conventions.fc_weights_to_internal prepares the weights for); w Out x In; b (Out,) or None.
-  fc_forward(x, w, b, relu=False) -> y (N x Out); relu: max(y, 0), fused
+  fc_forward(x, w, b, relu=False, ceiling=inf) -> y (N x Out); relu: max(y, 0) (min(., ceiling)), fused
   fc_backward(dy, x, w) -> (dx (shape of x), dw (Out x In), db (Out,))
 
 The batch is split over the kernels' thread pool with a single-threaded BLAS in each thread
@@ -17,7 +17,7 @@ from numba import njit
 
 from . import _parallel
 from ._parallel import batch_parallel, blas_threads
-from ._util import as_float, like, out_empty
+from ._util import as_float, like, out_empty, relu_ceiling
 
 # fewer rows per thread than this: one thread does it all. Two threads on 16 rows each (batch 32)
 # cost 2-3x the CPU time of one thread on all 32 (two single-threaded OpenBLAS products at once,
@@ -26,9 +26,10 @@ _MIN_ROWS = 64
 
 
 @njit(cache=True, nogil=True)
-def _bias_act_rows(y, b, relu):
+def _bias_act_rows(y, b, relu, hi):
     """y (N x Out) += b (when it has Out entries), then max(y, 0) when relu (ReLU's rule: NaN
-    gives 0): the fused epilogue, in place, on a block of rows while it is in cache."""
+    gives 0), and min(., hi) (a clipped ReLU's ceiling; inf for ReLU): the fused epilogue, in
+    place, on a block of rows while it is in cache."""
     m, f = y.shape
     has_b = b.shape[0] == f
     z = y.dtype.type(0)
@@ -40,14 +41,15 @@ def _bias_act_rows(y, b, relu):
         if relu:
             for k in range(f):
                 t = row[k]
-                row[k] = t if t > z else z
+                t = t if t > z else z
+                row[k] = t if t < hi else hi
 
 
-def _epilogue(y, bias, relu):
-    """The bias (and the ReLU): numpy's addition without a ReLU, as before the fusion, so that a
-    network without fc -> relu compiles nothing more on its first run."""
+def _epilogue(y, bias, relu, hi):
+    """The bias (and the ReLU, clipped at hi): numpy's addition without a ReLU, as before the
+    fusion, so that a network without fc -> relu compiles nothing more on its first run."""
     if relu:
-        _bias_act_rows(y, bias, True)
+        _bias_act_rows(y, bias, True, hi)
     elif bias.size:
         y += bias
 
@@ -78,20 +80,21 @@ def _split_columns(n, out, k):
     return _parallel.threads() > 1 and out >= 64 and n * out * k >= _MIN_COLUMN_WORK
 
 
-def fc_forward(x, w, b, relu=False):
+def fc_forward(x, w, b, relu=False, ceiling=np.inf):
     """``relu=True``: max(x W^T + b, 0) in the same pass (the executor's prediction fusion of a
     following reluLayer), the bias and the ReLU applied to each block of rows while it is in
-    cache (_bias_act_rows)."""
+    cache (_bias_act_rows); a ``ceiling`` (> 0) clips it there too (a clippedReluLayer's)."""
     x, x2, w = _x2(x, w, "fc_forward")
     n = x2.shape[0]
     y = np.empty((n, w.shape[0]), x.dtype)
     bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))
     relu = bool(relu)
+    top = x.dtype.type(relu_ceiling("fc_forward", ceiling))
 
     def work(chunks):
         for lo, hi in chunks:
             np.matmul(x2[lo:hi], w.T, out=y[lo:hi])
-            _epilogue(y[lo:hi], bias, relu)
+            _epilogue(y[lo:hi], bias, relu, top)
 
     def cols(chunks):   # output columns lo:hi of every row
         for lo, hi in chunks:
@@ -101,7 +104,7 @@ def fc_forward(x, w, b, relu=False):
         batch_parallel(work, n)
     elif _split_columns(n, w.shape[0], x2.shape[1]):
         batch_parallel(cols, w.shape[0], -(-w.shape[0] // _parallel.threads()))
-        _epilogue(y, bias, relu)   # on the whole of y: a few microseconds, and one compiled signature
+        _epilogue(y, bias, relu, top)   # on the whole of y: a few microseconds, and one compiled signature
     else:
         with blas_threads(1):   # a multi-threaded OpenBLAS here spins against the next kernels
             work([(0, n)])

@@ -15,7 +15,7 @@ in float32 the result differs from the direct product by rounding of the same or
 bound the relative error against a float64 reference (tests/kernels/cpu/test_winograd.py).
 
   filter_transform(w) -> U (16 x C x F, w's dtype; computed in float64); transformed(w, cache)
-  winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, relu6=False)
+  winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=inf)
       -> y N x OH x OW x F
 """
 from __future__ import annotations
@@ -132,10 +132,10 @@ def _input_rows(xt, h, w, pt, pl, pv, th, tw, r0, r1, pvrow, e, Z):
 
 
 @njit(cache=True, nogil=True)
-def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, relu6, res, S, ybuf, y):
+def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, hi, res, S, ybuf, y):
     """y's rows (obs*oh*ow x F) of the tile rows r0 <= R < r1 from Mb (4 x 2 x tiles*2F: M[a, b]
     at [a, b // 2, :, (b % 2)*F:...]): A^T M A, + brow (the bias repeated per pixel, length
-    2tw*F), + res (y's rows; when it has any), then ReLU or ReLU6. S (2 x 2 x (2tw+2)*F, zero
+    2tw*F), + res (y's rows; when it has any), then ReLU clipped at hi (inf: plain ReLU). S (2 x 2 x (2tw+2)*F, zero
     at both ends): A^T M for one tile row; mask (2tw*F): 1 at even output pixels."""
     f = y.shape[1]
     yf = y.reshape(-1)
@@ -180,20 +180,17 @@ def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, relu6, res, S, yb
                 rr = rf[base:base + owf]
                 for j in range(owf):
                     out[j] += rr[j]
-            if relu6:
+            if relu:
                 for j in range(owf):
-                    out[j] = min(max(out[j], 0.0), 6.0)
-            elif relu:
-                for j in range(owf):
-                    out[j] = max(out[j], 0.0)
+                    out[j] = min(max(out[j], 0.0), hi)
 
 
-def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, relu6=False,
+def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=np.inf,
                      to_rows=None):
     """The 3x3 stride-1 convolution of x (N x C x H x W, or ``x_nhwc``: N x H x W x C; ``shape``
     the N x C x H x W it stands for) with the transformed filters ``U`` (filter_transform), pad
     pt above and pl left with the constant pv: y N x OH x OW x F, + bias, + ``residual`` (N x OH x
-    OW x F, added before the activation), then ReLU (``relu``) or ReLU6 (``relu6``). ``to_rows``:
+    OW x F, added before the activation), then ReLU (``relu``), clipped at ``ceiling`` (6: ReLU6). ``to_rows``:
     conv.py's blocked transpose for a channel-major x (else x is transposed whole first)."""
     if not x_nhwc and to_rows is None:   # conv.py passes its blocked transpose, one chunk at a time
         x, x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)), True
@@ -216,6 +213,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     sub = max(1, min(rows_per // th, -(-n // _threads())))
     rows_blk = max(rows_per, th)
     pvx = dt.type(pv)
+    hi = dt.type(ceiling)
     none = np.zeros(0)
 
     def work(chunks):
@@ -242,7 +240,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
                 _input_rows(src, h, wd, pt, pl, pvx, th, tw, r0, r1, pvrow, e, Z.reshape(4, 3, -1))
                 for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, c))):
                     np.matmul(Z[:, zi, :, lo:lo + c], U2[b], out=M[:, b // 2, :, (b % 2) * f:(b % 2 + 1) * f])
-                _output_rows(M.reshape(4, 2, -1), r0, r1, th, tw, oh, ow, brow, mask, bool(relu), bool(relu6), res,
+                _output_rows(M.reshape(4, 2, -1), r0, r1, th, tw, oh, ow, brow, mask, bool(relu), hi, res,
                              S, ybuf, out)
 
     # BLAS at one thread even when the batch is one chunk (batch_parallel then leaves BLAS alone):

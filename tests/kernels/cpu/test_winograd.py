@@ -54,8 +54,8 @@ def test_values_against_torch_float64(case, x_nhwc, act, threads):
     ref = _ref(x, wt, b, pads, pv)
     oh, ow = ref.shape[1:3]
     xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x_nhwc else x
-    y = wg.winograd_forward(xin, wg.filter_transform(wt), b, pads[0], pads[2], pv, oh, ow, act == "relu",
-                            x_nhwc, x.shape, relu6=act == "relu6")
+    y = wg.winograd_forward(xin, wg.filter_transform(wt), b, pads[0], pads[2], pv, oh, ow, act != "none",
+                            x_nhwc, x.shape, ceiling=6.0 if act == "relu6" else np.inf)
     expect = np.maximum(ref, 0) if act == "relu" else np.clip(ref, 0, 6) if act == "relu6" else ref
     assert y.shape == expect.shape and y.dtype == np.float64
     np.testing.assert_allclose(y, expect, rtol=1e-12, atol=1e-12)
