@@ -50,9 +50,11 @@ def test_small_batch_of_a_large_layer_splits_the_columns():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("relu", [False, True])
-def test_column_split_matches_torch(threads, dtype, relu):
+# the forward split by columns, then by rows; the backward by columns at both
+@pytest.mark.parametrize("n", [8, 2 * dense._MIN_ROWS + 5])
+def test_column_split_matches_torch(threads, dtype, relu, n):
     g = np.random.default_rng(7)
-    n, k, out = 8, 1024, 521   # 8 * 521 * 1024 multiply-adds: over _MIN_COLUMN_WORK; 521 splits unevenly
+    k, out = 1024, 521   # 8 * 521 * 1024 multiply-adds: over _MIN_COLUMN_WORK; 521 splits unevenly
     assert n * out * k >= dense._MIN_COLUMN_WORK
     x, w, b = (g.standard_normal(s).astype(dtype) for s in ((n, k), (out, k), (out,)))
     dy = g.standard_normal((n, out)).astype(dtype)
