@@ -69,9 +69,9 @@ def _split(n):
 
 
 # Below _MIN_ROWS rows per thread, a forward product of at least this many multiply-adds is split
-# over the output columns instead (the backward's, at any batch: _backward_columns) (each thread one single-threaded product of all the rows with its
-# share of W's rows): batch 32 of a 784 -> 512 layer is 12.8 M; a 512 -> 10 layer (82 k at
-# batch 16) is not worth a hand-off.
+# over the output columns instead (each thread one single-threaded product of all the rows with
+# its share of W's rows), and so is the backward's at any batch (_backward_columns): batch 32 of a
+# 784 -> 512 layer is 12.8 M; a 512 -> 10 layer (82 k at batch 16) is not worth a hand-off.
 _MIN_COLUMN_WORK = 1 << 22
 
 
@@ -141,9 +141,10 @@ def fc_backward(dy, x, w, need_dx=True):
 def _backward_columns(dy, x2, w, dx):
     """fc_backward's two products of a large layer, at any batch size, split by their output
     columns over the pool (a split by rows would leave each thread a partial dW to allocate and
-    then add up, serially: 20 % of the 784 -> 512 layer's backward CPU time at batch 128): dx[:, a:b] = dy W[:, a:b] (written into dx; none when dx is
-    None) and dW[a:b] = dy[:, a:b]^T x (returned), each element computed whole by one thread, so
-    the result does not depend on which thread takes which slice."""
+    then add up, serially: 20 % of the 784 -> 512 layer's backward CPU time at batch 128):
+    dx[:, a:b] = dy W[:, a:b] (written into dx; none when dx is None) and dW[a:b] =
+    dy[:, a:b]^T x (returned), each element computed whole by one thread, so the result does not
+    depend on which thread takes which slice."""
     out, k = w.shape
     dw = np.empty((out, k), dy.dtype)
     nt = _parallel.threads()
