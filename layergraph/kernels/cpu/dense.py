@@ -65,7 +65,9 @@ def _x2(x, w, name):
 
 
 def _split(n):
-    return max(1, min(n, n // _MIN_ROWS))
+    # one thread in the pool: 1, so that the product runs under blas_threads(1) (batch_parallel on
+    # one thread does not hold BLAS: OpenBLAS's own threads then ran, and spun, at NUMBA_NUM_THREADS=1)
+    return max(1, min(n, n // _MIN_ROWS, _parallel.threads()))
 
 
 # Below _MIN_ROWS rows per thread, a forward product of at least this many multiply-adds is split

@@ -145,3 +145,26 @@ def test_the_executor_skips_the_first_layers_dx():
     for layer, gs in grads.items():
         for name, gr in gs.items():
             np.testing.assert_array_equal(gr, all_dx[layer][name])
+
+
+def test_one_thread_holds_blas_at_one_thread(monkeypatch):
+    """With one thread in the pool a large batch is not 'split' into one chunk that runs without
+    BLAS held: the product runs inside blas_threads(1)."""
+    from layergraph.kernels.cpu import _parallel
+    monkeypatch.setattr(_parallel, "threads", lambda: 1)
+    assert dense._split(4 * dense._MIN_ROWS) == 1
+    seen = []
+    real = np.matmul
+
+    def spy(*a, **k):
+        from threadpoolctl import ThreadpoolController
+        seen.append(max(lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers
+                        if "numpy" in str(lib.filepath)))
+        return real(*a, **k)
+    monkeypatch.setattr(dense.np, "matmul", spy)
+    g = np.random.default_rng(5)
+    x, w, b = g.standard_normal((4 * dense._MIN_ROWS, 37)), g.standard_normal((11, 37)), g.standard_normal(11)
+    y = fc_forward(x, w, b)
+    fc_backward(np.ones_like(y), x, w)
+    assert seen and set(seen) == {1}
+    np.testing.assert_allclose(y, x @ w.T + b, rtol=1e-12, atol=1e-12)
