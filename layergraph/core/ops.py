@@ -355,6 +355,9 @@ class FullyConnectedOp(Op):
             dx, dw, db = k("fc", "backward")(dy, x.transpose(0, 2, 1).reshape(n * t, c), P["Weights"])
             return [np.ascontiguousarray(dx.reshape(n, t, c).transpose(0, 2, 1))], {"Weights": dw, "Bias": db}
         dy = dys[0].reshape(dys[0].shape[0], -1)
+        if self.need_dx is not None and not self.need_dx[0]:   # on the network input: no dy W
+            _, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"], need_dx=False)
+            return [None], {"Weights": dw, "Bias": db}
         dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"])
         return [dx.reshape(x.shape)], {"Weights": dw, "Bias": db}
 

@@ -1,6 +1,7 @@
 """Small helpers shared by the CPU kernel modules (plain Python, no compilation)."""
 from __future__ import annotations
 
+import math as _math
 import sys as _sys
 import threading as _threading
 
@@ -55,7 +56,7 @@ def out_empty(shape, dtype):
     global _pool_bytes
     shape = tuple(int(s) for s in shape)
     dt = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dt.itemsize
+    nbytes = _math.prod(shape) * dt.itemsize
     if nbytes < POOL_MIN_BYTES:
         return np.empty(shape, dt)
     key = (shape, dt.str)

@@ -3,7 +3,8 @@
 x is N x In (or N x C x H x W, read as its row-major (C, H, W) flatten, which is the order
 conventions.fc_weights_to_internal prepares the weights for); w Out x In; b (Out,) or None.
   fc_forward(x, w, b, relu=False, ceiling=inf) -> y (N x Out); relu: max(y, 0) (min(., ceiling)), fused
-  fc_backward(dy, x, w) -> (dx (shape of x), dw (Out x In), db (Out,))
+  fc_backward(dy, x, w, need_dx=True) -> (dx (shape of x), dw (Out x In), db (Out,));
+      dx None when need_dx is False (the executor's call for a layer on the network input)
 
 The batch is split over the kernels' thread pool with a single-threaded BLAS in each thread
 (_parallel.py): a multi-threaded OpenBLAS product here left OpenBLAS's threads spinning into
@@ -66,13 +67,15 @@ def _x2(x, w, name):
 
 
 def _split(n):
-    return max(1, min(n, n // _MIN_ROWS))
+    # one thread in the pool: 1, so that the product runs under blas_threads(1) (batch_parallel on
+    # one thread does not hold BLAS: OpenBLAS's own threads then ran, and spun, at NUMBA_NUM_THREADS=1)
+    return max(1, min(n, n // _MIN_ROWS, _parallel.threads()))
 
 
-# Below _MIN_ROWS rows per thread, a product of at least this many multiply-adds is split over
-# the output columns instead (each thread one single-threaded product of all the rows with its
-# share of W's rows): batch 32 of a 784 -> 512 layer is 12.8 M; a 512 -> 10 layer (82 k at
-# batch 16) is not worth a hand-off.
+# Below _MIN_ROWS rows per thread, a forward product of at least this many multiply-adds is split
+# over the output columns instead (each thread one single-threaded product of all the rows with
+# its share of W's rows), and so is the backward's at any batch (_backward_columns): batch 32 of a
+# 784 -> 512 layer is 12.8 M; a 512 -> 10 layer (82 k at batch 16) is not worth a hand-off.
 _MIN_COLUMN_WORK = 1 << 22
 
 
@@ -111,21 +114,23 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf):
     return y
 
 
-def fc_backward(dy, x, w):
+def fc_backward(dy, x, w, need_dx=True):
     x, x2, w = _x2(x, w, "fc_backward")
     n = x2.shape[0]
     dy = like(dy, x, "dy", (n, w.shape[0]))
-    dx = out_empty(x2.shape, x.dtype)
+    dx = out_empty(x2.shape, x.dtype) if need_dx else None
 
     def work(chunks):
         parts = []
         for lo, hi in chunks:
-            np.matmul(dy[lo:hi], w, out=dx[lo:hi])
+            if dx is not None:
+                np.matmul(dy[lo:hi], w, out=dx[lo:hi])
             parts.append((lo, dy[lo:hi].T @ x2[lo:hi]))
         return parts
 
-    if _split(n) == 1 and _split_columns(n, w.shape[0], x2.shape[1]):
-        return dx.reshape(x.shape), _backward_columns(dy, x2, w, dx), dy.sum(axis=0)
+    if _split_columns(n, w.shape[0], x2.shape[1]):   # any batch: no partial dW to allocate and add up
+        dw = _backward_columns(dy, x2, w, dx)
+        return (None if dx is None else dx.reshape(x.shape)), dw, dy.sum(axis=0)
     if _split(n) > 1:
         done = batch_parallel(work, n)
     else:
@@ -135,19 +140,22 @@ def fc_backward(dy, x, w):
     dw = parts[0][1]
     for _, p in parts[1:]:
         dw += p
-    return dx.reshape(x.shape), dw, dy.sum(axis=0)
+    return (None if dx is None else dx.reshape(x.shape)), dw, dy.sum(axis=0)
 
 
 def _backward_columns(dy, x2, w, dx):
-    """fc_backward's two products for a batch too small to split by rows, split instead by their
-    output columns over the pool: dx[:, a:b] = dy W[:, a:b] (written into dx) and dW[a:b] =
+    """fc_backward's two products of a large layer, at any batch size, split by their output
+    columns over the pool (a split by rows would leave each thread a partial dW to allocate and
+    then add up, serially: 20 % of the 784 -> 512 layer's backward CPU time at batch 128):
+    dx[:, a:b] = dy W[:, a:b] (written into dx; none when dx is None) and dW[a:b] =
     dy[:, a:b]^T x (returned), each element computed whole by one thread, so the result does not
     depend on which thread takes which slice."""
     out, k = w.shape
     dw = np.empty((out, k), dy.dtype)
     nt = _parallel.threads()
     sk, so = -(-k // nt), -(-out // nt)
-    tasks = [(0, a, min(a + sk, k)) for a in range(0, k, sk)] + [(1, a, min(a + so, out)) for a in range(0, out, so)]
+    tasks = [] if dx is None else [(0, a, min(a + sk, k)) for a in range(0, k, sk)]
+    tasks += [(1, a, min(a + so, out)) for a in range(0, out, so)]
 
     def work(chunks):
         for lo, hi in chunks:
