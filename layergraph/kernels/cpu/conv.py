@@ -306,7 +306,7 @@ def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ce
     f, _, kh, kw = w.shape
     if residual is not None:
         residual = like(residual, x, "residual", (shape[0], oh, ow, f))
-    if shape[1] >= _WINOGRAD_MIN_C and _winograd.eligible(shape[1], 1, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]):
+    if _winograd_ok(shape[1], p, kh, kw, pv):
         U = _winograd.transformed(w, U)
         return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
                                           ceiling=ceiling, to_rows=_to_rows)
@@ -315,8 +315,17 @@ def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ce
 
 
 # Winograd from 32 input channels: at 16 its 16 products (tiles x 16)(16 x 16) ran at 37 GFLOP/s
-# against the direct product's 77 and it measured no faster than _im2row (docs/performance.md)
+# against the direct product's 77 and it measured no faster than _im2row (docs/performance.md);
+# at 64 to 256 channels, channel-major in and out (VGG's layers, training's forward), it took
+# 0.47-0.74 of the time of _forward_rows / im2col (1 thread, docs/performance.md, session 11)
 _WINOGRAD_MIN_C = 32
+
+
+def _winograd_ok(c, p, kh, kw, pv):
+    """Whether the forward of a convolution with c input channels and geometry p runs as Winograd
+    F(2x2, 3x3): one group, 3x3, stride 1, dilation 1, a constant padding value, >= 32 channels."""
+    return (c >= _WINOGRAD_MIN_C and not isinstance(pv, str)
+            and _winograd.eligible(c, p["groups"], kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]))
 
 
 def _add_relu(y, residual, relu, ceiling):
@@ -748,6 +757,16 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         out = out_empty((n, f, poh, pow_), x.dtype)
         max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
         return out
+    if _winograd_ok(c, p, kh, kw, pv):   # channel-major in and out: the result transposed back
+        U = _winograd.transformed(w, winograd)
+        y = nhwc_to_nchw(_winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, False,
+                                                    x.shape, ceiling=ceiling, to_rows=_to_rows))
+        if pool is None:
+            return y
+        qh, qw, qsh, qsw, qt, ql, poh, pow_ = _pool_geometry(pool, oh, ow)
+        out = out_empty((n, f, poh, pow_), x.dtype)
+        max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
+        return out
     x, p, pv = _prepad(x, p, pv)
     if pool is None and _rows_eligible(c, p["groups"], p["sh"], p["sw"], forward=True):
         return _forward_rows(x, w, bias, p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu, ceiling)
@@ -770,6 +789,17 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
             dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dx, dw2, db
     xp, q, pv = _prepad(x, p, padding)  # mirrored or replicated borders: the padded copy's gradient, folded back
+    if need_dx and _winograd_ok(f, q, kh, kw, 0.0) and q["pt"] <= kh - 1 and q["pl"] <= kw - 1:
+        # dx is the convolution of dy with the flipped, transposed filters, padded by what the
+        # forward's padding leaves of the filter's reach: Winograd's, from F >= 32 (dW, db as before)
+        wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+        dxp = nhwc_to_nchw(_winograd.winograd_forward(
+            dy, _winograd.filter_transform(wr), None, kh - 1 - q["pt"], kw - 1 - q["pl"], 0.0, xp.shape[2],
+            xp.shape[3], False, False, dy.shape, to_rows=_to_rows))
+        _, dw2, db = conv_backward(dy, xp, w, 1, 1, 1, 1, q["pt"], q["pb"], q["pl"], q["pr"], 1, pv, need_dx=False)
+        if isinstance(padding, str):
+            dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
+        return dxp, dw2, db
     if _rows_eligible(c, q["groups"], q["sh"], q["sw"]):
         dx, dw2, db = _grads_rows(dy, xp, w, q["dh"], q["dw"], q["pt"], q["pl"], pv, bool(need_dx))
     else:

@@ -29,16 +29,42 @@ from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
 from ._util import out_empty
 
-_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 # tiles per block: V and M of a block (16 x tiles x C, 16 x tiles x F) stay near L2
 _TILE_VALUES = 32768
 
 
 def filter_transform(w):
-    """U[i*4 + j, c, f] = (G w[f, c] G^T)[i, j] for F x C x 3 x 3 weights, in w's dtype."""
-    u = np.einsum("ia,fcab,jb->ijcf", _G, np.asarray(w, np.float64), _G, optimize=True)
+    """U[i*4 + j, c, f] = (G w[f, c] G^T)[i, j] for F x C x 3 x 3 weights, in w's dtype (G's
+    rows 1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2, 1/2 / 0, 0, 1 as sums, in float64). One compiled
+    pass: an einsum's float64 products ran on OpenBLAS's threads, which spin on a busy machine,
+    and cost more than the convolution itself at 256 channels (measured); training's forward
+    transforms its weights on every call."""
+    w = np.ascontiguousarray(w)
     f, c = w.shape[:2]
-    return np.ascontiguousarray(u.reshape(16, c, f), dtype=w.dtype)
+    u = np.empty((16, c, f), w.dtype)
+    _filter_transform(w.reshape(f, c, 9), u)
+    return u
+
+
+@njit(cache=True, nogil=True)
+def _filter_transform(w, u):
+    f, c, _ = w.shape
+    t = np.empty((4, 3))
+    for fi in range(f):
+        for ci in range(c):
+            g = w[fi, ci]
+            for b in range(3):   # G along the filter's rows
+                a0, a1, a2 = np.float64(g[b]), np.float64(g[3 + b]), np.float64(g[6 + b])
+                t[0, b] = a0
+                t[1, b] = 0.5 * (a0 + a1 + a2)
+                t[2, b] = 0.5 * (a0 - a1 + a2)
+                t[3, b] = a2
+            for i in range(4):   # and along its columns
+                a0, a1, a2 = t[i, 0], t[i, 1], t[i, 2]
+                u[4 * i, ci, fi] = a0
+                u[4 * i + 1, ci, fi] = 0.5 * (a0 + a1 + a2)
+                u[4 * i + 2, ci, fi] = 0.5 * (a0 - a1 + a2)
+                u[4 * i + 3, ci, fi] = a2
 
 
 def transformed(w, cache=None):
