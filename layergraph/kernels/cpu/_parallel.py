@@ -42,7 +42,8 @@ def batch_parallel(work, n, chunk=None):
     of them) with BLAS held at 1 thread. Each thread runs ``work(chunks)``, where ``chunks``
     yields (lo, hi) slices of at most ``chunk`` items handed out on demand, so a thread that
     the OS sets aside on a busy machine does not hold the others back (without ``chunk``, one
-    slice per thread). Returns the threads' results (their order is arbitrary)."""
+    slice per thread). Returns the threads' results (their order is arbitrary). With one thread
+    (numba's count at 1) BLAS is held at 1 too; a single chunk on more threads leaves BLAS alone."""
     global _pool
     nt = threads()
     if chunk is None:
@@ -58,6 +59,9 @@ def batch_parallel(work, n, chunk=None):
             yield lo, min(lo + chunk, n)
 
     if t <= 1:
+        if nt == 1:   # one thread asked for (NUMBA_NUM_THREADS=1): BLAS's own threads too
+            with blas_threads(1):
+                return [work(chunks())]
         return [work(chunks())]
     if _pool is None:
         from concurrent.futures import ThreadPoolExecutor
