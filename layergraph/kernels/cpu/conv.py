@@ -28,6 +28,7 @@ from numba import njit
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import workspace as _workspace
 from ._util import as_float, like, out_empty
+from . import direct as _direct
 from . import winograd as _winograd
 from .depthwise import depthwise_backward, depthwise_forward
 from .pool import max_planes
@@ -302,12 +303,30 @@ def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual):
     f, _, kh, kw = w.shape
     if residual is not None:
         residual = like(residual, x, "residual", (shape[0], oh, ow, f))
+    if _direct_eligible(x.dtype, shape[1], kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]):
+        wt = _direct.weights(w, U)
+        return _direct.direct_forward(x, wt, f, kh, kw, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pb"],
+                                      p["pl"], p["pr"], pv, oh, ow, relu, x_nhwc, shape, residual)
     if shape[1] >= _WINOGRAD_MIN_C and _winograd.eligible(shape[1], 1, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]):
         U = _winograd.transformed(w, U)
         return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
                                           to_rows=_to_rows)
     return _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
                                 x_nhwc, shape, residual)
+
+
+def _direct_eligible(dtype, c, kh, kw, sh, sw, dh, dw):
+    """Whether the pixel-major forward runs through direct.py's register-blocked kernel: float32,
+    at most _DIRECT_MAX_C input channels, (kh, kw, sh, sw, dh, dw) in _DIRECT_SHAPES (the kernel
+    computes any; these are where it was measured faster)."""
+    return np.dtype(dtype) == np.float32 and c <= _DIRECT_MAX_C and (kh, kw, sh, sw, dh, dw) in _DIRECT_SHAPES
+
+
+# direct.py's kernel up to 16 input channels at 3x3 stride 1, where (pixels x 9C)(9C x F) through
+# OpenBLAS (K = 144) and Winograd's (tiles x C)(C x F) products (K = 16) are slowest; at 32 channels
+# it measured the same as Winograd, and slower at 64 channels and at stride 2 (docs/performance.md, h_res)
+_DIRECT_MAX_C = 16
+_DIRECT_SHAPES = {(3, 3, 1, 1, 1, 1)}
 
 
 # Winograd from 32 input channels: at 16 its 16 products (tiles x 16)(16 x 16) ran at 37 GFLOP/s
