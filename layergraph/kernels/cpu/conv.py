@@ -330,7 +330,8 @@ _DIRECT_SHAPES = {(3, 3, 1, 1, 1, 1)}
 
 
 # Winograd from 32 input channels: at 16 its 16 products (tiles x 16)(16 x 16) ran at 37 GFLOP/s
-# against the direct product's 77 and it measured no faster than _im2row (docs/performance.md)
+# through OpenBLAS and it measured no faster than _im2row (docs/performance.md); with its products
+# on direct.py's kernel it is still slower there than direct.py's whole convolution (h_res)
 _WINOGRAD_MIN_C = 32
 
 

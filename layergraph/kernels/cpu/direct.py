@@ -100,47 +100,42 @@ def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, w
 
 
 @njit(inline="always")
-def _block(npx, yf, r, f0, f, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, fp):
-    """Output pixels r ... r + npx - 1, filters f0 ... f0 + 15 (all real) into yf (flat, F per
-    pixel), straight from the registers."""
-    _taps(npx, yf, r * f + f0, f, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, f0, fp)
-
-
-@njit(inline="always")
-def _row(acc, xf, xrow, r, pstep, c, kh, kw, rstep, cstep, wf, fp, f, ow, yf):
-    """One output row (pixels r ... r + ow - 1) in blocks of 1 to 6 pixels, for each 16 filters
-    (a last partial 16 pixel by pixel: F = 16k needs no copy through acc, and the few
-    compiled variants of _taps keep the compile time down)."""
+def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, ow, yf):
+    """One output row of ow pixels, pixel j's filter k at yf[yb + j*ds + k] (k < f), its input
+    from xrow + j*pstep, the weights from wf[wb:]: blocks of 1 to 6 pixels, for each 16 filters
+    (a last partial 16 pixel by pixel through acc; F = 16k needs no copy, and the few compiled
+    variants of _taps keep the compile time down)."""
     for f0 in range(0, fp, 16):
-        if f0 + 16 > f:   # the last filters are padding: one pixel at a time through acc
+        if f0 + 16 > f:   # the last filters are padding
             for j in range(ow):
-                _taps(1, acc, 0, 16, xf, xrow + j * pstep, pstep, c, kh, kw, rstep, cstep, wf, f0, fp)
+                _taps(1, acc, 0, 16, xf, xrow + j * pstep, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 for k in range(f - f0):
-                    yf[(r + j) * f + f0 + k] = acc[k]
+                    yf[yb + j * ds + f0 + k] = acc[k]
             continue
         j0 = 0
         while j0 < ow:
             left = ow - j0
             x0 = xrow + j0 * pstep
+            y0 = yb + j0 * ds + f0
             # 6 pixels at a time; 7 or 8 left as 4 + 3 or 4 + 4 (a block of 1 or 2 runs at a
             # fraction of the speed: 12 accumulators hide the FMA latency, 2 or 4 do not)
             if left >= 9 or left == 6:
-                _block(6, yf, r + j0, f0, f, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, fp)
+                _taps(6, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 j0 += 6
             elif left >= 7 or left == 4:
-                _block(4, yf, r + j0, f0, f, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, fp)
+                _taps(4, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 j0 += 4
             elif left == 5:
-                _block(5, yf, r + j0, f0, f, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, fp)
+                _taps(5, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 j0 += 5
             elif left == 3:
-                _block(3, yf, r + j0, f0, f, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, fp)
+                _taps(3, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 j0 += 3
             elif left == 2:
-                _block(2, yf, r + j0, f0, f, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, fp)
+                _taps(2, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 j0 += 2
             else:
-                _block(1, yf, r + j0, f0, f, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, fp)
+                _taps(1, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 j0 += 1
 
 
@@ -185,7 +180,7 @@ def _direct(xp, hp, wp, wt, kh, kw, sh, sw, dh, dw, m, oh, ow, brow, res, act, y
         for i in range(oh):
             xrow = ((i0 * hp + i * sh) * wp) * c
             r = (i0 * oh + i) * ow
-            _row(acc, xf, xrow, r, pstep, c, kh, kw, rstep, cstep, wf, fp, f, ow, yf)
+            _row(acc, xf, xrow, r * f, f, pstep, c, kh, kw, rstep, cstep, wf, 0, fp, f, ow, yf)
             _epilogue(yf[r * f:r * f + owf], brow, rf[r * f:r * f + owf] if has_r else rf, has_r, act)
 
 
@@ -254,6 +249,27 @@ def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow,
             _pad_planes(xs[i0], h, w, pt, pl, pv, xp)
         r = res[i0 * p:(i0 + 1) * p] if has_r else res
         _direct(x2, hp, wp, wt, kh, kw, sh, sw, dh, dw, 1, oh, ow, brow, r, act, y[i0 * p:(i0 + 1) * p])
+
+
+@njit(cache=True, nogil=True)
+def products(Z, U2, M):
+    """Winograd F(2x2, 3x3)'s 16 products (winograd.py) with _taps: M[a, b // 2, t, (b % 2)*F + k]
+    = sum over ch of V[a, b][t, ch] U2[b, a][ch, k], where V[a, b] is Z[a, zi, :, lo:lo + C]
+    ((zi, lo) = (0, 0), (1, 0), (2, 0), (0, C) for b = 0..3). Z 4 x 3 x T x 2C, U2 4 x 4 x C x F,
+    M 4 x 2 x T x 2F, float32, F a multiple of 16."""
+    t = Z.shape[2]
+    c = U2.shape[2]
+    f = U2.shape[3]
+    zf = Z.reshape(-1)
+    uf = U2.reshape(-1)
+    mf = M.reshape(-1)
+    acc = np.empty(_ACC, np.float32)
+    for b in range(4):
+        zi = b if b < 3 else 0
+        lo = c if b == 3 else 0
+        for a in range(4):
+            _row(acc, zf, (a * 3 + zi) * t * 2 * c + lo, (a * 2 + b // 2) * t * 2 * f + (b % 2) * f, 2 * f, 2 * c, c,
+                 1, 1, 0, 0, uf, (b * 4 + a) * c * f, f, f, t, mf)
 
 
 def weights(w, cache=None):

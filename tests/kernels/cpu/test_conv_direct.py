@@ -119,3 +119,60 @@ def test_weights_layout():
     assert wt.shape == (2 * 3 * 3, 32) and wt.dtype == np.float32
     assert np.all(wt[:, 20:] == 0)
     assert wt[(1 * 3 + 2) * 3 + 1, 7] == w[7, 1, 1, 2]
+
+
+WINO_CASES = [  # n, C, F, H, W, (pt, pb, pl, pr), padding value
+    (2, 32, 32, 16, 16, (1, 1, 1, 1), 0.0),    # ResNet-20's second stage
+    (3, 64, 64, 8, 8, (1, 1, 1, 1), 0.0),
+    (2, 8, 16, 7, 9, (1, 1, 1, 1), 0.0),       # odd output sizes: half tiles
+    (1, 9, 48, 6, 5, (0, 2, 2, 0), 0.5),
+    (5, 12, 32, 3, 3, (1, 1, 1, 1), 0.0),      # one tile per image
+    (2, 40, 16, 13, 11, (2, 1, 0, 2), 0.25),   # tile rows that need 1 to 6 tile blocks
+]
+
+
+@pytest.mark.parametrize("case", WINO_CASES)
+@pytest.mark.parametrize("x_nhwc", [False, True])
+@pytest.mark.parametrize("act", ["relu", "residual"])
+def test_winograd_products_through_the_direct_kernel(case, x_nhwc, act, threads, monkeypatch):
+    """winograd.py's 16 products in float32 with F a multiple of 16 run on direct.products:
+    against torch in float64, and against the same transforms with numpy's products."""
+    from layergraph.kernels.cpu import winograd as wg
+    n, c, f, h, w, pads, pv = case
+    g = np.random.default_rng(c + f + h)
+    x = (g.standard_normal((n, c, h, w)) * 3).astype(np.float32)
+    wt = g.standard_normal((f, c, 3, 3)).astype(np.float32)
+    b = g.standard_normal(f).astype(np.float32)
+    ref = _ref(x, wt, b, (1, 1), (1, 1), pads, pv)
+    res = (g.standard_normal(ref.shape) * 3).astype(np.float32) if act == "residual" else None
+    expect = np.maximum(ref + (0 if res is None else res), 0)
+    xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x_nhwc else x
+    calls = []
+    p0 = dc.products
+    monkeypatch.setattr(dc, "products", lambda *a: calls.append(1) or p0(*a))
+
+    def run():
+        return wg.winograd_forward(xin, wg.filter_transform(wt), b, pads[0], pads[2], pv, *ref.shape[1:3], True,
+                                   x_nhwc, x.shape, residual=res, to_rows=cv._to_rows)
+    y = run()
+    assert calls and y.dtype == np.float32
+    scale = np.abs(expect).max() + 1
+    np.testing.assert_allclose(y, expect, rtol=0, atol=2e-6 * scale * np.sqrt(9 * c))
+    monkeypatch.setattr(wg, "PRODUCTS_DIRECT", False)
+    n_calls = len(calls)
+    y_blas = run()
+    assert len(calls) == n_calls
+    np.testing.assert_allclose(y, y_blas, rtol=0, atol=1e-6 * scale * np.sqrt(9 * c))
+
+
+def test_products_equal_matmul():
+    g = np.random.default_rng(3)
+    t, c, f = 13, 24, 32
+    Z = g.standard_normal((4, 3, t, 2 * c)).astype(np.float32)
+    U2 = g.standard_normal((4, 4, c, f)).astype(np.float32)
+    M = np.full((4, 2, t, 2 * f), np.nan, np.float32)
+    dc.products(Z, U2, M)
+    for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, c))):
+        for a in range(4):
+            expect = Z[a, zi, :, lo:lo + c].astype(np.float64) @ U2[b, a].astype(np.float64)
+            np.testing.assert_allclose(M[a, b // 2, :, (b % 2) * f:(b % 2 + 1) * f], expect, rtol=1e-5, atol=1e-4)
