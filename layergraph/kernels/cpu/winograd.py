@@ -12,9 +12,10 @@ Gray ("Fast Algorithms for Convolutional Neural Networks", 2016),
 2.25x fewer multiplications than the direct (im2row) product and 4 values per input pixel
 written instead of 9. The products run on direct.py's register-blocked kernel in float32 with F
 a multiple of 16 (PRODUCTS_DIRECT; 1.3-1.5x faster than numpy's matmul at these shapes, where
-OpenBLAS ran K = C = 16 to 64 at 36-68 GFLOP/s: docs/performance.md, h_res), else numpy's matmul. The transforms are sums and differences only (G's halves are in U), so
-in float32 the result differs from the direct product by rounding of the same order: the tests
-bound the relative error against a float64 reference (tests/kernels/cpu/test_winograd.py).
+OpenBLAS ran K = C = 16 to 64 at 36-68 GFLOP/s: docs/performance.md, h_res), else numpy's matmul.
+The transforms are sums and differences only (G's halves are in U), so in float32 the result
+differs from the direct product by rounding of the same order: the tests bound the relative
+error against a float64 reference (tests/kernels/cpu/test_winograd.py).
 
   filter_transform(w) -> U (16 x C x F, w's dtype; computed in float64); transformed(w, cache)
   winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, relu6=False)
