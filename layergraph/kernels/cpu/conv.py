@@ -322,6 +322,19 @@ def _direct_eligible(dtype, c, kh, kw, sh, sw, dh, dw):
     return np.dtype(dtype) == np.float32 and c <= _DIRECT_MAX_C and (kh, kw, sh, sw, dh, dw) in _DIRECT_SHAPES
 
 
+def _channel_major_via_rows(dtype, c, p, kh, kw, padding_value):
+    """Whether conv_forward with channel-major x and y computes pixel-major and transposes y:
+    float32, one group, a constant padding value, and direct.py's or Winograd's shapes (3x3,
+    stride 1, dilation 1; at most _DIRECT_MAX_C or from _WINOGRAD_MIN_C to _ROWS_MAX_C channels)."""
+    if not CHANNEL_MAJOR_VIA_ROWS or np.dtype(dtype) != np.float32 or isinstance(padding_value, str):
+        return False
+    if p["groups"] != 1 or not (kh == kw == 3 and p["sh"] == p["sw"] == p["dh"] == p["dw"] == 1):
+        return False
+    return _ROWS_MIN_C <= c <= _DIRECT_MAX_C or _WINOGRAD_MIN_C <= c <= _ROWS_MAX_C
+
+
+CHANNEL_MAJOR_VIA_ROWS = True
+
 # direct.py's kernel up to 16 input channels at 3x3 stride 1, where (pixels x 9C)(9C x F) through
 # OpenBLAS (K = 144) and Winograd's (tiles x C)(C x F) products (K = 16) are slowest; at 32 channels
 # it measured the same as Winograd, and slower at 64 channels and at stride 2 (docs/performance.md, h_res)
@@ -747,6 +760,10 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)
     bias = None if b is None else like(b, x, "b", (f,))
+    if pool is None and _channel_major_via_rows(x.dtype, c, p, kh, kw, padding_value):
+        # float32 3x3 stride 1 (the training forward, and prediction outside the pixel-major plan):
+        # direct.py or Winograd pixel-major, then one transpose (docs/performance.md, h_res)
+        return nhwc_to_nchw(_pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, None, None))
     if _depthwise(x, p):
         xq, q = _zero_padded(x, p, pv)
         qgeo = _pool_geometry(pool, oh, ow) if pool is not None else None

@@ -88,6 +88,7 @@ def test_conv_forward_dispatch_and_weights_cache(monkeypatch):
         calls.append((a[0].dtype, a[19][1]))   # x, shape (N, C, H, W)
         return d0(*a, **k)
     monkeypatch.setattr(dc, "direct_forward", spy)
+    monkeypatch.setattr(cv, "CHANNEL_MAJOR_VIA_ROWS", False)   # the reference: channel-major im2col
     g = np.random.default_rng(0)
     for dt in (np.float32, np.float64):
         for c in (8, 16, 32):
@@ -176,3 +177,32 @@ def test_products_equal_matmul():
         for a in range(4):
             expect = Z[a, zi, :, lo:lo + c].astype(np.float64) @ U2[b, a].astype(np.float64)
             np.testing.assert_allclose(M[a, b // 2, :, (b % 2) * f:(b % 2 + 1) * f], expect, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("c, f, hw, pads, pv", [(16, 16, 13, (1, 1, 1, 1), 0.0), (8, 20, 9, (0, 2, 2, 0), 0.5),
+                                               (32, 32, 8, (1, 1, 1, 1), 0.0), (64, 48, 7, (2, 1, 0, 2), -0.5),
+                                               (24, 16, 6, (1, 1, 1, 1), 0.0)])
+@pytest.mark.parametrize("relu", [False, True])
+def test_channel_major_forward_through_the_pixel_major_kernels(c, f, hw, pads, pv, relu, threads, monkeypatch):
+    """conv_forward with channel-major x and y (the training forward) at float32 3x3 stride 1:
+    direct.py up to 16 channels, Winograd from 32 (24: neither, im2col), then a transpose;
+    against torch in float64."""
+    from layergraph.kernels.cpu import winograd as wg
+    calls = []
+    d0, w0 = dc.direct_forward, wg.winograd_forward
+    monkeypatch.setattr(dc, "direct_forward", lambda *a, **k: calls.append("direct") or d0(*a, **k))
+    monkeypatch.setattr(wg, "winograd_forward", lambda *a, **k: calls.append("winograd") or w0(*a, **k))
+    g = np.random.default_rng(c + f)
+    x = (g.standard_normal((3, c, hw, hw + 1)) * 2).astype(np.float32)
+    w = g.standard_normal((f, c, 3, 3)).astype(np.float32)
+    b = g.standard_normal(f).astype(np.float32)
+    y = cv.conv_forward(x, w, b, 1, 1, 1, 1, *pads, padding_value=pv, relu=relu)
+    ref = _ref(x, w, b, (1, 1), (1, 1), pads, pv).transpose(0, 3, 1, 2)
+    ref = np.maximum(ref, 0) if relu else ref
+    assert y.shape == ref.shape and y.dtype == np.float32 and y.flags.c_contiguous
+    np.testing.assert_allclose(y, ref, rtol=0, atol=2e-6 * (np.abs(ref).max() + 1) * np.sqrt(9 * c))
+    assert calls == ([] if c == 24 else ["direct"] if c <= 16 else ["winograd"])
+    calls.clear()
+    cv.conv_forward(x.astype(np.float64), w, b, 1, 1, 1, 1, *pads, padding_value=pv, relu=relu)
+    cv.conv_forward(x, w, b, 2, 2, 1, 1, *pads, padding_value=pv, relu=relu)
+    assert calls == []   # float64, stride 2: the channel-major paths
