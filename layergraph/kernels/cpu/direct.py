@@ -102,7 +102,7 @@ def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, w
 @njit(inline="always")
 def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, ow, yf):
     """One output row of ow pixels, pixel j's filter k at yf[yb + j*ds + k] (k < f), its input
-    from xrow + j*pstep, the weights from wf[wb:]: blocks of 1 to 6 pixels, for each 16 filters
+    from xrow + j*pstep, the weights from wf[wb:]: blocks of 6, 4, 2, 1 pixels, for each 16 filters
     (a last partial 16 pixel by pixel through acc; F = 16k needs no copy, and the few compiled
     variants of _taps keep the compile time down)."""
     for f0 in range(0, fp, 16):
@@ -117,21 +117,16 @@ def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, o
             left = ow - j0
             x0 = xrow + j0 * pstep
             y0 = yb + j0 * ds + f0
-            # 6 pixels at a time; 7 or 8 left as 4 + 3 or 4 + 4 (a block of 1 or 2 runs at a
-            # fraction of the speed: 12 accumulators hide the FMA latency, 2 or 4 do not)
+            # 6 pixels at a time; 7 or 8 left as 4 + 2 + 1 or 4 + 4 (a block of 1 or 2 runs at a
+            # fraction of the speed: 12 accumulators hide the FMA latency, 2 or 4 do not). Blocks
+            # of 5 and 3 would make the odd widths faster, at a seventh more compile time each.
             if left >= 9 or left == 6:
                 _taps(6, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 j0 += 6
-            elif left >= 7 or left == 4:
+            elif left >= 4:
                 _taps(4, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 j0 += 4
-            elif left == 5:
-                _taps(5, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
-                j0 += 5
-            elif left == 3:
-                _taps(3, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
-                j0 += 3
-            elif left == 2:
+            elif left >= 2:
                 _taps(2, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
                 j0 += 2
             else:
