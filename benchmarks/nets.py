@@ -15,6 +15,9 @@ dialect and as a torch ``nn.Module``; their data; and one training step on each 
     vgg        VGG-style: three stages of two conv 3x3 + BN + ReLU (64, 128, 256 channels at
                32x32, 16x16, 8x8) each ended by a max pool 2/2; FC 10, softmax
     mlp        784 features, FC 512, ReLU, FC 512, ReLU, FC 10, softmax
+    lstm       an LSTM sequence classifier: sequenceInputLayer(40), lstmLayer(128, 'OutputMode',
+               'last'), FC 10, softmax; sequences of 100 steps (a speech-feature-like shape);
+               torch: nn.LSTM(40, 128, batch_first=True), the last step's h, nn.Linear(128, 10)
 
 The layergraph networks are ``dlnetwork`` objects of layer arrays or layer graphs. Their
 training step is trainNetwork's per-iteration work written out with the trainer's own pieces
@@ -26,21 +29,29 @@ decay, and update the batch normalization running statistics.
 """
 from __future__ import annotations
 
+import inspect
 import os
 
 import numpy as np
 
 LR, MOMENTUM = 0.01, 0.9
-NAMES = ("seed", "resnet20", "mobilenet", "vgg", "mlp")
+NAMES = ("seed", "resnet20", "mobilenet", "vgg", "mlp", "lstm")
 DESCRIPTIONS = {"seed": "seed CNN", "resnet20": "ResNet-20", "mobilenet": "MobileNet-style",
-                "vgg": "VGG-style 64-128-256", "mlp": "MLP 784-512-512-10"}
+                "vgg": "VGG-style 64-128-256", "mlp": "MLP 784-512-512-10",
+                "lstm": "LSTM 40-128, 100 steps"}
 MOBILENET_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1))  # (output channels, stride)
 MLP_WIDTHS = (512, 512)
+LSTM_FEATURES, LSTM_HIDDEN, LSTM_STEPS = 40, 128, 100
 CLASSES = 10
 
 
 def is_image(name):
-    return name != "mlp"
+    return name not in ("mlp", "lstm")
+
+
+def unit(name):
+    """What one observation of the network is called in the tables."""
+    return "sequences" if name == "lstm" else "images" if is_image(name) else "observations"
 
 
 # -- layergraph (MATLAB dialect) -------------------------------------------------------------------
@@ -76,6 +87,9 @@ def matlab_layers(name):
         for width in MLP_WIDTHS:
             layers += [L.fullyConnectedLayer(width), L.reluLayer]
         return layers + [L.fullyConnectedLayer(CLASSES), L.softmaxLayer]
+    if name == "lstm":
+        return [L.sequenceInputLayer(LSTM_FEATURES), L.lstmLayer(LSTM_HIDDEN, "OutputMode", "last"),
+                L.fullyConnectedLayer(CLASSES), L.softmaxLayer]
     raise KeyError(name)
 
 
@@ -127,15 +141,19 @@ def classifier_layers(name):
 
 # -- data ------------------------------------------------------------------------------------------
 def internal_data(name, n):
-    """n observations first (N x C x H x W or N x 784, float32) and their class indices."""
+    """n observations first (N x C x H x W, N x 784, or N x C x T sequences, float32) and their
+    class indices."""
     r = np.random.default_rng(0)
-    shape = (n, 3, 32, 32) if is_image(name) else (n, 784)
+    shape = (n, 3, 32, 32) if is_image(name) else (n, LSTM_FEATURES, LSTM_STEPS) if name == "lstm" else (n, 784)
     return r.standard_normal(shape).astype(np.float32), r.integers(0, CLASSES, n)
 
 
 def matlab_data(name, n):
-    """The same observations in MATLAB's layout: H x W x C x N images, N x 784 features."""
+    """The same observations in MATLAB's layout: H x W x C x N images, N x 784 features, and
+    sequences as MATLAB's N-by-1 cell array (a list) of C x T arrays."""
     x, labels = internal_data(name, n)
+    if name == "lstm":
+        return [np.ascontiguousarray(s) for s in x], labels
     return (np.ascontiguousarray(x.transpose(2, 3, 1, 0)) if is_image(name) else x), labels
 
 
@@ -168,7 +186,10 @@ class TrainStep:
         return bwd(y, self.t)
 
     def backward(self, seed):
-        return self.ex.backward({self.out: seed}, input_grads=self.input_grads)
+        # release: the contexts freed as backward goes, as the trainer does (not in trees older than
+        # that option, which benchmarks/ab.py may run this file against)
+        extra = {"release": True} if "release" in inspect.signature(self.ex.backward).parameters else {}
+        return self.ex.backward({self.out: seed}, input_grads=self.input_grads, **extra)
 
     def update(self, grads):
         ex = self.ex
@@ -224,7 +245,25 @@ def torch_module(name):
             layers += [nn.Linear(c, width), nn.ReLU()]
             c = width
         return nn.Sequential(*layers, nn.Linear(c, CLASSES))
+    if name == "lstm":
+        return _TorchLSTMClassifier()
     raise KeyError(name)
+
+
+def _TorchLSTMClassifier():
+    import torch.nn as nn
+
+    class LSTMClassifier(nn.Module):
+        """nn.LSTM over N x T x C (batch first), its last step's hidden state, nn.Linear."""
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(LSTM_FEATURES, LSTM_HIDDEN, batch_first=True)
+            self.fc = nn.Linear(LSTM_HIDDEN, CLASSES)
+
+        def forward(self, x):            # x: N x T x C (torch_input)
+            _, (h, _) = self.lstm(x)
+            return self.fc(h[0])
+    return LSTMClassifier()
 
 
 def torch_threads():
@@ -267,8 +306,7 @@ def torch_train_step(name, n):
     net = torch_module(name).train()
     opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
     loss_fn = nn.CrossEntropyLoss()
-    x, labels = internal_data(name, n)
-    x, labels = torch.from_numpy(x), torch.from_numpy(labels)
+    x, labels = torch_input(name, n), torch.from_numpy(internal_data(name, n)[1])
 
     def step():
         opt.zero_grad()
@@ -277,10 +315,18 @@ def torch_train_step(name, n):
     return step, net
 
 
+def torch_input(name, n):
+    """internal_data's observations as the torch module takes them: the same arrays, sequences
+    batch-first as N x T x C (contiguous, as a torch user's data would be)."""
+    import torch
+    x = internal_data(name, n)[0]
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 2, 1)) if name == "lstm" else x)
+
+
 def torch_predictor(net, name, n):
     """Prediction with torch: eval mode, inference mode, softmax scores of n observations."""
     import torch
-    x = torch.from_numpy(internal_data(name, n)[0])
+    x = torch_input(name, n)
     net.eval()
 
     def predict():

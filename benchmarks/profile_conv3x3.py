@@ -76,7 +76,7 @@ def pieces(n, c, hw, repeats):
     out["fwd im2col"] = cpu_ms(f_im2col, repeats)
     with blas_threads(1):
         out["fwd GEMM"] = cpu_ms(f_gemm, repeats)
-    out["fwd bias"] = cpu_ms(lambda: cv._bias_act(y, b, False), repeats)
+    out["fwd bias"] = cpu_ms(lambda: cv._bias_act(y, b, False, np.float32(np.inf)), repeats)
     # the backward's pieces, in chunks of _SUB_B observations
     sb = cv._SUB_B
     c3 = np.empty((K, sb, P), np.float32)
@@ -137,7 +137,8 @@ def pieces(n, c, hw, repeats):
                                                                                  out=yt[:(s1 - s0) * P])), repeats)
             out["rows: dW GEMM"] = cpu_ms(blocks(lambda s0, s1: np.matmul(c3r.reshape(K, rs * P)[:, :(s1 - s0) * P],
                                                                            yt[:(s1 - s0) * P], out=dws)), repeats)
-        out["rows: from_rows"] = cpu_ms(blocks(lambda s0, s1: cv._from_rows(yt[:(s1 - s0) * P], b, False,
+        top = np.float32(np.inf)
+        out["rows: from_rows"] = cpu_ms(blocks(lambda s0, s1: cv._from_rows(yt[:(s1 - s0) * P], b, False, top,
                                                                             y[s0:s1])), repeats)
     if not args.no_torch:
         import torch

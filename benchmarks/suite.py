@@ -13,7 +13,9 @@ sides; float32; the numba cache warm except where said):
   batch-normalization running statistics) and of prediction (layergraph: ``predict`` on
   MATLAB-layout data, the user's path; torch: eval mode under ``inference_mode`` plus a
   softmax), at batch 32 and 128, for the seed CNN, ResNet-20, a MobileNet-style net, a
-  VGG-style net and a 3-layer MLP. Every (network, batch, side) runs in its own fresh
+  VGG-style net, a 3-layer MLP and an LSTM sequence classifier (observations per second:
+  images, feature vectors, or sequences of 100 steps; layergraph's sequences are MATLAB's
+  cell array of C x T arrays, torch's one N x T x C tensor). Every (network, batch, side) runs in its own fresh
   process, which trains first and then predicts; the two sides are taken in turn (the order
   flips each round, so a busy spell hits both), and the table gives the median over all
   timed runs of all rounds, and layergraph / torch.
@@ -31,7 +33,7 @@ sides; float32; the numba cache warm except where said):
 
 Default run: 4 rounds; in each process 2 warm-up runs, then at least 5 timed runs and at
 least 1 s of timed runs (so the cheap networks get more samples, 5 to about 100 runs). That is
-chosen so that the whole run (4 x 20 processes per side for throughput, 6 start-up processes,
+chosen so that the whole run (4 x 24 processes per side for throughput, 6 start-up processes,
 4 x 4 dialect processes) takes 10 to 15 minutes on a 2-core machine: the training steps of
 ResNet-20, the MobileNet-style and the VGG-style nets at batch 128 (0.5 to 1.2 s each) and
 the process starts (about 2.5 s each) are most of it. The suite prints an estimate before it starts and the time it
@@ -75,7 +77,8 @@ NOMINAL = {("seed", 32): (0.012, 0.004), ("seed", 128): (0.04, 0.016),
            ("resnet20", 32): (0.16, 0.045), ("resnet20", 128): (0.6, 0.15),
            ("mobilenet", 32): (0.28, 0.05), ("mobilenet", 128): (1.0, 0.18),
            ("vgg", 32): (0.31, 0.095), ("vgg", 128): (1.2, 0.3),
-           ("mlp", 32): (0.008, 0.002), ("mlp", 128): (0.012, 0.004)}
+           ("mlp", 32): (0.008, 0.002), ("mlp", 128): (0.012, 0.004),
+           ("lstm", 32): (0.05, 0.02), ("lstm", 128): (0.15, 0.05)}
 PROCESS_SECONDS = 2.5
 # per start-up process (layergraph cold, warm; torch), training and prediction
 STARTUP_SECONDS = {"train": (15.0, 3.0, 4.0), "predict": (6.0, 3.0, 3.0)}
@@ -229,7 +232,7 @@ class Results:
         self.header = {}
 
     def throughput_rows(self):
-        """[(name, batch, mode, layergraph images/s, torch images/s, ratio, goal)]"""
+        """[(name, batch, mode, layergraph observations/s, torch observations/s, ratio, goal)]"""
         rows = []
         keys = sorted({(k[0], k[1]) for k in self.samples}, key=lambda k: (nets.NAMES.index(k[0]), k[1]))
         for name, n in keys:
@@ -354,12 +357,14 @@ def render(res: Results, markdown=False) -> str:
             rows.append([nets.DESCRIPTIONS[name], str(n), "training step" if mode == "train" else "prediction",
                          f"{ours:,.0f}", f"{theirs:,.0f}", f"{ratio:.2f}x",
                          f"{goal:.1f}x {'met' if ratio >= goal else 'not met'}", *rss])
-        out += ["", _table(["network", "batch", "what", "layergraph images/s", "torch images/s",
+        out += ["", _table(["network", "batch", "what", "layergraph obs/s", "torch obs/s",
                             "layergraph / torch", "goal", "layergraph peak RSS MiB (after import)",
                             "torch peak RSS MiB (after import)"], rows, markdown)]
         ratios = [r[5] for r in res.throughput_rows()]
         out.append(f"{'' if markdown else '# '}median ratio {statistics.median(ratios):.2f}x, "
                    f"lowest {min(ratios):.2f}x, over {len(ratios)} rows")
+        out.append(f"{'' if markdown else '# '}obs/s: observations per second (images; feature vectors for "
+                   "the MLP; sequences for the LSTM)")
         if "mobilenet" in {k[0] for k in res.samples}:
             out.append(f"{'' if markdown else '# '}MobileNet-style: ReLU6 only; hard-swish has no layergraph "
                        "layer yet, so MobileNetV3's blocks are not measured.")

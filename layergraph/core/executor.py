@@ -30,6 +30,16 @@ from .shared import tie_params
 # between them; False turns the plan off (the tests compare both).
 PIXEL_MAJOR = True
 
+# The activations prediction fuses into a convolution's or fully connected layer's epilogue (and
+# a residual addition's): ReLU, and the clipped ReLU (ReLU6), min(max(x, 0), Ceiling).
+FUSED_RELUS = ("relu", "clippedrelu")
+
+
+def _ceiling(step) -> float:
+    """The ceiling a fused ReLU step clips at: its Ceiling (clippedReluLayer), inf for reluLayer."""
+    return float(step.op.layer.Ceiling) if step is not None and step.op.layer.family == "clippedrelu" \
+        else float("inf")
+
 
 @dataclass
 class Step:
@@ -118,18 +128,19 @@ class Executor:
     def _fusable_chains(steps, consumers):
         """conv -> [batchnorm] -> [relu] -> [maxpool] runs, each link the only reader of the
         one before, that prediction computes in one convolution pass, and fc -> relu (images or
-        features, not sequences), one fully connected pass.
+        features, not sequences), one fully connected pass; "relu" is a reluLayer or a
+        clippedReluLayer (FUSED_RELUS; _ceiling).
         {conv name: (bn step, relu step, maxpool step, refs of the chain)}."""
         chains = {}
 
-        def only(ref, family):
+        def only(ref, families):
             readers = consumers.get(ref, [])
-            ok = len(readers) == 1 and readers[0].op.layer.family == family
+            ok = len(readers) == 1 and readers[0].op.layer.family in families
             return readers[0] if ok and readers[0].op.layer.NumOutputs == 1 else None
 
         for step in steps:
             if step.op.layer.family == "fc" and not step.op.in_sizes[0].is_sequence:
-                relu = only((step.name, "out"), "relu")   # fc -> relu: the bias and ReLU in the product's pass
+                relu = only((step.name, "out"), FUSED_RELUS)   # fc -> relu: the bias and ReLU in the product's pass
                 if relu is not None:
                     chains[step.name] = (None, relu, None, [(step.name, "out"), (relu.name, "out")])
                 continue
@@ -137,8 +148,8 @@ class Executor:
                 continue
             links, ref = [], (step.name, "out")
             refs = [ref]
-            for family in ("batchnorm", "relu", "maxpool"):
-                nxt = only(ref, family)
+            for families in (("batchnorm",), FUSED_RELUS, ("maxpool",)):
+                nxt = only(ref, families)
                 links.append(nxt)
                 if nxt is not None:
                     ref = (nxt.name, "out")
@@ -181,7 +192,7 @@ class Executor:
         """{planned convolution: (addition step, relu step or None, the addition's other input)}
         where the convolution's chain output is the only reader-facing input of a two-input
         addition (a ResNet block's second convolution and its BN), and the addition's output
-        is read by a ReLU alone (fused too) or by anything: prediction then computes
+        is read by a ReLU or clipped ReLU alone (fused too) or by anything: prediction then computes
         relu(conv(x) + other) in the convolution's epilogue, when ``other`` is already computed
         (forward checks; otherwise the layers run one by one)."""
         out = {}
@@ -198,15 +209,15 @@ class Executor:
                 continue
             other = add.inputs[1] if add.inputs[0] == ref else add.inputs[0]
             nxt = consumers.get((add.name, add.outputs[0]), [])
-            relu = nxt[0] if (len(nxt) == 1 and nxt[0].op.layer.family == "relu" and len(nxt[0].outputs) == 1
+            relu = nxt[0] if (len(nxt) == 1 and nxt[0].op.layer.family in FUSED_RELUS and len(nxt[0].outputs) == 1
                               and not nxt[0].op.layer.is_output) else None
             out[name] = (add, relu, other)
         return out
 
     def _train_fusions(self) -> dict:
-        """{batchnorm name: (relu step, maxpool step or None)} where the ReLU is the BN output's
-        only reader (and the max pooling the ReLU's): training computes them in one pass each
-        way ('cpu' kernels, as prediction's chains)."""
+        """{batchnorm name: (relu step, maxpool step or None)} where the ReLU (or clipped ReLU)
+        is the BN output's only reader (and the max pooling a plain ReLU's): training computes
+        them in one pass each way ('cpu' kernels, as prediction's chains)."""
         fusions = self.__dict__.get("_train_fusions_cache")
         if fusions is None:
             fusions = {}
@@ -219,10 +230,10 @@ class Executor:
                     if step.op.layer.family != "batchnorm" or len(step.outputs) != 1:
                         continue
                     r = readers.get((step.name, step.outputs[0]), [])
-                    if len(r) == 1 and r[0].op.layer.family == "relu" and len(r[0].outputs) == 1:
+                    if len(r) == 1 and r[0].op.layer.family in FUSED_RELUS and len(r[0].outputs) == 1:
                         q = readers.get((r[0].name, r[0].outputs[0]), [])
                         pool = q[0] if len(q) == 1 and q[0].op.layer.family == "maxpool" \
-                            and len(q[0].outputs) == 1 else None
+                            and len(q[0].outputs) == 1 and r[0].op.layer.family == "relu" else None
                         fusions[step.name] = (r[0], pool)
             self._train_fusions_cache = fusions
         return fusions
@@ -294,6 +305,9 @@ class Executor:
         ``predicting`` with ``training``: the contexts for ``backward`` of a pass that computes
         prediction's numbers (``Op.predicting``; no fusion, no batch statistics)."""
         keep = set(keep or ())
+        # the last pass's contexts go first: kept through this pass, they would hold two passes'
+        # activations at once (the peak memory of a training loop; autodiff keeps its own reference)
+        self._ctx = None
         acts: dict[tuple[str, str], np.ndarray] = {}
         ctxs = {} if training else None
         self.batch_stats = {}
@@ -328,7 +342,7 @@ class Executor:
                 if pool is not None and last in keep:  # a kept ReLU output: no pooling in the pass
                     pool = None
                 y, ctx = op.forward_train_fused(self.k, acts[step.inputs[0]], self.params[step.name],
-                                                pool.op._hp() if pool is not None else None)
+                                                pool.op._hp() if pool is not None else None, _ceiling(relu))
                 ctxs[step.name] = ctx
                 self.batch_stats[step.name] = (ctx[1], ctx[2])
                 for s in (relu, pool):
@@ -346,7 +360,8 @@ class Executor:
                     add, relu, other = res
                 y = op.forward_pixel_major(self.k, acts[ref], ref in pm, self.params[step.name],
                                            (bn.op, self.params[bn.name]) if bn is not None else None,
-                                           relu is not None, residual=None if res is None else acts[other])
+                                           relu is not None, residual=None if res is None else acts[other],
+                                           ceiling=_ceiling(relu))
                 last = refs[-1] if res is None else ((relu or add).name, (relu or add).outputs[0])
                 acts[last] = y
                 pm.add(last)
@@ -360,7 +375,7 @@ class Executor:
                 bn, relu, pool, refs = chain
                 y = op.forward_fused(self.k, acts[step.inputs[0]], self.params[step.name],
                                      (bn.op, self.params[bn.name]) if bn is not None else None, relu is not None,
-                                     pool.op._hp() if pool is not None else None)
+                                     pool.op._hp() if pool is not None else None, _ceiling(relu))
                 acts[refs[-1]] = y
                 fused_away.update(s.name for s in (bn, relu, pool) if s is not None)
                 self._drop(acts, step, i, keep)
@@ -397,6 +412,8 @@ class Executor:
         for ref in pm:   # what is returned is channel-major
             if ref in acts:
                 acts[ref] = _channel_major(acts[ref])
+        if training:   # the outputs and kept activations only: the contexts hold what backward needs
+            acts = {ref: a for ref, a in acts.items() if ref in keep or ref not in self._last_use}
         self._ctx = ctxs
         if transfers is not None:  # only the outputs and kept activations are left: one copy each
             acts = {ref: transfers[1](a) for ref, a in acts.items()}
@@ -463,15 +480,21 @@ class Executor:
         return cache[input_grads]
 
     def backward(self, seeds: dict[tuple[str, str], np.ndarray],
-                 input_grads: bool = False) -> dict[str, dict[str, np.ndarray]]:
+                 input_grads: bool = False, release: bool = False) -> dict[str, dict[str, np.ndarray]]:
         """Gradients of the learnables, given the loss gradients at some activations
         (after a ``forward(training=True)``). Returns {layer: {parameter: gradient}}.
         An activation's gradient is computed only where some layer at or upstream of it has
         learnables (an op learns which of its inputs need one from ``op.need_dx`` and may
         skip the others: the first convolution's dx); ``input_grads=True`` also computes the
-        gradients at the input layers' outputs, left in ``self.input_grads``."""
+        gradients at the input layers' outputs, left in ``self.input_grads``. ``release``: each
+        layer's context is let go once its backward has run (the trainer's loop: the saved
+        activations are freed as the gradients are made, a lower peak; no second backward of
+        the pass)."""
         if self._ctx is None:
             raise LayerGraphError("backward needs a forward pass with training=True first.")
+        ctxs = self._ctx
+        if release:
+            self._ctx = None
         need = self._grad_refs(bool(input_grads))
         grads_act = dict(seeds)
         grads: dict[str, dict[str, np.ndarray]] = {}
@@ -491,7 +514,8 @@ class Executor:
             dys = [d if d is not None else np.zeros(*shapes[j]) if shapes is not None else
                    np.zeros_like(next(x for x in dys if x is not None)) for j, d in enumerate(dys)]
             step.op.need_dx = needs
-            dxs, g = step.op.backward(self.k, dys, self._ctx[step.name], self.params[step.name])
+            dxs, g = step.op.backward(self.k, dys, ctxs.pop(step.name) if release else ctxs[step.name],
+                                      self.params[step.name])
             if g:
                 grads[step.name] = g
             for ref, dx, wanted in zip(step.inputs, dxs, needs):

@@ -88,13 +88,14 @@ class ConvOp(Op):
         args, kw = self._hp()
         return [k("conv", "forward_infer")(xs[0], P["Weights"], P["Bias"], *args, **kw)], xs[0]
 
-    def forward_fused(self, k, x, P, bn=None, relu=False, pool=None):
+    def forward_fused(self, k, x, P, bn=None, relu=False, pool=None, ceiling=np.inf):
         """Prediction with a following batch normalization folded into the weights
-        (W * s / sqrt(v + eps), (b - m) * s / sqrt(v + eps) + o), and a following ReLU and
-        max pooling applied in the same pass. Equal to the unfused layers up to rounding."""
+        (W * s / sqrt(v + eps), (b - m) * s / sqrt(v + eps) + o), and a following ReLU (a
+        clipped ReLU: ``ceiling``, inf for a plain one) and max pooling applied in the same
+        pass. Equal to the unfused layers up to rounding."""
         w, b = self._folded(P, bn)
         args, kw = self._hp()
-        return k("conv", "forward_infer")(x, w, b, *args, relu=relu, pool=pool, **kw)
+        return k("conv", "forward_infer")(x, w, b, *args, relu=relu, pool=pool, ceiling=ceiling, **kw)
 
     def pixel_major_ok(self) -> bool:
         """Whether prediction may keep this convolution's input and output pixel-major (N x H x W
@@ -105,7 +106,7 @@ class ConvOp(Op):
         return (self._groups() == 1 and not size.is_sequence and len(size.spatial) == 2
                 and 8 <= size.channels <= 64 and not isinstance(self.layer.PaddingValue, str))
 
-    def forward_pixel_major(self, k, x, x_nhwc, P, bn=None, relu=False, residual=None):
+    def forward_pixel_major(self, k, x, x_nhwc, P, bn=None, relu=False, residual=None, ceiling=np.inf):
         """forward_fused (no pooling) with a pixel-major output, N x OH x OW x F, from x N x C x H x
         W or (``x_nhwc``) N x H x W x C; ``residual`` (pixel-major, N x OH x OW x F) added before
         the ReLU. The folded weights and their Winograd transform are kept between calls while
@@ -114,7 +115,7 @@ class ConvOp(Op):
         args, kw = self._hp()
         extra = {} if residual is None else {"residual": residual}
         return k("conv", "forward_infer")(x, w, b, *args, relu=relu, x_layout="nhwc" if x_nhwc else "nchw",
-                                          y_layout="nhwc", winograd=u, **extra, **kw)
+                                          y_layout="nhwc", winograd=u, ceiling=ceiling, **extra, **kw)
 
     def _pixel_major_weights(self, P, bn):
         """(_folded's weights and bias, a dict where the kernel keeps its transform of them), computed
@@ -193,16 +194,18 @@ class BatchNormOp(Op):
         return [k("batchnorm", "forward_infer")(xs[0], P["Scale"], P["Offset"], P["TrainedMean"],
                                                 P["TrainedVariance"], eps)], None
 
-    def forward_train_fused(self, k, x, P, pool=None):
-        """Training forward with a following ReLU (and max pooling: ``pool`` its hyperparameters)
-        in the same pass: (relu(bn(x)) or its pooling, ctx). The executor's fusion ('cpu'
+    def forward_train_fused(self, k, x, P, pool=None, ceiling=np.inf):
+        """Training forward with a following ReLU (a clipped ReLU: ``ceiling``, without pooling;
+        and max pooling: ``pool`` its hyperparameters) in the same pass: (relu(bn(x)) or its
+        pooling, ctx). The executor's fusion ('cpu'
         kernels) when each link is the only reader of the one before; backward then takes the
         gradient at the last link's output and applies the ReLU's mask (and the pooling's
         scatter) in the BN passes."""
         eps = self.layer.Epsilon
         if pool is None:
-            y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True)
-            return y, (x, mean, var, {"relu_out": y})
+            y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True,
+                                                           ceiling=ceiling)
+            return y, (x, mean, var, {"relu_out": y} if ceiling == np.inf else {"relu_out": y, "ceiling": ceiling})
         y, mean, var, arg = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True, pool=pool)
         return y, (x, mean, var, {"pool_out": (y, arg)})
 
@@ -337,10 +340,11 @@ class FullyConnectedOp(Op):
             y = y.reshape(y.shape[0], y.shape[1], 1, 1)
         return [y], x
 
-    def forward_fused(self, k, x, P, bn=None, relu=False, pool=None):
-        """Prediction of the layer and a following ReLU in one pass (the executor's fc -> relu
-        chain; never a sequence input, never bn or pool)."""
-        y = k("fc", "forward_infer")(x.reshape(x.shape[0], -1), P["Weights"], P["Bias"], relu=relu)
+    def forward_fused(self, k, x, P, bn=None, relu=False, pool=None, ceiling=np.inf):
+        """Prediction of the layer and a following ReLU (clipped at ``ceiling``) in one pass (the
+        executor's fc -> relu chain; never a sequence input, never bn or pool)."""
+        y = k("fc", "forward_infer")(x.reshape(x.shape[0], -1), P["Weights"], P["Bias"], relu=relu,
+                                     ceiling=ceiling)
         return y.reshape(y.shape[0], y.shape[1], 1, 1) if x.ndim == 4 else y
 
     def backward(self, k, dys, ctx, P):
@@ -351,6 +355,9 @@ class FullyConnectedOp(Op):
             dx, dw, db = k("fc", "backward")(dy, x.transpose(0, 2, 1).reshape(n * t, c), P["Weights"])
             return [np.ascontiguousarray(dx.reshape(n, t, c).transpose(0, 2, 1))], {"Weights": dw, "Bias": db}
         dy = dys[0].reshape(dys[0].shape[0], -1)
+        if self.need_dx is not None and not self.need_dx[0]:   # on the network input: no dy W
+            _, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"], need_dx=False)
+            return [None], {"Weights": dw, "Bias": db}
         dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"])
         return [dx.reshape(x.shape)], {"Weights": dw, "Bias": db}
 

@@ -103,15 +103,15 @@ class FoldedStepsOp(Op):
         dxs, grads = self.inner.backward(k, [fold(d, valid) for d in dys], ctx.inner, P)
         return [None if d is None else unfold(d, n, t, valid) for d in dxs], grads
 
-    def forward_fused(self, k, x, P, bn=None, relu=False, pool=None):
+    def forward_fused(self, k, x, P, bn=None, relu=False, pool=None, ceiling=float("inf")):
         """The prediction chain conv -> [bn] -> [relu] -> [maxpool] on the folded images."""
         xf, folding = self._fold(x)
-        return unfold(self.inner.forward_fused(k, xf, P, bn, relu, pool), *folding)
+        return unfold(self.inner.forward_fused(k, xf, P, bn, relu, pool, ceiling), *folding)
 
-    def forward_train_fused(self, k, x, P, pool=None):
+    def forward_train_fused(self, k, x, P, pool=None, ceiling=float("inf")):
         """Batch normalization with its ReLU (and max pooling) on the folded images."""
         xf, folding = self._fold(x)
-        y, ctx = self.inner.forward_train_fused(k, xf, P, pool)
+        y, ctx = self.inner.forward_train_fused(k, xf, P, pool, ceiling)
         return unfold(y, *folding), _wrap_ctx(ctx, folding)
 
 

@@ -61,7 +61,7 @@ avgpool     avgpool_forward(x, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad
 globalavgpool  globalavgpool_forward(x) -> y (N x C x 1 x 1); globalavgpool_backward(dy, H, W) -> dx
 globalmaxpool  globalmaxpool_forward_train(x) -> (y, argmax); globalmaxpool_forward_infer(x) -> y
             globalmaxpool_backward(dy, argmax, H, W) -> dx
-fc          fc_forward(x, w, b) -> y; fc_backward(dy, x, w) -> (dx, dw, db)
+fc          fc_forward(x, w, b) -> y; fc_backward(dy, x, w, need_dx=True) -> (dx, dw, db), dx None without need_dx
             x N x In (or N x C x H x W, read row-major); w Out x In; b (Out,) or None
 relu, tanh, sigmoid, swish
             <name>_forward(x) -> y; <name>_backward(dy, x, y) -> dx

@@ -92,17 +92,18 @@ def cache_looks_cold() -> bool:
 
 def _compile_backward(dtype):
     """In the helper process: the backward kernels, each called once on tiny arrays of ``dtype``.
-    First those of a CNN's backward in the reverse of the order its first iteration reaches them
-    (the first convolution's dW on the im2col path, batch normalization fused with ReLU and max
-    pooling, an inner convolution's pixel-major path, batch normalization fused with ReLU,
-    softmax, cross-entropy), so that the run, compiling its forward and then its backward from
-    the loss down, and this process, going up from the bottom, meet at one kernel at most
-    instead of compiling the same ones side by side; then the less common ones (plain batch
-    normalization, the im2col path's dx, the depthwise convolution)."""
+    First SGDM's update (a run reaches it last), then those of a CNN's backward in the reverse of
+    the order its first iteration reaches them (the first convolution's dW on the im2col path,
+    batch normalization fused with ReLU and max pooling, an inner convolution's pixel-major path,
+    batch normalization fused with ReLU, softmax, cross-entropy), so that the run, compiling its
+    forward and then its backward from the loss down, and this process, going up from the bottom,
+    meet at one kernel at most instead of compiling the same ones side by side; then the less
+    common ones (plain batch normalization, the im2col path's dx, the depthwise convolution)."""
     import numpy as np
 
-    from ..kernels.cpu import conv, loss, norm, softmax
+    from ..kernels.cpu import conv, loss, norm, softmax, update
     dt = np.dtype(dtype)
+    update.sgdm_update(np.ones(4, dt), np.ones(4, dt), np.zeros(4, dt), 0.01, 0.9)  # after the backward: the solver
     x = np.linspace(-1.0, 1.0, 2 * 2 * 4 * 4).astype(dt).reshape(2, 2, 4, 4)
     c = np.ones(2, dt)
     y = np.ones((2, 2, 2, 2), dt)  # stands for a fused forward's pooled output (the forward is this process's)

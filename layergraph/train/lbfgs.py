@@ -294,7 +294,7 @@ class _Objective:
         self.metric = metric
         if not math.isfinite(loss):
             return math.inf, np.zeros_like(x)
-        grads = shared.sum_gradients(run.ex.backward(seeds), run.ex.shared)
+        grads = shared.sum_gradients(run.ex.backward(seeds, release=True), run.ex.shared)
         parts = []
         for layer, name, w in self.vars:
             gw = grads.get(layer, {}).get(name)

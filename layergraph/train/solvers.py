@@ -29,6 +29,11 @@ from dataclasses import dataclass
 import numpy as np
 
 
+# below this many elements numpy's three operations cost no more than the kernel's call (a few
+# microseconds), and a net of small arrays compiles nothing new
+_FUSED_FROM = 4096
+
+
 def slots(state: dict, w, *names):
     """The solver's state arrays ``names`` for the parameter ``w``, zeros at the first step."""
     for name in names:
@@ -40,7 +45,12 @@ def slots(state: dict, w, *names):
 # One function per solver: the trainer's solver objects (below) and MATLAB's sgdmupdate,
 # adamupdate and rmspropupdate (matlab/autodiff.py) both call these, in place on w and the state.
 def sgdm_step(w, g, v, lr, momentum):
-    """v <- mu v - lr g;  w <- w + v."""
+    """v <- mu v - lr g;  w <- w + v. On the CPU's arrays one pass of a compiled kernel
+    (kernels/cpu/update.py, numpy's numbers bit for bit), else numpy's in-place operations."""
+    if type(w) is np.ndarray and w.size >= _FUSED_FROM:
+        from ..kernels.cpu.update import sgdm_update
+        if sgdm_update(w, g, v, lr, momentum):
+            return
     v *= momentum
     v -= lr * g
     w += v

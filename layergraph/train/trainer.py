@@ -414,7 +414,7 @@ class _Run:
                         losses.append(loss)
                         metric = chunk_metric if metric is None or chunk_metric is None else \
                             (metric * (len(losses) - 1) + chunk_metric) / len(losses)
-                        grads = self.ex.backward(seeds) if math.isfinite(loss) else {}
+                        grads = self.ex.backward(seeds, release=True) if math.isfinite(loss) else {}
                         if not math.isfinite(loss) or not self._finite_grads(grads):
                             what = "training loss is NaN" if math.isnan(loss) else (
                                 "training loss is Inf" if not math.isfinite(loss) else "a gradient is not finite")

@@ -42,3 +42,22 @@ def test_the_estimate_of_the_full_run_is_about_a_quarter_hour():
 def test_a_bad_network_name_is_refused_with_the_choices():
     with pytest.raises(SystemExit):
         suite.parse_args(["--nets", "alexnet"])
+
+
+def test_quick_run_of_the_lstm_classifier_counts_sequences():
+    a = suite.parse_args(["--quick", "--nets", "lstm", "--parts", "throughput"])
+    res = suite.measure(a)
+    rows = res.throughput_rows()
+    assert [(r[0], r[1], r[2]) for r in rows] == [("lstm", 32, "train"), ("lstm", 32, "predict")]
+    for _, _, _, ours, theirs, ratio, goal in rows:
+        assert ours > 0 and theirs > 0 and ratio > 0 and goal == 1.0
+    text = suite.render(res)
+    assert "LSTM 40-128, 100 steps" in text and "sequences for the LSTM" in text
+
+
+def test_both_sides_lstm_classifiers_have_the_same_shapes():
+    import nets
+    layers = nets.matlab_layers("lstm")
+    assert [type(x).__name__ for x in layers][:2] == ["SequenceInputLayer", "LSTMLayer"]
+    X, labels = nets.matlab_data("lstm", 3)
+    assert len(X) == 3 and X[0].shape == (nets.LSTM_FEATURES, nets.LSTM_STEPS) and labels.shape == (3,)

@@ -209,3 +209,124 @@ def test_batchnorm_with_a_second_reader_is_not_fused():
     assert fused._fused_into == {}
     a2, g2 = _run(plain, x, W)
     _same(g1, g2)
+
+
+def _arrays(obj):
+    """The ndarrays inside a context (nested tuples, lists, dicts)."""
+    if isinstance(obj, np.ndarray):
+        yield obj
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            yield from _arrays(o)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            yield from _arrays(o)
+
+
+def test_a_training_pass_does_not_hold_the_last_passes_contexts():
+    """The peak memory of a training loop: while pass 2 runs, pass 1's saved activations are
+    released (the executor held them to the end of pass 2 before, two passes' activations at once),
+    and pass 2's backward still gives pass 2's gradients."""
+    import weakref
+    rng(0)
+    ex = dlnetwork(seed_cnn()).executor("cpu", np.float64)
+    x1, x2 = (np.random.default_rng(i).standard_normal((4, 3, 8, 8)) for i in (1, 2))
+    [ref] = ex.output_refs()
+    W = np.random.default_rng(3).standard_normal((4, 3))
+    ex.forward({"in": x1}, training=True)
+    saved = [weakref.ref(a) for ctx in ex._ctx.values() for a in _arrays(ctx) if a is not x1]
+    assert saved
+    alive_during = []
+    last = ex.steps[-1].op
+    inner = last.forward
+
+    def spy(*args, **kwargs):
+        alive_during.append(sum(r() is not None for r in saved))
+        return inner(*args, **kwargs)
+    last.forward = spy
+    try:
+        ex.forward({"in": x2}, training=True)
+    finally:
+        del last.forward
+    assert alive_during == [0]
+    grads = ex.backward({ref: W})
+    ex2 = dlnetwork(seed_cnn()).executor("cpu", np.float64)
+    ex2.params = ex.params
+    _, expect = _run(ex2, x2, W)
+    for layer, gs in expect.items():
+        for name, g in gs.items():
+            np.testing.assert_allclose(grads[layer][name], g, rtol=1e-12, atol=1e-14)
+
+
+def test_backward_with_release_gives_the_same_gradients_and_lets_the_contexts_go():
+    rng(0)
+    ex = dlnetwork(seed_cnn()).executor("cpu", np.float64)
+    x = np.random.default_rng(1).standard_normal((4, 3, 8, 8))
+    W = np.random.default_rng(3).standard_normal((4, 3))
+    [ref] = ex.output_refs()
+    acts = ex.forward({"in": x}, training=True)
+    assert set(acts) == {ref}   # a training pass returns the outputs (and kept activations) only
+    keep = ex.backward({ref: W})
+    ex.forward({"in": x}, training=True)
+    got = ex.backward({ref: W}, release=True)
+    for layer, gs in keep.items():
+        for name, g in gs.items():
+            np.testing.assert_array_equal(got[layer][name], g)
+    from layergraph.core.errors import LayerGraphError
+    with pytest.raises(LayerGraphError, match="forward pass with training=True first"):
+        ex.backward({ref: W})
+
+def mobile_cnn():
+    """BN + clipped ReLU (ReLU6, and a ceiling of 0.5 before a max pooling, which then stays
+    unfused: the fused pooling takes a plain ReLU) after a convolution and a depthwise one."""
+    from layergraph import clippedReluLayer, groupedConvolution2dLayer
+    return [imageInputLayer([8, 8, 3], "Normalization", "none", "Name", "in"),
+            convolution2dLayer(3, 4, "Padding", 1, "Name", "c1"), batchNormalizationLayer("Name", "bn1"),
+            clippedReluLayer(0.5, "Name", "r1"), maxPooling2dLayer(2, "Stride", 2, "Name", "mp"),
+            groupedConvolution2dLayer(3, 1, "channel-wise", "Padding", 1, "Name", "dw"),
+            batchNormalizationLayer("Name", "bn2"), clippedReluLayer(6, "Name", "r2"),
+            fullyConnectedLayer(3, "Name", "fc"), softmaxLayer("Name", "sm")]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_clipped_relu_training_step_equals_unfused(dtype):
+    fused, plain = _executors(mobile_cnn(), dtype)
+    g = np.random.default_rng(7)
+    x = (g.standard_normal((6, 3, 8, 8)) * 3).astype(dtype)
+    W = g.standard_normal((6, 3, 1, 1)).astype(dtype)
+    a1, g1 = _run(fused, x, W)
+    assert set(fused._fused_into) == {"r1", "r2"}   # no pooling after a clipped ReLU
+    a2, g2 = _run(plain, x, W, keep={("r1", "out"), ("r2", "out")})
+    assert plain._fused_into == {}
+    r1 = a2[("r1", "out")]
+    assert (r1 == dtype(0.5)).any() and (r1 == 0).any()   # both kinks are reached
+    [ref] = fused.output_refs()
+    np.testing.assert_array_equal(a1[ref], a2[ref])
+    if dtype == np.float64:
+        _same(g1, g2, exact=False)
+    else:
+        for layer in g1:
+            for name in g1[layer]:
+                np.testing.assert_allclose(g1[layer][name], g2[layer][name], rtol=2e-4, atol=2e-5)
+
+
+def test_fused_clipped_relu_training_gradients_match_finite_differences():
+    fused, _ = _executors(mobile_cnn(), np.float64)
+    g = np.random.default_rng(8)
+    x = g.standard_normal((4, 3, 8, 8)) * 3
+    W = g.standard_normal((4, 3, 1, 1))
+    _, grads = _run(fused, x, W)
+    assert set(fused._fused_into) == {"r1", "r2"}
+    [ref] = fused.output_refs()
+    for layer in ("c1", "bn1", "dw", "bn2"):
+        for pname, gr in grads[layer].items():
+            P = fused.params[layer][pname]
+            d = g.standard_normal(P.shape)
+            eps = 1e-7
+            P += eps * d
+            up = float((fused.forward({"in": x}, training=True)[ref] * W).sum())
+            P -= 2 * eps * d
+            down = float((fused.forward({"in": x}, training=True)[ref] * W).sum())
+            P += eps * d
+            assert (up - down) / (2 * eps) == pytest.approx(float((gr * d).sum()), rel=1e-5, abs=1e-8), \
+                (layer, pname)

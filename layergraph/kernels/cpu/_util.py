@@ -1,6 +1,7 @@
 """Small helpers shared by the CPU kernel modules (plain Python, no compilation)."""
 from __future__ import annotations
 
+import math as _math
 import sys as _sys
 import threading as _threading
 
@@ -55,7 +56,7 @@ def out_empty(shape, dtype):
     global _pool_bytes
     shape = tuple(int(s) for s in shape)
     dt = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dt.itemsize
+    nbytes = _math.prod(shape) * dt.itemsize
     if nbytes < POOL_MIN_BYTES:
         return np.empty(shape, dt)
     key = (shape, dt.str)
@@ -81,3 +82,15 @@ def out_empty(shape, dtype):
 
 def out_like(x):
     return out_empty(x.shape, x.dtype)
+
+
+def relu_ceiling(name, ceiling) -> float:
+    """A fused (clipped) ReLU's ceiling as a float, checked: a number > 0; inf for a plain ReLU
+    (the fused epilogues compute min(max(y, 0), ceiling))."""
+    try:
+        c = float(ceiling)
+    except (TypeError, ValueError):
+        c = float("nan")
+    if not c > 0:
+        raise ValueError(f"{name}: ceiling must be a number > 0 (inf for a plain ReLU), got {ceiling!r}.")
+    return c

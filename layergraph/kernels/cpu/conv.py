@@ -6,7 +6,8 @@ Convolution: x N x C x H x W; w F x C/G x FH x FW (groups outermost in F); b (F,
 Padding [pt pb pl pr]; padding_value is a number (MATLAB PaddingValue scalar) or one of
 'symmetric-include-edge', 'symmetric-exclude-edge', 'replicate'.
 Output size floor((H + pt + pb - ((FH - 1) * dh + 1)) / sh) + 1.
-  conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False) -> y
+  conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False,
+               ceiling=inf) -> y
   conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True)
       -> (dx, dw, db)   dx is None when need_dx is False
 A depthwise convolution (groups == C > 1) runs on depthwise.py's direct kernels instead. A
@@ -27,7 +28,7 @@ from numba import njit
 
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import workspace as _workspace
-from ._util import as_float, like, out_empty
+from ._util import as_float, like, out_empty, relu_ceiling
 from . import direct as _direct
 from . import winograd as _winograd
 from .depthwise import depthwise_backward, depthwise_forward
@@ -121,8 +122,9 @@ def _gather_rows(dy, out, sums):
 
 
 @njit(cache=True, nogil=True)
-def _bias_act(y, b, relu):
-    """y (n x F x P) += b per filter, then max(y, 0) when relu (a fused epilogue).
+def _bias_act(y, b, relu, hi):
+    """y (n x F x P) += b per filter, then min(max(y, 0), hi) when relu (a fused epilogue; hi
+    is the ceiling of a clipped ReLU, inf for ReLU, in y's dtype).
     Row views keep the inner loop free of index arithmetic, so it vectorizes."""
     n, f, p = y.shape
     for i in range(n):
@@ -131,7 +133,7 @@ def _bias_act(y, b, relu):
             bk = b[k]
             if relu:
                 for j in range(p):
-                    row[j] = max(row[j] + bk, 0.0)
+                    row[j] = min(max(row[j] + bk, 0.0), hi)
             else:
                 for j in range(p):
                     row[j] = row[j] + bk
@@ -209,9 +211,9 @@ def _im2row(xt, n, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, rows):
 
 
 @njit(cache=True, nogil=True)
-def _from_rows(rows, b, relu, y):
-    """y (n x F x P) = rows (n*P x F) transposed, + b[f] (when b has F entries), then max(., 0)
-    when relu; in blocks of _TB pixels."""
+def _from_rows(rows, b, relu, hi, y):
+    """y (n x F x P) = rows (n*P x F) transposed, + b[f] (when b has F entries), then
+    min(max(., 0), hi) when relu; in blocks of _TB pixels."""
     n, f, p = y.shape
     has_b = b.shape[0] == f
     for i0 in range(n):
@@ -223,16 +225,16 @@ def _from_rows(rows, b, relu, y):
                 bk = b[k] if has_b else 0.0
                 if relu:
                     for j in range(j1 - j0):
-                        dst[j] = max(blk[j, k] + bk, 0.0)
+                        dst[j] = min(max(blk[j, k] + bk, 0.0), hi)
                 else:
                     for j in range(j1 - j0):
                         dst[j] = blk[j, k] + bk
 
 
 @njit(cache=True, nogil=True)
-def _bias_act_rows(y, b, relu, res):
+def _bias_act_rows(y, b, relu, hi, res):
     """y (pixels x F) += b (when it has F entries), += res (y's shape, when it has rows), then
-    max(y, 0) when relu: the epilogue of the pixel-major forward, in place."""
+    min(max(y, 0), hi) when relu: the epilogue of the pixel-major forward, in place."""
     m, f = y.shape
     has_b = b.shape[0] == f
     has_r = res.shape[0] > 0
@@ -247,15 +249,16 @@ def _bias_act_rows(y, b, relu, res):
                 row[k] = row[k] + rr[k]
         if relu:
             for k in range(f):
-                row[k] = max(row[k], 0.0)
+                row[k] = min(max(row[k], 0.0), hi)
 
 
-def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None):
+def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None,
+                         ceiling=np.inf):
     """One group, a constant padding value: the output N x OH x OW x F (pixel-major), from x
     N x C x H x W or (``x_nhwc``) N x H x W x C, ``shape`` the N x C x H x W it stands for. x's
     rows (pixels x C) are x itself when pixel-major, else one blocked transpose per chunk;
     _im2row, one (pixels x K)(K x F) product straight into the output, the bias (and a residual,
-    N x OH x OW x F) and ReLU on it."""
+    N x OH x OW x F) and ReLU (clipped at ``ceiling``) on it."""
     n, c, h, wd = shape
     f, _, kh, kw = w.shape
     K, p, q = c * kh * kw, oh * ow, h * wd
@@ -269,6 +272,7 @@ def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x
     no_res = np.zeros((0, f), x.dtype)
     sub = _rows_sub(p)
     none = np.zeros(0)
+    hi = x.dtype.type(ceiling)
     # a 1x1 filter at stride 1 without padding on pixel-major x: the rows are x itself
     direct = x_nhwc and kh == kw == 1 and sh == sw == 1 and pt == pl == 0 and (oh, ow) == (h, wd)
 
@@ -291,28 +295,28 @@ def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x
             np.matmul(r, wr, out=out)
             res = res2[s0 * p:s1 * p] if res2 is not None else no_res
             if b.shape[0] or relu or res2 is not None:
-                _bias_act_rows(out, b, bool(relu), res)
+                _bias_act_rows(out, b, bool(relu), hi, res)
 
     _batch_parallel(work, n, sub)
     return y
 
 
-def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual):
+def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ceiling):
     """The pixel-major forward: Winograd where it applies (3x3, stride 1, dilation 1), else
-    _im2row's product; a residual (N x OH x OW x F) added before the ReLU."""
+    _im2row's product; a residual (N x OH x OW x F) added before the ReLU (clipped at ``ceiling``)."""
     f, _, kh, kw = w.shape
     if residual is not None:
         residual = like(residual, x, "residual", (shape[0], oh, ow, f))
     if _direct_eligible(x.dtype, shape[1], kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]):
         wt = _direct.weights(w, U)
         return _direct.direct_forward(x, wt, f, kh, kw, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pb"],
-                                      p["pl"], p["pr"], pv, oh, ow, relu, x_nhwc, shape, residual)
-    if shape[1] >= _WINOGRAD_MIN_C and _winograd.eligible(shape[1], 1, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]):
+                                      p["pl"], p["pr"], pv, oh, ow, relu, x_nhwc, shape, residual, ceiling=ceiling)
+    if _winograd_ok(shape[1], p, kh, kw, pv):
         U = _winograd.transformed(w, U)
         return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
-                                          to_rows=_to_rows)
+                                          ceiling=ceiling, to_rows=_to_rows)
     return _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
-                                x_nhwc, shape, residual)
+                                x_nhwc, shape, residual, ceiling)
 
 
 def _direct_eligible(dtype, c, kh, kw, sh, sw, dh, dw):
@@ -323,14 +327,12 @@ def _direct_eligible(dtype, c, kh, kw, sh, sw, dh, dw):
 
 
 def _channel_major_via_rows(dtype, c, p, kh, kw, padding_value):
-    """Whether conv_forward with channel-major x and y computes pixel-major and transposes y:
-    float32, one group, a constant padding value, and direct.py's or Winograd's shapes (3x3,
-    stride 1, dilation 1; at most _DIRECT_MAX_C or from _WINOGRAD_MIN_C to _ROWS_MAX_C channels)."""
-    if not CHANNEL_MAJOR_VIA_ROWS or np.dtype(dtype) != np.float32 or isinstance(padding_value, str):
+    """Whether conv_forward with channel-major x and y runs direct.py pixel-major and transposes
+    y: a constant padding value, one group, _ROWS_MIN_C or more channels and _direct_eligible
+    (from _WINOGRAD_MIN_C channels Winograd takes that route instead: _winograd_ok)."""
+    if not CHANNEL_MAJOR_VIA_ROWS or isinstance(padding_value, str) or p["groups"] != 1 or c < _ROWS_MIN_C:
         return False
-    if p["groups"] != 1 or not (kh == kw == 3 and p["sh"] == p["sw"] == p["dh"] == p["dw"] == 1):
-        return False
-    return _ROWS_MIN_C <= c <= _DIRECT_MAX_C or _WINOGRAD_MIN_C <= c <= _ROWS_MAX_C
+    return _direct_eligible(dtype, c, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"])
 
 
 CHANNEL_MAJOR_VIA_ROWS = True
@@ -344,17 +346,29 @@ _DIRECT_SHAPES = {(3, 3, 1, 1, 1, 1)}
 
 # Winograd from 32 input channels: at 16 its 16 products (tiles x 16)(16 x 16) ran at 37 GFLOP/s
 # through OpenBLAS and it measured no faster than _im2row (docs/performance.md); with its products
-# on direct.py's kernel it is still slower there than direct.py's whole convolution (h_res)
+# on direct.py's kernel it is still slower there than direct.py's whole convolution (h_res);
+# at 64 to 256 channels, channel-major in and out (VGG's layers, training's forward), it took
+# 0.47-0.74 of the time of _forward_rows / im2col (1 thread, docs/performance.md, session 11)
 _WINOGRAD_MIN_C = 32
 
 
-def _add_relu(y, residual, relu):
-    """y (pixel-major) + residual, then max(., 0) when relu; in place (y is the kernel's own)."""
+def _winograd_ok(c, p, kh, kw, pv):
+    """Whether the forward of a convolution with c input channels and geometry p runs as Winograd
+    F(2x2, 3x3): one group, 3x3, stride 1, dilation 1, a constant padding value, >= 32 channels."""
+    return (c >= _WINOGRAD_MIN_C and not isinstance(pv, str)
+            and _winograd.eligible(c, p["groups"], kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]))
+
+
+def _add_relu(y, residual, relu, ceiling):
+    """y (pixel-major) + residual, then min(max(., 0), ceiling) when relu; in place (y is the
+    kernel's own)."""
     if residual is not None:
         r = like(residual, y, "residual", y.shape)
         np.add(y, r, out=y)
     if relu:
         np.maximum(y, 0, out=y)
+        if ceiling < np.inf:
+            np.minimum(y, ceiling, out=y)
     return y
 
 
@@ -370,7 +384,7 @@ def nhwc_to_nchw(y):
     """A pixel-major N x H x W x C array as a new N x C x H x W one (blocked transpose)."""
     n, h, w, c = y.shape
     out = out_empty((n, c, h * w), y.dtype)
-    _from_rows(np.ascontiguousarray(y).reshape(n * h * w, c), np.zeros(0, y.dtype), False, out)
+    _from_rows(np.ascontiguousarray(y).reshape(n * h * w, c), np.zeros(0, y.dtype), False, y.dtype.type(np.inf), out)
     return out.reshape(n, c, h, w)
 
 
@@ -403,7 +417,7 @@ def _rows_sub(p):
     return max(1, _ROWS_PIX // p)
 
 
-def _forward_rows(x, w, bias, dh, dw, pt, pl, pv, oh, ow, relu):
+def _forward_rows(x, w, bias, dh, dw, pt, pl, pv, oh, ow, relu, ceiling):
     n, c, h, wd = x.shape
     f, _, kh, kw = w.shape
     K, p, q = c * kh * kw, oh * ow, h * wd
@@ -413,6 +427,7 @@ def _forward_rows(x, w, bias, dh, dw, pt, pl, pv, oh, ow, relu):
     b = bias if bias is not None else np.zeros(0, x.dtype)
     sub = _rows_sub(p)
     none = np.zeros(0)
+    hi = x.dtype.type(ceiling)
 
     def work(chunks):
         xt = _workspace((sub * q, c), x.dtype, "rx")
@@ -423,7 +438,7 @@ def _forward_rows(x, w, bias, dh, dw, pt, pl, pv, oh, ow, relu):
             _to_rows(x3[s0:s1], xt[:m * q], none, False)
             _im2row(xt[:m * q], m, h, wd, kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, rows[:m * p])
             np.matmul(rows[:m * p], wr, out=yt[:m * p])
-            _from_rows(yt[:m * p], b, bool(relu), y[s0:s1])
+            _from_rows(yt[:m * p], b, bool(relu), hi, y[s0:s1])
 
     _batch_parallel(work, n, sub)
     return y.reshape(n, f, oh, ow)
@@ -474,7 +489,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
                 rd = rows[:m * q * Kd].reshape(m * q, Kd)
                 _im2row(dyt[:m * p], m, oh, ow, kh, kw, 1, 1, dh, dw, qt, ql, 0.0, h, wd, rd)
                 np.matmul(rd, wf, out=dxt[:m * q])
-                _from_rows(dxt[:m * q], np.zeros(0, dt), False, dx[s0:s1])
+                _from_rows(dxt[:m * q], np.zeros(0, dt), False, dt.type(np.inf), dx[s0:s1])
 
     _batch_parallel(work, n, sub)
     dWt = dws.sum(axis=0)
@@ -584,7 +599,7 @@ def _pool_geometry(pool, oh, ow):
     return qh, qw, qsh, qsw, qt, ql, poh, pow_
 
 
-def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool=None):
+def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool=None, ceiling=np.inf):
     """The batch-split convolution on checked arguments; padding pt, pl of either sign (the
     far sides follow from oh, ow), pv a number. Returns N x F x OH x OW (or the pooled output)."""
     n, c = x.shape[:2]
@@ -601,6 +616,7 @@ def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool
     # are x itself, so the product reads x and im2col's copy is skipped
     pointwise = kh == kw == 1 and sh == sw == 1 and pt == pl == 0 and (oh, ow) == x.shape[2:]
     x3 = x.reshape(n, c, p) if pointwise else None
+    hi = x.dtype.type(ceiling)
 
     def work(chunks):
         c3 = None if pointwise else _workspace((_SUB, c * kh * kw, p), x.dtype)
@@ -615,7 +631,7 @@ def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool
             for gi in range(g):
                 np.matmul(w2[gi * fg:(gi + 1) * fg], cc[:, gi * kg:(gi + 1) * kg], out=yc[:, gi * fg:(gi + 1) * fg])
             if bias is not None or relu:
-                _bias_act(yc, bias if bias is not None else np.zeros(f, x.dtype), bool(relu))
+                _bias_act(yc, bias if bias is not None else np.zeros(f, x.dtype), bool(relu), hi)
             if pool is not None:
                 max_planes(yc.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out[s0:s1].reshape(-1, poh, pow_))
 
@@ -713,8 +729,9 @@ def _zero_padded(x, p, pv):
 
 
 def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False, pool=None,
-                 x_layout="nchw", y_layout="nchw", winograd=None, residual=None):
-    """``relu=True`` applies max(y, 0) in the same pass, and ``pool=(ph, pw, sh, sw, pt,
+                 x_layout="nchw", y_layout="nchw", winograd=None, residual=None, ceiling=np.inf):
+    """``relu=True`` applies max(y, 0) in the same pass (and with a ``ceiling`` > 0, a clipped
+    ReLU's min(max(y, 0), ceiling): ReLU6 at 6), and ``pool=(ph, pw, sh, sw, pt,
     pb, pl, pr)`` max-pools the result while it is still in cache: the executor fuses a
     following ReLU and max pooling this way at prediction time. ``x_layout='nhwc'``: x is
     pixel-major, N x H x W x C; ``y_layout='nhwc'``: the result is N x OH x OW x F (not with
@@ -732,6 +749,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         raise ValueError("conv_forward: a fused pooling gives a channel-major output only (y_layout 'nchw').")
     if residual is not None and y_layout != "nhwc":
         raise ValueError("conv_forward: a fused residual needs the pixel-major output (y_layout 'nhwc').")
+    ceiling = relu_ceiling("conv_forward", ceiling)
     x_nhwc = x_layout == "nhwc"
     if x_nhwc:
         x = as_float(x)
@@ -744,7 +762,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                 pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
             return _pixel_major(np.ascontiguousarray(x), w, bias, p, pv, oh, ow, relu, True, (n, c, h, wd),
-                                winograd, residual)
+                                winograd, residual, ceiling)
         x = nhwc_to_nchw(x)
     if y_layout == "nhwc":
         x = as_float(x)
@@ -753,32 +771,42 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                 "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb,
                 pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
-            return _pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, winograd, residual)
+            return _pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, winograd, residual, ceiling)
         y = nchw_to_nhwc(conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value))
-        return _add_relu(y, residual, relu)
+        return _add_relu(y, residual, relu, ceiling)
     x, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
         "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)
     bias = None if b is None else like(b, x, "b", (f,))
     if pool is None and _channel_major_via_rows(x.dtype, c, p, kh, kw, padding_value):
-        # float32 3x3 stride 1 (the training forward, and prediction outside the pixel-major plan):
-        # direct.py or Winograd pixel-major, then one transpose (docs/performance.md, h_res)
-        return nhwc_to_nchw(_pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, None, None))
+        # float32 3x3 stride 1 at 8-16 channels (the training forward, and prediction outside the
+        # pixel-major plan): direct.py pixel-major, then one transpose (docs/performance.md, h_res)
+        return nhwc_to_nchw(_pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, None, None, ceiling))
     if _depthwise(x, p):
         xq, q = _zero_padded(x, p, pv)
         qgeo = _pool_geometry(pool, oh, ow) if pool is not None else None
-        y = depthwise_forward(xq, w, bias, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], oh, ow, relu)
+        y = depthwise_forward(xq, w, bias, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], oh, ow, relu, ceiling)
         if qgeo is None:
             return y
         qh, qw, qsh, qsw, qt, ql, poh, pow_ = qgeo
         out = out_empty((n, f, poh, pow_), x.dtype)
         max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
         return out
+    if _winograd_ok(c, p, kh, kw, pv):   # channel-major in and out: the result transposed back
+        U = _winograd.transformed(w, winograd)
+        y = nhwc_to_nchw(_winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, False,
+                                                    x.shape, ceiling=ceiling, to_rows=_to_rows))
+        if pool is None:
+            return y
+        qh, qw, qsh, qsw, qt, ql, poh, pow_ = _pool_geometry(pool, oh, ow)
+        out = out_empty((n, f, poh, pow_), x.dtype)
+        max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
+        return out
     x, p, pv = _prepad(x, p, pv)
     if pool is None and _rows_eligible(c, p["groups"], p["sh"], p["sw"], forward=True):
-        return _forward_rows(x, w, bias, p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu)
+        return _forward_rows(x, w, bias, p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu, ceiling)
     return _forward(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, p["groups"], oh, ow,
-                    relu, pool)
+                    relu, pool, ceiling)
 
 
 def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True):
@@ -796,6 +824,17 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
             dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dx, dw2, db
     xp, q, pv = _prepad(x, p, padding)  # mirrored or replicated borders: the padded copy's gradient, folded back
+    if need_dx and _winograd_ok(f, q, kh, kw, 0.0) and q["pt"] <= kh - 1 and q["pl"] <= kw - 1:
+        # dx is the convolution of dy with the flipped, transposed filters, padded by what the
+        # forward's padding leaves of the filter's reach: Winograd's, from F >= 32 (dW, db as before)
+        wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+        dxp = nhwc_to_nchw(_winograd.winograd_forward(
+            dy, _winograd.filter_transform(wr), None, kh - 1 - q["pt"], kw - 1 - q["pl"], 0.0, xp.shape[2],
+            xp.shape[3], False, False, dy.shape, to_rows=_to_rows))
+        _, dw2, db = conv_backward(dy, xp, w, 1, 1, 1, 1, q["pt"], q["pb"], q["pl"], q["pr"], 1, pv, need_dx=False)
+        if isinstance(padding, str):
+            dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
+        return dxp, dw2, db
     if _rows_eligible(c, q["groups"], q["sh"], q["sw"]):
         dx, dw2, db = _grads_rows(dy, xp, w, q["dh"], q["dw"], q["pt"], q["pl"], pv, bool(need_dx))
     else:

@@ -2,8 +2,9 @@
 
 x is N x In (or N x C x H x W, read as its row-major (C, H, W) flatten, which is the order
 conventions.fc_weights_to_internal prepares the weights for); w Out x In; b (Out,) or None.
-  fc_forward(x, w, b, relu=False) -> y (N x Out); relu: max(y, 0), fused
-  fc_backward(dy, x, w) -> (dx (shape of x), dw (Out x In), db (Out,))
+  fc_forward(x, w, b, relu=False, ceiling=inf) -> y (N x Out); relu: max(y, 0) (min(., ceiling)), fused
+  fc_backward(dy, x, w, need_dx=True) -> (dx (shape of x), dw (Out x In), db (Out,));
+      dx None when need_dx is False (the executor's call for a layer on the network input)
 
 The batch is split over the kernels' thread pool with a single-threaded BLAS in each thread
 (_parallel.py): a multi-threaded OpenBLAS product here left OpenBLAS's threads spinning into
@@ -17,7 +18,7 @@ from numba import njit
 
 from . import _parallel
 from ._parallel import batch_parallel, blas_threads
-from ._util import as_float, like, out_empty
+from ._util import as_float, like, out_empty, relu_ceiling
 
 # fewer rows per thread than this: one thread does it all. Two threads on 16 rows each (batch 32)
 # cost 2-3x the CPU time of one thread on all 32 (two single-threaded OpenBLAS products at once,
@@ -26,9 +27,10 @@ _MIN_ROWS = 64
 
 
 @njit(cache=True, nogil=True)
-def _bias_act_rows(y, b, relu):
+def _bias_act_rows(y, b, relu, hi):
     """y (N x Out) += b (when it has Out entries), then max(y, 0) when relu (ReLU's rule: NaN
-    gives 0): the fused epilogue, in place, on a block of rows while it is in cache."""
+    gives 0), and min(., hi) (a clipped ReLU's ceiling; inf for ReLU): the fused epilogue, in
+    place, on a block of rows while it is in cache."""
     m, f = y.shape
     has_b = b.shape[0] == f
     z = y.dtype.type(0)
@@ -40,14 +42,15 @@ def _bias_act_rows(y, b, relu):
         if relu:
             for k in range(f):
                 t = row[k]
-                row[k] = t if t > z else z
+                t = t if t > z else z
+                row[k] = t if t < hi else hi
 
 
-def _epilogue(y, bias, relu):
-    """The bias (and the ReLU): numpy's addition without a ReLU, as before the fusion, so that a
-    network without fc -> relu compiles nothing more on its first run."""
+def _epilogue(y, bias, relu, hi):
+    """The bias (and the ReLU, clipped at hi): numpy's addition without a ReLU, as before the
+    fusion, so that a network without fc -> relu compiles nothing more on its first run."""
     if relu:
-        _bias_act_rows(y, bias, True)
+        _bias_act_rows(y, bias, True, hi)
     elif bias.size:
         y += bias
 
@@ -64,13 +67,15 @@ def _x2(x, w, name):
 
 
 def _split(n):
-    return max(1, min(n, n // _MIN_ROWS))
+    # one thread in the pool: 1, so that the product runs under blas_threads(1) (batch_parallel on
+    # one thread does not hold BLAS: OpenBLAS's own threads then ran, and spun, at NUMBA_NUM_THREADS=1)
+    return max(1, min(n, n // _MIN_ROWS, _parallel.threads()))
 
 
-# Below _MIN_ROWS rows per thread, a product of at least this many multiply-adds is split over
-# the output columns instead (each thread one single-threaded product of all the rows with its
-# share of W's rows): batch 32 of a 784 -> 512 layer is 12.8 M; a 512 -> 10 layer (82 k at
-# batch 16) is not worth a hand-off.
+# Below _MIN_ROWS rows per thread, a forward product of at least this many multiply-adds is split
+# over the output columns instead (each thread one single-threaded product of all the rows with
+# its share of W's rows), and so is the backward's at any batch (_backward_columns): batch 32 of a
+# 784 -> 512 layer is 12.8 M; a 512 -> 10 layer (82 k at batch 16) is not worth a hand-off.
 _MIN_COLUMN_WORK = 1 << 22
 
 
@@ -78,20 +83,21 @@ def _split_columns(n, out, k):
     return _parallel.threads() > 1 and out >= 64 and n * out * k >= _MIN_COLUMN_WORK
 
 
-def fc_forward(x, w, b, relu=False):
+def fc_forward(x, w, b, relu=False, ceiling=np.inf):
     """``relu=True``: max(x W^T + b, 0) in the same pass (the executor's prediction fusion of a
     following reluLayer), the bias and the ReLU applied to each block of rows while it is in
-    cache (_bias_act_rows)."""
+    cache (_bias_act_rows); a ``ceiling`` (> 0) clips it there too (a clippedReluLayer's)."""
     x, x2, w = _x2(x, w, "fc_forward")
     n = x2.shape[0]
     y = np.empty((n, w.shape[0]), x.dtype)
     bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))
     relu = bool(relu)
+    top = x.dtype.type(relu_ceiling("fc_forward", ceiling))
 
     def work(chunks):
         for lo, hi in chunks:
             np.matmul(x2[lo:hi], w.T, out=y[lo:hi])
-            _epilogue(y[lo:hi], bias, relu)
+            _epilogue(y[lo:hi], bias, relu, top)
 
     def cols(chunks):   # output columns lo:hi of every row
         for lo, hi in chunks:
@@ -101,28 +107,30 @@ def fc_forward(x, w, b, relu=False):
         batch_parallel(work, n)
     elif _split_columns(n, w.shape[0], x2.shape[1]):
         batch_parallel(cols, w.shape[0], -(-w.shape[0] // _parallel.threads()))
-        _epilogue(y, bias, relu)   # on the whole of y: a few microseconds, and one compiled signature
+        _epilogue(y, bias, relu, top)   # on the whole of y: a few microseconds, and one compiled signature
     else:
         with blas_threads(1):   # a multi-threaded OpenBLAS here spins against the next kernels
             work([(0, n)])
     return y
 
 
-def fc_backward(dy, x, w):
+def fc_backward(dy, x, w, need_dx=True):
     x, x2, w = _x2(x, w, "fc_backward")
     n = x2.shape[0]
     dy = like(dy, x, "dy", (n, w.shape[0]))
-    dx = out_empty(x2.shape, x.dtype)
+    dx = out_empty(x2.shape, x.dtype) if need_dx else None
 
     def work(chunks):
         parts = []
         for lo, hi in chunks:
-            np.matmul(dy[lo:hi], w, out=dx[lo:hi])
+            if dx is not None:
+                np.matmul(dy[lo:hi], w, out=dx[lo:hi])
             parts.append((lo, dy[lo:hi].T @ x2[lo:hi]))
         return parts
 
-    if _split(n) == 1 and _split_columns(n, w.shape[0], x2.shape[1]):
-        return dx.reshape(x.shape), _backward_columns(dy, x2, w, dx), dy.sum(axis=0)
+    if _split_columns(n, w.shape[0], x2.shape[1]):   # any batch: no partial dW to allocate and add up
+        dw = _backward_columns(dy, x2, w, dx)
+        return (None if dx is None else dx.reshape(x.shape)), dw, dy.sum(axis=0)
     if _split(n) > 1:
         done = batch_parallel(work, n)
     else:
@@ -132,19 +140,22 @@ def fc_backward(dy, x, w):
     dw = parts[0][1]
     for _, p in parts[1:]:
         dw += p
-    return dx.reshape(x.shape), dw, dy.sum(axis=0)
+    return (None if dx is None else dx.reshape(x.shape)), dw, dy.sum(axis=0)
 
 
 def _backward_columns(dy, x2, w, dx):
-    """fc_backward's two products for a batch too small to split by rows, split instead by their
-    output columns over the pool: dx[:, a:b] = dy W[:, a:b] (written into dx) and dW[a:b] =
+    """fc_backward's two products of a large layer, at any batch size, split by their output
+    columns over the pool (a split by rows would leave each thread a partial dW to allocate and
+    then add up, serially: 20 % of the 784 -> 512 layer's backward CPU time at batch 128):
+    dx[:, a:b] = dy W[:, a:b] (written into dx; none when dx is None) and dW[a:b] =
     dy[:, a:b]^T x (returned), each element computed whole by one thread, so the result does not
     depend on which thread takes which slice."""
     out, k = w.shape
     dw = np.empty((out, k), dy.dtype)
     nt = _parallel.threads()
     sk, so = -(-k // nt), -(-out // nt)
-    tasks = [(0, a, min(a + sk, k)) for a in range(0, k, sk)] + [(1, a, min(a + so, out)) for a in range(0, out, so)]
+    tasks = [] if dx is None else [(0, a, min(a + sk, k)) for a in range(0, k, sk)]
+    tasks += [(1, a, min(a + so, out)) for a in range(0, out, so)]
 
     def work(chunks):
         for lo, hi in chunks:

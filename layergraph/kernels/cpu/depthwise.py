@@ -8,7 +8,7 @@ as everywhere: filter f reads channel f // M); any size, stride and dilation; ze
 pt, pl >= 0 applied on the fly (the far sides follow from the output size). conv.py pads a
 non-zero or mirrored PaddingValue first, so these kernels see zeros only.
 
-  depthwise_forward(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False) -> y (N x F x OH x OW)
+  depthwise_forward(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False, ceiling=inf) -> y (N x F x OH x OW)
   depthwise_backward(dy, x, w, sh, sw, dh, dw, pt, pl, need_dx=True) -> (dx or None, dW, db)
 
 Each plane is split into its polyphase components (see _fill), so that every tap is one long
@@ -114,8 +114,9 @@ def _geometry(kh, kw, sh, sw, dh, dwd, oh, ow):
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _dw_forward(q0, q1, x, w, b, sh, sw, dh, dwd, pt, pl, relu, y):
-    """(observation, input channel) pairs q0:q1 of the N*C: their M output planes of y."""
+def _dw_forward(q0, q1, x, w, b, sh, sw, dh, dwd, pt, pl, relu, hi, y):
+    """(observation, input channel) pairs q0:q1 of the N*C: their M output planes of y; with
+    relu, min(max(., 0), hi) (hi: a clipped ReLU's ceiling, inf for ReLU; x's dtype)."""
     n, c, h, wd = x.shape
     f, _, kh, kw = w.shape
     m = f // c
@@ -146,7 +147,7 @@ def _dw_forward(q0, q1, x, w, b, sh, sw, dh, dwd, pt, pl, relu, y):
                 src = yw[oi * wq:oi * wq + ow]
                 if relu:
                     for j in range(ow):
-                        row[j] = max(src[j], 0.0)
+                        row[j] = min(max(src[j], 0.0), hi)
                 else:
                     for j in range(ow):
                         row[j] = src[j]
@@ -200,16 +201,16 @@ def _dw_backward(c0, c1, dy, x, w, sh, sw, dh, dwd, pt, pl, want_dx, dx, dws, db
                 _unfill(gph, pt, pl, sh, sw, hq, wq, lp, dx[i, ch])
 
 
-def depthwise_forward(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False):
+def depthwise_forward(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False, ceiling=np.inf):
     """y = the depthwise convolution of x (checked: C-contiguous, w F x 1 x FH x FW with F a
     multiple of C, b (F,) of x's dtype or None) with zero padding pt, pl >= 0, plus b, then
-    max(y, 0) when relu."""
+    max(y, 0) when relu, clipped at ``ceiling`` (a clipped ReLU's, > 0)."""
     n = x.shape[0]
     f = w.shape[0]
     y = out_empty((n, f, oh, ow), x.dtype)
     bias = np.zeros(f, x.dtype) if b is None else b
-    parallel_range(_dw_forward, n * x.shape[1], x, w, bias, sh, sw, dh, dw, pt, pl, bool(relu), y,
-                   size=y.size * w[0].size)
+    parallel_range(_dw_forward, n * x.shape[1], x, w, bias, sh, sw, dh, dw, pt, pl, bool(relu),
+                   x.dtype.type(ceiling), y, size=y.size * w[0].size)
     return y
 
 

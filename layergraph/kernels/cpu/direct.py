@@ -23,7 +23,7 @@ ReLU6) runs over each finished output row.
 
   weights(w, cache) -> the F x C x FH x FW weights as (FH*FW*C) x Fp float32, Fp = 16 * ceil(F / 16)
   direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, oh, ow, relu, x_nhwc,
-                 shape, residual=None, relu6=False) -> y N x OH x OW x F (float32)
+                 shape, residual=None, ceiling=inf) -> y N x OH x OW x F (float32)
 """
 from __future__ import annotations
 
@@ -135,9 +135,10 @@ def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, o
 
 
 @njit(inline="always")
-def _epilogue(yrow, brow, rrow, has_r, act):
+def _epilogue(yrow, brow, rrow, has_r, act, hi):
     """yrow = act(yrow + brow (+ rrow)) over one output row (contiguous; brow the bias repeated
-    per pixel): loops without branches inside, which LLVM vectorizes."""
+    per pixel; act 1: ReLU, 2: a ReLU clipped at hi): loops without branches inside, which LLVM
+    vectorizes."""
     n = yrow.shape[0]
     if has_r:
         for q in range(n):
@@ -150,14 +151,14 @@ def _epilogue(yrow, brow, rrow, has_r, act):
             yrow[q] = max(yrow[q], 0.0)
     elif act == 2:
         for q in range(n):
-            yrow[q] = min(max(yrow[q], 0.0), 6.0)
+            yrow[q] = min(max(yrow[q], 0.0), hi)
 
 
 @njit(cache=True, nogil=True)
-def _direct(xp, hp, wp, wt, kh, kw, sh, sw, dh, dw, m, oh, ow, brow, res, act, y):
+def _direct(xp, hp, wp, wt, kh, kw, sh, sw, dh, dw, m, oh, ow, brow, res, act, hi, y):
     """y (m*oh*ow x F) from the padded pixel-major xp (m*hp*wp x C) and wt (kh*kw*C x Fp), then
     + brow (the bias repeated ow times), + res (y's shape, when it has rows), ReLU (act 1) or
-    ReLU6 (act 2), one output row at a time."""
+    a ReLU clipped at hi (act 2), one output row at a time."""
     c = xp.shape[1]
     fp = wt.shape[1]
     f = y.shape[1]
@@ -176,7 +177,7 @@ def _direct(xp, hp, wp, wt, kh, kw, sh, sw, dh, dw, m, oh, ow, brow, res, act, y
             xrow = ((i0 * hp + i * sh) * wp) * c
             r = (i0 * oh + i) * ow
             _row(acc, xf, xrow, r * f, f, pstep, c, kh, kw, rstep, cstep, wf, 0, fp, f, ow, yf)
-            _epilogue(yf[r * f:r * f + owf], brow, rf[r * f:r * f + owf] if has_r else rf, has_r, act)
+            _epilogue(yf[r * f:r * f + owf], brow, rf[r * f:r * f + owf] if has_r else rf, has_r, act, hi)
 
 
 @njit(cache=True, nogil=True)
@@ -228,7 +229,7 @@ def _pad_planes(x3, h, w, pt, pl, pv, xp):
 
 
 @njit(cache=True, nogil=True)
-def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, y):
+def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, hi, y):
     """For each observation of xs (m x h*w x C pixel-major, or m x C x h*w): pad it into xp
     (hp x wp x C, a workspace), then _direct into its rows of y (m*oh*ow x F); res: y's shape,
     or no rows."""
@@ -243,7 +244,7 @@ def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow,
         else:
             _pad_planes(xs[i0], h, w, pt, pl, pv, xp)
         r = res[i0 * p:(i0 + 1) * p] if has_r else res
-        _direct(x2, hp, wp, wt, kh, kw, sh, sw, dh, dw, 1, oh, ow, brow, r, act, y[i0 * p:(i0 + 1) * p])
+        _direct(x2, hp, wp, wt, kh, kw, sh, sw, dh, dw, 1, oh, ow, brow, r, act, hi, y[i0 * p:(i0 + 1) * p])
 
 
 @njit(cache=True, nogil=True)
@@ -289,11 +290,11 @@ def eligible(dtype, groups):
 
 
 def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, oh, ow, relu, x_nhwc, shape,
-                   residual=None, relu6=False):
+                   residual=None, ceiling=np.inf):
     """The convolution of x (N x C x H x W, or ``x_nhwc``: N x H x W x C; ``shape`` the N x C x H x
     W it stands for; float32) with the weights ``wt`` (weights(w)) of ``f`` filters kh x kw,
     padded pt, pb, pl, pr with the constant pv: y N x OH x OW x F, + bias, + ``residual`` (N x OH
-    x OW x F, added before the activation), then ReLU (``relu``) or ReLU6 (``relu6``)."""
+    x OW x F, added before the activation), then ReLU (``relu``), clipped at ``ceiling`` (6: ReLU6)."""
     n, c, h, wd = shape
     dt = np.dtype(np.float32)
     hp, wp = h + pt + pb, wd + pl + pr
@@ -303,7 +304,8 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
     xs = x.reshape(n, h * wd, c) if x_nhwc else x.reshape(n, c, h * wd)
     brow = np.tile(np.zeros(f, dt) if bias is None else bias.astype(dt), ow)
     res2 = residual.reshape(n * p, f) if residual is not None else np.zeros((0, f), dt)
-    act = 2 if relu6 else 1 if relu else 0
+    act = 0 if not relu else 1 if ceiling == np.inf else 2
+    hi = dt.type(min(ceiling, np.finfo(dt).max))
     pvx = dt.type(pv)
     sub = max(1, min(8, -(-n // _threads())))
 
@@ -311,7 +313,7 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
         xp = _workspace((hp, wp, c), dt, "dxp")
         for s0, s1 in chunks:
             _chunk(xs[s0:s1], x_nhwc, h, wd, pt, pl, pvx, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow,
-                   res2[s0 * p:s1 * p] if residual is not None else res2, act, y2[s0 * p:s1 * p])
+                   res2[s0 * p:s1 * p] if residual is not None else res2, act, hi, y2[s0 * p:s1 * p])
 
     _batch_parallel(work, n, sub)
     return y

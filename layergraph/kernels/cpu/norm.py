@@ -10,7 +10,8 @@ Batch normalization, x N x C x H x W or N x C; scale, offset, mean, var are (C,)
   bn_backward(dy, x, scale, mean, var, epsilon) -> (dx, dscale, doffset)
       mean and var are the batch statistics that bn_forward_train returned.
   bn_forward_train(..., relu=True) and bn_backward(..., relu_out=y): batch normalization
-      followed by ReLU in one pass each way (the executor's training fusion; 'cpu' only).
+      followed by ReLU in one pass each way (the executor's training fusion; 'cpu' only);
+      with ceiling=c (both calls) a clipped ReLU, min(max(y, 0), c) (ReLU6: c = 6).
   bn_forward_train(..., relu=True, pool=(ph, pw, sh, sw, pt, pb, pl, pr)) -> (y, mean, var, argmax)
   and bn_backward(dy, ..., pool_out=(y, argmax)): batch normalization, ReLU and max pooling.
 
@@ -31,7 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._parallel import parallel_range
-from ._util import as_float, like, out_empty, out_like
+from ._util import as_float, like, out_empty, out_like, relu_ceiling
 from .pool import _max_plane_arg, _prep, is_2x2
 
 _FM = {"reassoc", "contract"}  # lets sums vectorize; changes results only by rounding
@@ -89,14 +90,16 @@ def _affine(x, scale, offset, mean, var, eps):
 
 
 @njit(inline="always")
-def _affine_row(src, a, b, relu, dst):
-    """dst = a * src + b, or max(that, 0) when relu (ReLU's test: NaN -> 0). Inlined, so a
-    constant relu leaves one branch-free loop."""
+def _affine_row(src, a, b, relu, hi, dst):
+    """dst = a * src + b, or max(that, 0) when relu (ReLU's test: NaN -> 0), then min(., hi)
+    (a clipped ReLU's ceiling; inf for ReLU). Inlined, so a constant relu leaves one
+    branch-free loop."""
     z = src.dtype.type(0)
     if relu:
         for j in range(src.size):
             t = src[j] * a + b
-            dst[j] = t if t > z else z
+            t = t if t > z else z
+            dst[j] = t if t < hi else hi
     else:
         for j in range(src.size):
             dst[j] = src[j] * a + b
@@ -114,12 +117,12 @@ def _batch_affine(x, k, scale, offset, eps, mean, var):
 # The batch-normalization kernels run channels k0:k1 (parallel_range splits the channels over
 # threads): serial loops compile in about a third of a prange kernel's time.
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _bn_train(k0, k1, x, scale, offset, eps, relu, y, mean, var):
+def _bn_train(k0, k1, x, scale, offset, eps, relu, hi, y, mean, var):
     n, c, s = x.shape
     for k in range(k0, k1):
         at, bt = _batch_affine(x, k, scale, offset, eps, mean, var)
-        for i in range(n):  # relu: a fused ReLU
-            _affine_row(x[i, k], at, bt, relu, y[i, k])
+        for i in range(n):  # relu: a fused ReLU (clipped at hi)
+            _affine_row(x[i, k], at, bt, relu, hi, y[i, k])
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
@@ -129,7 +132,7 @@ def _bn_infer(p0, p1, x, scale, offset, mean, var, eps, y):
         i = p // c
         k = p - i * c
         at, bt = _affine(x, scale[k], offset[k], mean[k], var[k], eps)
-        _affine_row(x[i, k], at, bt, False, y[i, k])
+        _affine_row(x[i, k], at, bt, False, at, y[i, k])
 
 
 # Not inlined: its arithmetic must not take the callers' fastmath flags (reassociation).
@@ -160,7 +163,7 @@ def _bn_train_relu_pool(k0, k1, x, scale, offset, eps, h, w, ph, pw, sh, sw, pt,
         plane = np.empty(s, x.dtype)
         plane2 = plane.reshape((h, w))
         for i in range(n):
-            _affine_row(x[i, k], at, bt, True, plane)
+            _affine_row(x[i, k], at, bt, True, x.dtype.type(np.inf), plane)
             _max_plane_arg(plane2, ph, pw, sh, sw, pt, pl, y[i, k], arg[i, k])
 
 
@@ -215,12 +218,18 @@ def _bn_train_relu_pool2(k0, k1, x, scale, offset, eps, w, y, arg, mean, var):
 
 
 @njit(inline="always")
-def _row_sums(g, xr, mt, masked, yr):
-    """(sum g, sum g*(xr - mt)) in the data's dtype; with masked, g counts only where yr > 0."""
+def _row_sums(g, xr, mt, masked, top, yr):
+    """(sum g, sum g*(xr - mt)) in the data's dtype; with masked, g counts only where
+    0 < yr <= top (top: inf after a ReLU, the largest value below the ceiling after a clipped one)."""
     z = xr.dtype.type(0)
     r1 = z
     r2 = z
-    if masked:
+    if masked and top < np.inf:   # a clipped ReLU: its own loop, so that a ReLU's has one test
+        for j in range(g.size):
+            gj = g[j] if (yr[j] > z and yr[j] <= top) else z
+            r1 += gj
+            r2 += gj * (xr[j] - mt)
+    elif masked:
         for j in range(g.size):
             gj = g[j] if yr[j] > z else z
             r1 += gj
@@ -247,7 +256,7 @@ def _scatter_sums(g, yr, ar, xr, mt):
 
 
 @njit(inline="always")
-def _sums(dy, x, k, mt, masked, ym):
+def _sums(dy, x, k, mt, masked, top, ym):
     """(sum dy, sum dy*(x - mean)) over channel k, dy read as _row_sums reads it: row sums in x's
     dtype (in blocks, as _channel_stats sums), added up in float64."""
     n, c, s = x.shape
@@ -256,7 +265,7 @@ def _sums(dy, x, k, mt, masked, ym):
     for i in range(n):
         for j0 in range(0, s, _BLOCK):
             e = j0 + _BLOCK
-            r1, r2 = _row_sums(dy[i, k, j0:e], x[i, k, j0:e], mt, masked, ym[i, k, j0:e])
+            r1, r2 = _row_sums(dy[i, k, j0:e], x[i, k, j0:e], mt, masked, top, ym[i, k, j0:e])
             sdy += r1
             sdyx += r2
     return sdy, sdyx
@@ -276,7 +285,7 @@ def _pooled_sums(dy, x, k, mt, ym, arg):
 
 
 @njit(inline="always")
-def _apply(dy, x, k, at, k2t, k3t, masked, ym, dx):
+def _apply(dy, x, k, at, k2t, k3t, masked, top, ym, dx):
     """dx[:, k] = at*dy + k2t*x + k3t, dy read as _row_sums reads it."""
     n, c, s = x.shape
     z = x.dtype.type(0)
@@ -284,7 +293,12 @@ def _apply(dy, x, k, at, k2t, k3t, masked, ym, dx):
         g = dy[i, k]
         xr = x[i, k]
         o = dx[i, k]
-        if masked:
+        if masked and top < np.inf:
+            yr = ym[i, k]
+            for j in range(s):
+                gj = g[j] if (yr[j] > z and yr[j] <= top) else z
+                o[j] = at * gj + k2t * xr[j] + k3t
+        elif masked:
             yr = ym[i, k]
             for j in range(s):
                 gj = g[j] if yr[j] > z else z
@@ -325,21 +339,21 @@ def _bn_back_plain(k0, k1, dy, x, scale, mean, var, eps, dx, dscale, doffset):
     for k in range(k0, k1):
         m = mean[k]
         mt = x.dtype.type(m)
-        sdy, sdyx = _sums(dy, x, k, mt, False, dy)
+        sdy, sdyx = _sums(dy, x, k, mt, False, mt, dy)
         dscale[k], doffset[k], at, k2t, k3t = _dx_coefficients(x, sdy, sdyx, scale[k], var[k], eps, m, n * s)
-        _apply(dy, x, k, at, k2t, k3t, False, dy, dx)
+        _apply(dy, x, k, at, k2t, k3t, False, mt, dy, dx)
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
-def _bn_back_masked(k0, k1, dy, x, scale, mean, var, eps, ym, dx, dscale, doffset):
-    """x, dy, dx N x C x S; ym, the fused ReLU's output: dy counts where ym > 0."""
+def _bn_back_masked(k0, k1, dy, x, scale, mean, var, eps, ym, top, dx, dscale, doffset):
+    """x, dy, dx N x C x S; ym, the fused ReLU's output: dy counts where 0 < ym <= top."""
     n, c, s = x.shape
     for k in range(k0, k1):
         m = mean[k]
         mt = x.dtype.type(m)
-        sdy, sdyx = _sums(dy, x, k, mt, True, ym)
+        sdy, sdyx = _sums(dy, x, k, mt, True, top, ym)
         dscale[k], doffset[k], at, k2t, k3t = _dx_coefficients(x, sdy, sdyx, scale[k], var[k], eps, m, n * s)
-        _apply(dy, x, k, at, k2t, k3t, True, ym, dx)
+        _apply(dy, x, k, at, k2t, k3t, True, top, ym, dx)
 
 
 @njit(cache=True, nogil=True, fastmath=_FM)
@@ -366,19 +380,23 @@ def _per_channel(x, k):
     return [np.empty(x.shape[1], x.dtype) for _ in range(k)]
 
 
-def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None):
+def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None, ceiling=np.inf):
     """Normalize with the batch statistics. Returns (y, mean, var); var is biased.
     ``relu=True`` returns max(y, 0) instead, in the same pass (the executor's training fusion
-    of a following ReLU; ReLU's NaN rule). ``pool=(ph, pw, sh, sw, pt, pb, pl, pr)`` (with
+    of a following ReLU; ReLU's NaN rule), clipped at ``ceiling`` (a clipped ReLU's, > 0; not
+    with ``pool``). ``pool=(ph, pw, sh, sw, pt, pb, pl, pr)`` (with
     relu=True, x N x C x H x W) also max-pools that, as maxpool_forward_train, and returns
     (pooled y, mean, var, argmax); the ReLU's output is not kept."""
     x, x3, (scale, offset) = _bn_args(x, "bn_forward_train", ("scale", scale), ("offset", offset))
     if x3.shape[0] * x3.shape[2] == 0:
         raise ValueError(f"bn_forward_train: batch statistics need at least one element per channel, "
                          f"got shape {x.shape}.")
+    ceiling = relu_ceiling("bn_forward_train", ceiling)
     if pool is not None:
         if not relu or x.ndim != 4:
             raise ValueError("bn_forward_train: pool needs relu=True and N x C x H x W data.")
+        if ceiling < np.inf:
+            raise ValueError(f"bn_forward_train: a fused pooling takes a plain ReLU only, got ceiling {ceiling}.")
         _, y, (ph, pw, sh, sw, pt, pb, pl, pr) = _prep(x, "bn_forward_train", pool)
         arg = out_empty(y.shape, np.int64)
         h, w = x.shape[2:]
@@ -392,7 +410,8 @@ def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None):
         return y, mean, var, arg
     y = out_like(x)
     mean, var = _per_channel(x, 2)
-    parallel_range(_bn_train, x3.shape[1], x3, scale, offset, float(epsilon), bool(relu), y.reshape(x3.shape), mean,
+    parallel_range(_bn_train, x3.shape[1], x3, scale, offset, float(epsilon), bool(relu),
+                   x.dtype.type(ceiling), y.reshape(x3.shape), mean,
                    var, size=x.size)
     return y, mean, var
 
@@ -408,10 +427,11 @@ def bn_forward_infer(x, scale, offset, mean, var, epsilon):
     return y
 
 
-def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None, pool_out=None):
+def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None, pool_out=None, ceiling=np.inf):
     """Gradients of bn_forward_train: (dx, dscale, doffset). ``relu_out``: the output of
     bn_forward_train(..., relu=True); dy is then the gradient at the fused ReLU's output and
-    counts only where relu_out > 0 (the ReLU's backward, applied in the same pass).
+    counts only where relu_out > 0 (the ReLU's backward, applied in the same pass), and with
+    the forward's ``ceiling`` only where relu_out < ceiling too (the clipped ReLU's).
     ``pool_out=(y, argmax)`` from bn_forward_train(..., relu=True, pool=...): dy is the
     gradient at the pooled output, scattered to the argmax where y > 0."""
     x, x3, (scale, mean, var) = _bn_args(x, "bn_backward", ("scale", scale), ("mean", mean), ("var", var))
@@ -429,7 +449,10 @@ def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None, pool_out=None):
         if relu_out is None:
             kernel, extra = _bn_back_plain, ()
         else:
-            kernel, extra = _bn_back_masked, (like(relu_out, x, "relu_out", x.shape).reshape(x3.shape),)
+            hi = relu_ceiling("bn_backward", ceiling)
+            # y < hi as y <= the largest value below hi in x's dtype: one test for both kinds of ReLU
+            top = x.dtype.type(np.inf) if hi == np.inf else np.nextafter(x.dtype.type(hi), x.dtype.type(-np.inf))
+            kernel, extra = _bn_back_masked, (like(relu_out, x, "relu_out", x.shape).reshape(x3.shape), top)
     dx = out_like(x)
     dscale, doffset = _per_channel(x, 2)
     parallel_range(kernel, c, dy.reshape(n, c, -1), x3, scale, mean, var, float(epsilon), *extra, dx.reshape(x3.shape),

@@ -18,7 +18,7 @@ differs from the direct product by rounding of the same order: the tests bound t
 error against a float64 reference (tests/kernels/cpu/test_winograd.py).
 
   filter_transform(w) -> U (16 x C x F, w's dtype; computed in float64); transformed(w, cache)
-  winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, relu6=False)
+  winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=inf)
       -> y N x OH x OW x F
 """
 from __future__ import annotations
@@ -33,7 +33,6 @@ from ._parallel import workspace as _workspace
 from ._util import out_empty
 from . import direct as _direct
 
-_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 # tiles per block: V and M of a block (16 x tiles x C, 16 x tiles x F) stay near L2
 _TILE_VALUES = 32768
 # the products on direct.products (float32, F % 16 == 0) rather than numpy's matmul
@@ -41,10 +40,37 @@ PRODUCTS_DIRECT = True
 
 
 def filter_transform(w):
-    """U[i*4 + j, c, f] = (G w[f, c] G^T)[i, j] for F x C x 3 x 3 weights, in w's dtype."""
-    u = np.einsum("ia,fcab,jb->ijcf", _G, np.asarray(w, np.float64), _G, optimize=True)
+    """U[i*4 + j, c, f] = (G w[f, c] G^T)[i, j] for F x C x 3 x 3 weights, in w's dtype (G's
+    rows 1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2, 1/2 / 0, 0, 1 as sums, in float64). One compiled
+    pass: an einsum's float64 products ran on OpenBLAS's threads, which spin on a busy machine,
+    and cost more than the convolution itself at 256 channels (measured); training's forward
+    transforms its weights on every call."""
+    w = np.ascontiguousarray(w)
     f, c = w.shape[:2]
-    return np.ascontiguousarray(u.reshape(16, c, f), dtype=w.dtype)
+    u = np.empty((16, c, f), w.dtype)
+    _filter_transform(w.reshape(f, c, 9), u)
+    return u
+
+
+@njit(cache=True, nogil=True)
+def _filter_transform(w, u):
+    f, c, _ = w.shape
+    t = np.empty((4, 3))
+    for fi in range(f):
+        for ci in range(c):
+            g = w[fi, ci]
+            for b in range(3):   # G along the filter's rows
+                a0, a1, a2 = np.float64(g[b]), np.float64(g[3 + b]), np.float64(g[6 + b])
+                t[0, b] = a0
+                t[1, b] = 0.5 * (a0 + a1 + a2)
+                t[2, b] = 0.5 * (a0 - a1 + a2)
+                t[3, b] = a2
+            for i in range(4):   # and along its columns
+                a0, a1, a2 = t[i, 0], t[i, 1], t[i, 2]
+                u[4 * i, ci, fi] = a0
+                u[4 * i + 1, ci, fi] = 0.5 * (a0 + a1 + a2)
+                u[4 * i + 2, ci, fi] = 0.5 * (a0 - a1 + a2)
+                u[4 * i + 3, ci, fi] = a2
 
 
 def transformed(w, cache=None):
@@ -138,10 +164,10 @@ def _input_rows(xt, h, w, pt, pl, pv, th, tw, r0, r1, pvrow, e, Z):
 
 
 @njit(cache=True, nogil=True)
-def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, relu6, res, S, ybuf, y):
+def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, hi, res, S, ybuf, y):
     """y's rows (obs*oh*ow x F) of the tile rows r0 <= R < r1 from Mb (4 x 2 x tiles*2F: M[a, b]
     at [a, b // 2, :, (b % 2)*F:...]): A^T M A, + brow (the bias repeated per pixel, length
-    2tw*F), + res (y's rows; when it has any), then ReLU or ReLU6. S (2 x 2 x (2tw+2)*F, zero
+    2tw*F), + res (y's rows; when it has any), then ReLU clipped at hi (inf: plain ReLU). S (2 x 2 x (2tw+2)*F, zero
     at both ends): A^T M for one tile row; mask (2tw*F): 1 at even output pixels."""
     f = y.shape[1]
     yf = y.reshape(-1)
@@ -186,20 +212,17 @@ def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, relu6, res, S, yb
                 rr = rf[base:base + owf]
                 for j in range(owf):
                     out[j] += rr[j]
-            if relu6:
+            if relu:
                 for j in range(owf):
-                    out[j] = min(max(out[j], 0.0), 6.0)
-            elif relu:
-                for j in range(owf):
-                    out[j] = max(out[j], 0.0)
+                    out[j] = min(max(out[j], 0.0), hi)
 
 
-def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, relu6=False,
+def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=np.inf,
                      to_rows=None):
     """The 3x3 stride-1 convolution of x (N x C x H x W, or ``x_nhwc``: N x H x W x C; ``shape``
     the N x C x H x W it stands for) with the transformed filters ``U`` (filter_transform), pad
     pt above and pl left with the constant pv: y N x OH x OW x F, + bias, + ``residual`` (N x OH x
-    OW x F, added before the activation), then ReLU (``relu``) or ReLU6 (``relu6``). ``to_rows``:
+    OW x F, added before the activation), then ReLU (``relu``), clipped at ``ceiling`` (6: ReLU6). ``to_rows``:
     conv.py's blocked transpose for a channel-major x (else x is transposed whole first)."""
     if not x_nhwc and to_rows is None:   # conv.py passes its blocked transpose, one chunk at a time
         x, x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)), True
@@ -222,6 +245,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     sub = max(1, min(rows_per // th, -(-n // _threads())))
     rows_blk = max(rows_per, th)
     pvx = dt.type(pv)
+    hi = dt.type(ceiling)
     none = np.zeros(0)
     fast = PRODUCTS_DIRECT and dt == np.float32 and f % 16 == 0
 
@@ -252,7 +276,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
                 else:
                     for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, c))):
                         np.matmul(Z[:, zi, :, lo:lo + c], U2[b], out=M[:, b // 2, :, (b % 2) * f:(b % 2 + 1) * f])
-                _output_rows(M.reshape(4, 2, -1), r0, r1, th, tw, oh, ow, brow, mask, bool(relu), bool(relu6), res,
+                _output_rows(M.reshape(4, 2, -1), r0, r1, th, tw, oh, ow, brow, mask, bool(relu), hi, res,
                              S, ybuf, out)
 
     # BLAS at one thread even when the batch is one chunk (batch_parallel then leaves BLAS alone):

@@ -3,7 +3,7 @@ softmaxLayer, additionLayer; Wolfram LinearLayer, SoftmaxLayer, TotalLayer): the
 signatures and results.
 
   fc_forward(x, w, b) -> y (N x Out)        x N x In, or N x C x H x W read row-major (C, H, W)
-  fc_backward(dy, x, w) -> (dx (shape of x), dw (Out x In), db (Out,))
+  fc_backward(dy, x, w, need_dx=True) -> (dx (shape of x), dw (Out x In), db (Out,)); dx None without need_dx
   softmax_forward(x) -> y                   over the channel axis 1 of N x C (x H x W)
   softmax_backward(dy, x, y) -> dx          dx = y * (dy - sum_c(dy * y))
   addition_forward(inputs) -> y             the sum of same-shape arrays, in the given order
@@ -57,21 +57,24 @@ def fc_forward(x, w, b):
     return args.result(y, (n, out))
 
 
-def fc_backward(dy, x, w):
+def fc_backward(dy, x, w, need_dx=True):
     name = "fc_backward"
     args = Args(dy, x, w)
     k = _kernels(args, name)
     xd, wd, n, fan_in, out = _fc_args(name, args, x, w)
     dyd = flat(args.device(dy, "dy", shape=(n, out)))
-    dx = args.empty((n * fan_in,))
-    _dot_rows(k, dyd, (out, 1), flat(wd), (1, fan_in), out, n, fan_in, None, dx)       # dy w
+    dx = None
+    if need_dx:
+        dx = args.empty((n * fan_in,))
+        _dot_rows(k, dyd, (out, 1), flat(wd), (1, fan_in), out, n, fan_in, None, dx)   # dy w
     dw = args.empty((out * fan_in,))
     _dot_rows(k, dyd, (1, out), flat(xd), (1, fan_in), n, out, fan_in, None, dw)       # dy^T x
     ones = args.empty((max(n, 1),))
     launch(k["fill"], n, ones, args.dtype.type(1))
     db = args.empty((out,))
     _dot_rows(k, ones, (0, 1), dyd, (1, out), n, 1, out, None, db)                     # 1^T dy
-    return args.result(dx, tuple(xd.shape)), args.result(dw, (out, fan_in)), args.result(db)
+    dxr = None if dx is None else args.result(dx, tuple(xd.shape))
+    return dxr, args.result(dw, (out, fan_in)), args.result(db)
 
 
 def _ncs(name, shape):

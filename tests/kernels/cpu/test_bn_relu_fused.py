@@ -143,3 +143,64 @@ def test_fused_pool_needs_relu():
     x, s, o, _ = _data((2, 2, 4, 4), np.float64)
     with pytest.raises(ValueError, match="relu=True"):
         bn_forward_train(x, s, o, 1e-5, pool=(2, 2, 2, 2, 0, 0, 0, 0))
+
+
+# -- a clipped ReLU (ReLU6): bn_forward_train(relu=True, ceiling=c), bn_backward(relu_out=y, ceiling=c)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_fused_clipped_equals_bn_then_clipped_relu(shape, dtype):
+    from layergraph.kernels.cpu.activation import clippedrelu_backward, clippedrelu_forward
+    x, s, o, dy = _data(shape, dtype)
+    eps, c = 1e-5, 0.8
+    yb, m, v = bn_forward_train(x, s, o, eps)
+    y = clippedrelu_forward(yb, c)
+    yf, mf, vf = bn_forward_train(x, s, o, eps, relu=True, ceiling=c)
+    assert yf.dtype == dtype
+    np.testing.assert_array_equal(yf, y)
+    assert (y == 0).any() and (y == dtype(c)).any() and ((y > 0) & (y < c)).any()
+    dx, ds, do = bn_backward(clippedrelu_backward(dy, yb, y, c), x, s, m, v, eps)
+    dxf, dsf, dof = bn_backward(dy, x, s, mf, vf, eps, relu_out=yf, ceiling=c)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dxf, dx, **tol)
+    np.testing.assert_allclose(dsf, ds, **tol)
+    np.testing.assert_allclose(dof, do, **tol)
+
+
+@pytest.mark.parametrize("shape", SHAPES[:2])
+def test_fused_clipped_gradients_match_finite_differences(shape):
+    x, s, o, dy = _data(shape, np.float64, seed=3)
+    eps, c = 1e-3, 0.7
+
+    def f(x, s, o):
+        return bn_forward_train(x, s, o, eps, relu=True, ceiling=c)[0]
+
+    y, m, v = bn_forward_train(x, s, o, eps, relu=True, ceiling=c)
+    assert (y == c).any() and (y == 0).any()
+    dx, ds, do = bn_backward(dy, x, s, m, v, eps, relu_out=y, ceiling=c)
+    for wrt, g in enumerate((dx, ds, do)):
+        fd_check(f, [x, s, o], wrt, g, dy, h=1e-7, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_clipped_matches_torch(dtype):
+    x, s, o, dy = _data((6, 4, 5, 5), dtype, seed=5)
+    eps = 1e-5
+    y, m, v = bn_forward_train(x, s, o, eps, relu=True, ceiling=6.0 if dtype == np.float64 else 1.0)
+    c = 6.0 if dtype == np.float64 else 1.0
+    dx, ds, do = bn_backward(dy, x, s, m, v, eps, relu_out=y, ceiling=c)
+    tx, ts, to = (torch.tensor(a, requires_grad=True) for a in (x, s, o))
+    ty = torch.nn.functional.hardtanh(torch.nn.functional.batch_norm(tx, None, None, ts, to, training=True, eps=eps),
+                                      0.0, c)
+    gx, gs, go = torch.autograd.grad(ty, (tx, ts, to), torch.tensor(dy))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(y, ty.detach().numpy(), **tol)
+    for a, t in ((dx, gx), (ds, gs), (do, go)):
+        np.testing.assert_allclose(a, t.numpy(), **tol)
+
+
+def test_fused_clipped_refuses_a_pooling_and_a_bad_ceiling():
+    x, s, o, _ = _data((2, 2, 4, 4), np.float64)
+    with pytest.raises(ValueError, match="plain ReLU only"):
+        bn_forward_train(x, s, o, 1e-5, relu=True, ceiling=6.0, pool=(2, 2, 2, 2, 0, 0, 0, 0))
+    with pytest.raises(ValueError, match="ceiling must be a number > 0"):
+        bn_forward_train(x, s, o, 1e-5, relu=True, ceiling=-6)

@@ -58,7 +58,8 @@ def test_values_against_torch_float64(case, x_nhwc, act, threads):
     res = (g.standard_normal(ref.shape) * 3).astype(np.float32) if act == "residual" else None
     xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x_nhwc else x
     y = dc.direct_forward(xin, dc.weights(wt), f, kh, kw, b, sh, sw, dh, dw, *pads, pv, oh, ow,
-                          act in ("relu", "residual"), x_nhwc, x.shape, residual=res, relu6=act == "relu6")
+                          act in ("relu", "relu6", "residual"), x_nhwc, x.shape, residual=res,
+                          ceiling=6.0 if act == "relu6" else np.inf)
     expect = {"none": ref, "relu": np.maximum(ref, 0), "relu6": np.clip(ref, 0, 6),
               "residual": None if res is None else np.maximum(ref + res, 0)}[act]
     assert y.shape == expect.shape and y.dtype == np.float32
@@ -185,8 +186,8 @@ def test_products_equal_matmul():
 @pytest.mark.parametrize("relu", [False, True])
 def test_channel_major_forward_through_the_pixel_major_kernels(c, f, hw, pads, pv, relu, threads, monkeypatch):
     """conv_forward with channel-major x and y (the training forward) at float32 3x3 stride 1:
-    direct.py up to 16 channels, Winograd from 32 (24: neither, im2col), then a transpose;
-    against torch in float64."""
+    direct.py up to 16 channels, Winograd from 32 (conv._winograd_ok; 24: neither), then a
+    transpose; against torch in float64."""
     from layergraph.kernels.cpu import winograd as wg
     calls = []
     d0, w0 = dc.direct_forward, wg.winograd_forward
@@ -204,5 +205,7 @@ def test_channel_major_forward_through_the_pixel_major_kernels(c, f, hw, pads, p
     assert calls == ([] if c == 24 else ["direct"] if c <= 16 else ["winograd"])
     calls.clear()
     cv.conv_forward(x.astype(np.float64), w, b, 1, 1, 1, 1, *pads, padding_value=pv, relu=relu)
+    assert calls == ([] if c <= 24 else ["winograd"])   # float64: not direct.py (Winograd in float64 too)
+    calls.clear()
     cv.conv_forward(x, w, b, 2, 2, 1, 1, *pads, padding_value=pv, relu=relu)
-    assert calls == []   # float64, stride 2: the channel-major paths
+    assert calls == []   # stride 2: the channel-major paths

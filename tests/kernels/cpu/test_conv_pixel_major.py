@@ -102,7 +102,8 @@ def test_fallback_layouts_match_torch(threads, pm_calls, case, x_layout):
     xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x_layout == "nhwc" else x
     y = conv_forward(xin, w, b, 1, 1, 1, 1, 1, 1, 1, 1, groups=groups, padding_value=pv, relu=True,
                      x_layout=x_layout, y_layout="nhwc")
-    assert pm_calls == []
+    # above 64 channels a 3x3 stride-1 filter still runs as Winograd, on the channel-major route
+    assert pm_calls == ([False] if c > 64 else [])
     pads = (1, 1, 1, 1)
     ref = F.conv2d(_torch_pad(torch.tensor(x), pads, pv), torch.tensor(w), torch.tensor(b), groups=groups)
     np.testing.assert_allclose(y.transpose(0, 3, 1, 2), F.relu(ref).numpy(), rtol=1e-12, atol=1e-12)

@@ -50,9 +50,11 @@ def test_small_batch_of_a_large_layer_splits_the_columns():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("relu", [False, True])
-def test_column_split_matches_torch(threads, dtype, relu):
+# the forward split by columns, then by rows; the backward by columns at both
+@pytest.mark.parametrize("n", [8, 2 * dense._MIN_ROWS + 5])
+def test_column_split_matches_torch(threads, dtype, relu, n):
     g = np.random.default_rng(7)
-    n, k, out = 8, 1024, 521   # 8 * 521 * 1024 multiply-adds: over _MIN_COLUMN_WORK; 521 splits unevenly
+    k, out = 1024, 521   # 8 * 521 * 1024 multiply-adds: over _MIN_COLUMN_WORK; 521 splits unevenly
     assert n * out * k >= dense._MIN_COLUMN_WORK
     x, w, b = (g.standard_normal(s).astype(dtype) for s in ((n, k), (out, k), (out,)))
     dy = g.standard_normal((n, out)).astype(dtype)
@@ -93,3 +95,76 @@ def test_column_split_is_the_same_whoever_takes_a_slice():
     for _ in range(3):
         for a, c in zip(first, (fc_forward(x, w, b, relu=True), *fc_backward(dy, x, w))):
             np.testing.assert_array_equal(a, c)
+
+
+# -- need_dx=False (a layer on the network input): no dy W, dW and db unchanged ----------------
+@pytest.mark.parametrize("n, k, out", [(3, 37, 11), (2 * dense._MIN_ROWS + 5, 37, 11), (8, 1024, 521)],
+                         ids=["one-thread", "row-split", "column-split"])
+def test_without_dx_the_weight_gradients_are_the_same(threads, n, k, out):
+    g = np.random.default_rng(n + k)
+    x, w = g.standard_normal((n, k)).astype(np.float32), g.standard_normal((out, k)).astype(np.float32)
+    dy = g.standard_normal((n, out)).astype(np.float32)
+    before = _blas()
+    dx, dw, db = fc_backward(dy, x, w)
+    none, dw2, db2 = fc_backward(dy, x, w, need_dx=False)
+    assert _blas() == before
+    assert none is None and dx is not None
+    np.testing.assert_array_equal(dw2, dw)
+    np.testing.assert_array_equal(db2, db)
+
+
+def test_the_executor_skips_the_first_layers_dx():
+    """The MLP's first fully connected layer reads the network input: its backward is called
+    without dx, and the learnables' gradients are those of the backward with every dx."""
+    import layergraph as L
+    from layergraph.core.ops import FullyConnectedOp
+    L.rng(0)
+    net = L.dlnetwork([L.featureInputLayer(20, "Normalization", "none"), L.fullyConnectedLayer(30),
+                       L.reluLayer, L.fullyConnectedLayer(4), L.softmaxLayer])
+    ex = net.executor("cpu", np.float64)
+    x = np.random.default_rng(1).standard_normal((5, 20))
+    [out] = ex.output_refs()
+    seed = np.random.default_rng(2).standard_normal((5, 4))
+    calls = []
+    orig = FullyConnectedOp.backward
+
+    def spy(self, k, dys, ctx, P):
+        r = orig(self, k, dys, ctx, P)
+        calls.append((self.layer.Name, r[0][0] is None))
+        return r
+    FullyConnectedOp.backward = spy
+    try:
+        ex.forward({ex.input_names[0]: x}, training=True)
+        grads = ex.backward({out: seed})
+        ex.forward({ex.input_names[0]: x}, training=True)
+        all_dx = ex.backward({out: seed}, input_grads=True)
+    finally:
+        FullyConnectedOp.backward = orig
+    assert [c[1] for c in calls] == [False, True, False, False]
+    assert ex.input_grads and all(v.shape == x.shape for v in ex.input_grads.values())
+    for layer, gs in grads.items():
+        for name, gr in gs.items():
+            np.testing.assert_array_equal(gr, all_dx[layer][name])
+
+
+def test_one_thread_holds_blas_at_one_thread(monkeypatch):
+    """With one thread in the pool a large batch is not 'split' into one chunk that runs without
+    BLAS held: the product runs inside blas_threads(1)."""
+    from layergraph.kernels.cpu import _parallel
+    monkeypatch.setattr(_parallel, "threads", lambda: 1)
+    assert dense._split(4 * dense._MIN_ROWS) == 1
+    seen = []
+    real = np.matmul
+
+    def spy(*a, **k):
+        from threadpoolctl import ThreadpoolController
+        seen.append(max(lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers
+                        if "numpy" in str(lib.filepath)))
+        return real(*a, **k)
+    monkeypatch.setattr(dense.np, "matmul", spy)
+    g = np.random.default_rng(5)
+    x, w, b = g.standard_normal((4 * dense._MIN_ROWS, 37)), g.standard_normal((11, 37)), g.standard_normal(11)
+    y = fc_forward(x, w, b)
+    fc_backward(np.ones_like(y), x, w)
+    assert seen and set(seen) == {1}
+    np.testing.assert_allclose(y, x @ w.T + b, rtol=1e-12, atol=1e-12)

@@ -45,6 +45,23 @@ def test_fc_matches_cpu_and_torch(xshape, dtype, rng):
         np.testing.assert_allclose(ours.reshape(ref.shape), ref.numpy(), **_tol(dtype))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fc_backward_without_dx(dtype, rng):
+    # a layer on the network input: no dy W; dW and db as with it, and as the CPU kernel's
+    x = rng.standard_normal((4, 6)).astype(dtype)
+    w = rng.standard_normal((3, 6)).astype(dtype)
+    dy = rng.standard_normal((4, 3)).astype(dtype)
+    dx, dw, db = K.fc_backward(dy, x, w, need_dx=False)
+    assert dx is None
+    _, dw_all, db_all = K.fc_backward(dy, x, w)
+    np.testing.assert_array_equal(dw, dw_all)
+    np.testing.assert_array_equal(db, db_all)
+    none, cdw, cdb = cpu("fc", "backward")(dy, x, w, need_dx=False)
+    assert none is None
+    np.testing.assert_allclose(dw, cdw, **_tol(dtype))
+    np.testing.assert_allclose(db, cdb, **_tol(dtype))
+
+
 def test_fc_long_reduction_is_accurate(rng):
     # k much longer than a block: each thread sums a strided part, the block's tree the rest.
     x = rng.standard_normal((2, 300)).astype(np.float32)
