@@ -29,6 +29,7 @@ from numba import njit
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import workspace as _workspace
 from ._util import as_float, like, out_empty, relu_ceiling
+from . import direct as _direct
 from . import winograd as _winograd
 from .depthwise import depthwise_backward, depthwise_forward
 from .pool import max_planes
@@ -306,6 +307,10 @@ def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ce
     f, _, kh, kw = w.shape
     if residual is not None:
         residual = like(residual, x, "residual", (shape[0], oh, ow, f))
+    if _direct_eligible(x.dtype, shape[1], kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]):
+        wt = _direct.weights(w, U)
+        return _direct.direct_forward(x, wt, f, kh, kw, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pb"],
+                                      p["pl"], p["pr"], pv, oh, ow, relu, x_nhwc, shape, residual, ceiling=ceiling)
     if _winograd_ok(shape[1], p, kh, kw, pv):
         U = _winograd.transformed(w, U)
         return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
@@ -314,8 +319,34 @@ def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ce
                                 x_nhwc, shape, residual, ceiling)
 
 
+def _direct_eligible(dtype, c, kh, kw, sh, sw, dh, dw):
+    """Whether the pixel-major forward runs through direct.py's register-blocked kernel: float32,
+    at most _DIRECT_MAX_C input channels, (kh, kw, sh, sw, dh, dw) in _DIRECT_SHAPES (the kernel
+    computes any; these are where it was measured faster)."""
+    return np.dtype(dtype) == np.float32 and c <= _DIRECT_MAX_C and (kh, kw, sh, sw, dh, dw) in _DIRECT_SHAPES
+
+
+def _channel_major_via_rows(dtype, c, p, kh, kw, padding_value):
+    """Whether conv_forward with channel-major x and y runs direct.py pixel-major and transposes
+    y: a constant padding value, one group, _ROWS_MIN_C or more channels and _direct_eligible
+    (from _WINOGRAD_MIN_C channels Winograd takes that route instead: _winograd_ok)."""
+    if not CHANNEL_MAJOR_VIA_ROWS or isinstance(padding_value, str) or p["groups"] != 1 or c < _ROWS_MIN_C:
+        return False
+    return _direct_eligible(dtype, c, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"])
+
+
+CHANNEL_MAJOR_VIA_ROWS = True
+
+# direct.py's kernel up to 16 input channels at 3x3 stride 1, where (pixels x 9C)(9C x F) through
+# OpenBLAS (K = 144) and Winograd's (tiles x C)(C x F) products (K = 16) are slowest; at 32 channels
+# it measured the same as Winograd, and slower at 64 channels and at stride 2 (docs/performance.md, h_res)
+_DIRECT_MAX_C = 16
+_DIRECT_SHAPES = {(3, 3, 1, 1, 1, 1)}
+
+
 # Winograd from 32 input channels: at 16 its 16 products (tiles x 16)(16 x 16) ran at 37 GFLOP/s
-# against the direct product's 77 and it measured no faster than _im2row (docs/performance.md);
+# through OpenBLAS and it measured no faster than _im2row (docs/performance.md); with its products
+# on direct.py's kernel it is still slower there than direct.py's whole convolution (h_res);
 # at 64 to 256 channels, channel-major in and out (VGG's layers, training's forward), it took
 # 0.47-0.74 of the time of _forward_rows / im2col (1 thread, docs/performance.md, session 11)
 _WINOGRAD_MIN_C = 32
@@ -747,6 +778,10 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)
     bias = None if b is None else like(b, x, "b", (f,))
+    if pool is None and _channel_major_via_rows(x.dtype, c, p, kh, kw, padding_value):
+        # float32 3x3 stride 1 at 8-16 channels (the training forward, and prediction outside the
+        # pixel-major plan): direct.py pixel-major, then one transpose (docs/performance.md, h_res)
+        return nhwc_to_nchw(_pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, None, None, ceiling))
     if _depthwise(x, p):
         xq, q = _zero_padded(x, p, pv)
         qgeo = _pool_geometry(pool, oh, ow) if pool is not None else None

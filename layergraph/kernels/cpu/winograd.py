@@ -6,13 +6,16 @@ Gray ("Fast Algorithms for Convolutional Neural Networks", 2016),
 
     V[k, t, c] = (B^T d_{t,c} B)[k]    the 16 values of tile t's patch in channel c,
     U[k, c, f] = (G g_{f,c} G^T)[k]    the filter, once per set of weights (filter_transform),
-    M[k] = V[k] U[k]                   16 products (tiles x C)(C x F) through BLAS,
+    M[k] = V[k] U[k]                   16 products (tiles x C)(C x F),
     y_t = A^T M_t A                    (2x2 output pixels per filter), + bias, ReLU, a residual,
 
 2.25x fewer multiplications than the direct (im2row) product and 4 values per input pixel
-written instead of 9. The transforms are sums and differences only (G's halves are in U), so
-in float32 the result differs from the direct product by rounding of the same order: the tests
-bound the relative error against a float64 reference (tests/kernels/cpu/test_winograd.py).
+written instead of 9. The products run on direct.py's register-blocked kernel in float32 with F
+a multiple of 16 (PRODUCTS_DIRECT; 1.3-1.5x faster than numpy's matmul at these shapes, where
+OpenBLAS ran K = C = 16 to 64 at 36-68 GFLOP/s: docs/performance.md, h_res), else numpy's matmul.
+The transforms are sums and differences only (G's halves are in U), so in float32 the result
+differs from the direct product by rounding of the same order: the tests bound the relative
+error against a float64 reference (tests/kernels/cpu/test_winograd.py).
 
   filter_transform(w) -> U (16 x C x F, w's dtype; computed in float64); transformed(w, cache)
   winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=inf)
@@ -28,9 +31,12 @@ from ._parallel import blas_threads as _blas_threads
 from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
 from ._util import out_empty
+from . import direct as _direct
 
 # tiles per block: V and M of a block (16 x tiles x C, 16 x tiles x F) stay near L2
 _TILE_VALUES = 32768
+# the products on direct.products (float32, F % 16 == 0) rather than numpy's matmul
+PRODUCTS_DIRECT = True
 
 
 def filter_transform(w):
@@ -241,6 +247,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     pvx = dt.type(pv)
     hi = dt.type(ceiling)
     none = np.zeros(0)
+    fast = PRODUCTS_DIRECT and dt == np.float32 and f % 16 == 0
 
     def work(chunks):
         xt = None if x_nhwc else _workspace((sub * q, c), dt, "wx")
@@ -264,8 +271,11 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
                 Z = _workspace((4, 3, T, 2 * c), dt, "wz")
                 M = _workspace((4, 2, T, 2 * f), dt, "wm")
                 _input_rows(src, h, wd, pt, pl, pvx, th, tw, r0, r1, pvrow, e, Z.reshape(4, 3, -1))
-                for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, c))):
-                    np.matmul(Z[:, zi, :, lo:lo + c], U2[b], out=M[:, b // 2, :, (b % 2) * f:(b % 2 + 1) * f])
+                if fast:
+                    _direct.products(Z, U2, M)
+                else:
+                    for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, c))):
+                        np.matmul(Z[:, zi, :, lo:lo + c], U2[b], out=M[:, b // 2, :, (b % 2) * f:(b % 2 + 1) * f])
                 _output_rows(M.reshape(4, 2, -1), r0, r1, th, tw, oh, ow, brow, mask, bool(relu), hi, res,
                              S, ybuf, out)
 

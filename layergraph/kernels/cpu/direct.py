@@ -1,0 +1,319 @@
+"""A direct pixel-major convolution for the prediction forward (issue 16): one group, float32,
+x and y pixel-major (rows of C and F values per pixel), any filter size, stride and dilation
+(conv.py sends it the 3x3 stride-1 convolutions of at most 16 input channels, where it measured
+faster than the im2row product through OpenBLAS and than Winograd; docs/performance.md, h_res).
+
+Per block of up to 6 output pixels of one output row and 16 filters, the accumulators (2 AVX2
+vectors per pixel) stay in registers while the loops run over the taps (a, b) and the input
+channels c:
+
+    acc[p, :] += x[i*sh + a*dh, (j0 + p)*sw + b*dw, c] * w[a, b, c, f0:f0 + 16]
+
+one broadcast of x and one FMA per pixel and vector of filters (12 accumulators, 2 weight
+vectors, 1 broadcast: 15 of the 16 ymm registers). numba's own loops did not give this: the
+16-wide loop over f ran scalar (4-10 GFLOP/s; numba's negative-index handling adds integer work
+to every load), and a stack buffer of accumulators was kept in registers or spilled on every
+step depending on the loops around it. So _taps writes the three loops in LLVM IR, one <16 x
+float> value per pixel and llvm.fma, and stores the block once at the end.
+
+The input is copied per observation into a padded workspace (the padding value pv around it),
+which for a channel-major x is also the transpose. F is padded to a multiple of 16 in the
+weights (zeros); only the F real outputs are stored. The epilogue (bias, a residual, ReLU or
+ReLU6) runs over each finished output row.
+
+  weights(w, cache) -> the F x C x FH x FW weights as (FH*FW*C) x Fp float32, Fp = 16 * ceil(F / 16)
+  direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, oh, ow, relu, x_nhwc,
+                 shape, residual=None, ceiling=inf) -> y N x OH x OW x F (float32)
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ._parallel import batch_parallel as _batch_parallel
+from ._parallel import threads as _threads
+from ._parallel import workspace as _workspace
+from ._util import out_empty
+
+_ACC = 16   # one pixel x 16 filters, for the blocks whose last filters are padding
+_V16 = ir.VectorType(ir.FloatType(), 16)
+
+
+@intrinsic(prefer_literal=True)
+def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, wa, w0, fp):
+    """acc.flat[do + p*ds:do + p*ds + 16] = sum over a < kh, b < kw, ch < c of
+    xa.flat[x0 + a*rstep + b*cstep + p*pstep + ch] * wa.flat[w0 + ((a*kw + b)*c + ch)*fp : ... + 16]
+    for p < npx (an int literal), float32, offsets unchecked. Written in LLVM IR: one <16 x float>
+    value per pixel, kept in registers through the three loops (numba's own loops left the
+    16-wide multiply-add scalar, and a stack buffer of accumulators was kept in registers or not
+    depending on the loops around it)."""
+    if not isinstance(npx, types.IntegerLiteral):
+        return None
+    if not (isinstance(acc, types.Array) and isinstance(xa, types.Array) and isinstance(wa, types.Array)
+            and acc.dtype == xa.dtype == wa.dtype == types.float32 and acc.layout == xa.layout == wa.layout == "C"):
+        return None
+    n = npx.literal_value
+    ints = (do, ds, x0, pstep, c, kh, kw, rstep, cstep, w0, fp)
+
+    def codegen(context, builder, signature, args):
+        _, acca, dov, dsv, xarr, *rest = args
+        iv = [context.cast(builder, v, t, types.intp) for v, t in zip([dov, dsv] + rest[:7] + rest[8:], ints)]
+        dov, dsv, x0v, pst, cv, khv, kwv, rst, cst, w0v, fpv = iv
+        warr = rest[7]
+        adata = context.make_array(signature.args[1])(context, builder, acca).data
+        xdata = context.make_array(signature.args[4])(context, builder, xarr).data
+        wdata = context.make_array(signature.args[12])(context, builder, warr).data
+        vp = _V16.as_pointer()
+        accs = [cgutils.alloca_once(builder, _V16) for _ in range(n)]
+        for v in accs:
+            builder.store(ir.Constant(_V16, None), v)
+        i32 = ir.IntType(32)
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(_V16, [_V16] * 3), "llvm.fma.v16f32")
+        with cgutils.for_range(builder, khv) as la:
+            with cgutils.for_range(builder, kwv) as lb:
+                xo = builder.add(x0v, builder.add(builder.mul(la.index, rst), builder.mul(lb.index, cst)))
+                tap = builder.add(builder.mul(la.index, kwv), lb.index)
+                wo = builder.add(w0v, builder.mul(builder.mul(tap, cv), fpv))
+                with cgutils.for_range(builder, cv) as lc:
+                    ch = lc.index
+                    wv = builder.load(builder.bitcast(builder.gep(wdata, [builder.add(wo, builder.mul(ch, fpv))]), vp),
+                                      align=4)
+                    xc = builder.add(xo, ch)
+                    for p, v in enumerate(accs):
+                        xi = builder.add(xc, builder.mul(ir.Constant(xc.type, p), pst))
+                        x = builder.load(builder.gep(xdata, [xi]), align=4)
+                        xb = builder.insert_element(ir.Constant(_V16, ir.Undefined), x, ir.Constant(i32, 0))
+                        xb = builder.shuffle_vector(xb, ir.Constant(_V16, ir.Undefined),
+                                                    ir.Constant(ir.VectorType(i32, 16), [0] * 16))
+                        builder.store(builder.call(fma, [xb, wv, builder.load(v)]), v)
+        for p, v in enumerate(accs):
+            off = builder.add(dov, builder.mul(ir.Constant(dov.type, p), dsv))
+            dst = builder.bitcast(builder.gep(adata, [off]), vp)
+            builder.store(builder.load(v), dst, align=4)
+        return context.get_dummy_value()
+
+    sig = types.void(npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, wa, w0, fp)
+    return sig, codegen
+
+
+@njit(inline="always")
+def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, ow, yf):
+    """One output row of ow pixels, pixel j's filter k at yf[yb + j*ds + k] (k < f), its input
+    from xrow + j*pstep, the weights from wf[wb:]: blocks of 6, 4, 2, 1 pixels, for each 16 filters
+    (a last partial 16 pixel by pixel through acc; F = 16k needs no copy, and the few compiled
+    variants of _taps keep the compile time down)."""
+    for f0 in range(0, fp, 16):
+        if f0 + 16 > f:   # the last filters are padding
+            for j in range(ow):
+                _taps(1, acc, 0, 16, xf, xrow + j * pstep, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
+                for k in range(f - f0):
+                    yf[yb + j * ds + f0 + k] = acc[k]
+            continue
+        j0 = 0
+        while j0 < ow:
+            left = ow - j0
+            x0 = xrow + j0 * pstep
+            y0 = yb + j0 * ds + f0
+            # 6 pixels at a time; 7 or 8 left as 4 + 2 + 1 or 4 + 4 (a block of 1 or 2 runs at a
+            # fraction of the speed: 12 accumulators hide the FMA latency, 2 or 4 do not). Blocks
+            # of 5 and 3 would make the odd widths faster, at a seventh more compile time each.
+            if left >= 9 or left == 6:
+                _taps(6, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
+                j0 += 6
+            elif left >= 4:
+                _taps(4, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
+                j0 += 4
+            elif left >= 2:
+                _taps(2, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
+                j0 += 2
+            else:
+                _taps(1, yf, y0, ds, xf, x0, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
+                j0 += 1
+
+
+@njit(inline="always")
+def _epilogue(yrow, brow, rrow, has_r, act, hi):
+    """yrow = act(yrow + brow (+ rrow)) over one output row (contiguous; brow the bias repeated
+    per pixel; act 1: ReLU, 2: a ReLU clipped at hi): loops without branches inside, which LLVM
+    vectorizes."""
+    n = yrow.shape[0]
+    if has_r:
+        for q in range(n):
+            yrow[q] = yrow[q] + brow[q] + rrow[q]
+    else:
+        for q in range(n):
+            yrow[q] = yrow[q] + brow[q]
+    if act == 1:
+        for q in range(n):
+            yrow[q] = max(yrow[q], 0.0)
+    elif act == 2:
+        for q in range(n):
+            yrow[q] = min(max(yrow[q], 0.0), hi)
+
+
+@njit(cache=True, nogil=True)
+def _direct(xp, hp, wp, wt, kh, kw, sh, sw, dh, dw, m, oh, ow, brow, res, act, hi, y):
+    """y (m*oh*ow x F) from the padded pixel-major xp (m*hp*wp x C) and wt (kh*kw*C x Fp), then
+    + brow (the bias repeated ow times), + res (y's shape, when it has rows), ReLU (act 1) or
+    a ReLU clipped at hi (act 2), one output row at a time."""
+    c = xp.shape[1]
+    fp = wt.shape[1]
+    f = y.shape[1]
+    xf = xp.reshape(-1)
+    wf = wt.reshape(-1)
+    yf = y.reshape(-1)
+    rf = res.reshape(-1)
+    has_r = res.shape[0] > 0
+    acc = np.empty(_ACC, np.float32)
+    pstep = sw * c
+    rstep = dh * wp * c
+    cstep = dw * c
+    owf = ow * f
+    for i0 in range(m):
+        for i in range(oh):
+            xrow = ((i0 * hp + i * sh) * wp) * c
+            r = (i0 * oh + i) * ow
+            _row(acc, xf, xrow, r * f, f, pstep, c, kh, kw, rstep, cstep, wf, 0, fp, f, ow, yf)
+            _epilogue(yf[r * f:r * f + owf], brow, rf[r * f:r * f + owf] if has_r else rf, has_r, act, hi)
+
+
+@njit(cache=True, nogil=True)
+def _pad_rows(x2, h, w, pt, pl, pv, xp):
+    """xp (hp x wp x C) = pv, with the pixel-major rows x2 (h*w x C) at [pt:pt + h, pl:pl + w]."""
+    hp, wp, c = xp.shape
+    for i in range(hp):
+        hi = i - pt
+        row = xp[i]
+        if hi < 0 or hi >= h:
+            for j in range(wp):
+                for ch in range(c):
+                    row[j, ch] = pv
+            continue
+        for j in range(wp):
+            wi = j - pl
+            if 0 <= wi < w:
+                src = x2[hi * w + wi]
+                for ch in range(c):
+                    row[j, ch] = src[ch]
+            else:
+                for ch in range(c):
+                    row[j, ch] = pv
+
+
+@njit(cache=True, nogil=True)
+def _pad_planes(x3, h, w, pt, pl, pv, xp):
+    """_pad_rows from one channel-major observation x3 (C x h*w): the transpose and the padding."""
+    hp, wp, c = xp.shape
+    for i in range(hp):
+        hi = i - pt
+        row = xp[i]
+        if hi < 0 or hi >= h:
+            for j in range(wp):
+                for ch in range(c):
+                    row[j, ch] = pv
+            continue
+        for j in range(pl):
+            for ch in range(c):
+                row[j, ch] = pv
+        for j in range(pl + w, wp):
+            for ch in range(c):
+                row[j, ch] = pv
+        j0, j1 = max(0, -pl), min(w, wp - pl)
+        for ch in range(c):
+            src = x3[ch, hi * w:(hi + 1) * w]
+            for j in range(j0, j1):
+                row[j + pl, ch] = src[j]
+
+
+@njit(cache=True, nogil=True)
+def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, hi, y):
+    """For each observation of xs (m x h*w x C pixel-major, or m x C x h*w): pad it into xp
+    (hp x wp x C, a workspace), then _direct into its rows of y (m*oh*ow x F); res: y's shape,
+    or no rows."""
+    m = xs.shape[0]
+    hp, wp, c = xp.shape
+    p = oh * ow
+    has_r = res.shape[0] > 0
+    x2 = xp.reshape(hp * wp, c)
+    for i0 in range(m):
+        if x_nhwc:
+            _pad_rows(xs[i0], h, w, pt, pl, pv, xp)
+        else:
+            _pad_planes(xs[i0], h, w, pt, pl, pv, xp)
+        r = res[i0 * p:(i0 + 1) * p] if has_r else res
+        _direct(x2, hp, wp, wt, kh, kw, sh, sw, dh, dw, 1, oh, ow, brow, r, act, hi, y[i0 * p:(i0 + 1) * p])
+
+
+@njit(cache=True, nogil=True)
+def products(Z, U2, M):
+    """Winograd F(2x2, 3x3)'s 16 products (winograd.py) with _taps: M[a, b // 2, t, (b % 2)*F + k]
+    = sum over ch of V[a, b][t, ch] U2[b, a][ch, k], where V[a, b] is Z[a, zi, :, lo:lo + C]
+    ((zi, lo) = (0, 0), (1, 0), (2, 0), (0, C) for b = 0..3). Z 4 x 3 x T x 2C, U2 4 x 4 x C x F,
+    M 4 x 2 x T x 2F, float32, F a multiple of 16."""
+    t = Z.shape[2]
+    c = U2.shape[2]
+    f = U2.shape[3]
+    zf = Z.reshape(-1)
+    uf = U2.reshape(-1)
+    mf = M.reshape(-1)
+    acc = np.empty(_ACC, np.float32)
+    for b in range(4):
+        zi = b if b < 3 else 0
+        lo = c if b == 3 else 0
+        for a in range(4):
+            _row(acc, zf, (a * 3 + zi) * t * 2 * c + lo, (a * 2 + b // 2) * t * 2 * f + (b % 2) * f, 2 * f, 2 * c, c,
+                 1, 1, 0, 0, uf, (b * 4 + a) * c * f, f, f, t, mf)
+
+
+def weights(w, cache=None):
+    """The F x C x FH x FW weights as (FH*FW*C) x Fp float32 (rows tap-major, channel-minor; F
+    padded with zero columns to Fp, a multiple of 16); kept in ``cache`` (a dict held with these
+    weights, or None) under the key ("direct", shape)."""
+    key = ("direct", w.shape)
+    if cache is not None and key in cache:
+        return cache[key]
+    f, c, kh, kw = w.shape
+    fp = -(-f // 16) * 16
+    wt = np.zeros((kh * kw * c, fp), np.float32)
+    wt[:, :f] = w.transpose(2, 3, 1, 0).reshape(kh * kw * c, f)
+    if cache is not None:
+        cache[key] = wt
+    return wt
+
+
+def eligible(dtype, groups):
+    """Whether direct_forward computes this pixel-major forward (float32, one group)."""
+    return groups == 1 and np.dtype(dtype) == np.float32
+
+
+def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, oh, ow, relu, x_nhwc, shape,
+                   residual=None, ceiling=np.inf):
+    """The convolution of x (N x C x H x W, or ``x_nhwc``: N x H x W x C; ``shape`` the N x C x H x
+    W it stands for; float32) with the weights ``wt`` (weights(w)) of ``f`` filters kh x kw,
+    padded pt, pb, pl, pr with the constant pv: y N x OH x OW x F, + bias, + ``residual`` (N x OH
+    x OW x F, added before the activation), then ReLU (``relu``), clipped at ``ceiling`` (6: ReLU6)."""
+    n, c, h, wd = shape
+    dt = np.dtype(np.float32)
+    hp, wp = h + pt + pb, wd + pl + pr
+    p = oh * ow
+    y = out_empty((n, oh, ow, f), dt)
+    y2 = y.reshape(n * p, f)
+    xs = x.reshape(n, h * wd, c) if x_nhwc else x.reshape(n, c, h * wd)
+    brow = np.tile(np.zeros(f, dt) if bias is None else bias.astype(dt), ow)
+    res2 = residual.reshape(n * p, f) if residual is not None else np.zeros((0, f), dt)
+    act = 0 if not relu else 1 if ceiling == np.inf else 2
+    hi = dt.type(min(ceiling, np.finfo(dt).max))
+    pvx = dt.type(pv)
+    sub = max(1, min(8, -(-n // _threads())))
+
+    def work(chunks):
+        xp = _workspace((hp, wp, c), dt, "dxp")
+        for s0, s1 in chunks:
+            _chunk(xs[s0:s1], x_nhwc, h, wd, pt, pl, pvx, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow,
+                   res2[s0 * p:s1 * p] if residual is not None else res2, act, hi, y2[s0 * p:s1 * p])
+
+    _batch_parallel(work, n, sub)
+    return y
