@@ -352,6 +352,12 @@ _DIRECT_SHAPES = {(3, 3, 1, 1, 1, 1)}
 _WINOGRAD_MIN_C = 32
 
 
+# dx through Winograd from 128 filters: it paid at VGG's 128 and 256 (0.90 of the training step)
+# and not at 32 or 64 (ResNet-20's and the seed CNN's steps unchanged), where it only added
+# compile time to a cold start (docs/performance.md, session 11)
+_WINOGRAD_DX_MIN_F = 128
+
+
 def _winograd_ok(c, p, kh, kw, pv):
     """Whether the forward of a convolution with c input channels and geometry p runs as Winograd
     F(2x2, 3x3): one group, 3x3, stride 1, dilation 1, a constant padding value, >= 32 channels."""
@@ -824,7 +830,8 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
             dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dx, dw2, db
     xp, q, pv = _prepad(x, p, padding)  # mirrored or replicated borders: the padded copy's gradient, folded back
-    if need_dx and _winograd_ok(f, q, kh, kw, 0.0) and q["pt"] <= kh - 1 and q["pl"] <= kw - 1:
+    if need_dx and f >= _WINOGRAD_DX_MIN_F and _winograd_ok(f, q, kh, kw, 0.0) and q["pt"] <= kh - 1 \
+            and q["pl"] <= kw - 1:
         # dx is the convolution of dy with the flipped, transposed filters, padded by what the
         # forward's padding leaves of the filter's reach: Winograd's, from F >= 32 (dW, db as before)
         wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])

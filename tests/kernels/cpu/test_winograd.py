@@ -234,6 +234,7 @@ def test_channel_major_route_float32_error_and_gradients():
     (4, 16, (6, 6), (1, 1, 1, 1), 0.0),              # F = 16: not Winograd
 ])
 def test_backward_dx_through_winograd_matches_torch(threads, monkeypatch, c, f, hw, pads, pv):
+    monkeypatch.setattr(cv, "_WINOGRAD_DX_MIN_F", 32)   # small shapes through the Winograd dx
     calls = []
     w0 = wg.winograd_forward
     monkeypatch.setattr(wg, "winograd_forward", lambda *a, **k: calls.append(a[2] is None) or w0(*a, **k))
@@ -256,8 +257,9 @@ def test_backward_dx_through_winograd_matches_torch(threads, monkeypatch, c, f, 
     assert dx0 is None and np.array_equal(dw0, dw) and np.array_equal(db0, db)
 
 
-def test_backward_dx_through_winograd_finite_differences_and_float32():
+def test_backward_dx_through_winograd_finite_differences_and_float32(monkeypatch):
     from _cpu_testutil import fd_check
+    monkeypatch.setattr(cv, "_WINOGRAD_DX_MIN_F", 32)
     g = np.random.default_rng(7)
     x = g.standard_normal((2, 3, 5, 6))
     w = g.standard_normal((32, 3, 3, 3))
@@ -279,3 +281,20 @@ def test_backward_dx_through_winograd_finite_differences_and_float32():
         F.conv2d(tx, torch.tensor(w.astype(np.float64)), padding=1).backward(torch.tensor(dy.astype(np.float64)))
         ref = tx.grad.numpy()
         assert dx.dtype == np.float32 and np.abs(dx - ref).max() / np.abs(ref).max() < 1e-6
+
+
+def test_backward_dx_takes_winograd_from_128_filters_by_default(monkeypatch):
+    calls = []
+    w0 = wg.winograd_forward
+    monkeypatch.setattr(wg, "winograd_forward", lambda *a, **k: calls.append(a[2] is None) or w0(*a, **k))
+    g = np.random.default_rng(1)
+    for f in (64, 128):
+        x = g.standard_normal((2, 4, 5, 5))
+        w = g.standard_normal((f, 4, 3, 3))
+        dy = g.standard_normal((2, f, 5, 5))
+        calls.clear()
+        dx, _, _ = cv.conv_backward(dy, x, w, 1, 1, 1, 1, 1, 1, 1, 1)
+        assert calls == ([True] if f >= cv._WINOGRAD_DX_MIN_F else [])
+        tx = torch.tensor(x, requires_grad=True)
+        F.conv2d(tx, torch.tensor(w), padding=1).backward(torch.tensor(dy))
+        np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-11, atol=1e-11)
