@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from ._parallel import batch_parallel as _batch_parallel
+from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
 from ._util import as_float, like, out_empty, relu_ceiling
 from . import direct as _direct
@@ -387,18 +388,43 @@ def pixel_major_eligible(c, groups, padding_value=0.0):
 
 
 def nhwc_to_nchw(y):
-    """A pixel-major N x H x W x C array as a new N x C x H x W one (blocked transpose)."""
+    """A pixel-major N x H x W x C array as a new N x C x H x W one (blocked transpose, the batch
+    split over the pool's threads: serial, it cost the direct route's gain in wall time)."""
     n, h, w, c = y.shape
-    out = out_empty((n, c, h * w), y.dtype)
-    _from_rows(np.ascontiguousarray(y).reshape(n * h * w, c), np.zeros(0, y.dtype), False, y.dtype.type(np.inf), out)
+    p = h * w
+    out = out_empty((n, c, p), y.dtype)
+    y2 = np.ascontiguousarray(y).reshape(n * p, c)
+    none, inf = np.zeros(0, y.dtype), y.dtype.type(np.inf)
+
+    def work(chunks):
+        for s0, s1 in chunks:
+            _from_rows(y2[s0 * p:s1 * p], none, False, inf, out[s0:s1])
+    _batch_parallel(work, n, _transpose_chunk(n, p * c))
     return out.reshape(n, c, h, w)
 
 
+def _transpose_chunk(n, per):
+    """Observations per slice of a parallel transpose: the calling thread alone below
+    _parallel.SERIAL_BELOW values, else about four slices per thread."""
+    from ._parallel import SERIAL_BELOW
+    if n * per < SERIAL_BELOW:
+        return n
+    return max(1, -(-n // (4 * _threads())))
+
+
 def nchw_to_nhwc(x):
-    """An N x C x H x W array as a new pixel-major N x H x W x C one (blocked transpose)."""
+    """An N x C x H x W array as a new pixel-major N x H x W x C one (blocked transpose, the
+    batch split over the pool's threads)."""
     n, c, h, w = x.shape
-    out = out_empty((n * h * w, c), x.dtype)
-    _to_rows(np.ascontiguousarray(x).reshape(n, c, h * w), out, np.zeros(0), False)
+    p = h * w
+    out = out_empty((n * p, c), x.dtype)
+    x3 = np.ascontiguousarray(x).reshape(n, c, p)
+    none = np.zeros(0)
+
+    def work(chunks):
+        for s0, s1 in chunks:
+            _to_rows(x3[s0:s1], out[s0 * p:s1 * p], none, False)
+    _batch_parallel(work, n, _transpose_chunk(n, p * c))
     return out.reshape(n, h, w, c)
 
 
