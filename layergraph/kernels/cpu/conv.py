@@ -359,6 +359,22 @@ _WINOGRAD_MIN_C = 32
 _WINOGRAD_DX_MIN_F = 128
 
 
+def _dx_route(dtype, f, q, kh, kw):
+    """The geometry of dx's convolution (dy with f channels, the flipped filters) when
+    conv_backward computes dx on the pixel-major forward's kernels, else None: a one-group 3x3
+    stride-1 filter whose padding is within its reach, and either f >= _WINOGRAD_DX_MIN_F
+    (Winograd's) or direct.py's range (float32, _ROWS_MIN_C to _DIRECT_MAX_C channels: ResNet's
+    16-channel stage, where dx through direct.py measured faster than the im2row product)."""
+    if q["groups"] != 1 or (kh, kw, q["sh"], q["sw"], q["dh"], q["dw"]) != (3, 3, 1, 1, 1, 1):
+        return None
+    pads = (q["pt"], q["pb"], q["pl"], q["pr"])
+    if max(pads) > 2:
+        return None
+    if not (f >= _WINOGRAD_DX_MIN_F or (f >= _ROWS_MIN_C and _direct_eligible(dtype, f, kh, kw, 1, 1, 1, 1))):
+        return None
+    return dict(q, pt=2 - pads[0], pb=2 - pads[1], pl=2 - pads[2], pr=2 - pads[3])
+
+
 def _winograd_ok(c, p, kh, kw, pv):
     """Whether the forward of a convolution with c input channels and geometry p runs as Winograd
     F(2x2, 3x3): one group, 3x3, stride 1, dilation 1, a constant padding value, >= 32 channels."""
@@ -856,14 +872,14 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
             dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dx, dw2, db
     xp, q, pv = _prepad(x, p, padding)  # mirrored or replicated borders: the padded copy's gradient, folded back
-    if need_dx and f >= _WINOGRAD_DX_MIN_F and _winograd_ok(f, q, kh, kw, 0.0) and q["pt"] <= kh - 1 \
-            and q["pl"] <= kw - 1:
+    route = _dx_route(x.dtype, f, q, kh, kw) if need_dx else None
+    if route is not None:
         # dx is the convolution of dy with the flipped, transposed filters, padded by what the
-        # forward's padding leaves of the filter's reach: Winograd's, from F >= 32 (dW, db as before)
+        # forward's padding leaves of the filter's reach, on the pixel-major forward's kernels
+        # (direct.py's or Winograd's: _dx_route); dW and db as before
         wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
-        dxp = nhwc_to_nchw(_winograd.winograd_forward(
-            dy, _winograd.filter_transform(wr), None, kh - 1 - q["pt"], kw - 1 - q["pl"], 0.0, xp.shape[2],
-            xp.shape[3], False, False, dy.shape, to_rows=_to_rows))
+        dxp = nhwc_to_nchw(_pixel_major(dy, wr, None, route, 0.0, xp.shape[2], xp.shape[3], False, False, dy.shape,
+                                        None, None, np.inf))
         _, dw2, db = conv_backward(dy, xp, w, 1, 1, 1, 1, q["pt"], q["pb"], q["pl"], q["pr"], 1, pv, need_dx=False)
         if isinstance(padding, str):
             dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)

@@ -209,3 +209,39 @@ def test_channel_major_forward_through_the_pixel_major_kernels(c, f, hw, pads, p
     calls.clear()
     cv.conv_forward(x, w, b, 2, 2, 1, 1, *pads, padding_value=pv, relu=relu)
     assert calls == []   # stride 2: the channel-major paths
+
+
+@pytest.mark.parametrize("c, f, hw, pads, pv", [
+    (16, 16, (9, 7), (1, 1, 1, 1), 0.0),     # ResNet's 16-channel stage, odd sizes
+    (5, 8, (6, 6), (0, 2, 2, 0), 0.5),       # 8 filters, asymmetric padding, a padding value
+    (4, 12, (5, 6), (2, 2, 2, 2), 0.0),      # padding at the filter's whole reach
+    (3, 16, (6, 6), (1, 1, 1, 1), "replicate"),   # a replicated border, folded back
+    (4, 16, (6, 6), (3, 0, 0, 1), 0.0),      # beyond the reach: the im2row dx
+])
+def test_backward_dx_through_direct_matches_torch(monkeypatch, c, f, hw, pads, pv):
+    """float32 conv_backward with 8 to 16 filters computes dx as direct.py's forward of the flipped
+    filters: against float64 torch (the float32 error), and dW, db unchanged by the route."""
+    from layergraph.kernels.cpu import direct
+    from test_conv_threads import _torch_pad
+    calls = []
+    d0 = direct.direct_forward
+    monkeypatch.setattr(direct, "direct_forward", lambda *a, **k: calls.append(a[2]) or d0(*a, **k))
+    g = np.random.default_rng(c + f)
+    x = g.standard_normal((3, c, *hw))
+    w = g.standard_normal((f, c, 3, 3)) / np.sqrt(9 * c)
+    tx, tw = (torch.tensor(a, requires_grad=True) for a in (x, w))
+    ty = F.conv2d(_torch_pad(tx, pads, pv), tw)
+    dy = g.standard_normal(tuple(ty.shape))
+    ty.backward(torch.tensor(dy))
+    x32, w32, dy32 = (a.astype(np.float32) for a in (x, w, dy))
+    calls.clear()
+    dx, dw, db = cv.conv_backward(dy32, x32, w32, 1, 1, 1, 1, *pads, padding_value=pv)
+    assert calls == ([c] if max(pads) <= 2 else [])   # the dx convolution's filters: the C input channels
+    ref = tx.grad.numpy()
+    assert dx.dtype == np.float32 and np.abs(dx - ref).max() <= 2e-6 * np.abs(ref).max() + 1e-6
+    _, dw0, db0 = cv.conv_backward(dy32, x32, w32, 1, 1, 1, 1, *pads, padding_value=pv, need_dx=False)
+    np.testing.assert_array_equal(dw, dw0)
+    np.testing.assert_array_equal(db, db0)
+    # float64 (the finite-difference-checked im2row path) gives the same dx to float32 rounding
+    dx64, _, _ = cv.conv_backward(dy, x, w, 1, 1, 1, 1, *pads, padding_value=pv)
+    np.testing.assert_allclose(dx, dx64, rtol=0, atol=2e-6 * np.abs(dx64).max() + 1e-6)
