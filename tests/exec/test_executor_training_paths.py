@@ -31,6 +31,16 @@ def seed_cnn(first_relu=False):
     return layers
 
 
+def _same_for(dtype, g1, g2):
+    """Gradients of a fused and a plain pass: to float64 rounding, or float32's tolerance."""
+    if dtype == np.float64:
+        _same(g1, g2, exact=False)
+    else:
+        for layer in g1:
+            for name in g1[layer]:
+                np.testing.assert_allclose(g1[layer][name], g2[layer][name], rtol=2e-4, atol=2e-5)
+
+
 def _run(ex, x, W, input_grads=False, keep=None):
     acts = ex.forward({"in": x}, training=True, keep=keep)
     [ref] = ex.output_refs()
@@ -139,12 +149,7 @@ def test_fused_training_step_equals_unfused(dtype):
     for name in ("bn1", "bn2"):
         for s1, s2 in zip(fused.batch_stats[name], plain.batch_stats[name]):
             np.testing.assert_array_equal(s1, s2)
-    if dtype == np.float64:
-        _same(g1, g2, exact=False)
-    else:
-        for layer in g1:
-            for name in g1[layer]:
-                np.testing.assert_allclose(g1[layer][name], g2[layer][name], rtol=2e-4, atol=2e-5)
+    _same_for(dtype, g1, g2)
 
 
 def test_fused_training_gradients_match_finite_differences():
@@ -302,12 +307,7 @@ def test_fused_clipped_relu_training_step_equals_unfused(dtype):
     assert (r1 == dtype(0.5)).any() and (r1 == 0).any()   # both kinks are reached
     [ref] = fused.output_refs()
     np.testing.assert_array_equal(a1[ref], a2[ref])
-    if dtype == np.float64:
-        _same(g1, g2, exact=False)
-    else:
-        for layer in g1:
-            for name in g1[layer]:
-                np.testing.assert_allclose(g1[layer][name], g2[layer][name], rtol=2e-4, atol=2e-5)
+    _same_for(dtype, g1, g2)
 
 
 def test_fused_clipped_relu_training_gradients_match_finite_differences():

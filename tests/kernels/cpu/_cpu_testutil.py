@@ -85,3 +85,18 @@ def disk_case(name):
     nodes = list(m.graph.node)
     attrs = [{a.name: helper.get_attribute_value(a) for a in n.attribute} for n in nodes]
     return m, nodes, attrs, weights, read("input"), read("output")
+
+
+def blas_threads_seen(monkeypatch, module):
+    """Replaces module's np.matmul with a spy; returns the list of numpy's BLAS thread counts at
+    each product (threadpoolctl), so a test shows the products ran with BLAS held."""
+    from threadpoolctl import ThreadpoolController
+    seen = []
+    real = np.matmul
+
+    def spy(*a, **k):
+        seen.append(max(lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers
+                        if "numpy" in str(lib.filepath)))
+        return real(*a, **k)
+    monkeypatch.setattr(module.np, "matmul", spy)
+    return seen

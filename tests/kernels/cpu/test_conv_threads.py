@@ -157,18 +157,12 @@ def test_one_thread_holds_blas_at_one_thread_in_the_convolution(monkeypatch):
     """NUMBA_NUM_THREADS=1: batch_parallel's single chunk runs with BLAS held at one thread too
     (it ran on OpenBLAS's own threads before), for the convolution's products as for the fully
     connected layer's."""
-    from threadpoolctl import ThreadpoolController
+    from _cpu_testutil import blas_threads_seen
 
     from layergraph.kernels.cpu import _parallel
+    from layergraph.kernels.cpu import conv as cv
     monkeypatch.setattr(_parallel, "threads", lambda: 1)
-    seen = []
-    real = np.matmul
-
-    def spy(*a, **k):
-        seen.append(max(lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers
-                        if "numpy" in str(lib.filepath)))
-        return real(*a, **k)
-    monkeypatch.setattr(np, "matmul", spy)
+    seen = blas_threads_seen(monkeypatch, cv)
     g = np.random.default_rng(2)
     x, w = g.standard_normal((4, 8, 9, 9)), g.standard_normal((6, 8, 3, 3))
     y = conv_forward(x, w, None, 1, 1, 1, 1, 1, 1, 1, 1)

@@ -8,6 +8,8 @@ import torch
 from layergraph.kernels.cpu import dense
 from layergraph.kernels.cpu.dense import fc_backward, fc_forward
 
+from _cpu_testutil import blas_threads_seen
+
 
 @pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
 def threads(request, monkeypatch):
@@ -153,15 +155,7 @@ def test_one_thread_holds_blas_at_one_thread(monkeypatch):
     from layergraph.kernels.cpu import _parallel
     monkeypatch.setattr(_parallel, "threads", lambda: 1)
     assert dense._split(4 * dense._MIN_ROWS) == 1
-    seen = []
-    real = np.matmul
-
-    def spy(*a, **k):
-        from threadpoolctl import ThreadpoolController
-        seen.append(max(lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers
-                        if "numpy" in str(lib.filepath)))
-        return real(*a, **k)
-    monkeypatch.setattr(dense.np, "matmul", spy)
+    seen = blas_threads_seen(monkeypatch, dense)
     g = np.random.default_rng(5)
     x, w, b = g.standard_normal((4 * dense._MIN_ROWS, 37)), g.standard_normal((11, 37)), g.standard_normal(11)
     y = fc_forward(x, w, b)
