@@ -31,6 +31,24 @@ def seed_cnn(first_relu=False):
     return layers
 
 
+def _check_fd(ex, x, W, grads, layers, g):
+    """The learnable gradients of ``layers`` against central differences of sum(y * W) along a
+    random direction each (float64 training passes of ``ex``)."""
+    [ref] = ex.output_refs()
+    for layer in layers:
+        for pname, gr in grads[layer].items():
+            P = ex.params[layer][pname]
+            d = g.standard_normal(P.shape)
+            eps = 1e-7
+            P += eps * d
+            up = float((ex.forward({"in": x}, training=True)[ref] * W).sum())
+            P -= 2 * eps * d
+            down = float((ex.forward({"in": x}, training=True)[ref] * W).sum())
+            P += eps * d
+            assert (up - down) / (2 * eps) == pytest.approx(float((gr * d).sum()), rel=1e-5, abs=1e-8), \
+                (layer, pname)
+
+
 def _same_for(dtype, g1, g2):
     """Gradients of a fused and a plain pass: to float64 rounding, or float32's tolerance."""
     if dtype == np.float64:
@@ -158,19 +176,7 @@ def test_fused_training_gradients_match_finite_differences():
     x = g.standard_normal((4, 3, 8, 8))
     W = g.standard_normal((4, 3, 1, 1))
     _, grads = _run(fused, x, W)
-    [ref] = fused.output_refs()
-    for layer in ("bn1", "c2", "bn2"):
-        for pname, gr in grads[layer].items():
-            P = fused.params[layer][pname]
-            d = g.standard_normal(P.shape)
-            eps = 1e-7
-            P += eps * d
-            up = float((fused.forward({"in": x}, training=True)[ref] * W).sum())
-            P -= 2 * eps * d
-            down = float((fused.forward({"in": x}, training=True)[ref] * W).sum())
-            P += eps * d
-            assert (up - down) / (2 * eps) == pytest.approx(float((gr * d).sum()), rel=1e-5, abs=1e-8), \
-                (layer, pname)
+    _check_fd(fused, x, W, grads, ("bn1", "c2", "bn2"), g)
 
 
 def test_kept_batchnorm_output_turns_the_fusion_off():
@@ -317,16 +323,4 @@ def test_fused_clipped_relu_training_gradients_match_finite_differences():
     W = g.standard_normal((4, 3, 1, 1))
     _, grads = _run(fused, x, W)
     assert set(fused._fused_into) == {"r1", "r2"}
-    [ref] = fused.output_refs()
-    for layer in ("c1", "bn1", "dw", "bn2"):
-        for pname, gr in grads[layer].items():
-            P = fused.params[layer][pname]
-            d = g.standard_normal(P.shape)
-            eps = 1e-7
-            P += eps * d
-            up = float((fused.forward({"in": x}, training=True)[ref] * W).sum())
-            P -= 2 * eps * d
-            down = float((fused.forward({"in": x}, training=True)[ref] * W).sum())
-            P += eps * d
-            assert (up - down) / (2 * eps) == pytest.approx(float((gr * d).sum()), rel=1e-5, abs=1e-8), \
-                (layer, pname)
+    _check_fd(fused, x, W, grads, ("c1", "bn1", "dw", "bn2"), g)
