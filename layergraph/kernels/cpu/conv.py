@@ -26,7 +26,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._parallel import SERIAL_BELOW as _SERIAL_BELOW
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
@@ -423,7 +422,8 @@ def nhwc_to_nchw(y):
 def _transpose_chunk(n, per):
     """Observations per slice of a parallel transpose: the calling thread alone below
     _parallel.SERIAL_BELOW values, else about four slices per thread."""
-    if n * per < _SERIAL_BELOW:
+    from ._parallel import SERIAL_BELOW
+    if n * per < SERIAL_BELOW:
         return n
     return max(1, -(-n // (4 * _threads())))
 
@@ -637,16 +637,6 @@ _SUB = 4
 
 
 # -- convolution -------------------------------------------------------------------------------
-def _max_pooled(y, pool):
-    """The max pooling ``pool`` (conv_forward's hyperparameters) of y (N x F x OH x OW): the
-    fused pooling of the routes that compute the whole convolution first."""
-    n, f, oh, ow = y.shape
-    qh, qw, qsh, qsw, qt, ql, poh, pow_ = _pool_geometry(pool, oh, ow)
-    out = out_empty((n, f, poh, pow_), y.dtype)
-    max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
-    return out
-
-
 def _pool_geometry(pool, oh, ow):
     """A fused max pooling (ph, pw, sh, sw, pt, pb, pl, pr) of the oh x ow output: (ph, pw, sh, sw,
     pt, pl, pooled height, pooled width), checked."""
@@ -836,17 +826,30 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)
     bias = None if b is None else like(b, x, "b", (f,))
-    if _winograd_ok(c, p, kh, kw, pv) or (pool is None and _channel_major_via_rows(x.dtype, c, p, kh, kw,
-                                                                                    padding_value)):
-        # channel-major in and out on the pixel-major kernels, the result transposed back:
-        # Winograd's from 32 channels (VGG's layers, training's forward, pooled chains), direct.py's
-        # in float32 at 8-16 channels (docs/performance.md, h_res and session 11)
-        y = nhwc_to_nchw(_pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, winograd, None, ceiling))
-        return y if pool is None else _max_pooled(y, pool)
+    if pool is None and _channel_major_via_rows(x.dtype, c, p, kh, kw, padding_value):
+        # float32 3x3 stride 1 at 8-16 channels (the training forward, and prediction outside the
+        # pixel-major plan): direct.py pixel-major, then one transpose (docs/performance.md, h_res)
+        return nhwc_to_nchw(_pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, None, None, ceiling))
     if _depthwise(x, p):
         xq, q = _zero_padded(x, p, pv)
+        qgeo = _pool_geometry(pool, oh, ow) if pool is not None else None
         y = depthwise_forward(xq, w, bias, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], oh, ow, relu, ceiling)
-        return y if pool is None else _max_pooled(y, pool)
+        if qgeo is None:
+            return y
+        qh, qw, qsh, qsw, qt, ql, poh, pow_ = qgeo
+        out = out_empty((n, f, poh, pow_), x.dtype)
+        max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
+        return out
+    if _winograd_ok(c, p, kh, kw, pv):   # channel-major in and out: the result transposed back
+        U = _winograd.transformed(w, winograd)
+        y = nhwc_to_nchw(_winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, False,
+                                                    x.shape, ceiling=ceiling, to_rows=_to_rows))
+        if pool is None:
+            return y
+        qh, qw, qsh, qsw, qt, ql, poh, pow_ = _pool_geometry(pool, oh, ow)
+        out = out_empty((n, f, poh, pow_), x.dtype)
+        max_planes(y.reshape(-1, oh, ow), qh, qw, qsh, qsw, qt, ql, out.reshape(-1, poh, pow_))
+        return out
     x, p, pv = _prepad(x, p, pv)
     if pool is None and _rows_eligible(c, p["groups"], p["sh"], p["sw"], forward=True):
         return _forward_rows(x, w, bias, p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu, ceiling)
