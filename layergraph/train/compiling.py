@@ -67,7 +67,9 @@ def background_compile(dtype="float32"):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
     env[_BACKGROUND_ENV] = "0"  # the helper starts no helper
-    code = f"from layergraph.train.compiling import _compile_backward; _compile_backward({str(dtype)!r})"
+    # this layergraph first, also before the working directory's (python -c puts that first)
+    code = (f"import sys; sys.path.insert(0, {root!r}); "
+            f"from layergraph.train.compiling import _compile_backward; _compile_backward({str(dtype)!r})")
     try:
         _background = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
@@ -92,22 +94,29 @@ def cache_looks_cold() -> bool:
 
 def _compile_backward(dtype):
     """In the helper process: the backward kernels, each called once on tiny arrays of ``dtype``.
-    First SGDM's update (a run reaches it last), then those of a CNN's backward in the reverse of
-    the order its first iteration reaches them (the first convolution's dW on the im2col path,
-    batch normalization fused with ReLU and max pooling, an inner convolution's pixel-major path,
-    batch normalization fused with ReLU, softmax, cross-entropy), so that the run, compiling its
-    forward and then its backward from the loss down, and this process, going up from the bottom,
+    First the kernels at the end of a CNN's forward, which the run reaches only after compiling its
+    convolutions (a pixel-major result transposed back, batch normalization fused with ReLU,
+    softmax, cross-entropy), then SGDM's update (a run reaches it last), then those of a CNN's
+    backward in the reverse of the order its first iteration reaches them (the first convolution's
+    dW on the im2col path, batch normalization fused with ReLU and max pooling, an inner
+    convolution's pixel-major path, batch normalization fused with ReLU, softmax), so that the run,
+    compiling its forward and then its backward from the loss down, and this process, going up,
     meet at one kernel at most instead of compiling the same ones side by side; then the less
     common ones (plain batch normalization, the im2col path's dx, the depthwise convolution)."""
     import numpy as np
 
     from ..kernels.cpu import conv, loss, norm, softmax, update
     dt = np.dtype(dtype)
-    update.sgdm_update(np.ones(4, dt), np.ones(4, dt), np.zeros(4, dt), 0.01, 0.9)  # after the backward: the solver
     x = np.linspace(-1.0, 1.0, 2 * 2 * 4 * 4).astype(dt).reshape(2, 2, 4, 4)
     c = np.ones(2, dt)
-    y = np.ones((2, 2, 2, 2), dt)  # stands for a fused forward's pooled output (the forward is this process's)
     p = np.full((2, 2), 0.5, dt)  # stands for the softmax forward's output (also this process's)
+    # the end of the forward (about 1.3 s of the seed CNN's compile, after its convolutions')
+    conv.nhwc_to_nchw(np.ones((2, 4, 4, 2), dt))
+    norm.bn_forward_train(x, c, c, 1e-5, relu=True)
+    softmax.softmax_forward(p)
+    loss.crossentropyex_backward(p, np.eye(2, dtype=dt))
+    update.sgdm_update(np.ones(4, dt), np.ones(4, dt), np.zeros(4, dt), 0.01, 0.9)  # after the backward: the solver
+    y = np.ones((2, 2, 2, 2), dt)  # stands for a fused forward's pooled output (the forward is this process's)
     w = np.ones((2, 2, 3, 3), dt)
     conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1, need_dx=False)  # im2col: dW, db
     norm.bn_backward(y, x, c, c, c, 1e-5, pool_out=(y, np.zeros(y.shape, np.int64)))
@@ -115,7 +124,6 @@ def _compile_backward(dtype):
     conv.conv_backward(np.ones((2, 2, 4, 4), dt), x8, np.ones((2, 8, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1)  # rows
     norm.bn_backward(x, x, c, c, c, 1e-5, relu_out=x)
     softmax.softmax_backward(np.ones_like(p), x[:, :, 0, 0], p)
-    loss.crossentropyex_backward(p, np.eye(2, dtype=dt))
     norm.bn_backward(x, x, c, c, c, 1e-5)
     conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1)  # im2col: dx too
     conv.conv_backward(np.ones_like(x), x, w[:, :1], 1, 1, 1, 1, 1, 1, 1, 1, groups=2)  # depthwise

@@ -156,33 +156,7 @@ def _epilogue(yrow, brow, rrow, has_r, act, hi):
             yrow[q] = min(max(yrow[q], 0.0), hi)
 
 
-@njit(cache=True, nogil=True)
-def _direct(xp, hp, wp, wt, kh, kw, sh, sw, dh, dw, m, oh, ow, brow, res, act, hi, y):
-    """y (m*oh*ow x F) from the padded pixel-major xp (m*hp*wp x C) and wt (kh*kw*C x Fp), then
-    + brow (the bias repeated ow times), + res (y's shape, when it has rows), ReLU (act 1) or
-    a ReLU clipped at hi (act 2), one output row at a time."""
-    c = xp.shape[1]
-    fp = wt.shape[1]
-    f = y.shape[1]
-    xf = xp.reshape(-1)
-    wf = wt.reshape(-1)
-    yf = y.reshape(-1)
-    rf = res.reshape(-1)
-    has_r = res.shape[0] > 0
-    acc = np.empty(_ACC, np.float32)
-    pstep = sw * c
-    rstep = dh * wp * c
-    cstep = dw * c
-    owf = ow * f
-    for i0 in range(m):
-        for i in range(oh):
-            xrow = ((i0 * hp + i * sh) * wp) * c
-            r = (i0 * oh + i) * ow
-            _row(acc, xf, xrow, r * f, f, pstep, c, kh, kw, rstep, cstep, wf, 0, fp, f, ow, yf)
-            _epilogue(yf[r * f:r * f + owf], brow, rf[r * f:r * f + owf] if has_r else rf, has_r, act, hi)
-
-
-@njit(cache=True, nogil=True)
+@njit(inline="always")
 def _pad_rows(x2, h, w, pt, pl, pv, xp):
     """xp (hp x wp x C) = pv, with the pixel-major rows x2 (h*w x C) at [pt:pt + h, pl:pl + w]."""
     hp, wp, c = xp.shape
@@ -205,7 +179,7 @@ def _pad_rows(x2, h, w, pt, pl, pv, xp):
                     row[j, ch] = pv
 
 
-@njit(cache=True, nogil=True)
+@njit(inline="always")
 def _pad_planes(x3, h, w, pt, pl, pv, xp):
     """_pad_rows from one channel-major observation x3 (C x h*w): the transpose and the padding."""
     hp, wp, c = xp.shape
@@ -233,20 +207,32 @@ def _pad_planes(x3, h, w, pt, pl, pv, xp):
 @njit(cache=True, nogil=True)
 def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, hi, y):
     """For each observation of xs (m x h*w x C pixel-major, or m x C x h*w): pad it into xp
-    (hp x wp x C, a workspace), then _direct into its rows of y (m*oh*ow x F); res: y's shape,
-    or no rows."""
+    (hp x wp x C, a workspace), then y's rows (m*oh*ow x F) from it and wt (kh*kw*C x Fp), one output
+    row at a time (_row), + brow (the bias repeated ow times), + res (y's shape, when it has rows),
+    ReLU (act 1) or a ReLU clipped at hi (act 2)."""
     m = xs.shape[0]
     hp, wp, c = xp.shape
-    p = oh * ow
+    fp = wt.shape[1]
+    f = y.shape[1]
+    xf = xp.reshape(-1)
+    wf = wt.reshape(-1)
+    yf = y.reshape(-1)
+    rf = res.reshape(-1)
     has_r = res.shape[0] > 0
-    x2 = xp.reshape(hp * wp, c)
+    acc = np.empty(_ACC, np.float32)
+    pstep = sw * c
+    rstep = dh * wp * c
+    cstep = dw * c
+    owf = ow * f
     for i0 in range(m):
         if x_nhwc:
             _pad_rows(xs[i0], h, w, pt, pl, pv, xp)
         else:
             _pad_planes(xs[i0], h, w, pt, pl, pv, xp)
-        r = res[i0 * p:(i0 + 1) * p] if has_r else res
-        _direct(x2, hp, wp, wt, kh, kw, sh, sw, dh, dw, 1, oh, ow, brow, r, act, hi, y[i0 * p:(i0 + 1) * p])
+        for i in range(oh):
+            r = (i0 * oh + i) * ow
+            _row(acc, xf, i * sh * wp * c, r * f, f, pstep, c, kh, kw, rstep, cstep, wf, 0, fp, f, ow, yf)
+            _epilogue(yf[r * f:r * f + owf], brow, rf[r * f:r * f + owf] if has_r else rf, has_r, act, hi)
 
 
 @njit(cache=True, nogil=True)
