@@ -184,6 +184,9 @@ class SequencePadding:
         return arrays, seq
 
 
+_DTYPE_NAMES: dict = {}   # a dtype argument (np.float32, 'float64', ...) -> its name
+
+
 class Network:
     """A sized graph and its executors (one per device and dtype, built on first use)."""
 
@@ -203,7 +206,13 @@ class Network:
 
     def executor(self, device: str = "cpu", dtype=np.float32):
         """The compiled plan for a device and dtype (built once, then reused)."""
-        key = (device, np.dtype(dtype).name)
+        try:
+            name = _DTYPE_NAMES[dtype]
+        except (KeyError, TypeError):   # np.dtype(...).name costs a few microseconds of every predict
+            name = np.dtype(dtype).name
+            if isinstance(dtype, (type, str, np.dtype)) and len(_DTYPE_NAMES) < 64:
+                _DTYPE_NAMES[dtype] = name
+        key = (device, name)
         if key not in self._executors:
             from .executor import Executor
             self._executors[key] = Executor(self._graph, self._analysis, device, dtype)

@@ -13,6 +13,8 @@ the next kernels of a training step, which made the whole step up to 1.7x slower
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 from numba import njit
 
@@ -79,6 +81,21 @@ def _split(n):
 _MIN_COLUMN_WORK = 1 << 22
 
 
+# OpenBLAS runs a product of at most this many multiply-adds (m n k) on one thread whatever its
+# thread count (interface/gemm.c: SMP_THRESHOLD_MIN 65536 x GEMM_MULTITHREAD_THRESHOLD 4), so
+# holding it at one thread there only costs the hold: two set_num_threads calls through
+# threadpoolctl, 10-20 us (a 512 -> 10 layer at batch 32 is an 11 us product).
+_BLAS_SERIAL_WORK = 1 << 18
+
+
+_UNHELD = contextlib.nullcontext()
+
+
+def _hold(work):
+    """blas_threads(1) for a product of ``work`` multiply-adds, nothing below _BLAS_SERIAL_WORK."""
+    return _UNHELD if work <= _BLAS_SERIAL_WORK else blas_threads(1)
+
+
 def _split_columns(n, out, k):
     return _parallel.threads() > 1 and out >= 64 and n * out * k >= _MIN_COLUMN_WORK
 
@@ -109,7 +126,7 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf):
         batch_parallel(cols, w.shape[0], -(-w.shape[0] // _parallel.threads()))
         _epilogue(y, bias, relu, top)   # on the whole of y: a few microseconds, and one compiled signature
     else:
-        with blas_threads(1):   # a multi-threaded OpenBLAS here spins against the next kernels
+        with _hold(n * w.shape[0] * x2.shape[1]):   # a multi-threaded OpenBLAS here spins against the next kernels
             work([(0, n)])
     return y
 
@@ -134,7 +151,7 @@ def fc_backward(dy, x, w, need_dx=True):
     if _split(n) > 1:
         done = batch_parallel(work, n)
     else:
-        with blas_threads(1):
+        with _hold(n * w.shape[0] * x2.shape[1]):
             done = [work([(0, n)])]
     parts = sorted((p for ps in done for p in ps), key=lambda q: q[0])  # a fixed order: reproducible sums
     dw = parts[0][1]

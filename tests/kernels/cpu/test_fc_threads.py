@@ -1,6 +1,8 @@
 """The fully connected kernels on one thread (fewer than dense._MIN_ROWS rows per thread) and over
 the pool (more): values and gradients against torch, at the pool's own and 3 threads, with BLAS's
 thread count restored after each call."""
+import contextlib
+
 import numpy as np
 import pytest
 import torch
@@ -157,8 +159,31 @@ def test_one_thread_holds_blas_at_one_thread(monkeypatch):
     assert dense._split(4 * dense._MIN_ROWS) == 1
     seen = blas_threads_seen(monkeypatch, dense)
     g = np.random.default_rng(5)
-    x, w, b = g.standard_normal((4 * dense._MIN_ROWS, 37)), g.standard_normal((11, 37)), g.standard_normal(11)
+    # 256 x 300 x 11 multiply-adds: above the size OpenBLAS runs on one thread by itself
+    x, w, b = g.standard_normal((4 * dense._MIN_ROWS, 300)), g.standard_normal((11, 300)), g.standard_normal(11)
+    assert x.shape[0] * w.size > dense._BLAS_SERIAL_WORK
     y = fc_forward(x, w, b)
     fc_backward(np.ones_like(y), x, w)
     assert seen and set(seen) == {1}
     np.testing.assert_allclose(y, x @ w.T + b, rtol=1e-12, atol=1e-12)
+
+
+def test_small_product_is_not_held(monkeypatch):
+    """A product OpenBLAS runs on one thread by itself (at most _BLAS_SERIAL_WORK multiply-adds,
+    a 512 -> 10 layer at batch 32) does not pay for blas_threads' two set_num_threads calls; the
+    values are the same."""
+    held = []
+    monkeypatch.setattr(dense, "blas_threads", lambda n: held.append(n) or contextlib.nullcontext())
+    g = np.random.default_rng(6)
+    x, w, b = g.standard_normal((32, 512)), g.standard_normal((10, 512)), g.standard_normal(10)
+    assert x.shape[0] * w.size <= dense._BLAS_SERIAL_WORK
+    y = fc_forward(x, w, b, relu=True)
+    dx, dw, db = fc_backward(np.ones_like(y), x, w)
+    assert held == []
+    np.testing.assert_allclose(y, np.maximum(x @ w.T + b, 0), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dw, np.ones_like(y).T @ x, rtol=1e-12, atol=1e-12)
+    x2 = g.standard_normal((32, 1024))
+    w2 = g.standard_normal((10, 1024))
+    assert x2.shape[0] * w2.size > dense._BLAS_SERIAL_WORK
+    fc_forward(x2, w2, None)
+    assert held == [1]
