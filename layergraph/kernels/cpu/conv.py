@@ -375,6 +375,13 @@ def _dx_route(dtype, f, q, kh, kw):
     return dict(q, pt=2 - pads[0], pb=2 - pads[1], pl=2 - pads[2], pr=2 - pads[3])
 
 
+def _direct_dw(dtype, f, q):
+    """Whether _grads_rows computes dW on direct.py's micro-kernel (DIRECT_DW, float32, one group,
+    stride 1, F a multiple of 16); below _ROWS_MIN_C channels conv_backward sends it there when
+    dx is not wanted (a network's first convolution)."""
+    return DIRECT_DW and q["groups"] == 1 and _direct.dw_eligible(dtype, f, q["sh"], q["sw"])
+
+
 def _winograd_ok(c, p, kh, kw, pv):
     """Whether the forward of a convolution with c input channels and geometry p runs as Winograd
     F(2x2, 3x3): one group, 3x3, stride 1, dilation 1, a constant padding value, >= 32 channels."""
@@ -454,6 +461,7 @@ def _rows_eligible(c, g, sh, sw, forward=False):
 
 
 _ROWS_MIN_C = 8
+DIRECT_DW = True
 _ROWS_MIN_C_FWD = 64
 _ROWS_MAX_C = 64
 _ROWS_XROWS_C = 64
@@ -510,21 +518,31 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
     # below that the channel-major im2col (no transpose of x; rows (c, a, b)): each measured
     # 5-20 % less CPU time than the other where it is used
     xrows = c >= _ROWS_XROWS_C
-    dws = np.empty((nchunks, K, f), dt)  # dW transposed
+    # float32 with F a multiple of 16: dW on direct.py's micro-kernel (direct._dw_chunk), rows
+    # (a, b, c) like x's rows
+    ddw = _direct_dw(dt, f, dict(groups=1, sh=1, sw=1))
+    dws = (np.zeros if ddw else np.empty)((nchunks, K, f), dt)  # dW transposed
     dbs = np.zeros((nchunks, f), np.float64)
     x3, dy3 = x.reshape(n, c, q), dy.reshape(n, f, p)
     none = np.zeros(0)
     qt, ql = (kh - 1) * dh - pt, (kw - 1) * dw - pl
+    pv32 = dt.type(pv)
 
     def work(chunks):
         rows = _workspace((sub * max(p * K, q * Kd),), dt, "rrows")
         dyt = _workspace((sub * p, f), dt, "rdy")
         dxt = _workspace((sub * q, c), dt, "rdx") if want_dx else None
-        xt = _workspace((sub * q, c), dt, "rx") if xrows else None
+        xt = _workspace((sub * q, c), dt, "rx") if xrows and not ddw else None
+        if ddw:
+            xp = _workspace((c, oh + (kh - 1) * dh, ow + (kw - 1) * dw), dt, "rxp")
+            tmp = _workspace((c, f), dt, "rtmp")
         for s0, s1 in chunks:
             m, k = s1 - s0, s0 // sub
             _to_rows(dy3[s0:s1], dyt[:m * p], dbs[k], True)
-            if xrows:  # dW^T = x's rows transposed (K x m) times dy's rows (m x F)
+            if ddw:
+                _direct._dw_chunk(x3[s0:s1], h, wd, pt, pl, pv32, xp, dyt[:m * p], kh, kw, dh, dw, oh, ow, tmp,
+                                  dws[k].reshape(kh * kw, c, f))
+            elif xrows:  # dW^T = x's rows transposed (K x m) times dy's rows (m x F)
                 _to_rows(x3[s0:s1], xt[:m * q], none, False)
                 r = rows[:m * p * K].reshape(m * p, K)
                 _im2row(xt[:m * q], m, h, wd, kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, r)
@@ -541,7 +559,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
 
     _batch_parallel(work, n, sub)
     dWt = dws.sum(axis=0)
-    dW = np.ascontiguousarray(dWt.reshape(kh, kw, c, f).transpose(3, 2, 0, 1) if xrows else dWt.T).reshape(f, K)
+    dW = np.ascontiguousarray(dWt.reshape(kh, kw, c, f).transpose(3, 2, 0, 1) if xrows or ddw else dWt.T).reshape(f, K)
     return (dx.reshape(n, c, h, wd) if want_dx else None), dW, dbs.sum(axis=0).astype(dt)
 
 
@@ -884,7 +902,7 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
         if isinstance(padding, str):
             dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dxp, dw2, db
-    if _rows_eligible(c, q["groups"], q["sh"], q["sw"]):
+    if _rows_eligible(c, q["groups"], q["sh"], q["sw"]) or (not need_dx and _direct_dw(x.dtype, f, q)):
         dx, dw2, db = _grads_rows(dy, xp, w, q["dh"], q["dw"], q["pt"], q["pl"], pv, bool(need_dx))
     else:
         dx, dw2, db = _grads(dy, xp, w, xp.shape, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], pv,

@@ -305,3 +305,64 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
 
     _batch_parallel(work, n, sub)
     return y
+
+
+# -- the filter gradient on the same micro-kernel ----------------------------------------------
+# dW[a, b, c, f] = sum over observations and output pixels (i, j) of x[c, i + a*dh - pt,
+# j + b*dw - pl] * dy[i, j, f] (stride 1) is _row's product with the roles renamed: its "pixels"
+# are 6 (4, 2, 1) input channels (pstep = one padded plane), its reduction runs over the output
+# rows (kh = OH, rstep = a padded row) and columns (c = OW, unit stride in the channel-major
+# plane), and its 16 filters are dy's pixel-major rows (fp = F, a multiple of 16).
+@njit(cache=True, nogil=True)
+def _pad_plane_cm(x3, h, w, pt, pl, pv, xp):
+    """xp (C x hp x wp) = pv, with one channel-major observation x3 (C x h*w) at [:, pt:pt + h,
+    pl:pl + w] (padding of either sign)."""
+    c, hp, wp = xp.shape
+    for ch in range(c):
+        for i in range(hp):
+            hi = i - pt
+            row = xp[ch, i]
+            if hi < 0 or hi >= h:
+                for j in range(wp):
+                    row[j] = pv
+                continue
+            src = x3[ch, hi * w:(hi + 1) * w]
+            for j in range(wp):
+                wi = j - pl
+                row[j] = src[wi] if 0 <= wi < w else pv
+
+
+@njit(cache=True, nogil=True)
+def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
+    """out (kh*kw x C x F) += the filter gradient of the observations xs (m x C x h*w,
+    channel-major) against dyr (m*oh*ow x F, pixel-major rows of dy), stride 1; xp (C x hp x
+    wp) and tmp (C x F) are workspaces."""
+    m = xs.shape[0]
+    c, hp, wp = xp.shape
+    f = dyr.shape[1]
+    xf = xp.reshape(-1)
+    dyf = dyr.reshape(-1)
+    tf = tmp.reshape(-1)
+    acc = np.empty(_ACC, np.float32)
+    p = oh * ow
+    # the arguments typed as _direct's call types them (wb the literal 0, the others integer
+    # variables), so that both share one compiled _row
+    zero = m - m
+    one = zero + 1
+    for i0 in range(m):
+        _pad_plane_cm(xs[i0], h, w, pt, pl, pv, xp)
+        dyo = dyf[i0 * p * f:]
+        for a in range(kh):
+            for b in range(kw):
+                _row(acc, xf, a * dh * wp + b * dw, zero, f, hp * wp, ow, oh, one, wp, zero, dyo, 0, f, f, c, tf)
+                o = out[a * kw + b]
+                for ch in range(c):
+                    orow = o[ch]
+                    trow = tmp[ch]
+                    for k in range(f):
+                        orow[k] += trow[k]
+
+
+def dw_eligible(dtype, f, sh, sw):
+    """Whether direct_dw computes this filter gradient: float32, stride 1, F a multiple of 16."""
+    return np.dtype(dtype) == np.float32 and f % 16 == 0 and sh == sw == 1
