@@ -431,7 +431,7 @@ class Executor:
                 relu is not None and (add.name, add.outputs[0]) in keep):
             return None
         if other not in pm:
-            acts[other] = np.ascontiguousarray(acts[other].transpose(0, 2, 3, 1))
+            acts[other] = _pixel_major(acts[other])
             pm.add(other)
         return fusion
 
@@ -448,7 +448,7 @@ class Executor:
         if (fam == "addition" or fam in ELEMENTWISE) and len(step.outputs) == 1 and not step.op.layer.is_output:
             for ref in refs:
                 if ref not in pm and acts[ref].ndim == 4:
-                    acts[ref] = np.ascontiguousarray(acts[ref].transpose(0, 2, 3, 1))
+                    acts[ref] = _pixel_major(acts[ref])
                     pm.add(ref)
             return
         for ref in refs:
@@ -522,16 +522,42 @@ class Executor:
                 if not wanted or dx is None:
                     continue
                 if ref in grads_act:
-                    grads_act[ref] = grads_act[ref] + dx
+                    grads_act[ref] = _accumulate(grads_act[ref], dx)
                 else:
                     grads_act[ref] = dx
         self.input_grads = grads_act  # what is left: gradients at the input layers' outputs
         return grads
 
 
+def _accumulate(a, b):
+    """a + b, a new array: for two same-shape float CPU arrays the CPU kernels' addition (split
+    over the pool's threads; a residual block's input gradient in training), else numpy's."""
+    if (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+            and a.dtype == b.dtype and a.dtype in (np.float32, np.float64)):
+        from ..kernels.cpu.combine import addition_forward
+        return addition_forward([a, b])
+    return a + b
+
+
+def _cpu_transposable(a) -> bool:
+    return isinstance(a, np.ndarray) and a.ndim == 4 and a.dtype in (np.float32, np.float64)
+
+
 def _channel_major(a):
-    """A pixel-major N x H x W x C activation as N x C x H x W."""
+    """A pixel-major N x H x W x C activation as N x C x H x W (the CPU kernels' blocked transpose,
+    split over the pool's threads: numpy's is serial)."""
+    if _cpu_transposable(a):
+        from ..kernels.cpu.conv import nhwc_to_nchw
+        return nhwc_to_nchw(a)
     return np.ascontiguousarray(a.transpose(0, 3, 1, 2))
+
+
+def _pixel_major(a):
+    """A channel-major N x C x H x W activation as N x H x W x C (as _channel_major)."""
+    if _cpu_transposable(a):
+        from ..kernels.cpu.conv import nchw_to_nhwc
+        return nchw_to_nhwc(a)
+    return np.ascontiguousarray(a.transpose(0, 2, 3, 1))
 
 
 def _no_device_kernel(device, what, err=None) -> str:

@@ -1,6 +1,9 @@
 """Layers with several inputs (MATLAB additionLayer, concatenationLayer,
-depthConcatenationLayer). Plain numpy: elementwise sums and block copies are memory-bound
-and numpy already runs them at memory speed, with no compile cost.
+depthConcatenationLayer). Elementwise sums and block copies are memory-bound; numpy runs them at
+one thread's memory speed, with no compile cost. The addition of large arrays (ResNet's blocks in
+training) runs as a small numba loop split over the pool's threads into a pooled output instead:
+numpy's serial sum and copies were ~30 ms of one thread per ResNet-20 training step at batch 128
+while the other core waited (docs/performance.md, h_rpar).
 
   addition_forward(inputs) -> y                     sum of k same-shape arrays
   addition_backward(dy, k) -> (dx1, ..., dxk)       independent copies of dy
@@ -12,8 +15,33 @@ and numpy already runs them at memory speed, with no compile cost.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from ._util import as_float
+from ._parallel import SERIAL_BELOW, parallel_range
+from ._util import as_float, out_empty
+
+# elements per slice of the parallel sum and copy
+_BLOCK = 1 << 14
+
+
+@njit(cache=True, nogil=True)
+def _sum_blocks(lo, hi, a, b, y):
+    """y[i] = a[i] + b[i] over blocks lo:hi of _BLOCK elements (flat arrays)."""
+    n = y.shape[0]
+    for i in range(lo * _BLOCK, min(hi * _BLOCK, n)):
+        y[i] = a[i] + b[i]
+
+
+@njit(cache=True, nogil=True)
+def _copy_blocks(lo, hi, a, y):
+    """y[i] = a[i] over blocks lo:hi of _BLOCK elements (flat arrays)."""
+    n = y.shape[0]
+    for i in range(lo * _BLOCK, min(hi * _BLOCK, n)):
+        y[i] = a[i]
+
+
+def _blocks(size):
+    return -(-size // _BLOCK)
 
 
 def addition_forward(inputs):
@@ -21,6 +49,15 @@ def addition_forward(inputs):
     if not inputs:
         raise ValueError("addition_forward: needs at least one input.")
     dtype = np.result_type(*inputs)
+    if len(inputs) >= 2 and inputs[0].size >= SERIAL_BELOW and all(
+            a.dtype == dtype and a.shape == inputs[0].shape for a in inputs):
+        y = out_empty(inputs[0].shape, dtype)
+        yf = y.reshape(-1)
+        nb = _blocks(yf.size)
+        parallel_range(_sum_blocks, nb, inputs[0].reshape(-1), inputs[1].reshape(-1), yf, size=yf.size)
+        for a in inputs[2:]:
+            parallel_range(_sum_blocks, nb, yf, a.reshape(-1), yf, size=yf.size)
+        return y
     y = inputs[0].astype(dtype, copy=True)
     for i, a in enumerate(inputs[1:], start=2):
         if a.shape != y.shape:
@@ -31,7 +68,15 @@ def addition_forward(inputs):
 
 def addition_backward(dy, k):
     dy = as_float(dy)
-    return tuple(dy.copy() for _ in range(int(k)))
+    if dy.size < SERIAL_BELOW:
+        return tuple(dy.copy() for _ in range(int(k)))
+    src = dy.reshape(-1)
+    out = []
+    for _ in range(int(k)):
+        y = out_empty(dy.shape, dy.dtype)
+        parallel_range(_copy_blocks, _blocks(src.size), src, y.reshape(-1), size=src.size)
+        out.append(y)
+    return tuple(out)
 
 
 def concat_forward(inputs, axis):

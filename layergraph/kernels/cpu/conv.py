@@ -763,9 +763,10 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     return dx, dW, dbs.sum(axis=0).astype(dt)
 
 
-def _checked(name, x, w, geometry, padding_value, **ints):
-    """(x, w, the integer arguments, the padding value, geometry(...)), checked in this order."""
-    x = as_float(x)
+def _checked(name, x, w, geometry, padding_value, copy=True, **ints):
+    """(x, w, the integer arguments, the padding value, geometry(...)), checked in this order.
+    ``copy=False``: x is a float view whose shape and dtype only are read (no contiguous copy)."""
+    x = as_float(x) if copy else x
     w = like(w, x, "w")
     p = _ints(name, **ints)
     pv = _check_padding_value(padding_value)
@@ -822,10 +823,11 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         if x.ndim != 4:
             raise ValueError(f"conv_forward: expected pixel-major x N x H x W x C, got {x.shape}.")
         if y_layout == "nhwc" and pixel_major_eligible(x.shape[3], int(groups), padding_value):
-            xv = x.transpose(0, 3, 1, 2)  # only its shape is read by the checks
+            xv = x.transpose(0, 3, 1, 2)  # only its shape is read by the checks: no copy (a serial
+            # transpose of every pixel-major input, a quarter of ResNet-20's prediction; h_rpar)
             xv, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
-                "conv_forward", xv, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb,
-                pl=pl, pr=pr, groups=groups)
+                "conv_forward", xv, w, _conv_geometry, padding_value, copy=False, sh=sh, sw=sw, dh=dh, dw=dw,
+                pt=pt, pb=pb, pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
             return _pixel_major(np.ascontiguousarray(x), w, bias, p, pv, oh, ow, relu, True, (n, c, h, wd),
                                 winograd, residual, ceiling)
