@@ -111,7 +111,8 @@ def test_training_forward_is_unchanged(plan_off):
 
 
 def test_a_convolution_leading_to_no_pixel_major_reader_stays_channel_major(plan_off):
-    # MobileNet's pattern: a pointwise convolution, BN and ReLU6, then a depthwise convolution
+    # MobileNet's pattern: a pointwise convolution, BN and ReLU6, then a depthwise convolution:
+    # both pixel-major (depthwise.py's pixel-major kernel) since h_mob2
     L.rng(5)
     net = L.dlnetwork([L.imageInputLayer([6, 6, 8], "Normalization", "none"),
                        L.convolution2dLayer(1, 16, "Name", "pw"), L.batchNormalizationLayer,
@@ -119,8 +120,9 @@ def test_a_convolution_leading_to_no_pixel_major_reader_stays_channel_major(plan
                        L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c2"), L.reluLayer("Name", "r2"),
                        L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c3"),
                        L.fullyConnectedLayer(3), L.softmaxLayer])
-    # c2 (16 channels) leads through its ReLU (fused) to c3; c3 is read by the fully connected layer
-    assert net.executor("cpu", np.float64)._pixel_major == {"c2"}
+    # pw leads to the depthwise convolution, which leads to c2 (16 channels), which leads through
+    # its ReLU (fused) to c3; c3 is read by the fully connected layer
+    assert net.executor("cpu", np.float64)._pixel_major == {"pw", "groupedconv", "c2"}
     X = np.random.default_rng(0).standard_normal((6, 6, 8, 3))
     y = net.predict(X, dtype=np.float64)
     plan_off()
@@ -203,3 +205,53 @@ def test_the_folded_weights_follow_parameters_changed_in_place(plan_off):
     ref = ex.forward(x)[out]
     assert np.abs(first - second).max() > 1e-3
     np.testing.assert_allclose(second, ref, rtol=1e-12, atol=1e-13)
+
+
+def mobilenet_like(padding_value=0):
+    """MobileNet's chain with non-trivial BN statistics: a 3-channel first convolution, depthwise
+    (stride 1 and 2) + BN + ReLU6, pointwise (to 72 channels: past the 3x3 rule's 64) + BN + ReLU6,
+    a depthwise convolution of channel multiplier 2 and one with a non-zero padding value (neither
+    pixel-major), a global pooling at the end."""
+    layers = [L.imageInputLayer([9, 11, 3], "Normalization", "none"),
+              L.convolution2dLayer(3, 16, "Padding", 1, "Name", "first"), L.batchNormalizationLayer,
+              L.clippedReluLayer(6)]
+    for i, (out, stride) in enumerate(((24, 1), (72, 2), (72, 1))):
+        layers += [L.groupedConvolution2dLayer(3, 1, "channel-wise", "Stride", stride, "Padding", 1,
+                                               "Name", f"dw{i}"),
+                   L.batchNormalizationLayer, L.clippedReluLayer(6),
+                   L.convolution2dLayer(1, out, "Name", f"pw{i}"), L.batchNormalizationLayer, L.clippedReluLayer(6)]
+    layers += [L.groupedConvolution2dLayer(3, 2, "channel-wise", "Padding", 1, "Name", "dwm2"),
+               L.convolution2dLayer(1, 16, "Name", "pw3"),
+               L.groupedConvolution2dLayer(3, 1, "channel-wise", "Padding", 1, "PaddingValue", padding_value,
+                                           "Name", "dwpad"),
+               L.convolution2dLayer(1, 16, "Name", "pw4"), L.reluLayer,
+               L.globalAveragePooling2dLayer, L.fullyConnectedLayer(4), L.softmaxLayer]
+    L.rng(7)
+    net = L.dlnetwork(layers)
+    g = np.random.default_rng(8)
+    values = {}
+    for layer in net.Layers:
+        if type(layer).__name__ == "BatchNormalizationLayer":
+            c = layer.NumChannels
+            values[(layer.Name, "TrainedMean")] = g.standard_normal((1, 1, c))
+            values[(layer.Name, "TrainedVariance")] = g.uniform(0.5, 2, (1, 1, c))
+            values[(layer.Name, "Scale")] = g.uniform(0.5, 1.5, (1, 1, c))
+            values[(layer.Name, "Offset")] = g.standard_normal((1, 1, c))
+    return net._with_arrays(values)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mobilenet_chain_runs_pixel_major_and_matches_the_channel_major_plan(plan_off, dtype):
+    net = mobilenet_like(padding_value=0.5)
+    planned = net.executor("cpu", dtype)._pixel_major
+    # every depthwise (one filter per channel, zero padding) and pointwise convolution that leads
+    # to another; not the first (3 channels), the multiplier-2 one, the padded one (non-zero
+    # PaddingValue), those read by either (pw2, pw3) or pw4 (read through its ReLU by the global pooling)
+    assert planned == {"dw0", "pw0", "dw1", "pw1", "dw2"}
+    X = np.random.default_rng(1).standard_normal((9, 11, 3, 5))
+    y = net.predict(X, dtype=dtype)
+    acts = net.activations(X, "pw1", dtype=dtype)   # a planned convolution's output: channel-major
+    plan_off()
+    tol = dict(rtol=1e-11, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(y, net.predict(X, dtype=dtype), **tol)
+    np.testing.assert_allclose(acts, net.activations(X, "pw1", dtype=dtype), **tol)

@@ -32,7 +32,7 @@ from ._parallel import workspace as _workspace
 from ._util import as_float, like, out_empty, relu_ceiling
 from . import direct as _direct
 from . import winograd as _winograd
-from .depthwise import depthwise_backward, depthwise_forward
+from .depthwise import depthwise_backward, depthwise_forward, depthwise_forward_nhwc
 from .pool import max_planes
 
 PADDING_MODES = ("symmetric-include-edge", "symmetric-exclude-edge", "replicate")
@@ -402,12 +402,42 @@ def _add_relu(y, residual, relu, ceiling):
     return y
 
 
-def pixel_major_eligible(c, groups, padding_value=0.0):
-    """Whether conv_forward(..., y_layout='nhwc') computes pixel-major throughout (one group, 8 to
-    64 input channels, a constant padding value; any stride, dilation, filter size) rather than
-    through the channel-major path and a transpose. The executor's pixel-major prediction plan
-    (core/executor.py) keeps activations pixel-major between such convolutions."""
-    return groups == 1 and _ROWS_MIN_C <= c <= _ROWS_MAX_C and not isinstance(padding_value, str)
+def pixel_major_eligible(c, groups, padding_value=0.0, filters=None, filter_size=None, stride=None, padding=None):
+    """Whether conv_forward(..., y_layout='nhwc') computes pixel-major throughout rather than
+    through the channel-major path and a transpose: one group, 8 to 64 input channels, a constant
+    padding value (any stride, dilation, filter size); and, when the filters' count, size, stride
+    and padding (t, b, l, r) are given, also a pointwise convolution (1x1, stride 1, no padding,
+    one group) of 8 or more channels, one product over all pixels, and a depthwise one (one filter
+    per channel, zero padding: depthwise.py's pixel-major kernel). The executor's pixel-major
+    prediction plan (core/executor.py) keeps activations pixel-major between such convolutions."""
+    if isinstance(padding_value, str):
+        return False
+    if groups == 1 and _ROWS_MIN_C <= c <= _ROWS_MAX_C:
+        return True
+    if filters is None:
+        return False
+    if groups == 1:
+        return (c >= _ROWS_MIN_C and tuple(filter_size) == (1, 1) and tuple(stride) == (1, 1)
+                and not any(padding))
+    return groups == c == filters > 1 and padding_value == 0.0
+
+
+def _eligible_for(c, w, groups, padding_value, sh, sw, pt, pb, pl, pr):
+    shape = np.shape(w)
+    if len(shape) != 4:
+        return pixel_major_eligible(c, int(groups), padding_value)
+    return pixel_major_eligible(c, int(groups), padding_value, shape[0], shape[2:], (sh, sw), (pt, pb, pl, pr))
+
+
+def _depthwise_nhwc(x, x_nhwc, w, bias, p, oh, ow, relu, residual, ceiling):
+    """The depthwise convolution with a pixel-major output (depthwise.py's pixel-major kernel), x
+    of either layout (channel-major: transposed first); a residual (N x OH x OW x F) added before
+    the ReLU."""
+    xn = np.ascontiguousarray(x) if x_nhwc else nchw_to_nhwc(x)
+    fuse = residual is None
+    y = depthwise_forward_nhwc(xn, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], oh, ow,
+                               relu and fuse, ceiling)
+    return y if fuse else _add_relu(y, residual, relu, ceiling)
 
 
 def nhwc_to_nchw(y):
@@ -763,10 +793,11 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     return dx, dW, dbs.sum(axis=0).astype(dt)
 
 
-def _checked(name, x, w, geometry, padding_value, copy=True, **ints):
+def _checked(name, x, w, geometry, padding_value, x_ready=False, **ints):
     """(x, w, the integer arguments, the padding value, geometry(...)), checked in this order.
-    ``copy=False``: x is a float view whose shape and dtype only are read (no contiguous copy)."""
-    x = as_float(x) if copy else x
+    ``x_ready``: x is already as_float's (or a view of it whose shape alone is read: the
+    pixel-major x's channel-major view, which as_float would copy into a transposed array)."""
+    x = x if x_ready else as_float(x)
     w = like(w, x, "w")
     p = _ints(name, **ints)
     pv = _check_padding_value(padding_value)
@@ -822,23 +853,26 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         x = as_float(x)
         if x.ndim != 4:
             raise ValueError(f"conv_forward: expected pixel-major x N x H x W x C, got {x.shape}.")
-        if y_layout == "nhwc" and pixel_major_eligible(x.shape[3], int(groups), padding_value):
-            xv = x.transpose(0, 3, 1, 2)  # only its shape is read by the checks: no copy (a serial
-            # transpose of every pixel-major input, a quarter of ResNet-20's prediction; h_rpar)
+        if y_layout == "nhwc" and _eligible_for(x.shape[3], w, groups, padding_value, sh, sw, pt, pb, pl, pr):
+            xv = x.transpose(0, 3, 1, 2)  # only its shape is read by the checks (x_ready: no copy)
             xv, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
-                "conv_forward", xv, w, _conv_geometry, padding_value, copy=False, sh=sh, sw=sw, dh=dh, dw=dw,
+                "conv_forward", xv, w, _conv_geometry, padding_value, x_ready=True, sh=sh, sw=sw, dh=dh, dw=dw,
                 pt=pt, pb=pb, pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
+            if _depthwise(xv, p):
+                return _depthwise_nhwc(x, True, w, bias, p, oh, ow, relu, residual, ceiling)
             return _pixel_major(np.ascontiguousarray(x), w, bias, p, pv, oh, ow, relu, True, (n, c, h, wd),
                                 winograd, residual, ceiling)
         x = nhwc_to_nchw(x)
     if y_layout == "nhwc":
         x = as_float(x)
-        if x.ndim == 4 and pixel_major_eligible(x.shape[1], int(groups), padding_value):
+        if x.ndim == 4 and _eligible_for(x.shape[1], w, groups, padding_value, sh, sw, pt, pb, pl, pr):
             x, w, p, pv, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
                 "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb,
                 pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
+            if _depthwise(x, p):
+                return _depthwise_nhwc(x, False, w, bias, p, oh, ow, relu, residual, ceiling)
             return _pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, winograd, residual, ceiling)
         y = nchw_to_nhwc(conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value))
         return _add_relu(y, residual, relu, ceiling)

@@ -224,3 +224,76 @@ def depthwise_backward(dy, x, w, sh, sw, dh, dw, pt, pl, need_dx=True):
     parallel_range(_dw_backward, x.shape[1], dy, x, w, sh, sw, dh, dw, pt, pl, bool(need_dx), dx, dws, dbs,
                    size=dy.size * kh * kw)
     return (dx if need_dx else None), dws.astype(x.dtype).reshape(w.shape), dbs.astype(x.dtype)
+
+
+# -- the pixel-major forward (prediction) ----------------------------------------------------------
+# x N x H x W x C, one filter per channel (M = 1): each output row (observation, output row) is
+# OW pixels of C channels, contiguous; it starts as the bias and gets one pass per tap in which
+# every pixel's C channels add w[tap, :] * x[pixel's input, :]: the channel loop is unit-stride
+# and vectorizes whatever the stride, dilation or padding (a tap's out-of-range columns are left
+# out of its pass). The row, OW*C values, stays in L1 for its KH*KW passes. MobileNet's chain keeps
+# this layout from each pointwise convolution through the depthwise one to the next pointwise
+# product, with no transposes (core/executor.py's pixel-major plan).
+_DW_GROUP = 256   # values per inner loop at stride 1 (g = 256 // C pixels): C = 32 alone was 4 vectors
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _dw_forward_nhwc(r0, r1, x, wt, b, sh, sw, dh, dwd, pt, pl, kh, kw, relu, hi, y):
+    """Output rows r0:r1 of the N*OH: y (N*OH x OW*C) from x (N x H x W*C), wt (KH*KW x g*C: each
+    tap's C weights repeated for g pixels), b (C,)."""
+    n, h, wc = x.shape
+    c = b.shape[0]
+    g = wt.shape[1] // c
+    wd = wc // c
+    oh = y.shape[0] // n
+    ow = y.shape[1] // c
+    for u in range(r0, r1):
+        i = u // oh
+        oi = u - i * oh
+        yrow = y[u]
+        for j in range(ow):
+            seg = yrow[j * c:(j + 1) * c]
+            for ch in range(c):
+                seg[ch] = b[ch]
+        for a in range(kh):
+            hi_ = oi * sh + a * dh - pt
+            if hi_ < 0 or hi_ >= h:
+                continue
+            xrow = x[i, hi_]
+            for bb in range(kw):
+                off = bb * dwd - pl
+                j0, j1 = _span(off, sw, wd, ow)
+                wv = wt[a * kw + bb]
+                if sw == 1:   # g pixels at a time: one loop of g*C over contiguous x and y
+                    for j in range(j0, j1, g):
+                        m = min(g, j1 - j) * c
+                        xs = xrow[(j + off) * c:(j + off) * c + m]
+                        ys = yrow[j * c:j * c + m]
+                        for t in range(m):
+                            ys[t] += wv[t] * xs[t]
+                    continue
+                for j in range(j0, j1):
+                    xs = xrow[(j * sw + off) * c:(j * sw + off + 1) * c]
+                    ys = yrow[j * c:(j + 1) * c]
+                    for ch in range(c):
+                        ys[ch] += wv[ch] * xs[ch]
+        if relu:
+            for t in range(ow * c):
+                yrow[t] = min(max(yrow[t], 0.0), hi)
+
+
+def depthwise_forward_nhwc(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False, ceiling=np.inf):
+    """depthwise_forward on pixel-major x (N x H x W x C, C-contiguous; w C x 1 x FH x FW: one
+    filter per channel; b (C,) of x's dtype or None; zero padding pt, pl >= 0): y N x OH x OW x C."""
+    n, h, wd, c = x.shape
+    f, _, kh, kw = w.shape
+    if f != c:
+        raise ValueError(f"depthwise_forward_nhwc: one filter per channel expected: w has {f} filters for {c} "
+                         "channels.")
+    y = out_empty((n, oh, ow, c), x.dtype)
+    g = max(1, _DW_GROUP // c)
+    wt = np.ascontiguousarray(np.tile(w.reshape(c, kh * kw).T, (1, g)))
+    bias = np.zeros(c, x.dtype) if b is None else b
+    parallel_range(_dw_forward_nhwc, n * oh, x.reshape(n, h, wd * c), wt, bias, sh, sw, dh, dw, pt, pl, kh, kw,
+                   bool(relu), x.dtype.type(ceiling), y.reshape(n * oh, ow * c), size=y.size * kh * kw)
+    return y
