@@ -375,13 +375,6 @@ def _dx_route(dtype, f, q, kh, kw):
     return dict(q, pt=2 - pads[0], pb=2 - pads[1], pl=2 - pads[2], pr=2 - pads[3])
 
 
-def _direct_dw(dtype, f, q):
-    """Whether _grads_rows computes dW on direct.py's micro-kernel (DIRECT_DW, float32, one group,
-    stride 1, F a multiple of 16); below _ROWS_MIN_C channels conv_backward sends it there when
-    dx is not wanted (a network's first convolution)."""
-    return DIRECT_DW and q["groups"] == 1 and _direct.dw_eligible(dtype, f, q["sh"], q["sw"])
-
-
 def _winograd_ok(c, p, kh, kw, pv):
     """Whether the forward of a convolution with c input channels and geometry p runs as Winograd
     F(2x2, 3x3): one group, 3x3, stride 1, dilation 1, a constant padding value, >= 32 channels."""
@@ -550,7 +543,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
     xrows = c >= _ROWS_XROWS_C
     # float32 with F a multiple of 16: dW on direct.py's micro-kernel (direct._dw_chunk), rows
     # (a, b, c) like x's rows
-    ddw = _direct_dw(dt, f, dict(groups=1, sh=1, sw=1))
+    ddw = DIRECT_DW and _direct.dw_eligible(dt, f, 1, 1)
     dws = (np.zeros if ddw else np.empty)((nchunks, K, f), dt)  # dW transposed
     dbs = np.zeros((nchunks, f), np.float64)
     x3, dy3 = x.reshape(n, c, q), dy.reshape(n, f, p)
@@ -938,7 +931,7 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
         if isinstance(padding, str):
             dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dxp, dw2, db
-    if _rows_eligible(c, q["groups"], q["sh"], q["sw"]) or (not need_dx and _direct_dw(x.dtype, f, q)):
+    if _rows_eligible(c, q["groups"], q["sh"], q["sw"]):
         dx, dw2, db = _grads_rows(dy, xp, w, q["dh"], q["dw"], q["pt"], q["pl"], pv, bool(need_dx))
     else:
         dx, dw2, db = _grads(dy, xp, w, xp.shape, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], pv,

@@ -345,16 +345,11 @@ def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
     tf = tmp.reshape(-1)
     acc = np.empty(_ACC, np.float32)
     p = oh * ow
-    # the arguments typed as _direct's call types them (wb the literal 0, the others integer
-    # variables), so that both share one compiled _row
-    zero = m - m
-    one = zero + 1
     for i0 in range(m):
         _pad_plane_cm(xs[i0], h, w, pt, pl, pv, xp)
-        dyo = dyf[i0 * p * f:]
         for a in range(kh):
             for b in range(kw):
-                _row(acc, xf, a * dh * wp + b * dw, zero, f, hp * wp, ow, oh, one, wp, zero, dyo, 0, f, f, c, tf)
+                _row(acc, xf, a * dh * wp + b * dw, 0, f, hp * wp, ow, oh, 1, wp, 0, dyf, i0 * p * f, f, f, c, tf)
                 o = out[a * kw + b]
                 for ch in range(c):
                     orow = o[ch]
