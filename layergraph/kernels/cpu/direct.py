@@ -104,7 +104,7 @@ def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, o
     """One output row of ow pixels, pixel j's filter k at yf[yb + j*ds + k] (k < f), its input
     from xrow + j*pstep, the weights from wf[wb:]: blocks of 6, 4, 2, 1 pixels, for each 16 filters
     (a last partial 16 pixel by pixel through acc; F = 16k needs no copy, and the few compiled
-    variants of _taps keep the compile time down). A function of its own, not inlined: _direct
+    variants of _taps keep the compile time down). A function of its own, not inlined: _chunk
     and products call it with the same types, so a cold start compiles it once (inlined, each
     caller compiled its four _taps variants again: 0.6 s)."""
     for f0 in range(0, fp, 16):
