@@ -98,11 +98,12 @@ def _compile_backward(dtype):
     convolutions (a pixel-major result transposed back, batch normalization fused with ReLU,
     softmax, cross-entropy), then SGDM's update (a run reaches it last), then those of a CNN's
     backward in the reverse of the order its first iteration reaches them (the first convolution's
-    dW on the im2col path, batch normalization fused with ReLU and max pooling, an inner
-    convolution's pixel-major path, batch normalization fused with ReLU, softmax), so that the run,
-    compiling its forward and then its backward from the loss down, and this process, going up,
-    meet at one kernel at most instead of compiling the same ones side by side; then the less
-    common ones (plain batch normalization, the im2col path's dx, the depthwise convolution)."""
+    dW, 16 filters on direct.py's micro-kernel, batch normalization fused with ReLU and max pooling,
+    an inner convolution's pixel-major path, dx through _im2row and dW on the same micro-kernel,
+    batch normalization fused with ReLU, softmax), so that the run, compiling its forward and then
+    its backward from the loss down, and this process, going up, meet at one kernel at most instead
+    of compiling the same ones side by side; then the less common ones (plain batch normalization,
+    the im2col path's dW and dx, the depthwise convolution)."""
     import numpy as np
 
     from ..kernels.cpu import conv, loss, norm, softmax, update
@@ -118,13 +119,18 @@ def _compile_backward(dtype):
     update.sgdm_update(np.ones(4, dt), np.ones(4, dt), np.zeros(4, dt), 0.01, 0.9)  # after the backward: the solver
     y = np.ones((2, 2, 2, 2), dt)  # stands for a fused forward's pooled output (the forward is this process's)
     w = np.ones((2, 2, 3, 3), dt)
-    conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1, need_dx=False)  # im2col: dW, db
+    # a first convolution of 16 filters: dW on direct.py's micro-kernel (float32; im2col otherwise)
+    conv.conv_backward(np.ones((2, 16, 4, 4), dt), x, np.ones((16, 2, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1,
+                       need_dx=False)
     norm.bn_backward(y, x, c, c, c, 1e-5, pool_out=(y, np.zeros(y.shape, np.int64)))
     x8 = np.linspace(-1.0, 1.0, 2 * 8 * 4 * 4).astype(dt).reshape(2, 8, 4, 4)
-    conv.conv_backward(np.ones((2, 2, 4, 4), dt), x8, np.ones((2, 8, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1)  # rows
+    # an inner convolution of 32 filters: the pixel-major path, dx through _im2row
+    conv.conv_backward(np.ones((2, 32, 4, 4), dt), x8, np.ones((32, 8, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1)
     norm.bn_backward(x, x, c, c, c, 1e-5, relu_out=x)
     softmax.softmax_backward(np.ones_like(p), x[:, :, 0, 0], p)
     norm.bn_backward(x, x, c, c, c, 1e-5)
+    conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1, need_dx=False)  # im2col: dW, db
+    conv.conv_backward(np.ones((2, 2, 4, 4), dt), x8, np.ones((2, 8, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1)  # rows
     conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1)  # im2col: dx too
     conv.conv_backward(np.ones_like(x), x, w[:, :1], 1, 1, 1, 1, 1, 1, 1, 1, groups=2)  # depthwise
 

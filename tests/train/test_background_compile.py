@@ -1,7 +1,7 @@
 """The helper process of train/compiling.py compiles the signatures that a real first run's
 backward needs: after it has run on an empty numba cache, a first trainNetwork of a small CNN
-(conv, BN + ReLU + max pooling, conv of 8 input channels, BN + ReLU, FC, softmax,
-cross-entropy) compiles its forward kernels and loads every backward kernel from the cache."""
+shaped like the seed CNN (conv of 16 filters, BN + ReLU + max pooling, conv of 16 input
+channels and 32 filters, BN + ReLU, FC, softmax, cross-entropy) compiles its forward kernels and loads every backward kernel from the cache."""
 from __future__ import annotations
 
 import json
@@ -26,9 +26,9 @@ r = np.random.default_rng(0)
 X = r.standard_normal((8, 8, 3, 4)).astype(np.float32)
 Y = L.categorical(np.array([0, 1, 0, 1]))
 layers = [L.imageInputLayer([8, 8, 3], "Normalization", "none"),
-          L.convolution2dLayer(3, 8, "Padding", 1), L.batchNormalizationLayer, L.reluLayer,
+          L.convolution2dLayer(3, 16, "Padding", 1), L.batchNormalizationLayer, L.reluLayer,
           L.maxPooling2dLayer(2, "Stride", 2),
-          L.convolution2dLayer(3, 4, "Padding", 1), L.batchNormalizationLayer, L.reluLayer,
+          L.convolution2dLayer(3, 32, "Padding", 1), L.batchNormalizationLayer, L.reluLayer,
           L.fullyConnectedLayer(2), L.softmaxLayer, L.classificationLayer]
 L.trainNetwork(X, Y, layers, L.trainingOptions("sgdm", "MaxEpochs", 1, "MiniBatchSize", 4, "Verbose", False))
 print("COMPILED " + json.dumps(compiled))
@@ -75,9 +75,10 @@ def test_helper_compiles_the_backward_signatures_of_a_first_run(tmp_path):
     assert {"_bn_train_relu_pool2", "_bias_act"} <= compiled
     assert not compiled & {"_bn_train", "_softmax_f"}, compiled
     # ... and none of the backward's: they were all loaded from what the helper wrote (the second
-    # convolution, 8 input channels, goes the pixel-major way: _to_rows, _im2row, _from_rows)
+    # convolution, 16 input channels, goes the pixel-major way: _to_rows, _im2row, _from_rows; both
+    # convolutions' dW, 16 and 32 filters, on direct.py's micro-kernel: _dw_chunk, _pad_plane_cm)
     assert not compiled & {"_bn_back_pooled", "_bn_back_masked", "_softmax_b", "_ce", "_col2im", "_gather_rows",
-                           "_to_rows", "_im2row", "_from_rows"}, compiled
+                           "_to_rows", "_im2row", "_from_rows", "_dw_chunk", "_pad_plane_cm"}, compiled
     # and nothing the network does not use: no general pooling loop, no plain BN backward
     assert not compiled & {"_max_plane_arg", "_bn_train_relu_pool", "_bn_back_plain"}, compiled
 

@@ -375,6 +375,17 @@ def _dx_route(dtype, f, q, kh, kw):
     return dict(q, pt=2 - pads[0], pb=2 - pads[1], pl=2 - pads[2], pr=2 - pads[3])
 
 
+def _few_channels_dw(dtype, c, f, q):
+    """Whether conv_backward sends a convolution of fewer than _ROWS_MIN_C channels (a network's
+    first) to _grads_rows for dW on direct.py's micro-kernel: float32, one group, stride 1, 16
+    filters, whether dx is wanted or not (dW's numbers do not depend on need_dx). 3x3 on 1 or 3
+    channels at 16 to 32 pixels square: 0.50-0.65 of im2col's wall time (im2col's product, (K x M)
+    (M x 16) with K = 9 or 27, ran below half speed); at 32 and 64 filters im2col's product was
+    faster (1.05-1.4x less CPU time), so there it stays (docs/performance.md, session 13)."""
+    return (DIRECT_DW and c < _ROWS_MIN_C and f == 16 and q["groups"] == 1
+            and _direct.dw_eligible(dtype, f, q["sh"], q["sw"]))
+
+
 def _winograd_ok(c, p, kh, kw, pv):
     """Whether the forward of a convolution with c input channels and geometry p runs as Winograd
     F(2x2, 3x3): one group, 3x3, stride 1, dilation 1, a constant padding value, >= 32 channels."""
@@ -931,7 +942,7 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
         if isinstance(padding, str):
             dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dxp, dw2, db
-    if _rows_eligible(c, q["groups"], q["sh"], q["sw"]):
+    if _rows_eligible(c, q["groups"], q["sh"], q["sw"]) or _few_channels_dw(x.dtype, c, f, q):
         dx, dw2, db = _grads_rows(dy, xp, w, q["dh"], q["dw"], q["pt"], q["pl"], pv, bool(need_dx))
     else:
         dx, dw2, db = _grads(dy, xp, w, xp.shape, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], pv,

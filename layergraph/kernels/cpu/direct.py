@@ -104,9 +104,10 @@ def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, o
     """One output row of ow pixels, pixel j's filter k at yf[yb + j*ds + k] (k < f), its input
     from xrow + j*pstep, the weights from wf[wb:]: blocks of 6, 4, 2, 1 pixels, for each 16 filters
     (a last partial 16 pixel by pixel through acc; F = 16k needs no copy, and the few compiled
-    variants of _taps keep the compile time down). A function of its own, not inlined: _chunk
-    and products call it with the same types, so a cold start compiles it once (inlined, each
-    caller compiled its four _taps variants again: 0.6 s)."""
+    variants of _taps keep the compile time down). A function of its own, not inlined: _chunk,
+    products and _dw_chunk call it with the same types (integer variables where a literal would
+    make numba compile a specialization of its own), so a cold start compiles it once (inlined,
+    each caller compiled its four _taps variants again: 0.6 s)."""
     for f0 in range(0, fp, 16):
         if f0 + 16 > f:   # the last filters are padding
             for j in range(ow):
@@ -220,6 +221,7 @@ def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow,
     rf = res.reshape(-1)
     has_r = res.shape[0] > 0
     acc = np.empty(_ACC, np.float32)
+    zero = f - f   # an integer variable, not the literal 0: _row's callers type it alike (one compile)
     pstep = sw * c
     rstep = dh * wp * c
     cstep = dw * c
@@ -231,7 +233,7 @@ def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow,
             _pad_planes(xs[i0], h, w, pt, pl, pv, xp)
         for i in range(oh):
             r = (i0 * oh + i) * ow
-            _row(acc, xf, i * sh * wp * c, r * f, f, pstep, c, kh, kw, rstep, cstep, wf, 0, fp, f, ow, yf)
+            _row(acc, xf, i * sh * wp * c, r * f, f, pstep, c, kh, kw, rstep, cstep, wf, zero, fp, f, ow, yf)
             _epilogue(yf[r * f:r * f + owf], brow, rf[r * f:r * f + owf] if has_r else rf, has_r, act, hi)
 
 
@@ -248,12 +250,14 @@ def products(Z, U2, M):
     uf = U2.reshape(-1)
     mf = M.reshape(-1)
     acc = np.empty(_ACC, np.float32)
+    zero = f - f   # integer variables, not literals: _row's callers type it alike (one compile)
+    one = zero + 1
     for b in range(4):
         zi = b if b < 3 else 0
         lo = c if b == 3 else 0
         for a in range(4):
             _row(acc, zf, (a * 3 + zi) * t * 2 * c + lo, (a * 2 + b // 2) * t * 2 * f + (b % 2) * f, 2 * f, 2 * c, c,
-                 1, 1, 0, 0, uf, (b * 4 + a) * c * f, f, f, t, mf)
+                 one, one, zero, zero, uf, (b * 4 + a) * c * f, f, f, t, mf)
 
 
 def weights(w, cache=None):
@@ -344,12 +348,15 @@ def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
     dyf = dyr.reshape(-1)
     tf = tmp.reshape(-1)
     acc = np.empty(_ACC, np.float32)
+    zero = f - f   # integer variables, not literals: _row's callers type it alike (one compile)
+    one = zero + 1
     p = oh * ow
     for i0 in range(m):
         _pad_plane_cm(xs[i0], h, w, pt, pl, pv, xp)
         for a in range(kh):
             for b in range(kw):
-                _row(acc, xf, a * dh * wp + b * dw, 0, f, hp * wp, ow, oh, 1, wp, 0, dyf, i0 * p * f, f, f, c, tf)
+                _row(acc, xf, a * dh * wp + b * dw, zero, f, hp * wp, ow, oh, one, wp, zero, dyf, i0 * p * f, f, f, c,
+                     tf)
                 o = out[a * kw + b]
                 for ch in range(c):
                     orow = o[ch]

@@ -28,7 +28,11 @@ CASES = [  # n, C, F, H, W, (dh, dw), (pt, pb, pl, pr), padding value
     (3, 13, 16, 9, 5, (1, 1), (3, 0, 1, 4), -1.0),      # padding beyond the filter's reach; 13 = 6 + 6 + 1
     (2, 20, 32, 10, 11, (2, 1), (2, 2, 1, 1), 0.25),    # dilation
     (2, 16, 16, 3, 1, (1, 1), (1, 1, 1, 1), 0.0),       # output width 1
+    (5, 3, 16, 32, 32, (1, 1), (1, 1, 1, 1), 0.0),      # a network's first convolution (conv._few_channels_dw)
+    (3, 1, 16, 9, 7, (1, 1), (0, 1, 2, 0), 0.5),        # one channel, uneven padding
+    (2, 3, 16, 10, 11, (2, 1), (2, 2, 1, 1), 0.25),     # few channels, dilation (dx on _grads_rows too)
 ]
+FIRST = [case for case in CASES if case[1] < cv._ROWS_MIN_C]
 
 
 def _ref(x, w, dy, d, pads, pv):
@@ -126,3 +130,46 @@ def test_routes_left_to_the_product(monkeypatch):
     cv.conv_backward(g.standard_normal((2, 16, 6, 6)).astype(np.float32), x,
                      g.standard_normal((16, 16, 3, 3)).astype(np.float32), 1, 1, 1, 1, 1, 1, 1, 1)
     assert calls
+
+
+@pytest.mark.parametrize("case", FIRST)
+def test_few_channels_dx_and_dw_against_torch(case, threads):
+    """Below 8 channels with 16 filters dW goes to direct._dw_chunk whether dx is wanted or not:
+    dx against torch, and dW the same array either way (its numbers never depend on need_dx)."""
+    n, c, f, h, w, (dh, dw), pads, pv = case
+    g = np.random.default_rng(c + n)
+    x = g.standard_normal((n, c, h, w)).astype(np.float32)
+    wt = g.standard_normal((f, c, 3, 3)).astype(np.float32)
+    pt, pb, pl, pr = pads
+    dy = g.standard_normal((n, f, h + pt + pb - 2 * dh, w + pl + pr - 2 * dw)).astype(np.float32)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    F.conv2d(F.pad(xt, (pl, pr, pt, pb), value=pv), torch.tensor(wt, dtype=torch.float64),
+             dilation=(dh, dw)).backward(torch.tensor(dy, dtype=torch.float64))
+    dx, dW, db = cv.conv_backward(dy, x, wt, 1, 1, dh, dw, *pads, padding_value=pv)
+    _, dW2, db2 = cv.conv_backward(dy, x, wt, 1, 1, dh, dw, *pads, padding_value=pv, need_dx=False)
+    ref = xt.grad.numpy()
+    np.testing.assert_allclose(dx, ref, rtol=0, atol=2e-5 * np.abs(ref).max())
+    np.testing.assert_array_equal(dW, dW2)
+    np.testing.assert_array_equal(db, db2)
+
+
+def test_few_channels_route(monkeypatch):
+    """_dw_chunk below 8 channels only with 16 filters, float32, stride 1 (at 32 filters im2col's
+    product measured faster)."""
+    from layergraph.kernels.cpu import direct as dc
+    calls = []
+    real = dc._dw_chunk
+    monkeypatch.setattr(dc, "_dw_chunk", lambda *a: calls.append(1) or real(*a))
+    g = np.random.default_rng(4)
+
+    def run(dt, f, s):
+        x = g.standard_normal((2, 3, 8, 8)).astype(dt)
+        wt = g.standard_normal((f, 3, 3, 3)).astype(dt)
+        o = (8 + 2 - 3) // s + 1
+        cv.conv_backward(g.standard_normal((2, f, o, o)).astype(dt), x, wt, s, s, 1, 1, 1, 1, 1, 1, need_dx=False)
+        n, calls[:] = len(calls), []
+        return n
+    assert run(np.float32, 16, 1)
+    assert not run(np.float32, 32, 1)
+    assert not run(np.float64, 16, 1)
+    assert not run(np.float32, 16, 2)
