@@ -12,14 +12,6 @@ import torch.nn.functional as F
 from layergraph.kernels.cpu import conv as cv
 
 
-@pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
-def threads(request, monkeypatch):
-    if request.param is not None:
-        from layergraph.kernels.cpu import _parallel
-        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
-    return request.param
-
-
 CASES = [  # n, C, F, H, W, (dh, dw), (pt, pb, pl, pr), padding value
     (5, 16, 16, 32, 32, (1, 1), (1, 1, 1, 1), 0.0),     # ResNet-20's first stage
     (3, 32, 32, 16, 16, (1, 1), (1, 1, 1, 1), 0.0),

@@ -16,14 +16,6 @@ from layergraph.kernels.cpu.conv import conv_forward, nchw_to_nhwc, nhwc_to_nchw
 from test_conv_threads import _torch_pad
 
 
-@pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
-def threads(request, monkeypatch):
-    if request.param is not None:
-        from layergraph.kernels.cpu import _parallel
-        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
-    return request.param
-
-
 @pytest.fixture
 def pm_calls(monkeypatch):
     calls = []

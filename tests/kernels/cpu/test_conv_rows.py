@@ -15,14 +15,6 @@ from _cpu_testutil import fd_check
 from test_conv_threads import _torch_pad
 
 
-@pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
-def threads(request, monkeypatch):
-    if request.param is not None:
-        from layergraph.kernels.cpu import _parallel
-        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
-    return request.param
-
-
 @pytest.fixture
 def rows_calls(monkeypatch):
     """Counts the calls of the pixel-major forward and backward, so each test shows it ran them;

@@ -57,16 +57,6 @@ def _torch_pad(x, pads, pv):
     return F.pad(x, (pl, pr, pt, pb), value=pv)
 
 
-@pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
-def threads(request, monkeypatch):
-    """Also split the batch over 3 workers (more than the cores here), so that batches that do
-    not divide evenly give each worker a different count."""
-    if request.param is not None:
-        from layergraph.kernels.cpu import _parallel
-        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
-    return request.param
-
-
 BACKWARD = [  # (C, F, FH, FW), (sh, sw), (dh, dw), (pt, pb, pl, pr), groups, padding_value
     ((3, 4, 3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 1, 0.0),
     ((3, 2, 3, 2), (2, 2), (1, 1), (0, 2, 1, 0), 1, 0.0),

@@ -25,16 +25,6 @@ def _torch_pad(x, pads, pv):
     return F.pad(x, (pl, pr, pt, pb), value=pv)
 
 
-@pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
-def threads(request, monkeypatch):
-    """Also split the planes / channels over 3 workers, and hand small work to the pool too."""
-    if request.param is not None:
-        from layergraph.kernels.cpu import _parallel
-        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
-        monkeypatch.setattr(_parallel, "SERIAL_BELOW", 0)
-    return request.param
-
-
 @pytest.fixture
 def routed(monkeypatch):
     """Counts the calls that reach the depthwise kernels, to show the router sent them there."""

@@ -14,15 +14,6 @@ from layergraph.kernels.cpu import conv, depthwise
 from layergraph.kernels.cpu.conv import conv_forward, pixel_major_eligible
 
 
-@pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
-def threads(request, monkeypatch):
-    if request.param is not None:
-        from layergraph.kernels.cpu import _parallel
-        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
-        monkeypatch.setattr(_parallel, "SERIAL_BELOW", 0)
-    return request.param
-
-
 @pytest.fixture
 def routed(monkeypatch):
     calls = []

@@ -13,14 +13,6 @@ from layergraph.kernels.cpu.dense import fc_backward, fc_forward
 from _cpu_testutil import blas_threads_seen
 
 
-@pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
-def threads(request, monkeypatch):
-    if request.param is not None:
-        from layergraph.kernels.cpu import _parallel
-        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
-    return request.param
-
-
 def _blas():
     # the first fused call compiles (or loads) the bias/ReLU epilogue, and numba's start-up loads SciPy's
     # BLAS: counted from then on, so that what is compared is the thread counts of the same libraries

@@ -17,14 +17,6 @@ from layergraph.kernels.cpu import conv as cv
 from layergraph.kernels.cpu import winograd as wg
 
 
-@pytest.fixture(params=[None, 3], ids=["numba-threads", "3-threads"])
-def threads(request, monkeypatch):
-    if request.param is not None:
-        from layergraph.kernels.cpu import _parallel
-        monkeypatch.setattr(_parallel, "threads", lambda: request.param)
-    return request.param
-
-
 def _ref(x, w, b, pads, pv):
     pt, pb, pl, pr = pads
     xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=pv)
