@@ -9,6 +9,21 @@ import layergraph as L
 import layergraph.core.executor as E
 
 
+def _with_bn_statistics(net, seed, spread=1.0):
+    """net with random batch normalization statistics, scales and offsets (not the identity, so
+    that the folding into the convolutions shows); means and offsets times ``spread``."""
+    g = np.random.default_rng(seed)
+    values = {}
+    for layer in net.Layers:
+        if type(layer).__name__ == "BatchNormalizationLayer":
+            c = layer.NumChannels
+            values[(layer.Name, "TrainedMean")] = g.standard_normal((1, 1, c)) * spread
+            values[(layer.Name, "TrainedVariance")] = g.uniform(0.5, 2, (1, 1, c))
+            values[(layer.Name, "Scale")] = g.uniform(0.5, 1.5, (1, 1, c))
+            values[(layer.Name, "Offset")] = g.standard_normal((1, 1, c)) * spread
+    return net._with_arrays(values)
+
+
 def residual_net(act="relu"):
     lg = L.layerGraph([L.imageInputLayer([12, 10, 3], "Normalization", "none", "Name", "in"),
                        L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c0"),
@@ -41,16 +56,7 @@ def residual_net(act="relu"):
     lg = L.connectLayers(lg, last, "tail")
     L.rng(3)
     net = L.dlnetwork(lg)
-    g = np.random.default_rng(4)   # batch statistics that are not the identity, so the folding shows
-    values = {}
-    for layer in net.Layers:
-        if type(layer).__name__ == "BatchNormalizationLayer":
-            c = layer.NumChannels
-            values[(layer.Name, "TrainedMean")] = g.standard_normal((1, 1, c))
-            values[(layer.Name, "TrainedVariance")] = g.uniform(0.5, 2, (1, 1, c))
-            values[(layer.Name, "Scale")] = g.uniform(0.5, 1.5, (1, 1, c))
-            values[(layer.Name, "Offset")] = g.standard_normal((1, 1, c))
-    return net._with_arrays(values)
+    return _with_bn_statistics(net, 4)
 
 
 @pytest.fixture
@@ -160,16 +166,7 @@ def wide_net():
     lg = L.connectLayers(lg, last, "tail")
     L.rng(6)
     net = L.dlnetwork(lg)
-    g = np.random.default_rng(7)
-    values = {}
-    for layer in net.Layers:
-        if type(layer).__name__ == "BatchNormalizationLayer":
-            c = layer.NumChannels
-            values[(layer.Name, "TrainedMean")] = g.standard_normal((1, 1, c)) * 0.1
-            values[(layer.Name, "TrainedVariance")] = g.uniform(0.5, 2, (1, 1, c))
-            values[(layer.Name, "Scale")] = g.uniform(0.5, 1.5, (1, 1, c))
-            values[(layer.Name, "Offset")] = g.standard_normal((1, 1, c)) * 0.1
-    return net._with_arrays(values)
+    return _with_bn_statistics(net, 7, spread=0.1)
 
 
 def test_winograd_through_the_plan_equals_the_channel_major_plan(plan_off, monkeypatch):
@@ -228,16 +225,7 @@ def mobilenet_like(padding_value=0):
                L.globalAveragePooling2dLayer, L.fullyConnectedLayer(4), L.softmaxLayer]
     L.rng(7)
     net = L.dlnetwork(layers)
-    g = np.random.default_rng(8)
-    values = {}
-    for layer in net.Layers:
-        if type(layer).__name__ == "BatchNormalizationLayer":
-            c = layer.NumChannels
-            values[(layer.Name, "TrainedMean")] = g.standard_normal((1, 1, c))
-            values[(layer.Name, "TrainedVariance")] = g.uniform(0.5, 2, (1, 1, c))
-            values[(layer.Name, "Scale")] = g.uniform(0.5, 1.5, (1, 1, c))
-            values[(layer.Name, "Offset")] = g.standard_normal((1, 1, c))
-    return net._with_arrays(values)
+    return _with_bn_statistics(net, 8)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

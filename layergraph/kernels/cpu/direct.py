@@ -250,8 +250,7 @@ def products(Z, U2, M):
     uf = U2.reshape(-1)
     mf = M.reshape(-1)
     acc = np.empty(_ACC, np.float32)
-    zero = f - f   # integer variables, not literals: _row's callers type it alike (one compile)
-    one = zero + 1
+    zero, one = f - f, f - f + 1   # integer variables, not literals: _row's callers type it alike (one compile)
     for b in range(4):
         zi = b if b < 3 else 0
         lo = c if b == 3 else 0
@@ -344,13 +343,12 @@ def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
     m = xs.shape[0]
     c, hp, wp = xp.shape
     f = dyr.shape[1]
+    p = oh * ow
     xf = xp.reshape(-1)
     dyf = dyr.reshape(-1)
     tf = tmp.reshape(-1)
     acc = np.empty(_ACC, np.float32)
-    zero = f - f   # integer variables, not literals: _row's callers type it alike (one compile)
-    one = zero + 1
-    p = oh * ow
+    zero, one = f - f, f - f + 1   # integer variables, not literals: _row's callers type it alike (one compile)
     for i0 in range(m):
         _pad_plane_cm(xs[i0], h, w, pt, pl, pv, xp)
         for a in range(kh):

@@ -12,3 +12,19 @@ def threads(request, monkeypatch):
         monkeypatch.setattr(_parallel, "threads", lambda: request.param)
         monkeypatch.setattr(_parallel, "SERIAL_BELOW", 0)
     return request.param
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    """spy(module, name, record) replaces module.name by a wrapper that still calls it and returns
+    the list to which each call appends record(*args, **kwargs) (by default the arguments)."""
+    def install(module, name, record=lambda *a, **k: a):
+        calls = []
+        real = getattr(module, name)
+
+        def wrapper(*a, **k):
+            calls.append(record(*a, **k))
+            return real(*a, **k)
+        monkeypatch.setattr(module, name, wrapper)
+        return calls
+    return install

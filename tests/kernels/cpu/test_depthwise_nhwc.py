@@ -15,15 +15,8 @@ from layergraph.kernels.cpu.conv import conv_forward, pixel_major_eligible
 
 
 @pytest.fixture
-def routed(monkeypatch):
-    calls = []
-    f0 = conv.depthwise_forward_nhwc
-
-    def f(*a, **k):
-        calls.append(a[0].shape)
-        return f0(*a, **k)
-    monkeypatch.setattr(conv, "depthwise_forward_nhwc", f)
-    return calls
+def routed(spy):
+    return spy(conv, "depthwise_forward_nhwc", lambda *a, **k: a[0].shape)
 
 
 def _torch(x, w, b, s, d, pads, relu, ceiling, groups):

@@ -102,14 +102,8 @@ def test_float32_error_is_bounded_by_the_direct_products(n, c, hw):
     assert e_w < 1e-6 and e_w <= 1.5 * e_d, (e_w, e_d)
 
 
-def test_conv_forward_dispatches_3x3_stride_1_from_32_channels_to_winograd(monkeypatch):
-    calls = []
-    w0 = wg.winograd_forward
-
-    def spy(*a, **k):
-        calls.append(a[1].shape)
-        return w0(*a, **k)
-    monkeypatch.setattr(wg, "winograd_forward", spy)
+def test_conv_forward_dispatches_3x3_stride_1_from_32_channels_to_winograd(spy):
+    calls = spy(wg, "winograd_forward", lambda *a, **k: a[1].shape)
     g = np.random.default_rng(0)
     for c in (16, 32):
         x = g.standard_normal((2, c, 6, 6))
