@@ -5,7 +5,8 @@ ReLU, addition, pooling, fully connected), ours against torch's (issue 16).
     python benchmarks/profile_nets.py [--net resnet20] [--batch 32] [--threads 1] [--steps 10] [--tree DIR]
 
 Ours: every op method the executor calls (forward, backward, the fused forms) is wrapped with a
-timer of the process's CPU time (``time.process_time``, all threads) and labelled by the op and
+timer of the process's CPU time (``time.process_time``, all threads) and of the wall time (with
+more than one thread their ratio is how many cores the op kept busy), labelled by the op and
 the shape of its input; what the step took outside them (loss, SGD update, the executor's own
 work) is the remainder. Torch: ``torch.profiler`` over the same number of steps, the CPU time of
 its top-level aten operators grouped the same way (torch's profiler measures each operator's
@@ -60,6 +61,7 @@ def profile_ours(training):
     parts, net = nets.train_step(args.net, args.batch)
     ex = parts.ex
     acc = collections.defaultdict(float)
+    wall = collections.defaultdict(float)
 
     def wrap(op, attr):
         fn = getattr(op, attr, None)
@@ -72,9 +74,9 @@ def profile_ours(training):
                 x = x.transpose(0, 3, 1, 2)
             if attr.startswith("backward") and type(op).__name__ == "ConvOp":
                 x = a[0]  # a convolution's ctx is its input
-            t0 = time.process_time()
+            t0, w0 = time.process_time(), time.perf_counter()
             r = fn(k, a0, *a, **kw)
-            dt = time.process_time() - t0
+            dt, dw = time.process_time() - t0, time.perf_counter() - w0
             if attr.startswith("backward"):
                 lab = our_label(op, x) + " (backward)"
             else:
@@ -82,6 +84,7 @@ def profile_ours(training):
                 lab += " (pixel-major)" if attr == "forward_pixel_major" else ""
                 lab += " (+residual)" if kw.get("residual") is not None else ""
             acc[lab] += dt
+            wall[lab] += dw
             return r
         setattr(op, attr, timed)
 
@@ -100,12 +103,15 @@ def profile_ours(training):
     for _ in range(3):
         run()
     acc.clear()
-    whole = []
+    wall.clear()
+    whole, whole_wall = [], []
     for _ in range(args.steps):
-        t0 = time.process_time()
+        t0, w0 = time.process_time(), time.perf_counter()
         run()
         whole.append(time.process_time() - t0)
-    return {k: v / args.steps * 1e3 for k, v in acc.items()}, float(np.mean(whole)) * 1e3
+        whole_wall.append(time.perf_counter() - w0)
+    per = {k: (v / args.steps * 1e3, wall[k] / args.steps * 1e3) for k, v in acc.items()}
+    return per, (float(np.mean(whole)) * 1e3, float(np.mean(whole_wall)) * 1e3)
 
 
 def profile_torch(training):
@@ -164,12 +170,15 @@ for training in ((False,) if os.environ.get("PROFILE_PREDICT_ONLY") else (True, 
     ours, ours_whole = profile_ours(training)
     th, th_whole = ({}, float("nan")) if args.no_torch else profile_torch(training)
     what = "training step" if training else "prediction"
-    print(f"\n{what}: layergraph {ours_whole:.1f} ms, torch {th_whole:.1f} ms (whole, CPU time)")
-    print("| kernel | layergraph ms | torch ms |")
-    print("|---|---|---|")
-    keys = sorted(set(ours) | set(th), key=lambda k: -ours.get(k, 0.0))
+    print(f"\n{what}: layergraph {ours_whole[0]:.1f} ms CPU, {ours_whole[1]:.1f} ms wall; torch {th_whole:.1f} ms "
+          "(whole, CPU time)")
+    print("| kernel | layergraph CPU ms | layergraph wall ms | torch ms |")
+    print("|---|---|---|---|")
+    keys = sorted(set(ours) | set(th), key=lambda k: -ours.get(k, (0.0, 0.0))[0])
     for k in keys:
         a, b = ours.get(k), th.get(k)
-        print(f"| {k} | {'' if a is None else f'{a:.2f}'} | {'' if b is None else f'{b:.2f}'} |")
-    print(f"| (outside the ops: loss, update, executor) | {ours_whole - sum(ours.values()):.2f} | |")
+        mine = " | " if a is None else f"{a[0]:.2f} | {a[1]:.2f}"
+        print(f"| {k} | {mine} | {'' if b is None else f'{b:.2f}'} |")
+    rest = [ours_whole[i] - sum(v[i] for v in ours.values()) for i in (0, 1)]
+    print(f"| (outside the ops: loss, update, executor) | {rest[0]:.2f} | {rest[1]:.2f} | |")
 print(f"\nload average {os.getloadavg()[0]:.2f} after")
