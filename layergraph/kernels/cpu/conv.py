@@ -327,13 +327,24 @@ def _direct_eligible(dtype, c, kh, kw, sh, sw, dh, dw):
     return np.dtype(dtype) == np.float32 and c <= _DIRECT_MAX_C and (kh, kw, sh, sw, dh, dw) in _DIRECT_SHAPES
 
 
-def _channel_major_via_rows(dtype, c, p, kh, kw, padding_value):
+def _channel_major_via_rows(dtype, c, f, p, kh, kw, padding_value):
     """Whether conv_forward with channel-major x and y runs direct.py pixel-major and transposes
-    y: a constant padding value, one group, _ROWS_MIN_C or more channels and _direct_eligible
-    (from _WINOGRAD_MIN_C channels Winograd takes that route instead: _winograd_ok)."""
-    if not CHANNEL_MAJOR_VIA_ROWS or isinstance(padding_value, str) or p["groups"] != 1 or c < _ROWS_MIN_C:
+    y: a constant padding value, one group, _direct_eligible, and _ROWS_MIN_C or more channels
+    (from _WINOGRAD_MIN_C channels Winograd takes that route instead: _winograd_ok) or, below
+    that, a first convolution of 3 or more channels with 16 filters (_FEW_C_F)."""
+    if not CHANNEL_MAJOR_VIA_ROWS or isinstance(padding_value, str) or p["groups"] != 1:
+        return False
+    if c < _ROWS_MIN_C and not (c >= 3 and f == _FEW_C_F):
         return False
     return _direct_eligible(dtype, c, kh, kw, p["sh"], p["sw"], p["dh"], p["dw"])
+
+
+# below 8 channels the output's transpose is large against the product: direct.py's route (its
+# taps (b, c) in one loop) took 0.63-0.82 of im2col's CPU time at 3-6 channels and 16 filters
+# (32x32 and 64x64, batch 32 and 128), the same at 2 channels, 1.4x at one channel, 1.2-2.1x at
+# 32 and 48 filters, 1.7x at 8 (a partial block of 16 runs pixel by pixel; docs/performance.md,
+# session 13)
+_FEW_C_F = 16
 
 
 CHANNEL_MAJOR_VIA_ROWS = True
@@ -884,9 +895,10 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         "conv_forward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)
     bias = None if b is None else like(b, x, "b", (f,))
-    if pool is None and _channel_major_via_rows(x.dtype, c, p, kh, kw, padding_value):
-        # float32 3x3 stride 1 at 8-16 channels (the training forward, and prediction outside the
-        # pixel-major plan): direct.py pixel-major, then one transpose (docs/performance.md, h_res)
+    if pool is None and _channel_major_via_rows(x.dtype, c, f, p, kh, kw, padding_value):
+        # float32 3x3 stride 1 at 8-16 channels, or a first convolution's 3-7 with 16 filters
+        # (the training forward, and prediction outside the pixel-major plan): direct.py
+        # pixel-major, then one transpose (docs/performance.md, h_res and session 13)
         return nhwc_to_nchw(_pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, None, None, ceiling))
     if _depthwise(x, p):
         xq, q = _zero_padded(x, p, pv)

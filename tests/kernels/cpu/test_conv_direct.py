@@ -174,12 +174,16 @@ def test_products_equal_matmul():
 
 @pytest.mark.parametrize("c, f, hw, pads, pv", [(16, 16, 13, (1, 1, 1, 1), 0.0), (8, 20, 9, (0, 2, 2, 0), 0.5),
                                                (32, 32, 8, (1, 1, 1, 1), 0.0), (64, 48, 7, (2, 1, 0, 2), -0.5),
-                                               (24, 16, 6, (1, 1, 1, 1), 0.0)])
+                                               (24, 16, 6, (1, 1, 1, 1), 0.0),
+                                               # a first convolution: direct.py at 3-7 channels with 16 filters
+                                               (3, 16, 12, (1, 1, 1, 1), 0.0), (5, 16, 7, (0, 2, 2, 0), 0.5),
+                                               (1, 16, 8, (1, 1, 1, 1), 0.0), (3, 32, 8, (1, 1, 1, 1), 0.0),
+                                               (3, 8, 8, (1, 1, 1, 1), 0.0)])
 @pytest.mark.parametrize("relu", [False, True])
 def test_channel_major_forward_through_the_pixel_major_kernels(c, f, hw, pads, pv, relu, threads, monkeypatch):
     """conv_forward with channel-major x and y (the training forward) at float32 3x3 stride 1:
-    direct.py up to 16 channels, Winograd from 32 (conv._winograd_ok; 24: neither), then a
-    transpose; against torch in float64."""
+    direct.py from 8 to 16 channels, and at 3 to 7 with 16 filters (conv._FEW_C_F), Winograd from
+    32 (conv._winograd_ok; 24: neither), then a transpose; against torch in float64."""
     from layergraph.kernels.cpu import winograd as wg
     calls = []
     d0, w0 = dc.direct_forward, wg.winograd_forward
@@ -194,7 +198,8 @@ def test_channel_major_forward_through_the_pixel_major_kernels(c, f, hw, pads, p
     ref = np.maximum(ref, 0) if relu else ref
     assert y.shape == ref.shape and y.dtype == np.float32 and y.flags.c_contiguous
     np.testing.assert_allclose(y, ref, rtol=0, atol=2e-6 * (np.abs(ref).max() + 1) * np.sqrt(9 * c))
-    assert calls == ([] if c == 24 else ["direct"] if c <= 16 else ["winograd"])
+    direct = 8 <= c <= 16 or (3 <= c < 8 and f == 16)
+    assert calls == (["direct"] if direct else ["winograd"] if c >= 32 else [])
     calls.clear()
     cv.conv_forward(x.astype(np.float64), w, b, 1, 1, 1, 1, *pads, padding_value=pv, relu=relu)
     assert calls == ([] if c <= 24 else ["winograd"])   # float64: not direct.py (Winograd in float64 too)
