@@ -398,23 +398,7 @@ class AdditionOp(Op):
         return [k("addition", "forward_infer")(xs)], None
 
     def backward(self, k, dys, ctx, P):
-        """dy for each input: the first input that wants a gradient gets dy itself (the executor
-        popped it and holds it nowhere else; its sums are out of place), each further one a copy
-        (a residual block's two inputs: one copy instead of two), an unwanted one None."""
-        n = int(self.layer.NumInputs)
-        wanted = [True] * n if self.need_dx is None else [bool(w) for w in self.need_dx]
-        rest = sum(wanted) - 1
-        copies = list(k("addition", "backward")(dys[0], rest)) if rest > 0 else []
-        out, first = [], True
-        for w in wanted:
-            if not w:
-                out.append(None)
-            elif first:
-                out.append(dys[0])
-                first = False
-            else:
-                out.append(copies.pop())
-        return out, {}
+        return list(k("addition", "backward")(dys[0], self.layer.NumInputs)), {}
 
 
 class ConcatOp(Op):
