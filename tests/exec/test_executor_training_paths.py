@@ -324,3 +324,47 @@ def test_fused_clipped_relu_training_gradients_match_finite_differences():
     _, grads = _run(fused, x, W)
     assert set(fused._fused_into) == {"r1", "r2"}
     _check_fd(fused, x, W, grads, ("c1", "bn1", "dw", "bn2"), g)
+
+
+@pytest.mark.parametrize("input_grads", [False, True])
+def test_three_input_addition_gradients(input_grads):
+    """A three-input addition reading the network input twice: the learnables' gradients and
+    (``input_grads``) the input's against central differences, and each gradient the addition
+    hands back equal to its dy and a distinct array."""
+    from layergraph import additionLayer, connectLayers, layerGraph
+    lg = layerGraph([
+        imageInputLayer([5, 5, 2], "Normalization", "none", "Name", "in"),
+        convolution2dLayer(3, 2, "Padding", "same", "Name", "c1"), additionLayer(3, "Name", "add"),
+        reluLayer("Name", "r"), fullyConnectedLayer(3, "Name", "fc"),
+    ])
+    lg = connectLayers(lg, "in", "add/in2")
+    lg = connectLayers(lg, "in", "add/in3")
+    rng(0)
+    ex = dlnetwork(lg).executor("cpu", np.float64)
+    g = np.random.default_rng(11)
+    x = g.standard_normal((3, 2, 5, 5))
+    W = g.standard_normal((3, 3, 1, 1))
+    add_op = next(s.op for s in ex.steps if s.name == "add")
+    seen = []
+    inner = add_op.backward
+
+    def spy(k, dys, ctx, P):
+        dxs, gr = inner(k, dys, ctx, P)
+        seen.append((dys[0], dxs, add_op.need_dx))
+        return dxs, gr
+    add_op.backward = spy
+    acts, grads = _run(ex, x, W, input_grads=input_grads)
+    [(dy, dxs, needs)] = seen
+    wanted = [d for d, want in zip(dxs, needs) if want]
+    assert len(wanted) == sum(needs) and len({id(d) for d in wanted}) == len(wanted)
+    for d in wanted:
+        np.testing.assert_array_equal(d, dy)
+    _check_fd(ex, x, W, grads, ["c1", "fc"], g)
+    if input_grads:   # dL/dx along a random direction against central differences
+        [ref] = ex.output_refs()
+        d = g.standard_normal(x.shape)
+        eps = 1e-7
+        up = float((ex.forward({"in": x + eps * d}, training=True)[ref] * W).sum())
+        down = float((ex.forward({"in": x - eps * d}, training=True)[ref] * W).sum())
+        gx = ex.input_grads[("in", "out")]
+        assert (up - down) / (2 * eps) == pytest.approx(float((gx * d).sum()), rel=1e-5)
