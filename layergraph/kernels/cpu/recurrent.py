@@ -31,6 +31,7 @@ import threading
 import numba
 import numpy as np
 
+from ._gemm import matmul, sgemm_address
 from ._parallel import _PREFIX, batch_parallel, blas_threads, parallel_range, threads, workspace
 from ._util import as_float, like
 
@@ -124,7 +125,7 @@ def _at(s, T, reverse):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hprev, cs, y, want_y, hT, cT, fast):
+def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hprev, cs, y, want_y, hT, cT, fast, fp):
     """Rows lo:hi of the batch through every step. xp T x N x 4H (input projection + bias; its
     rows lo:hi are overwritten with the post-activation gates of each step: the store of the
     training forward, scratch in prediction), r_t H x 4H, h0 and c0 N x H (read), hT and cT N x H
@@ -143,7 +144,7 @@ def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hp
     quick = fast and gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, reverse)
-        np.dot(h, r_t, z)
+        matmul(fp, h, r_t, z)
         for i in range(nc):
             n = lo + i
             a = xp[t, n]
@@ -198,7 +199,7 @@ def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hp
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _backward_loop(lo, hi, dy, dh, dc, acts, c0, cs, mask, r, gate, state, reverse, dg, fast):
+def _backward_loop(lo, hi, dy, dh, dc, acts, c0, cs, mask, r, gate, state, reverse, dg, fast, fp):
     """Rows lo:hi. dy T x N x H (or 1 x 1 x 1: no gradient at the outputs); dh, dc N x H (the
     gradients at the final state, rows lo:hi updated in place to those at the initial state);
     acts T x N x 4H the post-activation gates, cs T x N x H the cell after each step (frozen on
@@ -257,7 +258,7 @@ def _backward_loop(lo, hi, dy, dh, dc, acts, c0, cs, mask, r, gate, state, rever
                     d[2 * H + j] = dct * gi * _state_grad_out(gg, state)
                     d[3 * H + j] = dht * sc * _gate_grad(go, gate)
                     dcn[j] = dct * gf
-        np.dot(dg[t][lo:hi], r, back)
+        matmul(fp, dg[t][lo:hi], r, back)
         for n in range(lo, hi):
             if mask[n, t]:
                 dh[n] = back[n - lo]
@@ -451,7 +452,7 @@ def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, store, sequence, ch
     hT, cT = np.empty_like(h), np.empty_like(c)
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
     _over_rows(_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), store,
-               hprev, cs, y, sequence, hT, cT, dt == np.float32)
+               hprev, cs, y, sequence, hT, cT, dt == np.float32, sgemm_address())
     out = _to_nht(y) if sequence else None      # N x H x T
     # the training context: xp now holds the post-activation gates; the cell entering step t is
     # the one after the step before it (or c0), so it is not stored twice
@@ -506,7 +507,7 @@ def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
     dg = workspace((t, n, 4 * hid), dt, "rnn_dg")     # scratch of this call (a fresh one page-faults)
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
     _over_rows(_backward_loop, n, chunks, dyt, dh, dc, acts, c0, cs, m, r, g, s, bool(reverse), dg,
-               dt == np.float32)
+               dt == np.float32, sgemm_address())
     dx, dw, db = _input_grads(dg, xt, w)
     dr = _matmul(dg.reshape(t * n, 4 * hid).T, hprev.reshape(t * n, hid), np.empty((4 * hid, hid), dt))
     return dx, dw, dr, db, dh, dc
