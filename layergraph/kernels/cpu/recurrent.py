@@ -527,7 +527,7 @@ MODES = {"after-multiplication": 0, "before-multiplication": 1, "recurrent-bias-
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, reverse, store, hprev, aux, y, want_y,
-                      hT, fast):
+                      hT, fast, fp):
     """Rows lo:hi of the batch. xp T x N x 3H (input projection + input bias; its rows lo:hi are
     overwritten with the gates after activation, r, z, candidate: the store of the training
     forward, scratch in prediction; 0 on padded steps), r_t H x 3H, rh_t H x H (the candidate's
@@ -547,7 +547,7 @@ def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, re
     quick = fast and gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, reverse)
-        np.dot(h, r_t, z)
+        matmul(fp, h, r_t, z)
         for i in range(nc):
             n = lo + i
             if store:
@@ -571,7 +571,7 @@ def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, re
                 for j in range(H):
                     rhi[j] = zi[2 * H + j] + rb[2 * H + j]
         if mode == 1:
-            np.dot(rh, rh_t, q)                        # R_h (r * h): the second product of the step
+            matmul(fp, rh, rh_t, q)                        # R_h (r * h): the second product of the step
         else:
             for i in range(nc):
                 a = xp[_at(s, T, reverse), lo + i]
@@ -611,7 +611,7 @@ def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, re
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate, state, reverse, dg, dgr):
+def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate, state, reverse, dg, dgr, fp):
     """Rows lo:hi. dy T x N x H (or 1 x 1 x 1: none); dh N x H (the gradient at the final state,
     rows lo:hi updated in place to the one at the initial state); r 3H x H, rh H x H (the
     candidate's block of R). Writes dg (T x N x 3H: the pre-activation gradients of the input
@@ -660,7 +660,7 @@ def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate
                     d[H + j] = dhn[j] * (hp[j] - gn) * _gate_grad(gz, gate)
                     d[2 * H + j] = d_n
         if mode == 1:
-            np.dot(dn, rh, drh)                        # the gradient of r * h
+            matmul(fp, dn, rh, drh)                        # the gradient of r * h
         for i in range(nc):
             n = lo + i
             if not mask[n, t]:
@@ -691,7 +691,7 @@ def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate
                     e[H + j] = d[H + j]
                     e[2 * H + j] = dni[j] * gr
                     dhn[j] = dhn[j] * a[H + j]                    # + dgr R below
-        np.dot(dgr[t][lo:hi], r, back)
+        matmul(fp, dgr[t][lo:hi], r, back)
         for i in range(nc):
             n = lo + i
             if mask[n, t]:
@@ -731,7 +731,7 @@ def _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse, store, se
     rh_t = np.ascontiguousarray(r[2 * hid:].T)
     chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
     _over_rows(_gru_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), rh_t, rb, h, m, md, g, s, bool(reverse),
-               store, hprev, aux, y, sequence, hT, dt == np.float32)
+               store, hprev, aux, y, sequence, hT, dt == np.float32, sgemm_address())
     out = _to_nht(y) if sequence else None
     return out, hT, ((xt, xp, hprev, aux, m) if store else None)     # xp: the gates now
 
@@ -774,7 +774,7 @@ def _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse, chunks):
     dg, dgr = workspace((t, n, 3 * hid), dt, "rnn_dg"), workspace((t, n, 3 * hid), dt, "rnn_dgr")
     chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
     _over_rows(_gru_backward_loop, n, chunks, dyt, dh, acts, hprev, aux, m, r, np.ascontiguousarray(r[2 * hid:]), md,
-               g, s, bool(reverse), dg, dgr)
+               g, s, bool(reverse), dg, dgr, sgemm_address())
     dx, dw, db = _input_grads(dg, xt, w)
     dgr2 = dgr.reshape(t * n, 3 * hid)
     dr = _matmul(dgr2.T, hprev.reshape(t * n, hid), np.empty((3 * hid, hid), dt))
