@@ -125,10 +125,12 @@ def _at(s, T, reverse):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hprev, cs, y, want_y, hT, cT, fast, fp):
-    """Rows lo:hi of the batch through every step. xp T x N x 4H (input projection + bias; its
-    rows lo:hi are overwritten with the post-activation gates of each step: the store of the
-    training forward, scratch in prediction), r_t H x 4H, h0 and c0 N x H (read), hT and cT N x H
+def _forward_loop(lo, hi, xp, bias, r_t, h0, c0, mask, gate, state, reverse, store, hprev, cs, y, want_y, hT, cT, fast,
+                  fp):
+    """Rows lo:hi of the batch through every step. xp T x N x 4H (the input projection, bias (4H,)
+    added here: no pass of its own over xp; its rows lo:hi are overwritten with the
+    post-activation gates of each step: the store of the training forward, scratch in
+    prediction), r_t H x 4H, h0 and c0 N x H (read), hT and cT N x H
     (rows lo:hi written: the final state). With ``store`` (training) writes the states entering
     each step and the cell after it (hprev, cs: T x N x H); without, those are not touched. With
     ``want_y`` writes y (T x N x H, 0 on padded steps); a padded step's gates are 0. Per step one
@@ -165,11 +167,12 @@ def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hp
                 # taken (5x slower gate loop at H = 128; the same operations, the same values)
                 ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
                 zi_i, zi_f, zi_g, zi_o = zi[:H], zi[H:2 * H], zi[2 * H:3 * H], zi[3 * H:]
+                bi, bf, bg, bo = bias[:H], bias[H:2 * H], bias[2 * H:3 * H], bias[3 * H:]
                 for j in range(H):
-                    gi = _sig32(ai[j] + zi_i[j])
-                    gf = _sig32(af[j] + zi_f[j])
-                    gg = _tanh32(ag[j] + zi_g[j])
-                    go = _sig32(ao[j] + zi_o[j])
+                    gi = _sig32((ai[j] + bi[j]) + zi_i[j])
+                    gf = _sig32((af[j] + bf[j]) + zi_f[j])
+                    gg = _tanh32((ag[j] + bg[j]) + zi_g[j])
+                    go = _sig32((ao[j] + bo[j]) + zi_o[j])
                     cn = gf * cr[j] + gi * gg
                     cr[j] = cn
                     hr[j] = go * _tanh32(cn)
@@ -179,10 +182,10 @@ def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hp
                     ao[j] = go
             else:
                 for j in range(H):
-                    gi = _gate(a[j] + zi[j], gate, fast)
-                    gf = _gate(a[H + j] + zi[H + j], gate, fast)
-                    gg = _state(a[2 * H + j] + zi[2 * H + j], state, fast)
-                    go = _gate(a[3 * H + j] + zi[3 * H + j], gate, fast)
+                    gi = _gate((a[j] + bias[j]) + zi[j], gate, fast)
+                    gf = _gate((a[H + j] + bias[H + j]) + zi[H + j], gate, fast)
+                    gg = _state((a[2 * H + j] + bias[2 * H + j]) + zi[2 * H + j], state, fast)
+                    go = _gate((a[3 * H + j] + bias[3 * H + j]) + zi[3 * H + j], gate, fast)
                     cn = gf * cr[j] + gi * gg
                     cr[j] = cn
                     hr[j] = go * _state(cn, state, fast)
@@ -443,7 +446,7 @@ def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, store, sequence, ch
     hid = r.shape[1]
     dt = x.dtype
     c = _state0(c0, x, n, hid, "c0")
-    xt, xp = _project(x, w, b)
+    xt, xp = _project(x, w, None)     # the bias is added in the loop (the same sum: (x w + b) + r h)
     if store:
         hprev, cs = np.empty((t, n, hid), dt), np.empty((t, n, hid), dt)
     else:
@@ -451,7 +454,7 @@ def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, store, sequence, ch
     y = np.empty((t, n, hid), dt) if sequence else _none(dt)
     hT, cT = np.empty_like(h), np.empty_like(c)
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
-    _over_rows(_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), store,
+    _over_rows(_forward_loop, n, chunks, xp, b, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), store,
                hprev, cs, y, sequence, hT, cT, dt == np.float32, sgemm_address())
     out = _to_nht(y) if sequence else None      # N x H x T
     # the training context: xp now holds the post-activation gates; the cell entering step t is
