@@ -310,13 +310,16 @@ def _project(x, w, b):
     return xt, xp
 
 
-def _input_grads(dg, xt, w):
-    """From the gates' pre-activation gradients dg (T x N x kH): (dx N x C x T, dw, db)."""
+def _input_grads(dg, xt, w, need_dx=True):
+    """From the gates' pre-activation gradients dg (T x N x kH): (dx N x C x T, or None when not
+    ``need_dx``; dw, db)."""
     t, n, ch = xt.shape
     kh = dg.shape[2]
     dg2 = dg.reshape(t * n, kh)
     dw = _matmul(dg2.T, xt.reshape(t * n, ch), np.empty((kh, ch), dg.dtype))
     db = dg2.sum(axis=0)
+    if not need_dx:
+        return None, dw, db
     dx2 = _matmul(dg2, w, np.empty((t * n, ch), dg.dtype))
     dx = _to_nht(dx2.reshape(t, n, ch))
     return dx, dw, db
@@ -491,13 +494,14 @@ def lstm_forward_infer(x, w, r, b, h0=None, c0=None, mask=None, gate="sigmoid", 
         return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, False, sequence, chunks)[:3]
 
 
-def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse=False, chunks=None):
-    """dy N x H x T, or None (no gradient at the outputs: OutputMode 'last' reads the final state)."""
+def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse=False, chunks=None, need_dx=True):
+    """dy N x H x T, or None (no gradient at the outputs: OutputMode 'last' reads the final state).
+    ``need_dx=False``: dx is None (the layer on the network input: no dg w product, no transpose)."""
     with _blas1():
-        return _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks)
+        return _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks, need_dx)
 
 
-def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
+def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks, need_dx=True):
     xt, acts, hprev, c0, cs, m = ctx
     t, n, ch = xt.shape
     hid = acts.shape[2] // 4
@@ -511,7 +515,7 @@ def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
     _over_rows(_backward_loop, n, chunks, dyt, dh, dc, acts, c0, cs, m, r, g, s, bool(reverse), dg,
                dt == np.float32, sgemm_address())
-    dx, dw, db = _input_grads(dg, xt, w)
+    dx, dw, db = _input_grads(dg, xt, w, need_dx)
     dr = _matmul(dg.reshape(t * n, 4 * hid).T, hprev.reshape(t * n, hid), np.empty((4 * hid, hid), dt))
     return dx, dw, dr, db, dh, dc
 
