@@ -261,6 +261,7 @@ class LSTMOp(_RecurrentOp):
             dy = dout
         gate, state = self._acts()
         bwd = k("lstm", "backward")
+        need_dx = self.need_dx is None or self.need_dx[0]   # no dx for the network input: no dg W, no transpose
         dx, dws, drs, dbs, dh0s, dc0s = None, [], [], [], [], []
         one = len(ctxs) == 1
         for d, (c, drop, w, r) in enumerate(ctxs):
@@ -269,7 +270,7 @@ class LSTMOp(_RecurrentOp):
             if drop is not None and drop.inner:
                 gx, gw, gr, gb, _, gh, gc = k("maskedrecurrent", "backward")(*args)
             else:
-                gx, gw, gr, gb, gh, gc = bwd(*args)
+                gx, gw, gr, gb, gh, gc = bwd(*args, need_dx=need_dx or drop is not None)
             if drop is not None:
                 gx, gw, gr = drop.grads(gx, gw, gr)
             dx = gx if dx is None else _host(dx) + _host(gx)

@@ -31,6 +31,7 @@ import threading
 import numba
 import numpy as np
 
+from ._gemm import matmul, sgemm_address
 from ._parallel import _PREFIX, batch_parallel, blas_threads, parallel_range, threads, workspace
 from ._util import as_float, like
 
@@ -124,10 +125,12 @@ def _at(s, T, reverse):
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hprev, cs, y, want_y, hT, cT, fast):
-    """Rows lo:hi of the batch through every step. xp T x N x 4H (input projection + bias; its
-    rows lo:hi are overwritten with the post-activation gates of each step: the store of the
-    training forward, scratch in prediction), r_t H x 4H, h0 and c0 N x H (read), hT and cT N x H
+def _forward_loop(lo, hi, xp, bias, r_t, h0, c0, mask, gate, state, reverse, store, hprev, cs, y, want_y, hT, cT, fast,
+                  fp):
+    """Rows lo:hi of the batch through every step. xp T x N x 4H (the input projection, bias (4H,)
+    added here: no pass of its own over xp; its rows lo:hi are overwritten with the
+    post-activation gates of each step: the store of the training forward, scratch in
+    prediction), r_t H x 4H, h0 and c0 N x H (read), hT and cT N x H
     (rows lo:hi written: the final state). With ``store`` (training) writes the states entering
     each step and the cell after it (hprev, cs: T x N x H); without, those are not touched. With
     ``want_y`` writes y (T x N x H, 0 on padded steps); a padded step's gates are 0. Per step one
@@ -143,7 +146,7 @@ def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hp
     quick = fast and gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, reverse)
-        np.dot(h, r_t, z)
+        matmul(fp, h, r_t, z)
         for i in range(nc):
             n = lo + i
             a = xp[t, n]
@@ -160,24 +163,29 @@ def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hp
             hr = h[i]
             cr = c[i]
             if quick:   # branch-free: vectorized (8 lanes of float32 on AVX2)
+                # one view per gate block: indexed as a[k * H + j], LLVM's vectorized path was not
+                # taken (5x slower gate loop at H = 128; the same operations, the same values)
+                ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+                zi_i, zi_f, zi_g, zi_o = zi[:H], zi[H:2 * H], zi[2 * H:3 * H], zi[3 * H:]
+                bi, bf, bg, bo = bias[:H], bias[H:2 * H], bias[2 * H:3 * H], bias[3 * H:]
                 for j in range(H):
-                    gi = _sig32(a[j] + zi[j])
-                    gf = _sig32(a[H + j] + zi[H + j])
-                    gg = _tanh32(a[2 * H + j] + zi[2 * H + j])
-                    go = _sig32(a[3 * H + j] + zi[3 * H + j])
+                    gi = _sig32((ai[j] + bi[j]) + zi_i[j])
+                    gf = _sig32((af[j] + bf[j]) + zi_f[j])
+                    gg = _tanh32((ag[j] + bg[j]) + zi_g[j])
+                    go = _sig32((ao[j] + bo[j]) + zi_o[j])
                     cn = gf * cr[j] + gi * gg
                     cr[j] = cn
                     hr[j] = go * _tanh32(cn)
-                    a[j] = gi
-                    a[H + j] = gf
-                    a[2 * H + j] = gg
-                    a[3 * H + j] = go
+                    ai[j] = gi
+                    af[j] = gf
+                    ag[j] = gg
+                    ao[j] = go
             else:
                 for j in range(H):
-                    gi = _gate(a[j] + zi[j], gate, fast)
-                    gf = _gate(a[H + j] + zi[H + j], gate, fast)
-                    gg = _state(a[2 * H + j] + zi[2 * H + j], state, fast)
-                    go = _gate(a[3 * H + j] + zi[3 * H + j], gate, fast)
+                    gi = _gate((a[j] + bias[j]) + zi[j], gate, fast)
+                    gf = _gate((a[H + j] + bias[H + j]) + zi[H + j], gate, fast)
+                    gg = _state((a[2 * H + j] + bias[2 * H + j]) + zi[2 * H + j], state, fast)
+                    go = _gate((a[3 * H + j] + bias[3 * H + j]) + zi[3 * H + j], gate, fast)
                     cn = gf * cr[j] + gi * gg
                     cr[j] = cn
                     hr[j] = go * _state(cn, state, fast)
@@ -194,7 +202,7 @@ def _forward_loop(lo, hi, xp, r_t, h0, c0, mask, gate, state, reverse, store, hp
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _backward_loop(lo, hi, dy, dh, dc, acts, c0, cs, mask, r, gate, state, reverse, dg, fast):
+def _backward_loop(lo, hi, dy, dh, dc, acts, c0, cs, mask, r, gate, state, reverse, dg, fast, fp):
     """Rows lo:hi. dy T x N x H (or 1 x 1 x 1: no gradient at the outputs); dh, dc N x H (the
     gradients at the final state, rows lo:hi updated in place to those at the initial state);
     acts T x N x 4H the post-activation gates, cs T x N x H the cell after each step (frozen on
@@ -223,19 +231,21 @@ def _backward_loop(lo, hi, dy, dh, dc, acts, c0, cs, mask, r, gate, state, rever
                 dyn = dy[t, n]
                 for j in range(H):
                     dhn[j] += dyn[j]
-            if quick:
+            if quick:   # one view per gate block (as the forward's)
+                ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+                di, df, dgg, do = d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:]
                 for j in range(H):
-                    gi = a[j]
-                    gf = a[H + j]
-                    gg = a[2 * H + j]
-                    go = a[3 * H + j]
+                    gi = ai[j]
+                    gf = af[j]
+                    gg = ag[j]
+                    go = ao[j]
                     sc = _tanh32(cn[j])
                     dht = dhn[j]
                     dct = dcn[j] + dht * go * (_ONE - sc * sc)
-                    d[j] = dct * gg * (gi * (_ONE - gi))
-                    d[H + j] = dct * cp[j] * (gf * (_ONE - gf))
-                    d[2 * H + j] = dct * gi * (_ONE - gg * gg)
-                    d[3 * H + j] = dht * sc * (go * (_ONE - go))
+                    di[j] = dct * gg * (gi * (_ONE - gi))
+                    df[j] = dct * cp[j] * (gf * (_ONE - gf))
+                    dgg[j] = dct * gi * (_ONE - gg * gg)
+                    do[j] = dht * sc * (go * (_ONE - go))
                     dcn[j] = dct * gf
             else:
                 for j in range(H):
@@ -251,7 +261,7 @@ def _backward_loop(lo, hi, dy, dh, dc, acts, c0, cs, mask, r, gate, state, rever
                     d[2 * H + j] = dct * gi * _state_grad_out(gg, state)
                     d[3 * H + j] = dht * sc * _gate_grad(go, gate)
                     dcn[j] = dct * gf
-        np.dot(dg[t][lo:hi], r, back)
+        matmul(fp, dg[t][lo:hi], r, back)
         for n in range(lo, hi):
             if mask[n, t]:
                 dh[n] = back[n - lo]
@@ -300,13 +310,16 @@ def _project(x, w, b):
     return xt, xp
 
 
-def _input_grads(dg, xt, w):
-    """From the gates' pre-activation gradients dg (T x N x kH): (dx N x C x T, dw, db)."""
+def _input_grads(dg, xt, w, need_dx=True):
+    """From the gates' pre-activation gradients dg (T x N x kH): (dx N x C x T, or None when not
+    ``need_dx``; dw, db)."""
     t, n, ch = xt.shape
     kh = dg.shape[2]
     dg2 = dg.reshape(t * n, kh)
     dw = _matmul(dg2.T, xt.reshape(t * n, ch), np.empty((kh, ch), dg.dtype))
     db = dg2.sum(axis=0)
+    if not need_dx:
+        return None, dw, db
     dx2 = _matmul(dg2, w, np.empty((t * n, ch), dg.dtype))
     dx = _to_nht(dx2.reshape(t, n, ch))
     return dx, dw, db
@@ -436,7 +449,7 @@ def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, store, sequence, ch
     hid = r.shape[1]
     dt = x.dtype
     c = _state0(c0, x, n, hid, "c0")
-    xt, xp = _project(x, w, b)
+    xt, xp = _project(x, w, None)     # the bias is added in the loop (the same sum: (x w + b) + r h)
     if store:
         hprev, cs = np.empty((t, n, hid), dt), np.empty((t, n, hid), dt)
     else:
@@ -444,8 +457,8 @@ def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, store, sequence, ch
     y = np.empty((t, n, hid), dt) if sequence else _none(dt)
     hT, cT = np.empty_like(h), np.empty_like(c)
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
-    _over_rows(_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), store,
-               hprev, cs, y, sequence, hT, cT, dt == np.float32)
+    _over_rows(_forward_loop, n, chunks, xp, b, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), store,
+               hprev, cs, y, sequence, hT, cT, dt == np.float32, sgemm_address())
     out = _to_nht(y) if sequence else None      # N x H x T
     # the training context: xp now holds the post-activation gates; the cell entering step t is
     # the one after the step before it (or c0), so it is not stored twice
@@ -481,13 +494,14 @@ def lstm_forward_infer(x, w, r, b, h0=None, c0=None, mask=None, gate="sigmoid", 
         return _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, False, sequence, chunks)[:3]
 
 
-def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse=False, chunks=None):
-    """dy N x H x T, or None (no gradient at the outputs: OutputMode 'last' reads the final state)."""
+def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse=False, chunks=None, need_dx=True):
+    """dy N x H x T, or None (no gradient at the outputs: OutputMode 'last' reads the final state).
+    ``need_dx=False``: dx is None (the layer on the network input: no dg w product, no transpose)."""
     with _blas1():
-        return _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks)
+        return _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks, need_dx)
 
 
-def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
+def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks, need_dx=True):
     xt, acts, hprev, c0, cs, m = ctx
     t, n, ch = xt.shape
     hid = acts.shape[2] // 4
@@ -500,8 +514,8 @@ def _backward(dy, dhT, dcT, ctx, w, r, gate, state, reverse, chunks):
     dg = workspace((t, n, 4 * hid), dt, "rnn_dg")     # scratch of this call (a fresh one page-faults)
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
     _over_rows(_backward_loop, n, chunks, dyt, dh, dc, acts, c0, cs, m, r, g, s, bool(reverse), dg,
-               dt == np.float32)
-    dx, dw, db = _input_grads(dg, xt, w)
+               dt == np.float32, sgemm_address())
+    dx, dw, db = _input_grads(dg, xt, w, need_dx)
     dr = _matmul(dg.reshape(t * n, 4 * hid).T, hprev.reshape(t * n, hid), np.empty((4 * hid, hid), dt))
     return dx, dw, dr, db, dh, dc
 
@@ -520,7 +534,7 @@ MODES = {"after-multiplication": 0, "before-multiplication": 1, "recurrent-bias-
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, reverse, store, hprev, aux, y, want_y,
-                      hT, fast):
+                      hT, fast, fp):
     """Rows lo:hi of the batch. xp T x N x 3H (input projection + input bias; its rows lo:hi are
     overwritten with the gates after activation, r, z, candidate: the store of the training
     forward, scratch in prediction; 0 on padded steps), r_t H x 3H, rh_t H x H (the candidate's
@@ -540,7 +554,7 @@ def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, re
     quick = fast and gate == 0 and state == 0
     for s in range(T):
         t = _at(s, T, reverse)
-        np.dot(h, r_t, z)
+        matmul(fp, h, r_t, z)
         for i in range(nc):
             n = lo + i
             if store:
@@ -564,7 +578,7 @@ def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, re
                 for j in range(H):
                     rhi[j] = zi[2 * H + j] + rb[2 * H + j]
         if mode == 1:
-            np.dot(rh, rh_t, q)                        # R_h (r * h): the second product of the step
+            matmul(fp, rh, rh_t, q)                        # R_h (r * h): the second product of the step
         else:
             for i in range(nc):
                 a = xp[_at(s, T, reverse), lo + i]
@@ -604,7 +618,7 @@ def _gru_forward_loop(lo, hi, xp, r_t, rh_t, rb, h0, mask, mode, gate, state, re
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
-def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate, state, reverse, dg, dgr):
+def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate, state, reverse, dg, dgr, fp):
     """Rows lo:hi. dy T x N x H (or 1 x 1 x 1: none); dh N x H (the gradient at the final state,
     rows lo:hi updated in place to the one at the initial state); r 3H x H, rh H x H (the
     candidate's block of R). Writes dg (T x N x 3H: the pre-activation gradients of the input
@@ -653,7 +667,7 @@ def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate
                     d[H + j] = dhn[j] * (hp[j] - gn) * _gate_grad(gz, gate)
                     d[2 * H + j] = d_n
         if mode == 1:
-            np.dot(dn, rh, drh)                        # the gradient of r * h
+            matmul(fp, dn, rh, drh)                        # the gradient of r * h
         for i in range(nc):
             n = lo + i
             if not mask[n, t]:
@@ -684,7 +698,7 @@ def _gru_backward_loop(lo, hi, dy, dh, acts, hprev, aux, mask, r, rh, mode, gate
                     e[H + j] = d[H + j]
                     e[2 * H + j] = dni[j] * gr
                     dhn[j] = dhn[j] * a[H + j]                    # + dgr R below
-        np.dot(dgr[t][lo:hi], r, back)
+        matmul(fp, dgr[t][lo:hi], r, back)
         for i in range(nc):
             n = lo + i
             if mask[n, t]:
@@ -724,7 +738,7 @@ def _gru_forward(x, w, r, b, rb, h0, mask, mode, gate, state, reverse, store, se
     rh_t = np.ascontiguousarray(r[2 * hid:].T)
     chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
     _over_rows(_gru_forward_loop, n, chunks, xp, np.ascontiguousarray(r.T), rh_t, rb, h, m, md, g, s, bool(reverse),
-               store, hprev, aux, y, sequence, hT, dt == np.float32)
+               store, hprev, aux, y, sequence, hT, dt == np.float32, sgemm_address())
     out = _to_nht(y) if sequence else None
     return out, hT, ((xt, xp, hprev, aux, m) if store else None)     # xp: the gates now
 
@@ -767,7 +781,7 @@ def _gru_backward(dy, dhT, ctx, w, r, mode, gate, state, reverse, chunks):
     dg, dgr = workspace((t, n, 3 * hid), dt, "rnn_dg"), workspace((t, n, 3 * hid), dt, "rnn_dgr")
     chunks = _row_chunks(n, t, 3 * hid) if chunks is None else chunks
     _over_rows(_gru_backward_loop, n, chunks, dyt, dh, acts, hprev, aux, m, r, np.ascontiguousarray(r[2 * hid:]), md,
-               g, s, bool(reverse), dg, dgr)
+               g, s, bool(reverse), dg, dgr, sgemm_address())
     dx, dw, db = _input_grads(dg, xt, w)
     dgr2 = dgr.reshape(t * n, 3 * hid)
     dr = _matmul(dgr2.T, hprev.reshape(t * n, hid), np.empty((3 * hid, hid), dt))

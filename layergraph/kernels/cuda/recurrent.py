@@ -170,7 +170,8 @@ def lstm_forward_infer(x, w, r, b, h0=None, c0=None, mask=None, gate="sigmoid", 
     return _lstm_forward(x, w, r, b, h0, c0, mask, gate, state, reverse, False, sequence)[:3]
 
 
-def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse=False, chunks=None):
+def lstm_backward(dy, dhT, dcT, ctx, w, r, gate="sigmoid", state="tanh", reverse=False, chunks=None, need_dx=True):
+    # need_dx: the CPU kernel's argument (there, False skips dx); here dx is always computed
     name = "lstm_backward"
     xt, acts, hprev, cprev, cs, md, (n, c, t, hid) = ctx
     args = Args(w, r, dy, dhT, dcT)
