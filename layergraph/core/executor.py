@@ -163,10 +163,11 @@ class Executor:
         """The convolutions whose prediction output (after their fused chain) is pixel-major:
         those with ``pixel_major_ok`` and no pooling in their chain whose output is worth keeping
         pixel-major: every reader takes that layout (another such convolution, an elementwise
-        layer, an addition) and at least one leads to such a convolution, directly or through
-        elementwise layers and additions (so MobileNet's pointwise convolutions, read by an
-        activation and then a depthwise convolution, stay channel-major). Other layers get a
-        pixel-major input transposed back first (forward's ``_layouts_for``)."""
+        layer, an addition, an op that ``reads_pixel_major``: global average pooling) and at least
+        one leads to such a convolution or such an op, directly or through elementwise layers and
+        additions (so a convolution read by an activation and then a layer that needs channel-major
+        input stays channel-major). Other layers get a pixel-major input transposed back first
+        (forward's ``_layouts_for``)."""
         cands = {s.name for s in steps if s.op.layer.family == "conv" and s.op.pixel_major_ok()
                  and (s.name not in chains or chains[s.name][2] is None)}
 
@@ -175,14 +176,17 @@ class Executor:
             return ((fam == "addition" or fam in ELEMENTWISE) and len(step.outputs) == 1
                     and not step.op.layer.is_output)
 
+        def reads(step):   # takes a pixel-major input as it is (global average pooling)
+            return step.op.reads_pixel_major and len(step.inputs) == 1
+
         memo: dict = {}
 
         def worth(ref):
             if ref not in memo:
                 memo[ref] = False   # a cycle cannot occur (topological order); this only guards
                 readers = consumers.get(ref, [])
-                memo[ref] = bool(readers) and all(r.name in cands or passes(r) for r in readers) and any(
-                    r.name in cands or worth((r.name, r.outputs[0])) for r in readers)
+                memo[ref] = bool(readers) and all(r.name in cands or passes(r) or reads(r) for r in readers) and any(
+                    r.name in cands or reads(r) or worth((r.name, r.outputs[0])) for r in readers)
             return memo[ref]
 
         return {name for name in cands if worth(chains[name][-1][-1] if name in chains else (name, "out"))}
@@ -331,6 +335,8 @@ class Executor:
             planned = step.name in plan and (chain is None or not unfused)
             if pm:
                 self._layouts_for(step, acts, pm, planned)
+            if op.reads_pixel_major:
+                op.x_nhwc = bool(pm) and step.inputs[0] in pm
             fusion = train_fusions.get(step.name)
             # BN over padded vector sequences: its own masked path (an image sequence's op folds the
             # valid steps itself, fused or not: core/ops_folding.py)
@@ -406,8 +412,8 @@ class Executor:
             for port, y in zip(step.outputs, ys):
                 acts[(step.name, port)] = y
             if not training:
-                if pm and any(ref in pm for ref in step.inputs):   # an addition or elementwise layer
-                    pm.update((step.name, port) for port in step.outputs)
+                if pm and not op.reads_pixel_major and any(ref in pm for ref in step.inputs):
+                    pm.update((step.name, port) for port in step.outputs)   # an addition or elementwise layer
                 self._drop(acts, step, i, keep)
         for ref in pm:   # what is returned is channel-major
             if ref in acts:
@@ -439,10 +445,10 @@ class Executor:
     def _layouts_for(step, acts, pm, planned):
         """Before ``step`` runs in a prediction with pixel-major activations (``pm``): a planned
         convolution reads either layout; an addition or elementwise layer with a pixel-major input
-        gets all its inputs pixel-major; any other layer gets them channel-major (transposed
-        once, in place in ``acts``)."""
+        gets all its inputs pixel-major; an op that ``reads_pixel_major`` takes its input as it
+        is; any other layer gets them channel-major (transposed once, in place in ``acts``)."""
         refs = [ref for ref in step.inputs if ref in acts]
-        if planned or not any(ref in pm for ref in refs):
+        if planned or step.op.reads_pixel_major or not any(ref in pm for ref in refs):
             return
         fam = step.op.layer.family
         if (fam == "addition" or fam in ELEMENTWISE) and len(step.outputs) == 1 and not step.op.layer.is_output:

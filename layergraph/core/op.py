@@ -23,6 +23,11 @@ class Op:
     # computes what prediction computes: batch normalization on its trained statistics, no
     # dropout, a custom layer's predict (the gradient of prediction: MATLAB's predict in dlfeval).
     predicting: bool = False
+    # An op that reads a pixel-major (N x H x W x C) input as it is in the CPU prediction plan
+    # (core/executor.py keeps the plan's activations pixel-major up to it); the executor sets
+    # ``x_nhwc`` before its forward: whether this pass's input is pixel-major.
+    reads_pixel_major: bool = False
+    x_nhwc: bool = False
 
     def seq_out(self, seq):
         """The sequence metadata of this op's outputs given its input's (the same by default)."""

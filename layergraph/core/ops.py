@@ -310,12 +310,20 @@ class PoolOp(Op):
 
 
 class GlobalPoolOp(Op):
+    @property
+    def reads_pixel_major(self) -> bool:
+        """Global average pooling reads a pixel-major input as it is in the prediction plan
+        (core/executor.py sets ``x_nhwc``); its output is channel-major."""
+        return self.layer.family == "globalavgpool"
+
     def forward(self, k, xs, P, training):
         x = xs[0]
         fam = self.layer.family
         if fam == "globalmaxpool":
             y, arg = k(fam, "forward_train")(x)
             return [y], (x.shape, arg)
+        if self.x_nhwc:   # prediction only: no backward reads this context
+            return [k(fam, "forward_infer")(x, x_layout="nhwc")], None
         return [k(fam, "forward_infer")(x)], (x.shape, None)
 
     def backward(self, k, dys, ctx, P):

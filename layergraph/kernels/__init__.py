@@ -58,7 +58,8 @@ maxpool     maxpool_forward_train(x, ph, pw, sh, sw, pt, pb, pl, pr) -> (y, argm
             argmax: int64 flat index into the input's H x W plane; padding never wins
 avgpool     avgpool_forward(x, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad) -> y
             avgpool_backward(dy, H, W, ph, pw, sh, sw, pt, pb, pl, pr, count_include_pad) -> dx
-globalavgpool  globalavgpool_forward(x) -> y (N x C x 1 x 1); globalavgpool_backward(dy, H, W) -> dx
+globalavgpool  globalavgpool_forward(x, x_layout='nchw') -> y (N x C x 1 x 1; on the CPU also x N x H x W x C,
+            x_layout='nhwc'); globalavgpool_backward(dy, H, W) -> dx
 globalmaxpool  globalmaxpool_forward_train(x) -> (y, argmax); globalmaxpool_forward_infer(x) -> y
             globalmaxpool_backward(dy, argmax, H, W) -> dx
 fc          fc_forward(x, w, b) -> y; fc_backward(dy, x, w, need_dx=True) -> (dx, dw, db), dx None without need_dx

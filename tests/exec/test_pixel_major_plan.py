@@ -233,9 +233,10 @@ def test_mobilenet_chain_runs_pixel_major_and_matches_the_channel_major_plan(pla
     net = mobilenet_like(padding_value=0.5)
     planned = net.executor("cpu", dtype)._pixel_major
     # every depthwise (one filter per channel, zero padding) and pointwise convolution that leads
-    # to another; not the first (3 channels), the multiplier-2 one, the padded one (non-zero
-    # PaddingValue), those read by either (pw2, pw3) or pw4 (read through its ReLU by the global pooling)
-    assert planned == {"dw0", "pw0", "dw1", "pw1", "dw2"}
+    # to another, and pw4 (read through its ReLU by the global average pooling, which reads
+    # pixel-major input as it is); not the first (3 channels), the multiplier-2 one, the padded
+    # one (non-zero PaddingValue), those read by either (pw2, pw3)
+    assert planned == {"dw0", "pw0", "dw1", "pw1", "dw2", "pw4"}
     X = np.random.default_rng(1).standard_normal((9, 11, 3, 5))
     y = net.predict(X, dtype=dtype)
     acts = net.activations(X, "pw1", dtype=dtype)   # a planned convolution's output: channel-major
@@ -243,3 +244,27 @@ def test_mobilenet_chain_runs_pixel_major_and_matches_the_channel_major_plan(pla
     tol = dict(rtol=1e-11, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
     np.testing.assert_allclose(y, net.predict(X, dtype=dtype), **tol)
     np.testing.assert_allclose(acts, net.activations(X, "pw1", dtype=dtype), **tol)
+
+
+def test_global_average_pooling_reads_the_plan_pixel_major(plan_off):
+    """A residual block whose output (through its ReLU) only global average pooling reads: the
+    block's second convolution is planned (the pooling reads pixel-major input as it is), and
+    predictions and the pooling's activations equal the channel-major plan's."""
+    lg = L.layerGraph([L.imageInputLayer([9, 7, 3], "Normalization", "none", "Name", "in"),
+                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c0"),
+                       L.batchNormalizationLayer("Name", "n0"), L.reluLayer("Name", "r0"),
+                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c1"),
+                       L.batchNormalizationLayer("Name", "n1"), L.reluLayer("Name", "r1"),
+                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c2"),
+                       L.batchNormalizationLayer("Name", "n2"), L.additionLayer(2, "Name", "add"),
+                       L.reluLayer("Name", "r2"), L.globalAveragePooling2dLayer("Name", "gap"),
+                       L.fullyConnectedLayer(4, "Name", "fc"), L.softmaxLayer("Name", "sm")])
+    lg = L.connectLayers(lg, "r0", "add/in2")
+    L.rng(5)
+    net = _with_bn_statistics(L.dlnetwork(lg), 6)
+    assert {"c1", "c2"} <= net.executor("cpu", np.float64)._pixel_major
+    X = np.random.default_rng(2).standard_normal((9, 7, 3, 6))
+    y, pooled = net.predict(X), net.activations(X, "gap")
+    plan_off()
+    np.testing.assert_allclose(y, net.predict(X), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(pooled, net.activations(X, "gap"), rtol=1e-12, atol=1e-13)
