@@ -102,8 +102,9 @@ class ConvOp(Op):
         x C; the executor's pixel-major plan): images without time, and kernels/cpu/conv.py's
         pixel_major_eligible, where the product runs fastest that way (docs/performance.md): one
         group with 8 to 64 input channels and a constant padding value, a pointwise convolution
-        (1x1, stride 1, no padding) of 8 or more channels, or a depthwise one (one filter per
-        channel, zero padding)."""
+        (1x1, stride 1, no padding) of 8 or more channels, a 3x3 stride-1 undilated one of fewer
+        than 8 (a network's first: direct.py's kernel, and no transpose before the next
+        convolution), or a depthwise one (one filter per channel, zero padding)."""
         size = self.in_sizes[0]
         L = self.layer
         g, c = self._groups(), size.channels
@@ -112,8 +113,10 @@ class ConvOp(Op):
             return False
         if g == 1 and 8 <= c <= 64:
             return True
+        if g == 1 and c < 8:
+            return tuple(L.FilterSize) == (3, 3) and tuple(L.Stride) == (1, 1) and tuple(L.DilationFactor) == (1, 1)
         if g == 1:
-            return c >= 8 and tuple(L.FilterSize) == (1, 1) and tuple(L.Stride) == (1, 1) and not any(L.PaddingSize)
+            return tuple(L.FilterSize) == (1, 1) and tuple(L.Stride) == (1, 1) and not any(L.PaddingSize)
         return g == c == self.out_sizes[0].channels > 1 and float(L.PaddingValue) == 0.0
 
     def forward_pixel_major(self, k, x, x_nhwc, P, bn=None, relu=False, residual=None, ceiling=np.inf):

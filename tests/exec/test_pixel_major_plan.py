@@ -68,9 +68,9 @@ def plan_off(monkeypatch):
 
 def test_the_plan_keeps_the_residual_body_pixel_major():
     ex = residual_net().executor("cpu", np.float64)
-    # c0 has 3 input channels; 'tail' is read by 'tail2', whose max pooling (fused) is channel-major
-    # only, so 'tail' reads its input transposed back
-    assert ex._pixel_major == {"b0c1", "b0c2", "b1c1", "b1c2", "b1skip"}
+    # c0 (3 input channels, 3x3 stride 1: a first convolution) too; 'tail' is read by 'tail2',
+    # whose max pooling (fused) is channel-major only, so 'tail' reads its input transposed back
+    assert ex._pixel_major == {"c0", "b0c1", "b0c2", "b1c1", "b1c2", "b1skip"}
 
 
 @pytest.mark.parametrize("act", ["relu", "leaky"])
@@ -232,11 +232,11 @@ def mobilenet_like(padding_value=0):
 def test_mobilenet_chain_runs_pixel_major_and_matches_the_channel_major_plan(plan_off, dtype):
     net = mobilenet_like(padding_value=0.5)
     planned = net.executor("cpu", dtype)._pixel_major
-    # every depthwise (one filter per channel, zero padding) and pointwise convolution that leads
-    # to another, and pw4 (read through its ReLU by the global average pooling, which reads
-    # pixel-major input as it is); not the first (3 channels), the multiplier-2 one, the padded
-    # one (non-zero PaddingValue), those read by either (pw2, pw3)
-    assert planned == {"dw0", "pw0", "dw1", "pw1", "dw2", "pw4"}
+    # the first (3 channels, 3x3 stride 1), every depthwise (one filter per channel, zero
+    # padding) and pointwise convolution that leads to another, and pw4 (read through its ReLU by
+    # the global average pooling, which reads pixel-major input as it is); not the multiplier-2
+    # one, the padded one (non-zero PaddingValue), those read by either (pw2, pw3)
+    assert planned == {"first", "dw0", "pw0", "dw1", "pw1", "dw2", "pw4"}
     X = np.random.default_rng(1).standard_normal((9, 11, 3, 5))
     y = net.predict(X, dtype=dtype)
     acts = net.activations(X, "pw1", dtype=dtype)   # a planned convolution's output: channel-major

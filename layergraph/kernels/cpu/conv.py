@@ -422,9 +422,12 @@ def pixel_major_eligible(c, groups, padding_value=0.0, filters=None, filter_size
     through the channel-major path and a transpose: one group, 8 to 64 input channels, a constant
     padding value (any stride, dilation, filter size); and, when the filters' count, size, stride
     and padding (t, b, l, r) are given, also a pointwise convolution (1x1, stride 1, no padding,
-    one group) of 8 or more channels, one product over all pixels, and a depthwise one (one filter
-    per channel, zero padding: depthwise.py's pixel-major kernel). The executor's pixel-major
-    prediction plan (core/executor.py) keeps activations pixel-major between such convolutions."""
+    one group) of 8 or more channels, one product over all pixels, a 3x3 stride-1 one of fewer
+    than 8 channels (a network's first: direct.py's kernel in float32, its taps (b, c) in one
+    loop; MobileNet-style prediction 0.92 of the time with it planned, docs/performance.md
+    session 13), and a depthwise one (one filter per channel, zero padding: depthwise.py's
+    pixel-major kernel). The executor's pixel-major prediction plan (core/executor.py) keeps
+    activations pixel-major between such convolutions."""
     if isinstance(padding_value, str):
         return False
     if groups == 1 and _ROWS_MIN_C <= c <= _ROWS_MAX_C:
@@ -432,8 +435,9 @@ def pixel_major_eligible(c, groups, padding_value=0.0, filters=None, filter_size
     if filters is None:
         return False
     if groups == 1:
-        return (c >= _ROWS_MIN_C and tuple(filter_size) == (1, 1) and tuple(stride) == (1, 1)
-                and not any(padding))
+        if c < _ROWS_MIN_C:
+            return tuple(filter_size) == (3, 3) and tuple(stride) == (1, 1)
+        return tuple(filter_size) == (1, 1) and tuple(stride) == (1, 1) and not any(padding)
     return groups == c == filters > 1 and padding_value == 0.0
 
 

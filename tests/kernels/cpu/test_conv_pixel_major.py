@@ -45,6 +45,8 @@ CASES = [  # (C, F, FH, FW), (sh, sw), (dh, dw), (pt, pb, pl, pr), padding_value
     ((16, 6, 1, 1), (2, 2), (1, 1), (0, 0, 0, 0), 0.0),  # ResNet's 1x1 stride-2 shortcut
     ((8, 6, 3, 3), (1, 1), (1, 1), (3, 0, 0, 4), 0.0),
     ((64, 5, 3, 2), (2, 1), (2, 1), (2, 1, 0, 2), 0.5),
+    ((3, 16, 3, 3), (1, 1), (1, 1), (1, 1, 1, 1), 0.0),   # a first convolution (direct.py in float32)
+    ((3, 32, 3, 3), (1, 1), (1, 1), (0, 2, 1, 1), 0.25),
 ]
 
 
@@ -76,7 +78,7 @@ def test_pixel_major_matches_torch(threads, pm_calls, case, relu, x_layout, n):
 
 
 @pytest.mark.parametrize("case", [  # not pixel-major eligible: transposed before or after, same numbers
-    ((3, 4, 3, 3), 1, 0.0),                      # 3 channels
+    ((3, 4, 5, 5), 1, 0.0),                      # 3 channels, 5x5 (3x3 stride 1 is eligible: a first convolution)
     ((8, 6, 3, 3), 2, 0.0),                      # two groups
     ((8, 4, 3, 3), 1, "symmetric-include-edge"),  # mirrored padding
     ((8, 4, 3, 3), 1, "replicate"),
