@@ -100,24 +100,18 @@ class ConvOp(Op):
     def pixel_major_ok(self) -> bool:
         """Whether prediction may keep this convolution's input and output pixel-major (N x H x W
         x C; the executor's pixel-major plan): images without time, and kernels/cpu/conv.py's
-        pixel_major_eligible, where the product runs fastest that way (docs/performance.md): one
-        group with 8 to 64 input channels and a constant padding value, a pointwise convolution
-        (1x1, stride 1, no padding) of 8 or more channels, a 3x3 stride-1 undilated one of fewer
-        than 8 (a network's first: direct.py's kernel, and no transpose before the next
-        convolution), or a depthwise one (one filter per channel, zero padding)."""
+        pixel_major_eligible (the one rule), where the product runs fastest that way
+        (docs/performance.md): one group with 8 to 64 input channels and a constant padding
+        value, a pointwise convolution (1x1, stride 1, no padding) of 8 or more channels, a 3x3
+        stride-1 undilated one of fewer than 8 (a network's first), or a depthwise one."""
         size = self.in_sizes[0]
         L = self.layer
-        g, c = self._groups(), size.channels
-        if (size.is_sequence or len(size.spatial) != 2 or isinstance(L.PaddingValue, str)
-                or not isinstance(g, (int, np.integer))):
+        g = self._groups()
+        if size.is_sequence or len(size.spatial) != 2 or not isinstance(g, (int, np.integer)):
             return False
-        if g == 1 and 8 <= c <= 64:
-            return True
-        if g == 1 and c < 8:
-            return tuple(L.FilterSize) == (3, 3) and tuple(L.Stride) == (1, 1) and tuple(L.DilationFactor) == (1, 1)
-        if g == 1:
-            return tuple(L.FilterSize) == (1, 1) and tuple(L.Stride) == (1, 1) and not any(L.PaddingSize)
-        return g == c == self.out_sizes[0].channels > 1 and float(L.PaddingValue) == 0.0
+        from ..kernels.cpu.conv import pixel_major_eligible   # the plan is the CPU's: its kernels load anyway
+        return pixel_major_eligible(size.channels, int(g), L.PaddingValue, self.out_sizes[0].channels,
+                                    L.FilterSize, L.Stride, L.PaddingSize, L.DilationFactor)
 
     def forward_pixel_major(self, k, x, x_nhwc, P, bn=None, relu=False, residual=None, ceiling=np.inf):
         """forward_fused (no pooling) with a pixel-major output, N x OH x OW x F, from x N x C x H x

@@ -417,7 +417,8 @@ def _add_relu(y, residual, relu, ceiling):
     return y
 
 
-def pixel_major_eligible(c, groups, padding_value=0.0, filters=None, filter_size=None, stride=None, padding=None):
+def pixel_major_eligible(c, groups, padding_value=0.0, filters=None, filter_size=None, stride=None, padding=None,
+                         dilation=None):
     """Whether conv_forward(..., y_layout='nhwc') computes pixel-major throughout rather than
     through the channel-major path and a transpose: one group, 8 to 64 input channels, a constant
     padding value (any stride, dilation, filter size); and, when the filters' count, size, stride
@@ -426,8 +427,10 @@ def pixel_major_eligible(c, groups, padding_value=0.0, filters=None, filter_size
     than 8 channels (a network's first: direct.py's kernel in float32, its taps (b, c) in one
     loop; MobileNet-style prediction 0.92 of the time with it planned, docs/performance.md
     session 13), and a depthwise one (one filter per channel, zero padding: depthwise.py's
-    pixel-major kernel). The executor's pixel-major prediction plan (core/executor.py) keeps
-    activations pixel-major between such convolutions."""
+    pixel-major kernel). ``dilation``, when given, must be (1, 1) for the one below 8 channels
+    (the executor's plan, core/ops.py ConvOp.pixel_major_ok, asks that; conv_forward computes a
+    dilated one pixel-major too). The executor's pixel-major prediction plan keeps activations
+    pixel-major between such convolutions."""
     if isinstance(padding_value, str):
         return False
     if groups == 1 and _ROWS_MIN_C <= c <= _ROWS_MAX_C:
@@ -436,7 +439,8 @@ def pixel_major_eligible(c, groups, padding_value=0.0, filters=None, filter_size
         return False
     if groups == 1:
         if c < _ROWS_MIN_C:
-            return tuple(filter_size) == (3, 3) and tuple(stride) == (1, 1)
+            return (tuple(filter_size) == (3, 3) and tuple(stride) == (1, 1)
+                    and (dilation is None or tuple(dilation) == (1, 1)))
         return tuple(filter_size) == (1, 1) and tuple(stride) == (1, 1) and not any(padding)
     return groups == c == filters > 1 and padding_value == 0.0
 

@@ -138,3 +138,13 @@ def test_bad_layouts_are_errors():
     with pytest.raises(ValueError, match="do not fit"):   # 8 channels (last axis) against weights for 4
         conv_forward(np.ones((1, 4, 4, 8)), np.ones((2, 4, 3, 3)), None, 1, 1, 1, 1, 1, 1, 1, 1,
                      x_layout="nhwc", y_layout="nhwc")
+
+
+def test_first_convolution_rule():
+    """Below 8 channels: 3x3 stride 1, undilated where the dilation is given (the executor's plan)."""
+    assert pixel_major_eligible(3, 1, 0.0, 16, (3, 3), (1, 1), (1, 1, 1, 1))
+    assert pixel_major_eligible(3, 1, 0.0, 16, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1))
+    assert pixel_major_eligible(3, 1, 0.0, 16, (3, 3), (1, 1), (2, 2, 2, 2))   # conv_forward's own route
+    assert not pixel_major_eligible(3, 1, 0.0, 16, (3, 3), (1, 1), (2, 2, 2, 2), (2, 2))
+    assert not pixel_major_eligible(3, 1, 0.0, 16, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1))
+    assert not pixel_major_eligible(3, 1, 0.0, 16, (5, 5), (1, 1), (2, 2, 2, 2), (1, 1))
