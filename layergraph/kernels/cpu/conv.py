@@ -389,11 +389,12 @@ def _dx_route(dtype, f, q, kh, kw):
 def _few_channels_dw(dtype, c, f, q):
     """Whether conv_backward sends a convolution of fewer than _ROWS_MIN_C channels (a network's
     first) to _grads_rows for dW on direct.py's micro-kernel: float32, one group, stride 1, 16
-    filters, whether dx is wanted or not (dW's numbers do not depend on need_dx). 3x3 on 1 or 3
-    channels at 16 to 32 pixels square: 0.50-0.65 of im2col's wall time (im2col's product, (K x M)
-    (M x 16) with K = 9 or 27, ran below half speed); at 32 and 64 filters im2col's product was
-    faster (1.05-1.4x less CPU time), so there it stays (docs/performance.md, session 13)."""
-    return (DIRECT_DW and c < _ROWS_MIN_C and f == 16 and q["groups"] == 1
+    filters (_FEW_C_F, as the forward's route; here from one channel), whether dx is wanted or
+    not (dW's numbers do not depend on need_dx). 3x3 on 1 or 3 channels at 16 to 32 pixels
+    square: 0.50-0.65 of im2col's wall time (im2col's product, (K x M)(M x 16) with K = 9 or 27,
+    ran below half speed); at 32 and 64 filters im2col's product was faster (1.05-1.4x less CPU
+    time), so there it stays (docs/performance.md, session 13)."""
+    return (DIRECT_DW and c < _ROWS_MIN_C and f == _FEW_C_F and q["groups"] == 1
             and _direct.dw_eligible(dtype, f, q["sh"], q["sw"]))
 
 
