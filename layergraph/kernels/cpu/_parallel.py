@@ -8,6 +8,7 @@ this pool and calls a single-threaded BLAS in each thread (docs/performance.md).
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 
 import numpy as np
@@ -28,7 +29,6 @@ def workspace(shape, dtype, slot="cols"):
     return buf[:size].reshape(shape)
 
 
-_pool = None
 _PREFIX = "layergraph-kernels"
 
 
@@ -37,14 +37,68 @@ def threads() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
+class _Worker:
+    """One pool thread, handed its work through two locks (``go`` released by the caller,
+    ``done`` by the worker): a hand-off of about 15 us where concurrent.futures' queue, futures
+    and conditions took 45-65 us of CPU time per call (docs/performance.md, session 14), and a
+    training step makes a few hundred of them."""
+
+    def __init__(self, i):
+        self.go = threading.Lock()
+        self.go.acquire()
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.job = None
+        self.result = None
+        threading.Thread(target=self._run, name=f"{_PREFIX}-{i}", daemon=True).start()
+
+    def _run(self):
+        while True:
+            self.go.acquire()
+            fn, arg = self.job
+            try:
+                self.result = (True, fn(arg))
+            except BaseException as err:   # handed to the caller, raised there
+                self.result = (False, err)
+            self.job = None
+            self.done.release()
+
+    def submit(self, fn, arg):
+        self.job = (fn, arg)
+        self.go.release()
+
+    def wait(self):
+        self.done.acquire()
+        ok, value = self.result
+        self.result = None
+        return ok, value
+
+
+_workers: list = []
+_workers_pid = None
+# one caller at a time hands work to the pool; a second one meanwhile (another thread of the
+# user's) runs its work in its own thread
+_busy = threading.Lock()
+
+
+def _pool_workers(k):
+    """k pool threads (started on first use; again in a forked child, which has none)."""
+    global _workers, _workers_pid
+    if _workers_pid != os.getpid():
+        _workers, _workers_pid = [], os.getpid()
+    while len(_workers) < k:
+        _workers.append(_Worker(len(_workers)))
+    return _workers[:k]
+
+
 def batch_parallel(work, n, chunk=None):
     """Split range(n) over the pool (as many threads as numba uses; the calling thread is one
     of them) with BLAS held at 1 thread. Each thread runs ``work(chunks)``, where ``chunks``
     yields (lo, hi) slices of at most ``chunk`` items handed out on demand, so a thread that
     the OS sets aside on a busy machine does not hold the others back (without ``chunk``, one
     slice per thread). Returns the threads' results (their order is arbitrary). With one thread
-    (numba's count at 1) BLAS is held at 1 too; a single chunk on more threads leaves BLAS alone."""
-    global _pool
+    (numba's count at 1) BLAS is held at 1 too; a single chunk on more threads leaves BLAS alone.
+    A call while another thread of the process holds the pool runs in the calling thread alone."""
     nt = threads()
     if chunk is None:
         chunk = max(1, -(-n // nt))
@@ -58,18 +112,27 @@ def batch_parallel(work, n, chunk=None):
                 return
             yield lo, min(lo + chunk, n)
 
-    if t <= 1:
+    if t <= 1 or not _busy.acquire(blocking=False):
         if nt == 1:   # one thread asked for (NUMBA_NUM_THREADS=1): BLAS's own threads too
             with blas_threads(1):
                 return [work(chunks())]
         return [work(chunks())]
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-        _pool = ThreadPoolExecutor(nt, thread_name_prefix=_PREFIX)
-    with blas_threads(1):
-        futures = [_pool.submit(work, chunks()) for _ in range(t - 1)]
-        out = [work(chunks())]
-        return out + [fut.result() for fut in futures]
+    try:
+        with blas_threads(1):
+            helpers = _pool_workers(t - 1)
+            for w in helpers:
+                w.submit(work, chunks())
+            try:
+                out = [work(chunks())]
+            finally:
+                done = [w.wait() for w in helpers]   # every helper has finished before anything is raised
+        for ok, value in done:
+            if not ok:
+                raise value
+            out.append(value)
+        return out
+    finally:
+        _busy.release()
 
 
 class blas_threads:
