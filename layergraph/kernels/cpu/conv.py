@@ -421,20 +421,26 @@ _WINOGRAD_MIN_C = 32
 # and not at 32 or 64 (ResNet-20's and the seed CNN's steps unchanged), where it only added
 # compile time to a cold start (docs/performance.md, session 11)
 _WINOGRAD_DX_MIN_F = 128
+# with dy pixel-major already (the pixel-major training plan) Winograd's dx from 32 filters took
+# 0.82-0.85 of the time of _im2row's product at ResNet-20's 32 and 64 (one thread, batch 32;
+# docs/performance.md, session 14): no transposes to pay for there
+_WINOGRAD_DX_PM_MIN_F = 32
 
 
-def _dx_route(dtype, f, q, kh, kw):
+def _dx_route(dtype, f, q, kh, kw, winograd_from=None):
     """The geometry of dx's convolution (dy with f channels, the flipped filters) when
     conv_backward computes dx on the pixel-major forward's kernels, else None: a one-group 3x3
     stride-1 filter whose padding is within its reach, and either f >= _WINOGRAD_DX_MIN_F
-    (Winograd's) or direct.py's range (float32, _ROWS_MIN_C to _DIRECT_MAX_C channels: ResNet's
+    (Winograd's; ``winograd_from`` instead where given: _WINOGRAD_DX_PM_MIN_F for a pixel-major
+    dy) or direct.py's range (float32, _ROWS_MIN_C to _DIRECT_MAX_C channels: ResNet's
     16-channel stage, where dx through direct.py measured faster than the im2row product)."""
     if q["groups"] != 1 or (kh, kw, q["sh"], q["sw"], q["dh"], q["dw"]) != (3, 3, 1, 1, 1, 1):
         return None
     pads = (q["pt"], q["pb"], q["pl"], q["pr"])
     if max(pads) > 2:
         return None
-    if not (f >= _WINOGRAD_DX_MIN_F or (f >= _ROWS_MIN_C and _direct_eligible(dtype, f, kh, kw, 1, 1, 1, 1))):
+    wmin = _WINOGRAD_DX_MIN_F if winograd_from is None else winograd_from
+    if not (f >= wmin or (f >= _ROWS_MIN_C and _direct_eligible(dtype, f, kh, kw, 1, 1, 1, 1))):
         return None
     return dict(q, pt=2 - pads[0], pb=2 - pads[1], pl=2 - pads[2], pr=2 - pads[3])
 
@@ -1135,8 +1141,8 @@ def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padd
     x = np.ascontiguousarray(x)
     stride1 = p["groups"] == 1 and p["sh"] == p["sw"] == 1 and not isinstance(padding, str) and not _depthwise(xv, p)
     if stride1 and (_rows_eligible(c, 1, 1, 1) or _few_channels_dw(x.dtype, c, f, p)):
-        route = _dx_route(x.dtype, f, p, kh, kw) if need_dx else None
-        if route is not None:   # dx on direct.py's kernel, pixel-major out; dW as below
+        route = _dx_route(x.dtype, f, p, kh, kw, _WINOGRAD_DX_PM_MIN_F if dy_nhwc else None) if need_dx else None
+        if route is not None:   # dx on direct.py's or Winograd's kernel, pixel-major out; dW as below
             wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
             dx = _pixel_major(dy, wr, None, route, 0.0, h, wd, False, dy_nhwc, (n, f, oh, ow), None, None, np.inf)
             if not x_nhwc:
