@@ -213,8 +213,9 @@ def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, hi, res, S, ybuf,
                 for j in range(owf):
                     out[j] += rr[j]
             if relu:
+                z = out.dtype.type(0)   # in y's dtype (0.0: through float64, the same values, slower)
                 for j in range(owf):
-                    out[j] = min(max(out[j], 0.0), hi)
+                    out[j] = min(max(out[j], z), hi)
 
 
 def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=np.inf,
