@@ -3,7 +3,7 @@ byte test that decides whether they still hold (kernels/cpu/_same.py), and the k
 forms of them kept in the same dict (the pointwise product's K x F matrix, the depthwise
 kernel's repeated taps): an in-place change of any source array, including one that only flips
 the sign of a zero or writes a NaN, is seen; unchanged arrays serve the kept weights; arrays that
-are not C-contiguous are compared by value."""
+are not C-contiguous or not writeable are compared by value."""
 import numpy as np
 import pytest
 
@@ -26,6 +26,9 @@ def test_same_bytes():
                             _same.padded([_same.byte_view(np.full(3, np.nan))]))   # bytes: NaN is itself
     assert not _same.same_bytes(_same.padded([_same.byte_view(a)]), _same.padded([_same.byte_view(a[:6].copy())]))
     assert _same.byte_view(np.zeros((3, 4))[:, ::2]) is None
+    ro = np.zeros(3)
+    ro.flags.writeable = False
+    assert _same.byte_view(ro) is None   # compared by value (one numba type for the views)
     assert _same.padded([a] * (_same._ARRAYS + 1)) is None
     v = _same.byte_view(a)
     a[3] = 9   # the view follows the array
@@ -86,16 +89,22 @@ def test_in_place_changes_are_seen_and_unchanged_weights_are_kept(monkeypatch, d
     assert ops["pw"]._pm_cache[3] is not old
 
 
-def test_arrays_that_are_not_contiguous_are_compared_by_value():
+@pytest.mark.parametrize("kind", ["strided", "read-only"])
+def test_arrays_that_are_not_contiguous_are_compared_by_value(kind):
     ex = _net().executor("cpu", np.float64)
     x = {"in": np.random.default_rng(1).standard_normal((2, 8, 6, 7))}
     out = ex.output_refs()[0]
     P = ex.params["pw"]
-    P["Bias"] = np.asfortranarray(np.repeat(P["Bias"].reshape(1, -1), 2, axis=0))[:1]   # a strided view
-    assert not P["Bias"].flags.c_contiguous
+    if kind == "strided":
+        P["Bias"] = np.asfortranarray(np.repeat(P["Bias"].reshape(1, -1), 2, axis=0))[:1]   # a strided view
+        assert not P["Bias"].flags.c_contiguous
+    else:
+        base = P["Bias"].copy()
+        P["Bias"] = base.view()
+        P["Bias"].flags.writeable = False   # a read-only view of an array that changes
     first = ex.forward(x)[out].copy()
     assert ex.steps[[s.name for s in ex.steps].index("pw")].op._pm_cache[2][0] == "values"
-    P["Bias"][...] += 0.5
+    (P["Bias"] if kind == "strided" else base)[...] += 0.5
     assert np.abs(ex.forward(x)[out] - first).max() > 1e-4
 
 

@@ -3,7 +3,7 @@ from its parameters (core/ops.py ConvOp._pixel_major_weights: the folded weights
 pixel-major prediction plan) while they are unchanged, run on every prediction call.
 
   byte_view(a) -> a's bytes as a flat uint8 view (it follows in-place changes), or None when a
-                  is not C-contiguous (a flat view would be a copy)
+                  is not C-contiguous (a flat view would be a copy) or not writeable
   same_bytes(views, copies) -> whether views[k] and copies[k] hold the same bytes, every k
 
 np.array_equal per array cost about 40 us for a convolution's weights, bias and batch
@@ -23,7 +23,7 @@ _EMPTY = np.zeros(0, np.uint8)
 
 def byte_view(a):
     a = np.asarray(a)
-    if not a.flags.c_contiguous:
+    if not (a.flags.c_contiguous and a.flags.writeable):   # a read-only view would be another numba type
         return None
     return a.reshape(-1).view(np.uint8)
 
