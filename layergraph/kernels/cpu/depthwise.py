@@ -342,14 +342,13 @@ def _dw3_forward_nhwc(r0, r1, x, wt, bt, c, sh, sw, pt, pl, relu, hi, y):
         oi = u - i * oh
         top = oi * sh - pt
         yrow = y[u]
-        if top < 0 or top + 2 >= h or j1 <= j0:
-            for j in range(ow):
+        inner = top >= 0 and top + 2 < h and j1 > j0
+        p0, p1 = (j0, j1) if inner else (ow, ow)
+        for j in range(ow):   # border rows and pixels tap by tap (one call site: compile time)
+            if j < p0 or j >= p1:
                 _dw3_pixel(x, i, top, j, wt, bt, c, sw, pl, relu, hi, yrow)
+        if not inner:
             continue
-        for j in range(j0):
-            _dw3_pixel(x, i, top, j, wt, bt, c, sw, pl, relu, hi, yrow)
-        for j in range(j1, ow):
-            _dw3_pixel(x, i, top, j, wt, bt, c, sw, pl, relu, hi, yrow)
         xa, xb, xc = x[i, top], x[i, top + 1], x[i, top + 2]
         step = g if sw == 1 else 1   # at stride 1, g pixels' values are contiguous in x and y
         for j in range(j0, j1, step):
@@ -359,15 +358,12 @@ def _dw3_forward_nhwc(r0, r1, x, wt, bt, c, sh, sw, pt, pl, relu, hi, y):
             b0, b1, b2 = xb[s:s + m], xb[s + c:s + c + m], xb[s + 2 * c:s + 2 * c + m]
             c0, c1, c2 = xc[s:s + m], xc[s + c:s + c + m], xc[s + 2 * c:s + 2 * c + m]
             ys = yrow[j * c:j * c + m]
-            if relu:
-                for t in range(m):
-                    v = (bt[t] + w0[t] * a0[t] + w1[t] * a1[t] + w2[t] * a2[t] + w3[t] * b0[t] + w4[t] * b1[t]
-                         + w5[t] * b2[t] + w6[t] * c0[t] + w7[t] * c1[t] + w8[t] * c2[t])
-                    ys[t] = min(max(v, z), hi)
-            else:
-                for t in range(m):
-                    ys[t] = (bt[t] + w0[t] * a0[t] + w1[t] * a1[t] + w2[t] * a2[t] + w3[t] * b0[t]
-                             + w4[t] * b1[t] + w5[t] * b2[t] + w6[t] * c0[t] + w7[t] * c1[t] + w8[t] * c2[t])
+            for t in range(m):
+                v = (bt[t] + w0[t] * a0[t] + w1[t] * a1[t] + w2[t] * a2[t] + w3[t] * b0[t] + w4[t] * b1[t]
+                     + w5[t] * b2[t] + w6[t] * c0[t] + w7[t] * c1[t] + w8[t] * c2[t])
+                if relu:
+                    v = min(max(v, z), hi)
+                ys[t] = v
 
 
 def depthwise_forward_nhwc(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False, ceiling=np.inf, cache=None):
