@@ -783,10 +783,17 @@ def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool
 # least CPU time at the seed CNN's shapes (1, 4 and 8 were 0-50% slower).
 _SUB_B = 2
 
-# With dW: chunks of at least this many output pixels. At 8x8 (VGG's 256-channel stage) two
-# observations a chunk made 16 dW slots of K x F (38 MB at 256 -> 256 channels, batch 32) that
-# the final sum reads through; 8 a chunk: 4 slots
+# With dW: chunks of at least this many output pixels (_dw_sub). At 8x8 (VGG's 256-channel stage)
+# two observations a chunk made 16 dW slots of K x F (38 MB at 256 -> 256 channels, batch 32)
+# that the final sum reads through; 8 a chunk: 4 slots
 _DW_ROWS = 512
+
+
+def _dw_sub(n, p):
+    """Observations per chunk of _grads with dW: at least _SUB_B, enough for _DW_ROWS pixels, but
+    at most a quarter of the batch (so that the chunks still spread over the pool; from the batch
+    size alone, so that the numbers do not depend on the thread count)."""
+    return max(_SUB_B, min(-(-_DW_ROWS // p), -(-n // 4)))
 
 
 def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
@@ -803,7 +810,7 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     w2 = w.reshape(f, kg)
     dy3 = dy.reshape(n, f, p)
     dx = out_empty(xshape, dt) if want_dx else None
-    sub = max(_SUB_B, -(-_DW_ROWS // p)) if want_dw else _SUB_B   # dW's numbers do not depend on want_dx
+    sub = _dw_sub(n, p) if want_dw else _SUB_B   # dW's numbers do not depend on want_dx
     nchunks = -(-n // sub)
     # dW transposed (~10% faster products), one slot per chunk, in the calling thread's workspace:
     # fresh, the 38 MB of a 256-channel layer's 16 slots were page-faulted in on every call

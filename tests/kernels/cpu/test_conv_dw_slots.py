@@ -1,5 +1,6 @@
 """conv_backward's im2col route (kernels/cpu/conv.py _grads) at small planes, where a chunk holds
-at least _DW_ROWS output pixels (8 observations at 8x8: fewer dW slots), the slots in the calling
+at least _DW_ROWS output pixels and at most a quarter of the batch (8 observations at 8x8, batch
+32: fewer dW slots), the slots in the calling
 thread's workspace (reused between calls): dW, db and dx against torch and float64 central
 differences, several slots and a partial last one, the same dW and db with and without dx, and
 two calls in a row (a reused workspace) giving the same arrays; and Winograd's filter transform
@@ -28,8 +29,8 @@ def test_grads_with_big_chunks_match_torch_and_finite_differences(threads, spy, 
     dy = g.standard_normal(tuple(ty.shape))
     ty.backward(torch.tensor(dy))
     p = ty.shape[2] * ty.shape[3]
-    sub = max(cv._SUB_B, -(-cv._DW_ROWS // p))
-    assert -(-n // sub) >= 2   # several slots
+    sub = cv._dw_sub(n, p)
+    assert sub > cv._SUB_B and -(-n // sub) >= 3   # several slots of more than two observations
     dx, dw, db = cv.conv_backward(dy, x, w, s, s, 1, 1, 1, 1, 1, 1)
     assert calls   # the im2col route (not the pixel-major one: more than 64 channels)
     for ours, ref in ((dx, tx), (dw, tw), (db, tb)):
@@ -70,3 +71,8 @@ def test_filter_transform_split_over_channels(threads, f, c):
         assert u.shape == (16, c, f) and u.dtype == dt
         ref = np.einsum("ia,fcab,jb->ijcf", G, w.astype(np.float64), G).reshape(16, c, f)
         np.testing.assert_allclose(u, ref, rtol=1e-12 if dt == np.float64 else 1e-6, atol=1e-12)
+
+
+def test_dw_chunks():
+    assert [cv._dw_sub(32, p) for p in (1024, 256, 64, 16, 1)] == [2, 2, 8, 8, 8]
+    assert cv._dw_sub(128, 64) == 8 and cv._dw_sub(128, 4) == 32 and cv._dw_sub(5, 64) == 2
