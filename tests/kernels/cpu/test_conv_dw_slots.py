@@ -4,7 +4,7 @@ at least _DW_ROWS output pixels and at most a quarter of the batch (8 observatio
 thread's workspace (reused between calls): dW, db and dx against torch and float64 central
 differences, several slots and a partial last one, the same dW and db with and without dx, and
 two calls in a row (a reused workspace) giving the same arrays; and Winograd's filter transform
-(winograd.filter_transform, split by input channels over the pool) against G w G^T."""
+(winograd.filter_transform, in blocks of filters over the pool) against G w G^T."""
 from __future__ import annotations
 
 import numpy as np
@@ -61,8 +61,8 @@ def test_float32_grads_with_big_chunks_match_torch(threads):
     np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-4, atol=1e-3)
 
 
-@pytest.mark.parametrize("f,c", [(7, 5), (40, 33), (16, 130)])
-def test_filter_transform_split_over_channels(threads, f, c):
+@pytest.mark.parametrize("f,c", [(7, 5), (40, 33), (16, 130), (50, 3)])
+def test_filter_transform_in_blocks_over_the_pool(threads, f, c):
     g = np.random.default_rng(f)
     G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
     for dt in (np.float64, np.float32):
