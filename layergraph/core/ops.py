@@ -73,6 +73,22 @@ class InputOp(Op):
         return [], {}
 
 
+_same_bytes = None   # kernels/cpu/_same.same_bytes, imported on first use (core imports no numba)
+
+
+def _unchanged(src, check):
+    """Whether the arrays ConvOp._pixel_major_weights keeps an eye on (``src``) hold what it
+    copied: ("bytes", their uint8 views, the copies' views), compared in one compiled pass
+    (kernels/cpu/_same.py), or ("values", the copies), by np.array_equal (an array that was not
+    C-contiguous)."""
+    if check[0] == "bytes":
+        global _same_bytes
+        if _same_bytes is None:
+            from ..kernels.cpu._same import same_bytes as _same_bytes   # the plan is the CPU's
+        return _same_bytes(check[1], check[2])
+    return all(np.array_equal(a, copy) for a, copy in zip(src, check[1]))
+
+
 class ConvOp(Op):
     learnable_names = ("Weights", "Bias")
 
@@ -148,20 +164,26 @@ class ConvOp(Op):
         """(_folded's weights and bias, a dict where the kernel keeps its transform of them), computed
         once and reused while the source arrays (the weights, bias and BN's four) are the same
         objects holding the same values: a trainer updates parameters in place, so identity alone
-        would not do; comparing them costs a pass over the weights, a fraction of the folding and
-        the transform."""
+        would not do; comparing their bytes with the copies (one compiled pass, _unchanged) costs a
+        pass over the weights, a fraction of the folding and the transform."""
         src = (P["Weights"], P["Bias"]) + (tuple(bn[1][n] for n in ("Scale", "Offset", "TrainedMean",
                                                                      "TrainedVariance")) if bn is not None else ())
         eps = bn[0].layer.Epsilon if bn is not None else None
         c = getattr(self, "_pm_cache", None)
         if (c is not None and c[0] == eps and len(c[1]) == len(src)
-                and all(a is s0 for a, (s0, _) in zip(src, c[1]))
-                and all(np.array_equal(a, copy) for a, (_, copy) in zip(src, c[1]))):
-            return c[2]
+                and all(a is s0 for a, s0 in zip(src, c[1])) and _unchanged(src, c[2])):
+            return c[3]
         w, b = self._folded(P, bn)
         u = {}   # the kernel's scratch for its transform of these weights (Winograd), filled on first use
         out = (w, b, u)
-        self._pm_cache = (eps, tuple((a, np.array(a, copy=True)) for a in src), out)
+        copies = tuple(np.array(a, copy=True) for a in src)
+        from ..kernels.cpu._same import byte_view, padded   # the plan is the CPU's: its kernels load anyway
+        views = padded(byte_view(a) for a in src)
+        if views is None or any(v is None for v in views):
+            check = ("values", copies)
+        else:
+            check = ("bytes", views, padded(byte_view(a) for a in copies))
+        self._pm_cache = (eps, src, check, out)
         return out
 
     def _folded(self, P, bn):

@@ -128,13 +128,14 @@ def _bias_act(y, b, relu, hi):
     is the ceiling of a clipped ReLU, inf for ReLU, in y's dtype).
     Row views keep the inner loop free of index arithmetic, so it vectorizes."""
     n, f, p = y.shape
+    z = y.dtype.type(0)   # the clamp in y's dtype: 0.0 would take it through float64 (the same values, slower)
     for i in range(n):
         for k in range(f):
             row = y[i, k]
             bk = b[k]
             if relu:
                 for j in range(p):
-                    row[j] = min(max(row[j] + bk, 0.0), hi)
+                    row[j] = min(max(row[j] + bk, z), hi)
             else:
                 for j in range(p):
                     row[j] = row[j] + bk
@@ -270,16 +271,17 @@ def _from_rows(rows, b, relu, hi, y):
     min(max(., 0), hi) when relu; in blocks of _TB pixels."""
     n, f, p = y.shape
     has_b = b.shape[0] == f
+    z = y.dtype.type(0)   # in y's dtype (0.0 made the sum and clamp float64: the same values, slower)
     for i0 in range(n):
         for j0 in range(0, p, _TB):
             j1 = min(j0 + _TB, p)
             blk = rows[i0 * p + j0:i0 * p + j1]
             for k in range(f):
                 dst = y[i0, k, j0:j1]
-                bk = b[k] if has_b else 0.0
+                bk = b[k] if has_b else z
                 if relu:
                     for j in range(j1 - j0):
-                        dst[j] = min(max(blk[j, k] + bk, 0.0), hi)
+                        dst[j] = min(max(blk[j, k] + bk, z), hi)
                 else:
                     for j in range(j1 - j0):
                         dst[j] = blk[j, k] + bk
@@ -292,6 +294,7 @@ def _bias_act_rows(y, b, relu, hi, res):
     m, f = y.shape
     has_b = b.shape[0] == f
     has_r = res.shape[0] > 0
+    z = y.dtype.type(0)   # the clamp in y's dtype: 0.0 would take it through float64 (the same values, slower)
     for i in range(m):
         row = y[i]
         if has_b:
@@ -303,20 +306,21 @@ def _bias_act_rows(y, b, relu, hi, res):
                 row[k] = row[k] + rr[k]
         if relu:
             for k in range(f):
-                row[k] = min(max(row[k], 0.0), hi)
+                row[k] = min(max(row[k], z), hi)
 
 
 def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None,
-                         ceiling=np.inf):
+                         ceiling=np.inf, cache=None):
     """One group, a constant padding value: the output N x OH x OW x F (pixel-major), from x
     N x C x H x W or (``x_nhwc``) N x H x W x C, ``shape`` the N x C x H x W it stands for. x's
     rows (pixels x C) are x itself when pixel-major, else one blocked transpose per chunk;
     _im2row, one (pixels x K)(K x F) product straight into the output, the bias (and a residual,
-    N x OH x OW x F) and ReLU (clipped at ``ceiling``) on it."""
+    N x OH x OW x F) and ReLU (clipped at ``ceiling``) on it. ``cache``: conv_forward's
+    ``winograd`` dict (kept with these weights), where the product's K x F weights are kept."""
     n, c, h, wd = shape
     f, _, kh, kw = w.shape
     K, p, q = c * kh * kw, oh * ow, h * wd
-    wr = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(K, f))  # rows (a, b, c), columns f
+    wr = _rows_weights(w, cache)  # rows (a, b, c), columns f
     y = out_empty((n, oh, ow, f), x.dtype)
     y2 = y.reshape(n * p, f)
     x2 = x.reshape(n * q, c) if x_nhwc else None
@@ -355,6 +359,21 @@ def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x
     return y
 
 
+def _rows_weights(w, cache=None):
+    """w (F x C x FH x FW) as the K x F matrix of the pixel-major product (rows (a, b, c)); kept
+    in ``cache`` (a dict held with these weights, or None) under ("rows", dtype, shape): a
+    transposing copy of the weights on every call cost 35 us of a 40 us 1x1 convolution of one
+    image (128 -> 256 channels)."""
+    key = ("rows", w.dtype.str, w.shape)
+    if cache is not None and key in cache:
+        return cache[key]
+    f, c, kh, kw = w.shape
+    wr = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(c * kh * kw, f))
+    if cache is not None:
+        cache[key] = wr
+    return wr
+
+
 def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ceiling):
     """The pixel-major forward: Winograd where it applies (3x3, stride 1, dilation 1), else
     _im2row's product; a residual (N x OH x OW x F) added before the ReLU (clipped at ``ceiling``)."""
@@ -370,7 +389,7 @@ def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ce
         return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
                                           ceiling=ceiling, to_rows=_to_rows)
     return _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
-                                x_nhwc, shape, residual, ceiling)
+                                x_nhwc, shape, residual, ceiling, cache=U)
 
 
 def _direct_eligible(dtype, c, kh, kw, sh, sw, dh, dw):
@@ -528,14 +547,14 @@ def _eligible_for(c, w, groups, padding_value, sh, sw, pt, pb, pl, pr):
     return pixel_major_eligible(c, int(groups), padding_value, shape[0], shape[2:], (sh, sw), (pt, pb, pl, pr))
 
 
-def _depthwise_nhwc(x, x_nhwc, w, bias, p, oh, ow, relu, residual, ceiling):
+def _depthwise_nhwc(x, x_nhwc, w, bias, p, oh, ow, relu, residual, ceiling, cache=None):
     """The depthwise convolution with a pixel-major output (depthwise.py's pixel-major kernel), x
     of either layout (channel-major: transposed first); a residual (N x OH x OW x F) added before
-    the ReLU."""
+    the ReLU; ``cache``: conv_forward's ``winograd`` dict, where the kernel's weights are kept."""
     xn = np.ascontiguousarray(x) if x_nhwc else nchw_to_nhwc(x)
     fuse = residual is None
     y = depthwise_forward_nhwc(xn, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], oh, ow,
-                               relu and fuse, ceiling)
+                               relu and fuse, ceiling, cache=cache)
     return y if fuse else _add_relu(y, residual, relu, ceiling)
 
 
@@ -867,6 +886,18 @@ def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool
 # least CPU time at the seed CNN's shapes (1, 4 and 8 were 0-50% slower).
 _SUB_B = 2
 
+# With dW: chunks of at least this many output pixels (_dw_sub). At 8x8 (VGG's 256-channel stage)
+# two observations a chunk made 16 dW slots of K x F (38 MB at 256 -> 256 channels, batch 32)
+# that the final sum reads through; 8 a chunk: 4 slots
+_DW_ROWS = 512
+
+
+def _dw_sub(n, p):
+    """Observations per chunk of _grads with dW: at least _SUB_B, enough for _DW_ROWS pixels, but
+    at most a quarter of the batch (so that the chunks still spread over the pool; from the batch
+    size alone, so that the numbers do not depend on the thread count)."""
+    return max(_SUB_B, min(-(-_DW_ROWS // p), -(-n // 4)))
+
 
 def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     """Gradients of y = conv(x, w) (checked arguments, padding of either sign) given dy
@@ -882,9 +913,11 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     w2 = w.reshape(f, kg)
     dy3 = dy.reshape(n, f, p)
     dx = out_empty(xshape, dt) if want_dx else None
-    sub = _SUB_B
+    sub = _dw_sub(n, p) if want_dw else _SUB_B   # dW's numbers do not depend on want_dx
     nchunks = -(-n // sub)
-    dws = np.empty((nchunks, kg, f), dt) if want_dw else None  # dW transposed: ~10% faster products
+    # dW transposed (~10% faster products), one slot per chunk, in the calling thread's workspace:
+    # fresh, the 38 MB of a 256-channel layer's 16 slots were page-faulted in on every call
+    dws = _workspace((nchunks, kg, f), dt, "gdws") if want_dw else None
     dbs = np.zeros((nchunks, f), np.float64)
     # 1x1, stride 1, no padding: dx of each observation is W^T dy written in place (no col2im)
     pointwise = kh == kw == 1 and sh == sw == 1 and pt == pl == 0 and (oh, ow) == tuple(xshape[2:])
@@ -965,7 +998,8 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
     There, a 3x3 filter at stride 1 and dilation 1 on 32 or more channels runs as Winograd
     F(2x2, 3x3) (winograd.py);
     ``winograd``: a dict the caller keeps with these weights, where the transformed filters are
-    stored on first use (else they are computed on each call). ``residual`` (pixel-major y only,
+    stored on first use (else they are computed on each call; also the pixel-major product's
+    transposed weights and the pixel-major depthwise kernel's repeated ones). ``residual`` (pixel-major y only,
     N x OH x OW x F): added before the ReLU, a ResNet block's addition fused into the epilogue."""
     if x_layout not in ("nchw", "nhwc") or y_layout not in ("nchw", "nhwc"):
         raise ValueError(f"conv_forward: x_layout and y_layout must be 'nchw' or 'nhwc', got {x_layout!r}, "
@@ -987,7 +1021,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                 pt=pt, pb=pb, pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
             if _depthwise(xv, p):
-                return _depthwise_nhwc(x, True, w, bias, p, oh, ow, relu, residual, ceiling)
+                return _depthwise_nhwc(x, True, w, bias, p, oh, ow, relu, residual, ceiling, winograd)
             return _pixel_major(np.ascontiguousarray(x), w, bias, p, pv, oh, ow, relu, True, (n, c, h, wd),
                                 winograd, residual, ceiling)
         x = nhwc_to_nchw(x)
@@ -999,7 +1033,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                 pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
             if _depthwise(x, p):
-                return _depthwise_nhwc(x, False, w, bias, p, oh, ow, relu, residual, ceiling)
+                return _depthwise_nhwc(x, False, w, bias, p, oh, ow, relu, residual, ceiling, winograd)
             return _pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, winograd, residual, ceiling)
         y = nchw_to_nhwc(conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value))
         return _add_relu(y, residual, relu, ceiling)
