@@ -8,6 +8,7 @@ this pool and calls a single-threaded BLAS in each thread (docs/performance.md).
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import threading
 
@@ -20,7 +21,7 @@ _scratch = threading.local()
 
 
 def workspace(shape, dtype, slot="cols"):
-    size = int(np.prod(shape))
+    size = math.prod(int(s) for s in shape)   # np.prod made a ufunc reduction: 15-30 us, a few hundred times a step
     key = slot + np.dtype(dtype).char
     buf = getattr(_scratch, key, None)
     if buf is None or buf.size < size:
