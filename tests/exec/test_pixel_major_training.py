@@ -139,6 +139,38 @@ def test_a_first_convolution_with_16_filters_is_planned(plan):
                                        err_msg=f"{layer} {name}")
 
 
+def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_back(plan):
+    # r0 (pixel-major: c0 is planned, for c1) feeds c1 and the addition; c1 leads to no other
+    # convolution, so it is not planned and reads a channel-major copy, and the addition gets n1's
+    # output as a pixel-major copy; its output goes through a ReLU to a fully connected layer,
+    # which reads a channel-major copy; the gradients go back to their activations' layouts
+    import layergraph as L
+    lg = L.layerGraph([L.imageInputLayer([6, 6, 3], "Normalization", "none", "Name", "in"),
+                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c0"),
+                       L.batchNormalizationLayer("Name", "n0"), L.reluLayer("Name", "r0"),
+                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c1"),
+                       L.batchNormalizationLayer("Name", "n1"), L.additionLayer(2, "Name", "add"),
+                       L.reluLayer("Name", "r2"), L.fullyConnectedLayer(4, "Name", "fc"),
+                       L.softmaxLayer("Name", "sm")])
+    lg = L.connectLayers(lg, "r0", "add/in2")
+    L.rng(6)
+    net = L.dlnetwork(lg)
+    g = np.random.default_rng(10)
+    x, W = g.standard_normal((3, 3, 6, 6)), g.standard_normal((3, 4, 1, 1))
+    ex = net.executor("cpu", np.float64)
+    assert ex._train_layout_plan() == {"c0"}
+    acts, grads, _, ig = _pass(ex, x, W, keep={("r2", "out")}, input_grads=True)
+    assert ex._train_converted == {"c1": [(0, False)], "add": [(0, True)], "fc": [(0, False)]}
+    plan(False)
+    acts0, grads0, _, ig0 = _pass(net.executor("cpu", np.float64), x, W, keep={("r2", "out")}, input_grads=True)
+    np.testing.assert_allclose(acts[("r2", "out")], acts0[("r2", "out")], rtol=1e-12, atol=1e-12)
+    for layer in grads0:
+        for name in grads0[layer]:
+            np.testing.assert_allclose(grads[layer][name], grads0[layer][name], rtol=1e-9, atol=1e-11,
+                                       err_msg=f"{layer} {name}")
+    np.testing.assert_allclose(ig[("in", "out")], ig0[("in", "out")], rtol=1e-9, atol=1e-11)
+
+
 def test_prediction_after_training_is_channel_major_again():
     # the ops' layout flags are the pass's: a prediction after a training pass reads its own
     net = residual_net()
