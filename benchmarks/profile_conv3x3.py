@@ -126,7 +126,7 @@ def pieces(n, c, hw, repeats):
             return lambda: [fn(s, min(s + rs, n)) for s in range(0, n, rs)]
 
         def r_im2row(s0, s1):
-            cv._im2row(xt[:(s1 - s0) * P], s1 - s0, hw, hw, 3, 3, 1, 1, 1, 1, 0.0, hw, hw, rows[:(s1 - s0) * P])
+            cv._im2row(xt[:(s1 - s0) * P], s1 - s0, hw, hw, 3, 3, 1, 1, 1, 1, 1, 1, 0.0, hw, hw, rows[:(s1 - s0) * P])
 
         out["rows: to_rows x / dy"] = cpu_ms(blocks(lambda s0, s1: cv._to_rows(x.reshape(n, c, P)[s0:s1],
                                                                                 xt[:(s1 - s0) * P], none, False)),
