@@ -226,8 +226,10 @@ class Executor:
 
     def _train_fusions(self) -> dict:
         """{batchnorm name: (relu step, maxpool step or None)} where the ReLU (or clipped ReLU)
-        is the BN output's only reader (and the max pooling a plain ReLU's): training computes
-        them in one pass each way ('cpu' kernels, as prediction's chains)."""
+        is the BN output's only reader (and the max pooling a plain ReLU's), and {addition name:
+        (relu step, None)} where a ReLU (or clipped ReLU) is the addition's only reader (a ResNet
+        block's end): training computes them in one pass each way ('cpu' kernels, as prediction's
+        chains)."""
         fusions = self.__dict__.get("_train_fusions_cache")
         if fusions is None:
             fusions = {}
@@ -237,9 +239,14 @@ class Executor:
                     for ref in step.inputs:
                         readers.setdefault(ref, []).append(step)
                 for step in self.steps:
-                    if step.op.layer.family != "batchnorm" or len(step.outputs) != 1:
+                    if step.op.layer.family not in ("batchnorm", "addition") or len(step.outputs) != 1:
                         continue
                     r = readers.get((step.name, step.outputs[0]), [])
+                    if step.op.layer.family == "addition":
+                        if (len(r) == 1 and r[0].op.layer.family in FUSED_RELUS and len(r[0].outputs) == 1
+                                and not step.op.layer.is_output):
+                            fusions[step.name] = (r[0], None)
+                        continue
                     if len(r) == 1 and r[0].op.layer.family in FUSED_RELUS and len(r[0].outputs) == 1:
                         q = readers.get((r[0].name, r[0].outputs[0]), [])
                         pool = q[0] if len(q) == 1 and q[0].op.layer.family == "maxpool" \
@@ -396,11 +403,13 @@ class Executor:
                 last = (relu.name, relu.outputs[0])
                 if pool is not None and last in keep:  # a kept ReLU output: no pooling in the pass
                     pool = None
-                y, ctx = op.forward_train_fused(self.k, acts[step.inputs[0]] if xs_t is None else xs_t[0],
+                xs_f = [acts[ref] for ref in step.inputs] if xs_t is None else xs_t
+                y, ctx = op.forward_train_fused(self.k, xs_f if op.layer.family == "addition" else xs_f[0],
                                                 self.params[step.name], pool.op._hp() if pool is not None else None,
                                                 _ceiling(relu))
                 ctxs[step.name] = ctx
-                self.batch_stats[step.name] = (ctx[1], ctx[2])
+                if op.layer.family == "batchnorm":
+                    self.batch_stats[step.name] = (ctx[1], ctx[2])
                 for s in (relu, pool):
                     if s is not None:
                         fused_away.add(s.name)

@@ -455,8 +455,16 @@ class AdditionOp(Op):
     def forward(self, k, xs, P, training):
         return [k("addition", "forward_infer")(xs)], None
 
+    def forward_train_fused(self, k, xs, P, pool=None, ceiling=np.inf):
+        """Training forward with the following ReLU (a clipped one: ``ceiling``) in the same pass:
+        (relu(sum of xs), ctx); backward then takes the gradient at the ReLU's output and applies
+        its mask as it copies it to the inputs (the executor's fusion, 'cpu' kernels)."""
+        y = k("addition", "forward_infer")(xs, relu=True, ceiling=ceiling)
+        return y, {"relu_out": y, "ceiling": ceiling}
+
     def backward(self, k, dys, ctx, P):
-        return list(k("addition", "backward")(dys[0], self.layer.NumInputs)), {}
+        fused = ctx if isinstance(ctx, dict) else {}
+        return list(k("addition", "backward")(dys[0], self.layer.NumInputs, **fused)), {}
 
 
 class ConcatOp(Op):

@@ -4,6 +4,7 @@ must give the numbers of the plain path."""
 import numpy as np
 import pytest
 from test_executor import residual_graph
+from test_pixel_major_plan import residual_net
 
 from layergraph import (
     batchNormalizationLayer,
@@ -330,7 +331,8 @@ def test_fused_clipped_relu_training_gradients_match_finite_differences():
 def test_three_input_addition_gradients(input_grads):
     """A three-input addition reading the network input twice: the learnables' gradients and
     (``input_grads``) the input's against central differences, and each gradient the addition
-    hands back equal to its dy and a distinct array."""
+    hands back equal to its dy (at the ReLU's output: training fuses the two, so where that output
+    is not > 0 it is 0) and a distinct array."""
     from layergraph import additionLayer, connectLayers, layerGraph
     lg = layerGraph([
         imageInputLayer([5, 5, 2], "Normalization", "none", "Name", "in"),
@@ -350,15 +352,16 @@ def test_three_input_addition_gradients(input_grads):
 
     def spy(k, dys, ctx, P):
         dxs, gr = inner(k, dys, ctx, P)
-        seen.append((dys[0], dxs, add_op.need_dx))
+        seen.append((dys[0], dxs, add_op.need_dx, ctx))
         return dxs, gr
     add_op.backward = spy
     acts, grads = _run(ex, x, W, input_grads=input_grads)
-    [(dy, dxs, needs)] = seen
+    [(dy, dxs, needs, ctx)] = seen
+    assert ex._fused_into == {"r": "add"}
     wanted = [d for d, want in zip(dxs, needs) if want]
     assert len(wanted) == sum(needs) and len({id(d) for d in wanted}) == len(wanted)
     for d in wanted:
-        np.testing.assert_array_equal(d, dy)
+        np.testing.assert_array_equal(d, np.where(ctx["relu_out"] > 0, dy, 0.0))
     _check_fd(ex, x, W, grads, ["c1", "fc"], g)
     if input_grads:   # dL/dx along a random direction against central differences
         [ref] = ex.output_refs()
@@ -368,3 +371,28 @@ def test_three_input_addition_gradients(input_grads):
         down = float((ex.forward({"in": x - eps * d}, training=True)[ref] * W).sum())
         gx = ex.input_grads[("in", "out")]
         assert (up - down) / (2 * eps) == pytest.approx(float((gx * d).sum()), rel=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_addition_relu_training_pass_equals_unfused(dtype):
+    """A ResNet block's addition and ReLU fused in training (with BN + ReLU, and the pixel-major
+    plan) against every layer on its own."""
+    fused = residual_net().executor("cpu", dtype)
+    plain = residual_net().executor("cpu", dtype)   # the same network and values, its own executor
+    plain._train_fusions_cache = {}   # nothing fused (BN + ReLU neither)
+    g = np.random.default_rng(2)
+    x, W = g.standard_normal((4, 3, 12, 10)).astype(dtype), g.standard_normal((4, 5, 1, 1)).astype(dtype)
+    [ref] = fused.output_refs()
+    out = {}
+    for name, ex in (("fused", fused), ("plain", plain)):
+        y = ex.forward({"in": x}, training=True)[ref]
+        out[name] = (y, ex.backward({ref: W}))
+    assert {"b0r", "b1r"} <= set(fused._fused_into) and fused._fused_into["b0r"] == "b0add"
+    (y1, g1), (y0, g0) = out["fused"], out["plain"]
+    tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y1, y0, **tol)
+    for layer in g0:
+        for name in g0[layer]:
+            scale = np.abs(g0[layer][name]).max()
+            np.testing.assert_allclose(g1[layer][name], g0[layer][name], rtol=tol["rtol"],
+                                       atol=tol["atol"] * max(scale, 1.0), err_msg=f"{layer} {name}")
