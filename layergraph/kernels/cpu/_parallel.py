@@ -7,11 +7,8 @@ next numba kernel. So a kernel that calls BLAS during a training step splits the
 this pool and calls a single-threaded BLAS in each thread (docs/performance.md)."""
 from __future__ import annotations
 
-import atexit
 import itertools
-import os
 import threading
-import time
 
 import numpy as np
 
@@ -32,128 +29,12 @@ def workspace(shape, dtype, slot="cols"):
 
 
 _pool = None
-_team = None
 _PREFIX = "layergraph-kernels"
-
-# The pool hands work to its threads through a spinning team (_Team: each worker waits for a task
-# in a compiled nogil loop for IDLE_SPIN_US after its last one, then sleeps on an Event), not a
-# ThreadPoolExecutor, whose condition-variable hand-off cost 50-60 us a call on the 2-core VM
-# (a 784 -> 512 product at batch 32, split by columns, is 190 us a half; docs/performance.md,
-# h_mlp2). LAYERGRAPH_SPIN=0 in the environment: the ThreadPoolExecutor, as before.
-SPIN = os.environ.get("LAYERGRAPH_SPIN", "1") != "0"
-IDLE_SPIN_US = 300      # how long an idle worker spins before it sleeps
-WAIT_SPIN_US = 1000     # the caller's spin while it waits, between two os.sched_yield()
 
 
 def threads() -> int:
     import numba
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
-
-
-class _Team:
-    """nt - 1 daemon threads; ``run(jobs)`` runs jobs[0] on the calling thread and job i on
-    worker i - 1, and returns their results (an exception of any job is raised, after all have
-    finished). Per worker, an int64 row of flags: [0] the task count posted, [1] the count done,
-    [2] 1 while it sleeps. Accessed atomically (_spin.py); a worker's task and result travel in
-    Python lists, under the GIL."""
-
-    def __init__(self, nt):
-        from . import _spin
-        self.sp = _spin
-        self.n = nt - 1
-        self.flags = np.zeros((max(self.n, 1), 8), np.int64)
-        self.tasks: list = [None] * self.n
-        self.out: list = [None] * self.n
-        self.posted = [0] * self.n
-        self.wake = [threading.Event() for _ in range(self.n)]
-        self.lock = threading.Lock()
-        probe = np.zeros((1, 8), np.int64)
-        _spin.spin_until(probe, 0, 0, 1, 16)   # compiled (or loaded) before the timing
-        t0 = time.perf_counter()
-        _spin.spin_until(probe, 0, 0, 1, 20000)
-        per_us = 20000 / max((time.perf_counter() - t0) * 1e6, 1.0)
-        self.idle_spins = max(1000, int(IDLE_SPIN_US * per_us))
-        self.wait_spins = max(1000, int(WAIT_SPIN_US * per_us))
-        self.threads = [threading.Thread(target=self._loop, args=(i,), name=f"{_PREFIX}_{i}", daemon=True)
-                        for i in range(self.n)]
-        for t in self.threads:
-            t.start()
-
-    def _loop(self, i):
-        sp, flags, seq = self.sp, self.flags, 0
-        while True:
-            # report the last task done (flags[i, 1] = seq) and spin for the next, in one nogil call
-            if not sp.store_then_spin(flags, i, 1, seq, 0, seq + 1, self.idle_spins):
-                sp.store(flags, i, 2, 1)
-                if sp.load(flags, i, 0) != seq + 1:   # nothing posted since the spin: sleep
-                    self.wake[i].wait()
-                    self.wake[i].clear()
-                sp.store(flags, i, 2, 0)
-                continue
-            seq += 1
-            fn, self.tasks[i] = self.tasks[i], None
-            if fn is None:   # stop()
-                sp.store(flags, i, 1, seq)
-                return
-            try:
-                self.out[i] = (True, fn())
-            except BaseException as err:   # handed to the caller
-                self.out[i] = (False, err)
-
-    def _post(self, i, fn):
-        self.tasks[i] = fn
-        self.posted[i] += 1
-        self.sp.store(self.flags, i, 0, self.posted[i])
-        if self.sp.load(self.flags, i, 2):
-            self.wake[i].set()
-
-    def _wait(self, i):
-        while not self.sp.spin_until(self.flags, i, 1, self.posted[i], self.wait_spins):
-            os.sched_yield()
-
-    def run(self, jobs):
-        k = len(jobs) - 1
-        for i in range(k):
-            self._post(i, jobs[i + 1])
-        try:
-            first = (True, jobs[0]())
-        except BaseException as err:
-            first = (False, err)
-        finally:
-            for i in range(k):
-                self._wait(i)
-        outs = [first] + self.out[:k]
-        self.out[:k] = [None] * k
-        for ok, value in outs:
-            if not ok:
-                raise value
-        return [value for _, value in outs]
-
-    def stop(self):
-        with self.lock:
-            for i in range(self.n):
-                self._post(i, None)
-            for i in range(self.n):
-                self._wait(i)
-        for t in self.threads:
-            t.join(1.0)
-
-
-def _stop_team():
-    global _team
-    team, _team = _team, None
-    if team is not None:
-        team.stop()
-
-
-def _forget_team():   # a forked child has none of the parent's threads
-    global _team, _pool
-    _team = _pool = None
-
-
-atexit.register(_stop_team)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_team)
 
 
 def batch_parallel(work, n, chunk=None):
@@ -162,10 +43,8 @@ def batch_parallel(work, n, chunk=None):
     yields (lo, hi) slices of at most ``chunk`` items handed out on demand, so a thread that
     the OS sets aside on a busy machine does not hold the others back (without ``chunk``, one
     slice per thread). Returns the threads' results (their order is arbitrary). With one thread
-    (numba's count at 1) BLAS is held at 1 too; a single chunk on more threads leaves BLAS alone.
-    A call from one of the pool's threads, or while another thread's call has the team, runs
-    all of it on the calling thread."""
-    global _pool, _team
+    (numba's count at 1) BLAS is held at 1 too; a single chunk on more threads leaves BLAS alone."""
+    global _pool
     nt = threads()
     if chunk is None:
         chunk = max(1, -(-n // nt))
@@ -184,23 +63,6 @@ def batch_parallel(work, n, chunk=None):
             with blas_threads(1):
                 return [work(chunks())]
         return [work(chunks())]
-    if SPIN:
-        if threading.current_thread().name.startswith(_PREFIX):
-            with blas_threads(1):
-                return [work(chunks())]
-        team = _team
-        if team is None or team.n != nt - 1:
-            if team is not None:
-                _stop_team()
-            team = _team = _Team(nt)
-        if not team.lock.acquire(blocking=False):   # another thread's call has it
-            with blas_threads(1):
-                return [work(chunks())]
-        try:
-            with blas_threads(1):
-                return team.run([lambda: work(chunks())] * t)
-        finally:
-            team.lock.release()
     if _pool is None:
         from concurrent.futures import ThreadPoolExecutor
         _pool = ThreadPoolExecutor(nt, thread_name_prefix=_PREFIX)
