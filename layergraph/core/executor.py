@@ -30,6 +30,10 @@ from .shared import tie_params
 # between them; False turns the plan off (the tests compare both).
 PIXEL_MAJOR = True
 
+# Prediction on 'cpu' without padded sequences and without pixel-major steps runs a program worked
+# out once per set of kept activations (Executor._program); False: the loop (the tests compare both).
+PROGRAM = True
+
 # The activations prediction fuses into a convolution's or fully connected layer's epilogue (and
 # a residual addition's): ReLU, and the clipped ReLU (ReLU6), min(max(x, 0), Ceiling).
 FUSED_RELUS = ("relu", "clippedrelu")
@@ -322,7 +326,7 @@ class Executor:
         # the last pass's contexts go first: kept through this pass, they would hold two passes'
         # activations at once (the peak memory of a training loop; autodiff keeps its own reference)
         self._ctx = None
-        if not training and not seq and self.device == "cpu" and not (PIXEL_MAJOR and self._pixel_major):
+        if PROGRAM and not training and not seq and self.device == "cpu" and not (PIXEL_MAJOR and self._pixel_major):
             return self._run_program(self._program(keep), inputs, rng, predicting)
         acts: dict[tuple[str, str], np.ndarray] = {}
         ctxs = {} if training else None
