@@ -32,6 +32,23 @@ def workspace(shape, dtype, slot="cols"):
 _PREFIX = "layergraph-kernels"
 _team = None
 
+# LAYERGRAPH_POOL_SPIN_US (microseconds, default 0: off): a worker spins that long for its next
+# job after each one, and a caller that long for its workers, before they sleep on their locks
+# (_spin.py; the locks still carry the hand-off, the spin only saves the sleeping thread's wake-up).
+# Off by default: with other processes on both cores a spinning team made the MLP 1.5-1.9x slower
+# (docs/performance.md, h_mlp2); on a quiet machine it may pay (benchmarks/threads_ab.py, ab.py).
+def _spin_us(text) -> float:
+    try:
+        value = float(text or 0)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:
+        raise ValueError(f"LAYERGRAPH_POOL_SPIN_US must be a number of microseconds >= 0, got {text!r}.")
+    return value
+
+
+SPIN_US = _spin_us(os.environ.get("LAYERGRAPH_POOL_SPIN_US"))
+
 
 def threads() -> int:
     import numba
@@ -55,32 +72,51 @@ class _Team:
         self.tasks: list = [None] * self.n
         self.out: list = [None] * self.n
         self.busy = threading.Lock()   # one caller at a time
+        self.sp, self.spins = None, 0
+        if SPIN_US > 0:   # flags per worker: [0] jobs posted, [1] jobs done (atomic, _spin.py)
+            import time
+
+            from . import _spin
+            self.sp, self.flags, self.posted = _spin, np.zeros((max(self.n, 1), 8), np.int64), [0] * self.n
+            probe = np.zeros((1, 8), np.int64)
+            _spin.spin_until(probe, 0, 0, 1, 16)   # compiled or loaded before the timing
+            t0 = time.perf_counter()
+            _spin.spin_until(probe, 0, 0, 1, 20000)
+            self.spins = max(1, int(SPIN_US * 20000 / max((time.perf_counter() - t0) * 1e6, 1.0)))
         for i in range(self.n):
             threading.Thread(target=self._loop, args=(i,), name=f"{_PREFIX}_{i}", daemon=True).start()
 
     def _loop(self, i):
-        go, done = self.go[i], self.done[i]
+        go, done, sp, seq = self.go[i], self.done[i], self.sp, 0
         while True:
             go.acquire()
+            seq += 1
             try:
                 self.out[i] = (True, self.tasks[i]())
             except BaseException as err:   # handed to the caller
                 self.out[i] = (False, err)
             self.tasks[i] = None
             done.release()
+            if sp is not None:   # report done without the GIL, then spin for the next job's post
+                sp.store_then_spin(self.flags, i, 1, seq, 0, seq + 1, self.spins)
 
     def run(self, jobs):
         global _team
-        k = len(jobs) - 1
+        k, sp = len(jobs) - 1, self.sp
         for i in range(k):
             self.tasks[i] = jobs[i + 1]
             self.go[i].release()
+            if sp is not None:   # after the release: a spinning worker's acquire then does not sleep
+                self.posted[i] += 1
+                sp.store(self.flags, i, 0, self.posted[i])
         try:
             first = (True, jobs[0]())
         except BaseException as err:
             first = (False, err)
         try:
             for i in range(k):
+                if sp is not None:
+                    sp.spin_until(self.flags, i, 1, self.posted[i], self.spins)
                 self.done[i].acquire()
         except BaseException:   # interrupted while a worker runs: this team's locks are out of step
             if _team is self:

@@ -1,5 +1,6 @@
-"""The kernels' thread pool (kernels/cpu/_parallel.py _Team, under batch_parallel): every slice
-done once, the threads' results, a job's exception raised in the caller (and the pool still
+"""The kernels' thread pool (kernels/cpu/_parallel.py _Team, under batch_parallel; its lock
+hand-off, and the optional spin of LAYERGRAPH_POOL_SPIN_US): every slice done once, the threads'
+results, a job's exception raised in the caller (and the pool still
 working after it), calls from two Python threads at once, a call from a pool thread, a forked
 child."""
 import os
@@ -12,9 +13,12 @@ from layergraph.kernels.cpu import _parallel
 from layergraph.kernels.cpu._parallel import batch_parallel
 
 
-@pytest.fixture
-def two_threads(monkeypatch):
+@pytest.fixture(params=[0, 30], ids=["locks", "spinning"])
+def two_threads(monkeypatch, request):
+    """Two threads, on a fresh team: the lock hand-off, and with LAYERGRAPH_POOL_SPIN_US's spin."""
     monkeypatch.setattr(_parallel, "threads", lambda: 2)
+    monkeypatch.setattr(_parallel, "SPIN_US", float(request.param))
+    monkeypatch.setattr(_parallel, "_team", None)
 
 
 def _slices(chunks):
@@ -82,3 +86,11 @@ def test_a_forked_child_gets_its_own_pool(two_threads):
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+
+@pytest.mark.parametrize("text", ["fast", "-5", "nan"])
+def test_spin_setting_is_checked(text):
+    with pytest.raises(ValueError, match="LAYERGRAPH_POOL_SPIN_US must be a number of microseconds >= 0"):
+        _parallel._spin_us(text)
+    assert _parallel._spin_us(None) == 0 and _parallel._spin_us("50") == 50
