@@ -49,6 +49,8 @@ def conv_label(cin, cout, kh, stride, hw):
 
 def our_label(op, x):
     fam = getattr(op.layer, "family", type(op).__name__)
+    if getattr(op, "x_nhwc", False) and getattr(x, "ndim", 0) == 4:   # pixel-major (training's plan): N x H x W x C
+        x = x.transpose(0, 3, 1, 2)
     if type(op).__name__ == "ConvOp":
         L = op.layer
         if not hasattr(L, "NumFilters"):   # a grouped (MobileNet: channel-wise) convolution

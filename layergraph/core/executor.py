@@ -34,6 +34,11 @@ PIXEL_MAJOR = True
 # out once per set of kept activations (Executor._program); False: the loop (the tests compare both).
 PROGRAM = True
 
+# Training on 'cpu' keeps activations pixel-major between the convolutions the plan picks
+# (_train_layout_plan) and the batch normalizations, elementwise layers, additions and global
+# average pooling between them; False turns it off (the tests compare both).
+PIXEL_MAJOR_TRAINING = True
+
 # The activations prediction fuses into a convolution's or fully connected layer's epilogue (and
 # a residual addition's): ReLU, and the clipped ReLU (ReLU6), min(max(x, 0), Ceiling).
 FUSED_RELUS = ("relu", "clippedrelu")
@@ -90,6 +95,7 @@ class Executor:
         self._index = {s.name: i for i, s in enumerate(self.steps)}
         self._device_params: dict[str, dict] | None = None  # non-'cpu': self.params on the device
         self.__dict__.pop("_train_fusions_cache", None)
+        self.__dict__.pop("_train_layout_cache", None)
         self.__dict__.pop("_grad_refs_cache", None)
         self.__dict__.pop("_no_seq_metas", None)
         self.__dict__.pop("_program_cache", None)
@@ -256,6 +262,39 @@ class Executor:
             self._train_fusions_cache = fusions
         return fusions
 
+    def _train_layout_plan(self) -> set:
+        """The convolutions whose training output is pixel-major ('cpu'; PIXEL_MAJOR_TRAINING):
+        those with ``pixel_major_train_ok`` whose output is worth keeping
+        pixel-major as prediction's plan judges it, with a batch normalization (not fused with
+        max pooling) reading either layout as an elementwise layer does. In a pass, a batch
+        normalization, elementwise layer or addition with a pixel-major input gives a pixel-major
+        output, and global average pooling reads it; any other layer gets its input channel-major
+        (forward's _train_inputs), and its gradient there goes back to the input's layout."""
+        plan = self.__dict__.get("_train_layout_cache")
+        if plan is None:
+            plan = set()
+            if self.device == "cpu":
+                fusions = self._train_fusions()
+                readers: dict[tuple[str, str], list[Step]] = {}
+                for step in self.steps:
+                    for ref in step.inputs:
+                        readers.setdefault(ref, []).append(step)
+                cands = {s.name for s in self.steps if s.op.layer.family == "conv" and s.op.pixel_major_train_ok()}
+                memo: dict = {}
+
+                def worth(ref):
+                    if ref not in memo:
+                        memo[ref] = False
+                        rs = readers.get(ref, [])
+                        memo[ref] = bool(rs) and all(
+                            r.name in cands or _train_follows(r, fusions) or _reads_gap(r) for r in rs) and any(
+                            r.name in cands or _reads_gap(r) or worth((r.name, r.outputs[0])) for r in rs)
+                    return memo[ref]
+
+                plan = {name for name in cands if worth((name, "out"))}
+            self._train_layout_cache = plan
+        return plan
+
     def k(self, family, op):
         """The kernel for this executor's device (ops call it; they never name a device)."""
         try:
@@ -340,18 +379,28 @@ class Executor:
         seq_in, self.seq_meta = self._seq_metas(seq)
         plan = self._pixel_major if PIXEL_MAJOR and not training and transfers is None else ()
         pm: set = set()   # refs whose array in acts is pixel-major (N x H x W x C)
+        tplan = self._train_layout_plan() if (PIXEL_MAJOR_TRAINING and training and not predicting and not seq
+                                              and transfers is None) else ()
+        # this training pass's layouts: {step: (x_nhwc, y_nhwc)}, {step: [(input index, to
+        # pixel-major)] converted for it}, the refs that are pixel-major and their converted copies
+        self._train_layout, self._train_converted, self._train_pm = {}, {}, set()
+        copies: dict = {}
         for i, step in enumerate(self.steps):
             op = step.op
             op.seq = seq_in[step.name]
             op.predicting = predicting
+            op.y_nhwc = False
+            if not op.reads_pixel_major:
+                op.x_nhwc = False
             if step.name in fused_away:
                 continue
+            xs_t = self._train_inputs(step, acts, tplan, train_fusions, copies) if tplan else None
             chain = None if training else self._chains.get(step.name)
             unfused = chain is None or any(ref in keep for ref in chain[-1][:-1])
             planned = step.name in plan and (chain is None or not unfused)
             if pm:
                 self._layouts_for(step, acts, pm, planned)
-            if op.reads_pixel_major:
+            if op.reads_pixel_major and not tplan:
                 op.x_nhwc = bool(pm) and step.inputs[0] in pm
             fusion = train_fusions.get(step.name)
             # BN over padded vector sequences: its own masked path (an image sequence's op folds the
@@ -363,8 +412,9 @@ class Executor:
                 last = (relu.name, relu.outputs[0])
                 if pool is not None and last in keep:  # a kept ReLU output: no pooling in the pass
                     pool = None
-                y, ctx = op.forward_train_fused(self.k, acts[step.inputs[0]], self.params[step.name],
-                                                pool.op._hp() if pool is not None else None, _ceiling(relu))
+                y, ctx = op.forward_train_fused(self.k, acts[step.inputs[0]] if xs_t is None else xs_t[0],
+                                                self.params[step.name], pool.op._hp() if pool is not None else None,
+                                                _ceiling(relu))
                 ctxs[step.name] = ctx
                 if op.layer.family == "batchnorm":
                     self.batch_stats[step.name] = (ctx[1], ctx[2])
@@ -374,6 +424,8 @@ class Executor:
                         self._fused_into[s.name] = step.name
                         last = (s.name, s.outputs[0])
                 acts[last] = y
+                if op.y_nhwc:
+                    self._train_pm.add(last)
                 continue
             if planned:
                 bn, relu, _, refs = chain if chain is not None else (None, None, None, [(step.name, "out")])
@@ -409,7 +461,7 @@ class Executor:
                 except KeyError:
                     raise LayerGraphError(f"No data for input layer '{step.name}'.") from None
             else:
-                xs = [acts[ref] for ref in step.inputs]
+                xs = [acts[ref] for ref in step.inputs] if xs_t is None else xs_t
             if hasattr(op, "rng"):
                 op.rng = gen
             if transfers is not None and op.host_only:
@@ -428,6 +480,8 @@ class Executor:
                     self.batch_stats[step.name] = (ctx[1], ctx[2])
             for port, y in zip(step.outputs, ys):
                 acts[(step.name, port)] = y
+            if op.y_nhwc:
+                self._train_pm.update((step.name, port) for port in step.outputs)
             if not training:
                 if pm and not op.reads_pixel_major and any(ref in pm for ref in step.inputs):
                     pm.update((step.name, port) for port in step.outputs)   # an addition or elementwise layer
@@ -437,6 +491,9 @@ class Executor:
                 acts[ref] = _channel_major(acts[ref])
         if training:   # the outputs and kept activations only: the contexts hold what backward needs
             acts = {ref: a for ref, a in acts.items() if ref in keep or ref not in self._last_use}
+            for ref in self._train_pm:   # what is returned is channel-major
+                if ref in acts:
+                    acts[ref] = _channel_major(acts[ref])
         self._ctx = ctxs
         if transfers is not None:  # only the outputs and kept activations are left: one copy each
             acts = {ref: transfers[1](a) for ref, a in acts.items()}
@@ -484,12 +541,12 @@ class Executor:
             gen = rng if rng is not None else global_rng()
             for op in with_rng:
                 op.rng = gen
-        for s in self.steps:
+        self._train_layout, self._train_converted, self._train_pm = {}, {}, set()
+        for s in self.steps:   # what the loop sets on every op (no pixel-major activations here)
             op = s.op
             op.seq = seq_in[s.name]
             op.predicting = predicting
-            if op.reads_pixel_major:
-                op.x_nhwc = False
+            op.x_nhwc = op.y_nhwc = False
         acts: dict[tuple[str, str], np.ndarray] = {}
         params, k, dtype = self.params, self.k, self.dtype
         for kind, step, ins, outs, drops, args in entries:
@@ -512,6 +569,43 @@ class Executor:
             for ref in drops:
                 acts.pop(ref, None)
         return acts
+
+    def _train_inputs(self, step, acts, tplan, fusions, copies) -> list:
+        """The inputs of ``step`` in a training pass with the pixel-major plan ``tplan``
+        (_train_layout_plan), and its op's ``x_nhwc`` and ``y_nhwc``: a planned convolution reads
+        either layout and gives pixel-major; a batch normalization, elementwise layer or addition
+        with a pixel-major input gets its (4-D) inputs pixel-major and gives pixel-major; global
+        average pooling reads pixel-major as it is; any other layer gets them channel-major. An
+        input given in the other layout is a copy (one per ref and layout in ``copies``),
+        recorded so that backward turns its gradient back (_train_converted)."""
+        refs = step.inputs
+        tpm = self._train_pm
+        anypm = any(ref in tpm for ref in refs)
+        x_nhwc = y_nhwc = False
+        want = [False] * len(refs)
+        if step.name in tplan:
+            x_nhwc = refs[0] in tpm
+            want, y_nhwc = [x_nhwc], True
+        elif anypm and _train_follows(step, fusions) and all(acts[ref].ndim == 4 for ref in refs):
+            want, x_nhwc, y_nhwc = [True] * len(refs), True, True
+        elif anypm and _reads_gap(step):
+            want, x_nhwc = [True], True
+        xs, converted = [], []
+        for j, (ref, to_pm) in enumerate(zip(refs, want)):
+            a = acts[ref]
+            if to_pm != (ref in tpm):
+                key = (ref, to_pm)
+                if key not in copies:
+                    copies[key] = _pixel_major(a) if to_pm else _channel_major(a)
+                a = copies[key]
+                converted.append((j, to_pm))
+            xs.append(a)
+        step.op.x_nhwc, step.op.y_nhwc = x_nhwc, y_nhwc
+        if x_nhwc or y_nhwc:
+            self._train_layout[step.name] = (x_nhwc, y_nhwc)
+        if converted:
+            self._train_converted[step.name] = converted
+        return xs
 
     def _residual_for(self, step, acts, pm, keep, ref):
         """The residual fusion of planned convolution ``step`` in this pass (_residual_fusions),
@@ -591,6 +685,11 @@ class Executor:
             self._ctx = None
         need = self._grad_refs(bool(input_grads))
         grads_act = dict(seeds)
+        layouts = self.__dict__.get("_train_layout") or {}
+        converted = self.__dict__.get("_train_converted") or {}
+        for ref in self.__dict__.get("_train_pm") or ():   # seeds come channel-major, as forward returned
+            if ref in grads_act and np.ndim(grads_act[ref]) == 4:
+                grads_act[ref] = _pixel_major(grads_act[ref])
         grads: dict[str, dict[str, np.ndarray]] = {}
         for step in reversed(self.steps):
             if step.op.layer.is_input:
@@ -608,8 +707,14 @@ class Executor:
             dys = [d if d is not None else np.zeros(*shapes[j]) if shapes is not None else
                    np.zeros_like(next(x for x in dys if x is not None)) for j, d in enumerate(dys)]
             step.op.need_dx = needs
+            step.op.x_nhwc, step.op.y_nhwc = layouts.get(step.name, (False, False))
             dxs, g = step.op.backward(self.k, dys, ctxs.pop(step.name) if release else ctxs[step.name],
                                       self.params[step.name])
+            if step.name in converted:   # an input given in the other layout: its gradient goes back
+                dxs = list(dxs)
+                for j, to_pm in converted[step.name]:
+                    if dxs[j] is not None and needs[j]:
+                        dxs[j] = _channel_major(dxs[j]) if to_pm else _pixel_major(dxs[j])
             if g:
                 grads[step.name] = g
             for ref, dx, wanted in zip(step.inputs, dxs, needs):
@@ -621,6 +726,25 @@ class Executor:
                     grads_act[ref] = dx
         self.input_grads = grads_act  # what is left: gradients at the input layers' outputs
         return grads
+
+
+def _train_follows(step, fusions) -> bool:
+    """Whether a training step takes a pixel-major input and gives a pixel-major output: a batch
+    normalization of images (not fused with max pooling: that kernel is channel-major), an
+    elementwise layer, an addition; one output that is not the network's."""
+    fam = step.op.layer.family
+    if len(step.outputs) != 1 or step.op.layer.is_output:
+        return False
+    if fam == "batchnorm":
+        size = step.op.in_sizes[0]
+        fused = fusions.get(step.name)
+        return not size.is_sequence and len(size.spatial) == 2 and (fused is None or fused[1] is None)
+    return fam == "addition" or fam in ELEMENTWISE
+
+
+def _reads_gap(step) -> bool:
+    """Global average pooling (an op that ``reads_pixel_major``) of one input."""
+    return step.op.reads_pixel_major and len(step.inputs) == 1
 
 
 def _accumulate(a, b):

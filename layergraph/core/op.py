@@ -28,6 +28,11 @@ class Op:
     # ``x_nhwc`` before its forward: whether this pass's input is pixel-major.
     reads_pixel_major: bool = False
     x_nhwc: bool = False
+    # Set by the executor before forward and backward in the CPU's pixel-major training plan:
+    # ``x_nhwc`` (the input) and ``y_nhwc`` (the output, a convolution's) are N x H x W x C.
+    # Only the ops the plan puts there read them: a convolution, a batch normalization, global
+    # average pooling (core/executor.py _train_layout_plan).
+    y_nhwc: bool = False
 
     def seq_out(self, seq):
         """The sequence metadata of this op's outputs given its input's (the same by default)."""

@@ -73,6 +73,22 @@ class InputOp(Op):
         return [], {}
 
 
+_same_bytes = None   # kernels/cpu/_same.same_bytes, imported on first use (core imports no numba)
+
+
+def _unchanged(src, check):
+    """Whether the arrays ConvOp._pixel_major_weights keeps an eye on (``src``) hold what it
+    copied: ("bytes", their uint8 views, the copies' views), compared in one compiled pass
+    (kernels/cpu/_same.py), or ("values", the copies), by np.array_equal (an array that was not
+    C-contiguous)."""
+    if check[0] == "bytes":
+        global _same_bytes
+        if _same_bytes is None:
+            from ..kernels.cpu._same import same_bytes as _same_bytes   # the plan is the CPU's
+        return _same_bytes(check[1], check[2])
+    return all(np.array_equal(a, copy) for a, copy in zip(src, check[1]))
+
+
 class ConvOp(Op):
     learnable_names = ("Weights", "Bias")
 
@@ -84,9 +100,15 @@ class ConvOp(Op):
         pv = L.PaddingValue if isinstance(L.PaddingValue, str) else float(L.PaddingValue)
         return (*L.Stride, *L.DilationFactor, *L.PaddingSize), dict(groups=self._groups(), padding_value=pv)
 
+    def _layouts(self, kw):
+        """The keyword arguments with the pixel-major training plan's layouts (x_nhwc, y_nhwc)."""
+        if self.x_nhwc or self.y_nhwc:
+            return dict(kw, x_layout=_layout(self.x_nhwc), y_layout=_layout(self.y_nhwc))
+        return kw
+
     def forward(self, k, xs, P, training):
         args, kw = self._hp()
-        return [k("conv", "forward_infer")(xs[0], P["Weights"], P["Bias"], *args, **kw)], xs[0]
+        return [k("conv", "forward_infer")(xs[0], P["Weights"], P["Bias"], *args, **self._layouts(kw))], xs[0]
 
     def forward_fused(self, k, x, P, bn=None, relu=False, pool=None, ceiling=np.inf):
         """Prediction with a following batch normalization folded into the weights
@@ -113,6 +135,20 @@ class ConvOp(Op):
         return pixel_major_eligible(size.channels, int(g), L.PaddingValue, self.out_sizes[0].channels,
                                     L.FilterSize, L.Stride, L.PaddingSize, L.DilationFactor)
 
+    def pixel_major_train_ok(self) -> bool:
+        """Whether the pixel-major training plan may keep this convolution's output pixel-major
+        (core/executor.py _train_layout_plan): images without time, and kernels/cpu/conv.py's
+        pixel_major_training_eligible (one group; 8 to 64 input channels at any stride, or a
+        first convolution with 16 filters: where the backward reads the rows as they are)."""
+        size = self.in_sizes[0]
+        L = self.layer
+        g = self._groups()
+        if size.is_sequence or len(size.spatial) != 2 or not isinstance(g, (int, np.integer)):
+            return False
+        from ..kernels.cpu.conv import pixel_major_training_eligible
+        return pixel_major_training_eligible(size.channels, int(g), L.PaddingValue, self.out_sizes[0].channels,
+                                             L.FilterSize, L.Stride, L.PaddingSize, L.DilationFactor)
+
     def forward_pixel_major(self, k, x, x_nhwc, P, bn=None, relu=False, residual=None, ceiling=np.inf):
         """forward_fused (no pooling) with a pixel-major output, N x OH x OW x F, from x N x C x H x
         W or (``x_nhwc``) N x H x W x C; ``residual`` (pixel-major, N x OH x OW x F) added before
@@ -128,20 +164,26 @@ class ConvOp(Op):
         """(_folded's weights and bias, a dict where the kernel keeps its transform of them), computed
         once and reused while the source arrays (the weights, bias and BN's four) are the same
         objects holding the same values: a trainer updates parameters in place, so identity alone
-        would not do; comparing them costs a pass over the weights, a fraction of the folding and
-        the transform."""
+        would not do; comparing their bytes with the copies (one compiled pass, _unchanged) costs a
+        pass over the weights, a fraction of the folding and the transform."""
         src = (P["Weights"], P["Bias"]) + (tuple(bn[1][n] for n in ("Scale", "Offset", "TrainedMean",
                                                                      "TrainedVariance")) if bn is not None else ())
         eps = bn[0].layer.Epsilon if bn is not None else None
         c = getattr(self, "_pm_cache", None)
         if (c is not None and c[0] == eps and len(c[1]) == len(src)
-                and all(a is s0 for a, (s0, _) in zip(src, c[1]))
-                and all(np.array_equal(a, copy) for a, (_, copy) in zip(src, c[1]))):
-            return c[2]
+                and all(a is s0 for a, s0 in zip(src, c[1])) and _unchanged(src, c[2])):
+            return c[3]
         w, b = self._folded(P, bn)
         u = {}   # the kernel's scratch for its transform of these weights (Winograd), filled on first use
         out = (w, b, u)
-        self._pm_cache = (eps, tuple((a, np.array(a, copy=True)) for a in src), out)
+        copies = tuple(np.array(a, copy=True) for a in src)
+        from ..kernels.cpu._same import byte_view, padded   # the plan is the CPU's: its kernels load anyway
+        views = padded(byte_view(a) for a in src)
+        if views is None or any(v is None for v in views):
+            check = ("values", copies)
+        else:
+            check = ("bytes", views, padded(byte_view(a) for a in copies))
+        self._pm_cache = (eps, src, check, out)
         return out
 
     def _folded(self, P, bn):
@@ -159,8 +201,12 @@ class ConvOp(Op):
     def backward(self, k, dys, ctx, P):
         args, kw = self._hp()
         need_dx = self.need_dx is None or self.need_dx[0]  # no dx for the network input: no W^T dy, no col2im
-        dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, need_dx=need_dx, **kw)
+        dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, need_dx=need_dx, **self._layouts(kw))
         return [dx], {"Weights": dw, "Bias": db}
+
+
+def _layout(nhwc) -> str:
+    return "nhwc" if nhwc else "nchw"
 
 
 
@@ -196,7 +242,7 @@ class BatchNormOp(Op):
         if training and self.seq is not None and not self.seq.full and xs[0].ndim == 3:
             return self._forward_valid_steps(k, xs[0], P, eps)
         if training:
-            y, mean, var = k("batchnorm", "forward_train")(xs[0], P["Scale"], P["Offset"], eps)
+            y, mean, var = k("batchnorm", "forward_train")(xs[0], P["Scale"], P["Offset"], eps, **self._layout_kw())
             return [y], (xs[0], mean, var)
         return [k("batchnorm", "forward_infer")(xs[0], P["Scale"], P["Offset"], P["TrainedMean"],
                                                 P["TrainedVariance"], eps)], None
@@ -211,7 +257,7 @@ class BatchNormOp(Op):
         eps = self.layer.Epsilon
         if pool is None:
             y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True,
-                                                           ceiling=ceiling)
+                                                           ceiling=ceiling, **self._layout_kw())
             return y, (x, mean, var, {"relu_out": y} if ceiling == np.inf else {"relu_out": y, "ceiling": ceiling})
         y, mean, var, arg = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True, pool=pool)
         return y, (x, mean, var, {"pool_out": (y, arg)})
@@ -244,8 +290,12 @@ class BatchNormOp(Op):
         x, mean, var = ctx[:3]
         fused = ctx[3] if len(ctx) > 3 else {}  # fused: dys[0] is at the ReLU's (or the pooling's) output
         dx, dscale, doffset = k("batchnorm", "backward")(dys[0], x, P["Scale"], mean, var, self.layer.Epsilon,
-                                                         **fused)
+                                                         **fused, **self._layout_kw())
         return [dx], {"Scale": dscale, "Offset": doffset}
+
+    def _layout_kw(self) -> dict:
+        """x_layout='nhwc' in the pixel-major training plan (``x_nhwc``), else nothing."""
+        return {"x_layout": "nhwc"} if self.x_nhwc else {}
 
 
 class LayerNormOp(Op):
@@ -309,8 +359,8 @@ class PoolOp(Op):
 class GlobalPoolOp(Op):
     @property
     def reads_pixel_major(self) -> bool:
-        """Global average pooling reads a pixel-major input as it is in the prediction plan
-        (core/executor.py sets ``x_nhwc``); its output is channel-major."""
+        """Global average pooling reads a pixel-major input as it is in the pixel-major plans of
+        prediction and training (core/executor.py sets ``x_nhwc``); its output is channel-major."""
         return self.layer.family == "globalavgpool"
 
     def forward(self, k, xs, P, training):
@@ -319,8 +369,9 @@ class GlobalPoolOp(Op):
         if fam == "globalmaxpool":
             y, arg = k(fam, "forward_train")(x)
             return [y], (x.shape, arg)
-        if self.x_nhwc:   # prediction only: no backward reads this context
-            return [k(fam, "forward_infer")(x, x_layout="nhwc")], None
+        if self.x_nhwc:   # the pixel-major plans (prediction's and training's): x N x H x W x C
+            n, h, w, c = x.shape
+            return [k(fam, "forward_infer")(x, x_layout="nhwc")], ((n, c, h, w), None)
         return [k(fam, "forward_infer")(x)], (x.shape, None)
 
     def backward(self, k, dys, ctx, P):
@@ -328,6 +379,8 @@ class GlobalPoolOp(Op):
         fam = self.layer.family
         if fam == "globalmaxpool":
             return [k(fam, "backward")(dys[0], arg, shape[2], shape[3])], {}
+        if self.x_nhwc:
+            return [k(fam, "backward")(dys[0], shape[2], shape[3], x_layout="nhwc")], {}
         return [k(fam, "backward")(dys[0], shape[2], shape[3])], {}
 
 

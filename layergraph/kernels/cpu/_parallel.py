@@ -30,13 +30,13 @@ def workspace(shape, dtype, slot="cols"):
 
 
 _PREFIX = "layergraph-kernels"
-_team = None
 
-# LAYERGRAPH_POOL_SPIN_US (microseconds, default 0: off): a worker spins that long for its next
-# job after each one, and a caller that long for its workers, before they sleep on their locks
-# (_spin.py; the locks still carry the hand-off, the spin only saves the sleeping thread's wake-up).
-# Off by default: with other processes on both cores a spinning team made the MLP 1.5-1.9x slower
-# (docs/performance.md, h_mlp2); on a quiet machine it may pay (benchmarks/threads_ab.py, ab.py).
+
+def threads() -> int:
+    import numba
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
+
 def _spin_us(text) -> float:
     try:
         value = float(text or 0)
@@ -47,96 +47,93 @@ def _spin_us(text) -> float:
     return value
 
 
+# LAYERGRAPH_POOL_SPIN_US (microseconds, default 0: off): a worker spins that long for its next
+# job after each one, and the caller that long for a worker's result, before they sleep on the
+# locks (_spin.py; the locks still carry every hand-off, the spin only saves a sleeping thread's
+# wake-up). Off by default: with other processes on both cores a spinning team made the MLP's calls
+# 1.1-1.9x slower (docs/performance.md, h_mlp2); on a quiet machine it may pay (threads_ab.py).
 SPIN_US = _spin_us(os.environ.get("LAYERGRAPH_POOL_SPIN_US"))
+_spins: list = []   # [the spin's iteration count for SPIN_US], measured once
 
 
-def threads() -> int:
-    import numba
-    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+def _spin_count() -> int:
+    if not _spins:
+        import time
+
+        from . import _spin
+        probe = np.zeros((1, 8), np.int64)
+        _spin.spin_until(probe, 0, 0, 1, 16)   # compiled (or loaded) before the timing
+        t0 = time.perf_counter()
+        _spin.spin_until(probe, 0, 0, 1, 20000)
+        _spins.append(max(1, int(SPIN_US * 20000 / max((time.perf_counter() - t0) * 1e6, 1.0))))
+    return _spins[0]
 
 
-class _Team:
-    """nt - 1 daemon worker threads, each waiting on its own lock: ``run(jobs)`` runs jobs[0] on
-    the calling thread and job i on worker i - 1, then returns the results in that order (a
-    job's exception is raised once all have finished). A hand-off is one lock release and one
-    acquire each way, where concurrent.futures' submit / result (a Future, a work queue and a
-    condition per call) cost 40-70 us a call on the 2-core VM against 10-20 us here
-    (docs/performance.md, h_mlp2); the threads still sleep while they wait (no spinning)."""
+class _Worker:
+    """One pool thread, handed its work through two locks (``go`` released by the caller,
+    ``done`` by the worker): a hand-off of about 15 us where concurrent.futures' queue, futures
+    and conditions took 45-65 us of CPU time per call (docs/performance.md, session 14), and a
+    training step makes a few hundred of them."""
 
-    def __init__(self, nt):
-        self.n = nt - 1
-        self.go = [threading.Lock() for _ in range(self.n)]
-        self.done = [threading.Lock() for _ in range(self.n)]
-        for lock in self.go + self.done:
-            lock.acquire()
-        self.tasks: list = [None] * self.n
-        self.out: list = [None] * self.n
-        self.busy = threading.Lock()   # one caller at a time
-        self.sp, self.spins = None, 0
-        if SPIN_US > 0:   # flags per worker: [0] jobs posted, [1] jobs done (atomic, _spin.py)
-            import time
-
+    def __init__(self, i):
+        self.go = threading.Lock()
+        self.go.acquire()
+        self.done = threading.Lock()
+        self.done.acquire()
+        self.job = None
+        self.result = None
+        self.sp = None
+        if SPIN_US > 0:   # flags: [0, 0] jobs posted, [0, 1] jobs done (atomic, _spin.py)
             from . import _spin
-            self.sp, self.flags, self.posted = _spin, np.zeros((max(self.n, 1), 8), np.int64), [0] * self.n
-            probe = np.zeros((1, 8), np.int64)
-            _spin.spin_until(probe, 0, 0, 1, 16)   # compiled or loaded before the timing
-            t0 = time.perf_counter()
-            _spin.spin_until(probe, 0, 0, 1, 20000)
-            self.spins = max(1, int(SPIN_US * 20000 / max((time.perf_counter() - t0) * 1e6, 1.0)))
-        for i in range(self.n):
-            threading.Thread(target=self._loop, args=(i,), name=f"{_PREFIX}_{i}", daemon=True).start()
+            self.sp, self.spins, self.flags, self.posted = _spin, _spin_count(), np.zeros((1, 8), np.int64), 0
+        threading.Thread(target=self._run, name=f"{_PREFIX}-{i}", daemon=True).start()
 
-    def _loop(self, i):
-        go, done, sp, seq = self.go[i], self.done[i], self.sp, 0
+    def _run(self):
+        sp, seq = self.sp, 0
         while True:
-            go.acquire()
+            self.go.acquire()
             seq += 1
+            fn, arg = self.job
             try:
-                self.out[i] = (True, self.tasks[i]())
-            except BaseException as err:   # handed to the caller
-                self.out[i] = (False, err)
-            self.tasks[i] = None
-            done.release()
+                self.result = (True, fn(arg))
+            except BaseException as err:   # handed to the caller, raised there
+                self.result = (False, err)
+            self.job = None
+            self.done.release()
             if sp is not None:   # report done without the GIL, then spin for the next job's post
-                sp.store_then_spin(self.flags, i, 1, seq, 0, seq + 1, self.spins)
+                sp.store_then_spin(self.flags, 0, 1, seq, 0, seq + 1, self.spins)
 
-    def run(self, jobs):
-        global _team
-        k, sp = len(jobs) - 1, self.sp
-        for i in range(k):
-            self.tasks[i] = jobs[i + 1]
-            self.go[i].release()
-            if sp is not None:   # after the release: a spinning worker's acquire then does not sleep
-                self.posted[i] += 1
-                sp.store(self.flags, i, 0, self.posted[i])
-        try:
-            first = (True, jobs[0]())
-        except BaseException as err:
-            first = (False, err)
-        try:
-            for i in range(k):
-                if sp is not None:
-                    sp.spin_until(self.flags, i, 1, self.posted[i], self.spins)
-                self.done[i].acquire()
-        except BaseException:   # interrupted while a worker runs: this team's locks are out of step
-            if _team is self:
-                _team = None
-            raise
-        outs = [first] + self.out[:k]
-        self.out[:k] = [None] * k
-        for ok, value in outs:
-            if not ok:
-                raise value
-        return [value for _, value in outs]
+    def submit(self, fn, arg):
+        self.job = (fn, arg)
+        self.go.release()
+        if self.sp is not None:   # after the release: a spinning worker's acquire then does not sleep
+            self.posted += 1
+            self.sp.store(self.flags, 0, 0, self.posted)
+
+    def wait(self):
+        if self.sp is not None:
+            self.sp.spin_until(self.flags, 0, 1, self.posted, self.spins)
+        self.done.acquire()
+        ok, value = self.result
+        self.result = None
+        return ok, value
 
 
-def _forget_team():   # a forked child has none of the parent's threads
-    global _team
-    _team = None
+_workers: list = []
+_workers_pid = None
+# one caller at a time hands work to the pool; a second one meanwhile (another thread of the
+# user's) runs its work in its own thread
+_busy = threading.Lock()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_team)
+def _pool_workers(k):
+    """k pool threads (started on first use; again in a forked child, which has none)."""
+    global _workers, _workers_pid
+    if _workers_pid != os.getpid():
+        _workers, _workers_pid = [], os.getpid()
+    while len(_workers) < k:
+        _workers.append(_Worker(len(_workers)))
+    return _workers[:k]
 
 
 def batch_parallel(work, n, chunk=None):
@@ -146,9 +143,7 @@ def batch_parallel(work, n, chunk=None):
     the OS sets aside on a busy machine does not hold the others back (without ``chunk``, one
     slice per thread). Returns the threads' results (their order is arbitrary). With one thread
     (numba's count at 1) BLAS is held at 1 too; a single chunk on more threads leaves BLAS alone.
-    A call from one of the pool's threads, or while another thread's call has the pool, runs all
-    of it on the calling thread (BLAS held at 1)."""
-    global _team
+    A call while another thread of the process holds the pool runs in the calling thread alone."""
     nt = threads()
     if chunk is None:
         chunk = max(1, -(-n // nt))
@@ -162,22 +157,27 @@ def batch_parallel(work, n, chunk=None):
                 return
             yield lo, min(lo + chunk, n)
 
-    if t <= 1:
+    if t <= 1 or not _busy.acquire(blocking=False):
         if nt == 1:   # one thread asked for (NUMBA_NUM_THREADS=1): BLAS's own threads too
             with blas_threads(1):
                 return [work(chunks())]
         return [work(chunks())]
-    team = _team
-    if team is None or team.n != nt - 1:
-        team = _team = _Team(nt)
-    if threading.current_thread().name.startswith(_PREFIX) or not team.busy.acquire(blocking=False):
-        with blas_threads(1):
-            return [work(chunks())]
     try:
         with blas_threads(1):
-            return team.run([lambda: work(chunks())] * t)
+            helpers = _pool_workers(t - 1)
+            for w in helpers:
+                w.submit(work, chunks())
+            try:
+                out = [work(chunks())]
+            finally:
+                done = [w.wait() for w in helpers]   # every helper has finished before anything is raised
+        for ok, value in done:
+            if not ok:
+                raise value
+            out.append(value)
+        return out
     finally:
-        team.busy.release()
+        _busy.release()
 
 
 class blas_threads:

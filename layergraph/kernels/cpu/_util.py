@@ -44,7 +44,7 @@ def flat(x):
 # exactly. Only the kernels' own outputs are pooled, every element of which the kernel writes.
 POOL_MIN_BYTES = 1 << 20        # smaller arrays: plain np.empty (malloc reuses them anyway)
 POOL_MAX_BYTES = 256 << 20      # at most this much held; beyond it, the oldest entries are dropped
-POOL_PER_SHAPE = 8              # arrays kept per (shape, dtype)
+POOL_PER_SHAPE = 32             # arrays kept per (shape, dtype)
 _pool: dict = {}
 _pool_bytes = 0
 _pool_lock = _threading.Lock()

@@ -128,13 +128,14 @@ def _bias_act(y, b, relu, hi):
     is the ceiling of a clipped ReLU, inf for ReLU, in y's dtype).
     Row views keep the inner loop free of index arithmetic, so it vectorizes."""
     n, f, p = y.shape
+    z = y.dtype.type(0)   # the clamp in y's dtype: 0.0 would take it through float64 (the same values, slower)
     for i in range(n):
         for k in range(f):
             row = y[i, k]
             bk = b[k]
             if relu:
                 for j in range(p):
-                    row[j] = min(max(row[j] + bk, 0.0), hi)
+                    row[j] = min(max(row[j] + bk, z), hi)
             else:
                 for j in range(p):
                     row[j] = row[j] + bk
@@ -172,6 +173,35 @@ def _to_rows(x, out, sums, want_sums):
 
 
 _TB = 32
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _column_sums(rows, sums):
+    """sums[c] += the sum of rows[:, c] (rows M x C, pixel-major dy: the bias gradient), in
+    blocks of 256 rows summed in rows' dtype, then in float64 (as _to_rows's sums). The inner loop
+    runs over L rows at once (L*C >= 64 contiguous values) so that it vectorizes at 16 channels;
+    numpy's sum(axis=0, dtype=float64) took 5-10x as long."""
+    m, c = rows.shape
+    L = max(1, 64 // c)
+    w = L * c
+    rf = rows.reshape(-1)
+    acc = np.empty(w, rows.dtype)
+    z = rows.dtype.type(0)
+    for r0 in range(0, m, 256):
+        r1 = min(m, r0 + 256)
+        rl = r0 + (r1 - r0) // L * L
+        acc[:] = z
+        for r in range(r0, rl, L):
+            seg = rf[r * c:r * c + w]
+            for j in range(w):
+                acc[j] += seg[j]
+        for r in range(rl, r1):
+            seg = rf[r * c:(r + 1) * c]
+            for k in range(c):
+                acc[k] += seg[k]
+        for q in range(L):
+            for k in range(c):
+                sums[k] += acc[q * c + k]
 
 
 @njit(cache=True, nogil=True)
@@ -212,21 +242,46 @@ def _im2row(xt, n, h, w, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, rows):
 
 
 @njit(cache=True, nogil=True)
+def _row2im(rows, n, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, xt):
+    """_im2row's adjoint: xt[(i0*h + hi)*w + wi, ch] += rows[(i0*oh + i)*ow + j, (a*kw + b)*C + ch]
+    at hi = i*sh + a*dh - pt, wi = j*sw + b*dw - pl inside the input (xt: n*h*w x C, zeroed by the
+    caller): dx of a strided convolution from dy's rows times the filters, pixel-major."""
+    c = xt.shape[1]
+    for i0 in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                r = rows[(i0 * oh + i) * ow + j]
+                for a in range(kh):
+                    hi = i * sh + a * dh - pt
+                    if hi < 0 or hi >= h:
+                        continue
+                    base = (i0 * h + hi) * w
+                    for b in range(kw):
+                        wi = j * sw + b * dw - pl
+                        if 0 <= wi < w:
+                            dst = xt[base + wi]
+                            src = r[(a * kw + b) * c:(a * kw + b + 1) * c]
+                            for ch in range(c):
+                                dst[ch] += src[ch]
+
+
+@njit(cache=True, nogil=True)
 def _from_rows(rows, b, relu, hi, y):
     """y (n x F x P) = rows (n*P x F) transposed, + b[f] (when b has F entries), then
     min(max(., 0), hi) when relu; in blocks of _TB pixels."""
     n, f, p = y.shape
     has_b = b.shape[0] == f
+    z = y.dtype.type(0)   # in y's dtype (0.0 made the sum and clamp float64: the same values, slower)
     for i0 in range(n):
         for j0 in range(0, p, _TB):
             j1 = min(j0 + _TB, p)
             blk = rows[i0 * p + j0:i0 * p + j1]
             for k in range(f):
                 dst = y[i0, k, j0:j1]
-                bk = b[k] if has_b else 0.0
+                bk = b[k] if has_b else z
                 if relu:
                     for j in range(j1 - j0):
-                        dst[j] = min(max(blk[j, k] + bk, 0.0), hi)
+                        dst[j] = min(max(blk[j, k] + bk, z), hi)
                 else:
                     for j in range(j1 - j0):
                         dst[j] = blk[j, k] + bk
@@ -239,6 +294,7 @@ def _bias_act_rows(y, b, relu, hi, res):
     m, f = y.shape
     has_b = b.shape[0] == f
     has_r = res.shape[0] > 0
+    z = y.dtype.type(0)   # the clamp in y's dtype: 0.0 would take it through float64 (the same values, slower)
     for i in range(m):
         row = y[i]
         if has_b:
@@ -250,20 +306,21 @@ def _bias_act_rows(y, b, relu, hi, res):
                 row[k] = row[k] + rr[k]
         if relu:
             for k in range(f):
-                row[k] = min(max(row[k], 0.0), hi)
+                row[k] = min(max(row[k], z), hi)
 
 
 def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None,
-                         ceiling=np.inf):
+                         ceiling=np.inf, cache=None):
     """One group, a constant padding value: the output N x OH x OW x F (pixel-major), from x
     N x C x H x W or (``x_nhwc``) N x H x W x C, ``shape`` the N x C x H x W it stands for. x's
     rows (pixels x C) are x itself when pixel-major, else one blocked transpose per chunk;
     _im2row, one (pixels x K)(K x F) product straight into the output, the bias (and a residual,
-    N x OH x OW x F) and ReLU (clipped at ``ceiling``) on it."""
+    N x OH x OW x F) and ReLU (clipped at ``ceiling``) on it. ``cache``: conv_forward's
+    ``winograd`` dict (kept with these weights), where the product's K x F weights are kept."""
     n, c, h, wd = shape
     f, _, kh, kw = w.shape
     K, p, q = c * kh * kw, oh * ow, h * wd
-    wr = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(K, f))  # rows (a, b, c), columns f
+    wr = _rows_weights(w, cache)  # rows (a, b, c), columns f
     y = out_empty((n, oh, ow, f), x.dtype)
     y2 = y.reshape(n * p, f)
     x2 = x.reshape(n * q, c) if x_nhwc else None
@@ -302,6 +359,21 @@ def _forward_pixel_major(x, w, bias, sh, sw, dh, dw, pt, pl, pv, oh, ow, relu, x
     return y
 
 
+def _rows_weights(w, cache=None):
+    """w (F x C x FH x FW) as the K x F matrix of the pixel-major product (rows (a, b, c)); kept
+    in ``cache`` (a dict held with these weights, or None) under ("rows", dtype, shape): a
+    transposing copy of the weights on every call cost 35 us of a 40 us 1x1 convolution of one
+    image (128 -> 256 channels)."""
+    key = ("rows", w.dtype.str, w.shape)
+    if cache is not None and key in cache:
+        return cache[key]
+    f, c, kh, kw = w.shape
+    wr = np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(c * kh * kw, f))
+    if cache is not None:
+        cache[key] = wr
+    return wr
+
+
 def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ceiling):
     """The pixel-major forward: Winograd where it applies (3x3, stride 1, dilation 1), else
     _im2row's product; a residual (N x OH x OW x F) added before the ReLU (clipped at ``ceiling``)."""
@@ -317,7 +389,7 @@ def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ce
         return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
                                           ceiling=ceiling, to_rows=_to_rows)
     return _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
-                                x_nhwc, shape, residual, ceiling)
+                                x_nhwc, shape, residual, ceiling, cache=U)
 
 
 def _direct_eligible(dtype, c, kh, kw, sh, sw, dh, dw):
@@ -368,20 +440,26 @@ _WINOGRAD_MIN_C = 32
 # and not at 32 or 64 (ResNet-20's and the seed CNN's steps unchanged), where it only added
 # compile time to a cold start (docs/performance.md, session 11)
 _WINOGRAD_DX_MIN_F = 128
+# with dy pixel-major already (the pixel-major training plan) Winograd's dx from 32 filters took
+# 0.82-0.85 of the time of _im2row's product at ResNet-20's 32 and 64 (one thread, batch 32;
+# docs/performance.md, session 14): no transposes to pay for there
+_WINOGRAD_DX_PM_MIN_F = 32
 
 
-def _dx_route(dtype, f, q, kh, kw):
+def _dx_route(dtype, f, q, kh, kw, winograd_from=None):
     """The geometry of dx's convolution (dy with f channels, the flipped filters) when
     conv_backward computes dx on the pixel-major forward's kernels, else None: a one-group 3x3
     stride-1 filter whose padding is within its reach, and either f >= _WINOGRAD_DX_MIN_F
-    (Winograd's) or direct.py's range (float32, _ROWS_MIN_C to _DIRECT_MAX_C channels: ResNet's
+    (Winograd's; ``winograd_from`` instead where given: _WINOGRAD_DX_PM_MIN_F for a pixel-major
+    dy) or direct.py's range (float32, _ROWS_MIN_C to _DIRECT_MAX_C channels: ResNet's
     16-channel stage, where dx through direct.py measured faster than the im2row product)."""
     if q["groups"] != 1 or (kh, kw, q["sh"], q["sw"], q["dh"], q["dw"]) != (3, 3, 1, 1, 1, 1):
         return None
     pads = (q["pt"], q["pb"], q["pl"], q["pr"])
     if max(pads) > 2:
         return None
-    if not (f >= _WINOGRAD_DX_MIN_F or (f >= _ROWS_MIN_C and _direct_eligible(dtype, f, kh, kw, 1, 1, 1, 1))):
+    wmin = _WINOGRAD_DX_MIN_F if winograd_from is None else winograd_from
+    if not (f >= wmin or (f >= _ROWS_MIN_C and _direct_eligible(dtype, f, kh, kw, 1, 1, 1, 1))):
         return None
     return dict(q, pt=2 - pads[0], pb=2 - pads[1], pl=2 - pads[2], pr=2 - pads[3])
 
@@ -446,6 +524,22 @@ def pixel_major_eligible(c, groups, padding_value=0.0, filters=None, filter_size
     return groups == c == filters > 1 and padding_value == 0.0
 
 
+def pixel_major_training_eligible(c, groups, padding_value, filters, filter_size, stride, padding, dilation):
+    """Whether the executor's pixel-major training plan may keep this convolution's output (and
+    its gradient) pixel-major: pixel_major_eligible, one group (not depthwise), and a backward
+    on the rows without a transpose, i.e. _ROWS_MIN_C to _ROWS_MAX_C input channels (any stride:
+    _grads_rows, _grads_rows_strided) or a first convolution of fewer with _FEW_C_F filters at
+    stride 1 (_few_channels_dw). Elsewhere conv_backward would transpose dy and x to channel-major
+    and back: MobileNet-style training's one such 1x1 convolution of 256 channels cost 6 % more
+    CPU time planned, VGG-style's first (3 to 64) as much (docs/performance.md, session 14)."""
+    if groups != 1 or not pixel_major_eligible(c, groups, padding_value, filters, filter_size, stride, padding,
+                                               dilation):
+        return False
+    if _ROWS_MIN_C <= c <= _ROWS_MAX_C:
+        return True
+    return c < _ROWS_MIN_C and filters == _FEW_C_F and tuple(stride) == (1, 1)
+
+
 def _eligible_for(c, w, groups, padding_value, sh, sw, pt, pb, pl, pr):
     shape = np.shape(w)
     if len(shape) != 4:
@@ -453,14 +547,14 @@ def _eligible_for(c, w, groups, padding_value, sh, sw, pt, pb, pl, pr):
     return pixel_major_eligible(c, int(groups), padding_value, shape[0], shape[2:], (sh, sw), (pt, pb, pl, pr))
 
 
-def _depthwise_nhwc(x, x_nhwc, w, bias, p, oh, ow, relu, residual, ceiling):
+def _depthwise_nhwc(x, x_nhwc, w, bias, p, oh, ow, relu, residual, ceiling, cache=None):
     """The depthwise convolution with a pixel-major output (depthwise.py's pixel-major kernel), x
     of either layout (channel-major: transposed first); a residual (N x OH x OW x F) added before
-    the ReLU."""
+    the ReLU; ``cache``: conv_forward's ``winograd`` dict, where the kernel's weights are kept."""
     xn = np.ascontiguousarray(x) if x_nhwc else nchw_to_nhwc(x)
     fuse = residual is None
     y = depthwise_forward_nhwc(xn, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], oh, ow,
-                               relu and fuse, ceiling)
+                               relu and fuse, ceiling, cache=cache)
     return y if fuse else _add_relu(y, residual, relu, ceiling)
 
 
@@ -554,18 +648,19 @@ def _forward_rows(x, w, bias, dh, dw, pt, pl, pv, oh, ow, relu, ceiling):
     return y.reshape(n, f, oh, ow)
 
 
-def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
+def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=False):
     """_grads for one group at stride 1 on the pixel-major path: (dx or None, dW (F x C*FH*FW),
     db). dx is the convolution of dy (padded by (FH-1)*dh - pt above, (FW-1)*dw - pl left) with
-    the filters flipped and their two channel axes swapped."""
-    n, c, h, wd = x.shape
+    the filters flipped and their two channel axes swapped. ``x_nhwc``: x (and dx) N x H x W x C;
+    ``dy_nhwc``: dy N x OH x OW x F, its rows as they are (the pixel-major training plan)."""
+    n, c, h, wd = (x.shape[0], x.shape[3], x.shape[1], x.shape[2]) if x_nhwc else x.shape
     f, _, kh, kw = w.shape
-    oh, ow = dy.shape[2], dy.shape[3]
+    oh, ow = dy.shape[1:3] if dy_nhwc else dy.shape[2:]
     K, Kd, p, q = c * kh * kw, f * kh * kw, oh * ow, h * wd
     dt = dy.dtype
     # dx's filters: rows (a, b, f) of the flipped taps, columns c
     wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(Kd, c)) if want_dx else None
-    dx = out_empty((n, c, q), dt) if want_dx else None
+    dx = out_empty((n * q, c) if x_nhwc else (n, c, q), dt) if want_dx else None
     sub = _rows_sub(max(p, q))
     nchunks = -(-n // sub)
     # dW's columns: from 64 channels x's rows (x transposed, _im2row; dW^T's rows then (a, b, c)),
@@ -577,44 +672,71 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx):
     ddw = DIRECT_DW and _direct.dw_eligible(dt, f, 1, 1)
     dws = (np.zeros if ddw else np.empty)((nchunks, K, f), dt)  # dW transposed
     dbs = np.zeros((nchunks, f), np.float64)
-    x3, dy3 = x.reshape(n, c, q), dy.reshape(n, f, p)
+    x3 = None if x_nhwc else x.reshape(n, c, q)
+    x2 = x.reshape(n * q, c) if x_nhwc else None
+    dy3 = None if dy_nhwc else dy.reshape(n, f, p)
+    dy2 = dy.reshape(n * p, f) if dy_nhwc else None
     none = np.zeros(0)
+    nob = np.zeros(0, dt)
+    inf = dt.type(np.inf)
     qt, ql = (kh - 1) * dh - pt, (kw - 1) * dw - pl
     pv32 = dt.type(pv)
+    # a pixel-major x goes channel-major chunk by chunk (in cache) where dW reads planes
+    planes = x_nhwc and (ddw or not xrows)
 
     def work(chunks):
         rows = _workspace((sub * max(p * K, q * Kd),), dt, "rrows")
-        dyt = _workspace((sub * p, f), dt, "rdy")
-        dxt = _workspace((sub * q, c), dt, "rdx") if want_dx else None
-        xt = _workspace((sub * q, c), dt, "rx") if xrows and not ddw else None
+        dyt = None if dy_nhwc else _workspace((sub * p, f), dt, "rdy")
+        dxt = _workspace((sub * q, c), dt, "rdx") if want_dx and not x_nhwc else None
+        xt = _workspace((sub * q, c), dt, "rx") if xrows and not ddw and not x_nhwc else None
+        xc = _workspace((sub, c, q), dt, "rxc") if planes else None
         if ddw:
             xp = _workspace((c, oh + (kh - 1) * dh, ow + (kw - 1) * dw), dt, "rxp")
             tmp = _workspace((c, f), dt, "rtmp")
         for s0, s1 in chunks:
             m, k = s1 - s0, s0 // sub
-            _to_rows(dy3[s0:s1], dyt[:m * p], dbs[k], True)
+            if dy_nhwc:
+                d = dy2[s0 * p:s1 * p]
+                _column_sums(d, dbs[k])
+            else:
+                d = dyt[:m * p]
+                _to_rows(dy3[s0:s1], d, dbs[k], True)
+            if planes:
+                xs = xc[:m]
+                _from_rows(x2[s0 * q:s1 * q], nob, False, inf, xs)
+            else:
+                xs = None if x_nhwc else x3[s0:s1]
             if ddw:
-                _direct._dw_chunk(x3[s0:s1], h, wd, pt, pl, pv32, xp, dyt[:m * p], kh, kw, dh, dw, oh, ow, tmp,
+                _direct._dw_chunk(xs, h, wd, pt, pl, pv32, xp, d, kh, kw, dh, dw, oh, ow, tmp,
                                   dws[k].reshape(kh * kw, c, f))
             elif xrows:  # dW^T = x's rows transposed (K x m) times dy's rows (m x F)
-                _to_rows(x3[s0:s1], xt[:m * q], none, False)
+                if x_nhwc:
+                    xr = x2[s0 * q:s1 * q]
+                else:
+                    xr = xt[:m * q]
+                    _to_rows(x3[s0:s1], xr, none, False)
                 r = rows[:m * p * K].reshape(m * p, K)
-                _im2row(xt[:m * q], m, h, wd, kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, r)
-                np.matmul(r.T, dyt[:m * p], out=dws[k])
+                _im2row(xr, m, h, wd, kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, r)
+                np.matmul(r.T, d, out=dws[k])
             else:  # dW^T = the channel-major columns (K x m) times dy's rows (m x F)
                 c3 = rows[:m * p * K].reshape(K, m, p)
-                _im2col(x[s0:s1], kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, c3, True)
-                np.matmul(c3.reshape(K, m * p), dyt[:m * p], out=dws[k])
+                _im2col(xs.reshape(m, c, h, wd), kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, c3, True)
+                np.matmul(c3.reshape(K, m * p), d, out=dws[k])
             if want_dx:
                 rd = rows[:m * q * Kd].reshape(m * q, Kd)
-                _im2row(dyt[:m * p], m, oh, ow, kh, kw, 1, 1, dh, dw, qt, ql, 0.0, h, wd, rd)
-                np.matmul(rd, wf, out=dxt[:m * q])
-                _from_rows(dxt[:m * q], np.zeros(0, dt), False, dt.type(np.inf), dx[s0:s1])
+                _im2row(d, m, oh, ow, kh, kw, 1, 1, dh, dw, qt, ql, 0.0, h, wd, rd)
+                if x_nhwc:
+                    np.matmul(rd, wf, out=dx[s0 * q:s1 * q])
+                else:
+                    np.matmul(rd, wf, out=dxt[:m * q])
+                    _from_rows(dxt[:m * q], nob, False, inf, dx[s0:s1])
 
     _batch_parallel(work, n, sub)
     dWt = dws.sum(axis=0)
     dW = np.ascontiguousarray(dWt.reshape(kh, kw, c, f).transpose(3, 2, 0, 1) if xrows or ddw else dWt.T).reshape(f, K)
-    return (dx.reshape(n, c, h, wd) if want_dx else None), dW, dbs.sum(axis=0).astype(dt)
+    if want_dx:
+        dx = dx.reshape((n, h, wd, c) if x_nhwc else (n, c, h, wd))
+    return dx, dW, dbs.sum(axis=0).astype(dt)
 
 
 # -- padding ----------------------------------------------------------------------------------
@@ -764,6 +886,18 @@ def _forward(x, w, bias, sh, sw, dh, dw, pt, pl, pv, g, oh, ow, relu=False, pool
 # least CPU time at the seed CNN's shapes (1, 4 and 8 were 0-50% slower).
 _SUB_B = 2
 
+# With dW: chunks of at least this many output pixels (_dw_sub). At 8x8 (VGG's 256-channel stage)
+# two observations a chunk made 16 dW slots of K x F (38 MB at 256 -> 256 channels, batch 32)
+# that the final sum reads through; 8 a chunk: 4 slots
+_DW_ROWS = 512
+
+
+def _dw_sub(n, p):
+    """Observations per chunk of _grads with dW: at least _SUB_B, enough for _DW_ROWS pixels, but
+    at most a quarter of the batch (so that the chunks still spread over the pool; from the batch
+    size alone, so that the numbers do not depend on the thread count)."""
+    return max(_SUB_B, min(-(-_DW_ROWS // p), -(-n // 4)))
+
 
 def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     """Gradients of y = conv(x, w) (checked arguments, padding of either sign) given dy
@@ -779,9 +913,11 @@ def _grads(dy, x, w, xshape, sh, sw, dh, dw, pt, pl, pv, g, want_dx, want_dw):
     w2 = w.reshape(f, kg)
     dy3 = dy.reshape(n, f, p)
     dx = out_empty(xshape, dt) if want_dx else None
-    sub = _SUB_B
+    sub = _dw_sub(n, p) if want_dw else _SUB_B   # dW's numbers do not depend on want_dx
     nchunks = -(-n // sub)
-    dws = np.empty((nchunks, kg, f), dt) if want_dw else None  # dW transposed: ~10% faster products
+    # dW transposed (~10% faster products), one slot per chunk, in the calling thread's workspace:
+    # fresh, the 38 MB of a 256-channel layer's 16 slots were page-faulted in on every call
+    dws = _workspace((nchunks, kg, f), dt, "gdws") if want_dw else None
     dbs = np.zeros((nchunks, f), np.float64)
     # 1x1, stride 1, no padding: dx of each observation is W^T dy written in place (no col2im)
     pointwise = kh == kw == 1 and sh == sw == 1 and pt == pl == 0 and (oh, ow) == tuple(xshape[2:])
@@ -862,7 +998,8 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
     There, a 3x3 filter at stride 1 and dilation 1 on 32 or more channels runs as Winograd
     F(2x2, 3x3) (winograd.py);
     ``winograd``: a dict the caller keeps with these weights, where the transformed filters are
-    stored on first use (else they are computed on each call). ``residual`` (pixel-major y only,
+    stored on first use (else they are computed on each call; also the pixel-major product's
+    transposed weights and the pixel-major depthwise kernel's repeated ones). ``residual`` (pixel-major y only,
     N x OH x OW x F): added before the ReLU, a ResNet block's addition fused into the epilogue."""
     if x_layout not in ("nchw", "nhwc") or y_layout not in ("nchw", "nhwc"):
         raise ValueError(f"conv_forward: x_layout and y_layout must be 'nchw' or 'nhwc', got {x_layout!r}, "
@@ -884,7 +1021,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                 pt=pt, pb=pb, pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
             if _depthwise(xv, p):
-                return _depthwise_nhwc(x, True, w, bias, p, oh, ow, relu, residual, ceiling)
+                return _depthwise_nhwc(x, True, w, bias, p, oh, ow, relu, residual, ceiling, winograd)
             return _pixel_major(np.ascontiguousarray(x), w, bias, p, pv, oh, ow, relu, True, (n, c, h, wd),
                                 winograd, residual, ceiling)
         x = nhwc_to_nchw(x)
@@ -896,7 +1033,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                 pl=pl, pr=pr, groups=groups)
             bias = None if b is None else like(b, x, "b", (f,))
             if _depthwise(x, p):
-                return _depthwise_nhwc(x, False, w, bias, p, oh, ow, relu, residual, ceiling)
+                return _depthwise_nhwc(x, False, w, bias, p, oh, ow, relu, residual, ceiling, winograd)
             return _pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, winograd, residual, ceiling)
         y = nchw_to_nhwc(conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value))
         return _add_relu(y, residual, relu, ceiling)
@@ -936,9 +1073,19 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
                     relu, pool, ceiling)
 
 
-def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True):
+def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True,
+                  x_layout="nchw", y_layout="nchw"):
     """``need_dx=False`` skips dx (returned as None): the W^T dy product and col2im, about a
-    third of the work when x is the network input."""
+    third of the work when x is the network input. ``x_layout='nhwc'``: x (and dx) pixel-major,
+    N x H x W x C; ``y_layout='nhwc'``: dy N x OH x OW x F (the forward's y_layout): the
+    executor's pixel-major training plan. Where pixel_major_eligible holds at stride 1 they cost
+    no transpose; elsewhere they are transposed to channel-major and dx back."""
+    if x_layout not in ("nchw", "nhwc") or y_layout not in ("nchw", "nhwc"):
+        raise ValueError(f"conv_backward: x_layout and y_layout must be 'nchw' or 'nhwc', got {x_layout!r}, "
+                         f"{y_layout!r}.")
+    if x_layout == "nhwc" or y_layout == "nhwc":
+        return _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx,
+                                     x_layout == "nhwc", y_layout == "nhwc")
     x, w, p, padding, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
         "conv_backward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)
@@ -971,6 +1118,85 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
     if isinstance(padding, str) and dx is not None:
         dx = _unpad(dx, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
     return dx, dw2.reshape(w.shape), db
+
+
+def _grads_rows_strided(dy, x, w, sh, sw, dh, dw, pt, pl, pv, want_dx):
+    """(dx or None, dW (F x C*FH*FW), db) of one group at any stride with x (and dx) N x H x W x C
+    and dy N x OH x OW x F pixel-major: dW^T = _im2row's rows of x (K x pixels) times dy's rows,
+    dx = _row2im of dy's rows times the filters (pixels x K)."""
+    n, h, wd, c = x.shape
+    f, _, kh, kw = w.shape
+    oh, ow = dy.shape[1:3]
+    K, p, q = c * kh * kw, oh * ow, h * wd
+    dt = dy.dtype
+    wr = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(f, K))   # columns (a, b, c)
+    dx = out_empty((n * q, c), dt) if want_dx else None
+    sub = _rows_sub(max(p, q))
+    nchunks = -(-n // sub)
+    dws = np.empty((nchunks, K, f), dt)
+    dbs = np.zeros((nchunks, f), np.float64)
+    x2, dy2 = x.reshape(n * q, c), dy.reshape(n * p, f)
+
+    def work(chunks):
+        rows = _workspace((sub * p, K), dt, "rrows")
+        for s0, s1 in chunks:
+            m, k = s1 - s0, s0 // sub
+            d = dy2[s0 * p:s1 * p]
+            _column_sums(d, dbs[k])
+            r = rows[:m * p]
+            _im2row(x2[s0 * q:s1 * q], m, h, wd, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, r)
+            np.matmul(r.T, d, out=dws[k])
+            if want_dx:
+                np.matmul(d, wr, out=r)
+                out = dx[s0 * q:s1 * q]
+                out[...] = 0
+                _row2im(r, m, h, wd, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out)
+
+    _batch_parallel(work, n, sub)
+    dW = np.ascontiguousarray(dws.sum(axis=0).reshape(kh, kw, c, f).transpose(3, 2, 0, 1)).reshape(f, K)
+    return (dx.reshape(n, h, wd, c) if want_dx else None), dW, dbs.sum(axis=0).astype(dt)
+
+
+def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx, x_nhwc,
+                          dy_nhwc):
+    """conv_backward with a pixel-major x (``x_nhwc``) or dy (``dy_nhwc``): one group at stride 1
+    with a constant padding value on _grads_rows's path (dx through direct.py's kernel where
+    _dx_route takes it), read and written in their layouts; anything else through the
+    channel-major code, transposed there and back."""
+    x = as_float(x)
+    if x.ndim != 4:
+        raise ValueError(f"conv_backward: expected {'pixel-major x N x H x W x C' if x_nhwc else 'x N x C x H x W'}, "
+                         f"got {x.shape}.")
+    xv = x.transpose(0, 3, 1, 2) if x_nhwc else x   # its shape is what the checks read
+    xv, w, p, padding, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
+        "conv_backward", xv, w, _conv_geometry, padding_value, x_ready=True, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt,
+        pb=pb, pl=pl, pr=pr, groups=groups)
+    dy = like(dy, x, "dy", (n, oh, ow, f) if dy_nhwc else (n, f, oh, ow))
+    x = np.ascontiguousarray(x)
+    stride1 = p["groups"] == 1 and p["sh"] == p["sw"] == 1 and not isinstance(padding, str) and not _depthwise(xv, p)
+    if stride1 and (_rows_eligible(c, 1, 1, 1) or _few_channels_dw(x.dtype, c, f, p)):
+        route = _dx_route(x.dtype, f, p, kh, kw, _WINOGRAD_DX_PM_MIN_F if dy_nhwc else None) if need_dx else None
+        if route is not None:   # dx on direct.py's or Winograd's kernel, pixel-major out; dW as below
+            wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+            dx = _pixel_major(dy, wr, None, route, 0.0, h, wd, False, dy_nhwc, (n, f, oh, ow), None, None, np.inf)
+            if not x_nhwc:
+                dx = nhwc_to_nchw(dx)
+            _, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, False, x_nhwc, dy_nhwc)
+        else:
+            dx, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, bool(need_dx), x_nhwc,
+                                      dy_nhwc)
+        return dx, dw2.reshape(w.shape), db
+    if (x_nhwc and dy_nhwc and p["groups"] == 1 and not isinstance(padding, str) and not _depthwise(xv, p)
+            and _ROWS_MIN_C <= c <= _ROWS_MAX_C):
+        # a strided convolution (ResNet's downsampling ones): both ways on the rows, no transpose
+        dx, dw2, db = _grads_rows_strided(dy, x, w, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], padding,
+                                          bool(need_dx))
+        return dx, dw2.reshape(w.shape), db
+    dx, dw2, db = conv_backward(nhwc_to_nchw(dy) if dy_nhwc else dy, nhwc_to_nchw(x) if x_nhwc else x, w, sh, sw, dh,
+                                dw, pt, pb, pl, pr, groups, padding_value, need_dx)
+    if dx is not None and x_nhwc:
+        dx = nchw_to_nhwc(dx)
+    return dx, dw2, db
 
 
 # -- transposed convolution ---------------------------------------------------------------------

@@ -142,12 +142,13 @@ def _dw_forward(q0, q1, x, w, b, sh, sw, dh, dwd, pt, pl, relu, hi, y):
                     for t in range(span):
                         yw[t] += wv * src[t]
             out = y[i, k]
+            z = yw.dtype.type(0)   # the clamp in x's dtype (0.0: through float64, the same values, slower)
             for oi in range(oh):
                 row = out[oi]
                 src = yw[oi * wq:oi * wq + ow]
                 if relu:
                     for j in range(ow):
-                        row[j] = min(max(src[j], 0.0), hi)
+                        row[j] = min(max(src[j], z), hi)
                 else:
                     for j in range(ow):
                         row[j] = src[j]
@@ -234,6 +235,7 @@ def depthwise_backward(dy, x, w, sh, sw, dh, dw, pt, pl, need_dx=True):
 # out of its pass). The row, OW*C values, stays in L1 for its KH*KW passes. MobileNet's chain keeps
 # this layout from each pointwise convolution through the depthwise one to the next pointwise
 # product, with no transposes (core/executor.py's pixel-major plan).
+_DW3 = True      # a 3x3 undilated filter on _dw3_forward_nhwc (False: _dw_forward_nhwc, for comparison)
 _DW_GROUP = 256   # values per inner loop at stride 1 (g = 256 // C pixels): C = 32 alone was 4 vectors
 
 
@@ -278,13 +280,96 @@ def _dw_forward_nhwc(r0, r1, x, wt, b, sh, sw, dh, dwd, pt, pl, kh, kw, relu, hi
                     for ch in range(c):
                         ys[ch] += wv[ch] * xs[ch]
         if relu:
+            z = yrow.dtype.type(0)   # in x's dtype (0.0: through float64, the same values, slower)
             for t in range(ow * c):
-                yrow[t] = min(max(yrow[t], 0.0), hi)
+                yrow[t] = min(max(yrow[t], z), hi)
 
 
-def depthwise_forward_nhwc(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False, ceiling=np.inf):
+# A 3x3 undilated filter (MobileNet's, at stride 1 and 2) has its own kernel: in an output row
+# whose three input rows are in range, each interior pixel (its three column taps in range)
+# gets its nine taps in one expression, bias + w00 x00 + w01 x01 + ... + w22 x22, then the
+# clipped ReLU and one store: 19 loads and one store per vector of outputs, where
+# _dw_forward_nhwc's nine read-modify-write passes over the row (and the bias and ReLU passes)
+# make 29 loads and 11 stores. Compiled with 'contract' only (no 'reassoc'): each tap is a fused
+# multiply-add in the order of _dw_forward_nhwc's passes (a-major, b-minor, taps out of range
+# left out), so the results are bit-identical to it. Border rows and border pixels take the
+# same per-tap loops pixel by pixel (_dw3_pixel).
+@njit(inline="always")
+def _dw3_pixel(x, i, top, j, wt, bt, c, sw, pl, relu, hi, yrow):
+    """Output pixel j of the row whose first input row is ``top``: its C values, tap by tap."""
+    n, h, wc = x.shape
+    wd = wc // c
+    seg = yrow[j * c:(j + 1) * c]
+    for ch in range(c):
+        seg[ch] = bt[ch]
+    for a in range(3):
+        r = top + a
+        if r < 0 or r >= h:
+            continue
+        xrow = x[i, r]
+        for bb in range(3):
+            col = j * sw + bb - pl
+            if col < 0 or col >= wd:
+                continue
+            wv = wt[a * 3 + bb]
+            xs = xrow[col * c:(col + 1) * c]
+            for ch in range(c):
+                seg[ch] += wv[ch] * xs[ch]
+    if relu:
+        z = yrow.dtype.type(0)
+        for ch in range(c):
+            seg[ch] = min(max(seg[ch], z), hi)
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _dw3_forward_nhwc(r0, r1, x, wt, bt, c, sh, sw, pt, pl, relu, hi, y):
+    """_dw_forward_nhwc for a 3x3 undilated filter: output rows r0:r1 of the N*OH, y (N*OH x
+    OW*C) from x (N x H x W*C); wt (9 x g*C) and bt (g*C): each tap's C weights and the bias
+    repeated for g pixels."""
+    n, h, wc = x.shape
+    g = bt.shape[0] // c
+    wd = wc // c
+    oh = y.shape[0] // n
+    ow = y.shape[1] // c
+    ja, jb = _span(-pl, sw, wd, ow)       # the pixels whose column tap 0 is in range
+    jc, jd = _span(2 - pl, sw, wd, ow)    # ... and tap 2 (then tap 1 is too)
+    j0 = max(ja, jc)
+    j1 = max(j0, min(jb, jd))
+    z = y.dtype.type(0)   # the clamp in the data's dtype (0.0 would make it float64: the same values, slower)
+    w0, w1, w2, w3, w4, w5, w6, w7, w8 = wt[0], wt[1], wt[2], wt[3], wt[4], wt[5], wt[6], wt[7], wt[8]
+    for u in range(r0, r1):
+        i = u // oh
+        oi = u - i * oh
+        top = oi * sh - pt
+        yrow = y[u]
+        inner = top >= 0 and top + 2 < h and j1 > j0
+        p0, p1 = (j0, j1) if inner else (ow, ow)
+        for j in range(ow):   # border rows and pixels tap by tap (one call site: compile time)
+            if j < p0 or j >= p1:
+                _dw3_pixel(x, i, top, j, wt, bt, c, sw, pl, relu, hi, yrow)
+        if not inner:
+            continue
+        xa, xb, xc = x[i, top], x[i, top + 1], x[i, top + 2]
+        step = g if sw == 1 else 1   # at stride 1, g pixels' values are contiguous in x and y
+        for j in range(j0, j1, step):
+            m = min(step, j1 - j) * c
+            s = (j * sw - pl) * c
+            a0, a1, a2 = xa[s:s + m], xa[s + c:s + c + m], xa[s + 2 * c:s + 2 * c + m]
+            b0, b1, b2 = xb[s:s + m], xb[s + c:s + c + m], xb[s + 2 * c:s + 2 * c + m]
+            c0, c1, c2 = xc[s:s + m], xc[s + c:s + c + m], xc[s + 2 * c:s + 2 * c + m]
+            ys = yrow[j * c:j * c + m]
+            for t in range(m):
+                v = (bt[t] + w0[t] * a0[t] + w1[t] * a1[t] + w2[t] * a2[t] + w3[t] * b0[t] + w4[t] * b1[t]
+                     + w5[t] * b2[t] + w6[t] * c0[t] + w7[t] * c1[t] + w8[t] * c2[t])
+                if relu:
+                    v = min(max(v, z), hi)
+                ys[t] = v
+
+
+def depthwise_forward_nhwc(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False, ceiling=np.inf, cache=None):
     """depthwise_forward on pixel-major x (N x H x W x C, C-contiguous; w C x 1 x FH x FW: one
-    filter per channel; b (C,) of x's dtype or None; zero padding pt, pl >= 0): y N x OH x OW x C."""
+    filter per channel; b (C,) of x's dtype or None; zero padding pt, pl >= 0): y N x OH x OW x C.
+    ``cache``: a dict the caller keeps with these weights, where their repeated form is kept."""
     n, h, wd, c = x.shape
     f, _, kh, kw = w.shape
     if f != c:
@@ -292,8 +377,17 @@ def depthwise_forward_nhwc(x, w, b, sh, sw, dh, dw, pt, pl, oh, ow, relu=False, 
                          "channels.")
     y = out_empty((n, oh, ow, c), x.dtype)
     g = max(1, _DW_GROUP // c)
-    wt = np.ascontiguousarray(np.tile(w.reshape(c, kh * kw).T, (1, g)))
+    key = ("depthwise_nhwc", w.dtype.str, w.shape, g)
+    wt = None if cache is None else cache.get(key)
+    if wt is None:
+        wt = np.ascontiguousarray(np.tile(w.reshape(c, kh * kw).T, (1, g)))
+        if cache is not None:
+            cache[key] = wt
     bias = np.zeros(c, x.dtype) if b is None else b
+    if (kh, kw, dh, dw) == (3, 3, 1, 1) and _DW3:
+        parallel_range(_dw3_forward_nhwc, n * oh, x.reshape(n, h, wd * c), wt, np.tile(bias, g), c, sh, sw, pt, pl,
+                       bool(relu), x.dtype.type(ceiling), y.reshape(n * oh, ow * c), size=y.size * kh * kw)
+        return y
     parallel_range(_dw_forward_nhwc, n * oh, x.reshape(n, h, wd * c), wt, bias, sh, sw, dh, dw, pt, pl, kh, kw,
                    bool(relu), x.dtype.type(ceiling), y.reshape(n * oh, ow * c), size=y.size * kh * kw)
     return y

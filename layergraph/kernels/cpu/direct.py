@@ -143,6 +143,7 @@ def _epilogue(yrow, brow, rrow, has_r, act, hi):
     per pixel; act 1: ReLU, 2: a ReLU clipped at hi): loops without branches inside, which LLVM
     vectorizes."""
     n = yrow.shape[0]
+    z = yrow.dtype.type(0)   # the clamp in y's dtype: 0.0 would take it through float64 (the same values, slower)
     if has_r:
         for q in range(n):
             yrow[q] = yrow[q] + brow[q] + rrow[q]
@@ -151,10 +152,10 @@ def _epilogue(yrow, brow, rrow, has_r, act, hi):
             yrow[q] = yrow[q] + brow[q]
     if act == 1:
         for q in range(n):
-            yrow[q] = max(yrow[q], 0.0)
+            yrow[q] = max(yrow[q], z)
     elif act == 2:
         for q in range(n):
-            yrow[q] = min(max(yrow[q], 0.0), hi)
+            yrow[q] = min(max(yrow[q], z), hi)
 
 
 @njit(inline="always")

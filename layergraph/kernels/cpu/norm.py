@@ -368,6 +368,291 @@ def _bn_back_pooled(k0, k1, dy, x, scale, mean, var, eps, ym, arg, dx, dscale, d
         _pooled_apply(dy, ym, arg, x, k, at, k2t, k3t, dx)
 
 
+# -- batch normalization on pixel-major data (rows of C values) ---------------------------------
+# The executor's pixel-major training plan (core/executor.py) keeps activations N x H x W x C
+# between convolutions: the data are then M = N*H*W rows of C. Each block of _PM_ROWS rows is
+# summed in the data's dtype along the rows (the inner loop over the C contiguous channels
+# vectorizes), each block's sums stored in float64, and the blocks' sums added up in numpy in
+# block order: the same numbers whatever the thread count (parallel_range splits the blocks).
+# Measured against the channel-major kernels (one thread, batch 32, ResNet-20's stages): the
+# extra pass over memory that rows of C cost (a channel-major plane stays in L2 between the
+# passes) is less than the transposes the pixel-major plan saves (docs/performance.md).
+_PM_ROWS = 256
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _pm_stat_blocks(b0, b1, x2, L, out):
+    """Blocks b0:b1 of _PM_ROWS rows of x2 (M x C): out[b, 0] = the block's sum of x and out[b, 1]
+    = its sum of (x - the block's mean)^2, the second pass over the block while it is in L1 (so
+    the statistics read x from memory once). The inner loops run over L rows at once (L*C
+    contiguous values, _pm_group), each position with its own running sum, folded per channel
+    at the end of the block."""
+    m, c = x2.shape
+    w = L * c
+    z = x2.dtype.type(0)
+    xf = x2.reshape(-1)
+    a1 = np.empty(w, x2.dtype)
+    a2 = np.empty(w, x2.dtype)
+    mw = np.empty(w, x2.dtype)
+    s1 = np.empty(c, x2.dtype)
+    s2 = np.empty(c, x2.dtype)
+    for b in range(b0, b1):
+        r0 = b * _PM_ROWS
+        r1 = min(m, r0 + _PM_ROWS)
+        rl = r0 + (r1 - r0) // L * L
+        a1[:] = z
+        a2[:] = z
+        s1[:] = z
+        s2[:] = z
+        for r in range(r0, rl, L):
+            seg = xf[r * c:r * c + w]
+            for j in range(w):
+                a1[j] += seg[j]
+        for r in range(rl, r1):
+            seg = xf[r * c:(r + 1) * c]
+            for k in range(c):
+                s1[k] += seg[k]
+        for q in range(L):
+            for k in range(c):
+                s1[k] += a1[q * c + k]
+        inv = x2.dtype.type(1.0 / (r1 - r0))
+        for q in range(L):
+            for k in range(c):
+                mw[q * c + k] = s1[k] * inv
+        for r in range(r0, rl, L):
+            seg = xf[r * c:r * c + w]
+            for j in range(w):
+                d = seg[j] - mw[j]
+                a2[j] += d * d
+        for r in range(rl, r1):
+            seg = xf[r * c:(r + 1) * c]
+            for k in range(c):
+                d = seg[k] - mw[k]
+                s2[k] += d * d
+        for q in range(L):
+            for k in range(c):
+                s2[k] += a2[q * c + k]
+        for k in range(c):
+            out[b, 0, k] = s1[k]
+            out[b, 1, k] = s2[k]
+
+
+@njit(inline="always")
+def _pm_grad_span(sg, sy, sx, mtw, n, masked, top, a1, a2):
+    """a1[:n] += dy and a2[:n] += dy*(x - mt) over one span of n values (masked: dy counts where
+    0 < y <= top)."""
+    z = sx.dtype.type(0)
+    if masked:
+        for j in range(n):
+            g = sg[j] if (sy[j] > z and sy[j] <= top) else z
+            a1[j] += g
+            a2[j] += g * (sx[j] - mtw[j])
+    else:
+        for j in range(n):
+            a1[j] += sg[j]
+            a2[j] += sg[j] * (sx[j] - mtw[j])
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _pm_grad_blocks(b0, b1, x2, mtw, dy2, ym, masked, top, L, out):
+    """The backward's sums over blocks b0:b1 of _PM_ROWS rows: out[b, 0] = sum dy and out[b, 1]
+    = sum dy*(x - mt), dy counting where 0 < ym <= top when masked (a fused ReLU's output ym,
+    else dy itself); mtw is mt repeated L times, the loops as _pm_stat_blocks's."""
+    m, c = x2.shape
+    w = L * c
+    z = x2.dtype.type(0)
+    xf = x2.reshape(-1)
+    gf = dy2.reshape(-1)
+    yf = ym.reshape(-1)
+    a1 = np.empty(w, x2.dtype)
+    a2 = np.empty(w, x2.dtype)
+    for b in range(b0, b1):
+        r0 = b * _PM_ROWS
+        r1 = min(m, r0 + _PM_ROWS)
+        rl = r0 + (r1 - r0) // L * L
+        a1[:] = z
+        a2[:] = z
+        for r in range(r0, rl, L):
+            o = r * c
+            _pm_grad_span(gf[o:o + w], yf[o:o + w], xf[o:o + w], mtw, w, masked, top, a1, a2)
+        for r in range(rl, r1):
+            o = r * c
+            _pm_grad_span(gf[o:o + c], yf[o:o + c], xf[o:o + c], mtw, c, masked, top, a1, a2)
+        for k in range(c):
+            t1 = z
+            t2 = z
+            for q in range(L):
+                t1 += a1[q * c + k]
+                t2 += a2[q * c + k]
+            out[b, 0, k] = t1
+            out[b, 1, k] = t2
+
+
+@njit(inline="always")
+def _pm_affine_span(sx, aw, bw, n, relu, hi, so):
+    z = sx.dtype.type(0)
+    if relu:
+        for j in range(n):
+            t = sx[j] * aw[j] + bw[j]
+            t = t if t > z else z
+            so[j] = t if t < hi else hi
+    else:
+        for j in range(n):
+            so[j] = sx[j] * aw[j] + bw[j]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _pm_affine(r0, r1, x2, aw, bw, relu, hi, L, y2):
+    """Rows r0:r1: y2 = aw*x2 + bw, with relu min(max(., 0), hi); aw, bw per channel repeated L
+    times (the loops run over L rows at once)."""
+    c = x2.shape[1]
+    w = L * c
+    xf = x2.reshape(-1)
+    yf = y2.reshape(-1)
+    rl = r0 + (r1 - r0) // L * L
+    for r in range(r0, rl, L):
+        o = r * c
+        _pm_affine_span(xf[o:o + w], aw, bw, w, relu, hi, yf[o:o + w])
+    for r in range(rl, r1):
+        o = r * c
+        _pm_affine_span(xf[o:o + c], aw, bw, c, relu, hi, yf[o:o + c])
+
+
+@njit(inline="always")
+def _pm_dx_span(sg, sy, sx, aw, k2w, k3w, n, masked, top, so):
+    z = sx.dtype.type(0)
+    if masked:
+        for j in range(n):
+            g = sg[j] if (sy[j] > z and sy[j] <= top) else z
+            so[j] = aw[j] * g + k2w[j] * sx[j] + k3w[j]
+    else:
+        for j in range(n):
+            so[j] = aw[j] * sg[j] + k2w[j] * sx[j] + k3w[j]
+
+
+@njit(cache=True, nogil=True, fastmath=_FM)
+def _pm_dx(r0, r1, x2, aw, k2w, k3w, dy2, ym, masked, top, L, dx2):
+    """Rows r0:r1 of the backward: dx = a*dy + k2*x + k3, dy counting where 0 < ym <= top when
+    masked (else ym is dy); the coefficients per channel repeated L times."""
+    c = x2.shape[1]
+    w = L * c
+    xf = x2.reshape(-1)
+    gf = dy2.reshape(-1)
+    yf = ym.reshape(-1)
+    of = dx2.reshape(-1)
+    rl = r0 + (r1 - r0) // L * L
+    for r in range(r0, rl, L):
+        o = r * c
+        _pm_dx_span(gf[o:o + w], yf[o:o + w], xf[o:o + w], aw, k2w, k3w, w, masked, top, of[o:o + w])
+    for r in range(rl, r1):
+        o = r * c
+        _pm_dx_span(gf[o:o + c], yf[o:o + c], xf[o:o + c], aw, k2w, k3w, c, masked, top, of[o:o + c])
+
+
+def _pm_group(c):
+    """Rows per inner loop of the pixel-major kernels: L*C >= 64 values (at 16 channels a loop
+    over one row's C stayed in the vectorizer's scalar remainder: 2-3x slower)."""
+    return max(1, 64 // c)
+
+
+@njit(cache=True, nogil=True)
+def _pm_forward_coefficients(out, m, scale, offset, eps, L, aw, bw, mean, var):
+    """From _pm_stat_blocks's block sums (out, nb x 2 x C, float64): each channel's mean and
+    biased variance (mean, var: float64), the blocks combined in block order as Chan et al.'s
+    parallel algorithm does, M2 = sum M2_b + sum n_b (mean_b - mean)^2 (every term a square: no
+    cancellation); and _affine's (a, b) per channel in x's dtype, repeated L times (aw, bw)."""
+    nb, _, c = out.shape
+    for k in range(c):
+        s = 0.0
+        for b in range(nb):
+            s += out[b, 0, k]
+        mk = s / m
+        m2 = 0.0
+        for b in range(nb):
+            nbk = min(_PM_ROWS, m - b * _PM_ROWS)
+            d = out[b, 0, k] / nbk - mk
+            m2 += out[b, 1, k] + nbk * d * d
+        mean[k] = mk
+        var[k] = m2 / m
+        a = scale[k] / math.sqrt(var[k] + eps)
+        for q in range(L):
+            aw[q * c + k] = a
+            bw[q * c + k] = offset[k] - mk * a
+
+
+@njit(cache=True, nogil=True)
+def _pm_backward_coefficients(out, m, scale, mean, var, eps, L, aw, k2w, k3w, dscale, doffset):
+    """From _pm_grad_blocks's block sums (out, nb x 2 x C, float64; added in block order):
+    _dx_coefficients's dScale, dOffset and (a, k2, k3) per channel, the last three in x's dtype
+    repeated L times."""
+    nb, _, c = out.shape
+    for k in range(c):
+        sdy = 0.0
+        sdyx = 0.0
+        for b in range(nb):
+            sdy += out[b, 0, k]
+            sdyx += out[b, 1, k]
+        inv = 1.0 / math.sqrt(var[k] + eps)
+        a = scale[k] * inv
+        k2 = -a * inv * inv * sdyx / m
+        k3 = -a * sdy / m - k2 * mean[k]
+        dscale[k] = sdyx * inv
+        doffset[k] = sdy
+        for q in range(L):
+            aw[q * c + k] = a
+            k2w[q * c + k] = k2
+            k3w[q * c + k] = k3
+
+
+def _rows_of(x, name):
+    """A pixel-major array (N x ... x C) as its M x C rows."""
+    if x.ndim < 2:
+        raise ValueError(f"{name}: expected pixel-major N x H x W x C data, got shape {x.shape}.")
+    x = np.ascontiguousarray(x)
+    return x, x.reshape(-1, x.shape[-1])
+
+
+def _bn_train_nhwc(x, scale, offset, epsilon, relu, ceiling):
+    x, x2 = _rows_of(x, "bn_forward_train")
+    m, c = x2.shape
+    scale, offset = like(scale, x, "scale", (c,)), like(offset, x, "offset", (c,))
+    if m == 0:
+        raise ValueError(f"bn_forward_train: batch statistics need at least one element per channel, "
+                         f"got shape {x.shape}.")
+    L = _pm_group(c)
+    nb = -(-m // _PM_ROWS)
+    out = np.empty((nb, 2, c), np.float64)
+    parallel_range(_pm_stat_blocks, nb, x2, L, out, size=x2.size)
+    aw, bw = np.empty(L * c, x.dtype), np.empty(L * c, x.dtype)
+    mean, var = np.empty(c), np.empty(c)
+    _pm_forward_coefficients(out, m, scale, offset, float(epsilon), L, aw, bw, mean, var)
+    y = out_like(x)
+    parallel_range(_pm_affine, m, x2, aw, bw, bool(relu), x.dtype.type(ceiling), L, y.reshape(x2.shape), size=x.size)
+    return y, mean.astype(x.dtype), var.astype(x.dtype)
+
+
+def _bn_backward_nhwc(dy, x, scale, mean, var, epsilon, relu_out, ceiling):
+    x, x2 = _rows_of(x, "bn_backward")
+    m, c = x2.shape
+    scale, mean, var = (like(v, x, nm, (c,)) for nm, v in (("scale", scale), ("mean", mean), ("var", var)))
+    dy2 = like(dy, x, "dy", x.shape).reshape(x2.shape)
+    masked = relu_out is not None
+    hi = relu_ceiling("bn_backward", ceiling)
+    t = x.dtype
+    top = t.type(np.inf) if hi == np.inf else np.nextafter(t.type(hi), t.type(-np.inf))
+    ym = like(relu_out, x, "relu_out", x.shape).reshape(x2.shape) if masked else dy2   # unread unless masked
+    L = _pm_group(c)
+    nb = -(-m // _PM_ROWS)
+    out = np.empty((nb, 2, c), np.float64)
+    parallel_range(_pm_grad_blocks, nb, x2, np.tile(mean, L), dy2, ym, masked, top, L, out, size=x.size)
+    aw, k2w, k3w = (np.empty(L * c, t) for _ in range(3))
+    dscale, doffset = np.empty(c, t), np.empty(c, t)
+    _pm_backward_coefficients(out, m, scale, mean, var, float(epsilon), L, aw, k2w, k3w, dscale, doffset)
+    dx = out_like(x)
+    parallel_range(_pm_dx, m, x2, aw, k2w, k3w, dy2, ym, masked, top, L, dx.reshape(x2.shape), size=x.size)
+    return dx, dscale, doffset
+
+
 def _bn_args(x, name, *vecs):
     x = as_float(x)
     x3 = _ncs(x, name)
@@ -380,13 +665,22 @@ def _per_channel(x, k):
     return [np.empty(x.shape[1], x.dtype) for _ in range(k)]
 
 
-def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None, ceiling=np.inf):
+def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None, ceiling=np.inf, x_layout="nchw"):
     """Normalize with the batch statistics. Returns (y, mean, var); var is biased.
     ``relu=True`` returns max(y, 0) instead, in the same pass (the executor's training fusion
     of a following ReLU; ReLU's NaN rule), clipped at ``ceiling`` (a clipped ReLU's, > 0; not
     with ``pool``). ``pool=(ph, pw, sh, sw, pt, pb, pl, pr)`` (with
     relu=True, x N x C x H x W) also max-pools that, as maxpool_forward_train, and returns
-    (pooled y, mean, var, argmax); the ReLU's output is not kept."""
+    (pooled y, mean, var, argmax); the ReLU's output is not kept. ``x_layout='nhwc'``: x (and y)
+    pixel-major, N x H x W x C (any N x ... x C: channels last; not with ``pool``), the
+    statistics over its rows of C values (the executor's pixel-major training plan)."""
+    if x_layout not in ("nchw", "nhwc"):
+        raise ValueError(f"bn_forward_train: x_layout must be 'nchw' or 'nhwc', got {x_layout!r}.")
+    if x_layout == "nhwc":
+        if pool is not None:
+            raise ValueError("bn_forward_train: a fused pooling takes channel-major data (x_layout 'nchw').")
+        return _bn_train_nhwc(as_float(x), scale, offset, float(epsilon), relu,
+                              relu_ceiling("bn_forward_train", ceiling) if relu else np.inf)
     x, x3, (scale, offset) = _bn_args(x, "bn_forward_train", ("scale", scale), ("offset", offset))
     if x3.shape[0] * x3.shape[2] == 0:
         raise ValueError(f"bn_forward_train: batch statistics need at least one element per channel, "
@@ -427,13 +721,21 @@ def bn_forward_infer(x, scale, offset, mean, var, epsilon):
     return y
 
 
-def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None, pool_out=None, ceiling=np.inf):
+def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None, pool_out=None, ceiling=np.inf,
+                x_layout="nchw"):
     """Gradients of bn_forward_train: (dx, dscale, doffset). ``relu_out``: the output of
     bn_forward_train(..., relu=True); dy is then the gradient at the fused ReLU's output and
     counts only where relu_out > 0 (the ReLU's backward, applied in the same pass), and with
     the forward's ``ceiling`` only where relu_out < ceiling too (the clipped ReLU's).
     ``pool_out=(y, argmax)`` from bn_forward_train(..., relu=True, pool=...): dy is the
-    gradient at the pooled output, scattered to the argmax where y > 0."""
+    gradient at the pooled output, scattered to the argmax where y > 0. ``x_layout='nhwc'``:
+    x, dy, relu_out and dx pixel-major (bn_forward_train's; not with ``pool_out``)."""
+    if x_layout not in ("nchw", "nhwc"):
+        raise ValueError(f"bn_backward: x_layout must be 'nchw' or 'nhwc', got {x_layout!r}.")
+    if x_layout == "nhwc":
+        if pool_out is not None:
+            raise ValueError("bn_backward: a fused pooling takes channel-major data (x_layout 'nchw').")
+        return _bn_backward_nhwc(dy, as_float(x), scale, mean, var, float(epsilon), relu_out, ceiling)
     x, x3, (scale, mean, var) = _bn_args(x, "bn_backward", ("scale", scale), ("mean", mean), ("var", var))
     n, c = x3.shape[:2]
     if pool_out is not None:

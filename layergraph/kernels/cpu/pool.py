@@ -12,7 +12,7 @@ pt, pb, pl, pr. Output size floor((H + pt + pb - ph) / sh) + 1 (likewise for W).
       count_include_pad=True: padding counts as zeros in the mean (MATLAB PaddingValue 0);
       False: the mean is over the window's elements inside the input ('mean').
   globalavgpool_forward(x, x_layout='nchw') -> y (N x C x 1 x 1; x N x H x W x C with 'nhwc');
-  globalavgpool_backward(dy, H, W) -> dx
+  globalavgpool_backward(dy, H, W, x_layout='nchw') -> dx (N x H x W x C with 'nhwc')
   globalmaxpool_forward_train(x) -> (y, argmax);  globalmaxpool_forward_infer(x) -> y
   globalmaxpool_backward(dy, argmax, H, W) -> dx
 """
@@ -319,10 +319,16 @@ def globalavgpool_forward(x, x_layout="nchw"):
     return x.mean(axis=(2, 3), keepdims=True, dtype=np.float64).astype(x.dtype)
 
 
-def globalavgpool_backward(dy, H, W):
+def globalavgpool_backward(dy, H, W, x_layout="nchw"):
+    """dx = dy / (H*W) at every pixel; ``x_layout='nhwc'``: dx pixel-major, N x H x W x C (the
+    forward's x_layout)."""
     dy = as_float(dy)
     h, w = int(H), int(W)
     n, c = dy.shape[:2]
+    if x_layout == "nhwc":
+        return np.ascontiguousarray(np.broadcast_to(dy.reshape(n, 1, 1, c) / (h * w), (n, h, w, c)))
+    if x_layout != "nchw":
+        raise ValueError(f"globalavgpool_backward: x_layout must be 'nchw' or 'nhwc', got {x_layout!r}.")
     return np.ascontiguousarray(np.broadcast_to(dy.reshape(n, c, 1, 1) / (h * w), (n, c, h, w)))
 
 

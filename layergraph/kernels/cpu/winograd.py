@@ -28,6 +28,7 @@ from numba import njit
 
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import blas_threads as _blas_threads
+from ._parallel import parallel_range as _parallel_range
 from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
 from ._util import out_empty
@@ -44,33 +45,51 @@ def filter_transform(w):
     rows 1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2, 1/2 / 0, 0, 1 as sums, in float64). One compiled
     pass: an einsum's float64 products ran on OpenBLAS's threads, which spin on a busy machine,
     and cost more than the convolution itself at 256 channels (measured); training's forward
-    transforms its weights on every call."""
+    transforms its weights on every call (and the dx route its flipped ones), so the pass runs
+    in blocks of _FT_BLOCK filters over the pool, channel by channel inside a block: the block's
+    16 values of each of U's rows share a cache line, and its filters' rows are read in order.
+    Filter by filter, every value went to another cache line, and the 256 x 256 transform took
+    5-9 ms on one thread, a quarter of the 256-channel layer's forward (docs/performance.md,
+    h_mob3). Each value is the same sum as before."""
     w = np.ascontiguousarray(w)
     f, c = w.shape[:2]
     u = np.empty((16, c, f), w.dtype)
-    _filter_transform(w.reshape(f, c, 9), u)
+    _parallel_range(_filter_transform, -(-f // _FT_BLOCK), w.reshape(f, c, 9), u, size=u.size)
     return u
 
 
+@njit(inline="always")
+def _g3(a0, a1, a2):
+    """G times a column (a0, a1, a2): the four sums, in float64."""
+    return a0, 0.5 * (a0 + a1 + a2), 0.5 * (a0 - a1 + a2), a2
+
+
+_FT_BLOCK = 16   # filters per block of filter_transform (one 64-byte line of U's rows in float32)
+
+
 @njit(cache=True, nogil=True)
-def _filter_transform(w, u):
-    f, c, _ = w.shape
-    t = np.empty((4, 3))
-    for fi in range(f):
+def _filter_transform(b0, b1, w, u):
+    """Blocks b0:b1 of _FT_BLOCK filters of filter_transform: channel by channel, the block's
+    filters (G along the filter's rows, its three columns, then along the columns, in scalars;
+    a 4 x 3 scratch array in memory cost a third of the time)."""
+    f, c = w.shape[0], w.shape[1]
+    for blk in range(b0, b1):
+        f0 = blk * _FT_BLOCK
+        f1 = min(f, f0 + _FT_BLOCK)
         for ci in range(c):
-            g = w[fi, ci]
-            for b in range(3):   # G along the filter's rows
-                a0, a1, a2 = np.float64(g[b]), np.float64(g[3 + b]), np.float64(g[6 + b])
-                t[0, b] = a0
-                t[1, b] = 0.5 * (a0 + a1 + a2)
-                t[2, b] = 0.5 * (a0 - a1 + a2)
-                t[3, b] = a2
-            for i in range(4):   # and along its columns
-                a0, a1, a2 = t[i, 0], t[i, 1], t[i, 2]
-                u[4 * i, ci, fi] = a0
-                u[4 * i + 1, ci, fi] = 0.5 * (a0 + a1 + a2)
-                u[4 * i + 2, ci, fi] = 0.5 * (a0 - a1 + a2)
-                u[4 * i + 3, ci, fi] = a2
+            u0, u1, u2, u3 = u[0, ci], u[1, ci], u[2, ci], u[3, ci]
+            u4, u5, u6, u7 = u[4, ci], u[5, ci], u[6, ci], u[7, ci]
+            u8, u9, u10, u11 = u[8, ci], u[9, ci], u[10, ci], u[11, ci]
+            u12, u13, u14, u15 = u[12, ci], u[13, ci], u[14, ci], u[15, ci]
+            for fi in range(f0, f1):
+                g = w[fi, ci]
+                t00, t10, t20, t30 = _g3(np.float64(g[0]), np.float64(g[3]), np.float64(g[6]))
+                t01, t11, t21, t31 = _g3(np.float64(g[1]), np.float64(g[4]), np.float64(g[7]))
+                t02, t12, t22, t32 = _g3(np.float64(g[2]), np.float64(g[5]), np.float64(g[8]))
+                u0[fi], u1[fi], u2[fi], u3[fi] = _g3(t00, t01, t02)
+                u4[fi], u5[fi], u6[fi], u7[fi] = _g3(t10, t11, t12)
+                u8[fi], u9[fi], u10[fi], u11[fi] = _g3(t20, t21, t22)
+                u12[fi], u13[fi], u14[fi], u15[fi] = _g3(t30, t31, t32)
 
 
 def transformed(w, cache=None):
@@ -213,8 +232,9 @@ def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, hi, res, S, ybuf,
                 for j in range(owf):
                     out[j] += rr[j]
             if relu:
+                z = out.dtype.type(0)   # in y's dtype (0.0: through float64, the same values, slower)
                 for j in range(owf):
-                    out[j] = min(max(out[j], 0.0), hi)
+                    out[j] = min(max(out[j], z), hi)
 
 
 def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=np.inf,

@@ -1,4 +1,4 @@
-"""The kernels' thread pool (kernels/cpu/_parallel.py _Team, under batch_parallel; its lock
+"""The kernels' thread pool (kernels/cpu/_parallel.py _Worker, under batch_parallel; its lock
 hand-off, and the optional spin of LAYERGRAPH_POOL_SPIN_US): every slice done once, the threads'
 results, a job's exception raised in the caller (and the pool still
 working after it), calls from two Python threads at once, a call from a pool thread, a forked
@@ -15,10 +15,11 @@ from layergraph.kernels.cpu._parallel import batch_parallel
 
 @pytest.fixture(params=[0, 30], ids=["locks", "spinning"])
 def two_threads(monkeypatch, request):
-    """Two threads, on a fresh team: the lock hand-off, and with LAYERGRAPH_POOL_SPIN_US's spin."""
+    """Two threads, on fresh workers: the lock hand-off, and with LAYERGRAPH_POOL_SPIN_US's spin."""
     monkeypatch.setattr(_parallel, "threads", lambda: 2)
     monkeypatch.setattr(_parallel, "SPIN_US", float(request.param))
-    monkeypatch.setattr(_parallel, "_team", None)
+    monkeypatch.setattr(_parallel, "_workers", [])
+    monkeypatch.setattr(_parallel, "_workers_pid", os.getpid())
 
 
 def _slices(chunks):
