@@ -21,7 +21,7 @@ from ..kernels import KernelNotFoundError, get_kernel, get_transfers  # imports 
 from .errors import LayerGraphError
 from .initializers import rng as global_rng
 from .op import Op
-from .ops import make_op
+from .ops import FullyConnectedOp, make_op
 from .registry import ELEMENTWISE
 from .shared import tie_params
 
@@ -29,6 +29,10 @@ from .shared import tie_params
 # compute faster that way (ConvOp.pixel_major_ok) and the elementwise layers and additions
 # between them; False turns the plan off (the tests compare both).
 PIXEL_MAJOR = True
+
+# Prediction on 'cpu' without padded sequences and without pixel-major steps runs a program worked
+# out once per set of kept activations (Executor._program); False: the loop (the tests compare both).
+PROGRAM = True
 
 # Training on 'cpu' keeps activations pixel-major between the convolutions the plan picks
 # (_train_layout_plan) and the batch normalizations, elementwise layers, additions and global
@@ -94,6 +98,7 @@ class Executor:
         self.__dict__.pop("_train_layout_cache", None)
         self.__dict__.pop("_grad_refs_cache", None)
         self.__dict__.pop("_no_seq_metas", None)
+        self.__dict__.pop("_program_cache", None)
 
     def with_values(self, graph, names) -> "Executor":
         """The plan of ``graph``, a graph that differs from this executor's only in the values
@@ -129,6 +134,7 @@ class Executor:
         fusions = self.__dict__.get("_train_fusions_cache")
         if fusions is not None:
             self._train_fusions_cache = {k: (new(r), new(p)) for k, (r, p) in fusions.items()}
+        self.__dict__.pop("_program_cache", None)   # its entries hold the old steps and parameters
 
     @staticmethod
     def _fusable_chains(steps, consumers):
@@ -226,9 +232,12 @@ class Executor:
 
     def _train_fusions(self) -> dict:
         """{batchnorm name: (relu step, maxpool step or None)} where the ReLU (or clipped ReLU)
-        is the BN output's only reader (and the max pooling a plain ReLU's), and {addition name:
+        is the BN output's only reader (and the max pooling a plain ReLU's); {addition name:
         (relu step, None)} where a ReLU (or clipped ReLU) is the addition's only reader (a ResNet
-        block's end): training computes them in one pass each way ('cpu' kernels, as prediction's
+        block's end); and {fully connected name: (relu step, None)} where a ReLU (or clipped ReLU)
+        is the only reader of a fully connected layer on images or features (not sequences): the
+        bias and the ReLU in the product's epilogue, the ReLU's mask applied to dy in the layer's
+        backward. Training computes each in one pass each way ('cpu' kernels, as prediction's
         chains)."""
         fusions = self.__dict__.get("_train_fusions_cache")
         if fusions is None:
@@ -239,6 +248,11 @@ class Executor:
                     for ref in step.inputs:
                         readers.setdefault(ref, []).append(step)
                 for step in self.steps:
+                    if isinstance(step.op, FullyConnectedOp) and not step.op.in_sizes[0].is_sequence:
+                        r = readers.get((step.name, "out"), [])
+                        if len(r) == 1 and r[0].op.layer.family in FUSED_RELUS and len(r[0].outputs) == 1:
+                            fusions[step.name] = (r[0], None)
+                        continue
                     if step.op.layer.family not in ("batchnorm", "addition") or len(step.outputs) != 1:
                         continue
                     r = readers.get((step.name, step.outputs[0]), [])
@@ -358,6 +372,8 @@ class Executor:
         # the last pass's contexts go first: kept through this pass, they would hold two passes'
         # activations at once (the peak memory of a training loop; autodiff keeps its own reference)
         self._ctx = None
+        if PROGRAM and not training and not seq and self.device == "cpu" and not (PIXEL_MAJOR and self._pixel_major):
+            return self._run_program(self._program(keep), inputs, rng, predicting)
         acts: dict[tuple[str, str], np.ndarray] = {}
         ctxs = {} if training else None
         self.batch_stats = {}
@@ -489,6 +505,77 @@ class Executor:
         self._ctx = ctxs
         if transfers is not None:  # only the outputs and kept activations are left: one copy each
             acts = {ref: transfers[1](a) for ref, a in acts.items()}
+        return acts
+
+    def _program(self, keep: set) -> tuple:
+        """The prediction pass of ``forward`` on 'cpu' without padding and without pixel-major
+        steps, worked out once per ``keep`` (the same decisions as the loop: the fused chains, a
+        kept link unfusing its chain, the activations dropped after their last reader): a tuple of
+        (kind, step, input refs, output refs, refs to drop after it, a chain's (bn step, relu,
+        pooling, ceiling)), kind 0 an input layer, 1 a fused chain, 2 an op's forward. About 30 us of a batch-32 MLP
+        prediction was this loop's bookkeeping (docs/performance.md, h_mlp2)."""
+        cache = self.__dict__.setdefault("_program_cache", {})
+        key = frozenset(keep)
+        prog = cache.get(key)
+        if prog is not None:
+            return prog
+        entries, fused_away = [], set()
+        for i, step in enumerate(self.steps):
+            if step.name in fused_away:
+                continue
+            chain = self._chains.get(step.name)
+            unfused = chain is None or any(ref in keep for ref in chain[-1][:-1])
+            drops = tuple(ref for ref in step.inputs if self._last_use.get(ref) == i and ref not in keep)
+            if chain is not None and not unfused:
+                bn, relu, pool, refs = chain
+                fused_away.update(s.name for s in (bn, relu, pool) if s is not None)
+                args = (bn, relu is not None, pool.op._hp() if pool is not None else None, _ceiling(relu))
+                entries.append((1, step, tuple(step.inputs), (refs[-1],), drops, args))
+            else:
+                kind = 0 if step.op.layer.is_input else 2
+                outs = tuple((step.name, port) for port in step.outputs)
+                entries.append((kind, step, tuple(step.inputs), outs, drops, None))
+        seq_in, _ = self._seq_metas(None)
+        prog = cache[key] = (tuple(entries), seq_in, [s.op for s in self.steps if hasattr(s.op, "rng")])
+        return prog
+
+    def _run_program(self, prog, inputs, rng, predicting) -> dict:
+        """``forward``'s prediction pass on a ``_program``."""
+        entries, seq_in, with_rng = prog
+        self.batch_stats = {}
+        self._fused_into = {}
+        _, self.seq_meta = self._seq_metas(None)
+        if with_rng:
+            gen = rng if rng is not None else global_rng()
+            for op in with_rng:
+                op.rng = gen
+        self._train_layout, self._train_converted, self._train_pm = {}, {}, set()
+        for s in self.steps:   # what the loop sets on every op (no pixel-major activations here)
+            op = s.op
+            op.seq = seq_in[s.name]
+            op.predicting = predicting
+            op.x_nhwc = op.y_nhwc = False
+        acts: dict[tuple[str, str], np.ndarray] = {}
+        params, k, dtype = self.params, self.k, self.dtype
+        for kind, step, ins, outs, drops, args in entries:
+            if kind == 1:
+                bn, relu, pool, ceiling = args
+                acts[outs[0]] = step.op.forward_fused(k, acts[ins[0]], params[step.name],
+                                                      (bn.op, params[bn.name]) if bn is not None else None,
+                                                      relu, pool, ceiling)
+            else:
+                if kind == 0:
+                    try:
+                        xs = [np.ascontiguousarray(inputs[step.name], dtype=dtype)]
+                    except KeyError:
+                        raise LayerGraphError(f"No data for input layer '{step.name}'.") from None
+                else:
+                    xs = [acts[ref] for ref in ins]
+                ys, _ = step.op.forward(k, xs, params[step.name], False)
+                for ref, y in zip(outs, ys):
+                    acts[ref] = y
+            for ref in drops:
+                acts.pop(ref, None)
         return acts
 
     def _train_inputs(self, step, acts, tplan, fusions, copies) -> list:

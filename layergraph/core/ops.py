@@ -415,7 +415,18 @@ class FullyConnectedOp(Op):
                                      ceiling=ceiling)
         return y.reshape(y.shape[0], y.shape[1], 1, 1) if x.ndim == 4 else y
 
+    def forward_train_fused(self, k, x, P, pool=None, ceiling=np.inf):
+        """Training forward of the layer and a following ReLU (clipped at ``ceiling``) in one
+        pass (the executor's training fusion; never a sequence input, never a pooling): (y, ctx);
+        backward then takes the gradient at the ReLU's output and applies its mask."""
+        y = self.forward_fused(k, x, P, relu=True, ceiling=ceiling)
+        return y, (x, {"relu_out": y} if ceiling == np.inf else {"relu_out": y, "ceiling": ceiling})
+
     def backward(self, k, dys, ctx, P):
+        fused = {}
+        if isinstance(ctx, tuple):   # forward_train_fused: dys[0] is at the ReLU's output
+            ctx, fused = ctx
+            fused = {key: (v.reshape(v.shape[0], -1) if key == "relu_out" else v) for key, v in fused.items()}
         x = ctx
         if self.in_sizes[0].is_sequence:
             n, c, t = x.shape
@@ -424,9 +435,9 @@ class FullyConnectedOp(Op):
             return [np.ascontiguousarray(dx.reshape(n, t, c).transpose(0, 2, 1))], {"Weights": dw, "Bias": db}
         dy = dys[0].reshape(dys[0].shape[0], -1)
         if self.need_dx is not None and not self.need_dx[0]:   # on the network input: no dy W
-            _, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"], need_dx=False)
+            _, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"], need_dx=False, **fused)
             return [None], {"Weights": dw, "Bias": db}
-        dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"])
+        dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"], **fused)
         return [dx.reshape(x.shape)], {"Weights": dw, "Bias": db}
 
     def stored(self, name, value):

@@ -38,6 +38,38 @@ def threads() -> int:
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
 
+def _spin_us(text) -> float:
+    try:
+        value = float(text or 0)
+    except ValueError:
+        value = float("nan")
+    if not value >= 0:
+        raise ValueError(f"LAYERGRAPH_POOL_SPIN_US must be a number of microseconds >= 0, got {text!r}.")
+    return value
+
+
+# LAYERGRAPH_POOL_SPIN_US (microseconds, default 0: off): a worker spins that long for its next
+# job after each one, and the caller that long for a worker's result, before they sleep on the
+# locks (_spin.py; the locks still carry every hand-off, the spin only saves a sleeping thread's
+# wake-up). Off by default: with other processes on both cores a spinning team made the MLP's calls
+# 1.1-1.9x slower (docs/performance.md, h_mlp2); on a quiet machine it may pay (threads_ab.py).
+SPIN_US = _spin_us(os.environ.get("LAYERGRAPH_POOL_SPIN_US"))
+_spins: list = []   # [the spin's iteration count for SPIN_US], measured once
+
+
+def _spin_count() -> int:
+    if not _spins:
+        import time
+
+        from . import _spin
+        probe = np.zeros((1, 8), np.int64)
+        _spin.spin_until(probe, 0, 0, 1, 16)   # compiled (or loaded) before the timing
+        t0 = time.perf_counter()
+        _spin.spin_until(probe, 0, 0, 1, 20000)
+        _spins.append(max(1, int(SPIN_US * 20000 / max((time.perf_counter() - t0) * 1e6, 1.0))))
+    return _spins[0]
+
+
 class _Worker:
     """One pool thread, handed its work through two locks (``go`` released by the caller,
     ``done`` by the worker): a hand-off of about 15 us where concurrent.futures' queue, futures
@@ -51,11 +83,17 @@ class _Worker:
         self.done.acquire()
         self.job = None
         self.result = None
+        self.sp = None
+        if SPIN_US > 0:   # flags: [0, 0] jobs posted, [0, 1] jobs done (atomic, _spin.py)
+            from . import _spin
+            self.sp, self.spins, self.flags, self.posted = _spin, _spin_count(), np.zeros((1, 8), np.int64), 0
         threading.Thread(target=self._run, name=f"{_PREFIX}-{i}", daemon=True).start()
 
     def _run(self):
+        sp, seq = self.sp, 0
         while True:
             self.go.acquire()
+            seq += 1
             fn, arg = self.job
             try:
                 self.result = (True, fn(arg))
@@ -63,12 +101,19 @@ class _Worker:
                 self.result = (False, err)
             self.job = None
             self.done.release()
+            if sp is not None:   # report done without the GIL, then spin for the next job's post
+                sp.store_then_spin(self.flags, 0, 1, seq, 0, seq + 1, self.spins)
 
     def submit(self, fn, arg):
         self.job = (fn, arg)
         self.go.release()
+        if self.sp is not None:   # after the release: a spinning worker's acquire then does not sleep
+            self.posted += 1
+            self.sp.store(self.flags, 0, 0, self.posted)
 
     def wait(self):
+        if self.sp is not None:
+            self.sp.spin_until(self.flags, 0, 1, self.posted, self.spins)
         self.done.acquire()
         ok, value = self.result
         self.result = None

@@ -3,8 +3,10 @@
 x is N x In (or N x C x H x W, read as its row-major (C, H, W) flatten, which is the order
 conventions.fc_weights_to_internal prepares the weights for); w Out x In; b (Out,) or None.
   fc_forward(x, w, b, relu=False, ceiling=inf) -> y (N x Out); relu: max(y, 0) (min(., ceiling)), fused
-  fc_backward(dy, x, w, need_dx=True) -> (dx (shape of x), dw (Out x In), db (Out,));
-      dx None when need_dx is False (the executor's call for a layer on the network input)
+  fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=inf) -> (dx (shape of x), dw (Out x In),
+      db (Out,)); dx None when need_dx is False (the executor's call for a layer on the network
+      input); relu_out: the fused forward's y, dy given at the ReLU's output (its mask applied
+      first: dy where 0 < y < ceiling, else 0; the executor's fc -> ReLU training fusion)
 
 The batch is split over the kernels' thread pool with a single-threaded BLAS in each thread
 (_parallel.py): a multi-threaded OpenBLAS product here left OpenBLAS's threads spinning into
@@ -46,6 +48,26 @@ def _bias_act_rows(y, b, relu, hi):
                 t = row[k]
                 t = t if t > z else z
                 row[k] = t if t < hi else hi
+
+
+@njit(cache=True, nogil=True)
+def _relu_mask(dy, y, top, out):
+    """out = dy where 0 < y <= top, else 0 (1-D; top: inf after a ReLU, the largest value below
+    the ceiling after a clipped one): the ReLU's backward (activation_math.relu_grad /
+    clippedrelu_grad, read from the ReLU's output, which is in (0, ceiling) exactly where its
+    input is)."""
+    z = dy.dtype.type(0)
+    for i in range(dy.size):
+        out[i] = dy[i] if (y[i] > z and y[i] <= top) else z
+
+
+def _masked_dy(dy, y, ceiling):
+    hi = relu_ceiling("fc_backward", ceiling)
+    y = like(y, dy, "relu_out", dy.shape)
+    top = dy.dtype.type(np.inf) if hi == np.inf else np.nextafter(dy.dtype.type(hi), dy.dtype.type(-np.inf))
+    out = np.empty_like(dy)
+    _relu_mask(dy.reshape(-1), y.reshape(-1), top, out.reshape(-1))
+    return out
 
 
 def _epilogue(y, bias, relu, hi):
@@ -131,10 +153,12 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf):
     return y
 
 
-def fc_backward(dy, x, w, need_dx=True):
+def fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=np.inf):
     x, x2, w = _x2(x, w, "fc_backward")
     n = x2.shape[0]
     dy = like(dy, x, "dy", (n, w.shape[0]))
+    if relu_out is not None:
+        dy = _masked_dy(dy, relu_out, ceiling)
     dx = out_empty(x2.shape, x.dtype) if need_dx else None
 
     def work(chunks):

@@ -25,9 +25,26 @@ def _sgdm(w, g, v, lr, mu):
 
 
 def _flat(a, dtype, shape):
-    if type(a) is not np.ndarray or a.dtype != dtype or a.shape != shape or not a.flags.c_contiguous:
+    if (type(a) is not np.ndarray or a.shape != shape or (a.dtype is not dtype and a.dtype != dtype)
+            or not a.flags.c_contiguous):
         return None
     return a.reshape(-1)
+
+
+_WEAK = (float, int)   # Python scalars: NumPy computes them in the array's dtype (NEP 50)
+
+
+def _in_dtype(dt, value) -> bool:
+    return type(value) in _WEAK or np.result_type(dt, value) == dt
+
+
+def _apart(w, g, v) -> bool:
+    """No two of the arrays share memory: three distinct arrays that own their data (the
+    executor's parameters, the kernels' gradients, the solver's state: a check of a few
+    attributes), else np.may_share_memory's."""
+    if w.base is None and g.base is None and v.base is None and w is not g and w is not v and g is not v:
+        return True
+    return not (np.may_share_memory(w, v) or np.may_share_memory(w, g) or np.may_share_memory(v, g))
 
 
 def sgdm_update(w, g, v, lr, momentum) -> bool:
@@ -37,9 +54,7 @@ def sgdm_update(w, g, v, lr, momentum) -> bool:
     fw, fg, fv = _flat(w, dt, shape), _flat(g, dt, shape), _flat(v, dt, shape)
     if fw is None or fg is None or fv is None or not (w.flags.writeable and v.flags.writeable):
         return False
-    if np.result_type(dt, lr) != dt or np.result_type(dt, momentum) != dt:
-        return False
-    if np.may_share_memory(w, v) or np.may_share_memory(w, g) or np.may_share_memory(v, g):
+    if not (_in_dtype(dt, lr) and _in_dtype(dt, momentum)) or not _apart(w, g, v):
         return False
     _sgdm(fw, fg, fv, dt.type(lr), dt.type(momentum))
     return True
