@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from layergraph.core.errors import LayerGraphError
+from layergraph.core.initializers import drawing_from
 from layergraph.core.initializers import rng as core_rng
 from layergraph.matlab import (LayerArray, activations, addLayers, categorical, classificationLayer,
                                classify, connectLayers, convolution2dLayer, dlarray, dlnetwork, extractdata,
@@ -96,17 +97,25 @@ def test_one_output_trainNetwork():
 
 
 def test_rng_default_and_shuffle():
-    rng("default")
-    a = core_rng().random(3)
-    rng(0)
-    b = core_rng().random(3)
-    np.testing.assert_array_equal(a, b)
-    rng(5, "twister")
-    rng("shuffle")
-    with pytest.raises(ValueError, match="'default' or 'shuffle'"):
-        rng("sometimes")
-    with pytest.raises(ValueError, match="Invalid generator"):
-        rng(1, "mersenne")
+    # rng() replaces the global generator; drawing_from puts the one before back at the end, so
+    # rng('shuffle') does not hand the operating system's entropy to every later test (it did:
+    # those drawing from it, test_autodiff_training's networks among them, differed each run)
+    before = core_rng()
+    state = before.bit_generator.state
+    with drawing_from(before):
+        rng("default")
+        a = core_rng().random(3)
+        rng(0)
+        b = core_rng().random(3)
+        np.testing.assert_array_equal(a, b)
+        rng(5, "twister")
+        rng("shuffle")
+        assert core_rng() is not before
+        with pytest.raises(ValueError, match="'default' or 'shuffle'"):
+            rng("sometimes")
+        with pytest.raises(ValueError, match="Invalid generator"):
+            rng(1, "mersenne")
+    assert core_rng() is before and core_rng().bit_generator.state == state   # as this test found it
 
 
 def test_activations_by_layer_index():
