@@ -126,28 +126,27 @@ class ConvOp(Op):
         (docs/performance.md): one group with 8 to 64 input channels and a constant padding
         value, a pointwise convolution (1x1, stride 1, no padding) of 8 or more channels, a 3x3
         stride-1 undilated one of fewer than 8 (a network's first), or a depthwise one."""
-        size = self.in_sizes[0]
-        L = self.layer
-        g = self._groups()
-        if size.is_sequence or len(size.spatial) != 2 or not isinstance(g, (int, np.integer)):
-            return False
         from ..kernels.cpu.conv import pixel_major_eligible   # the plan is the CPU's: its kernels load anyway
-        return pixel_major_eligible(size.channels, int(g), L.PaddingValue, self.out_sizes[0].channels,
-                                    L.FilterSize, L.Stride, L.PaddingSize, L.DilationFactor)
+        return self._layout_rule(pixel_major_eligible)
 
     def pixel_major_train_ok(self) -> bool:
         """Whether the pixel-major training plan may keep this convolution's output pixel-major
         (core/executor.py _train_layout_plan): images without time, and kernels/cpu/conv.py's
         pixel_major_training_eligible (one group; 8 to 64 input channels at any stride, or a
         first convolution with 16 filters: where the backward reads the rows as they are)."""
+        from ..kernels.cpu.conv import pixel_major_training_eligible
+        return self._layout_rule(pixel_major_training_eligible)
+
+    def _layout_rule(self, rule) -> bool:
+        """rule(channels, groups, padding value, filters, size, stride, padding, dilation) for
+        images without time; False otherwise."""
         size = self.in_sizes[0]
         L = self.layer
         g = self._groups()
         if size.is_sequence or len(size.spatial) != 2 or not isinstance(g, (int, np.integer)):
             return False
-        from ..kernels.cpu.conv import pixel_major_training_eligible
-        return pixel_major_training_eligible(size.channels, int(g), L.PaddingValue, self.out_sizes[0].channels,
-                                             L.FilterSize, L.Stride, L.PaddingSize, L.DilationFactor)
+        return rule(size.channels, int(g), L.PaddingValue, self.out_sizes[0].channels, L.FilterSize, L.Stride,
+                    L.PaddingSize, L.DilationFactor)
 
     def forward_pixel_major(self, k, x, x_nhwc, P, bn=None, relu=False, residual=None, ceiling=np.inf):
         """forward_fused (no pooling) with a pixel-major output, N x OH x OW x F, from x N x C x H x

@@ -56,8 +56,7 @@ def test_fused_fc_relu_training_step_equals_unfused(dtype, clipped):
 def test_fused_fc_relu_on_images_equals_unfused():
     fused, plain = _executors(image_fc(), np.float64)
     g = np.random.default_rng(2)
-    x = g.standard_normal((5, 2, 4, 4))
-    W = g.standard_normal((5, 3, 1, 1))
+    x, W = g.standard_normal((5, 2, 4, 4)), g.standard_normal((5, 3, 1, 1))
     a1, g1 = _run(fused, x, W)
     assert set(fused._fused_into) == {"r1"}
     a2, g2 = _run(plain, x, W)

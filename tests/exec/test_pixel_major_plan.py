@@ -59,6 +59,22 @@ def residual_net(act="relu"):
     return _with_bn_statistics(net, 4)
 
 
+def first_block_graph(h, w, classes):
+    """ResNet's stem and first block on h x w x 3 images: conv (16 filters), BN, ReLU, a residual
+    block of two 3x3 convolutions with BN, the addition and its ReLU, global average pooling, a
+    fully connected layer of ``classes`` and softmax."""
+    lg = L.layerGraph([L.imageInputLayer([h, w, 3], "Normalization", "none", "Name", "in"),
+                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c0"),
+                       L.batchNormalizationLayer("Name", "n0"), L.reluLayer("Name", "r0"),
+                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c1"),
+                       L.batchNormalizationLayer("Name", "n1"), L.reluLayer("Name", "r1"),
+                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c2"),
+                       L.batchNormalizationLayer("Name", "n2"), L.additionLayer(2, "Name", "add"),
+                       L.reluLayer("Name", "r2"), L.globalAveragePooling2dLayer("Name", "gap"),
+                       L.fullyConnectedLayer(classes, "Name", "fc"), L.softmaxLayer("Name", "sm")])
+    return L.connectLayers(lg, "r0", "add/in2")
+
+
 @pytest.fixture
 def plan_off(monkeypatch):
     def off():
@@ -250,16 +266,7 @@ def test_global_average_pooling_reads_the_plan_pixel_major(plan_off):
     """A residual block whose output (through its ReLU) only global average pooling reads: the
     block's second convolution is planned (the pooling reads pixel-major input as it is), and
     predictions and the pooling's activations equal the channel-major plan's."""
-    lg = L.layerGraph([L.imageInputLayer([9, 7, 3], "Normalization", "none", "Name", "in"),
-                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c0"),
-                       L.batchNormalizationLayer("Name", "n0"), L.reluLayer("Name", "r0"),
-                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c1"),
-                       L.batchNormalizationLayer("Name", "n1"), L.reluLayer("Name", "r1"),
-                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c2"),
-                       L.batchNormalizationLayer("Name", "n2"), L.additionLayer(2, "Name", "add"),
-                       L.reluLayer("Name", "r2"), L.globalAveragePooling2dLayer("Name", "gap"),
-                       L.fullyConnectedLayer(4, "Name", "fc"), L.softmaxLayer("Name", "sm")])
-    lg = L.connectLayers(lg, "r0", "add/in2")
+    lg = first_block_graph(9, 7, 4)
     L.rng(5)
     net = _with_bn_statistics(L.dlnetwork(lg), 6)
     assert {"c1", "c2"} <= net.executor("cpu", np.float64)._pixel_major

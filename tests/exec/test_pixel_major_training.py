@@ -7,7 +7,8 @@ max-pooling reader, global average pooling), and float64 central differences of 
 own gradients."""
 import numpy as np
 import pytest
-from test_pixel_major_plan import residual_net
+from test_executor_training_paths import _check_fd
+from test_pixel_major_plan import first_block_graph, residual_net
 
 import layergraph.core.executor as E
 from layergraph.kernels.cpu import conv as cv
@@ -89,36 +90,15 @@ def test_gradients_against_central_differences():
     x, W = _data(3, 7)
     _, grads, _, _ = _pass(ex, x, W)
     assert ex._train_layout["b0c2"] == (True, True)
-    [ref] = ex.output_refs()
-    g = np.random.default_rng(8)
-    for layer in ("c0", "b0c1", "b0n1", "b1skip", "b1c2", "b1n2", "fc"):
-        for pname, gr in grads[layer].items():
-            P = ex.params[layer][pname]
-            d = g.standard_normal(P.shape)
-            eps = 1e-6
-            P += eps * d
-            up = float((ex.forward({"in": x}, training=True)[ref] * W).sum())
-            P -= 2 * eps * d
-            down = float((ex.forward({"in": x}, training=True)[ref] * W).sum())
-            P += eps * d
-            assert (up - down) / (2 * eps) == pytest.approx(float((gr * d).sum()), rel=1e-5, abs=1e-9), \
-                (layer, pname)
+    _check_fd(ex, x, W, grads, ("c0", "b0c1", "b0n1", "b1skip", "b1c2", "b1n2", "fc"), np.random.default_rng(8))
 
 
 def _first_block_net():
-    """ResNet's stem and first block: a first convolution of 3 channels with 16 filters (its dW
-    from a channel-major x and a pixel-major dy), BN, ReLU, a residual block, global pooling."""
+    """ResNet's stem and first block (test_pixel_major_plan.first_block_graph): a first
+    convolution of 3 channels with 16 filters (its dW from a channel-major x and a pixel-major
+    dy), BN, ReLU, a residual block, global pooling."""
     import layergraph as L
-    lg = L.layerGraph([L.imageInputLayer([8, 8, 3], "Normalization", "none", "Name", "in"),
-                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c0"),
-                       L.batchNormalizationLayer("Name", "n0"), L.reluLayer("Name", "r0"),
-                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c1"),
-                       L.batchNormalizationLayer("Name", "n1"), L.reluLayer("Name", "r1"),
-                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c2"),
-                       L.batchNormalizationLayer("Name", "n2"), L.additionLayer(2, "Name", "add"),
-                       L.reluLayer("Name", "r2"), L.globalAveragePooling2dLayer("Name", "gap"),
-                       L.fullyConnectedLayer(5, "Name", "fc"), L.softmaxLayer("Name", "sm")])
-    lg = L.connectLayers(lg, "r0", "add/in2")
+    lg = first_block_graph(8, 8, 5)
     L.rng(5)
     return L.dlnetwork(lg)
 

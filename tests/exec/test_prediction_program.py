@@ -4,36 +4,24 @@ BN -> ReLU -> max pooling), kept links that unfuse a chain, and a changed networ
 import numpy as np
 import pytest
 
+import layergraph as L
 import layergraph.core.executor as E
-from layergraph import (
-    batchNormalizationLayer,
-    convolution2dLayer,
-    dlnetwork,
-    dropoutLayer,
-    featureInputLayer,
-    fullyConnectedLayer,
-    imageInputLayer,
-    maxPooling2dLayer,
-    reluLayer,
-    rng,
-    softmaxLayer,
-)
 from layergraph.core.errors import LayerGraphError
 
 
 def cnn():
-    return [imageInputLayer([8, 8, 3], "Normalization", "none", "Name", "in"),
-            convolution2dLayer(3, 4, "Padding", 1, "Name", "c1"), batchNormalizationLayer("Name", "bn1"),
-            reluLayer("Name", "r1"), maxPooling2dLayer(2, "Stride", 2, "Name", "mp"),
-            dropoutLayer(0.3, "Name", "drop"),
-            fullyConnectedLayer(6, "Name", "fc1"), reluLayer("Name", "r2"),
-            fullyConnectedLayer(3, "Name", "fc2"), softmaxLayer("Name", "sm")]
+    return [L.imageInputLayer([8, 8, 3], "Normalization", "none", "Name", "in"),
+            L.convolution2dLayer(3, 4, "Padding", 1, "Name", "c1"), L.batchNormalizationLayer("Name", "bn1"),
+            L.reluLayer("Name", "r1"), L.maxPooling2dLayer(2, "Stride", 2, "Name", "mp"),
+            L.dropoutLayer(0.3, "Name", "drop"),
+            L.fullyConnectedLayer(6, "Name", "fc1"), L.reluLayer("Name", "r2"),
+            L.fullyConnectedLayer(3, "Name", "fc2"), L.softmaxLayer("Name", "sm")]
 
 
 def mlp():
-    return [featureInputLayer(5, "Normalization", "none", "Name", "in"),
-            fullyConnectedLayer(7, "Name", "fc1"), reluLayer("Name", "r1"),
-            fullyConnectedLayer(3, "Name", "fc2"), softmaxLayer("Name", "sm")]
+    return [L.featureInputLayer(5, "Normalization", "none", "Name", "in"),
+            L.fullyConnectedLayer(7, "Name", "fc1"), L.reluLayer("Name", "r1"),
+            L.fullyConnectedLayer(3, "Name", "fc2"), L.softmaxLayer("Name", "sm")]
 
 
 def _both(ex, x, keep, monkeypatch):
@@ -51,8 +39,8 @@ def _both(ex, x, keep, monkeypatch):
 @pytest.mark.parametrize("keep", [None, {("r1", "out")}, {("bn1", "out"), ("fc1", "out")}, {("mp", "out")}])
 def test_program_equals_the_loop_on_a_cnn(monkeypatch, pixel_major, keep):
     monkeypatch.setattr(E, "PIXEL_MAJOR", pixel_major)
-    rng(0)
-    ex = dlnetwork(cnn()).executor("cpu", np.float64)
+    L.rng(0)
+    ex = L.dlnetwork(cnn()).executor("cpu", np.float64)
     x = np.random.default_rng(1).standard_normal((4, 3, 8, 8))
     _both(ex, x, keep, monkeypatch)
     assert ex._program_cache   # the loop's decisions, worked out once per keep
@@ -61,16 +49,16 @@ def test_program_equals_the_loop_on_a_cnn(monkeypatch, pixel_major, keep):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_program_equals_the_loop_on_an_mlp(monkeypatch, dtype):
-    rng(0)
-    ex = dlnetwork(mlp()).executor("cpu", dtype)
+    L.rng(0)
+    ex = L.dlnetwork(mlp()).executor("cpu", dtype)
     x = np.random.default_rng(2).standard_normal((6, 5)).astype(dtype)
     for keep in (None, {("fc1", "out")}, {("r1", "out")}):
         _both(ex, x, keep, monkeypatch)
 
 
 def test_program_after_a_training_pass_and_with_new_values(monkeypatch):
-    rng(0)
-    net = dlnetwork(mlp())
+    L.rng(0)
+    net = L.dlnetwork(mlp())
     ex = net.executor("cpu", np.float64)
     x = np.random.default_rng(3).standard_normal((4, 5))
     before = _both(ex, x, None, monkeypatch)
@@ -87,7 +75,7 @@ def test_program_after_a_training_pass_and_with_new_values(monkeypatch):
 
 
 def test_program_names_a_missing_input():
-    rng(0)
-    ex = dlnetwork(mlp()).executor("cpu", np.float64)
+    L.rng(0)
+    ex = L.dlnetwork(mlp()).executor("cpu", np.float64)
     with pytest.raises(LayerGraphError, match="No data for input layer 'in'"):
         ex.forward({"other": np.zeros((2, 5))})

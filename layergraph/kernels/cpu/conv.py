@@ -31,6 +31,7 @@ from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
 from ._util import as_float, like, out_empty, relu_ceiling
 from . import direct as _direct
+from ._rows import block_sums, row_group
 from . import winograd as _winograd
 from .depthwise import depthwise_backward, depthwise_forward, depthwise_forward_nhwc
 from .pool import max_planes
@@ -176,32 +177,16 @@ _TB = 32
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def _column_sums(rows, sums):
+def _column_sums(rows, sums, L):
     """sums[c] += the sum of rows[:, c] (rows M x C, pixel-major dy: the bias gradient), in
-    blocks of 256 rows summed in rows' dtype, then in float64 (as _to_rows's sums). The inner loop
-    runs over L rows at once (L*C >= 64 contiguous values) so that it vectorizes at 16 channels;
-    numpy's sum(axis=0, dtype=float64) took 5-10x as long."""
+    blocks of 256 rows summed in rows' dtype, then in float64 (as _to_rows's sums); L rows at a
+    time (_rows.block_sums, L = _rows.row_group(C)): numpy's sum(axis=0, dtype=float64) took
+    5-10x as long."""
     m, c = rows.shape
-    L = max(1, 64 // c)
-    w = L * c
     rf = rows.reshape(-1)
-    acc = np.empty(w, rows.dtype)
-    z = rows.dtype.type(0)
+    acc = np.empty(L * c, rows.dtype)
     for r0 in range(0, m, 256):
-        r1 = min(m, r0 + 256)
-        rl = r0 + (r1 - r0) // L * L
-        acc[:] = z
-        for r in range(r0, rl, L):
-            seg = rf[r * c:r * c + w]
-            for j in range(w):
-                acc[j] += seg[j]
-        for r in range(rl, r1):
-            seg = rf[r * c:(r + 1) * c]
-            for k in range(c):
-                acc[k] += seg[k]
-        for q in range(L):
-            for k in range(c):
-                sums[k] += acc[q * c + k]
+        block_sums(rf, c, L, r0, min(m, r0 + 256), acc, False, acc, sums)
 
 
 @njit(cache=True, nogil=True)
@@ -247,22 +232,18 @@ def _row2im(rows, n, h, w, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, xt):
     at hi = i*sh + a*dh - pt, wi = j*sw + b*dw - pl inside the input (xt: n*h*w x C, zeroed by the
     caller): dx of a strided convolution from dy's rows times the filters, pixel-major."""
     c = xt.shape[1]
-    for i0 in range(n):
-        for i in range(oh):
-            for j in range(ow):
-                r = rows[(i0 * oh + i) * ow + j]
-                for a in range(kh):
-                    hi = i * sh + a * dh - pt
-                    if hi < 0 or hi >= h:
-                        continue
-                    base = (i0 * h + hi) * w
-                    for b in range(kw):
-                        wi = j * sw + b * dw - pl
-                        if 0 <= wi < w:
-                            dst = xt[base + wi]
-                            src = r[(a * kw + b) * c:(a * kw + b + 1) * c]
-                            for ch in range(c):
-                                dst[ch] += src[ch]
+    for t in range(n * oh * ow):   # output pixel t = (i0*oh + i)*ow + j, its row of taps
+        i0, ij = divmod(t, oh * ow)
+        i, j = divmod(ij, ow)
+        for a in range(kh):
+            hi = i * sh + a * dh - pt
+            for b in range(kw):
+                wi = j * sw + b * dw - pl
+                if 0 <= hi < h and 0 <= wi < w:
+                    dst = xt[(i0 * h + hi) * w + wi]
+                    src = rows[t, (a * kw + b) * c:(a * kw + b + 1) * c]
+                    for ch in range(c):
+                        dst[ch] += src[ch]
 
 
 @njit(cache=True, nogil=True)
@@ -697,7 +678,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
             m, k = s1 - s0, s0 // sub
             if dy_nhwc:
                 d = dy2[s0 * p:s1 * p]
-                _column_sums(d, dbs[k])
+                _column_sums(d, dbs[k], row_group(f))
             else:
                 d = dyt[:m * p]
                 _to_rows(dy3[s0:s1], d, dbs[k], True)
@@ -1142,7 +1123,7 @@ def _grads_rows_strided(dy, x, w, sh, sw, dh, dw, pt, pl, pv, want_dx):
         for s0, s1 in chunks:
             m, k = s1 - s0, s0 // sub
             d = dy2[s0 * p:s1 * p]
-            _column_sums(d, dbs[k])
+            _column_sums(d, dbs[k], row_group(f))
             r = rows[:m * p]
             _im2row(x2[s0 * q:s1 * q], m, h, wd, kh, kw, sh, sw, dh, dw, pt, pl, pv, oh, ow, r)
             np.matmul(r.T, d, out=dws[k])

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._parallel import parallel_range
+from ._rows import block_sums, row_group
 from ._util import as_float, like, out_empty, out_like, relu_ceiling
 from .pool import _max_plane_arg, _prep, is_2x2
 
@@ -384,57 +385,26 @@ _PM_ROWS = 256
 def _pm_stat_blocks(b0, b1, x2, L, out):
     """Blocks b0:b1 of _PM_ROWS rows of x2 (M x C): out[b, 0] = the block's sum of x and out[b, 1]
     = its sum of (x - the block's mean)^2, the second pass over the block while it is in L1 (so
-    the statistics read x from memory once). The inner loops run over L rows at once (L*C
-    contiguous values, _pm_group), each position with its own running sum, folded per channel
-    at the end of the block."""
+    the statistics read x from memory once); L rows at a time (_rows.block_sums)."""
     m, c = x2.shape
-    w = L * c
-    z = x2.dtype.type(0)
     xf = x2.reshape(-1)
-    a1 = np.empty(w, x2.dtype)
-    a2 = np.empty(w, x2.dtype)
-    mw = np.empty(w, x2.dtype)
-    s1 = np.empty(c, x2.dtype)
-    s2 = np.empty(c, x2.dtype)
+    acc = np.empty(L * c, x2.dtype)
+    mw = np.empty(L * c, x2.dtype)
+    s = np.empty(c, x2.dtype)
     for b in range(b0, b1):
         r0 = b * _PM_ROWS
         r1 = min(m, r0 + _PM_ROWS)
-        rl = r0 + (r1 - r0) // L * L
-        a1[:] = z
-        a2[:] = z
-        s1[:] = z
-        s2[:] = z
-        for r in range(r0, rl, L):
-            seg = xf[r * c:r * c + w]
-            for j in range(w):
-                a1[j] += seg[j]
-        for r in range(rl, r1):
-            seg = xf[r * c:(r + 1) * c]
-            for k in range(c):
-                s1[k] += seg[k]
-        for q in range(L):
-            for k in range(c):
-                s1[k] += a1[q * c + k]
+        s[:] = 0
+        block_sums(xf, c, L, r0, r1, mw, False, acc, s)
         inv = x2.dtype.type(1.0 / (r1 - r0))
-        for q in range(L):
-            for k in range(c):
-                mw[q * c + k] = s1[k] * inv
-        for r in range(r0, rl, L):
-            seg = xf[r * c:r * c + w]
-            for j in range(w):
-                d = seg[j] - mw[j]
-                a2[j] += d * d
-        for r in range(rl, r1):
-            seg = xf[r * c:(r + 1) * c]
-            for k in range(c):
-                d = seg[k] - mw[k]
-                s2[k] += d * d
-        for q in range(L):
-            for k in range(c):
-                s2[k] += a2[q * c + k]
         for k in range(c):
-            out[b, 0, k] = s1[k]
-            out[b, 1, k] = s2[k]
+            out[b, 0, k] = s[k]
+            for q in range(L):
+                mw[q * c + k] = s[k] * inv
+        s[:] = 0
+        block_sums(xf, c, L, r0, r1, mw, True, acc, s)
+        for k in range(c):
+            out[b, 1, k] = s[k]
 
 
 @njit(inline="always")
@@ -549,12 +519,6 @@ def _pm_dx(r0, r1, x2, aw, k2w, k3w, dy2, ym, masked, top, L, dx2):
         _pm_dx_span(gf[o:o + c], yf[o:o + c], xf[o:o + c], aw, k2w, k3w, c, masked, top, of[o:o + c])
 
 
-def _pm_group(c):
-    """Rows per inner loop of the pixel-major kernels: L*C >= 64 values (at 16 channels a loop
-    over one row's C stayed in the vectorizer's scalar remainder: 2-3x slower)."""
-    return max(1, 64 // c)
-
-
 @njit(cache=True, nogil=True)
 def _pm_forward_coefficients(out, m, scale, offset, eps, L, aw, bw, mean, var):
     """From _pm_stat_blocks's block sums (out, nb x 2 x C, float64): each channel's mean and
@@ -619,7 +583,7 @@ def _bn_train_nhwc(x, scale, offset, epsilon, relu, ceiling):
     if m == 0:
         raise ValueError(f"bn_forward_train: batch statistics need at least one element per channel, "
                          f"got shape {x.shape}.")
-    L = _pm_group(c)
+    L = row_group(c)
     nb = -(-m // _PM_ROWS)
     out = np.empty((nb, 2, c), np.float64)
     parallel_range(_pm_stat_blocks, nb, x2, L, out, size=x2.size)
@@ -641,7 +605,7 @@ def _bn_backward_nhwc(dy, x, scale, mean, var, epsilon, relu_out, ceiling):
     t = x.dtype
     top = t.type(np.inf) if hi == np.inf else np.nextafter(t.type(hi), t.type(-np.inf))
     ym = like(relu_out, x, "relu_out", x.shape).reshape(x2.shape) if masked else dy2   # unread unless masked
-    L = _pm_group(c)
+    L = row_group(c)
     nb = -(-m // _PM_ROWS)
     out = np.empty((nb, 2, c), np.float64)
     parallel_range(_pm_grad_blocks, nb, x2, np.tile(mean, L), dy2, ym, masked, top, L, out, size=x.size)
