@@ -182,25 +182,7 @@ class Executor:
         (forward's ``_layouts_for``)."""
         cands = {s.name for s in steps if s.op.layer.family == "conv" and s.op.pixel_major_ok()
                  and (s.name not in chains or chains[s.name][2] is None)}
-
-        def passes(step):   # layout-blind: an addition or elementwise layer
-            fam = step.op.layer.family
-            return ((fam == "addition" or fam in ELEMENTWISE) and len(step.outputs) == 1
-                    and not step.op.layer.is_output)
-
-        def reads(step):   # takes a pixel-major input as it is (global average pooling)
-            return step.op.reads_pixel_major and len(step.inputs) == 1
-
-        memo: dict = {}
-
-        def worth(ref):
-            if ref not in memo:
-                memo[ref] = False   # a cycle cannot occur (topological order); this only guards
-                readers = consumers.get(ref, [])
-                memo[ref] = bool(readers) and all(r.name in cands or passes(r) or reads(r) for r in readers) and any(
-                    r.name in cands or reads(r) or worth((r.name, r.outputs[0])) for r in readers)
-            return memo[ref]
-
+        worth = _worth_pixel_major(consumers, cands, _layout_blind)
         return {name for name in cands if worth(chains[name][-1][-1] if name in chains else (name, "out"))}
 
     @staticmethod
@@ -243,10 +225,7 @@ class Executor:
         if fusions is None:
             fusions = {}
             if self.device == "cpu":
-                readers: dict[tuple[str, str], list[Step]] = {}
-                for step in self.steps:
-                    for ref in step.inputs:
-                        readers.setdefault(ref, []).append(step)
+                readers = self._readers()
                 for step in self.steps:
                     if isinstance(step.op, FullyConnectedOp) and not step.op.in_sizes[0].is_sequence:
                         r = readers.get((step.name, "out"), [])
@@ -269,6 +248,14 @@ class Executor:
             self._train_fusions_cache = fusions
         return fusions
 
+    def _readers(self) -> dict:
+        """{(layer, port): the steps that read it}, in plan order."""
+        readers: dict[tuple[str, str], list[Step]] = {}
+        for step in self.steps:
+            for ref in step.inputs:
+                readers.setdefault(ref, []).append(step)
+        return readers
+
     def _train_layout_plan(self) -> set:
         """The convolutions whose training output is pixel-major ('cpu'; PIXEL_MAJOR_TRAINING):
         those with ``pixel_major_train_ok`` whose output is worth keeping
@@ -282,22 +269,8 @@ class Executor:
             plan = set()
             if self.device == "cpu":
                 fusions = self._train_fusions()
-                readers: dict[tuple[str, str], list[Step]] = {}
-                for step in self.steps:
-                    for ref in step.inputs:
-                        readers.setdefault(ref, []).append(step)
                 cands = {s.name for s in self.steps if s.op.layer.family == "conv" and s.op.pixel_major_train_ok()}
-                memo: dict = {}
-
-                def worth(ref):
-                    if ref not in memo:
-                        memo[ref] = False
-                        rs = readers.get(ref, [])
-                        memo[ref] = bool(rs) and all(
-                            r.name in cands or _train_follows(r, fusions) or _reads_gap(r) for r in rs) and any(
-                            r.name in cands or _reads_gap(r) or worth((r.name, r.outputs[0])) for r in rs)
-                    return memo[ref]
-
+                worth = _worth_pixel_major(self._readers(), cands, lambda r: _train_follows(r, fusions))
                 plan = {name for name in cands if worth((name, "out"))}
             self._train_layout_cache = plan
         return plan
@@ -640,8 +613,7 @@ class Executor:
         refs = [ref for ref in step.inputs if ref in acts]
         if planned or step.op.reads_pixel_major or not any(ref in pm for ref in refs):
             return
-        fam = step.op.layer.family
-        if (fam == "addition" or fam in ELEMENTWISE) and len(step.outputs) == 1 and not step.op.layer.is_output:
+        if _layout_blind(step):
             for ref in refs:
                 if ref not in pm and acts[ref].ndim == 4:
                     acts[ref] = _pixel_major(acts[ref])
@@ -736,18 +708,40 @@ class Executor:
         return grads
 
 
+def _worth_pixel_major(readers, cands, passes):
+    """worth(ref) of the pixel-major plans (prediction's and training's): every reader of ref
+    takes that layout (a convolution in ``cands``, a step that ``passes`` it on, global average
+    pooling: _reads_gap) and at least one leads to such a convolution or to the pooling, directly
+    or through steps that pass it on."""
+    memo: dict = {}
+
+    def worth(ref):
+        if ref not in memo:
+            memo[ref] = False   # a cycle cannot occur (topological order); this only guards
+            rs = readers.get(ref, [])
+            memo[ref] = bool(rs) and all(r.name in cands or passes(r) or _reads_gap(r) for r in rs) and any(
+                r.name in cands or _reads_gap(r) or worth((r.name, r.outputs[0])) for r in rs)
+        return memo[ref]
+    return worth
+
+
+def _layout_blind(step) -> bool:
+    """An addition or elementwise layer of one output that is not the network's: it computes the
+    same in either layout and gives its inputs' layout."""
+    fam = step.op.layer.family
+    return (fam == "addition" or fam in ELEMENTWISE) and len(step.outputs) == 1 and not step.op.layer.is_output
+
+
 def _train_follows(step, fusions) -> bool:
     """Whether a training step takes a pixel-major input and gives a pixel-major output: a batch
-    normalization of images (not fused with max pooling: that kernel is channel-major), an
-    elementwise layer, an addition; one output that is not the network's."""
-    fam = step.op.layer.family
-    if len(step.outputs) != 1 or step.op.layer.is_output:
-        return False
-    if fam == "batchnorm":
+    normalization of images (not fused with max pooling: that kernel is channel-major) with one
+    output that is not the network's, or a layout-blind step (_layout_blind)."""
+    if step.op.layer.family == "batchnorm":
         size = step.op.in_sizes[0]
         fused = fusions.get(step.name)
-        return not size.is_sequence and len(size.spatial) == 2 and (fused is None or fused[1] is None)
-    return fam == "addition" or fam in ELEMENTWISE
+        return (len(step.outputs) == 1 and not step.op.layer.is_output and not size.is_sequence
+                and len(size.spatial) == 2 and (fused is None or fused[1] is None))
+    return _layout_blind(step)
 
 
 def _reads_gap(step) -> bool:

@@ -44,7 +44,10 @@ def flat(x):
 # exactly. Only the kernels' own outputs are pooled, every element of which the kernel writes.
 POOL_MIN_BYTES = 1 << 20        # smaller arrays: plain np.empty (malloc reuses them anyway)
 POOL_MAX_BYTES = 256 << 20      # at most this much held; beyond it, the oldest entries are dropped
-POOL_PER_SHAPE = 32             # arrays kept per (shape, dtype)
+# arrays kept per (shape, dtype): a ResNet-20 training step holds 20 or more of one shape at its
+# first stage; at 8 the rest were fresh arrays (10,700 page faults a step at batch 32; 2,000 at
+# 32; docs/performance.md, session 14)
+POOL_PER_SHAPE = 32
 _pool: dict = {}
 _pool_bytes = 0
 _pool_lock = _threading.Lock()
@@ -94,3 +97,12 @@ def relu_ceiling(name, ceiling) -> float:
     if not c > 0:
         raise ValueError(f"{name}: ceiling must be a number > 0 (inf for a plain ReLU), got {ceiling!r}.")
     return c
+
+
+def relu_mask_top(name, ceiling, dtype):
+    """The largest value a fused (clipped) ReLU's output may have where its gradient passes, in
+    ``dtype``: inf for a plain ReLU, else the largest value below the checked ceiling, so that
+    y < ceiling is y <= top, one test for both kinds of ReLU (the backward kernels' masks)."""
+    hi = relu_ceiling(name, ceiling)
+    t = np.dtype(dtype).type
+    return t(np.inf) if hi == np.inf else np.nextafter(t(hi), t(-np.inf))

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from ._parallel import SERIAL_BELOW, parallel_range
-from ._util import as_float, out_empty, relu_ceiling
+from ._util import as_float, out_empty, relu_ceiling, relu_mask_top
 
 # elements per slice of the parallel sum and copy
 _BLOCK = 1 << 14
@@ -126,7 +126,8 @@ def _add_relu(inputs, top):
 
 def addition_backward(dy, k, relu_out=None, ceiling=np.inf):
     if relu_out is not None:
-        return _add_relu_backward(as_float(dy), int(k), relu_out, relu_ceiling("addition_backward", ceiling))
+        dy = as_float(dy)
+        return _add_relu_backward(dy, int(k), relu_out, relu_mask_top("addition_backward", ceiling, dy.dtype))
     dy = as_float(dy)
     if dy.size < SERIAL_BELOW:
         return tuple(dy.copy() for _ in range(int(k)))
@@ -139,14 +140,13 @@ def addition_backward(dy, k, relu_out=None, ceiling=np.inf):
     return tuple(out)
 
 
-def _add_relu_backward(dy, k, relu_out, hi):
+def _add_relu_backward(dy, k, relu_out, top):
     """The gradients at the k inputs of addition + ReLU given dy at the ReLU's output: dy where
-    0 < relu_out < hi, written to the first two in one pass, copied to any others."""
+    0 < relu_out <= top (_util.relu_mask_top), written to the first two in one pass, copied to any
+    others."""
     yr = np.ascontiguousarray(relu_out, dtype=dy.dtype)
     if yr.shape != dy.shape:
         raise ValueError(f"addition_backward: relu_out {yr.shape} does not fit dy {dy.shape}.")
-    # y < hi as y <= the largest value below hi: one test for both kinds of ReLU (as bn_backward)
-    top = dy.dtype.type(np.inf) if hi == np.inf else np.nextafter(dy.dtype.type(hi), dy.dtype.type(-np.inf))
     outs = [out_empty(dy.shape, dy.dtype) for _ in range(min(k, 2))]
     d2 = outs[1].reshape(-1) if k > 1 else np.zeros(0, dy.dtype)
     parallel_range(_masked_copies, _blocks(dy.size), dy.reshape(-1), yr.reshape(-1), top, outs[0].reshape(-1), d2,

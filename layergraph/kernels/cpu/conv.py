@@ -1084,9 +1084,7 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
         # dx is the convolution of dy with the flipped, transposed filters, padded by what the
         # forward's padding leaves of the filter's reach, on the pixel-major forward's kernels
         # (direct.py's or Winograd's: _dx_route); dW and db as before
-        wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
-        dxp = nhwc_to_nchw(_pixel_major(dy, wr, None, route, 0.0, xp.shape[2], xp.shape[3], False, False, dy.shape,
-                                        None, None, np.inf))
+        dxp = nhwc_to_nchw(_dx_forward(dy, w, route, xp.shape[2], xp.shape[3], False, dy.shape))
         _, dw2, db = conv_backward(dy, xp, w, 1, 1, 1, 1, q["pt"], q["pb"], q["pl"], q["pr"], 1, pv, need_dx=False)
         if isinstance(padding, str):
             dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
@@ -1138,12 +1136,22 @@ def _grads_rows_strided(dy, x, w, sh, sw, dh, dw, pt, pl, pv, want_dx):
     return (dx.reshape(n, h, wd, c) if want_dx else None), dW, dbs.sum(axis=0).astype(dt)
 
 
+def _dx_forward(dy, w, route, h, wd, dy_nhwc, shape):
+    """dx (N x H x W x C, pixel-major) as the forward convolution of dy (``shape`` the N x F x OH
+    x OW it stands for; pixel-major with ``dy_nhwc``) with the flipped filters, their channel axes
+    swapped, on _dx_route's geometry ``route``."""
+    wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
+    return _pixel_major(dy, wr, None, route, 0.0, h, wd, False, dy_nhwc, shape, None, None, np.inf)
+
+
 def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx, x_nhwc,
                           dy_nhwc):
-    """conv_backward with a pixel-major x (``x_nhwc``) or dy (``dy_nhwc``): one group at stride 1
-    with a constant padding value on _grads_rows's path (dx through direct.py's kernel where
-    _dx_route takes it), read and written in their layouts; anything else through the
-    channel-major code, transposed there and back."""
+    """conv_backward with a pixel-major x (``x_nhwc``) or dy (``dy_nhwc``), read and written in
+    their layouts where one group with a constant padding value has a rows path: at stride 1
+    _grads_rows (_ROWS_MIN_C to _ROWS_MAX_C channels, or a first convolution's _few_channels_dw;
+    dx through direct.py's or Winograd's kernel where _dx_route takes it), at other strides with
+    both pixel-major _grads_rows_strided; anything else through the channel-major code,
+    transposed there and back."""
     x = as_float(x)
     if x.ndim != 4:
         raise ValueError(f"conv_backward: expected {'pixel-major x N x H x W x C' if x_nhwc else 'x N x C x H x W'}, "
@@ -1154,12 +1162,12 @@ def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padd
         pb=pb, pl=pl, pr=pr, groups=groups)
     dy = like(dy, x, "dy", (n, oh, ow, f) if dy_nhwc else (n, f, oh, ow))
     x = np.ascontiguousarray(x)
-    stride1 = p["groups"] == 1 and p["sh"] == p["sw"] == 1 and not isinstance(padding, str) and not _depthwise(xv, p)
-    if stride1 and (_rows_eligible(c, 1, 1, 1) or _few_channels_dw(x.dtype, c, f, p)):
+    rows = p["groups"] == 1 and not isinstance(padding, str) and not _depthwise(xv, p)
+    rows_c = _ROWS_MIN_C <= c <= _ROWS_MAX_C
+    if rows and p["sh"] == p["sw"] == 1 and (rows_c or _few_channels_dw(x.dtype, c, f, p)):
         route = _dx_route(x.dtype, f, p, kh, kw, _WINOGRAD_DX_PM_MIN_F if dy_nhwc else None) if need_dx else None
         if route is not None:   # dx on direct.py's or Winograd's kernel, pixel-major out; dW as below
-            wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
-            dx = _pixel_major(dy, wr, None, route, 0.0, h, wd, False, dy_nhwc, (n, f, oh, ow), None, None, np.inf)
+            dx = _dx_forward(dy, w, route, h, wd, dy_nhwc, (n, f, oh, ow))
             if not x_nhwc:
                 dx = nhwc_to_nchw(dx)
             _, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, False, x_nhwc, dy_nhwc)
@@ -1167,8 +1175,7 @@ def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padd
             dx, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, bool(need_dx), x_nhwc,
                                       dy_nhwc)
         return dx, dw2.reshape(w.shape), db
-    if (x_nhwc and dy_nhwc and p["groups"] == 1 and not isinstance(padding, str) and not _depthwise(xv, p)
-            and _ROWS_MIN_C <= c <= _ROWS_MAX_C):
+    if rows and rows_c and x_nhwc and dy_nhwc:
         # a strided convolution (ResNet's downsampling ones): both ways on the rows, no transpose
         dx, dw2, db = _grads_rows_strided(dy, x, w, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], padding,
                                           bool(need_dx))

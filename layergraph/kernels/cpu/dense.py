@@ -22,7 +22,7 @@ from numba import njit
 
 from . import _parallel
 from ._parallel import batch_parallel, blas_threads
-from ._util import as_float, like, out_empty, relu_ceiling
+from ._util import as_float, like, out_empty, relu_ceiling, relu_mask_top
 
 # fewer rows per thread than this: one thread does it all. Two threads on 16 rows each (batch 32)
 # cost 2-3x the CPU time of one thread on all 32 (two single-threaded OpenBLAS products at once,
@@ -62,9 +62,8 @@ def _relu_mask(dy, y, top, out):
 
 
 def _masked_dy(dy, y, ceiling):
-    hi = relu_ceiling("fc_backward", ceiling)
+    top = relu_mask_top("fc_backward", ceiling, dy.dtype)
     y = like(y, dy, "relu_out", dy.shape)
-    top = dy.dtype.type(np.inf) if hi == np.inf else np.nextafter(dy.dtype.type(hi), dy.dtype.type(-np.inf))
     out = np.empty_like(dy)
     _relu_mask(dy.reshape(-1), y.reshape(-1), top, out.reshape(-1))
     return out

@@ -33,7 +33,7 @@ from numba import njit, prange
 
 from ._parallel import parallel_range
 from ._rows import block_sums, row_group
-from ._util import as_float, like, out_empty, out_like, relu_ceiling
+from ._util import as_float, like, out_empty, out_like, relu_ceiling, relu_mask_top
 from .pool import _max_plane_arg, _prep, is_2x2
 
 _FM = {"reassoc", "contract"}  # lets sums vectorize; changes results only by rounding
@@ -372,9 +372,10 @@ def _bn_back_pooled(k0, k1, dy, x, scale, mean, var, eps, ym, arg, dx, dscale, d
 # -- batch normalization on pixel-major data (rows of C values) ---------------------------------
 # The executor's pixel-major training plan (core/executor.py) keeps activations N x H x W x C
 # between convolutions: the data are then M = N*H*W rows of C. Each block of _PM_ROWS rows is
-# summed in the data's dtype along the rows (the inner loop over the C contiguous channels
-# vectorizes), each block's sums stored in float64, and the blocks' sums added up in numpy in
-# block order: the same numbers whatever the thread count (parallel_range splits the blocks).
+# summed in the data's dtype, L rows at a time (_rows.block_sums), each block's sums stored in
+# float64, and the blocks' sums combined in block order in one compiled call
+# (_pm_forward_coefficients, _pm_backward_coefficients): the same numbers whatever the thread
+# count (parallel_range splits the blocks).
 # Measured against the channel-major kernels (one thread, batch 32, ResNet-20's stages): the
 # extra pass over memory that rows of C cost (a channel-major plane stays in L2 between the
 # passes) is less than the transposes the pixel-major plan saves (docs/performance.md).
@@ -601,9 +602,8 @@ def _bn_backward_nhwc(dy, x, scale, mean, var, epsilon, relu_out, ceiling):
     scale, mean, var = (like(v, x, nm, (c,)) for nm, v in (("scale", scale), ("mean", mean), ("var", var)))
     dy2 = like(dy, x, "dy", x.shape).reshape(x2.shape)
     masked = relu_out is not None
-    hi = relu_ceiling("bn_backward", ceiling)
     t = x.dtype
-    top = t.type(np.inf) if hi == np.inf else np.nextafter(t.type(hi), t.type(-np.inf))
+    top = relu_mask_top("bn_backward", ceiling, t)
     ym = like(relu_out, x, "relu_out", x.shape).reshape(x2.shape) if masked else dy2   # unread unless masked
     L = row_group(c)
     nb = -(-m // _PM_ROWS)
@@ -715,9 +715,7 @@ def bn_backward(dy, x, scale, mean, var, epsilon, relu_out=None, pool_out=None, 
         if relu_out is None:
             kernel, extra = _bn_back_plain, ()
         else:
-            hi = relu_ceiling("bn_backward", ceiling)
-            # y < hi as y <= the largest value below hi in x's dtype: one test for both kinds of ReLU
-            top = x.dtype.type(np.inf) if hi == np.inf else np.nextafter(x.dtype.type(hi), x.dtype.type(-np.inf))
+            top = relu_mask_top("bn_backward", ceiling, x.dtype)
             kernel, extra = _bn_back_masked, (like(relu_out, x, "relu_out", x.shape).reshape(x3.shape), top)
     dx = out_like(x)
     dscale, doffset = _per_channel(x, 2)
