@@ -127,7 +127,8 @@ def _add_relu(inputs, top):
 def addition_backward(dy, k, relu_out=None, ceiling=np.inf):
     if relu_out is not None:
         dy = as_float(dy)
-        return _add_relu_backward(dy, int(k), relu_out, relu_mask_top("addition_backward", ceiling, dy.dtype))
+        return masked_copies(dy, int(k), relu_out, relu_mask_top("addition_backward", ceiling, dy.dtype),
+                             "addition_backward")
     dy = as_float(dy)
     if dy.size < SERIAL_BELOW:
         return tuple(dy.copy() for _ in range(int(k)))
@@ -140,13 +141,14 @@ def addition_backward(dy, k, relu_out=None, ceiling=np.inf):
     return tuple(out)
 
 
-def _add_relu_backward(dy, k, relu_out, top):
-    """The gradients at the k inputs of addition + ReLU given dy at the ReLU's output: dy where
-    0 < relu_out <= top (_util.relu_mask_top), written to the first two in one pass, copied to any
-    others."""
+def masked_copies(dy, k, relu_out, top, name):
+    """k arrays of dy where 0 < relu_out <= top (_util.relu_mask_top), else 0: the backward of a
+    fused ReLU given dy at its output, the gradients at the k inputs of addition + ReLU (the
+    first two written in one pass, any others copied), or fc_backward's one (dense.py). ``name``:
+    the kernel named in the error for a relu_out of another shape."""
     yr = np.ascontiguousarray(relu_out, dtype=dy.dtype)
     if yr.shape != dy.shape:
-        raise ValueError(f"addition_backward: relu_out {yr.shape} does not fit dy {dy.shape}.")
+        raise ValueError(f"{name}: relu_out {yr.shape} does not fit dy {dy.shape}.")
     outs = [out_empty(dy.shape, dy.dtype) for _ in range(min(k, 2))]
     d2 = outs[1].reshape(-1) if k > 1 else np.zeros(0, dy.dtype)
     parallel_range(_masked_copies, _blocks(dy.size), dy.reshape(-1), yr.reshape(-1), top, outs[0].reshape(-1), d2,

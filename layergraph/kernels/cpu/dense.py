@@ -23,6 +23,7 @@ from numba import njit
 from . import _parallel
 from ._parallel import batch_parallel, blas_threads
 from ._util import as_float, like, out_empty, relu_ceiling, relu_mask_top
+from .combine import masked_copies
 
 # fewer rows per thread than this: one thread does it all. Two threads on 16 rows each (batch 32)
 # cost 2-3x the CPU time of one thread on all 32 (two single-threaded OpenBLAS products at once,
@@ -48,25 +49,6 @@ def _bias_act_rows(y, b, relu, hi):
                 t = row[k]
                 t = t if t > z else z
                 row[k] = t if t < hi else hi
-
-
-@njit(cache=True, nogil=True)
-def _relu_mask(dy, y, top, out):
-    """out = dy where 0 < y <= top, else 0 (1-D; top: inf after a ReLU, the largest value below
-    the ceiling after a clipped one): the ReLU's backward (activation_math.relu_grad /
-    clippedrelu_grad, read from the ReLU's output, which is in (0, ceiling) exactly where its
-    input is)."""
-    z = dy.dtype.type(0)
-    for i in range(dy.size):
-        out[i] = dy[i] if (y[i] > z and y[i] <= top) else z
-
-
-def _masked_dy(dy, y, ceiling):
-    top = relu_mask_top("fc_backward", ceiling, dy.dtype)
-    y = like(y, dy, "relu_out", dy.shape)
-    out = np.empty_like(dy)
-    _relu_mask(dy.reshape(-1), y.reshape(-1), top, out.reshape(-1))
-    return out
 
 
 def _epilogue(y, bias, relu, hi):
@@ -156,8 +138,9 @@ def fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=np.inf):
     x, x2, w = _x2(x, w, "fc_backward")
     n = x2.shape[0]
     dy = like(dy, x, "dy", (n, w.shape[0]))
-    if relu_out is not None:
-        dy = _masked_dy(dy, relu_out, ceiling)
+    if relu_out is not None:   # the ReLU's backward, read from its output (in (0, ceiling) where its input is)
+        top = relu_mask_top("fc_backward", ceiling, dy.dtype)
+        dy = masked_copies(dy, 1, like(relu_out, dy, "relu_out", dy.shape), top, "fc_backward")[0]
     dx = out_empty(x2.shape, x.dtype) if need_dx else None
 
     def work(chunks):
