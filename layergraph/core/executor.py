@@ -688,8 +688,13 @@ class Executor:
                    np.zeros_like(next(x for x in dys if x is not None)) for j, d in enumerate(dys)]
             step.op.need_dx = needs
             step.op.x_nhwc, step.op.y_nhwc = layouts.get(step.name, (False, False))
-            dxs, g = step.op.backward(self.k, dys, ctxs.pop(step.name) if release else ctxs[step.name],
-                                      self.params[step.name])
+            adds = self._dx_adds(step, needs, grads_act, converted)
+            step.op.dx_add = adds
+            try:
+                dxs, g = step.op.backward(self.k, dys, ctxs.pop(step.name) if release else ctxs[step.name],
+                                          self.params[step.name])
+            finally:
+                step.op.dx_add = None
             if step.name in converted:   # an input given in the other layout: its gradient goes back
                 dxs = list(dxs)
                 for j, to_pm in converted[step.name]:
@@ -697,15 +702,30 @@ class Executor:
                         dxs[j] = _channel_major(dxs[j]) if to_pm else _pixel_major(dxs[j])
             if g:
                 grads[step.name] = g
-            for ref, dx, wanted in zip(step.inputs, dxs, needs):
+            for j, (ref, dx, wanted) in enumerate(zip(step.inputs, dxs, needs)):
                 if not wanted or dx is None:
                     continue
-                if ref in grads_act:
+                if adds is not None and adds[j] is not None:   # the op added what was gathered there
+                    grads_act[ref] = dx
+                elif ref in grads_act:
                     grads_act[ref] = _accumulate(grads_act[ref], dx)
                 else:
                     grads_act[ref] = dx
         self.input_grads = grads_act  # what is left: gradients at the input layers' outputs
         return grads
+
+
+    def _dx_adds(self, step, needs, grads_act, converted):
+        """Op.dx_add for this backward (CPU, an op that ``adds_dx``): per input, the gradient
+        already gathered at it, where one is and the op's dx comes in its layout (not an input
+        the pixel-major training plan converted) and the input is read once by the step;
+        None where there is none."""
+        if self.device != "cpu" or not step.op.adds_dx:
+            return None
+        turned = {j for j, _ in converted.get(step.name, ())}
+        adds = tuple(grads_act.get(ref) if needs[j] and j not in turned and step.inputs.count(ref) == 1 else None
+                     for j, ref in enumerate(step.inputs))
+        return adds if any(a is not None for a in adds) else None
 
 
 def _worth_pixel_major(readers, cands, passes):

@@ -33,6 +33,12 @@ class Op:
     # Only the ops the plan puts there read them: a convolution, a batch normalization, global
     # average pooling (core/executor.py _train_layout_plan).
     y_nhwc: bool = False
+    # An op whose backward can add a gradient already gathered at an input to that input's dx
+    # (``adds_dx``): the CPU executor then sets ``dx_add`` before backward, per input the array to
+    # add (or None), and takes the dx returned as the input's whole gradient (one pass instead of
+    # the sum afterwards; a convolution: in its dx's epilogue). None outside that call.
+    adds_dx: bool = False
+    dx_add: tuple | None = None
 
     def seq_out(self, seq):
         """The sequence metadata of this op's outputs given its input's (the same by default)."""

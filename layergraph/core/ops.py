@@ -90,6 +90,7 @@ def _unchanged(src, check):
 
 
 class ConvOp(Op):
+    adds_dx = True   # conv_backward's dx_add (core/op.py)
     learnable_names = ("Weights", "Bias")
 
     def _groups(self):
@@ -200,7 +201,10 @@ class ConvOp(Op):
     def backward(self, k, dys, ctx, P):
         args, kw = self._hp()
         need_dx = self.need_dx is None or self.need_dx[0]  # no dx for the network input: no W^T dy, no col2im
-        dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, need_dx=need_dx, **self._layouts(kw))
+        kw = self._layouts(kw)
+        if self.dx_add is not None and self.dx_add[0] is not None:
+            kw = dict(kw, dx_add=self.dx_add[0])
+        dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, need_dx=need_dx, **kw)
         return [dx], {"Weights": dw, "Bias": db}
 
 

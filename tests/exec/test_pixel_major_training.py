@@ -272,3 +272,34 @@ def test_layout_arguments_are_checked():
     with pytest.raises(ValueError, match="fused pooling takes channel-major"):
         norm.bn_forward_train(x, np.ones(2), np.zeros(2), 1e-5, relu=True, pool=(2, 2, 2, 2, 0, 0, 0, 0),
                               x_layout="nhwc")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("planned", [True, False])
+def test_gathered_gradients_added_in_the_convolutions_dx_are_the_same(plan, monkeypatch, dtype, planned):
+    """A residual block's input gradient: the shortcut's, added in the next convolution's dx
+    (Op.dx_add), equals the sum made afterwards, to the bit, in both training layouts."""
+    from layergraph.core.ops import ConvOp
+    plan(planned)
+    net = residual_net()
+    x, W = _data(3, 7)
+    x, W = x.astype(dtype), W.astype(dtype)
+    calls = []
+    real = cv.conv_backward
+
+    def spy(*a, **kw):
+        calls.append(kw.get("dx_add") is not None)
+        return real(*a, **kw)
+    ex = net.executor("cpu", dtype)
+    monkeypatch.setattr(ex, "k", lambda fam, op: spy if (fam, op) == ("conv", "backward") else E.Executor.k(ex, fam, op))
+    _, grads, _, ig = _pass(ex, x, W, input_grads=True)
+    assert sum(calls) >= 2, "some convolutions added a gathered gradient"
+    assert all(s.op.dx_add is None for s in ex.steps), "dx_add is let go after each backward"
+    monkeypatch.setattr(ConvOp, "adds_dx", False)
+    ex0 = net.executor("cpu", dtype)
+    _, grads0, _, ig0 = _pass(ex0, x, W, input_grads=True)
+    for layer in grads0:
+        for name in grads0[layer]:
+            np.testing.assert_array_equal(grads[layer][name], grads0[layer][name], err_msg=f"{layer} {name}")
+    for ref in ig0:
+        np.testing.assert_array_equal(ig[ref], ig0[ref])
