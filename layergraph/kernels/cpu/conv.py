@@ -729,6 +729,55 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
     return dx, dW, dbs.sum(axis=0).astype(dt)
 
 
+def _winograd_dw_ok(dtype, c, f, kh, kw, sh, sw, dh, dw, groups, pv):
+    """Whether _grads_winograd computes this filter gradient (winograd.dw_eligible at stride 1, one
+    group)."""
+    return groups == 1 and sh == sw == 1 and _winograd.dw_eligible(dtype, c, f, kh, kw, dh, dw, pv)
+
+
+def _grads_winograd(dy, x, f, pt, pl, pv, x_nhwc, dy_nhwc):
+    """(dW (F x C x 3 x 3), db) of a 3x3 stride-1 convolution through Winograd F(3x3, 2x2)
+    (winograd.dw_chunk), the batch split over the pool in chunks of about _TILE_VALUES / C tiles
+    (at least one chunk per thread); x N x C x H x W or (``x_nhwc``) N x H x W x C, dy likewise
+    (``dy_nhwc``), channel-major ones transposed to rows chunk by chunk (in cache); db from dy's
+    rows in the same pass."""
+    n, c, h, wd = (x.shape[0], x.shape[3], x.shape[1], x.shape[2]) if x_nhwc else x.shape
+    oh, ow = dy.shape[1:3] if dy_nhwc else dy.shape[2:]
+    p, q = oh * ow, h * wd
+    dt = dy.dtype
+    tiles = ((oh + 1) // 2) * ((ow + 1) // 2)
+    sub = max(1, min(_winograd.TILE_VALUES // max(c, f) // tiles, -(-n // _threads())))
+    nchunks = -(-n // sub)
+    Ms = np.empty((nchunks, 16, c, f), dt)
+    dbs = np.zeros((nchunks, f), np.float64)
+    x2 = x.reshape(n * q, c) if x_nhwc else None
+    x3 = None if x_nhwc else x.reshape(n, c, q)
+    dy2 = dy.reshape(n * p, f) if dy_nhwc else None
+    dy3 = None if dy_nhwc else dy.reshape(n, f, p)
+    none = np.zeros(0)
+
+    def work(chunks):
+        xt = None if x_nhwc else _workspace((sub * q, c), dt, "rx")
+        dyt = None if dy_nhwc else _workspace((sub * p, f), dt, "rdy")
+        for s0, s1 in chunks:
+            m, k = s1 - s0, s0 // sub
+            if dy_nhwc:
+                d = dy2[s0 * p:s1 * p]
+                _column_sums(d, dbs[k], row_group(f))
+            else:
+                d = dyt[:m * p]
+                _to_rows(dy3[s0:s1], d, dbs[k], True)
+            if x_nhwc:
+                xr = x2[s0 * q:s1 * q]
+            else:
+                xr = xt[:m * q]
+                _to_rows(x3[s0:s1], xr, none, False)
+            _winograd.dw_chunk(xr, d, m, h, wd, oh, ow, pt, pl, pv, Ms[k])
+
+    _batch_parallel(work, n, sub)
+    return _winograd.dw_from_products(Ms.sum(axis=0), f, c), dbs.sum(axis=0).astype(dt)
+
+
 # -- padding ----------------------------------------------------------------------------------
 def _pad_index(n, before, after, mode):
     """Source index along one axis for each padded position; -1 where a constant goes."""
@@ -1122,6 +1171,12 @@ def _backward_channel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, pa
         if isinstance(padding, str):
             dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dxp, dw2, db
+    if (not need_dx and _dx_route(x.dtype, f, q, kh, kw) is not None
+            and _winograd_dw_ok(x.dtype, c, f, kh, kw, q["sh"], q["sw"], q["dh"], q["dw"], q["groups"], pv)):
+        # dW alone where dx has a route of its own (the route above computes dW by this call):
+        # through Winograd's filter gradient, the same numbers with and without dx
+        dw2, db = _grads_winograd(dy, xp, f, q["pt"], q["pl"], pv, False, False)
+        return None, dw2, db
     if _rows_eligible(c, q["groups"], q["sh"], q["sw"]) or _few_channels_dw(x.dtype, c, f, q):
         dx, dw2, db = _grads_rows(dy, xp, w, q["dh"], q["dw"], q["pt"], q["pl"], pv, bool(need_dx))
     else:
@@ -1203,15 +1258,22 @@ def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padd
     rows = p["groups"] == 1 and not isinstance(padding, str) and not _depthwise(xv, p)
     rows_c = _ROWS_MIN_C <= c <= _ROWS_MAX_C
     if rows and p["sh"] == p["sw"] == 1 and (rows_c or _few_channels_dw(x.dtype, c, f, p)):
-        route = _dx_route(x.dtype, f, p, kh, kw, _WINOGRAD_DX_PM_MIN_F if dy_nhwc else None) if need_dx else None
-        if route is not None:   # dx on direct.py's or Winograd's kernel, pixel-major out; dW as below
+        # dx's route, whether dx is wanted or not: where it has one, dW is computed on its own, through
+        # Winograd's filter gradient where that applies (the same dW with and without dx)
+        route = _dx_route(x.dtype, f, p, kh, kw, _WINOGRAD_DX_PM_MIN_F if dy_nhwc else None)
+        if need_dx and route is None:   # dx and dW together on the rows
+            dx, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, True, x_nhwc,
+                                      dy_nhwc, add)
+            return dx, dw2.reshape(w.shape), db
+        dx = None
+        if need_dx:   # dx on direct.py's or Winograd's kernel, pixel-major out
             dx = _dx_forward(dy, w, route, h, wd, dy_nhwc, (n, f, oh, ow), add if x_nhwc else None)
             if not x_nhwc:
                 dx = _plus(nhwc_to_nchw(dx), add, x)
-            _, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, False, x_nhwc, dy_nhwc)
+        if route is not None and _winograd_dw_ok(x.dtype, c, f, kh, kw, 1, 1, p["dh"], p["dw"], 1, padding):
+            dw2, db = _grads_winograd(dy, x, f, p["pt"], p["pl"], padding, x_nhwc, dy_nhwc)
         else:
-            dx, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, bool(need_dx), x_nhwc,
-                                      dy_nhwc, add)
+            _, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, False, x_nhwc, dy_nhwc)
         return dx, dw2.reshape(w.shape), db
     if rows and rows_c and x_nhwc and dy_nhwc:
         # a strided convolution (ResNet's downsampling ones): both ways on the rows, no transpose

@@ -264,6 +264,30 @@ def products(Z, U2, M):
                  one, one, zero, zero, uf, (b * 4 + a) * c * f, f, f, t, mf)
 
 
+@njit(cache=True, nogil=True)
+def dw_products(Z, Ed, out):
+    """Winograd's filter-gradient products (winograd.py, F(3x3, 2x2)) with _taps: out[4a + b, ch,
+    k] = sum over tiles t of V[a, b][t, ch] Ed[4a + b, t, k], V[a, b] = Z[a, zi, :, lo:lo + C] as
+    products reads it. Its "pixels" are 6 (4, 2, 1) channels of one tile (pstep 1), its reduction
+    runs over the tiles (kh = T, rstep = Z's 2C per tile; kw = c = 1), its 16 filters are Ed's rows.
+    Z 4 x 3 x T x 2C, Ed 16 x T x F, out 16 x C x F, float32, F a multiple of 16."""
+    t = Z.shape[2]
+    c = Z.shape[3] // 2
+    f = Ed.shape[2]
+    zf = Z.reshape(-1)
+    ef = Ed.reshape(-1)
+    of = out.reshape(-1)
+    acc = np.empty(_ACC, np.float32)
+    zero, one = f - f, f - f + 1   # integer variables, not literals (one compile of _row)
+    for b in range(4):
+        zi = b if b < 3 else 0
+        lo = c if b == 3 else 0
+        for a in range(4):
+            k = a * 4 + b
+            _row(acc, zf, (a * 3 + zi) * t * 2 * c + lo, k * c * f, f, one, one, t, one, 2 * c, zero, ef,
+                 k * t * f, f, f, c, of)
+
+
 def weights(w, cache=None):
     """The F x C x FH x FW weights as (FH*FW*C) x Fp float32 (rows tap-major, channel-minor; F
     padded with zero columns to Fp, a multiple of 16); kept in ``cache`` (a dict held with these
