@@ -251,10 +251,14 @@ def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, hi, res, S, ybuf,
 
 @njit(cache=True, nogil=True)
 def _dy_rows(dy2, oh, ow, th, tw, r0, r1, e2, Ed):
-    """Ed[4a + b, (R - r0)*tw + tj, :] = (A E A^T)[a, b] for the tiles of tile rows r0 <= R < r1
-    (R = obs*th + ti) of the pixel-major rows dy2 (obs*oh*ow x F): E = dy's 2x2 block at (2ti,
-    2tj), zero beyond OH x OW; A's rows 1, 0 / 1, 1 / 1, -1 / 0, -1. e2 (4 x 2tw*F): one tile row
-    after A along the columns."""
+    """Ed[a, zi, (R - r0)*tw*2F + ...] for the tile rows r0 <= R < r1 (R = obs*th + ti) of the
+    pixel-major rows dy2 (obs*oh*ow x F), laid out as _input_rows's Z: A E A^T for E = dy's 2x2
+    block at (2ti, 2tj) (zero beyond OH x OW), A's rows 1, 0 / 1, 1 / 1, -1 / 0, -1, with the
+    signs of A's last row left out (dw_from_products puts them back: exact). Along the rows, into
+    e2 (4 x 2tw*F): d0, d0 + d1, d0 - d1, d1; along the columns, over the row of tiles viewed as
+    pairs of pixels (2F values per tile), zi 0: the row itself (its first F values per tile are
+    b = 0, its second b = 3 without the sign), 1: r[e] + r[e + F] (b = 1), 2: r[e] - r[e + F]
+    (b = 2), whose second F values per tile are computed and not used. Loops over whole rows."""
     f = dy2.shape[1]
     gf = dy2.reshape(-1)
     owf = ow * f
@@ -266,7 +270,7 @@ def _dy_rows(dy2, oh, ow, th, tw, r0, r1, e2, Ed):
         i0 = 2 * ti
         b0 = (o * oh + i0) * owf
         d0 = gf[b0:b0 + owf]
-        v0, v1, v2, v3 = e2[0], e2[1], e2[2], e2[3]
+        v0, v1, v2, v3 = e2[0, :owf], e2[1, :owf], e2[2, :owf], e2[3, :owf]
         if i0 + 1 < oh:
             d1 = gf[b0 + owf:b0 + 2 * owf]
             for j in range(owf):
@@ -276,7 +280,7 @@ def _dy_rows(dy2, oh, ow, th, tw, r0, r1, e2, Ed):
             for j in range(owf):
                 v2[j] = d0[j] - d1[j]
             for j in range(owf):
-                v3[j] = -d1[j]
+                v3[j] = d1[j]
         else:
             for j in range(owf):
                 v0[j] = d0[j]
@@ -286,28 +290,22 @@ def _dy_rows(dy2, oh, ow, th, tw, r0, r1, e2, Ed):
                 v2[j] = d0[j]
             for j in range(owf):
                 v3[j] = z
-        for a in range(4):   # an odd OW: the last tile's second column is zero
-            va = e2[a]
-            for j in range(owf, L):
-                va[j] = z
-        t0 = (R - r0) * tw
+        q0 = (R - r0) * L
         for a in range(4):
             va = e2[a]
-            for tj in range(tw):
-                p0 = va[2 * tj * f:(2 * tj + 1) * f]
-                p1 = va[(2 * tj + 1) * f:(2 * tj + 2) * f]
-                q0 = Ed[4 * a, t0 + tj]
-                q1 = Ed[4 * a + 1, t0 + tj]
-                q2 = Ed[4 * a + 2, t0 + tj]
-                q3 = Ed[4 * a + 3, t0 + tj]
-                for k in range(f):
-                    q0[k] = p0[k]
-                for k in range(f):
-                    q1[k] = p0[k] + p1[k]
-                for k in range(f):
-                    q2[k] = p0[k] - p1[k]
-                for k in range(f):
-                    q3[k] = -p1[k]
+            for j in range(owf, L + f):   # zero beyond OW (an odd OW's last column; r[e + F]'s last pixel)
+                va[j] = z
+            y0 = Ed[a, 0, q0:q0 + L]
+            y1 = Ed[a, 1, q0:q0 + L]
+            y2 = Ed[a, 2, q0:q0 + L]
+            ra = va[:L]
+            rb = va[f:f + L]
+            for j in range(L):
+                y0[j] = ra[j]
+            for j in range(L):
+                y1[j] = ra[j] + rb[j]
+            for j in range(L):
+                y2[j] = ra[j] - rb[j]
 
 
 def dw_eligible(dtype, c, f, kh, kw, dh, dw, pv):
@@ -336,19 +334,19 @@ def dw_chunk(xr, dyr, m, h, wd, oh, ow, pt, pl, pv, out):
     th, tw = (oh + 1) // 2, (ow + 1) // 2
     T = m * th * tw
     Z = _workspace((4, 3, T, 2 * c), dt, "wz")
-    Ed = _workspace((16, T, f), dt, "wed")
+    Ed = _workspace((4, 3, T, 2 * f), dt, "wed")
     e = _workspace((4, (2 * tw + 2) * c), dt, "we")
-    e2 = _workspace((4, 2 * tw * f), dt, "we2")
+    e2 = _workspace((4, (2 * tw + 1) * f), dt, "we2")
     pvrow = _workspace((wd * c,), dt, "wpv")
     pvrow[:] = pv
     _input_rows(xr, h, wd, pt, pl, dt.type(pv), th, tw, 0, m * th, pvrow, e, Z.reshape(4, 3, -1))
-    _dy_rows(dyr, oh, ow, th, tw, 0, m * th, e2, Ed)
+    _dy_rows(dyr, oh, ow, th, tw, 0, m * th, e2, Ed.reshape(4, 3, -1))
     if dt == np.float32 and f % 16 == 0:
         _direct.dw_products(Z, Ed, out)
         return
-    for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, c))):   # V[a, b] as products reads it
+    for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, 1))):   # V[a, b] and Ed[a, b] as products reads them
         for a in range(4):
-            np.matmul(Z[a, zi, :, lo:lo + c].T, Ed[4 * a + b], out=out[4 * a + b])
+            np.matmul(Z[a, zi, :, lo * c:(lo + 1) * c].T, Ed[a, zi, :, lo * f:(lo + 1) * f], out=out[4 * a + b])
 
 
 def dw_from_products(M, f, c):
@@ -361,15 +359,16 @@ def dw_from_products(M, f, c):
 
 @njit(inline="always")
 def _gt(m0, m1, m2, m3):
-    """G^T times a column (m0, m1, m2, m3): the three sums, in float64."""
+    """G^T S times a column (m0, m1, m2, m3), S = diag(1, 1, 1, -1): the three sums, in float64."""
     h = 0.5 * (m1 + m2)
-    return m0 + h, 0.5 * (m1 - m2), h + m3
+    return m0 + h, 0.5 * (m1 - m2), h - m3
 
 
 @njit(cache=True, nogil=True)
 def _dw_output(M, out):
-    """out[f, c] = G^T M[:, c, f] G (M[4a + b]; G's rows 1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2, 1/2 /
-    0, 0, 1 as sums, in float64)."""
+    """out[f, c] = G^T S M[:, c, f] S G (M[4a + b]; G's rows 1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2,
+    1/2 / 0, 0, 1 as sums, in float64; S = diag(1, 1, 1, -1): the signs of A's last row that
+    _dy_rows leaves out, put back by subtracting instead of adding)."""
     f, c = out.shape[0], out.shape[1]
     for ci in range(c):
         for fi in range(f):

@@ -155,8 +155,9 @@ def test_not_taken_outside_its_range(spy):
 
 
 def test_dw_output_transform_is_g_transposed_m_g():
+    """G^T S M S G, S = diag(1, 1, 1, -1): the signs of A's last row, left out of dy's transform."""
     g = np.random.default_rng(4)
     M = g.standard_normal((16, 3, 5))
-    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
+    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, -1]])
     want = np.einsum("ai,abcf,bj->fcij", G, M.reshape(4, 4, 3, 5), G)
     np.testing.assert_allclose(wg.dw_from_products(M, 5, 3), want, rtol=1e-14, atol=1e-14)
