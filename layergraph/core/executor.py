@@ -270,7 +270,8 @@ class Executor:
             if self.device == "cpu":
                 fusions = self._train_fusions()
                 cands = {s.name for s in self.steps if s.op.layer.family == "conv" and s.op.pixel_major_train_ok()}
-                worth = _worth_pixel_major(self._readers(), cands, lambda r: _train_follows(r, fusions))
+                worth = _worth_pixel_major(self._readers(), cands, lambda r: _train_follows(r, fusions),
+                                           lambda r: _reads_pm(r) and r.op.takes_pixel_major())
                 plan = {name for name in cands if worth((name, "out"))}
             self._train_layout_cache = plan
         return plan
@@ -569,7 +570,7 @@ class Executor:
             want, y_nhwc = [x_nhwc], True
         elif anypm and _train_follows(step, fusions) and all(acts[ref].ndim == 4 for ref in refs):
             want, x_nhwc, y_nhwc = [True] * len(refs), True, True
-        elif anypm and _reads_gap(step):
+        elif anypm and _reads_pm(step) and step.op.takes_pixel_major(acts[refs[0]]):
             want, x_nhwc = [True], True
         xs, converted = [], []
         for j, (ref, to_pm) in enumerate(zip(refs, want)):
@@ -728,19 +729,21 @@ class Executor:
         return adds if any(a is not None for a in adds) else None
 
 
-def _worth_pixel_major(readers, cands, passes):
+def _worth_pixel_major(readers, cands, passes, reads=None):
     """worth(ref) of the pixel-major plans (prediction's and training's): every reader of ref
     takes that layout (a convolution in ``cands``, a step that ``passes`` it on, global average
-    pooling: _reads_gap) and at least one leads to such a convolution or to the pooling, directly
-    or through steps that pass it on."""
+    pooling or a fully connected layer on images: _reads_pm) and at least one leads to such a
+    convolution or such a reader, directly or through steps that pass it on. ``reads``: which
+    of those readers count (default: all)."""
     memo: dict = {}
+    reads = reads or _reads_pm
 
     def worth(ref):
         if ref not in memo:
             memo[ref] = False   # a cycle cannot occur (topological order); this only guards
             rs = readers.get(ref, [])
-            memo[ref] = bool(rs) and all(r.name in cands or passes(r) or _reads_gap(r) for r in rs) and any(
-                r.name in cands or _reads_gap(r) or worth((r.name, r.outputs[0])) for r in rs)
+            memo[ref] = bool(rs) and all(r.name in cands or passes(r) or reads(r) for r in rs) and any(
+                r.name in cands or reads(r) or worth((r.name, r.outputs[0])) for r in rs)
         return memo[ref]
     return worth
 
@@ -764,8 +767,9 @@ def _train_follows(step, fusions) -> bool:
     return _layout_blind(step)
 
 
-def _reads_gap(step) -> bool:
-    """Global average pooling (an op that ``reads_pixel_major``) of one input."""
+def _reads_pm(step) -> bool:
+    """An op that ``reads_pixel_major`` (global average pooling, a fully connected layer on
+    images) of one input."""
     return step.op.reads_pixel_major and len(step.inputs) == 1
 
 

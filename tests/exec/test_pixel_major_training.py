@@ -122,7 +122,7 @@ def test_a_first_convolution_with_16_filters_is_planned(plan):
 def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_back(plan):
     # r0 (pixel-major: c0 is planned, for c1) feeds c1 and the addition; c1 leads to no other
     # convolution, so it is not planned and reads a channel-major copy, and the addition gets n1's
-    # output as a pixel-major copy; its output goes through a ReLU to a fully connected layer,
+    # output as a pixel-major copy; its output goes through a ReLU to an average pooling,
     # which reads a channel-major copy; the gradients go back to their activations' layouts
     import layergraph as L
     lg = L.layerGraph([L.imageInputLayer([6, 6, 3], "Normalization", "none", "Name", "in"),
@@ -130,8 +130,8 @@ def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_ba
                        L.batchNormalizationLayer("Name", "n0"), L.reluLayer("Name", "r0"),
                        L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c1"),
                        L.batchNormalizationLayer("Name", "n1"), L.additionLayer(2, "Name", "add"),
-                       L.reluLayer("Name", "r2"), L.fullyConnectedLayer(4, "Name", "fc"),
-                       L.softmaxLayer("Name", "sm")])
+                       L.reluLayer("Name", "r2"), L.averagePooling2dLayer(2, "Name", "ap"),
+                       L.fullyConnectedLayer(4, "Name", "fc"), L.softmaxLayer("Name", "sm")])
     lg = L.connectLayers(lg, "r0", "add/in2")
     L.rng(6)
     net = L.dlnetwork(lg)
@@ -140,7 +140,7 @@ def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_ba
     ex = net.executor("cpu", np.float64)
     assert ex._train_layout_plan() == {"c0"}
     acts, grads, _, ig = _pass(ex, x, W, keep={("r2", "out")}, input_grads=True)
-    assert ex._train_converted == {"c1": [(0, False)], "add": [(0, True)], "fc": [(0, False)]}
+    assert ex._train_converted == {"c1": [(0, False)], "add": [(0, True)], "ap": [(0, False)]}
     plan(False)
     acts0, grads0, _, ig0 = _pass(net.executor("cpu", np.float64), x, W, keep={("r2", "out")}, input_grads=True)
     np.testing.assert_allclose(acts[("r2", "out")], acts0[("r2", "out")], rtol=1e-12, atol=1e-12)
@@ -291,7 +291,8 @@ def test_gathered_gradients_added_in_the_convolutions_dx_are_the_same(plan, monk
         calls.append(kw.get("dx_add") is not None)
         return real(*a, **kw)
     ex = net.executor("cpu", dtype)
-    monkeypatch.setattr(ex, "k", lambda fam, op: spy if (fam, op) == ("conv", "backward") else E.Executor.k(ex, fam, op))
+    monkeypatch.setattr(ex, "k", lambda fam, op: spy if (fam, op) == ("conv", "backward")
+                        else E.Executor.k(ex, fam, op))
     _, grads, _, ig = _pass(ex, x, W, input_grads=True)
     assert sum(calls) >= 2, "some convolutions added a gathered gradient"
     assert all(s.op.dx_add is None for s in ex.steps), "dx_add is let go after each backward"
@@ -303,3 +304,56 @@ def test_gathered_gradients_added_in_the_convolutions_dx_are_the_same(plan, monk
             np.testing.assert_array_equal(grads[layer][name], grads0[layer][name], err_msg=f"{layer} {name}")
     for ref in ig0:
         np.testing.assert_array_equal(ig[ref], ig0[ref])
+
+
+def _head_net(relu):
+    """conv -> BN -> ReLU -> fully connected (-> ReLU -> fully connected) -> softmax: the seed
+    CNN's head, its fully connected layer reading the pixel-major ReLU output."""
+    import layergraph as L
+    layers = [L.imageInputLayer([6, 5, 3], "Normalization", "none", "Name", "in"),
+              L.convolution2dLayer(3, 8, "Name", "c0"), L.convolution2dLayer(3, 12, "Padding", 1, "Name", "c1"),
+              L.batchNormalizationLayer("Name", "n1"), L.reluLayer("Name", "r1"),
+              L.fullyConnectedLayer(4, "Name", "fc")]
+    layers += [L.reluLayer("Name", "r2"), L.fullyConnectedLayer(5, "Name", "fc2")] if relu else \
+        [L.fullyConnectedLayer(5, "Name", "fc2")]
+    L.rng(11)
+    return L.dlnetwork(layers + [L.softmaxLayer("Name", "sm")])
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("n", [8, 3])
+def test_a_fully_connected_layer_reads_the_pixel_major_output(plan, relu, n):
+    """The fully connected layer after conv -> BN -> ReLU reads its pixel-major input as it is
+    where its weights are small beside the batch (FullyConnectedOp.takes_pixel_major: 3F <= 2N;
+    else a channel-major copy): its dW back in the weights' order, dx pixel-major; the same
+    gradients as the channel-major pass, and float64 central differences."""
+    net = _head_net(relu)
+    g = np.random.default_rng(n)
+    x, W = g.standard_normal((n, 3, 6, 5)), g.standard_normal((n, 5, 1, 1))
+    ex = net.executor("cpu", np.float64)
+    assert ex._train_layout_plan() == {"c1"}
+    _, grads, _, ig = _pass(ex, x, W, input_grads=True)
+    if n == 8:
+        assert ex._train_layout["fc"] == (True, False) and "fc" not in ex._train_converted
+    else:
+        assert ex._train_converted["fc"] == [(0, False)]
+    plan(False)
+    _, grads0, _, ig0 = _pass(net.executor("cpu", np.float64), x, W, input_grads=True)
+    for layer in grads0:
+        for name in grads0[layer]:
+            np.testing.assert_allclose(grads[layer][name], grads0[layer][name], rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{layer} {name}")
+    np.testing.assert_allclose(ig[("in", "out")], ig0[("in", "out")], rtol=1e-10, atol=1e-12)
+    if n == 8:
+        plan(True)
+        _check_fd(ex, x, W, grads, ("c1", "n1", "fc", "fc2"), np.random.default_rng(12))
+
+
+def test_without_the_fully_connected_switch_the_head_stays_channel_major(plan, monkeypatch):
+    """FullyConnectedOp.TRAIN_PIXEL_MAJOR off: the training plan does not count on the fully
+    connected layer, so the convolution before it stays channel-major (prediction's plan keeps it)."""
+    from layergraph.core.ops import FullyConnectedOp
+    monkeypatch.setattr(FullyConnectedOp, "TRAIN_PIXEL_MAJOR", False)
+    net = _head_net(False)
+    ex = net.executor("cpu", np.float64)
+    assert ex._train_layout_plan() == set() and "c1" in ex._pixel_major
