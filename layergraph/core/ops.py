@@ -405,8 +405,11 @@ class FullyConnectedOp(Op):
         size = self.in_sizes[0]
         return not size.is_sequence and len(size.spatial) == 2
 
-    # whether training reads a pixel-major input too (prediction always may: the weights' copy is kept)
-    TRAIN_PIXEL_MAJOR = True
+    # whether training reads a pixel-major input too (prediction always may: the weights' copy is
+    # kept). Off: on the seed CNN at batch 32 the pixel-major BN and the weights' copies cost what
+    # the transposes saved (1.02 of the CPU time; 0.92 at 128), and a cold start would compile the
+    # pixel-major BN kernels instead (docs/performance.md, session 15)
+    TRAIN_PIXEL_MAJOR = False
 
     def takes_pixel_major(self, x=None) -> bool:
         """In training (TRAIN_PIXEL_MAJOR), whether this pass's pixel-major input x is read as it

@@ -322,11 +322,13 @@ def _head_net(relu):
 
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("n", [8, 3])
-def test_a_fully_connected_layer_reads_the_pixel_major_output(plan, relu, n):
-    """The fully connected layer after conv -> BN -> ReLU reads its pixel-major input as it is
-    where its weights are small beside the batch (FullyConnectedOp.takes_pixel_major: 3F <= 2N;
-    else a channel-major copy): its dW back in the weights' order, dx pixel-major; the same
-    gradients as the channel-major pass, and float64 central differences."""
+def test_a_fully_connected_layer_reads_the_pixel_major_output(plan, monkeypatch, relu, n):
+    """With FullyConnectedOp.TRAIN_PIXEL_MAJOR, the fully connected layer after conv -> BN -> ReLU
+    reads its pixel-major input as it is where its weights are small beside the batch
+    (takes_pixel_major: 3F <= 2N; else a channel-major copy): its dW back in the weights' order,
+    dx pixel-major; the same gradients as the channel-major pass, and float64 central differences."""
+    from layergraph.core.ops import FullyConnectedOp
+    monkeypatch.setattr(FullyConnectedOp, "TRAIN_PIXEL_MAJOR", True)
     net = _head_net(relu)
     g = np.random.default_rng(n)
     x, W = g.standard_normal((n, 3, 6, 5)), g.standard_normal((n, 5, 1, 1))
@@ -349,11 +351,10 @@ def test_a_fully_connected_layer_reads_the_pixel_major_output(plan, relu, n):
         _check_fd(ex, x, W, grads, ("c1", "n1", "fc", "fc2"), np.random.default_rng(12))
 
 
-def test_without_the_fully_connected_switch_the_head_stays_channel_major(plan, monkeypatch):
-    """FullyConnectedOp.TRAIN_PIXEL_MAJOR off: the training plan does not count on the fully
-    connected layer, so the convolution before it stays channel-major (prediction's plan keeps it)."""
-    from layergraph.core.ops import FullyConnectedOp
-    monkeypatch.setattr(FullyConnectedOp, "TRAIN_PIXEL_MAJOR", False)
+def test_without_the_fully_connected_switch_the_head_stays_channel_major(plan):
+    """FullyConnectedOp.TRAIN_PIXEL_MAJOR off (the default): the training plan does not count on
+    the fully connected layer, so the convolution before it stays channel-major (prediction's plan
+    keeps it)."""
     net = _head_net(False)
     ex = net.executor("cpu", np.float64)
     assert ex._train_layout_plan() == set() and "c1" in ex._pixel_major
