@@ -680,12 +680,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
             tmp = _workspace((c, f), dt, "rtmp")
         for s0, s1 in chunks:
             m, k = s1 - s0, s0 // sub
-            if dy_nhwc:
-                d = dy2[s0 * p:s1 * p]
-                _column_sums(d, dbs[k], row_group(f))
-            else:
-                d = dyt[:m * p]
-                _to_rows(dy3[s0:s1], d, dbs[k], True)
+            d = _dy_rows(dy2, dy3, s0, s1, p, dyt, dbs[k])
             if planes:
                 xs = xc[:m]
                 _from_rows(x2[s0 * q:s1 * q], nob, False, inf, xs)
@@ -729,6 +724,18 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
     return dx, dW, dbs.sum(axis=0).astype(dt)
 
 
+def _dy_rows(dy2, dy3, s0, s1, p, dyt, sums):
+    """The rows (pixels x F) of dy for observations s0:s1, their column sums into ``sums`` (db's):
+    the pixel-major dy2's as they are, else the channel-major dy3's transposed into dyt."""
+    if dy2 is not None:
+        d = dy2[s0 * p:s1 * p]
+        _column_sums(d, sums, row_group(d.shape[1]))
+        return d
+    d = dyt[:(s1 - s0) * p]
+    _to_rows(dy3[s0:s1], d, sums, True)
+    return d
+
+
 def _winograd_dw_ok(dtype, c, f, kh, kw, sh, sw, dh, dw, groups, pv):
     """Whether _grads_winograd computes this filter gradient (winograd.dw_eligible at stride 1, one
     group)."""
@@ -761,12 +768,7 @@ def _grads_winograd(dy, x, f, pt, pl, pv, x_nhwc, dy_nhwc):
         dyt = None if dy_nhwc else _workspace((sub * p, f), dt, "rdy")
         for s0, s1 in chunks:
             m, k = s1 - s0, s0 // sub
-            if dy_nhwc:
-                d = dy2[s0 * p:s1 * p]
-                _column_sums(d, dbs[k], row_group(f))
-            else:
-                d = dyt[:m * p]
-                _to_rows(dy3[s0:s1], d, dbs[k], True)
+            d = _dy_rows(dy2, dy3, s0, s1, p, dyt, dbs[k])
             if x_nhwc:
                 xr = x2[s0 * q:s1 * q]
             else:

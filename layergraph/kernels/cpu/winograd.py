@@ -249,8 +249,19 @@ def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, hi, res, S, ybuf,
 # G^T M G once per call (dw_from_products). 16 multiply-adds per tile and (c, f) instead of 36.
 
 
+@njit(inline="always")
+def _copy_sum_diff(a, b, n, y0, y1, y2):
+    """y0 = a, y1 = a + b, y2 = a - b over n values (three loops, each vectorized)."""
+    for j in range(n):
+        y0[j] = a[j]
+    for j in range(n):
+        y1[j] = a[j] + b[j]
+    for j in range(n):
+        y2[j] = a[j] - b[j]
+
+
 @njit(cache=True, nogil=True)
-def _dy_rows(dy2, oh, ow, th, tw, r0, r1, e2, Ed):
+def _dy_rows(dy2, oh, ow, th, tw, r0, r1, e2, zrow, Ed):
     """Ed[a, zi, (R - r0)*tw*2F + ...] for the tile rows r0 <= R < r1 (R = obs*th + ti) of the
     pixel-major rows dy2 (obs*oh*ow x F), laid out as _input_rows's Z: A E A^T for E = dy's 2x2
     block at (2ti, 2tj) (zero beyond OH x OW), A's rows 1, 0 / 1, 1 / 1, -1 / 0, -1, with the
@@ -258,7 +269,8 @@ def _dy_rows(dy2, oh, ow, th, tw, r0, r1, e2, Ed):
     e2 (4 x 2tw*F): d0, d0 + d1, d0 - d1, d1; along the columns, over the row of tiles viewed as
     pairs of pixels (2F values per tile), zi 0: the row itself (its first F values per tile are
     b = 0, its second b = 3 without the sign), 1: r[e] + r[e + F] (b = 1), 2: r[e] - r[e + F]
-    (b = 2), whose second F values per tile are computed and not used. Loops over whole rows."""
+    (b = 2), whose second F values per tile are computed and not used. Loops over whole rows;
+    zrow: OW*F zeros."""
     f = dy2.shape[1]
     gf = dy2.reshape(-1)
     owf = ow * f
@@ -270,42 +282,17 @@ def _dy_rows(dy2, oh, ow, th, tw, r0, r1, e2, Ed):
         i0 = 2 * ti
         b0 = (o * oh + i0) * owf
         d0 = gf[b0:b0 + owf]
-        v0, v1, v2, v3 = e2[0, :owf], e2[1, :owf], e2[2, :owf], e2[3, :owf]
-        if i0 + 1 < oh:
-            d1 = gf[b0 + owf:b0 + 2 * owf]
-            for j in range(owf):
-                v0[j] = d0[j]
-            for j in range(owf):
-                v1[j] = d0[j] + d1[j]
-            for j in range(owf):
-                v2[j] = d0[j] - d1[j]
-            for j in range(owf):
-                v3[j] = d1[j]
-        else:
-            for j in range(owf):
-                v0[j] = d0[j]
-            for j in range(owf):
-                v1[j] = d0[j]
-            for j in range(owf):
-                v2[j] = d0[j]
-            for j in range(owf):
-                v3[j] = z
+        d1 = gf[b0 + owf:b0 + 2 * owf] if i0 + 1 < oh else zrow   # an odd OH: the last tile's second row is zero
+        _copy_sum_diff(d0, d1, owf, e2[0, :owf], e2[1, :owf], e2[2, :owf])
+        v3 = e2[3, :owf]
+        for j in range(owf):
+            v3[j] = d1[j]
         q0 = (R - r0) * L
         for a in range(4):
             va = e2[a]
             for j in range(owf, L + f):   # zero beyond OW (an odd OW's last column; r[e + F]'s last pixel)
                 va[j] = z
-            y0 = Ed[a, 0, q0:q0 + L]
-            y1 = Ed[a, 1, q0:q0 + L]
-            y2 = Ed[a, 2, q0:q0 + L]
-            ra = va[:L]
-            rb = va[f:f + L]
-            for j in range(L):
-                y0[j] = ra[j]
-            for j in range(L):
-                y1[j] = ra[j] + rb[j]
-            for j in range(L):
-                y2[j] = ra[j] - rb[j]
+            _copy_sum_diff(va[:L], va[f:f + L], L, Ed[a, 0, q0:q0 + L], Ed[a, 1, q0:q0 + L], Ed[a, 2, q0:q0 + L])
 
 
 def dw_eligible(dtype, c, f, kh, kw, dh, dw, pv):
@@ -340,7 +327,9 @@ def dw_chunk(xr, dyr, m, h, wd, oh, ow, pt, pl, pv, out):
     pvrow = _workspace((wd * c,), dt, "wpv")
     pvrow[:] = pv
     _input_rows(xr, h, wd, pt, pl, dt.type(pv), th, tw, 0, m * th, pvrow, e, Z.reshape(4, 3, -1))
-    _dy_rows(dyr, oh, ow, th, tw, 0, m * th, e2, Ed.reshape(4, 3, -1))
+    zrow = _workspace((ow * f,), dt, "wz0")
+    zrow[:] = 0
+    _dy_rows(dyr, oh, ow, th, tw, 0, m * th, e2, zrow, Ed.reshape(4, 3, -1))
     if dt == np.float32 and f % 16 == 0:
         _direct.dw_products(Z, Ed, out)
         return
