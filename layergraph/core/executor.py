@@ -39,6 +39,11 @@ PROGRAM = True
 # average pooling between them; False turns it off (the tests compare both).
 PIXEL_MAJOR_TRAINING = True
 
+# In that plan, a residual block's addition (and the ReLU after it) computed in the affine pass of
+# the batch normalization that gives its later input (Executor._train_residual_bns); False: the
+# layers one by one (the tests compare both: the same numbers).
+RESIDUAL_BN_TRAINING = True
+
 # The activations prediction fuses into a convolution's or fully connected layer's epilogue (and
 # a residual addition's): ReLU, and the clipped ReLU (ReLU6), min(max(x, 0), Ceiling).
 FUSED_RELUS = ("relu", "clippedrelu")
@@ -96,6 +101,7 @@ class Executor:
         self._device_params: dict[str, dict] | None = None  # non-'cpu': self.params on the device
         self.__dict__.pop("_train_fusions_cache", None)
         self.__dict__.pop("_train_layout_cache", None)
+        self.__dict__.pop("_train_residual_cache", None)
         self.__dict__.pop("_grad_refs_cache", None)
         self.__dict__.pop("_no_seq_metas", None)
         self.__dict__.pop("_program_cache", None)
@@ -248,6 +254,38 @@ class Executor:
             self._train_fusions_cache = fusions
         return fusions
 
+    def _train_residual_bns(self) -> dict:
+        """{batch normalization: (addition, ReLU or None, the addition's other input)}, by name,
+        where a two-input addition (not the network's output) reads the BN's output alone, the BN
+        is the later of its inputs' layers in the plan (the other input is computed first) and
+        takes the pixel-major plan's layouts (_train_follows): the training pass then computes the
+        addition, and the ReLU fused with it (_train_fusions), in the BN's affine pass
+        (BatchNormOp.forward_train_residual; 'cpu'; forward checks RESIDUAL_BN_TRAINING and the
+        layouts)."""
+        plan = self.__dict__.get("_train_residual_cache")
+        if plan is None:
+            plan = {}
+            if self.device == "cpu":
+                readers, fusions = self._readers(), self._train_fusions()
+                producer = {(s.name, p): s for s in self.steps for p in s.outputs}
+                for add in self.steps:
+                    if (add.op.layer.family != "addition" or len(add.inputs) != 2 or add.inputs[0] == add.inputs[1]
+                            or len(add.outputs) != 1 or add.op.layer.is_output):
+                        continue
+                    srcs = [producer.get(ref) for ref in add.inputs]
+                    cands = [j for j, b in enumerate(srcs) if b is not None and b.op.layer.family == "batchnorm"
+                             and _train_follows(b, fusions) and len(readers.get(add.inputs[j], [])) == 1]
+                    if not cands:
+                        continue
+                    j = max(cands, key=lambda i: self._index[srcs[i].name])
+                    other = srcs[1 - j]
+                    if other is not None and self._index[other.name] > self._index[srcs[j].name]:
+                        continue
+                    relu = fusions.get(add.name, (None, None))[0]
+                    plan[srcs[j].name] = (add.name, None if relu is None else relu.name, add.inputs[1 - j])
+            self._train_residual_cache = plan
+        return plan
+
     def _readers(self) -> dict:
         """{(layer, port): the steps that read it}, in plan order."""
         readers: dict[tuple[str, str], list[Step]] = {}
@@ -365,6 +403,7 @@ class Executor:
         # this training pass's layouts: {step: (x_nhwc, y_nhwc)}, {step: [(input index, to
         # pixel-major)] converted for it}, the refs that are pixel-major and their converted copies
         self._train_layout, self._train_converted, self._train_pm = {}, {}, set()
+        residual_bns = self._train_residual_bns() if tplan and RESIDUAL_BN_TRAINING else {}
         copies: dict = {}
         for i, step in enumerate(self.steps):
             op = step.op
@@ -387,6 +426,9 @@ class Executor:
             # BN over padded vector sequences: its own masked path (an image sequence's op folds the
             # valid steps itself, fused or not: core/ops_folding.py)
             padded = op.seq is not None and not op.seq.full and not getattr(op, "folds_valid_steps", False)
+            if step.name in residual_bns and self._bn_residual(step, xs_t, acts, keep, residual_bns[step.name], ctxs,
+                                                               fused_away, copies):
+                continue
             # a kept BN output: unfused
             if fusion is not None and not padded and (step.name, step.outputs[0]) not in keep:
                 relu, pool = fusion
@@ -551,6 +593,41 @@ class Executor:
             for ref in drops:
                 acts.pop(ref, None)
         return acts
+
+    def _bn_residual(self, step, xs, acts, keep, fusion, ctxs, fused_away, copies) -> bool:
+        """The residual fusion of batch normalization ``step`` in this training pass
+        (_train_residual_bns), if its output is pixel-major (``op.y_nhwc``), the addition's other
+        input is computed and 4-D (a channel-major one goes as the pixel-major copy the addition
+        would read, its gradient turned back: _train_converted), and no output in between is kept:
+        the addition's (and its ReLU's) output from the BN's pass, the contexts each backward
+        expects (the BN's plain one, the addition's with the ReLU's mask). True where it ran."""
+        add_name, relu_name, other = fusion
+        add = self.steps[self._index[add_name]]
+        relu = self.steps[self._index[relu_name]] if relu_name is not None else None
+        if (not step.op.y_nhwc or other not in acts or np.ndim(acts[other]) != 4
+                or (step.name, step.outputs[0]) in keep or (relu is not None and (add.name, add.outputs[0]) in keep)):
+            return False
+        r = acts[other]
+        if other not in self._train_pm:
+            key = (other, True)
+            if key not in copies:
+                copies[key] = _pixel_major(r)
+            r = copies[key]
+            self._train_converted[add.name] = [(add.inputs.index(other), True)]
+        y, ctx = step.op.forward_train_residual(self.k, xs[0], self.params[step.name], r, relu is not None,
+                                                _ceiling(relu))
+        ctxs[step.name] = ctx
+        self.batch_stats[step.name] = (ctx[1], ctx[2])
+        ctxs[add.name] = {"relu_out": y, "ceiling": _ceiling(relu)} if relu is not None else None
+        fused_away.add(add.name)
+        last = (add.name, add.outputs[0])
+        if relu is not None:
+            fused_away.add(relu.name)
+            self._fused_into[relu.name] = add.name
+            last = (relu.name, relu.outputs[0])
+        acts[last] = y
+        self._train_pm.add(last)
+        return True
 
     def _train_inputs(self, step, acts, tplan, fusions, copies) -> list:
         """The inputs of ``step`` in a training pass with the pixel-major plan ``tplan``

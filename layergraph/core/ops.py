@@ -269,6 +269,15 @@ class BatchNormOp(Op):
         y, mean, var, arg = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True, pool=pool)
         return y, (x, mean, var, {"pool_out": (y, arg)})
 
+    def forward_train_residual(self, k, x, P, residual, relu, ceiling=np.inf):
+        """Training forward of the BN, a residual block's addition of ``residual`` to its output and
+        (``relu``) the ReLU after it (clipped at ``ceiling``) in one pass (pixel-major x, the
+        executor's residual fusion): (y, the BN's own context: its backward takes the gradient at
+        its output, which the addition's backward gives as before)."""
+        y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], self.layer.Epsilon, relu=relu,
+                                                       ceiling=ceiling, x_layout="nhwc", residual=residual)
+        return y, (x, mean, var)
+
     def _forward_valid_steps(self, k, x, P, eps):
         """A padded batch of vector sequences (N x C x T): the batch statistics over each
         sequence's own steps only, as the feature batch of those steps (padding gives 0)."""

@@ -358,3 +358,95 @@ def test_without_the_fully_connected_switch_the_head_stays_channel_major(plan):
     net = _head_net(False)
     ex = net.executor("cpu", np.float64)
     assert ex._train_layout_plan() == set() and "c1" in ex._pixel_major
+
+
+def test_the_residual_fusions_of_the_plan():
+    """The BN that gives an addition's later input computes the addition and its ReLU: b0's second
+    BN (the shortcut r0 is computed first), b1's shortcut BN (after b1's second BN)."""
+    ex = residual_net().executor("cpu", np.float64)
+    assert ex._train_residual_bns() == {"b0n2": ("b0add", "b0r", ("r0", "out")),
+                                        "b1skipn": ("b1add", "b1r", ("b1n2", "out"))}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("act", ["relu", "leaky"])
+def test_the_residual_fusion_gives_the_same_numbers(monkeypatch, dtype, act):
+    """A residual block's BN, addition and ReLU in one pass (RESIDUAL_BN_TRAINING) against the
+    layers one by one: outputs, kept activations, batch statistics and every gradient to the
+    bit (the same operations in the same order), in both float types."""
+    net = residual_net(act)
+    x, W = _data(4, 3)
+    x, W = x.astype(dtype), W.astype(dtype)
+    keep = {("b1n2", "out"), ("tail", "out")}
+    ex = net.executor("cpu", dtype)
+    ran = []
+    real = E.Executor._bn_residual
+
+    def spy(self, step, *a):
+        done = real(self, step, *a)
+        ran.append((step.name, done))
+        return done
+    monkeypatch.setattr(E.Executor, "_bn_residual", spy)
+    acts, grads, stats, ig = _pass(ex, x, W, keep, input_grads=True)
+    assert ran == [("b0n2", True), ("b1skipn", True)]
+    monkeypatch.setattr(E, "RESIDUAL_BN_TRAINING", False)
+    ran.clear()
+    ex0 = net.executor("cpu", dtype)
+    acts0, grads0, stats0, ig0 = _pass(ex0, x, W, keep, input_grads=True)
+    assert ran == []
+    for ref in acts0:
+        np.testing.assert_array_equal(acts[ref], acts0[ref], err_msg=str(ref))
+    for name in stats0:
+        for a, b in zip(stats[name], stats0[name]):
+            np.testing.assert_array_equal(a, b)
+    for layer in grads0:
+        for name in grads0[layer]:
+            np.testing.assert_array_equal(grads[layer][name], grads0[layer][name], err_msg=f"{layer} {name}")
+    for ref in ig0:
+        np.testing.assert_array_equal(ig[ref], ig0[ref])
+
+
+def test_a_kept_output_inside_the_fusion_leaves_it_unfused(monkeypatch):
+    """A kept addition output (its ReLU fused after it) or a kept BN output: the layers one by one,
+    and the kept activation is returned."""
+    ran = []
+    real = E.Executor._bn_residual
+
+    def spy(self, step, *a):
+        done = real(self, step, *a)
+        ran.append((step.name, done))
+        return done
+    monkeypatch.setattr(E.Executor, "_bn_residual", spy)
+    net = residual_net()
+    x, W = _data(2, 4)
+    for kept in (("b0add", "out"), ("b0n2", "out")):
+        ran.clear()
+        acts, _, _, _ = _pass(net.executor("cpu", np.float64), x, W, keep={kept})
+        assert ran == [("b0n2", False), ("b1skipn", True)] and kept in acts
+
+
+def test_the_residual_argument_is_checked():
+    x = np.zeros((2, 3, 3, 4))
+    with pytest.raises(ValueError, match="a fused residual takes pixel-major data"):
+        norm.bn_forward_train(x, np.ones(3), np.zeros(3), 1e-5, residual=x)
+    with pytest.raises(ValueError, match="residual: expected shape"):
+        norm.bn_forward_train(x, np.ones(4), np.zeros(4), 1e-5, x_layout="nhwc", residual=np.zeros((2, 3, 3, 5)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ceiling", [None, np.inf, 6.0])
+def test_batchnorm_with_a_residual_is_bn_then_the_addition(dtype, ceiling):
+    """bn_forward_train(residual=) against bn_forward_train and addition_forward (with its ReLU):
+    to the bit; the statistics unchanged."""
+    from layergraph.kernels.cpu.combine import addition_forward
+    g = np.random.default_rng(1)
+    for shape in [(5, 9, 7, 16), (2, 3, 4, 5), (32, 8, 8, 64)]:
+        x, r = g.standard_normal(shape).astype(dtype), g.standard_normal(shape).astype(dtype)
+        sc, of = g.standard_normal(shape[-1]).astype(dtype), g.standard_normal(shape[-1]).astype(dtype)
+        relu = ceiling is not None
+        kw = dict(relu=True, ceiling=ceiling) if relu else {}
+        y, m, v = norm.bn_forward_train(x, sc, of, 1e-5, x_layout="nhwc", residual=r, **kw)
+        y0, m0, v0 = norm.bn_forward_train(x, sc, of, 1e-5, x_layout="nhwc")
+        np.testing.assert_array_equal(y, addition_forward([y0, r], **kw))
+        np.testing.assert_array_equal(m, m0)
+        np.testing.assert_array_equal(v, v0)
