@@ -323,3 +323,20 @@ def test_the_fully_connected_layers_kept_weights_follow_an_update_in_place():
         E.PIXEL_MAJOR = True
     assert not np.allclose(y0, y1)
     np.testing.assert_allclose(y1, want, rtol=1e-12, atol=1e-13)
+
+
+def test_a_kept_activation_before_the_fully_connected_layer_comes_back_channel_major(plan_off):
+    """Outputs= of the ReLU the fully connected layer reads pixel-major: N x C x H x W as without
+    the plan (MATLAB's H x W x C x N in predict)."""
+    L.rng(9)
+    net = L.dlnetwork([L.imageInputLayer([6, 5, 3], "Normalization", "none"), L.convolution2dLayer(3, 8, "Name", "c0"),
+                       L.convolution2dLayer(3, 12, "Padding", 1, "Name", "c1"), L.reluLayer("Name", "r1"),
+                       L.fullyConnectedLayer(4, "Name", "fc"), L.softmaxLayer("Name", "sm")])
+    assert "c1" in net.executor("cpu", np.float64)._pixel_major
+    X = np.random.default_rng(5).standard_normal((6, 5, 3, 3))
+    outs = net.predict(X, Outputs=["r1", "sm"], dtype=np.float64)
+    plan_off()
+    refs = net.predict(X, Outputs=["r1", "sm"], dtype=np.float64)
+    for a, r in zip(outs, refs):
+        assert a.shape == r.shape
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-13)
