@@ -41,6 +41,8 @@ def announce_compiling(file=None) -> None:
 
 
 _BACKGROUND_ENV = "LAYERGRAPH_BACKGROUND_COMPILE"
+# the packages the helper process imports as bare modules (their __init__ not run)
+_BARE = ("layergraph", "layergraph.train", "layergraph.kernels", "layergraph.kernels.cpu")
 _background = None   # the helper process, started at most once per process
 
 
@@ -67,8 +69,15 @@ def background_compile(dtype="float32"):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
     env[_BACKGROUND_ENV] = "0"  # the helper starts no helper
-    # this layergraph first, also before the working directory's (python -c puts that first)
-    code = (f"import sys; sys.path.insert(0, {root!r}); "
+    # this layergraph first, also before the working directory's (python -c puts that first); its
+    # packages as bare modules, so that the helper imports the kernel modules it calls and not the
+    # packages' __init__ (the dialects, the layers, the registry: 0.7 s of CPU before its first
+    # compile, against 0.4 s for numba, numpy and the kernels); and without SciPy, which numba's
+    # first compilation imports for its BLAS (np.dot; 0.2 s), a call no kernel of its list makes
+    code = (f"import os, sys, types; root = {root!r}; sys.path.insert(0, root); sys.modules['scipy'] = None\n"
+            f"for name in {_BARE!r}:\n"
+            f"    m = sys.modules[name] = types.ModuleType(name)\n"
+            f"    m.__path__ = [os.path.join(root, *name.split('.'))]\n"
             f"from layergraph.train.compiling import _compile_backward; _compile_backward({str(dtype)!r})")
     try:
         _background = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
@@ -93,29 +102,28 @@ def cache_looks_cold() -> bool:
 
 
 def _compile_backward(dtype):
-    """In the helper process: the backward kernels, each called once on tiny arrays of ``dtype``.
-    First the kernels at the end of a CNN's forward, which the run reaches only after compiling its
-    convolutions (a pixel-major result transposed back, batch normalization fused with ReLU,
-    softmax, cross-entropy), then SGDM's update (a run reaches it last), then those of a CNN's
-    backward in the reverse of the order its first iteration reaches them (the first convolution's
-    dW, 16 filters on direct.py's micro-kernel, batch normalization fused with ReLU and max pooling,
-    an inner convolution's pixel-major path, dx through _im2row and dW on the same micro-kernel,
-    batch normalization fused with ReLU, softmax), so that the run, compiling its forward and then
-    its backward from the loss down, and this process, going up, meet at one kernel at most instead
-    of compiling the same ones side by side; then the less common ones (plain batch normalization,
-    the im2col path's dW and dx, the depthwise convolution)."""
+    """In the helper process: the kernels of a CNN's backward, each called once on tiny arrays of
+    ``dtype``. First direct.py's micro-kernel (_row: a run's first convolution compiles its own
+    kernel first and then loads _row from what this process wrote), then SGDM's update (a run reaches
+    it last), then the backward in the reverse of the order a first iteration reaches its kernels
+    (the first convolution's dW, 16 filters on direct.py's micro-kernel; batch normalization fused
+    with ReLU and max pooling; an inner convolution's pixel-major path, dx through _im2row and dW
+    on the same micro-kernel; batch normalization fused with ReLU; softmax; cross-entropy), then the
+    end of a CNN's forward (softmax, batch normalization fused with ReLU, a pixel-major result
+    transposed back), so that the run, compiling its forward and then its backward from the loss
+    down, and this process, going up, meet at one kernel at most instead of compiling the same ones
+    side by side; then the less common ones (plain batch normalization, the im2col path's dW and
+    dx, the depthwise convolution). Imported with its packages bare (background_compile): only
+    the kernel modules."""
     import numpy as np
 
-    from ..kernels.cpu import conv, loss, norm, softmax, update
+    from ..kernels.cpu import conv, direct, loss, norm, softmax, update
     dt = np.dtype(dtype)
+    if dt == np.float32:
+        direct.row_address()
     x = np.linspace(-1.0, 1.0, 2 * 2 * 4 * 4).astype(dt).reshape(2, 2, 4, 4)
     c = np.ones(2, dt)
     p = np.full((2, 2), 0.5, dt)  # stands for the softmax forward's output (also this process's)
-    # the end of the forward (about 1.3 s of the seed CNN's compile, after its convolutions')
-    conv.nhwc_to_nchw(np.ones((2, 4, 4, 2), dt))
-    norm.bn_forward_train(x, c, c, 1e-5, relu=True)
-    softmax.softmax_forward(p)
-    loss.crossentropyex_backward(p, np.eye(2, dtype=dt))
     update.sgdm_update(np.ones(4, dt), np.ones(4, dt), np.zeros(4, dt), 0.01, 0.9)  # after the backward: the solver
     y = np.ones((2, 2, 2, 2), dt)  # stands for a fused forward's pooled output (the forward is this process's)
     w = np.ones((2, 2, 3, 3), dt)
@@ -128,6 +136,11 @@ def _compile_backward(dtype):
     conv.conv_backward(np.ones((2, 32, 4, 4), dt), x8, np.ones((32, 8, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1)
     norm.bn_backward(x, x, c, c, c, 1e-5, relu_out=x)
     softmax.softmax_backward(np.ones_like(p), x[:, :, 0, 0], p)
+    loss.crossentropyex_backward(p, np.eye(2, dtype=dt))
+    # the end of the forward, after its convolutions
+    softmax.softmax_forward(p)
+    norm.bn_forward_train(x, c, c, 1e-5, relu=True)
+    conv.nhwc_to_nchw(np.ones((2, 4, 4, 2), dt))
     norm.bn_backward(x, x, c, c, c, 1e-5)
     conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1, need_dx=False)  # im2col: dW, db
     conv.conv_backward(np.ones((2, 2, 4, 4), dt), x8, np.ones((2, 8, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1)  # rows

@@ -99,15 +99,65 @@ def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, w
     return sig, codegen
 
 
+# _row's callers (_chunk, products, _dw_chunk) call it through its address, a run-time argument
+# (row_address()), not as a jitted callee: numba links a callee's LLVM module into each caller's
+# and optimizes and compiles it again there (about 0.4 s of LLVM time per caller at a cold start,
+# docs/performance.md, h_cold3); through the address, _row is compiled once per process (or
+# loaded from the cache) and its callers' code holds no copy of it (the address is not baked
+# into their cached code: it is an argument). The same machine code, so the same numbers.
+_F32V = types.Array(types.float32, 1, "C")
+_I64 = types.int64
+ROW_SIG = (_F32V, _F32V) + (_I64,) * 9 + (_F32V,) + (_I64,) * 4 + (_F32V,)
+_ROW_ARRAYS = frozenset(i for i, t in enumerate(ROW_SIG) if t is _F32V)
+
+
+@intrinsic
+def _row_at(typingctx, addr, acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, ow, yf):
+    """_row(acc, xf, ...) called through its native entry point at ``addr`` (row_address())."""
+    given = (acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, ow, yf)
+    if not isinstance(addr, types.Integer):
+        return None
+    for i, t in enumerate(given):
+        if i in _ROW_ARRAYS:
+            if not (isinstance(t, types.Array) and t.dtype == types.float32 and t.ndim == 1 and t.layout == "C"
+                    and t.mutable and t.aligned):
+                return None
+        elif not isinstance(t, types.Integer):
+            return None
+
+    def codegen(context, builder, signature, args):
+        vals = [a if i in _ROW_ARRAYS else context.cast(builder, a, t, _I64)
+                for i, (a, t) in enumerate(zip(args[1:], signature.args[1:]))]
+        fnty = context.call_conv.get_function_type(types.none, ROW_SIG)
+        fn = builder.inttoptr(context.cast(builder, args[0], signature.args[0], types.intp), fnty.as_pointer())
+        context.call_conv.call_function(builder, fn, types.none, ROW_SIG, vals)  # _row raises nothing
+        return context.get_dummy_value()
+
+    return types.void(addr, *given), codegen
+
+
+_row_addr = []
+
+
+def row_address():
+    """The address of _row's native entry point for ROW_SIG in this process (compiled, or loaded
+    from numba's cache, at the first call)."""
+    if not _row_addr:
+        _row.compile(ROW_SIG)
+        cres = _row.overloads[ROW_SIG]
+        _row_addr.append(cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name))
+    return _row_addr[0]
+
+
 @njit(cache=True, nogil=True)
 def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, ow, yf):
     """One output row of ow pixels, pixel j's filter k at yf[yb + j*ds + k] (k < f), its input
     from xrow + j*pstep, the weights from wf[wb:]: blocks of 6, 4, 2, 1 pixels, for each 16 filters
     (a last partial 16 pixel by pixel through acc; F = 16k needs no copy, and the few compiled
-    variants of _taps keep the compile time down). A function of its own, not inlined: _chunk,
-    products and _dw_chunk call it with the same types (integer variables where a literal would
-    make numba compile a specialization of its own), so a cold start compiles it once (inlined,
-    each caller compiled its four _taps variants again: 0.6 s)."""
+    variants of _taps keep the compile time down). A function of its own, called through its
+    address (_row_at), so a cold start compiles it once (inlined, each caller compiled its four
+    _taps variants again: 0.6 s; as a jitted callee, each caller's module optimized and compiled
+    a copy of it again)."""
     for f0 in range(0, fp, 16):
         if f0 + 16 > f:   # the last filters are padding
             for j in range(ow):
@@ -207,11 +257,12 @@ def _pad_planes(x3, h, w, pt, pl, pv, xp):
 
 
 @njit(cache=True, nogil=True)
-def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, hi, y):
+def _chunk(rowp, acc, xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, hi, y):
     """For each observation of xs (m x h*w x C pixel-major, or m x C x h*w): pad it into xp
     (hp x wp x C, a workspace), then y's rows (m*oh*ow x F) from it and wt (kh*kw*C x Fp), one output
-    row at a time (_row), + brow (the bias repeated ow times), + res (y's shape, when it has rows),
-    ReLU (act 1) or a ReLU clipped at hi (act 2)."""
+    row at a time (_row at the address rowp; acc a float32 workspace of 16), + brow (the bias
+    repeated ow times), + res (y's shape, when it has rows), ReLU (act 1) or a ReLU clipped at hi
+    (act 2)."""
     m = xs.shape[0]
     hp, wp, c = xp.shape
     fp = wt.shape[1]
@@ -221,8 +272,6 @@ def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow,
     yf = y.reshape(-1)
     rf = res.reshape(-1)
     has_r = res.shape[0] > 0
-    acc = np.empty(_ACC, np.float32)
-    zero = f - f   # an integer variable, not the literal 0: _row's callers type it alike (one compile)
     pstep = sw * c
     rstep = dh * wp * c
     cstep = dw * c
@@ -238,30 +287,28 @@ def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow,
             _pad_planes(xs[i0], h, w, pt, pl, pv, xp)
         for i in range(oh):
             r = (i0 * oh + i) * ow
-            _row(acc, xf, i * sh * wp * c, r * f, f, pstep, cr, kh, kr, rstep, cstep, wf, zero, fp, f, ow, yf)
+            _row_at(rowp, acc, xf, i * sh * wp * c, r * f, f, pstep, cr, kh, kr, rstep, cstep, wf, 0, fp, f, ow, yf)
             _epilogue(yf[r * f:r * f + owf], brow, rf[r * f:r * f + owf] if has_r else rf, has_r, act, hi)
 
 
 @njit(cache=True, nogil=True)
-def products(Z, U2, M):
-    """Winograd F(2x2, 3x3)'s 16 products (winograd.py) with _taps: M[a, b // 2, t, (b % 2)*F + k]
-    = sum over ch of V[a, b][t, ch] U2[b, a][ch, k], where V[a, b] is Z[a, zi, :, lo:lo + C]
-    ((zi, lo) = (0, 0), (1, 0), (2, 0), (0, C) for b = 0..3). Z 4 x 3 x T x 2C, U2 4 x 4 x C x F,
-    M 4 x 2 x T x 2F, float32, F a multiple of 16."""
+def products(rowp, acc, Z, U2, M):
+    """Winograd F(2x2, 3x3)'s 16 products (winograd.py) with _taps (_row at the address rowp):
+    M[a, b // 2, t, (b % 2)*F + k] = sum over ch of V[a, b][t, ch] U2[b, a][ch, k], where V[a, b] is
+    Z[a, zi, :, lo:lo + C] ((zi, lo) = (0, 0), (1, 0), (2, 0), (0, C) for b = 0..3). Z 4 x 3 x T x 2C,
+    U2 4 x 4 x C x F, M 4 x 2 x T x 2F, float32, F a multiple of 16; acc a float32 workspace of 16."""
     t = Z.shape[2]
     c = U2.shape[2]
     f = U2.shape[3]
     zf = Z.reshape(-1)
     uf = U2.reshape(-1)
     mf = M.reshape(-1)
-    acc = np.empty(_ACC, np.float32)
-    zero, one = f - f, f - f + 1   # integer variables, not literals: _row's callers type it alike (one compile)
     for b in range(4):
         zi = b if b < 3 else 0
         lo = c if b == 3 else 0
         for a in range(4):
-            _row(acc, zf, (a * 3 + zi) * t * 2 * c + lo, (a * 2 + b // 2) * t * 2 * f + (b % 2) * f, 2 * f, 2 * c, c,
-                 one, one, zero, zero, uf, (b * 4 + a) * c * f, f, f, t, mf)
+            _row_at(rowp, acc, zf, (a * 3 + zi) * t * 2 * c + lo, (a * 2 + b // 2) * t * 2 * f + (b % 2) * f, 2 * f,
+                    2 * c, c, 1, 1, 0, 0, uf, (b * 4 + a) * c * f, f, f, t, mf)
 
 
 def weights(w, cache=None):
@@ -304,11 +351,20 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
     hi = dt.type(min(ceiling, np.finfo(dt).max))
     pvx = dt.type(pv)
     sub = max(1, min(8, -(-n // _threads())))
+    res0 = res2[:0] if residual is not None else res2
+    if not _row_addr:
+        # this process's first call: _chunk compiles (or loads) before _row (no observations: it
+        # runs nothing and calls no _row), so that a cold start's compile helper process
+        # (train/compiling.py, which compiles _row first) takes _row's compile meanwhile
+        _chunk(0, np.empty(_ACC, dt), xs[:0], x_nhwc, h, wd, pt, pl, pvx, np.empty((hp, wp, c), dt), wt, kh, kw, sh,
+               sw, dh, dw, oh, ow, brow, res0, act, hi, y2[:0])
+    rowp = row_address()
 
     def work(chunks):
         xp = _workspace((hp, wp, c), dt, "dxp")
+        acc = np.empty(_ACC, dt)
         for s0, s1 in chunks:
-            _chunk(xs[s0:s1], x_nhwc, h, wd, pt, pl, pvx, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow,
+            _chunk(rowp, acc, xs[s0:s1], x_nhwc, h, wd, pt, pl, pvx, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow,
                    res2[s0 * p:s1 * p] if residual is not None else res2, act, hi, y2[s0 * p:s1 * p])
 
     _batch_parallel(work, n, sub)
@@ -341,10 +397,10 @@ def _pad_plane_cm(x3, h, w, pt, pl, pv, xp):
 
 
 @njit(cache=True, nogil=True)
-def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
-    """out (kh*kw x C x F) += the filter gradient of the observations xs (m x C x h*w,
+def _dw_chunk(rowp, acc, xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
+    """out (kh*kw x C x F) += (_row at the address rowp) the filter gradient of the observations xs (m x C x h*w,
     channel-major) against dyr (m*oh*ow x F, pixel-major rows of dy), stride 1; xp (C x hp x
-    wp) and tmp (C x F) are workspaces."""
+    wp), tmp (C x F) and acc (16, float32) are workspaces."""
     m = xs.shape[0]
     c, hp, wp = xp.shape
     f = dyr.shape[1]
@@ -352,14 +408,12 @@ def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
     xf = xp.reshape(-1)
     dyf = dyr.reshape(-1)
     tf = tmp.reshape(-1)
-    acc = np.empty(_ACC, np.float32)
-    zero, one = f - f, f - f + 1   # integer variables, not literals: _row's callers type it alike (one compile)
     for i0 in range(m):
         _pad_plane_cm(xs[i0], h, w, pt, pl, pv, xp)
         for a in range(kh):
             for b in range(kw):
-                _row(acc, xf, a * dh * wp + b * dw, zero, f, hp * wp, ow, oh, one, wp, zero, dyf, i0 * p * f, f, f, c,
-                     tf)
+                _row_at(rowp, acc, xf, a * dh * wp + b * dw, 0, f, hp * wp, ow, oh, 1, wp, 0, dyf, i0 * p * f, f, f,
+                        c, tf)
                 o = out[a * kw + b]
                 for ch in range(c):
                     orow = o[ch]
