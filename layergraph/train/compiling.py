@@ -20,14 +20,19 @@ kernel at most, whatever the machine's load. For the seed CNN the helper takes m
 backward's kernels, about half the CPU time a cold first trainNetwork compiles, off its
 critical path on two free cores (docs/performance.md). The helper runs the kernels' own
 wrappers on tiny arrays, so it compiles exactly the signatures that a run's calls compile; it
-computes nothing a run uses, and a kernel it has not finished is compiled here as before.
-``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
+computes nothing a run uses, and a kernel it has not finished is compiled here as before,
+except one that the helper is compiling at that moment: the helper writes the kernels it starts
+and finishes to a status file, and this process, missing such a kernel in the cache, waits for
+the helper to finish it and loads it (``_wait_for_helper``; compiling it here too cost the run
+0.4-0.8 s at a seed CNN's cold start). ``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -41,6 +46,9 @@ def announce_compiling(file=None) -> None:
 
 
 _BACKGROUND_ENV = "LAYERGRAPH_BACKGROUND_COMPILE"
+_STATUS_ENV = "LAYERGRAPH_COMPILE_STATUS"   # the helper's status file: "+name" / "-name" lines
+_WAIT_MAX = 30.0   # seconds this process waits at most for one kernel the helper is compiling
+_status = None     # this process's helper's status file
 # the packages the helper process imports as bare modules (their __init__ not run)
 _BARE = ("layergraph", "layergraph.train", "layergraph.kernels", "layergraph.kernels.cpu")
 _background = None   # the helper process, started at most once per process
@@ -79,13 +87,111 @@ def background_compile(dtype="float32"):
             f"    m = sys.modules[name] = types.ModuleType(name)\n"
             f"    m.__path__ = [os.path.join(root, *name.split('.'))]\n"
             f"from layergraph.train.compiling import _compile_backward; _compile_backward({str(dtype)!r})")
+    global _status
     try:
+        fd, status = tempfile.mkstemp(prefix="layergraph-compile-", suffix=".txt")
+        os.close(fd)
+        env[_STATUS_ENV] = status
         _background = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
     except (OSError, ValueError):  # no subprocess here (a frozen or embedded interpreter): compile in-process
         _background = False
         return None
+    _status = status
+    atexit.register(_remove, status)
+    _watch_kernels()
     return _background
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _helper_compiling() -> set:
+    """The kernels ("module.qualname") the helper has started and not finished, from its status
+    file; empty once it has exited (or when there is no helper)."""
+    if not _background or _background.poll() is not None:
+        return set()
+    try:
+        with open(_status) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return set()
+    busy = set()
+    for ln in lines:
+        if ln[:1] == "+":
+            busy.add(ln[1:])
+        elif ln[:1] == "-":
+            busy.discard(ln[1:])
+    return busy
+
+
+def _wait_for_helper(name) -> bool:
+    """Wait while the helper is compiling the kernel ``name`` (at most _WAIT_MAX seconds); whether
+    it was (then the cache may hold it now)."""
+    if name not in _helper_compiling():
+        return False
+    end = time.monotonic() + _WAIT_MAX
+    while time.monotonic() < end and name in _helper_compiling():
+        time.sleep(0.005)
+    return True
+
+
+def _kernel_caches():
+    """(numba's cache object, "module.qualname") of each kernel of the CPU kernel modules imported
+    so far that has an on-disk cache and is not yet watched (the dispatcher's _cache: a private
+    interface; a kernel without one is left out)."""
+    try:
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:
+        return
+    for mname, mod in list(sys.modules.items()):
+        if not (mname.startswith("layergraph.kernels.cpu.") and mod is not None):
+            continue
+        for obj in list(vars(mod).values()):
+            cache = getattr(obj, "_cache", None) if isinstance(obj, Dispatcher) else None
+            if (cache is None or getattr(cache, "_layergraph_watched", False)
+                    or not (hasattr(cache, "load_overload") and hasattr(cache, "save_overload"))):
+                continue
+            cache._layergraph_watched = True
+            yield cache, f"{obj.py_func.__module__}.{obj.py_func.__qualname__}"
+
+
+def _watch_kernels():
+    """In this process: each kernel's cache look-up, missing a kernel that the helper is compiling,
+    waits for the helper (_wait_for_helper) and looks again."""
+    for cache, name in _kernel_caches():
+        def load_overload(sig, target_context, load=cache.load_overload, name=name):
+            cres = load(sig, target_context)
+            if cres is None and _wait_for_helper(name):
+                cres = load(sig, target_context)
+            return cres
+
+        cache.load_overload = load_overload
+
+
+def _announce(path):
+    """In the helper: "+module.qualname" to the file ``path`` when a kernel's cache look-up misses
+    (numba then compiles it), "-module.qualname" when numba has written it to the cache."""
+    f = open(path, "a", buffering=1)
+    for cache, name in _kernel_caches():
+        def load_overload(sig, target_context, load=cache.load_overload, name=name):
+            cres = load(sig, target_context)
+            if cres is None:
+                f.write(f"+{name}\n")
+            return cres
+
+        def save_overload(sig, cres, save=cache.save_overload, name=name):
+            try:
+                save(sig, cres)
+            finally:
+                f.write(f"-{name}\n")
+
+        cache.load_overload = load_overload
+        cache.save_overload = save_overload
 
 
 def cache_looks_cold() -> bool:
@@ -118,6 +224,8 @@ def _compile_backward(dtype):
     import numpy as np
 
     from ..kernels.cpu import conv, direct, loss, norm, softmax, update
+    if os.environ.get(_STATUS_ENV):
+        _announce(os.environ[_STATUS_ENV])
     dt = np.dtype(dtype)
     if dt == np.float32:
         direct.row_address()
