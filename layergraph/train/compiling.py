@@ -46,7 +46,7 @@ def announce_compiling(file=None) -> None:
 
 
 _BACKGROUND_ENV = "LAYERGRAPH_BACKGROUND_COMPILE"
-_STATUS_ENV = "LAYERGRAPH_COMPILE_STATUS"   # the helper's status file: "+name" / "-name" lines
+_STATUS_ENV = "LAYERGRAPH_COMPILE_STATUS"   # the helper's status file: "+name" / "-name" lines (_announce)
 _WAIT_MAX = 30.0   # seconds this process waits at most for one kernel the helper is compiling
 _status = None     # this process's helper's status file
 # the packages the helper process imports as bare modules (their __init__ not run)
@@ -122,10 +122,11 @@ def _helper_compiling() -> set:
         return set()
     busy = set()
     for ln in lines:
+        name = ln[1:].split("\t", 1)[0]
         if ln[:1] == "+":
-            busy.add(ln[1:])
+            busy.add(name)
         elif ln[:1] == "-":
-            busy.discard(ln[1:])
+            busy.discard(name)
     return busy
 
 
@@ -175,20 +176,21 @@ def _watch_kernels():
 
 def _announce(path):
     """In the helper: "+module.qualname" to the file ``path`` when a kernel's cache look-up misses
-    (numba then compiles it), "-module.qualname" when numba has written it to the cache."""
+    (numba then compiles it), "-module.qualname" when numba has written it to the cache (each
+    line followed by a tab and the time, for a reader's timeline)."""
     f = open(path, "a", buffering=1)
     for cache, name in _kernel_caches():
         def load_overload(sig, target_context, load=cache.load_overload, name=name):
             cres = load(sig, target_context)
             if cres is None:
-                f.write(f"+{name}\n")
+                f.write(f"+{name}\t{time.time():.3f}\n")
             return cres
 
         def save_overload(sig, cres, save=cache.save_overload, name=name):
             try:
                 save(sig, cres)
             finally:
-                f.write(f"-{name}\n")
+                f.write(f"-{name}\t{time.time():.3f}\n")
 
         cache.load_overload = load_overload
         cache.save_overload = save_overload
