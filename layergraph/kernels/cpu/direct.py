@@ -99,54 +99,77 @@ def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, w
     return sig, codegen
 
 
-# _row's callers (_chunk, products, _dw_chunk) call it through its address, a run-time argument
-# (row_address()), not as a jitted callee: numba links a callee's LLVM module into each caller's
-# and optimizes and compiles it again there (about 0.4 s of LLVM time per caller at a cold start,
-# docs/performance.md, h_cold3); through the address, _row is compiled once per process (or
-# loaded from the cache) and its callers' code holds no copy of it (the address is not baked
-# into their cached code: it is an argument). The same machine code, so the same numbers.
+# _row's callers (_chunk, products, _dw_chunk), and _chunk's padding copies, call them through
+# their addresses, run-time arguments (address()), not as jitted callees: numba links a callee's
+# LLVM module into each caller's and optimizes and compiles it again there (about 0.4 s of LLVM
+# time per caller of _row at a cold start), and an inlined one is compiled in every caller
+# (_chunk with both padding copies inlined: 0.7 s more); through the address each is compiled
+# once per process (or loaded from the cache), only where it is used (a network whose
+# convolutions read channel-major data compiles no _pad_rows), and the callers' code holds no
+# copy of it (nor the address, an argument, in their cached code). The same loops, so the same
+# numbers (docs/performance.md, h_cold3).
 _F32V = types.Array(types.float32, 1, "C")
 _I64 = types.int64
 ROW_SIG = (_F32V, _F32V) + (_I64,) * 9 + (_F32V,) + (_I64,) * 4 + (_F32V,)
-_ROW_ARRAYS = frozenset(i for i, t in enumerate(ROW_SIG) if t is _F32V)
+PAD_SIG = (types.Array(types.float32, 2, "C"), _I64, _I64, _I64, _I64, types.float32,
+           types.Array(types.float32, 3, "C"))
 
 
-@intrinsic
-def _row_at(typingctx, addr, acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, ow, yf):
-    """_row(acc, xf, ...) called through its native entry point at ``addr`` (row_address())."""
-    given = (acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, ow, yf)
-    if not isinstance(addr, types.Integer):
-        return None
-    for i, t in enumerate(given):
-        if i in _ROW_ARRAYS:
-            if not (isinstance(t, types.Array) and t.dtype == types.float32 and t.ndim == 1 and t.layout == "C"
-                    and t.mutable and t.aligned):
-                return None
-        elif not isinstance(t, types.Integer):
+def _caller(sig, name):
+    """An intrinsic ``name(addr, *args)``: the numba function compiled for ``sig`` (a tuple of
+    types, returning nothing and raising nothing) called through its native entry point at addr
+    (address()). Integers are cast to sig's; arrays must have sig's dtype, dimensions and C
+    layout (read-only ones too: the same native value)."""
+    def check(given):
+        for t, want in zip(given, sig):
+            if isinstance(want, types.Array):
+                if not (isinstance(t, types.Array) and t.dtype == want.dtype and t.ndim == want.ndim
+                        and t.layout == "C"):
+                    return False
+            elif not (isinstance(t, types.Integer) if isinstance(want, types.Integer) else t == want):
+                return False
+        return True
+
+    def typer(typingctx, addr, given):
+        if not (isinstance(addr, types.Integer) and check(given)):
             return None
 
-    def codegen(context, builder, signature, args):
-        vals = [a if i in _ROW_ARRAYS else context.cast(builder, a, t, _I64)
-                for i, (a, t) in enumerate(zip(args[1:], signature.args[1:]))]
-        fnty = context.call_conv.get_function_type(types.none, ROW_SIG)
-        fn = builder.inttoptr(context.cast(builder, args[0], signature.args[0], types.intp), fnty.as_pointer())
-        context.call_conv.call_function(builder, fn, types.none, ROW_SIG, vals)  # _row raises nothing
-        return context.get_dummy_value()
+        def codegen(context, builder, signature, args):
+            vals = [a if isinstance(w, types.Array) else context.cast(builder, a, t, w)
+                    for a, t, w in zip(args[1:], signature.args[1:], sig)]
+            fnty = context.call_conv.get_function_type(types.none, sig)
+            fn = builder.inttoptr(context.cast(builder, args[0], signature.args[0], types.intp), fnty.as_pointer())
+            context.call_conv.call_function(builder, fn, types.none, sig, vals)  # the callee raises nothing
+            return context.get_dummy_value()
 
-    return types.void(addr, *given), codegen
+        return types.void(addr, *given), codegen
+
+    # numba's intrinsics take named parameters (not *args): one per argument of sig
+    params = ", ".join(f"a{i}" for i in range(len(sig)))
+    space = {"typer": typer}
+    exec(f"def {name}(typingctx, addr, {params}):\n    return typer(typingctx, addr, ({params},))\n", space)
+    return intrinsic(space[name])
 
 
-_row_addr = []
+_row_at = _caller(ROW_SIG, "_row_at")
+_pad_at = _caller(PAD_SIG, "_pad_at")
+_addresses = {}
+
+
+def address(kernel, sig):
+    """The address of ``kernel``'s native entry point for ``sig`` in this process (compiled, or
+    loaded from numba's cache, at the first call)."""
+    key = (kernel.py_func.__name__, sig)
+    if key not in _addresses:
+        kernel.compile(sig)
+        cres = kernel.overloads[sig]
+        _addresses[key] = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
+    return _addresses[key]
 
 
 def row_address():
-    """The address of _row's native entry point for ROW_SIG in this process (compiled, or loaded
-    from numba's cache, at the first call)."""
-    if not _row_addr:
-        _row.compile(ROW_SIG)
-        cres = _row.overloads[ROW_SIG]
-        _row_addr.append(cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name))
-    return _row_addr[0]
+    """address(_row, ROW_SIG)."""
+    return address(_row, ROW_SIG)
 
 
 @njit(cache=True, nogil=True)
@@ -208,7 +231,7 @@ def _epilogue(yrow, brow, rrow, has_r, act, hi):
             yrow[q] = min(max(yrow[q], z), hi)
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _pad_rows(x2, h, w, pt, pl, pv, xp):
     """xp (hp x wp x C) = pv, with the pixel-major rows x2 (h*w x C) at [pt:pt + h, pl:pl + w]."""
     hp, wp, c = xp.shape
@@ -231,7 +254,7 @@ def _pad_rows(x2, h, w, pt, pl, pv, xp):
                     row[j, ch] = pv
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _pad_planes(x3, h, w, pt, pl, pv, xp):
     """_pad_rows from one channel-major observation x3 (C x h*w): the transpose and the padding."""
     hp, wp, c = xp.shape
@@ -257,12 +280,12 @@ def _pad_planes(x3, h, w, pt, pl, pv, xp):
 
 
 @njit(cache=True, nogil=True)
-def _chunk(rowp, acc, xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, hi, y):
+def _chunk(rowp, padp, acc, xs, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, hi, y):
     """For each observation of xs (m x h*w x C pixel-major, or m x C x h*w): pad it into xp
-    (hp x wp x C, a workspace), then y's rows (m*oh*ow x F) from it and wt (kh*kw*C x Fp), one output
-    row at a time (_row at the address rowp; acc a float32 workspace of 16), + brow (the bias
-    repeated ow times), + res (y's shape, when it has rows), ReLU (act 1) or a ReLU clipped at hi
-    (act 2)."""
+    (hp x wp x C, a workspace; _pad_rows or _pad_planes at the address padp), then y's rows
+    (m*oh*ow x F) from it and wt (kh*kw*C x Fp), one output row at a time (_row at the address
+    rowp; acc a float32 workspace of 16), + brow (the bias repeated ow times), + res (y's shape,
+    when it has rows), ReLU (act 1) or a ReLU clipped at hi (act 2)."""
     m = xs.shape[0]
     hp, wp, c = xp.shape
     fp = wt.shape[1]
@@ -281,10 +304,7 @@ def _chunk(rowp, acc, xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, 
     cr, kr = (kw * c, 1) if dw == 1 else (c, kw)
     owf = ow * f
     for i0 in range(m):
-        if x_nhwc:
-            _pad_rows(xs[i0], h, w, pt, pl, pv, xp)
-        else:
-            _pad_planes(xs[i0], h, w, pt, pl, pv, xp)
+        _pad_at(padp, xs[i0], h, w, pt, pl, pv, xp)
         for i in range(oh):
             r = (i0 * oh + i) * ow
             _row_at(rowp, acc, xf, i * sh * wp * c, r * f, f, pstep, cr, kh, kr, rstep, cstep, wf, 0, fp, f, ow, yf)
@@ -344,7 +364,7 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
     p = oh * ow
     y = out_empty((n, oh, ow, f), dt)
     y2 = y.reshape(n * p, f)
-    xs = x.reshape(n, h * wd, c) if x_nhwc else x.reshape(n, c, h * wd)
+    xs = np.ascontiguousarray(x.reshape(n, h * wd, c) if x_nhwc else x.reshape(n, c, h * wd))
     brow = np.tile(np.zeros(f, dt) if bias is None else bias.astype(dt), ow)
     res2 = residual.reshape(n * p, f) if residual is not None else np.zeros((0, f), dt)
     act = 0 if not relu else 1 if ceiling == np.inf else 2
@@ -352,19 +372,20 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
     pvx = dt.type(pv)
     sub = max(1, min(8, -(-n // _threads())))
     res0 = res2[:0] if residual is not None else res2
-    if not _row_addr:
+    pad = _pad_rows if x_nhwc else _pad_planes
+    if (_row.py_func.__name__, ROW_SIG) not in _addresses:
         # this process's first call: _chunk compiles (or loads) before _row (no observations: it
         # runs nothing and calls no _row), so that a cold start's compile helper process
         # (train/compiling.py, which compiles _row first) takes _row's compile meanwhile
-        _chunk(0, np.empty(_ACC, dt), xs[:0], x_nhwc, h, wd, pt, pl, pvx, np.empty((hp, wp, c), dt), wt, kh, kw, sh,
-               sw, dh, dw, oh, ow, brow, res0, act, hi, y2[:0])
-    rowp = row_address()
+        _chunk(0, 0, np.empty(_ACC, dt), xs[:0], h, wd, pt, pl, pvx, np.empty((hp, wp, c), dt), wt, kh, kw, sh, sw,
+               dh, dw, oh, ow, brow, res0, act, hi, y2[:0])
+    rowp, padp = row_address(), address(pad, PAD_SIG)
 
     def work(chunks):
         xp = _workspace((hp, wp, c), dt, "dxp")
         acc = np.empty(_ACC, dt)
         for s0, s1 in chunks:
-            _chunk(rowp, acc, xs[s0:s1], x_nhwc, h, wd, pt, pl, pvx, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow,
+            _chunk(rowp, padp, acc, xs[s0:s1], h, wd, pt, pl, pvx, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow,
                    res2[s0 * p:s1 * p] if residual is not None else res2, act, hi, y2[s0 * p:s1 * p])
 
     _batch_parallel(work, n, sub)
