@@ -211,8 +211,9 @@ def cache_looks_cold() -> bool:
 
 def _compile_backward(dtype):
     """In the helper process: the kernels of a CNN's backward, each called once on tiny arrays of
-    ``dtype``. First direct.py's micro-kernel (_row: a run's first convolution compiles its own
-    kernel first and then loads _row from what this process wrote), then SGDM's update (a run reaches
+    ``dtype``. First direct.py's micro-kernel and padding copy of channel-major data (_row,
+    _pad_planes: a run's first convolution compiles its own kernel first and then loads those two
+    from what this process wrote), then SGDM's update (a run reaches
     it last), then the backward in the reverse of the order a first iteration reaches its kernels
     (the first convolution's dW, 16 filters on direct.py's micro-kernel; batch normalization fused
     with ReLU and max pooling; an inner convolution's pixel-major path, dx through _im2row and dW
@@ -229,8 +230,9 @@ def _compile_backward(dtype):
     if os.environ.get(_STATUS_ENV):
         _announce(os.environ[_STATUS_ENV])
     dt = np.dtype(dtype)
-    if dt == np.float32:
+    if dt == np.float32:   # direct.py's micro-kernel and its copy of channel-major images (a CNN's input)
         direct.row_address()
+        direct.address(direct._pad_planes, direct.PAD_SIG)
     x = np.linspace(-1.0, 1.0, 2 * 2 * 4 * 4).astype(dt).reshape(2, 2, 4, 4)
     c = np.ones(2, dt)
     p = np.full((2, 2), 0.5, dt)  # stands for the softmax forward's output (also this process's)
