@@ -159,7 +159,7 @@ _addresses = {}
 def address(kernel, sig):
     """The address of ``kernel``'s native entry point for ``sig`` in this process (compiled, or
     loaded from numba's cache, at the first call)."""
-    key = (kernel.py_func.__name__, sig)
+    key = (id(kernel), id(sig))   # by identity: hashing numba's types took 5-10 us a call
     if key not in _addresses:
         kernel.compile(sig)
         cres = kernel.overloads[sig]
@@ -373,7 +373,7 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
     sub = max(1, min(8, -(-n // _threads())))
     res0 = res2[:0] if residual is not None else res2
     pad = _pad_rows if x_nhwc else _pad_planes
-    if (_row.py_func.__name__, ROW_SIG) not in _addresses:
+    if (id(_row), id(ROW_SIG)) not in _addresses:
         # this process's first call: _chunk compiles (or loads) before _row (no observations: it
         # runs nothing and calls no _row), so that a cold start's compile helper process
         # (train/compiling.py, which compiles _row first) takes _row's compile meanwhile
