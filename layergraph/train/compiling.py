@@ -213,7 +213,8 @@ def _compile_backward(dtype):
     """In the helper process: the kernels of a CNN's backward, each called once on tiny arrays of
     ``dtype``. First direct.py's micro-kernel and padding copy of channel-major data (_row,
     _pad_planes: a run's first convolution compiles its own kernel first and then loads those two
-    from what this process wrote), then SGDM's update (a run reaches
+    from what this process wrote), batch normalization's statistics (a callee of the run's first
+    BN kernel), then SGDM's update (a run reaches
     it last), then the backward in the reverse of the order a first iteration reaches its kernels
     (the first convolution's dW, 16 filters on direct.py's micro-kernel; batch normalization fused
     with ReLU and max pooling; an inner convolution's pixel-major path, dx through _im2row and dW
@@ -234,6 +235,9 @@ def _compile_backward(dtype):
         direct.row_address()
         direct.address(direct._pad_planes, direct.PAD_SIG)
     x = np.linspace(-1.0, 1.0, 2 * 2 * 4 * 4).astype(dt).reshape(2, 2, 4, 4)
+    # batch normalization's statistics, which the run's first fused BN + ReLU + pooling compiles
+    # as a callee (its own compile then loads them): the two processes' shares come out closer
+    norm._channel_stats(x.reshape(2, 2, 16), 0)
     c = np.ones(2, dt)
     p = np.full((2, 2), 0.5, dt)  # stands for the softmax forward's output (also this process's)
     update.sgdm_update(np.ones(4, dt), np.ones(4, dt), np.zeros(4, dt), 0.01, 0.9)  # after the backward: the solver
