@@ -664,7 +664,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
     pv32 = dt.type(pv)
     # a pixel-major x goes channel-major chunk by chunk (in cache) where dW reads planes
     planes = x_nhwc and (ddw or not xrows)
-    rowp = _direct.row_address() if ddw else 0
+    rowp, padp = (_direct.row_address(), _direct.address(_direct._pad_plane_cm, _direct.PAD_SIG)) if ddw else (0, 0)
 
     def work(chunks):
         rows = _workspace((sub * max(p * K, q * Kd),), dt, "rrows")
@@ -690,8 +690,8 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
             else:
                 xs = None if x_nhwc else x3[s0:s1]
             if ddw:
-                _direct._dw_chunk(rowp, acc, xs, h, wd, pt, pl, pv32, xp, d, kh, kw, dh, dw, oh, ow, tmp,
-                                  dws[k].reshape(kh * kw, c, f))
+                _direct._dw_chunk(rowp, padp, acc, np.ascontiguousarray(xs), h, wd, pt, pl, pv32, xp, d, kh, kw, dh,
+                                  dw, oh, ow, tmp, dws[k].reshape(kh * kw, c, f))
             elif xrows:  # dW^T = x's rows transposed (K x m) times dy's rows (m x F)
                 if x_nhwc:
                     xr = x2[s0 * q:s1 * q]

@@ -418,10 +418,11 @@ def _pad_plane_cm(x3, h, w, pt, pl, pv, xp):
 
 
 @njit(cache=True, nogil=True)
-def _dw_chunk(rowp, acc, xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
-    """out (kh*kw x C x F) += (_row at the address rowp) the filter gradient of the observations xs (m x C x h*w,
-    channel-major) against dyr (m*oh*ow x F, pixel-major rows of dy), stride 1; xp (C x hp x
-    wp), tmp (C x F) and acc (16, float32) are workspaces."""
+def _dw_chunk(rowp, padp, acc, xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
+    """out (kh*kw x C x F) += the filter gradient of the observations xs (m x C x h*w,
+    channel-major) against dyr (m*oh*ow x F, pixel-major rows of dy), stride 1 (_row at the
+    address rowp, _pad_plane_cm at padp); xp (C x hp x wp), tmp (C x F) and acc (16, float32) are
+    workspaces."""
     m = xs.shape[0]
     c, hp, wp = xp.shape
     f = dyr.shape[1]
@@ -430,7 +431,7 @@ def _dw_chunk(rowp, acc, xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, 
     dyf = dyr.reshape(-1)
     tf = tmp.reshape(-1)
     for i0 in range(m):
-        _pad_plane_cm(xs[i0], h, w, pt, pl, pv, xp)
+        _pad_at(padp, xs[i0], h, w, pt, pl, pv, xp)
         for a in range(kh):
             for b in range(kw):
                 _row_at(rowp, acc, xf, a * dh * wp + b * dw, 0, f, hp * wp, ow, oh, 1, wp, 0, dyf, i0 * p * f, f, f,
