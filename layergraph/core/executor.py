@@ -39,6 +39,11 @@ PROGRAM = True
 # average pooling between them; False turns it off (the tests compare both).
 PIXEL_MAJOR_TRAINING = True
 
+# In that plan, a residual block's addition (and the ReLU after it) computed in the affine pass of
+# the batch normalization that gives its later input (Executor._train_residual_bns); False: the
+# layers one by one (the tests compare both: the same numbers).
+RESIDUAL_BN_TRAINING = True
+
 # The activations prediction fuses into a convolution's or fully connected layer's epilogue (and
 # a residual addition's): ReLU, and the clipped ReLU (ReLU6), min(max(x, 0), Ceiling).
 FUSED_RELUS = ("relu", "clippedrelu")
@@ -96,6 +101,7 @@ class Executor:
         self._device_params: dict[str, dict] | None = None  # non-'cpu': self.params on the device
         self.__dict__.pop("_train_fusions_cache", None)
         self.__dict__.pop("_train_layout_cache", None)
+        self.__dict__.pop("_train_residual_cache", None)
         self.__dict__.pop("_grad_refs_cache", None)
         self.__dict__.pop("_no_seq_metas", None)
         self.__dict__.pop("_program_cache", None)
@@ -248,6 +254,38 @@ class Executor:
             self._train_fusions_cache = fusions
         return fusions
 
+    def _train_residual_bns(self) -> dict:
+        """{batch normalization: (addition, ReLU or None, the addition's other input)}, by name,
+        where a two-input addition (not the network's output) reads the BN's output alone, the BN
+        is the later of its inputs' layers in the plan (the other input is computed first) and
+        takes the pixel-major plan's layouts (_train_follows): the training pass then computes the
+        addition, and the ReLU fused with it (_train_fusions), in the BN's affine pass
+        (BatchNormOp.forward_train_residual; 'cpu'; forward checks RESIDUAL_BN_TRAINING and the
+        layouts)."""
+        plan = self.__dict__.get("_train_residual_cache")
+        if plan is None:
+            plan = {}
+            if self.device == "cpu":
+                readers, fusions = self._readers(), self._train_fusions()
+                producer = {(s.name, p): s for s in self.steps for p in s.outputs}
+                for add in self.steps:
+                    if (add.op.layer.family != "addition" or len(add.inputs) != 2 or add.inputs[0] == add.inputs[1]
+                            or len(add.outputs) != 1 or add.op.layer.is_output):
+                        continue
+                    srcs = [producer.get(ref) for ref in add.inputs]
+                    cands = [j for j, b in enumerate(srcs) if b is not None and b.op.layer.family == "batchnorm"
+                             and _train_follows(b, fusions) and len(readers.get(add.inputs[j], [])) == 1]
+                    if not cands:
+                        continue
+                    j = max(cands, key=lambda i: self._index[srcs[i].name])
+                    other = srcs[1 - j]
+                    if other is not None and self._index[other.name] > self._index[srcs[j].name]:
+                        continue
+                    relu = fusions.get(add.name, (None, None))[0]
+                    plan[srcs[j].name] = (add.name, None if relu is None else relu.name, add.inputs[1 - j])
+            self._train_residual_cache = plan
+        return plan
+
     def _readers(self) -> dict:
         """{(layer, port): the steps that read it}, in plan order."""
         readers: dict[tuple[str, str], list[Step]] = {}
@@ -270,7 +308,8 @@ class Executor:
             if self.device == "cpu":
                 fusions = self._train_fusions()
                 cands = {s.name for s in self.steps if s.op.layer.family == "conv" and s.op.pixel_major_train_ok()}
-                worth = _worth_pixel_major(self._readers(), cands, lambda r: _train_follows(r, fusions))
+                worth = _worth_pixel_major(self._readers(), cands, lambda r: _train_follows(r, fusions),
+                                           lambda r: _reads_pm(r) and r.op.takes_pixel_major())
                 plan = {name for name in cands if worth((name, "out"))}
             self._train_layout_cache = plan
         return plan
@@ -364,6 +403,7 @@ class Executor:
         # this training pass's layouts: {step: (x_nhwc, y_nhwc)}, {step: [(input index, to
         # pixel-major)] converted for it}, the refs that are pixel-major and their converted copies
         self._train_layout, self._train_converted, self._train_pm = {}, {}, set()
+        residual_bns = self._train_residual_bns() if tplan and RESIDUAL_BN_TRAINING else {}
         copies: dict = {}
         for i, step in enumerate(self.steps):
             op = step.op
@@ -386,6 +426,9 @@ class Executor:
             # BN over padded vector sequences: its own masked path (an image sequence's op folds the
             # valid steps itself, fused or not: core/ops_folding.py)
             padded = op.seq is not None and not op.seq.full and not getattr(op, "folds_valid_steps", False)
+            if step.name in residual_bns and self._bn_residual(step, xs_t, acts, keep, residual_bns[step.name], ctxs,
+                                                               fused_away, copies):
+                continue
             # a kept BN output: unfused
             if fusion is not None and not padded and (step.name, step.outputs[0]) not in keep:
                 relu, pool = fusion
@@ -551,6 +594,41 @@ class Executor:
                 acts.pop(ref, None)
         return acts
 
+    def _bn_residual(self, step, xs, acts, keep, fusion, ctxs, fused_away, copies) -> bool:
+        """The residual fusion of batch normalization ``step`` in this training pass
+        (_train_residual_bns), if its output is pixel-major (``op.y_nhwc``), the addition's other
+        input is computed and 4-D (a channel-major one goes as the pixel-major copy the addition
+        would read, its gradient turned back: _train_converted), and no output in between is kept:
+        the addition's (and its ReLU's) output from the BN's pass, the contexts each backward
+        expects (the BN's plain one, the addition's with the ReLU's mask). True where it ran."""
+        add_name, relu_name, other = fusion
+        add = self.steps[self._index[add_name]]
+        relu = self.steps[self._index[relu_name]] if relu_name is not None else None
+        if (not step.op.y_nhwc or other not in acts or np.ndim(acts[other]) != 4
+                or (step.name, step.outputs[0]) in keep or (relu is not None and (add.name, add.outputs[0]) in keep)):
+            return False
+        r = acts[other]
+        if other not in self._train_pm:
+            key = (other, True)
+            if key not in copies:
+                copies[key] = _pixel_major(r)
+            r = copies[key]
+            self._train_converted[add.name] = [(add.inputs.index(other), True)]
+        y, ctx = step.op.forward_train_residual(self.k, xs[0], self.params[step.name], r, relu is not None,
+                                                _ceiling(relu))
+        ctxs[step.name] = ctx
+        self.batch_stats[step.name] = (ctx[1], ctx[2])
+        ctxs[add.name] = {"relu_out": y, "ceiling": _ceiling(relu)} if relu is not None else None
+        fused_away.add(add.name)
+        last = (add.name, add.outputs[0])
+        if relu is not None:
+            fused_away.add(relu.name)
+            self._fused_into[relu.name] = add.name
+            last = (relu.name, relu.outputs[0])
+        acts[last] = y
+        self._train_pm.add(last)
+        return True
+
     def _train_inputs(self, step, acts, tplan, fusions, copies) -> list:
         """The inputs of ``step`` in a training pass with the pixel-major plan ``tplan``
         (_train_layout_plan), and its op's ``x_nhwc`` and ``y_nhwc``: a planned convolution reads
@@ -569,7 +647,7 @@ class Executor:
             want, y_nhwc = [x_nhwc], True
         elif anypm and _train_follows(step, fusions) and all(acts[ref].ndim == 4 for ref in refs):
             want, x_nhwc, y_nhwc = [True] * len(refs), True, True
-        elif anypm and _reads_gap(step):
+        elif anypm and _reads_pm(step) and step.op.takes_pixel_major(acts[refs[0]]):
             want, x_nhwc = [True], True
         xs, converted = [], []
         for j, (ref, to_pm) in enumerate(zip(refs, want)):
@@ -688,8 +766,13 @@ class Executor:
                    np.zeros_like(next(x for x in dys if x is not None)) for j, d in enumerate(dys)]
             step.op.need_dx = needs
             step.op.x_nhwc, step.op.y_nhwc = layouts.get(step.name, (False, False))
-            dxs, g = step.op.backward(self.k, dys, ctxs.pop(step.name) if release else ctxs[step.name],
-                                      self.params[step.name])
+            adds = self._dx_adds(step, needs, grads_act, converted)
+            step.op.dx_add = adds
+            try:
+                dxs, g = step.op.backward(self.k, dys, ctxs.pop(step.name) if release else ctxs[step.name],
+                                          self.params[step.name])
+            finally:
+                step.op.dx_add = None
             if step.name in converted:   # an input given in the other layout: its gradient goes back
                 dxs = list(dxs)
                 for j, to_pm in converted[step.name]:
@@ -697,10 +780,12 @@ class Executor:
                         dxs[j] = _channel_major(dxs[j]) if to_pm else _pixel_major(dxs[j])
             if g:
                 grads[step.name] = g
-            for ref, dx, wanted in zip(step.inputs, dxs, needs):
+            for j, (ref, dx, wanted) in enumerate(zip(step.inputs, dxs, needs)):
                 if not wanted or dx is None:
                     continue
-                if ref in grads_act:
+                if adds is not None and adds[j] is not None:   # the op added what was gathered there
+                    grads_act[ref] = dx
+                elif ref in grads_act:
                     grads_act[ref] = _accumulate(grads_act[ref], dx)
                 else:
                     grads_act[ref] = dx
@@ -708,19 +793,34 @@ class Executor:
         return grads
 
 
-def _worth_pixel_major(readers, cands, passes):
+    def _dx_adds(self, step, needs, grads_act, converted):
+        """Op.dx_add for this backward (CPU, an op that ``adds_dx``): per input, the gradient
+        already gathered at it, where one is and the op's dx comes in its layout (not an input
+        the pixel-major training plan converted) and the input is read once by the step;
+        None where there is none."""
+        if self.device != "cpu" or not step.op.adds_dx:
+            return None
+        turned = {j for j, _ in converted.get(step.name, ())}
+        adds = tuple(grads_act.get(ref) if needs[j] and j not in turned and step.inputs.count(ref) == 1 else None
+                     for j, ref in enumerate(step.inputs))
+        return adds if any(a is not None for a in adds) else None
+
+
+def _worth_pixel_major(readers, cands, passes, reads=None):
     """worth(ref) of the pixel-major plans (prediction's and training's): every reader of ref
     takes that layout (a convolution in ``cands``, a step that ``passes`` it on, global average
-    pooling: _reads_gap) and at least one leads to such a convolution or to the pooling, directly
-    or through steps that pass it on."""
+    pooling or a fully connected layer on images: _reads_pm) and at least one leads to such a
+    convolution or such a reader, directly or through steps that pass it on. ``reads``: which
+    of those readers count (default: all)."""
     memo: dict = {}
+    reads = reads or _reads_pm
 
     def worth(ref):
         if ref not in memo:
             memo[ref] = False   # a cycle cannot occur (topological order); this only guards
             rs = readers.get(ref, [])
-            memo[ref] = bool(rs) and all(r.name in cands or passes(r) or _reads_gap(r) for r in rs) and any(
-                r.name in cands or _reads_gap(r) or worth((r.name, r.outputs[0])) for r in rs)
+            memo[ref] = bool(rs) and all(r.name in cands or passes(r) or reads(r) for r in rs) and any(
+                r.name in cands or reads(r) or worth((r.name, r.outputs[0])) for r in rs)
         return memo[ref]
     return worth
 
@@ -744,8 +844,9 @@ def _train_follows(step, fusions) -> bool:
     return _layout_blind(step)
 
 
-def _reads_gap(step) -> bool:
-    """Global average pooling (an op that ``reads_pixel_major``) of one input."""
+def _reads_pm(step) -> bool:
+    """An op that ``reads_pixel_major`` (global average pooling, a fully connected layer on
+    images) of one input."""
     return step.op.reads_pixel_major and len(step.inputs) == 1
 
 

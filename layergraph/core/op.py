@@ -28,11 +28,23 @@ class Op:
     # ``x_nhwc`` before its forward: whether this pass's input is pixel-major.
     reads_pixel_major: bool = False
     x_nhwc: bool = False
+
+    def takes_pixel_major(self, x=None) -> bool:
+        """In a training pass, whether an op that ``reads_pixel_major`` reads this pixel-major
+        input x as it is (else the executor gives it channel-major); without x, whether the
+        training plan may count on it reading one."""
+        return True
     # Set by the executor before forward and backward in the CPU's pixel-major training plan:
     # ``x_nhwc`` (the input) and ``y_nhwc`` (the output, a convolution's) are N x H x W x C.
     # Only the ops the plan puts there read them: a convolution, a batch normalization, global
     # average pooling (core/executor.py _train_layout_plan).
     y_nhwc: bool = False
+    # An op whose backward can add a gradient already gathered at an input to that input's dx
+    # (``adds_dx``): the CPU executor then sets ``dx_add`` before backward, per input the array to
+    # add (or None), and takes the dx returned as the input's whole gradient (one pass instead of
+    # the sum afterwards; a convolution: in its dx's epilogue). None outside that call.
+    adds_dx: bool = False
+    dx_add: tuple | None = None
 
     def seq_out(self, seq):
         """The sequence metadata of this op's outputs given its input's (the same by default)."""

@@ -76,11 +76,32 @@ class InputOp(Op):
 _same_bytes = None   # kernels/cpu/_same.same_bytes, imported on first use (core imports no numba)
 
 
+def _kept(owner, attr, key, src, make):
+    """make()'s result, kept on ``owner`` (as ``attr``) and reused while ``key`` is equal and the
+    arrays ``src`` are the same objects holding the same values: a trainer updates parameters in
+    place, so identity alone would not do; comparing their bytes with copies (one compiled pass,
+    _unchanged) costs a pass over them, a fraction of what is kept (ConvOp's folded weights and
+    their transforms, FullyConnectedOp's weights for a pixel-major input)."""
+    c = getattr(owner, attr, None)
+    if (c is not None and c[0] == key and len(c[1]) == len(src)
+            and all(a is s0 for a, s0 in zip(src, c[1])) and _unchanged(src, c[2])):
+        return c[3]
+    out = make()
+    copies = tuple(np.array(a, copy=True) for a in src)
+    from ..kernels.cpu._same import byte_view, padded   # the plans are the CPU's: its kernels load anyway
+    views = padded(byte_view(a) for a in src)
+    if views is None or any(v is None for v in views):
+        check = ("values", copies)
+    else:
+        check = ("bytes", views, padded(byte_view(a) for a in copies))
+    setattr(owner, attr, (key, src, check, out))
+    return out
+
+
 def _unchanged(src, check):
-    """Whether the arrays ConvOp._pixel_major_weights keeps an eye on (``src``) hold what it
-    copied: ("bytes", their uint8 views, the copies' views), compared in one compiled pass
-    (kernels/cpu/_same.py), or ("values", the copies), by np.array_equal (an array that was not
-    C-contiguous)."""
+    """Whether the arrays _kept keeps an eye on (``src``) hold what it copied: ("bytes", their
+    uint8 views, the copies' views), compared in one compiled pass (kernels/cpu/_same.py), or
+    ("values", the copies), by np.array_equal (an array that was not C-contiguous)."""
     if check[0] == "bytes":
         global _same_bytes
         if _same_bytes is None:
@@ -90,6 +111,7 @@ def _unchanged(src, check):
 
 
 class ConvOp(Op):
+    adds_dx = True   # conv_backward's dx_add (core/op.py)
     learnable_names = ("Weights", "Bias")
 
     def _groups(self):
@@ -160,30 +182,13 @@ class ConvOp(Op):
                                           y_layout="nhwc", winograd=u, ceiling=ceiling, **extra, **kw)
 
     def _pixel_major_weights(self, P, bn):
-        """(_folded's weights and bias, a dict where the kernel keeps its transform of them), computed
-        once and reused while the source arrays (the weights, bias and BN's four) are the same
-        objects holding the same values: a trainer updates parameters in place, so identity alone
-        would not do; comparing their bytes with the copies (one compiled pass, _unchanged) costs a
-        pass over the weights, a fraction of the folding and the transform."""
+        """(_folded's weights and bias, a dict where the kernel keeps its transform of them: Winograd's,
+        filled on first use), kept while the source arrays (the weights, bias and BN's four) hold
+        the same values (_kept)."""
         src = (P["Weights"], P["Bias"]) + (tuple(bn[1][n] for n in ("Scale", "Offset", "TrainedMean",
                                                                      "TrainedVariance")) if bn is not None else ())
         eps = bn[0].layer.Epsilon if bn is not None else None
-        c = getattr(self, "_pm_cache", None)
-        if (c is not None and c[0] == eps and len(c[1]) == len(src)
-                and all(a is s0 for a, s0 in zip(src, c[1])) and _unchanged(src, c[2])):
-            return c[3]
-        w, b = self._folded(P, bn)
-        u = {}   # the kernel's scratch for its transform of these weights (Winograd), filled on first use
-        out = (w, b, u)
-        copies = tuple(np.array(a, copy=True) for a in src)
-        from ..kernels.cpu._same import byte_view, padded   # the plan is the CPU's: its kernels load anyway
-        views = padded(byte_view(a) for a in src)
-        if views is None or any(v is None for v in views):
-            check = ("values", copies)
-        else:
-            check = ("bytes", views, padded(byte_view(a) for a in copies))
-        self._pm_cache = (eps, src, check, out)
-        return out
+        return _kept(self, "_pm_cache", eps, src, lambda: (*self._folded(P, bn), {}))
 
     def _folded(self, P, bn):
         """The weights and bias with a following batch normalization folded in (``bn``: its op
@@ -200,7 +205,10 @@ class ConvOp(Op):
     def backward(self, k, dys, ctx, P):
         args, kw = self._hp()
         need_dx = self.need_dx is None or self.need_dx[0]  # no dx for the network input: no W^T dy, no col2im
-        dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, need_dx=need_dx, **self._layouts(kw))
+        kw = self._layouts(kw)
+        if self.dx_add is not None and self.dx_add[0] is not None:
+            kw = dict(kw, dx_add=self.dx_add[0])
+        dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, need_dx=need_dx, **kw)
         return [dx], {"Weights": dw, "Bias": db}
 
 
@@ -260,6 +268,15 @@ class BatchNormOp(Op):
             return y, (x, mean, var, {"relu_out": y} if ceiling == np.inf else {"relu_out": y, "ceiling": ceiling})
         y, mean, var, arg = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True, pool=pool)
         return y, (x, mean, var, {"pool_out": (y, arg)})
+
+    def forward_train_residual(self, k, x, P, residual, relu, ceiling=np.inf):
+        """Training forward of the BN, a residual block's addition of ``residual`` to its output and
+        (``relu``) the ReLU after it (clipped at ``ceiling``) in one pass (pixel-major x, the
+        executor's residual fusion): (y, the BN's own context: its backward takes the gradient at
+        its output, which the addition's backward gives as before)."""
+        y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], self.layer.Epsilon, relu=relu,
+                                                       ceiling=ceiling, x_layout="nhwc", residual=residual)
+        return y, (x, mean, var)
 
     def _forward_valid_steps(self, k, x, P, eps):
         """A padded batch of vector sequences (N x C x T): the batch statistics over each
@@ -390,6 +407,46 @@ class FullyConnectedOp(Op):
 
     learnable_names = ("Weights", "Bias")
 
+    @property
+    def reads_pixel_major(self):
+        """Images (no time): the CPU's pixel-major plans may give it its input N x H x W x C as it
+        is (``x_nhwc``), read through the weights' columns in (h, w, c) order (_weights_for)."""
+        size = self.in_sizes[0]
+        return not size.is_sequence and len(size.spatial) == 2
+
+    # whether training reads a pixel-major input too (prediction always may: the weights' copy is
+    # kept). Off: on the seed CNN at batch 32 the pixel-major BN and the weights' copies cost what
+    # the transposes saved (1.02 of the CPU time; 0.92 at 128), and a cold start would compile the
+    # pixel-major BN kernels instead (docs/performance.md, session 15)
+    TRAIN_PIXEL_MAJOR = False
+
+    def takes_pixel_major(self, x=None) -> bool:
+        """In training (TRAIN_PIXEL_MAJOR), whether this pass's pixel-major input x is read as it
+        is: the weights go to (h, w, c) order and dW back on each pass (3 F x K copies), so where
+        they cost less than the two transposes of x they save (2 N x K): F <= 2N / 3 (a
+        classifier's last layer). Without x: whether the training plan may count on it."""
+        return self.TRAIN_PIXEL_MAJOR and (x is None or 3 * self.out_sizes[0].channels <= 2 * x.shape[0])
+
+    def _weights_for(self, P, x, keep=False):
+        """P's weights for this pass's x: as they are, or for a pixel-major x (``x_nhwc``, N x H x W
+        x C) their columns in (h, w, c) order, kept while the weights hold the same values
+        (``keep``: prediction)."""
+        W = P["Weights"]
+        if not self.x_nhwc:
+            return W
+        h, w, c = x.shape[1:]
+
+        def make():
+            return np.ascontiguousarray(W.reshape(W.shape[0], c, h, w).transpose(0, 2, 3, 1).reshape(W.shape[0], -1))
+        return _kept(self, "_pm_cache", x.shape[1:], (W,), make) if keep else make()
+
+    def _dw_in_order(self, dw, x):
+        """dW of a pixel-major x's columns back in the weights' (c, h, w) order."""
+        if not self.x_nhwc:
+            return dw
+        h, w, c = x.shape[1:]
+        return np.ascontiguousarray(dw.reshape(dw.shape[0], h, w, c).transpose(0, 3, 1, 2).reshape(dw.shape[0], -1))
+
     def prepare(self):
         w = cv.fc_weights_row_major(_get(self.layer, "Weights"), self.layer.input_order, self.in_sizes[0].dims)
         return {"Weights": np.array(w, dtype=self.dtype, order="C"),
@@ -402,7 +459,7 @@ class FullyConnectedOp(Op):
             y = k("fc", "forward_infer")(x.transpose(0, 2, 1).reshape(n * t, c), P["Weights"], P["Bias"])
             return [np.ascontiguousarray(y.reshape(n, t, -1).transpose(0, 2, 1))], x
         x2 = x.reshape(x.shape[0], -1)
-        y = k("fc", "forward_infer")(x2, P["Weights"], P["Bias"])
+        y = k("fc", "forward_infer")(x2, self._weights_for(P, x, keep=not training), P["Bias"])
         if x.ndim == 4:
             y = y.reshape(y.shape[0], y.shape[1], 1, 1)
         return [y], x
@@ -410,15 +467,17 @@ class FullyConnectedOp(Op):
     def forward_fused(self, k, x, P, bn=None, relu=False, pool=None, ceiling=np.inf):
         """Prediction of the layer and a following ReLU (clipped at ``ceiling``) in one pass (the
         executor's fc -> relu chain; never a sequence input, never bn or pool)."""
-        y = k("fc", "forward_infer")(x.reshape(x.shape[0], -1), P["Weights"], P["Bias"], relu=relu,
-                                     ceiling=ceiling)
+        return self._fused(k, x, self._weights_for(P, x, keep=True), P, relu, ceiling)
+
+    def _fused(self, k, x, W, P, relu, ceiling):
+        y = k("fc", "forward_infer")(x.reshape(x.shape[0], -1), W, P["Bias"], relu=relu, ceiling=ceiling)
         return y.reshape(y.shape[0], y.shape[1], 1, 1) if x.ndim == 4 else y
 
     def forward_train_fused(self, k, x, P, pool=None, ceiling=np.inf):
         """Training forward of the layer and a following ReLU (clipped at ``ceiling``) in one
         pass (the executor's training fusion; never a sequence input, never a pooling): (y, ctx);
         backward then takes the gradient at the ReLU's output and applies its mask."""
-        y = self.forward_fused(k, x, P, relu=True, ceiling=ceiling)
+        y = self._fused(k, x, self._weights_for(P, x), P, True, ceiling)
         return y, (x, {"relu_out": y} if ceiling == np.inf else {"relu_out": y, "ceiling": ceiling})
 
     def backward(self, k, dys, ctx, P):
@@ -433,11 +492,12 @@ class FullyConnectedOp(Op):
             dx, dw, db = k("fc", "backward")(dy, x.transpose(0, 2, 1).reshape(n * t, c), P["Weights"])
             return [np.ascontiguousarray(dx.reshape(n, t, c).transpose(0, 2, 1))], {"Weights": dw, "Bias": db}
         dy = dys[0].reshape(dys[0].shape[0], -1)
+        W = self._weights_for(P, x)
         if self.need_dx is not None and not self.need_dx[0]:   # on the network input: no dy W
-            _, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"], need_dx=False, **fused)
-            return [None], {"Weights": dw, "Bias": db}
-        dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), P["Weights"], **fused)
-        return [dx.reshape(x.shape)], {"Weights": dw, "Bias": db}
+            _, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), W, need_dx=False, **fused)
+            return [None], {"Weights": self._dw_in_order(dw, x), "Bias": db}
+        dx, dw, db = k("fc", "backward")(dy, x.reshape(x.shape[0], -1), W, **fused)
+        return [dx.reshape(x.shape)], {"Weights": self._dw_in_order(dw, x), "Bias": db}
 
     def stored(self, name, value):
         if name == "Weights":   # back in the layer's own order

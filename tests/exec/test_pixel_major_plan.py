@@ -141,9 +141,9 @@ def test_a_convolution_leading_to_no_pixel_major_reader_stays_channel_major(plan
                        L.clippedReluLayer(6), L.groupedConvolution2dLayer(3, 1, "channel-wise", "Padding", 1),
                        L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c2"), L.reluLayer("Name", "r2"),
                        L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c3"),
-                       L.fullyConnectedLayer(3), L.softmaxLayer])
+                       L.averagePooling2dLayer(2, "Stride", 2), L.fullyConnectedLayer(3), L.softmaxLayer])
     # pw leads to the depthwise convolution, which leads to c2 (16 channels), which leads through
-    # its ReLU (fused) to c3; c3 is read by the fully connected layer
+    # its ReLU (fused) to c3; c3 is read by the average pooling, which takes channel-major input
     assert net.executor("cpu", np.float64)._pixel_major == {"pw", "groupedconv", "c2"}
     X = np.random.default_rng(0).standard_normal((6, 6, 8, 3))
     y = net.predict(X, dtype=np.float64)
@@ -275,3 +275,51 @@ def test_global_average_pooling_reads_the_plan_pixel_major(plan_off):
     plan_off()
     np.testing.assert_allclose(y, net.predict(X), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(pooled, net.activations(X, "gap"), rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("relu", [False, True])
+def test_a_fully_connected_layer_reads_a_pixel_major_input(plan_off, relu):
+    """conv -> BN -> ReLU -> fully connected (a small CNN's head, the seed CNN's): the convolution
+    is planned, the fully connected layer reads its N x H x W x C output through its weights'
+    columns in (h, w, c) order, kept between calls (and renewed when the weights change); the
+    same numbers as the channel-major pass (float64), with and without a ReLU after it (fused)."""
+    L.rng(7)
+    layers = [L.imageInputLayer([6, 5, 3], "Normalization", "none"), L.convolution2dLayer(3, 8, "Name", "c0"),
+              L.convolution2dLayer(3, 12, "Padding", 1, "Name", "c1"), L.batchNormalizationLayer,
+              L.reluLayer, L.fullyConnectedLayer(4, "Name", "fc")]
+    layers += [L.reluLayer, L.fullyConnectedLayer(3)] if relu else []
+    net = L.dlnetwork(layers + [L.softmaxLayer])
+    ex = net.executor("cpu", np.float64)
+    assert "c1" in ex._pixel_major
+    X = np.random.default_rng(3).standard_normal((6, 5, 3, 4))
+    y = net.predict(X, dtype=np.float64)
+    y2 = net.predict(X, dtype=np.float64)   # the kept weights
+    plan_off()
+    ref = net.predict(X, dtype=np.float64)
+    np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-13)
+    np.testing.assert_array_equal(y, y2)
+
+
+def test_the_fully_connected_layers_kept_weights_follow_an_update_in_place():
+    """The (h, w, c) copy of the weights is renewed when the executor's weights change in place
+    (a trainer's update between predictions)."""
+    L.rng(8)
+    net = L.dlnetwork([L.imageInputLayer([5, 5, 3], "Normalization", "none", "Name", "in"),
+                       L.convolution2dLayer(3, 8, "Name", "c0"), L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c1"),
+                       L.reluLayer, L.fullyConnectedLayer(3, "Name", "fc"), L.softmaxLayer("Name", "sm")])
+    ex = net.executor("cpu", np.float64)
+    assert "c1" in ex._pixel_major
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 5))
+    [ref] = ex.output_refs()
+    y0 = ex.forward({"in": x})[ref]
+    ex.params["fc"]["Weights"] *= 0.5
+    y1 = ex.forward({"in": x})[ref]
+    ex0 = net.executor("cpu", np.float64)
+    ex0.params["fc"]["Weights"][...] = ex.params["fc"]["Weights"]
+    E.PIXEL_MAJOR = False
+    try:
+        want = ex0.forward({"in": x})[ref]
+    finally:
+        E.PIXEL_MAJOR = True
+    assert not np.allclose(y0, y1)
+    np.testing.assert_allclose(y1, want, rtol=1e-12, atol=1e-13)

@@ -122,7 +122,7 @@ def test_a_first_convolution_with_16_filters_is_planned(plan):
 def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_back(plan):
     # r0 (pixel-major: c0 is planned, for c1) feeds c1 and the addition; c1 leads to no other
     # convolution, so it is not planned and reads a channel-major copy, and the addition gets n1's
-    # output as a pixel-major copy; its output goes through a ReLU to a fully connected layer,
+    # output as a pixel-major copy; its output goes through a ReLU to an average pooling,
     # which reads a channel-major copy; the gradients go back to their activations' layouts
     import layergraph as L
     lg = L.layerGraph([L.imageInputLayer([6, 6, 3], "Normalization", "none", "Name", "in"),
@@ -130,8 +130,8 @@ def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_ba
                        L.batchNormalizationLayer("Name", "n0"), L.reluLayer("Name", "r0"),
                        L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c1"),
                        L.batchNormalizationLayer("Name", "n1"), L.additionLayer(2, "Name", "add"),
-                       L.reluLayer("Name", "r2"), L.fullyConnectedLayer(4, "Name", "fc"),
-                       L.softmaxLayer("Name", "sm")])
+                       L.reluLayer("Name", "r2"), L.averagePooling2dLayer(2, "Name", "ap"),
+                       L.fullyConnectedLayer(4, "Name", "fc"), L.softmaxLayer("Name", "sm")])
     lg = L.connectLayers(lg, "r0", "add/in2")
     L.rng(6)
     net = L.dlnetwork(lg)
@@ -140,7 +140,7 @@ def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_ba
     ex = net.executor("cpu", np.float64)
     assert ex._train_layout_plan() == {"c0"}
     acts, grads, _, ig = _pass(ex, x, W, keep={("r2", "out")}, input_grads=True)
-    assert ex._train_converted == {"c1": [(0, False)], "add": [(0, True)], "fc": [(0, False)]}
+    assert ex._train_converted == {"c1": [(0, False)], "add": [(0, True)], "ap": [(0, False)]}
     plan(False)
     acts0, grads0, _, ig0 = _pass(net.executor("cpu", np.float64), x, W, keep={("r2", "out")}, input_grads=True)
     np.testing.assert_allclose(acts[("r2", "out")], acts0[("r2", "out")], rtol=1e-12, atol=1e-12)
@@ -272,3 +272,181 @@ def test_layout_arguments_are_checked():
     with pytest.raises(ValueError, match="fused pooling takes channel-major"):
         norm.bn_forward_train(x, np.ones(2), np.zeros(2), 1e-5, relu=True, pool=(2, 2, 2, 2, 0, 0, 0, 0),
                               x_layout="nhwc")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("planned", [True, False])
+def test_gathered_gradients_added_in_the_convolutions_dx_are_the_same(plan, monkeypatch, dtype, planned):
+    """A residual block's input gradient: the shortcut's, added in the next convolution's dx
+    (Op.dx_add), equals the sum made afterwards, to the bit, in both training layouts."""
+    from layergraph.core.ops import ConvOp
+    plan(planned)
+    net = residual_net()
+    x, W = _data(3, 7)
+    x, W = x.astype(dtype), W.astype(dtype)
+    calls = []
+    real = cv.conv_backward
+
+    def spy(*a, **kw):
+        calls.append(kw.get("dx_add") is not None)
+        return real(*a, **kw)
+    ex = net.executor("cpu", dtype)
+    monkeypatch.setattr(ex, "k", lambda fam, op: spy if (fam, op) == ("conv", "backward")
+                        else E.Executor.k(ex, fam, op))
+    _, grads, _, ig = _pass(ex, x, W, input_grads=True)
+    assert sum(calls) >= 2, "some convolutions added a gathered gradient"
+    assert all(s.op.dx_add is None for s in ex.steps), "dx_add is let go after each backward"
+    monkeypatch.setattr(ConvOp, "adds_dx", False)
+    ex0 = net.executor("cpu", dtype)
+    _, grads0, _, ig0 = _pass(ex0, x, W, input_grads=True)
+    for layer in grads0:
+        for name in grads0[layer]:
+            np.testing.assert_array_equal(grads[layer][name], grads0[layer][name], err_msg=f"{layer} {name}")
+    for ref in ig0:
+        np.testing.assert_array_equal(ig[ref], ig0[ref])
+
+
+def _head_net(relu):
+    """conv -> BN -> ReLU -> fully connected (-> ReLU -> fully connected) -> softmax: the seed
+    CNN's head, its fully connected layer reading the pixel-major ReLU output."""
+    import layergraph as L
+    layers = [L.imageInputLayer([6, 5, 3], "Normalization", "none", "Name", "in"),
+              L.convolution2dLayer(3, 8, "Name", "c0"), L.convolution2dLayer(3, 12, "Padding", 1, "Name", "c1"),
+              L.batchNormalizationLayer("Name", "n1"), L.reluLayer("Name", "r1"),
+              L.fullyConnectedLayer(4, "Name", "fc")]
+    layers += [L.reluLayer("Name", "r2"), L.fullyConnectedLayer(5, "Name", "fc2")] if relu else \
+        [L.fullyConnectedLayer(5, "Name", "fc2")]
+    L.rng(11)
+    return L.dlnetwork(layers + [L.softmaxLayer("Name", "sm")])
+
+
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("n", [8, 3])
+def test_a_fully_connected_layer_reads_the_pixel_major_output(plan, monkeypatch, relu, n):
+    """With FullyConnectedOp.TRAIN_PIXEL_MAJOR, the fully connected layer after conv -> BN -> ReLU
+    reads its pixel-major input as it is where its weights are small beside the batch
+    (takes_pixel_major: 3F <= 2N; else a channel-major copy): its dW back in the weights' order,
+    dx pixel-major; the same gradients as the channel-major pass, and float64 central differences."""
+    from layergraph.core.ops import FullyConnectedOp
+    monkeypatch.setattr(FullyConnectedOp, "TRAIN_PIXEL_MAJOR", True)
+    net = _head_net(relu)
+    g = np.random.default_rng(n)
+    x, W = g.standard_normal((n, 3, 6, 5)), g.standard_normal((n, 5, 1, 1))
+    ex = net.executor("cpu", np.float64)
+    assert ex._train_layout_plan() == {"c1"}
+    _, grads, _, ig = _pass(ex, x, W, input_grads=True)
+    if n == 8:
+        assert ex._train_layout["fc"] == (True, False) and "fc" not in ex._train_converted
+    else:
+        assert ex._train_converted["fc"] == [(0, False)]
+    plan(False)
+    _, grads0, _, ig0 = _pass(net.executor("cpu", np.float64), x, W, input_grads=True)
+    for layer in grads0:
+        for name in grads0[layer]:
+            np.testing.assert_allclose(grads[layer][name], grads0[layer][name], rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{layer} {name}")
+    np.testing.assert_allclose(ig[("in", "out")], ig0[("in", "out")], rtol=1e-10, atol=1e-12)
+    if n == 8:
+        plan(True)
+        _check_fd(ex, x, W, grads, ("c1", "n1", "fc", "fc2"), np.random.default_rng(12))
+
+
+def test_without_the_fully_connected_switch_the_head_stays_channel_major(plan):
+    """FullyConnectedOp.TRAIN_PIXEL_MAJOR off (the default): the training plan does not count on
+    the fully connected layer, so the convolution before it stays channel-major (prediction's plan
+    keeps it)."""
+    net = _head_net(False)
+    ex = net.executor("cpu", np.float64)
+    assert ex._train_layout_plan() == set() and "c1" in ex._pixel_major
+
+
+def test_the_residual_fusions_of_the_plan():
+    """The BN that gives an addition's later input computes the addition and its ReLU: b0's second
+    BN (the shortcut r0 is computed first), b1's shortcut BN (after b1's second BN)."""
+    ex = residual_net().executor("cpu", np.float64)
+    assert ex._train_residual_bns() == {"b0n2": ("b0add", "b0r", ("r0", "out")),
+                                        "b1skipn": ("b1add", "b1r", ("b1n2", "out"))}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("act", ["relu", "leaky"])
+def test_the_residual_fusion_gives_the_same_numbers(monkeypatch, dtype, act):
+    """A residual block's BN, addition and ReLU in one pass (RESIDUAL_BN_TRAINING) against the
+    layers one by one: outputs, kept activations, batch statistics and every gradient to the
+    bit (the same operations in the same order), in both float types."""
+    net = residual_net(act)
+    x, W = _data(4, 3)
+    x, W = x.astype(dtype), W.astype(dtype)
+    keep = {("b1n2", "out"), ("tail", "out")}
+    ex = net.executor("cpu", dtype)
+    ran = []
+    real = E.Executor._bn_residual
+
+    def spy(self, step, *a):
+        done = real(self, step, *a)
+        ran.append((step.name, done))
+        return done
+    monkeypatch.setattr(E.Executor, "_bn_residual", spy)
+    acts, grads, stats, ig = _pass(ex, x, W, keep, input_grads=True)
+    assert ran == [("b0n2", True), ("b1skipn", True)]
+    monkeypatch.setattr(E, "RESIDUAL_BN_TRAINING", False)
+    ran.clear()
+    ex0 = net.executor("cpu", dtype)
+    acts0, grads0, stats0, ig0 = _pass(ex0, x, W, keep, input_grads=True)
+    assert ran == []
+    for ref in acts0:
+        np.testing.assert_array_equal(acts[ref], acts0[ref], err_msg=str(ref))
+    for name in stats0:
+        for a, b in zip(stats[name], stats0[name]):
+            np.testing.assert_array_equal(a, b)
+    for layer in grads0:
+        for name in grads0[layer]:
+            np.testing.assert_array_equal(grads[layer][name], grads0[layer][name], err_msg=f"{layer} {name}")
+    for ref in ig0:
+        np.testing.assert_array_equal(ig[ref], ig0[ref])
+
+
+def test_a_kept_output_inside_the_fusion_leaves_it_unfused(monkeypatch):
+    """A kept addition output (its ReLU fused after it) or a kept BN output: the layers one by one,
+    and the kept activation is returned."""
+    ran = []
+    real = E.Executor._bn_residual
+
+    def spy(self, step, *a):
+        done = real(self, step, *a)
+        ran.append((step.name, done))
+        return done
+    monkeypatch.setattr(E.Executor, "_bn_residual", spy)
+    net = residual_net()
+    x, W = _data(2, 4)
+    for kept in (("b0add", "out"), ("b0n2", "out")):
+        ran.clear()
+        acts, _, _, _ = _pass(net.executor("cpu", np.float64), x, W, keep={kept})
+        assert ran == [("b0n2", False), ("b1skipn", True)] and kept in acts
+
+
+def test_the_residual_argument_is_checked():
+    x = np.zeros((2, 3, 3, 4))
+    with pytest.raises(ValueError, match="a fused residual takes pixel-major data"):
+        norm.bn_forward_train(x, np.ones(3), np.zeros(3), 1e-5, residual=x)
+    with pytest.raises(ValueError, match="residual: expected shape"):
+        norm.bn_forward_train(x, np.ones(4), np.zeros(4), 1e-5, x_layout="nhwc", residual=np.zeros((2, 3, 3, 5)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("ceiling", [None, np.inf, 6.0])
+def test_batchnorm_with_a_residual_is_bn_then_the_addition(dtype, ceiling):
+    """bn_forward_train(residual=) against bn_forward_train and addition_forward (with its ReLU):
+    to the bit; the statistics unchanged."""
+    from layergraph.kernels.cpu.combine import addition_forward
+    g = np.random.default_rng(1)
+    for shape in [(5, 9, 7, 16), (2, 3, 4, 5), (32, 8, 8, 64)]:
+        x, r = g.standard_normal(shape).astype(dtype), g.standard_normal(shape).astype(dtype)
+        sc, of = g.standard_normal(shape[-1]).astype(dtype), g.standard_normal(shape[-1]).astype(dtype)
+        relu = ceiling is not None
+        kw = dict(relu=True, ceiling=ceiling) if relu else {}
+        y, m, v = norm.bn_forward_train(x, sc, of, 1e-5, x_layout="nhwc", residual=r, **kw)
+        y0, m0, v0 = norm.bn_forward_train(x, sc, of, 1e-5, x_layout="nhwc")
+        np.testing.assert_array_equal(y, addition_forward([y0, r], **kw))
+        np.testing.assert_array_equal(m, m0)
+        np.testing.assert_array_equal(v, v0)

@@ -11,6 +11,9 @@ while the other core waited (docs/performance.md, h_rpar).
       ceiling=c): the addition followed by a ReLU (clipped at c; inf: a plain one) in one pass
       each way (the executor's training fusion of a ResNet block's addition and ReLU, 'cpu');
       dy is then the gradient at the ReLU's output and counts where 0 < y (< c)
+  add_into(y, a) -> y                               y += a in place (y a kernel's own output):
+                                                    a gradient already gathered, added where
+                                                    the next one is made (conv_backward's dx_add)
   concat_forward(inputs, axis) -> y                 axis in the internal layout
                                                     (N x C x H x W: 1 = channels, 2 = H, 3 = W)
   concat_backward(dy, sizes, axis) -> (dx1, ...)    sizes: each input's extent along axis
@@ -106,6 +109,17 @@ def addition_forward(inputs, relu=False, ceiling=np.inf):
         if a.shape != y.shape:
             raise ValueError(f"addition_forward: input {i} has shape {a.shape}, input 1 has {y.shape}.")
         y += a
+    return y
+
+
+def add_into(y, a):
+    """y += a in place (y a kernel's own output, a of y's shape and dtype; a + y and y + a are the
+    same numbers), split over the pool's threads as addition_forward's sum."""
+    yf, af = y.reshape(-1), a.reshape(-1)
+    if yf.size >= SERIAL_BELOW:
+        parallel_range(_sum_blocks, _blocks(yf.size), yf, af, yf, size=yf.size)
+    else:
+        np.add(yf, af, out=yf)
     return y
 
 

@@ -8,8 +8,9 @@ Padding [pt pb pl pr]; padding_value is a number (MATLAB PaddingValue scalar) or
 Output size floor((H + pt + pb - ((FH - 1) * dh + 1)) / sh) + 1.
   conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False,
                ceiling=inf) -> y
-  conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True)
-      -> (dx, dw, db)   dx is None when need_dx is False
+  conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True,
+                dx_add=None) -> (dx, dw, db)   dx is None when need_dx is False; with dx_add,
+      dx + dx_add (a gradient already gathered at x, added in dx's epilogue)
 A depthwise convolution (groups == C > 1) runs on depthwise.py's direct kernels instead. A
 one-group stride-1 convolution of 8 to 64 input channels takes the pixel-major path in the
 backward (and from 64 channels in the forward): see "the pixel-major path" below.
@@ -33,6 +34,7 @@ from ._util import as_float, like, out_empty, relu_ceiling
 from . import direct as _direct
 from ._rows import block_sums, row_group
 from . import winograd as _winograd
+from .combine import add_into
 from .depthwise import depthwise_backward, depthwise_forward, depthwise_forward_nhwc
 from .pool import max_planes
 
@@ -629,11 +631,12 @@ def _forward_rows(x, w, bias, dh, dw, pt, pl, pv, oh, ow, relu, ceiling):
     return y.reshape(n, f, oh, ow)
 
 
-def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=False):
+def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=False, dx_add=None):
     """_grads for one group at stride 1 on the pixel-major path: (dx or None, dW (F x C*FH*FW),
     db). dx is the convolution of dy (padded by (FH-1)*dh - pt above, (FW-1)*dw - pl left) with
     the filters flipped and their two channel axes swapped. ``x_nhwc``: x (and dx) N x H x W x C;
-    ``dy_nhwc``: dy N x OH x OW x F, its rows as they are (the pixel-major training plan)."""
+    ``dy_nhwc``: dy N x OH x OW x F, its rows as they are (the pixel-major training plan).
+    ``dx_add`` (x's shape, checked): added to dx chunk by chunk while it is in cache."""
     n, c, h, wd = (x.shape[0], x.shape[3], x.shape[1], x.shape[2]) if x_nhwc else x.shape
     f, _, kh, kw = w.shape
     oh, ow = dy.shape[1:3] if dy_nhwc else dy.shape[2:]
@@ -642,6 +645,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
     # dx's filters: rows (a, b, f) of the flipped taps, columns c
     wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(Kd, c)) if want_dx else None
     dx = out_empty((n * q, c) if x_nhwc else (n, c, q), dt) if want_dx else None
+    add = None if dx_add is None or not want_dx else dx_add.reshape(dx.shape)
     sub = _rows_sub(max(p, q))
     nchunks = -(-n // sub)
     # dW's columns: from 64 channels x's rows (x transposed, _im2row; dW^T's rows then (a, b, c)),
@@ -678,12 +682,7 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
             acc = np.empty(16, dt)
         for s0, s1 in chunks:
             m, k = s1 - s0, s0 // sub
-            if dy_nhwc:
-                d = dy2[s0 * p:s1 * p]
-                _column_sums(d, dbs[k], row_group(f))
-            else:
-                d = dyt[:m * p]
-                _to_rows(dy3[s0:s1], d, dbs[k], True)
+            d = _dy_rows(dy2, dy3, s0, s1, p, dyt, dbs[k])
             if planes:
                 xs = xc[:m]
                 _from_rows(x2[s0 * q:s1 * q], nob, False, inf, xs)
@@ -709,10 +708,15 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
                 rd = rows[:m * q * Kd].reshape(m * q, Kd)
                 _im2row(d, m, oh, ow, kh, kw, 1, 1, dh, dw, qt, ql, 0.0, h, wd, rd)
                 if x_nhwc:
-                    np.matmul(rd, wf, out=dx[s0 * q:s1 * q])
+                    out = dx[s0 * q:s1 * q]
+                    np.matmul(rd, wf, out=out)
+                    if add is not None:
+                        np.add(out, add[s0 * q:s1 * q], out=out)
                 else:
                     np.matmul(rd, wf, out=dxt[:m * q])
                     _from_rows(dxt[:m * q], nob, False, inf, dx[s0:s1])
+                    if add is not None:
+                        np.add(dx[s0:s1], add[s0:s1], out=dx[s0:s1])
 
     _batch_parallel(work, n, sub)
     dWt = dws.sum(axis=0)
@@ -720,6 +724,62 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
     if want_dx:
         dx = dx.reshape((n, h, wd, c) if x_nhwc else (n, c, h, wd))
     return dx, dW, dbs.sum(axis=0).astype(dt)
+
+
+def _dy_rows(dy2, dy3, s0, s1, p, dyt, sums):
+    """The rows (pixels x F) of dy for observations s0:s1, their column sums into ``sums`` (db's):
+    the pixel-major dy2's as they are, else the channel-major dy3's transposed into dyt."""
+    if dy2 is not None:
+        d = dy2[s0 * p:s1 * p]
+        _column_sums(d, sums, row_group(d.shape[1]))
+        return d
+    d = dyt[:(s1 - s0) * p]
+    _to_rows(dy3[s0:s1], d, sums, True)
+    return d
+
+
+def _winograd_dw_ok(dtype, c, f, kh, kw, sh, sw, dh, dw, groups, pv):
+    """Whether _grads_winograd computes this filter gradient (winograd.dw_eligible at stride 1, one
+    group)."""
+    return groups == 1 and sh == sw == 1 and _winograd.dw_eligible(dtype, c, f, kh, kw, dh, dw, pv)
+
+
+def _grads_winograd(dy, x, f, pt, pl, pv, x_nhwc, dy_nhwc):
+    """(dW (F x C x 3 x 3), db) of a 3x3 stride-1 convolution through Winograd F(3x3, 2x2)
+    (winograd.dw_chunk), the batch split over the pool in chunks of about _TILE_VALUES / C tiles
+    (at least one chunk per thread); x N x C x H x W or (``x_nhwc``) N x H x W x C, dy likewise
+    (``dy_nhwc``), channel-major ones transposed to rows chunk by chunk (in cache); db from dy's
+    rows in the same pass."""
+    n, c, h, wd = (x.shape[0], x.shape[3], x.shape[1], x.shape[2]) if x_nhwc else x.shape
+    oh, ow = dy.shape[1:3] if dy_nhwc else dy.shape[2:]
+    p, q = oh * ow, h * wd
+    dt = dy.dtype
+    tiles = ((oh + 1) // 2) * ((ow + 1) // 2)
+    sub = max(1, min(_winograd.TILE_VALUES // max(c, f) // tiles, -(-n // _threads())))
+    nchunks = -(-n // sub)
+    Ms = np.empty((nchunks, 16, c, f), dt)
+    dbs = np.zeros((nchunks, f), np.float64)
+    x2 = x.reshape(n * q, c) if x_nhwc else None
+    x3 = None if x_nhwc else x.reshape(n, c, q)
+    dy2 = dy.reshape(n * p, f) if dy_nhwc else None
+    dy3 = None if dy_nhwc else dy.reshape(n, f, p)
+    none = np.zeros(0)
+
+    def work(chunks):
+        xt = None if x_nhwc else _workspace((sub * q, c), dt, "rx")
+        dyt = None if dy_nhwc else _workspace((sub * p, f), dt, "rdy")
+        for s0, s1 in chunks:
+            m, k = s1 - s0, s0 // sub
+            d = _dy_rows(dy2, dy3, s0, s1, p, dyt, dbs[k])
+            if x_nhwc:
+                xr = x2[s0 * q:s1 * q]
+            else:
+                xr = xt[:m * q]
+                _to_rows(x3[s0:s1], xr, none, False)
+            _winograd.dw_chunk(xr, d, m, h, wd, oh, ow, pt, pl, pv, Ms[k])
+
+    _batch_parallel(work, n, sub)
+    return _winograd.dw_from_products(Ms.sum(axis=0), f, c), dbs.sum(axis=0).astype(dt)
 
 
 # -- padding ----------------------------------------------------------------------------------
@@ -1057,18 +1117,42 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
 
 
 def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True,
-                  x_layout="nchw", y_layout="nchw"):
+                  x_layout="nchw", y_layout="nchw", dx_add=None):
     """``need_dx=False`` skips dx (returned as None): the W^T dy product and col2im, about a
     third of the work when x is the network input. ``x_layout='nhwc'``: x (and dx) pixel-major,
     N x H x W x C; ``y_layout='nhwc'``: dy N x OH x OW x F (the forward's y_layout): the
     executor's pixel-major training plan. Where pixel_major_eligible holds at stride 1 they cost
-    no transpose; elsewhere they are transposed to channel-major and dx back."""
+    no transpose; elsewhere they are transposed to channel-major and dx back. ``dx_add`` (x's
+    shape and layout; ignored without dx): dx is returned with it added (the same numbers as
+    adding afterwards), in the epilogue of dx's product where the path has one, else in place:
+    the executor's gradient already gathered at x (a ResNet block's input), one pass fewer."""
     if x_layout not in ("nchw", "nhwc") or y_layout not in ("nchw", "nhwc"):
         raise ValueError(f"conv_backward: x_layout and y_layout must be 'nchw' or 'nhwc', got {x_layout!r}, "
                          f"{y_layout!r}.")
     if x_layout == "nhwc" or y_layout == "nhwc":
         return _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx,
-                                     x_layout == "nhwc", y_layout == "nhwc")
+                                     x_layout == "nhwc", y_layout == "nhwc", dx_add)
+    dx, dw2, db = _backward_channel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx)
+    return _plus(dx, dx_add, x), dw2, db
+
+
+def _dx_add(dx_add, x, need_dx):
+    """conv_backward's dx_add checked against x (dx's shape and layout: exactly, no reshape), or None."""
+    if dx_add is None or not need_dx:
+        return None
+    if np.shape(dx_add) != x.shape:
+        raise ValueError(f"conv_backward: dx_add: expected shape {x.shape} (x's, in x_layout), got "
+                         f"{np.shape(dx_add)}.")
+    return like(dx_add, x, "conv_backward: dx_add")
+
+
+def _plus(dx, dx_add, x):
+    """dx + dx_add (checked against x), in place in dx (the kernel's own)."""
+    add = _dx_add(dx_add, as_float(x), dx is not None)
+    return dx if add is None else add_into(dx, add)
+
+
+def _backward_channel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx):
     x, w, p, padding, (n, c, h, wd, f, cg, kh, kw, oh, ow) = _checked(
         "conv_backward", x, w, _conv_geometry, padding_value, sh=sh, sw=sw, dh=dh, dw=dw, pt=pt, pb=pb, pl=pl,
         pr=pr, groups=groups)
@@ -1091,6 +1175,12 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
         if isinstance(padding, str):
             dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
         return dxp, dw2, db
+    if (not need_dx and _dx_route(x.dtype, f, q, kh, kw) is not None
+            and _winograd_dw_ok(x.dtype, c, f, kh, kw, q["sh"], q["sw"], q["dh"], q["dw"], q["groups"], pv)):
+        # dW alone where dx has a route of its own (the route above computes dW by this call):
+        # through Winograd's filter gradient, the same numbers with and without dx
+        dw2, db = _grads_winograd(dy, xp, f, q["pt"], q["pl"], pv, False, False)
+        return None, dw2, db
     if _rows_eligible(c, q["groups"], q["sh"], q["sw"]) or _few_channels_dw(x.dtype, c, f, q):
         dx, dw2, db = _grads_rows(dy, xp, w, q["dh"], q["dw"], q["pt"], q["pl"], pv, bool(need_dx))
     else:
@@ -1101,10 +1191,11 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
     return dx, dw2.reshape(w.shape), db
 
 
-def _grads_rows_strided(dy, x, w, sh, sw, dh, dw, pt, pl, pv, want_dx):
+def _grads_rows_strided(dy, x, w, sh, sw, dh, dw, pt, pl, pv, want_dx, dx_add=None):
     """(dx or None, dW (F x C*FH*FW), db) of one group at any stride with x (and dx) N x H x W x C
     and dy N x OH x OW x F pixel-major: dW^T = _im2row's rows of x (K x pixels) times dy's rows,
-    dx = _row2im of dy's rows times the filters (pixels x K)."""
+    dx = _row2im of dy's rows times the filters (pixels x K), + ``dx_add`` (x's shape, checked)
+    chunk by chunk."""
     n, h, wd, c = x.shape
     f, _, kh, kw = w.shape
     oh, ow = dy.shape[1:3]
@@ -1117,6 +1208,7 @@ def _grads_rows_strided(dy, x, w, sh, sw, dh, dw, pt, pl, pv, want_dx):
     dws = np.empty((nchunks, K, f), dt)
     dbs = np.zeros((nchunks, f), np.float64)
     x2, dy2 = x.reshape(n * q, c), dy.reshape(n * p, f)
+    add = None if dx_add is None or not want_dx else dx_add.reshape(n * q, c)
 
     def work(chunks):
         rows = _workspace((sub * p, K), dt, "rrows")
@@ -1132,22 +1224,24 @@ def _grads_rows_strided(dy, x, w, sh, sw, dh, dw, pt, pl, pv, want_dx):
                 out = dx[s0 * q:s1 * q]
                 out[...] = 0
                 _row2im(r, m, h, wd, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, out)
+                if add is not None:
+                    np.add(out, add[s0 * q:s1 * q], out=out)
 
     _batch_parallel(work, n, sub)
     dW = np.ascontiguousarray(dws.sum(axis=0).reshape(kh, kw, c, f).transpose(3, 2, 0, 1)).reshape(f, K)
     return (dx.reshape(n, h, wd, c) if want_dx else None), dW, dbs.sum(axis=0).astype(dt)
 
 
-def _dx_forward(dy, w, route, h, wd, dy_nhwc, shape):
+def _dx_forward(dy, w, route, h, wd, dy_nhwc, shape, add=None):
     """dx (N x H x W x C, pixel-major) as the forward convolution of dy (``shape`` the N x F x OH
     x OW it stands for; pixel-major with ``dy_nhwc``) with the flipped filters, their channel axes
-    swapped, on _dx_route's geometry ``route``."""
+    swapped, on _dx_route's geometry ``route``; ``add`` (dx's shape) added in its epilogue."""
     wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
-    return _pixel_major(dy, wr, None, route, 0.0, h, wd, False, dy_nhwc, shape, None, None, np.inf)
+    return _pixel_major(dy, wr, None, route, 0.0, h, wd, False, dy_nhwc, shape, None, add, np.inf)
 
 
 def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx, x_nhwc,
-                          dy_nhwc):
+                          dy_nhwc, dx_add=None):
     """conv_backward with a pixel-major x (``x_nhwc``) or dy (``dy_nhwc``), read and written in
     their layouts where one group with a constant padding value has a rows path: at stride 1
     _grads_rows (_ROWS_MIN_C to _ROWS_MAX_C channels, or a first convolution's _few_channels_dw;
@@ -1164,29 +1258,37 @@ def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padd
         pb=pb, pl=pl, pr=pr, groups=groups)
     dy = like(dy, x, "dy", (n, oh, ow, f) if dy_nhwc else (n, f, oh, ow))
     x = np.ascontiguousarray(x)
+    add = _dx_add(dx_add, x, need_dx)
     rows = p["groups"] == 1 and not isinstance(padding, str) and not _depthwise(xv, p)
     rows_c = _ROWS_MIN_C <= c <= _ROWS_MAX_C
     if rows and p["sh"] == p["sw"] == 1 and (rows_c or _few_channels_dw(x.dtype, c, f, p)):
-        route = _dx_route(x.dtype, f, p, kh, kw, _WINOGRAD_DX_PM_MIN_F if dy_nhwc else None) if need_dx else None
-        if route is not None:   # dx on direct.py's or Winograd's kernel, pixel-major out; dW as below
-            dx = _dx_forward(dy, w, route, h, wd, dy_nhwc, (n, f, oh, ow))
+        # dx's route, whether dx is wanted or not: where it has one, dW is computed on its own, through
+        # Winograd's filter gradient where that applies (the same dW with and without dx)
+        route = _dx_route(x.dtype, f, p, kh, kw, _WINOGRAD_DX_PM_MIN_F if dy_nhwc else None)
+        if need_dx and route is None:   # dx and dW together on the rows
+            dx, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, True, x_nhwc,
+                                      dy_nhwc, add)
+            return dx, dw2.reshape(w.shape), db
+        dx = None
+        if need_dx:   # dx on direct.py's or Winograd's kernel, pixel-major out
+            dx = _dx_forward(dy, w, route, h, wd, dy_nhwc, (n, f, oh, ow), add if x_nhwc else None)
             if not x_nhwc:
-                dx = nhwc_to_nchw(dx)
-            _, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, False, x_nhwc, dy_nhwc)
+                dx = _plus(nhwc_to_nchw(dx), add, x)
+        if route is not None and _winograd_dw_ok(x.dtype, c, f, kh, kw, 1, 1, p["dh"], p["dw"], 1, padding):
+            dw2, db = _grads_winograd(dy, x, f, p["pt"], p["pl"], padding, x_nhwc, dy_nhwc)
         else:
-            dx, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, bool(need_dx), x_nhwc,
-                                      dy_nhwc)
+            _, dw2, db = _grads_rows(dy, x, w, p["dh"], p["dw"], p["pt"], p["pl"], padding, False, x_nhwc, dy_nhwc)
         return dx, dw2.reshape(w.shape), db
     if rows and rows_c and x_nhwc and dy_nhwc:
         # a strided convolution (ResNet's downsampling ones): both ways on the rows, no transpose
         dx, dw2, db = _grads_rows_strided(dy, x, w, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], padding,
-                                          bool(need_dx))
+                                          bool(need_dx), add)
         return dx, dw2.reshape(w.shape), db
     dx, dw2, db = conv_backward(nhwc_to_nchw(dy) if dy_nhwc else dy, nhwc_to_nchw(x) if x_nhwc else x, w, sh, sw, dh,
                                 dw, pt, pb, pl, pr, groups, padding_value, need_dx)
     if dx is not None and x_nhwc:
         dx = nchw_to_nhwc(dx)
-    return dx, dw2, db
+    return _plus(dx, add, x), dw2, db
 
 
 # -- transposed convolution ---------------------------------------------------------------------

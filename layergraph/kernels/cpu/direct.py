@@ -181,7 +181,7 @@ def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, o
     address (_row_at), so a cold start compiles it once (inlined, each caller compiled its four
     _taps variants again: 0.6 s; as a jitted callee, each caller's module optimized and compiled
     a copy of it again)."""
-    for f0 in range(0, fp, 16):
+    for f0 in range(0, f, 16):   # as many blocks as fp's; fp may be larger still (dw_products' step)
         if f0 + 16 > f:   # the last filters are padding
             for j in range(ow):
                 _taps(1, acc, 0, 16, xf, xrow + j * pstep, pstep, c, kh, kw, rstep, cstep, wf, wb + f0, fp)
@@ -329,6 +329,30 @@ def products(rowp, acc, Z, U2, M):
         for a in range(4):
             _row_at(rowp, acc, zf, (a * 3 + zi) * t * 2 * c + lo, (a * 2 + b // 2) * t * 2 * f + (b % 2) * f, 2 * f,
                     2 * c, c, 1, 1, 0, 0, uf, (b * 4 + a) * c * f, f, f, t, mf)
+
+
+@njit(cache=True, nogil=True)
+def dw_products(rowp, acc, Z, Ed, out):
+    """Winograd's filter-gradient products (winograd.py, F(3x3, 2x2)) with _taps: out[4a + b, ch,
+    k] = sum over tiles t of V[a, b][t, ch] Ed[a, b][t, k], V[a, b] = Z[a, zi, :, lo:lo + C] as
+    products reads it and Ed[a, b] = Ed[a, zi, :, lo':lo' + F] likewise (Ed 4 x 3 x T x 2F). Its
+    "pixels" are 6 (4, 2, 1) channels of one tile (pstep 1), its reduction runs over the tiles
+    (kh = T, rstep = Z's 2C per tile; kw = c = 1, the weights' step 2F), its 16 filters are Ed's.
+    Z 4 x 3 x T x 2C, out 16 x C x F, float32, F a multiple of 16; _row at the address rowp, acc a
+    float32 workspace of 16."""
+    t = Z.shape[2]
+    c = Z.shape[3] // 2
+    f = Ed.shape[3] // 2
+    zf = Z.reshape(-1)
+    ef = Ed.reshape(-1)
+    of = out.reshape(-1)
+    for b in range(4):
+        zi = b if b < 3 else 0
+        half = 1 if b == 3 else 0
+        for a in range(4):
+            k = a * 4 + b
+            _row_at(rowp, acc, zf, (a * 3 + zi) * t * 2 * c + half * c, k * c * f, f, 1, 1, t, 1, 2 * c, 0, ef,
+                    (a * 3 + zi) * t * 2 * f + half * f, 2 * f, f, c, of)
 
 
 def weights(w, cache=None):

@@ -505,6 +505,40 @@ def _pm_affine(r0, r1, x2, aw, bw, relu, hi, L, y2):
 
 
 @njit(inline="always")
+def _pm_affine_res_span(sx, aw, bw, sr, n, relu, hi, so):
+    z = sx.dtype.type(0)
+    if relu:
+        for j in range(n):
+            t = sx[j] * aw[j] + bw[j]
+            t = t + sr[j]
+            t = t if t > z else z
+            so[j] = t if t < hi else hi
+    else:
+        for j in range(n):
+            t = sx[j] * aw[j] + bw[j]
+            so[j] = t + sr[j]
+
+
+@njit(cache=True, nogil=True, fastmath={"contract"})
+def _pm_affine_res(r0, r1, x2, aw, bw, res2, relu, hi, L, y2):
+    """Rows r0:r1: y2 = (aw*x2 + bw) + res2, with relu min(max(., 0), hi): _pm_affine and then a
+    residual block's addition (and its ReLU) in one pass, the same operations in the same order
+    (no reassociation: the BN's value, then the addition's, as the two kernels compute them)."""
+    c = x2.shape[1]
+    w = L * c
+    xf = x2.reshape(-1)
+    rf = res2.reshape(-1)
+    yf = y2.reshape(-1)
+    rl = r0 + (r1 - r0) // L * L
+    for r in range(r0, rl, L):
+        o = r * c
+        _pm_affine_res_span(xf[o:o + w], aw, bw, rf[o:o + w], w, relu, hi, yf[o:o + w])
+    for r in range(rl, r1):
+        o = r * c
+        _pm_affine_res_span(xf[o:o + c], aw, bw, rf[o:o + c], c, relu, hi, yf[o:o + c])
+
+
+@njit(inline="always")
 def _pm_dx_span(sg, sy, sx, aw, k2w, k3w, n, masked, top, so):
     z = sx.dtype.type(0)
     if masked:
@@ -592,7 +626,7 @@ def _rows_of(x, name):
     return x, x.reshape(-1, x.shape[-1])
 
 
-def _bn_train_nhwc(x, scale, offset, epsilon, relu, ceiling):
+def _bn_train_nhwc(x, scale, offset, epsilon, relu, ceiling, residual=None):
     x, x2 = _rows_of(x, "bn_forward_train")
     m, c = x2.shape
     scale, offset = like(scale, x, "scale", (c,)), like(offset, x, "offset", (c,))
@@ -607,7 +641,13 @@ def _bn_train_nhwc(x, scale, offset, epsilon, relu, ceiling):
     mean, var = np.empty(c), np.empty(c)
     _pm_forward_coefficients(out, m, scale, offset, float(epsilon), L, aw, bw, mean, var)
     y = out_like(x)
-    parallel_range(_pm_affine, m, x2, aw, bw, bool(relu), x.dtype.type(ceiling), L, y.reshape(x2.shape), size=x.size)
+    if residual is not None:
+        r2 = like(residual, x, "residual", x.shape).reshape(x2.shape)
+        parallel_range(_pm_affine_res, m, x2, aw, bw, r2, bool(relu), x.dtype.type(ceiling), L, y.reshape(x2.shape),
+                       size=x.size)
+    else:
+        parallel_range(_pm_affine, m, x2, aw, bw, bool(relu), x.dtype.type(ceiling), L, y.reshape(x2.shape),
+                       size=x.size)
     return y, mean.astype(x.dtype), var.astype(x.dtype)
 
 
@@ -644,7 +684,8 @@ def _per_channel(x, k):
     return [np.empty(x.shape[1], x.dtype) for _ in range(k)]
 
 
-def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None, ceiling=np.inf, x_layout="nchw"):
+def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None, ceiling=np.inf, x_layout="nchw",
+                     residual=None):
     """Normalize with the batch statistics. Returns (y, mean, var); var is biased.
     ``relu=True`` returns max(y, 0) instead, in the same pass (the executor's training fusion
     of a following ReLU; ReLU's NaN rule), clipped at ``ceiling`` (a clipped ReLU's, > 0; not
@@ -652,14 +693,18 @@ def bn_forward_train(x, scale, offset, epsilon, relu=False, pool=None, ceiling=n
     relu=True, x N x C x H x W) also max-pools that, as maxpool_forward_train, and returns
     (pooled y, mean, var, argmax); the ReLU's output is not kept. ``x_layout='nhwc'``: x (and y)
     pixel-major, N x H x W x C (any N x ... x C: channels last; not with ``pool``), the
-    statistics over its rows of C values (the executor's pixel-major training plan)."""
+    statistics over its rows of C values (the executor's pixel-major training plan). ``residual``
+    (pixel-major only, x's shape): y + residual before the ReLU, a residual block's addition in the
+    same pass (the same numbers as adding afterwards)."""
     if x_layout not in ("nchw", "nhwc"):
         raise ValueError(f"bn_forward_train: x_layout must be 'nchw' or 'nhwc', got {x_layout!r}.")
+    if residual is not None and (x_layout != "nhwc" or pool is not None):
+        raise ValueError("bn_forward_train: a fused residual takes pixel-major data (x_layout 'nhwc'), no pooling.")
     if x_layout == "nhwc":
         if pool is not None:
             raise ValueError("bn_forward_train: a fused pooling takes channel-major data (x_layout 'nchw').")
         return _bn_train_nhwc(as_float(x), scale, offset, float(epsilon), relu,
-                              relu_ceiling("bn_forward_train", ceiling) if relu else np.inf)
+                              relu_ceiling("bn_forward_train", ceiling) if relu else np.inf, residual)
     x, x3, (scale, offset) = _bn_args(x, "bn_forward_train", ("scale", scale), ("offset", offset))
     if x3.shape[0] * x3.shape[2] == 0:
         raise ValueError(f"bn_forward_train: batch statistics need at least one element per channel, "

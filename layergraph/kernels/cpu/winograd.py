@@ -36,6 +36,7 @@ from . import direct as _direct
 
 # tiles per block: V and M of a block (16 x tiles x C, 16 x tiles x F) stay near L2
 _TILE_VALUES = 32768
+TILE_VALUES = _TILE_VALUES   # conv._grads_winograd's chunks too
 # the products on direct.products (float32, F % 16 == 0) rather than numpy's matmul
 PRODUCTS_DIRECT = True
 
@@ -235,6 +236,143 @@ def _output_rows(Mb, r0, r1, th, tw, oh, ow, brow, mask, relu, hi, res, S, ybuf,
                 z = out.dtype.type(0)   # in y's dtype (0.0: through float64, the same values, slower)
                 for j in range(owf):
                     out[j] = min(max(out[j], z), hi)
+
+
+# -- the filter gradient: F(3x3, 2x2) -----------------------------------------------------------
+# dW[f, c, i, j] = sum over output pixels of x_pad[y + i, x + j, c] * dy[y, x, f]. Over one 2x2
+# tile of dy (E, zero beyond OH x OW) and the 4x4 patch D of x the forward's tile reads, this is
+# the correlation of D with E, 3x3 values: by the transposition principle the forward's identity
+# sum e.y = (A e).((G g) * (B^T d)) read the other way, dW_tile = G^T [(A E A^T) * (B^T D B)] G.
+# So V = B^T D B is the forward's input transform (_input_rows, as it is), Ed = A E A^T is 16
+# sums and differences of dy (_dy_rows), and the 16 products M[a, b] (C x F) = sum over tiles of
+# V[a, b]^T Ed[a, b] are long reductions (every tile of a chunk) on direct.py's micro-kernel;
+# G^T M G once per call (dw_from_products). 16 multiply-adds per tile and (c, f) instead of 36.
+
+
+@njit(inline="always")
+def _copy_sum_diff(a, b, n, y0, y1, y2):
+    """y0 = a, y1 = a + b, y2 = a - b over n values (three loops, each vectorized)."""
+    for j in range(n):
+        y0[j] = a[j]
+    for j in range(n):
+        y1[j] = a[j] + b[j]
+    for j in range(n):
+        y2[j] = a[j] - b[j]
+
+
+@njit(cache=True, nogil=True)
+def _dy_rows(dy2, oh, ow, th, tw, r0, r1, e2, zrow, Ed):
+    """Ed[a, zi, (R - r0)*tw*2F + ...] for the tile rows r0 <= R < r1 (R = obs*th + ti) of the
+    pixel-major rows dy2 (obs*oh*ow x F), laid out as _input_rows's Z: A E A^T for E = dy's 2x2
+    block at (2ti, 2tj) (zero beyond OH x OW), A's rows 1, 0 / 1, 1 / 1, -1 / 0, -1, with the
+    signs of A's last row left out (dw_from_products puts them back: exact). Along the rows, into
+    e2 (4 x 2tw*F): d0, d0 + d1, d0 - d1, d1; along the columns, over the row of tiles viewed as
+    pairs of pixels (2F values per tile), zi 0: the row itself (its first F values per tile are
+    b = 0, its second b = 3 without the sign), 1: r[e] + r[e + F] (b = 1), 2: r[e] - r[e + F]
+    (b = 2), whose second F values per tile are computed and not used. Loops over whole rows;
+    zrow: OW*F zeros."""
+    f = dy2.shape[1]
+    gf = dy2.reshape(-1)
+    owf = ow * f
+    L = 2 * tw * f
+    z = dy2.dtype.type(0)
+    for R in range(r0, r1):
+        o = R // th
+        ti = R - o * th
+        i0 = 2 * ti
+        b0 = (o * oh + i0) * owf
+        d0 = gf[b0:b0 + owf]
+        d1 = gf[b0 + owf:b0 + 2 * owf] if i0 + 1 < oh else zrow   # an odd OH: the last tile's second row is zero
+        _copy_sum_diff(d0, d1, owf, e2[0, :owf], e2[1, :owf], e2[2, :owf])
+        v3 = e2[3, :owf]
+        for j in range(owf):
+            v3[j] = d1[j]
+        q0 = (R - r0) * L
+        for a in range(4):
+            va = e2[a]
+            for j in range(owf, L + f):   # zero beyond OW (an odd OW's last column; r[e + F]'s last pixel)
+                va[j] = z
+            _copy_sum_diff(va[:L], va[f:f + L], L, Ed[a, 0, q0:q0 + L], Ed[a, 1, q0:q0 + L], Ed[a, 2, q0:q0 + L])
+
+
+def dw_eligible(dtype, c, f, kh, kw, dh, dw, pv):
+    """Whether the filter gradient of a stride-1 convolution runs through dw_chunk: 3x3,
+    undilated, from WINOGRAD_DW_MIN_C channels, a finite constant padding value (a zero of dy
+    meets it in the tiles beyond the output); float32 with F a multiple of 16 (direct.py's
+    micro-kernel) or float64 (numpy's products)."""
+    dt = np.dtype(dtype)
+    return (DW_WINOGRAD and kh == kw == 3 and dh == dw == 1 and c >= WINOGRAD_DW_MIN_C
+            and (dt == np.float64 or (dt == np.float32 and f % 16 == 0))
+            and not isinstance(pv, str) and bool(np.isfinite(pv)))
+
+
+DW_WINOGRAD = True
+# from 64 channels: dW's CPU time 0.75 (64 at 8x8) to 0.56 (256 at 4x4) of direct.py's _dw_chunk /
+# im2col's on one thread; at 32 channels 1.1x (the transforms' share is larger; docs/performance.md)
+WINOGRAD_DW_MIN_C = 64
+
+
+def dw_chunk(xr, dyr, m, h, wd, oh, ow, pt, pl, pv, out):
+    """out (16 x C x F) = the products M[a, b] = sum over the tiles of m observations of V[a, b]^T
+    Ed[a, b]: xr the observations' pixel-major rows (m*h*wd x C), dyr dy's (m*oh*ow x F); in the
+    calling thread (conv._grads_rows splits the batch)."""
+    c, f = xr.shape[1], dyr.shape[1]
+    dt = xr.dtype
+    th, tw = (oh + 1) // 2, (ow + 1) // 2
+    T = m * th * tw
+    Z = _workspace((4, 3, T, 2 * c), dt, "wz")
+    Ed = _workspace((4, 3, T, 2 * f), dt, "wed")
+    e = _workspace((4, (2 * tw + 2) * c), dt, "we")
+    e2 = _workspace((4, (2 * tw + 1) * f), dt, "we2")
+    pvrow = _workspace((wd * c,), dt, "wpv")
+    pvrow[:] = pv
+    _input_rows(xr, h, wd, pt, pl, dt.type(pv), th, tw, 0, m * th, pvrow, e, Z.reshape(4, 3, -1))
+    zrow = _workspace((ow * f,), dt, "wz0")
+    zrow[:] = 0
+    _dy_rows(dyr, oh, ow, th, tw, 0, m * th, e2, zrow, Ed.reshape(4, 3, -1))
+    if dt == np.float32 and f % 16 == 0:
+        _direct.dw_products(_direct.row_address(), np.empty(16, dt), Z, Ed, out)
+        return
+    for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, 1))):   # V[a, b] and Ed[a, b] as products reads them
+        for a in range(4):
+            np.matmul(Z[a, zi, :, lo * c:(lo + 1) * c].T, Ed[a, zi, :, lo * f:(lo + 1) * f], out=out[4 * a + b])
+
+
+def dw_from_products(M, f, c):
+    """The filter gradient F x C x 3 x 3 (M's dtype) from the 16 products M (16 x C x F, summed
+    over the batch): G^T M[., ., c, f] G, in float64."""
+    out = np.empty((f, c, 3, 3), M.dtype)
+    _dw_output(M, out)
+    return out
+
+
+@njit(inline="always")
+def _gt(m0, m1, m2, m3):
+    """G^T S times a column (m0, m1, m2, m3), S = diag(1, 1, 1, -1): the three sums, in float64."""
+    h = 0.5 * (m1 + m2)
+    return m0 + h, 0.5 * (m1 - m2), h - m3
+
+
+@njit(cache=True, nogil=True)
+def _dw_output(M, out):
+    """out[f, c] = G^T S M[:, c, f] S G (M[4a + b]; G's rows 1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2,
+    1/2 / 0, 0, 1 as sums, in float64; S = diag(1, 1, 1, -1): the signs of A's last row that
+    _dy_rows leaves out, put back by subtracting instead of adding)."""
+    f, c = out.shape[0], out.shape[1]
+    for ci in range(c):
+        for fi in range(f):
+            a0, b0, c0 = _gt(np.float64(M[0, ci, fi]), np.float64(M[4, ci, fi]), np.float64(M[8, ci, fi]),
+                             np.float64(M[12, ci, fi]))
+            a1, b1, c1 = _gt(np.float64(M[1, ci, fi]), np.float64(M[5, ci, fi]), np.float64(M[9, ci, fi]),
+                             np.float64(M[13, ci, fi]))
+            a2, b2, c2 = _gt(np.float64(M[2, ci, fi]), np.float64(M[6, ci, fi]), np.float64(M[10, ci, fi]),
+                             np.float64(M[14, ci, fi]))
+            a3, b3, c3 = _gt(np.float64(M[3, ci, fi]), np.float64(M[7, ci, fi]), np.float64(M[11, ci, fi]),
+                             np.float64(M[15, ci, fi]))
+            o = out[fi, ci]
+            o[0, 0], o[0, 1], o[0, 2] = _gt(a0, a1, a2, a3)
+            o[1, 0], o[1, 1], o[1, 2] = _gt(b0, b1, b2, b3)
+            o[2, 0], o[2, 1], o[2, 2] = _gt(c0, c1, c2, c3)
 
 
 def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=np.inf,

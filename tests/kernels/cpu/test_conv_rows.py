@@ -19,9 +19,10 @@ from test_conv_threads import _torch_pad
 def rows_calls(monkeypatch):
     """Counts the calls of the pixel-major forward and backward, so each test shows it ran them;
     the forward takes the path from 8 channels (and not Winograd's, which 3x3 stride-1 filters on 32
-    or more channels take first)."""
+    or more channels take first; nor the backward Winograd's filter gradient)."""
     monkeypatch.setattr(cv, "_ROWS_MIN_C_FWD", 8)
     monkeypatch.setattr(cv, "_WINOGRAD_MIN_C", 10 ** 9)
+    monkeypatch.setattr(cv._winograd, "DW_WINOGRAD", False)   # nor Winograd's filter gradient (from 64)
     calls = {"forward": 0, "backward": 0}
     f0, b0 = cv._forward_rows, cv._grads_rows
 
