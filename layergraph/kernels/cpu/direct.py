@@ -332,27 +332,32 @@ def products(rowp, acc, Z, U2, M):
 
 
 @njit(cache=True, nogil=True)
-def dw_products(rowp, acc, Z, Ed, out):
+def dw_products(Z, Ed, out):
     """Winograd's filter-gradient products (winograd.py, F(3x3, 2x2)) with _taps: out[4a + b, ch,
     k] = sum over tiles t of V[a, b][t, ch] Ed[a, b][t, k], V[a, b] = Z[a, zi, :, lo:lo + C] as
     products reads it and Ed[a, b] = Ed[a, zi, :, lo':lo' + F] likewise (Ed 4 x 3 x T x 2F). Its
     "pixels" are 6 (4, 2, 1) channels of one tile (pstep 1), its reduction runs over the tiles
     (kh = T, rstep = Z's 2C per tile; kw = c = 1, the weights' step 2F), its 16 filters are Ed's.
-    Z 4 x 3 x T x 2C, out 16 x C x F, float32, F a multiple of 16; _row at the address rowp, acc a
-    float32 workspace of 16."""
+    Z 4 x 3 x T x 2C, out 16 x C x F, float32, F a multiple of 16. It calls _row as a jitted callee,
+    not through its address like the others: inlined, with its channel and column loops of one
+    (kw = c = 1) known constants, the products ran 15-25 % faster than through the address (one
+    thread, 64-256 channels; docs/performance.md, h_cold3), worth its own compile of _row's code
+    (only networks with Winograd's filter gradient, from 64 channels, compile it)."""
     t = Z.shape[2]
     c = Z.shape[3] // 2
     f = Ed.shape[3] // 2
     zf = Z.reshape(-1)
     ef = Ed.reshape(-1)
     of = out.reshape(-1)
+    acc = np.empty(_ACC, np.float32)
+    zero, one = f - f, f - f + 1   # integer variables, not literals (one compile of _row)
     for b in range(4):
         zi = b if b < 3 else 0
         half = 1 if b == 3 else 0
         for a in range(4):
             k = a * 4 + b
-            _row_at(rowp, acc, zf, (a * 3 + zi) * t * 2 * c + half * c, k * c * f, f, 1, 1, t, 1, 2 * c, 0, ef,
-                    (a * 3 + zi) * t * 2 * f + half * f, 2 * f, f, c, of)
+            _row(acc, zf, (a * 3 + zi) * t * 2 * c + half * c, k * c * f, f, one, one, t, one, 2 * c, zero, ef,
+                 (a * 3 + zi) * t * 2 * f + half * f, 2 * f, f, c, of)
 
 
 def weights(w, cache=None):

@@ -331,7 +331,7 @@ def dw_chunk(xr, dyr, m, h, wd, oh, ow, pt, pl, pv, out):
     zrow[:] = 0
     _dy_rows(dyr, oh, ow, th, tw, 0, m * th, e2, zrow, Ed.reshape(4, 3, -1))
     if dt == np.float32 and f % 16 == 0:
-        _direct.dw_products(_direct.row_address(), np.empty(16, dt), Z, Ed, out)
+        _direct.dw_products(Z, Ed, out)
         return
     for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, 1))):   # V[a, b] and Ed[a, b] as products reads them
         for a in range(4):
