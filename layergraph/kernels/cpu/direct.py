@@ -99,7 +99,7 @@ def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, w
     return sig, codegen
 
 
-# _row's callers (_chunk, products, _dw_chunk), and _chunk's padding copies, call them through
+# _row's callers _chunk and _dw_chunk, and their padding copies, call them through
 # their addresses, run-time arguments (address()), not as jitted callees: numba links a callee's
 # LLVM module into each caller's and optimizes and compiles it again there (about 0.4 s of LLVM
 # time per caller of _row at a cold start), and an inlined one is compiled in every caller
@@ -107,7 +107,9 @@ def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, w
 # once per process (or loaded from the cache), only where it is used (a network whose
 # convolutions read channel-major data compiles no _pad_rows), and the callers' code holds no
 # copy of it (nor the address, an argument, in their cached code). The same loops, so the same
-# numbers (docs/performance.md, h_cold3).
+# numbers (docs/performance.md, h_cold3). Winograd's products (products, dw_products) keep _row
+# as a jitted callee: inlined there with its loops of one trip (kh = kw = 1, and c = 1 in
+# dw_products) known, they ran 4-25 % faster than through the address.
 _F32V = types.Array(types.float32, 1, "C")
 _I64 = types.int64
 ROW_SIG = (_F32V, _F32V) + (_I64,) * 9 + (_F32V,) + (_I64,) * 4 + (_F32V,)
@@ -178,9 +180,9 @@ def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, o
     from xrow + j*pstep, the weights from wf[wb:]: blocks of 6, 4, 2, 1 pixels, for each 16 filters
     (a last partial 16 pixel by pixel through acc; F = 16k needs no copy, and the few compiled
     variants of _taps keep the compile time down). A function of its own, called through its
-    address (_row_at), so a cold start compiles it once (inlined, each caller compiled its four
-    _taps variants again: 0.6 s; as a jitted callee, each caller's module optimized and compiled
-    a copy of it again)."""
+    address (_row_at) from _chunk and _dw_chunk, so a cold start compiles it once (inlined, each
+    caller compiled its four _taps variants again: 0.6 s; as a jitted callee, each caller's module
+    optimizes and compiles a copy of it again, which Winograd's products keep for their speed)."""
     for f0 in range(0, f, 16):   # as many blocks as fp's; fp may be larger still (dw_products' step)
         if f0 + 16 > f:   # the last filters are padding
             for j in range(ow):
@@ -312,23 +314,27 @@ def _chunk(rowp, padp, acc, xs, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw
 
 
 @njit(cache=True, nogil=True)
-def products(rowp, acc, Z, U2, M):
-    """Winograd F(2x2, 3x3)'s 16 products (winograd.py) with _taps (_row at the address rowp):
-    M[a, b // 2, t, (b % 2)*F + k] = sum over ch of V[a, b][t, ch] U2[b, a][ch, k], where V[a, b] is
-    Z[a, zi, :, lo:lo + C] ((zi, lo) = (0, 0), (1, 0), (2, 0), (0, C) for b = 0..3). Z 4 x 3 x T x 2C,
-    U2 4 x 4 x C x F, M 4 x 2 x T x 2F, float32, F a multiple of 16; acc a float32 workspace of 16."""
+def products(Z, U2, M):
+    """Winograd F(2x2, 3x3)'s 16 products (winograd.py) with _taps: M[a, b // 2, t, (b % 2)*F + k]
+    = sum over ch of V[a, b][t, ch] U2[b, a][ch, k], where V[a, b] is Z[a, zi, :, lo:lo + C]
+    ((zi, lo) = (0, 0), (1, 0), (2, 0), (0, C) for b = 0..3). Z 4 x 3 x T x 2C, U2 4 x 4 x C x F,
+    M 4 x 2 x T x 2F, float32, F a multiple of 16. It calls _row as a jitted callee, as dw_products
+    does, not through its address: inlined with its tap loops of one (kh = kw = 1) known, VGG-style
+    training's Winograd dx and forward ran 4-9 % faster (docs/performance.md, h_cold3)."""
     t = Z.shape[2]
     c = U2.shape[2]
     f = U2.shape[3]
     zf = Z.reshape(-1)
     uf = U2.reshape(-1)
     mf = M.reshape(-1)
+    acc = np.empty(_ACC, np.float32)
+    zero, one = f - f, f - f + 1   # integer variables, not literals: _row's callers type it alike (one compile)
     for b in range(4):
         zi = b if b < 3 else 0
         lo = c if b == 3 else 0
         for a in range(4):
-            _row_at(rowp, acc, zf, (a * 3 + zi) * t * 2 * c + lo, (a * 2 + b // 2) * t * 2 * f + (b % 2) * f, 2 * f,
-                    2 * c, c, 1, 1, 0, 0, uf, (b * 4 + a) * c * f, f, f, t, mf)
+            _row(acc, zf, (a * 3 + zi) * t * 2 * c + lo, (a * 2 + b // 2) * t * 2 * f + (b % 2) * f, 2 * f, 2 * c, c,
+                 one, one, zero, zero, uf, (b * 4 + a) * c * f, f, f, t, mf)
 
 
 @njit(cache=True, nogil=True)

@@ -406,12 +406,10 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     hi = dt.type(ceiling)
     none = np.zeros(0)
     fast = PRODUCTS_DIRECT and dt == np.float32 and f % 16 == 0
-    rowp = _direct.row_address() if fast else 0
 
     def work(chunks):
         xt = None if x_nhwc else _workspace((sub * q, c), dt, "wx")
         e = np.empty((4, (2 * tw + 2) * c), dt)
-        acc = np.empty(16, dt)
         S = np.zeros((2, 2, (2 * tw + 2) * f), dt)
         ybuf = np.empty(2 * tw * f, dt)
         pvrow = np.full(wd * c, pvx, dt)
@@ -432,7 +430,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
                 M = _workspace((4, 2, T, 2 * f), dt, "wm")
                 _input_rows(src, h, wd, pt, pl, pvx, th, tw, r0, r1, pvrow, e, Z.reshape(4, 3, -1))
                 if fast:
-                    _direct.products(rowp, acc, Z, U2, M)
+                    _direct.products(Z, U2, M)
                 else:
                     for b, (zi, lo) in enumerate(((0, 0), (1, 0), (2, 0), (0, c))):
                         np.matmul(Z[:, zi, :, lo:lo + c], U2[b], out=M[:, b // 2, :, (b % 2) * f:(b % 2 + 1) * f])
