@@ -668,7 +668,6 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
     pv32 = dt.type(pv)
     # a pixel-major x goes channel-major chunk by chunk (in cache) where dW reads planes
     planes = x_nhwc and (ddw or not xrows)
-    rowp, padp = (_direct.row_address(), _direct.address(_direct._pad_plane_cm, _direct.PAD_SIG)) if ddw else (0, 0)
 
     def work(chunks):
         rows = _workspace((sub * max(p * K, q * Kd),), dt, "rrows")
@@ -679,7 +678,6 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
         if ddw:
             xp = _workspace((c, oh + (kh - 1) * dh, ow + (kw - 1) * dw), dt, "rxp")
             tmp = _workspace((c, f), dt, "rtmp")
-            acc = np.empty(16, dt)
         for s0, s1 in chunks:
             m, k = s1 - s0, s0 // sub
             d = _dy_rows(dy2, dy3, s0, s1, p, dyt, dbs[k])
@@ -689,8 +687,8 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
             else:
                 xs = None if x_nhwc else x3[s0:s1]
             if ddw:
-                _direct._dw_chunk(rowp, padp, acc, np.ascontiguousarray(xs), h, wd, pt, pl, pv32, xp, d, kh, kw, dh,
-                                  dw, oh, ow, tmp, dws[k].reshape(kh * kw, c, f))
+                _direct._dw_chunk(xs, h, wd, pt, pl, pv32, xp, d, kh, kw, dh, dw, oh, ow, tmp,
+                                  dws[k].reshape(kh * kw, c, f))
             elif xrows:  # dW^T = x's rows transposed (K x m) times dy's rows (m x F)
                 if x_nhwc:
                     xr = x2[s0 * q:s1 * q]

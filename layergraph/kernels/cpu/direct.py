@@ -99,7 +99,8 @@ def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, w
     return sig, codegen
 
 
-# _row's callers _chunk and _dw_chunk, and their padding copies, call them through
+# _row's caller _chunk (a network's convolution forward and the small-filter dx), and its padding
+# copies, call them through
 # their addresses, run-time arguments (address()), not as jitted callees: numba links a callee's
 # LLVM module into each caller's and optimizes and compiles it again there (about 0.4 s of LLVM
 # time per caller of _row at a cold start), and an inlined one is compiled in every caller
@@ -107,9 +108,10 @@ def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, w
 # once per process (or loaded from the cache), only where it is used (a network whose
 # convolutions read channel-major data compiles no _pad_rows), and the callers' code holds no
 # copy of it (nor the address, an argument, in their cached code). The same loops, so the same
-# numbers (docs/performance.md, h_cold3). Winograd's products (products, dw_products) keep _row
-# as a jitted callee: inlined there with its loops of one trip (kh = kw = 1, and c = 1 in
-# dw_products) known, they ran 4-25 % faster than through the address.
+# numbers (docs/performance.md, h_cold3). _dw_chunk and Winograd's products (products,
+# dw_products) keep _row as a jitted callee: inlined there with its loops of one trip (kw = 1;
+# kh = kw = 1 in products, and c = 1 in dw_products) known, they ran 2-25 % faster than through
+# the address.
 _F32V = types.Array(types.float32, 1, "C")
 _I64 = types.int64
 ROW_SIG = (_F32V, _F32V) + (_I64,) * 9 + (_F32V,) + (_I64,) * 4 + (_F32V,)
@@ -180,9 +182,9 @@ def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, o
     from xrow + j*pstep, the weights from wf[wb:]: blocks of 6, 4, 2, 1 pixels, for each 16 filters
     (a last partial 16 pixel by pixel through acc; F = 16k needs no copy, and the few compiled
     variants of _taps keep the compile time down). A function of its own, called through its
-    address (_row_at) from _chunk and _dw_chunk, so a cold start compiles it once (inlined, each
-    caller compiled its four _taps variants again: 0.6 s; as a jitted callee, each caller's module
-    optimizes and compiles a copy of it again, which Winograd's products keep for their speed)."""
+    address (_row_at) from _chunk, as a jitted callee from _dw_chunk and Winograd's products
+    (inlined, each caller compiled its four _taps variants again: 0.6 s; as a jitted callee, each
+    caller's module optimizes and compiles a copy of it again, which those keep for their speed)."""
     for f0 in range(0, f, 16):   # as many blocks as fp's; fp may be larger still (dw_products' step)
         if f0 + 16 > f:   # the last filters are padding
             for j in range(ow):
@@ -453,11 +455,12 @@ def _pad_plane_cm(x3, h, w, pt, pl, pv, xp):
 
 
 @njit(cache=True, nogil=True)
-def _dw_chunk(rowp, padp, acc, xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
+def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
     """out (kh*kw x C x F) += the filter gradient of the observations xs (m x C x h*w,
-    channel-major) against dyr (m*oh*ow x F, pixel-major rows of dy), stride 1 (_row at the
-    address rowp, _pad_plane_cm at padp); xp (C x hp x wp), tmp (C x F) and acc (16, float32) are
-    workspaces."""
+    channel-major) against dyr (m*oh*ow x F, pixel-major rows of dy), stride 1; xp (C x hp x
+    wp) and tmp (C x F) are workspaces. It calls _row (and _pad_plane_cm) as jitted callees, not
+    through their addresses: inlined with kw = 1 known, conv_backward's dW ran 2-5 % faster at
+    batch 32 (docs/performance.md, h_cold3), worth the compile of its own copy (about 0.3 s)."""
     m = xs.shape[0]
     c, hp, wp = xp.shape
     f = dyr.shape[1]
@@ -465,12 +468,14 @@ def _dw_chunk(rowp, padp, acc, xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh
     xf = xp.reshape(-1)
     dyf = dyr.reshape(-1)
     tf = tmp.reshape(-1)
+    acc = np.empty(_ACC, np.float32)
+    zero, one = f - f, f - f + 1   # integer variables, not literals: _row's callers type it alike (one compile)
     for i0 in range(m):
-        _pad_at(padp, xs[i0], h, w, pt, pl, pv, xp)
+        _pad_plane_cm(xs[i0], h, w, pt, pl, pv, xp)
         for a in range(kh):
             for b in range(kw):
-                _row_at(rowp, acc, xf, a * dh * wp + b * dw, 0, f, hp * wp, ow, oh, 1, wp, 0, dyf, i0 * p * f, f, f,
-                        c, tf)
+                _row(acc, xf, a * dh * wp + b * dw, zero, f, hp * wp, ow, oh, one, wp, zero, dyf, i0 * p * f, f, f, c,
+                     tf)
                 o = out[a * kw + b]
                 for ch in range(c):
                     orow = o[ch]
