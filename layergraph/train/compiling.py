@@ -20,14 +20,19 @@ kernel at most, whatever the machine's load. For the seed CNN the helper takes m
 backward's kernels, about half the CPU time a cold first trainNetwork compiles, off its
 critical path on two free cores (docs/performance.md). The helper runs the kernels' own
 wrappers on tiny arrays, so it compiles exactly the signatures that a run's calls compile; it
-computes nothing a run uses, and a kernel it has not finished is compiled here as before.
-``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
+computes nothing a run uses, and a kernel it has not finished is compiled here as before,
+except one that the helper is compiling at that moment: the helper writes the kernels it starts
+and finishes to a status file, and this process, missing such a kernel in the cache, waits for
+the helper to finish it and loads it (``_wait_for_helper``; compiling it here too cost the run
+0.4-0.8 s at a seed CNN's cold start). ``LAYERGRAPH_BACKGROUND_COMPILE=0`` turns it off.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -41,6 +46,11 @@ def announce_compiling(file=None) -> None:
 
 
 _BACKGROUND_ENV = "LAYERGRAPH_BACKGROUND_COMPILE"
+_STATUS_ENV = "LAYERGRAPH_COMPILE_STATUS"   # the helper's status file: "+name" / "-name" lines (_announce)
+_WAIT_MAX = 30.0   # seconds this process waits at most for one kernel the helper is compiling
+_status = None     # this process's helper's status file
+# the packages the helper process imports as bare modules (their __init__ not run)
+_BARE = ("layergraph", "layergraph.train", "layergraph.kernels", "layergraph.kernels.cpu")
 _background = None   # the helper process, started at most once per process
 
 
@@ -67,16 +77,123 @@ def background_compile(dtype="float32"):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
     env[_BACKGROUND_ENV] = "0"  # the helper starts no helper
-    # this layergraph first, also before the working directory's (python -c puts that first)
-    code = (f"import sys; sys.path.insert(0, {root!r}); "
+    # this layergraph first, also before the working directory's (python -c puts that first); its
+    # packages as bare modules, so that the helper imports the kernel modules it calls and not the
+    # packages' __init__ (the dialects, the layers, the registry: 0.7 s of CPU before its first
+    # compile, against 0.4 s for numba, numpy and the kernels); and without SciPy, which numba's
+    # first compilation imports for its BLAS (np.dot; 0.2 s), a call no kernel of its list makes
+    code = (f"import os, sys, types; root = {root!r}; sys.path.insert(0, root); sys.modules['scipy'] = None\n"
+            f"for name in {_BARE!r}:\n"
+            f"    m = sys.modules[name] = types.ModuleType(name)\n"
+            f"    m.__path__ = [os.path.join(root, *name.split('.'))]\n"
             f"from layergraph.train.compiling import _compile_backward; _compile_backward({str(dtype)!r})")
+    global _status
     try:
+        fd, status = tempfile.mkstemp(prefix="layergraph-compile-", suffix=".txt")
+        os.close(fd)
+        env[_STATUS_ENV] = status
         _background = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
     except (OSError, ValueError):  # no subprocess here (a frozen or embedded interpreter): compile in-process
         _background = False
         return None
+    _status = status
+    atexit.register(_remove, status)
+    _watch_kernels()
     return _background
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _helper_compiling() -> set:
+    """The kernels ("module.qualname") the helper has started and not finished, from its status
+    file; empty once it has exited (or when there is no helper)."""
+    if not _background or _background.poll() is not None:
+        return set()
+    try:
+        with open(_status) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return set()
+    busy = set()
+    for ln in lines:
+        name = ln[1:].split("\t", 1)[0]
+        if ln[:1] == "+":
+            busy.add(name)
+        elif ln[:1] == "-":
+            busy.discard(name)
+    return busy
+
+
+def _wait_for_helper(name) -> bool:
+    """Wait while the helper is compiling the kernel ``name`` (at most _WAIT_MAX seconds); whether
+    it was (then the cache may hold it now)."""
+    if name not in _helper_compiling():
+        return False
+    end = time.monotonic() + _WAIT_MAX
+    while time.monotonic() < end and name in _helper_compiling():
+        time.sleep(0.005)
+    return True
+
+
+def _kernel_caches():
+    """(numba's cache object, "module.qualname") of each kernel of the CPU kernel modules imported
+    so far that has an on-disk cache and is not yet watched (the dispatcher's _cache: a private
+    interface; a kernel without one is left out)."""
+    try:
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:
+        return
+    for mname, mod in list(sys.modules.items()):
+        if not (mname.startswith("layergraph.kernels.cpu.") and mod is not None):
+            continue
+        for obj in list(vars(mod).values()):
+            cache = getattr(obj, "_cache", None) if isinstance(obj, Dispatcher) else None
+            if (cache is None or getattr(cache, "_layergraph_watched", False)
+                    or not (hasattr(cache, "load_overload") and hasattr(cache, "save_overload"))):
+                continue
+            cache._layergraph_watched = True
+            yield cache, f"{obj.py_func.__module__}.{obj.py_func.__qualname__}"
+
+
+def _watch_kernels():
+    """In this process: each kernel's cache look-up, missing a kernel that the helper is compiling,
+    waits for the helper (_wait_for_helper) and looks again."""
+    for cache, name in _kernel_caches():
+        def load_overload(sig, target_context, load=cache.load_overload, name=name):
+            cres = load(sig, target_context)
+            if cres is None and _wait_for_helper(name):
+                cres = load(sig, target_context)
+            return cres
+
+        cache.load_overload = load_overload
+
+
+def _announce(path):
+    """In the helper: "+module.qualname" to the file ``path`` when a kernel's cache look-up misses
+    (numba then compiles it), "-module.qualname" when numba has written it to the cache (each
+    line followed by a tab and the time, for a reader's timeline)."""
+    f = open(path, "a", buffering=1)
+    for cache, name in _kernel_caches():
+        def load_overload(sig, target_context, load=cache.load_overload, name=name):
+            cres = load(sig, target_context)
+            if cres is None:
+                f.write(f"+{name}\t{time.time():.3f}\n")
+            return cres
+
+        def save_overload(sig, cres, save=cache.save_overload, name=name):
+            try:
+                save(sig, cres)
+            finally:
+                f.write(f"-{name}\t{time.time():.3f}\n")
+
+        cache.load_overload = load_overload
+        cache.save_overload = save_overload
 
 
 def cache_looks_cold() -> bool:
@@ -93,29 +210,36 @@ def cache_looks_cold() -> bool:
 
 
 def _compile_backward(dtype):
-    """In the helper process: the backward kernels, each called once on tiny arrays of ``dtype``.
-    First the kernels at the end of a CNN's forward, which the run reaches only after compiling its
-    convolutions (a pixel-major result transposed back, batch normalization fused with ReLU,
-    softmax, cross-entropy), then SGDM's update (a run reaches it last), then those of a CNN's
-    backward in the reverse of the order its first iteration reaches them (the first convolution's
-    dW, 16 filters on direct.py's micro-kernel, batch normalization fused with ReLU and max pooling,
-    an inner convolution's pixel-major path, dx through _im2row and dW on the same micro-kernel,
-    batch normalization fused with ReLU, softmax), so that the run, compiling its forward and then
-    its backward from the loss down, and this process, going up, meet at one kernel at most instead
-    of compiling the same ones side by side; then the less common ones (plain batch normalization,
-    the im2col path's dW and dx, the depthwise convolution)."""
+    """In the helper process: the kernels of a CNN's backward, each called once on tiny arrays of
+    ``dtype``. First direct.py's micro-kernel and padding copy of channel-major data (_row,
+    _pad_planes: a run's first convolution compiles its own kernel first and then loads those two
+    from what this process wrote), batch normalization's statistics (a callee of the run's first
+    BN kernel), then SGDM's update (a run reaches
+    it last), then the backward in the reverse of the order a first iteration reaches its kernels
+    (the first convolution's dW, 16 filters on direct.py's micro-kernel; batch normalization fused
+    with ReLU and max pooling; an inner convolution's pixel-major path, dx through _im2row and dW
+    on the same micro-kernel; batch normalization fused with ReLU; softmax; cross-entropy), then the
+    end of a CNN's forward (softmax, batch normalization fused with ReLU, a pixel-major result
+    transposed back), so that the run, compiling its forward and then its backward from the loss
+    down, and this process, going up, meet at one kernel at most instead of compiling the same ones
+    side by side; then the less common ones (plain batch normalization, the im2col path's dW and
+    dx, the depthwise convolution). Imported with its packages bare (background_compile): only
+    the kernel modules."""
     import numpy as np
 
-    from ..kernels.cpu import conv, loss, norm, softmax, update
+    from ..kernels.cpu import conv, direct, loss, norm, softmax, update
+    if os.environ.get(_STATUS_ENV):
+        _announce(os.environ[_STATUS_ENV])
     dt = np.dtype(dtype)
+    if dt == np.float32:   # direct.py's micro-kernel and its copy of channel-major images (a CNN's input)
+        direct.row_address()
+        direct.address(direct._pad_planes, direct.PAD_SIG)
     x = np.linspace(-1.0, 1.0, 2 * 2 * 4 * 4).astype(dt).reshape(2, 2, 4, 4)
+    # batch normalization's statistics, which the run's first fused BN + ReLU + pooling compiles
+    # as a callee (its own compile then loads them): the two processes' shares come out closer
+    norm._channel_stats(x.reshape(2, 2, 16), 0)
     c = np.ones(2, dt)
     p = np.full((2, 2), 0.5, dt)  # stands for the softmax forward's output (also this process's)
-    # the end of the forward (about 1.3 s of the seed CNN's compile, after its convolutions')
-    conv.nhwc_to_nchw(np.ones((2, 4, 4, 2), dt))
-    norm.bn_forward_train(x, c, c, 1e-5, relu=True)
-    softmax.softmax_forward(p)
-    loss.crossentropyex_backward(p, np.eye(2, dtype=dt))
     update.sgdm_update(np.ones(4, dt), np.ones(4, dt), np.zeros(4, dt), 0.01, 0.9)  # after the backward: the solver
     y = np.ones((2, 2, 2, 2), dt)  # stands for a fused forward's pooled output (the forward is this process's)
     w = np.ones((2, 2, 3, 3), dt)
@@ -128,6 +252,11 @@ def _compile_backward(dtype):
     conv.conv_backward(np.ones((2, 32, 4, 4), dt), x8, np.ones((32, 8, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1)
     norm.bn_backward(x, x, c, c, c, 1e-5, relu_out=x)
     softmax.softmax_backward(np.ones_like(p), x[:, :, 0, 0], p)
+    loss.crossentropyex_backward(p, np.eye(2, dtype=dt))
+    # the end of the forward, after its convolutions
+    softmax.softmax_forward(p)
+    norm.bn_forward_train(x, c, c, 1e-5, relu=True)
+    conv.nhwc_to_nchw(np.ones((2, 4, 4, 2), dt))
     norm.bn_backward(x, x, c, c, c, 1e-5)
     conv.conv_backward(np.ones_like(x), x, w, 1, 1, 1, 1, 1, 1, 1, 1, need_dx=False)  # im2col: dW, db
     conv.conv_backward(np.ones((2, 2, 4, 4), dt), x8, np.ones((2, 8, 3, 3), dt), 1, 1, 1, 1, 1, 1, 1, 1)  # rows

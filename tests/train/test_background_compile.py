@@ -90,3 +90,24 @@ def test_background_compile_respects_the_switch(monkeypatch):
     monkeypatch.setenv("LAYERGRAPH_BACKGROUND_COMPILE", "0")
     assert compiling.background_compile("float32") is None
     assert compiling._background is None
+
+
+class _Alive:
+    def poll(self):
+        return None
+
+
+def test_run_waits_only_for_a_kernel_the_helper_is_compiling(monkeypatch, tmp_path):
+    """The status file's "+name" / "-name" lines: a kernel started and not finished is the helper's
+    (the run waits for it); one finished, or any once the helper has exited, is not."""
+    from layergraph.train import compiling
+    status = tmp_path / "status.txt"
+    status.write_text("+a.f\n+a.g\n-a.f\n+a.h\n-a.h\n")
+    monkeypatch.setattr(compiling, "_status", str(status))
+    monkeypatch.setattr(compiling, "_background", _Alive())
+    assert compiling._helper_compiling() == {"a.g"}
+    assert not compiling._wait_for_helper("a.f")       # finished: no wait
+    monkeypatch.setattr(compiling, "_WAIT_MAX", 0.05)
+    assert compiling._wait_for_helper("a.g")            # still compiling: waited (here until the limit)
+    monkeypatch.setattr(compiling, "_background", None)
+    assert compiling._helper_compiling() == set()

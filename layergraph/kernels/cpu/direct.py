@@ -99,15 +99,92 @@ def _taps(typingctx, npx, acc, do, ds, xa, x0, pstep, c, kh, kw, rstep, cstep, w
     return sig, codegen
 
 
+# _row's caller _chunk (a network's convolution forward and the small-filter dx), and its padding
+# copies, call them through
+# their addresses, run-time arguments (address()), not as jitted callees: numba links a callee's
+# LLVM module into each caller's and optimizes and compiles it again there (about 0.4 s of LLVM
+# time per caller of _row at a cold start), and an inlined one is compiled in every caller
+# (_chunk with both padding copies inlined: 0.7 s more); through the address each is compiled
+# once per process (or loaded from the cache), only where it is used (a network whose
+# convolutions read channel-major data compiles no _pad_rows), and the callers' code holds no
+# copy of it (nor the address, an argument, in their cached code). The same loops, so the same
+# numbers (docs/performance.md, h_cold3). _dw_chunk and Winograd's products (products,
+# dw_products) keep _row as a jitted callee: inlined there with its loops of one trip (kw = 1;
+# kh = kw = 1 in products, and c = 1 in dw_products) known, they ran 2-25 % faster than through
+# the address.
+_F32V = types.Array(types.float32, 1, "C")
+_I64 = types.int64
+ROW_SIG = (_F32V, _F32V) + (_I64,) * 9 + (_F32V,) + (_I64,) * 4 + (_F32V,)
+PAD_SIG = (types.Array(types.float32, 2, "C"), _I64, _I64, _I64, _I64, types.float32,
+           types.Array(types.float32, 3, "C"))
+
+
+def _caller(sig, name):
+    """An intrinsic ``name(addr, *args)``: the numba function compiled for ``sig`` (a tuple of
+    types, returning nothing and raising nothing) called through its native entry point at addr
+    (address()). Integers are cast to sig's; arrays must have sig's dtype, dimensions and C
+    layout (read-only ones too: the same native value)."""
+    def check(given):
+        for t, want in zip(given, sig):
+            if isinstance(want, types.Array):
+                if not (isinstance(t, types.Array) and t.dtype == want.dtype and t.ndim == want.ndim
+                        and t.layout == "C"):
+                    return False
+            elif not (isinstance(t, types.Integer) if isinstance(want, types.Integer) else t == want):
+                return False
+        return True
+
+    def typer(typingctx, addr, given):
+        if not (isinstance(addr, types.Integer) and check(given)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            vals = [a if isinstance(w, types.Array) else context.cast(builder, a, t, w)
+                    for a, t, w in zip(args[1:], signature.args[1:], sig)]
+            fnty = context.call_conv.get_function_type(types.none, sig)
+            fn = builder.inttoptr(context.cast(builder, args[0], signature.args[0], types.intp), fnty.as_pointer())
+            context.call_conv.call_function(builder, fn, types.none, sig, vals)  # the callee raises nothing
+            return context.get_dummy_value()
+
+        return types.void(addr, *given), codegen
+
+    # numba's intrinsics take named parameters (not *args): one per argument of sig
+    params = ", ".join(f"a{i}" for i in range(len(sig)))
+    space = {"typer": typer}
+    exec(f"def {name}(typingctx, addr, {params}):\n    return typer(typingctx, addr, ({params},))\n", space)
+    return intrinsic(space[name])
+
+
+_row_at = _caller(ROW_SIG, "_row_at")
+_pad_at = _caller(PAD_SIG, "_pad_at")
+_addresses = {}
+
+
+def address(kernel, sig):
+    """The address of ``kernel``'s native entry point for ``sig`` in this process (compiled, or
+    loaded from numba's cache, at the first call)."""
+    key = (id(kernel), id(sig))   # by identity: hashing numba's types took 5-10 us a call
+    if key not in _addresses:
+        kernel.compile(sig)
+        cres = kernel.overloads[sig]
+        _addresses[key] = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
+    return _addresses[key]
+
+
+def row_address():
+    """address(_row, ROW_SIG)."""
+    return address(_row, ROW_SIG)
+
+
 @njit(cache=True, nogil=True)
 def _row(acc, xf, xrow, yb, ds, pstep, c, kh, kw, rstep, cstep, wf, wb, fp, f, ow, yf):
     """One output row of ow pixels, pixel j's filter k at yf[yb + j*ds + k] (k < f), its input
     from xrow + j*pstep, the weights from wf[wb:]: blocks of 6, 4, 2, 1 pixels, for each 16 filters
     (a last partial 16 pixel by pixel through acc; F = 16k needs no copy, and the few compiled
-    variants of _taps keep the compile time down). A function of its own, not inlined: _chunk,
-    products and _dw_chunk call it with the same types (integer variables where a literal would
-    make numba compile a specialization of its own), so a cold start compiles it once (inlined,
-    each caller compiled its four _taps variants again: 0.6 s)."""
+    variants of _taps keep the compile time down). A function of its own, called through its
+    address (_row_at) from _chunk, as a jitted callee from _dw_chunk and Winograd's products
+    (inlined, each caller compiled its four _taps variants again: 0.6 s; as a jitted callee, each
+    caller's module optimizes and compiles a copy of it again, which those keep for their speed)."""
     for f0 in range(0, f, 16):   # as many blocks as fp's; fp may be larger still (dw_products' step)
         if f0 + 16 > f:   # the last filters are padding
             for j in range(ow):
@@ -158,7 +235,7 @@ def _epilogue(yrow, brow, rrow, has_r, act, hi):
             yrow[q] = min(max(yrow[q], z), hi)
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _pad_rows(x2, h, w, pt, pl, pv, xp):
     """xp (hp x wp x C) = pv, with the pixel-major rows x2 (h*w x C) at [pt:pt + h, pl:pl + w]."""
     hp, wp, c = xp.shape
@@ -181,7 +258,7 @@ def _pad_rows(x2, h, w, pt, pl, pv, xp):
                     row[j, ch] = pv
 
 
-@njit(inline="always")
+@njit(cache=True, nogil=True)
 def _pad_planes(x3, h, w, pt, pl, pv, xp):
     """_pad_rows from one channel-major observation x3 (C x h*w): the transpose and the padding."""
     hp, wp, c = xp.shape
@@ -207,11 +284,12 @@ def _pad_planes(x3, h, w, pt, pl, pv, xp):
 
 
 @njit(cache=True, nogil=True)
-def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, hi, y):
+def _chunk(rowp, padp, acc, xs, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow, res, act, hi, y):
     """For each observation of xs (m x h*w x C pixel-major, or m x C x h*w): pad it into xp
-    (hp x wp x C, a workspace), then y's rows (m*oh*ow x F) from it and wt (kh*kw*C x Fp), one output
-    row at a time (_row), + brow (the bias repeated ow times), + res (y's shape, when it has rows),
-    ReLU (act 1) or a ReLU clipped at hi (act 2)."""
+    (hp x wp x C, a workspace; _pad_rows or _pad_planes at the address padp), then y's rows
+    (m*oh*ow x F) from it and wt (kh*kw*C x Fp), one output row at a time (_row at the address
+    rowp; acc a float32 workspace of 16), + brow (the bias repeated ow times), + res (y's shape,
+    when it has rows), ReLU (act 1) or a ReLU clipped at hi (act 2)."""
     m = xs.shape[0]
     hp, wp, c = xp.shape
     fp = wt.shape[1]
@@ -221,8 +299,6 @@ def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow,
     yf = y.reshape(-1)
     rf = res.reshape(-1)
     has_r = res.shape[0] > 0
-    acc = np.empty(_ACC, np.float32)
-    zero = f - f   # an integer variable, not the literal 0: _row's callers type it alike (one compile)
     pstep = sw * c
     rstep = dh * wp * c
     cstep = dw * c
@@ -232,13 +308,10 @@ def _chunk(xs, x_nhwc, h, w, pt, pl, pv, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow,
     cr, kr = (kw * c, 1) if dw == 1 else (c, kw)
     owf = ow * f
     for i0 in range(m):
-        if x_nhwc:
-            _pad_rows(xs[i0], h, w, pt, pl, pv, xp)
-        else:
-            _pad_planes(xs[i0], h, w, pt, pl, pv, xp)
+        _pad_at(padp, xs[i0], h, w, pt, pl, pv, xp)
         for i in range(oh):
             r = (i0 * oh + i) * ow
-            _row(acc, xf, i * sh * wp * c, r * f, f, pstep, cr, kh, kr, rstep, cstep, wf, zero, fp, f, ow, yf)
+            _row_at(rowp, acc, xf, i * sh * wp * c, r * f, f, pstep, cr, kh, kr, rstep, cstep, wf, 0, fp, f, ow, yf)
             _epilogue(yf[r * f:r * f + owf], brow, rf[r * f:r * f + owf] if has_r else rf, has_r, act, hi)
 
 
@@ -247,7 +320,9 @@ def products(Z, U2, M):
     """Winograd F(2x2, 3x3)'s 16 products (winograd.py) with _taps: M[a, b // 2, t, (b % 2)*F + k]
     = sum over ch of V[a, b][t, ch] U2[b, a][ch, k], where V[a, b] is Z[a, zi, :, lo:lo + C]
     ((zi, lo) = (0, 0), (1, 0), (2, 0), (0, C) for b = 0..3). Z 4 x 3 x T x 2C, U2 4 x 4 x C x F,
-    M 4 x 2 x T x 2F, float32, F a multiple of 16."""
+    M 4 x 2 x T x 2F, float32, F a multiple of 16. It calls _row as a jitted callee, as dw_products
+    does, not through its address: inlined with its tap loops of one (kh = kw = 1) known, VGG-style
+    training's Winograd dx and forward ran 4-9 % faster (docs/performance.md, h_cold3)."""
     t = Z.shape[2]
     c = U2.shape[2]
     f = U2.shape[3]
@@ -271,7 +346,11 @@ def dw_products(Z, Ed, out):
     products reads it and Ed[a, b] = Ed[a, zi, :, lo':lo' + F] likewise (Ed 4 x 3 x T x 2F). Its
     "pixels" are 6 (4, 2, 1) channels of one tile (pstep 1), its reduction runs over the tiles
     (kh = T, rstep = Z's 2C per tile; kw = c = 1, the weights' step 2F), its 16 filters are Ed's.
-    Z 4 x 3 x T x 2C, out 16 x C x F, float32, F a multiple of 16."""
+    Z 4 x 3 x T x 2C, out 16 x C x F, float32, F a multiple of 16. It calls _row as a jitted callee,
+    not through its address like the others: inlined, with its channel and column loops of one
+    (kw = c = 1) known constants, the products ran 15-25 % faster than through the address (one
+    thread, 64-256 channels; docs/performance.md, h_cold3), worth its own compile of _row's code
+    (only networks with Winograd's filter gradient, from 64 channels, compile it)."""
     t = Z.shape[2]
     c = Z.shape[3] // 2
     f = Ed.shape[3] // 2
@@ -322,18 +401,28 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
     p = oh * ow
     y = out_empty((n, oh, ow, f), dt)
     y2 = y.reshape(n * p, f)
-    xs = x.reshape(n, h * wd, c) if x_nhwc else x.reshape(n, c, h * wd)
+    xs = np.ascontiguousarray(x.reshape(n, h * wd, c) if x_nhwc else x.reshape(n, c, h * wd))
     brow = np.tile(np.zeros(f, dt) if bias is None else bias.astype(dt), ow)
     res2 = residual.reshape(n * p, f) if residual is not None else np.zeros((0, f), dt)
     act = 0 if not relu else 1 if ceiling == np.inf else 2
     hi = dt.type(min(ceiling, np.finfo(dt).max))
     pvx = dt.type(pv)
     sub = max(1, min(8, -(-n // _threads())))
+    res0 = res2[:0] if residual is not None else res2
+    pad = _pad_rows if x_nhwc else _pad_planes
+    if (id(_row), id(ROW_SIG)) not in _addresses:
+        # this process's first call: _chunk compiles (or loads) before _row (no observations: it
+        # runs nothing and calls no _row), so that a cold start's compile helper process
+        # (train/compiling.py, which compiles _row first) takes _row's compile meanwhile
+        _chunk(0, 0, np.empty(_ACC, dt), xs[:0], h, wd, pt, pl, pvx, np.empty((hp, wp, c), dt), wt, kh, kw, sh, sw,
+               dh, dw, oh, ow, brow, res0, act, hi, y2[:0])
+    rowp, padp = row_address(), address(pad, PAD_SIG)
 
     def work(chunks):
         xp = _workspace((hp, wp, c), dt, "dxp")
+        acc = np.empty(_ACC, dt)
         for s0, s1 in chunks:
-            _chunk(xs[s0:s1], x_nhwc, h, wd, pt, pl, pvx, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow,
+            _chunk(rowp, padp, acc, xs[s0:s1], h, wd, pt, pl, pvx, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow,
                    res2[s0 * p:s1 * p] if residual is not None else res2, act, hi, y2[s0 * p:s1 * p])
 
     _batch_parallel(work, n, sub)
@@ -369,7 +458,9 @@ def _pad_plane_cm(x3, h, w, pt, pl, pv, xp):
 def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
     """out (kh*kw x C x F) += the filter gradient of the observations xs (m x C x h*w,
     channel-major) against dyr (m*oh*ow x F, pixel-major rows of dy), stride 1; xp (C x hp x
-    wp) and tmp (C x F) are workspaces."""
+    wp) and tmp (C x F) are workspaces. It calls _row (and _pad_plane_cm) as jitted callees, not
+    through their addresses: inlined with kw = 1 known, conv_backward's dW ran 2-5 % faster at
+    batch 32 (docs/performance.md, h_cold3), worth the compile of its own copy (about 0.3 s)."""
     m = xs.shape[0]
     c, hp, wp = xp.shape
     f = dyr.shape[1]
