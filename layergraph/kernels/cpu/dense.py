@@ -16,6 +16,8 @@ the next kernels of a training step, which made the whole step up to 1.7x slower
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 
 import numpy as np
 from numba import njit
@@ -106,7 +108,11 @@ def _split_columns(n, out, k):
 def fc_forward(x, w, b, relu=False, ceiling=np.inf):
     """``relu=True``: max(x W^T + b, 0) in the same pass (the executor's prediction fusion of a
     following reluLayer), the bias and the ReLU applied to each block of rows while it is in
-    cache (_bias_act_rows); a ``ceiling`` (> 0) clips it there too (a clippedReluLayer's)."""
+    cache (_bias_act_rows); a ``ceiling`` (> 0) clips it there too (a clippedReluLayer's).
+    ``w`` a list (or tuple) of weights: layers one after another (``b``, ``relu``, ``ceiling``
+    lists of as many), each layer's y the next one's x (_chain_forward); -> the last one's y."""
+    if isinstance(w, (list, tuple)):
+        return _chain_forward(x, w, b, relu, ceiling)
     x, x2, w = _x2(x, w, "fc_forward")
     n = x2.shape[0]
     y = np.empty((n, w.shape[0]), x.dtype)
@@ -132,6 +138,72 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf):
         with _hold(n * w.shape[0] * x2.shape[1]):   # a multi-threaded OpenBLAS here spins against the next kernels
             work([(0, n)])
     return y
+
+
+# A chain of layers whose batch is split by rows takes each thread's rows through every layer:
+# one hand-off for the chain instead of one per layer (and no Python of one layer between the
+# threads' products). At batch 32 of the 784-512-512-10 MLP, 16 rows a thread, where the
+# per-layer split is by columns: 513 against 595 us for the three layers on a quiet machine
+# (docs/performance.md, h_pred2), though a 16-row product costs 0.6 of a 32-row one.
+_CHAIN_MIN_ROWS = 8
+# The row split pays only where the pool's worker runs at once beside the caller (an idle core).
+# On a busy machine it started late or not at all (then the caller ran both halves as 16-row
+# products: 1.12x the CPU time of one thread on all 32 rows, load 2.4-3.0), so a split whose worker
+# began its rows more than _CHAIN_LATE seconds after the hand-off (about 20 us on the idle 2-core
+# VM), or took none, sends the chains of the next _CHAIN_BACKOFF seconds to one thread (whole
+# batch, one product a layer); then the split is tried again.
+_CHAIN_LATE = 100e-6
+_CHAIN_BACKOFF = 0.1
+_chain_serial_until = [0.0]
+
+
+def _chain_forward(x, ws, bs, relus, ceilings):
+    """fc_forward of layers one after another (see fc_forward). Split over the pool by rows
+    (each thread its rows through all the layers) when every thread gets at least
+    _CHAIN_MIN_ROWS rows and the chain has at least _MIN_COLUMN_WORK multiply-adds; else one
+    thread, BLAS held at one thread once for the chain."""
+    k = len(ws)
+    if not (k and len(bs) == k and len(relus) == k and len(ceilings) == k):
+        raise ValueError(f"fc_forward: a chain takes as many biases, relu flags and ceilings as weights "
+                         f"({k}); got {len(bs)}, {len(relus)}, {len(ceilings)}.")
+    x, x2, w0 = _x2(x, ws[0], "fc_forward")
+    n = x2.shape[0]
+    layers, width, work_total = [], x2.shape[1], 0
+    for w, b, r, c in zip(ws, bs, relus, ceilings):
+        w = like(w, x, "w")
+        if w.ndim != 2 or w.shape[1] != width:
+            raise ValueError(f"fc_forward: weights {w.shape} do not fit input size {width} (expected Out x In).")
+        bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))
+        layers.append((w, bias, bool(r), x.dtype.type(relu_ceiling("fc_forward", c)),
+                       np.empty((n, w.shape[0]), x.dtype)))
+        work_total += n * w.shape[0] * width
+        width = w.shape[0]
+
+    def work(chunks):
+        start = None
+        for lo, hi in chunks:
+            if start is None:
+                start = time.perf_counter()
+            h = x2[lo:hi]
+            for w, bias, relu, top, y in layers:
+                out = y[lo:hi]
+                np.matmul(h, w.T, out=out)
+                _epilogue(out, bias, relu, top)
+                h = out
+        return threading.get_ident(), start
+
+    nt = _parallel.threads()
+    if (nt > 1 and n >= 2 * _CHAIN_MIN_ROWS and work_total >= _MIN_COLUMN_WORK
+            and time.perf_counter() >= _chain_serial_until[0]):
+        t = min(nt, n // _CHAIN_MIN_ROWS)
+        me, posted = threading.get_ident(), time.perf_counter()
+        starts = [s for who, s in batch_parallel(work, n, -(-n // t)) if who != me]
+        if len(starts) < t - 1 or any(s is None or s - posted > _CHAIN_LATE for s in starts):
+            _chain_serial_until[0] = time.perf_counter() + _CHAIN_BACKOFF
+    else:
+        with _hold(work_total):
+            work([(0, n)])
+    return layers[-1][-1]
 
 
 def fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=np.inf):

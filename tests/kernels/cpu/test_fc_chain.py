@@ -1,0 +1,119 @@
+"""fc_forward on a chain of layers (kernels/cpu/dense.py ``_chain_forward``: lists of weights, each
+layer's y the next one's x; the batch split by rows, each thread its rows through every layer):
+torch's linear / relu / hardtanh values, float32 and float64, on one thread and split; the same
+values as the layers one by one; the split's fallback to one thread after a late worker; BLAS's
+thread count restored; clear errors."""
+import numpy as np
+import pytest
+import torch
+
+from layergraph.kernels.cpu import dense
+from layergraph.kernels.cpu.dense import fc_forward
+
+
+def _chain(dtype, n, sizes=(300, 200, 150, 10), seed=0):
+    g = np.random.default_rng(seed)
+    x = g.standard_normal((n, sizes[0])).astype(dtype)
+    ws = [(g.standard_normal((o, i)) / np.sqrt(i)).astype(dtype) for i, o in zip(sizes[:-1], sizes[1:])]
+    bs = [(0.1 * g.standard_normal(o)).astype(dtype) for o in sizes[1:]]
+    return x, ws, bs
+
+
+def _torch(x, ws, bs, relus, ceilings):
+    h = torch.tensor(x, dtype=torch.float64)
+    for w, b, r, c in zip(ws, bs, relus, ceilings):
+        h = torch.nn.functional.linear(h, torch.tensor(w, dtype=torch.float64),
+                                       None if b is None else torch.tensor(b, dtype=torch.float64))
+        if r:
+            h = torch.relu(h) if c == np.inf else torch.nn.functional.hardtanh(h, 0.0, c)
+    return h.numpy()
+
+
+@pytest.fixture
+def split(monkeypatch):
+    """The chain split at any size (as at batch 32 of the MLP), on 2 or 3 threads, never sent to one
+    thread by a late start."""
+    def use(nt):
+        monkeypatch.setattr(dense._parallel, "threads", lambda: nt)
+        monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 0)
+        monkeypatch.setattr(dense, "_CHAIN_LATE", 1e9)
+        monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
+    return use
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nt", [1, 2, 3])
+@pytest.mark.parametrize("n", [5, 32, 41])
+def test_chain_matches_torch_and_the_layers_one_by_one(split, dtype, nt, n):
+    split(nt)
+    x, ws, bs = _chain(dtype, n)
+    relus, ceilings = [True, True, False], [np.inf, 6.0, np.inf]
+    bs[1] = None
+    y = fc_forward(x, ws, bs, relu=relus, ceiling=ceilings)
+    assert y.shape == (n, 10) and y.dtype == dtype
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(y, _torch(x, ws, bs, relus, ceilings), **tol)
+    h = x
+    for w, b, r, c in zip(ws, bs, relus, ceilings):
+        h = fc_forward(h, w, b, relu=r, ceiling=c)
+    if dtype == np.float64:
+        np.testing.assert_allclose(y, h, rtol=1e-13, atol=1e-13)
+    else:   # BLAS may round a product of fewer rows differently
+        np.testing.assert_allclose(y, h, rtol=1e-5, atol=1e-6)
+
+
+def test_one_thread_chain_is_the_layers_bit_for_bit(split):
+    split(1)
+    for dtype in (np.float32, np.float64):
+        x, ws, bs = _chain(dtype, 32, seed=1)
+        y = fc_forward(x, ws, bs, relu=[True, False, True], ceiling=[np.inf] * 3)
+        h = x
+        for w, b, r in zip(ws, bs, (True, False, True)):
+            h = fc_forward(h, w, b, relu=r)
+        np.testing.assert_array_equal(y, h)
+
+
+def test_split_hands_out_rows_and_restores_blas(split, monkeypatch):
+    from threadpoolctl import ThreadpoolController
+    split(2)
+    x, ws, bs = _chain(np.float32, 32, seed=2)
+    fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
+    before = [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
+    calls = []
+    real = dense.batch_parallel
+
+    def counted(work, n, chunk=None):
+        calls.append((n, chunk))
+        return real(work, n, chunk)
+    monkeypatch.setattr(dense, "batch_parallel", counted)
+    dense._chain_serial_until[0] = 0.0   # a busy machine's worker may have taken no rows above
+    fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
+    assert calls == [(32, 16)]   # one hand-off for the chain, 16 rows a thread
+    assert [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers] == before
+
+
+def test_a_late_worker_sends_the_next_chains_to_one_thread(split, monkeypatch):
+    split(2)
+    monkeypatch.setattr(dense, "_CHAIN_LATE", -1.0)   # every start counts as late
+    x, ws, bs = _chain(np.float32, 32, seed=3)
+    calls = []
+    real = dense.batch_parallel
+    monkeypatch.setattr(dense, "batch_parallel", lambda *a: calls.append(a) or real(*a))
+    y1 = fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
+    assert len(calls) == 1 and dense._chain_serial_until[0] > 0
+    y2 = fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
+    assert len(calls) == 1   # within the back-off: one thread
+    np.testing.assert_allclose(y1, y2, rtol=1e-5, atol=1e-6)
+    dense._chain_serial_until[0] = 0.0
+    fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
+    assert len(calls) == 2   # after it: split again
+
+
+def test_chain_errors_name_what_is_wrong():
+    x, ws, bs = _chain(np.float64, 4)
+    with pytest.raises(ValueError, match="as many biases, relu flags and ceilings as weights"):
+        fc_forward(x, ws, bs[:2], relu=[False] * 3, ceiling=[np.inf] * 3)
+    with pytest.raises(ValueError, match=r"weights \(10, 150\) do not fit input size 200"):
+        fc_forward(x, [ws[0], ws[2]], bs[:2], relu=[False] * 2, ceiling=[np.inf] * 2)
+    with pytest.raises(ValueError, match="ceiling"):
+        fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[0.0] * 3)
