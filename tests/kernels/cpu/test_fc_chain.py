@@ -1,8 +1,9 @@
 """fc_forward on a chain of layers (kernels/cpu/dense.py ``_chain_forward``: lists of weights, each
-layer's y the next one's x; the batch split by rows, each thread its rows through every layer):
-torch's linear / relu / hardtanh values, float32 and float64, on one thread and split; the same
-values as the layers one by one; the split's fallback to one thread after a late worker; BLAS's
-thread count restored; clear errors."""
+layer's y the next one's x; split over the pool by output columns with the threads waiting for a
+layer's columns before the next (``_chain_columns``, CHAIN_COLUMNS) or by rows, each thread its
+rows through every layer): torch's linear / relu / hardtanh values, float32 and float64, on one
+thread and split both ways; the same values as the layers one by one; the fall-back to one thread
+after a late worker or a wait that yielded; BLAS's thread count restored; clear errors."""
 import numpy as np
 import pytest
 import torch
@@ -31,21 +32,23 @@ def _torch(x, ws, bs, relus, ceilings):
 
 @pytest.fixture
 def split(monkeypatch):
-    """The chain split at any size (as at batch 32 of the MLP), on 2 or 3 threads, never sent to one
-    thread by a late start."""
-    def use(nt):
+    """The chain split at any size (as at batch 32 of the MLP), on 2 or 3 threads, by columns or by
+    rows, never sent to one thread by a late start."""
+    def use(nt, columns=True):
         monkeypatch.setattr(dense._parallel, "threads", lambda: nt)
         monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 0)
         monkeypatch.setattr(dense, "_CHAIN_LATE", 1e9)
         monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
+        monkeypatch.setattr(dense, "CHAIN_COLUMNS", columns)
     return use
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("nt", [1, 2, 3])
 @pytest.mark.parametrize("n", [5, 32, 41])
-def test_chain_matches_torch_and_the_layers_one_by_one(split, dtype, nt, n):
-    split(nt)
+@pytest.mark.parametrize("columns", [True, False])
+def test_chain_matches_torch_and_the_layers_one_by_one(split, dtype, nt, n, columns):
+    split(nt, columns)
     x, ws, bs = _chain(dtype, n)
     relus, ceilings = [True, True, False], [np.inf, 6.0, np.inf]
     bs[1] = None
@@ -73,9 +76,10 @@ def test_one_thread_chain_is_the_layers_bit_for_bit(split):
         np.testing.assert_array_equal(y, h)
 
 
-def test_split_hands_out_rows_and_restores_blas(split, monkeypatch):
+@pytest.mark.parametrize("columns", [True, False])
+def test_one_hand_off_for_the_chain_and_blas_restored(split, monkeypatch, columns):
     from threadpoolctl import ThreadpoolController
-    split(2)
+    split(2, columns)
     x, ws, bs = _chain(np.float32, 32, seed=2)
     fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
     before = [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
@@ -88,12 +92,13 @@ def test_split_hands_out_rows_and_restores_blas(split, monkeypatch):
     monkeypatch.setattr(dense, "batch_parallel", counted)
     dense._chain_serial_until[0] = 0.0   # a busy machine's worker may have taken no rows above
     fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
-    assert calls == [(32, 16)]   # one hand-off for the chain, 16 rows a thread
+    # one hand-off for the chain: a slice of each layer's columns per thread, or 16 rows a thread
+    assert calls == ([(2, 1)] if columns else [(32, 16)])
     assert [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers] == before
 
 
 def test_a_late_worker_sends_the_next_chains_to_one_thread(split, monkeypatch):
-    split(2)
+    split(2, columns=False)
     monkeypatch.setattr(dense, "_CHAIN_LATE", -1.0)   # every start counts as late
     x, ws, bs = _chain(np.float32, 32, seed=3)
     calls = []
@@ -107,6 +112,25 @@ def test_a_late_worker_sends_the_next_chains_to_one_thread(split, monkeypatch):
     dense._chain_serial_until[0] = 0.0
     fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
     assert len(calls) == 2   # after it: split again
+
+
+def test_columns_fall_back_after_a_lone_caller_or_a_yielding_wait(split, monkeypatch):
+    split(2)
+    x, ws, bs = _chain(np.float32, 32, seed=4)
+    want = fc_forward(x, ws, bs, relu=[True, False, True], ceiling=[np.inf] * 3)
+    dense._chain_serial_until[0] = 0.0
+    # the pool busy with another caller: the work runs in this thread alone
+    monkeypatch.setattr(dense, "batch_parallel", lambda work, n, chunk=None: [work(None)])
+    np.testing.assert_allclose(fc_forward(x, ws, bs, relu=[True, False, True], ceiling=[np.inf] * 3), want,
+                               rtol=1e-6, atol=1e-6)
+    assert dense._chain_serial_until[0] > 0
+    monkeypatch.undo()
+    split(3)
+    monkeypatch.setattr(dense, "_chain_spins", [1])   # every wait yields at once
+    for _ in range(3):
+        dense._chain_serial_until[0] = 0.0
+        got = fc_forward(x, ws, bs, relu=[True, False, True], ceiling=[np.inf] * 3)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
 def test_chain_errors_name_what_is_wrong():
