@@ -56,8 +56,10 @@ def pad(sequences, length: int | None = None, value: float = 0.0, left: bool = F
     first = sequences[0]
     kept = np.minimum(lengths, steps)
     shape = (len(sequences), *first.shape[:-1], steps)
-    # nothing to pad when every sequence fills the batch's steps: no fill pass (a 2 MB batch of
-    # 128 sequences of 40 x 100: 310 -> 150 us)
+    if (lengths == steps).all() and all(a.shape == first.shape for a in sequences):
+        # every sequence exactly the batch's steps: one copy, no fill pass (a 2 MB batch of 128
+        # sequences of 40 x 100: 310 -> about 110 us)
+        return np.array(sequences, dtype=dtype), SeqInfo(kept, steps, left)
     out = np.empty(shape, dtype) if kept.min() == steps else np.full(shape, value, dtype=dtype)
     for i, s in enumerate(sequences):
         k = int(kept[i])
