@@ -243,30 +243,36 @@ def _chain_columns(x2, layers, nt):
         parts = nt if out >= 64 and n * out * k >= _MIN_COLUMN_WORK // 4 else 1
         plan.append((w, bias, relu, top, y, parts, -(-out // parts), base, itertools.count()))
         base += parts
-    flags = np.zeros((1, base), np.int64)
+    flags = np.zeros((1, base + 1), np.int64)   # a slice done; the last: a thread failed
     last = len(plan) - 1
     me = threading.get_ident()
 
     def work(_):
         h, first, waited = x2, 0, False
-        for i, (w, bias, relu, top, y, parts, size, b0, claims) in enumerate(plan):
-            while True:
-                c = next(claims)   # atomic under the GIL: each slice to one thread
-                if c >= parts:
+        try:
+            for i, (w, bias, relu, top, y, parts, size, b0, claims) in enumerate(plan):
+                while True:
+                    c = next(claims)   # atomic under the GIL: each slice to one thread
+                    if c >= parts:
+                        break
+                    first += i == 0
+                    lo, hi = c * size, min(w.shape[0], (c + 1) * size)
+                    out = y if parts == 1 else y[:, lo:hi]
+                    np.matmul(h, w[lo:hi].T, out=out)
+                    _epilogue(out, bias[lo:hi] if bias.size else bias, relu, top)
+                    _spin.store(flags, 0, b0 + c, 1)
+                if i == last:
                     break
-                first += i == 0
-                lo, hi = c * size, min(w.shape[0], (c + 1) * size)
-                out = y if parts == 1 else y[:, lo:hi]
-                np.matmul(h, w[lo:hi].T, out=out)
-                _epilogue(out, bias[lo:hi] if bias.size else bias, relu, top)
-                _spin.store(flags, 0, b0 + c, 1)
-            if i == last:
-                break
-            for c in range(parts):
-                while not _spin.spin_until(flags, 0, b0 + c, 1, spins):
-                    waited = True
-                    time.sleep(0)
-            h = y
+                for c in range(parts):
+                    while not _spin.spin_until(flags, 0, b0 + c, 1, spins):
+                        waited = True
+                        if _spin.load(flags, 0, base):
+                            raise RuntimeError("fc_forward: another thread of the chain failed.")
+                        time.sleep(0)
+                h = y
+        except BaseException:   # the others stop waiting for this thread's slices (Ctrl-C too)
+            _spin.store(flags, 0, base, 1)
+            raise
         return threading.get_ident(), first, waited
 
     done = batch_parallel(work, nt, 1)

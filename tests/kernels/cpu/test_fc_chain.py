@@ -133,6 +133,44 @@ def test_columns_fall_back_after_a_lone_caller_or_a_yielding_wait(split, monkeyp
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("where", ["worker", "caller"])
+def test_a_failing_thread_does_not_leave_the_others_waiting(split, monkeypatch, where):
+    """A thread that raises (an error, Ctrl-C) marks the chain failed: the others stop waiting for its
+    columns, the call raises, and the pool works after it."""
+    import threading
+    split(2)
+    x, ws, bs = _chain(np.float32, 32, seed=5)
+    real = dense._epilogue
+
+    def fails(*a):
+        if threading.current_thread().name.startswith("layergraph-kernels") == (where == "worker"):
+            raise KeyError("boom")
+        return real(*a)
+    monkeypatch.setattr(dense, "_epilogue", fails)
+    monkeypatch.setattr(dense, "_chain_spins", [1])
+    errors = []
+
+    def call():
+        for _ in range(20):   # until the worker takes a slice
+            try:
+                fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
+            except (KeyError, RuntimeError) as err:
+                errors.append(err)
+                return
+            dense._chain_serial_until[0] = 0.0
+    t = threading.Thread(target=call, daemon=True)
+    t.start()
+    t.join(30)
+    assert not t.is_alive(), "the chain hung"
+    if where == "caller":
+        assert errors and isinstance(errors[0], KeyError)
+    monkeypatch.setattr(dense, "_epilogue", real)
+    dense._chain_serial_until[0] = 0.0
+    want = _torch(x, ws, bs, [True] * 3, [np.inf] * 3)
+    np.testing.assert_allclose(fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3), want,
+                               rtol=1e-4, atol=1e-5)
+
+
 def test_chain_errors_name_what_is_wrong():
     x, ws, bs = _chain(np.float64, 4)
     with pytest.raises(ValueError, match="as many biases, relu flags and ceilings as weights"):
