@@ -158,10 +158,12 @@ _chain_serial_until = [0.0]
 
 
 def _chain_forward(x, ws, bs, relus, ceilings):
-    """fc_forward of layers one after another (see fc_forward). Split over the pool by rows
-    (each thread its rows through all the layers) when every thread gets at least
-    _CHAIN_MIN_ROWS rows and the chain has at least _MIN_COLUMN_WORK multiply-adds; else one
-    thread, BLAS held at one thread once for the chain."""
+    """fc_forward of layers one after another (see fc_forward). A chain of at least
+    _MIN_COLUMN_WORK multiply-adds is split over the pool in one hand-off: by output columns,
+    the threads waiting for each layer's columns (_chain_columns; CHAIN_COLUMNS), or else by rows
+    (each thread its rows through all the layers, at least _CHAIN_MIN_ROWS of them); after a
+    late worker the next _CHAIN_BACKOFF seconds of chains run on one thread, BLAS held at one
+    thread once for the chain, as a small one always does."""
     k = len(ws)
     if not (k and len(bs) == k and len(relus) == k and len(ceilings) == k):
         raise ValueError(f"fc_forward: a chain takes as many biases, relu flags and ceilings as weights "
