@@ -151,10 +151,23 @@ _CHAIN_MIN_ROWS = 8
 # products: 1.12x the CPU time of one thread on all 32 rows, load 2.4-3.0), so a split whose worker
 # began its rows more than _CHAIN_LATE seconds after the hand-off (about 20 us on the idle 2-core
 # VM), or took none, sends the chains of the next _CHAIN_BACKOFF seconds to one thread (whole
-# batch, one product a layer); then the split is tried again.
+# batch, one product a layer); then the split is tried again. Each failed try in a row doubles
+# that time, up to _CHAIN_BACKOFF_MAX (a machine that stays busy pays for fewer tries); one that
+# succeeds sets it back.
 _CHAIN_LATE = 100e-6
 _CHAIN_BACKOFF = 0.1
+_CHAIN_BACKOFF_MAX = 1.6
 _chain_serial_until = [0.0]
+_chain_backoff = [_CHAIN_BACKOFF]
+
+
+def _chain_tried(ok):
+    """After a split chain: back to one thread for a while when it did not pay (see above)."""
+    if ok:
+        _chain_backoff[0] = _CHAIN_BACKOFF
+        return
+    _chain_serial_until[0] = time.perf_counter() + _chain_backoff[0]
+    _chain_backoff[0] = min(2 * _chain_backoff[0], _CHAIN_BACKOFF_MAX)
 
 
 def _chain_forward(x, ws, bs, relus, ceilings):
@@ -202,8 +215,7 @@ def _chain_forward(x, ws, bs, relus, ceilings):
         t = min(nt, n // _CHAIN_MIN_ROWS)
         me, posted = threading.get_ident(), time.perf_counter()
         starts = [s for who, s in batch_parallel(work, n, -(-n // t)) if who != me]
-        if len(starts) < t - 1 or any(s is None or s - posted > _CHAIN_LATE for s in starts):
-            _chain_serial_until[0] = time.perf_counter() + _CHAIN_BACKOFF
+        _chain_tried(len(starts) >= t - 1 and all(s is not None and s - posted <= _CHAIN_LATE for s in starts))
     else:
         with _hold(work_total):
             work([(0, n)])
@@ -233,7 +245,7 @@ def _chain_columns(x2, layers, nt):
     compiled code, without the GIL, yielding after _CHAIN_WAIT_US). Each product keeps every row,
     which a 16-row split of batch 32 did not (0.6 of a 32-row product's time for half the work).
     A worker that took no slice of the first layer, or a wait that had to yield (a thread the OS
-    set aside), sends the next _CHAIN_BACKOFF seconds of chains to one thread."""
+    set aside), sends the next chains to one thread for a while (_chain_tried)."""
     import itertools
 
     from . import _spin
@@ -278,9 +290,7 @@ def _chain_columns(x2, layers, nt):
         return threading.get_ident(), first, waited
 
     done = batch_parallel(work, nt, 1)
-    if any(waited for _, _, waited in done) or any(who != me and first == 0 for who, first, _ in done) \
-            or len(done) < nt:
-        _chain_serial_until[0] = time.perf_counter() + _CHAIN_BACKOFF
+    _chain_tried(len(done) == nt and not any(waited or (who != me and first == 0) for who, first, waited in done))
 
 
 def fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=np.inf):

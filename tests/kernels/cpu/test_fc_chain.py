@@ -39,6 +39,7 @@ def split(monkeypatch):
         monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 0)
         monkeypatch.setattr(dense, "_CHAIN_LATE", 1e9)
         monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
+        monkeypatch.setattr(dense, "_chain_backoff", [dense._CHAIN_BACKOFF])
         monkeypatch.setattr(dense, "CHAIN_COLUMNS", columns)
     return use
 
@@ -112,6 +113,13 @@ def test_a_late_worker_sends_the_next_chains_to_one_thread(split, monkeypatch):
     dense._chain_serial_until[0] = 0.0
     fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
     assert len(calls) == 2   # after it: split again
+    # failed tries in a row back off longer, up to the cap; a split that pays sets it back
+    assert dense._chain_backoff[0] == 4 * dense._CHAIN_BACKOFF
+    for _ in range(8):
+        dense._chain_tried(False)
+    assert dense._chain_backoff[0] == dense._CHAIN_BACKOFF_MAX
+    dense._chain_tried(True)
+    assert dense._chain_backoff[0] == dense._CHAIN_BACKOFF
 
 
 def test_columns_fall_back_after_a_lone_caller_or_a_yielding_wait(split, monkeypatch):
