@@ -16,6 +16,7 @@ the next kernels of a training step, which made the whole step up to 1.7x slower
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 
@@ -246,9 +247,7 @@ def _chain_columns(x2, layers, nt):
     which a 16-row split of batch 32 did not (0.6 of a 32-row product's time for half the work).
     A worker that took no slice of the first layer, or a wait that had to yield (a thread the OS
     set aside), sends the next chains to one thread for a while (_chain_tried)."""
-    import itertools
-
-    from . import _spin
+    from . import _spin   # compiled (or loaded from numba's cache) on the first split chain only
     spins = _chain_spin_count()
     n = x2.shape[0]
     plan, base = [], 0
