@@ -58,7 +58,7 @@ def pad(sequences, length: int | None = None, value: float = 0.0, left: bool = F
     shape = (len(sequences), *first.shape[:-1], steps)
     if (lengths == steps).all() and all(a.shape == first.shape for a in sequences):
         # every sequence exactly the batch's steps: one copy, no fill pass (a 2 MB batch of 128
-        # sequences of 40 x 100: 310 -> about 110 us)
+        # sequences of 40 x 100: 320 -> 180 us)
         return np.array(sequences, dtype=dtype), SeqInfo(kept, steps, left)
     out = np.empty(shape, dtype) if kept.min() == steps else np.full(shape, value, dtype=dtype)
     for i, s in enumerate(sequences):
