@@ -154,20 +154,30 @@ _CHAIN_MIN_ROWS = 8
 # VM), or took none, sends the chains of the next _CHAIN_BACKOFF seconds to one thread (whole
 # batch, one product a layer); then the split is tried again. Each failed try in a row doubles
 # that time, up to _CHAIN_BACKOFF_MAX (a machine that stays busy pays for fewer tries); one that
-# succeeds sets it back.
+# succeeds sets it back. A worker that has slept longer than _CHAIN_COLD seconds (after a back-off,
+# or between a user's calls) may wake late on an idle machine too (a halted vCPU): its try is not
+# counted, so that the back-off does not keep itself going on a quiet machine.
 _CHAIN_LATE = 100e-6
 _CHAIN_BACKOFF = 0.1
 _CHAIN_BACKOFF_MAX = 1.6
+_CHAIN_COLD = 2e-3
 _chain_serial_until = [0.0]
 _chain_backoff = [_CHAIN_BACKOFF]
+_chain_last_split = [0.0]   # when the last split chain ended
 
 
-def _chain_tried(ok):
-    """After a split chain: back to one thread for a while when it did not pay (see above)."""
+def _chain_tried(ok, began=None):
+    """After a split chain that began at ``began`` (perf_counter): back to one thread for a while
+    when it did not pay, unless the pool had been idle (see above)."""
+    now = time.perf_counter()
+    cold = began is not None and began - _chain_last_split[0] > _CHAIN_COLD
+    _chain_last_split[0] = now
     if ok:
         _chain_backoff[0] = _CHAIN_BACKOFF
         return
-    _chain_serial_until[0] = time.perf_counter() + _chain_backoff[0]
+    if cold:
+        return
+    _chain_serial_until[0] = now + _chain_backoff[0]
     _chain_backoff[0] = min(2 * _chain_backoff[0], _CHAIN_BACKOFF_MAX)
 
 
@@ -216,7 +226,8 @@ def _chain_forward(x, ws, bs, relus, ceilings):
         t = min(nt, n // _CHAIN_MIN_ROWS)
         me, posted = threading.get_ident(), time.perf_counter()
         starts = [s for who, s in batch_parallel(work, n, -(-n // t)) if who != me]
-        _chain_tried(len(starts) >= t - 1 and all(s is not None and s - posted <= _CHAIN_LATE for s in starts))
+        _chain_tried(len(starts) >= t - 1 and all(s is not None and s - posted <= _CHAIN_LATE for s in starts),
+                     posted)
     else:
         with _hold(work_total):
             work([(0, n)])
@@ -288,8 +299,10 @@ def _chain_columns(x2, layers, nt):
             raise
         return threading.get_ident(), first, waited
 
+    began = time.perf_counter()
     done = batch_parallel(work, nt, 1)
-    _chain_tried(len(done) == nt and not any(waited or (who != me and first == 0) for who, first, waited in done))
+    _chain_tried(len(done) == nt and not any(waited or (who != me and first == 0) for who, first, waited in done),
+                 began)
 
 
 def fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=np.inf):

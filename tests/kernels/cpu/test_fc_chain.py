@@ -4,6 +4,8 @@ layer's columns before the next (``_chain_columns``, CHAIN_COLUMNS) or by rows, 
 rows through every layer): torch's linear / relu / hardtanh values, float32 and float64, on one
 thread and split both ways; the same values as the layers one by one; the fall-back to one thread
 after a late worker or a wait that yielded; BLAS's thread count restored; clear errors."""
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -40,6 +42,7 @@ def split(monkeypatch):
         monkeypatch.setattr(dense, "_CHAIN_LATE", 1e9)
         monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
         monkeypatch.setattr(dense, "_chain_backoff", [dense._CHAIN_BACKOFF])
+        monkeypatch.setattr(dense, "_CHAIN_COLD", 1e9)   # every try counts (none after a long sleep)
         monkeypatch.setattr(dense, "CHAIN_COLUMNS", columns)
     return use
 
@@ -120,6 +123,14 @@ def test_a_late_worker_sends_the_next_chains_to_one_thread(split, monkeypatch):
     assert dense._chain_backoff[0] == dense._CHAIN_BACKOFF_MAX
     dense._chain_tried(True)
     assert dense._chain_backoff[0] == dense._CHAIN_BACKOFF
+    # a try after the pool slept longer than _CHAIN_COLD is not counted (a cold wake-up)
+    monkeypatch.setattr(dense, "_CHAIN_COLD", 1e-3)
+    dense._chain_serial_until[0] = 0.0
+    dense._chain_last_split[0] = 0.0
+    dense._chain_tried(False, time.perf_counter())
+    assert dense._chain_serial_until[0] == 0.0
+    dense._chain_tried(False, time.perf_counter())   # right after a split: counted
+    assert dense._chain_serial_until[0] > 0
 
 
 def test_columns_fall_back_after_a_lone_caller_or_a_yielding_wait(split, monkeypatch):
