@@ -77,7 +77,7 @@ if args.chain:
             w_, c_ = chain_block(side)
             wall_c[side].append(w_)
             cpu_c[side].append(c_)
-    dense.CHAIN_COLUMNS = True
+    dense.CHAIN_COLUMNS = False
     print(f"{args.net} {args.what} batch {args.batch}; {args.blocks} blocks x {args.calls} calls per side; "
           f"1-min load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after")
     for side in ("columns", "rows"):

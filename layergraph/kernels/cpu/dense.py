@@ -183,9 +183,9 @@ def _chain_tried(ok, began=None):
 
 def _chain_forward(x, ws, bs, relus, ceilings):
     """fc_forward of layers one after another (see fc_forward). A chain of at least
-    _MIN_COLUMN_WORK multiply-adds is split over the pool in one hand-off: by output columns,
-    the threads waiting for each layer's columns (_chain_columns; CHAIN_COLUMNS), or else by rows
-    (each thread its rows through all the layers, at least _CHAIN_MIN_ROWS of them); after a
+    _MIN_COLUMN_WORK multiply-adds is split over the pool in one hand-off: by rows (each thread
+    its rows through all the layers, at least _CHAIN_MIN_ROWS of them), or with CHAIN_COLUMNS by
+    output columns, the threads waiting for each layer's columns (_chain_columns); after a
     late worker the next _CHAIN_BACKOFF seconds of chains run on one thread, BLAS held at one
     thread once for the chain, as a small one always does."""
     k = len(ws)
@@ -234,7 +234,7 @@ def _chain_forward(x, ws, bs, relus, ceilings):
     return layers[-1][-1]
 
 
-CHAIN_COLUMNS = True
+CHAIN_COLUMNS = False   # the row split: faster on an idle machine (docs/performance.md, h_pred2, 14:49)
 _CHAIN_WAIT_US = 200.0     # a thread spins this long for another's columns before it yields
 _chain_spins: list = []
 
