@@ -49,6 +49,48 @@ RESIDUAL_BN_TRAINING = True
 FUSED_RELUS = ("relu", "clippedrelu")
 
 
+def _fc_link(entry):
+    """(step, relu, ceiling) of a prediction program's entry that is a fully connected layer on
+    non-sequence data, alone (kind 2) or with its fused ReLU (kind 1, no BN, no pooling); else None."""
+    kind, step, ins, outs, _, args = entry
+    if kind not in (1, 2) or len(ins) != 1 or len(outs) != 1 or type(step.op) is not FullyConnectedOp \
+            or step.op.in_sizes[0].is_sequence:
+        return None
+    if kind == 2:
+        return step, False, float("inf")
+    bn, relu, pool, ceiling = args
+    return (step, relu, ceiling) if bn is None and pool is None else None
+
+
+def _fc_chains(entries):
+    """The program's entries with each run of fully connected layers (their fused ReLUs with
+    them) in which every layer's output is read by the next one only, and not kept, as one
+    entry of kind 3: (3, first step, its inputs, the last one's outputs, the first one's drops,
+    [(step, relu, ceiling)]); one kernel call for the run (FullyConnectedOp.forward_chain)."""
+    out, run = [], []
+
+    def flush():
+        if len(run) > 1:
+            first, last = run[0][0], run[-1][0]
+            out.append((3, first[1], first[2], last[3], first[4], [link for _, link in run]))
+        else:
+            out.extend(e for e, _ in run)
+        run.clear()
+
+    for e in entries:
+        link = _fc_link(e)
+        if link is not None and run and e[2] == run[-1][0][3] and e[2][0] in e[4]:
+            run.append((e, link))   # reads the run's last output, its only reader (dropped here)
+            continue
+        flush()
+        if link is not None:
+            run.append((e, link))
+        else:
+            out.append(e)
+    flush()
+    return out
+
+
 def _ceiling(step) -> float:
     """The ceiling a fused ReLU step clips at: its Ceiling (clippedReluLayer), inf for reluLayer."""
     return float(step.op.layer.Ceiling) if step is not None and step.op.layer.family == "clippedrelu" \
@@ -528,7 +570,8 @@ class Executor:
         steps, worked out once per ``keep`` (the same decisions as the loop: the fused chains, a
         kept link unfusing its chain, the activations dropped after their last reader): a tuple of
         (kind, step, input refs, output refs, refs to drop after it, a chain's (bn step, relu,
-        pooling, ceiling)), kind 0 an input layer, 1 a fused chain, 2 an op's forward. About 30 us of a batch-32 MLP
+        pooling, ceiling)), kind 0 an input layer, 1 a fused chain, 2 an op's forward, 3 fully connected
+        layers one after another in one kernel call (_fc_chains). About 30 us of a batch-32 MLP
         prediction was this loop's bookkeeping (docs/performance.md, h_mlp2)."""
         cache = self.__dict__.setdefault("_program_cache", {})
         key = frozenset(keep)
@@ -552,7 +595,7 @@ class Executor:
                 outs = tuple((step.name, port) for port in step.outputs)
                 entries.append((kind, step, tuple(step.inputs), outs, drops, None))
         seq_in, _ = self._seq_metas(None)
-        prog = cache[key] = (tuple(entries), seq_in, [s.op for s in self.steps if hasattr(s.op, "rng")])
+        prog = cache[key] = (tuple(_fc_chains(entries)), seq_in, [s.op for s in self.steps if hasattr(s.op, "rng")])
         return prog
 
     def _run_program(self, prog, inputs, rng, predicting) -> dict:
@@ -579,6 +622,9 @@ class Executor:
                 acts[outs[0]] = step.op.forward_fused(k, acts[ins[0]], params[step.name],
                                                       (bn.op, params[bn.name]) if bn is not None else None,
                                                       relu, pool, ceiling)
+            elif kind == 3:
+                acts[outs[0]] = step.op.forward_chain(k, acts[ins[0]], [(params[s.name], relu, ceiling)
+                                                                        for s, relu, ceiling in args])
             else:
                 if kind == 0:
                     try:

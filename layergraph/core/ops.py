@@ -473,6 +473,17 @@ class FullyConnectedOp(Op):
         y = k("fc", "forward_infer")(x.reshape(x.shape[0], -1), W, P["Bias"], relu=relu, ceiling=ceiling)
         return y.reshape(y.shape[0], y.shape[1], 1, 1) if x.ndim == 4 else y
 
+    @staticmethod
+    def forward_chain(k, x, layers):
+        """Prediction of fully connected layers one after another, each (with its fused ReLU) the
+        only reader of the one before (the executor's prediction program; never a sequence input):
+        ``layers`` [(P, relu, ceiling)]; one kernel call for the chain (kernels/cpu/dense.py
+        ``_chain_forward``); the last layer's y, shaped as forward gives it."""
+        y = k("fc", "forward_infer")(x.reshape(x.shape[0], -1), [P["Weights"] for P, _, _ in layers],
+                                     [P["Bias"] for P, _, _ in layers], relu=[r for _, r, _ in layers],
+                                     ceiling=[c for _, _, c in layers])
+        return y.reshape(y.shape[0], y.shape[1], 1, 1) if x.ndim == 4 else y
+
     def forward_train_fused(self, k, x, P, pool=None, ceiling=np.inf):
         """Training forward of the layer and a following ReLU (clipped at ``ceiling``) in one
         pass (the executor's training fusion; never a sequence input, never a pooling): (y, ctx);

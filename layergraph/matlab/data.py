@@ -3,6 +3,8 @@ H x W x C), features N x C, converted to the internal layout and back; ``run``
 forwards such data through the core's batched ``run`` (``core/network.py``)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core import conventions as cv
@@ -18,6 +20,16 @@ def _check_minibatch(value) -> int:
         raise LayerGraphError(f"Invalid value for 'MiniBatchSize': {value!r}. Expected a positive integer.",
                               "MATLAB:InputParser:ArgumentFailedValidation")
     return int(value)
+
+
+def _all_finite(a) -> bool:
+    """np.all(np.isfinite(a)) for one observation. A float array's sum of squares (np.vdot, one BLAS
+    pass) is finite when every value is finite and nothing overflowed, NaN or Inf otherwise: only
+    then the elementwise check (a 40 x 100 sequence: 1.5 against 5.2 us; 128 of them were 0.7 ms of
+    a prediction). Below 8192 values, where OpenBLAS's dot runs on one thread."""
+    if a.dtype.kind == "f" and a.size <= 8192 and math.isfinite(np.vdot(a, a)):
+        return True
+    return bool(np.isfinite(a).all())
 
 
 def _sequences(x, size: Size, layer_name: str, dtype, min_length: int = 1) -> list[np.ndarray]:
@@ -48,7 +60,7 @@ def _sequences(x, size: Size, layer_name: str, dtype, min_length: int = 1) -> li
                 f"Invalid input data for layer '{layer_name}'. Observation {i} is {what} "
                 f"({'x'.join(map(str, a.shape))}); sequences must have at least MinLength = {min_length} time "
                 "steps.", "nnet_cnn:internal:cnn:validator:SequenceTooShort")
-        if not np.all(np.isfinite(a)):
+        if not _all_finite(a):
             raise LayerGraphError(f"Invalid input data for layer '{layer_name}': observation {i} contains NaN or "
                                   "Inf values.")
         if a.ndim == 4:   # h x w x c x S -> c x h x w x S
@@ -85,7 +97,7 @@ def to_internal(x, size: Size, layer_name: str, dtype, min_length: int = 1):
                 f"(observations in rows), but the data has size {'x'.join(map(str, x.shape))}.",
                 "nnet_cnn:internal:cnn:validator:InvalidInputSize")
         data = np.ascontiguousarray(x)
-    if not np.all(np.isfinite(data)):
+    if not np.isfinite(data).all():   # the method: 6 against 8.4 us (np.all's wrapper) at 32 x 784
         raise LayerGraphError(f"Invalid input data for layer '{layer_name}': the data contains NaN or Inf values.")
     return data
 

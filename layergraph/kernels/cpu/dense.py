@@ -16,6 +16,9 @@ the next kernels of a training step, which made the whole step up to 1.7x slower
 from __future__ import annotations
 
 import contextlib
+import itertools
+import threading
+import time
 
 import numpy as np
 from numba import njit
@@ -106,7 +109,11 @@ def _split_columns(n, out, k):
 def fc_forward(x, w, b, relu=False, ceiling=np.inf):
     """``relu=True``: max(x W^T + b, 0) in the same pass (the executor's prediction fusion of a
     following reluLayer), the bias and the ReLU applied to each block of rows while it is in
-    cache (_bias_act_rows); a ``ceiling`` (> 0) clips it there too (a clippedReluLayer's)."""
+    cache (_bias_act_rows); a ``ceiling`` (> 0) clips it there too (a clippedReluLayer's).
+    ``w`` a list (or tuple) of weights: layers one after another (``b``, ``relu``, ``ceiling``
+    lists of as many), each layer's y the next one's x (_chain_forward); -> the last one's y."""
+    if isinstance(w, (list, tuple)):
+        return _chain_forward(x, w, b, relu, ceiling)
     x, x2, w = _x2(x, w, "fc_forward")
     n = x2.shape[0]
     y = np.empty((n, w.shape[0]), x.dtype)
@@ -132,6 +139,170 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf):
         with _hold(n * w.shape[0] * x2.shape[1]):   # a multi-threaded OpenBLAS here spins against the next kernels
             work([(0, n)])
     return y
+
+
+# A chain of layers whose batch is split by rows takes each thread's rows through every layer:
+# one hand-off for the chain instead of one per layer (and no Python of one layer between the
+# threads' products). At batch 32 of the 784-512-512-10 MLP, 16 rows a thread, where the
+# per-layer split is by columns: 513 against 595 us for the three layers on a quiet machine
+# (docs/performance.md, h_pred2), though a 16-row product costs 0.6 of a 32-row one.
+_CHAIN_MIN_ROWS = 8
+# The row split pays only where the pool's worker runs at once beside the caller (an idle core).
+# On a busy machine it started late or not at all (then the caller ran both halves as 16-row
+# products: 1.12x the CPU time of one thread on all 32 rows, load 2.4-3.0), so a split whose worker
+# began its rows more than _CHAIN_LATE seconds after the hand-off (about 20 us on the idle 2-core
+# VM), or took none, sends the chains of the next _CHAIN_BACKOFF seconds to one thread (whole
+# batch, one product a layer); then the split is tried again. Each failed try in a row doubles
+# that time, up to _CHAIN_BACKOFF_MAX (a machine that stays busy pays for fewer tries); one that
+# succeeds sets it back. A worker that has slept longer than _CHAIN_COLD seconds (after a back-off,
+# or between a user's calls) may wake late on an idle machine too (a halted vCPU): its try is not
+# counted, so that the back-off does not keep itself going on a quiet machine.
+_CHAIN_LATE = 100e-6
+_CHAIN_BACKOFF = 0.1
+_CHAIN_BACKOFF_MAX = 1.6
+_CHAIN_COLD = 2e-3
+_chain_serial_until = [0.0]
+_chain_backoff = [_CHAIN_BACKOFF]
+_chain_last_split = [0.0]   # when the last split chain ended
+
+
+def _chain_tried(ok, began=None):
+    """After a split chain that began at ``began`` (perf_counter): back to one thread for a while
+    when it did not pay, unless the pool had been idle (see above)."""
+    now = time.perf_counter()
+    cold = began is not None and began - _chain_last_split[0] > _CHAIN_COLD
+    _chain_last_split[0] = now
+    if ok:
+        _chain_backoff[0] = _CHAIN_BACKOFF
+        return
+    if cold:
+        return
+    _chain_serial_until[0] = now + _chain_backoff[0]
+    _chain_backoff[0] = min(2 * _chain_backoff[0], _CHAIN_BACKOFF_MAX)
+
+
+def _chain_forward(x, ws, bs, relus, ceilings):
+    """fc_forward of layers one after another (see fc_forward). A chain of at least
+    _MIN_COLUMN_WORK multiply-adds is split over the pool in one hand-off: by rows (each thread
+    its rows through all the layers, at least _CHAIN_MIN_ROWS of them), or with CHAIN_COLUMNS by
+    output columns, the threads waiting for each layer's columns (_chain_columns); after a
+    late worker the next _CHAIN_BACKOFF seconds of chains run on one thread, BLAS held at one
+    thread once for the chain, as a small one always does."""
+    k = len(ws)
+    if not (k and len(bs) == k and len(relus) == k and len(ceilings) == k):
+        raise ValueError(f"fc_forward: a chain takes as many biases, relu flags and ceilings as weights "
+                         f"({k}); got {len(bs)}, {len(relus)}, {len(ceilings)}.")
+    x, x2, w0 = _x2(x, ws[0], "fc_forward")
+    n = x2.shape[0]
+    layers, width, work_total = [], x2.shape[1], 0
+    for w, b, r, c in zip(ws, bs, relus, ceilings):
+        w = like(w, x, "w")
+        if w.ndim != 2 or w.shape[1] != width:
+            raise ValueError(f"fc_forward: weights {w.shape} do not fit input size {width} (expected Out x In).")
+        bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))
+        layers.append((w, bias, bool(r), x.dtype.type(relu_ceiling("fc_forward", c)),
+                       np.empty((n, w.shape[0]), x.dtype)))
+        work_total += n * w.shape[0] * width
+        width = w.shape[0]
+
+    def work(chunks):
+        start = None
+        for lo, hi in chunks:
+            if start is None:
+                start = time.perf_counter()
+            h = x2[lo:hi]
+            for w, bias, relu, top, y in layers:
+                out = y[lo:hi]
+                np.matmul(h, w.T, out=out)
+                _epilogue(out, bias, relu, top)
+                h = out
+        return threading.get_ident(), start
+
+    nt = _parallel.threads()
+    if CHAIN_COLUMNS and nt > 1 and work_total >= _MIN_COLUMN_WORK and time.perf_counter() >= _chain_serial_until[0]:
+        _chain_columns(x2, layers, nt)
+    elif (nt > 1 and n >= 2 * _CHAIN_MIN_ROWS and work_total >= _MIN_COLUMN_WORK
+            and time.perf_counter() >= _chain_serial_until[0]):
+        t = min(nt, n // _CHAIN_MIN_ROWS)
+        me, posted = threading.get_ident(), time.perf_counter()
+        starts = [s for who, s in batch_parallel(work, n, -(-n // t)) if who != me]
+        _chain_tried(len(starts) >= t - 1 and all(s is not None and s - posted <= _CHAIN_LATE for s in starts),
+                     posted)
+    else:
+        with _hold(work_total):
+            work([(0, n)])
+    return layers[-1][-1]
+
+
+CHAIN_COLUMNS = False   # the row split: faster on an idle machine (docs/performance.md, h_pred2, 14:49)
+_CHAIN_WAIT_US = 200.0     # a thread spins this long for another's columns before it yields
+_chain_spins: list = []
+
+
+def _chain_spin_count() -> int:
+    if not _chain_spins:
+        from . import _spin
+        probe = np.zeros((1, 8), np.int64)
+        _spin.spin_until(probe, 0, 0, 1, 16)   # compiled (or loaded) before the timing
+        t0 = time.perf_counter()
+        _spin.spin_until(probe, 0, 0, 1, 20000)
+        _chain_spins.append(max(1, int(_CHAIN_WAIT_US * 20000 / max((time.perf_counter() - t0) * 1e6, 1.0))))
+    return _chain_spins[0]
+
+
+def _chain_columns(x2, layers, nt):
+    """_chain_forward's split by output columns: each layer's columns in nt slices (one, the
+    whole layer, for a small one), taken on demand by the pool's threads, every thread waiting for
+    all of a layer's columns before it reads them in the next layer (a spin on per-slice flags in
+    compiled code, without the GIL, yielding after _CHAIN_WAIT_US). Each product keeps every row,
+    which a 16-row split of batch 32 did not (0.6 of a 32-row product's time for half the work).
+    A worker that took no slice of the first layer, or a wait that had to yield (a thread the OS
+    set aside), sends the next chains to one thread for a while (_chain_tried)."""
+    from . import _spin   # compiled (or loaded from numba's cache) on the first split chain only
+    spins = _chain_spin_count()
+    n = x2.shape[0]
+    plan, base = [], 0
+    for w, bias, relu, top, y in layers:
+        out, k = w.shape
+        parts = nt if out >= 64 and n * out * k >= _MIN_COLUMN_WORK // 4 else 1
+        plan.append((w, bias, relu, top, y, parts, -(-out // parts), base, itertools.count()))
+        base += parts
+    flags = np.zeros((1, base + 1), np.int64)   # a slice done; the last: a thread failed
+    last = len(plan) - 1
+    me = threading.get_ident()
+
+    def work(_):
+        h, first, waited = x2, 0, False
+        try:
+            for i, (w, bias, relu, top, y, parts, size, b0, claims) in enumerate(plan):
+                while True:
+                    c = next(claims)   # atomic under the GIL: each slice to one thread
+                    if c >= parts:
+                        break
+                    first += i == 0
+                    lo, hi = c * size, min(w.shape[0], (c + 1) * size)
+                    out = y if parts == 1 else y[:, lo:hi]
+                    np.matmul(h, w[lo:hi].T, out=out)
+                    _epilogue(out, bias[lo:hi] if bias.size else bias, relu, top)
+                    _spin.store(flags, 0, b0 + c, 1)
+                if i == last:
+                    break
+                for c in range(parts):
+                    while not _spin.spin_until(flags, 0, b0 + c, 1, spins):
+                        waited = True
+                        if _spin.load(flags, 0, base):
+                            raise RuntimeError("fc_forward: another thread of the chain failed.")
+                        time.sleep(0)
+                h = y
+        except BaseException:   # the others stop waiting for this thread's slices (Ctrl-C too)
+            _spin.store(flags, 0, base, 1)
+            raise
+        return threading.get_ident(), first, waited
+
+    began = time.perf_counter()
+    done = batch_parallel(work, nt, 1)
+    _chain_tried(len(done) == nt and not any(waited or (who != me and first == 0) for who, first, waited in done),
+                 began)
 
 
 def fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=np.inf):

@@ -202,6 +202,64 @@ def _forward_loop(lo, hi, xp, bias, r_t, h0, c0, mask, gate, state, reverse, sto
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+def _infer_loop(lo, hi, xt, w_t, bias, r_t, h0, c0, mask, gate, state, reverse, y, want_y, hT, cT, fast, fp):
+    """Prediction: _forward_loop's values without its stores, the input projection made per step.
+    xt T x N x C (the input, time first), w_t C x 4H; the rest as _forward_loop's. Each step makes
+    its rows' projection x_t W^T (one small product into a buffer made once, in cache) beside
+    h R^T, then the same gate math on the same sums ((x w + b) + r h). One product of all T x N
+    rows before the loop wrote (and the gate loop read back) a T x N x 4H array out of cache
+    (26 MB at N 128, T 100, H 128): 12 ms against 6 ms for the same products per step."""
+    T, N, C = xt.shape
+    H4 = w_t.shape[1]
+    H = H4 // 4
+    nc = hi - lo
+    h = h0[lo:hi].copy()
+    c = c0[lo:hi].copy()
+    z = np.empty((nc, H4), xt.dtype)
+    p = np.empty((nc, H4), xt.dtype)
+    quick = fast and gate == 0 and state == 0
+    for s in range(T):
+        t = _at(s, T, reverse)
+        matmul(fp, xt[t, lo:hi], w_t, p)
+        matmul(fp, h, r_t, z)
+        for i in range(nc):
+            n = lo + i
+            if not mask[n, t]:
+                if want_y:
+                    y[t, n] = 0.0
+                continue
+            a = p[i]
+            zi = z[i]
+            hr = h[i]
+            cr = c[i]
+            if quick:   # branch-free: vectorized (8 lanes of float32 on AVX2), one view per gate block
+                ai, af, ag, ao = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+                zi_i, zi_f, zi_g, zi_o = zi[:H], zi[H:2 * H], zi[2 * H:3 * H], zi[3 * H:]
+                bi, bf, bg, bo = bias[:H], bias[H:2 * H], bias[2 * H:3 * H], bias[3 * H:]
+                for j in range(H):
+                    gi = _sig32((ai[j] + bi[j]) + zi_i[j])
+                    gf = _sig32((af[j] + bf[j]) + zi_f[j])
+                    gg = _tanh32((ag[j] + bg[j]) + zi_g[j])
+                    go = _sig32((ao[j] + bo[j]) + zi_o[j])
+                    cn = gf * cr[j] + gi * gg
+                    cr[j] = cn
+                    hr[j] = go * _tanh32(cn)
+            else:
+                for j in range(H):
+                    gi = _gate((a[j] + bias[j]) + zi[j], gate, fast)
+                    gf = _gate((a[H + j] + bias[H + j]) + zi[H + j], gate, fast)
+                    gg = _state((a[2 * H + j] + bias[2 * H + j]) + zi[2 * H + j], state, fast)
+                    go = _gate((a[3 * H + j] + bias[3 * H + j]) + zi[3 * H + j], gate, fast)
+                    cn = gf * cr[j] + gi * gg
+                    cr[j] = cn
+                    hr[j] = go * _state(cn, state, fast)
+            if want_y:
+                y[t, n] = hr
+    hT[lo:hi] = h
+    cT[lo:hi] = c
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _backward_loop(lo, hi, dy, dh, dc, acts, c0, cs, mask, r, gate, state, reverse, dg, fast, fp):
     """Rows lo:hi. dy T x N x H (or 1 x 1 x 1: no gradient at the outputs); dh, dc N x H (the
     gradients at the final state, rows lo:hi updated in place to those at the initial state);
@@ -449,20 +507,21 @@ def _forward(x, w, r, b, h0, c0, mask, gate, state, reverse, store, sequence, ch
     hid = r.shape[1]
     dt = x.dtype
     c = _state0(c0, x, n, hid, "c0")
-    xt, xp = _project(x, w, None)     # the bias is added in the loop (the same sum: (x w + b) + r h)
-    if store:
-        hprev, cs = np.empty((t, n, hid), dt), np.empty((t, n, hid), dt)
-    else:
-        hprev = cs = _none(dt)
     y = np.empty((t, n, hid), dt) if sequence else _none(dt)
     hT, cT = np.empty_like(h), np.empty_like(c)
     chunks = _row_chunks(n, t, 4 * hid) if chunks is None else chunks
-    _over_rows(_forward_loop, n, chunks, xp, b, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), store,
+    if not store:   # prediction: the projection per step, inside the loop (_infer_loop)
+        _over_rows(_infer_loop, n, chunks, _to_tnh(x), np.ascontiguousarray(w.T), b, np.ascontiguousarray(r.T),
+                   h, c, m, g, s, bool(reverse), y, sequence, hT, cT, dt == np.float32, sgemm_address())
+        return (_to_nht(y) if sequence else None), hT, cT, None
+    xt, xp = _project(x, w, None)     # the bias is added in the loop (the same sum: (x w + b) + r h)
+    hprev, cs = np.empty((t, n, hid), dt), np.empty((t, n, hid), dt)
+    _over_rows(_forward_loop, n, chunks, xp, b, np.ascontiguousarray(r.T), h, c, m, g, s, bool(reverse), True,
                hprev, cs, y, sequence, hT, cT, dt == np.float32, sgemm_address())
     out = _to_nht(y) if sequence else None      # N x H x T
     # the training context: xp now holds the post-activation gates; the cell entering step t is
     # the one after the step before it (or c0), so it is not stored twice
-    return out, hT, cT, ((xt, xp, hprev, c, cs, m) if store else None)
+    return out, hT, cT, (xt, xp, hprev, c, cs, m)
 
 
 # BLAS at one thread throughout: the per-step products are small, and OpenBLAS's own threads
