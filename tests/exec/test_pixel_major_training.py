@@ -299,11 +299,7 @@ def test_gathered_gradients_added_in_the_convolutions_dx_are_the_same(plan, monk
     monkeypatch.setattr(ConvOp, "adds_dx", False)
     ex0 = net.executor("cpu", dtype)
     _, grads0, _, ig0 = _pass(ex0, x, W, input_grads=True)
-    for layer in grads0:
-        for name in grads0[layer]:
-            np.testing.assert_array_equal(grads[layer][name], grads0[layer][name], err_msg=f"{layer} {name}")
-    for ref in ig0:
-        np.testing.assert_array_equal(ig[ref], ig0[ref])
+    _bitwise_same(grads, grads0, ig, ig0)
 
 
 def _head_net(relu):
@@ -360,6 +356,28 @@ def test_without_the_fully_connected_switch_the_head_stays_channel_major(plan):
     assert ex._train_layout_plan() == set() and "c1" in ex._pixel_major
 
 
+def _bitwise_same(grads, grads0, ig, ig0):
+    """Every gradient (learnables', inputs') of two passes equal to the bit."""
+    for layer in grads0:
+        for name in grads0[layer]:
+            np.testing.assert_array_equal(grads[layer][name], grads0[layer][name], err_msg=f"{layer} {name}")
+    for ref in ig0:
+        np.testing.assert_array_equal(ig[ref], ig0[ref])
+
+
+def _fusions_run(monkeypatch):
+    """[(BN name, whether its residual fusion ran)] of the passes from here on."""
+    ran = []
+    real = E.Executor._bn_residual
+
+    def spy(self, step, *a):
+        done = real(self, step, *a)
+        ran.append((step.name, done))
+        return done
+    monkeypatch.setattr(E.Executor, "_bn_residual", spy)
+    return ran
+
+
 def test_the_residual_fusions_of_the_plan():
     """The BN that gives an addition's later input computes the addition and its ReLU: b0's second
     BN (the shortcut r0 is computed first), b1's shortcut BN (after b1's second BN)."""
@@ -379,14 +397,7 @@ def test_the_residual_fusion_gives_the_same_numbers(monkeypatch, dtype, act):
     x, W = x.astype(dtype), W.astype(dtype)
     keep = {("b1n2", "out"), ("tail", "out")}
     ex = net.executor("cpu", dtype)
-    ran = []
-    real = E.Executor._bn_residual
-
-    def spy(self, step, *a):
-        done = real(self, step, *a)
-        ran.append((step.name, done))
-        return done
-    monkeypatch.setattr(E.Executor, "_bn_residual", spy)
+    ran = _fusions_run(monkeypatch)
     acts, grads, stats, ig = _pass(ex, x, W, keep, input_grads=True)
     assert ran == [("b0n2", True), ("b1skipn", True)]
     monkeypatch.setattr(E, "RESIDUAL_BN_TRAINING", False)
@@ -399,24 +410,13 @@ def test_the_residual_fusion_gives_the_same_numbers(monkeypatch, dtype, act):
     for name in stats0:
         for a, b in zip(stats[name], stats0[name]):
             np.testing.assert_array_equal(a, b)
-    for layer in grads0:
-        for name in grads0[layer]:
-            np.testing.assert_array_equal(grads[layer][name], grads0[layer][name], err_msg=f"{layer} {name}")
-    for ref in ig0:
-        np.testing.assert_array_equal(ig[ref], ig0[ref])
+    _bitwise_same(grads, grads0, ig, ig0)
 
 
 def test_a_kept_output_inside_the_fusion_leaves_it_unfused(monkeypatch):
     """A kept addition output (its ReLU fused after it) or a kept BN output: the layers one by one,
     and the kept activation is returned."""
-    ran = []
-    real = E.Executor._bn_residual
-
-    def spy(self, step, *a):
-        done = real(self, step, *a)
-        ran.append((step.name, done))
-        return done
-    monkeypatch.setattr(E.Executor, "_bn_residual", spy)
+    ran = _fusions_run(monkeypatch)
     net = residual_net()
     x, W = _data(2, 4)
     for kept in (("b0add", "out"), ("b0n2", "out")):
