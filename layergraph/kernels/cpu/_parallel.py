@@ -54,20 +54,6 @@ def _spin_us(text) -> float:
 # wake-up). Off by default: with other processes on both cores a spinning team made the MLP's calls
 # 1.1-1.9x slower (docs/performance.md, h_mlp2); on a quiet machine it may pay (threads_ab.py).
 SPIN_US = _spin_us(os.environ.get("LAYERGRAPH_POOL_SPIN_US"))
-_spins: list = []   # [the spin's iteration count for SPIN_US], measured once
-
-
-def _spin_count() -> int:
-    if not _spins:
-        import time
-
-        from . import _spin
-        probe = np.zeros((1, 8), np.int64)
-        _spin.spin_until(probe, 0, 0, 1, 16)   # compiled (or loaded) before the timing
-        t0 = time.perf_counter()
-        _spin.spin_until(probe, 0, 0, 1, 20000)
-        _spins.append(max(1, int(SPIN_US * 20000 / max((time.perf_counter() - t0) * 1e6, 1.0))))
-    return _spins[0]
 
 
 class _Worker:
@@ -86,7 +72,8 @@ class _Worker:
         self.sp = None
         if SPIN_US > 0:   # flags: [0, 0] jobs posted, [0, 1] jobs done (atomic, _spin.py)
             from . import _spin
-            self.sp, self.spins, self.flags, self.posted = _spin, _spin_count(), np.zeros((1, 8), np.int64), 0
+            self.sp, self.spins = _spin, _spin.spin_count(SPIN_US)
+            self.flags, self.posted = np.zeros((1, 8), np.int64), 0
         threading.Thread(target=self._run, name=f"{_PREFIX}-{i}", daemon=True).start()
 
     def _run(self):

@@ -13,7 +13,9 @@ int64 element of a C-contiguous 2-D array.
 from __future__ import annotations
 
 import platform
+import time
 
+import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
@@ -89,3 +91,18 @@ def load(flags, i, j):
 @njit(nogil=True, cache=True)
 def store(flags, i, j, value):
     _atomic_store(flags, i, j, value)
+
+
+_counts: dict = {}
+
+
+def spin_count(us) -> int:
+    """The ``spins`` of spin_until that last about ``us`` microseconds here (measured once per
+    value: the pool's hand-off spin, dense.py's chain waits)."""
+    if us not in _counts:
+        probe = np.zeros((1, 8), np.int64)
+        spin_until(probe, 0, 0, 1, 16)   # compiled (or loaded) before the timing
+        t0 = time.perf_counter()
+        spin_until(probe, 0, 0, 1, 20000)
+        _counts[us] = max(1, int(us * 20000 / max((time.perf_counter() - t0) * 1e6, 1.0)))
+    return _counts[us]

@@ -236,18 +236,6 @@ def _chain_forward(x, ws, bs, relus, ceilings):
 
 CHAIN_COLUMNS = False   # the row split: faster on an idle machine (docs/performance.md, h_pred2, 14:49)
 _CHAIN_WAIT_US = 200.0     # a thread spins this long for another's columns before it yields
-_chain_spins: list = []
-
-
-def _chain_spin_count() -> int:
-    if not _chain_spins:
-        from . import _spin
-        probe = np.zeros((1, 8), np.int64)
-        _spin.spin_until(probe, 0, 0, 1, 16)   # compiled (or loaded) before the timing
-        t0 = time.perf_counter()
-        _spin.spin_until(probe, 0, 0, 1, 20000)
-        _chain_spins.append(max(1, int(_CHAIN_WAIT_US * 20000 / max((time.perf_counter() - t0) * 1e6, 1.0))))
-    return _chain_spins[0]
 
 
 def _chain_columns(x2, layers, nt):
@@ -259,7 +247,7 @@ def _chain_columns(x2, layers, nt):
     A worker that took no slice of the first layer, or a wait that had to yield (a thread the OS
     set aside), sends the next chains to one thread for a while (_chain_tried)."""
     from . import _spin   # compiled (or loaded from numba's cache) on the first split chain only
-    spins = _chain_spin_count()
+    spins = _spin.spin_count(_CHAIN_WAIT_US)
     n = x2.shape[0]
     plan, base = [], 0
     for w, bias, relu, top, y in layers:

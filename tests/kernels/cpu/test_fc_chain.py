@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from layergraph.kernels.cpu import dense
+from layergraph.kernels.cpu import _spin, dense
 from layergraph.kernels.cpu.dense import fc_forward
 
 
@@ -145,7 +145,7 @@ def test_columns_fall_back_after_a_lone_caller_or_a_yielding_wait(split, monkeyp
     assert dense._chain_serial_until[0] > 0
     monkeypatch.undo()
     split(3)
-    monkeypatch.setattr(dense, "_chain_spins", [1])   # every wait yields at once
+    monkeypatch.setitem(_spin._counts, dense._CHAIN_WAIT_US, 1)   # every wait yields at once
     for _ in range(3):
         dense._chain_serial_until[0] = 0.0
         got = fc_forward(x, ws, bs, relu=[True, False, True], ceiling=[np.inf] * 3)
@@ -166,7 +166,7 @@ def test_a_failing_thread_does_not_leave_the_others_waiting(split, monkeypatch, 
             raise KeyError("boom")
         return real(*a)
     monkeypatch.setattr(dense, "_epilogue", fails)
-    monkeypatch.setattr(dense, "_chain_spins", [1])
+    monkeypatch.setitem(_spin._counts, dense._CHAIN_WAIT_US, 1)
     errors = []
 
     def call():
