@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from test_prediction_program import _both as _vs_loop
+
 import layergraph as L
-import layergraph.core.executor as E
 from layergraph.kernels.cpu import dense
 
 
@@ -20,21 +21,6 @@ def mlp(width=40):
 
 def _kinds(ex, keep=frozenset()):
     return [(e[0], e[1].name) for e in ex._program(set(keep))[0]]
-
-
-def _vs_loop(ex, x, keep, monkeypatch, exact=True):
-    got = ex.forward({"in": x}, keep=keep)
-    monkeypatch.setattr(E, "PROGRAM", False)
-    want = ex.forward({"in": x}, keep=keep)
-    monkeypatch.setattr(E, "PROGRAM", True)
-    assert set(got) == set(want)
-    for ref in want:
-        assert got[ref].shape == want[ref].shape
-        if exact:
-            np.testing.assert_array_equal(got[ref], want[ref], err_msg=str(ref))
-        else:
-            np.testing.assert_allclose(got[ref], want[ref], rtol=1e-5, atol=1e-6, err_msg=str(ref))
-    return got
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
