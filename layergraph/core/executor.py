@@ -21,7 +21,7 @@ from ..kernels import KernelNotFoundError, get_kernel, get_transfers  # imports 
 from .errors import LayerGraphError
 from .initializers import rng as global_rng
 from .op import Op
-from .ops import FullyConnectedOp, make_op
+from .ops import FullyConnectedOp, make_op, relu_context
 from .registry import ELEMENTWISE
 from .shared import tie_params
 
@@ -653,18 +653,14 @@ class Executor:
         if (not step.op.y_nhwc or other not in acts or np.ndim(acts[other]) != 4
                 or (step.name, step.outputs[0]) in keep or (relu is not None and (add.name, add.outputs[0]) in keep)):
             return False
-        r = acts[other]
-        if other not in self._train_pm:
-            key = (other, True)
-            if key not in copies:
-                copies[key] = _pixel_major(r)
-            r = copies[key]
+        r, turned = self._in_layout(other, True, acts, copies)
+        if turned:
             self._train_converted[add.name] = [(add.inputs.index(other), True)]
         y, ctx = step.op.forward_train_residual(self.k, xs[0], self.params[step.name], r, relu is not None,
                                                 _ceiling(relu))
         ctxs[step.name] = ctx
         self.batch_stats[step.name] = (ctx[1], ctx[2])
-        ctxs[add.name] = {"relu_out": y, "ceiling": _ceiling(relu)} if relu is not None else None
+        ctxs[add.name] = relu_context(y, _ceiling(relu)) if relu is not None else None
         fused_away.add(add.name)
         last = (add.name, add.outputs[0])
         if relu is not None:
@@ -697,12 +693,8 @@ class Executor:
             want, x_nhwc = [True], True
         xs, converted = [], []
         for j, (ref, to_pm) in enumerate(zip(refs, want)):
-            a = acts[ref]
-            if to_pm != (ref in tpm):
-                key = (ref, to_pm)
-                if key not in copies:
-                    copies[key] = _pixel_major(a) if to_pm else _channel_major(a)
-                a = copies[key]
+            a, turned = self._in_layout(ref, to_pm, acts, copies)
+            if turned:
                 converted.append((j, to_pm))
             xs.append(a)
         step.op.x_nhwc, step.op.y_nhwc = x_nhwc, y_nhwc
@@ -711,6 +703,17 @@ class Executor:
         if converted:
             self._train_converted[step.name] = converted
         return xs
+
+    def _in_layout(self, ref, to_pm, acts, copies):
+        """(ref's activation in this training pass in the layout ``to_pm``, whether that is a copy:
+        one per ref and layout in ``copies``, its reader's gradient to be turned back)."""
+        a = acts[ref]
+        if to_pm == (ref in self._train_pm):
+            return a, False
+        key = (ref, to_pm)
+        if key not in copies:
+            copies[key] = _pixel_major(a) if to_pm else _channel_major(a)
+        return copies[key], True
 
     def _residual_for(self, step, acts, pm, keep, ref):
         """The residual fusion of planned convolution ``step`` in this pass (_residual_fusions),

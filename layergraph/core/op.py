@@ -28,12 +28,6 @@ class Op:
     # ``x_nhwc`` before its forward: whether this pass's input is pixel-major.
     reads_pixel_major: bool = False
     x_nhwc: bool = False
-
-    def takes_pixel_major(self, x=None) -> bool:
-        """In a training pass, whether an op that ``reads_pixel_major`` reads this pixel-major
-        input x as it is (else the executor gives it channel-major); without x, whether the
-        training plan may count on it reading one."""
-        return True
     # Set by the executor before forward and backward in the CPU's pixel-major training plan:
     # ``x_nhwc`` (the input) and ``y_nhwc`` (the output, a convolution's) are N x H x W x C.
     # Only the ops the plan puts there read them: a convolution, a batch normalization, global
@@ -45,6 +39,12 @@ class Op:
     # the sum afterwards; a convolution: in its dx's epilogue). None outside that call.
     adds_dx: bool = False
     dx_add: tuple | None = None
+
+    def takes_pixel_major(self, x=None) -> bool:
+        """In a training pass, whether an op that ``reads_pixel_major`` reads this pixel-major
+        input x as it is (else the executor gives it channel-major); without x, whether the
+        training plan may count on it reading one."""
+        return True
 
     def seq_out(self, seq):
         """The sequence metadata of this op's outputs given its input's (the same by default)."""

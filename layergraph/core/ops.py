@@ -76,6 +76,12 @@ class InputOp(Op):
 _same_bytes = None   # kernels/cpu/_same.same_bytes, imported on first use (core imports no numba)
 
 
+def relu_context(y, ceiling):
+    """What a layer's backward needs of the (clipped) ReLU fused after it: its output (the mask's
+    source) and a finite ceiling (the backward kernels' relu_out / ceiling arguments)."""
+    return {"relu_out": y} if ceiling == np.inf else {"relu_out": y, "ceiling": ceiling}
+
+
 def _kept(owner, attr, key, src, make):
     """make()'s result, kept on ``owner`` (as ``attr``) and reused while ``key`` is equal and the
     arrays ``src`` are the same objects holding the same values: a trainer updates parameters in
@@ -265,7 +271,7 @@ class BatchNormOp(Op):
         if pool is None:
             y, mean, var = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True,
                                                            ceiling=ceiling, **self._layout_kw())
-            return y, (x, mean, var, {"relu_out": y} if ceiling == np.inf else {"relu_out": y, "ceiling": ceiling})
+            return y, (x, mean, var, relu_context(y, ceiling))
         y, mean, var, arg = k("batchnorm", "forward_train")(x, P["Scale"], P["Offset"], eps, relu=True, pool=pool)
         return y, (x, mean, var, {"pool_out": (y, arg)})
 
@@ -489,7 +495,7 @@ class FullyConnectedOp(Op):
         pass (the executor's training fusion; never a sequence input, never a pooling): (y, ctx);
         backward then takes the gradient at the ReLU's output and applies its mask."""
         y = self._fused(k, x, self._weights_for(P, x), P, True, ceiling)
-        return y, (x, {"relu_out": y} if ceiling == np.inf else {"relu_out": y, "ceiling": ceiling})
+        return y, (x, relu_context(y, ceiling))
 
     def backward(self, k, dys, ctx, P):
         fused = {}
@@ -541,7 +547,7 @@ class AdditionOp(Op):
         (relu(sum of xs), ctx); backward then takes the gradient at the ReLU's output and applies
         its mask as it copies it to the inputs (the executor's fusion, 'cpu' kernels)."""
         y = k("addition", "forward_infer")(xs, relu=True, ceiling=ceiling)
-        return y, {"relu_out": y, "ceiling": ceiling}
+        return y, relu_context(y, ceiling)
 
     def backward(self, k, dys, ctx, P):
         fused = ctx if isinstance(ctx, dict) else {}

@@ -755,7 +755,9 @@ def _grads_winograd(dy, x, f, pt, pl, pv, x_nhwc, dy_nhwc):
     tiles = ((oh + 1) // 2) * ((ow + 1) // 2)
     sub = max(1, min(_winograd.TILE_VALUES // max(c, f) // tiles, -(-n // _threads())))
     nchunks = -(-n // sub)
-    Ms = np.empty((nchunks, 16, c, f), dt)
+    # the chunks' products in the calling thread's workspace (as _grads's dW slots): fresh, a
+    # 256-channel layer's were page-faulted in on every call
+    Ms = _workspace((nchunks, 16, c, f), dt, "gwms")
     dbs = np.zeros((nchunks, f), np.float64)
     x2 = x.reshape(n * q, c) if x_nhwc else None
     x3 = None if x_nhwc else x.reshape(n, c, q)
