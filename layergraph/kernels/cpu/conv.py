@@ -744,7 +744,7 @@ def _winograd_dw_ok(dtype, c, f, kh, kw, sh, sw, dh, dw, groups, pv):
 
 def _grads_winograd(dy, x, f, pt, pl, pv, x_nhwc, dy_nhwc):
     """(dW (F x C x 3 x 3), db) of a 3x3 stride-1 convolution through Winograd F(3x3, 2x2)
-    (winograd.dw_chunk), the batch split over the pool in chunks of about _TILE_VALUES / C tiles
+    (winograd.dw_chunk), the batch split over the pool in chunks of about winograd.block_tiles tiles
     (at least one chunk per thread); x N x C x H x W or (``x_nhwc``) N x H x W x C, dy likewise
     (``dy_nhwc``), channel-major ones transposed to rows chunk by chunk (in cache); db from dy's
     rows in the same pass."""
@@ -753,7 +753,7 @@ def _grads_winograd(dy, x, f, pt, pl, pv, x_nhwc, dy_nhwc):
     p, q = oh * ow, h * wd
     dt = dy.dtype
     tiles = ((oh + 1) // 2) * ((ow + 1) // 2)
-    sub = max(1, min(_winograd.TILE_VALUES // max(c, f) // tiles, -(-n // _threads())))
+    sub = max(1, min(_winograd.block_tiles(c, f) // tiles, -(-n // _threads())))
     nchunks = -(-n // sub)
     # the chunks' products in the calling thread's workspace (as _grads's dW slots): fresh, a
     # 256-channel layer's were page-faulted in on every call

@@ -34,9 +34,18 @@ from ._parallel import workspace as _workspace
 from ._util import out_empty
 from . import direct as _direct
 
-# tiles per block: V and M of a block (16 x tiles x C, 16 x tiles x F) stay near L2
-_TILE_VALUES = 32768
-TILE_VALUES = _TILE_VALUES   # conv._grads_winograd's chunks too
+# tiles per block (block_tiles): V and M of a block (16 x tiles x C, 16 x tiles x F) about L2's
+# size (1 MB each in float32), but at least _MIN_TILES tiles. 32768 values until session 16: at
+# 16384 two threads ran ResNet-20's and VGG's 3x3 layers in 0.86-1.0 of the wall time (their two
+# blocks no longer fought over L3), the 256-channel ones from 64 tiles 5 % slower, hence the floor
+_TILE_VALUES = 16384
+_MIN_TILES = 128
+
+
+def block_tiles(c, f):
+    """Tiles per product block of a c -> f channel layer (the forward's and dW's, conv._grads_winograd)."""
+    return max(_TILE_VALUES // max(c, f), _MIN_TILES)
+
 # the products on direct.products (float32, F % 16 == 0) rather than numpy's matmul
 PRODUCTS_DIRECT = True
 
@@ -398,7 +407,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     res2 = residual.reshape(n * p, f) if residual is not None else None
     empty_res = np.zeros((0, f), dt)
     U2 = np.ascontiguousarray(U.reshape(4, 4, c, f).transpose(1, 0, 2, 3))  # [b, a] = U[4a + b]
-    rows_per = max(1, _TILE_VALUES // (max(c, f) * tw))   # tile rows per product block
+    rows_per = max(1, block_tiles(c, f) // tw)   # tile rows per product block
     # observations per chunk; at least one chunk per thread
     sub = max(1, min(rows_per // th, -(-n // _threads())))
     rows_blk = max(rows_per, th)
