@@ -779,7 +779,7 @@ def _grads_winograd(dy, x, f, pt, pl, pv, x_nhwc, dy_nhwc):
             _winograd.dw_chunk(xr, d, m, h, wd, oh, ow, pt, pl, pv, Ms[k])
 
     _batch_parallel(work, n, sub)
-    return _winograd.dw_from_products(Ms.sum(axis=0), f, c), dbs.sum(axis=0).astype(dt)
+    return _winograd.dw_from_products(Ms, f, c), dbs.sum(axis=0).astype(dt)
 
 
 # -- padding ----------------------------------------------------------------------------------

@@ -50,22 +50,32 @@ def block_tiles(c, f):
 PRODUCTS_DIRECT = True
 
 
+def _staggered(S, dtype, rows):
+    """A C-contiguous rows x stride buffer whose rows hold S values each (a view [:, :S] of it) and
+    start 64 bytes apart modulo 4096: filter_transform writes one row per value of a tile along
+    the same column, and with rows a multiple of 4 KB apart (S = C x F at 32, 64, 128 ...
+    channels) its loads waited on the stores before them to rows at the same page offset (4K
+    aliasing): 58 ns a filter at 64 x 64 against 11 at 60 x 60."""
+    item = np.dtype(dtype).itemsize
+    page, step = 4096 // item, max(1, 64 // item)
+    return np.empty((rows, -(-S // page) * page + step), dtype)
+
+
 def filter_transform(w):
-    """U[i*4 + j, c, f] = (G w[f, c] G^T)[i, j] for F x C x 3 x 3 weights, in w's dtype (G's
-    rows 1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2, 1/2 / 0, 0, 1 as sums, in float64). One compiled
-    pass: an einsum's float64 products ran on OpenBLAS's threads, which spin on a busy machine,
-    and cost more than the convolution itself at 256 channels (measured); training's forward
-    transforms its weights on every call (and the dx route its flipped ones), so the pass runs
-    in blocks of _FT_BLOCK filters over the pool, channel by channel inside a block: the block's
-    16 values of each of U's rows share a cache line, and its filters' rows are read in order.
-    Filter by filter, every value went to another cache line, and the 256 x 256 transform took
-    5-9 ms on one thread, a quarter of the 256-channel layer's forward (docs/performance.md,
-    h_mob3). Each value is the same sum as before."""
+    """U[i*4 + j, c, f] = (G w[f, c] G^T)[i, j] for F x C x 3 x 3 weights, in w's dtype (G's rows
+    1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2, 1/2 / 0, 0, 1 as sums, in float64); a 16 x C x F view
+    whose rows are _staggered. One compiled pass, split over the pool by input channels when
+    large: for each channel, its 9 taps of all F filters gathered into a 9 x F scratch, then 9
+    loads and 16 stores along F. (An einsum's float64 products ran on OpenBLAS's threads and cost
+    more than the convolution at 256 channels; before session 16 the pass read each filter's 9
+    taps and wrote 16 rows 4 KB apart: 180 us at 64 x 64 where this takes 76, docs/performance.md.)
+    Each value is the same sum as before."""
     w = np.ascontiguousarray(w)
     f, c = w.shape[:2]
-    u = np.empty((16, c, f), w.dtype)
-    _parallel_range(_filter_transform, -(-f // _FT_BLOCK), w.reshape(f, c, 9), u, size=u.size)
-    return u
+    S = c * f
+    buf = _staggered(S, w.dtype, 16)
+    _parallel_range(_filter_transform, c, w, buf, size=16 * S // _FT_PER_VALUE)
+    return buf[:, :S].reshape(16, c, f)
 
 
 @njit(inline="always")
@@ -74,32 +84,39 @@ def _g3(a0, a1, a2):
     return a0, 0.5 * (a0 + a1 + a2), 0.5 * (a0 - a1 + a2), a2
 
 
-_FT_BLOCK = 16   # filters per block of filter_transform (one 64-byte line of U's rows in float32)
+# filter_transform's and _dw_output's passes cost about a tenth of a copy per value: the pool's
+# hand-off pays from SERIAL_BELOW x this many values
+_FT_PER_VALUE = 8
 
 
 @njit(cache=True, nogil=True)
-def _filter_transform(b0, b1, w, u):
-    """Blocks b0:b1 of _FT_BLOCK filters of filter_transform: channel by channel, the block's
-    filters (G along the filter's rows, its three columns, then along the columns, in scalars;
-    a 4 x 3 scratch array in memory cost a third of the time)."""
-    f, c = w.shape[0], w.shape[1]
-    for blk in range(b0, b1):
-        f0 = blk * _FT_BLOCK
-        f1 = min(f, f0 + _FT_BLOCK)
-        for ci in range(c):
-            u0, u1, u2, u3 = u[0, ci], u[1, ci], u[2, ci], u[3, ci]
-            u4, u5, u6, u7 = u[4, ci], u[5, ci], u[6, ci], u[7, ci]
-            u8, u9, u10, u11 = u[8, ci], u[9, ci], u[10, ci], u[11, ci]
-            u12, u13, u14, u15 = u[12, ci], u[13, ci], u[14, ci], u[15, ci]
-            for fi in range(f0, f1):
-                g = w[fi, ci]
-                t00, t10, t20, t30 = _g3(np.float64(g[0]), np.float64(g[3]), np.float64(g[6]))
-                t01, t11, t21, t31 = _g3(np.float64(g[1]), np.float64(g[4]), np.float64(g[7]))
-                t02, t12, t22, t32 = _g3(np.float64(g[2]), np.float64(g[5]), np.float64(g[8]))
-                u0[fi], u1[fi], u2[fi], u3[fi] = _g3(t00, t01, t02)
-                u4[fi], u5[fi], u6[fi], u7[fi] = _g3(t10, t11, t12)
-                u8[fi], u9[fi], u10[fi], u11[fi] = _g3(t20, t21, t22)
-                u12[fi], u13[fi], u14[fi], u15[fi] = _g3(t30, t31, t32)
+def _filter_transform(c0, c1, w, buf):
+    """Input channels c0:c1 of filter_transform (buf's rows: U's, C x F each): G along the
+    filter's rows, its three columns, then along the columns, in scalars, for all F filters at
+    once."""
+    f = w.shape[0]
+    g = np.empty((9, f), w.dtype)
+    g0, g1, g2, g3, g4, g5, g6, g7, g8 = g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8]
+    for ci in range(c0, c1):
+        for fi in range(f):
+            t = w[fi, ci]
+            g0[fi], g1[fi], g2[fi] = t[0, 0], t[0, 1], t[0, 2]
+            g3[fi], g4[fi], g5[fi] = t[1, 0], t[1, 1], t[1, 2]
+            g6[fi], g7[fi], g8[fi] = t[2, 0], t[2, 1], t[2, 2]
+        lo = ci * f
+        hi = lo + f
+        u0, u1, u2, u3 = buf[0, lo:hi], buf[1, lo:hi], buf[2, lo:hi], buf[3, lo:hi]
+        u4, u5, u6, u7 = buf[4, lo:hi], buf[5, lo:hi], buf[6, lo:hi], buf[7, lo:hi]
+        u8, u9, u10, u11 = buf[8, lo:hi], buf[9, lo:hi], buf[10, lo:hi], buf[11, lo:hi]
+        u12, u13, u14, u15 = buf[12, lo:hi], buf[13, lo:hi], buf[14, lo:hi], buf[15, lo:hi]
+        for fi in range(f):
+            t00, t10, t20, t30 = _g3(np.float64(g0[fi]), np.float64(g3[fi]), np.float64(g6[fi]))
+            t01, t11, t21, t31 = _g3(np.float64(g1[fi]), np.float64(g4[fi]), np.float64(g7[fi]))
+            t02, t12, t22, t32 = _g3(np.float64(g2[fi]), np.float64(g5[fi]), np.float64(g8[fi]))
+            u0[fi], u1[fi], u2[fi], u3[fi] = _g3(t00, t01, t02)
+            u4[fi], u5[fi], u6[fi], u7[fi] = _g3(t10, t11, t12)
+            u8[fi], u9[fi], u10[fi], u11[fi] = _g3(t20, t21, t22)
+            u12[fi], u13[fi], u14[fi], u15[fi] = _g3(t30, t31, t32)
 
 
 def transformed(w, cache=None):
@@ -349,9 +366,11 @@ def dw_chunk(xr, dyr, m, h, wd, oh, ow, pt, pl, pv, out):
 
 def dw_from_products(M, f, c):
     """The filter gradient F x C x 3 x 3 (M's dtype) from the 16 products M (16 x C x F, summed
-    over the batch): G^T M[., ., c, f] G, in float64."""
+    over the batch; or K x 16 x C x F: K chunks' products, summed in the pass, in chunk order
+    and in M's dtype, as ``M.sum(axis=0)`` sums them): G^T M[., ., c, f] G, in float64."""
+    Ms = M if M.ndim == 4 else M[None]
     out = np.empty((f, c, 3, 3), M.dtype)
-    _dw_output(M, out)
+    _parallel_range(_dw_output, c, Ms, out, size=Ms.size // _FT_PER_VALUE)
     return out
 
 
@@ -363,25 +382,30 @@ def _gt(m0, m1, m2, m3):
 
 
 @njit(cache=True, nogil=True)
-def _dw_output(M, out):
-    """out[f, c] = G^T S M[:, c, f] S G (M[4a + b]; G's rows 1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2,
-    1/2 / 0, 0, 1 as sums, in float64; S = diag(1, 1, 1, -1): the signs of A's last row that
-    _dy_rows leaves out, put back by subtracting instead of adding)."""
-    f, c = out.shape[0], out.shape[1]
-    for ci in range(c):
+def _dw_output(c0, c1, Ms, out):
+    """Input channels c0:c1 of dw_from_products: out[f, c] = G^T S M[:, c, f] S G, M the sum of
+    Ms's chunks (M[4i + j]; G's rows 1, 0, 0 / 1/2, 1/2, 1/2 / 1/2, -1/2, 1/2 / 0, 0, 1 as sums,
+    in float64; S = diag(1, 1, 1, -1): the signs of A's last row that _dy_rows leaves out, put
+    back by subtracting instead of adding), along F (Ms's rows) for each input channel."""
+    K, f = Ms.shape[0], Ms.shape[3]
+    m = np.empty((16, f), Ms.dtype)
+    for ci in range(c0, c1):
+        for j in range(16):
+            mj = m[j]
+            mj[:] = Ms[0, j, ci]
+            for k in range(1, K):
+                mk = Ms[k, j, ci]
+                for fi in range(f):
+                    mj[fi] += mk[fi]
         for fi in range(f):
-            a0, b0, c0 = _gt(np.float64(M[0, ci, fi]), np.float64(M[4, ci, fi]), np.float64(M[8, ci, fi]),
-                             np.float64(M[12, ci, fi]))
-            a1, b1, c1 = _gt(np.float64(M[1, ci, fi]), np.float64(M[5, ci, fi]), np.float64(M[9, ci, fi]),
-                             np.float64(M[13, ci, fi]))
-            a2, b2, c2 = _gt(np.float64(M[2, ci, fi]), np.float64(M[6, ci, fi]), np.float64(M[10, ci, fi]),
-                             np.float64(M[14, ci, fi]))
-            a3, b3, c3 = _gt(np.float64(M[3, ci, fi]), np.float64(M[7, ci, fi]), np.float64(M[11, ci, fi]),
-                             np.float64(M[15, ci, fi]))
+            a0, b0, e0 = _gt(np.float64(m[0, fi]), np.float64(m[4, fi]), np.float64(m[8, fi]), np.float64(m[12, fi]))
+            a1, b1, e1 = _gt(np.float64(m[1, fi]), np.float64(m[5, fi]), np.float64(m[9, fi]), np.float64(m[13, fi]))
+            a2, b2, e2 = _gt(np.float64(m[2, fi]), np.float64(m[6, fi]), np.float64(m[10, fi]), np.float64(m[14, fi]))
+            a3, b3, e3 = _gt(np.float64(m[3, fi]), np.float64(m[7, fi]), np.float64(m[11, fi]), np.float64(m[15, fi]))
             o = out[fi, ci]
             o[0, 0], o[0, 1], o[0, 2] = _gt(a0, a1, a2, a3)
             o[1, 0], o[1, 1], o[1, 2] = _gt(b0, b1, b2, b3)
-            o[2, 0], o[2, 1], o[2, 2] = _gt(c0, c1, c2, c3)
+            o[2, 0], o[2, 1], o[2, 2] = _gt(e0, e1, e2, e3)
 
 
 def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=np.inf,

@@ -61,8 +61,10 @@ def test_float32_grads_with_big_chunks_match_torch(threads):
     np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-4, atol=1e-3)
 
 
-@pytest.mark.parametrize("f,c", [(7, 5), (40, 33), (16, 130), (50, 3)])
-def test_filter_transform_in_blocks_over_the_pool(threads, f, c):
+@pytest.mark.parametrize("f,c", [(7, 5), (40, 33), (16, 130), (50, 3), (64, 64), (128, 256)])
+def test_filter_transform_by_channels_over_the_pool(threads, f, c):
+    """Against G w G^T, power-of-two shapes (the staggered rows: a 16 x C x F view, not contiguous)
+    among them, and a flipped, transposed view of weights (the dx route's) as its copy."""
     g = np.random.default_rng(f)
     G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]])
     for dt in (np.float64, np.float32):
@@ -71,6 +73,8 @@ def test_filter_transform_in_blocks_over_the_pool(threads, f, c):
         assert u.shape == (16, c, f) and u.dtype == dt
         ref = np.einsum("ia,fcab,jb->ijcf", G, w.astype(np.float64), G).reshape(16, c, f)
         np.testing.assert_allclose(u, ref, rtol=1e-12 if dt == np.float64 else 1e-6, atol=1e-12)
+        view = w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1]
+        np.testing.assert_array_equal(wg.filter_transform(view), wg.filter_transform(np.ascontiguousarray(view)))
 
 
 def test_dw_chunks():

@@ -161,3 +161,18 @@ def test_dw_output_transform_is_g_transposed_m_g():
     G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, -1]])
     want = np.einsum("ai,abcf,bj->fcij", G, M.reshape(4, 4, 3, 5), G)
     np.testing.assert_allclose(wg.dw_from_products(M, 5, 3), want, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+@pytest.mark.parametrize("k, c, f", [(1, 3, 5), (2, 64, 64), (3, 33, 48), (5, 128, 16)])
+def test_dw_output_sums_the_chunks_as_numpy_does(threads, dt, k, c, f):
+    """dw_from_products of K chunks' products (K x 16 x C x F) sums them in the pass: the same
+    numbers to the bit as their numpy sum over the chunks first, in M's dtype."""
+    Ms = np.random.default_rng(k * c + f).standard_normal((k, 16, c, f)).astype(dt)
+    got = wg.dw_from_products(Ms, f, c)
+    assert got.shape == (f, c, 3, 3) and got.dtype == dt and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, wg.dw_from_products(Ms.sum(axis=0), f, c))
+    G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, -1]])
+    want = np.einsum("ai,abcf,bj->fcij", G, Ms.sum(axis=0, dtype=np.float64).reshape(4, 4, c, f), G)
+    tol = 1e-5 if dt == np.float32 else 1e-13
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
