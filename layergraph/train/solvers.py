@@ -42,14 +42,19 @@ def slots(state: dict, w, *names):
     return [state[name] for name in names]
 
 
+_update = None   # the module kernels/cpu/update, imported on first use (an import per call: ~2 us)
+
+
 # One function per solver: the trainer's solver objects (below) and MATLAB's sgdmupdate,
 # adamupdate and rmspropupdate (matlab/autodiff.py) both call these, in place on w and the state.
 def sgdm_step(w, g, v, lr, momentum):
     """v <- mu v - lr g;  w <- w + v. On the CPU's arrays one pass of a compiled kernel
     (kernels/cpu/update.py, numpy's numbers bit for bit), else numpy's in-place operations."""
     if type(w) is np.ndarray and w.size >= _FUSED_FROM:
-        from ..kernels.cpu.update import sgdm_update
-        if sgdm_update(w, g, v, lr, momentum):
+        global _update
+        if _update is None:
+            from ..kernels.cpu import update as _update
+        if _update.sgdm_update(w, g, v, lr, momentum):
             return
     v *= momentum
     v -= lr * g

@@ -54,6 +54,22 @@ def _bias_act_rows(y, b, relu, hi):
                 row[k] = t if t < hi else hi
 
 
+@njit(cache=True, nogil=True)
+def _relu_mask_sums(dy, yr, top, d, db):
+    """d = dy where 0 < yr <= top, else 0 (the fused ReLU's backward, as combine._masked_copies),
+    and db = d's column sums, row after row as numpy's ``d.sum(axis=0)`` adds them (from 0, so a
+    column of -0.0 sums to 0.0 as there), in one pass over N x Out rows."""
+    m, f = dy.shape
+    z = dy.dtype.type(0)
+    db[:] = z
+    for i in range(m):
+        sg, sy, sd = dy[i], yr[i], d[i]
+        for k in range(f):
+            v = sg[k] if (sy[k] > z and sy[k] <= top) else z
+            sd[k] = v
+            db[k] = db[k] + v
+
+
 def _epilogue(y, bias, relu, hi):
     """The bias (and the ReLU, clipped at hi): numpy's addition without a ReLU, as before the
     fusion, so that a network without fc -> relu compiles nothing more on its first run."""
@@ -297,10 +313,19 @@ def fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=np.inf):
     x, x2, w = _x2(x, w, "fc_backward")
     n = x2.shape[0]
     dy = like(dy, x, "dy", (n, w.shape[0]))
+    db = None
     if relu_out is not None:   # the ReLU's backward, read from its output (in (0, ceiling) where its input is)
         top = relu_mask_top("fc_backward", ceiling, dy.dtype)
-        dy = masked_copies(dy, 1, like(relu_out, dy, "relu_out", dy.shape), top, "fc_backward")[0]
+        yr = like(relu_out, dy, "relu_out", dy.shape)
+        if 0 < n and dy.size < _parallel.SERIAL_BELOW:   # where masked_copies runs in this thread too: db in its pass
+            d, db = np.empty_like(dy), np.empty(dy.shape[1], dy.dtype)
+            _relu_mask_sums(dy, yr, top, d, db)
+            dy = d
+        else:
+            dy = masked_copies(dy, 1, yr, top, "fc_backward")[0]
     dx = out_empty(x2.shape, x.dtype) if need_dx else None
+    if db is None:
+        db = dy.sum(axis=0)
 
     def work(chunks):
         parts = []
@@ -312,7 +337,7 @@ def fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=np.inf):
 
     if _split_columns(n, w.shape[0], x2.shape[1]):   # any batch: no partial dW to allocate and add up
         dw = _backward_columns(dy, x2, w, dx)
-        return (None if dx is None else dx.reshape(x.shape)), dw, dy.sum(axis=0)
+        return (None if dx is None else dx.reshape(x.shape)), dw, db
     if _split(n) > 1:
         done = batch_parallel(work, n)
     else:
@@ -322,7 +347,7 @@ def fc_backward(dy, x, w, need_dx=True, relu_out=None, ceiling=np.inf):
     dw = parts[0][1]
     for _, p in parts[1:]:
         dw += p
-    return (None if dx is None else dx.reshape(x.shape)), dw, dy.sum(axis=0)
+    return (None if dx is None else dx.reshape(x.shape)), dw, db
 
 
 def _backward_columns(dy, x2, w, dx):

@@ -24,9 +24,11 @@ def _sgdm(w, g, v, lr, mu):
         w[i] = w[i] + vi
 
 
-def _flat(a, dtype, shape):
-    if (type(a) is not np.ndarray or a.shape != shape or (a.dtype is not dtype and a.dtype != dtype)
-            or not a.flags.c_contiguous):
+def _flat(a, dtype, shape, writeable=False):
+    if type(a) is not np.ndarray or a.shape != shape or (a.dtype is not dtype and a.dtype != dtype):
+        return None
+    flags = a.flags
+    if not flags.c_contiguous or (writeable and not flags.writeable):
         return None
     return a.reshape(-1)
 
@@ -47,14 +49,34 @@ def _apart(w, g, v) -> bool:
     return not (np.may_share_memory(w, v) or np.may_share_memory(w, g) or np.may_share_memory(v, g))
 
 
+# (dtype char, lr, momentum) -> the two as NumPy scalars of that dtype, for Python-scalar rates
+# (a trainer passes the same ones to every array of a step: 1 us an array saved)
+_scalars: dict = {}
+
+
+def _rate_scalars(dt, lr, momentum):
+    weak = type(lr) in _WEAK and type(momentum) in _WEAK
+    if weak:
+        key = (dt.char, lr, momentum)
+        got = _scalars.get(key)
+        if got is not None:
+            return got
+    got = (dt.type(lr), dt.type(momentum))
+    if weak:
+        if len(_scalars) >= 64:   # a schedule that changes the rate every step: keep it small
+            _scalars.clear()
+        _scalars[key] = got
+    return got
+
+
 def sgdm_update(w, g, v, lr, momentum) -> bool:
     if type(w) is not np.ndarray or w.dtype.kind != "f":
         return False
     dt, shape = w.dtype, w.shape
-    fw, fg, fv = _flat(w, dt, shape), _flat(g, dt, shape), _flat(v, dt, shape)
-    if fw is None or fg is None or fv is None or not (w.flags.writeable and v.flags.writeable):
+    fw, fg, fv = _flat(w, dt, shape, True), _flat(g, dt, shape), _flat(v, dt, shape, True)
+    if fw is None or fg is None or fv is None:
         return False
     if not (_in_dtype(dt, lr) and _in_dtype(dt, momentum)) or not _apart(w, g, v):
         return False
-    _sgdm(fw, fg, fv, dt.type(lr), dt.type(momentum))
+    _sgdm(fw, fg, fv, *_rate_scalars(dt, lr, momentum))
     return True
