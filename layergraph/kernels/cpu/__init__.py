@@ -11,6 +11,7 @@ compiles (or loads from numba's on-disk cache) on its first call.
 """
 from __future__ import annotations
 
+from . import _blas_check  # noqa: F401, I001 -- first, before any kernel dispatches (numba's BLAS check)
 from ...core import registry
 from .. import family_kernels
 from . import (
