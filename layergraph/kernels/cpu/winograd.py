@@ -68,7 +68,7 @@ def filter_transform(w):
     large: for each channel, its 9 taps of all F filters gathered into a 9 x F scratch, then 9
     loads and 16 stores along F. (An einsum's float64 products ran on OpenBLAS's threads and cost
     more than the convolution at 256 channels; before session 16 the pass read each filter's 9
-    taps and wrote 16 rows 4 KB apart: 180 us at 64 x 64 where this takes 76, docs/performance.md.)
+    taps and wrote 16 rows 4 KB apart: 180 us at 64 x 64 where this takes 66, docs/performance.md.)
     Each value is the same sum as before."""
     w = np.ascontiguousarray(w)
     f, c = w.shape[:2]
