@@ -77,9 +77,9 @@ def test_helper_compiles_the_backward_signatures_of_a_first_run(tmp_path):
     assert not compiled & {"_bn_train", "_softmax_f"}, compiled
     # ... and none of the backward's: they were all loaded from what the helper wrote (the second
     # convolution, 16 input channels, goes the pixel-major way: _to_rows, _im2row, _from_rows; both
-    # convolutions' dW, 16 and 32 filters, on direct.py's micro-kernel: _dw_chunk, _pad_plane_cm)
+    # convolutions' dW, 16 and 32 filters, on direct.py's micro-kernel: _dw_chunk, _tap_planes)
     assert not compiled & {"_bn_back_pooled", "_bn_back_masked", "_softmax_b", "_ce", "_col2im", "_gather_rows",
-                           "_to_rows", "_im2row", "_from_rows", "_dw_chunk", "_pad_plane_cm"}, compiled
+                           "_to_rows", "_im2row", "_from_rows", "_dw_chunk", "_tap_planes"}, compiled
     # and nothing the network does not use: no general pooling loop, no plain BN backward
     assert not compiled & {"_max_plane_arg", "_bn_train_relu_pool", "_bn_back_plain"}, compiled
 

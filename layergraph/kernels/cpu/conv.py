@@ -449,14 +449,18 @@ def _dx_route(dtype, f, q, kh, kw, winograd_from=None):
 
 def _few_channels_dw(dtype, c, f, q):
     """Whether conv_backward sends a convolution of fewer than _ROWS_MIN_C channels (a network's
-    first) to _grads_rows for dW on direct.py's micro-kernel: float32, one group, stride 1, 16
-    filters (_FEW_C_F, as the forward's route; here from one channel), whether dx is wanted or
-    not (dW's numbers do not depend on need_dx). 3x3 on 1 or 3 channels at 16 to 32 pixels
-    square: 0.50-0.65 of im2col's wall time (im2col's product, (K x M)(M x 16) with K = 9 or 27,
-    ran below half speed); at 32 and 64 filters im2col's product was faster (1.05-1.4x less CPU
-    time), so there it stays (docs/performance.md, session 13)."""
-    return (DIRECT_DW and c < _ROWS_MIN_C and f == _FEW_C_F and q["groups"] == 1
+    first) to _grads_rows for dW on direct.py's micro-kernel, the taps folded into its planes
+    (direct._dw_chunk's ``fold``): float32, one group, stride 1, 16 to _FEW_C_DW_MAX_F filters (a
+    multiple of 16), whether dx is wanted or not (dW's numbers do not depend on need_dx). 3x3 on 3
+    channels at 32 x 32, batch 32 and 128, one thread: 0.70 (16 filters), 0.73-0.75 (32) and
+    0.87-0.92 (64) of the CPU time of the earlier routes (direct.py per tap, 16 filters; im2col's
+    product, (K x M)(M x F) with K = 27 at below half speed, for more), 1.06 at 128 filters, which
+    stay with im2col (docs/performance.md, session 17)."""
+    return (DIRECT_DW and c < _ROWS_MIN_C and f % 16 == 0 and f <= _FEW_C_DW_MAX_F and q["groups"] == 1
             and _direct.dw_eligible(dtype, f, q["sh"], q["sw"]))
+
+
+_FEW_C_DW_MAX_F = 64
 
 
 def _winograd_ok(c, p, kh, kw, pv):
@@ -600,6 +604,9 @@ _ROWS_XROWS_C = 64
 _ROWS_PIX = 1024
 
 
+_FOLD_PIX = 8192
+
+
 def _rows_sub(p):
     return max(1, _ROWS_PIX // p)
 
@@ -646,15 +653,21 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
     wf = np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(Kd, c)) if want_dx else None
     dx = out_empty((n * q, c) if x_nhwc else (n, c, q), dt) if want_dx else None
     add = None if dx_add is None or not want_dx else dx_add.reshape(dx.shape)
-    sub = _rows_sub(max(p, q))
-    nchunks = -(-n // sub)
     # dW's columns: from 64 channels x's rows (x transposed, _im2row; dW^T's rows then (a, b, c)),
     # below that the channel-major im2col (no transpose of x; rows (c, a, b)): each measured
     # 5-20 % less CPU time than the other where it is used
     xrows = c >= _ROWS_XROWS_C
     # float32 with F a multiple of 16: dW on direct.py's micro-kernel (direct._dw_chunk), rows
-    # (a, b, c) like x's rows
+    # (a, b, c) like x's rows; below _ROWS_MIN_C channels the taps folded into its planes, rows
+    # (c, a, b) like w's
     ddw = DIRECT_DW and _direct.dw_eligible(dt, f, 1, 1)
+    fold = ddw and c < _ROWS_MIN_C
+    # chunks of observations: dx's of dsub; dW's of as many or, with the taps folded, of
+    # _FOLD_PIX pixels (a 32 x 32 image a chunk spent about a quarter of the call in the calls'
+    # dispatch), whether dx is wanted or not (dW's numbers do not depend on need_dx)
+    dsub = _rows_sub(max(p, q))
+    sub = max(1, _FOLD_PIX // p) if fold else dsub
+    nchunks = -(-n // sub)
     dws = (np.zeros if ddw else np.empty)((nchunks, K, f), dt)  # dW transposed
     dbs = np.zeros((nchunks, f), np.float64)
     x3 = None if x_nhwc else x.reshape(n, c, q)
@@ -670,12 +683,15 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
     planes = x_nhwc and (ddw or not xrows)
 
     def work(chunks):
-        rows = _workspace((sub * max(p * K, q * Kd),), dt, "rrows")
+        rows = _workspace((max(0 if ddw else sub * p * K, dsub * q * Kd if want_dx else 0, 1),), dt, "rrows")
         dyt = None if dy_nhwc else _workspace((sub * p, f), dt, "rdy")
-        dxt = _workspace((sub * q, c), dt, "rdx") if want_dx and not x_nhwc else None
+        dxt = _workspace((dsub * q, c), dt, "rdx") if want_dx and not x_nhwc else None
         xt = _workspace((sub * q, c), dt, "rx") if xrows and not ddw and not x_nhwc else None
         xc = _workspace((sub, c, q), dt, "rxc") if planes else None
-        if ddw:
+        if fold:
+            xp = _workspace((K, oh, ow), dt, "rxp")
+            tmp = _workspace((K, f), dt, "rtmp")
+        elif ddw:
             xp = _workspace((c, oh + (kh - 1) * dh, ow + (kw - 1) * dw), dt, "rxp")
             tmp = _workspace((c, f), dt, "rtmp")
         for s0, s1 in chunks:
@@ -687,8 +703,8 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
             else:
                 xs = None if x_nhwc else x3[s0:s1]
             if ddw:
-                _direct._dw_chunk(xs, h, wd, pt, pl, pv32, xp, d, kh, kw, dh, dw, oh, ow, tmp,
-                                  dws[k].reshape(kh * kw, c, f))
+                _direct._dw_chunk(xs, h, wd, pt, pl, pv32, xp, d, kh, kw, dh, dw, oh, ow, fold, tmp,
+                                  dws[k].reshape(1, K, f) if fold else dws[k].reshape(kh * kw, c, f))
             elif xrows:  # dW^T = x's rows transposed (K x m) times dy's rows (m x F)
                 if x_nhwc:
                     xr = x2[s0 * q:s1 * q]
@@ -702,23 +718,26 @@ def _grads_rows(dy, x, w, dh, dw, pt, pl, pv, want_dx, x_nhwc=False, dy_nhwc=Fal
                 c3 = rows[:m * p * K].reshape(K, m, p)
                 _im2col(xs.reshape(m, c, h, wd), kh, kw, 1, 1, dh, dw, pt, pl, pv, oh, ow, c3, True)
                 np.matmul(c3.reshape(K, m * p), d, out=dws[k])
-            if want_dx:
-                rd = rows[:m * q * Kd].reshape(m * q, Kd)
-                _im2row(d, m, oh, ow, kh, kw, 1, 1, dh, dw, qt, ql, 0.0, h, wd, rd)
+            for e0 in range(s0, s1 if want_dx else s0, dsub):   # dx in chunks of dsub observations
+                e1 = min(e0 + dsub, s1)
+                me = e1 - e0
+                rd = rows[:me * q * Kd].reshape(me * q, Kd)
+                _im2row(d[(e0 - s0) * p:(e1 - s0) * p], me, oh, ow, kh, kw, 1, 1, dh, dw, qt, ql, 0.0, h, wd, rd)
                 if x_nhwc:
-                    out = dx[s0 * q:s1 * q]
+                    out = dx[e0 * q:e1 * q]
                     np.matmul(rd, wf, out=out)
                     if add is not None:
-                        np.add(out, add[s0 * q:s1 * q], out=out)
+                        np.add(out, add[e0 * q:e1 * q], out=out)
                 else:
-                    np.matmul(rd, wf, out=dxt[:m * q])
-                    _from_rows(dxt[:m * q], nob, False, inf, dx[s0:s1])
+                    np.matmul(rd, wf, out=dxt[:me * q])
+                    _from_rows(dxt[:me * q], nob, False, inf, dx[e0:e1])
                     if add is not None:
-                        np.add(dx[s0:s1], add[s0:s1], out=dx[s0:s1])
+                        np.add(dx[e0:e1], add[e0:e1], out=dx[e0:e1])
 
     _batch_parallel(work, n, sub)
     dWt = dws.sum(axis=0)
-    dW = np.ascontiguousarray(dWt.reshape(kh, kw, c, f).transpose(3, 2, 0, 1) if xrows or ddw else dWt.T).reshape(f, K)
+    dW = np.ascontiguousarray(dWt.reshape(kh, kw, c, f).transpose(3, 2, 0, 1) if (xrows or ddw) and not fold
+                              else dWt.T).reshape(f, K)
     if want_dx:
         dx = dx.reshape((n, h, wd, c) if x_nhwc else (n, c, h, wd))
     return dx, dW, dbs.sum(axis=0).astype(dt)

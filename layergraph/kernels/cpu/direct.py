@@ -436,33 +436,52 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
 # rows (kh = OH, rstep = a padded row) and columns (c = OW, unit stride in the channel-major
 # plane), and its 16 filters are dy's pixel-major rows (fp = F, a multiple of 16).
 @njit(cache=True, nogil=True)
-def _pad_plane_cm(x3, h, w, pt, pl, pv, xp):
-    """xp (C x hp x wp) = pv, with one channel-major observation x3 (C x h*w) at [:, pt:pt + h,
-    pl:pl + w] (padding of either sign)."""
-    c, hp, wp = xp.shape
+def _tap_planes(x3, h, w, kh, kw, dh, dw, pt, pl, pv, xp):
+    """xp (C*kh*kw x hp x wp): plane (ch*kh + a)*kw + b = one channel-major observation x3's
+    channel ch (C x h*w) read at [i + a*dh - pt, j + b*dw - pl], pv outside x (padding of either
+    sign). kh = kw = 1: the padded copy of each channel. Each row in three loops (the padding on
+    either side, the copied run between), which vectorize: one loop with the bounds test per value
+    took 2.7x as long for 27 planes of 32 x 32."""
+    np_, hp, wp = xp.shape
+    c = x3.shape[0]
     for ch in range(c):
-        for i in range(hp):
-            hi = i - pt
-            row = xp[ch, i]
-            if hi < 0 or hi >= h:
-                for j in range(wp):
-                    row[j] = pv
-                continue
-            src = x3[ch, hi * w:(hi + 1) * w]
-            for j in range(wp):
-                wi = j - pl
-                row[j] = src[wi] if 0 <= wi < w else pv
+        for a in range(kh):
+            for b in range(kw):
+                plane = xp[(ch * kh + a) * kw + b]
+                top = pt - a * dh
+                lft = pl - b * dw
+                j0 = min(max(lft, 0), wp)        # the first column read from x
+                j1 = min(max(lft + w, j0), wp)   # one past the last
+                for i in range(hp):
+                    hi = i - top
+                    row = plane[i]
+                    if hi < 0 or hi >= h:
+                        for j in range(wp):
+                            row[j] = pv
+                        continue
+                    for j in range(j0):
+                        row[j] = pv
+                    src = x3[ch, hi * w + j0 - lft:hi * w + j1 - lft]
+                    dst = row[j0:j1]
+                    for j in range(j1 - j0):
+                        dst[j] = src[j]
+                    for j in range(j1, wp):
+                        row[j] = pv
 
 
 @njit(cache=True, nogil=True)
-def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
+def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, fold, tmp, out):
     """out (kh*kw x C x F) += the filter gradient of the observations xs (m x C x h*w,
-    channel-major) against dyr (m*oh*ow x F, pixel-major rows of dy), stride 1; xp (C x hp x
-    wp) and tmp (C x F) are workspaces. It calls _row (and _pad_plane_cm) as jitted callees, not
-    through their addresses: inlined with kw = 1 known, conv_backward's dW ran 2-5 % faster at
-    batch 32 (docs/performance.md, h_cold3), worth the compile of its own copy (about 0.3 s)."""
+    channel-major) against dyr (m*oh*ow x F, pixel-major rows of dy), stride 1; xp (C x hp x wp)
+    and tmp (C x F) are workspaces. ``fold`` (few channels: a network's first convolution): the
+    taps are folded into the planes instead, xp (C*kh*kw x oh x ow) one plane per (channel, tap),
+    tmp (C*kh*kw x F) and out (1 x C*kh*kw x F), rows (c, a, b): one run of _row over all of them,
+    whose pixel blocks (6 at a time) then stay full (per tap, 3 channels ran as 2 + 1 at a
+    fraction of the speed). It calls _row (and _tap_planes) as jitted callees, not through their
+    addresses: inlined with kw = 1 known, conv_backward's dW ran 2-5 % faster at batch 32
+    (docs/performance.md, h_cold3), worth the compile of its own copy (about 0.3 s)."""
     m = xs.shape[0]
-    c, hp, wp = xp.shape
+    npl, hp, wp = xp.shape
     f = dyr.shape[1]
     p = oh * ow
     xf = xp.reshape(-1)
@@ -470,18 +489,23 @@ def _dw_chunk(xs, h, w, pt, pl, pv, xp, dyr, kh, kw, dh, dw, oh, ow, tmp, out):
     tf = tmp.reshape(-1)
     acc = np.empty(_ACC, np.float32)
     zero, one = f - f, f - f + 1   # integer variables, not literals: _row's callers type it alike (one compile)
+    taps = 1 if fold else kh * kw
     for i0 in range(m):
-        _pad_plane_cm(xs[i0], h, w, pt, pl, pv, xp)
-        for a in range(kh):
-            for b in range(kw):
-                _row(acc, xf, a * dh * wp + b * dw, zero, f, hp * wp, ow, oh, one, wp, zero, dyf, i0 * p * f, f, f, c,
-                     tf)
-                o = out[a * kw + b]
-                for ch in range(c):
-                    orow = o[ch]
-                    trow = tmp[ch]
-                    for k in range(f):
-                        orow[k] += trow[k]
+        if fold:
+            _tap_planes(xs[i0], h, w, kh, kw, dh, dw, pt, pl, pv, xp)
+        else:
+            _tap_planes(xs[i0], h, w, one, one, one, one, pt, pl, pv, xp)
+        for t in range(taps):
+            a = t // kw
+            b = t - a * kw
+            _row(acc, xf, a * dh * wp + b * dw, zero, f, hp * wp, ow, oh, one, wp, zero, dyf, i0 * p * f, f, f, npl,
+                 tf)
+            o = out[t]
+            for ch in range(npl):
+                orow = o[ch]
+                trow = tmp[ch]
+                for k in range(f):
+                    orow[k] += trow[k]
 
 
 def dw_eligible(dtype, f, sh, sw):

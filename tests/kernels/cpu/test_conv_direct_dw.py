@@ -23,6 +23,10 @@ CASES = [  # n, C, F, H, W, (dh, dw), (pt, pb, pl, pr), padding value
     (5, 3, 16, 32, 32, (1, 1), (1, 1, 1, 1), 0.0),      # a network's first convolution (conv._few_channels_dw)
     (3, 1, 16, 9, 7, (1, 1), (0, 1, 2, 0), 0.5),        # one channel, uneven padding
     (2, 3, 16, 10, 11, (2, 1), (2, 2, 1, 1), 0.25),     # few channels, dilation (dx on _grads_rows too)
+    (3, 3, 32, 12, 14, (1, 1), (1, 1, 1, 1), 0.0),      # few channels, 32 and 64 filters: the folded taps too
+    (2, 5, 64, 9, 10, (1, 2), (2, 1, 0, 3), -0.5),      # ... with dilation and uneven padding
+    (3, 2, 32, 9, 5, (1, 1), (3, 0, 1, 4), -1.0),       # ... padding beyond the filter's reach
+    (20, 2, 32, 24, 24, (1, 1), (1, 1, 1, 1), 0.0),     # ... several chunks of conv._FOLD_PIX pixels (dx: of one)
 ]
 FIRST = [case for case in CASES if case[1] < cv._ROWS_MIN_C]
 
@@ -69,7 +73,7 @@ def test_dw_replicated_border_against_torch():
     np.testing.assert_allclose(dW, ref, rtol=0, atol=2e-5 * np.abs(ref).max())
 
 
-@pytest.mark.parametrize("case", [CASES[1], CASES[4], CASES[5]])
+@pytest.mark.parametrize("case", [CASES[1], CASES[4], CASES[5], CASES[11], CASES[12]])
 def test_dw_adjoint_identity_float64(case):
     """L(W) = <dy, conv(x, W)> is linear in W, so its directional finite difference along V is
     <dy, conv(x, V)> exactly: float64 through the (finite-difference-checked) float64 forward."""
@@ -146,8 +150,8 @@ def test_few_channels_dx_and_dw_against_torch(case, threads):
 
 
 def test_few_channels_route(monkeypatch):
-    """_dw_chunk below 8 channels only with 16 filters, float32, stride 1 (at 32 filters im2col's
-    product measured faster)."""
+    """_dw_chunk below 8 channels with 16, 32 or 64 filters, float32, stride 1 (at 128 filters
+    im2col's product measured faster)."""
     from layergraph.kernels.cpu import direct as dc
     calls = []
     real = dc._dw_chunk
@@ -162,6 +166,9 @@ def test_few_channels_route(monkeypatch):
         n, calls[:] = len(calls), []
         return n
     assert run(np.float32, 16, 1)
-    assert not run(np.float32, 32, 1)
+    assert run(np.float32, 32, 1)
+    assert run(np.float32, 64, 1)
+    assert not run(np.float32, 128, 1)
+    assert not run(np.float32, 24, 1)
     assert not run(np.float64, 16, 1)
     assert not run(np.float32, 16, 2)
