@@ -451,7 +451,9 @@ def _few_channels_dw(dtype, c, f, q):
     """Whether conv_backward sends a convolution of fewer than _ROWS_MIN_C channels (a network's
     first) to _grads_rows for dW on direct.py's micro-kernel, the taps folded into its planes
     (direct._dw_chunk's ``fold``): float32, one group, stride 1, 16 to _FEW_C_DW_MAX_F filters (a
-    multiple of 16), whether dx is wanted or not (dW's numbers do not depend on need_dx). 3x3 on 3
+    multiple of 16); channel-major with dx wanted too only at 16 filters (_backward_channel_major:
+    above 16, dW's numbers then differ with need_dx in the last bits, float32 sums taken in
+    another order). 3x3 on 3
     channels at 32 x 32, batch 32 and 128, one thread: 0.70 (16 filters), 0.73-0.75 (32) and
     0.87-0.92 (64) of the CPU time of the earlier routes (direct.py per tap, 16 filters; im2col's
     product, (K x M)(M x F) with K = 27 at below half speed, for more), 1.06 at 128 filters, which
@@ -1200,7 +1202,10 @@ def _backward_channel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, pa
         # through Winograd's filter gradient, the same numbers with and without dx
         dw2, db = _grads_winograd(dy, xp, f, q["pt"], q["pl"], pv, False, False)
         return None, dw2, db
-    if _rows_eligible(c, q["groups"], q["sh"], q["sw"]) or _few_channels_dw(x.dtype, c, f, q):
+    # with dx wanted, more than 16 filters stay on im2col's path for both: _grads_rows' dx took 1.5x
+    # as long there, and dx from _grads beside dW folded 1.07-1.12x (3 channels, 64 filters)
+    few = _few_channels_dw(x.dtype, c, f, q) and (not need_dx or f == _FEW_C_F)
+    if _rows_eligible(c, q["groups"], q["sh"], q["sw"]) or few:
         dx, dw2, db = _grads_rows(dy, xp, w, q["dh"], q["dw"], q["pt"], q["pl"], pv, bool(need_dx))
     else:
         dx, dw2, db = _grads(dy, xp, w, xp.shape, q["sh"], q["sw"], q["dh"], q["dw"], q["pt"], q["pl"], pv,

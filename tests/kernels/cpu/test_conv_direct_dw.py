@@ -131,7 +131,8 @@ def test_routes_left_to_the_product(monkeypatch):
 @pytest.mark.parametrize("case", FIRST)
 def test_few_channels_dx_and_dw_against_torch(case, threads):
     """Below 8 channels with 16 filters dW goes to direct._dw_chunk whether dx is wanted or not:
-    dx against torch, and dW the same array either way (its numbers never depend on need_dx)."""
+    dx against torch, and dW the same array either way (its numbers do not depend on need_dx);
+    with more filters and dx, dW and dx come from im2col's path (dW against torch)."""
     n, c, f, h, w, (dh, dw), pads, pv = case
     g = np.random.default_rng(c + n)
     x = g.standard_normal((n, c, h, w)).astype(np.float32)
@@ -145,8 +146,12 @@ def test_few_channels_dx_and_dw_against_torch(case, threads):
     _, dW2, db2 = cv.conv_backward(dy, x, wt, 1, 1, dh, dw, *pads, padding_value=pv, need_dx=False)
     ref = xt.grad.numpy()
     np.testing.assert_allclose(dx, ref, rtol=0, atol=2e-5 * np.abs(ref).max())
-    np.testing.assert_array_equal(dW, dW2)
-    np.testing.assert_array_equal(db, db2)
+    if f == cv._FEW_C_F:
+        np.testing.assert_array_equal(dW, dW2)
+        np.testing.assert_array_equal(db, db2)
+    else:
+        np.testing.assert_allclose(dW, dW2, rtol=0, atol=2e-5 * np.abs(dW2).max())
+        np.testing.assert_allclose(db, db2, rtol=1e-5, atol=1e-4)
 
 
 def test_few_channels_route(monkeypatch):
