@@ -357,22 +357,27 @@ def _rows_weights(w, cache=None):
     return wr
 
 
-def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ceiling):
+def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ceiling, y_nchw=False):
     """The pixel-major forward: Winograd where it applies (3x3, stride 1, dilation 1), else
-    _im2row's product; a residual (N x OH x OW x F) added before the ReLU (clipped at ``ceiling``)."""
+    _im2row's product; a residual (N x OH x OW x F) added before the ReLU (clipped at ``ceiling``).
+    ``y_nchw`` (no residual): y channel-major, N x F x OH x OW (direct.py's chunk by chunk, the
+    others' transposed afterwards)."""
     f, _, kh, kw = w.shape
     if residual is not None:
         residual = like(residual, x, "residual", (shape[0], oh, ow, f))
     if _direct_eligible(x.dtype, shape[1], kh, kw, p["sh"], p["sw"], p["dh"], p["dw"]):
         wt = _direct.weights(w, U)
         return _direct.direct_forward(x, wt, f, kh, kw, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pb"],
-                                      p["pl"], p["pr"], pv, oh, ow, relu, x_nhwc, shape, residual, ceiling=ceiling)
+                                      p["pl"], p["pr"], pv, oh, ow, relu, x_nhwc, shape, residual, ceiling=ceiling,
+                                      from_rows=_from_rows if y_nchw else None)
     if _winograd_ok(shape[1], p, kh, kw, pv):
         U = _winograd.transformed(w, U)
-        return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
-                                          ceiling=ceiling, to_rows=_to_rows)
-    return _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
-                                x_nhwc, shape, residual, ceiling, cache=U)
+        y = _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
+                                       ceiling=ceiling, to_rows=_to_rows)
+    else:
+        y = _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
+                                 x_nhwc, shape, residual, ceiling, cache=U)
+    return nhwc_to_nchw(y) if y_nchw else y
 
 
 def _direct_eligible(dtype, c, kh, kw, sh, sw, dh, dw):
@@ -1109,7 +1114,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         # float32 3x3 stride 1 at 8-16 channels, or a first convolution's 3-7 with 16 filters
         # (the training forward, and prediction outside the pixel-major plan): direct.py
         # pixel-major, then one transpose (docs/performance.md, h_res and session 13)
-        return nhwc_to_nchw(_pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, None, None, ceiling))
+        return _pixel_major(x, w, bias, p, pv, oh, ow, relu, False, x.shape, None, None, ceiling, y_nchw=True)
     if _depthwise(x, p):
         xq, q = _zero_padded(x, p, pv)
         qgeo = _pool_geometry(pool, oh, ow) if pool is not None else None
@@ -1191,7 +1196,7 @@ def _backward_channel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, pa
         # dx is the convolution of dy with the flipped, transposed filters, padded by what the
         # forward's padding leaves of the filter's reach, on the pixel-major forward's kernels
         # (direct.py's or Winograd's: _dx_route); dW and db as before
-        dxp = nhwc_to_nchw(_dx_forward(dy, w, route, xp.shape[2], xp.shape[3], False, dy.shape))
+        dxp = _dx_forward(dy, w, route, xp.shape[2], xp.shape[3], False, dy.shape, y_nchw=True)
         _, dw2, db = conv_backward(dy, xp, w, 1, 1, 1, 1, q["pt"], q["pb"], q["pl"], q["pr"], 1, pv, need_dx=False)
         if isinstance(padding, str):
             dxp = _unpad(dxp, h, wd, p["pt"], p["pb"], p["pl"], p["pr"], padding)
@@ -1256,12 +1261,13 @@ def _grads_rows_strided(dy, x, w, sh, sw, dh, dw, pt, pl, pv, want_dx, dx_add=No
     return (dx.reshape(n, h, wd, c) if want_dx else None), dW, dbs.sum(axis=0).astype(dt)
 
 
-def _dx_forward(dy, w, route, h, wd, dy_nhwc, shape, add=None):
-    """dx (N x H x W x C, pixel-major) as the forward convolution of dy (``shape`` the N x F x OH
-    x OW it stands for; pixel-major with ``dy_nhwc``) with the flipped filters, their channel axes
-    swapped, on _dx_route's geometry ``route``; ``add`` (dx's shape) added in its epilogue."""
+def _dx_forward(dy, w, route, h, wd, dy_nhwc, shape, add=None, y_nchw=False):
+    """dx (N x H x W x C, pixel-major; channel-major with ``y_nchw``) as the forward convolution of
+    dy (``shape`` the N x F x OH x OW it stands for; pixel-major with ``dy_nhwc``) with the flipped
+    filters, their channel axes swapped, on _dx_route's geometry ``route``; ``add`` (dx's shape,
+    pixel-major only) added in its epilogue."""
     wr = np.ascontiguousarray(w.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])
-    return _pixel_major(dy, wr, None, route, 0.0, h, wd, False, dy_nhwc, shape, None, add, np.inf)
+    return _pixel_major(dy, wr, None, route, 0.0, h, wd, False, dy_nhwc, shape, None, add, np.inf, y_nchw)
 
 
 def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx, x_nhwc,
@@ -1295,9 +1301,9 @@ def _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padd
             return dx, dw2.reshape(w.shape), db
         dx = None
         if need_dx:   # dx on direct.py's or Winograd's kernel, pixel-major out
-            dx = _dx_forward(dy, w, route, h, wd, dy_nhwc, (n, f, oh, ow), add if x_nhwc else None)
+            dx = _dx_forward(dy, w, route, h, wd, dy_nhwc, (n, f, oh, ow), add if x_nhwc else None, not x_nhwc)
             if not x_nhwc:
-                dx = _plus(nhwc_to_nchw(dx), add, x)
+                dx = _plus(dx, add, x)
         if route is not None and _winograd_dw_ok(x.dtype, c, f, kh, kw, 1, 1, p["dh"], p["dw"], 1, padding):
             dw2, db = _grads_winograd(dy, x, f, p["pt"], p["pl"], padding, x_nhwc, dy_nhwc)
         else:

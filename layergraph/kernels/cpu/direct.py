@@ -390,17 +390,25 @@ def eligible(dtype, groups):
 
 
 def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, oh, ow, relu, x_nhwc, shape,
-                   residual=None, ceiling=np.inf):
+                   residual=None, ceiling=np.inf, from_rows=None):
     """The convolution of x (N x C x H x W, or ``x_nhwc``: N x H x W x C; ``shape`` the N x C x H x
     W it stands for; float32) with the weights ``wt`` (weights(w)) of ``f`` filters kh x kw,
     padded pt, pb, pl, pr with the constant pv: y N x OH x OW x F, + bias, + ``residual`` (N x OH
-    x OW x F, added before the activation), then ReLU (``relu``), clipped at ``ceiling`` (6: ReLU6)."""
+    x OW x F, added before the activation), then ReLU (``relu``), clipped at ``ceiling`` (6: ReLU6).
+    ``from_rows`` (conv._from_rows, as winograd_forward's to_rows; no residual): y N x F x OH x OW
+    instead, each chunk's rows transposed by it while they are in cache (a transpose of the whole
+    y afterwards read y back from memory: 1.96 ms against 0.71 ms warm at batch 128, 16 -> 32
+    channels at 16 x 16)."""
     n, c, h, wd = shape
     dt = np.dtype(np.float32)
     hp, wp = h + pt + pb, wd + pl + pr
     p = oh * ow
-    y = out_empty((n, oh, ow, f), dt)
-    y2 = y.reshape(n * p, f)
+    y_nchw = from_rows is not None
+    if y_nchw and residual is not None:
+        raise ValueError("direct_forward: a residual needs the pixel-major output.")
+    y = out_empty((n, f, oh, ow) if y_nchw else (n, oh, ow, f), dt)
+    y2 = None if y_nchw else y.reshape(n * p, f)
+    y3 = y.reshape(n, f, p) if y_nchw else None
     xs = np.ascontiguousarray(x.reshape(n, h * wd, c) if x_nhwc else x.reshape(n, c, h * wd))
     brow = np.tile(np.zeros(f, dt) if bias is None else bias.astype(dt), ow)
     res2 = residual.reshape(n * p, f) if residual is not None else np.zeros((0, f), dt)
@@ -415,15 +423,20 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
         # runs nothing and calls no _row), so that a cold start's compile helper process
         # (train/compiling.py, which compiles _row first) takes _row's compile meanwhile
         _chunk(0, 0, np.empty(_ACC, dt), xs[:0], h, wd, pt, pl, pvx, np.empty((hp, wp, c), dt), wt, kh, kw, sh, sw,
-               dh, dw, oh, ow, brow, res0, act, hi, y2[:0])
+               dh, dw, oh, ow, brow, res0, act, hi, np.empty((0, f), dt))
     rowp, padp = row_address(), address(pad, PAD_SIG)
+    none, inf = np.zeros(0, dt), dt.type(np.inf)
 
     def work(chunks):
         xp = _workspace((hp, wp, c), dt, "dxp")
         acc = np.empty(_ACC, dt)
+        rows = _workspace((sub * p, f), dt, "dyr") if y_nchw else None
         for s0, s1 in chunks:
+            yr = rows[:(s1 - s0) * p] if y_nchw else y2[s0 * p:s1 * p]
             _chunk(rowp, padp, acc, xs[s0:s1], h, wd, pt, pl, pvx, xp, wt, kh, kw, sh, sw, dh, dw, oh, ow, brow,
-                   res2[s0 * p:s1 * p] if residual is not None else res2, act, hi, y2[s0 * p:s1 * p])
+                   res2[s0 * p:s1 * p] if residual is not None else res2, act, hi, yr)
+            if y_nchw:
+                from_rows(yr, none, False, inf, y3[s0:s1])
 
     _batch_parallel(work, n, sub)
     return y
