@@ -360,8 +360,8 @@ def _rows_weights(w, cache=None):
 def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ceiling, y_nchw=False):
     """The pixel-major forward: Winograd where it applies (3x3, stride 1, dilation 1), else
     _im2row's product; a residual (N x OH x OW x F) added before the ReLU (clipped at ``ceiling``).
-    ``y_nchw`` (no residual): y channel-major, N x F x OH x OW (direct.py's chunk by chunk, the
-    others' transposed afterwards)."""
+    ``y_nchw`` (no residual): y channel-major, N x F x OH x OW (direct.py's and Winograd's chunk
+    by chunk, _im2row's transposed afterwards)."""
     f, _, kh, kw = w.shape
     if residual is not None:
         residual = like(residual, x, "residual", (shape[0], oh, ow, f))
@@ -372,11 +372,10 @@ def _pixel_major(x, w, bias, p, pv, oh, ow, relu, x_nhwc, shape, U, residual, ce
                                       from_rows=_from_rows if y_nchw else None)
     if _winograd_ok(shape[1], p, kh, kw, pv):
         U = _winograd.transformed(w, U)
-        y = _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
-                                       ceiling=ceiling, to_rows=_to_rows)
-    else:
-        y = _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
-                                 x_nhwc, shape, residual, ceiling, cache=U)
+        return _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, x_nhwc, shape, residual,
+                                          ceiling=ceiling, to_rows=_to_rows, from_rows=_from_rows if y_nchw else None)
+    y = _forward_pixel_major(x, w, bias, p["sh"], p["sw"], p["dh"], p["dw"], p["pt"], p["pl"], pv, oh, ow, relu,
+                             x_nhwc, shape, residual, ceiling, cache=U)
     return nhwc_to_nchw(y) if y_nchw else y
 
 
@@ -1127,8 +1126,8 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
         return out
     if _winograd_ok(c, p, kh, kw, pv):   # channel-major in and out: the result transposed back
         U = _winograd.transformed(w, winograd)
-        y = nhwc_to_nchw(_winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, False,
-                                                    x.shape, ceiling=ceiling, to_rows=_to_rows))
+        y = _winograd.winograd_forward(x, U, bias, p["pt"], p["pl"], pv, oh, ow, relu, False, x.shape,
+                                       ceiling=ceiling, to_rows=_to_rows, from_rows=_from_rows)
         if pool is None:
             return y
         qh, qw, qsh, qsw, qt, ql, poh, pow_ = _pool_geometry(pool, oh, ow)

@@ -410,12 +410,14 @@ def _dw_output(c0, c1, Ms, out):
 
 
 def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residual=None, ceiling=np.inf,
-                     to_rows=None):
+                     to_rows=None, from_rows=None):
     """The 3x3 stride-1 convolution of x (N x C x H x W, or ``x_nhwc``: N x H x W x C; ``shape``
     the N x C x H x W it stands for) with the transformed filters ``U`` (filter_transform), pad
     pt above and pl left with the constant pv: y N x OH x OW x F, + bias, + ``residual`` (N x OH x
     OW x F, added before the activation), then ReLU (``relu``), clipped at ``ceiling`` (6: ReLU6). ``to_rows``:
-    conv.py's blocked transpose for a channel-major x (else x is transposed whole first)."""
+    conv.py's blocked transpose for a channel-major x (else x is transposed whole first);
+    ``from_rows`` (conv._from_rows; no residual): y N x F x OH x OW instead, each chunk's rows
+    transposed by it while they are in cache (as direct.direct_forward's)."""
     if not x_nhwc and to_rows is None:   # conv.py passes its blocked transpose, one chunk at a time
         x, x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)), True
     n, c, h, wd = shape
@@ -423,8 +425,12 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     th, tw = (oh + 1) // 2, (ow + 1) // 2
     q, p = h * wd, oh * ow
     dt = x.dtype
-    y = out_empty((n, oh, ow, f), dt)
-    y2 = y.reshape(n * p, f)
+    y_nchw = from_rows is not None
+    if y_nchw and residual is not None:
+        raise ValueError("winograd_forward: a residual needs the pixel-major output.")
+    y = out_empty((n, f, oh, ow) if y_nchw else (n, oh, ow, f), dt)
+    y2 = None if y_nchw else y.reshape(n * p, f)
+    y3 = y.reshape(n, f, p) if y_nchw else None
     x2 = x.reshape(n * q, c) if x_nhwc else None
     x3 = None if x_nhwc else x.reshape(n, c, q)
     brow = np.tile(bias if bias is not None else np.zeros(f, dt), 2 * tw).astype(dt)
@@ -439,6 +445,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     pvx = dt.type(pv)
     hi = dt.type(ceiling)
     none = np.zeros(0)
+    none_y, inf = np.zeros(0, dt), dt.type(np.inf)
     fast = PRODUCTS_DIRECT and dt == np.float32 and f % 16 == 0
 
     def work(chunks):
@@ -447,6 +454,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
         S = np.zeros((2, 2, (2 * tw + 2) * f), dt)
         ybuf = np.empty(2 * tw * f, dt)
         pvrow = np.full(wd * c, pvx, dt)
+        yt = _workspace((sub * p, f), dt, "wyt") if y_nchw else None
         for s0, s1 in chunks:
             m = s1 - s0
             if x_nhwc:
@@ -454,7 +462,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
             else:
                 src = xt[:m * q]
                 to_rows(x3[s0:s1], src, none, False)
-            out = y2[s0 * p:s1 * p]
+            out = yt[:m * p] if y_nchw else y2[s0 * p:s1 * p]
             res = res2[s0 * p:s1 * p] if res2 is not None else empty_res
             nr = m * th
             for r0 in range(0, nr, rows_blk):
@@ -470,6 +478,8 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
                         np.matmul(Z[:, zi, :, lo:lo + c], U2[b], out=M[:, b // 2, :, (b % 2) * f:(b % 2 + 1) * f])
                 _output_rows(M.reshape(4, 2, -1), r0, r1, th, tw, oh, ow, brow, mask, bool(relu), hi, res,
                              S, ybuf, out)
+            if y_nchw:
+                from_rows(out, none_y, False, inf, y3[s0:s1])
 
     # BLAS at one thread even when the batch is one chunk (batch_parallel then leaves BLAS alone):
     # these products are small, and OpenBLAS's second thread made them 50-100x slower on a busy
