@@ -42,7 +42,11 @@ def flat(x):
 # small pool: an array is handed out again only when nothing outside the pool refers to it
 # any more (no caller, no view: a view holds its base), which CPython's reference count tells
 # exactly. Only the kernels' own outputs are pooled, every element of which the kernel writes.
-POOL_MIN_BYTES = 1 << 20        # smaller arrays: plain np.empty (malloc reuses them anyway)
+# smaller arrays: plain np.empty. From 1 MiB down to 256 KiB (session 17): glibc's heap gave
+# ResNet-20's 512 KiB stage-3 arrays back to the system and faulted them in again on every step
+# (1,500-1,900 page faults and 6.3 ms of system time a step at batch 32, none at 256 KiB: 0.97 of
+# the step's wall time); below that malloc reuses them
+POOL_MIN_BYTES = 1 << 18
 POOL_MAX_BYTES = 256 << 20      # at most this much held; beyond it, the oldest entries are dropped
 # arrays kept per (shape, dtype): a ResNet-20 training step holds 20 or more of one shape at its
 # first stage; at 8 the rest were fresh arrays (10,700 page faults a step at batch 32; 2,000 at
