@@ -47,7 +47,12 @@ def flat(x):
 # (1,500-1,900 page faults and 6.3 ms of system time a step at batch 32, none at 256 KiB: 0.97 of
 # the step's wall time); below that malloc reuses them
 POOL_MIN_BYTES = 1 << 18
-POOL_MAX_BYTES = 256 << 20      # at most this much held; beyond it, the oldest entries are dropped
+# at most this much held; beyond it, the oldest entries are dropped. 512 MiB (session 17; was
+# 256): MobileNet-style training at batch 128 holds 496 MiB of outputs, VGG-style 312, and at 256
+# the dropped ones were allocated and faulted in again every step (1,100-1,700 faults, 13-25 ms of
+# system time a step; 0.94-0.95 of the step's wall time at 512, peak RSS 649 -> 696 MiB, torch's
+# 952). The pool keeps what it holds after a run, up to this much.
+POOL_MAX_BYTES = 512 << 20
 # arrays kept per (shape, dtype): a ResNet-20 training step holds 20 or more of one shape at its
 # first stage; at 8 the rest were fresh arrays (10,700 page faults a step at batch 32; 2,000 at
 # 32; docs/performance.md, session 14)
