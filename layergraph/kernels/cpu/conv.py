@@ -611,6 +611,7 @@ _ROWS_PIX = 1024
 
 
 _FOLD_PIX = 8192
+_STRIDED_PIX = 16384
 
 
 def _rows_sub(p):
@@ -1231,7 +1232,10 @@ def _grads_rows_strided(dy, x, w, sh, sw, dh, dw, pt, pl, pv, want_dx, dx_add=No
     dt = dy.dtype
     wr = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(f, K))   # columns (a, b, c)
     dx = out_empty((n * q, c), dt) if want_dx else None
-    sub = _rows_sub(max(p, q))
+    # chunks of about _STRIDED_PIX pixels (at least one chunk per thread): at _ROWS_PIX (one 32 x 32
+    # image a chunk) the per-chunk calls and the small products cost ResNet-20's 1x1 stride-2
+    # convolutions a third of their backward (docs/performance.md, session 17)
+    sub = max(1, min(_STRIDED_PIX // max(p, q), -(-n // _threads())))
     nchunks = -(-n // sub)
     dws = np.empty((nchunks, K, f), dt)
     dbs = np.zeros((nchunks, f), np.float64)
