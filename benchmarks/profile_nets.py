@@ -84,7 +84,7 @@ def profile_ours(training):
             else:
                 lab = our_label(op, x) + (" (+BN)" if attr == "forward_fused" and kw.get("bn") else "")
                 lab += " (pixel-major)" if attr == "forward_pixel_major" else ""
-                lab += " (+residual)" if kw.get("residual") is not None else ""
+                lab += " (+residual)" if kw.get("residual") is not None or attr == "forward_train_residual" else ""
             acc[lab] += dt
             wall[lab] += dw
             return r
@@ -92,7 +92,7 @@ def profile_ours(training):
 
     for s in ex.steps:
         for attr in ("forward", "backward", "forward_fused", "forward_train_fused", "backward_fused",
-                     "forward_pixel_major"):
+                     "forward_pixel_major", "forward_train_residual"):
             wrap(s.op, attr)
     if training:
         def run():
