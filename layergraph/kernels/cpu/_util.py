@@ -92,6 +92,20 @@ def out_empty(shape, dtype):
         return a
 
 
+def forward_output(name, n, f, oh, ow, dtype, from_rows, residual):
+    """A pixel-major forward kernel's output (y, its rows n*OH*OW x F or None, its planes n x F x
+    OH*OW or None): N x OH x OW x F, or N x F x OH x OW when the kernel transposes its rows with
+    ``from_rows`` (conv._from_rows) chunk by chunk, which a fused residual does not allow."""
+    if from_rows is not None and residual is not None:
+        raise ValueError(f"{name}: a residual needs the pixel-major output.")
+    p = oh * ow
+    if from_rows is not None:
+        y = out_empty((n, f, oh, ow), dtype)
+        return y, None, y.reshape(n, f, p)
+    y = out_empty((n, oh, ow, f), dtype)
+    return y, y.reshape(n * p, f), None
+
+
 def out_like(x):
     return out_empty(x.shape, x.dtype)
 

@@ -36,7 +36,7 @@ from numba.extending import intrinsic
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
-from ._util import out_empty
+from ._util import forward_output
 
 _ACC = 16   # one pixel x 16 filters, for the blocks whose last filters are padding
 _V16 = ir.VectorType(ir.FloatType(), 16)
@@ -404,11 +404,7 @@ def direct_forward(x, wt, f, kh, kw, bias, sh, sw, dh, dw, pt, pb, pl, pr, pv, o
     hp, wp = h + pt + pb, wd + pl + pr
     p = oh * ow
     y_nchw = from_rows is not None
-    if y_nchw and residual is not None:
-        raise ValueError("direct_forward: a residual needs the pixel-major output.")
-    y = out_empty((n, f, oh, ow) if y_nchw else (n, oh, ow, f), dt)
-    y2 = None if y_nchw else y.reshape(n * p, f)
-    y3 = y.reshape(n, f, p) if y_nchw else None
+    y, y2, y3 = forward_output("direct_forward", n, f, oh, ow, dt, from_rows, residual)
     xs = np.ascontiguousarray(x.reshape(n, h * wd, c) if x_nhwc else x.reshape(n, c, h * wd))
     brow = np.tile(np.zeros(f, dt) if bias is None else bias.astype(dt), ow)
     res2 = residual.reshape(n * p, f) if residual is not None else np.zeros((0, f), dt)

@@ -31,7 +31,7 @@ from ._parallel import blas_threads as _blas_threads
 from ._parallel import parallel_range as _parallel_range
 from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
-from ._util import out_empty
+from ._util import forward_output
 from . import direct as _direct
 
 # tiles per block (block_tiles): V and M of a block (16 x tiles x C, 16 x tiles x F) about L2's
@@ -426,11 +426,7 @@ def winograd_forward(x, U, bias, pt, pl, pv, oh, ow, relu, x_nhwc, shape, residu
     q, p = h * wd, oh * ow
     dt = x.dtype
     y_nchw = from_rows is not None
-    if y_nchw and residual is not None:
-        raise ValueError("winograd_forward: a residual needs the pixel-major output.")
-    y = out_empty((n, f, oh, ow) if y_nchw else (n, oh, ow, f), dt)
-    y2 = None if y_nchw else y.reshape(n * p, f)
-    y3 = y.reshape(n, f, p) if y_nchw else None
+    y, y2, y3 = forward_output("winograd_forward", n, f, oh, ow, dt, from_rows, residual)
     x2 = x.reshape(n * q, c) if x_nhwc else None
     x3 = None if x_nhwc else x.reshape(n, c, q)
     brow = np.tile(bias if bias is not None else np.zeros(f, dt), 2 * tw).astype(dt)

@@ -35,33 +35,27 @@ def _data(case, seed):
     return x, wt, b
 
 
-@pytest.mark.parametrize("case", CASES)
+def _direct(xin, wt, b, pads, oh, ow, relu, x_nhwc, shape, ceiling, from_rows):
+    f = wt.shape[0]
+    return dc.direct_forward(xin, dc.weights(wt), f, 3, 3, b, 1, 1, 1, 1, *pads, 0.0, oh, ow, relu, x_nhwc, shape,
+                             ceiling=ceiling, from_rows=from_rows)
+
+
+def _winograd(xin, wt, b, pads, oh, ow, relu, x_nhwc, shape, ceiling, from_rows):
+    return wg.winograd_forward(xin, wg.filter_transform(wt), b, pads[0], pads[2], 0.0, oh, ow, relu, x_nhwc, shape,
+                               ceiling=ceiling, to_rows=cv._to_rows, from_rows=from_rows)
+
+
+@pytest.mark.parametrize("kernel, case", [(_direct, c) for c in CASES] + [(_winograd, c) for c in WINO])
 @pytest.mark.parametrize("x_nhwc", [False, True])
-def test_direct_nchw_output_is_the_transpose(case, x_nhwc, threads):
-    n, c, f, h, w, (pt, pb, pl, pr), _, relu, ceiling = case
+def test_nchw_output_is_the_transpose(kernel, case, x_nhwc, threads):
+    n, c, f, h, w, pads, _, relu, ceiling = case
     x, wt, b = _data(case, c + f)
-    oh, ow = h + pt + pb - 2, w + pl + pr - 2
+    oh, ow = h + pads[0] + pads[1] - 2, w + pads[2] + pads[3] - 2
     xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x_nhwc else x
-    ww = dc.weights(wt)
-    args = (xin, ww, f, 3, 3, b, 1, 1, 1, 1, pt, pb, pl, pr, 0.0, oh, ow, relu, x_nhwc, x.shape)
-    pm = dc.direct_forward(*args, ceiling=ceiling)
-    cm = dc.direct_forward(*args, ceiling=ceiling, from_rows=cv._from_rows)
+    pm = kernel(xin, wt, b, pads, oh, ow, relu, x_nhwc, x.shape, ceiling, None)
+    cm = kernel(xin, wt, b, pads, oh, ow, relu, x_nhwc, x.shape, ceiling, cv._from_rows)
     assert cm.shape == (n, f, oh, ow) and cm.dtype == np.float32
-    np.testing.assert_array_equal(cm, pm.transpose(0, 3, 1, 2))
-
-
-@pytest.mark.parametrize("case", WINO)
-@pytest.mark.parametrize("x_nhwc", [False, True])
-def test_winograd_nchw_output_is_the_transpose(case, x_nhwc, threads):
-    n, c, f, h, w, (pt, pb, pl, pr), _, relu, ceiling = case
-    x, wt, b = _data(case, c + f)
-    oh, ow = h + pt + pb - 2, w + pl + pr - 2
-    xin = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if x_nhwc else x
-    U = wg.filter_transform(wt)
-    args = (xin, U, b, pt, pl, 0.0, oh, ow, relu, x_nhwc, x.shape)
-    pm = wg.winograd_forward(*args, ceiling=ceiling, to_rows=cv._to_rows)
-    cm = wg.winograd_forward(*args, ceiling=ceiling, to_rows=cv._to_rows, from_rows=cv._from_rows)
-    assert cm.shape == (n, f, oh, ow)
     np.testing.assert_array_equal(cm, pm.transpose(0, 3, 1, 2))
 
 
