@@ -12,8 +12,10 @@ A first run compiles its kernels one after another as the first iteration reache
 (numba holds one compiler lock per process), the forward's kernels first, then the backward's
 from the loss down. So when a run on the CPU starts with a cold cache (or else at its first real
 compilation), ``CompileClock`` starts one helper process (``background_compile``, once per
-process, where at least 2 cores are usable) that compiles the common backward kernels of the
-run's dtype into the same on-disk cache, from the bottom of a CNN's backward up, while this
+process, where at least 2 cores are usable; where ``import layergraph`` found the cache known cold,
+the helper it started, already past its imports, is told the dtype instead: layergraph/_prestart.py)
+that compiles the common backward kernels of the run's dtype into the same on-disk cache,
+from the bottom of a CNN's backward up, while this
 process compiles the forward: when the iteration reaches a backward kernel the helper has
 finished, it loads from the cache (a cache load, not a compilation), and the two meet at one
 kernel at most, whatever the machine's load. For the seed CNN the helper takes most of the
