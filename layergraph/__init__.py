@@ -10,6 +10,10 @@ import os as _os
 # a default: a value the user set wins. It must be set before numba loads OpenMP.
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# where numba's cache holds no kernels yet (a first run on this machine), the compile helper of a
+# first training run starts now, so that its own start-up overlaps this import (_prestart.py)
+from . import _prestart  # noqa: F401
+
 from .core.errors import LayerGraphError, NetworkAnalysisError  # noqa: F401
 from .core.initializers import rng  # noqa: F401
 from .matlab import *  # noqa: F401,F403

@@ -12,8 +12,10 @@ A first run compiles its kernels one after another as the first iteration reache
 (numba holds one compiler lock per process), the forward's kernels first, then the backward's
 from the loss down. So when a run on the CPU starts with a cold cache (or else at its first real
 compilation), ``CompileClock`` starts one helper process (``background_compile``, once per
-process, where at least 2 cores are usable) that compiles the common backward kernels of the
-run's dtype into the same on-disk cache, from the bottom of a CNN's backward up, while this
+process, where at least 2 cores are usable; where ``import layergraph`` found the cache known cold,
+the helper it started, already past its imports, is told the dtype instead: layergraph/_prestart.py)
+that compiles the common backward kernels of the run's dtype into the same on-disk cache,
+from the bottom of a CNN's backward up, while this
 process compiles the forward: when the iteration reaches a backward kernel the helper has
 finished, it loads from the cache (a cache load, not a compilation), and the two meet at one
 kernel at most, whatever the machine's load. For the seed CNN the helper takes most of the
@@ -28,13 +30,12 @@ the helper to finish it and loads it (``_wait_for_helper``; compiling it here to
 """
 from __future__ import annotations
 
-import atexit
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
+
+from .. import _prestart
 
 COMPILING = "Compiling kernels for this network (first run on this machine)..."
 
@@ -45,69 +46,35 @@ def announce_compiling(file=None) -> None:
     print(COMPILING, file=file or sys.stderr, flush=True)
 
 
-_BACKGROUND_ENV = "LAYERGRAPH_BACKGROUND_COMPILE"
-_STATUS_ENV = "LAYERGRAPH_COMPILE_STATUS"   # the helper's status file: "+name" / "-name" lines (_announce)
+_STATUS_ENV = _prestart.STATUS_ENV   # the helper's status file: "+name" / "-name" lines (_announce)
 _WAIT_MAX = 30.0   # seconds this process waits at most for one kernel the helper is compiling
 _status = None     # this process's helper's status file
-# the packages the helper process imports as bare modules (their __init__ not run)
-_BARE = ("layergraph", "layergraph.train", "layergraph.kernels", "layergraph.kernels.cpu")
 _background = None   # the helper process, started at most once per process
 
 
-def _usable_cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def background_compile(dtype="float32"):
-    """Start the helper process that compiles the common backward kernels for ``dtype`` into
-    numba's on-disk cache (see the module docstring); at most once per process, never when
-    LAYERGRAPH_BACKGROUND_COMPILE is 0 or fewer than 2 cores are usable. Returns the process,
+    """Have the helper process compile the common backward kernels for ``dtype`` into numba's
+    on-disk cache (see the module docstring): the one ``import layergraph`` started where the cache
+    was known cold (layergraph/_prestart.py), else a fresh one; at most once per process, never
+    when LAYERGRAPH_BACKGROUND_COMPILE is 0 or fewer than 2 cores are usable. Returns the process,
     or None when none was started.
     It inherits the environment (NUMBA_CACHE_DIR, the thread settings) and imports the
     layergraph that this process imported."""
-    global _background
-    if _background is not None or os.environ.get(_BACKGROUND_ENV, "1").strip().lower() in ("0", "false", "no"):
+    global _background, _status
+    if _background is not None or not _prestart.enabled():
         return None
-    if _usable_cpus() < 2:  # on one core the helper would only take turns with this process
-        _background = False
-        return None
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
-    env[_BACKGROUND_ENV] = "0"  # the helper starts no helper
-    # this layergraph first, also before the working directory's (python -c puts that first); its
-    # packages as bare modules, so that the helper imports the kernel modules it calls and not the
-    # packages' __init__ (the dialects, the layers, the registry: 0.7 s of CPU before its first
-    # compile, against 0.4 s for numba, numpy and the kernels); and without SciPy, which numba's
-    # first compilation imports for its BLAS (np.dot; 0.2 s), a call no kernel of its list makes
-    code = (f"import os, sys, types; root = {root!r}; sys.path.insert(0, root); sys.modules['scipy'] = None\n"
-            f"for name in {_BARE!r}:\n"
-            f"    m = sys.modules[name] = types.ModuleType(name)\n"
-            f"    m.__path__ = [os.path.join(root, *name.split('.'))]\n"
-            f"from layergraph.train.compiling import _compile_backward; _compile_backward({str(dtype)!r})")
-    global _status
-    try:
-        fd, status = tempfile.mkstemp(prefix="layergraph-compile-", suffix=".txt")
-        os.close(fd)
-        env[_STATUS_ENV] = status
-        _background = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
-    except (OSError, ValueError):  # no subprocess here (a frozen or embedded interpreter): compile in-process
-        _background = False
-        return None
-    _status = status
-    atexit.register(_remove, status)
+    line = str(dtype)
+    helper = _prestart.take()
+    if helper is None or not _prestart.send(helper[0], line):
+        helper = _prestart.spawn()
+        if helper is None or not _prestart.send(helper[0], line):
+            # no subprocess here (a frozen or embedded interpreter): compile in-process
+            _background = False
+            return None
+    _background, _status = helper
+    from ..kernels.cpu import conv, direct, loss, norm, softmax, update  # noqa: F401  (the helper's; watched)
     _watch_kernels()
     return _background
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def _helper_compiling() -> set:
@@ -209,6 +176,34 @@ def cache_looks_cold() -> bool:
         return False
 
 
+def _helper_main():
+    """The helper process (started by layergraph/_prestart.py with its packages bare): import the
+    kernel modules and warm numba's compiler up (its first dispatch loads its registries: 0.2 s),
+    then wait for the dtype on standard input (at most _prestart.IDLE seconds, or
+    LAYERGRAPH_COMPILE_IDLE) and compile (_compile_backward); an empty line or end of file, and
+    nothing is compiled."""
+    import threading
+
+    import numba
+    import numpy as np
+
+    from ..kernels.cpu import conv, direct, loss, norm, softmax, update  # noqa: F401  (_announce)
+    if os.environ.get(_STATUS_ENV):
+        _announce(os.environ[_STATUS_ENV])
+    numba.njit(lambda a: a[0] + a.shape[0])(np.zeros(1, np.float32))   # not cached, not a kernel
+    try:
+        idle = float(os.environ.get(_prestart.IDLE_ENV, _prestart.IDLE))
+    except ValueError:
+        idle = _prestart.IDLE
+    timer = threading.Timer(idle, os._exit, (0,))   # nobody came: leave
+    timer.daemon = True
+    timer.start()
+    line = sys.stdin.readline().strip()
+    timer.cancel()
+    if line:
+        _compile_backward(line)
+
+
 def _compile_backward(dtype):
     """In the helper process: the kernels of a CNN's backward, each called once on tiny arrays of
     ``dtype``. First direct.py's micro-kernel and padding copy of channel-major data (_row,
@@ -228,8 +223,6 @@ def _compile_backward(dtype):
     import numpy as np
 
     from ..kernels.cpu import conv, direct, loss, norm, softmax, update
-    if os.environ.get(_STATUS_ENV):
-        _announce(os.environ[_STATUS_ENV])
     dt = np.dtype(dtype)
     if dt == np.float32:   # direct.py's micro-kernel and its copy of channel-major images (a CNN's input)
         direct.row_address()
@@ -322,7 +315,9 @@ class CompileClock:
     def __enter__(self):
         from numba.core import event
         clock = self
-        if self.background is not None and cache_looks_cold():  # start the helper before the first compilation
+        # start the helper before the first compilation: the one import started on a cold cache
+        # (no need to look at the cache again), or a fresh one where the cache looks cold
+        if self.background is not None and (_prestart.waiting() or cache_looks_cold()):
             background_compile(self.background)
 
         class Forward(event.Listener):   # numba takes instances of its Listener only
