@@ -35,6 +35,11 @@ PIXEL_MAJOR = True
 # out once per set of kept activations (Executor._program); False: the loop (the tests compare both).
 PROGRAM = True
 
+# In that program, a softmaxLayer that alone reads a run of fully connected layers (_fc_chains) is
+# computed in the run's kernel call (each thread its rows); False: its own op (the tests compare
+# both: the same numbers).
+FC_SOFTMAX = True
+
 # Training on 'cpu' without padded sequences and without pixel-major steps (an empty
 # _train_layout_plan) runs a program worked out once per set of kept activations, predicting and
 # dropout flags (Executor._train_program), and its backward one per input_grads
@@ -70,17 +75,29 @@ def _fc_link(entry):
     return (step, relu, ceiling) if bn is None and pool is None else None
 
 
-def _fc_chains(entries):
+def _softmax_after(e, last) -> bool:
+    """Whether program entry ``e`` is a softmaxLayer (no hyperparameters, not on sequences) that
+    reads the entry ``last``'s one output as its only reader (dropped at ``e``, so not kept)."""
+    op = e[1].op
+    return (e[0] == 2 and op.layer.family == "softmax" and type(op).__name__ == "ActivationOp"
+            and len(e[2]) == 1 and len(e[3]) == 1 and e[2] == last[3] and e[2][0] in e[4]
+            and not op.in_sizes[0].is_sequence and op._hp() == ())
+
+
+def _fc_chains(entries, softmax=False):
     """The program's entries with each run of fully connected layers (their fused ReLUs with
     them) in which every layer's output is read by the next one only, and not kept, as one
     entry of kind 3: (3, first step, its inputs, the last one's outputs, the first one's drops,
-    [(step, relu, ceiling)]); one kernel call for the run (FullyConnectedOp.forward_chain)."""
+    [(step, relu, ceiling)]); one kernel call for the run (FullyConnectedOp.forward_chain).
+    ``softmax`` (the 'cpu' table's softmax kernel is softmax.py's): a run that a softmaxLayer
+    alone reads (_softmax_after) takes it in, as kind 4 with the softmax's outputs."""
     out, run = [], []
 
-    def flush():
+    def flush(sm=None):
         if len(run) > 1:
             first, last = run[0][0], run[-1][0]
-            out.append((3, first[1], first[2], last[3], first[4], [link for _, link in run]))
+            out.append((3 if sm is None else 4, first[1], first[2], last[3] if sm is None else sm[3], first[4],
+                        [link for _, link in run]))
         else:
             out.extend(e for e, _ in run)
         run.clear()
@@ -89,6 +106,9 @@ def _fc_chains(entries):
         link = _fc_link(e)
         if link is not None and run and e[2] == run[-1][0][3] and e[2][0] in e[4]:
             run.append((e, link))   # reads the run's last output, its only reader (dropped here)
+            continue
+        if link is None and softmax and len(run) > 1 and _softmax_after(e, run[-1][0]):
+            flush(e)   # the chain's call gives the softmax's output
             continue
         flush()
         if link is not None:
@@ -604,7 +624,8 @@ class Executor:
         kept link unfusing its chain, the activations dropped after their last reader): a tuple of
         (kind, step, input refs, output refs, refs to drop after it, a chain's (bn step, relu,
         pooling, ceiling)), kind 0 an input layer, 1 a fused chain, 2 an op's forward, 3 fully connected
-        layers one after another in one kernel call (_fc_chains). About 30 us of a batch-32 MLP
+        layers one after another in one kernel call (_fc_chains), 4 the same with the softmaxLayer
+        that reads them (its outputs; FC_SOFTMAX). About 30 us of a batch-32 MLP
         prediction was this loop's bookkeeping (docs/performance.md, h_mlp2)."""
         cache = self.__dict__.setdefault("_program_cache", {})
         key = frozenset(keep)
@@ -628,8 +649,20 @@ class Executor:
                 outs = tuple((step.name, port) for port in step.outputs)
                 entries.append((kind, step, tuple(step.inputs), outs, drops, None))
         seq_in, _ = self._seq_metas(None)
-        prog = cache[key] = (tuple(_fc_chains(entries)), seq_in, [s.op for s in self.steps if hasattr(s.op, "rng")])
+        prog = cache[key] = (tuple(_fc_chains(entries, FC_SOFTMAX and self._cpu_softmax())), seq_in,
+                             [s.op for s in self.steps if hasattr(s.op, "rng")])
         return prog
+
+    def _cpu_softmax(self) -> bool:
+        """Whether this executor's softmax kernel is the CPU one (kernels/cpu/softmax.py), which a
+        fully connected chain may run itself (dense._chain_forward's softmax)."""
+        if self.device != "cpu":
+            return False
+        try:
+            from ..kernels.cpu.softmax import softmax_forward
+            return self.k("softmax", "forward_infer") is softmax_forward
+        except (ImportError, KernelNotFoundError):
+            return False
 
     def _run_program(self, prog, inputs, rng, predicting) -> dict:
         """``forward``'s prediction pass on a ``_program``."""
@@ -655,9 +688,9 @@ class Executor:
                 acts[outs[0]] = step.op.forward_fused(k, acts[ins[0]], params[step.name],
                                                       (bn.op, params[bn.name]) if bn is not None else None,
                                                       relu, pool, ceiling)
-            elif kind == 3:
+            elif kind >= 3:
                 acts[outs[0]] = step.op.forward_chain(k, acts[ins[0]], [(params[s.name], relu, ceiling)
-                                                                        for s, relu, ceiling in args])
+                                                                        for s, relu, ceiling in args], kind == 4)
             else:
                 if kind == 0:
                     try:
