@@ -13,7 +13,8 @@ and the activations the caller gets back are copied to the host once. Fusion is 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -33,6 +34,18 @@ PIXEL_MAJOR = True
 # Prediction on 'cpu' without padded sequences and without pixel-major steps runs a program worked
 # out once per set of kept activations (Executor._program); False: the loop (the tests compare both).
 PROGRAM = True
+
+# In that program, a softmaxLayer that alone reads a run of fully connected layers (_fc_chains) is
+# computed in the run's kernel call (each thread its rows); False: its own op (the tests compare
+# both: the same numbers).
+FC_SOFTMAX = True
+
+# Training on 'cpu' without padded sequences and without pixel-major steps (an empty
+# _train_layout_plan) runs a program worked out once per set of kept activations, predicting and
+# dropout flags (Executor._train_program), and its backward one per input_grads
+# (_backward_program); False: the loops (the tests compare both: the same arrays, contexts and
+# gradients).
+TRAIN_PROGRAM = True
 
 # Training on 'cpu' keeps activations pixel-major between the convolutions the plan picks
 # (_train_layout_plan) and the batch normalizations, elementwise layers, additions and global
@@ -62,17 +75,29 @@ def _fc_link(entry):
     return (step, relu, ceiling) if bn is None and pool is None else None
 
 
-def _fc_chains(entries):
+def _softmax_after(e, last) -> bool:
+    """Whether program entry ``e`` is a softmaxLayer (no hyperparameters, not on sequences) that
+    reads the entry ``last``'s one output as its only reader (dropped at ``e``, so not kept)."""
+    op = e[1].op
+    return (e[0] == 2 and op.layer.family == "softmax" and type(op).__name__ == "ActivationOp"
+            and len(e[2]) == 1 and len(e[3]) == 1 and e[2] == last[3] and e[2][0] in e[4]
+            and not op.in_sizes[0].is_sequence and op._hp() == ())
+
+
+def _fc_chains(entries, softmax=False):
     """The program's entries with each run of fully connected layers (their fused ReLUs with
     them) in which every layer's output is read by the next one only, and not kept, as one
     entry of kind 3: (3, first step, its inputs, the last one's outputs, the first one's drops,
-    [(step, relu, ceiling)]); one kernel call for the run (FullyConnectedOp.forward_chain)."""
+    [(step, relu, ceiling)]); one kernel call for the run (FullyConnectedOp.forward_chain).
+    ``softmax`` (the 'cpu' table's softmax kernel is softmax.py's): a run that a softmaxLayer
+    alone reads (_softmax_after) takes it in, as kind 4 with the softmax's outputs."""
     out, run = [], []
 
-    def flush():
+    def flush(sm=None):
         if len(run) > 1:
             first, last = run[0][0], run[-1][0]
-            out.append((3, first[1], first[2], last[3], first[4], [link for _, link in run]))
+            out.append((3 if sm is None else 4, first[1], first[2], last[3] if sm is None else sm[3], first[4],
+                        [link for _, link in run]))
         else:
             out.extend(e for e, _ in run)
         run.clear()
@@ -81,6 +106,9 @@ def _fc_chains(entries):
         link = _fc_link(e)
         if link is not None and run and e[2] == run[-1][0][3] and e[2][0] in e[4]:
             run.append((e, link))   # reads the run's last output, its only reader (dropped here)
+            continue
+        if link is None and softmax and len(run) > 1 and _softmax_after(e, run[-1][0]):
+            flush(e)   # the chain's call gives the softmax's output
             continue
         flush()
         if link is not None:
@@ -95,6 +123,23 @@ def _ceiling(step) -> float:
     """The ceiling a fused ReLU step clips at: its Ceiling (clippedReluLayer), inf for reluLayer."""
     return float(step.op.layer.Ceiling) if step is not None and step.op.layer.family == "clippedrelu" \
         else float("inf")
+
+
+@dataclass
+class _TrainProgram:
+    """Executor._train_program's pass: entries (kind, step, input refs, output refs, args), kind 0
+    an input layer, 1 a training fusion ((pooling's hyperparameters or None, ceiling, addition?,
+    batch normalization?)), 2 an op's forward ((training mode, has rng, batch statistics?)); the
+    steps' sequence metadata, the ops whose x_nhwc the loop resets, {fused step: its layer} (read
+    only: a backward program runs only while it is the executor's _fused_into), the refs the pass
+    returns, and the backward programs per input_grads (_backward_program)."""
+    entries: tuple
+    seq_in: dict
+    resets: list
+    fused_into: object
+    returned: tuple
+    predicting: bool
+    backward: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -147,6 +192,8 @@ class Executor:
         self.__dict__.pop("_grad_refs_cache", None)
         self.__dict__.pop("_no_seq_metas", None)
         self.__dict__.pop("_program_cache", None)
+        self.__dict__.pop("_train_program_cache", None)
+        self._train_prog = None
 
     def with_values(self, graph, names) -> "Executor":
         """The plan of ``graph``, a graph that differs from this executor's only in the values
@@ -183,6 +230,8 @@ class Executor:
         if fusions is not None:
             self._train_fusions_cache = {k: (new(r), new(p)) for k, (r, p) in fusions.items()}
         self.__dict__.pop("_program_cache", None)   # its entries hold the old steps and parameters
+        self.__dict__.pop("_train_program_cache", None)
+        self._train_prog = None
 
     @staticmethod
     def _fusable_chains(steps, consumers):
@@ -426,8 +475,12 @@ class Executor:
         # the last pass's contexts go first: kept through this pass, they would hold two passes'
         # activations at once (the peak memory of a training loop; autodiff keeps its own reference)
         self._ctx = None
+        self._train_prog = None
         if PROGRAM and not training and not seq and self.device == "cpu" and not (PIXEL_MAJOR and self._pixel_major):
             return self._run_program(self._program(keep), inputs, rng, predicting)
+        if (TRAIN_PROGRAM and training and not seq and self.device == "cpu"
+                and not (PIXEL_MAJOR_TRAINING and not predicting and self._train_layout_plan())):
+            return self._run_train_program(self._train_program(keep, predicting, dropout), inputs, rng)
         acts: dict[tuple[str, str], np.ndarray] = {}
         ctxs = {} if training else None
         self.batch_stats = {}
@@ -571,7 +624,8 @@ class Executor:
         kept link unfusing its chain, the activations dropped after their last reader): a tuple of
         (kind, step, input refs, output refs, refs to drop after it, a chain's (bn step, relu,
         pooling, ceiling)), kind 0 an input layer, 1 a fused chain, 2 an op's forward, 3 fully connected
-        layers one after another in one kernel call (_fc_chains). About 30 us of a batch-32 MLP
+        layers one after another in one kernel call (_fc_chains), 4 the same with the softmaxLayer
+        that reads them (its outputs; FC_SOFTMAX). About 30 us of a batch-32 MLP
         prediction was this loop's bookkeeping (docs/performance.md, h_mlp2)."""
         cache = self.__dict__.setdefault("_program_cache", {})
         key = frozenset(keep)
@@ -595,8 +649,20 @@ class Executor:
                 outs = tuple((step.name, port) for port in step.outputs)
                 entries.append((kind, step, tuple(step.inputs), outs, drops, None))
         seq_in, _ = self._seq_metas(None)
-        prog = cache[key] = (tuple(_fc_chains(entries)), seq_in, [s.op for s in self.steps if hasattr(s.op, "rng")])
+        prog = cache[key] = (tuple(_fc_chains(entries, FC_SOFTMAX and self._cpu_softmax())), seq_in,
+                             [s.op for s in self.steps if hasattr(s.op, "rng")])
         return prog
+
+    def _cpu_softmax(self) -> bool:
+        """Whether this executor's softmax kernel is the CPU one (kernels/cpu/softmax.py), which a
+        fully connected chain may run itself (dense._chain_forward's softmax)."""
+        if self.device != "cpu":
+            return False
+        try:
+            from ..kernels.cpu.softmax import softmax_forward
+            return self.k("softmax", "forward_infer") is softmax_forward
+        except (ImportError, KernelNotFoundError):
+            return False
 
     def _run_program(self, prog, inputs, rng, predicting) -> dict:
         """``forward``'s prediction pass on a ``_program``."""
@@ -622,9 +688,9 @@ class Executor:
                 acts[outs[0]] = step.op.forward_fused(k, acts[ins[0]], params[step.name],
                                                       (bn.op, params[bn.name]) if bn is not None else None,
                                                       relu, pool, ceiling)
-            elif kind == 3:
+            elif kind >= 3:
                 acts[outs[0]] = step.op.forward_chain(k, acts[ins[0]], [(params[s.name], relu, ceiling)
-                                                                        for s, relu, ceiling in args])
+                                                                        for s, relu, ceiling in args], kind == 4)
             else:
                 if kind == 0:
                     try:
@@ -639,6 +705,186 @@ class Executor:
             for ref in drops:
                 acts.pop(ref, None)
         return acts
+
+    def _train_program(self, keep: set, predicting: bool, dropout) -> "_TrainProgram":
+        """The training pass of ``forward`` on 'cpu' without padding and without pixel-major steps
+        (an empty _train_layout_plan, so no residual BN either), worked out once per ``keep``,
+        ``predicting`` and ``dropout`` (the same decisions as the loop: the training fusions, a
+        kept output unfusing them, a kept ReLU output keeping the pooling out, each op's training
+        mode). About 30 us of the MLP's step at batch 32 was the loop's per-step decisions, and as
+        much again in backward's (docs/performance.md, h_small5)."""
+        cache = self.__dict__.setdefault("_train_program_cache", {})
+        key = (frozenset(keep), bool(predicting), None if dropout is None else bool(dropout))
+        prog = cache.get(key)
+        if prog is not None:
+            return prog
+        seq_in, _ = self._seq_metas(None)
+        fusions = self._train_fusions() if not predicting else {}
+        entries, fused_away, fused_into, assigned = [], set(), {}, []
+        for step in self.steps:
+            if step.name in fused_away:
+                continue
+            op = step.op
+            fusion = fusions.get(step.name)
+            padded = (seq_in[step.name] is not None and not seq_in[step.name].full
+                      and not getattr(op, "folds_valid_steps", False))
+            if fusion is not None and not padded and (step.name, step.outputs[0]) not in keep:
+                relu, pool = fusion
+                last = (relu.name, relu.outputs[0])
+                if pool is not None and last in keep:   # a kept ReLU output: no pooling in the pass
+                    pool = None
+                for s_ in (relu, pool):
+                    if s_ is not None:
+                        fused_away.add(s_.name)
+                        fused_into[s_.name] = step.name
+                        last = (s_.name, s_.outputs[0])
+                entries.append((1, step, tuple(step.inputs), (last,),
+                                (pool.op._hp() if pool is not None else None, _ceiling(relu),
+                                 op.layer.family == "addition", op.layer.family == "batchnorm")))
+                assigned.append(last)
+                continue
+            drops = op.layer.family == "dropout" or getattr(op, "drops_out", False)
+            mode = True if dropout is None or not drops else bool(dropout)
+            outs = tuple((step.name, port) for port in step.outputs)
+            entries.append((0 if op.layer.is_input else 2, step, tuple(step.inputs), outs,
+                            (mode, hasattr(op, "rng"), op.layer.family == "batchnorm" and not predicting)))
+            assigned.extend(outs)
+        returned = tuple(ref for ref in assigned if ref in keep or ref not in self._last_use)
+        resets = [s.op for s in self.steps if not (s.name in fused_away and s.op.reads_pixel_major)]
+        prog = cache[key] = _TrainProgram(tuple(entries), seq_in, resets, MappingProxyType(fused_into), returned,
+                                          bool(predicting))
+        return prog
+
+    def _run_train_program(self, prog: "_TrainProgram", inputs, rng) -> dict:
+        """``forward``'s training pass on a ``_train_program``."""
+        self.batch_stats = stats = {}
+        self._fused_into = prog.fused_into
+        _, self.seq_meta = self._seq_metas(None)
+        self._train_layout, self._train_converted, self._train_pm = {}, {}, set()
+        seq_in, predicting = prog.seq_in, prog.predicting
+        for s in self.steps:   # what the loop sets on every op (no pixel-major activations here)
+            op = s.op
+            op.seq = seq_in[s.name]
+            op.predicting = predicting
+            op.y_nhwc = False
+        for op in prog.resets:
+            op.x_nhwc = False
+        acts: dict[tuple[str, str], np.ndarray] = {}
+        ctxs: dict = {}
+        params, k, gen = self.params, self.k, None
+        for kind, step, ins, outs, args in prog.entries:
+            op, name = step.op, step.name
+            if kind == 1:
+                pool, ceiling, addition, bn = args
+                y, ctx = op.forward_train_fused(k, [acts[r] for r in ins] if addition else acts[ins[0]],
+                                                params[name], pool, ceiling)
+                ctxs[name] = ctx
+                if bn:
+                    stats[name] = (ctx[1], ctx[2])
+                acts[outs[0]] = y
+                continue
+            mode, has_rng, bn = args
+            if kind == 0:
+                try:
+                    xs = [np.ascontiguousarray(inputs[name], dtype=self.dtype)]
+                except KeyError:
+                    raise LayerGraphError(f"No data for input layer '{name}'.") from None
+            else:
+                xs = [acts[r] for r in ins]
+            if has_rng:
+                if gen is None:
+                    gen = rng if rng is not None else global_rng()
+                op.rng = gen
+            ys, ctx = op.forward(k, xs, params[name], mode)
+            ctxs[name] = ctx
+            if len(ys) > 1:   # a missing output gradient is zeros of that output's shape (backward)
+                self._out_shapes[name] = [(y.shape, y.dtype) for y in ys]
+            if bn:
+                stats[name] = (ctx[1], ctx[2])
+            for ref, y in zip(outs, ys):
+                acts[ref] = y
+        self._ctx = ctxs
+        self._train_prog = prog
+        return {ref: acts[ref] for ref in prog.returned}
+
+    def _backward_program(self, prog: "_TrainProgram", input_grads: bool) -> tuple:
+        """``backward``'s steps after a ``_train_program`` pass, worked out once per
+        ``input_grads``: per step in reverse (input layers left out) its output refs, and (kind 0)
+        nothing more where neither an input nor a learnable needs a gradient (its output
+        gradients are only taken away, as the loop does), (kind 1) the input its fused ReLU's
+        layer takes the gradient at, (kind 2) its inputs, which need a gradient, and for
+        dx_add which are read once by the step."""
+        got = prog.backward.get(input_grads)
+        if got is not None:
+            return got
+        need = self._grad_refs(input_grads)
+        entries = []
+        for step in reversed(self.steps):
+            if step.op.layer.is_input:
+                continue
+            outs = tuple((step.name, p) for p in step.outputs)
+            needs = tuple(ref in need for ref in step.inputs)
+            if not any(needs) and not step.op.learnable_names:
+                entries.append((0, step, outs, None))
+            elif step.name in prog.fused_into:
+                entries.append((1, step, outs, step.inputs[0]))
+            else:
+                once = tuple(step.inputs.count(ref) == 1 for ref in step.inputs)
+                entries.append((2, step, outs, (needs, once, step.op.adds_dx)))
+        got = prog.backward[input_grads] = tuple(entries)
+        return got
+
+    def _run_backward_program(self, entries, ctxs, grads_act, release) -> dict:
+        """``backward`` on a ``_backward_program`` (the loop's steps for this case: no layouts
+        to turn back, no converted inputs)."""
+        grads: dict[str, dict[str, np.ndarray]] = {}
+        params, k, pop = self.params, self.k, grads_act.pop
+        for kind, step, outs, args in entries:
+            if len(outs) == 1:
+                d = pop(outs[0], None)
+                if d is None:
+                    continue
+                dys = [d]
+            else:
+                dys = [pop(ref, None) for ref in outs]
+                if all(d is None for d in dys):
+                    continue
+            if kind == 0:
+                continue
+            if kind == 1:   # its fused layer applies the mask (and scatter)
+                grads_act[args] = dys[0]
+                continue
+            needs, once, adds_dx = args
+            op, name = step.op, step.name
+            if len(dys) > 1:
+                shapes = self._out_shapes.get(name)
+                dys = [d if d is not None else np.zeros(*shapes[j]) if shapes is not None else
+                       np.zeros_like(next(x for x in dys if x is not None)) for j, d in enumerate(dys)]
+            op.need_dx = needs
+            op.x_nhwc = op.y_nhwc = False
+            adds = None
+            if adds_dx:   # _dx_adds: nothing here is a converted input
+                adds = tuple(grads_act.get(ref) if needs[j] and once[j] else None for j, ref in enumerate(step.inputs))
+                if all(a is None for a in adds):
+                    adds = None
+            op.dx_add = adds
+            try:
+                dxs, g = op.backward(k, dys, ctxs.pop(name) if release else ctxs[name], params[name])
+            finally:
+                op.dx_add = None
+            if g:
+                grads[name] = g
+            for j, (ref, dx, wanted) in enumerate(zip(step.inputs, dxs, needs)):
+                if not wanted or dx is None:
+                    continue
+                if adds is not None and adds[j] is not None:   # the op added what was gathered there
+                    grads_act[ref] = dx
+                elif ref in grads_act:
+                    grads_act[ref] = _accumulate(grads_act[ref], dx)
+                else:
+                    grads_act[ref] = dx
+        self.input_grads = grads_act  # what is left: gradients at the input layers' outputs
+        return grads
 
     def _bn_residual(self, step, xs, acts, keep, fusion, ctxs, fused_away, copies) -> bool:
         """The residual fusion of batch normalization ``step`` in this training pass
@@ -790,6 +1036,11 @@ class Executor:
         ctxs = self._ctx
         if release:
             self._ctx = None
+        prog = self.__dict__.get("_train_prog")
+        if (prog is not None and self._fused_into is prog.fused_into and not self._train_layout
+                and not self._train_converted and not self._train_pm):
+            return self._run_backward_program(self._backward_program(prog, bool(input_grads)), ctxs, dict(seeds),
+                                              release)
         need = self._grad_refs(bool(input_grads))
         grads_act = dict(seeds)
         layouts = self.__dict__.get("_train_layout") or {}

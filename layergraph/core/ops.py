@@ -480,14 +480,16 @@ class FullyConnectedOp(Op):
         return y.reshape(y.shape[0], y.shape[1], 1, 1) if x.ndim == 4 else y
 
     @staticmethod
-    def forward_chain(k, x, layers):
+    def forward_chain(k, x, layers, softmax=False):
         """Prediction of fully connected layers one after another, each (with its fused ReLU) the
         only reader of the one before (the executor's prediction program; never a sequence input):
         ``layers`` [(P, relu, ceiling)]; one kernel call for the chain (kernels/cpu/dense.py
-        ``_chain_forward``); the last layer's y, shaped as forward gives it."""
+        ``_chain_forward``); the last layer's y, shaped as forward gives it; with ``softmax`` (the
+        'cpu' kernels only) a following softmaxLayer's output, computed in the same call."""
+        kw = {"softmax": True} if softmax else {}
         y = k("fc", "forward_infer")(x.reshape(x.shape[0], -1), [P["Weights"] for P, _, _ in layers],
                                      [P["Bias"] for P, _, _ in layers], relu=[r for _, r, _ in layers],
-                                     ceiling=[c for _, _, c in layers])
+                                     ceiling=[c for _, _, c in layers], **kw)
         return y.reshape(y.shape[0], y.shape[1], 1, 1) if x.ndim == 4 else y
 
     def forward_train_fused(self, k, x, P, pool=None, ceiling=np.inf):

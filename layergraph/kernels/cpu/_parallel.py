@@ -168,14 +168,78 @@ def batch_parallel(work, n, chunk=None):
         _busy.release()
 
 
-class blas_threads:
-    """Temporarily set the BLAS thread count (threadpoolctl's handles, found once). By default
-    only numpy's BLAS, the one the kernels' products outside compiled code call; ``every=True``
-    also holds the others loaded when they were looked up (SciPy's, which numba's ``np.dot``
-    calls inside compiled code: the recurrent kernels; ``rescan`` after loading a new one).
-    The default is what the other kernels had before the recurrent kernels needed SciPy's held:
-    each set is a call into OpenBLAS, and only the recurrent kernels' compiled loops call SciPy's."""
+class _Direct:
+    """An OpenBLAS of pthreads (or no) threading: its thread count read and set by a direct
+    ctypes call into openblas_get/set_num_threads (with the build's affixes: numpy's wheel
+    exports scipy_openblas_set_num_threads64_), about 0.2 us a call where threadpoolctl's
+    controller took 1-2 us (its property, its symbol lookup, its controlling-thread check)."""
 
+    __slots__ = ("get", "set", "depth", "n", "saved", "name")
+
+    def __init__(self, get, set_, name):
+        self.get, self.set, self.name = get, set_, name
+        self.depth, self.n, self.saved = 0, None, None
+
+
+_AFFIXES = [(p, s) for p in ("", "scipy_") for s in ("", "64_", "_64")]
+
+
+def _handle(lib):
+    """The hold's handle of one threadpoolctl controller: direct calls for an OpenBLAS whose
+    thread count is process-wide (pthreads or no threading layer) and that exports both symbols,
+    else the controller's own get / set (MKL, BLIS, an OpenMP OpenBLAS: threadpoolctl's rules)."""
+    path = str(getattr(lib, "filepath", ""))
+    if getattr(lib, "internal_api", None) == "openblas" and getattr(lib, "threading_layer", None) != "openmp":
+        try:
+            import ctypes
+            # PyDLL: the calls keep the GIL (they only read or store OpenBLAS's count; 0.1 us less a call)
+            dll = ctypes.PyDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | ctypes.RTLD_LOCAL)
+            for pre, suf in _AFFIXES:
+                get = getattr(dll, f"{pre}openblas_get_num_threads{suf}", None)
+                set_ = getattr(dll, f"{pre}openblas_set_num_threads{suf}", None)
+                if get is not None and set_ is not None:
+                    get.restype, get.argtypes = ctypes.c_int, []
+                    set_.restype, set_.argtypes = None, [ctypes.c_int]
+                    return _Direct(get, set_, path)
+        except (OSError, AttributeError):
+            pass
+    return _Direct(lambda: lib.num_threads, lib.set_num_threads, path)
+
+
+# the holds' state (each handle's depth, held count and the count before) changes under this
+# lock: OpenBLAS's count is one for the process, so two threads' holds share it (below)
+_hold_lock = threading.Lock()
+
+
+def _after_fork():
+    global _hold_lock
+    _hold_lock = threading.Lock()
+    for h in blas_threads._libs[0] if blas_threads._libs is not None else ():
+        h.depth, h.n, h.saved = 0, None, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+class blas_threads:
+    """Temporarily set the BLAS thread count (the libraries found once through threadpoolctl).
+    By default only numpy's BLAS, the one the kernels' products outside compiled code call;
+    ``every=True`` also holds the others loaded when they were looked up (SciPy's, which numba's
+    ``np.dot`` calls inside compiled code: the recurrent kernels; ``rescan`` after loading a new
+    one). The default is what the other kernels had before the recurrent kernels needed SciPy's
+    held: each set is a call into OpenBLAS, and only the recurrent kernels' compiled loops call
+    SciPy's.
+
+    An OpenBLAS's count is set by direct calls (_Direct: 1 us a hold where threadpoolctl's
+    controllers took 4-5 us, a few holds a training step). That count is one for the process,
+    so holds are counted per library: the first one saves the count and sets it, later ones of
+    the same count (nested, or in another thread meanwhile) only count, and the last one out
+    restores it; a hold of another count inside one sets it and restores what it found. (Through
+    threadpoolctl, a second thread's set was ignored: its products ran at whatever the first
+    thread held, and interleaved holds could leave the count changed.)"""
+
+    __slots__ = ("n", "every", "libs", "rec")
     _libs = None
 
     def __init__(self, n, every: bool = False):
@@ -194,25 +258,57 @@ class blas_threads:
                 libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
             except Exception:  # no threadpoolctl or an unknown BLAS: leave it alone
                 libs = []
-            numpys = [lib for lib in libs if "numpy" in str(getattr(lib, "filepath", ""))]
-            cls._libs = (libs, numpys or libs[:1])
+            handles = []
+            for lib in libs:
+                try:
+                    handles.append(_handle(lib))
+                except Exception:
+                    pass
+            numpys = [h for h in handles if "numpy" in h.name]
+            cls._libs = (handles, numpys or handles[:1])
         return cls._libs
 
     def __enter__(self):
-        every, numpys = blas_threads._lookup()
-        self.libs = every if self.every else numpys
-        self.old = []
-        for lib in self.libs:
-            old = lib.num_threads
-            self.old.append(old)
-            if old != self.n:
-                lib.set_num_threads(self.n)
+        libs = blas_threads._libs or blas_threads._lookup()
+        libs = self.libs = libs[0] if self.every else libs[1]
+        n = self.n
+        rec = []   # per library: None, a counted hold; else (the count it found,), a hold of another count
+        lock = _hold_lock
+        lock.acquire()
+        try:
+            for h in libs:
+                if h.depth == 0:
+                    old = h.get()
+                    h.depth, h.n, h.saved = 1, n, old
+                    if old != n:
+                        h.set(n)
+                    rec.append(None)
+                elif h.n == n:
+                    h.depth += 1
+                    rec.append(None)
+                else:   # inside a hold of another count: set, and restore what was found
+                    old = h.get()
+                    if old != n:
+                        h.set(n)
+                    rec.append((old,))
+        finally:
+            lock.release()
+        self.rec = rec
         return self
 
     def __exit__(self, *exc):
-        for lib, old in zip(self.libs, self.old):
-            if old != self.n:
-                lib.set_num_threads(old)
+        lock = _hold_lock
+        lock.acquire()
+        try:
+            for h, r in zip(self.libs, self.rec):
+                if r is None:
+                    h.depth -= 1
+                    if h.depth == 0 and h.saved != h.n:
+                        h.set(h.saved)
+                elif r[0] != self.n:
+                    h.set(r[0])
+        finally:
+            lock.release()
 
 
 # Small work is not worth a hand-off to the pool (about 20-50 us): below this many elements the

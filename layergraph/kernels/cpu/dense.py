@@ -122,14 +122,18 @@ def _split_columns(n, out, k):
     return _parallel.threads() > 1 and out >= 64 and n * out * k >= _MIN_COLUMN_WORK
 
 
-def fc_forward(x, w, b, relu=False, ceiling=np.inf):
+def fc_forward(x, w, b, relu=False, ceiling=np.inf, softmax=False):
     """``relu=True``: max(x W^T + b, 0) in the same pass (the executor's prediction fusion of a
     following reluLayer), the bias and the ReLU applied to each block of rows while it is in
     cache (_bias_act_rows); a ``ceiling`` (> 0) clips it there too (a clippedReluLayer's).
     ``w`` a list (or tuple) of weights: layers one after another (``b``, ``relu``, ``ceiling``
-    lists of as many), each layer's y the next one's x (_chain_forward); -> the last one's y."""
+    lists of as many), each layer's y the next one's x (_chain_forward); -> the last one's y, or
+    with ``softmax`` (a chain only) the softmax of it over its columns (softmax.py's kernel on
+    each thread's rows: softmax_forward's numbers)."""
     if isinstance(w, (list, tuple)):
-        return _chain_forward(x, w, b, relu, ceiling)
+        return _chain_forward(x, w, b, relu, ceiling, softmax)
+    if softmax:
+        raise ValueError("fc_forward: softmax=True takes a chain (lists of weights, biases, relu flags and ceilings).")
     x, x2, w = _x2(x, w, "fc_forward")
     n = x2.shape[0]
     y = np.empty((n, w.shape[0]), x.dtype)
@@ -197,13 +201,16 @@ def _chain_tried(ok, began=None):
     _chain_backoff[0] = min(2 * _chain_backoff[0], _CHAIN_BACKOFF_MAX)
 
 
-def _chain_forward(x, ws, bs, relus, ceilings):
+def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
     """fc_forward of layers one after another (see fc_forward). A chain of at least
     _MIN_COLUMN_WORK multiply-adds is split over the pool in one hand-off: by rows (each thread
     its rows through all the layers, at least _CHAIN_MIN_ROWS of them), or with CHAIN_COLUMNS by
     output columns, the threads waiting for each layer's columns (_chain_columns); after a
     late worker the next _CHAIN_BACKOFF seconds of chains run on one thread, BLAS held at one
-    thread once for the chain, as a small one always does."""
+    thread once for the chain, as a small one always does. ``softmax``: the last layer's rows go
+    through softmax.py's kernel too, in the thread that made them (by rows; after the split by
+    columns, in the caller), into a new array that is returned (the executor's prediction program,
+    a network's softmaxLayer after its fully connected layers: one op call and its checks less)."""
     k = len(ws)
     if not (k and len(bs) == k and len(relus) == k and len(ceilings) == k):
         raise ValueError(f"fc_forward: a chain takes as many biases, relu flags and ceilings as weights "
@@ -220,6 +227,12 @@ def _chain_forward(x, ws, bs, relus, ceilings):
                        np.empty((n, w.shape[0]), x.dtype)))
         work_total += n * w.shape[0] * width
         width = w.shape[0]
+    sm = None
+    if softmax:
+        from .softmax import _softmax_f
+        last = layers[-1][-1]
+        sm = np.empty_like(last)
+        last3, sm3 = last.reshape(n, width, 1), sm.reshape(n, width, 1)   # softmax_forward's N x C x 1
 
     def work(chunks):
         start = None
@@ -232,11 +245,15 @@ def _chain_forward(x, ws, bs, relus, ceilings):
                 np.matmul(h, w.T, out=out)
                 _epilogue(out, bias, relu, top)
                 h = out
+            if sm is not None and hi > lo:
+                _softmax_f(lo, hi, last3, sm3)
         return threading.get_ident(), start
 
     nt = _parallel.threads()
     if CHAIN_COLUMNS and nt > 1 and work_total >= _MIN_COLUMN_WORK and time.perf_counter() >= _chain_serial_until[0]:
         _chain_columns(x2, layers, nt)
+        if sm is not None and n:
+            _softmax_f(0, n, last3, sm3)
     elif (nt > 1 and n >= 2 * _CHAIN_MIN_ROWS and work_total >= _MIN_COLUMN_WORK
             and time.perf_counter() >= _chain_serial_until[0]):
         t = min(nt, n // _CHAIN_MIN_ROWS)
@@ -247,7 +264,7 @@ def _chain_forward(x, ws, bs, relus, ceilings):
     else:
         with _hold(work_total):
             work([(0, n)])
-    return layers[-1][-1]
+    return layers[-1][-1] if sm is None else sm
 
 
 CHAIN_COLUMNS = False   # the row split: faster on an idle machine (docs/performance.md, h_pred2, 14:49)
