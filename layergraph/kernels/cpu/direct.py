@@ -451,7 +451,7 @@ def _tap_planes(x3, h, w, kh, kw, dh, dw, pt, pl, pv, xp):
     sign). kh = kw = 1: the padded copy of each channel. Each row in three loops (the padding on
     either side, the copied run between), which vectorize: one loop with the bounds test per value
     took 2.7x as long for 27 planes of 32 x 32."""
-    np_, hp, wp = xp.shape
+    _, hp, wp = xp.shape
     c = x3.shape[0]
     for ch in range(c):
         for a in range(kh):
