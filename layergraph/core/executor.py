@@ -874,15 +874,7 @@ class Executor:
                 op.dx_add = None
             if g:
                 grads[name] = g
-            for j, (ref, dx, wanted) in enumerate(zip(step.inputs, dxs, needs)):
-                if not wanted or dx is None:
-                    continue
-                if adds is not None and adds[j] is not None:   # the op added what was gathered there
-                    grads_act[ref] = dx
-                elif ref in grads_act:
-                    grads_act[ref] = _accumulate(grads_act[ref], dx)
-                else:
-                    grads_act[ref] = dx
+            _gather_dxs(step.inputs, dxs, needs, adds, grads_act)
         self.input_grads = grads_act  # what is left: gradients at the input layers' outputs
         return grads
 
@@ -1080,15 +1072,7 @@ class Executor:
                         dxs[j] = _channel_major(dxs[j]) if to_pm else _pixel_major(dxs[j])
             if g:
                 grads[step.name] = g
-            for j, (ref, dx, wanted) in enumerate(zip(step.inputs, dxs, needs)):
-                if not wanted or dx is None:
-                    continue
-                if adds is not None and adds[j] is not None:   # the op added what was gathered there
-                    grads_act[ref] = dx
-                elif ref in grads_act:
-                    grads_act[ref] = _accumulate(grads_act[ref], dx)
-                else:
-                    grads_act[ref] = dx
+            _gather_dxs(step.inputs, dxs, needs, adds, grads_act)
         self.input_grads = grads_act  # what is left: gradients at the input layers' outputs
         return grads
 
@@ -1148,6 +1132,21 @@ def _reads_pm(step) -> bool:
     """An op that ``reads_pixel_major`` (global average pooling, a fully connected layer on
     images) of one input."""
     return step.op.reads_pixel_major and len(step.inputs) == 1
+
+
+def _gather_dxs(inputs, dxs, needs, adds, grads_act):
+    """A step's input gradients into grads_act (a backward pass's gradients by ref): each wanted
+    dx is the gradient at its ref, or is added to the one already there, except where the op added
+    that already itself (adds[j], its dx_add)."""
+    for j, (ref, dx, wanted) in enumerate(zip(inputs, dxs, needs)):
+        if not wanted or dx is None:
+            continue
+        if adds is not None and adds[j] is not None:   # the op added what was gathered there
+            grads_act[ref] = dx
+        elif ref in grads_act:
+            grads_act[ref] = _accumulate(grads_act[ref], dx)
+        else:
+            grads_act[ref] = dx
 
 
 def _accumulate(a, b):
