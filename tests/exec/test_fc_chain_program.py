@@ -76,7 +76,6 @@ def test_split_chain_matches_torch_at_batch_32(monkeypatch, dtype):
     monkeypatch.setattr(dense._parallel, "threads", lambda: 2)
     monkeypatch.setattr(dense, "_CHAIN_LATE", 1e9)
     monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
-    monkeypatch.setattr(dense, "_CHAIN_MIN_ROWS", 8)
     L.rng(0)
     ex = L.dlnetwork(mlp(width=512)).executor("cpu", dtype)
     x = np.random.default_rng(5).standard_normal((32, 30)).astype(dtype)

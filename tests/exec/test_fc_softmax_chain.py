@@ -31,7 +31,6 @@ def split(request, monkeypatch):
         monkeypatch.setattr(dense, "_chain_tried", lambda *a: None)   # no back-off: the same slices every call
         monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
         monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 1)
-        monkeypatch.setattr(dense, "_CHAIN_MIN_ROWS", 8)
         monkeypatch.setattr(dense, "CHAIN_COLUMNS", request.param == "columns")
     return request.param
 
@@ -139,7 +138,6 @@ def test_the_mlp_at_batch_32_split_matches_torch(monkeypatch):
     monkeypatch.setattr(dense._parallel, "threads", lambda: 2)
     monkeypatch.setattr(dense, "_chain_tried", lambda *a: None)
     monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
-    monkeypatch.setattr(dense, "_CHAIN_MIN_ROWS", 8)
     L.rng(0)
     ex = L.dlnetwork(mlp(width=512)).executor("cpu", np.float32)
     x = np.random.default_rng(5).standard_normal((32, 30)).astype(np.float32)

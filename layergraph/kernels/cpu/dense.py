@@ -163,14 +163,10 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf, softmax=False):
 
 # A chain of layers whose batch is split by rows takes each thread's rows through every layer:
 # one hand-off for the chain instead of one per layer (and no Python of one layer between the
-# threads' products), from _CHAIN_MIN_ROWS rows a thread. Below that a chain of at least
-# _MIN_COLUMN_WORK multiply-adds runs its products on OpenBLAS's own threads (as many as the
-# pool's), one product a layer: on the quiet 2-core VM the 784-512-512-10 MLP's prediction took
-# 497-513 us that way at batch 32 against 572-579 with 16 rows a thread (two 16-row products at
-# once ran 1.28x slower than one alone), 913-932 against 999-1021 at batch 96, 787 against 855 at
-# 64, and at batch 128 (64 rows a thread) 1354-1375 against 1283-1303 split (docs/performance.md,
-# session 18).
-_CHAIN_MIN_ROWS = 64
+# threads' products). At batch 32 of the 784-512-512-10 MLP, 16 rows a thread, where the
+# per-layer split is by columns: 513 against 595 us for the three layers on a quiet machine
+# (docs/performance.md, h_pred2), though a 16-row product costs 0.6 of a 32-row one.
+_CHAIN_MIN_ROWS = 8
 # The row split pays only where the pool's worker runs at once beside the caller (an idle core).
 # On a busy machine it started late or not at all (then the caller ran both halves as 16-row
 # products: 1.12x the CPU time of one thread on all 32 rows, load 2.4-3.0), so a split whose worker
@@ -208,8 +204,7 @@ def _chain_tried(ok, began=None):
 def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
     """fc_forward of layers one after another (see fc_forward). A chain of at least
     _MIN_COLUMN_WORK multiply-adds is split over the pool in one hand-off: by rows (each thread
-    its rows through all the layers, at least _CHAIN_MIN_ROWS of them; with fewer rows its
-    products run on BLAS's threads, as many as the pool's), or with CHAIN_COLUMNS by
+    its rows through all the layers, at least _CHAIN_MIN_ROWS of them), or with CHAIN_COLUMNS by
     output columns, the threads waiting for each layer's columns (_chain_columns); after a
     late worker the next _CHAIN_BACKOFF seconds of chains run on one thread, BLAS held at one
     thread once for the chain, as a small one always does. ``softmax``: the last layer's rows go
@@ -266,9 +261,6 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
         starts = [s for who, s in batch_parallel(work, n, -(-n // t)) if who != me]
         _chain_tried(len(starts) >= t - 1 and all(s is not None and s - posted <= _CHAIN_LATE for s in starts),
                      posted)
-    elif nt > 1 and n < 2 * _CHAIN_MIN_ROWS and work_total >= _MIN_COLUMN_WORK:
-        with blas_threads(nt):   # too few rows to split: BLAS's threads on each product
-            work([(0, n)])
     else:
         with _hold(work_total):
             work([(0, n)])

@@ -39,7 +39,6 @@ def split(monkeypatch):
     def use(nt, columns=True):
         monkeypatch.setattr(dense._parallel, "threads", lambda: nt)
         monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 0)
-        monkeypatch.setattr(dense, "_CHAIN_MIN_ROWS", 8)   # 16 rows a thread split by rows
         monkeypatch.setattr(dense, "_CHAIN_LATE", 1e9)
         monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
         monkeypatch.setattr(dense, "_chain_backoff", [dense._CHAIN_BACKOFF])
@@ -199,31 +198,3 @@ def test_chain_errors_name_what_is_wrong():
         fc_forward(x, [ws[0], ws[2]], bs[:2], relu=[False] * 2, ceiling=[np.inf] * 2)
     with pytest.raises(ValueError, match="ceiling"):
         fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[0.0] * 3)
-
-
-@pytest.mark.parametrize("nt", [2, 3])
-def test_too_few_rows_to_split_run_on_blas_threads(monkeypatch, nt):
-    """A chain of fewer than 2 * _CHAIN_MIN_ROWS rows (the MLP at batch 32) and at least
-    _MIN_COLUMN_WORK multiply-adds: no hand-off; its products run with BLAS held at the pool's
-    thread count, restored after; torch's values."""
-    from threadpoolctl import ThreadpoolController
-    monkeypatch.setattr(dense._parallel, "threads", lambda: nt)
-    monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 0)
-    monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
-    monkeypatch.setattr(dense, "CHAIN_COLUMNS", False)
-    x, ws, bs = _chain(np.float32, 2 * dense._CHAIN_MIN_ROWS - 1, seed=4)
-    before = [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
-    seen, calls = [], []
-    real_matmul = np.matmul
-
-    def matmul(*a, **k):
-        seen.append(dense._parallel.blas_threads._libs[1][0].get())
-        return real_matmul(*a, **k)
-    monkeypatch.setattr(dense.np, "matmul", matmul)
-    monkeypatch.setattr(dense, "batch_parallel", lambda *a: calls.append(a))
-    relus, ceilings = [True, True, False], [np.inf] * 3
-    y = fc_forward(x, ws, bs, relu=relus, ceiling=ceilings)
-    monkeypatch.setattr(dense.np, "matmul", real_matmul)
-    assert calls == [] and seen == [nt] * 3
-    assert [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers] == before
-    np.testing.assert_allclose(y, _torch(x, ws, bs, relus, ceilings), rtol=1e-4, atol=1e-5)
