@@ -856,7 +856,11 @@ class Executor:
         return tuple(entries)
 
     def _run_backward_program(self, entries, ctxs, grads_act, release) -> dict:
-        """``backward`` on a ``_backward_program`` or ``_backward_entries`` (the loop's steps)."""
+        """``backward`` on a ``_backward_program``."""
+        return self._run_backward_entries(entries, ctxs, grads_act, release)
+
+    def _run_backward_entries(self, entries, ctxs, grads_act, release) -> dict:
+        """``backward`` on a ``_backward_entries`` (the loop's steps)."""
         grads: dict[str, dict[str, np.ndarray]] = {}
         params, k, pop = self.params, self.k, grads_act.pop
         for kind, step, outs, args in entries:
@@ -1073,7 +1077,7 @@ class Executor:
             if entries is None:
                 entries = cache[key] = self._backward_entries(bool(input_grads), self._fused_into, layouts,
                                                               converted)
-            return self._run_backward_program(entries, ctxs, grads_act, release)
+            return self._run_backward_entries(entries, ctxs, grads_act, release)
         grads: dict[str, dict[str, np.ndarray]] = {}
         for step in reversed(self.steps):
             if step.op.layer.is_input:

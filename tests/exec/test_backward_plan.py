@@ -30,10 +30,10 @@ def converted_net():
 
 def _vs_loop(monkeypatch, ex, x, keep, input_grads, release):
     calls = []
-    real = E.Executor._run_backward_program
-    monkeypatch.setattr(E.Executor, "_run_backward_program", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = E.Executor._run_backward_entries
+    monkeypatch.setattr(E.Executor, "_run_backward_entries", lambda *a, **k: calls.append(1) or real(*a, **k))
     got = _pass(ex, x, keep, input_grads, release)
-    monkeypatch.setattr(E.Executor, "_run_backward_program", real)
+    monkeypatch.setattr(E.Executor, "_run_backward_entries", real)
     assert not got["prog"] and calls == [1]   # the pixel-major plan: no training program, the backward's steps
     monkeypatch.setattr(E, "BACKWARD_PLAN", False)
     want = _pass(ex, x, keep, input_grads, release)
