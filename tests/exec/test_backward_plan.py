@@ -70,3 +70,64 @@ def test_passes_with_other_fusions_get_their_own_steps(monkeypatch):
     for keep in (None, {("b0n2", "out")}, None):
         _vs_loop(monkeypatch, ex, x, keep, False, True)
     assert len(ex._backward_cache) == 2
+
+
+def _masking(ex):
+    """(convolutions that mask, additions handed a masked dy) in the backward steps cached."""
+    cached = list(ex.__dict__.get("_backward_cache", {}).values())
+    cached += [b for prog in ex.__dict__.get("_train_program_cache", {}).values() for b in prog.backward.values()]
+    ents = [e for entries in cached for e in entries if e[0] == 2]
+    return {e[1].name for e in ents if e[3][4] is not None}, {e[1].name for e in ents if e[3][5] is not None}
+
+
+@pytest.mark.parametrize("pixel_major", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("input_grads", [False, True])
+def test_the_relu_mask_in_the_convolutions_dx_gives_the_same_gradients(monkeypatch, pixel_major, dtype,
+                                                                        input_grads):
+    """RELU_MASK_IN_DX: the next block's first convolution returns the gradient at the ReLU's
+    input and the addition hands it on; the same gradients as the addition's own mask, to the bit,
+    in the pixel-major plan and in the training program."""
+    monkeypatch.setattr(E, "PIXEL_MAJOR_TRAINING", pixel_major)
+    x = np.random.default_rng(4).standard_normal((3, 3, 12, 10)).astype(dtype)
+    ex = residual_net().executor("cpu", dtype)
+    got = _pass(ex, x, None, input_grads, True)
+    convs, adds = _masking(ex)
+    assert adds == {"b0add", "b1add"} and "tail" in convs and len(convs & {"b1c1", "b1skip"}) == 1
+    monkeypatch.setattr(E, "RELU_MASK_IN_DX", False)
+    ex0 = residual_net().executor("cpu", dtype)
+    want = _pass(ex0, x, None, input_grads, True)
+    assert _masking(ex0) == (set(), set())
+    got.pop("prog"), want.pop("prog")
+    _equal(got, want)
+
+
+def test_a_masking_convolution_that_gets_no_gradient_leaves_the_mask_to_the_addition(monkeypatch):
+    """The ReLU's first reader is a convolution whose output (a network output) gets no seed: its
+    backward does not run, so the addition applies the mask itself."""
+    lg = L.layerGraph([L.imageInputLayer([6, 6, 3], "Normalization", "none", "Name", "in"),
+                       L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c0"), L.additionLayer(2, "Name", "add"),
+                       L.reluLayer("Name", "r"), L.convolution2dLayer(3, 4, "Padding", 1, "Name", "dead"),
+                       L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c1", "Stride", 2)])
+    lg = L.addLayers(lg, [L.convolution2dLayer(3, 8, "Padding", 1, "Name", "c2"),
+                          L.fullyConnectedLayer(3, "Name", "fc"), L.softmaxLayer("Name", "sm")])
+    lg = L.disconnectLayers(lg, "dead", "c1")
+    lg = L.connectLayers(lg, "r", "c1")
+    lg = L.connectLayers(lg, "c1", "c2")
+    lg = L.addLayers(lg, L.convolution2dLayer(1, 8, "Name", "cs"))
+    lg = L.connectLayers(lg, "in", "cs")
+    lg = L.connectLayers(lg, "cs", "add/in2")
+    L.rng(2)
+    ex = L.dlnetwork(lg).executor("cpu", np.float64)
+    steps = [s.name for s in ex.steps]
+    assert steps.index("dead") < steps.index("c1")
+    x = np.random.default_rng(3).standard_normal((2, 3, 6, 6))
+    acts = ex.forward({"in": x}, training=True)
+    ref = ("sm", "out")
+    seed = {ref: np.random.default_rng(5).standard_normal(acts[ref].shape)}
+    got = ex.backward(seed, input_grads=True)
+    assert _masking(ex) == ({"dead"}, {"add"})
+    monkeypatch.setattr(E, "RELU_MASK_IN_DX", False)
+    ex.forward({"in": x}, training=True)
+    want = ex.backward(seed, input_grads=True)
+    _equal(got, want)
