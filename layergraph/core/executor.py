@@ -63,12 +63,6 @@ RESIDUAL_BN_TRAINING = True
 # docs/performance.md, h_res6); False: the loop (the tests compare both: the same gradients).
 BACKWARD_PLAN = True
 
-# In those steps, a convolution that reads a ReLU fused into an addition (a ResNet block's output)
-# and is the last to add to its gradient (its first reader; the rest comes as dx_add) returns the
-# gradient at the ReLU's input (conv_backward's relu_x: the mask in place in its own dx), and the
-# addition hands that on to its inputs with no pass of its own; False: the addition applies the mask.
-RELU_MASK_IN_DX = True
-
 # The activations prediction fuses into a convolution's or fully connected layer's epilogue (and
 # a residual addition's): ReLU, and the clipped ReLU (ReLU6), min(max(x, 0), Ceiling).
 FUSED_RELUS = ("relu", "clippedrelu")
@@ -840,8 +834,6 @@ class Executor:
         need = self._grad_refs(input_grads)
         entries = []
         cpu = self.device == "cpu"
-        masked = self._masked_in_dx(fused_into, converted, need) if cpu and RELU_MASK_IN_DX else {}
-        by_add = {add: ref for ref, (_, add, _) in masked.items()}
         for step in reversed(self.steps):
             if step.op.layer.is_input:
                 continue
@@ -860,36 +852,8 @@ class Executor:
                                     for j, ref in enumerate(step.inputs))
                     if not any(addable):
                         addable = None
-                ref = step.inputs[0] if step.inputs else None
-                relu = masked[ref][0] if ref in masked and masked[ref][2] == step.name else None
-                entries.append((2, step, outs, (needs, addable, layouts.get(step.name, (False, False)), conv, relu,
-                                                by_add.get(step.name))))
+                entries.append((2, step, outs, (needs, addable, layouts.get(step.name, (False, False)), conv)))
         return tuple(entries)
-
-    def _masked_in_dx(self, fused_into, converted, need) -> dict:
-        """RELU_MASK_IN_DX's fusions for a pass with these fusions and converted inputs: {the
-        ReLU's output ref: (its ceiling, the addition it is fused into, the convolution that
-        masks)}, where a ReLU (or clipped ReLU) is fused into an addition and its output's first
-        reader in the plan is a convolution (``masks_dx``) that reads it once, as it is (not
-        converted), needs its gradient, and may take what is gathered there as dx_add."""
-        out = {}
-        readers = self._readers()
-        for step in self.steps:
-            add = fused_into.get(step.name)
-            if add is None or step.op.layer.family not in FUSED_RELUS or len(step.outputs) != 1:
-                continue
-            if self.steps[self._index[add]].op.layer.family != "addition":
-                continue
-            ref = (step.name, step.outputs[0])
-            rs = readers.get(ref, [])
-            if not rs or ref not in need:
-                continue
-            first = rs[0]
-            if (getattr(first.op, "masks_dx", False) and first.op.adds_dx and first.inputs.count(ref) == 1
-                    and first.inputs[0] == ref and first.name not in fused_into
-                    and not any(j == 0 for j, _ in converted.get(first.name, ()))):
-                out[ref] = (_ceiling(step), add, first.name)
-        return out
 
     def _run_backward_program(self, entries, ctxs, grads_act, release) -> dict:
         """``backward`` on a ``_backward_program``."""
@@ -899,7 +863,6 @@ class Executor:
         """``backward`` on a ``_backward_entries`` (the loop's steps)."""
         grads: dict[str, dict[str, np.ndarray]] = {}
         params, k, pop = self.params, self.k, grads_act.pop
-        premasked = set()   # ReLU outputs whose gradient a convolution returned masked (RELU_MASK_IN_DX)
         for kind, step, outs, args in entries:
             if len(outs) == 1:
                 d = pop(outs[0], None)
@@ -915,7 +878,7 @@ class Executor:
             if kind == 1:   # its fused layer applies the mask (and scatter)
                 grads_act[args] = dys[0]
                 continue
-            needs, addable, layout, conv, relu, masked_ref = args
+            needs, addable, layout, conv = args
             op, name = step.op, step.name
             if len(dys) > 1:
                 shapes = self._out_shapes.get(name)
@@ -929,17 +892,10 @@ class Executor:
                 if all(a is None for a in adds):
                     adds = None
             op.dx_add = adds
-            op.dx_relu = relu
-            ctx = ctxs.pop(name) if release else ctxs[name]
-            if masked_ref is not None and masked_ref in premasked:   # the convolution applied its ReLU's mask
-                ctx = None
             try:
-                dxs, g = op.backward(k, dys, ctx, params[name])
+                dxs, g = op.backward(k, dys, ctxs.pop(name) if release else ctxs[name], params[name])
             finally:
                 op.dx_add = None
-                op.dx_relu = None
-            if relu is not None and dxs[0] is not None:
-                premasked.add(step.inputs[0])
             if conv is not None:   # an input given in the other layout: its gradient goes back
                 dxs = list(dxs)
                 for j, to_pm in conv:

@@ -39,12 +39,6 @@ class Op:
     # the sum afterwards; a convolution: in its dx's epilogue). None outside that call.
     adds_dx: bool = False
     dx_add: tuple | None = None
-    # An op whose backward can return its first input's gradient masked by a (clipped) ReLU whose
-    # output that input is (``masks_dx``): the CPU executor sets ``dx_relu`` (the ReLU's ceiling,
-    # inf for a plain one) where it is the last to add to that gradient (RELU_MASK_IN_DX); None
-    # outside that call.
-    masks_dx: bool = False
-    dx_relu: float | None = None
 
     def takes_pixel_major(self, x=None) -> bool:
         """In a training pass, whether an op that ``reads_pixel_major`` reads this pixel-major

@@ -118,7 +118,6 @@ def _unchanged(src, check):
 
 class ConvOp(Op):
     adds_dx = True   # conv_backward's dx_add (core/op.py)
-    masks_dx = True  # conv_backward's relu_x (core/op.py)
     learnable_names = ("Weights", "Bias")
 
     def _groups(self):
@@ -215,8 +214,6 @@ class ConvOp(Op):
         kw = self._layouts(kw)
         if self.dx_add is not None and self.dx_add[0] is not None:
             kw = dict(kw, dx_add=self.dx_add[0])
-        if self.dx_relu is not None and need_dx:
-            kw = dict(kw, relu_x=self.dx_relu)
         dx, dw, db = k("conv", "backward")(dys[0], ctx, P["Weights"], *args, need_dx=need_dx, **kw)
         return [dx], {"Weights": dw, "Bias": db}
 

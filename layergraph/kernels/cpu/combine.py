@@ -84,20 +84,6 @@ def _masked_copies(lo, hi, dy, yr, top, d1, d2):
                 s2[j] = s1[j]
 
 
-@njit(cache=True, nogil=True)
-def _mask_blocks(lo, hi, d, yr, top):
-    """d[i] = d[i] where 0 < yr[i] <= top, else 0, in place over blocks lo:hi (mask_into; its own
-    loop: _masked_copies with d1 the same array as dy does not vectorize, about 10x slower)."""
-    n = d.shape[0]
-    z = d.dtype.type(0)
-    for blk in range(lo, hi):
-        i0 = blk * _BLOCK
-        i1 = min(i0 + _BLOCK, n)
-        sd, sy = d[i0:i1], yr[i0:i1]
-        for j in range(i1 - i0):
-            sd[j] = sd[j] if (sy[j] > z and sy[j] <= top) else z
-
-
 def _blocks(size):
     return -(-size // _BLOCK)
 
@@ -167,18 +153,6 @@ def addition_backward(dy, k, relu_out=None, ceiling=np.inf):
         parallel_range(_copy_blocks, _blocks(src.size), src, y.reshape(-1), size=src.size)
         out.append(y)
     return tuple(out)
-
-
-def mask_into(d, relu_out, top, name):
-    """d where 0 < relu_out <= top (_util.relu_mask_top), else 0, in place in d (a kernel's own
-    array; relu_out of d's shape): a ReLU's backward at its input, given the whole gradient at its
-    output (conv_backward's relu_x). ``name``: the kernel named in the error."""
-    yr = np.ascontiguousarray(relu_out, dtype=d.dtype)
-    if yr.shape != d.shape:
-        raise ValueError(f"{name}: relu_out {yr.shape} does not fit dx {d.shape}.")
-    flat = d.reshape(-1)
-    parallel_range(_mask_blocks, _blocks(flat.size), flat, yr.reshape(-1), top, size=flat.size)
-    return d
 
 
 def masked_copies(dy, k, relu_out, top, name):

@@ -9,9 +9,8 @@ Output size floor((H + pt + pb - ((FH - 1) * dh + 1)) / sh) + 1.
   conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, relu=False,
                ceiling=inf) -> y
   conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True,
-                dx_add=None, relu_x=None) -> (dx, dw, db)   dx is None when need_dx is False; with dx_add,
-      dx + dx_add (a gradient already gathered at x, added in dx's epilogue); relu_x: x is a ReLU's
-      output, dx masked to the gradient at its input
+                dx_add=None) -> (dx, dw, db)   dx is None when need_dx is False; with dx_add,
+      dx + dx_add (a gradient already gathered at x, added in dx's epilogue)
 A depthwise convolution (groups == C > 1) runs on depthwise.py's direct kernels instead. A
 one-group stride-1 convolution of 8 to 64 input channels takes the pixel-major path in the
 backward (and from 64 channels in the forward): see "the pixel-major path" below.
@@ -31,11 +30,11 @@ from numba import njit
 from ._parallel import batch_parallel as _batch_parallel
 from ._parallel import threads as _threads
 from ._parallel import workspace as _workspace
-from ._util import as_float, like, out_empty, relu_ceiling, relu_mask_top
+from ._util import as_float, like, out_empty, relu_ceiling
 from . import direct as _direct
 from ._rows import block_sums, row_group
 from . import winograd as _winograd
-from .combine import add_into, mask_into
+from .combine import add_into
 from .depthwise import depthwise_backward, depthwise_forward, depthwise_forward_nhwc
 from .pool import max_planes
 
@@ -1144,7 +1143,7 @@ def conv_forward(x, w, b, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_valu
 
 
 def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_value=0.0, need_dx=True,
-                  x_layout="nchw", y_layout="nchw", dx_add=None, relu_x=None):
+                  x_layout="nchw", y_layout="nchw", dx_add=None):
     """``need_dx=False`` skips dx (returned as None): the W^T dy product and col2im, about a
     third of the work when x is the network input. ``x_layout='nhwc'``: x (and dx) pixel-major,
     N x H x W x C; ``y_layout='nhwc'``: dy N x OH x OW x F (the forward's y_layout): the
@@ -1152,25 +1151,15 @@ def conv_backward(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups=1, padding_va
     no transpose; elsewhere they are transposed to channel-major and dx back. ``dx_add`` (x's
     shape and layout; ignored without dx): dx is returned with it added (the same numbers as
     adding afterwards), in the epilogue of dx's product where the path has one, else in place:
-    the executor's gradient already gathered at x (a ResNet block's input), one pass fewer.
-    ``relu_x`` (a ceiling, inf for a plain ReLU; None: off): x is a (clipped) ReLU's output and dx
-    (with dx_add: the whole gradient there) is returned as the gradient at the ReLU's input, 0
-    where not 0 < x <= ceiling's top (the ReLU's backward in place in dx, the numbers of the
-    ReLU's own backward after the sum: the executor's fusion of a ResNet block's end)."""
+    the executor's gradient already gathered at x (a ResNet block's input), one pass fewer."""
     if x_layout not in ("nchw", "nhwc") or y_layout not in ("nchw", "nhwc"):
         raise ValueError(f"conv_backward: x_layout and y_layout must be 'nchw' or 'nhwc', got {x_layout!r}, "
                          f"{y_layout!r}.")
-    top = None if relu_x is None else relu_mask_top("conv_backward", relu_x, as_float(x).dtype)
     if x_layout == "nhwc" or y_layout == "nhwc":
-        dx, dw2, db = _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value,
-                                            need_dx, x_layout == "nhwc", y_layout == "nhwc", dx_add)
-    else:
-        dx, dw2, db = _backward_channel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value,
-                                              need_dx)
-        dx = _plus(dx, dx_add, x)
-    if top is not None and dx is not None:
-        dx = mask_into(dx, x, top, "conv_backward")
-    return dx, dw2, db
+        return _backward_pixel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx,
+                                     x_layout == "nhwc", y_layout == "nhwc", dx_add)
+    dx, dw2, db = _backward_channel_major(dy, x, w, sh, sw, dh, dw, pt, pb, pl, pr, groups, padding_value, need_dx)
+    return _plus(dx, dx_add, x), dw2, db
 
 
 def _dx_add(dx_add, x, need_dx):
