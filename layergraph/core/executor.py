@@ -57,6 +57,12 @@ PIXEL_MAJOR_TRAINING = True
 # layers one by one (the tests compare both: the same numbers).
 RESIDUAL_BN_TRAINING = True
 
+# backward outside the training program (the pixel-major plan, padded sequences, other devices)
+# runs its steps as _backward_entries works them out once per pass's fusions, layouts and
+# converted inputs (the loop's per-step decisions: about 0.45 ms of ResNet-20's step at batch 32,
+# docs/performance.md, h_res6); False: the loop (the tests compare both: the same gradients).
+BACKWARD_PLAN = True
+
 # The activations prediction fuses into a convolution's or fully connected layer's epilogue (and
 # a residual addition's): ReLU, and the clipped ReLU (ReLU6), min(max(x, 0), Ceiling).
 FUSED_RELUS = ("relu", "clippedrelu")
@@ -809,16 +815,25 @@ class Executor:
 
     def _backward_program(self, prog: "_TrainProgram", input_grads: bool) -> tuple:
         """``backward``'s steps after a ``_train_program`` pass, worked out once per
-        ``input_grads``: per step in reverse (input layers left out) its output refs, and (kind 0)
+        ``input_grads`` (_backward_entries with the program's fusions, no layouts, nothing
+        converted)."""
+        got = prog.backward.get(input_grads)
+        if got is None:
+            got = prog.backward[input_grads] = self._backward_entries(input_grads, prog.fused_into, {}, {})
+        return got
+
+    def _backward_entries(self, input_grads: bool, fused_into, layouts, converted) -> tuple:
+        """``backward``'s steps for a training pass with these fusions ({fused step: its layer}),
+        layouts ({step: (x_nhwc, y_nhwc)}) and converted inputs ({step: [(input index, to
+        pixel-major)]}): per step in reverse (input layers left out) its output refs, and (kind 0)
         nothing more where neither an input nor a learnable needs a gradient (its output
         gradients are only taken away, as the loop does), (kind 1) the input its fused ReLU's
-        layer takes the gradient at, (kind 2) its inputs, which need a gradient, and for
-        dx_add which are read once by the step."""
-        got = prog.backward.get(input_grads)
-        if got is not None:
-            return got
+        layer takes the gradient at, (kind 2) its inputs, which need a gradient, which may go as
+        dx_add (_dx_adds: 'cpu', an op that ``adds_dx``, an input read once by the step and not
+        converted; None where none may), its layouts and its converted inputs (None: none)."""
         need = self._grad_refs(input_grads)
         entries = []
+        cpu = self.device == "cpu"
         for step in reversed(self.steps):
             if step.op.layer.is_input:
                 continue
@@ -826,17 +841,26 @@ class Executor:
             needs = tuple(ref in need for ref in step.inputs)
             if not any(needs) and not step.op.learnable_names:
                 entries.append((0, step, outs, None))
-            elif step.name in prog.fused_into:
+            elif step.name in fused_into:
                 entries.append((1, step, outs, step.inputs[0]))
             else:
-                once = tuple(step.inputs.count(ref) == 1 for ref in step.inputs)
-                entries.append((2, step, outs, (needs, once, step.op.adds_dx)))
-        got = prog.backward[input_grads] = tuple(entries)
-        return got
+                conv = tuple(converted.get(step.name, ())) or None
+                turned = {j for j, _ in conv or ()}
+                addable = None
+                if cpu and step.op.adds_dx:
+                    addable = tuple(needs[j] and j not in turned and step.inputs.count(ref) == 1
+                                    for j, ref in enumerate(step.inputs))
+                    if not any(addable):
+                        addable = None
+                entries.append((2, step, outs, (needs, addable, layouts.get(step.name, (False, False)), conv)))
+        return tuple(entries)
 
     def _run_backward_program(self, entries, ctxs, grads_act, release) -> dict:
-        """``backward`` on a ``_backward_program`` (the loop's steps for this case: no layouts
-        to turn back, no converted inputs)."""
+        """``backward`` on a ``_backward_program``."""
+        return self._run_backward_entries(entries, ctxs, grads_act, release)
+
+    def _run_backward_entries(self, entries, ctxs, grads_act, release) -> dict:
+        """``backward`` on a ``_backward_entries`` (the loop's steps)."""
         grads: dict[str, dict[str, np.ndarray]] = {}
         params, k, pop = self.params, self.k, grads_act.pop
         for kind, step, outs, args in entries:
@@ -854,17 +878,17 @@ class Executor:
             if kind == 1:   # its fused layer applies the mask (and scatter)
                 grads_act[args] = dys[0]
                 continue
-            needs, once, adds_dx = args
+            needs, addable, layout, conv = args
             op, name = step.op, step.name
             if len(dys) > 1:
                 shapes = self._out_shapes.get(name)
                 dys = [d if d is not None else np.zeros(*shapes[j]) if shapes is not None else
                        np.zeros_like(next(x for x in dys if x is not None)) for j, d in enumerate(dys)]
             op.need_dx = needs
-            op.x_nhwc = op.y_nhwc = False
+            op.x_nhwc, op.y_nhwc = layout
             adds = None
-            if adds_dx:   # _dx_adds: nothing here is a converted input
-                adds = tuple(grads_act.get(ref) if needs[j] and once[j] else None for j, ref in enumerate(step.inputs))
+            if addable is not None:   # _dx_adds
+                adds = tuple(grads_act.get(ref) if ok else None for ref, ok in zip(step.inputs, addable))
                 if all(a is None for a in adds):
                     adds = None
             op.dx_add = adds
@@ -872,6 +896,11 @@ class Executor:
                 dxs, g = op.backward(k, dys, ctxs.pop(name) if release else ctxs[name], params[name])
             finally:
                 op.dx_add = None
+            if conv is not None:   # an input given in the other layout: its gradient goes back
+                dxs = list(dxs)
+                for j, to_pm in conv:
+                    if dxs[j] is not None and needs[j]:
+                        dxs[j] = _channel_major(dxs[j]) if to_pm else _pixel_major(dxs[j])
             if g:
                 grads[name] = g
             _gather_dxs(step.inputs, dxs, needs, adds, grads_act)
@@ -1040,6 +1069,15 @@ class Executor:
         for ref in self.__dict__.get("_train_pm") or ():   # seeds come channel-major, as forward returned
             if ref in grads_act and np.ndim(grads_act[ref]) == 4:
                 grads_act[ref] = _pixel_major(grads_act[ref])
+        if BACKWARD_PLAN:
+            cache = self.__dict__.setdefault("_backward_cache", {})
+            key = (bool(input_grads), frozenset(self._fused_into.items()), frozenset(layouts.items()),
+                   frozenset((name, tuple(v)) for name, v in converted.items()))
+            entries = cache.get(key)
+            if entries is None:
+                entries = cache[key] = self._backward_entries(bool(input_grads), self._fused_into, layouts,
+                                                              converted)
+            return self._run_backward_entries(entries, ctxs, grads_act, release)
         grads: dict[str, dict[str, np.ndarray]] = {}
         for step in reversed(self.steps):
             if step.op.layer.is_input:

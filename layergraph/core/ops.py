@@ -552,8 +552,21 @@ class AdditionOp(Op):
         return y, relu_context(y, ceiling)
 
     def backward(self, k, dys, ctx, P):
-        fused = ctx if isinstance(ctx, dict) else {}
-        return list(k("addition", "backward")(dys[0], self.layer.NumInputs, **fused)), {}
+        """Every input's gradient is dy (with a fused ReLU: dy where its output counts), one
+        array handed to all of them, as torch's autograd does: no backward writes into a
+        gradient it is given (a convolution's dx_add is read into its own dx), so k copies
+        were k - 1 passes of memory for nothing (a ResNet block's end; docs/performance.md,
+        h_res6). A plain addition hands on dy itself where it is already a C-contiguous
+        array of the executor's dtype, as the kernel's copy would be."""
+        n = int(self.layer.NumInputs)
+        dy = dys[0]
+        if isinstance(ctx, dict):   # the fused ReLU's mask: one masked copy
+            dx = k("addition", "backward")(dy, 1, **ctx)[0]
+        elif type(dy) is np.ndarray and dy.dtype == self.dtype and dy.flags.c_contiguous:
+            dx = dy
+        else:
+            dx = k("addition", "backward")(dy, 1)[0]
+        return [dx] * n, {}
 
 
 class ConcatOp(Op):
