@@ -7,25 +7,10 @@ steps."""
 import numpy as np
 import pytest
 from test_pixel_major_plan import residual_net
+from test_pixel_major_training import converted_net
 from test_training_program import _equal, _pass
 
-import layergraph as L
 import layergraph.core.executor as E
-
-
-def converted_net():
-    """r0 feeds a convolution that is not planned (a channel-major copy) and the addition (n1's
-    output goes to it as a pixel-major copy), the pooling reads a channel-major copy."""
-    lg = L.layerGraph([L.imageInputLayer([6, 6, 3], "Normalization", "none", "Name", "in"),
-                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c0"),
-                       L.batchNormalizationLayer("Name", "n0"), L.reluLayer("Name", "r0"),
-                       L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c1"),
-                       L.batchNormalizationLayer("Name", "n1"), L.additionLayer(2, "Name", "add"),
-                       L.reluLayer("Name", "r2"), L.averagePooling2dLayer(2, "Name", "ap"),
-                       L.fullyConnectedLayer(4, "Name", "fc"), L.softmaxLayer("Name", "sm")])
-    lg = L.connectLayers(lg, "r0", "add/in2")
-    L.rng(6)
-    return L.dlnetwork(lg)
 
 
 def _vs_loop(monkeypatch, ex, x, keep, input_grads, release):

@@ -119,11 +119,11 @@ def test_a_first_convolution_with_16_filters_is_planned(plan):
                                        err_msg=f"{layer} {name}")
 
 
-def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_back(plan):
-    # r0 (pixel-major: c0 is planned, for c1) feeds c1 and the addition; c1 leads to no other
-    # convolution, so it is not planned and reads a channel-major copy, and the addition gets n1's
-    # output as a pixel-major copy; its output goes through a ReLU to an average pooling,
-    # which reads a channel-major copy; the gradients go back to their activations' layouts
+def converted_net():
+    """r0 (pixel-major: c0 is planned, for c1) feeds c1 and the addition; c1 leads to no other
+    convolution, so it is not planned and reads a channel-major copy, and the addition gets n1's
+    output as a pixel-major copy; its output goes through a ReLU to an average pooling, which reads
+    a channel-major copy (test_backward_plan.py uses it too)."""
     import layergraph as L
     lg = L.layerGraph([L.imageInputLayer([6, 6, 3], "Normalization", "none", "Name", "in"),
                        L.convolution2dLayer(3, 16, "Padding", 1, "Name", "c0"),
@@ -134,7 +134,12 @@ def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_ba
                        L.fullyConnectedLayer(4, "Name", "fc"), L.softmaxLayer("Name", "sm")])
     lg = L.connectLayers(lg, "r0", "add/in2")
     L.rng(6)
-    net = L.dlnetwork(lg)
+    return L.dlnetwork(lg)
+
+
+def test_a_pixel_major_input_of_another_layer_is_a_copy_and_its_gradient_goes_back(plan):
+    # converted_net's copies in the other layout: the gradients go back to their activations' layouts
+    net = converted_net()
     g = np.random.default_rng(10)
     x, W = g.standard_normal((3, 3, 6, 6)), g.standard_normal((3, 4, 1, 1))
     ex = net.executor("cpu", np.float64)
