@@ -829,11 +829,9 @@ class Executor:
         nothing more where neither an input nor a learnable needs a gradient (its output
         gradients are only taken away, as the loop does), (kind 1) the input its fused ReLU's
         layer takes the gradient at, (kind 2) its inputs, which need a gradient, which may go as
-        dx_add (_dx_adds: 'cpu', an op that ``adds_dx``, an input read once by the step and not
-        converted; None where none may), its layouts and its converted inputs (None: none)."""
+        dx_add (_addable; None where none may), its layouts and its converted inputs (None: none)."""
         need = self._grad_refs(input_grads)
         entries = []
-        cpu = self.device == "cpu"
         for step in reversed(self.steps):
             if step.op.layer.is_input:
                 continue
@@ -845,14 +843,8 @@ class Executor:
                 entries.append((1, step, outs, step.inputs[0]))
             else:
                 conv = tuple(converted.get(step.name, ())) or None
-                turned = {j for j, _ in conv or ()}
-                addable = None
-                if cpu and step.op.adds_dx:
-                    addable = tuple(needs[j] and j not in turned and step.inputs.count(ref) == 1
-                                    for j, ref in enumerate(step.inputs))
-                    if not any(addable):
-                        addable = None
-                entries.append((2, step, outs, (needs, addable, layouts.get(step.name, (False, False)), conv)))
+                entries.append((2, step, outs, (needs, self._addable(step, needs, converted),
+                                                layouts.get(step.name, (False, False)), conv)))
         return tuple(entries)
 
     def _run_backward_program(self, entries, ctxs, grads_act, release) -> dict:
@@ -886,21 +878,14 @@ class Executor:
                        np.zeros_like(next(x for x in dys if x is not None)) for j, d in enumerate(dys)]
             op.need_dx = needs
             op.x_nhwc, op.y_nhwc = layout
-            adds = None
-            if addable is not None:   # _dx_adds
-                adds = tuple(grads_act.get(ref) if ok else None for ref, ok in zip(step.inputs, addable))
-                if all(a is None for a in adds):
-                    adds = None
+            adds = _adds(addable, step.inputs, grads_act)   # _dx_adds
             op.dx_add = adds
             try:
                 dxs, g = op.backward(k, dys, ctxs.pop(name) if release else ctxs[name], params[name])
             finally:
                 op.dx_add = None
             if conv is not None:   # an input given in the other layout: its gradient goes back
-                dxs = list(dxs)
-                for j, to_pm in conv:
-                    if dxs[j] is not None and needs[j]:
-                        dxs[j] = _channel_major(dxs[j]) if to_pm else _pixel_major(dxs[j])
+                dxs = _turned_back(dxs, conv, needs)
             if g:
                 grads[name] = g
             _gather_dxs(step.inputs, dxs, needs, adds, grads_act)
@@ -1062,7 +1047,6 @@ class Executor:
                 and not self._train_converted and not self._train_pm):
             return self._run_backward_program(self._backward_program(prog, bool(input_grads)), ctxs, dict(seeds),
                                               release)
-        need = self._grad_refs(bool(input_grads))
         grads_act = dict(seeds)
         layouts = self.__dict__.get("_train_layout") or {}
         converted = self.__dict__.get("_train_converted") or {}
@@ -1078,6 +1062,7 @@ class Executor:
                 entries = cache[key] = self._backward_entries(bool(input_grads), self._fused_into, layouts,
                                                               converted)
             return self._run_backward_entries(entries, ctxs, grads_act, release)
+        need = self._grad_refs(bool(input_grads))
         grads: dict[str, dict[str, np.ndarray]] = {}
         for step in reversed(self.steps):
             if step.op.layer.is_input:
@@ -1104,10 +1089,7 @@ class Executor:
             finally:
                 step.op.dx_add = None
             if step.name in converted:   # an input given in the other layout: its gradient goes back
-                dxs = list(dxs)
-                for j, to_pm in converted[step.name]:
-                    if dxs[j] is not None and needs[j]:
-                        dxs[j] = _channel_major(dxs[j]) if to_pm else _pixel_major(dxs[j])
+                dxs = _turned_back(dxs, converted[step.name], needs)
             if g:
                 grads[step.name] = g
             _gather_dxs(step.inputs, dxs, needs, adds, grads_act)
@@ -1115,17 +1097,20 @@ class Executor:
         return grads
 
 
-    def _dx_adds(self, step, needs, grads_act, converted):
-        """Op.dx_add for this backward (CPU, an op that ``adds_dx``): per input, the gradient
-        already gathered at it, where one is and the op's dx comes in its layout (not an input
-        the pixel-major training plan converted) and the input is read once by the step;
-        None where there is none."""
+    def _addable(self, step, needs, converted):
+        """Which of the step's inputs may take Op.dx_add (CPU, an op that ``adds_dx``): those
+        that need a gradient, whose dx comes in its layout (not an input the pixel-major training
+        plan converted) and that the step reads once; None where none may."""
         if self.device != "cpu" or not step.op.adds_dx:
             return None
         turned = {j for j, _ in converted.get(step.name, ())}
-        adds = tuple(grads_act.get(ref) if needs[j] and j not in turned and step.inputs.count(ref) == 1 else None
-                     for j, ref in enumerate(step.inputs))
-        return adds if any(a is not None for a in adds) else None
+        ok = tuple(needs[j] and j not in turned and step.inputs.count(ref) == 1 for j, ref in enumerate(step.inputs))
+        return ok if any(ok) else None
+
+    def _dx_adds(self, step, needs, grads_act, converted):
+        """Op.dx_add for this backward: per input that may take one (_addable), the gradient
+        already gathered at it, where one is; None where there is none."""
+        return _adds(self._addable(step, needs, converted), step.inputs, grads_act)
 
 
 def _worth_pixel_major(readers, cands, passes, reads=None):
@@ -1170,6 +1155,25 @@ def _reads_pm(step) -> bool:
     """An op that ``reads_pixel_major`` (global average pooling, a fully connected layer on
     images) of one input."""
     return step.op.reads_pixel_major and len(step.inputs) == 1
+
+
+def _adds(addable, inputs, grads_act):
+    """Op.dx_add: per input that may take one (``addable``, Executor._addable; None: none may),
+    the gradient already gathered at it in grads_act, where one is; None where there is none."""
+    if addable is None:
+        return None
+    adds = tuple(grads_act.get(ref) if ok else None for ref, ok in zip(inputs, addable))
+    return adds if any(a is not None for a in adds) else None
+
+
+def _turned_back(dxs, conv, needs):
+    """A step's input gradients with those of inputs it was given in the other layout (``conv``:
+    [(input index, converted to pixel-major)]) turned back to their activations' layouts."""
+    dxs = list(dxs)
+    for j, to_pm in conv:
+        if dxs[j] is not None and needs[j]:
+            dxs[j] = _channel_major(dxs[j]) if to_pm else _pixel_major(dxs[j])
+    return dxs
 
 
 def _gather_dxs(inputs, dxs, needs, adds, grads_act):
