@@ -24,14 +24,18 @@ def _chain(g, n, widths, dtype):
     return x, ws, bs, relus, ceilings
 
 
-@pytest.fixture(params=["one thread", "rows", "columns"])
+@pytest.fixture(params=["one thread", "rows", "columns", "transposed"])
 def split(request, monkeypatch):
+    """One thread (float32 batches of at most 32 on the transposed route, dense._wx_rows), or split
+    over two threads: by rows or by columns through BLAS (the transposed route off), or on the
+    transposed route by 16 observations."""
     if request.param != "one thread":
         monkeypatch.setattr(dense._parallel, "threads", lambda: 2)
         monkeypatch.setattr(dense, "_chain_tried", lambda *a: None)   # no back-off: the same slices every call
         monkeypatch.setattr(dense, "_chain_serial_until", [0.0])
         monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 1)
         monkeypatch.setattr(dense, "CHAIN_COLUMNS", request.param == "columns")
+        monkeypatch.setattr(dense, "WX", request.param == "transposed")
     return request.param
 
 

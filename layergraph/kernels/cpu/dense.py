@@ -25,6 +25,7 @@ from numba import njit
 
 from . import _parallel
 from ._parallel import batch_parallel, blas_threads
+from .direct import _taps
 from ._util import as_float, like, out_empty, relu_ceiling, relu_mask_top
 from .combine import masked_copies
 
@@ -90,6 +91,85 @@ def _x2(x, w, name):
     return x, x2, w
 
 
+# -- small batches: the products on direct.py's register-blocked kernel (_taps) -----------------------
+# At batch 32 and below, OpenBLAS's single-threaded sgemm of x W^T ran at 55-72 GFLOP/s on the 2-core
+# VM (it packs W, the large operand, in every call); direct.py's kernel, given y^T = W x^T (W's rows
+# as its "pixels", 6 of them broadcast against 16 columns of x^T per step, 12 accumulators in
+# registers), ran the 784 -> 512 and 512 -> 512 layers at 92-99 GFLOP/s on one thread, W read as it
+# is stored: nothing packed or kept (docs/performance.md, session 19). From 48 rows OpenBLAS caught
+# up, so float32 batches of at most _WX_MAX_ROWS rows take this route (WX = False: BLAS). Every
+# output element is one sum over the inputs in their order, whoever computes it, so the result
+# does not depend on the split. A chain of layers stays transposed between its layers (each
+# layer's y^T the next one's x^T), x^T padded with zero columns to a multiple of 16; split over the
+# pool by 16 observations (columns of x^T), each thread its columns through every layer.
+WX = True
+_WX_MAX_ROWS = 32
+
+
+@njit(cache=True, nogil=True)
+def _wx_rows(w, xt, bias, relu, hi, yt, c0, c1):
+    """yt[:, c0:c1] = act(w @ xt[:, c0:c1] + bias[:, None]): w Out x K, xt K x Np, yt Out x Np
+    (float32, C-contiguous; c0 and Np multiples of 16, c1 <= Np), bias (Out,) or empty; act: ReLU
+    (NaN gives 0) clipped at hi when relu, else none. Blocks of 6, 4, 2, 1 rows of w, each against
+    16 columns at a time (_taps: the block's accumulators in registers through the K inputs), each
+    block's bias and ReLU while it is in cache."""
+    out, k = w.shape
+    npad = xt.shape[1]
+    wf = w.reshape(-1)
+    xf = xt.reshape(-1)
+    yf = yt.reshape(-1)
+    has_b = bias.shape[0] > 0
+    z = yt.dtype.type(0)
+    r = 0
+    while r < out:
+        left = out - r
+        # 7 or 8 rows left as 4 + 2 + 1 or 4 + 4 (a block of 1 or 2 runs at a fraction of the speed)
+        m = 6 if (left >= 9 or left == 6) else (4 if left >= 4 else (2 if left >= 2 else 1))
+        for n0 in range(c0, c1, 16):
+            if m == 6:
+                _taps(6, yf, r * npad + n0, npad, wf, r * k, k, k, 1, 1, 0, 0, xf, n0, npad)
+            elif m == 4:
+                _taps(4, yf, r * npad + n0, npad, wf, r * k, k, k, 1, 1, 0, 0, xf, n0, npad)
+            elif m == 2:
+                _taps(2, yf, r * npad + n0, npad, wf, r * k, k, k, 1, 1, 0, 0, xf, n0, npad)
+            else:
+                _taps(1, yf, r * npad + n0, npad, wf, r * k, k, k, 1, 1, 0, 0, xf, n0, npad)
+        for i in range(r, r + m):
+            row = yt[i]
+            if has_b:
+                b = bias[i]
+                for q in range(c0, c1):
+                    row[q] = row[q] + b
+            if relu:
+                for q in range(c0, c1):
+                    t = row[q]
+                    t = t if t > z else z
+                    row[q] = t if t < hi else hi
+        r += m
+
+
+@njit(cache=True, nogil=True)
+def _transpose(a, out, r0, r1, c0, c1):
+    """out[i, j] = a[j, i] for r0 <= i < r1, c0 <= j < c1 (the rest of out untouched); out's rows
+    written one after another (2x faster than a's rows read so, for x^T at batch 32)."""
+    for i in range(r0, r1):
+        dst = out[i]
+        for j in range(c0, c1):
+            dst[j] = a[j, i]
+
+
+def _wx_ok(x2):
+    return WX and x2.dtype == np.float32 and 0 < x2.shape[0] <= _WX_MAX_ROWS
+
+
+def _wx_buffer(rows, npad, zero=False):
+    """A rows x npad float32 array starting on a 64-byte boundary, so that each 16 columns of a
+    row are one cache line (numpy's 16-byte alignment split them over two: 5-8 % slower)."""
+    buf = (np.zeros if zero else np.empty)(rows * npad + 16, np.float32)
+    a = (-buf.ctypes.data // 4) % 16
+    return buf[a:a + rows * npad].reshape(rows, npad)
+
+
 def _split(n):
     # one thread in the pool: 1, so that the product runs under blas_threads(1) (batch_parallel on
     # one thread does not hold BLAS: OpenBLAS's own threads then ran, and spun, at NUMBA_NUM_THREADS=1)
@@ -135,6 +215,8 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf, softmax=False):
     if softmax:
         raise ValueError("fc_forward: softmax=True takes a chain (lists of weights, biases, relu flags and ceilings).")
     x, x2, w = _x2(x, w, "fc_forward")
+    if _wx_ok(x2):   # a chain of one: the transposed product and its split (_chain_forward)
+        return _chain_forward(x, [w], [b], [relu], [ceiling])
     n = x2.shape[0]
     y = np.empty((n, w.shape[0]), x.dtype)
     bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))
@@ -210,13 +292,17 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
     thread once for the chain, as a small one always does. ``softmax``: the last layer's rows go
     through softmax.py's kernel too, in the thread that made them (by rows; after the split by
     columns, in the caller), into a new array that is returned (the executor's prediction program,
-    a network's softmaxLayer after its fully connected layers: one op call and its checks less)."""
+    a network's softmaxLayer after its fully connected layers: one op call and its checks less).
+    A float32 batch of at most _WX_MAX_ROWS rows runs transposed (_wx_rows), split by 16
+    observations, without BLAS."""
     k = len(ws)
     if not (k and len(bs) == k and len(relus) == k and len(ceilings) == k):
         raise ValueError(f"fc_forward: a chain takes as many biases, relu flags and ceilings as weights "
                          f"({k}); got {len(bs)}, {len(relus)}, {len(ceilings)}.")
     x, x2, w0 = _x2(x, ws[0], "fc_forward")
     n = x2.shape[0]
+    wx = _wx_ok(x2)   # the layers transposed (y^T = W x^T on _wx_rows), each layer's y^T Out x npad
+    npad = -(-n // 16) * 16
     layers, width, work_total = [], x2.shape[1], 0
     for w, b, r, c in zip(ws, bs, relus, ceilings):
         w = like(w, x, "w")
@@ -224,47 +310,64 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
             raise ValueError(f"fc_forward: weights {w.shape} do not fit input size {width} (expected Out x In).")
         bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))
         layers.append((w, bias, bool(r), x.dtype.type(relu_ceiling("fc_forward", c)),
-                       np.empty((n, w.shape[0]), x.dtype)))
+                       _wx_buffer(w.shape[0], npad) if wx else np.empty((n, w.shape[0]), x.dtype)))
         work_total += n * w.shape[0] * width
         width = w.shape[0]
+    y = np.empty((n, width), x.dtype) if wx else layers[-1][-1]
     sm = None
     if softmax:
         from .softmax import _softmax_f
-        last = layers[-1][-1]
-        sm = np.empty_like(last)
-        last3, sm3 = last.reshape(n, width, 1), sm.reshape(n, width, 1)   # softmax_forward's N x C x 1
+        sm = np.empty_like(y)
+        y3, sm3 = y.reshape(n, width, 1), sm.reshape(n, width, 1)   # softmax_forward's N x C x 1
+    if wx:
+        xt = _wx_buffer(x2.shape[1], npad, zero=True)
 
     def work(chunks):
         start = None
         for lo, hi in chunks:
             if start is None:
                 start = time.perf_counter()
-            h = x2[lo:hi]
-            for w, bias, relu, top, y in layers:
-                out = y[lo:hi]
-                np.matmul(h, w.T, out=out)
-                _epilogue(out, bias, relu, top)
-                h = out
+            if wx:   # columns lo:hi of x^T through every layer (lo a multiple of 16), rows lo:hi of y
+                c1 = min(npad, lo + -(-(hi - lo) // 16) * 16)
+                _transpose(x2, xt, 0, xt.shape[0], lo, hi)
+                h = xt
+                for w, bias, relu, top, yt in layers:
+                    _wx_rows(w, h, bias, relu, top, yt, lo, c1)
+                    h = yt
+                _transpose(h, y, lo, hi, 0, width)
+            else:
+                h = x2[lo:hi]
+                for w, bias, relu, top, yl in layers:
+                    out = yl[lo:hi]
+                    np.matmul(h, w.T, out=out)
+                    _epilogue(out, bias, relu, top)
+                    h = out
             if sm is not None and hi > lo:
-                _softmax_f(lo, hi, last3, sm3)
+                _softmax_f(lo, hi, y3, sm3)
         return threading.get_ident(), start
 
     nt = _parallel.threads()
-    if CHAIN_COLUMNS and nt > 1 and work_total >= _MIN_COLUMN_WORK and time.perf_counter() >= _chain_serial_until[0]:
+    # the transposed chain splits by 16 observations (x^T's column blocks), BLAS's by _CHAIN_MIN_ROWS
+    rows = 16 if wx else _CHAIN_MIN_ROWS
+    if CHAIN_COLUMNS and not wx and nt > 1 and work_total >= _MIN_COLUMN_WORK \
+            and time.perf_counter() >= _chain_serial_until[0]:
         _chain_columns(x2, layers, nt)
         if sm is not None and n:
-            _softmax_f(0, n, last3, sm3)
-    elif (nt > 1 and n >= 2 * _CHAIN_MIN_ROWS and work_total >= _MIN_COLUMN_WORK
+            _softmax_f(0, n, y3, sm3)
+    elif (nt > 1 and n > rows and n >= 2 * _CHAIN_MIN_ROWS and work_total >= _MIN_COLUMN_WORK
             and time.perf_counter() >= _chain_serial_until[0]):
-        t = min(nt, n // _CHAIN_MIN_ROWS)
+        t = min(nt, -(-n // rows) if wx else n // rows)
+        chunk = rows * -(-n // (rows * t)) if wx else -(-n // t)
         me, posted = threading.get_ident(), time.perf_counter()
-        starts = [s for who, s in batch_parallel(work, n, -(-n // t)) if who != me]
+        starts = [s for who, s in batch_parallel(work, n, chunk) if who != me]
         _chain_tried(len(starts) >= t - 1 and all(s is not None and s - posted <= _CHAIN_LATE for s in starts),
                      posted)
+    elif wx:
+        work([(0, n)])
     else:
         with _hold(work_total):
             work([(0, n)])
-    return layers[-1][-1] if sm is None else sm
+    return y if sm is None else sm
 
 
 CHAIN_COLUMNS = False   # the row split: faster on an idle machine (docs/performance.md, h_pred2, 14:49)

@@ -35,8 +35,10 @@ def _torch(x, ws, bs, relus, ceilings):
 @pytest.fixture
 def split(monkeypatch):
     """The chain split at any size (as at batch 32 of the MLP), on 2 or 3 threads, by columns or by
-    rows, never sent to one thread by a late start."""
-    def use(nt, columns=True):
+    rows through BLAS (the transposed small-batch route off), or with ``wx`` on the transposed
+    route (dense._wx_rows, by 16 observations), never sent to one thread by a late start."""
+    def use(nt, columns=True, wx=False):
+        monkeypatch.setattr(dense, "WX", wx)
         monkeypatch.setattr(dense._parallel, "threads", lambda: nt)
         monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 0)
         monkeypatch.setattr(dense, "_CHAIN_LATE", 1e9)
@@ -50,9 +52,9 @@ def split(monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("nt", [1, 2, 3])
 @pytest.mark.parametrize("n", [5, 32, 41])
-@pytest.mark.parametrize("columns", [True, False])
-def test_chain_matches_torch_and_the_layers_one_by_one(split, dtype, nt, n, columns):
-    split(nt, columns)
+@pytest.mark.parametrize("route", ["columns", "rows", "wx"])
+def test_chain_matches_torch_and_the_layers_one_by_one(split, dtype, nt, n, route):
+    split(nt, route == "columns", wx=route == "wx")
     x, ws, bs = _chain(dtype, n)
     relus, ceilings = [True, True, False], [np.inf, 6.0, np.inf]
     bs[1] = None
@@ -69,8 +71,9 @@ def test_chain_matches_torch_and_the_layers_one_by_one(split, dtype, nt, n, colu
         np.testing.assert_allclose(y, h, rtol=1e-5, atol=1e-6)
 
 
-def test_one_thread_chain_is_the_layers_bit_for_bit(split):
-    split(1)
+@pytest.mark.parametrize("wx", [False, True])
+def test_one_thread_chain_is_the_layers_bit_for_bit(split, wx):
+    split(1, wx=wx)
     for dtype in (np.float32, np.float64):
         x, ws, bs = _chain(dtype, 32, seed=1)
         y = fc_forward(x, ws, bs, relu=[True, False, True], ceiling=[np.inf] * 3)
@@ -80,10 +83,10 @@ def test_one_thread_chain_is_the_layers_bit_for_bit(split):
         np.testing.assert_array_equal(y, h)
 
 
-@pytest.mark.parametrize("columns", [True, False])
+@pytest.mark.parametrize("columns", ["columns", "rows", "wx"])
 def test_one_hand_off_for_the_chain_and_blas_restored(split, monkeypatch, columns):
     from threadpoolctl import ThreadpoolController
-    split(2, columns)
+    split(2, columns == "columns", wx=columns == "wx")
     x, ws, bs = _chain(np.float32, 32, seed=2)
     fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
     before = [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
@@ -97,7 +100,7 @@ def test_one_hand_off_for_the_chain_and_blas_restored(split, monkeypatch, column
     dense._chain_serial_until[0] = 0.0   # a busy machine's worker may have taken no rows above
     fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
     # one hand-off for the chain: a slice of each layer's columns per thread, or 16 rows a thread
-    assert calls == ([(2, 1)] if columns else [(32, 16)])
+    assert calls == ([(2, 1)] if columns == "columns" else [(32, 16)])
     assert [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers] == before
 
 
