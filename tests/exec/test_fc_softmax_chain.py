@@ -29,6 +29,7 @@ def split(request, monkeypatch):
     """One thread (float32 batches of at most 32 on the transposed route, dense._wx_rows), or split
     over two threads: by rows or by columns through BLAS (the transposed route off), or on the
     transposed route by 16 observations."""
+    monkeypatch.setattr(dense, "_WX_MIN_OUT", 1)   # the transposed route at these widths too
     if request.param != "one thread":
         monkeypatch.setattr(dense._parallel, "threads", lambda: 2)
         monkeypatch.setattr(dense, "_chain_tried", lambda *a: None)   # no back-off: the same slices every call

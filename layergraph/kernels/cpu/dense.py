@@ -97,13 +97,15 @@ def _x2(x, w, name):
 # as its "pixels", 6 of them broadcast against 16 columns of x^T per step, 12 accumulators in
 # registers), ran the 784 -> 512 and 512 -> 512 layers at 92-99 GFLOP/s on one thread, W read as it
 # is stored: nothing packed or kept (docs/performance.md, session 19). From 48 rows OpenBLAS caught
-# up, so float32 batches of at most _WX_MAX_ROWS rows take this route (WX = False: BLAS). Every
+# up, so float32 batches of at most _WX_MAX_ROWS rows into at least _WX_MIN_OUT outputs take this
+# route (_wx_ok; WX = False: BLAS). Every
 # output element is one sum over the inputs in their order, whoever computes it, so the result
 # does not depend on the split. A chain of layers stays transposed between its layers (each
 # layer's y^T the next one's x^T), x^T padded with zero columns to a multiple of 16; split over the
 # pool by 16 observations (columns of x^T), each thread its columns through every layer.
 WX = True
 _WX_MAX_ROWS = 32
+_WX_MIN_OUT = 128
 
 
 @njit(cache=True, nogil=True)
@@ -150,16 +152,24 @@ def _wx_rows(w, xt, bias, relu, hi, yt, c0, c1):
 
 @njit(cache=True, nogil=True)
 def _transpose(a, out, r0, r1, c0, c1):
-    """out[i, j] = a[j, i] for r0 <= i < r1, c0 <= j < c1 (the rest of out untouched); out's rows
-    written one after another (2x faster than a's rows read so, for x^T at batch 32)."""
-    for i in range(r0, r1):
-        dst = out[i]
+    """out[i, j] = a[j, i] for r0 <= i < r1, c0 <= j < c1 (the rest of out untouched), in blocks of
+    16 rows of out: each of a's rows read a cache line at a time, the block's rows of out in L1.
+    (Reading a's column for each row of out ran into cache-set conflicts when a's rows are a
+    multiple of 4 KB apart: 250 us for the seed CNN's 32 x 2048 input, 16 this way.)"""
+    for i0 in range(r0, r1, 16):
+        i1 = min(i0 + 16, r1)
         for j in range(c0, c1):
-            dst[j] = a[j, i]
+            src = a[j]
+            for i in range(i0, i1):
+                out[i, j] = src[i]
 
 
-def _wx_ok(x2):
-    return WX and x2.dtype == np.float32 and 0 < x2.shape[0] <= _WX_MAX_ROWS
+def _wx_ok(x2, out):
+    """Whether a forward of x2 whose first layer has ``out`` outputs takes the transposed route:
+    float32, 1 to _WX_MAX_ROWS rows, and at least _WX_MIN_OUT outputs, so that the product, not
+    the transposes of x in and y out, is the cost (a classifier head of 10 outputs on 2048
+    features: 50 us through BLAS, 85-250 us for x^T alone, its rows 8 KB apart)."""
+    return WX and x2.dtype == np.float32 and 0 < x2.shape[0] <= _WX_MAX_ROWS and out >= _WX_MIN_OUT
 
 
 def _wx_buffer(rows, npad, zero=False):
@@ -215,7 +225,7 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf, softmax=False):
     if softmax:
         raise ValueError("fc_forward: softmax=True takes a chain (lists of weights, biases, relu flags and ceilings).")
     x, x2, w = _x2(x, w, "fc_forward")
-    if _wx_ok(x2):   # a chain of one: the transposed product and its split (_chain_forward)
+    if _wx_ok(x2, w.shape[0]):   # a chain of one: the transposed product and its split (_chain_forward)
         return _chain_forward(x, [w], [b], [relu], [ceiling])
     n = x2.shape[0]
     y = np.empty((n, w.shape[0]), x.dtype)
@@ -301,7 +311,7 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
                          f"({k}); got {len(bs)}, {len(relus)}, {len(ceilings)}.")
     x, x2, w0 = _x2(x, ws[0], "fc_forward")
     n = x2.shape[0]
-    wx = _wx_ok(x2)   # the layers transposed (y^T = W x^T on _wx_rows), each layer's y^T Out x npad
+    wx = _wx_ok(x2, w0.shape[0])   # the layers transposed (y^T = W x^T on _wx_rows), each layer's y^T Out x npad
     npad = -(-n // 16) * 16
     layers, width, work_total = [], x2.shape[1], 0
     for w, b, r, c in zip(ws, bs, relus, ceilings):

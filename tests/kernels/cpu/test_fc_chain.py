@@ -39,6 +39,7 @@ def split(monkeypatch):
     route (dense._wx_rows, by 16 observations), never sent to one thread by a late start."""
     def use(nt, columns=True, wx=False):
         monkeypatch.setattr(dense, "WX", wx)
+        monkeypatch.setattr(dense, "_WX_MIN_OUT", 1)   # on that route every layer, the chain's last ones alone too
         monkeypatch.setattr(dense._parallel, "threads", lambda: nt)
         monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 0)
         monkeypatch.setattr(dense, "_CHAIN_LATE", 1e9)

@@ -24,6 +24,7 @@ def _torch(x, w, b, relu, ceiling):
 def threads(monkeypatch):
     """Split over nt threads whenever the route allows it (no back-off, no size floor)."""
     def use(nt):
+        monkeypatch.setattr(dense, "_WX_MIN_OUT", 1)   # every layer, so that partial row blocks are met
         monkeypatch.setattr(dense._parallel, "threads", lambda: nt)
         monkeypatch.setattr(dense, "_MIN_COLUMN_WORK", 0)
         monkeypatch.setattr(dense, "_chain_tried", lambda *a: None)
@@ -100,13 +101,18 @@ def test_which_batches_take_the_route(monkeypatch):
     def refuse(*a):
         raise AssertionError("the transposed route ran")
     g = np.random.default_rng(2)
-    w = g.standard_normal((20, 12))
+    w = g.standard_normal((dense._WX_MIN_OUT, 12))
     monkeypatch.setattr(dense, "_wx_rows", refuse)
-    for x in (g.standard_normal((8, 12)),                           # float64: BLAS
-              g.standard_normal((dense._WX_MAX_ROWS + 1, 12)).astype(np.float32)):   # too many rows
-        np.testing.assert_allclose(fc_forward(x, w.astype(x.dtype), None), x @ w.T.astype(x.dtype), rtol=1e-5,
-                                   atol=1e-5)
+    for x, wi in ((g.standard_normal((8, 12)), w),                                            # float64: BLAS
+                  (g.standard_normal((dense._WX_MAX_ROWS + 1, 12)).astype(np.float32), w),    # too many rows
+                  (g.standard_normal((8, 12)).astype(np.float32), w[:dense._WX_MIN_OUT - 1])):  # too few outputs
+        wi = wi.astype(x.dtype)
+        w2 = g.standard_normal((3, wi.shape[0])).astype(x.dtype)
+        np.testing.assert_allclose(fc_forward(x, wi, None), x @ wi.T, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(fc_forward(x, [wi, w2], [None, None], relu=[True, False], ceiling=[np.inf] * 2),
+                                   np.maximum(x @ wi.T, 0) @ w2.T, rtol=1e-4, atol=1e-4)
     monkeypatch.undo()
+    monkeypatch.setattr(dense, "_WX_MIN_OUT", 1)
     # images (N x C x H x W, read as their row-major flatten) and weights given as a strided view
     x = g.standard_normal((6, 2, 3, 2)).astype(np.float32)
     wt = np.asfortranarray(g.standard_normal((9, 12)).astype(np.float32))
