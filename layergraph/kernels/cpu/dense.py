@@ -172,10 +172,10 @@ def _wx_ok(x2, out):
     return WX and x2.dtype == np.float32 and 0 < x2.shape[0] <= _WX_MAX_ROWS and out >= _WX_MIN_OUT
 
 
-def _wx_buffer(rows, npad, zero=False):
+def _wx_buffer(rows, npad):
     """A rows x npad float32 array starting on a 64-byte boundary, so that each 16 columns of a
     row are one cache line (numpy's 16-byte alignment split them over two: 5-8 % slower)."""
-    buf = (np.zeros if zero else np.empty)(rows * npad + 16, np.float32)
+    buf = np.empty(rows * npad + 16, np.float32)
     a = (-buf.ctypes.data // 4) % 16
     return buf[a:a + rows * npad].reshape(rows, npad)
 
@@ -313,24 +313,32 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
     n = x2.shape[0]
     wx = _wx_ok(x2, w0.shape[0])   # the layers transposed (y^T = W x^T on _wx_rows), each layer's y^T Out x npad
     npad = -(-n // 16) * 16
-    layers, width, work_total = [], x2.shape[1], 0
+    specs, width, work_total = [], x2.shape[1], 0
     for w, b, r, c in zip(ws, bs, relus, ceilings):
         w = like(w, x, "w")
         if w.ndim != 2 or w.shape[1] != width:
             raise ValueError(f"fc_forward: weights {w.shape} do not fit input size {width} (expected Out x In).")
         bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))
-        layers.append((w, bias, bool(r), x.dtype.type(relu_ceiling("fc_forward", c)),
-                       _wx_buffer(w.shape[0], npad) if wx else np.empty((n, w.shape[0]), x.dtype)))
+        specs.append((w, bias, bool(r), x.dtype.type(relu_ceiling("fc_forward", c))))
         work_total += n * w.shape[0] * width
         width = w.shape[0]
+    if wx:   # x^T and every layer's y^T in one aligned buffer (an allocation and its alignment: 5 us each)
+        buf = _wx_buffer(x2.shape[1] + sum(sp[0].shape[0] for sp in specs), npad)
+        xt, at, outs = buf[:x2.shape[1]], x2.shape[1], []
+        if npad > n:
+            xt[:, n:] = 0
+        for sp in specs:
+            outs.append(buf[at:at + sp[0].shape[0]])
+            at += sp[0].shape[0]
+    else:
+        outs = [np.empty((n, sp[0].shape[0]), x.dtype) for sp in specs]
+    layers = [sp + (o,) for sp, o in zip(specs, outs)]
     y = np.empty((n, width), x.dtype) if wx else layers[-1][-1]
     sm = None
     if softmax:
         from .softmax import _softmax_f
         sm = np.empty_like(y)
         y3, sm3 = y.reshape(n, width, 1), sm.reshape(n, width, 1)   # softmax_forward's N x C x 1
-    if wx:
-        xt = _wx_buffer(x2.shape[1], npad, zero=True)
 
     def work(chunks):
         start = None
@@ -370,8 +378,11 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
         chunk = rows * -(-n // (rows * t)) if wx else -(-n // t)
         me, posted = threading.get_ident(), time.perf_counter()
         starts = [s for who, s in batch_parallel(work, n, chunk) if who != me]
-        _chain_tried(len(starts) >= t - 1 and all(s is not None and s - posted <= _CHAIN_LATE for s in starts),
-                     posted)
+        # a late worker counts against the BLAS split (the caller's two 16-row products then cost 1.2x
+        # one 32-row product); on the transposed route 16 columns cost half of 32, so only a worker
+        # that took nothing does (the hand-off was all it cost)
+        _chain_tried(len(starts) >= t - 1 and all(s is not None and (wx or s - posted <= _CHAIN_LATE)
+                                                  for s in starts), posted)
     elif wx:
         work([(0, n)])
     else:
