@@ -261,14 +261,17 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf, softmax=False):
 _CHAIN_MIN_ROWS = 8
 # The row split pays only where the pool's worker runs at once beside the caller (an idle core).
 # On a busy machine it started late or not at all (then the caller ran both halves as 16-row
-# products: 1.12x the CPU time of one thread on all 32 rows, load 2.4-3.0), so a split whose worker
-# began its rows more than _CHAIN_LATE seconds after the hand-off (about 20 us on the idle 2-core
-# VM), or took none, sends the chains of the next _CHAIN_BACKOFF seconds to one thread (whole
-# batch, one product a layer); then the split is tried again. Each failed try in a row doubles
-# that time, up to _CHAIN_BACKOFF_MAX (a machine that stays busy pays for fewer tries); one that
-# succeeds sets it back. A worker that has slept longer than _CHAIN_COLD seconds (after a back-off,
-# or between a user's calls) may wake late on an idle machine too (a halted vCPU): its try is not
-# counted, so that the back-off does not keep itself going on a quiet machine.
+# products: 1.12x the CPU time of one thread on all 32 rows, load 2.4-3.0), so a BLAS split of
+# fewer than _MIN_ROWS rows a thread whose worker began its rows more than _CHAIN_LATE seconds
+# after the hand-off (about 20 us on the idle 2-core Zen 2 VM), or any split whose worker took
+# none, sends the chains of the next _CHAIN_BACKOFF seconds to one thread (whole batch, one
+# product a layer); then the split is tried again. (Lateness counted at any size, session 19's
+# Zen 3 VM, whose worker woke 64-150 us after the hand-off, ran batch 128's split, 64 rows a
+# thread, on one thread most of the time: 2.4 ms against 1.6 with the split.) Each failed try in
+# a row doubles that time, up to _CHAIN_BACKOFF_MAX (a machine that stays busy pays for fewer
+# tries); one that succeeds sets it back. A worker that has slept longer than _CHAIN_COLD seconds
+# (after a back-off, or between a user's calls) may wake late on an idle machine too (a halted
+# vCPU): its try is not counted, so that the back-off does not keep itself going on a quiet machine.
 _CHAIN_LATE = 100e-6
 _CHAIN_BACKOFF = 0.1
 _CHAIN_BACKOFF_MAX = 1.6
@@ -378,10 +381,12 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
         chunk = rows * -(-n // (rows * t)) if wx else -(-n // t)
         me, posted = threading.get_ident(), time.perf_counter()
         starts = [s for who, s in batch_parallel(work, n, chunk) if who != me]
-        # a late worker counts against the BLAS split (the caller's two 16-row products then cost 1.2x
-        # one 32-row product); on the transposed route 16 columns cost half of 32, so only a worker
-        # that took nothing does (the hand-off was all it cost)
-        _chain_tried(len(starts) >= t - 1 and all(s is not None and (wx or s - posted <= _CHAIN_LATE)
+        # a late worker counts against a BLAS split of small slices (the caller's two 16-row products
+        # then cost 1.2x one 32-row product); on the transposed route 16 columns cost half of 32, and a
+        # BLAS slice of _MIN_ROWS rows or more about half of twice as many, so there only a worker that
+        # took nothing does (the hand-off was all it cost; a late one still took its slice off the caller)
+        late = not wx and chunk < _MIN_ROWS
+        _chain_tried(len(starts) >= t - 1 and all(s is not None and (not late or s - posted <= _CHAIN_LATE)
                                                   for s in starts), posted)
     elif wx:
         work([(0, n)])

@@ -4,6 +4,7 @@ layer's columns before the next (``_chain_columns``, CHAIN_COLUMNS) or by rows, 
 rows through every layer): torch's linear / relu / hardtanh values, float32 and float64, on one
 thread and split both ways; the same values as the layers one by one; the fall-back to one thread
 after a late worker or a wait that yielded; BLAS's thread count restored; clear errors."""
+import threading
 import time
 
 import numpy as np
@@ -134,6 +135,32 @@ def test_a_late_worker_sends_the_next_chains_to_one_thread(split, monkeypatch):
     dense._chain_tried(False, time.perf_counter())
     assert dense._chain_serial_until[0] == 0.0
     dense._chain_tried(False, time.perf_counter())   # right after a split: counted
+    assert dense._chain_serial_until[0] > 0
+
+
+@pytest.mark.parametrize("n, wx", [(128, False), (32, True)])
+def test_a_late_worker_that_took_its_rows_keeps_a_large_split(split, monkeypatch, n, wx):
+    """Lateness counts only against a BLAS split of fewer than _MIN_ROWS rows a thread: at 64 rows a
+    thread, or on the transposed route, a worker that took its slice, however late, paid."""
+    split(2, columns=False, wx=wx)
+    monkeypatch.setattr(dense, "_CHAIN_LATE", -1.0)   # every start counts as late where lateness counts
+    x, ws, bs = _chain(np.float32, n, seed=6)
+    calls = []
+    real = dense.batch_parallel
+
+    def both(work, m, chunk):   # the worker's slice taken, late or not
+        calls.append((m, chunk))
+        return real(work, m, chunk)
+    monkeypatch.setattr(dense, "batch_parallel", both)
+    for _ in range(3):
+        y = fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
+    assert len(calls) == 3 and dense._chain_serial_until[0] == 0.0
+    np.testing.assert_allclose(y, _torch(x, ws, bs, [True] * 3, [np.inf] * 3), rtol=1e-4, atol=1e-5)
+    # a worker that took nothing: one thread for a while
+    me = threading.get_ident()
+    monkeypatch.setattr(dense, "batch_parallel", lambda work, m, chunk: [
+        work([(lo, min(lo + chunk, m)) for lo in range(0, m, chunk)]), (me + 1, None)])
+    fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
     assert dense._chain_serial_until[0] > 0
 
 
