@@ -92,19 +92,20 @@ def _x2(x, w, name):
 
 
 # -- small batches: the products on direct.py's register-blocked kernel (_taps) -----------------------
-# At batch 32 and below, OpenBLAS's single-threaded sgemm of x W^T ran at 55-72 GFLOP/s on the 2-core
-# VM (it packs W, the large operand, in every call); direct.py's kernel, given y^T = W x^T (W's rows
-# as its "pixels", 6 of them broadcast against 16 columns of x^T per step, 12 accumulators in
-# registers), ran the 784 -> 512 and 512 -> 512 layers at 92-99 GFLOP/s on one thread, W read as it
-# is stored: nothing packed or kept (docs/performance.md, session 19). From 48 rows OpenBLAS caught
-# up, so float32 batches of at most _WX_MAX_ROWS rows into at least _WX_MIN_OUT outputs take this
-# route (_wx_ok; WX = False: BLAS). Every
-# output element is one sum over the inputs in their order, whoever computes it, so the result
-# does not depend on the split. A chain of layers stays transposed between its layers (each
-# layer's y^T the next one's x^T), x^T padded with zero columns to a multiple of 16; split over the
-# pool by 16 observations (columns of x^T), each thread its columns through every layer.
+# At batch 32, OpenBLAS's single-threaded sgemm of x W^T ran at 55-72 GFLOP/s on the 2-core VM (it
+# packs W, the large operand, in every call); direct.py's kernel, given y^T = W x^T (W's rows as its
+# "pixels", 6 of them broadcast against 16 columns of x^T per step, 12 accumulators in registers),
+# ran the 784 -> 512 and 512 -> 512 layers at 72-99 GFLOP/s on one thread, W read as it is stored:
+# nothing packed or kept (docs/performance.md, session 19). The batch goes through in blocks of 16
+# observations, each block's x^T (K x 16) and y^T (Out x 16) contiguous: the MLP's chain ran faster
+# than OpenBLAS's up to batch 128 (1.29 against 1.59 ms there, split over 2 threads) and level at
+# 256 and 512, so float32 batches of at most _WX_MAX_ROWS rows into at least _WX_MIN_OUT outputs
+# take this route (_wx_ok; WX = False: BLAS). Every output element is one sum over the inputs in
+# their order, whoever computes it, so the result does not depend on the split. A chain of layers
+# stays transposed between its layers (each layer's y^T the next one's x^T); split over the pool by
+# blocks, each thread its blocks through every layer.
 WX = True
-_WX_MAX_ROWS = 32
+_WX_MAX_ROWS = 128
 _WX_MIN_OUT = 128
 
 
@@ -306,15 +307,15 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
     through softmax.py's kernel too, in the thread that made them (by rows; after the split by
     columns, in the caller), into a new array that is returned (the executor's prediction program,
     a network's softmaxLayer after its fully connected layers: one op call and its checks less).
-    A float32 batch of at most _WX_MAX_ROWS rows runs transposed (_wx_rows), split by 16
-    observations, without BLAS."""
+    A float32 batch of at most _WX_MAX_ROWS rows into a first layer of _WX_MIN_OUT outputs or more
+    runs transposed (_wx_rows), 16 observations a block, the blocks split over the pool, no BLAS."""
     k = len(ws)
     if not (k and len(bs) == k and len(relus) == k and len(ceilings) == k):
         raise ValueError(f"fc_forward: a chain takes as many biases, relu flags and ceilings as weights "
                          f"({k}); got {len(bs)}, {len(relus)}, {len(ceilings)}.")
     x, x2, w0 = _x2(x, ws[0], "fc_forward")
     n = x2.shape[0]
-    wx = _wx_ok(x2, w0.shape[0])   # the layers transposed (y^T = W x^T on _wx_rows), each layer's y^T Out x npad
+    wx = _wx_ok(x2, w0.shape[0])   # the layers transposed (y^T = W x^T on _wx_rows), 16 observations a block
     npad = -(-n // 16) * 16
     specs, width, work_total = [], x2.shape[1], 0
     for w, b, r, c in zip(ws, bs, relus, ceilings):
@@ -325,13 +326,14 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
         specs.append((w, bias, bool(r), x.dtype.type(relu_ceiling("fc_forward", c))))
         work_total += n * w.shape[0] * width
         width = w.shape[0]
-    if wx:   # x^T and every layer's y^T in one aligned buffer (an allocation and its alignment: 5 us each)
-        buf = _wx_buffer(x2.shape[1] + sum(sp[0].shape[0] for sp in specs), npad)
-        xt, at, outs = buf[:x2.shape[1]], x2.shape[1], []
-        if npad > n:
-            xt[:, n:] = 0
+    if wx:   # x^T and every layer's y^T in one aligned buffer, 16 observations a block: block b's
+        # x^T (K x 16) and each layer's y^T (Out x 16) contiguous, at row offsets ``outs`` (an x^T of
+        # npad columns read 16 at a time used a fraction of L1's sets: rows 512 B apart at batch 128)
+        rows = x2.shape[1] + sum(sp[0].shape[0] for sp in specs)
+        buf = _wx_buffer(npad // 16 * rows, 16).reshape(npad // 16, rows, 16)
+        outs, at = [], x2.shape[1]
         for sp in specs:
-            outs.append(buf[at:at + sp[0].shape[0]])
+            outs.append(at)
             at += sp[0].shape[0]
     else:
         outs = [np.empty((n, sp[0].shape[0]), x.dtype) for sp in specs]
@@ -348,14 +350,17 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
         for lo, hi in chunks:
             if start is None:
                 start = time.perf_counter()
-            if wx:   # columns lo:hi of x^T through every layer (lo a multiple of 16), rows lo:hi of y
-                c1 = min(npad, lo + -(-(hi - lo) // 16) * 16)
-                _transpose(x2, xt, 0, xt.shape[0], lo, hi)
-                h = xt
-                for w, bias, relu, top, yt in layers:
-                    _wx_rows(w, h, bias, relu, top, yt, lo, c1)
+            if wx:   # observations lo:hi (at most 16, lo a multiple of 16) through every layer, in block lo // 16
+                blk, m = buf[lo // 16], hi - lo
+                h = blk[:x2.shape[1]]
+                if m < 16:
+                    h[:, m:] = 0
+                _transpose(x2[lo:hi], h, 0, h.shape[0], 0, m)
+                for w, bias, relu, top, at in layers:
+                    yt = blk[at:at + w.shape[0]]
+                    _wx_rows(w, h, bias, relu, top, yt, 0, 16)
                     h = yt
-                _transpose(h, y, lo, hi, 0, width)
+                _transpose(h, y[lo:hi], 0, m, 0, width)
             else:
                 h = x2[lo:hi]
                 for w, bias, relu, top, yl in layers:
@@ -378,7 +383,7 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
     elif (nt > 1 and n > rows and n >= 2 * _CHAIN_MIN_ROWS and work_total >= _MIN_COLUMN_WORK
             and time.perf_counter() >= _chain_serial_until[0]):
         t = min(nt, -(-n // rows) if wx else n // rows)
-        chunk = rows * -(-n // (rows * t)) if wx else -(-n // t)
+        chunk = 16 if wx else -(-n // t)
         me, posted = threading.get_ident(), time.perf_counter()
         starts = [s for who, s in batch_parallel(work, n, chunk) if who != me]
         # a late worker counts against a BLAS split of small slices (the caller's two 16-row products
@@ -389,7 +394,7 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
         _chain_tried(len(starts) >= t - 1 and all(s is not None and (not late or s - posted <= _CHAIN_LATE)
                                                   for s in starts), posted)
     elif wx:
-        work([(0, n)])
+        work([(lo, min(lo + 16, n)) for lo in range(0, n, 16)])
     else:
         with _hold(work_total):
             work([(0, n)])

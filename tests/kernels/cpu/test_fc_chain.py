@@ -146,18 +146,17 @@ def test_a_late_worker_that_took_its_rows_keeps_a_large_split(split, monkeypatch
     monkeypatch.setattr(dense, "_CHAIN_LATE", -1.0)   # every start counts as late where lateness counts
     x, ws, bs = _chain(np.float32, n, seed=6)
     calls = []
-    real = dense.batch_parallel
+    me = threading.get_ident()
 
-    def both(work, m, chunk):   # the worker's slice taken, late or not
+    def both(work, m, chunk):   # every slice run here; a worker reported as having taken one, late
         calls.append((m, chunk))
-        return real(work, m, chunk)
+        return [work([(lo, min(lo + chunk, m)) for lo in range(0, m, chunk)]), (me + 1, time.perf_counter())]
     monkeypatch.setattr(dense, "batch_parallel", both)
     for _ in range(3):
         y = fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)
     assert len(calls) == 3 and dense._chain_serial_until[0] == 0.0
     np.testing.assert_allclose(y, _torch(x, ws, bs, [True] * 3, [np.inf] * 3), rtol=1e-4, atol=1e-5)
     # a worker that took nothing: one thread for a while
-    me = threading.get_ident()
     monkeypatch.setattr(dense, "batch_parallel", lambda work, m, chunk: [
         work([(lo, min(lo + chunk, m)) for lo in range(0, m, chunk)]), (me + 1, None)])
     fc_forward(x, ws, bs, relu=[True] * 3, ceiling=[np.inf] * 3)

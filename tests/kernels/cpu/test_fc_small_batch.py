@@ -32,7 +32,7 @@ def threads(monkeypatch):
     return use
 
 
-@pytest.mark.parametrize("n", [1, 5, 16, 17, 31, 32])
+@pytest.mark.parametrize("n", [1, 5, 16, 17, 31, 32, 100, 128])
 @pytest.mark.parametrize("sizes", [(3, 1), (5, 7), (100, 13), (64, 33), (784, 512)])
 @pytest.mark.parametrize("act", [(False, np.inf), (True, np.inf), (True, 0.5)])
 @pytest.mark.parametrize("nt", [1, 2])
