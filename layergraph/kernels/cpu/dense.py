@@ -103,7 +103,10 @@ def _x2(x, w, name):
 # take this route (_wx_ok; WX = False: BLAS). Every output element is one sum over the inputs in
 # their order, whoever computes it, so the result does not depend on the split. A chain of layers
 # stays transposed between its layers (each layer's y^T the next one's x^T); split over the pool by
-# blocks, each thread its blocks through every layer.
+# blocks, each thread its blocks through every layer. Only a chain (lists of weights, the
+# executor's prediction program; a list of one too) takes it: one layer at a time, as training's
+# forward calls it, paid a transpose in and out and a hand-off per layer and made the MLP's
+# training step 1.09-1.21x slower (ab.py, session 19).
 WX = True
 _WX_MAX_ROWS = 128
 _WX_MIN_OUT = 128
@@ -226,8 +229,6 @@ def fc_forward(x, w, b, relu=False, ceiling=np.inf, softmax=False):
     if softmax:
         raise ValueError("fc_forward: softmax=True takes a chain (lists of weights, biases, relu flags and ceilings).")
     x, x2, w = _x2(x, w, "fc_forward")
-    if _wx_ok(x2, w.shape[0]):   # a chain of one: the transposed product and its split (_chain_forward)
-        return _chain_forward(x, [w], [b], [relu], [ceiling])
     n = x2.shape[0]
     y = np.empty((n, w.shape[0]), x.dtype)
     bias = np.zeros(0, x.dtype) if b is None else like(b, x, "b", (w.shape[0],))

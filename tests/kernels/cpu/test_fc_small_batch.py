@@ -1,8 +1,9 @@
-"""The fully connected layer's forward at small float32 batches (kernels/cpu/dense.py WX,
-_wx_rows): y^T = W x^T on direct.py's register-blocked kernel, one layer or a chain, on one thread
-or split by 16 observations. torch's linear / relu / hardtanh values at shapes with partial
-blocks of rows and columns; the BLAS route's values; the same bits however it is split; NaN as the
-BLAS route's epilogue takes it; which batches take the route."""
+"""The fully connected layers' forward at small float32 batches (kernels/cpu/dense.py WX,
+_wx_rows): y^T = W x^T on direct.py's register-blocked kernel, for a chain (lists of weights, one
+layer too; a single layer's fc_forward stays on BLAS), on one thread or split by 16 observations.
+torch's linear / relu / hardtanh values at shapes with partial blocks of rows and columns; the BLAS
+route's values; the same bits however it is split; NaN as the BLAS route's epilogue takes it;
+which batches take the route."""
 import numpy as np
 import pytest
 import torch
@@ -49,7 +50,7 @@ def test_small_batch_forward_matches_torch_and_blas(threads, n, sizes, act, nt):
     dense_rows = lambda *a: calls.append(1) or real(*a)   # noqa: E731
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(dense, "_wx_rows", dense_rows)
-        y = fc_forward(x, w, b, relu=relu, ceiling=ceiling)
+        y = fc_forward(x, [w], [b], relu=[relu], ceiling=[ceiling])
     assert calls, "the transposed route did not run"
     assert y.shape == (n, out) and y.dtype == np.float32 and y.flags.c_contiguous
     np.testing.assert_allclose(y, _torch(x, w, b, relu, ceiling), rtol=1e-4, atol=2e-5)
@@ -85,7 +86,7 @@ def test_nan_and_inf_as_the_blas_route_gives_them(threads, nt):
     x[3, 5], x[7, 0], x[11, 2] = np.nan, np.inf, -np.inf
     w = g.standard_normal((30, 40)).astype(np.float32)
     for relu, ceiling in ((False, np.inf), (True, np.inf), (True, 6.0)):
-        y = fc_forward(x, w, None, relu=relu, ceiling=ceiling)
+        y = fc_forward(x, [w], [None], relu=[relu], ceiling=[ceiling])
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(dense, "WX", False)
             want = fc_forward(x, w, None, relu=relu, ceiling=ceiling)
@@ -111,10 +112,13 @@ def test_which_batches_take_the_route(monkeypatch):
         np.testing.assert_allclose(fc_forward(x, wi, None), x @ wi.T, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(fc_forward(x, [wi, w2], [None, None], relu=[True, False], ceiling=[np.inf] * 2),
                                    np.maximum(x @ wi.T, 0) @ w2.T, rtol=1e-4, atol=1e-4)
+    x = g.standard_normal((8, 12)).astype(np.float32)   # one layer alone: BLAS
+    np.testing.assert_allclose(fc_forward(x, w.astype(np.float32), None), x @ w.T.astype(np.float32), rtol=1e-5,
+                               atol=1e-5)
     monkeypatch.undo()
     monkeypatch.setattr(dense, "_WX_MIN_OUT", 1)
     # images (N x C x H x W, read as their row-major flatten) and weights given as a strided view
     x = g.standard_normal((6, 2, 3, 2)).astype(np.float32)
     wt = np.asfortranarray(g.standard_normal((9, 12)).astype(np.float32))
-    y = fc_forward(x, wt, np.arange(9, dtype=np.float32))
+    y = fc_forward(x, [wt], [np.arange(9, dtype=np.float32)], relu=[False], ceiling=[np.inf])
     np.testing.assert_allclose(y, x.reshape(6, -1) @ wt.T + np.arange(9), rtol=1e-5, atol=1e-5)
