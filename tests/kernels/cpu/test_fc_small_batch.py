@@ -6,19 +6,14 @@ route's values; the same bits however it is split; NaN as the BLAS route's epilo
 which batches take the route."""
 import numpy as np
 import pytest
-import torch
+from test_fc_chain import _torch as _torch_chain   # torch's layers one after another, in float64
 
 from layergraph.kernels.cpu import dense
 from layergraph.kernels.cpu.dense import fc_forward
 
 
 def _torch(x, w, b, relu, ceiling):
-    h = torch.nn.functional.linear(torch.tensor(x.reshape(x.shape[0], -1), dtype=torch.float64),
-                                   torch.tensor(w, dtype=torch.float64),
-                                   None if b is None else torch.tensor(b, dtype=torch.float64))
-    if relu:
-        h = torch.relu(h) if ceiling == np.inf else torch.nn.functional.hardtanh(h, 0.0, ceiling)
-    return h.numpy()
+    return _torch_chain(x.reshape(x.shape[0], -1), [w], [b], [relu], [ceiling])
 
 
 @pytest.fixture
