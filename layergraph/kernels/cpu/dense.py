@@ -8,6 +8,9 @@ conventions.fc_weights_to_internal prepares the weights for); w Out x In; b (Out
       input); relu_out: the fused forward's y, dy given at the ReLU's output (its mask applied
       first: dy where 0 < y < ceiling, else 0; the executor's fc -> ReLU training fusion)
 
+A chain's float32 forward of at most 128 observations runs as y^T = W x^T on direct.py's
+register-blocked kernel instead of BLAS (_wx_rows; see "small batches" below).
+
 The batch is split over the kernels' thread pool with a single-threaded BLAS in each thread
 (_parallel.py): a multi-threaded OpenBLAS product here left OpenBLAS's threads spinning into
 the next kernels of a training step, which made the whole step up to 1.7x slower on the
@@ -330,8 +333,8 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
     if wx:   # x^T and every layer's y^T in one aligned buffer, 16 observations a block: block b's
         # x^T (K x 16) and each layer's y^T (Out x 16) contiguous, at row offsets ``outs`` (an x^T of
         # npad columns read 16 at a time used a fraction of L1's sets: rows 512 B apart at batch 128)
-        rows = x2.shape[1] + sum(sp[0].shape[0] for sp in specs)
-        buf = _wx_buffer(npad // 16 * rows, 16).reshape(npad // 16, rows, 16)
+        height = x2.shape[1] + sum(sp[0].shape[0] for sp in specs)
+        buf = _wx_buffer(npad // 16 * height, 16).reshape(npad // 16, height, 16)
         outs, at = [], x2.shape[1]
         for sp in specs:
             outs.append(at)
