@@ -26,7 +26,7 @@ def _chain(g, n, widths, dtype):
 
 @pytest.fixture(params=["one thread", "rows", "columns", "transposed"])
 def split(request, monkeypatch):
-    """One thread (float32 batches of at most 32 on the transposed route, dense._wx_rows), or split
+    """One thread (float32 batches of at most 128 on the transposed route, dense._wx_rows), or split
     over two threads: by rows or by columns through BLAS (the transposed route off), or on the
     transposed route by 16 observations."""
     monkeypatch.setattr(dense, "_WX_MIN_OUT", 1)   # the transposed route at these widths too

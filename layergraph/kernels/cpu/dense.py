@@ -113,15 +113,16 @@ def _x2(x, w, name):
 WX = True
 _WX_MAX_ROWS = 128
 _WX_MIN_OUT = 128
+_WX_BLOCK = 16   # observations a block: _taps's vector of 16 float32
 
 
 @njit(cache=True, nogil=True)
-def _wx_rows(w, xt, bias, relu, hi, yt, c0, c1):
-    """yt[:, c0:c1] = act(w @ xt[:, c0:c1] + bias[:, None]): w Out x K, xt K x Np, yt Out x Np
-    (float32, C-contiguous; c0 and Np multiples of 16, c1 <= Np), bias (Out,) or empty; act: ReLU
-    (NaN gives 0) clipped at hi when relu, else none. Blocks of 6, 4, 2, 1 rows of w, each against
-    16 columns at a time (_taps: the block's accumulators in registers through the K inputs), each
-    block's bias and ReLU while it is in cache."""
+def _wx_rows(w, xt, bias, relu, hi, yt):
+    """yt = act(w @ xt + bias[:, None]): w Out x K, xt K x Np, yt Out x Np (float32, C-contiguous,
+    Np a multiple of 16; the chain's blocks: Np = 16), bias (Out,) or empty; act: ReLU (NaN gives
+    0) clipped at hi when relu, else none. Blocks of 6, 4, 2, 1 rows of w, each against 16 columns
+    at a time (_taps: the block's accumulators in registers through the K inputs), each block's
+    bias and ReLU while it is in cache."""
     out, k = w.shape
     npad = xt.shape[1]
     wf = w.reshape(-1)
@@ -134,7 +135,7 @@ def _wx_rows(w, xt, bias, relu, hi, yt, c0, c1):
         left = out - r
         # 7 or 8 rows left as 4 + 2 + 1 or 4 + 4 (a block of 1 or 2 runs at a fraction of the speed)
         m = 6 if (left >= 9 or left == 6) else (4 if left >= 4 else (2 if left >= 2 else 1))
-        for n0 in range(c0, c1, 16):
+        for n0 in range(0, npad, 16):
             if m == 6:
                 _taps(6, yf, r * npad + n0, npad, wf, r * k, k, k, 1, 1, 0, 0, xf, n0, npad)
             elif m == 4:
@@ -147,10 +148,10 @@ def _wx_rows(w, xt, bias, relu, hi, yt, c0, c1):
             row = yt[i]
             if has_b:
                 b = bias[i]
-                for q in range(c0, c1):
+                for q in range(npad):
                     row[q] = row[q] + b
             if relu:
-                for q in range(c0, c1):
+                for q in range(npad):
                     t = row[q]
                     t = t if t > z else z
                     row[q] = t if t < hi else hi
@@ -179,12 +180,13 @@ def _wx_ok(x2, out):
     return WX and x2.dtype == np.float32 and 0 < x2.shape[0] <= _WX_MAX_ROWS and out >= _WX_MIN_OUT
 
 
-def _wx_buffer(rows, npad):
-    """A rows x npad float32 array starting on a 64-byte boundary, so that each 16 columns of a
-    row are one cache line (numpy's 16-byte alignment split them over two: 5-8 % slower)."""
-    buf = np.empty(rows * npad + 16, np.float32)
+def _wx_buffer(shape):
+    """A float32 array of ``shape`` starting on a 64-byte boundary, so that a row of 16 values is
+    one cache line (numpy's 16-byte alignment split them over two: 5-8 % slower)."""
+    size = int(np.prod(shape))
+    buf = np.empty(size + 16, np.float32)
     a = (-buf.ctypes.data // 4) % 16
-    return buf[a:a + rows * npad].reshape(rows, npad)
+    return buf[a:a + size].reshape(shape)
 
 
 def _split(n):
@@ -320,7 +322,6 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
     x, x2, w0 = _x2(x, ws[0], "fc_forward")
     n = x2.shape[0]
     wx = _wx_ok(x2, w0.shape[0])   # the layers transposed (y^T = W x^T on _wx_rows), 16 observations a block
-    npad = -(-n // 16) * 16
     specs, width, work_total = [], x2.shape[1], 0
     for w, b, r, c in zip(ws, bs, relus, ceilings):
         w = like(w, x, "w")
@@ -330,11 +331,11 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
         specs.append((w, bias, bool(r), x.dtype.type(relu_ceiling("fc_forward", c))))
         work_total += n * w.shape[0] * width
         width = w.shape[0]
-    if wx:   # x^T and every layer's y^T in one aligned buffer, 16 observations a block: block b's
-        # x^T (K x 16) and each layer's y^T (Out x 16) contiguous, at row offsets ``outs`` (an x^T of
-        # npad columns read 16 at a time used a fraction of L1's sets: rows 512 B apart at batch 128)
-        height = x2.shape[1] + sum(sp[0].shape[0] for sp in specs)
-        buf = _wx_buffer(npad // 16 * height, 16).reshape(npad // 16, height, 16)
+    if wx:   # x^T and every layer's y^T in one aligned buffer, _WX_BLOCK observations a block: block
+        # b's x^T (K x 16) and each layer's y^T (Out x 16) contiguous, at row offsets ``outs`` (one x^T
+        # of all columns read 16 at a time used a fraction of L1's sets: rows 512 B apart at batch 128)
+        blocks = -(-n // _WX_BLOCK)
+        buf = _wx_buffer((blocks, x2.shape[1] + sum(sp[0].shape[0] for sp in specs), _WX_BLOCK))
         outs, at = [], x2.shape[1]
         for sp in specs:
             outs.append(at)
@@ -354,15 +355,15 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
         for lo, hi in chunks:
             if start is None:
                 start = time.perf_counter()
-            if wx:   # observations lo:hi (at most 16, lo a multiple of 16) through every layer, in block lo // 16
-                blk, m = buf[lo // 16], hi - lo
+            if wx:   # observations lo:hi (one block's, lo a multiple of _WX_BLOCK) through every layer
+                blk, m = buf[lo // _WX_BLOCK], hi - lo
                 h = blk[:x2.shape[1]]
-                if m < 16:
+                if m < _WX_BLOCK:
                     h[:, m:] = 0
                 _transpose(x2[lo:hi], h, 0, h.shape[0], 0, m)
                 for w, bias, relu, top, at in layers:
                     yt = blk[at:at + w.shape[0]]
-                    _wx_rows(w, h, bias, relu, top, yt, 0, 16)
+                    _wx_rows(w, h, bias, relu, top, yt)
                     h = yt
                 _transpose(h, y[lo:hi], 0, m, 0, width)
             else:
@@ -377,28 +378,27 @@ def _chain_forward(x, ws, bs, relus, ceilings, softmax=False):
         return threading.get_ident(), start
 
     nt = _parallel.threads()
-    # the transposed chain splits by 16 observations (x^T's column blocks), BLAS's by _CHAIN_MIN_ROWS
-    rows = 16 if wx else _CHAIN_MIN_ROWS
+    # the transposed chain splits by its blocks (at least two), BLAS's by _CHAIN_MIN_ROWS rows a thread
     if CHAIN_COLUMNS and not wx and nt > 1 and work_total >= _MIN_COLUMN_WORK \
             and time.perf_counter() >= _chain_serial_until[0]:
         _chain_columns(x2, layers, nt)
         if sm is not None and n:
             _softmax_f(0, n, y3, sm3)
-    elif (nt > 1 and n > rows and n >= 2 * _CHAIN_MIN_ROWS and work_total >= _MIN_COLUMN_WORK
+    elif (nt > 1 and (blocks > 1 if wx else n >= 2 * _CHAIN_MIN_ROWS) and work_total >= _MIN_COLUMN_WORK
             and time.perf_counter() >= _chain_serial_until[0]):
-        t = min(nt, -(-n // rows) if wx else n // rows)
-        chunk = 16 if wx else -(-n // t)
+        t = min(nt, blocks) if wx else min(nt, n // _CHAIN_MIN_ROWS)
+        chunk = _WX_BLOCK if wx else -(-n // t)
         me, posted = threading.get_ident(), time.perf_counter()
         starts = [s for who, s in batch_parallel(work, n, chunk) if who != me]
         # a late worker counts against a BLAS split of small slices (the caller's two 16-row products
-        # then cost 1.2x one 32-row product); on the transposed route 16 columns cost half of 32, and a
+        # then cost 1.2x one 32-row product); on the transposed route a block costs half of two, and a
         # BLAS slice of _MIN_ROWS rows or more about half of twice as many, so there only a worker that
         # took nothing does (the hand-off was all it cost; a late one still took its slice off the caller)
         late = not wx and chunk < _MIN_ROWS
         _chain_tried(len(starts) >= t - 1 and all(s is not None and (not late or s - posted <= _CHAIN_LATE)
                                                   for s in starts), posted)
     elif wx:
-        work([(lo, min(lo + 16, n)) for lo in range(0, n, 16)])
+        work([(lo, min(lo + _WX_BLOCK, n)) for lo in range(0, n, _WX_BLOCK)])
     else:
         with _hold(work_total):
             work([(0, n)])
